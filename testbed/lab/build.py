@@ -1,0 +1,315 @@
+"""Validated spec to resolved Lab: cross-references, addressing and MPLS knobs.
+
+Every problem found is collected (not just the first) and reported as one line each.
+"""
+from __future__ import annotations
+
+import re
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+
+from testbed import vendors
+from testbed.errors import LabError, Problem
+
+from .model import Interface, Lab, Link, MplsDomain, Node, Probe, make_mac
+from .reserved import overlapping_reserved
+from .schema import NAME, Endpoint, LabSpec, LinkSpec
+from .yamlpos import line_of
+
+KNOBS = ("ldp", "ttl_propagate", "rfc4950", "popping", "icmp_tunneling")
+
+
+class _Problems:
+    def __init__(self, path: str, lines: dict):
+        self.path, self.lines, self.items = path, lines, []
+
+    def add(self, loc: tuple, field: str, message: str):
+        self.items.append(Problem(self.path, field, message, line_of(self.lines, loc)))
+
+    def raise_if_any(self):
+        if self.items:
+            raise LabError(self.items)
+
+
+def _pool(net: IPv4Network, plen: int, taken: list[IPv4Network]):
+    for sub in net.subnets(new_prefix=plen):
+        if not any(sub.overlaps(t) for t in taken):
+            yield sub
+
+
+def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) -> Lab:
+    P = _Problems(path, lines)
+    allowed_vendors = vendors.names()
+
+    # ---- pools must avoid TNT's reserved ranges (otherwise TNT behaves unlike on the Internet)
+    for pool in ("loopbacks", "links", "lans"):
+        net = getattr(spec.addressing, pool)
+        r = overlapping_reserved(net)
+        if r:
+            P.add(("addressing", pool), f"addressing.{pool}",
+                  f"{net} overlaps {r}, which TNT treats as reserved (never pinged, never a tunnel end); "
+                  "pick a public-looking range such as 11.0.0.0/16")
+
+    # ---- nodes
+    nodes: dict[str, Node] = {}
+    if spec.defaults.vendor not in allowed_vendors:
+        P.add(("defaults", "vendor"), "defaults.vendor",
+              f"unknown vendor '{spec.defaults.vendor}'; allowed: {', '.join(allowed_vendors)}")
+    for kind, table in (("router", spec.routers), ("host", spec.hosts)):
+        for nname, nspec in table.items():
+            loc = (kind + "s", nname)
+            if not re.match(NAME, nname):
+                P.add(loc, f"{kind}s.{nname}", "a node name is 1-24 characters: a lowercase letter, then "
+                      "lowercase letters, digits, '-' or '_'")
+                continue
+            if nname in nodes:
+                P.add(loc, f"{kind}s.{nname}", f"duplicate node name '{nname}' (also a {nodes[nname].kind}); "
+                      "names must be unique across routers and hosts")
+                continue
+            if kind == "router":
+                v = (nspec.vendor if nspec and nspec.vendor else spec.defaults.vendor)
+                if v not in allowed_vendors:
+                    if nspec and nspec.vendor:
+                        P.add(loc + ("vendor",), f"routers.{nname}.vendor",
+                              f"unknown vendor '{v}'; allowed: {', '.join(allowed_vendors)}")
+                    continue
+            else:
+                v = "host"
+            pers = vendors.load(v)
+            n = Node(name=nname, kind=kind, vendor=v, personality=pers,
+                     loopback=(nspec.loopback if kind == "router" and nspec else None))
+            n.ldp, n.popping = pers.ldp, pers.popping
+            n.ttl_propagate, n.rfc4950, n.icmp_tunneling = pers.ttl_propagate, pers.rfc4950, pers.icmp_tunneling
+            n.icmp_rate_limit = (nspec.icmp_rate_limit if kind == "router" and nspec and nspec.icmp_rate_limit
+                                 is not None else pers.icmp_rate_limit)
+            nodes[nname] = n
+
+    # ---- links (resolve endpoints)
+    raw_links: list[tuple[int, LinkSpec, list[Endpoint]]] = []
+    for i, l in enumerate(spec.links):
+        if isinstance(l, list):
+            if len(l) != 2:
+                P.add(("links", i), f"links[{i}]", f"the short form [a, b] joins exactly two nodes, got {len(l)}; "
+                      "use {lan: [...]} for a LAN")
+                continue
+            l = LinkSpec(endpoints=l)
+        eps = [Endpoint(node=e) if isinstance(e, str) else e for e in (l.endpoints or l.lan)]
+        ok = True
+        for j, e in enumerate(eps):
+            if e.node not in nodes:
+                known = ", ".join(sorted(nodes)) or "none"
+                P.add(("links", i, "endpoints" if l.endpoints else "lan", j), f"links[{i}]",
+                      f"unknown node '{e.node}'; declare it under routers: or hosts: (known: {known})")
+                ok = False
+        names = [e.node for e in eps]
+        if ok and len(set(names)) != len(names):
+            P.add(("links", i), f"links[{i}]", f"a node appears twice on one link ({', '.join(names)})")
+            ok = False
+        if ok:
+            raw_links.append((i, l, eps))
+    P.raise_if_any()
+
+    # hosts: exactly one link, with at least one router on it
+    host_links: dict[str, list[int]] = {h: [] for h, n in nodes.items() if not n.is_router}
+    for i, l, eps in raw_links:
+        for e in eps:
+            if e.node in host_links:
+                host_links[e.node].append(i)
+        if all(not nodes[e.node].is_router for e in eps):
+            P.add(("links", i), f"links[{i}]", "a link between hosts only cannot route; connect hosts to a router")
+    for h, ls in host_links.items():
+        if len(ls) != 1:
+            P.add(("hosts", h), f"hosts.{h}", f"a host has exactly one link, found {len(ls)}; "
+                  "multi-homed hosts are not supported (use a router)")
+    P.raise_if_any()
+
+    # ---- addressing
+    taken: list[tuple[IPv4Network, tuple, str]] = []
+    explicit_nets: dict[int, IPv4Network] = {}
+    for i, l, eps in raw_links:
+        nets = {e.address.network for e in eps if e.address is not None}
+        kind = "p2p" if l.endpoints else "lan"
+        if len(nets) > 1:
+            P.add(("links", i), f"links[{i}]", f"endpoint addresses are in different subnets: "
+                  f"{', '.join(map(str, sorted(nets)))}; put both ends in one subnet")
+            continue
+        if nets:
+            net = nets.pop()
+            if kind == "p2p" and net.prefixlen not in (30, 31):
+                P.add(("links", i), f"links[{i}]", f"point-to-point subnet {net} must be a /30 or /31")
+                continue
+            explicit_nets[i] = net
+            taken.append((net, ("links", i), f"links[{i}]"))
+    for n in nodes.values():
+        if n.loopback is not None:
+            taken.append((IPv4Network(f"{n.loopback}/32"), ("routers", n.name, "loopback"),
+                          f"routers.{n.name}.loopback"))
+    for a in range(len(taken)):
+        for b in range(a + 1, len(taken)):
+            if taken[a][0].overlaps(taken[b][0]):
+                P.add(taken[b][1], taken[b][2], f"{taken[b][0]} overlaps {taken[a][0]} of {taken[a][2]}; "
+                      "give each link and loopback its own addresses")
+    P.raise_if_any()
+
+    taken_nets = [t[0] for t in taken]
+    p2p_default = spec.defaults.p2p_prefix
+    p2p_pools = {plen: _pool(spec.addressing.links, plen, taken_nets) for plen in (30, 31)}
+    lan_pools: dict[int, object] = {}
+    lo_pool = (IPv4Address(int(spec.addressing.loopbacks.network_address) + k)
+               for k in range(1, spec.addressing.loopbacks.num_addresses))
+    used_lo = {n.loopback for n in nodes.values() if n.loopback}
+
+    links: list[Link] = []
+    ifcount = {n: 0 for n in nodes}
+    for i, l, eps in raw_links:
+        kind = "p2p" if l.endpoints else "lan"
+        if i in explicit_nets:
+            net = explicit_nets[i]
+        else:
+            try:
+                if kind == "p2p":
+                    plen = l.prefix or p2p_default
+                    net = next(p2p_pools[plen])
+                    # a /30 and a /31 pool share the range: keep them apart
+                    taken_nets.append(net)
+                    p2p_pools = {pl: (_pool(spec.addressing.links, pl, taken_nets) if pl != plen
+                                      else p2p_pools[pl]) for pl in (30, 31)}
+                else:
+                    plen = l.prefix or 24
+                    if plen not in lan_pools:
+                        lan_pools[plen] = _pool(spec.addressing.lans, plen, taken_nets)
+                    net = next(lan_pools[plen])
+                    taken_nets.append(net)
+            except StopIteration:
+                P.add(("addressing",), "addressing", f"the {'links' if kind == 'p2p' else 'lans'} pool is "
+                      "exhausted; give a larger range")
+                P.raise_if_any()
+        hosts_iter = iter(net.hosts()) if net.prefixlen < 31 else iter([net.network_address, net.broadcast_address])
+        fixed = {e.address.ip for e in eps if e.address is not None}
+        for e in eps:
+            if e.address is not None:
+                if e.address.ip in (net.network_address, net.broadcast_address) and net.prefixlen < 31:
+                    P.add(("links", i), f"links[{i}]", f"{e.address} is the network or broadcast address of {net}")
+        lname = l.name or ("-".join(e.node for e in eps) if kind == "p2p" else f"lan{i}")
+        link = Link(name=lname, kind=kind, network=net, cost=l.cost or spec.defaults.cost,
+                    delay_ms=l.delay_ms if l.delay_ms is not None else spec.defaults.delay_ms)
+        for e in eps:
+            if e.address is not None:
+                addr = e.address
+            else:
+                ip = next((h for h in hosts_iter if h not in fixed), None)
+                if ip is None:
+                    P.add(("links", i), f"links[{i}]", f"subnet {net} has too few addresses for {len(eps)} nodes")
+                    break
+                addr = IPv4Interface(f"{ip}/{net.prefixlen}")
+            ifname = f"eth{ifcount[e.node]}"
+            ifcount[e.node] += 1
+            itf = Interface(node=e.node, name=ifname, address=addr, link=link,
+                            mac=make_mac(name, e.node, ifname), cost=link.cost)
+            link.interfaces.append(itf)
+            nodes[e.node].interfaces.append(itf)
+        ips = [x.ip for x in link.interfaces]
+        if len(set(ips)) != len(ips):
+            P.add(("links", i), f"links[{i}]", "two endpoints have the same address")
+        links.append(link)
+    for n in nodes.values():
+        if n.is_router and n.loopback is None:
+            ip = next(a for a in lo_pool if a not in used_lo)
+            n.loopback = ip
+            used_lo.add(ip)
+    P.raise_if_any()
+
+    # ---- every router reachable: one IGP area
+    import networkx as nx
+    g = nx.Graph()
+    g.add_nodes_from(n.name for n in nodes.values() if n.is_router)
+    for link in links:
+        rs = [x.node for x in link.interfaces if nodes[x.node].is_router]
+        for a in range(len(rs)):
+            for b in range(a + 1, len(rs)):
+                g.add_edge(rs[a], rs[b])
+    if g.number_of_nodes() and not nx.is_connected(g):
+        parts = sorted((sorted(c) for c in nx.connected_components(g)), key=len)
+        P.add(("links",), "links", f"the routers form {len(parts)} disconnected groups (smallest: "
+              f"{', '.join(parts[0])}); add links so that every router can reach every other")
+
+    # ---- hosts' gateways
+    for n in nodes.values():
+        if not n.is_router and n.interfaces:
+            itf = n.interfaces[0]
+            gw = next((p for p in itf.link.interfaces if nodes[p.node].is_router), None)
+            n.gateway = gw.ip if gw else None
+
+    # ---- MPLS domains
+    domains: dict[str, MplsDomain] = {}
+    member: dict[str, str] = {}
+    for dname, d in spec.mpls.items():
+        loc = ("mpls", dname)
+        if not re.match(NAME, dname):
+            P.add(loc, f"mpls.{dname}", "a domain name is a lowercase word (letters, digits, '-', '_')")
+        bad = False
+        for j, r in enumerate(d.routers):
+            if r not in nodes:
+                P.add(loc + ("routers", j), f"mpls.{dname}.routers", f"unknown router '{r}'; declare it under routers:")
+                bad = True
+            elif not nodes[r].is_router:
+                P.add(loc + ("routers", j), f"mpls.{dname}.routers", f"'{r}' is a host; only routers run MPLS")
+                bad = True
+            elif r in member:
+                P.add(loc + ("routers", j), f"mpls.{dname}.routers",
+                      f"'{r}' is already in domain '{member[r]}'; a router belongs to one domain")
+                bad = True
+            else:
+                member[r] = dname
+        if len(set(d.routers)) != len(d.routers):
+            P.add(loc + ("routers",), f"mpls.{dname}.routers", "a router is listed twice")
+            bad = True
+        if bad:
+            continue
+        if not nx.is_connected(g.subgraph(d.routers)):
+            P.add(loc + ("routers",), f"mpls.{dname}.routers", "the domain's routers are not connected to each "
+                  "other by links; an MPLS domain is one connected set of routers")
+            continue
+        explicit = {k: getattr(d, k) is not None for k in KNOBS}
+        first = nodes[d.routers[0]].personality
+        dom = MplsDomain(name=dname, routers=list(d.routers), external=d.external, explicit=explicit,
+                         **{k: (getattr(d, k) if getattr(d, k) is not None else getattr(first, k)) for k in KNOBS})
+        domains[dname] = dom
+        for r in d.routers:
+            n = nodes[r]
+            n.domain = dname
+            for k in KNOBS:
+                if explicit[k]:
+                    setattr(n, k, getattr(d, k))
+    # ---- probes
+    probes = []
+    addr_map = {a: n.name for n in nodes.values() for a in n.addresses()}
+    for i, pr in enumerate(spec.probes):
+        loc = ("probes", i)
+        if pr.from_ not in nodes:
+            P.add(loc + ("from",), f"probes[{i}].from", f"unknown node '{pr.from_}'")
+            continue
+        if nodes[pr.from_].is_router:
+            P.add(loc + ("from",), f"probes[{i}].from", f"'{pr.from_}' is a router; vantage points are hosts")
+            continue
+        targets, tnames = [], []
+        for j, t in enumerate(pr.to):
+            if t in nodes:
+                targets.append(nodes[t].primary_address())
+                tnames.append(t)
+                continue
+            try:
+                a = IPv4Address(t)
+            except ValueError:
+                P.add(loc + ("to", j), f"probes[{i}].to", f"'{t}' is neither a node nor an IPv4 address")
+                continue
+            if a not in addr_map:
+                P.add(loc + ("to", j), f"probes[{i}].to", f"{a} belongs to no node of the lab")
+                continue
+            targets.append(a)
+            tnames.append(addr_map[a])
+        probes.append(Probe(source=pr.from_, targets=targets, target_names=tnames))
+    P.raise_if_any()
+
+    return Lab(name=name, description=spec.description, source=path, params=params, nodes=nodes, links=links,
+               domains=domains, probes=probes, p2p_prefix=p2p_default, control_plane=spec.control_plane,
+               expect=spec.expect)

@@ -1,0 +1,149 @@
+"""The resolved lab: every node, interface, address and MPLS knob decided."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+
+from testbed.vendors import Personality
+
+
+@dataclass
+class Interface:
+    node: str
+    name: str                 # eth0, eth1, ... inside the node
+    address: IPv4Interface
+    link: "Link"
+    mac: bytes
+    cost: int
+
+    @property
+    def ip(self) -> IPv4Address:
+        return self.address.ip
+
+    @property
+    def network(self) -> IPv4Network:
+        return self.address.network
+
+    def peers(self) -> list["Interface"]:
+        return [i for i in self.link.interfaces if i is not self]
+
+
+@dataclass
+class Link:
+    name: str
+    kind: str                 # "p2p" or "lan"
+    network: IPv4Network
+    cost: int
+    delay_ms: float
+    interfaces: list[Interface] = field(default_factory=list)
+
+    @property
+    def nodes(self) -> list[str]:
+        return [i.node for i in self.interfaces]
+
+
+@dataclass
+class MplsDomain:
+    name: str
+    routers: list[str]
+    ldp: str
+    ttl_propagate: bool
+    rfc4950: bool
+    popping: str
+    icmp_tunneling: bool
+    external: str
+    explicit: dict[str, bool]   # knob -> set in the lab file (vs vendor default)
+
+
+@dataclass
+class Node:
+    name: str
+    kind: str                 # "router" or "host"
+    vendor: str
+    personality: Personality
+    loopback: IPv4Address | None
+    interfaces: list[Interface] = field(default_factory=list)
+    domain: str | None = None
+    # per-router MPLS behaviour actually in force (domain knobs over vendor defaults)
+    ldp: str = "loopbacks"
+    popping: str = "php"
+    ttl_propagate: bool = True
+    rfc4950: bool = False
+    icmp_tunneling: bool = False
+    icmp_rate_limit: int = 0
+    gateway: IPv4Address | None = None   # hosts only
+
+    @property
+    def is_router(self) -> bool:
+        return self.kind == "router"
+
+    def addresses(self) -> list[IPv4Address]:
+        out = [i.ip for i in self.interfaces]
+        if self.loopback is not None:
+            out.insert(0, self.loopback)
+        return out
+
+    def primary_address(self) -> IPv4Address:
+        if self.loopback is not None:
+            return self.loopback
+        return self.interfaces[0].ip
+
+    def iface(self, name: str) -> Interface:
+        for i in self.interfaces:
+            if i.name == name:
+                return i
+        raise KeyError(name)
+
+
+@dataclass
+class Probe:
+    source: str
+    targets: list[IPv4Address]
+    target_names: list[str]
+
+
+@dataclass
+class Lab:
+    name: str
+    description: str
+    source: str               # file it came from
+    params: dict
+    nodes: dict[str, Node]
+    links: list[Link]
+    domains: dict[str, MplsDomain]
+    probes: list[Probe]
+    p2p_prefix: int
+    control_plane: str
+    expect: dict | None = None
+
+    @property
+    def routers(self) -> list[Node]:
+        return [n for n in self.nodes.values() if n.is_router]
+
+    @property
+    def hosts(self) -> list[Node]:
+        return [n for n in self.nodes.values() if not n.is_router]
+
+    def owner_of(self, address) -> str | None:
+        """The node an address belongs to (router identity for scoring)."""
+        addr = IPv4Address(str(address))
+        return self.address_map().get(addr)
+
+    def address_map(self) -> dict[IPv4Address, str]:
+        if not hasattr(self, "_addr_map"):
+            m = {}
+            for n in self.nodes.values():
+                for a in n.addresses():
+                    m[a] = n.name
+            self._addr_map = m
+        return self._addr_map
+
+    def domain_of(self, node: str) -> MplsDomain | None:
+        d = self.nodes[node].domain
+        return self.domains[d] if d else None
+
+
+def make_mac(lab: str, node: str, ifname: str) -> bytes:
+    h = hashlib.sha1(f"{lab}/{node}/{ifname}".encode()).digest()
+    return bytes([0x02, h[0], h[1], h[2], h[3], h[4]])

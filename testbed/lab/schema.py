@@ -1,0 +1,102 @@
+"""The lab-file schema (pydantic): shapes and types of what a person writes by hand.
+
+Cross-references (a link to a missing node, overlapping addresses, ...) are checked
+afterwards in build.py, where the whole lab is known.
+"""
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+NAME = r"^[a-z][a-z0-9_-]{0,23}$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Defaults(Strict):
+    vendor: str = "cisco"
+    p2p_prefix: Literal[30, 31] = 31
+    cost: int = Field(10, ge=1, le=65535)
+    delay_ms: float = Field(0.05, ge=0, le=10000)
+
+
+class Addressing(Strict):
+    loopbacks: IPv4Network = IPv4Network("11.255.0.0/16")
+    links: IPv4Network = IPv4Network("11.0.0.0/16")
+    lans: IPv4Network = IPv4Network("12.0.0.0/16")
+
+
+class RouterSpec(Strict):
+    vendor: str | None = None
+    loopback: IPv4Address | None = None
+    icmp_rate_limit: int | None = Field(None, ge=0)
+
+
+class HostSpec(Strict):
+    pass
+
+
+class Endpoint(Strict):
+    node: str
+    address: IPv4Interface | None = None
+
+
+class LinkSpec(Strict):
+    endpoints: list[str | Endpoint] | None = None
+    lan: list[str | Endpoint] | None = None
+    cost: int | None = Field(None, ge=1, le=65535)
+    prefix: int | None = Field(None, ge=8, le=31)
+    delay_ms: float | None = Field(None, ge=0, le=10000)
+    name: str | None = Field(None, pattern=NAME)
+
+    @model_validator(mode="after")
+    def one_kind(self):
+        if (self.endpoints is None) == (self.lan is None):
+            raise ValueError("a link has either 'endpoints' (point-to-point, two nodes) or 'lan' (two or more)")
+        if self.endpoints is not None and len(self.endpoints) != 2:
+            raise ValueError(f"'endpoints' lists exactly two nodes, got {len(self.endpoints)}; use 'lan' for more")
+        if self.lan is not None and len(self.lan) < 2:
+            raise ValueError("a 'lan' has at least two nodes")
+        if self.endpoints is not None and self.prefix is not None and self.prefix not in (30, 31):
+            raise ValueError("point-to-point 'prefix' is 30 or 31")
+        if self.lan is not None and self.prefix is not None and self.prefix > 29:
+            raise ValueError("a LAN 'prefix' is at most 29")
+        return self
+
+
+class DomainSpec(Strict):
+    routers: list[str] = Field(min_length=2)
+    ldp: Literal["all", "loopbacks"] | None = None
+    ttl_propagate: bool | None = None
+    rfc4950: bool | None = None
+    popping: Literal["php", "uhp"] | None = None
+    icmp_tunneling: bool | None = None
+    external: Literal["bgp", "igp"] = "bgp"
+
+
+class ProbeSpec(Strict):
+    from_: str = Field(alias="from")
+    to: list[str] = Field(min_length=1)
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def one_or_many(cls, v):
+        return [v] if isinstance(v, str) else v
+
+
+class LabSpec(Strict):
+    name: str | None = Field(None, pattern=NAME)
+    description: str = ""
+    expect: dict | None = None          # what the library promises (checked in tests)
+    defaults: Defaults = Defaults()
+    addressing: Addressing = Addressing()
+    routers: dict[str, RouterSpec | None] = Field(min_length=1)
+    hosts: dict[str, HostSpec | None] = {}
+    links: list[LinkSpec | list[str | Endpoint]] = Field(min_length=1)
+    mpls: dict[str, DomainSpec] = {}
+    probes: list[ProbeSpec] = []
+    control_plane: Literal["computed", "frr"] = "computed"
