@@ -204,7 +204,7 @@ def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) ->
             ifname = f"eth{ifcount[e.node]}"
             ifcount[e.node] += 1
             itf = Interface(node=e.node, name=ifname, address=addr, link=link,
-                            mac=make_mac(name, e.node, ifname), cost=link.cost)
+                            mac=make_mac(name, e.node, ifname), cost=e.cost or link.cost)
             link.interfaces.append(itf)
             nodes[e.node].interfaces.append(itf)
         ips = [x.ip for x in link.interfaces]

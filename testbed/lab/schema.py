@@ -43,6 +43,7 @@ class HostSpec(Strict):
 class Endpoint(Strict):
     node: str
     address: IPv4Interface | None = None
+    cost: int | None = Field(None, ge=1, le=65535)   # this end's outgoing IGP cost (asymmetric links)
 
 
 class LinkSpec(Strict):

@@ -1,0 +1,157 @@
+"""FRR configuration files for every router of a lab, rendered from router-configs/*.j2.
+
+One file per daemon (FRR's per-daemon start with ``-f DIR/<daemon>.conf``, as measured in
+platform.md), plus the Debian ``daemons`` file and a ``vtysh.conf``:
+
+    zebra.conf   hostname, addresses (loopback on lo), ``mpls enable`` toward same-domain routers
+    ospfd.conf   area 0 on every interface, p2p/broadcast, hello 1 / dead 4, link costs,
+                 passive where only hosts sit behind the interface, router-id = loopback
+    ldpd.conf    only for routers in an MPLS domain: router-id, transport address, label policy
+                 (``ldp: loopbacks`` -> host-routes only; ``popping: uhp`` -> explicit null)
+    daemons      zebra + ospfd (+ ldpd for MPLS routers)
+    vtysh.conf   ``no service integrated-vtysh-config`` (the files above are per daemon)
+
+Hosts get no FRR configuration.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from testbed import ROUTER_CONFIGS
+from testbed.lab.model import Interface, Lab, Node
+
+# OSPF timers on every OSPF interface (platform.md: point-to-point with hello 1 / dead 4
+# converged in ~12 s; the broadcast wait timer equals the dead interval, so LANs get them too).
+OSPF_TIMERS = {"hello": 1, "dead": 4}
+
+# the daemons listed in Debian's /etc/frr/daemons (frrcommon.sh), in its order
+ALL_DAEMONS = ("bgpd", "ospfd", "ospf6d", "ripd", "ripngd", "isisd", "pimd", "pim6d", "ldpd", "nhrpd",
+               "eigrpd", "babeld", "sharpd", "pbrd", "bfdd", "fabricd", "vrrpd", "pathd")
+
+# rendered file -> template
+TEMPLATES = {
+    "zebra.conf": "zebra.conf.j2",
+    "ospfd.conf": "ospfd.conf.j2",
+    "ldpd.conf": "ldpd.conf.j2",
+    "daemons": "daemons.j2",
+    "vtysh.conf": "vtysh.conf.j2",
+}
+# rendered file -> what testbed.frr.check.check_config() feeds it to
+CHECKER = {
+    "zebra.conf": "zebra",
+    "ospfd.conf": "ospfd",
+    "ldpd.conf": "ldpd",
+    "daemons": "daemons",
+    "vtysh.conf": "vtysh.conf",
+}
+
+
+@dataclass(frozen=True)
+class IfaceView:
+    """What the templates need to know about one interface of a router."""
+    name: str
+    address: str          # "A/P"
+    kind: str             # "p2p" or "lan"
+    cost: int
+    ospf_network: str     # "point-to-point" or "broadcast"
+    passive: bool         # no router behind it (only hosts): OSPF passive
+    mpls: bool            # a router of the same MPLS domain behind it: mpls enable + LDP
+    description: str
+    peers: tuple[str, ...]
+
+
+def _env(template_dir: Path | None = None) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_dir or ROUTER_CONFIGS)),
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        keep_trailing_newline=True, autoescape=False)
+
+
+def _iface_view(lab: Lab, node: Node, itf: Interface) -> IfaceView:
+    peers = itf.peers()
+    peer_nodes = [lab.nodes[p.node] for p in peers]
+    routers = [n for n in peer_nodes if n.is_router]
+    same_domain = node.domain is not None and any(n.domain == node.domain for n in routers)
+    link = itf.link
+    if link.kind == "p2p":
+        p = peers[0]
+        desc = f"to {p.node} {p.name} (link {link.name}, p2p, cost {itf.cost})"
+    else:
+        desc = f"LAN {link.name} with {', '.join(p.node for p in peers)} (cost {itf.cost})"
+    return IfaceView(
+        name=itf.name, address=str(itf.address), kind=link.kind, cost=itf.cost,
+        ospf_network="point-to-point" if link.kind == "p2p" else "broadcast",
+        passive=not routers, mpls=same_domain, description=desc,
+        peers=tuple(p.node for p in peers))
+
+
+def router_files(lab: Lab, node_name: str) -> list[str]:
+    """The file names render_router() produces for a node (empty for a host)."""
+    node = _node(lab, node_name)
+    if not node.is_router:
+        return []
+    files = ["zebra.conf", "ospfd.conf"]
+    if node.domain is not None:
+        files.append("ldpd.conf")
+    return files + ["daemons", "vtysh.conf"]
+
+
+def _node(lab: Lab, node_name: str) -> Node:
+    try:
+        return lab.nodes[node_name]
+    except KeyError:
+        raise KeyError(f"no node '{node_name}' in lab {lab.name}; "
+                       f"routers: {', '.join(n.name for n in lab.routers)}") from None
+
+
+def render_router(lab: Lab, node_name: str, *, log_dir: str | Path | None = None,
+                  template_dir: Path | None = None) -> dict[str, str]:
+    """{file name: text} of the FRR configuration of one router ({} for a host).
+
+    log_dir: if given, each daemon logs to <log_dir>/<daemon>.log (a path as seen by the
+    daemon, usually the router's run directory); by default the configs contain no log line.
+    """
+    node = _node(lab, node_name)
+    if not node.is_router:
+        return {}
+    if node.loopback is None:  # the lab builder assigns one to every router
+        raise ValueError(f"router {node.name} has no loopback")
+    env = _env(template_dir)
+    enabled = ["ospfd"] + (["ldpd"] if node.domain is not None else [])
+    ctx = {
+        "lab": lab,
+        "node": node,
+        "ifaces": [_iface_view(lab, node, i) for i in node.interfaces],
+        "ospf": OSPF_TIMERS,
+        "enabled": enabled,
+        "all_daemons": ALL_DAEMONS,
+        "log_dir": str(log_dir).rstrip("/") if log_dir else None,
+    }
+    return {f: env.get_template(TEMPLATES[f]).render(**ctx) for f in router_files(lab, node_name)}
+
+
+def render_lab(lab: Lab, out_dir: Path, *, log_dir: str | Path | None = None) -> list[Path]:
+    """Write out_dir/<router>/<file> for every router; returns the written paths.
+
+    Files of ours left over from an earlier rendering (an ldpd.conf of a router that is no
+    longer in an MPLS domain) are removed. log_dir, if given, is a directory under which each
+    router logs to <log_dir>/<router>/<daemon>.log.
+    """
+    out_dir = Path(out_dir)
+    written: list[Path] = []
+    for node in lab.routers:
+        files = render_router(lab, node.name,
+                              log_dir=(f"{str(log_dir).rstrip('/')}/{node.name}" if log_dir else None))
+        d = out_dir / node.name
+        d.mkdir(parents=True, exist_ok=True)
+        for stale in set(TEMPLATES) - set(files):
+            (d / stale).unlink(missing_ok=True)
+        for fname, text in files.items():
+            p = d / fname
+            p.write_text(text)
+            p.chmod(0o644)
+            written.append(p)
+    return written

@@ -1,0 +1,86 @@
+"""Cut a walked path into MPLS tunnels and name each one's class (tnt.md section 1)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from testbed.controlplane.tables import EXPLICIT_NULL
+
+CLASSES = ("explicit", "implicit", "opaque", "invisible-php", "invisible-uhp")
+
+
+@dataclass
+class Tunnel:
+    cls: str
+    ingress: str
+    egress: str
+    lsrs: list[str]
+    ingress_addr: str | None
+    egress_addr: str | None
+    lsr_addrs: list[str]
+    domain: str | None
+    silent: bool = False             # LSRs drop expiring packets silently (Linux): TNT cannot see them
+    ending: str = "php"              # php | uhp | abrupt
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def hidden(self) -> bool:
+        return self.cls in ("opaque", "invisible-php", "invisible-uhp")
+
+    def to_json(self):
+        return {"class": self.cls, "ingress": self.ingress, "egress": self.egress, "lsrs": self.lsrs,
+                "ingress_address": self.ingress_addr, "egress_address": self.egress_addr,
+                "lsr_addresses": self.lsr_addrs, "domain": self.domain, "silent": self.silent,
+                "ending": self.ending, "hidden": self.hidden, "notes": self.notes}
+
+
+def tunnels_on(lab, path) -> list[Tunnel]:
+    out = []
+    i = 0
+    while i < len(path):
+        if not path[i].labels_in:
+            i += 1
+            continue
+        j = i
+        while j < len(path) and path[j].labels_in:
+            j += 1
+        labelled = path[i:j]            # routers that received the packet labelled
+        ingress = path[i - 1]
+        last = labelled[-1]
+        if last.action in ("untagged", "pop-explicit-null"):
+            egress, lsrs = last, labelled[:-1]
+            ending = "uhp" if last.labels_in[0] == EXPLICIT_NULL else "abrupt"
+        else:
+            egress = path[j] if j < len(path) else None
+            lsrs = labelled
+            ending = "php"
+        ing = lab.nodes[ingress.node]
+        lsr_nodes = [lab.nodes[s.node] for s in lsrs]
+        silent = bool(lsr_nodes) and all(n.personality.lse_expiry == "drop" for n in lsr_nodes)
+        notes = []
+        if ing.ttl_propagate:
+            quoting = [n.rfc4950 for n in lsr_nodes if n.personality.lse_expiry != "drop"]
+            if quoting and all(quoting):
+                cls = "explicit"
+            elif quoting and any(quoting):
+                cls = "explicit"
+                notes.append("heterogeneous: some LSRs quote labels, some do not")
+            else:
+                cls = "implicit"
+        else:
+            if ending == "abrupt":
+                eg = lab.nodes[egress.node]
+                cls = "opaque" if eg.rfc4950 else "invisible-php"
+            elif ending == "uhp":
+                cls = "invisible-uhp"
+            else:
+                cls = "invisible-php"
+        if silent:
+            notes.append("LSRs drop packets whose LSE-TTL expires (Linux): they never answer")
+        out.append(Tunnel(cls=cls, ingress=ingress.node, egress=egress.node if egress else "?",
+                          lsrs=[s.node for s in lsrs],
+                          ingress_addr=str(ingress.in_addr) if ingress.in_addr else None,
+                          egress_addr=str(egress.in_addr) if egress and egress.in_addr else None,
+                          lsr_addrs=[str(s.in_addr) for s in lsrs], domain=ing.domain, silent=silent,
+                          ending=ending, notes=notes))
+        i = j
+    return out
