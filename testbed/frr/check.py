@@ -16,7 +16,11 @@ How (measured on Debian's FRR 8.4.4):
   --kill-child``: a private network namespace, a private PID namespace (everything the daemon
   forked dies and is reaped with it, also on timeout) and private bind mounts of a temporary
   directory over /run and /var/tmp. /etc/frr is never read or written (the file is passed with
-  -f). The temporary directory is removed afterwards.
+  -f). ``log file PATH`` lines are pointed into the temporary directory (same line numbers),
+  because -C opens the log file. The temporary directory is removed afterwards. Needs root.
+  FRR says "No such command" also for a line the daemon knows but refuses in that context
+  (``network ... area`` next to ``ip ospf area``: the daemon prints "Please remove all ip ospf
+  area x.x.x.x commands first." and then retries the line in the parent nodes).
 
 * Integrated configs (frr.conf, ``daemon="vtysh"``): ``vtysh --config_dir TMP --dryrun -f FILE``;
   vtysh prints ``line 4: % Unknown command[17]:  bogus command here`` and exits non-zero.
@@ -204,10 +208,10 @@ def _check_daemon(text: str, daemon: str, timeout: float) -> CheckResult:
     unshare = shutil.which("unshare")
     if unshare is None:
         raise FrrCheckError("unshare (util-linux) not found; it isolates the FRR config check")
-    body, sentinel_line = _with_sentinel(text)
     tmp = Path(tempfile.mkdtemp(prefix=f"frr-check-{daemon}-", dir=_tmp_base()))
     try:
         tmp.chmod(0o755)
+        body, sentinel_line = _with_sentinel(_redirect_log_files(text, tmp / "logs"))
         conf = tmp / f"{daemon}.conf"
         conf.write_text(body)
         conf.chmod(0o644)
@@ -227,12 +231,32 @@ def _check_daemon(text: str, daemon: str, timeout: float) -> CheckResult:
         cmd = [unshare, "--mount", "--pid", "--net", "--fork", "--kill-child", "--propagation", "private",
                "sh", "-c", script]
         proc = _run(cmd, timeout, f"{daemon} -C")
-        return _parse_daemon_output(proc.stdout, daemon, sentinel_line, daemon_cmd, proc.returncode)
+        return _parse_daemon_output(proc.stdout, daemon, sentinel_line, daemon_cmd, proc.returncode,
+                                    text.split("\n"))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _parse_daemon_output(out: str, daemon: str, sentinel_line: int, command: str, rc: int) -> CheckResult:
+_LOG_FILE = re.compile(r"^(?P<pre>\s*log\s+file\s+)(?P<path>\S+)(?P<post>.*)$")
+
+
+def _redirect_log_files(text: str, log_dir: Path) -> str:
+    """`log file PATH ...` makes the daemon open PATH even with -C: point it into the temp dir
+    (same line numbers), so the check neither creates files outside it nor fails on a
+    directory that only exists when the lab runs."""
+    out = []
+    for n, line in enumerate(text.split("\n"), 1):
+        m = _LOG_FILE.match(line)
+        if m:
+            log_dir.mkdir(exist_ok=True)
+            log_dir.chmod(0o777)
+            line = f"{m['pre']}{log_dir}/line{n}.log{m['post']}"
+        out.append(line)
+    return "\n".join(out)
+
+
+def _parse_daemon_output(out: str, daemon: str, sentinel_line: int, command: str, rc: int,
+                         original: list[str]) -> CheckResult:
     res = CheckResult(daemon=daemon, command=command)
     kept, seen_sentinel = [], False
     for raw in out.splitlines():
@@ -242,7 +266,8 @@ def _parse_daemon_output(out: str, daemon: str, sentinel_line: int, command: str
             if m["text"].strip() == SENTINEL and line == sentinel_line:
                 seen_sentinel = True
                 continue
-            res.rejected.append(Rejection(line, m["text"], m["reason"]))
+            quoted = original[line - 1] if 1 <= line <= len(original) else m["text"]
+            res.rejected.append(Rejection(line, quoted, m["reason"]))
         elif _DAEMON_FAIL.search(raw):
             res.rejected.append(Rejection(0, "", _DAEMON_FAIL.search(raw).group(0)))
         kept.append(raw)

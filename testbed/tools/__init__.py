@@ -1,0 +1,1 @@
+"""Tools built on scapy for crafting probes (tests, tables); never on the engine's hot path."""

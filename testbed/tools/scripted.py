@@ -1,0 +1,111 @@
+"""A scripted Paris traceroute and ping over a sim port, with probes crafted by scapy.
+
+Independent of uTNT: it is what the tests use to check the engine against the reference.
+Paris: every probe of a trace keeps the same flow identifier (ICMP id and checksum, or
+UDP ports), so per-flow load balancing keeps it on one path.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from scapy.all import ARP, ICMP, IP, UDP, Ether, raw
+from scapy.contrib.mpls import ICMPExtension_MPLS
+from scapy.layers.inet import IPerror
+
+
+@dataclass
+class HopReply:
+    ttl: int
+    address: str | None
+    icmp_type: int | None = None
+    icmp_code: int | None = None
+    reply_ttl: int | None = None
+    quoted_ttl: int | None = None
+    labels: list = field(default_factory=list)   # [(label, ttl)] as quoted (RFC 4950)
+    er_ttl: int | None = None
+
+    @property
+    def return_te(self):
+        return _ittl(self.reply_ttl) - self.reply_ttl + 1 if self.reply_ttl else None
+
+    @property
+    def return_er(self):
+        return _ittl(self.er_ttl) - self.er_ttl + 1 if self.er_ttl else None
+
+    @property
+    def frpla(self):
+        return self.return_te - self.ttl if self.reply_ttl and self.icmp_type == 11 else None
+
+    @property
+    def uturn(self):
+        return self.return_te - self.return_er if self.reply_ttl and self.er_ttl else None
+
+
+def _ittl(t: int) -> int:
+    return 255 if t > 128 else 128 if t > 64 else 64 if t > 32 else 32
+
+
+class ScriptedProber:
+    def __init__(self, sim, host: str, wait: float = 0.5):
+        self.sim = sim
+        self.port = sim.attach(host, answer_arp=True)
+        self.wait = wait
+        self.src = str(self.port.ip)
+        self.mac = self.port.mac
+        self.gwmac = self._arp(str(self.port.gateway))
+
+    def _arp(self, ip: str) -> bytes:
+        self.port.send(raw(Ether(dst="ff:ff:ff:ff:ff:ff", src=self.mac) /
+                           ARP(op=1, hwsrc=self.mac, psrc=self.src, pdst=ip)))
+        self.sim.run(self.wait)
+        for f in self.port.recv_all():
+            p = Ether(f)
+            if ARP in p and p[ARP].op == 2 and p[ARP].psrc == ip:
+                return bytes.fromhex(p.src.replace(":", ""))
+        raise RuntimeError(f"no ARP reply from gateway {ip}")
+
+    def exchange(self, pkt) -> list:
+        self.port.send(raw(Ether(dst=self.gwmac, src=self.mac) / pkt))
+        self.sim.run(self.wait)
+        return [Ether(f) for f in self.port.recv_all() if f[12:14] == b"\x08\x00"]
+
+    def ping(self, dst: str) -> int | None:
+        for r in self.exchange(IP(src=self.src, dst=dst, ttl=64) / ICMP(type=8, id=4242, seq=1)):
+            if ICMP in r and r[ICMP].type == 0 and r[IP].src == dst:
+                return r[IP].ttl
+        return None
+
+    def probe(self, dst: str, ttl: int, method: str = "icmp-paris"):
+        if method == "icmp-paris":
+            pkt = IP(src=self.src, dst=dst, ttl=ttl, id=ttl) / ICMP(type=8, id=0x4d21, seq=0)
+        else:
+            pkt = IP(src=self.src, dst=dst, ttl=ttl, id=ttl) / UDP(sport=40000, dport=33435)
+        for r in self.exchange(pkt):
+            if ICMP not in r:
+                continue
+            ic = r[ICMP]
+            h = HopReply(ttl=ttl, address=r[IP].src, icmp_type=ic.type, icmp_code=ic.code, reply_ttl=r[IP].ttl)
+            if ic.type in (3, 11) and IPerror in r:
+                h.quoted_ttl = r[IPerror].ttl
+                if ICMPExtension_MPLS in r:
+                    h.labels = [(s.label, s.ttl) for s in r[ICMPExtension_MPLS].stack]
+            return h
+        return HopReply(ttl=ttl, address=None)
+
+    def trace(self, dst: str, method: str = "icmp-paris", first_ttl: int = 1, max_ttl: int = 30,
+              gap_limit: int = 5, fingerprint: bool = True) -> list[HopReply]:
+        hops, gap = [], 0
+        for ttl in range(first_ttl, max_ttl + 1):
+            h = self.probe(dst, ttl, method)
+            hops.append(h)
+            if h.address is None:
+                gap += 1
+                if gap >= gap_limit:
+                    break
+                continue
+            gap = 0
+            if fingerprint:
+                h.er_ttl = self.ping(h.address)
+            if h.address == dst or h.icmp_type in (0, 3):
+                break
+        return hops
