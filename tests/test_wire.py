@@ -5,7 +5,7 @@ import random
 import struct
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scapy.all import ARP, ICMP, IP, UDP, Ether, raw
 from scapy.contrib.mpls import MPLS, ICMPExtension_MPLS
@@ -774,3 +774,10 @@ def test_wireerror_is_valueerror():
     rnd = random.Random(1)
     assert isinstance(w.parse_extensions(bytes(rnd.randrange(256) for _ in range(50)), 0, 10 ** 9),
                       w.IcmpExtensions)
+
+
+def test_parsers_accept_bytearray_and_memoryview():
+    for frame in _valid_frames():
+        want = _parse_frame(frame)
+        assert _parse_frame(bytearray(frame)) == want
+        assert _parse_frame(memoryview(frame)) == want

@@ -43,9 +43,24 @@ def parse_sets(pairs: list[str] | None) -> dict:
     return out
 
 
+class _ParamError(Exception):
+    pass
+
+
+def _strict_int(value, default=None):
+    """jinja's int filter turns 'x' into 0 silently; a lab parameter must fail instead."""
+    if isinstance(value, bool):
+        raise _ParamError(f"expected an integer, got {value!r}")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise _ParamError(f"expected an integer, got {value!r}") from None
+
+
 def render(path: Path, params: dict) -> str:
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                              loader=jinja2.FileSystemLoader([str(path.parent), str(TOPOLOGIES)]))
+    env.filters["int"] = _strict_int
     try:
         return env.from_string(path.read_text()).render(**params)
     except jinja2.TemplateSyntaxError as e:
@@ -53,6 +68,9 @@ def render(path: Path, params: dict) -> str:
     except jinja2.UndefinedError as e:
         raise LabError([Problem(str(path), "template", f"{e.message}; give it with --set NAME=VALUE "
                                 "or a default in the file ({% set n = n | default(3) %})")]) from None
+    except _ParamError as e:
+        raise LabError([Problem(str(path), "template", f"a parameter is wrong: {e}; fix the --set value "
+                                f"(given: {', '.join(f'{k}={v!r}' for k, v in params.items()) or 'none'})")]) from None
     except Exception as e:  # jinja runtime errors (filters on bad values, ...)
         raise LabError([Problem(str(path), "template", f"rendering failed: {e}")]) from None
 
@@ -109,6 +127,8 @@ def load_lab(name_or_path: str | Path, params: dict | None = None, name: str | N
                 msg = "unknown field; check the spelling (see topologies/README.md for the fields)"
             elif err["type"] == "missing":
                 msg = "required field is missing"
+            elif err["type"] == "too_short" and loc[-1:] == ("routers",):
+                msg = f"{msg}: an MPLS domain has at least 2 routers (an ingress and an egress)"
             elif err["type"] == "literal_error":
                 msg = f"{msg}, got {err.get('input')!r}"
             field = ".".join(str(x) if not isinstance(x, int) else f"[{x}]" for x in loc).replace(".[", "[")

@@ -49,7 +49,7 @@ _HDR_ERR = struct.Struct("!BBHBBH")
 _OBJ = struct.Struct("!HBB")
 _U16 = struct.Struct("!H")
 _U32 = struct.Struct("!I")
-_EXT_HDR_NOCK = b"\x20\x00\x00\x00"   # version 2, reserved 0, checksum 0
+_new = tuple.__new__  # builds a NamedTuple without the Python-level __new__ call
 
 
 class IcmpExtensions(NamedTuple):
@@ -135,7 +135,7 @@ def icmp_error(type: int, code: int, original: bytes, quote_len: int,
 
 
 def _no_ext(orig_len: int, malformed: bool = False) -> IcmpExtensions:
-    return IcmpExtensions(False, "", -1, 0, False, malformed, orig_len if orig_len > 0 else 0, [], [])
+    return _new(IcmpExtensions, (False, "", -1, 0, False, malformed, orig_len if orig_len > 0 else 0, [], []))
 
 
 def parse_extensions(buf, off: int = 0, end: int | None = None, *,
@@ -210,7 +210,7 @@ def parse_extensions(buf, off: int = 0, end: int | None = None, *,
                     stack.append((v >> 12, (v >> 9) & 7, (v >> 8) & 1, v & 0xFF))
                 mpls.append(stack)
             pos += olen
-        return IcmpExtensions(True, form, ext_off, ck, ck_ok, malformed, orig, mpls, objects)
+        return _new(IcmpExtensions, (True, form, ext_off, ck, ck_ok, malformed, orig, mpls, objects))
     except Exception:  # defensive: this parser is fed hostile bytes and must never raise
         return _no_ext(0, True)
 
@@ -240,5 +240,5 @@ def parse_icmp(buf, off: int = 0, end: int | None = None) -> IcmpMessage:
         ext = _no_ext(end - off - ICMP_HLEN)
         length = 0
         qlen = end - off - ICMP_HLEN
-    return IcmpMessage(typ, code, ck, ok, rest, rest >> 16, rest & 0xFFFF, length,
-                       off + ICMP_HLEN, qlen, ext)
+    return _new(IcmpMessage, (typ, code, ck, ok, rest, rest >> 16, rest & 0xFFFF, length,
+                              off + ICMP_HLEN, qlen, ext))

@@ -25,6 +25,9 @@ _WORDS = struct.Struct("!HHHHHHII")
 _unpack_words = _WORDS.unpack_from
 
 
+_new = tuple.__new__
+
+
 class IPv4Header(NamedTuple):
     version: int       # always 4 (anything else raises)
     ihl: int           # in 32-bit words, >= 5
@@ -89,12 +92,13 @@ def parse_ipv4(buf, off: int = 0, end: int | None = None, *, strict_len: bool = 
     if strict_len and total > end - off:
         raise WireError(f"IPv4: total length {total} beyond the {end - off} bytes available")
     if ihl == 5:
-        s = w0 + total + ident + frag + ttlp + cks + (src >> 16) + (src & 0xFFFF) + (dst >> 16) + (dst & 0xFFFF)
-        ok = s % 0xFFFF == 0  # s != 0 always: version nibble is 4
+        # sum of the 16-bit words mod 0xFFFF (never 0 itself: the version nibble is 4)
+        ok = (w0 + total + ident + frag + ttlp + cks + src + dst) % 0xFFFF == 0
     else:
         ok = inet_checksum(buf[off:off + hl]) == 0
-    return IPv4Header(4, ihl, w0 & 0xFF, total, ident, frag >> 13, frag & 0x1FFF,
-                      ttlp >> 8, ttlp & 0xFF, cks, ok, src, dst, hl)
+    # tuple.__new__ builds the same IPv4Header ~2.5x faster than calling the class
+    return _new(IPv4Header, (4, ihl, w0 & 0xFF, total, ident, frag >> 13, frag & 0x1FFF,
+                             ttlp >> 8, ttlp & 0xFF, cks, ok, src, dst, hl))
 
 
 def set_ttl(buf: bytearray, off: int, ttl: int) -> None:

@@ -12,6 +12,7 @@ __all__ = ["UDP_HLEN", "UDPHeader", "udp_header", "parse_udp", "udp_checksum"]
 UDP_HLEN = 8
 _HDR = struct.Struct("!HHHH")
 _IPPROTO_UDP = 17
+_new = tuple.__new__
 
 
 class UDPHeader(NamedTuple):
@@ -76,4 +77,4 @@ def parse_udp(buf, off: int = 0, end: int | None = None,
     if cks and src_ip is not None and dst_ip is not None and UDP_HLEN <= length <= end - off:
         s = _pseudo_sum(src_ip, dst_ip, length) + ones_sum(buf[off:off + length])
         ok = s % 0xFFFF == 0
-    return UDPHeader(sport, dport, length, cks, ok, off + UDP_HLEN)
+    return _new(UDPHeader, (sport, dport, length, cks, ok, off + UDP_HLEN))

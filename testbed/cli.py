@@ -1,0 +1,238 @@
+"""`testbed`: the command line of uTNT-lab.
+
+Every command that reports takes --json. Errors are one line each (file:line: field: what
+is wrong and how to fix it); exit status 2 for bad input, 1 for a failed run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from testbed.errors import LabError, TestbedError
+
+
+def _load(args):
+    from testbed.lab import load_lab
+    from testbed.lab.loader import parse_sets
+    return load_lab(args.lab, parse_sets(getattr(args, "set", None)))
+
+
+def _cp(lab):
+    from testbed.controlplane import build
+    return build(lab)
+
+
+def _print_json(obj):
+    json.dump(obj, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+def _console():
+    from rich.console import Console
+    return Console()
+
+
+# ---------------------------------------------------------------- commands
+def cmd_list(args):
+    from testbed.lab import lab_names, load_lab
+    rows = []
+    for name in lab_names():
+        try:
+            lab = load_lab(name)
+            classes = sorted({t["class"] for t in (lab.expect or {}).get("tunnels", [])}) or ["none"]
+            rows.append({"lab": name, "description": lab.description, "routers": len(lab.routers),
+                         "tunnels": classes})
+        except LabError as e:
+            rows.append({"lab": name, "description": f"INVALID: {e.problems[0]}", "routers": 0, "tunnels": []})
+    if args.json:
+        return _print_json(rows)
+    from rich.table import Table
+    t = Table(title="uTNT-lab topology library (make testbed TOPO=<lab>)")
+    for c in ("lab", "routers", "tunnel classes", "description"):
+        t.add_column(c)
+    for r in rows:
+        t.add_row(r["lab"], str(r["routers"]), ", ".join(r["tunnels"]), r["description"])
+    _console().print(t)
+
+
+def cmd_validate(args):
+    lab = _load(args)
+    cp = _cp(lab)
+    from testbed.truth import ground_truth
+    gt = ground_truth(cp)
+    n = sum(len(p["paths"][0]["tunnels"]) for p in gt["probes"] if p["paths"])
+    out = {"lab": lab.name, "file": lab.source, "valid": True, "routers": len(lab.routers),
+           "hosts": len(lab.hosts), "links": len(lab.links), "domains": list(lab.domains),
+           "probes": sum(len(p.targets) for p in lab.probes), "tunnels_on_probes": n}
+    if args.json:
+        return _print_json(out)
+    print(f"{lab.source}: valid: {out['routers']} routers, {out['hosts']} hosts, {out['links']} links, "
+          f"{len(out['domains'])} MPLS domains, {out['probes']} probes crossing {n} tunnels")
+
+
+def cmd_show(args):
+    lab = _load(args)
+    if args.node not in lab.nodes:
+        raise TestbedError(f"{lab.source}: no node '{args.node}'; nodes: {', '.join(lab.nodes)}")
+    cp = _cp(lab)
+    node = lab.nodes[args.node]
+    t = cp[args.node].to_json()
+    t.update({"vendor": node.vendor, "domain": node.domain, "loopback": str(node.loopback) if node.loopback else None,
+              "interfaces": [{"name": i.name, "address": str(i.address), "mac": i.mac.hex(":"),
+                              "link": i.link.name, "cost": i.cost,
+                              "peers": [p.node for p in i.peers()]} for i in node.interfaces],
+              "mpls": {"ldp": node.ldp, "popping": node.popping, "ttl_propagate": node.ttl_propagate,
+                       "rfc4950": node.rfc4950, "icmp_tunneling": node.icmp_tunneling} if node.domain else None})
+    if args.json:
+        return _print_json(t)
+    from rich.table import Table
+    c = _console()
+    c.print(f"[bold]{node.name}[/] ({node.kind}, {node.vendor}{', domain ' + node.domain if node.domain else ''}"
+            f"{', loopback ' + str(node.loopback) if node.loopback else ''})")
+    if t["mpls"]:
+        c.print("MPLS: " + ", ".join(f"{k}={v}" for k, v in t["mpls"].items()))
+    it = Table(title="interfaces")
+    for col in ("name", "address", "link", "cost", "peers"):
+        it.add_column(col)
+    for i in t["interfaces"]:
+        it.add_row(i["name"], i["address"], i["link"], str(i["cost"]), ", ".join(i["peers"]))
+    c.print(it)
+    ft = Table(title="FIB")
+    for col in ("prefix", "kind", "next hops", "via"):
+        ft.add_column(col)
+    for r in t["fib"]:
+        hops = "; ".join(f"{h['interface']} {h['gateway'] or 'on-link'}"
+                         + (f" push {h['push']}" if h["push"] else "") for h in r["nexthops"]) or "local"
+        ft.add_row(r["prefix"], r["kind"], hops, r["via"])
+    c.print(ft)
+    if t["lfib"]:
+        lt = Table(title="LFIB")
+        for col in ("in", "FEC", "out", "next hop"):
+            lt.add_column(col)
+        for e in t["lfib"]:
+            for h in e["hops"]:
+                lt.add_row(str(e["in"]), e["fec"], str(h["out"]), f"{h['interface']} {h['gateway']} ({h['neighbor']})")
+        c.print(lt)
+
+
+def cmd_truth(args):
+    lab = _load(args)
+    from testbed.truth import ground_truth
+    gt = ground_truth(_cp(lab))
+    if args.json:
+        return _print_json(gt)
+    c = _console()
+    for p in gt["probes"]:
+        c.print(f"[bold]{p['from']} -> {p['to_name']} ({p['to']})[/]" + ("  [yellow]ECMP[/]" if p["ecmp"] else ""))
+        for path in p["paths"]:
+            c.print("  forward: " + " ".join(s["node"] + ("*" if s["labels"] else "") for s in path["forward"]))
+            for t in path["tunnels"]:
+                c.print(f"  tunnel [cyan]{t['class']}[/]{' (silent LSRs)' if t['silent'] else ''}: "
+                        f"{t['ingress']} -> {' '.join(t['lsrs'])} -> {t['egress']}  ({t['ending']})")
+            if not path["tunnels"]:
+                c.print("  no tunnel")
+        for r in p["return"]:
+            c.print("  return:  " + " ".join(r))
+
+
+def cmd_render(args):
+    lab = _load(args)
+    from pathlib import Path
+
+    from testbed.frr.render import render_lab
+    out = Path(args.output or f"build/{lab.name}/frr")
+    files = render_lab(lab, out)
+    if args.json:
+        return _print_json({"lab": lab.name, "files": [str(f) for f in files]})
+    print(f"{len(files)} FRR files for {len(lab.routers)} routers in {out}/")
+
+
+def cmd_trace(args):
+    """A scripted Paris traceroute through the sim (scapy probes), with fingerprints."""
+    lab = _load(args)
+    from testbed.runtimes.sim import Sim
+    from testbed.tools.scripted import ScriptedProber
+    src = args.source or (lab.probes[0].source if lab.probes else lab.hosts[0].name)
+    dst = args.dest or (str(lab.probes[0].targets[0]) if lab.probes else None)
+    if dst in lab.nodes:
+        dst = str(lab.nodes[dst].primary_address())
+    pr = ScriptedProber(Sim(lab, _cp(lab)), src)
+    hops = pr.trace(dst, method=args.method)
+    rows = [{"ttl": h.ttl, "address": h.address, "node": lab.owner_of(h.address) if h.address else None,
+             "icmp_type": h.icmp_type, "reply_ttl": h.reply_ttl, "er_ttl": h.er_ttl, "qttl": h.quoted_ttl,
+             "labels": h.labels, "frpla": h.frpla, "uturn": h.uturn} for h in hops]
+    if args.json:
+        return _print_json({"lab": lab.name, "from": src, "to": dst, "hops": rows})
+    print(f"trace [{args.method}] from {src} to {dst} (sim)")
+    for r in rows:
+        if not r["address"]:
+            print(f"{r['ttl']:3d}  *")
+            continue
+        extra = f" qttl={r['qttl']}" if r["qttl"] is not None else ""
+        if r["labels"]:
+            extra += " Labels " + " | ".join(f"{l} mTTL={t}" for l, t in r["labels"])
+        print(f"{r['ttl']:3d}  {r['address']:15s} {r['node']:6s} rTTLs=<{r['reply_ttl']},{r['er_ttl'] or '*'}>"
+              f"{extra} frpla={r['frpla']} uturn={r['uturn']}")
+
+
+def cmd_signatures(args):
+    from testbed.tools.signatures import signature_table
+    rows = signature_table(progress=not args.json)
+    if args.json:
+        return _print_json(rows)
+    from testbed.tools.signatures import to_markdown
+    print(to_markdown(rows))
+
+
+# ---------------------------------------------------------------- parser
+def build_parser():
+    p = argparse.ArgumentParser(prog="testbed", description="uTNT-lab: MPLS labs with known ground truth")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    def lab_cmd(name, fn, help_):
+        s = sub.add_parser(name, help=help_)
+        s.add_argument("lab", help="library lab name or path to a lab .yaml file")
+        s.add_argument("--set", action="append", metavar="KEY=VALUE", help="template parameter (repeatable)")
+        s.add_argument("--json", action="store_true", help="machine-readable output")
+        s.set_defaults(fn=fn)
+        return s
+
+    s = sub.add_parser("list", help="the topology library")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_list)
+    lab_cmd("validate", cmd_validate, "check a lab file (schema, references, addressing, control plane)")
+    s = lab_cmd("show", cmd_show, "a router's interfaces, FIB and LFIB")
+    s.add_argument("node")
+    lab_cmd("truth", cmd_truth, "ground truth: paths and tunnels of every probe")
+    s = lab_cmd("render", cmd_render, "render FRR configs (router-configs/ templates)")
+    s.add_argument("-o", "--output", help="output folder (default build/LAB/frr)")
+    s = lab_cmd("trace", cmd_trace, "scripted Paris traceroute through the sim runtime")
+    s.add_argument("--from", dest="source")
+    s.add_argument("--to", dest="dest")
+    s.add_argument("-m", "--method", default="icmp-paris", choices=["icmp-paris", "udp-paris"])
+    s = sub.add_parser("signatures", help="the per-lab signature table (generated from sim runs)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_signatures)
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        args.fn(args)
+    except LabError as e:
+        for pr in e.problems:
+            print(f"error: {pr}", file=sys.stderr)
+        return 2
+    except TestbedError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,237 @@
+"""Data model of the uTNT detector: replies, hops, traces and tunnels.
+
+Everything here is plain data.  The prober (written elsewhere) fills
+:class:`Reply`/:class:`Hop`/:class:`Trace` with what it measured; the detector
+(:mod:`utnt.detect`, :mod:`utnt.reveal`, :mod:`utnt.tnt`) adds the computed
+quantities (tnt.md 3.1), the MPLS tags (tnt.md 5.5) and the :class:`Tunnel`
+summaries.
+
+Vocabulary (tnt.md 1, 3.2, 4.3, 5.5):
+
+* tunnel classes: ``EXP`` explicit, ``IMP`` implicit, ``OPA`` opaque, ``INV`` invisible;
+* hop roles: ``ING`` ingress LER, ``LSR`` label switching router, ``EGR`` egress LER;
+* triggers: ``DUPIP``, ``RTLA``, ``FRPLA``, ``MTTL``, ``QTTL``, ``UTURN``, ``BTFC``
+  (brute force); explicit tunnels need no trigger (the labels are the evidence);
+* revelation techniques: ``DPR``, ``BRPR``, ``BUDDY``, ``UNKN``;
+* stop reasons of a revelation: ``NTH-RV``, ``ING-NF``, ``TGT-NR`` (tnt.md 4.3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# --- ICMP constants -------------------------------------------------------------------------
+ICMP_ECHO_REPLY = 0
+ICMP_DEST_UNREACH = 3
+ICMP_TIME_EXCEEDED = 11
+ICMP_CODE_PORT_UNREACH = 3
+
+# --- probe methods (tnt.md 5.2, option -m) --------------------------------------------------
+METHOD_ICMP_PARIS = "icmp-paris"
+METHOD_UDP_PARIS = "udp-paris"
+METHODS = (METHOD_ICMP_PARIS, METHOD_UDP_PARIS)
+
+# --- tunnel classes, roles -------------------------------------------------------------------
+EXP, IMP, OPA, INV = "EXP", "IMP", "OPA", "INV"
+ING, LSR, EGR = "ING", "LSR", "EGR"
+
+# --- triggers ---------------------------------------------------------------------------------
+DUPIP, RTLA, FRPLA, MTTL, QTTL, UTURN, BTFC = (
+    "DUPIP", "RTLA", "FRPLA", "MTTL", "QTTL", "UTURN", "BTFC")
+
+# --- techniques ---------------------------------------------------------------------------------
+DPR, BRPR, BUDDY, UNKN = "DPR", "BRPR", "BUDDY", "UNKN"
+
+# --- stop reasons (tnt.md 4.3); the last four are uTNT's names for the loop-avoidance stops ----
+NTH_RV, ING_NF, TGT_NR = "NTH-RV", "ING-NF", "TGT-NR"
+STOP_LOOP = "LOOP"          # new target already in the LSP
+STOP_UNRESP = "UNRESP"      # new target did not answer (a '*' hop)
+STOP_RSVD = "RSVD"          # new target has a reserved address
+STOP_MAXSTEP = "MAX-STEP"   # safety net, never expected in practice
+
+LabelEntry = tuple[int, int, int, int]
+"""One RFC 4950 label stack entry: (label, tc, s, ttl); the first entry is the top."""
+
+
+@dataclass
+class Reply:
+    """One reply to one probe, as the prober measured it (tnt.md summary item 1)."""
+
+    address: str
+    probe_ttl: int
+    rtt_ms: float | None
+    icmp_type: int
+    icmp_code: int
+    reply_ttl: int
+    quoted_ttl: int | None = None
+    labels: list[LabelEntry] = field(default_factory=list)
+
+
+@dataclass
+class MplsTag:
+    """The ``[MPLS,...]`` annotation of a hop (tnt.md 5.5)."""
+
+    cls: str                      # EXP | IMP | OPA | INV
+    role: str                     # ING | LSR | EGR
+    trigger: str | None = None    # DUPIP | RTLA | FRPLA | MTTL | QTTL | UTURN | BTFC
+    technique: str | None = None  # DPR | BRPR | BUDDY | UNKN (revealed hops only)
+    step: int | None = None       # revelation step (revealed hops only)
+    incomplete: bool = False      # INCOMP?
+    inferred: bool = False        # INF
+    revealed: bool = False
+
+
+@dataclass
+class Attempt:
+    """A revelation that was tried from this hop and revealed nothing (tnt.md 5.5 verbose)."""
+
+    trigger: str
+    reason: str          # NTH-RV | ING-NF | TGT-NR
+    buddy: bool = False  # the buddy technique was tried as well (BUD)
+
+
+@dataclass
+class Hop:
+    """One line of a trace.
+
+    ``index`` is the probe TTL for hops of the base trace and the ``H`` number for hops
+    inserted by revelation (``revealed`` is then True and ``probe_ttl`` keeps the TTL the
+    hop answered in its revelation trace).  ``address`` is None for a silent hop.
+    """
+
+    index: int
+    address: str | None = None
+    probe_ttl: int | None = None
+    rtt_ms: float | None = None
+    icmp_type: int | None = None
+    icmp_code: int | None = None
+    reply_ttl: int | None = None
+    quoted_ttl: int | None = None
+    labels: list[LabelEntry] = field(default_factory=list)
+    er_ttl: int | None = None        # most frequent echo-reply TTL, None = no answer / not pinged
+    reserved: bool = False
+    revealed: bool = False
+    tnt_ttl: int | None = None       # position-based TTL after insertion (warts attribute 25)
+    # computed quantities (tnt.md 3.1, 3.2) -- filled by utnt.detect.annotate_hop
+    ittl_te: int | None = None
+    ittl_er: int | None = None
+    r_te: int | None = None
+    r_er: int | None = None
+    frpla: int = 0
+    rtla: int = 0
+    uturn: int = 0
+    # tags
+    mpls: MplsTag | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+
+    @classmethod
+    def from_reply(cls, reply: Reply, index: int | None = None) -> "Hop":
+        """A hop carrying the fields of the reply chosen for it."""
+        return cls(
+            index=reply.probe_ttl if index is None else index,
+            address=reply.address,
+            probe_ttl=reply.probe_ttl,
+            rtt_ms=reply.rtt_ms,
+            icmp_type=reply.icmp_type,
+            icmp_code=reply.icmp_code,
+            reply_ttl=reply.reply_ttl,
+            quoted_ttl=reply.quoted_ttl,
+            labels=[tuple(lse) for lse in reply.labels],
+        )
+
+    @classmethod
+    def silent(cls, probe_ttl: int) -> "Hop":
+        """A hop that did not answer (``*``)."""
+        return cls(index=probe_ttl, probe_ttl=probe_ttl)
+
+    @property
+    def responsive(self) -> bool:
+        return self.address is not None
+
+    @property
+    def is_time_exceeded(self) -> bool:
+        return self.icmp_type == ICMP_TIME_EXCEEDED
+
+    @property
+    def is_port_unreachable(self) -> bool:
+        return self.icmp_type == ICMP_DEST_UNREACH and self.icmp_code == ICMP_CODE_PORT_UNREACH
+
+    @property
+    def top_lse_ttl(self) -> int | None:
+        """TTL of the top label stack entry (the first one quoted), None without labels."""
+        return self.labels[0][3] if self.labels else None
+
+    @property
+    def label(self) -> str:
+        """The index as printed: ``7`` or ``H2``."""
+        return f"H{self.index}" if self.revealed else str(self.index)
+
+
+@dataclass
+class Tunnel:
+    """Summary of one tunnel found in one trace.
+
+    ``ingress``/``egress`` are None when unknown (silent ingress, trace ending inside the
+    tunnel, ...).  ``lsrs`` lists the LSR addresses from ingress to egress (None for a
+    silent revealed hop).  ``complete`` is False when the tunnel is marked ``INCOMP?``, when
+    an opaque or invisible tunnel was not revealed, or when an end of an explicit/implicit
+    tunnel is missing.  ``stop_reason`` is the revelation stop reason (None when revelation
+    ended normally or was not needed).
+    """
+
+    cls: str
+    ingress: str | None
+    egress: str | None
+    lsrs: list[str | None] = field(default_factory=list)
+    trigger: str | None = None
+    technique: str | None = None
+    complete: bool = True
+    stop_reason: str | None = None
+    start_point: str | None = None     # where revelation traces were anchored
+    next_hop: str | None = None        # the hop that triggered the test ("next")
+    ingress_null: bool = False         # INGRESS_IS_NULL
+    buddy: bool = False
+    estimated_length: int | None = None  # opaque: 255 - LSE-TTL
+    steps: int = 0
+    probe_count: int = 0
+    cached: bool = False
+    members: list[Hop] = field(default_factory=list, repr=False, compare=False)
+
+
+@dataclass
+class Trace:
+    """One Paris traceroute (base trace or revelation trace).
+
+    ``probe_count`` is what the prober reports for the trace itself (None: unknown, the
+    driver then estimates it with the cost model of tnt.md 4.6).  ``ping_probes`` and
+    ``reveal_probes`` are added by the driver for the pings and revelation traces done on
+    behalf of this trace.
+    """
+
+    src: str
+    dst: str
+    method: str = METHOD_ICMP_PARIS
+    hops: list[Hop] = field(default_factory=list)
+    stop_reason: str | None = None
+    probe_count: int | None = None
+    start_ttl: int = 1
+    ping_probes: int = 0
+    reveal_probes: int = 0
+    tunnels: list[Tunnel] = field(default_factory=list)
+
+    @classmethod
+    def from_replies(cls, src: str, dst: str, method: str, first_ttl: int,
+                     replies: list[Reply | None], stop_reason: str | None = None,
+                     probe_count: int | None = None) -> "Trace":
+        """Build a trace from one chosen reply (or None for silence) per TTL from first_ttl."""
+        hops = [Hop.from_reply(r) if r is not None else Hop.silent(first_ttl + k)
+                for k, r in enumerate(replies)]
+        return cls(src=src, dst=dst, method=method, hops=hops, stop_reason=stop_reason,
+                   probe_count=probe_count, start_ttl=first_ttl)
+
+    @property
+    def total_probes(self) -> int:
+        return (self.probe_count or 0) + self.ping_probes + self.reveal_probes
+
+    def reached(self) -> bool:
+        return any(h.address == self.dst for h in self.hops)
