@@ -1,0 +1,391 @@
+"""Revelation of invisible and opaque tunnels: DPR, BRPR and the buddy technique.
+
+Driven through the abstract :class:`Prober`; see tnt.md 4.2-4.4 and 4.6.
+
+One test (a :class:`~utnt.detect.Candidate`) runs like this (:func:`run_test`):
+
+* trace (``-m`` method, first TTL = start TTL) to the current target, first the "next"
+  hop H;
+* the start point must appear (else ``ING-NF``), then the target (else ``TGT-NR``);
+* the hops strictly between the start point -- or the unresponsive ingress after it --
+  and the target are new LSRs: 1 hop is ``BRPR``, more than 2 ``DPR``, exactly 2 ``DPR``
+  unless both have the same address (``BRPR``);
+* the new hop closest to the ingress becomes the next target and the step counter
+  increments; the loop stops on a trace revealing nothing (``NTH-RV`` when it is the
+  first), on ``TGT-NR``/``ING-NF``, or when the new target is silent, reserved or already
+  in the LSP (loop avoidance).  The last three, and ``TGT-NR``/``ING-NF`` after some hops
+  were found, mark the tunnel ``INCOMP?``;
+* a tunnel reduced to one LSR is relabelled ``UNKN`` (DPR and BRPR cannot be told apart);
+* DUPIP tests fall back on the buddy technique (tnt.md 4.4) and their egress is the last
+  revealed hop.
+
+Only the first productive test of a trace is applied (:func:`reveal_trace`), results are
+cached by (start, next) across traces, failures are kept as ``ATTEMPT`` annotations.
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from .detect import Candidate
+from .model import (
+    BRPR, BUDDY, DPR, DUPIP, EGR, ING, ING_NF, INV, LSR, METHOD_UDP_PARIS, MTTL, NTH_RV, OPA,
+    STOP_LOOP, STOP_MAXSTEP, STOP_RSVD, STOP_UNRESP, TGT_NR, UNKN,
+    Attempt, Hop, MplsTag, Trace, Tunnel,
+)
+from .options import TntOptions
+from .reserved import is_reserved
+
+MAX_STEPS = 64
+"""Safety net on the number of revelation steps of one test (never reached on sane paths)."""
+
+
+@runtime_checkable
+class Prober(Protocol):
+    """What the detector needs from the network.
+
+    ``trace`` runs a Paris traceroute (scamper ``trace -f first_ttl -P method -w 1 -q 3
+    -g 5``, tnt.md 4.6) and returns one :class:`~utnt.model.Trace` whose hops start at
+    ``first_ttl``, one :class:`~utnt.model.Hop` per TTL (``Hop.silent`` for ``*``), with
+    ``probe_count`` set to the probes it sent (None: the driver estimates it).  ``method``
+    is ``'icmp-paris'`` or ``'udp-paris'``.
+
+    ``ping`` sends ``ping -P icmp-echo -c N`` (N = ``TntOptions.ping_count``, configured in
+    the prober) and returns the most frequent echo-reply TTL, ties to the higher one
+    (:func:`utnt.ttl.most_frequent_ttl`), or None when nothing answered.
+    """
+
+    def trace(self, dst: str, first_ttl: int, method: str) -> Trace: ...
+
+    def ping(self, addr: str) -> int | None: ...
+
+
+def estimate_trace_probes(trace: Trace) -> int:
+    """Cost model of tnt.md 4.6: 1 probe per responding hop, 3 per silent hop."""
+    return sum(1 if h.responsive else 3 for h in trace.hops)
+
+
+class Session:
+    """State shared by all traces of one run: prober, options, ping cache, tunnel cache.
+
+    * ``ping_cache``: address -> echo-reply TTL (None = no answer); every address is pinged
+      at most once per run, reserved ones never (tnt.md 3.4, 5.2).
+    * ``tunnel_cache``: (start, next) -> :class:`RevealResult` (tnt.md 4.6).
+    * ``probes``: every probe sent through this session.
+    """
+
+    def __init__(self, prober: Prober, options: TntOptions | None = None) -> None:
+        self.prober = prober
+        self.options = options or TntOptions()
+        self.ping_cache: dict[str, int | None] = {}
+        self.tunnel_cache: dict[tuple[str, str], RevealResult] = {}
+        self.probes = 0
+
+    def reserved(self, addr: str) -> bool:
+        return is_reserved(addr, allow_private=self.options.allow_private)
+
+    def trace(self, dst: str, first_ttl: int, method: str) -> Trace:
+        """Run one trace; mark reserved hops; make sure ``probe_count`` is set."""
+        tr = copy.deepcopy(self.prober.trace(dst, first_ttl, method))
+        for h in tr.hops:
+            h.reserved = h.responsive and self.reserved(h.address)
+        if tr.probe_count is None:
+            tr.probe_count = estimate_trace_probes(tr)
+        self.probes += tr.probe_count
+        return tr
+
+    def ping(self, addr: str) -> tuple[int | None, int]:
+        """(echo-reply TTL or None, probes spent now).  Cached; reserved never pinged."""
+        if self.reserved(addr):
+            return None, 0
+        if addr in self.ping_cache:
+            return self.ping_cache[addr], 0
+        ttl = self.prober.ping(addr)
+        self.ping_cache[addr] = ttl
+        self.probes += self.options.ping_count
+        return ttl, self.options.ping_count
+
+
+@dataclass
+class RevealResult:
+    """Outcome of one test, as cached by (start, next).
+
+    ``revealed`` holds (hop, technique, step) from ingress side to egress side.
+    """
+
+    revealed: list[tuple[Hop, str, int]] = field(default_factory=list)
+    stop_reason: str | None = None
+    incomplete: bool = False
+    buddy: bool = False
+    probe_count: int = 0
+
+    @property
+    def productive(self) -> bool:
+        return bool(self.revealed)
+
+    @property
+    def steps(self) -> int:
+        return max((s for _, _, s in self.revealed), default=0)
+
+
+# ------------------------------------------------------------------------------------------
+# pure pieces
+# ------------------------------------------------------------------------------------------
+
+def classify_technique(new_hops: list[Hop]) -> str:
+    """Technique of the hops one trace revealed (tnt.md 4.3).
+
+    1 hop -> BRPR; more than 2 -> DPR; exactly 2 -> DPR unless both carry the same address,
+    then BRPR.
+    """
+    if len(new_hops) == 1:
+        return BRPR
+    if len(new_hops) == 2:
+        a, b = new_hops
+        if a.responsive and a.address == b.address:
+            return BRPR
+    return DPR
+
+
+def buddy_address(addr: str, answers: Callable[[str], bool]) -> str:
+    """The other end of the point-to-point link of ``addr`` (tnt.md 4.4, step 1).
+
+    Position in the /30: 0 -> /31, buddy at 1; 3 -> /31, buddy at 2.  Positions 1 and 2:
+    ``answers(position 0)`` decides -- an answer means the link is a /31 (1 <-> 0, 2 <-> 3),
+    silence a /30 (1 <-> 2).  ``answers`` is only called for positions 1 and 2.
+    """
+    ip = int(ipaddress.IPv4Address(addr))
+    base, pos = ip & ~3, ip & 3
+    if pos == 0:
+        return str(ipaddress.IPv4Address(base + 1))
+    if pos == 3:
+        return str(ipaddress.IPv4Address(base + 2))
+    if answers(str(ipaddress.IPv4Address(base))):
+        other = base if pos == 1 else base + 3
+    else:
+        other = base + 2 if pos == 1 else base + 1
+    return str(ipaddress.IPv4Address(other))
+
+
+def examine(trace: Trace, start: str, target: str, ingress_null: bool) -> str | list[Hop]:
+    """Check a revelation trace; return a stop reason or the new hops (possibly empty).
+
+    The start point must appear (else ``ING-NF``), then the target after it (else
+    ``TGT-NR``).  New hops are those strictly between the start point and the target, the
+    hop right after the start point excluded when the ingress is unresponsive.
+    """
+    hops = trace.hops
+    s = next((k for k, h in enumerate(hops) if h.address == start), None)
+    if s is None:
+        return ING_NF
+    t = next((k for k in range(s + 1, len(hops)) if hops[k].address == target), None)
+    if t is None:
+        return TGT_NR
+    first = s + 2 if ingress_null else s + 1
+    return [copy.deepcopy(h) for h in hops[first:t]]
+
+
+# ------------------------------------------------------------------------------------------
+# one test
+# ------------------------------------------------------------------------------------------
+
+def _try_buddy(c: Candidate, target: str, session: Session) -> tuple[Hop | None, str | None, int]:
+    """The buddy technique (tnt.md 4.4): (buddy hop or None, failure reason, probes).
+
+    The buddy trace is forced to UDP-Paris, must end in a port-unreachable from the buddy
+    (else ``TGT-NR``) and must show the start point second-to-last, or third-to-last when
+    the ingress is unresponsive (else ``ING-NF``).
+    """
+    cost = 0
+
+    def answers(a: str) -> bool:
+        nonlocal cost
+        ttl, spent = session.ping(a)
+        cost += spent
+        return ttl is not None
+
+    b = buddy_address(target, answers)
+    tr = session.trace(b, c.start_ttl, METHOD_UDP_PARIS)
+    cost += tr.probe_count
+    hops = tr.hops
+    if not hops or hops[-1].address != b or not hops[-1].is_port_unreachable:
+        return None, TGT_NR, cost
+    back = 3 if c.ingress_null else 2
+    if len(hops) < back or hops[-back].address != c.start.address:
+        return None, ING_NF, cost
+    return copy.deepcopy(hops[-1]), None, cost
+
+
+def run_test(c: Candidate, session: Session) -> RevealResult:
+    """Run one revelation test to its end (tnt.md 4.3, 4.4); see the module docstring."""
+    opts = session.options
+    start = c.start.address
+    target = c.next.address
+    lsp = {start, target}
+    res = RevealResult()
+    revealed: list[tuple[Hop, str, int]] = []
+    step = 1
+    while True:
+        if step > MAX_STEPS:
+            res.stop_reason, res.incomplete = STOP_MAXSTEP, True
+            break
+        tr = session.trace(target, c.start_ttl, opts.method)
+        res.probe_count += tr.probe_count
+        out = examine(tr, start, target, c.ingress_null)
+        if isinstance(out, str) or not out:
+            reason = out if isinstance(out, str) else NTH_RV
+            if c.trigger == DUPIP and not revealed:
+                res.buddy = True
+                bhop, breason, cost = _try_buddy(c, target, session)
+                res.probe_count += cost
+                if bhop is not None:
+                    revealed = [(bhop, BUDDY, step)]
+                    lsp.add(bhop.address)
+                    target = bhop.address
+                    step += 1
+                    continue
+                reason = breason
+            if revealed:
+                if reason != NTH_RV:          # an empty trace is the normal end
+                    res.stop_reason, res.incomplete = reason, True
+            else:
+                res.stop_reason = reason
+            break
+        nxt = out[0]
+        if nxt.responsive and nxt.address in lsp:
+            res.stop_reason, res.incomplete = STOP_LOOP, True
+            break
+        tech = classify_technique(out)
+        revealed = [(h, tech, step) for h in out] + revealed
+        lsp.update(h.address for h in out if h.responsive)
+        if not nxt.responsive:
+            res.stop_reason, res.incomplete = STOP_UNRESP, True
+            break
+        if nxt.reserved:
+            res.stop_reason, res.incomplete = STOP_RSVD, True
+            break
+        target = nxt.address
+        step += 1
+    if (revealed and all(t != BUDDY for _, t, _ in revealed)
+            and len({h.address for h, _, _ in revealed}) == 1):
+        revealed = [(h, UNKN, s) for h, _, s in revealed]
+    res.revealed = revealed
+    return res
+
+
+# ------------------------------------------------------------------------------------------
+# applying results to a trace
+# ------------------------------------------------------------------------------------------
+
+def _overall_technique(techs: list[str]) -> str | None:
+    distinct = sorted(set(techs))
+    if not distinct:
+        return None
+    return distinct[0] if len(distinct) == 1 else "MIX"
+
+
+def _find_opaque_tunnel(trace: Trace, eh: Hop) -> Tunnel | None:
+    return next((t for t in trace.tunnels
+                 if t.cls == OPA and any(m is eh for m in t.members)), None)
+
+
+def renumber(trace: Trace) -> None:
+    """Number revealed hops H1, H2, ... and set every hop's position-based ``tnt_ttl``."""
+    base = trace.hops[0].probe_ttl if trace.hops and trace.hops[0].probe_ttl else trace.start_ttl
+    n = 0
+    for k, h in enumerate(trace.hops):
+        if h.revealed:
+            n += 1
+            h.index = n
+        h.tnt_ttl = base + k
+
+
+def apply_result(trace: Trace, c: Candidate, res: RevealResult, cached: bool) -> Tunnel:
+    """Insert the revealed hops before H (or before the duplicate pair) and tag the tunnel.
+
+    Tags: the start point is the ingress (unless the ingress was unresponsive), revealed
+    hops are LSRs, H is the egress -- except for DUPIP, whose egress is the last revealed
+    hop (tnt.md 4.4).  Class ``OPA`` for MTTL tests, ``INV`` otherwise.  A hop already
+    tagged by another tunnel keeps its tag.
+    """
+    cls = OPA if c.trigger == MTTL else INV
+    new = []
+    for h, tech, step in res.revealed:
+        h = copy.deepcopy(h)
+        h.revealed = True
+        h.attempts = []
+        h.mpls = MplsTag(cls, LSR, c.trigger, tech, step, res.incomplete, revealed=True)
+        new.append(h)
+    if c.trigger == DUPIP:
+        egress: Hop | None = new[-1]
+        egress.mpls.role = EGR
+        lsrs = new[:-1]
+    else:
+        egress = c.next
+        lsrs = new
+        if egress.mpls is None or (egress.mpls.cls == cls and egress.mpls.role == EGR):
+            egress.mpls = MplsTag(cls, EGR, c.trigger, incomplete=res.incomplete)
+    ingress = None
+    if not c.ingress_null:
+        sp = c.start
+        if sp.mpls is None or (sp.mpls.cls == cls and sp.mpls.role == ING):
+            sp.mpls = MplsTag(cls, ING, c.trigger, incomplete=res.incomplete)
+        ingress = sp
+    trace.hops[c.insert_pos:c.insert_pos] = new
+    renumber(trace)
+
+    fields = dict(
+        lsrs=[h.address for h in lsrs],
+        technique=_overall_technique([t for _, t, _ in res.revealed]),
+        complete=not res.incomplete, stop_reason=res.stop_reason,
+        start_point=c.start.address, next_hop=c.next.address, ingress_null=c.ingress_null,
+        buddy=res.buddy, steps=res.steps, probe_count=0 if cached else res.probe_count,
+        cached=cached, members=([ingress] if ingress else []) + new
+        + ([c.next] if c.trigger != DUPIP else []),
+    )
+    tunnel = _find_opaque_tunnel(trace, c.next) if cls == OPA else None
+    if tunnel is None:
+        tunnel = Tunnel(cls=cls, ingress=ingress.address if ingress else None,
+                        egress=egress.address if egress else None, trigger=c.trigger, **fields)
+        trace.tunnels.append(tunnel)
+    else:
+        for k, v in fields.items():
+            setattr(tunnel, k, v)
+        tunnel.ingress = ingress.address if ingress else tunnel.ingress
+    return tunnel
+
+
+def _record_failure(trace: Trace, c: Candidate, res: RevealResult, cached: bool) -> None:
+    c.next.attempts.append(Attempt(c.trigger, res.stop_reason, res.buddy))
+    if c.trigger == MTTL:
+        t = _find_opaque_tunnel(trace, c.next)
+        if t is not None:
+            t.stop_reason = res.stop_reason
+            t.start_point, t.ingress_null, t.buddy = c.start.address, c.ingress_null, res.buddy
+            if not cached:
+                t.probe_count += res.probe_count
+
+
+def reveal_trace(trace: Trace, candidates: list[Candidate], session: Session) -> Tunnel | None:
+    """Try the candidates in order until one reveals hops (tnt.md 4.6 "Scope").
+
+    Each test's result comes from the session's tunnel cache when (start, next) was tested
+    before, otherwise it is run and cached.  Unproductive tests leave an ``ATTEMPT``
+    annotation on H; the first productive one is applied and the others are not tried.
+    Probes of tests run now are added to ``trace.reveal_probes``.
+    """
+    for c in candidates:
+        res = session.tunnel_cache.get(c.key)
+        cached = res is not None
+        if res is None:
+            res = run_test(c, session)
+            session.tunnel_cache[c.key] = res
+            trace.reveal_probes += res.probe_count
+        if res.productive:
+            return apply_result(trace, c, res, cached)
+        _record_failure(trace, c, res, cached)
+    return None
