@@ -30,7 +30,7 @@ def _print_json(obj):
 
 def _console():
     from rich.console import Console
-    return Console()
+    return Console(width=None if sys.stdout.isatty() else 160)
 
 
 # ---------------------------------------------------------------- commands
@@ -176,6 +176,49 @@ def cmd_trace(args):
               f"{extra} frpla={r['frpla']} uturn={r['uturn']}")
 
 
+def _split_dashdash(argv):
+    if "--" in argv:
+        i = argv.index("--")
+        return argv[:i], argv[i + 1:]
+    return argv, []
+
+
+def _print_traces(doc, lab):
+    from utnt.model import Trace  # noqa: F401  (text comes from the JSON via utnt.output)
+    from utnt.jsonload import dump_text_json
+    sys.stdout.write(dump_text_json(doc["traces"]))
+
+
+def cmd_probe(args):
+    from testbed.experiments.run import probe_netns, probe_sim, probes_of, utnt_args
+    lab = _load(args)
+    jobs = probes_of(lab, args.source, args.dest)
+    traces = []
+    for src, targets in jobs:
+        if args.runtime == "sim":
+            traces += probe_sim(lab, _cp(lab), src, targets, utnt_args(args.utnt))["traces"]
+        else:
+            traces += probe_netns(args.name or lab.name, src, targets, args.utnt)["traces"]
+    doc = {"format": "utnt", "version": 1, "lab": lab.name, "runtime": args.runtime, "traces": traces}
+    if args.json:
+        return _print_json(doc)
+    from utnt.jsonload import dump_text_json
+    sys.stdout.write(dump_text_json(traces))
+
+
+def cmd_run(args):
+    from testbed.experiments.report import print_run
+    from testbed.experiments.run import run_lab
+    lab = _load(args)
+    c = _console()
+    progress = None if args.json else (lambda msg: c.print(f"[dim]» {msg}[/]"))
+    doc = run_lab(lab, runtime=args.runtime, extra=args.utnt, source=args.source, dest=args.dest,
+                  name=args.name, progress=progress)
+    if args.json:
+        return _print_json(doc)
+    print_run(doc, lab, c)
+
+
 def cmd_signatures(args):
     from testbed.tools.signatures import signature_table
     rows = signature_table(progress=not args.json)
@@ -211,6 +254,13 @@ def build_parser():
     s.add_argument("--from", dest="source")
     s.add_argument("--to", dest="dest")
     s.add_argument("-m", "--method", default="icmp-paris", choices=["icmp-paris", "udp-paris"])
+    for name, fn, help_ in (("probe", cmd_probe, "attach uTNT to a lab and print its traces"),
+                            ("run", cmd_run, "up, probe every probe with uTNT, score against the truth, down")):
+        s = lab_cmd(name, fn, help_)
+        s.add_argument("--runtime", choices=["netns", "sim"], default="netns" if name == "run" else "sim")
+        s.add_argument("--from", dest="source", help="vantage point (host)")
+        s.add_argument("--to", dest="dest", help="destination (node or address)")
+        s.add_argument("--name", help="running lab name (netns; default: the lab's name)")
     s = sub.add_parser("signatures", help="the per-lab signature table (generated from sim runs)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_signatures)
@@ -218,7 +268,9 @@ def build_parser():
 
 
 def main(argv=None):
+    argv, utnt_extra = _split_dashdash(list(sys.argv[1:] if argv is None else argv))
     args = build_parser().parse_args(argv)
+    args.utnt = utnt_extra
     try:
         args.fn(args)
     except LabError as e:

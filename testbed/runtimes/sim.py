@@ -49,8 +49,8 @@ class SimPort:
         self.inbox.append(frame)
 
     # the clock belongs to the simulation: a prober waits by running it
-    def run(self, seconds: float | None = None):
-        self.sim.run(seconds)
+    def run(self, seconds: float | None = None, until_delivery: bool = False):
+        self.sim.run(seconds, until_delivery=until_delivery)
 
     @property
     def now(self) -> float:
@@ -90,8 +90,9 @@ class Sim:
             self._seq += 1
             heapq.heappush(self._q, (self.now + delay, self._seq, peer, ppidx, frame))
 
-    def run(self, seconds: float | None = None, max_events: int = 10_000_000):
-        """Process events; stop when idle or when the clock passes now + seconds."""
+    def run(self, seconds: float | None = None, max_events: int = 10_000_000, until_delivery: bool = False):
+        """Process events; stop when idle, when the clock passes now + seconds, or (with
+        until_delivery) right after a frame reaches an attached prober port."""
         until = None if seconds is None else self.now + seconds
         q = self._q
         nodes = self.nodes
@@ -107,6 +108,8 @@ class Sim:
             port = attached.get(node)
             if port is not None:
                 port._deliver(frame)
+                if until_delivery and port.inbox:
+                    return n
                 continue
             self.frame_hops += 1
             for opidx, oframe in nodes[node].handle(pidx, frame, t):

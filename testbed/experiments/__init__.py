@@ -1,0 +1,1 @@
+"""Experiments: run uTNT on a lab and score it (run), the scoreboard, sweeps."""

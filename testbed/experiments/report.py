@@ -1,0 +1,46 @@
+"""Human output of a run: the uTNT trace, the truth beside it, a verdict per tunnel, the score."""
+from __future__ import annotations
+
+from rich.table import Table
+
+from utnt.jsonload import dump_text_json
+
+
+def _nodes(lab, addrs):
+    return " ".join(lab.owner_of(a) or a if a else "*" for a in addrs)
+
+
+def print_run(doc: dict, lab, console):
+    sc = doc["score"]
+    for tr, s in zip(doc["traces"], sc["traces"]):
+        console.rule(f"[bold]{lab.name}[/] ({doc['runtime']}): uTNT from {tr['src']} to {tr['dst']}")
+        console.print(dump_text_json([tr]).rstrip(), markup=False, highlight=False, soft_wrap=True)
+        console.print("")
+        for v in s["verdicts"]:
+            t, u = v["truth"], v["reported"]
+            colour = "green" if v["verdict"] == "correct" else "yellow" if v["verdict"].startswith(("partly", "undet")) \
+                else "red"
+            truth = (f"truth {t['class']}{' (silent)' if t['silent'] else ''}: {t['ingress']} -> "
+                     f"{' '.join(t['lsrs'])} -> {t['egress']}") if t else "truth: no tunnel"
+            rep = (f"uTNT {u['class']} {u.get('trigger') or ''} {u.get('technique') or ''}: "
+                   f"{_nodes(lab, [u.get('ingress')])} -> {_nodes(lab, u.get('lsrs', []))} -> "
+                   f"{_nodes(lab, [u.get('egress')])}") if u else "uTNT: nothing"
+            console.print(f"  [{colour}]{v['verdict']:<28}[/] {truth}   |   {rep}", soft_wrap=True)
+        if not s["verdicts"]:
+            console.print("  [green]correct[/]: no tunnel, none reported")
+    tot = sc["totals"]
+    t = Table(title=f"score: {lab.name} on {doc['runtime']}")
+    for col in ("", "present", "detected", "class ok", "ingress ok", "egress ok", "LSRs found",
+                "hidden LSRs revealed", "false tunnels", "false LSRs", "undetectable"):
+        t.add_column(col, justify="right")
+
+    def row(name, c):
+        t.add_row(name, str(c["present"]), str(c["detected"]), str(c["class_correct"]), str(c["ingress_correct"]),
+                  str(c["egress_correct"]), f"{c['lsrs_found']}/{c['lsrs_present']}",
+                  f"{c['hidden_lsrs_revealed']}/{c['hidden_lsrs_present']}", str(c["false_tunnels"]),
+                  str(c["false_lsrs"]), str(c["undetectable"]))
+    for cls, c in sorted(sc["per_class"].items()):
+        row(cls, c)
+    row("all", tot)
+    console.print(t)
+    console.print("[bold green]perfect score[/]" if sc["perfect"] else "[bold yellow]not perfect[/]: see the verdicts")

@@ -1,0 +1,115 @@
+"""`testbed probe` and `testbed run`: attach uTNT to a lab, score what it saw.
+
+sim runtime: uTNT's stack runs in-process on a sim port that takes over the vantage point's
+port. netns runtime: uTNT runs as its own process in the lab's switch namespace, on the
+tap attachment point of the vantage point's LAN, with its own address: like a unikernel.
+"""
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+
+from testbed.errors import TestbedError
+
+
+def utnt_args(extra: list[str] | None):
+    """uTNT options given after `--` (TNT's -m -s -c -f -r -b, and -q -w -g --rate ...)."""
+    from utnt.cli import build_parser
+    p = build_parser(port_required=False, prog="testbed run -- ")
+    try:
+        return p.parse_args(extra or [])
+    except SystemExit as e:
+        raise TestbedError(f"bad uTNT options after '--': {' '.join(extra or [])}") from e
+
+
+def probe_sim(lab, cp, source: str, targets: list[str], args, sim=None) -> dict:
+    from testbed.runtimes.sim import Sim
+    from utnt.cli import options_from, params_from
+    from utnt.net import NetProber, SimPortAdapter, Stack
+    from utnt.output import to_json
+    from utnt.tnt import run_tnt
+    sim = sim or Sim(lab, cp)
+    sp = sim.attach(source)
+    stack = Stack(SimPortAdapter(sp), f"{sp.ip}/{sp.prefixlen}", str(sp.gateway), mac=sp.mac)
+    prober = NetProber(stack, params_from(args))
+    traces = run_tnt(prober, targets, options_from(args))
+    doc = to_json(traces)
+    doc["counters"] = {"probes": prober.counters.to_json(), "stack": stack.counters}
+    doc["sim"] = {"virtual_seconds": round(sim.now, 6), "frame_hops": sim.frame_hops}
+    return doc
+
+
+def probe_netns(lab_name: str, source: str, targets: list[str], extra: list[str] | None) -> dict:
+    """Run uTNT in the lab's switch namespace on the tap of `source`'s LAN."""
+    from testbed.runtimes.netns import api
+    att = api.attachment(lab_name, source)
+    cmd = ["ip", "netns", "exec", att["namespace"], sys.executable, "-m", "utnt.cli", "--tap", att["tap"],
+           "--ip", f"{att['address']}/{att['prefixlen']}", "--gw", att["gateway"], "--json"]
+    for t in targets:
+        pass
+    import tempfile
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+        f.write("\n".join(targets) + "\n")
+        tfile = f.name
+    cmd += ["-a", tfile] + list(extra or [])
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise TestbedError(f"uTNT failed in {att['namespace']} ({shlex.join(cmd)}): "
+                           f"{(r.stderr or r.stdout).strip().splitlines()[-1] if (r.stderr or r.stdout) else r.returncode}")
+    return json.loads(r.stdout)
+
+
+def probes_of(lab, source=None, dest=None):
+    """[(source host, [target addresses])] from the lab's probes or --from/--to."""
+    if dest is not None:
+        dst = str(lab.nodes[dest].primary_address()) if dest in lab.nodes else dest
+        src = source or (lab.probes[0].source if lab.probes else lab.hosts[0].name)
+        return [(src, [dst])]
+    out = {}
+    for p in lab.probes:
+        if source and p.source != source:
+            continue
+        out.setdefault(p.source, []).extend(str(t) for t in p.targets)
+    if not out:
+        raise TestbedError(f"{lab.source}: no probes{' from ' + source if source else ''}; add a 'probes:' "
+                           "section or give --to")
+    return list(out.items())
+
+
+def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=None, dest=None,
+            name: str | None = None, progress=None) -> dict:
+    from testbed.controlplane import build
+    from testbed.scoring import score_run
+    from testbed.truth import ground_truth
+    args = utnt_args(extra)
+    cp = build(lab)
+    truth = ground_truth(cp)
+    traces = []
+    jobs = probes_of(lab, source, dest)
+    if runtime == "sim":
+        for src, targets in jobs:
+            if progress:
+                progress(f"uTNT from {src} to {', '.join(targets)} (sim)")
+            traces += probe_sim(lab, cp, src, targets, args)["traces"]
+    elif runtime == "netns":
+        from testbed.runtimes.netns import api
+        lab_name = name or lab.name
+        if progress:
+            progress(f"bringing {lab_name} up in network namespaces")
+        api.up(lab, name=lab_name)
+        try:
+            for src, targets in jobs:
+                if progress:
+                    progress(f"uTNT from {src}'s LAN to {', '.join(targets)} (tap)")
+                traces += probe_netns(lab_name, src, targets, extra)["traces"]
+        finally:
+            if progress:
+                progress(f"tearing {lab_name} down")
+            api.down(lab_name)
+    else:
+        raise TestbedError(f"unknown runtime '{runtime}'; choose sim or netns")
+    score = score_run(lab, truth, traces)
+    return {"lab": lab.name, "runtime": runtime, "params": lab.params, "traces": traces,
+            "truth": truth["probes"], "score": score}
