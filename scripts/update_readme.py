@@ -23,7 +23,7 @@ def main():
     text = readme.read_text()
     text = replace(text, "signatures", to_markdown(signature_table(progress=False)))
     try:
-        from testbed.scoring.board import scoreboard_markdown
+        from testbed.experiments.board import scoreboard_markdown
         text = replace(text, "scoreboard", scoreboard_markdown())
     except (ImportError, SystemExit):
         pass

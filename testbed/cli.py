@@ -219,6 +219,35 @@ def cmd_run(args):
     print_run(doc, lab, c)
 
 
+def cmd_scoreboard(args):
+    from testbed.experiments.board import COLUMNS, scoreboard
+    c = _console()
+    labs = args.labs or None
+    if args.json:
+        return _print_json(scoreboard(args.runtime, labs, extra=args.utnt))
+    from rich.progress import Progress
+    with Progress(transient=True, console=_console()) as p:
+        names = labs or __import__("testbed.lab", fromlist=["lab_names"]).lab_names()
+        task = p.add_task("scoring the library", total=len(names))
+
+        def step(name):
+            p.update(task, description=f"scoring {name}")
+            p.advance(task)
+        rows = scoreboard(args.runtime, labs, progress=step, extra=args.utnt)
+    from rich.table import Table
+    t = Table(title=f"uTNT scoreboard ({args.runtime} runtime)")
+    t.add_column("lab")
+    for col in ("tunnels", "detected", "class", "ingress", "egress", "LSRs", "hidden revealed", "false tun.",
+                "false LSRs", "undetectable", "probes"):
+        t.add_column(col, justify="right")
+    for r in rows:
+        t.add_row(r["lab"], str(r["present"]), str(r["detected"]), str(r["class_correct"]), str(r["ingress_correct"]),
+                  str(r["egress_correct"]), f"{r['lsrs_found']}/{r['lsrs_present']}",
+                  f"{r['hidden_lsrs_revealed']}/{r['hidden_lsrs_present']}", str(r["false_tunnels"]),
+                  str(r["false_lsrs"]), str(r["undetectable"]), str(r["probes"]))
+    c.print(t)
+
+
 def cmd_signatures(args):
     from testbed.tools.signatures import signature_table
     rows = signature_table(progress=not args.json)
@@ -261,6 +290,11 @@ def build_parser():
         s.add_argument("--from", dest="source", help="vantage point (host)")
         s.add_argument("--to", dest="dest", help="destination (node or address)")
         s.add_argument("--name", help="running lab name (netns; default: the lab's name)")
+    s = sub.add_parser("scoreboard", help="uTNT's score over every library lab")
+    s.add_argument("labs", nargs="*", help="only these labs")
+    s.add_argument("--runtime", choices=["netns", "sim"], default="sim")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_scoreboard)
     s = sub.add_parser("signatures", help="the per-lab signature table (generated from sim runs)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_signatures)

@@ -141,8 +141,9 @@ def test_parse_arp_of_scapy_packets_and_rejects():
         w.parse_arp(raw(ARP(ptype=0x86DD)))
     with pytest.raises(WireError):  # not Ethernet
         w.parse_arp(raw(ARP(hwtype=6)))
-    with pytest.raises(WireError):  # wrong address lengths
-        w.parse_arp(bytes(pkt[:4]) + b"\x08\x04" + bytes(pkt[6:]))
+    for lens in (b"\x08\x04", b"\x06\x10"):  # wrong hardware / protocol address lengths
+        with pytest.raises(WireError):
+            w.parse_arp(bytes(pkt[:4]) + lens + bytes(pkt[6:]))
 
 
 # ----------------------------------------------------------------------------- IPv4
@@ -261,6 +262,22 @@ def test_set_ttl_preserves_checksum_validity(hdr, new_ttl):
     w.set_ttl(buf, 0, new_ttl)
     assert buf[8] == new_ttl
     assert (ref_checksum(bytes(buf)) == 0) == ok == w.parse_ipv4(buf).checksum_ok
+
+
+def test_set_ttl_exhaustive_at_checksum_carry_edges():
+    """Every (old TTL, new TTL) pair on headers whose checksum sits where end-around carries happen."""
+    for target in (0x0000, 0x0001, 0x00FF, 0xFF00, 0xFFFE):
+        for old in range(256):
+            hdr = bytearray(w.ipv4_header(A, B, 17, old, 0))
+            # choose the ident so that the header checksum is `target`
+            ck = int.from_bytes(hdr[10:12], "big")
+            ident = (ck - target) % 0xFFFF
+            hdr = bytearray(w.ipv4_header(A, B, 17, old, 0, ident=ident))
+            assert int.from_bytes(hdr[10:12], "big") == target
+            for new in range(256):
+                buf = bytearray(hdr)
+                w.set_ttl(buf, 0, new)
+                assert buf == w.ipv4_header(A, B, 17, new, 0, ident=ident), (target, old, new)
 
 
 def test_set_ttl_decrement_keeps_packet_valid_for_scapy():

@@ -30,6 +30,7 @@ class Stack:
         self.mac = mac or bytes([0x02]) + os.urandom(5)
         self.gw_mac: bytes | None = None
         self.ident = int.from_bytes(os.urandom(2), "big")
+        self._backlog: list[tuple[bytes, float]] = []   # IP packets received while resolving ARP
         self.counters = {"rx": 0, "tx": 0, "not_for_us": 0, "bad_ip": 0, "arp_answered": 0}
 
     # -------------------------------------------------------------- sending
@@ -40,7 +41,7 @@ class Stack:
             self.port.send(req)
             deadline = self.port.clock() + timeout
             while self.port.clock() < deadline and self.gw_mac is None:
-                self.receive(deadline - self.port.clock())
+                self._backlog += self.receive(deadline - self.port.clock())
             if self.gw_mac is not None:
                 return self.gw_mac
         raise StackError(f"gateway {IPv4Address(self.gateway)} does not answer ARP on {self.port.name}")
@@ -61,7 +62,9 @@ class Stack:
     # -------------------------------------------------------------- receiving
     def receive(self, timeout: float) -> list[tuple[bytes, float]]:
         """IPv4 packets addressed to us received within timeout, with their receive time."""
-        out = []
+        out, self._backlog = self._backlog, []
+        if out:
+            return out
         for f in self.port.recv(max(timeout, 0.0)):
             t = self.port.clock()
             if len(f) < 14:

@@ -1,0 +1,39 @@
+"""`testbed scoreboard`: uTNT's score over the whole library, one row per lab."""
+from __future__ import annotations
+
+from testbed.experiments.run import run_lab
+from testbed.lab import lab_names, load_lab
+
+COLUMNS = ("present", "detected", "class_correct", "ingress_correct", "egress_correct", "lsrs_present",
+           "lsrs_found", "hidden_lsrs_present", "hidden_lsrs_revealed", "false_tunnels", "false_lsrs",
+           "undetectable")
+
+
+def scoreboard(runtime: str = "sim", labs: list[str] | None = None, progress=None, extra=None) -> list[dict]:
+    rows = []
+    for name in labs or lab_names():
+        if progress:
+            progress(name)
+        doc = run_lab(load_lab(name), runtime=runtime, extra=extra)
+        rows.append({"lab": name, "runtime": runtime, "perfect": doc["score"]["perfect"],
+                     **{k: doc["score"]["totals"][k] for k in COLUMNS},
+                     "attempts_without_tunnel": sum(len(h.get("attempts", [])) for t in doc["traces"]
+                                                    for h in t["hops"]),
+                     "probes": sum(t.get("total_probes") or 0 for t in doc["traces"])})
+    return rows
+
+
+def to_markdown(rows: list[dict]) -> str:
+    head = ("| lab | tunnels | detected | class | ingress | egress | LSRs found | hidden LSRs revealed | "
+            "false tunnels | false LSRs | undetectable | probes |")
+    out = [head, "|" + "---|" * 12]
+    for r in rows:
+        out.append(f"| {r['lab']} | {r['present']} | {r['detected']} | {r['class_correct']} | {r['ingress_correct']} | "
+                   f"{r['egress_correct']} | {r['lsrs_found']}/{r['lsrs_present']} | "
+                   f"{r['hidden_lsrs_revealed']}/{r['hidden_lsrs_present']} | {r['false_tunnels']} | "
+                   f"{r['false_lsrs']} | {r['undetectable']} | {r['probes']} |")
+    return "\n".join(out)
+
+
+def scoreboard_markdown() -> str:
+    return f"Generated on the sim runtime (`testbed scoreboard --runtime sim`):\n\n{to_markdown(scoreboard('sim'))}"

@@ -1,0 +1,209 @@
+"""Small Linux primitives without a subprocess: enter a namespace, write its sysctls, set
+links up, query processes. Python 3.11 has no os.setns, so libc's is called through ctypes.
+
+setns(CLONE_NEWNET) changes the calling thread's namespace only; sockets keep the namespace
+they were created in, and /proc/sys/net/* resolves against the opener's namespace.
+"""
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import os
+import socket
+import struct
+from contextlib import contextmanager
+
+CLONE_NEWNET = 0x40000000
+NETNS_DIR = "/run/netns"
+SIOCGIFFLAGS, SIOCSIFFLAGS = 0x8913, 0x8914
+SIOCETHTOOL = 0x8946
+IFF_UP = 0x1
+# legacy ethtool_value commands: segmentation and receive offloads
+ETHTOOL_STSO, ETHTOOL_SGSO, ETHTOOL_SGRO = 0x1F, 0x24, 0x2C
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.setns.argtypes = (ctypes.c_int, ctypes.c_int)
+
+
+def setns(fd: int, nstype: int = CLONE_NEWNET):
+    if _libc.setns(fd, nstype) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, f"setns: {os.strerror(e)}")
+
+
+def ns_path(nsname: str) -> str:
+    return os.path.join(NETNS_DIR, nsname)
+
+
+def list_netns() -> list[str]:
+    try:
+        return sorted(os.listdir(NETNS_DIR))
+    except FileNotFoundError:
+        return []
+
+
+def ns_inode(nsname: str) -> int | None:
+    """Inode of a named namespace (the nsfs inode behind the bind mount), None if absent."""
+    try:
+        st = os.stat(ns_path(nsname))
+    except OSError:
+        return None
+    return st.st_ino
+
+
+def self_ns_inode() -> int:
+    return os.stat("/proc/thread-self/ns/net").st_ino
+
+
+@contextmanager
+def netns(nsname: str):
+    """Run the body in namespace nsname (this thread only), then come back."""
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    try:
+        fd = os.open(ns_path(nsname), os.O_RDONLY)
+        try:
+            setns(fd)
+        finally:
+            os.close(fd)
+        try:
+            yield
+        finally:
+            setns(home)
+    finally:
+        os.close(home)
+
+
+class NsWalker:
+    """Enter many namespaces one after the other, and always return home."""
+
+    def __init__(self):
+        self.home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+
+    def enter(self, nsname: str):
+        fd = os.open(ns_path(nsname), os.O_RDONLY)
+        try:
+            setns(fd)
+        finally:
+            os.close(fd)
+
+    def close(self):
+        if self.home is not None:
+            setns(self.home)
+            os.close(self.home)
+            self.home = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def write_sysctl(key: str, value) -> None:
+    """Write net.* sysctl `key` (dotted) in the current thread's namespace."""
+    path = "/proc/sys/" + key.replace(".", "/")
+    with open(path, "w") as f:
+        f.write(f"{value}\n")
+
+
+def read_sysctl(key: str) -> str:
+    with open("/proc/sys/" + key.replace(".", "/")) as f:
+        return f.read().strip()
+
+
+def _ifreq_flags(sock, ifname: str) -> int:
+    r = fcntl.ioctl(sock, SIOCGIFFLAGS, struct.pack("16sH14x", ifname.encode(), 0))
+    return struct.unpack_from("16sH", r)[1]
+
+
+def set_up(ifnames, sock=None):
+    """Set interfaces up (in the current thread's namespace)."""
+    own = sock is None
+    s = sock or socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        for ifname in ifnames:
+            flags = _ifreq_flags(s, ifname)
+            if not flags & IFF_UP:
+                fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH14x", ifname.encode(), flags | IFF_UP))
+    finally:
+        if own:
+            s.close()
+
+
+def disable_offloads(ifname: str, sock=None):
+    """TSO/GSO/GRO off, so a Linux host hands the engine real frames (never 64 KiB super-frames
+    that a packet socket could not send on again)."""
+    own = sock is None
+    s = sock or socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        for cmd in (ETHTOOL_STSO, ETHTOOL_SGSO, ETHTOOL_SGRO):
+            buf = ctypes.create_string_buffer(struct.pack("II", cmd, 0))
+            req = struct.pack("16sP", ifname.encode(), ctypes.addressof(buf))
+            try:
+                fcntl.ioctl(s, SIOCETHTOOL, req)
+            except OSError:
+                pass
+    finally:
+        if own:
+            s.close()
+
+
+# ---------------------------------------------------------------- processes
+def proc_start_time(pid: int) -> int | None:
+    """Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat); None if
+    there is no such process or it is a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    rest = data[data.rindex(b")") + 2:].split()
+    if rest[0] in (b"Z", b"X"):
+        return None
+    return int(rest[19])
+
+
+def proc_cmdline(pid: int) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
+    except OSError:
+        return []
+
+
+def same_process(pid: int, start_time: int | None, marker: str | None = None) -> bool:
+    """True if pid is alive and is the process recorded (same start time, cmdline marker)."""
+    if not pid or pid <= 1:
+        return False
+    st = proc_start_time(pid)
+    if st is None or (start_time is not None and st != start_time):
+        return False
+    if marker is not None and not any(marker in a for a in proc_cmdline(pid)):
+        return False
+    return True
+
+
+def reap(pid: int):
+    """Collect pid's exit status if it is our child (no zombie left behind)."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+    except OSError:
+        pass
+
+
+def processes_in(ns_inodes: set[int]) -> list[int]:
+    """PIDs of processes whose network namespace is one of ns_inodes."""
+    out = []
+    me = os.getpid()
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == me:
+            continue
+        try:
+            ino = os.stat(f"/proc/{d}/ns/net").st_ino
+        except OSError:
+            continue
+        if ino in ns_inodes:
+            out.append(int(d))
+    return out

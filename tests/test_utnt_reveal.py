@@ -1,0 +1,555 @@
+"""uTNT: revelation (tnt.md 4.2-4.4, 4.6) driven through a scripted fake network.
+
+Each scenario is written from the router behaviours of tnt.md 2:
+
+* Cisco default (PHP, LDP labels for every prefix, <255,255>): a trace to the egress's
+  incoming interface reveals one LSR, the one just before it (BRPR, one trace per LSR);
+* Juniper default (labels for loopbacks only, <255,64>): internal prefixes follow plain
+  IGP, one trace to the egress shows every LSR (DPR);
+* UHP (explicit null): the hidden egress pops a TTL-1 probe without decrementing it, the
+  next router D answers twice (DUPIP); the hidden egress is D's buddy on their link.
+
+Vantage point 11.0.0.1; R1 (TTL 1), ingress PE1 (TTL 2), hidden P1 P2 P3, egress PE2.
+"""
+
+import pytest
+
+from utnt.model import Attempt, Hop
+from utnt.options import TntOptions
+from utnt.output import format_mpls
+from utnt.reveal import Prober, Session, buddy_address, classify_technique, examine
+from utnt.scripted import ScriptedProber, echo, star, te, trace_of, unreach
+from utnt.tnt import run_tnt
+
+R1, PE1, P1, P2, P3 = "11.0.1.2", "11.0.2.2", "11.0.3.2", "11.0.4.2", "11.0.5.2"
+PE2, R2, DST, DST2 = "11.0.6.2", "11.0.7.2", "11.0.9.9", "11.0.8.8"
+ICMP, UDP = "icmp-paris", "udp-paris"
+CISCO_PINGS = {R1: 255, PE1: 254, P1: 253, P2: 252, P3: 251, PE2: 250, R2: 249, DST: 60}
+
+
+def tags(tr):
+    return [(h.label, h.address, format_mpls(h.mpls) if h.mpls else None) for h in tr.hops]
+
+
+def summary(t):
+    return (t.cls, t.ingress, t.egress, t.lsrs, t.trigger, t.technique, t.complete,
+            t.stop_reason, t.steps)
+
+
+def prober(*traces, pings=CISCO_PINGS):
+    p = ScriptedProber(pings=pings)
+    for tr in traces:
+        p.add(tr)
+    return p
+
+
+def base_php(**kw):
+    """PE2 at TTL 3 answers 250 (R_TE 6, FRPLA 3); R2 at TTL 4 answers 249 (FRPLA 3 too)."""
+    return trace_of(DST, [te(R1, 255), te(PE1, 254), te(PE2, 250), te(R2, 249), echo(DST, 60)],
+                    **kw)
+
+
+def test_scripted_prober_is_a_prober():
+    assert isinstance(ScriptedProber(), Prober)
+
+
+# =============================================================================================
+# BRPR / DPR
+# =============================================================================================
+
+def test_cisco_invisible_php_frpla_brpr_one_lsr_per_trace():
+    p = prober(
+        base_php(),
+        # PHP for the P3-PE2 link prefix happens at P2, so P3 shows; and so on backwards
+        trace_of(PE2, [te(R1, 255), te(PE1, 254), te(P3, 251), echo(PE2, 250)]),
+        trace_of(P3, [te(R1, 255), te(PE1, 254), te(P2, 252), echo(P3, 251)]),
+        trace_of(P2, [te(R1, 255), te(PE1, 254), te(P1, 253), echo(P2, 252)]),
+        trace_of(P1, [te(R1, 255), te(PE1, 254), echo(P1, 253)]))
+    (tr,) = run_tnt(p, [DST])
+    assert tags(tr) == [
+        ("1", R1, None),
+        ("2", PE1, "[MPLS,INV,ING,FRPLA]"),
+        ("H1", P1, "[MPLS,INV,LSR,FRPLA,BRPR,step=3]"),
+        ("H2", P2, "[MPLS,INV,LSR,FRPLA,BRPR,step=2]"),
+        ("H3", P3, "[MPLS,INV,LSR,FRPLA,BRPR,step=1]"),
+        ("3", PE2, "[MPLS,INV,EGR,FRPLA]"),
+        ("4", R2, None),
+        ("5", DST, None)]
+    # revelation traces start at PE1's TTL - 2 floored at 1; R2's FRPLA test is never run
+    assert p.trace_calls == [(DST, 1, ICMP), (PE2, 1, ICMP), (P3, 1, ICMP), (P2, 1, ICMP),
+                             (P1, 1, ICMP)]
+    assert p.ping_calls == [R1, PE1, PE2, R2, DST, P1, P2, P3]
+    (t,) = tr.tunnels
+    assert summary(t) == ("INV", PE1, PE2, [P1, P2, P3], "FRPLA", "BRPR", True, None, 3)
+    assert (t.start_point, t.next_hop, t.ingress_null, t.buddy, t.cached) == (
+        PE1, PE2, False, False, False)
+    # probes: estimated 1 per answering hop (4 + 4 + 4 + 3), one ping per address
+    assert (tr.probe_count, tr.ping_probes, tr.reveal_probes, tr.total_probes) == (5, 8, 15, 28)
+    assert t.probe_count == 15
+    assert [h.tnt_ttl for h in tr.hops] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert [h.probe_ttl for h in tr.hops] == [1, 2, 3, 3, 3, 3, 4, 5]
+    assert tr.hops[6].frpla == 3 and tr.hops[6].attempts == []
+
+
+def juniper_pings(**kw):
+    # Juniper <255,64>; on the unlabelled revelation path P_k at TTL k+2 answers 255-(k+1)
+    # and its echo-reply 64-(k+1): RTLA 0
+    return {R1: 255, PE1: 254, PE2: 62, DST: 60, P1: 62, P2: 61, P3: 60, **kw}
+
+
+def test_juniper_rtla_dpr_reveals_all_lsrs_in_one_trace():
+    p = prober(
+        trace_of(DST, [te(R1, 255), te(PE1, 254), te(PE2, 250), echo(DST, 60)], probe_count=4),
+        trace_of(PE2, [te(R1, 255), te(PE1, 254), te(P1, 253), te(P2, 252), te(P3, 251),
+                       echo(PE2, 59)], probe_count=7),
+        trace_of(P1, [te(R1, 255), te(PE1, 254), echo(P1, 62)], probe_count=3),
+        pings=juniper_pings())
+    (tr,) = run_tnt(p, [DST])
+    assert tags(tr) == [
+        ("1", R1, None),
+        ("2", PE1, "[MPLS,INV,ING,RTLA]"),
+        ("H1", P1, "[MPLS,INV,LSR,RTLA,DPR,step=1]"),
+        ("H2", P2, "[MPLS,INV,LSR,RTLA,DPR,step=1]"),
+        ("H3", P3, "[MPLS,INV,LSR,RTLA,DPR,step=1]"),
+        ("3", PE2, "[MPLS,INV,EGR,RTLA]"),
+        ("4", DST, None)]
+    pe2 = tr.hops[5]
+    assert (pe2.rtla, pe2.frpla, pe2.uturn) == (3, 3, 3)
+    assert [h.rtla for h in tr.hops[2:5]] == [0, 0, 0]
+    # DPR: one revealing trace plus one empty trace
+    assert p.trace_calls == [(DST, 1, ICMP), (PE2, 1, ICMP), (P1, 1, ICMP)]
+    (t,) = tr.tunnels
+    assert summary(t) == ("INV", PE1, PE2, [P1, P2, P3], "RTLA", "DPR", True, None, 1)
+    assert (tr.probe_count, tr.reveal_probes, t.probe_count) == (4, 10, 10)
+
+
+def test_rtla_nothing_revealed_attempt_cached_and_no_uturn():
+    p = prober(
+        trace_of(DST, [te(R1, 255), te(PE1, 254), te(PE2, 250), echo(DST, 60)]),
+        trace_of(DST2, [te(R1, 255), te(PE1, 254), te(PE2, 250), echo(DST2, 60)]),
+        trace_of(PE2, [te(R1, 255), te(PE1, 254), echo(PE2, 59)]),
+        pings=juniper_pings(**{DST2: 60}))
+    tr1, tr2 = run_tnt(p, [DST, DST2])
+    for tr in (tr1, tr2):
+        assert [h.mpls for h in tr.hops] == [None] * 4
+        # u-turn 3 equals RTLA: no UTURN tunnel either
+        assert tr.hops[2].uturn == 3 and tr.tunnels == []
+        assert tr.hops[2].attempts == [Attempt("RTLA", "NTH-RV", False)]
+    # the failed (PE1, PE2) test is cached: traced once for both destinations
+    assert p.trace_calls == [(DST, 1, ICMP), (PE2, 1, ICMP), (DST2, 1, ICMP)]
+    assert (tr1.reveal_probes, tr2.reveal_probes) == (3, 0)
+    assert p.ping_calls == [R1, PE1, PE2, DST, DST2]
+
+
+def test_tunnel_cache_shared_across_traces():
+    p = prober(
+        trace_of(DST, [te(R1, 255), te(PE1, 254), te(PE2, 250), echo(DST, 60)]),
+        trace_of(DST2, [te(R1, 255), te(PE1, 254), te(PE2, 250), te(R2, 249), echo(DST2, 59)]),
+        trace_of(PE2, [te(R1, 255), te(PE1, 254), te(P1, 253), te(P2, 252), te(P3, 251),
+                       echo(PE2, 59)]),
+        trace_of(P1, [te(R1, 255), te(PE1, 254), echo(P1, 62)]),
+        pings=juniper_pings(**{R2: 61, DST2: 59}))
+    tr1, tr2 = run_tnt(p, [DST, DST2])
+    assert p.trace_calls == [(DST, 1, ICMP), (PE2, 1, ICMP), (P1, 1, ICMP), (DST2, 1, ICMP)]
+    assert [x[2] for x in tags(tr2)] == [x[2] for x in tags(tr1)][:6] + [None, None]
+    assert [h.address for h in tr2.hops] == [R1, PE1, P1, P2, P3, PE2, R2, DST2]
+    (t1,), (t2,) = tr1.tunnels, tr2.tunnels
+    assert summary(t2) == summary(t1)
+    assert (t1.cached, t1.probe_count, t2.cached, t2.probe_count) == (False, 9, True, 0)
+    assert tr2.reveal_probes == 0
+    # every address pinged once over the whole run
+    assert sorted(p.ping_calls) == sorted(set(p.ping_calls))
+    assert tr2.ping_probes == 2            # only R2 and DST2 were new
+
+
+# =============================================================================================
+# opaque
+# =============================================================================================
+
+def base_opaque():
+    return trace_of(DST, [te(R1, 255), te(PE1, 254), te(PE2, 250, 1, [(16, 0, 1, 252)]),
+                          echo(DST, 60)])
+
+
+def test_opaque_mttl_reveals_hidden_lsrs():
+    p = prober(base_opaque(),
+               trace_of(PE2, [te(R1, 255), te(PE1, 254), te(P1, 253), te(P2, 252), te(P3, 251),
+                              echo(PE2, 250)]),
+               trace_of(P1, [te(R1, 255), te(PE1, 254), echo(P1, 253)]))
+    (tr,) = run_tnt(p, [DST])
+    assert tags(tr) == [
+        ("1", R1, None),
+        ("2", PE1, "[MPLS,OPA,ING,MTTL]"),
+        ("H1", P1, "[MPLS,OPA,LSR,MTTL,DPR,step=1]"),
+        ("H2", P2, "[MPLS,OPA,LSR,MTTL,DPR,step=1]"),
+        ("H3", P3, "[MPLS,OPA,LSR,MTTL,DPR,step=1]"),
+        ("3", PE2, "[MPLS,OPA,EGR,MTTL]"),
+        ("4", DST, None)]
+    (t,) = tr.tunnels
+    assert summary(t) == ("OPA", PE1, PE2, [P1, P2, P3], "MTTL", "DPR", True, None, 1)
+    assert t.estimated_length == len(t.lsrs) == 3
+
+
+def test_opaque_nothing_revealed_keeps_opaque_tags():
+    p = prober(base_opaque(), trace_of(PE2, [te(R1, 255), te(PE1, 254), echo(PE2, 250)]))
+    (tr,) = run_tnt(p, [DST])
+    assert [x[2] for x in tags(tr)] == [None, "[MPLS,OPA,ING,MTTL]", "[MPLS,OPA,EGR,MTTL]", None]
+    (t,) = tr.tunnels
+    assert summary(t) == ("OPA", PE1, PE2, [], "MTTL", None, False, "NTH-RV", 0)
+    assert tr.hops[2].attempts == [Attempt("MTTL", "NTH-RV", False)]
+
+
+# =============================================================================================
+# DUPIP and the buddy technique
+# =============================================================================================
+
+def test_buddy_arithmetic():
+    asked = []
+
+    def answers(yes):
+        def f(a):
+            asked.append(a)
+            return yes
+        return f
+    # positions 0 and 3: the link must be a /31, no ping
+    assert buddy_address("11.0.34.0", answers(False)) == "11.0.34.1"
+    assert buddy_address("11.0.34.3", answers(True)) == "11.0.34.2"
+    assert asked == []
+    # positions 1 and 2: ping position 0; an answer means /31
+    assert buddy_address("11.0.34.1", answers(True)) == "11.0.34.0"
+    assert buddy_address("11.0.34.2", answers(True)) == "11.0.34.3"
+    assert buddy_address("11.0.34.1", answers(False)) == "11.0.34.2"
+    assert buddy_address("11.0.34.2", answers(False)) == "11.0.34.1"
+    assert buddy_address("11.0.34.6", answers(False)) == "11.0.34.5"
+    assert buddy_address("11.0.34.253", answers(True)) == "11.0.34.252"
+    assert asked == ["11.0.34.0"] * 4 + ["11.0.34.4", "11.0.34.252"]
+
+
+D, D_BUDDY, D_NET = "11.0.34.2", "11.0.34.1", "11.0.34.0"
+
+
+def base_uhp():
+    # D (behind the hidden UHP egress) answers probe TTLs 3 and 4; 250 = R_TE 6
+    return trace_of(DST, [te(R1, 255), te(PE1, 254), te(D, 250), te(D, 250), echo(DST, 59)])
+
+
+def uhp_pings(**kw):
+    return {R1: 255, PE1: 254, D: 250, DST: 59, D_NET: None, D_BUDDY: 251, **kw}
+
+
+def test_dupip_buddy_slash30_reveals_hidden_uhp_egress():
+    p = prober(
+        base_uhp(),
+        # the egress pops and hands D a TTL-1 probe addressed to D: D answers at TTL 3
+        trace_of(D, [te(R1, 255), te(PE1, 254), echo(D, 250)]),
+        trace_of(D_BUDDY, [te(R1, 255), te(PE1, 254), unreach(D_BUDDY, 251)], method=UDP),
+        trace_of(D_BUDDY, [te(R1, 255), te(PE1, 254), echo(D_BUDDY, 251)]),
+        pings=uhp_pings())
+    (tr,) = run_tnt(p, [DST])
+    assert tags(tr) == [
+        ("1", R1, None),
+        ("2", PE1, "[MPLS,INV,ING,DUPIP]"),
+        ("H1", D_BUDDY, "[MPLS,INV,EGR,DUPIP,BUDDY,step=1]"),
+        ("3", D, None),
+        ("4", D, None),
+        ("5", DST, None)]
+    assert p.trace_calls == [(DST, 1, ICMP), (D, 1, ICMP), (D_BUDDY, 1, UDP), (D_BUDDY, 1, ICMP)]
+    # .0 pinged once (silent: /30), then the revealed buddy for its rTTL
+    assert p.ping_calls == [R1, PE1, D, DST, D_NET, D_BUDDY]
+    (t,) = tr.tunnels
+    assert summary(t) == ("INV", PE1, D_BUDDY, [], "DUPIP", "BUDDY", True, None, 1)
+    assert (t.buddy, t.next_hop) == (True, D)
+    # 3 (trace to D) + 1 (ping .0) + 3 (UDP buddy trace) + 3 (trace to the buddy)
+    assert (tr.reveal_probes, tr.ping_probes) == (10, 5)
+
+
+def test_dupip_buddy_slash31_with_silent_ingress():
+    d, buddy = "11.0.35.3", "11.0.35.2"                 # position 3: /31, buddy at 2, no ping
+    p = prober(
+        trace_of(DST, [te(R1, 255), star(), te(d, 250), te(d, 250), echo(DST, 59)]),
+        trace_of(d, [te(R1, 255), star(), echo(d, 250)]),
+        # start point R1 third-to-last: the ingress is silent
+        trace_of(buddy, [te(R1, 255), star(), unreach(buddy, 251)], method=UDP),
+        trace_of(buddy, [te(R1, 255), star(), echo(buddy, 251)]),
+        pings={R1: 255, d: 250, DST: 59, buddy: 251})
+    (tr,) = run_tnt(p, [DST])
+    assert tags(tr) == [
+        ("1", R1, None),
+        ("2", None, None),
+        ("H1", buddy, "[MPLS,INV,EGR,DUPIP,BUDDY,step=1]"),
+        ("3", d, None), ("4", d, None), ("5", DST, None)]
+    assert p.ping_calls == [R1, d, DST, buddy]
+    (t,) = tr.tunnels
+    assert (t.ingress, t.ingress_null, t.start_point, t.egress) == (None, True, R1, buddy)
+
+
+@pytest.mark.parametrize("buddy_trace, reason", [
+    # never reaches the buddy
+    ([te(R1, 255), te(PE1, 254), star(), star()], "TGT-NR"),
+    # ends at the buddy but not with a port-unreachable (host unreachable, code 1)
+    ([te(R1, 255), te(PE1, 254), unreach(D_BUDDY, 251, code=1)], "TGT-NR"),
+    # the start point is not second-to-last
+    ([te(R1, 255), te(PE1, 254), te(P3, 251), unreach(D_BUDDY, 250)], "ING-NF"),
+])
+def test_dupip_buddy_failures(buddy_trace, reason):
+    p = prober(base_uhp(), trace_of(D, [te(R1, 255), te(PE1, 254), echo(D, 250)]),
+               trace_of(D_BUDDY, buddy_trace, method=UDP), pings=uhp_pings())
+    (tr,) = run_tnt(p, [DST])
+    assert all(h.mpls is None for h in tr.hops) and tr.tunnels == []
+    assert tr.hops[3].attempts == [Attempt("DUPIP", reason, True)]
+    assert tr.hops[2].attempts == []
+
+
+def test_dupip_direct_trace_reveals_egress_as_last_hop():
+    e = D_BUDDY
+    p = prober(
+        base_uhp(),
+        # internal prefixes not labelled: the direct trace to D shows everything
+        trace_of(D, [te(R1, 255), te(PE1, 254), te(P1, 253), te(P2, 252), te(e, 251),
+                     echo(D, 250)]),
+        trace_of(P1, [te(R1, 255), te(PE1, 254), echo(P1, 253)]),
+        pings=uhp_pings(**{P1: 253, P2: 252}))
+    (tr,) = run_tnt(p, [DST])
+    assert tags(tr) == [
+        ("1", R1, None),
+        ("2", PE1, "[MPLS,INV,ING,DUPIP]"),
+        ("H1", P1, "[MPLS,INV,LSR,DUPIP,DPR,step=1]"),
+        ("H2", P2, "[MPLS,INV,LSR,DUPIP,DPR,step=1]"),
+        ("H3", e, "[MPLS,INV,EGR,DUPIP,DPR,step=1]"),
+        ("3", D, None), ("4", D, None), ("5", DST, None)]
+    assert (UDP not in {c[2] for c in p.trace_calls}) and D_NET not in p.ping_calls
+    (t,) = tr.tunnels
+    assert summary(t) == ("INV", PE1, e, [P1, P2], "DUPIP", "DPR", True, None, 1)
+    assert t.buddy is False
+
+
+# =============================================================================================
+# unresponsive ingress
+# =============================================================================================
+
+def test_silent_ingress_start_point_is_the_hop_before():
+    p = prober(
+        trace_of(DST, [te(R1, 255), star(), te(PE2, 250), echo(DST, 60)]),
+        trace_of(PE2, [te(R1, 255), star(), te(P1, 253), te(P2, 252), te(P3, 251),
+                       echo(PE2, 250)]),
+        trace_of(P1, [te(R1, 255), star(), echo(P1, 253)]))
+    (tr,) = run_tnt(p, [DST])
+    assert tags(tr) == [
+        ("1", R1, None), ("2", None, None),
+        ("H1", P1, "[MPLS,INV,LSR,FRPLA,DPR,step=1]"),
+        ("H2", P2, "[MPLS,INV,LSR,FRPLA,DPR,step=1]"),
+        ("H3", P3, "[MPLS,INV,LSR,FRPLA,DPR,step=1]"),
+        ("3", PE2, "[MPLS,INV,EGR,FRPLA]"), ("4", DST, None)]
+    (t,) = tr.tunnels
+    assert (t.ingress, t.ingress_null, t.start_point, t.complete) == (None, True, R1, True)
+
+
+# =============================================================================================
+# stop rules
+# =============================================================================================
+
+def test_loop_stops_incomplete():
+    p = prober(
+        base_php(),
+        trace_of(PE2, [te(R1, 255), te(PE1, 254), te(P3, 251), echo(PE2, 250)]),
+        trace_of(P3, [te(R1, 255), te(PE1, 254), te(P2, 252), echo(P3, 251)]),
+        # route change: P3 shows up again before P2
+        trace_of(P2, [te(R1, 255), te(PE1, 254), te(P3, 251), echo(P2, 252)]))
+    (tr,) = run_tnt(p, [DST])
+    assert tags(tr)[1:6] == [
+        ("2", PE1, "[MPLS,INV,ING,INCOMP?,FRPLA]"),
+        ("H1", P2, "[MPLS,INV,LSR,INCOMP?,FRPLA,BRPR,step=2]"),
+        ("H2", P3, "[MPLS,INV,LSR,INCOMP?,FRPLA,BRPR,step=1]"),
+        ("3", PE2, "[MPLS,INV,EGR,INCOMP?,FRPLA]"),
+        ("4", R2, None)]
+    (t,) = tr.tunnels
+    assert summary(t) == ("INV", PE1, PE2, [P2, P3], "FRPLA", "BRPR", False, "LOOP", 2)
+    assert len(p.trace_calls) == 4
+
+
+def test_silent_new_target_stops_incomplete():
+    p = prober(
+        base_php(),
+        trace_of(PE2, [te(R1, 255), te(PE1, 254), te(P3, 251), echo(PE2, 250)]),
+        trace_of(P3, [te(R1, 255), te(PE1, 254), star(), echo(P3, 251)]))
+    (tr,) = run_tnt(p, [DST])
+    assert tags(tr)[2:4] == [("H1", None, "[MPLS,INV,LSR,INCOMP?,FRPLA,BRPR,step=2]"),
+                             ("H2", P3, "[MPLS,INV,LSR,INCOMP?,FRPLA,BRPR,step=1]")]
+    (t,) = tr.tunnels
+    assert summary(t) == ("INV", PE1, PE2, [None, P3], "FRPLA", "BRPR", False, "UNRESP", 2)
+    assert len(p.trace_calls) == 3
+
+
+def test_reserved_new_target_stops_incomplete_and_single_lsr_is_unkn():
+    rsv = "10.0.5.2"
+    p = prober(
+        base_php(),
+        trace_of(PE2, [te(R1, 255), te(PE1, 254), te(rsv, 251), echo(PE2, 250)]))
+    (tr,) = run_tnt(p, [DST])
+    h1 = tr.hops[2]
+    assert tags(tr)[2] == ("H1", rsv, "[MPLS,INV,LSR,INCOMP?,FRPLA,UNKN,step=1]")
+    assert (h1.reserved, h1.er_ttl) == (True, None) and rsv not in p.ping_calls
+    (t,) = tr.tunnels
+    assert summary(t) == ("INV", PE1, PE2, [rsv], "FRPLA", "UNKN", False, "RSVD", 1)
+    assert len(p.trace_calls) == 2
+
+
+def test_target_not_reached_then_next_candidate_is_tried():
+    p = prober(
+        base_php(),
+        # gap limit: 5 silent hops after PE1
+        trace_of(PE2, [te(R1, 255), te(PE1, 254)] + [star()] * 5),
+        # second candidate: R2 (FRPLA 3) with start point PE2 (TTL 3 - 2 = 1)
+        trace_of(R2, [te(R1, 255), te(PE1, 254), te(PE2, 250), echo(R2, 249)]))
+    (tr,) = run_tnt(p, [DST])
+    assert all(h.mpls is None for h in tr.hops) and tr.tunnels == []
+    assert tr.hops[2].attempts == [Attempt("FRPLA", "TGT-NR", False)]
+    assert tr.hops[3].attempts == [Attempt("FRPLA", "NTH-RV", False)]
+    assert p.trace_calls == [(DST, 1, ICMP), (PE2, 1, ICMP), (R2, 1, ICMP)]
+    assert tr.reveal_probes == (2 + 5 * 3) + 4
+
+
+def test_target_not_reached_after_a_step_is_incomplete():
+    p = prober(
+        base_php(),
+        trace_of(PE2, [te(R1, 255), te(PE1, 254), te(P3, 251), echo(PE2, 250)]),
+        trace_of(P3, [te(R1, 255), te(PE1, 254)] + [star()] * 5))
+    (tr,) = run_tnt(p, [DST])
+    assert tags(tr)[2] == ("H1", P3, "[MPLS,INV,LSR,INCOMP?,FRPLA,UNKN,step=1]")
+    (t,) = tr.tunnels
+    assert summary(t) == ("INV", PE1, PE2, [P3], "FRPLA", "UNKN", False, "TGT-NR", 1)
+    assert tr.hops[5].attempts == []
+
+
+def test_ingress_not_found():
+    other = "11.0.12.2"
+    p = prober(
+        trace_of(DST, [te(R1, 255), te(PE1, 254), te(PE2, 250), echo(DST, 60)]),
+        trace_of(PE2, [te(R1, 255), te(other, 254), te(P1, 253), echo(PE2, 59)]),
+        pings=juniper_pings())
+    (tr,) = run_tnt(p, [DST])
+    assert tr.tunnels == [] and tr.hops[2].attempts == [Attempt("RTLA", "ING-NF", False)]
+
+
+def test_brute_force_btfc_and_unkn():
+    p = prober(
+        trace_of(DST, [te(R1, 255), te(PE1, 254), te(PE2, 253), echo(DST, 60)]),
+        trace_of(PE1, [te(R1, 255), echo(PE1, 254)]),
+        trace_of(PE2, [te(R1, 255), te(PE1, 254), te(P1, 253), echo(PE2, 253)]),
+        trace_of(P1, [te(R1, 255), te(PE1, 254), echo(P1, 253)]),
+        pings={R1: 255, PE1: 254, PE2: 253, P1: 253, DST: 60})
+    (tr,) = run_tnt(p, [DST], TntOptions(brute_force=True))
+    assert tags(tr) == [
+        ("1", R1, None),
+        ("2", PE1, "[MPLS,INV,ING,BTFC]"),
+        ("H1", P1, "[MPLS,INV,LSR,BTFC,UNKN,step=1]"),
+        ("3", PE2, "[MPLS,INV,EGR,BTFC]"),
+        ("4", DST, None)]
+    assert tr.hops[1].attempts == [Attempt("BTFC", "NTH-RV", False)]
+    assert p.trace_calls == [(DST, 1, ICMP), (PE1, 1, ICMP), (PE2, 1, ICMP), (P1, 1, ICMP)]
+    # without -b nothing fires and nothing is traced
+    p2 = prober(trace_of(DST, [te(R1, 255), te(PE1, 254), te(PE2, 253), echo(DST, 60)]),
+                pings={R1: 255, PE1: 254, PE2: 253, DST: 60})
+    (tr2,) = run_tnt(p2, [DST])
+    assert tr2.tunnels == [] and p2.trace_calls == [(DST, 1, ICMP)]
+
+
+# =============================================================================================
+# reserved addresses, options, u-turn after revelation
+# =============================================================================================
+
+def test_reserved_hops_not_pinged_not_candidates_unless_allowed():
+    rsv = "10.0.6.2"
+    base = trace_of(DST, [te(R1, 255), te(PE1, 254), te(rsv, 250), echo(DST, 60)])
+    p = prober(base, pings={R1: 255, PE1: 254, rsv: 250, DST: 60})
+    (tr,) = run_tnt(p, [DST])
+    assert rsv not in p.ping_calls and tr.hops[2].reserved and tr.hops[2].er_ttl is None
+    assert p.trace_calls == [(DST, 1, ICMP)] and tr.tunnels == []
+
+    p = prober(base, trace_of(rsv, [te(R1, 255), te(PE1, 254), te(P1, 253), te(P2, 252),
+                                    echo(rsv, 251)]),
+               trace_of(P1, [te(R1, 255), te(PE1, 254), echo(P1, 253)]),
+               pings={R1: 255, PE1: 254, rsv: 250, DST: 60, P1: 253, P2: 252})
+    (tr,) = run_tnt(p, [DST], TntOptions(allow_private=True))
+    assert rsv in p.ping_calls and not tr.hops[4].reserved and tr.hops[4].er_ttl == 250
+    assert summary(tr.tunnels[0]) == ("INV", PE1, rsv, [P1, P2], "FRPLA", "DPR", True, None, 1)
+
+
+def test_start_ttl_method_and_ping_count_options():
+    x, a, b, c = "11.0.14.2", "11.0.15.2", "11.0.16.2", "11.0.17.2"
+    p = prober(
+        # base trace from TTL 5 with UDP probes; C at TTL 7 answers 246: FRPLA 3
+        trace_of(DST, [te(a, 251), te(b, 250), te(c, 246), unreach(DST, 58)], first_ttl=5,
+                 method=UDP),
+        # revelation traces from B's TTL 6 - 2 = 4, same method
+        trace_of(c, [te(x, 252), te(a, 251), te(b, 250), te(P1, 249), unreach(c, 246)],
+                 first_ttl=4, method=UDP),
+        trace_of(P1, [te(x, 252), te(a, 251), te(b, 250), unreach(P1, 249)], first_ttl=4,
+                 method=UDP),
+        pings={a: 251, b: 250, c: 246, DST: 58, P1: 249})
+    (tr,) = run_tnt(p, [DST], TntOptions(method=UDP, start_ttl=5, ping_count=3))
+    assert p.trace_calls == [(DST, 5, UDP), (c, 4, UDP), (P1, 4, UDP)]
+    assert tags(tr) == [("5", a, None), ("6", b, "[MPLS,INV,ING,FRPLA]"),
+                        ("H1", P1, "[MPLS,INV,LSR,FRPLA,UNKN,step=1]"),
+                        ("7", c, "[MPLS,INV,EGR,FRPLA]"), ("8", DST, None)]
+    assert [h.tnt_ttl for h in tr.hops] == [5, 6, 7, 8, 9]
+    assert tr.ping_probes == 5 * 3
+
+
+def test_uturn_is_evaluated_after_revelation():
+    # PE2's echo-reply comes back on a short path (R_ER 2), its time-exceeded through the
+    # return tunnel (R_TE 6): u-turn 4 on a Cisco <255,255> router, FRPLA 3
+    base = trace_of(DST, [te(R1, 255), te(PE1, 254), te(PE2, 250), echo(DST, 60)])
+    pings = {**CISCO_PINGS, PE2: 254}
+    p = prober(base, trace_of(PE2, [te(R1, 255), te(PE1, 254), te(P1, 253), te(P2, 252),
+                                    echo(PE2, 251)]),
+               trace_of(P1, [te(R1, 255), te(PE1, 254), echo(P1, 253)]), pings=pings)
+    (tr,) = run_tnt(p, [DST])
+    assert tr.hops[4].uturn == 4
+    assert [t.cls for t in tr.tunnels] == ["INV"]
+    assert [x[2] for x in tags(tr)] == [None, "[MPLS,INV,ING,FRPLA]",
+                                        "[MPLS,INV,LSR,FRPLA,DPR,step=1]",
+                                        "[MPLS,INV,LSR,FRPLA,DPR,step=1]",
+                                        "[MPLS,INV,EGR,FRPLA]", None]
+    # when revelation reveals nothing, the same u-turn makes an implicit tunnel
+    p = prober(base, trace_of(PE2, [te(R1, 255), te(PE1, 254), echo(PE2, 251)]), pings=pings)
+    (tr,) = run_tnt(p, [DST])
+    assert [x[2] for x in tags(tr)] == [None, "[MPLS,IMP,ING,UTURN]", "[MPLS,IMP,LSR,UTURN]",
+                                        "[MPLS,IMP,EGR,UTURN]"]
+    assert tr.hops[2].attempts == [Attempt("FRPLA", "NTH-RV", False)]
+    assert summary(tr.tunnels[0]) == ("IMP", PE1, DST, [PE2], "UTURN", None, True, None, 0)
+
+
+def test_run_tnt_rejects_bad_destination_and_mismatched_options():
+    p = prober()
+    with pytest.raises(ValueError):
+        run_tnt(p, ["not-an-ip"])
+    s = Session(p, TntOptions())
+    with pytest.raises(ValueError):
+        run_tnt(p, [], TntOptions(brute_force=True), session=s)
+
+
+# =============================================================================================
+# pure pieces
+# =============================================================================================
+
+def _h(addr, ttl=3):
+    return Hop(index=ttl, address=addr, probe_ttl=ttl)
+
+
+def test_classify_technique():
+    assert classify_technique([_h(P1)]) == "BRPR"
+    assert classify_technique([_h(P1), _h(P2)]) == "DPR"
+    assert classify_technique([_h(P1), _h(P1)]) == "BRPR"
+    assert classify_technique([Hop.silent(3), Hop.silent(4)]) == "DPR"
+    assert classify_technique([_h(P1), _h(P2), _h(P3)]) == "DPR"
+
+
+def test_examine_revelation_trace():
+    tr = trace_of(PE2, [te(R1, 255), te(PE1, 254), te(P1, 253), echo(PE2, 250)])
+    assert [h.address for h in examine(tr, PE1, PE2, False)] == [P1]
+    assert [h.address for h in examine(tr, R1, PE2, True)] == [P1]      # PE1 = silent ingress
+    assert examine(tr, R1, P1, True) == []
+    assert examine(tr, P2, PE2, False) == "ING-NF"
+    assert examine(tr, PE1, P3, False) == "TGT-NR"
+    assert examine(tr, P1, PE1, False) == "TGT-NR"                    # target before start
