@@ -41,7 +41,7 @@ class Stack:
             self.port.send(req)
             deadline = self.port.clock() + timeout
             while self.port.clock() < deadline and self.gw_mac is None:
-                self._backlog += self.receive(deadline - self.port.clock())
+                self._backlog += self._from_port(deadline - self.port.clock())
             if self.gw_mac is not None:
                 return self.gw_mac
         raise StackError(f"gateway {IPv4Address(self.gateway)} does not answer ARP on {self.port.name}")
@@ -62,9 +62,13 @@ class Stack:
     # -------------------------------------------------------------- receiving
     def receive(self, timeout: float) -> list[tuple[bytes, float]]:
         """IPv4 packets addressed to us received within timeout, with their receive time."""
-        out, self._backlog = self._backlog, []
-        if out:
+        if self._backlog:
+            out, self._backlog = self._backlog, []
             return out
+        return self._from_port(timeout)
+
+    def _from_port(self, timeout: float) -> list[tuple[bytes, float]]:
+        out = []
         for f in self.port.recv(max(timeout, 0.0)):
             t = self.port.clock()
             if len(f) < 14:
