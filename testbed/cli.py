@@ -298,6 +298,8 @@ def build_parser():
     s = sub.add_parser("signatures", help="the per-lab signature table (generated from sim runs)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_signatures)
+    from testbed.runtimes.netns_cli import add_parsers as add_netns_parsers   # up status exec capture down
+    add_netns_parsers(sub)
     return p
 
 

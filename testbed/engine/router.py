@@ -119,6 +119,7 @@ class Router:
         self.arp_asked: dict[tuple[int, int], float] = {}
         self.now = 0.0
         self.ident = 0
+        self._rcache: dict[int, tuple] = {}     # dst -> (port, next hop, push) for single-path routes
         self._tokens = float(self.icmp_rate_limit)
         self._tok_t = 0.0
         p = self.personality
@@ -144,15 +145,84 @@ class Router:
         et = frame[12:14]
         try:
             if et == _ET_IP:
-                self._ip_in(port, frame, out)
+                if not self._fast_ip(port, frame, out):
+                    self._ip_in(port, frame, out)
             elif et == _ET_MPLS:
-                self._mpls_in(port, frame, out)
+                if not self._fast_swap(frame, out):
+                    self._mpls_in(port, frame, out)
             elif et == _ET_ARP:
                 self._arp_in(port, frame, out)
         except (IndexError, struct.error, ValueError):
             c.dropped_malformed += 1
         c.tx += len(out)
         return out
+
+    # ------------------------------------------------------------------ fast paths
+    def _fast_ip(self, port, frame: bytes, out: list) -> bool:
+        """Transit IPv4 with a plain 20-byte header, TTL > 1, a single-path unlabelled route and
+        a resolved next hop: rewrite in place. Anything else takes the general path."""
+        n = len(frame)
+        if n < 34 or frame[14] != 0x45 or self.is_host or frame[22] <= 1:
+            return False
+        tot = (frame[16] << 8) | frame[17]
+        if tot < 20 or 14 + tot > n:
+            return False
+        dst = int.from_bytes(frame[30:34], "big")
+        if dst in self.my or ((dst & port.mask) == port.net and (dst | port.mask) == 0xFFFFFFFF):
+            return False
+        hit = self._rcache.get(dst)
+        if hit is None:
+            route = self._lpm(dst)
+            if route is None or len(route.hops) != 1:
+                return False
+            pidx, gw, push = route.hops[0]
+            hit = (pidx, gw if gw is not None else dst, push)
+            self._rcache[dst] = hit
+        pidx, nh, push = hit
+        if push:
+            return False
+        mac = self.arp.get((pidx, nh))
+        if mac is None:
+            return False
+        if inet_checksum(frame[14:34]) != 0:
+            self.counters.dropped_checksum += 1
+            return True
+        buf = bytearray(frame[:14 + tot])
+        buf[0:6] = mac
+        buf[6:12] = self.ports[pidx].mac
+        # TTL - 1 and the RFC 1624 incremental checksum update (TTL is the high byte)
+        c = ((buf[24] << 8) | buf[25]) + 0x100
+        c = (c & 0xFFFF) + (c >> 16)
+        buf[22] -= 1
+        buf[24], buf[25] = c >> 8, c & 0xFF
+        self.counters.forwarded += 1
+        out.append((pidx, bytes(buf)))
+        return True
+
+    def _fast_swap(self, frame: bytes, out: list) -> bool:
+        """A label swap (not expiring, single next hop, neighbour resolved): rewrite in place."""
+        if len(frame) < 38:
+            return False
+        w = int.from_bytes(frame[14:18], "big")
+        ttl = w & 0xFF
+        if ttl <= 1:
+            return False
+        hops = self.lfib.get(w >> 12)
+        if hops is None or len(hops) != 1:
+            return False
+        out_label, pidx, gw = hops[0]
+        if out_label is None or out_label == IMPLICIT_NULL or self.is_host:
+            return False
+        mac = self.arp.get((pidx, gw))
+        if mac is None:
+            return False
+        buf = bytearray(frame)
+        buf[0:6] = mac
+        buf[6:12] = self.ports[pidx].mac
+        buf[14:18] = ((out_label << 12) | (w & 0xF00) | (ttl - 1)).to_bytes(4, "big")
+        self.counters.label_switched += 1
+        out.append((pidx, bytes(buf)))
+        return True
 
     # ------------------------------------------------------------------ ARP
     def _arp_in(self, port: Port, frame: bytes, out: list):

@@ -97,6 +97,7 @@ class Sim:
         q = self._q
         nodes = self.nodes
         attached = self.attached
+        wires = self.wires
         n = 0
         while q and n < max_events:
             t = q[0][0]
@@ -113,7 +114,9 @@ class Sim:
                 continue
             self.frame_hops += 1
             for opidx, oframe in nodes[node].handle(pidx, frame, t):
-                self._emit(node, opidx, oframe)
+                for peer, ppidx, delay in wires.get((node, opidx), ()):
+                    self._seq += 1
+                    heapq.heappush(q, (t + delay, self._seq, peer, ppidx, oframe))
         if until is not None and self.now < until:
             self.now = until
         return n

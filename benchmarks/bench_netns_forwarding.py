@@ -1,0 +1,175 @@
+"""Frames per second forwarded by the engine between namespaces (namespace runtime).
+
+Lab: h1 - r1 - ... - rK - h2 (point-to-point links, K routers, default 2, one worker each).
+A generator process in h1's namespace blasts pre-built UDP frames (100 bytes) straight at
+r1's MAC on a packet socket; in h2 a bound UDP socket that is never read absorbs them (no
+ICMP back). Delivered frames are h2's eth0 rx counter; forwarded frames/s = delivered /
+duration, frame-hops/s = that x K. Also printed: the sim runtime's frame-hops/s on the same
+lab in the same run (the engine with no I/O), and the ratio.
+
+Usage (root): .venv/bin/python benchmarks/bench_netns_forwarding.py [--routers K] [--seconds S]
+              [--runs N] [--workers W] [--rate PPS]
+Prints medians over the runs. Not a test: no assertions on the figures.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from testbed.controlplane import build  # noqa: E402
+from testbed.lab import load_lab  # noqa: E402
+from testbed.runtimes.netns import api, nsutil  # noqa: E402
+from testbed.runtimes.sim import Sim  # noqa: E402
+
+PORT = 9999
+
+GENERATOR = r"""
+import socket, sys, time
+frame = bytes.fromhex(sys.argv[1]); seconds = float(sys.argv[2]); rate = float(sys.argv[3])
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+s.setsockopt(socket.SOL_SOCKET, 32, 8 << 20)
+s.bind(("eth0", 0))
+send = s.send
+n = 0
+t0 = time.monotonic(); end = t0 + seconds
+if rate <= 0:
+    while True:
+        for _ in range(1000):
+            send(frame)
+        n += 1000
+        if time.monotonic() >= end:
+            break
+else:
+    batch = max(1, int(rate / 1000))
+    nxt = t0
+    while True:
+        now = time.monotonic()
+        if now >= end:
+            break
+        if now < nxt:
+            continue
+        for _ in range(batch):
+            send(frame)
+        n += batch
+        nxt += batch / rate
+print(n, time.monotonic() - t0)
+"""
+
+
+def lab_file(k: int) -> Path:
+    d = Path(tempfile.mkdtemp(prefix="bench-fwd-"))
+    lines = ["name: fwd", "routers:"] + [f"  r{i}: {{}}" for i in range(1, k + 1)]
+    lines += ["hosts:", "  h1: {}", "  h2: {}", "links:", "  - [h1, r1]"]
+    lines += [f"  - [r{i}, r{i + 1}]" for i in range(1, k)]
+    lines += [f"  - [r{k}, h2]", "probes:", "  - {from: h1, to: h2}"]
+    p = d / "fwd.yaml"
+    p.write_text("\n".join(lines) + "\n")
+    return p
+
+
+def udp_frame(lab, size=100) -> bytes:
+    import struct
+
+    from testbed.wire import inet_checksum
+    h1, h2 = lab.nodes["h1"], lab.nodes["h2"]
+    r1 = lab.nodes["r1"]
+    src, dst = h1.interfaces[0].ip.packed, h2.interfaces[0].ip.packed
+    payload = b"x" * (size - 14 - 20 - 8)
+    udp = struct.pack("!HHHH", 40000, PORT, 8 + len(payload), 0) + payload
+    ip = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0, src, dst))
+    ip[10:12] = struct.pack("!H", inet_checksum(bytes(ip)))
+    return r1.interfaces[0].mac + h1.interfaces[0].mac + b"\x08\x00" + bytes(ip) + udp
+
+
+def rx_packets(nsn: str) -> int:
+    r = subprocess.run(["ip", "-n", nsn, "-s", "-j", "link", "show", "eth0"], capture_output=True, text=True,
+                       check=True)
+    return json.loads(r.stdout)[0]["stats64"]["rx"]["packets"]
+
+
+def sim_frame_hops_per_s(lab, frame: bytes, n: int = 50000) -> float:
+    sim = Sim(lab, build(lab))
+    port = sim.attach("h1", answer_arp=True)
+    sink = sim.attach("h2", answer_arp=True)
+    for _ in range(3):               # ARP everywhere first
+        port.send(frame)
+        sim.run(1.0)
+    port.recv_all()
+    sink.recv_all()
+    base = sim.frame_hops
+    t0 = time.perf_counter()
+    for _ in range(n):
+        port.send(frame)
+    sim.run(1.0)
+    dt = time.perf_counter() - t0
+    assert len(sink.recv_all()) == n
+    return (sim.frame_hops - base) / dt
+
+
+def one_run(name: str, lab, frame: bytes, seconds: float, rate: float) -> dict:
+    st = api.status(name)
+    h1, h2 = st["hosts"]["h1"], st["hosts"]["h2"]
+    with nsutil.netns(h2):
+        sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sink.bind((str(lab.nodes["h2"].interfaces[0].ip), PORT))
+    try:
+        before = rx_packets(h2)
+        r = subprocess.run(["ip", "netns", "exec", h1, sys.executable, "-c", GENERATOR, frame.hex(), str(seconds),
+                            str(rate)], capture_output=True, text=True, check=True)
+        sent, gen_secs = r.stdout.split()
+        time.sleep(0.3)
+        delivered = rx_packets(h2) - before
+    finally:
+        sink.close()
+    sent, gen_secs = int(sent), float(gen_secs)
+    return {"offered_pps": sent / gen_secs, "forwarded_pps": delivered / gen_secs, "delivered": delivered,
+            "sent": sent}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--routers", type=int, default=2)
+    ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--rate", type=float, default=0.0, help="generator pace in frames/s (0: as fast as it can)")
+    a = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("needs root (network namespaces)")
+    lab = load_lab(str(lab_file(a.routers)))
+    frame = udp_frame(lab)
+    sim_rate = sim_frame_hops_per_s(lab, frame)
+    name = "bench-fwd"
+    api.down(name)
+    api.up(lab, name=name, workers=a.workers)
+    try:
+        # warm up: the engines resolve their next hops
+        one_run(name, lab, frame, 0.2, 1000)
+        runs = [one_run(name, lab, frame, a.seconds, a.rate) for _ in range(a.runs)]
+    finally:
+        api.down(name)
+    fwd = statistics.median(r["forwarded_pps"] for r in runs)
+    off = statistics.median(r["offered_pps"] for r in runs)
+    hops = fwd * a.routers
+    print(f"netns forwarding: {a.routers} routers, {len(api.status(name).get('workers', [])) or a.workers or api.default_workers()} "
+          f"workers, 100-byte UDP frames, {a.seconds:.0f} s x {a.runs} runs")
+    print(f"  generator offered   median {off:12,.0f} frames/s")
+    print(f"  delivered to h2     median {fwd:12,.0f} frames/s  (runs: "
+          + ", ".join(f"{r['forwarded_pps']:,.0f}" for r in runs) + ")")
+    print(f"  engine frame-hops   median {hops:12,.0f} frame-hops/s")
+    print(f"  sim (same engine, no I/O)  {sim_rate:12,.0f} frame-hops/s   ratio netns/sim {hops / sim_rate:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,481 @@
+"""The namespace runtime's API: `up`, `down`, `status`, `exec_in`, `capture`, `attachment`.
+
+    from testbed.runtimes.netns import api
+    st = api.up("invisible-php")                 # or a Lab object; name= for a second instance
+    api.exec_in("invisible-php", "vp", ["scamper", "-c", "ping", "-i", "12.0.1.2"])
+    api.down("invisible-php")
+
+Errors a user can act on are TestbedError (one line). An `up` that fails or is interrupted
+(KeyboardInterrupt, SIGTERM) tears down whatever it built before the exception propagates.
+"""
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from testbed.errors import TestbedError
+
+from . import build as nsbuild
+from . import check, names, nsutil, state, teardown
+from .workers import fingerprint, partition
+
+
+class AlreadyUp(TestbedError):
+    pass
+
+
+# engine workers started by this process: kept referenced (no "still running" warnings from
+# Popen.__del__) and waited for by `down` (no zombies when `up` ran in-process)
+CHILDREN: dict[int, subprocess.Popen] = {}
+
+
+class _Quiet:
+    def step(self, label: str):
+        pass
+
+    def done(self, label: str, seconds: float, detail: str = ""):
+        pass
+
+    def note(self, msg: str):
+        pass
+
+
+def default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def _load(lab, params, name):
+    if isinstance(lab, (str, Path)):
+        from testbed.lab import load_lab
+        return load_lab(str(lab), params or {})
+    return lab
+
+
+def _require_root():
+    if os.geteuid() != 0:
+        raise TestbedError("the namespace runtime needs root (network namespaces, veth, taps); run with sudo")
+
+
+def _claim(name: str, plan, lab, st: dict):
+    with state.locked():
+        d = state.run_dir(name)
+        pre = names.prefix(name)
+        leftovers = [n for n in nsutil.list_netns() if n.startswith(pre)]
+        if d.exists() or leftovers:
+            old = state.read_state(name) or {}
+            what = old.get("status", "leftovers")
+            since = time.strftime("%H:%M:%S", time.localtime(old["created"])) if old.get("created") else "?"
+            if what == "up":
+                msg = f"lab '{name}' is already up (since {since}, {len(old.get('namespaces', []))} namespaces)"
+            elif what == "building":
+                msg = f"lab '{name}' is being brought up right now (by pid {old.get('owner', {}).get('pid')})"
+            else:
+                msg = f"lab '{name}' has leftovers ({what}: {len(leftovers)} namespaces)"
+            raise AlreadyUp(f"{msg}; run `testbed down {name}` first, or choose another name with --name")
+        d.mkdir(parents=True)
+        state.write_state(name, st)
+
+
+def _spawn_workers(name: str, lab, plan, n: int) -> list[subprocess.Popen]:
+    d = state.run_dir(name)
+    routers = [r.name for r in lab.routers]
+    parts = partition(routers, n)
+    spec = {"name": name, "lab": lab.name, "source": str(Path(lab.source).resolve()), "params": lab.params,
+            "routers": plan.routers, "partitions": parts, "routers_order": routers,
+            "fingerprint": fingerprint(lab, routers)}
+    state.write_json(d / "spec.json", spec)
+    env = dict(os.environ)
+    pkg_root = str(Path(__file__).resolve().parents[3])
+    env["PYTHONPATH"] = pkg_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env["PYTHONUNBUFFERED"] = "1"
+    procs = []
+    for i in range(len(parts)):
+        log = open(d / f"worker-{i}.log", "wb")
+        try:
+            p = subprocess.Popen([sys.executable, "-m", state.WORKER_MARKER, str(d), str(i)],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, cwd="/",
+                                 env=env, start_new_session=True, close_fds=True)
+        finally:
+            log.close()
+        procs.append(p)
+        CHILDREN[p.pid] = p
+    return procs
+
+
+class _WorkerPipes:
+    """Lines from the workers' stdout, as they come."""
+
+    def __init__(self, procs):
+        self.procs = procs
+        self.sel = selectors.DefaultSelector()
+        self.buf = {}
+        for i, p in enumerate(procs):
+            os.set_blocking(p.stdout.fileno(), False)
+            self.sel.register(p.stdout, selectors.EVENT_READ, i)
+            self.buf[i] = b""
+        self.open = set(range(len(procs)))
+
+    def lines(self, timeout: float):
+        out = []
+        for key, _ in self.sel.select(timeout):
+            i = key.data
+            try:
+                data = os.read(key.fileobj.fileno(), 65536)
+            except BlockingIOError:
+                continue
+            if not data:
+                self.sel.unregister(key.fileobj)
+                self.open.discard(i)
+                if self.buf[i]:
+                    out.append((i, self.buf[i].decode(errors="replace")))
+                out.append((i, None))     # EOF
+                continue
+            self.buf[i] += data
+            *full, self.buf[i] = self.buf[i].split(b"\n")
+            out += [(i, ln.decode(errors="replace")) for ln in full]
+        return out
+
+    def close(self):
+        self.sel.close()
+
+
+def _worker_log_tail(name: str, i: int) -> str:
+    try:
+        txt = (state.run_dir(name) / f"worker-{i}.log").read_text(errors="replace").strip().splitlines()
+        return txt[-1] if txt else ""
+    except OSError:
+        return ""
+
+
+def up(lab, params: dict | None = None, name: str | None = None, workers: int | None = None,
+       progress=None, check_timeout: float | None = None) -> dict:
+    """Bring a lab up as network namespaces; return its state (see state.py).
+
+    lab: a Lab, a library lab name or a lab file path (then params apply).
+    """
+    _require_root()
+    progress = progress or _Quiet()
+    t_start = time.monotonic()
+    lab = _load(lab, params, name)
+    name = names.check_name(name or lab.name)
+    plan = nsbuild.make_plan(lab, name)
+    n_workers = max(1, min(workers or default_workers(), max(1, len(lab.routers))))
+    me = os.getpid()
+    st = {"schema": state.SCHEMA, "name": name, "lab": lab.name, "source": str(Path(lab.source).resolve()),
+          "params": lab.params, "status": "building",
+          "owner": {"pid": me, "start_time": nsutil.proc_start_time(me)},
+          "created": state.now(), "prefix": names.prefix(name), "namespaces": plan.namespaces,
+          "routers": plan.routers, "hosts": plan.hosts, "switch": plan.switch,
+          "bridges": [{"name": l.bridge, "namespace": plan.switch, "lan": l.name} for l in plan.lans],
+          "taps": [{"name": l.tap, "namespace": plan.switch, "lan": l.name} for l in plan.lans if l.tap],
+          "attach": plan.attach, "workers": [], "timings": {},
+          "probes": [{"from": p.source, "namespace": plan.hosts.get(p.source),
+                      "targets": [str(t) for t in p.targets]} for p in lab.probes],
+          "check": None}
+    _claim(name, plan, lab, st)
+    # from here on, whatever happens, the lab is either up or gone
+    old_term = None
+    try:
+        old_term = signal.signal(signal.SIGTERM, _sigterm)
+    except ValueError:
+        pass              # not the main thread: no handler (the caller handles signals)
+    procs: list[subprocess.Popen] = []
+    try:
+        t = time.monotonic()
+        progress.step("engine workers")
+        procs = _spawn_workers(name, lab, plan, n_workers)
+        st["workers"] = [{"index": i, "pid": p.pid, "start_time": nsutil.proc_start_time(p.pid),
+                          "routers": part, "log": str(state.run_dir(name) / f"worker-{i}.log")}
+                         for i, (p, part) in enumerate(zip(procs, partition([r.name for r in lab.routers],
+                                                                            n_workers)))]
+        state.write_state(name, st)
+        progress.done("engine workers", time.monotonic() - t, f"{len(procs)} started")
+        for label, fn in nsbuild.STEPS:
+            t = time.monotonic()
+            progress.step(label)
+            fn(plan)
+            st["timings"][label] = round(time.monotonic() - t, 4)
+            progress.done(label, st["timings"][label], _detail(label, plan))
+        t = time.monotonic()
+        progress.step("engines")
+        _engines_ready(name, procs, progress, st)
+        st["timings"]["engines_wait"] = round(time.monotonic() - t, 4)
+        progress.done("engines", st["timings"]["engines_wait"],
+                      f"{len(lab.routers)} routers on {len(procs)} workers")
+        t = time.monotonic()
+        progress.step("forwarding")
+        timeout = check_timeout if check_timeout is not None else 15.0 + len(lab.routers) / 50.0
+        res = check.check_forwarding(lab, plan.hosts, timeout)
+        st["check"] = res
+        st["timings"]["forwarding"] = round(time.monotonic() - t, 4)
+        if res["checked"] and not res["ok"]:
+            miss = ", ".join(f"{m['from']} -> {m['to']}" for m in res["missing"][:3])
+            raise TestbedError(f"lab '{name}' came up but does not forward: no echo reply for {miss} within "
+                               f"{timeout:.0f} s (engine logs: {state.run_dir(name)}/worker-*.log)")
+        progress.done("forwarding", st["timings"]["forwarding"],
+                      f"{len(res['pings'])} echo replies" if res["checked"] else "no hosts: not checked")
+        st["status"] = "up"
+        st.pop("owner", None)
+        st["up_seconds"] = round(time.monotonic() - t_start, 4)
+        state.write_state(name, st)
+        return st
+    except BaseException as e:
+        prev = None
+        try:
+            prev = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        except ValueError:
+            pass
+        try:
+            progress.note(f"tearing down what was built ({'interrupted' if isinstance(e, KeyboardInterrupt) else 'failed'})")
+            for p in procs:
+                try:
+                    p.stdin.close()
+                except Exception:
+                    pass
+            teardown.down(name)
+            for p in procs:
+                try:
+                    p.wait(timeout=1)
+                except Exception:
+                    pass
+        finally:
+            if prev is not None:
+                signal.signal(signal.SIGINT, prev)
+        if isinstance(e, (TestbedError, KeyboardInterrupt, SystemExit)):
+            raise
+        raise TestbedError(f"bringing '{name}' up failed: {type(e).__name__}: {e}") from e
+    finally:
+        for p in procs:
+            for f in (p.stdin, p.stdout):
+                try:
+                    if f:
+                        f.close()
+                except Exception:
+                    pass
+        if old_term is not None:
+            try:
+                signal.signal(signal.SIGTERM, old_term)
+            except ValueError:
+                pass
+
+
+def _sigterm(signum, frame):
+    raise KeyboardInterrupt("SIGTERM")
+
+
+def _detail(label, plan) -> str:
+    if label == "namespaces":
+        return f"{len(plan.namespaces)} namespaces"
+    if label == "links":
+        return f"{len(plan.p2p)} veth pairs, {len(plan.lans)} LAN bridges"
+    if label == "switch":
+        return f"{sum(1 for l in plan.lans if l.tap)} taps" if plan.switch else "no LANs"
+    if label == "addresses":
+        return f"{len(plan.hosts)} hosts"
+    return ""
+
+
+def _engines_ready(name: str, procs, progress, st):
+    """Tell the workers the namespaces exist; wait until each has opened its sockets."""
+    for i, p in enumerate(procs):
+        try:
+            p.stdin.write(b"go\n")
+            p.stdin.flush()
+        except BrokenPipeError:
+            pass                   # it died: seen as EOF below
+    pipes = _WorkerPipes(procs)
+    ready = set()
+    compiled = {}
+    try:
+        while len(ready) < len(procs):
+            for i, line in pipes.lines(1.0):
+                if line is None:
+                    if i not in ready:
+                        rc = procs[i].poll()
+                        raise TestbedError(f"engine worker {i} exited before it was ready (status {rc}): "
+                                           f"{_worker_log_tail(name, i) or 'see its log'}")
+                    continue
+                if line.startswith("ready"):
+                    ready.add(i)
+                elif line.startswith("error"):
+                    raise TestbedError(f"engine worker {i}: {line[6:]}")
+                elif line.startswith("compiled"):
+                    parts = line.split()
+                    compiled[i] = (float(parts[2]), float(parts[3]))
+                    progress.note(f"worker {i}: control plane {parts[2]} s, compiled {parts[1]} routers "
+                                  f"in {parts[3]} s")
+                elif line.startswith("stage"):
+                    progress.note(f"worker {i}: {line[6:]}")
+            for i, p in enumerate(procs):
+                if i not in ready and p.poll() is not None and i not in pipes.open:
+                    raise TestbedError(f"engine worker {i} exited (status {p.returncode}): "
+                                       f"{_worker_log_tail(name, i) or 'see its log'}")
+    finally:
+        pipes.close()
+    if compiled:
+        st["timings"]["control_plane"] = max(c[0] for c in compiled.values())
+        st["timings"]["compile"] = max(c[1] for c in compiled.values())
+
+
+# ---------------------------------------------------------------- down / status
+def down(name: str) -> dict:
+    _require_root()
+    return teardown.down(name)
+
+
+def down_all() -> list[dict]:
+    _require_root()
+    return teardown.down_all()
+
+
+def _health(st: dict) -> dict:
+    name = st.get("name")
+    nss = st.get("namespaces", [])
+    present = set(nsutil.list_netns())
+    missing = [n for n in nss if n not in present]
+    marker = str(state.run_dir(name))
+    workers = []
+    for w in st.get("workers", []):
+        alive = nsutil.same_process(w["pid"], w.get("start_time"), state.WORKER_MARKER) and \
+            any(marker in a for a in nsutil.proc_cmdline(w["pid"]))
+        workers.append({"index": w.get("index"), "pid": w["pid"], "alive": alive, "routers": len(w.get("routers", []))})
+    status = st.get("status", "unknown")
+    if status == "building":
+        o = st.get("owner") or {}
+        if not nsutil.same_process(o.get("pid", 0), o.get("start_time")):
+            status = "failed"
+    elif status == "up" and (missing or not all(w["alive"] for w in workers)):
+        status = "degraded"
+    return {"status": status, "namespaces_missing": missing, "workers": workers}
+
+
+def status(name: str | None = None):
+    """One lab's state (a dict with a live 'status'), or a list for every lab (name None)."""
+    if name is not None:
+        names.check_name(name)
+        st = state.read_state(name)
+        if st is None:
+            left = [n for n in nsutil.list_netns() if n.startswith(names.prefix(name))]
+            return {"name": name, "status": "orphaned" if left else "down", "namespaces": left}
+        out = dict(st)
+        out.update(_health(st))
+        return out
+    out = []
+    for n in teardown.all_names():
+        out.append(status(n))
+    return out
+
+
+def _state_or_fail(name: str) -> dict:
+    names.check_name(name)
+    st = state.read_state(name)
+    if st is None:
+        running = ", ".join(state.instances()) or "none"
+        raise TestbedError(f"lab '{name}' is not up (running: {running}); start it with `testbed up {name}`")
+    return st
+
+
+def namespace_of(name: str, node: str) -> str:
+    st = _state_or_fail(name)
+    if node in st["routers"]:
+        return st["routers"][node]
+    if node in st["hosts"]:
+        return st["hosts"][node]
+    if node in (names.SWITCH, "sw", "switch") and st.get("switch"):
+        return st["switch"]
+    raise TestbedError(f"lab '{name}' has no node '{node}'; nodes: {', '.join(list(st['routers']) + list(st['hosts']))}"
+                       + (f", {names.SWITCH} (the switch namespace)" if st.get("switch") else ""))
+
+
+def exec_argv(name: str, node: str, cmd: list[str]) -> list[str]:
+    if not cmd:
+        raise TestbedError("no command given; usage: testbed exec LAB NODE -- CMD [ARGS...]")
+    return ["ip", "netns", "exec", namespace_of(name, node)] + list(cmd)
+
+
+def exec_in(name: str, node: str, cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    """Run cmd inside a node's namespace (subprocess.run keyword arguments pass through)."""
+    return subprocess.run(exec_argv(name, node, cmd), **kw)
+
+
+def capture_argv(name: str, node: str, iface: str, file: str, count: int | None = None,
+                 snaplen: int = 0) -> list[str]:
+    st = _state_or_fail(name)
+    nsn = namespace_of(name, node)
+    if iface != "any" and nsn != st.get("switch"):
+        from testbed.lab import load_lab
+        try:
+            lab = load_lab(st["source"], st.get("params") or {}, name=st.get("lab"))
+            ifs = [i.name for i in lab.nodes[node].interfaces]
+        except Exception:
+            ifs = None
+        if ifs is not None and iface not in ifs:
+            raise TestbedError(f"{node} has no interface '{iface}'; it has: {', '.join(ifs)} (or any)")
+    argv = ["ip", "netns", "exec", nsn, "tcpdump", "-i", iface, "-w", file, "-U", "-n", "-Z", "root"]
+    if snaplen:
+        argv += ["-s", str(snaplen)]
+    if count:
+        argv += ["-c", str(count)]
+    return argv
+
+
+def capture(name: str, node: str, iface: str, file: str, count: int | None = None,
+            timeout: float | None = None, ready=None) -> dict:
+    """tcpdump in a node's namespace, writing pcap to file ('-' for stdout). Ends after count
+    frames, after timeout seconds, or on Ctrl-C. ready(): called once tcpdump listens."""
+    argv = capture_argv(name, node, iface, file, count)
+    p = subprocess.Popen(argv, stdout=None if file == "-" else subprocess.DEVNULL, stderr=subprocess.PIPE)
+    err = b""
+    try:
+        # tcpdump says "listening on ..." on stderr once its socket is open
+        line = p.stderr.readline()
+        err += line
+        if ready:
+            ready()
+        try:
+            rest = p.communicate(timeout=timeout)[1] if timeout else p.communicate()[1]
+            err += rest or b""
+        except subprocess.TimeoutExpired:
+            p.send_signal(signal.SIGINT)
+            err += p.communicate()[1] or b""
+    except KeyboardInterrupt:
+        p.send_signal(signal.SIGINT)
+        err += p.communicate()[1] or b""
+    text = err.decode(errors="replace")
+    packets = None
+    for ln in text.splitlines():
+        if "packets captured" in ln:
+            packets = int(ln.split()[0])
+    if p.returncode not in (0, None, -signal.SIGINT, 130) and packets is None:
+        raise TestbedError(f"tcpdump failed in {argv[3]}: {text.strip().splitlines()[-1] if text.strip() else p.returncode}")
+    return {"file": file, "namespace": argv[3], "interface": iface, "packets": packets, "tcpdump": text.strip()}
+
+
+def attachment(name: str, host: str | None = None) -> dict:
+    """The tap attachment point on host's LAN (the first one without host): where a prober
+    with its own network stack joins the lab. Keys: lan, namespace, tap, bridge, address,
+    prefixlen, network, gateway, gateway_node, gateway_mac, hosts."""
+    st = _state_or_fail(name)
+    att = st.get("attach") or []
+    if not att:
+        raise TestbedError(f"lab '{name}' has no attachment point (no LAN with a host on it)")
+    if host is None:
+        return att[0]
+    for a in att:
+        if host in a.get("hosts", []):
+            return a
+    raise TestbedError(f"'{host}' is on no LAN with an attachment point in lab '{name}'; LANs: "
+                       + ", ".join(f"{a['lan']} ({', '.join(a['hosts'])})" for a in att))
+
+
+def state_json(name: str) -> str:
+    return json.dumps(status(name), indent=2, default=str)

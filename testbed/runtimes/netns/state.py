@@ -1,0 +1,134 @@
+"""The run folder: what a running lab created, so `status` and `down` work from any shell.
+
+    /run/utnt-lab/                  (UTNT_LAB_RUN overrides it)
+      <name>/state.json             the record (schema below), rewritten atomically
+      <name>/spec.json              what engine workers build their routers from
+      <name>/worker-<i>.json        written by worker i itself at start (pid, start time)
+      <name>/worker-<i>.log         worker i's stderr
+
+state.json (schema 1):
+    {"schema": 1, "name": instance name, "lab": lab name, "source": lab file, "params": {...},
+     "status": "building" | "up" | "failed",
+     "owner": {"pid", "start_time"}        the `up` that is building it (until it ends),
+     "created": unix time, "up_seconds": float, "timings": {step: seconds},
+     "prefix": "tb-<name>.", "namespaces": [every namespace],
+     "routers": {node: ns}, "hosts": {node: ns}, "switch": ns | null,
+     "bridges": [{"name", "namespace", "lan"}], "taps": [{"name", "namespace", "lan"}],
+     "attach": [{"lan", "namespace", "tap", "bridge", "address", "prefixlen", "network",
+                 "gateway", "gateway_node", "gateway_mac", "hosts"}],
+     "workers": [{"index", "pid", "start_time", "routers": [node...], "log"}],
+     "probes": [{"from", "namespace", "targets": [address...]}],
+     "check": {"ok", "pings": [{"from", "to", "rtt_ms"}]} | null}
+Start times are in clock ticks since boot (/proc/PID/stat field 22): `down` kills a
+recorded PID only if its start time and command line still match (PID reuse).
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from . import names
+
+SCHEMA = 1
+WORKER_MARKER = "testbed.runtimes.netns.workers"
+
+
+def run_root() -> Path:
+    return Path(os.environ.get("UTNT_LAB_RUN", names.RUN_ROOT))
+
+
+def run_dir(name: str) -> Path:
+    return run_root() / name
+
+
+@contextmanager
+def locked():
+    """The global lock of the run folder (held briefly: claiming a name, releasing it)."""
+    root = run_root()
+    while True:
+        root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                if os.stat(root).st_ino == os.fstat(fd).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)          # removed (and maybe re-created) while we waited: retry
+    try:
+        yield root
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def read_state(name: str) -> dict | None:
+    try:
+        return json.loads((run_dir(name) / "state.json").read_text())
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except json.JSONDecodeError:
+        return {"schema": SCHEMA, "name": name, "status": "corrupt"}
+
+
+def write_state(name: str, st: dict):
+    d = run_dir(name)
+    tmp = d / f".state.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(st, indent=1, default=str))
+    os.replace(tmp, d / "state.json")
+
+
+def write_json(path: Path, obj):
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(obj, default=str))
+    os.replace(tmp, path)
+
+
+def instances() -> list[str]:
+    root = run_root()
+    try:
+        return sorted(p.name for p in root.iterdir() if p.is_dir() and names.NAME_RE.match(p.name))
+    except FileNotFoundError:
+        return []
+
+
+def self_registered_workers(name: str) -> list[dict]:
+    out = []
+    d = run_dir(name)
+    try:
+        files = sorted(d.glob("worker-*.json"))
+    except OSError:
+        return out
+    for f in files:
+        try:
+            out.append(json.loads(f.read_text()))
+        except (OSError, json.JSONDecodeError):
+            pass
+    return out
+
+
+def remove_run_dir(name: str):
+    shutil.rmtree(run_dir(name), ignore_errors=True)
+
+
+def remove_root_if_empty():
+    """Leave no trace: drop /run/utnt-lab when no lab is left (under the lock)."""
+    root = run_root()
+    try:
+        if not any(root.iterdir()):
+            root.rmdir()
+    except OSError:
+        pass
+
+
+def now() -> float:
+    return time.time()

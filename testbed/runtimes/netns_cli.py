@@ -1,0 +1,242 @@
+"""CLI of the namespace runtime: `testbed up | status | exec | capture | down`.
+
+    testbed up LAB [--set K=V ...] [--name NAME] [--workers N] [--json]
+    testbed status [NAME] [--json]
+    testbed exec NAME NODE -- CMD [ARGS...]
+    testbed capture NAME NODE IFACE -w FILE.pcap [-c COUNT] [--timeout S]
+    testbed down NAME | --all [--json]
+
+Progress goes to stderr; --json output on stdout is machine-readable. `exec` passes the
+command's exit status through; `status NAME` exits 1 when the lab is not up and healthy.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+from testbed.errors import TestbedError
+
+
+def _print_json(obj):
+    json.dump(obj, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+def _err_console():
+    from rich.console import Console
+    return Console(stderr=True, highlight=False)
+
+
+def _out_console():
+    from rich.console import Console
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+
+
+class Reporter:
+    """Progress of `up` on stderr: a spinner on a terminal, one line per step otherwise."""
+
+    def __init__(self, console):
+        self.c = console
+        self.live = console.is_terminal
+        self.spinner = None
+        self.current = ""
+
+    def _stop(self):
+        if self.spinner is not None:
+            self.spinner.stop()
+            self.spinner = None
+
+    def step(self, label: str):
+        self._stop()
+        self.current = label
+        if self.live:
+            self.spinner = self.c.status(f"{label} …")
+            self.spinner.start()
+        else:
+            self.c.print(f"» {label} …")
+
+    def done(self, label: str, seconds: float, detail: str = ""):
+        self._stop()
+        self.c.print(f"[green]✓[/] {label:<15} {detail:<40} [dim]{seconds:6.2f} s[/]")
+
+    def note(self, msg: str):
+        if self.live and self.spinner is not None:
+            self.spinner.update(f"{self.current}: {msg}")
+        else:
+            self.c.print(f"  [dim]{msg}[/]")
+
+    def close(self):
+        self._stop()
+
+
+# ---------------------------------------------------------------- commands
+def cmd_up(args):
+    from testbed.lab import load_lab
+    from testbed.lab.loader import parse_sets
+    from testbed.runtimes.netns import api
+    lab = load_lab(args.lab, parse_sets(args.set))
+    rep = Reporter(_err_console())
+    name = args.name or lab.name
+    rep.c.print(f"bringing [bold]{name}[/] up ({len(lab.routers)} routers, {len(lab.hosts)} hosts, "
+                f"{len(lab.links)} links)")
+    try:
+        st = api.up(lab, name=args.name, workers=args.workers, progress=rep)
+    finally:
+        rep.close()
+    if args.json:
+        return _print_json(api.status(st["name"]))
+    c = _out_console()
+    c.print(f"[bold green]{st['name']} is up[/] in {st['up_seconds']:.2f} s: {len(st['namespaces'])} namespaces, "
+            f"{len(st['workers'])} engine workers")
+    for a in st.get("attach", []):
+        c.print(f"  attach: tap [bold]{a['tap']}[/] in {a['namespace']} on {a['lan']} ({a['network']}): "
+                f"use {a['address']}/{a['prefixlen']} via {a['gateway']}")
+    for p in st.get("probes", []):
+        for t in p["targets"][:1]:
+            c.print(f"  try: testbed exec {st['name']} {p['from']} -- scamper -O json -c 'trace -P icmp-paris' -i {t}")
+    c.print(f"  stop: testbed down {st['name']}")
+
+
+def cmd_status(args):
+    from testbed.runtimes.netns import api
+    if args.name:
+        st = api.status(args.name)
+        if args.json:
+            _print_json(st)
+        else:
+            _print_one(st)
+        sys.exit(0 if st.get("status") == "up" else 1)
+    rows = api.status()
+    if args.json:
+        return _print_json(rows)
+    if not rows:
+        print("no lab is up")
+        return
+    from rich.table import Table
+    t = Table(title="labs in network namespaces")
+    for col in ("name", "lab", "status", "routers", "hosts", "workers", "up since", "attach"):
+        t.add_column(col)
+    for r in rows:
+        alive = sum(1 for w in r.get("workers", []) if w.get("alive"))
+        since = time.strftime("%H:%M:%S", time.localtime(r["created"])) if r.get("created") else ""
+        t.add_row(r["name"], str(r.get("lab", "")), _color(r["status"]), str(len(r.get("routers", {}) or {})),
+                  str(len(r.get("hosts", {}) or {})), f"{alive}/{len(r.get('workers', []))}", since,
+                  ", ".join(a["tap"] for a in r.get("attach", []) or []))
+    _out_console().print(t)
+
+
+def _color(s: str) -> str:
+    return {"up": "[green]up[/]", "degraded": "[red]degraded[/]", "failed": "[red]failed[/]",
+            "orphaned": "[yellow]orphaned[/]", "building": "[yellow]building[/]"}.get(s, s)
+
+
+def _print_one(st: dict):
+    c = _out_console()
+    if st["status"] in ("down", "orphaned"):
+        c.print(f"{st['name']}: {_color(st['status'])}"
+                + (f" ({len(st['namespaces'])} leftover namespaces; `testbed down {st['name']}` removes them)"
+                   if st.get("namespaces") else ""))
+        return
+    c.print(f"[bold]{st['name']}[/] ({st.get('lab')}, {st.get('source')}): {_color(st['status'])}")
+    if st.get("params"):
+        c.print("  params: " + ", ".join(f"{k}={v}" for k, v in st["params"].items()))
+    c.print(f"  namespaces: {len(st.get('namespaces', []))} ({st.get('prefix')}*)"
+            + (f", [red]{len(st['namespaces_missing'])} missing[/]" if st.get("namespaces_missing") else ""))
+    for w in st.get("workers", []):
+        c.print(f"  worker {w['index']}: pid {w['pid']} {'alive' if w['alive'] else '[red]dead[/]'}, "
+                f"{w['routers']} routers")
+    for a in st.get("attach", []) or []:
+        c.print(f"  attach {a['lan']}: tap {a['tap']} in {a['namespace']}, address {a['address']}/{a['prefixlen']}, "
+                f"gateway {a['gateway']} ({a['gateway_node']})")
+    if st.get("timings"):
+        c.print("  timings: " + ", ".join(f"{k} {v:.3f}s" for k, v in st["timings"].items()))
+
+
+def cmd_exec(args):
+    from testbed.runtimes.netns import api
+    cmd = list(args.command or []) or list(getattr(args, "utnt", None) or [])
+    if cmd and cmd[0] == "--":
+        cmd = cmd[1:]
+    argv = api.exec_argv(args.name, args.node, cmd)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execvp(argv[0], argv)
+    except OSError as e:
+        raise TestbedError(f"cannot run {argv[0]}: {e.strerror}") from None
+
+
+def cmd_capture(args):
+    from testbed.runtimes.netns import api
+    err = _err_console()
+    nsn = api.namespace_of(args.name, args.node)
+    err.print(f"capturing on {args.node} {args.iface} ({nsn}) into {args.write}"
+              + (f", {args.count} frames" if args.count else "") + (f", {args.timeout} s" if args.timeout else "")
+              + "; Ctrl-C stops")
+    res = api.capture(args.name, args.node, args.iface, args.write, count=args.count, timeout=args.timeout)
+    if args.json:
+        return _print_json(res)
+    err.print(f"{res['packets'] if res['packets'] is not None else '?'} frames captured into {res['file']}")
+
+
+def cmd_down(args):
+    from testbed.runtimes.netns import api
+    if args.all == bool(args.name):
+        raise TestbedError("give a lab name or --all (not both)")
+    reps = api.down_all() if args.all else [api.down(args.name)]
+    if args.json:
+        return _print_json(reps if args.all else reps[0])
+    if not reps:
+        print("no lab was up")
+    for r in reps:
+        if not r["was_up"]:
+            print(f"{r['name']}: was not up; nothing to do")
+            continue
+        print(f"{r['name']}: down ({r['namespaces_removed']} namespaces removed, "
+              f"{len(r['workers_stopped'])} engine workers stopped)")
+        for p in r["processes_still_inside"]:
+            print(f"  note: pid {p['pid']} ({p['cmd']}) was still inside a namespace of the lab; the namespace "
+                  "disappears when it exits", file=sys.stderr)
+        if r["left"]:
+            raise TestbedError(f"{r['name']}: namespaces left behind: {', '.join(r['left'][:5])}")
+
+
+# ---------------------------------------------------------------- parser
+def add_parsers(sub):
+    import argparse
+    s = sub.add_parser("up", help="bring a lab up as network namespaces (namespace runtime)")
+    s.add_argument("lab", help="library lab name or path to a lab .yaml file")
+    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="template parameter (repeatable)")
+    s.add_argument("--name", help="instance name (default: the lab's name); two instances need two names")
+    s.add_argument("--workers", type=int, help="engine worker processes (default: one per core)")
+    s.add_argument("--json", action="store_true", help="print the lab's state as JSON on stdout")
+    s.set_defaults(fn=cmd_up)
+
+    s = sub.add_parser("status", help="labs up in network namespaces (or one, in detail)")
+    s.add_argument("name", nargs="?", help="lab instance name")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_status)
+
+    s = sub.add_parser("exec", help="run a command in a node's namespace: exec NAME NODE -- CMD...")
+    s.add_argument("name", help="lab instance name")
+    s.add_argument("node", help="node name (_sw: the switch namespace with the bridges and taps)")
+    s.add_argument("command", nargs=argparse.REMAINDER, help="the command and its arguments (after --)")
+    s.set_defaults(fn=cmd_exec)
+
+    s = sub.add_parser("capture", help="tcpdump on a node's interface into a pcap file")
+    s.add_argument("name", help="lab instance name")
+    s.add_argument("node")
+    s.add_argument("iface", help="interface (eth0, eth1, ... or any)")
+    s.add_argument("-w", dest="write", required=True, metavar="FILE.pcap", help="pcap file ('-' for stdout)")
+    s.add_argument("-c", dest="count", type=int, help="stop after this many frames")
+    s.add_argument("--timeout", type=float, help="stop after this many seconds")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_capture)
+
+    s = sub.add_parser("down", help="remove a lab's namespaces, links, bridges, taps and workers")
+    s.add_argument("name", nargs="?", help="lab instance name")
+    s.add_argument("--all", action="store_true", help="every lab up on this machine")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_down)

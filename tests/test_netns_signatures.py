@@ -1,0 +1,251 @@
+"""The namespace runtime seen by independent tools: Debian's scamper (and traceroute), run in
+the vantage point's namespace against every library lab, see hop by hop what the sim sees.
+
+No code of ours is in the probe path: scamper's probes leave vp's kernel, cross the engine
+workers' packet sockets, and the replies come back to scamper. Each test brings its lab up
+under a test name (pt-...), traces, compares with a sim run of the same lab field by field
+(address, ICMP type and code, reply TTL, quoted TTL, label stack with LSE-TTLs, echo-reply
+TTL), checks the class signature explicitly (the assertions of test_sim_signatures.py), then
+takes the lab down and verifies that nothing of it is left.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from testbed.controlplane import build
+from testbed.lab import lab_names, load_lab
+from testbed.runtimes.netns import api, scamper, teardown
+from testbed.runtimes.sim import Sim
+from testbed.tools.scripted import ScriptedProber, _ittl
+
+pytestmark = [pytest.mark.netns,
+              pytest.mark.skipif(not shutil.which("scamper"), reason="Debian's scamper is not installed")]
+
+
+def in_addr(lab, node, prev):
+    for itf in lab.nodes[node].interfaces:
+        if prev in [p.node for p in itf.peers()]:
+            return str(itf.ip)
+    raise KeyError((node, prev))
+
+
+def chain_addrs(lab, names):
+    return {node: in_addr(lab, node, prev) for prev, node in zip(names, names[1:])}
+
+
+def row(h):
+    return (h.ttl, h.address, h.icmp_type, h.icmp_code, h.reply_ttl, h.quoted_ttl, tuple(h.labels), h.er_ttl)
+
+
+def assert_gone(name):
+    left = teardown.leftovers(name)
+    assert left == {"namespaces": [], "processes": [], "run_dir": []}, left
+
+
+# ---- explicit per-class checks on scamper's hops (the sim suite's assertions)
+
+def check_explicit(lab, hops, lsrs=3):
+    path = ["ce1", "pe1"] + [f"p{i}" for i in range(1, lsrs + 1)] + ["pe2", "ce2"]
+    addrs = chain_addrs(lab, ["vp"] + path)
+    assert [h.address for h in hops[:-1]] == [addrs[n] for n in path]
+    lsr_hops = hops[2:2 + lsrs]
+    for k, h in enumerate(lsr_hops, start=1):
+        assert h.icmp_type == 11 and len(h.labels) == 1
+        assert h.labels[0][1] == 1, "explicit LSRs quote LSE-TTL 1"
+        assert h.quoted_ttl == (k if k < lsrs else 1)
+    uturns = [h.uturn for h in lsr_hops]
+    assert uturns[0] == 2 * lsrs and all(a > b for a, b in zip(uturns, uturns[1:]))
+    for h in hops[:2] + hops[2 + lsrs:-1]:
+        assert h.labels == [] and h.quoted_ttl == 1
+    assert hops[-1].icmp_type == 0
+    assert {(_ittl(h.reply_ttl), _ittl(h.er_ttl)) for h in hops[:-1]} == {(255, 255)}   # Cisco
+    assert (_ittl(hops[-1].reply_ttl), _ittl(hops[-1].er_ttl)) == (64, 64)             # Linux host
+
+
+def check_implicit(lab, hops, lsrs=3):
+    lsr_hops = hops[2:2 + lsrs]
+    assert all(h.labels == [] for h in hops)
+    assert [h.quoted_ttl for h in lsr_hops] == list(range(1, lsrs)) + [1]
+    uturns = [h.uturn for h in lsr_hops[:-1]]
+    assert all(a > b for a, b in zip(uturns, uturns[1:])) and uturns[-1] > 0
+    assert hops[1].uturn == 0 and hops[2 + lsrs].uturn == 0
+
+
+def check_opaque(lab, hops, lsrs=3):
+    addrs = chain_addrs(lab, ["vp", "ce1", "pe1", "p1"] + [f"p{i}" for i in range(2, lsrs + 1)] + ["pe2", "ce2"])
+    assert [h.address for h in hops[:4]] == [addrs["ce1"], addrs["pe1"], addrs["pe2"], addrs["ce2"]]
+    eh = hops[2]
+    assert len(eh.labels) == 1 and eh.labels[0][1] == 255 - lsrs
+    assert all(h.labels == [] for h in hops if h is not eh)
+
+
+def check_invisible_php(lab, hops, lsrs=3):
+    addrs = chain_addrs(lab, ["vp", "ce1", "pe1", "p1"] + [f"p{i}" for i in range(2, lsrs + 1)] + ["pe2"])
+    assert hops[1].address == addrs["pe1"] and hops[2].address == addrs["pe2"]
+    egress = hops[2]
+    assert egress.labels == [] and egress.quoted_ttl == 1
+    assert egress.frpla == lsrs
+    assert egress.return_te == egress.return_er
+    assert hops[1].frpla == 0
+    assert not any(h.address in [addrs[f"p{i}"] for i in range(1, lsrs + 1)] for h in hops)
+
+
+def check_juniper(lab, hops, lsrs=3):
+    egress = hops[2]
+    assert egress.reply_ttl > 128 and egress.er_ttl <= 64       # <255,64>
+    assert egress.return_te - egress.return_er == lsrs          # RTLA
+    assert egress.frpla == lsrs
+
+
+def check_uhp(lab, hops):
+    addrs = chain_addrs(lab, ["vp", "ce1", "pe1", "p1", "p2", "p3", "pe2", "ce2"])
+    assert [h.address for h in hops[:4]] == [addrs["ce1"], addrs["pe1"], addrs["ce2"], addrs["ce2"]]
+    assert addrs["pe2"] not in [h.address for h in hops]
+
+
+def check_linux(lab, hops, lsrs=3):
+    assert [h.address for h in hops[2:2 + lsrs]] == [None] * lsrs
+    for h in hops:
+        if h.address:
+            assert h.reply_ttl <= 64 and (h.er_ttl is None or h.er_ttl <= 64)
+            assert h.labels == []
+
+
+def check_plain(lab, hops):
+    assert all(h.address for h in hops)
+    for h in hops[:-1]:
+        assert h.labels == [] and h.quoted_ttl == 1 and h.frpla == 0 and h.uturn == 0
+
+
+def check_asymmetric(lab, hops):
+    by = {h.address: h for h in hops}
+    assert by[in_addr(lab, "r4", "r3")].frpla == 3
+    assert [by[in_addr(lab, n, p)].frpla for p, n in (("vp", "r1"), ("r1", "r2"), ("r2", "r3"))] == [0, 0, 0]
+
+
+def check_mixed(lab, hops):
+    labelled = [h for h in hops if h.labels]
+    assert [h.address for h in labelled] == [in_addr(lab, "p1", "pe1"), in_addr(lab, "p2", "p1")]
+    pe4 = next(h for h in hops if h.address == in_addr(lab, "pe4", "p5"))
+    assert pe4.frpla == 3
+    assert hops[hops.index(pe4) - 1].address == in_addr(lab, "pe3", "x1")
+
+
+CHECKS = {
+    "explicit": check_explicit, "implicit": check_implicit, "opaque": check_opaque,
+    "invisible-php": check_invisible_php, "invisible-php-juniper": check_juniper, "invisible-uhp": check_uhp,
+    "linux-lsr": check_linux, "plain-ip": check_plain, "asymmetric": check_asymmetric, "mixed": check_mixed,
+}
+
+SCENARIOS = [(n, {}) for n in lab_names()] + [
+    ("explicit", {"lsrs": 5}), ("implicit", {"lsrs": 4}), ("opaque", {"lsrs": 6}), ("invisible-php", {"lsrs": 5}),
+    ("invisible-php-juniper", {"lsrs": 4}), ("invisible-php", {"vendor": "juniper"}),
+]
+
+
+def _ids(sc):
+    n, p = sc
+    return n + "".join(f"-{k}{v}" for k, v in p.items())
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[_ids(s) for s in SCENARIOS])
+def test_scamper_in_namespaces_matches_sim(scenario):
+    lab_name, params = scenario
+    lab = load_lab(lab_name, params)
+    dst = str(lab.probes[0].targets[0])
+    sim_hops = ScriptedProber(Sim(lab, build(lab)), "vp").trace(dst)
+    name = ("pt-" + lab_name)[:24]
+    st = api.up(lab, name=name)
+    try:
+        assert st["status"] == "up" and st["check"]["ok"]
+        hops = scamper.trace_with_pings(st["hosts"]["vp"], dst)
+    finally:
+        api.down(name)
+    assert_gone(name)
+    last = max(h.ttl for h in sim_hops if h.address)
+    assert [row(h) for h in hops] == [row(h) for h in sim_hops if h.ttl <= last]
+    check = CHECKS.get(lab_name)
+    if check is None:
+        return
+    if lab_name == "invisible-php" and params.get("vendor") == "juniper":
+        return check_juniper(lab, hops, 3)
+    if "lsrs" in params:
+        return check(lab, hops, params["lsrs"])
+    check(lab, hops)
+
+
+def test_every_library_lab_has_a_scamper_check():
+    assert set(lab_names()) <= set(CHECKS), "a new library lab needs its class check here"
+
+
+# ---- revelation, as scamper sees it in real namespaces
+
+def test_brpr_and_dpr_with_scamper():
+    lab = load_lab("invisible-php")
+    name = "pt-reveal"
+    st = api.up(lab, name=name)
+    try:
+        vp = st["hosts"]["vp"]
+        pe1 = in_addr(lab, "pe1", "ce1")
+        target = in_addr(lab, "pe2", "p3")
+        for expect, prev in (("p3", "p2"), ("p2", "p1"), ("p1", "pe1")):
+            hops = scamper.trace_with_pings(vp, target, fingerprint=False)
+            addrs = [h.address for h in hops]
+            assert addrs[-1] == target
+            revealed = addrs[addrs.index(pe1) + 1:-1]
+            assert revealed == [in_addr(lab, expect, prev)], "BRPR reveals one LSR per trace"
+            target = revealed[0]
+    finally:
+        api.down(name)
+    assert_gone(name)
+    lab = load_lab("invisible-php-juniper")
+    st = api.up(lab, name=name)
+    try:
+        target = in_addr(lab, "pe2", "p3")
+        hops = scamper.trace_with_pings(st["hosts"]["vp"], target, fingerprint=False)
+        addrs = [h.address for h in hops]
+        pe1 = in_addr(lab, "pe1", "ce1")
+        assert addrs[addrs.index(pe1) + 1:-1] == [in_addr(lab, "p1", "pe1"), in_addr(lab, "p2", "p1"),
+                                                  in_addr(lab, "p3", "p2")], "DPR reveals all LSRs at once"
+    finally:
+        api.down(name)
+    assert_gone(name)
+
+
+def test_buddy_udp_trace_ends_in_port_unreachable():
+    lab = load_lab("invisible-uhp")
+    name = "pt-buddy"
+    st = api.up(lab, name=name)
+    try:
+        buddy = in_addr(lab, "pe2", "ce2")
+        hops = scamper.trace_with_pings(st["hosts"]["vp"], buddy, method="udp-paris", fingerprint=False)
+    finally:
+        api.down(name)
+    assert_gone(name)
+    assert hops[-1].address == buddy and hops[-1].icmp_type == 3 and hops[-1].icmp_code == 3
+    assert hops[-2].address == in_addr(lab, "pe1", "ce1")
+
+
+@pytest.mark.skipif(not shutil.which("traceroute"), reason="Debian's traceroute is not installed")
+def test_traceroute_e_shows_labels_on_explicit_lsrs():
+    lab = load_lab("explicit")
+    name = "pt-traceroute"
+    st = api.up(lab, name=name)
+    try:
+        dst = str(lab.probes[0].targets[0])
+        r = subprocess.run(["ip", "netns", "exec", st["hosts"]["vp"], "traceroute", "-n", "-e", "-I", "-q", "1",
+                            "-w", "1", dst], capture_output=True, text=True, timeout=60)
+    finally:
+        api.down(name)
+    assert_gone(name)
+    assert r.returncode == 0, r.stderr
+    lines = {int(m.group(1)): m.group(2) for m in re.finditer(r"^\s*(\d+)\s+(.*)$", r.stdout, re.M)}
+    for ttl, node, prev in ((3, "p1", "pe1"), (4, "p2", "p1"), (5, "p3", "p2")):
+        assert in_addr(lab, node, prev) in lines[ttl]
+        assert re.search(r"<MPLS:L=\d+,E=0,S=1,T=1>", lines[ttl]), lines[ttl]
+    for ttl in (1, 2, 6, 7):
+        assert "MPLS" not in lines[ttl]
