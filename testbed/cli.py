@@ -248,6 +248,59 @@ def cmd_scoreboard(args):
     c.print(t)
 
 
+def cmd_sweep(args):
+    from testbed.experiments.sweep import CELLS, parse_range, plot, sweep, write_json
+    from testbed.lab.loader import parse_sets
+    frpla = parse_range(args.frpla, "--frpla")
+    rtla = parse_range(args.rtla, "--rtla")
+    sets = {k: parse_range(str(v), f"--set {k}") if isinstance(v, str) else [v]
+            for k, v in parse_sets(args.set).items()}
+    for lab in args.labs:
+        from testbed.lab.loader import find_lab
+        find_lab(lab)
+    if args.json:
+        doc = sweep(args.labs, frpla, rtla, sets)
+    else:
+        from rich.progress import Progress
+        with Progress(console=_console(), transient=True) as p:
+            task = p.add_task("sweeping thresholds (brute force, sim)", total=None)
+
+            def step(done, total):
+                p.update(task, completed=done, total=total)
+            doc = sweep(args.labs, frpla, rtla, sets, progress=step)
+    out = args.output or f"sweep-{'-'.join(args.labs)}.json"
+    write_json(doc, out)
+    png = args.plot or out[:-5] + ".png" if out.endswith(".json") else out + ".png"
+    plot(doc, png)
+    doc["files"] = {"json": out, "png": png}
+    if args.json:
+        return _print_json(doc)
+    from rich.table import Table
+    t = Table(title=f"TNT calibration on {', '.join(args.labs)}: TP/FP/FN/TN per cell (brute force, sim)")
+    t.add_column("FRPLA \\ RTLA")
+    for r in rtla:
+        t.add_column(f">= {r}", justify="center")
+    grid = {(g["frpla"], g["rtla"]): g for g in doc["grid"]}
+    for f in frpla:
+        t.add_row(f">= {f}", *[f"{grid[(f, r)]['TP']}/{grid[(f, r)]['FP']}/{grid[(f, r)]['FN']}/{grid[(f, r)]['TN']}"
+                              for r in rtla])
+    c = _console()
+    c.print(t)
+    c.print(f"wrote {out} and {png}")
+
+
+def cmd_graph(args):
+    from testbed.experiments.graph import draw, load_result
+    from testbed.truth import ground_truth
+    lab = _load(args)
+    truth = ground_truth(_cp(lab))
+    result = load_result(args.result) if args.result else None
+    draw(lab, truth, args.output, result)
+    if args.json:
+        return _print_json({"lab": lab.name, "file": args.output})
+    print(f"wrote {args.output}")
+
+
 def cmd_signatures(args):
     from testbed.tools.signatures import signature_table
     rows = signature_table(progress=not args.json)
@@ -295,6 +348,18 @@ def build_parser():
     s.add_argument("--runtime", choices=["netns", "sim"], default="sim")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_scoreboard)
+    s = sub.add_parser("sweep", help="TNT's threshold calibration (TP/FP/FN/TN per cell), JSON and a PNG")
+    s.add_argument("labs", nargs="+", help="labs to sweep together")
+    s.add_argument("--frpla", default="0..4", help="FRPLA thresholds, e.g. 0..4 (default) or 1,3")
+    s.add_argument("--rtla", default="0..4", help="RTLA thresholds, e.g. 0..4 (default)")
+    s.add_argument("--set", action="append", metavar="KEY=RANGE", help="lab parameter grid, e.g. lsrs=1..5")
+    s.add_argument("-o", "--output", help="JSON file (default sweep-LABS.json)")
+    s.add_argument("--plot", help="PNG file (default: the JSON name with .png)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_sweep)
+    s = lab_cmd("graph", cmd_graph, "draw the topology, domains and ground-truth tunnels by class")
+    s.add_argument("-o", "--output", required=True, help="lab.png or lab.svg")
+    s.add_argument("--result", help="a `testbed run --json` file to overlay what uTNT saw")
     s = sub.add_parser("signatures", help="the per-lab signature table (generated from sim runs)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_signatures)

@@ -129,9 +129,17 @@ def test_options_defaults_mirror_sc_tnt():
 
 
 @pytest.mark.parametrize("kw", [
-    {"frpla_threshold": 0}, {"rtla_threshold": 0}, {"frpla_threshold": -1},
+    {"rtla_threshold": -1}, {"frpla_threshold": -1},
     {"method": "tcp"}, {"start_ttl": 0}, {"ping_count": 0},
 ])
 def test_options_validation(kw):
     with pytest.raises(ValueError):
         TntOptions(**kw)
+
+
+def test_cli_keeps_sc_tnt_rule_thresholds_above_zero_but_calibration_may_use_zero():
+    from utnt.cli import build_parser, options_from
+    args = build_parser(port_required=False).parse_args(["-f", "0"])
+    with pytest.raises(ValueError):
+        options_from(args)
+    assert options_from(args, calibration=True).frpla_threshold == 0

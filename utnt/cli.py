@@ -66,8 +66,10 @@ def build_parser(port_required: bool = True, prog: str = "utnt"):
     return p
 
 
-def options_from(args):
+def options_from(args, calibration: bool = False):
     from utnt.options import TntOptions
+    if not calibration and (args.frpla <= 0 or args.rtla <= 0):
+        raise ValueError("-f and -r must be > 0 (as in sc_tnt)")
     return TntOptions(method=args.method, start_ttl=args.start_ttl, ping_count=args.ping_count,
                       frpla_threshold=args.frpla, rtla_threshold=args.rtla, brute_force=args.brute,
                       allow_private=args.allow_private)

@@ -45,7 +45,9 @@ class TntOptions:
             raise ValueError(f"start TTL must be in 1..255, not {self.start_ttl}")
         if self.ping_count < 1:
             raise ValueError(f"ping count must be >= 1, not {self.ping_count}")
-        if self.frpla_threshold <= 0:
-            raise ValueError(f"FRPLA threshold must be > 0, not {self.frpla_threshold}")
-        if self.rtla_threshold <= 0:
-            raise ValueError(f"RTLA threshold must be > 0, not {self.rtla_threshold}")
+        # sc_tnt's command line demands > 0 (the utnt CLI keeps that rule); the calibration
+        # campaign (tnt.md 3.5) swept 0..4, so programmatic runs may use 0
+        if self.frpla_threshold < 0:
+            raise ValueError(f"FRPLA threshold must be >= 0, not {self.frpla_threshold}")
+        if self.rtla_threshold < 0:
+            raise ValueError(f"RTLA threshold must be >= 0, not {self.rtla_threshold}")

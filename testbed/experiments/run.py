@@ -24,7 +24,7 @@ def utnt_args(extra: list[str] | None):
         raise TestbedError(f"bad uTNT options after '--': {' '.join(extra or [])}") from e
 
 
-def probe_sim(lab, cp, source: str, targets: list[str], args, sim=None) -> dict:
+def probe_sim(lab, cp, source: str, targets: list[str], args, sim=None, calibration: bool = False) -> dict:
     from testbed.runtimes.sim import Sim
     from utnt.cli import options_from, params_from
     from utnt.net import NetProber, SimPortAdapter, Stack
@@ -34,7 +34,7 @@ def probe_sim(lab, cp, source: str, targets: list[str], args, sim=None) -> dict:
     sp = sim.attach(source)
     stack = Stack(SimPortAdapter(sp), f"{sp.ip}/{sp.prefixlen}", str(sp.gateway), mac=sp.mac)
     prober = NetProber(stack, params_from(args))
-    traces = run_tnt(prober, targets, options_from(args))
+    traces = run_tnt(prober, targets, options_from(args, calibration=calibration))
     doc = to_json(traces)
     doc["counters"] = {"probes": prober.counters.to_json(), "stack": stack.counters}
     doc["sim"] = {"virtual_seconds": round(sim.now, 6), "frame_hops": sim.frame_hops}

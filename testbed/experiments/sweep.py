@@ -1,0 +1,179 @@
+"""`testbed sweep`: TNT's threshold calibration (tnt.md 3.5) replayed on labs with known truth.
+
+For every cell of the grid (FRPLA threshold x RTLA threshold, and any lab parameters given
+with --set k=a..b), uTNT runs in brute-force mode on the sim runtime. Each tested (entry,
+exit) pair is then classified as TNT's calibration did:
+  TP  a trigger (FRPLA or RTLA) fired and a tunnel was revealed
+  FN  no trigger fired, but brute force revealed a tunnel
+  FP  a trigger fired and nothing was revealed
+  TN  no trigger and nothing revealed
+  IP / IN  inconclusive (TGT-NR or ING-NF) with / without a trigger
+TPR = TP/(TP+FN), FPR = FP/(FP+TN). Because the truth is known, each cell also reports the
+ground-truth view: hidden tunnels present and detected, false tunnels.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+from collections import Counter
+
+from testbed.controlplane import build
+from testbed.errors import TestbedError
+from testbed.lab import load_lab
+from testbed.scoring import score_run
+from testbed.truth import ground_truth
+
+TRIGGERS = {"FRPLA", "RTLA"}
+CELLS = ("TP", "FP", "FN", "TN", "IP", "IN")
+
+
+def parse_range(text: str, what: str) -> list:
+    """'0..4' -> [0, 1, 2, 3, 4]; '1,3,5' -> [1, 3, 5]; 'cisco,juniper' -> strings."""
+    try:
+        if ".." in text:
+            a, b = text.split("..", 1)
+            a, b = int(a), int(b)
+            if b < a:
+                raise ValueError
+            return list(range(a, b + 1))
+        vals = [v.strip() for v in text.split(",") if v.strip()]
+        return [int(v) if v.lstrip("-").isdigit() else v for v in vals]
+    except ValueError:
+        raise TestbedError(f"{what}: '{text}' is not a range like 0..4 or a list like 1,3,5") from None
+
+
+def template_variables(name: str) -> set:
+    """Parameters a lab template reads (so --set only multiplies the labs that use it)."""
+    import jinja2
+    from jinja2 import meta
+
+    from testbed.lab.loader import find_lab
+    src = find_lab(name).read_text()
+    return meta.find_undeclared_variables(jinja2.Environment().parse(src))
+
+
+def classify(trace: dict) -> Counter:
+    c = Counter({k: 0 for k in CELLS})
+    for t in trace.get("tunnels", []):
+        trig = t.get("trigger")
+        if trig not in TRIGGERS | {"BTFC"}:
+            continue
+        revealed = any(a for a in t.get("lsrs", []))
+        if trig == "BTFC":
+            c["FN" if revealed else "TN"] += 1
+        else:
+            c["TP" if revealed else "FP"] += 1
+    for h in trace.get("hops", []):
+        for a in h.get("attempts", []):
+            trig = a["trigger"]
+            if trig not in TRIGGERS | {"BTFC"}:
+                continue
+            fired = trig != "BTFC"
+            if a["reason"] in ("TGT-NR", "ING-NF"):
+                c["IP" if fired else "IN"] += 1
+            else:
+                c["FP" if fired else "TN"] += 1
+    return c
+
+
+def sweep(labs: list[str], frpla: list[int], rtla: list[int], sets: dict[str, list] | None = None,
+          progress=None) -> dict:
+    from testbed.experiments.run import probe_sim, utnt_args
+    sets = sets or {}
+    plan = []
+    for name in labs:
+        used = template_variables(name)
+        keys = sorted(k for k in sets if k in used)
+        plan.append((name, keys, list(itertools.product(*[sets[k] for k in keys])) or [()]))
+    unused = [k for k in sets if not any(k in p[1] for p in plan)]
+    if unused:
+        raise TestbedError(f"--set {', '.join(unused)}: no lab of the sweep has such a parameter")
+    cells = []
+    total = sum(len(c) for _, _, c in plan) * len(frpla) * len(rtla)
+    done = 0
+    for name, keys, combos in plan:
+        for combo in combos:
+            params = dict(zip(keys, combo))
+            lab = load_lab(name, params)
+            cp = build(lab)
+            truth = ground_truth(cp)
+            for f in frpla:
+                for r in rtla:
+                    args = utnt_args(["-b", "-f", str(max(f, 1)), "-r", str(max(r, 1))])
+                    args.frpla, args.rtla = f, r
+                    from testbed.experiments import run as runmod
+                    traces = []
+                    for src, targets in runmod.probes_of(lab):
+                        traces += probe_sim(lab, cp, src, targets, args, calibration=True)["traces"]
+                    c = Counter({k: 0 for k in CELLS})
+                    for tr in traces:
+                        c.update(classify(tr))
+                    # the ground-truth view, from a normal (non brute-force) run at the same thresholds
+                    args_n = utnt_args(["-f", str(max(f, 1)), "-r", str(max(r, 1))])
+                    args_n.frpla, args_n.rtla = f, r
+                    ntraces = []
+                    for src, targets in runmod.probes_of(lab):
+                        ntraces += probe_sim(lab, cp, src, targets, args_n, calibration=True)["traces"]
+                    sc = score_run(lab, truth, ntraces)
+                    hidden = {k: v for k, v in sc["per_class"].items() if k in ("opaque", "invisible-php",
+                                                                                 "invisible-uhp")}
+                    cells.append({"lab": name, "params": params, "frpla": f, "rtla": r, **dict(c),
+                                  "truth_hidden_present": sum(v["present"] for v in hidden.values()),
+                                  "truth_hidden_detected": sum(v["detected"] for v in hidden.values()),
+                                  "truth_false_tunnels": sc["totals"]["false_tunnels"]})
+                    done += 1
+                    if progress:
+                        progress(done, total)
+    return {"labs": labs, "frpla": frpla, "rtla": rtla, "sets": sets, "cells": cells, "grid": aggregate(cells)}
+
+
+def aggregate(cells: list[dict]) -> list[dict]:
+    """Sum the cells of all labs and parameters per (frpla, rtla)."""
+    agg: dict[tuple, Counter] = {}
+    for c in cells:
+        k = (c["frpla"], c["rtla"])
+        agg.setdefault(k, Counter()).update({x: c[x] for x in CELLS + ("truth_hidden_present",
+                                                                       "truth_hidden_detected",
+                                                                       "truth_false_tunnels")})
+    out = []
+    for (f, r), c in sorted(agg.items()):
+        tpr = c["TP"] / (c["TP"] + c["FN"]) if c["TP"] + c["FN"] else None
+        fpr = c["FP"] / (c["FP"] + c["TN"]) if c["FP"] + c["TN"] else None
+        out.append({"frpla": f, "rtla": r, **{k: c[k] for k in CELLS}, "TPR": tpr, "FPR": fpr,
+                    "truth_hidden_present": c["truth_hidden_present"],
+                    "truth_hidden_detected": c["truth_hidden_detected"],
+                    "truth_false_tunnels": c["truth_false_tunnels"]})
+    return out
+
+
+def plot(doc: dict, path: str):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6.4, 5.2), dpi=110)
+    pts = [g for g in doc["grid"] if g["TPR"] is not None and g["FPR"] is not None]
+    rtlas = sorted({g["rtla"] for g in pts})
+    cmap = plt.get_cmap("viridis", max(len(rtlas), 2))
+    for i, r in enumerate(rtlas):
+        row = sorted((g for g in pts if g["rtla"] == r), key=lambda g: g["frpla"])
+        ax.plot([g["FPR"] for g in row], [g["TPR"] for g in row], "o-", color=cmap(i), label=f"RTLA >= {r}")
+        for g in row:
+            ax.annotate(f"f{g['frpla']}", (g["FPR"], g["TPR"]), textcoords="offset points", xytext=(4, 4),
+                        fontsize=7, color=cmap(i))
+    ax.plot([0, 1], [0, 1], ":", color="grey", lw=0.8)
+    ax.set_xlim(-0.05, 1.05)
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_xlabel("FPR = FP / (FP + TN)")
+    ax.set_ylabel("TPR = TP / (TP + FN)")
+    ax.set_title(f"TNT trigger calibration on {', '.join(doc['labs'])}\n(brute force, sim runtime; "
+                 "f = FRPLA threshold)", fontsize=9)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def write_json(doc: dict, path: str):
+    with open(path, "w") as f:
+        json.dump(doc, f, indent=2)
