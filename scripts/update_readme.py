@@ -22,11 +22,19 @@ def main():
     readme = ROOT / "README.md"
     text = readme.read_text()
     text = replace(text, "signatures", to_markdown(signature_table(progress=False)))
-    try:
-        from testbed.experiments.board import scoreboard_markdown
-        text = replace(text, "scoreboard", scoreboard_markdown())
-    except (ImportError, SystemExit):
-        pass
+    from testbed.experiments.board import scoreboard_markdown
+    text = replace(text, "scoreboard", scoreboard_markdown())
+    # the picture: the mixed lab with its truth and what uTNT saw
+    from testbed.controlplane import build
+    from testbed.experiments.graph import draw
+    from testbed.experiments.run import run_lab
+    from testbed.experiments.sweep import plot, sweep
+    from testbed.lab import load_lab
+    from testbed.truth import ground_truth
+    lab = load_lab("mixed")
+    draw(lab, ground_truth(build(lab)), str(ROOT / "docs/mixed.png"), run_lab(lab, runtime="sim"))
+    plot(sweep(["asymmetric", "invisible-php"], [0, 1, 2, 3, 4], [1], {"lsrs": [2, 3, 4]}),
+         str(ROOT / "docs/sweep-frpla.png"))
     readme.write_text(text)
     print(f"updated {readme}")
 
