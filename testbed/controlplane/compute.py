@@ -67,6 +67,77 @@ def _neighbors(lab):
     return out
 
 
+def classify_prefixes(lab, owners=None) -> dict[str, dict[IPv4Network, str]]:
+    """Per domain: every advertised prefix is internal, edge or external (module docstring)."""
+    owners = owners or _owners(lab)
+    members = {dn: set(dm.routers) for dn, dm in lab.domains.items()}
+    link_nodes = {link.network: link.nodes for link in lab.links}
+    pclass: dict[str, dict[IPv4Network, str]] = {}
+    for dn in lab.domains:
+        cls = {}
+        for pfx, own in owners.items():
+            owned_in = [o for o, _ in own if o in members[dn]]
+            if pfx.prefixlen == 32 and owned_in and len(own) == 1 and \
+                    str(pfx.network_address) == str(lab.nodes[own[0][0]].loopback):
+                cls[pfx] = "internal"
+            elif owned_in and pfx in link_nodes and all(n in members[dn] for n in link_nodes[pfx]):
+                cls[pfx] = "internal"
+            elif owned_in:
+                cls[pfx] = "edge"
+            else:
+                cls[pfx] = "external"
+        pclass[dn] = cls
+    return pclass
+
+
+def apply_bgp(lab, tables, dist, pclass=None):
+    """BGP with next-hop-self at the exit LER, over whatever IGP and LDP state `tables` hold.
+
+    For a router r of domain D and a prefix that is not internal to D and not label-switched
+    by LDP at r, the exit LER e is the D router on a shortest path to the prefix's owner that
+    is closest to it; the route then follows r's route to e's loopback, labels included.
+    FRR runs no BGP in the labs, so the FRR control plane mode applies this same layer.
+    """
+    pclass = pclass or classify_prefixes(lab)
+    owners = _owners(lab)
+    inf = float("inf")
+
+    def d(a, b):
+        return dist.get(a, {}).get(b, inf)
+
+    for dn, dm in lab.domains.items():
+        members = set(dm.routers)
+        cls = pclass[dn]
+        for r in sorted(members):
+            t = tables[r]
+            for pfx, route in list(t.fib.items()):
+                if route.kind not in ("igp", "ldp") or cls.get(pfx) == "internal":
+                    continue
+                if route.kind == "ldp" or pfx in t.bindings:
+                    continue        # label-switched by LDP (or popped by an implicit-null neighbour)
+                cands = [(d(r, o) + c, o) for o, c in owners.get(pfx, [])]
+                if not cands:
+                    continue
+                best = min(x[0] for x in cands)
+                exits = []
+                for cost, o in cands:
+                    if cost != best:
+                        continue
+                    on_path = [x for x in members if d(r, x) + d(x, o) == d(r, o)]
+                    if on_path:
+                        exits.append(min(on_path, key=lambda x: (d(x, o), x)))
+                if not exits:
+                    continue
+                e = min(exits, key=lambda x: (d(r, x), x))
+                if e == r:
+                    continue
+                lo = IPv4Network(f"{lab.nodes[e].loopback}/32")
+                via = t.fib.get(lo)
+                if via is None or not via.nexthops:
+                    continue
+                t.fib[pfx] = Route(pfx, "bgp", list(via.nexthops), via=f"next-hop {lab.nodes[e].loopback} ({e})")
+
+
 def build(lab) -> ControlPlane:
     g = _graph(lab)
     dist = dict(nx.all_pairs_dijkstra_path_length(g, weight="weight"))
@@ -98,28 +169,7 @@ def build(lab) -> ControlPlane:
     domain_of = {r.name: r.domain for r in lab.routers}
     members = {dn: set(dm.routers) for dn, dm in lab.domains.items()}
 
-    # classify prefixes per domain
-    pclass: dict[str, dict[IPv4Network, str]] = {}
-    for dn, dm in lab.domains.items():
-        cls = {}
-        for pfx, own in owners.items():
-            owned_in = [o for o, _ in own if o in members[dn]]
-            if pfx.prefixlen == 32 and owned_in and len(own) == 1 and \
-                    str(pfx.network_address) == str(lab.nodes[own[0][0]].loopback):
-                cls[pfx] = "internal"
-                continue
-            link_nodes = None
-            for link in lab.links:
-                if link.network == pfx:
-                    link_nodes = link.nodes
-                    break
-            if owned_in and link_nodes is not None and all(n in members[dn] for n in link_nodes):
-                cls[pfx] = "internal"
-            elif owned_in:
-                cls[pfx] = "edge"
-            else:
-                cls[pfx] = "external"
-        pclass[dn] = cls
+    pclass = classify_prefixes(lab, owners)
 
     tables = {r: RouterTables(name=r) for r in routers}
 
@@ -196,27 +246,7 @@ def build(lab) -> ControlPlane:
                         push = () if lbl is None or lbl == IMPLICIT_NULL else (lbl,)
                         new.append(NextHop(nh.ifname, nh.gateway, nh.neighbor, push))
                     t.fib[pfx] = Route(pfx, "ldp" if any(n.push for n in new) else "igp", new, via=f"FEC {pfx}")
-                elif cls[pfx] != "internal":
-                    # BGP route, next-hop-self at the exit LER
-                    cost, best = best_owners(r, pfx)
-                    exits = []
-                    for o in best:
-                        on_path = [x for x in members[dn] if d(r, x) + d(x, o) == d(r, o)]
-                        if on_path:
-                            exits.append(min(on_path, key=lambda x: (d(x, o), x)))
-                    if not exits:
-                        continue
-                    e = min(exits, key=lambda x: (d(r, x), x))
-                    if e == r:
-                        continue
-                    lo = IPv4Network(f"{lab.nodes[e].loopback}/32")
-                    new = []
-                    for ifn, n, ip in igp[r].get(lo, []):
-                        lbl = tables[n].bindings.get(lo) if n in members[dn] else None
-                        push = () if lbl is None or lbl == IMPLICIT_NULL else (lbl,)
-                        new.append(NextHop(ifn, ip, n, push))
-                    if new:
-                        t.fib[pfx] = Route(pfx, "bgp", new, via=f"next-hop {lab.nodes[e].loopback} ({e})")
+    apply_bgp(lab, tables, dist, pclass)
 
     # ---- hosts: connected subnet and a default route
     for h in lab.hosts:
