@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from testbed.errors import LabError, TestbedError
@@ -193,6 +194,12 @@ def cmd_probe(args):
     from testbed.experiments.run import probe_netns, probe_sim, probes_of, utnt_args
     lab = _load(args)
     jobs = probes_of(lab, args.source, args.dest)
+    if args.runtime is None:
+        args.runtime = "sim"
+        if os.geteuid() == 0:
+            from testbed.runtimes.netns import api
+            if api.status(args.name or lab.name).get("status") not in ("down", "orphaned"):
+                args.runtime = "netns"
     traces = []
     for src, targets in jobs:
         if args.runtime == "sim":
@@ -339,7 +346,8 @@ def build_parser():
     for name, fn, help_ in (("probe", cmd_probe, "attach uTNT to a lab and print its traces"),
                             ("run", cmd_run, "up, probe every probe with uTNT, score against the truth, down")):
         s = lab_cmd(name, fn, help_)
-        s.add_argument("--runtime", choices=["netns", "sim"], default="netns" if name == "run" else "sim")
+        s.add_argument("--runtime", choices=["netns", "sim"], default="netns" if name == "run" else None,
+                       help="default: netns for run; for probe, netns if the lab is up, else sim")
         s.add_argument("--from", dest="source", help="vantage point (host)")
         s.add_argument("--to", dest="dest", help="destination (node or address)")
         s.add_argument("--name", help="running lab name (netns; default: the lab's name)")

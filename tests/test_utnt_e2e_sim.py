@@ -7,12 +7,7 @@ import pytest
 from testbed.experiments.run import probe_sim, utnt_args
 from testbed.lab import lab_names
 from testbed.runtimes.sim import Sim
-from testbed.truth import ground_truth
-
-TECHNIQUE = {"invisible-php": ("FRPLA", "BRPR"), "invisible-php-juniper": ("RTLA", "DPR"),
-             "invisible-uhp": ("DUPIP", "BUDDY"), "opaque": ("MTTL", "BRPR"), "implicit": ("QTTL", None),
-             "explicit": (None, None)}
-
+from checks import check_tags_against_truth
 
 def run(labs, name, extra=None, **params):
     lab, cp = labs(name, **params)
@@ -23,28 +18,7 @@ def run(labs, name, extra=None, **params):
 @pytest.mark.parametrize("name", lab_names())
 def test_hop_tags_agree_with_ground_truth(labs, name):
     lab, cp, doc = run(labs, name)
-    truth = ground_truth(cp)["probes"][0]["paths"][0]["tunnels"]
-    visible = [t for t in truth if not t["silent"]]
-    tr = doc["traces"][0]
-    tagged = [h for h in tr["hops"] if h["mpls"]]
-    if not visible:
-        assert tagged == [] and tr["tunnels"] == [], "no tunnel may be reported where there is none"
-        return
-    for h in tagged:
-        node = lab.owner_of(h["address"])
-        t = next(t for t in visible if node in [t["ingress"], t["egress"], *t["lsrs"]])
-        role = {"ING": t["ingress"], "EGR": t["egress"]}.get(h["mpls"]["role"])
-        if role is not None:
-            assert node == role, (h["label"], h["mpls"], node)
-        else:
-            assert node in t["lsrs"], (h["label"], node)
-        assert h["mpls"]["class"] == {"explicit": "EXP", "implicit": "IMP", "opaque": "OPA"}.get(t["class"], "INV")
-    if name in TECHNIQUE:
-        trigger, tech = TECHNIQUE[name]
-        tun = tr["tunnels"][0]
-        assert (tun["trigger"], tun["technique"]) == (trigger, tech)
-        revealed = [h for h in tr["hops"] if h["revealed"]]
-        assert all(h["mpls"]["technique"] == tech for h in revealed)
+    check_tags_against_truth(lab, cp, doc, name)
 
 
 @pytest.mark.parametrize("lsrs", [1, 2, 5])
