@@ -10,6 +10,7 @@ import json
 import shlex
 import subprocess
 import sys
+import tempfile
 
 from testbed.errors import TestbedError
 
@@ -47,14 +48,11 @@ def probe_netns(lab_name: str, source: str, targets: list[str], extra: list[str]
     att = api.attachment(lab_name, source)
     cmd = ["ip", "netns", "exec", att["namespace"], sys.executable, "-m", "utnt.cli", "--tap", att["tap"],
            "--ip", f"{att['address']}/{att['prefixlen']}", "--gw", att["gateway"], "--json"]
-    for t in targets:
-        pass
-    import tempfile
-    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", prefix="utnt-targets-") as f:
         f.write("\n".join(targets) + "\n")
-        tfile = f.name
-    cmd += ["-a", tfile] + list(extra or [])
-    r = subprocess.run(cmd, capture_output=True, text=True)
+        f.flush()
+        cmd += ["-a", f.name] + list(extra or [])
+        r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         raise TestbedError(f"uTNT failed in {att['namespace']} ({shlex.join(cmd)}): "
                            f"{(r.stderr or r.stdout).strip().splitlines()[-1] if (r.stderr or r.stdout) else r.returncode}")

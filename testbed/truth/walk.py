@@ -21,111 +21,83 @@ class Step:
                 "labels": list(self.labels_in), "action": self.action}
 
 
-def _owner_on_link(lab, ifname_node, ifname, dst):
-    itf = lab.nodes[ifname_node].iface(ifname)
-    for p in itf.peers():
-        if p.ip == dst:
-            return p
-    return None
-
-
 def walk(cp, src: str, dst, max_hops: int = 64) -> list[list[Step]]:
     """All router-level paths a packet from node `src` to address `dst` can take."""
     lab = cp.lab
     dst = IPv4Address(str(dst))
     paths: list[list[Step]] = []
 
-    def ingress_addr(node, gw_node, out_ifname):
-        itf = lab.nodes[node].iface(out_ifname)
-        for p in itf.peers():
-            if p.node == gw_node:
+    def peer_addr(node, out_ifname, neighbor):
+        """The address of `neighbor` on the link behind node's `out_ifname`."""
+        for p in lab.nodes[node].iface(out_ifname).peers():
+            if p.node == neighbor:
                 return p.ip
         return None
 
-    def go(node, in_addr, stack, path):
+    def on_link(node, out_ifname):
+        for p in lab.nodes[node].iface(out_ifname).peers():
+            if p.ip == dst:
+                return p
+        return None
+
+    def arrive(node, in_addr, stack, path):
         if len(paths) >= MAX_PATHS:
             return
         if len(path) > max_hops:
             paths.append(path + [Step(node, in_addr, stack, "drop")])
             return
-        t = cp.tables[node]
-        n = lab.nodes[node]
-        if stack:
-            top = stack[0]
-            if top == EXPLICIT_NULL:
-                step = Step(node, in_addr, stack, "pop-explicit-null")
-                return ip_forward(node, in_addr, stack[1:], path + [step], popped=True)
-            e = t.lfib.get(top)
-            if e is None:
-                paths.append(path + [Step(node, in_addr, stack, "drop")])
-                return
-            for h in e.hops:
-                if h.out_label is None:
-                    action, new = "untagged", stack[1:]
-                elif h.out_label == IMPLICIT_NULL:
-                    action, new = "php", stack[1:]
-                else:
-                    action, new = "swap", (h.out_label,) + stack[1:]
-                nxt_addr = ingress_addr(node, h.neighbor, h.ifname)
-                go(h.neighbor, nxt_addr, new, path + [Step(node, in_addr, stack, action)])
+        if not stack:
+            if dst in lab.nodes[node].addresses():
+                paths.append(path + [Step(node, in_addr, stack, "deliver")])
+            else:
+                route(node, in_addr, stack, path, Step(node, in_addr, stack, "ip"))
             return
-        if dst in n.addresses():
-            paths.append(path + [Step(node, in_addr, stack, "deliver")])
+        if stack[0] == EXPLICIT_NULL:          # UHP egress: pop, then handle what is underneath here
+            here = Step(node, in_addr, stack, "pop-explicit-null")
+            rest = stack[1:]
+            if rest:
+                switch(node, rest, path + [here])
+            elif dst in lab.nodes[node].addresses():
+                paths.append(path + [here])
+            else:
+                route(node, in_addr, (), path, here)
             return
-        ip_forward(node, in_addr, stack, path, popped=False)
+        switch(node, stack, path, in_addr)
 
-    def ip_forward(node, in_addr, stack, path, popped):
-        if popped:
-            # the step for this node is already recorded; deliver or route from here
-            n = lab.nodes[node]
-            if stack:
-                return go_labelled_again(node, in_addr, stack, path)
-            if dst in n.addresses():
-                path[-1] = Step(node, in_addr, path[-1].labels_in, "pop-explicit-null")
-                paths.append(path)
-                return
-        t = cp.tables[node]
-        r = t.lookup(dst)
-        if r is None or (not r.nexthops):
-            paths.append(path + ([] if popped else [Step(node, in_addr, stack, "drop")]))
-            return
-        for nh in r.nexthops:
-            action = "push" if nh.push else "ip"
-            here = [] if popped else [Step(node, in_addr, stack, action if in_addr is not None or
-                                           not lab.nodes[node].is_router else action)]
-            if nh.gateway is None:
-                peer = _owner_on_link(lab, node, nh.ifname, dst)
-                if peer is None:
-                    paths.append(path + here + [Step(node, in_addr, stack, "drop")][:0])
-                    continue
-                paths.append(path + here + [Step(peer.node, peer.ip, (), "deliver")])
-                continue
-            nxt_addr = ingress_addr(node, nh.neighbor, nh.ifname)
-            go(nh.neighbor, nxt_addr, tuple(nh.push), path + here)
-
-    def go_labelled_again(node, in_addr, stack, path):
-        # explicit null over another label: keep label-switching on the inner label
-        t = cp.tables[node]
-        e = t.lfib.get(stack[0])
+    def switch(node, stack, path, in_addr=None):
+        e = cp.tables[node].lfib.get(stack[0])
         if e is None:
-            paths.append(path)
+            paths.append(path + [Step(node, in_addr, stack, "drop")])
             return
         for h in e.hops:
-            new = stack[1:] if h.out_label in (None, IMPLICIT_NULL) else (h.out_label,) + stack[1:]
-            go(h.neighbor, ingress_addr(node, h.neighbor, h.ifname), new, path)
+            if h.out_label is None:
+                action, new = "untagged", stack[1:]
+            elif h.out_label == IMPLICIT_NULL:
+                action, new = "php", stack[1:]
+            else:
+                action, new = "swap", (h.out_label,) + stack[1:]
+            here = [Step(node, in_addr, stack, action)] if in_addr is not None or not path or \
+                path[-1].node != node else []
+            arrive(h.neighbor, peer_addr(node, h.ifname, h.neighbor), new, path + here)
 
-    first = Step(src, None, (), "source")
-    t = cp.tables[src]
-    r = t.lookup(dst)
+    def route(node, in_addr, stack, path, here: Step):
+        """IP lookup at node; `here` is this node's step (its action updated to push if labelled)."""
+        r = cp.tables[node].lookup(dst)
+        if r is None or not r.nexthops:
+            paths.append(path + [Step(here.node, here.in_addr, here.labels_in, "drop")])
+            return
+        for nh in r.nexthops:
+            step = here if here.action != "ip" else Step(node, in_addr, stack, "push" if nh.push else "ip")
+            if nh.gateway is None:
+                peer = on_link(node, nh.ifname)
+                if peer is None:
+                    paths.append(path + [step, Step(node, in_addr, stack, "drop")])
+                else:
+                    paths.append(path + [step, Step(peer.node, peer.ip, (), "deliver")])
+                continue
+            arrive(nh.neighbor, peer_addr(node, nh.ifname, nh.neighbor), tuple(nh.push), path + [step])
+
     if dst in lab.nodes[src].addresses():
         return [[Step(src, None, (), "deliver")]]
-    if r is None:
-        return [[first]]
-    for nh in r.nexthops:
-        if nh.gateway is None:
-            peer = _owner_on_link(lab, src, nh.ifname, dst)
-            if peer is not None:
-                paths.append([first, Step(peer.node, peer.ip, (), "deliver")])
-            continue
-        go(nh.neighbor, ingress_addr(src, nh.neighbor, nh.ifname), tuple(nh.push), [first])
+    route(src, None, (), [], Step(src, None, (), "source"))
     return paths
