@@ -373,6 +373,8 @@ def build_parser():
     s.set_defaults(fn=cmd_signatures)
     from testbed.runtimes.netns_cli import add_parsers as add_netns_parsers   # up status exec capture down
     add_netns_parsers(sub)
+    from testbed.export.cli import add_parsers as add_export_parsers          # export deploy (containerlab)
+    add_export_parsers(sub)
     return p
 
 
