@@ -195,11 +195,14 @@ def _stanza(text: str, header: str) -> list[str]:
 def test_knobs_reach_the_configs():
     lab = _golden_lab()
     pe1, pe2, j1, x1 = (render_router(lab, n) for n in ("pe1", "pe2", "j1", "x1"))
-    # Cisco core: ldp all (no host-routes filter), uhp (explicit null)
+    # Cisco core: ldp all (links and loopbacks of the domain), uhp (explicit null)
     assert "label local advertise explicit-null" in pe1["ldpd.conf"]
-    assert "host-routes" not in pe1["ldpd.conf"]
+    assert "  label local allocate for LDP-FECS" in pe1["ldpd.conf"]
+    acl = [ln.split()[-1] for ln in pe1["ldpd.conf"].splitlines() if ln.startswith("access-list LDP-FECS")]
+    assert any(a.endswith("/32") for a in acl) and any(not a.endswith("/32") for a in acl)
     # Juniper domain, vendor default: loopbacks only, php
-    assert "  label local allocate host-routes" in j1["ldpd.conf"]
+    jacl = [ln.split()[-1] for ln in j1["ldpd.conf"].splitlines() if ln.startswith("access-list LDP-FECS")]
+    assert jacl and all(a.endswith("/32") for a in jacl)
     assert "explicit-null" not in j1["ldpd.conf"]
     assert "router-id 11.255.0.1" in pe1["ldpd.conf"] and "discovery transport-address 11.255.0.1" in pe1["ldpd.conf"]
     # pe1: eth0 toward host h1 (passive, no MPLS), eth1 toward p1 (cost 20), eth2 toward pe2 (/30, cost 100)

@@ -107,6 +107,20 @@ def _node(lab: Lab, node_name: str) -> Node:
                        f"routers: {', '.join(n.name for n in lab.routers)}") from None
 
 
+def _ldp_fecs(lab: Lab, node_name: str) -> list[str]:
+    """The prefixes this router binds a label to in the lab model (testbed.controlplane):
+    its vendor's policy (all prefixes of the domain, or loopbacks only) minus customer
+    prefixes that the model carries in BGP. Rendered as an access-list so FRR's ldpd
+    allocates exactly these (`label local allocate for`), whatever else its RIB holds."""
+    cache = getattr(lab, "_frr_cp", None)
+    if cache is None:
+        from testbed.controlplane import build
+        cache = build(lab)
+        lab._frr_cp = cache
+    b = cache.tables[node_name].bindings
+    return [str(p) for p in sorted(b, key=lambda p: (int(p.network_address), p.prefixlen))]
+
+
 def render_router(lab: Lab, node_name: str, *, log_dir: str | Path | None = None,
                   template_dir: Path | None = None) -> dict[str, str]:
     """{file name: text} of the FRR configuration of one router ({} for a host).
@@ -121,6 +135,7 @@ def render_router(lab: Lab, node_name: str, *, log_dir: str | Path | None = None
         raise ValueError(f"router {node.name} has no loopback")
     env = _env(template_dir)
     enabled = ["ospfd"] + (["ldpd"] if node.domain is not None else [])
+    fecs = _ldp_fecs(lab, node_name) if node.domain is not None else []
     ctx = {
         "lab": lab,
         "node": node,
@@ -129,6 +144,7 @@ def render_router(lab: Lab, node_name: str, *, log_dir: str | Path | None = None
         "enabled": enabled,
         "all_daemons": ALL_DAEMONS,
         "log_dir": str(log_dir).rstrip("/") if log_dir else None,
+        "ldp_fecs": fecs,
     }
     return {f: env.get_template(TEMPLATES[f]).render(**ctx) for f in router_files(lab, node_name)}
 
