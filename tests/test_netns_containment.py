@@ -9,6 +9,7 @@ by the root namespace.
 from __future__ import annotations
 
 import json
+import shutil
 import os
 import select
 import socket
@@ -24,6 +25,8 @@ from testbed.runtimes.netns import api, nsutil, scamper, teardown
 from testbed.wire import inet_checksum
 
 pytestmark = pytest.mark.netns
+NEEDS_TOOLS = pytest.mark.skipif(not (shutil.which("scamper") and shutil.which("tcpdump")),
+                                 reason="Debian's scamper and tcpdump are needed (make bootstrap installs them)")
 
 TUNSETIFF, IFF_TAP, IFF_NO_PI = 0x400454CA, 0x0002, 0x1000
 
@@ -120,6 +123,7 @@ def test_a_lab_host_cannot_reach_the_root_namespace(contained):
     assert (gw, 3, 0) in replies, f"the lab's edge router answers network unreachable: {replies}"
 
 
+@NEEDS_TOOLS
 def test_router_kernels_are_silent(tmp_path):
     """tcpdump on every interface of an ingress (pe1) and an LSR (p1) during a scamper trace and
     pings: every frame a router sends is the engine's (Cisco TTLs, engine ARP), no IPv6/ND at

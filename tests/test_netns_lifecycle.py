@@ -4,6 +4,7 @@ After each test nothing of its labs remains (namespaces, worker processes, run f
 from __future__ import annotations
 
 import json
+import shutil
 import os
 import signal
 import subprocess
@@ -15,9 +16,11 @@ import pytest
 
 from testbed import errors
 from testbed.lab import load_lab
-from testbed.runtimes.netns import api, build as nsbuild, nsutil, scamper, state, teardown
+from testbed.runtimes.netns import api, build as nsbuild, nsutil, scamper, teardown
 
 pytestmark = pytest.mark.netns
+NEEDS_TOOLS = pytest.mark.skipif(not (shutil.which("scamper") and shutil.which("tcpdump")),
+                                 reason="Debian's scamper and tcpdump are needed (make bootstrap installs them)")
 
 TESTBED = [sys.executable, "-m", "testbed.cli"]
 REPO = Path(__file__).resolve().parent.parent
@@ -37,6 +40,7 @@ def cli(*args, **kw):
     return subprocess.run(TESTBED + list(args), capture_output=True, text=True, cwd=REPO, **kw)
 
 
+@NEEDS_TOOLS
 def test_two_labs_side_by_side_and_second_up_fails_clearly():
     lab = load_lab("invisible-php")
     before = root_links()
@@ -145,11 +149,10 @@ def test_engine_that_cannot_start_fails_up_cleanly(monkeypatch):
     real_spawn = api._spawn_workers
 
     def spawn_then_corrupt(name, lab_, plan, n):
-        procs = real_spawn(name, lab_, plan, n)
-        for p in procs:
-            p.stdin.write(b"not go\n")
-            p.stdin.flush()
-        return procs
+        engine = real_spawn(name, lab_, plan, n)
+        engine.stdin.write(b"no\n")          # the first worker to read takes this for its `go`
+        engine.stdin.flush()
+        return engine
     monkeypatch.setattr(api, "_spawn_workers", spawn_then_corrupt)
     with pytest.raises(errors.TestbedError, match="engine worker .* exited"):
         api.up(lab, name="pt-noengine")
@@ -194,6 +197,7 @@ def test_ctrl_c_during_up_leaves_nothing(tmp_path, when):
     assert root_links() == before
 
 
+@NEEDS_TOOLS
 def test_cli_from_new_shells(tmp_path):
     """`up`, `status`, `exec`, `capture`, `down` as separate processes (state in the run folder)."""
     name = "pt-cli"

@@ -23,7 +23,7 @@ from testbed.errors import TestbedError
 
 from . import build as nsbuild
 from . import check, names, nsutil, state, teardown
-from .workers import fingerprint, partition
+from .build import fingerprint, partition
 
 
 class AlreadyUp(TestbedError):
@@ -53,7 +53,7 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _load(lab, params, name):
+def _load(lab, params):
     if isinstance(lab, (str, Path)):
         from testbed.lab import load_lab
         return load_lab(str(lab), params or {})
@@ -85,7 +85,9 @@ def _claim(name: str, plan, lab, st: dict):
         state.write_state(name, st)
 
 
-def _spawn_workers(name: str, lab, plan, n: int) -> list[subprocess.Popen]:
+def _spawn_workers(name: str, lab, plan, n: int) -> subprocess.Popen:
+    """Start the engine: one process that computes the control plane, then forks the other
+    n - 1 workers (they say hello with their pid on the shared stdout pipe)."""
     d = state.run_dir(name)
     routers = [r.name for r in lab.routers]
     parts = partition(routers, n)
@@ -96,61 +98,20 @@ def _spawn_workers(name: str, lab, plan, n: int) -> list[subprocess.Popen]:
     env = dict(os.environ)
     pkg_root = str(Path(__file__).resolve().parents[3])
     env["PYTHONPATH"] = pkg_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    env["PYTHONUNBUFFERED"] = "1"
-    procs = []
-    for i in range(len(parts)):
-        log = open(d / f"worker-{i}.log", "wb")
-        try:
-            p = subprocess.Popen([sys.executable, "-m", state.WORKER_MARKER, str(d), str(i)],
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, cwd="/",
-                                 env=env, start_new_session=True, close_fds=True)
-        finally:
-            log.close()
-        procs.append(p)
-        CHILDREN[p.pid] = p
-    return procs
-
-
-class _WorkerPipes:
-    """Lines from the workers' stdout, as they come."""
-
-    def __init__(self, procs):
-        self.procs = procs
-        self.sel = selectors.DefaultSelector()
-        self.buf = {}
-        for i, p in enumerate(procs):
-            os.set_blocking(p.stdout.fileno(), False)
-            self.sel.register(p.stdout, selectors.EVENT_READ, i)
-            self.buf[i] = b""
-        self.open = set(range(len(procs)))
-
-    def lines(self, timeout: float):
-        out = []
-        for key, _ in self.sel.select(timeout):
-            i = key.data
-            try:
-                data = os.read(key.fileobj.fileno(), 65536)
-            except BlockingIOError:
-                continue
-            if not data:
-                self.sel.unregister(key.fileobj)
-                self.open.discard(i)
-                if self.buf[i]:
-                    out.append((i, self.buf[i].decode(errors="replace")))
-                out.append((i, None))     # EOF
-                continue
-            self.buf[i] += data
-            *full, self.buf[i] = self.buf[i].split(b"\n")
-            out += [(i, ln.decode(errors="replace")) for ln in full]
-        return out
-
-    def close(self):
-        self.sel.close()
-
-
-def _worker_log_tail(name: str, i: int) -> str:
+    log = open(d / "workers.log", "wb")
     try:
-        txt = (state.run_dir(name) / f"worker-{i}.log").read_text(errors="replace").strip().splitlines()
+        p = subprocess.Popen([sys.executable, "-m", state.WORKER_MARKER, str(d)], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=log, cwd="/", env=env, start_new_session=True,
+                             close_fds=True)
+    finally:
+        log.close()
+    CHILDREN[p.pid] = p
+    return p
+
+
+def _worker_log_tail(name: str) -> str:
+    try:
+        txt = (state.run_dir(name) / "workers.log").read_text(errors="replace").strip().splitlines()
         return txt[-1] if txt else ""
     except OSError:
         return ""
@@ -165,7 +126,7 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
     _require_root()
     progress = progress or _Quiet()
     t_start = time.monotonic()
-    lab = _load(lab, params, name)
+    lab = _load(lab, params)
     name = names.check_name(name or lab.name)
     plan = nsbuild.make_plan(lab, name)
     n_workers = max(1, min(workers or default_workers(), max(1, len(lab.routers))))
@@ -188,17 +149,16 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
         old_term = signal.signal(signal.SIGTERM, _sigterm)
     except ValueError:
         pass              # not the main thread: no handler (the caller handles signals)
-    procs: list[subprocess.Popen] = []
+    engine: subprocess.Popen | None = None
     try:
         t = time.monotonic()
         progress.step("engine workers")
-        procs = _spawn_workers(name, lab, plan, n_workers)
-        st["workers"] = [{"index": i, "pid": p.pid, "start_time": nsutil.proc_start_time(p.pid),
-                          "routers": part, "log": str(state.run_dir(name) / f"worker-{i}.log")}
-                         for i, (p, part) in enumerate(zip(procs, partition([r.name for r in lab.routers],
-                                                                            n_workers)))]
+        engine = _spawn_workers(name, lab, plan, n_workers)
+        parts = partition([r.name for r in lab.routers], n_workers)
+        st["workers"] = [{"index": 0, "pid": engine.pid, "start_time": nsutil.proc_start_time(engine.pid),
+                          "routers": parts[0], "log": str(state.run_dir(name) / "workers.log")}]
         state.write_state(name, st)
-        progress.done("engine workers", time.monotonic() - t, f"{len(procs)} started")
+        progress.done("engine workers", time.monotonic() - t, f"{len(parts)} to start")
         for label, fn in nsbuild.STEPS:
             t = time.monotonic()
             progress.step(label)
@@ -207,10 +167,10 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
             progress.done(label, st["timings"][label], _detail(label, plan))
         t = time.monotonic()
         progress.step("engines")
-        _engines_ready(name, procs, progress, st)
+        _engines_ready(name, engine, parts, progress, st)
         st["timings"]["engines_wait"] = round(time.monotonic() - t, 4)
         progress.done("engines", st["timings"]["engines_wait"],
-                      f"{len(lab.routers)} routers on {len(procs)} workers")
+                      f"{len(lab.routers)} routers on {len(parts)} workers")
         t = time.monotonic()
         progress.step("forwarding")
         timeout = check_timeout if check_timeout is not None else 15.0 + len(lab.routers) / 50.0
@@ -220,7 +180,7 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
         if res["checked"] and not res["ok"]:
             miss = ", ".join(f"{m['from']} -> {m['to']}" for m in res["missing"][:3])
             raise TestbedError(f"lab '{name}' came up but does not forward: no echo reply for {miss} within "
-                               f"{timeout:.0f} s (engine logs: {state.run_dir(name)}/worker-*.log)")
+                               f"{timeout:.0f} s (engine log: {state.run_dir(name)}/workers.log)")
         progress.done("forwarding", st["timings"]["forwarding"],
                       f"{len(res['pings'])} echo replies" if res["checked"] else "no hosts: not checked")
         st["status"] = "up"
@@ -229,33 +189,35 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
         state.write_state(name, st)
         return st
     except BaseException as e:
-        prev = None
+        prev = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):     # teardown runs to its end
+            try:
+                prev[sig] = signal.signal(sig, signal.SIG_IGN)
+            except ValueError:
+                pass
         try:
-            prev = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        except ValueError:
-            pass
-        try:
-            progress.note(f"tearing down what was built ({'interrupted' if isinstance(e, KeyboardInterrupt) else 'failed'})")
-            for p in procs:
+            why = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
+            progress.note(f"tearing down what was built ({why})")
+            if engine is not None:
                 try:
-                    p.stdin.close()
+                    engine.stdin.close()
                 except Exception:
                     pass
             teardown.down(name)
-            for p in procs:
+            if engine is not None:
                 try:
-                    p.wait(timeout=1)
+                    engine.wait(timeout=1)
                 except Exception:
                     pass
         finally:
-            if prev is not None:
-                signal.signal(signal.SIGINT, prev)
+            for sig, h in prev.items():
+                signal.signal(sig, h)
         if isinstance(e, (TestbedError, KeyboardInterrupt, SystemExit)):
             raise
         raise TestbedError(f"bringing '{name}' up failed: {type(e).__name__}: {e}") from e
     finally:
-        for p in procs:
-            for f in (p.stdin, p.stdout):
+        if engine is not None:
+            for f in (engine.stdin, engine.stdout):
                 try:
                     if f:
                         f.close()
@@ -284,43 +246,71 @@ def _detail(label, plan) -> str:
     return ""
 
 
-def _engines_ready(name: str, procs, progress, st):
-    """Tell the workers the namespaces exist; wait until each has opened its sockets."""
-    for i, p in enumerate(procs):
-        try:
-            p.stdin.write(b"go\n")
-            p.stdin.flush()
-        except BrokenPipeError:
-            pass                   # it died: seen as EOF below
-    pipes = _WorkerPipes(procs)
-    ready = set()
-    compiled = {}
+def _engines_ready(name: str, engine: subprocess.Popen, parts: list, progress, st):
+    """Wait for every worker's `compiled`, tell them the namespaces exist (`go`), wait for
+    every `ready`. Worker lines: `I hello PID START`, `I stage ...`, `I compiled N CP COMPILE`,
+    `I ready SOCKETS`, `I error MESSAGE`."""
+    n = len(parts)
+    fd = engine.stdout.fileno()
+    os.set_blocking(fd, False)
+    buf = b""
+    known: dict[int, dict] = {0: st["workers"][0]}
+    compiled, ready = {}, set()
+    went = False
+    sel = selectors.DefaultSelector()
+    sel.register(fd, selectors.EVENT_READ)
     try:
-        while len(ready) < len(procs):
-            for i, line in pipes.lines(1.0):
-                if line is None:
-                    if i not in ready:
-                        rc = procs[i].poll()
-                        raise TestbedError(f"engine worker {i} exited before it was ready (status {rc}): "
-                                           f"{_worker_log_tail(name, i) or 'see its log'}")
+        while len(ready) < n:
+            if not went and len(compiled) == n:
+                engine.stdin.write(b"go\n" * n)
+                engine.stdin.flush()
+                went = True
+            eof = False
+            if sel.select(1.0):
+                try:
+                    data = os.read(fd, 65536)
+                except BlockingIOError:
+                    data = None
+                if data == b"":
+                    eof = True
+                elif data:
+                    buf += data
+            *lines, buf = buf.split(b"\n")
+            for raw in lines:
+                parts_ = raw.decode(errors="replace").split(" ", 2)
+                if len(parts_) < 2 or not parts_[0].isdigit():
                     continue
-                if line.startswith("ready"):
+                i, word, rest = int(parts_[0]), parts_[1], (parts_[2] if len(parts_) > 2 else "")
+                if word == "hello":
+                    pid, start = rest.split()
+                    rec = {"index": i, "pid": int(pid), "start_time": int(start) if start.isdigit() else None,
+                           "routers": parts[i], "log": str(state.run_dir(name) / "workers.log")}
+                    known[i] = rec
+                    st["workers"] = [known[k] for k in sorted(known)]
+                    state.write_state(name, st)
+                elif word == "stage":
+                    progress.note(f"worker {i}: {rest}")
+                elif word == "compiled":
+                    cnt, cp_s, comp_s = rest.split()
+                    compiled[i] = (float(cp_s), float(comp_s))
+                    progress.note(f"worker {i}: control plane {cp_s} s, compiled {cnt} routers in {comp_s} s")
+                elif word == "ready":
                     ready.add(i)
-                elif line.startswith("error"):
-                    raise TestbedError(f"engine worker {i}: {line[6:]}")
-                elif line.startswith("compiled"):
-                    parts = line.split()
-                    compiled[i] = (float(parts[2]), float(parts[3]))
-                    progress.note(f"worker {i}: control plane {parts[2]} s, compiled {parts[1]} routers "
-                                  f"in {parts[3]} s")
-                elif line.startswith("stage"):
-                    progress.note(f"worker {i}: {line[6:]}")
-            for i, p in enumerate(procs):
-                if i not in ready and p.poll() is not None and i not in pipes.open:
-                    raise TestbedError(f"engine worker {i} exited (status {p.returncode}): "
-                                       f"{_worker_log_tail(name, i) or 'see its log'}")
+                elif word == "error":
+                    raise TestbedError(f"engine worker {i}: {rest}")
+            if eof and len(ready) < n:
+                for i, w in known.items():
+                    if i not in ready and not nsutil.same_process(w["pid"], w.get("start_time")):
+                        raise TestbedError(f"engine worker {i} (pid {w['pid']}) exited before it was ready: "
+                                           f"{_worker_log_tail(name) or 'see its log'}")
+                raise TestbedError(f"engine workers exited before they were ready (status {engine.poll()}): "
+                                   f"{_worker_log_tail(name) or 'see ' + str(state.run_dir(name) / 'workers.log')}")
+            for i, w in known.items():
+                if i not in ready and not nsutil.same_process(w["pid"], w.get("start_time")):
+                    raise TestbedError(f"engine worker {i} (pid {w['pid']}) exited before it was ready: "
+                                       f"{_worker_log_tail(name) or 'see its log'}")
     finally:
-        pipes.close()
+        sel.close()
     if compiled:
         st["timings"]["control_plane"] = max(c[0] for c in compiled.values())
         st["timings"]["compile"] = max(c[1] for c in compiled.values())
@@ -456,7 +446,8 @@ def capture(name: str, node: str, iface: str, file: str, count: int | None = Non
         if "packets captured" in ln:
             packets = int(ln.split()[0])
     if p.returncode not in (0, None, -signal.SIGINT, 130) and packets is None:
-        raise TestbedError(f"tcpdump failed in {argv[3]}: {text.strip().splitlines()[-1] if text.strip() else p.returncode}")
+        last = text.strip().splitlines()[-1] if text.strip() else f"status {p.returncode}"
+        raise TestbedError(f"tcpdump failed in {argv[3]}: {last}")
     return {"file": file, "namespace": argv[3], "interface": iface, "packets": packets, "tcpdump": text.strip()}
 
 

@@ -4,21 +4,26 @@
       <name>/state.json             the record (schema below), rewritten atomically
       <name>/spec.json              what engine workers build their routers from
       <name>/worker-<i>.json        written by worker i itself at start (pid, start time)
-      <name>/worker-<i>.log         worker i's stderr
+      <name>/workers.log            the engine workers' stderr
 
 state.json (schema 1):
     {"schema": 1, "name": instance name, "lab": lab name, "source": lab file, "params": {...},
      "status": "building" | "up" | "failed",
      "owner": {"pid", "start_time"}        the `up` that is building it (until it ends),
-     "created": unix time, "up_seconds": float, "timings": {step: seconds},
+     "created": unix time, "up_seconds": float,
      "prefix": "tb-<name>.", "namespaces": [every namespace],
      "routers": {node: ns}, "hosts": {node: ns}, "switch": ns | null,
      "bridges": [{"name", "namespace", "lan"}], "taps": [{"name", "namespace", "lan"}],
      "attach": [{"lan", "namespace", "tap", "bridge", "address", "prefixlen", "network",
                  "gateway", "gateway_node", "gateway_mac", "hosts"}],
      "workers": [{"index", "pid", "start_time", "routers": [node...], "log"}],
+     "timings": {"namespaces", "sysctls", "links", "switch", "addresses", "control_plane",
+                 "compile", "engines_wait", "forwarding"} (seconds),
      "probes": [{"from", "namespace", "targets": [address...]}],
-     "check": {"ok", "pings": [{"from", "to", "rtt_ms"}]} | null}
+     "check": {"ok", "checked", "pings": [{"from", "to", "rtt_ms"}], "missing": [{"from", "to"}]} | null}
+`api.status()` returns this record plus its live health: "status" recomputed ("degraded" when
+a worker died or a namespace vanished, "failed" when the building `up` is gone),
+"namespaces_missing", and "alive" for each worker.
 Start times are in clock ticks since boot (/proc/PID/stat field 22): `down` kills a
 recorded PID only if its start time and command line still match (PID reuse).
 """

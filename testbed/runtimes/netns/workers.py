@@ -1,25 +1,28 @@
 """Engine workers: the routers' data plane on packet sockets (one engine, two runtimes).
 
-A worker is a process started by `up`:
+`up` starts one process:
 
-    python -m testbed.runtimes.netns.workers RUN_DIR INDEX
+    python -m testbed.runtimes.netns.workers RUN_DIR
 
-It registers itself (RUN_DIR/worker-INDEX.json: pid and start time), builds its share of
-the routers from the lab file and parameters in RUN_DIR/spec.json (control plane, then
-`compile_node`; nothing big crosses a pipe), and says `stage ...` lines on stdout while it
-does. It then waits for `go` on stdin (the namespaces exist), enters each of its routers'
-namespaces in turn to open one AF_PACKET socket per interface (ETH_P_ALL, outgoing frames
-ignored, large receive buffer), comes back, says `ready N`, and runs one epoll loop over all
-its sockets: every frame goes through `Router.handle(port, frame, now)` and what comes out
-is sent on the matching socket. Sockets stay bound to their namespaces.
+It loads the lab file with the parameters in RUN_DIR/spec.json and computes the control
+plane once, then forks the other workers (copy-on-write: the control plane is neither
+computed twice nor pickled; computing it in every worker at once made each take twice as
+long on two cores). Every worker registers itself (RUN_DIR/worker-I.json: pid and start
+time), compiles its share of the routers (`compile_node`), and says so on stdout, one line
+`I word ...` at a time (hello, stage, compiled, ready, error). It then waits for `go` on
+stdin (the namespaces exist), enters each of its routers' namespaces in turn to open one
+AF_PACKET socket per interface (ETH_P_ALL, outgoing frames ignored, large receive buffer),
+comes back, says `ready`, and runs one epoll loop over its sockets: every frame goes through
+`Router.handle(port, frame, now)` and what comes out is sent on the matching socket.
+Sockets stay bound to their namespaces.
 
-It exits on SIGTERM, when stdin closes before `go` (its `up` died), and when one of its
-namespaces vanishes or is replaced (checked every second).
+A worker exits on SIGTERM, when stdin closes before `go` (its `up` died), and when one of
+its namespaces vanishes or is replaced (checked every second).
 """
 from __future__ import annotations
 
 import errno
-import hashlib
+import gc
 import json
 import os
 import resource
@@ -29,6 +32,8 @@ import socket
 import sys
 import time
 from pathlib import Path
+
+from testbed.runtimes.netns.build import fingerprint
 
 ETH_P_ALL = 0x0003
 SOL_PACKET = 263
@@ -42,34 +47,12 @@ BURST = 256            # frames drained from one socket before looking at the ot
 CHECK_EVERY = 1.0      # seconds between namespace checks
 
 
-def fingerprint(lab, routers) -> str:
-    """What the worker's routers must agree with (the lab file might change under us)."""
-    h = hashlib.sha1(lab.name.encode())
-    for r in routers:
-        n = lab.nodes[r]
-        for i in n.interfaces:
-            h.update(f"{r}/{i.name}/{i.mac.hex()}/{i.address};".encode())
-    return h.hexdigest()
-
-
-def partition(routers: list[str], n: int) -> list[list[str]]:
-    """Contiguous, even shares (a path through the lab crosses few worker boundaries)."""
-    n = max(1, min(n, len(routers)))
-    q, r = divmod(len(routers), n)
-    out, i = [], 0
-    for k in range(n):
-        size = q + (1 if k < r else 0)
-        out.append(routers[i:i + size])
-        i += size
-    return out
-
-
 class Worker:
-    def __init__(self, run_dir: Path, index: int):
+    def __init__(self, run_dir: Path, index: int, spec: dict):
         self.run_dir = run_dir
         self.index = index
-        self.spec = json.loads((run_dir / "spec.json").read_text())
-        self.mine: list[str] = self.spec["partitions"][index]
+        self.spec = spec
+        self.mine: list[str] = spec["partitions"][index]
         self.routers = {}
         self.socks = []
         self.ns_inodes = {}
@@ -77,40 +60,26 @@ class Worker:
         self.dropped_tx = 0
 
     def say(self, line: str):
-        try:
-            sys.stdout.write(line + "\n")
-            sys.stdout.flush()
-        except (BrokenPipeError, OSError):
-            pass
+        say(f"{self.index} {line}")
 
     # ------------------------------------------------------------ build
     def register(self):
         from testbed.runtimes.netns.nsutil import proc_start_time
-        rec = {"index": self.index, "pid": os.getpid(), "start_time": proc_start_time(os.getpid()),
-               "routers": len(self.mine)}
+        start = proc_start_time(os.getpid())
+        rec = {"index": self.index, "pid": os.getpid(), "start_time": start, "routers": len(self.mine)}
         tmp = self.run_dir / f".worker-{self.index}.json.tmp"
         tmp.write_text(json.dumps(rec))
         os.replace(tmp, self.run_dir / f"worker-{self.index}.json")
+        self.say(f"hello {os.getpid()} {start}")
 
-    def compile(self):
-        from testbed.controlplane import build as build_cp
+    def compile(self, lab, cp, cp_seconds: float):
         from testbed.engine import compile_node
-        from testbed.lab import load_lab
-        s = self.spec
-        t0 = time.monotonic()
-        self.say("stage lab")
-        lab = load_lab(s["source"], s["params"], name=s["lab"])
-        if fingerprint(lab, s["routers_order"]) != s["fingerprint"]:
-            raise RuntimeError(f"{s['source']} changed while the lab was coming up (addresses or MACs differ)")
-        self.say(f"stage control-plane {len(lab.routers)} routers")
-        cp = build_cp(lab)
         t1 = time.monotonic()
         self.say(f"stage compile {len(self.mine)} routers")
         for r in self.mine:
             self.routers[r] = compile_node(lab.nodes[r], cp.tables[r])
         t2 = time.monotonic()
-        del cp
-        self.say(f"compiled {len(self.mine)} {t1 - t0:.3f} {t2 - t1:.3f}")
+        self.say(f"compiled {len(self.mine)} {cp_seconds:.3f} {t2 - t1:.3f}")
 
     def open_sockets(self):
         from testbed.runtimes.netns.nsutil import NsWalker, ns_inode
@@ -153,6 +122,18 @@ class Worker:
                     ports.append(s)
                 self.socks.append((router, ports))
 
+    def close_all(self):
+        """Close every socket, many at a time: closing a packet socket waits for an RCU grace
+        period (synchronize_net in packet_release), ~10 ms each if done one after the other;
+        concurrent closes share grace periods."""
+        socks = [s for _, ports in self.socks for s in ports]
+        self.socks = []
+        if not socks:
+            return
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(max_workers=min(128, len(socks))) as ex:
+            list(ex.map(lambda s: s.close(), socks))
+
     # ------------------------------------------------------------ run
     def namespaces_intact(self) -> bool:
         from testbed.runtimes.netns.nsutil import ns_inode
@@ -178,7 +159,7 @@ class Worker:
             if now - last_check >= CHECK_EVERY:
                 last_check = now
                 if not self.namespaces_intact():
-                    print(f"worker {self.index}: a namespace vanished; exiting", file=sys.stderr)
+                    print(f"worker {self.index}: a namespace vanished; exiting", file=sys.stderr, flush=True)
                     return
             for fd, _ in events:
                 handle, pidx, recv, recvfrom, sends = table[fd]
@@ -201,7 +182,7 @@ class Worker:
                     except Exception as e:   # a bug must not stop the lab: count, log a few
                         self.errors += 1
                         if self.errors <= 20:
-                            print(f"worker {self.index}: engine error on a frame: {e!r}", file=sys.stderr)
+                            print(f"worker {self.index}: engine error on a frame: {e!r}", file=sys.stderr, flush=True)
                         continue
                     for opidx, oframe in out:
                         try:
@@ -210,23 +191,76 @@ class Worker:
                             self.dropped_tx += 1
 
 
+def say(line: str):
+    try:
+        os.write(1, (line + "\n").encode())     # one write: lines of several workers never mix
+    except OSError:
+        pass
+
+
+def _control_plane(spec: dict):
+    from testbed.controlplane import build as build_cp
+    from testbed.lab import load_lab
+    say("0 stage lab")
+    lab = load_lab(spec["source"], spec["params"], name=spec["lab"])
+    if fingerprint(lab, spec["routers_order"]) != spec["fingerprint"]:
+        raise RuntimeError(f"{spec['source']} changed while the lab was coming up (addresses or MACs differ)")
+    say(f"0 stage control-plane {len(lab.routers)} routers")
+    t0 = time.monotonic()
+    cp = build_cp(lab)
+    return lab, cp, time.monotonic() - t0
+
+
+def _wait_go() -> bool:
+    """`go` from `up` (each worker reads its own three bytes off the shared pipe)."""
+    data = b""
+    while len(data) < 3:
+        chunk = os.read(0, 3 - len(data))
+        if not chunk:
+            return False
+        data += chunk
+    return data == b"go\n"
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    run_dir, index = Path(argv[0]), int(argv[1])
+    run_dir = Path(argv[0])
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    w = Worker(run_dir, index)
+    index = 0
+    w = None
+    # no cyclic garbage collection while building: the control plane and the routers are
+    # millions of acyclic objects that full collections would walk again and again (about
+    # 30 % of the build time), and in forked workers touch page by page (copy on write)
+    gc.disable()
     try:
+        spec = json.loads((run_dir / "spec.json").read_text())
+        w = Worker(run_dir, 0, spec)
         w.register()
-        w.compile()
-        line = sys.stdin.readline()
-        if line.strip() != "go":
-            return 0          # our `up` went away (or aborted): nothing to serve
+        lab, cp, cp_seconds = _control_plane(spec)
+        for i in range(1, len(spec["partitions"])):
+            sys.stdout.flush()
+            sys.stderr.flush()
+            if os.fork() == 0:
+                index = i
+                w = Worker(run_dir, i, spec)
+                w.register()
+                break
+        else:
+            signal.signal(signal.SIGCHLD, signal.SIG_IGN)      # forked workers reap themselves
+        w.compile(lab, cp, cp_seconds)
+        del cp, lab
+        gc.freeze()           # what is left lives as long as the worker: never walk it again
+        gc.enable()
+        if not _wait_go():
+            os._exit(0)       # our `up` went away (or aborted): nothing to serve
         w.open_sockets()
+    except SystemExit:
+        os._exit(0)
     except Exception as e:
-        w.say(f"error {type(e).__name__}: {e}")
-        print(f"worker {index}: {type(e).__name__}: {e}", file=sys.stderr)
-        return 1
+        say(f"{index} error {type(e).__name__}: {e}")
+        print(f"worker {index}: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+        os._exit(1)
     w.say(f"ready {sum(len(p) for _, p in w.socks)}")
     # from now on, stdout and stdin belong to nobody
     devnull = os.open(os.devnull, os.O_RDWR)
@@ -235,9 +269,14 @@ def main(argv=None):
     os.close(devnull)
     try:
         w.loop()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):
         pass
-    return 0
+    except Exception as e:
+        print(f"worker {index}: stopped by {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        w.close_all()
+    os._exit(0)
 
 
 if __name__ == "__main__":
