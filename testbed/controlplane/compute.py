@@ -1,4 +1,4 @@
-"""OSPF-like shortest paths (networkx) and LDP label distribution, as vendors converge.
+"""OSPF-like shortest paths (scipy, numpy) and LDP label distribution, as vendors converge.
 
 Model (tnt.md 2.2, 4.1):
 - One IGP area over all routers; every loopback and subnet is advertised. A LAN is a
@@ -18,39 +18,18 @@ from __future__ import annotations
 
 from ipaddress import IPv4Network
 
-import networkx as nx
-
-from .tables import EXPLICIT_NULL, IMPLICIT_NULL, ControlPlane, LabelHop, LfibEntry, NextHop, Route, RouterTables
+from .tables import EXPLICIT_NULL, IMPLICIT_NULL, ControlPlane, Prefix, LabelHop, LfibEntry, NextHop, Route, RouterTables
 
 FIRST_LABEL = 16
-
-
-def _graph(lab):
-    g = nx.DiGraph()
-    for r in lab.routers:
-        g.add_node(r.name)
-    for link in lab.links:
-        rifs = [i for i in link.interfaces if lab.nodes[i.node].is_router]
-        if link.kind == "p2p":
-            if len(rifs) == 2:
-                a, b = rifs
-                g.add_edge(a.node, b.node, weight=a.cost)
-                g.add_edge(b.node, a.node, weight=b.cost)
-        elif len(rifs) >= 2:
-            pseudo = f"lan:{link.name}"
-            for i in rifs:
-                g.add_edge(i.node, pseudo, weight=i.cost)
-                g.add_edge(pseudo, i.node, weight=0)
-    return g
 
 
 def _owners(lab):
     """prefix -> [(router, stub cost)] for every advertised prefix."""
     owners: dict[IPv4Network, list[tuple[str, int]]] = {}
     for r in lab.routers:
-        owners.setdefault(IPv4Network(f"{r.loopback}/32"), []).append((r.name, 0))
+        owners.setdefault(Prefix(f"{r.loopback}/32"), []).append((r.name, 0))
         for i in r.interfaces:
-            owners.setdefault(i.network, []).append((r.name, i.cost))
+            owners.setdefault(Prefix(str(i.network)), []).append((r.name, i.cost))
     return owners
 
 
@@ -138,59 +117,123 @@ def apply_bgp(lab, tables, dist, pclass=None):
                 t.fib[pfx] = Route(pfx, "bgp", list(via.nexthops), via=f"next-hop {lab.nodes[e].loopback} ({e})")
 
 
+class Distances:
+    """All-pairs IGP distances (a matrix from scipy) with dict-like access by router name."""
+
+    def __init__(self, names: list[str], matrix):
+        self.names = names
+        self.index = {n: i for i, n in enumerate(names)}
+        self.m = matrix
+
+    def get(self, a, default=None):
+        i = self.index.get(a)
+        if i is None:
+            return default if default is not None else {}
+        return _Row(self, i)
+
+    def __getitem__(self, a):
+        return _Row(self, self.index[a])
+
+
+class _Row:
+    def __init__(self, d: Distances, i: int):
+        self.d, self.i = d, i
+
+    def get(self, b, default=float("inf")):
+        j = self.d.index.get(b)
+        return default if j is None else float(self.d.m[self.i, j])
+
+    def __getitem__(self, b):
+        return float(self.d.m[self.i, self.d.index[b]])
+
+
+def _igp(lab, owners, nbrs):
+    """Shortest paths and equal-cost first hops, vectorised: all-pairs distances in C
+    (scipy), first-hop sets as bit masks over each router's neighbour list (numpy)."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    names = [r.name for r in lab.routers]
+    ix = {n: i for i, n in enumerate(names)}
+    n = len(names)
+    best_edge: dict[tuple[int, int], int] = {}
+    for r, lst in nbrs.items():
+        for ifn, nb, ip, c in lst:
+            k = (ix[r], ix[nb])
+            best_edge[k] = min(c, best_edge.get(k, c))
+    if best_edge:
+        rows, cols = zip(*best_edge)
+        g = csr_matrix((list(best_edge.values()), (rows, cols)), shape=(n, n))
+        D = dijkstra(g, directed=True)
+    else:
+        D = np.full((n, n), np.inf)
+        np.fill_diagonal(D, 0)
+    # C[r, o]: bit k set when neighbour k of r (in nbrs[r] order) is a first hop toward o
+    C = np.zeros((n, n), dtype=np.int64)
+    for r, lst in nbrs.items():
+        i = ix[r]
+        for k, (ifn, nb, ip, c) in enumerate(lst[:62]):
+            C[i] |= ((c + D[ix[nb]] == D[i]) & np.isfinite(D[i])).astype(np.int64) << k
+    return names, ix, D, C
+
+
 def build(lab) -> ControlPlane:
-    g = _graph(lab)
-    dist = dict(nx.all_pairs_dijkstra_path_length(g, weight="weight"))
+    import numpy as np
     owners = _owners(lab)
     nbrs = _neighbors(lab)
-    routers = [r.name for r in lab.routers]
-    inf = float("inf")
-
-    def d(a, b):
-        return dist.get(a, {}).get(b, inf)
-
-    # next hops from router r toward router o (all equal-cost first hops)
-    nh_cache: dict[tuple[str, str], list[tuple[str, str, object]]] = {}
-
-    def nexthops_to(r, o):
-        key = (r, o)
-        if key not in nh_cache:
-            total = d(r, o)
-            nh_cache[key] = sorted({(ifn, n, ip) for ifn, n, ip, c in nbrs[r] if c + d(n, o) == total},
-                                   key=lambda x: (x[0], str(x[2])))
-        return nh_cache[key]
-
-    # best owners of each prefix, from each router
-    def best_owners(r, pfx):
-        cands = [(d(r, o) + c, o) for o, c in owners[pfx]]
-        best = min(x[0] for x in cands)
-        return best, sorted({o for cost, o in cands if cost == best})
-
-    domain_of = {r.name: r.domain for r in lab.routers}
+    names, ix, D, C = _igp(lab, owners, nbrs)
+    dist = Distances(names, D)
+    routers = names
     members = {dn: set(dm.routers) for dn, dm in lab.domains.items()}
-
     pclass = classify_prefixes(lab, owners)
-
     tables = {r: RouterTables(name=r) for r in routers}
 
-    # ---- IGP routes
-    igp: dict[str, dict[IPv4Network, list[tuple[str, str, object]]]] = {r: {} for r in routers}
+    # ---- IGP routes: per prefix, the best owners from every router at once (numpy), the
+    # first-hop masks of those owners OR-ed; next-hop lists are shared per (router, mask)
+    prefixes = list(owners)
+    canon = {p: p for p in prefixes}           # Prefix objects (cached hash) for every key
+    own_sets = {r: set() for r in routers}
     for r in routers:
         node = lab.nodes[r]
-        t = tables[r]
-        local = {i.network: i for i in node.interfaces}
-        t.fib[IPv4Network(f"{node.loopback}/32")] = Route(IPv4Network(f"{node.loopback}/32"), "local", [])
-        for pfx, itf in local.items():
-            t.fib[pfx] = Route(pfx, "connected", [NextHop(itf.name, None, None)])
-        for pfx in owners:
-            if pfx in t.fib:
-                continue
-            cost, best = best_owners(r, pfx)
-            if cost == inf:
-                continue
-            hops = sorted({h for o in best for h in nexthops_to(r, o)}, key=lambda x: (x[0], str(x[2])))
-            igp[r][pfx] = hops
-            t.fib[pfx] = Route(pfx, "igp", [NextHop(ifn, ip, n) for ifn, n, ip in hops])
+        own_sets[r].add(canon[IPv4Network(f"{node.loopback}/32")])
+        own_sets[r].update(canon[itf.network] for itf in node.interfaces)
+    masks = np.zeros((len(prefixes), len(routers)), dtype=np.int64)
+    for pi, pfx in enumerate(prefixes):
+        own = owners[pfx]
+        cols = [ix[o] for o, _ in own]
+        stubs = np.array([c for _, c in own], dtype=float)[:, None]
+        M = D[:, cols].T + stubs                       # (owners, routers)
+        best = M.min(axis=0)
+        row = masks[pi]
+        for k, col in enumerate(cols):
+            row |= np.where(M[k] == best, C[:, col], 0)
+        for col in cols:
+            row[col] = 0                               # the owner itself: connected, not IGP
+
+    def fib_loader(i: int, r: str):
+        def load(fib: dict):
+            node = lab.nodes[r]
+            lo = canon[IPv4Network(f"{node.loopback}/32")]
+            fib[lo] = Route(lo, "local", [])
+            for itf in node.interfaces:
+                net = canon[itf.network]
+                fib[net] = Route(net, "connected", [NextHop(itf.name, None, None)])
+            lst = nbrs[r]
+            cache: dict[int, list[NextHop]] = {}
+            for pfx, m in zip(prefixes, masks[:, i].tolist()):
+                if not m:
+                    continue
+                hops = cache.get(m)
+                if hops is None:
+                    hops = cache[m] = sorted((NextHop(lst[k][0], lst[k][2], lst[k][1])
+                                              for k in range(min(len(lst), 62)) if m >> k & 1),
+                                             key=lambda h: (h.ifname, int(h.gateway)))
+                fib[pfx] = Route(pfx, "igp", hops)
+        return load
+
+    for i, r in enumerate(routers):
+        tables[r]._loader = fib_loader(i, r)
 
     # ---- LDP bindings
     for dn, dm in lab.domains.items():
@@ -199,6 +242,7 @@ def build(lab) -> ControlPlane:
             node = lab.nodes[r]
             t = tables[r]
             t.ldp_neighbors = sorted({n for _, n, _, _ in nbrs[r] if n in members[dn]})
+            own = own_sets[r]
             label = FIRST_LABEL
             null = IMPLICIT_NULL if node.popping == "php" else EXPLICIT_NULL
             for pfx in sorted(owners, key=lambda p: (int(p.network_address), p.prefixlen)):
@@ -210,7 +254,7 @@ def build(lab) -> ControlPlane:
                     wanted = c in ("internal", "edge") or (c == "external" and dm.external == "igp")
                 if not wanted:
                     continue
-                if r in [o for o, _ in owners[pfx]]:
+                if pfx in own:
                     t.bindings[pfx] = null
                 else:
                     if node.ldp == "loopbacks" and c == "external":
@@ -228,11 +272,13 @@ def build(lab) -> ControlPlane:
                 if local_label in (IMPLICIT_NULL, EXPLICIT_NULL):
                     continue
                 hops = []
-                for ifn, n, ip in igp[r].get(pfx, []):
+                route = t.fib.get(pfx)
+                for nh in (route.nexthops if route is not None and route.kind == "igp" else []):
+                    n = nh.neighbor
                     if n in members[dn] and pfx in tables[n].bindings:
-                        hops.append(LabelHop(tables[n].bindings[pfx], ifn, ip, n))
+                        hops.append(LabelHop(tables[n].bindings[pfx], nh.ifname, nh.gateway, n))
                     else:
-                        hops.append(LabelHop(None, ifn, ip, n))
+                        hops.append(LabelHop(None, nh.ifname, nh.gateway, n))
                 if hops:
                     t.lfib[local_label] = LfibEntry(local_label, pfx, hops)
             # FIB: labelled routes

@@ -1,8 +1,26 @@
-"""Forwarding state: the contract between the control plane and the data plane (engine)."""
+"""Forwarding state: the contract between the control plane and the data plane (engine).
+
+Every table has `to_json()` and a `from_json()` counterpart that gives back an equal
+object (`X.from_json(x.to_json()) == x`): the namespace runtime's FRR mode hands the tables
+it reads from FRR to the engine workers as JSON (see testbed.runtimes.netns.frr).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
+
+class Prefix(IPv4Network):
+    """An IPv4Network whose hash is computed once: FIBs of big labs hash prefixes millions
+    of times. Equal to (and hashes like) the plain IPv4Network of the same value."""
+    __slots__ = ("_hash",)
+
+    def __hash__(self):
+        try:
+            return self._hash
+        except AttributeError:
+            self._hash = h = super().__hash__()
+            return h
+
 
 IMPLICIT_NULL = 3
 EXPLICIT_NULL = 0
@@ -20,6 +38,11 @@ class NextHop:
         return {"interface": self.ifname, "gateway": str(self.gateway) if self.gateway else None,
                 "neighbor": self.neighbor, "push": list(self.push)}
 
+    @classmethod
+    def from_json(cls, d: dict) -> "NextHop":
+        return cls(d["interface"], IPv4Address(d["gateway"]) if d.get("gateway") else None, d.get("neighbor"),
+                   tuple(int(x) for x in d.get("push") or ()))
+
 
 @dataclass
 class Route:
@@ -31,6 +54,11 @@ class Route:
     def to_json(self):
         return {"prefix": str(self.prefix), "kind": self.kind, "via": self.via,
                 "nexthops": [n.to_json() for n in self.nexthops]}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Route":
+        return cls(IPv4Network(d["prefix"]), d["kind"], [NextHop.from_json(n) for n in d.get("nexthops", [])],
+                   d.get("via", ""))
 
 
 @dataclass(frozen=True)
@@ -45,6 +73,12 @@ class LabelHop:
                                                           else self.out_label)
         return {"out": out, "interface": self.ifname, "gateway": str(self.gateway), "neighbor": self.neighbor}
 
+    @classmethod
+    def from_json(cls, d: dict) -> "LabelHop":
+        out = d["out"]
+        label = None if out == "untagged" else (IMPLICIT_NULL if out == "pop" else int(out))
+        return cls(label, d["interface"], IPv4Address(d["gateway"]), d.get("neighbor"))
+
 
 @dataclass
 class LfibEntry:
@@ -55,14 +89,30 @@ class LfibEntry:
     def to_json(self):
         return {"in": self.in_label, "fec": str(self.fec), "hops": [h.to_json() for h in self.hops]}
 
+    @classmethod
+    def from_json(cls, d: dict) -> "LfibEntry":
+        return cls(int(d["in"]), IPv4Network(d["fec"]), [LabelHop.from_json(h) for h in d.get("hops", [])])
+
 
 @dataclass
 class RouterTables:
     name: str
-    fib: dict[IPv4Network, Route] = field(default_factory=dict)
     lfib: dict[int, LfibEntry] = field(default_factory=dict)
     bindings: dict[IPv4Network, int] = field(default_factory=dict)   # local LDP label per FEC
     ldp_neighbors: list[str] = field(default_factory=list)
+    _fib: dict | None = field(default=None, repr=False)
+    _loader: object = field(default=None, repr=False, compare=False)
+
+    @property
+    def fib(self) -> dict[IPv4Network, Route]:
+        """prefix -> Route; built on first use when the control plane deferred it (big labs:
+        each engine worker then builds only its own routers' FIBs)."""
+        if self._fib is None:
+            self._fib = {}
+            loader, self._loader = self._loader, None
+            if loader is not None:
+                loader(self._fib)
+        return self._fib
 
     def lookup(self, dst: IPv4Address) -> Route | None:
         best = None
@@ -79,6 +129,20 @@ class RouterTables:
                 "lfib": [self.lfib[k].to_json() for k in sorted(self.lfib)],
                 "ldp_bindings": [{"fec": str(p), "label": self.bindings[p]} for p in sorted(self.bindings, key=key)],
                 "ldp_neighbors": self.ldp_neighbors}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "RouterTables":
+        t = cls(name=d["router"])
+        for r in d.get("fib", []):
+            route = Route.from_json(r)
+            t.fib[route.prefix] = route
+        for e in d.get("lfib", []):
+            entry = LfibEntry.from_json(e)
+            t.lfib[entry.in_label] = entry
+        for b in d.get("ldp_bindings", []):
+            t.bindings[IPv4Network(b["fec"])] = int(b["label"])
+        t.ldp_neighbors = list(d.get("ldp_neighbors", []))
+        return t
 
 
 @dataclass

@@ -200,12 +200,12 @@ class Router:
         return True
 
     def _fast_swap(self, frame: bytes, out: list) -> bool:
-        """A label swap (not expiring, single next hop, neighbour resolved): rewrite in place."""
+        """A one-label swap (not expiring, single next hop, neighbour resolved): rewrite in place."""
         if len(frame) < 38:
             return False
         w = int.from_bytes(frame[14:18], "big")
         ttl = w & 0xFF
-        if ttl <= 1:
+        if ttl <= 1 or not w & 0x100:      # expiring, or a deeper stack: the general path checks it
             return False
         hops = self.lfib.get(w >> 12)
         if hops is None or len(hops) != 1:
@@ -590,15 +590,19 @@ def compile_node(node, tables) -> Router:
         ports.append(Port(i, itf.name, itf.mac, int(itf.ip), itf.network.prefixlen, net, mask))
         idx[itf.name] = i
     fib: dict[int, dict[int, CompiledRoute]] = {}
+    shared: dict[int, CompiledRoute] = {}      # routes share next-hop lists: compile each once
     for pfx, route in tables.fib.items():
         if not route.nexthops:
             continue
-        hops = [(idx[nh.ifname], _ip(nh.gateway) if nh.gateway else None, tuple(nh.push))
-                for nh in route.nexthops]
-        fib.setdefault(pfx.prefixlen, {})[int(pfx.network_address)] = CompiledRoute(hops)
+        key = id(route.nexthops)
+        cr = shared.get(key)
+        if cr is None:
+            cr = shared[key] = CompiledRoute([(idx[nh.ifname], int(nh.gateway) if nh.gateway else None,
+                                               tuple(nh.push)) for nh in route.nexthops])
+        fib.setdefault(pfx.prefixlen, {})[int(pfx.network_address)] = cr
     lfib = {}
     for lbl, e in tables.lfib.items():
-        lfib[lbl] = [(h.out_label, idx[h.ifname], _ip(h.gateway)) for h in e.hops]
+        lfib[lbl] = [(h.out_label, idx[h.ifname], int(h.gateway)) for h in e.hops]
     p = node.personality
     return Router(name=node.name, ports=ports, loopback=_ip(node.loopback) if node.loopback else None,
                   personality=p, ttl_propagate=node.ttl_propagate, rfc4950=node.rfc4950,

@@ -4,6 +4,7 @@ Every problem found is collected (not just the first) and reported as one line e
 """
 from __future__ import annotations
 
+import bisect
 import re
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
@@ -30,9 +31,36 @@ class _Problems:
             raise LabError(self.items)
 
 
-def _pool(net: IPv4Network, plen: int, taken: list[IPv4Network]):
+class _Taken:
+    """Address ranges in use, as sorted disjoint-or-not intervals; overlap test in O(log n)."""
+
+    def __init__(self, nets=()):
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        for n in nets:
+            self.append(n)
+
+    def append(self, net: IPv4Network):
+        a, b = int(net.network_address), int(net.broadcast_address)
+        i = bisect.bisect_left(self.starts, a)
+        self.starts.insert(i, a)
+        self.ends.insert(i, b)
+
+    def overlaps(self, net: IPv4Network) -> bool:
+        a, b = int(net.network_address), int(net.broadcast_address)
+        i = bisect.bisect_right(self.starts, b)      # intervals starting at or before b
+        # any of them ending at or after a? the largest /16 pool bounds how far back to look
+        j = i - 1
+        while j >= 0 and self.starts[j] >= a - (1 << 24):
+            if self.ends[j] >= a:
+                return True
+            j -= 1
+        return False
+
+
+def _pool(net: IPv4Network, plen: int, taken: "_Taken"):
     for sub in net.subnets(new_prefix=plen):
-        if not any(sub.overlaps(t) for t in taken):
+        if not taken.overlaps(sub):
             yield sub
 
 
@@ -150,7 +178,7 @@ def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) ->
                       "give each link and loopback its own addresses")
     P.raise_if_any()
 
-    taken_nets = [t[0] for t in taken]
+    taken_nets = _Taken(t[0] for t in taken)
     p2p_default = spec.defaults.p2p_prefix
     p2p_pools = {plen: _pool(spec.addressing.links, plen, taken_nets) for plen in (30, 31)}
     lan_pools: dict[int, object] = {}
