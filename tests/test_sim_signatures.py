@@ -214,3 +214,34 @@ probes: [{from: vp, to: dst}]
         for r in pr.exchange(IP(src=pr.src, dst=dst, ttl=2) / ICMP(type=8, id=ident)):
             mids.add(r[IP].src)
     assert len(mids) >= 3
+
+
+def test_icmp_rate_limit_per_router(labs, tmp_path):
+    """An optional per-router ICMP rate limit (off in the library): a burst of 100 probes that
+    expire at r1 gets about `limit` time-exceeded per second of virtual time."""
+    from scapy.all import ICMP, IP
+    text = """
+routers: {r1: {icmp_rate_limit: 10}, r2: {}}
+hosts: {vp: {}, dst: {}}
+links: [[vp, r1], [r1, r2], [r2, dst]]
+probes: [{from: vp, to: dst}]
+"""
+    f = tmp_path / "rl.yaml"
+    f.write_text(text)
+    lab, cp = labs(str(f))
+    sim = Sim(lab, cp)
+    pr = ScriptedProber(sim, "vp")
+    dst = str(lab.probes[0].targets[0])
+    from scapy.all import Ether, raw
+    for i in range(100):
+        pr.port.send(raw(Ether(dst=pr.gwmac, src=pr.mac) / IP(src=pr.src, dst=dst, ttl=1) / ICMP(id=i)))
+    sim.run(0.5)
+    te = [f for f in pr.port.recv_all() if f[12:14] == b"\x08\x00" and Ether(f)[ICMP].type == 11]
+    assert 8 <= len(te) <= 12                      # the bucket holds `limit` tokens
+    assert sim.nodes["r1"].counters.icmp_suppressed >= 85
+    # r2 has no limit: every probe expiring there is answered
+    for i in range(100):
+        pr.port.send(raw(Ether(dst=pr.gwmac, src=pr.mac) / IP(src=pr.src, dst=dst, ttl=2) / ICMP(id=i)))
+    sim.run(0.5)
+    te = [f for f in pr.port.recv_all() if f[12:14] == b"\x08\x00" and Ether(f)[ICMP].type == 11]
+    assert len(te) == 100

@@ -26,7 +26,7 @@ ETH_IP, ETH_ARP, ETH_MPLS = 0x0800, 0x0806, 0x8847
 BCAST = b"\xff" * 6
 _ET_IP, _ET_ARP, _ET_MPLS = b"\x08\x00", b"\x08\x06", b"\x88\x47"
 ICMP_ERRORS = (3, 4, 5, 11, 12)
-PENDING_MAX = 64
+PENDING_MAX = 256          # frames queued per unresolved neighbour (Linux queues ~200 KB)
 ARP_RETRY = 1.0
 
 
