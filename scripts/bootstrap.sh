@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 #   iproute2: namespaces, veth, bridges, taps     frr: FRR's config parser and control plane
 #   scamper, traceroute, tcpdump: independent probers and captures run against labs
 #   python3-venv: a virtualenv on a bare Debian   graphviz: not needed (pictures use matplotlib)
-APT_PKGS=(iproute2 frr frr-pythontools scamper traceroute tcpdump python3-venv)
+#   nftables: the kernel's output filter in router namespaces of labs on the FRR control plane
+APT_PKGS=(iproute2 frr frr-pythontools scamper traceroute tcpdump python3-venv nftables)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

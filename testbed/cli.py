@@ -219,8 +219,19 @@ def cmd_run(args):
     lab = _load(args)
     c = _console()
     progress = None if args.json else (lambda msg: c.print(f"[dim]» {msg}[/]"))
-    doc = run_lab(lab, runtime=args.runtime, extra=args.utnt, source=args.source, dest=args.dest,
-                  name=args.name, progress=progress)
+    up_progress = None
+    if not args.json and args.runtime == "netns":
+        from rich.console import Console
+
+        from testbed.runtimes.netns_cli import Reporter
+        up_progress = Reporter(Console(stderr=True, highlight=False))
+    try:
+        doc = run_lab(lab, runtime=args.runtime, extra=args.utnt, source=args.source, dest=args.dest,
+                      name=args.name, progress=progress, control_plane=args.control_plane,
+                      converge_timeout=args.converge_timeout, up_progress=up_progress)
+    finally:
+        if up_progress is not None:
+            up_progress.close()
     if args.json:
         return _print_json(doc)
     print_run(doc, lab, c)
@@ -351,6 +362,9 @@ def build_parser():
         s.add_argument("--from", dest="source", help="vantage point (host)")
         s.add_argument("--to", dest="dest", help="destination (node or address)")
         s.add_argument("--name", help="running lab name (netns; default: the lab's name)")
+        if name == "run":
+            from testbed.runtimes.netns_cli import add_control_plane_args
+            add_control_plane_args(s)
     s = sub.add_parser("scoreboard", help="uTNT's score over every library lab")
     s.add_argument("labs", nargs="*", help="only these labs")
     s.add_argument("--runtime", choices=["netns", "sim"], default="sim")

@@ -10,10 +10,14 @@ def _nodes(lab, addrs):
     return " ".join(lab.owner_of(a) or a if a else "*" for a in addrs)
 
 
+def _where(doc: dict) -> str:
+    return doc["runtime"] + (", FRR control plane" if doc.get("control_plane") == "frr" else "")
+
+
 def print_run(doc: dict, lab, console):
     sc = doc["score"]
     for tr, s in zip(doc["traces"], sc["traces"]):
-        console.rule(f"[bold]{lab.name}[/] ({doc['runtime']}): uTNT from {tr['src']} to {tr['dst']}")
+        console.rule(f"[bold]{lab.name}[/] ({_where(doc)}): uTNT from {tr['src']} to {tr['dst']}")
         console.print(dump_text_json([tr]).rstrip(), markup=False, highlight=False, soft_wrap=True)
         console.print("")
         for v in s["verdicts"]:
@@ -29,7 +33,7 @@ def print_run(doc: dict, lab, console):
         if not s["verdicts"]:
             console.print("  [green]correct[/]: no tunnel, none reported")
     tot = sc["totals"]
-    t = Table(title=f"score: {lab.name} on {doc['runtime']}")
+    t = Table(title=f"score: {lab.name} on {_where(doc)}")
     for col in ("", "present", "detected", "class ok", "ingress ok", "egress ok", "LSRs found",
                 "hidden LSRs revealed", "false tunnels", "false LSRs", "undetectable"):
         t.add_column(col, justify="right")
@@ -43,4 +47,10 @@ def print_run(doc: dict, lab, console):
         row(cls, c)
     row("all", tot)
     console.print(t)
+    if doc.get("frr"):
+        f = doc["frr"]
+        console.print(f"FRR converged in {f['converged_seconds']:.1f} s ({f['daemons']} daemons); "
+                      + ("its tables equal the computed control plane" if not f["differences"] else
+                         f"[yellow]{len(f['differences'])} differences from the computed control plane[/], e.g. "
+                         f"{f['differences'][0]}"))
     console.print("[bold green]perfect score[/]" if sc["perfect"] else "[bold yellow]not perfect[/]: see the verdicts")

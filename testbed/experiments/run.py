@@ -77,14 +77,26 @@ def probes_of(lab, source=None, dest=None):
 
 
 def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=None, dest=None,
-            name: str | None = None, progress=None) -> dict:
+            name: str | None = None, progress=None, control_plane: str | None = None,
+            converge_timeout: float | None = None, up_progress=None) -> dict:
+    """Probe every probe of a lab with uTNT and score it against the truth.
+
+    control_plane (netns only): "computed" or "frr" (default: the lab's). The truth is
+    always the computed control plane's: with FRR, `up` has checked that FRR converged to
+    the same tables (or reported the differences, which are in the result's "frr")."""
     from testbed.controlplane import build
     from testbed.scoring import score_run
     from testbed.truth import ground_truth
+    if control_plane == "frr" and runtime != "netns":
+        raise TestbedError("the FRR control plane runs in the netns runtime only (use --runtime netns)")
+    # a lab file's `control_plane: frr` applies where FRR can run (netns); sim computes
+    cp_mode = (control_plane or getattr(lab, "control_plane", None) or "computed") if runtime == "netns" \
+        else "computed"
     args = utnt_args(extra)
     cp = build(lab)
     truth = ground_truth(cp)
     traces = []
+    frr_info = None
     jobs = probes_of(lab, source, dest)
     if runtime == "sim":
         for src, targets in jobs:
@@ -95,8 +107,13 @@ def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=No
         from testbed.runtimes.netns import api
         lab_name = name or lab.name
         if progress:
-            progress(f"bringing {lab_name} up in network namespaces")
-        api.up(lab, name=lab_name)
+            progress(f"bringing {lab_name} up in network namespaces"
+                     + (" with FRR as the control plane" if cp_mode == "frr" else ""))
+        st = api.up(lab, name=lab_name, control_plane=cp_mode, converge_timeout=converge_timeout,
+                    progress=up_progress)
+        if cp_mode == "frr":
+            frr_info = {"converged_seconds": st["frr"]["converged_seconds"],
+                        "differences": st["frr"]["differences"], "daemons": len(st["frr"]["daemons"])}
         try:
             for src, targets in jobs:
                 if progress:
@@ -109,5 +126,8 @@ def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=No
     else:
         raise TestbedError(f"unknown runtime '{runtime}'; choose sim or netns")
     score = score_run(lab, truth, traces)
-    return {"lab": lab.name, "runtime": runtime, "params": lab.params, "traces": traces,
-            "truth": truth["probes"], "score": score}
+    out = {"lab": lab.name, "runtime": runtime, "params": lab.params, "traces": traces,
+           "truth": truth["probes"], "score": score, "control_plane": cp_mode if runtime == "netns" else "computed"}
+    if frr_info is not None:
+        out["frr"] = frr_info
+    return out

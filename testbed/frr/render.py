@@ -5,8 +5,10 @@ platform.md), plus the Debian ``daemons`` file and a ``vtysh.conf``:
 
     zebra.conf   hostname, addresses (loopback on lo), ``mpls enable`` toward same-domain routers
     ospfd.conf   area 0 on every interface, p2p/broadcast, hello 1 / dead 4, link costs,
-                 passive where only hosts sit behind the interface, router-id = loopback
-    ldpd.conf    only for routers in an MPLS domain: router-id, transport address, label policy
+                 passive where only hosts sit behind the interface, router-id = loopback,
+                 LSA min-arrival 0 (fast start-up flooding)
+    ldpd.conf    only for routers in an MPLS domain: router-id, transport address, hello 1 /
+                 holdtime 4, label policy
                  (``ldp: loopbacks`` -> host-routes only; ``popping: uhp`` -> explicit null)
     daemons      zebra + ospfd (+ ldpd for MPLS routers)
     vtysh.conf   ``no service integrated-vtysh-config`` (the files above are per daemon)
@@ -25,7 +27,15 @@ from testbed.lab.model import Interface, Lab, Node
 
 # OSPF timers on every OSPF interface (platform.md: point-to-point with hello 1 / dead 4
 # converged in ~12 s; the broadcast wait timer equals the dead interval, so LANs get them too).
-OSPF_TIMERS = {"hello": 1, "dead": 4}
+# lsa_min_arrival 0: at start-up every router re-originates its router-LSA several times
+# within a second; with FRR's default (1000 ms) a neighbour discards the later instances and
+# waits for the 5 s retransmission, twice along a line: routes came ~10 s after the
+# adjacencies were full. With 0 they come within a second (namespace runtime, FRR mode).
+OSPF_TIMERS = {"hello": 1, "dead": 4, "lsa_min_arrival": 0}
+# LDP discovery: hellos every second (FRR's default is 5 s, so a session whose active side
+# started after its peer's first hello waited up to 5 s for the next one); holdtime 4 like
+# OSPF's dead interval.
+LDP_TIMERS = {"hello": 1, "holdtime": 4}
 
 # the daemons listed in Debian's /etc/frr/daemons (frrcommon.sh), in its order
 ALL_DAEMONS = ("bgpd", "ospfd", "ospf6d", "ripd", "ripngd", "isisd", "pimd", "pim6d", "ldpd", "nhrpd",
@@ -141,6 +151,7 @@ def render_router(lab: Lab, node_name: str, *, log_dir: str | Path | None = None
         "node": node,
         "ifaces": [_iface_view(lab, node, i) for i in node.interfaces],
         "ospf": OSPF_TIMERS,
+        "ldp": LDP_TIMERS,
         "enabled": enabled,
         "all_daemons": ALL_DAEMONS,
         "log_dir": str(log_dir).rstrip("/") if log_dir else None,

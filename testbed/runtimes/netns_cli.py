@@ -1,6 +1,7 @@
 """CLI of the namespace runtime: `testbed up | status | exec | capture | down`.
 
-    testbed up LAB [--set K=V ...] [--name NAME] [--workers N] [--json]
+    testbed up LAB [--set K=V ...] [--name NAME] [--workers N] [--control-plane computed|frr]
+               [--converge-timeout S] [--json]
     testbed status [NAME] [--json]
     testbed exec NAME NODE -- CMD [ARGS...]
     testbed capture NAME NODE IFACE -w FILE.pcap [-c COUNT] [--timeout S]
@@ -79,10 +80,12 @@ def cmd_up(args):
     lab = load_lab(args.lab, parse_sets(args.set))
     rep = Reporter(_err_console())
     name = args.name or lab.name
+    cp = args.control_plane or lab.control_plane
     rep.c.print(f"bringing [bold]{name}[/] up ({len(lab.routers)} routers, {len(lab.hosts)} hosts, "
-                f"{len(lab.links)} links)")
+                f"{len(lab.links)} links; {'FRR' if cp == 'frr' else 'computed'} control plane)")
     try:
-        st = api.up(lab, name=args.name, workers=args.workers, progress=rep)
+        st = api.up(lab, name=args.name, workers=args.workers, progress=rep, control_plane=args.control_plane,
+                    converge_timeout=args.converge_timeout)
     finally:
         rep.close()
     if args.json:
@@ -90,6 +93,15 @@ def cmd_up(args):
     c = _out_console()
     c.print(f"[bold green]{st['name']} is up[/] in {st['up_seconds']:.2f} s: {len(st['namespaces'])} namespaces, "
             f"{len(st['workers'])} engine workers")
+    if st.get("control_plane") == "frr":
+        f = st["frr"]
+        c.print(f"  FRR: {len(f['daemons'])} daemons, converged in {f['converged_seconds']:.1f} s, "
+                + ("tables equal to the computed control plane" if not f["differences"] else
+                   f"[yellow]{len(f['differences'])} differences from the computed control plane[/]"))
+        for d in (f["differences"] or [])[:10]:
+            c.print(f"    [yellow]{d}[/]")
+        r0 = next(iter(st["routers"]))
+        c.print(f"  vtysh: testbed exec {st['name']} {r0} -- vtysh --vty_socket {f['dir']}/{r0} -c 'show mpls table'")
     for a in st.get("attach", []):
         c.print(f"  attach: tap [bold]{a['tap']}[/] in {a['namespace']} on {a['lan']} ({a['network']}): "
                 f"use {a['address']}/{a['prefixlen']} via {a['gateway']}")
@@ -147,6 +159,13 @@ def _print_one(st: dict):
     for w in st.get("workers", []):
         c.print(f"  worker {w['index']}: pid {w['pid']} {'alive' if w['alive'] else '[red]dead[/]'}, "
                 f"{w['routers']} routers")
+    if st.get("control_plane") == "frr":
+        ds = st.get("frr_daemons", [])
+        dead = [f"{d['router']}/{d['daemon']}" for d in ds if not d["alive"]]
+        c.print(f"  FRR: {len(ds) - len(dead)}/{len(ds)} daemons alive"
+                + (f" ([red]not running: {', '.join(dead)}[/])" if dead else "")
+                + f", sync {'alive' if st.get('frr_sync_alive') else '[red]dead[/]'}, tables generation "
+                  f"{st.get('tables_generation')}, files in {(st.get('frr') or {}).get('dir')}")
     for a in st.get("attach", []) or []:
         c.print(f"  attach {a['lan']}: tap {a['tap']} in {a['namespace']}, address {a['address']}/{a['prefixlen']}, "
                 f"gateway {a['gateway']} ({a['gateway_node']})")
@@ -195,7 +214,8 @@ def cmd_down(args):
             print(f"{r['name']}: was not up; nothing to do")
             continue
         print(f"{r['name']}: down ({r['namespaces_removed']} namespaces removed, "
-              f"{len(r['workers_stopped'])} engine workers stopped)")
+              f"{len(r['workers_stopped'])} engine workers stopped"
+              + (f", {len(r['frr_stopped'])} FRR processes stopped" if r.get("frr_stopped") else "") + ")")
         for p in r["processes_still_inside"]:
             print(f"  note: pid {p['pid']} ({p['cmd']}) was still inside a namespace of the lab; the namespace "
                   "disappears when it exits", file=sys.stderr)
@@ -204,6 +224,14 @@ def cmd_down(args):
 
 
 # ---------------------------------------------------------------- parser
+def add_control_plane_args(s):
+    s.add_argument("--control-plane", choices=["computed", "frr"], default=None,
+                   help="where routers' FIB and LFIB come from: computed, or real FRR (zebra, ospfd, ldpd) in "
+                        "every router namespace (default: the lab's control_plane, else computed)")
+    s.add_argument("--converge-timeout", type=float, metavar="S", default=None,
+                   help="FRR: seconds to wait for OSPF, LDP and the LFIB to converge (default 90 + routers/2)")
+
+
 def add_parsers(sub):
     import argparse
     s = sub.add_parser("up", help="bring a lab up as network namespaces (namespace runtime)")
@@ -211,6 +239,7 @@ def add_parsers(sub):
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="template parameter (repeatable)")
     s.add_argument("--name", help="instance name (default: the lab's name); two instances need two names")
     s.add_argument("--workers", type=int, help="engine worker processes (default: one per core)")
+    add_control_plane_args(s)
     s.add_argument("--json", action="store_true", help="print the lab's state as JSON on stdout")
     s.set_defaults(fn=cmd_up)
 

@@ -2,6 +2,7 @@
 
     from testbed.runtimes.netns import api
     st = api.up("invisible-php")                 # or a Lab object; name= for a second instance
+    st = api.up("invisible-php", name="f", control_plane="frr")   # real FRR (OSPF, LDP) in each router
     api.exec_in("invisible-php", "vp", ["scamper", "-c", "ping", "-i", "12.0.1.2"])
     api.down("invisible-php")
 
@@ -10,6 +11,7 @@ Errors a user can act on are TestbedError (one line). An `up` that fails or is i
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import selectors
@@ -23,6 +25,7 @@ from testbed.errors import TestbedError
 
 from . import build as nsbuild
 from . import check, names, nsutil, state, teardown
+from . import frr as frrrt
 from .build import fingerprint, partition
 
 
@@ -33,6 +36,8 @@ class AlreadyUp(TestbedError):
 # engine workers started by this process: kept referenced (no "still running" warnings from
 # Popen.__del__) and waited for by `down` (no zombies when `up` ran in-process)
 CHILDREN: dict[int, subprocess.Popen] = {}
+# the FRR control-plane sync process (frrsync.py), as found in its command line
+SYNC_MARKER = "testbed.runtimes.netns.frrsync"
 
 
 class _Quiet:
@@ -85,19 +90,26 @@ def _claim(name: str, plan, lab, st: dict):
         state.write_state(name, st)
 
 
+def _child_env() -> dict:
+    env = dict(os.environ)
+    pkg_root = str(Path(__file__).resolve().parents[3])
+    env["PYTHONPATH"] = pkg_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
 def _spawn_workers(name: str, lab, plan, n: int) -> subprocess.Popen:
-    """Start the engine: one process that computes the control plane, then forks the other
-    n - 1 workers (they say hello with their pid on the shared stdout pipe)."""
+    """Start the engine: one process that computes the control plane (lab.control_plane
+    "computed"; with "frr" the routers wait for FRR's tables), then forks the other n - 1
+    workers (they say hello with their pid on the shared stdout pipe)."""
     d = state.run_dir(name)
     routers = [r.name for r in lab.routers]
     parts = partition(routers, n)
     spec = {"name": name, "lab": lab.name, "source": str(Path(lab.source).resolve()), "params": lab.params,
             "routers": plan.routers, "partitions": parts, "routers_order": routers,
-            "fingerprint": fingerprint(lab, routers)}
+            "fingerprint": fingerprint(lab, routers), "control_plane": lab.control_plane,
+            "tables": str(frrrt.tables_path(name))}
     state.write_json(d / "spec.json", spec)
-    env = dict(os.environ)
-    pkg_root = str(Path(__file__).resolve().parents[3])
-    env["PYTHONPATH"] = pkg_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env = _child_env()
     log = open(d / "workers.log", "wb")
     try:
         p = subprocess.Popen([sys.executable, "-m", state.WORKER_MARKER, str(d)], stdin=subprocess.PIPE,
@@ -117,17 +129,94 @@ def _worker_log_tail(name: str) -> str:
         return ""
 
 
+def _spawn_sync(name: str) -> subprocess.Popen:
+    d = state.run_dir(name)
+    log = open(d / "frrsync.log", "ab")
+    try:
+        p = subprocess.Popen([sys.executable, "-m", SYNC_MARKER, str(d)], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=log, cwd="/", env=_child_env(),
+                             start_new_session=True, close_fds=True)
+    finally:
+        log.close()
+    CHILDREN[p.pid] = p
+    return p
+
+
+def _wait_generation(name: str, st: dict, n_workers: int, generation: int, timeout: float = 15.0):
+    """Until every worker runs on tables of at least `generation` (their worker-I.json)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        gens = {w.get("index"): w.get("generation", 0) for w in state.self_registered_workers(name)}
+        if all(gens.get(i, 0) >= generation for i in range(n_workers)):
+            return
+        for w in st["workers"]:
+            if not nsutil.same_process(w["pid"], w.get("start_time")):
+                raise TestbedError(f"engine worker {w['index']} (pid {w['pid']}) exited: "
+                                   f"{_worker_log_tail(name) or 'see its log'}")
+        if time.monotonic() > deadline:
+            late = [i for i in range(n_workers) if gens.get(i, 0) < generation]
+            raise TestbedError(f"engine workers {late} did not load FRR's tables within {timeout:.0f} s "
+                               f"({state.run_dir(name)}/workers.log)")
+        time.sleep(0.05)
+
+
+def _frr_up(lab, name: str, plan, st: dict, computed, n_workers: int, progress, converge_timeout):
+    """FRR control plane: daemons, convergence, tables to the engine, the sync process."""
+    t = time.monotonic()
+    progress.step("frr daemons")
+    lab._frr_cp = computed              # render's LDP FEC lists come from the same model
+    frrrt.render(lab, name)
+    frrrt.start_daemons(lab, name, plan, st, progress, daemons=("zebra", "ospfd"))
+    st["timings"]["frr_daemons"] = round(time.monotonic() - t, 4)
+    progress.done("frr daemons", st["timings"]["frr_daemons"],
+                  f"zebra and ospfd in {len(lab.routers)} routers")
+    t = time.monotonic()
+    progress.step("convergence")
+    timeout = converge_timeout if converge_timeout is not None else frrrt.default_converge_timeout(lab)
+
+    def start_ldpd(routers):
+        frrrt.start_daemons(lab, name, plan, st, progress, daemons=("ldpd",), routers=routers)
+    snap = frrrt.wait_converged(lab, name, st, computed, timeout, progress, start_ldpd=start_ldpd)
+    st["timings"]["convergence"] = round(time.monotonic() - t, 4)
+    st["frr"]["converged_seconds"] = round(snap["seconds"], 3)
+    st["frr"]["differences"] = snap["diffs"]
+    progress.done("convergence", st["timings"]["convergence"], snap["summary"])
+    if snap["diffs"]:
+        progress.note(f"FRR converged to tables that differ from the computed control plane in "
+                      f"{len(snap['diffs'])} places, e.g. {snap['diffs'][0]} (all in state.json frr.differences)")
+    t = time.monotonic()
+    progress.step("tables")
+    frrrt.write_tables(name, frrrt.tables_doc(snap["cp"], [r.name for r in lab.routers]), 1)
+    _wait_generation(name, st, n_workers, 1)
+    p = _spawn_sync(name)
+    st["frr"]["sync"] = {"pid": p.pid, "start_time": nsutil.proc_start_time(p.pid),
+                         "log": str(state.run_dir(name) / "frrsync.log")}
+    state.write_state(name, st)
+    st["timings"]["tables"] = round(time.monotonic() - t, 4)
+    progress.done("tables", st["timings"]["tables"], f"FRR's FIB and LFIB in {n_workers} workers; sync running")
+
+
 def up(lab, params: dict | None = None, name: str | None = None, workers: int | None = None,
-       progress=None, check_timeout: float | None = None) -> dict:
+       progress=None, check_timeout: float | None = None, control_plane: str | None = None,
+       converge_timeout: float | None = None) -> dict:
     """Bring a lab up as network namespaces; return its state (see state.py).
 
     lab: a Lab, a library lab name or a lab file path (then params apply).
+    control_plane: "computed" or "frr" (default: the lab's `control_plane`, else computed).
+    converge_timeout: FRR mode, seconds to wait for convergence (default 90 + routers / 2).
     """
     _require_root()
     progress = progress or _Quiet()
     t_start = time.monotonic()
     lab = _load(lab, params)
     name = names.check_name(name or lab.name)
+    cp_mode = control_plane or getattr(lab, "control_plane", None) or "computed"
+    if cp_mode not in ("computed", "frr"):
+        raise TestbedError(f"unknown control plane '{cp_mode}'; choose computed or frr")
+    if cp_mode == "frr":
+        frrrt.require()
+    if cp_mode != lab.control_plane:
+        lab = dataclasses.replace(lab, control_plane=cp_mode)
     plan = nsbuild.make_plan(lab, name)
     n_workers = max(1, min(workers or default_workers(), max(1, len(lab.routers))))
     me = os.getpid()
@@ -141,7 +230,9 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
           "attach": plan.attach, "workers": [], "timings": {},
           "probes": [{"from": p.source, "namespace": plan.hosts.get(p.source),
                       "targets": [str(t) for t in p.targets]} for p in lab.probes],
-          "check": None}
+          "check": None, "control_plane": cp_mode,
+          "frr": {"dir": str(frrrt.frr_root(name)), "daemons": [], "sync": None, "converged_seconds": None,
+                  "differences": None} if cp_mode == "frr" else None}
     _claim(name, plan, lab, st)
     # from here on, whatever happens, the lab is either up or gone
     old_term = None
@@ -165,12 +256,24 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
             fn(plan)
             st["timings"][label] = round(time.monotonic() - t, 4)
             progress.done(label, st["timings"][label], _detail(label, plan))
+        computed = None
+        if cp_mode == "frr":
+            t = time.monotonic()
+            progress.step("kernel")
+            frrrt.configure_kernel(lab, plan)
+            st["timings"]["kernel"] = round(time.monotonic() - t, 4)
+            progress.done("kernel", st["timings"]["kernel"],
+                          f"addresses and output filter in {len(lab.routers)} routers")
+            from testbed.controlplane import build as build_cp
+            computed = build_cp(lab)
         t = time.monotonic()
         progress.step("engines")
         _engines_ready(name, engine, parts, progress, st)
         st["timings"]["engines_wait"] = round(time.monotonic() - t, 4)
         progress.done("engines", st["timings"]["engines_wait"],
                       f"{len(lab.routers)} routers on {len(parts)} workers")
+        if cp_mode == "frr":
+            _frr_up(lab, name, plan, st, computed, len(parts), progress, converge_timeout)
         t = time.monotonic()
         progress.step("forwarding")
         timeout = check_timeout if check_timeout is not None else 15.0 + len(lab.routers) / 50.0
@@ -338,14 +441,27 @@ def _health(st: dict) -> dict:
         alive = nsutil.same_process(w["pid"], w.get("start_time"), state.WORKER_MARKER) and \
             any(marker in a for a in nsutil.proc_cmdline(w["pid"]))
         workers.append({"index": w.get("index"), "pid": w["pid"], "alive": alive, "routers": len(w.get("routers", []))})
+    out = {}
+    sync_ok = True
+    if st.get("control_plane") == "frr" and st.get("frr"):
+        # a dead daemon is not a broken lab (killing one is an experiment); a dead sync is:
+        # the engine no longer follows FRR
+        sync = st["frr"].get("sync") or {}
+        sync_ok = bool(sync.get("pid")) and nsutil.same_process(sync["pid"], sync.get("start_time"), SYNC_MARKER)
+        out["frr_daemons"] = frrrt.daemon_health(st)
+        out["frr_sync_alive"] = sync_ok
+        try:
+            out["tables_generation"] = json.loads(frrrt.tables_path(name).read_text()).get("generation")
+        except (OSError, ValueError):
+            out["tables_generation"] = None
     status = st.get("status", "unknown")
     if status == "building":
         o = st.get("owner") or {}
         if not nsutil.same_process(o.get("pid", 0), o.get("start_time")):
             status = "failed"
-    elif status == "up" and (missing or not all(w["alive"] for w in workers)):
+    elif status == "up" and (missing or not all(w["alive"] for w in workers) or not sync_ok):
         status = "degraded"
-    return {"status": status, "namespaces_missing": missing, "workers": workers}
+    return {"status": status, "namespaces_missing": missing, "workers": workers, **out}
 
 
 def status(name: str | None = None):

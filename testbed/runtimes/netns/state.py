@@ -5,6 +5,11 @@
       <name>/spec.json              what engine workers build their routers from
       <name>/worker-<i>.json        written by worker i itself at start (pid, start time)
       <name>/workers.log            the engine workers' stderr
+    FRR control plane only (frr.py):
+      <name>/frr/<router>/          configs, logs, pid files, zserv.api, vty and ldpd sockets (frr:frr)
+      <name>/tables.json            the FIB and LFIB read from FRR: {"generation", "written", "source",
+                                    "routers": {router: RouterTables.to_json()}}, rewritten atomically
+      <name>/frrsync.json           the sync process's own record (pid, start time); frrsync.log its log
 
 state.json (schema 1):
     {"schema": 1, "name": instance name, "lab": lab name, "source": lab file, "params": {...},
@@ -17,13 +22,21 @@ state.json (schema 1):
      "attach": [{"lan", "namespace", "tap", "bridge", "address", "prefixlen", "network",
                  "gateway", "gateway_node", "gateway_mac", "hosts"}],
      "workers": [{"index", "pid", "start_time", "routers": [node...], "log"}],
+     "control_plane": "computed" | "frr",
+     "frr": null | {"dir", "daemons": [{"router", "daemon", "pid", "start_time", "launcher",
+                    "launcher_start", "children": [{"pid", "start_time"}] (ldpd's two helpers),
+                    "dir", "log"}], "sync": {"pid", "start_time", "log"},
+                    "converged_seconds", "differences": [str] (from the computed control plane)},
      "timings": {"namespaces", "sysctls", "links", "switch", "addresses", "control_plane",
-                 "compile", "engines_wait", "forwarding"} (seconds),
+                 "compile", "engines_wait", "forwarding"; FRR: "kernel", "frr_daemons",
+                 "convergence", "tables"} (seconds),
      "probes": [{"from", "namespace", "targets": [address...]}],
      "check": {"ok", "checked", "pings": [{"from", "to", "rtt_ms"}], "missing": [{"from", "to"}]} | null}
 `api.status()` returns this record plus its live health: "status" recomputed ("degraded" when
-a worker died or a namespace vanished, "failed" when the building `up` is gone),
-"namespaces_missing", and "alive" for each worker.
+a worker or the FRR sync process died or a namespace vanished, "failed" when the building
+`up` is gone), "namespaces_missing", and "alive" for each worker; FRR: "frr_daemons" (each
+with "alive"; a dead daemon is an experiment, not a degraded lab), "frr_sync_alive",
+"tables_generation". Workers record the tables generation they run in worker-<i>.json.
 Start times are in clock ticks since boot (/proc/PID/stat field 22): `down` kills a
 recorded PID only if its start time and command line still match (PID reuse).
 """

@@ -1,6 +1,8 @@
 """`down`: remove every namespace, link, bridge, tap and process a lab created. Idempotent.
 
-Order: a still-running `up` of the lab is asked to stop (it tears down itself); recorded
+Order: a still-running `up` of the lab is asked to stop (it tears down itself); in FRR mode
+the control-plane sync process and every FRR daemon (with ldpd's helper processes) are
+stopped, by the PIDs recorded in state.json and the daemons' own pid files (frr.py); recorded
 engine workers are stopped (TERM, then KILL), each only if its PID still is the process
 recorded (start time and command line); then every namespace of the lab goes, the recorded
 ones and any left over with the lab's prefix (links, bridges and taps live only inside them
@@ -80,6 +82,43 @@ def stop_workers(name: str, st: dict | None) -> list[int]:
     return [p for p, _ in mine]
 
 
+def stop_sync(name: str, st: dict | None) -> list[int]:
+    """The FRR control-plane sync process: recorded in state.json and by itself (frrsync.json)."""
+    from .api import SYNC_MARKER
+    import json
+    marker = str(state.run_dir(name))
+    recs = []
+    sync = ((st or {}).get("frr") or {}).get("sync")
+    if sync:
+        recs.append(sync)
+    try:
+        recs.append(json.loads((state.run_dir(name) / "frrsync.json").read_text()))
+    except (OSError, ValueError):
+        pass
+    mine = []
+    for r in recs:
+        pid, start = r.get("pid"), r.get("start_time")
+        if pid and pid != os.getpid() and (pid, start) not in mine and \
+                nsutil.same_process(pid, start, SYNC_MARKER) and any(marker in a for a in nsutil.proc_cmdline(pid)):
+            mine.append((pid, start))
+        elif pid:
+            _reap(pid)
+    for pid, _ in mine:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    left = _wait_gone(mine, TERM_WAIT)
+    for pid, start in left:
+        if nsutil.same_process(pid, start):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    _wait_gone(left, TERM_WAIT)
+    return [p for p, _ in mine]
+
+
 def stop_owner(st: dict | None) -> bool:
     """An `up` still building this lab (another process): ask it to stop and wait for it."""
     if not st or st.get("status") != "building":
@@ -110,6 +149,9 @@ def down(name: str) -> dict:
     owner_stopped = stop_owner(st)
     if owner_stopped:
         st = state.read_state(name)
+    from . import frr as frrrt
+    sync = stop_sync(name, st)
+    frr_killed = frrrt.stop_daemons(name, st)
     killed = stop_workers(name, st)
     nss = lab_namespaces(name, st)
     inodes = {i for i in (nsutil.ns_inode(n) for n in nss) if i is not None}
@@ -125,20 +167,26 @@ def down(name: str) -> dict:
     left = lab_namespaces(name, None)
     return {"name": name, "was_up": bool(st or nss or had_run_dir), "namespaces_removed": len(nss) - len(left),
             "workers_stopped": killed, "owner_stopped": owner_stopped, "left": left,
+            "frr_stopped": frr_killed, "sync_stopped": sync,
             "processes_still_inside": foreign}
 
 
 def leftovers(name: str) -> dict:
     """Whatever of lab `name` still exists (empty lists: the machine is as it was):
-    namespaces with its prefix, engine worker processes of its run folder (found by
-    scanning /proc, read-only), its run folder."""
+    namespaces with its prefix, engine worker, sync and FRR daemon processes of its run
+    folder (found by scanning /proc for it in their command lines, read-only), its run
+    folder. (ldpd's helpers carry no path: check them by the PIDs state.json recorded.)"""
+    from .api import SYNC_MARKER
     marker = str(state.run_dir(name))
+    frr_marker = marker + "/frr/"
     procs = []
     for d in os.listdir("/proc"):
         if d.isdigit():
             cmd = nsutil.proc_cmdline(int(d))
-            if any(state.WORKER_MARKER in a for a in cmd) and marker in cmd and \
-                    nsutil.proc_start_time(int(d)) is not None:
+            if nsutil.proc_start_time(int(d)) is None:
+                continue
+            if (any(state.WORKER_MARKER in a or SYNC_MARKER in a for a in cmd) and marker in cmd) or \
+                    any(a.startswith(frr_marker) for a in cmd):
                 procs.append(int(d))
     return {"namespaces": lab_namespaces(name, None), "processes": procs,
             "run_dir": [str(state.run_dir(name))] if state.run_dir(name).exists() else []}

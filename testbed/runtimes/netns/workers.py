@@ -18,6 +18,13 @@ Sockets stay bound to their namespaces.
 
 A worker exits on SIGTERM, when stdin closes before `go` (its `up` died), and when one of
 its namespaces vanishes or is replaced (checked every second).
+
+FRR control plane (spec "control_plane": "frr"): nothing is computed; the routers start with
+empty tables (they answer ARP, forward nothing) and take their FIB and LFIB from the tables
+file (spec "tables", written by `up` once FRR converged, then by the sync process), checked
+every TABLES_EVERY seconds. A newer generation replaces each router's FIB and LFIB in place
+(ARP cache and pending frames kept, route cache cleared); the worker then records the
+generation it runs in its worker-I.json ("generation"), which `up` waits for.
 """
 from __future__ import annotations
 
@@ -45,6 +52,7 @@ SNDBUF = 4 << 20
 FRAME_MAX = 2048       # router MTU 1600 + Ethernet and VLAN headers fit
 BURST = 256            # frames drained from one socket before looking at the others
 CHECK_EVERY = 1.0      # seconds between namespace checks
+TABLES_EVERY = 0.5     # seconds between looks at the tables file (FRR control plane)
 
 
 class Worker:
@@ -54,6 +62,11 @@ class Worker:
         self.spec = spec
         self.mine: list[str] = spec["partitions"][index]
         self.routers = {}
+        self.nodes = {}
+        self.frr = spec.get("control_plane") == "frr"
+        self.tables_file = Path(spec["tables"]) if self.frr else None
+        self.tables_seen = None
+        self.generation = 0
         self.socks = []
         self.ns_inodes = {}
         self.errors = 0
@@ -65,19 +78,26 @@ class Worker:
     # ------------------------------------------------------------ build
     def register(self):
         from testbed.runtimes.netns.nsutil import proc_start_time
-        start = proc_start_time(os.getpid())
-        rec = {"index": self.index, "pid": os.getpid(), "start_time": start, "routers": len(self.mine)}
+        self.start_time = proc_start_time(os.getpid())
+        self._write_record()
+        self.say(f"hello {os.getpid()} {self.start_time}")
+
+    def _write_record(self):
+        rec = {"index": self.index, "pid": os.getpid(), "start_time": self.start_time, "routers": len(self.mine),
+               "generation": self.generation}
         tmp = self.run_dir / f".worker-{self.index}.json.tmp"
         tmp.write_text(json.dumps(rec))
         os.replace(tmp, self.run_dir / f"worker-{self.index}.json")
-        self.say(f"hello {os.getpid()} {start}")
 
     def compile(self, lab, cp, cp_seconds: float):
+        from testbed.controlplane.tables import RouterTables
         from testbed.engine import compile_node
         t1 = time.monotonic()
         self.say(f"stage compile {len(self.mine)} routers")
         for r in self.mine:
-            self.routers[r] = compile_node(lab.nodes[r], cp.tables[r])
+            self.nodes[r] = lab.nodes[r]
+            # FRR control plane: empty tables until FRR's arrive
+            self.routers[r] = compile_node(lab.nodes[r], cp.tables[r] if cp is not None else RouterTables(name=r))
         t2 = time.monotonic()
         self.say(f"compiled {len(self.mine)} {cp_seconds:.3f} {t2 - t1:.3f}")
 
@@ -134,6 +154,39 @@ class Worker:
         with ThreadPoolExecutor(max_workers=min(128, len(socks))) as ex:
             list(ex.map(lambda s: s.close(), socks))
 
+    # ------------------------------------------------------------ FRR tables
+    def check_tables(self):
+        """Load the tables file if it changed and holds a newer generation."""
+        try:
+            st = os.stat(self.tables_file)
+        except FileNotFoundError:
+            return
+        key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if key == self.tables_seen:
+            return
+        from testbed.controlplane.tables import RouterTables
+        from testbed.engine import compile_node
+        try:
+            doc = json.loads(self.tables_file.read_text())
+        except (OSError, ValueError):
+            return                       # try again next time
+        self.tables_seen = key
+        gen = doc.get("generation", 0)
+        if gen <= self.generation:
+            return
+        t0 = time.monotonic()
+        for name, router in self.routers.items():
+            d = doc["routers"].get(name)
+            fresh = compile_node(self.nodes[name], RouterTables.from_json(d) if d else RouterTables(name=name))
+            router.fib = fresh.fib
+            router.lfib = fresh.lfib
+            router.plens = sorted(router.fib, reverse=True)
+            router._rcache.clear()
+        self.generation = gen
+        self._write_record()
+        print(f"worker {self.index}: tables generation {gen} loaded for {len(self.routers)} routers in "
+              f"{time.monotonic() - t0:.3f} s", file=sys.stderr, flush=True)
+
     # ------------------------------------------------------------ run
     def namespaces_intact(self) -> bool:
         from testbed.runtimes.netns.nsutil import ns_inode
@@ -152,15 +205,21 @@ class Worker:
                 table[s.fileno()] = (router.handle, pidx, s.recv, s.recvfrom, sends)
         monotonic = time.monotonic
         filt = self.filter_outgoing
-        last_check = monotonic()
+        last_check = last_tables = monotonic()
+        wait = TABLES_EVERY if self.frr else CHECK_EVERY
+        if self.frr:
+            self.check_tables()
         while True:
-            events = ep.poll(CHECK_EVERY)
+            events = ep.poll(wait)
             now = monotonic()
             if now - last_check >= CHECK_EVERY:
                 last_check = now
                 if not self.namespaces_intact():
                     print(f"worker {self.index}: a namespace vanished; exiting", file=sys.stderr, flush=True)
                     return
+            if self.frr and now - last_tables >= TABLES_EVERY:
+                last_tables = now
+                self.check_tables()
             for fd, _ in events:
                 handle, pidx, recv, recvfrom, sends = table[fd]
                 for _ in range(BURST):
@@ -205,6 +264,9 @@ def _control_plane(spec: dict):
     lab = load_lab(spec["source"], spec["params"], name=spec["lab"])
     if fingerprint(lab, spec["routers_order"]) != spec["fingerprint"]:
         raise RuntimeError(f"{spec['source']} changed while the lab was coming up (addresses or MACs differ)")
+    if spec.get("control_plane") == "frr":
+        say("0 stage FRR control plane: tables come from FRR")
+        return lab, None, 0.0
     say(f"0 stage control-plane {len(lab.routers)} routers")
     t0 = time.monotonic()
     cp = build_cp(lab)
