@@ -322,22 +322,8 @@ def _targets(name: str, st: dict | None) -> list[tuple[int, int | None]]:
 
 def stop_daemons(name: str, st: dict | None) -> list[int]:
     """TERM every FRR process of the lab (then KILL what is left after TERM_WAIT)."""
-    from .teardown import _wait_gone
-    targets = _targets(name, st)
-    for pid, _ in targets:
-        try:
-            os.kill(pid, 15)
-        except ProcessLookupError:
-            pass
-    left = _wait_gone(targets, TERM_WAIT)
-    for pid, start in left:
-        if nsutil.same_process(pid, start):
-            try:
-                os.kill(pid, 9)
-            except ProcessLookupError:
-                pass
-    _wait_gone(left, TERM_WAIT)
-    return [p for p, _ in targets]
+    from .teardown import terminate
+    return terminate(_targets(name, st), TERM_WAIT)
 
 
 def recorded_pids(st: dict) -> list[tuple[int, int | None]]:

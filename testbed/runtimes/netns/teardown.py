@@ -32,6 +32,25 @@ def _reap(pid: int):
         nsutil.reap(pid)
 
 
+def terminate(procs: list[tuple[int, int | None]], wait: float = TERM_WAIT) -> list[int]:
+    """SIGTERM each recorded (pid, start time), then SIGKILL those still there after `wait`
+    (only if the PID still belongs to the same process); returns the PIDs."""
+    for pid, _ in procs:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    left = _wait_gone(procs, wait)
+    for pid, start in left:
+        if nsutil.same_process(pid, start):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    _wait_gone(left, wait)
+    return [p for p, _ in procs]
+
+
 def _wait_gone(pids: list[tuple[int, int | None]], timeout: float) -> list[tuple[int, int | None]]:
     deadline = time.monotonic() + timeout
     alive = list(pids)
@@ -66,20 +85,7 @@ def stop_workers(name: str, st: dict | None) -> list[int]:
             mine.append((pid, start))
         else:
             _reap(pid)
-    for pid, _ in mine:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    left = _wait_gone(mine, TERM_WAIT)
-    for pid, start in left:
-        if nsutil.same_process(pid, start):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-    _wait_gone(left, TERM_WAIT)
-    return [p for p, _ in mine]
+    return terminate(mine)
 
 
 def stop_sync(name: str, st: dict | None) -> list[int]:
@@ -103,20 +109,7 @@ def stop_sync(name: str, st: dict | None) -> list[int]:
             mine.append((pid, start))
         elif pid:
             _reap(pid)
-    for pid, _ in mine:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    left = _wait_gone(mine, TERM_WAIT)
-    for pid, start in left:
-        if nsutil.same_process(pid, start):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-    _wait_gone(left, TERM_WAIT)
-    return [p for p, _ in mine]
+    return terminate(mine)
 
 
 def stop_owner(st: dict | None) -> bool:
