@@ -16,25 +16,15 @@ import subprocess
 
 import pytest
 
+from checks import CHECKS, check_juniper, in_addr
 from testbed.controlplane import build
 from testbed.lab import lab_names, load_lab
 from testbed.runtimes.netns import api, scamper, teardown
 from testbed.runtimes.sim import Sim
-from testbed.tools.scripted import ScriptedProber, _ittl
+from testbed.tools.scripted import ScriptedProber
 
 pytestmark = [pytest.mark.netns,
               pytest.mark.skipif(not shutil.which("scamper"), reason="Debian's scamper is not installed")]
-
-
-def in_addr(lab, node, prev):
-    for itf in lab.nodes[node].interfaces:
-        if prev in [p.node for p in itf.peers()]:
-            return str(itf.ip)
-    raise KeyError((node, prev))
-
-
-def chain_addrs(lab, names):
-    return {node: in_addr(lab, node, prev) for prev, node in zip(names, names[1:])}
 
 
 def row(h):
@@ -45,101 +35,6 @@ def assert_gone(name):
     left = teardown.leftovers(name)
     assert left == {"namespaces": [], "processes": [], "run_dir": []}, left
 
-
-# ---- explicit per-class checks on scamper's hops (the sim suite's assertions)
-
-def check_explicit(lab, hops, lsrs=3):
-    path = ["ce1", "pe1"] + [f"p{i}" for i in range(1, lsrs + 1)] + ["pe2", "ce2"]
-    addrs = chain_addrs(lab, ["vp"] + path)
-    assert [h.address for h in hops[:-1]] == [addrs[n] for n in path]
-    lsr_hops = hops[2:2 + lsrs]
-    for k, h in enumerate(lsr_hops, start=1):
-        assert h.icmp_type == 11 and len(h.labels) == 1
-        assert h.labels[0][1] == 1, "explicit LSRs quote LSE-TTL 1"
-        assert h.quoted_ttl == (k if k < lsrs else 1)
-    uturns = [h.uturn for h in lsr_hops]
-    assert uturns[0] == 2 * lsrs and all(a > b for a, b in zip(uturns, uturns[1:]))
-    for h in hops[:2] + hops[2 + lsrs:-1]:
-        assert h.labels == [] and h.quoted_ttl == 1
-    assert hops[-1].icmp_type == 0
-    assert {(_ittl(h.reply_ttl), _ittl(h.er_ttl)) for h in hops[:-1]} == {(255, 255)}   # Cisco
-    assert (_ittl(hops[-1].reply_ttl), _ittl(hops[-1].er_ttl)) == (64, 64)             # Linux host
-
-
-def check_implicit(lab, hops, lsrs=3):
-    lsr_hops = hops[2:2 + lsrs]
-    assert all(h.labels == [] for h in hops)
-    assert [h.quoted_ttl for h in lsr_hops] == list(range(1, lsrs)) + [1]
-    uturns = [h.uturn for h in lsr_hops[:-1]]
-    assert all(a > b for a, b in zip(uturns, uturns[1:])) and uturns[-1] > 0
-    assert hops[1].uturn == 0 and hops[2 + lsrs].uturn == 0
-
-
-def check_opaque(lab, hops, lsrs=3):
-    addrs = chain_addrs(lab, ["vp", "ce1", "pe1", "p1"] + [f"p{i}" for i in range(2, lsrs + 1)] + ["pe2", "ce2"])
-    assert [h.address for h in hops[:4]] == [addrs["ce1"], addrs["pe1"], addrs["pe2"], addrs["ce2"]]
-    eh = hops[2]
-    assert len(eh.labels) == 1 and eh.labels[0][1] == 255 - lsrs
-    assert all(h.labels == [] for h in hops if h is not eh)
-
-
-def check_invisible_php(lab, hops, lsrs=3):
-    addrs = chain_addrs(lab, ["vp", "ce1", "pe1", "p1"] + [f"p{i}" for i in range(2, lsrs + 1)] + ["pe2"])
-    assert hops[1].address == addrs["pe1"] and hops[2].address == addrs["pe2"]
-    egress = hops[2]
-    assert egress.labels == [] and egress.quoted_ttl == 1
-    assert egress.frpla == lsrs
-    assert egress.return_te == egress.return_er
-    assert hops[1].frpla == 0
-    assert not any(h.address in [addrs[f"p{i}"] for i in range(1, lsrs + 1)] for h in hops)
-
-
-def check_juniper(lab, hops, lsrs=3):
-    egress = hops[2]
-    assert egress.reply_ttl > 128 and egress.er_ttl <= 64       # <255,64>
-    assert egress.return_te - egress.return_er == lsrs          # RTLA
-    assert egress.frpla == lsrs
-
-
-def check_uhp(lab, hops):
-    addrs = chain_addrs(lab, ["vp", "ce1", "pe1", "p1", "p2", "p3", "pe2", "ce2"])
-    assert [h.address for h in hops[:4]] == [addrs["ce1"], addrs["pe1"], addrs["ce2"], addrs["ce2"]]
-    assert addrs["pe2"] not in [h.address for h in hops]
-
-
-def check_linux(lab, hops, lsrs=3):
-    assert [h.address for h in hops[2:2 + lsrs]] == [None] * lsrs
-    for h in hops:
-        if h.address:
-            assert h.reply_ttl <= 64 and (h.er_ttl is None or h.er_ttl <= 64)
-            assert h.labels == []
-
-
-def check_plain(lab, hops):
-    assert all(h.address for h in hops)
-    for h in hops[:-1]:
-        assert h.labels == [] and h.quoted_ttl == 1 and h.frpla == 0 and h.uturn == 0
-
-
-def check_asymmetric(lab, hops):
-    by = {h.address: h for h in hops}
-    assert by[in_addr(lab, "r4", "r3")].frpla == 3
-    assert [by[in_addr(lab, n, p)].frpla for p, n in (("vp", "r1"), ("r1", "r2"), ("r2", "r3"))] == [0, 0, 0]
-
-
-def check_mixed(lab, hops):
-    labelled = [h for h in hops if h.labels]
-    assert [h.address for h in labelled] == [in_addr(lab, "p1", "pe1"), in_addr(lab, "p2", "p1")]
-    pe4 = next(h for h in hops if h.address == in_addr(lab, "pe4", "p5"))
-    assert pe4.frpla == 3
-    assert hops[hops.index(pe4) - 1].address == in_addr(lab, "pe3", "x1")
-
-
-CHECKS = {
-    "explicit": check_explicit, "implicit": check_implicit, "opaque": check_opaque,
-    "invisible-php": check_invisible_php, "invisible-php-juniper": check_juniper, "invisible-uhp": check_uhp,
-    "linux-lsr": check_linux, "plain-ip": check_plain, "asymmetric": check_asymmetric, "mixed": check_mixed,
-}
 
 SCENARIOS = [(n, {}) for n in lab_names()] + [
     ("explicit", {"lsrs": 5}), ("implicit", {"lsrs": 4}), ("opaque", {"lsrs": 6}), ("invisible-php", {"lsrs": 5}),
