@@ -17,7 +17,6 @@ from __future__ import annotations
 import struct
 import zlib
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address
 
 from testbed.controlplane.tables import EXPLICIT_NULL, IMPLICIT_NULL
 from testbed.wire import icmp_error, inet_checksum
@@ -28,10 +27,6 @@ _ET_IP, _ET_ARP, _ET_MPLS = b"\x08\x00", b"\x08\x06", b"\x88\x47"
 ICMP_ERRORS = (3, 4, 5, 11, 12)
 PENDING_MAX = 256          # frames queued per unresolved neighbour (Linux queues ~200 KB)
 ARP_RETRY = 1.0
-
-
-def _ip(a) -> int:
-    return int(IPv4Address(str(a)))
 
 
 @dataclass
@@ -604,7 +599,7 @@ def compile_node(node, tables) -> Router:
     for lbl, e in tables.lfib.items():
         lfib[lbl] = [(h.out_label, idx[h.ifname], int(h.gateway)) for h in e.hops]
     p = node.personality
-    return Router(name=node.name, ports=ports, loopback=_ip(node.loopback) if node.loopback else None,
+    return Router(name=node.name, ports=ports, loopback=int(node.loopback) if node.loopback else None,
                   personality=p, ttl_propagate=node.ttl_propagate, rfc4950=node.rfc4950,
                   icmp_tunneling=node.icmp_tunneling, icmp_rate_limit=node.icmp_rate_limit,
                   is_host=p.is_host, fib=fib, lfib=lfib)
