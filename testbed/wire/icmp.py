@@ -5,7 +5,7 @@ import struct
 from typing import NamedTuple
 
 from .checksum import inet_checksum, ones_sum
-from .errors import WireError
+from .errors import span_end
 from .mpls import encode_stack
 
 __all__ = [
@@ -222,12 +222,7 @@ def parse_icmp(buf, off: int = 0, end: int | None = None) -> IcmpMessage:
     The message checksum is verified and reported.  For error types the original datagram is
     at quote_off (off + 8) for quote_len bytes, which excludes any extension structure.
     """
-    if end is None:
-        end = len(buf)
-    elif end > len(buf):
-        raise WireError(f"ICMP: end {end} beyond buffer of {len(buf)} bytes")
-    if off < 0 or end - off < ICMP_HLEN:
-        raise WireError(f"ICMP message truncated: {end - off} bytes < 8")
+    end = span_end(buf, off, end, ICMP_HLEN, "ICMP message")
     typ, code, ck, rest = _HDR.unpack_from(buf, off)
     ok = inet_checksum(buf[off:end]) == 0
     if typ in EXT_TYPES:

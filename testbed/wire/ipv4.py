@@ -6,7 +6,7 @@ import struct
 from typing import NamedTuple
 
 from .checksum import inet_checksum
-from .errors import WireError
+from .errors import WireError, span_end
 
 __all__ = [
     "IPPROTO_ICMP", "IPPROTO_TCP", "IPPROTO_UDP", "IPV4_HLEN",
@@ -71,12 +71,7 @@ def parse_ipv4(buf, off: int = 0, end: int | None = None, *, strict_len: bool = 
     header quoted inside an ICMP error, whose total length describes the original datagram.
     The checksum is verified and reported (checksum_ok), never raised on.
     """
-    if end is None:
-        end = len(buf)
-    elif end > len(buf):
-        raise WireError(f"IPv4: end {end} beyond buffer of {len(buf)} bytes")
-    if off < 0 or end - off < 20:
-        raise WireError(f"IPv4 header truncated: {end - off} bytes < 20")
+    end = span_end(buf, off, end, 20, "IPv4 header")
     w0, total, ident, frag, ttlp, cks, src, dst = _unpack_words(buf, off)
     vihl = w0 >> 8
     if vihl >> 4 != 4:

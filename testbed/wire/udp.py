@@ -5,7 +5,7 @@ import struct
 from typing import NamedTuple
 
 from .checksum import ones_sum
-from .errors import WireError
+from .errors import span_end
 
 __all__ = ["UDP_HLEN", "UDPHeader", "udp_header", "parse_udp", "udp_checksum"]
 
@@ -66,12 +66,7 @@ def parse_udp(buf, off: int = 0, end: int | None = None,
     """Parse the UDP header at `off`.  Only a header shorter than 8 bytes raises WireError: the
     length field is reported as found (a header quoted in an ICMP error describes the original).
     The checksum is verified when both addresses are given and the segment is entirely in buf."""
-    if end is None:
-        end = len(buf)
-    elif end > len(buf):
-        raise WireError(f"UDP: end {end} beyond buffer of {len(buf)} bytes")
-    if off < 0 or end - off < UDP_HLEN:
-        raise WireError(f"UDP header truncated: {end - off} bytes < 8")
+    end = span_end(buf, off, end, UDP_HLEN, "UDP header")
     sport, dport, length, cks = _HDR.unpack_from(buf, off)
     ok = None
     if cks and src_ip is not None and dst_ip is not None and UDP_HLEN <= length <= end - off:
