@@ -19,6 +19,7 @@ from collections import Counter
 
 from testbed.controlplane import build
 from testbed.errors import TestbedError
+from testbed.experiments.run import probe_sim, probes_of, utnt_args
 from testbed.lab import load_lab
 from testbed.scoring import score_run
 from testbed.truth import ground_truth
@@ -78,7 +79,6 @@ def classify(trace: dict) -> Counter:
 
 def sweep(labs: list[str], frpla: list[int], rtla: list[int], sets: dict[str, list] | None = None,
           progress=None) -> dict:
-    from testbed.experiments.run import probe_sim, utnt_args
     sets = sets or {}
     plan = []
     for name in labs:
@@ -97,23 +97,23 @@ def sweep(labs: list[str], frpla: list[int], rtla: list[int], sets: dict[str, li
             lab = load_lab(name, params)
             cp = build(lab)
             truth = ground_truth(cp)
+            jobs = probes_of(lab)
+
+            def traces_at(f: int, r: int, brute: bool) -> list[dict]:
+                args = utnt_args(["-b"] if brute else [])
+                args.frpla, args.rtla = f, r          # 0 is allowed here (calibration)
+                out = []
+                for src, targets in jobs:
+                    out += probe_sim(lab, cp, src, targets, args, calibration=True)["traces"]
+                return out
+
             for f in frpla:
                 for r in rtla:
-                    args = utnt_args(["-b", "-f", str(max(f, 1)), "-r", str(max(r, 1))])
-                    args.frpla, args.rtla = f, r
-                    from testbed.experiments import run as runmod
-                    traces = []
-                    for src, targets in runmod.probes_of(lab):
-                        traces += probe_sim(lab, cp, src, targets, args, calibration=True)["traces"]
                     c = Counter({k: 0 for k in CELLS})
-                    for tr in traces:
+                    for tr in traces_at(f, r, brute=True):
                         c.update(classify(tr))
                     # the ground-truth view, from a normal (non brute-force) run at the same thresholds
-                    args_n = utnt_args(["-f", str(max(f, 1)), "-r", str(max(r, 1))])
-                    args_n.frpla, args_n.rtla = f, r
-                    ntraces = []
-                    for src, targets in runmod.probes_of(lab):
-                        ntraces += probe_sim(lab, cp, src, targets, args_n, calibration=True)["traces"]
+                    ntraces = traces_at(f, r, brute=False)
                     sc = score_run(lab, truth, ntraces)
                     hidden = {k: v for k, v in sc["per_class"].items() if k in ("opaque", "invisible-php",
                                                                                  "invisible-uhp")}
