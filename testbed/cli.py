@@ -191,7 +191,7 @@ def _print_traces(doc, lab):
 
 
 def cmd_probe(args):
-    from testbed.experiments.run import probe_netns, probe_sim, probes_of, utnt_args
+    from testbed.experiments.run import probe_lab, probes_of
     lab = _load(args)
     jobs = probes_of(lab, args.source, args.dest)
     if args.runtime is None:
@@ -200,12 +200,7 @@ def cmd_probe(args):
             from testbed.runtimes.netns import api
             if api.status(args.name or lab.name).get("status") not in ("down", "orphaned"):
                 args.runtime = "netns"
-    traces = []
-    for src, targets in jobs:
-        if args.runtime == "sim":
-            traces += probe_sim(lab, _cp(lab), src, targets, utnt_args(args.utnt))["traces"]
-        else:
-            traces += probe_netns(args.name or lab.name, src, targets, args.utnt)["traces"]
+    traces = probe_lab(lab, args.runtime, jobs, args.utnt, name=args.name)
     doc = {"format": "utnt", "version": 1, "lab": lab.name, "runtime": args.runtime, "traces": traces}
     if args.json:
         return _print_json(doc)

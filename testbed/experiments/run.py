@@ -76,6 +76,27 @@ def probes_of(lab, source=None, dest=None):
     return list(out.items())
 
 
+def probe_lab(lab, runtime: str, jobs, extra: list[str] | None, name: str | None = None, cp=None,
+              progress=None) -> list[dict]:
+    """uTNT's traces for every (vantage point, targets) job: in-process on the sim, or on the
+    running lab's tap attachment points (netns, lab instance `name`)."""
+    traces = []
+    if runtime == "sim":
+        from testbed.controlplane import build
+        cp = cp or build(lab)
+        args = utnt_args(extra)
+    for src, targets in jobs:
+        if runtime == "sim":
+            if progress:
+                progress(f"uTNT from {src} to {', '.join(targets)} (sim)")
+            traces += probe_sim(lab, cp, src, targets, args)["traces"]
+        else:
+            if progress:
+                progress(f"uTNT from {src}'s LAN to {', '.join(targets)} (tap)")
+            traces += probe_netns(name or lab.name, src, targets, extra)["traces"]
+    return traces
+
+
 def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=None, dest=None,
             name: str | None = None, progress=None, control_plane: str | None = None,
             converge_timeout: float | None = None, up_progress=None) -> dict:
@@ -92,17 +113,13 @@ def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=No
     # a lab file's `control_plane: frr` applies where FRR can run (netns); sim computes
     cp_mode = (control_plane or getattr(lab, "control_plane", None) or "computed") if runtime == "netns" \
         else "computed"
-    args = utnt_args(extra)
+    utnt_args(extra)                 # bad uTNT options fail before anything is brought up
     cp = build(lab)
     truth = ground_truth(cp)
-    traces = []
     frr_info = None
     jobs = probes_of(lab, source, dest)
     if runtime == "sim":
-        for src, targets in jobs:
-            if progress:
-                progress(f"uTNT from {src} to {', '.join(targets)} (sim)")
-            traces += probe_sim(lab, cp, src, targets, args)["traces"]
+        traces = probe_lab(lab, "sim", jobs, extra, cp=cp, progress=progress)
     elif runtime == "netns":
         from testbed.runtimes.netns import api
         lab_name = name or lab.name
@@ -115,10 +132,7 @@ def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=No
             frr_info = {"converged_seconds": st["frr"]["converged_seconds"],
                         "differences": st["frr"]["differences"], "daemons": len(st["frr"]["daemons"])}
         try:
-            for src, targets in jobs:
-                if progress:
-                    progress(f"uTNT from {src}'s LAN to {', '.join(targets)} (tap)")
-                traces += probe_netns(lab_name, src, targets, extra)["traces"]
+            traces = probe_lab(lab, "netns", jobs, extra, name=lab_name, progress=progress)
         finally:
             if progress:
                 progress(f"tearing {lab_name} down")
