@@ -20,9 +20,15 @@ def utnt_args(extra: list[str] | None):
     from utnt.cli import build_parser
     p = build_parser(port_required=False, prog="testbed run -- ")
     try:
-        return p.parse_args(extra or [])
+        args = p.parse_args(extra or [])
     except SystemExit as e:
         raise TestbedError(f"bad uTNT options after '--': {' '.join(extra or [])}") from e
+    from utnt.cli import options_from
+    try:
+        options_from(args)
+    except ValueError as e:
+        raise TestbedError(f"bad uTNT options after '--': {e}") from None
+    return args
 
 
 def probe_sim(lab, cp, source: str, targets: list[str], args, sim=None, calibration: bool = False) -> dict:
