@@ -184,12 +184,6 @@ def _split_dashdash(argv):
     return argv, []
 
 
-def _print_traces(doc, lab):
-    from utnt.model import Trace  # noqa: F401  (text comes from the JSON via utnt.output)
-    from utnt.jsonload import dump_text_json
-    sys.stdout.write(dump_text_json(doc["traces"]))
-
-
 def cmd_probe(args):
     from testbed.experiments.run import probe_lab, probes_of
     lab = _load(args)
@@ -233,7 +227,7 @@ def cmd_run(args):
 
 
 def cmd_scoreboard(args):
-    from testbed.experiments.board import COLUMNS, scoreboard
+    from testbed.experiments.board import scoreboard
     c = _console()
     labs = args.labs or None
     if args.json:
@@ -262,7 +256,7 @@ def cmd_scoreboard(args):
 
 
 def cmd_sweep(args):
-    from testbed.experiments.sweep import CELLS, parse_range, plot, sweep, write_json
+    from testbed.experiments.sweep import parse_range, plot, sweep, write_json
     from testbed.lab.loader import parse_sets
     frpla = parse_range(args.frpla, "--frpla")
     rtla = parse_range(args.rtla, "--rtla")

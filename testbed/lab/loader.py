@@ -75,26 +75,6 @@ def render(path: Path, params: dict) -> str:
         raise LabError([Problem(str(path), "template", f"rendering failed: {e}")]) from None
 
 
-def _fmt_loc(loc) -> str:
-    parts = []
-    for x in loc:
-        if isinstance(x, int):
-            parts.append(f"[{x}]")
-        else:
-            if x in ("LinkSpec", "list[union[str,Endpoint]]") or x.startswith(("function-", "str", "Endpoint")):
-                continue
-            parts.append(("." if parts else "") + x)
-    return "".join(parts)
-
-
-def _clean_path(loc) -> tuple:
-    out = []
-    for x in loc:
-        if isinstance(x, int) or x in LabSpec.model_fields or not _is_type_tag(x):
-            out.append(x)
-    return tuple(out)
-
-
 def _is_type_tag(x: str) -> bool:
     return x in ("LinkSpec", "str", "Endpoint") or x.startswith(("list[", "function-", "union["))
 
@@ -140,7 +120,6 @@ def load_lab(name_or_path: str | Path, params: dict | None = None, name: str | N
 
 def _dedupe_links(problems: list[Problem]) -> list[Problem]:
     """A link that is neither a LinkSpec nor a list yields two union errors; keep the clearer one."""
-    by_field: dict[tuple, list[Problem]] = {}
     out = []
     for p in problems:
         if p.field.startswith("links[") and "input should be a valid list" in p.message.lower():

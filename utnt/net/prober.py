@@ -12,14 +12,14 @@ from __future__ import annotations
 import os
 import struct
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from ipaddress import IPv4Address
 
 from testbed.wire import inet_checksum
 from testbed.wire.checksum import ones_sum
 from testbed.wire.errors import WireError
 from testbed.wire.icmp import parse_icmp
-from utnt.model import METHOD_ICMP_PARIS, METHOD_UDP_PARIS, Reply, Trace
+from utnt.model import METHOD_ICMP_PARIS, Reply, Trace
 
 UDP_DPORT = 33435
 
