@@ -69,7 +69,7 @@ def classify_prefixes(lab, owners=None) -> dict[str, dict[IPv4Network, str]]:
     return pclass
 
 
-def apply_bgp(lab, tables, dist, pclass=None):
+def apply_bgp(lab, tables, dist, pclass=None, owners=None):
     """BGP with next-hop-self at the exit LER, over whatever IGP and LDP state `tables` hold.
 
     For a router r of domain D and a prefix that is not internal to D and not label-switched
@@ -77,8 +77,8 @@ def apply_bgp(lab, tables, dist, pclass=None):
     is closest to it; the route then follows r's route to e's loopback, labels included.
     FRR runs no BGP in the labs, so the FRR control plane mode applies this same layer.
     """
-    pclass = pclass or classify_prefixes(lab)
-    owners = _owners(lab)
+    owners = owners or _owners(lab)
+    pclass = pclass or classify_prefixes(lab, owners)
     inf = float("inf")
 
     def d(a, b):
@@ -292,7 +292,7 @@ def build(lab) -> ControlPlane:
                         push = () if lbl is None or lbl == IMPLICIT_NULL else (lbl,)
                         new.append(NextHop(nh.ifname, nh.gateway, nh.neighbor, push))
                     t.fib[pfx] = Route(pfx, "ldp" if any(n.push for n in new) else "igp", new, via=f"FEC {pfx}")
-    apply_bgp(lab, tables, dist, pclass)
+    apply_bgp(lab, tables, dist, pclass, owners)
 
     # ---- hosts: connected subnet and a default route
     for h in lab.hosts:
