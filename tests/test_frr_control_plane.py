@@ -32,6 +32,7 @@ from testbed.controlplane.tables import (EXPLICIT_NULL, IMPLICIT_NULL, LabelHop,
 from testbed.lab import lab_names, load_lab
 from testbed.runtimes.netns import api, nsutil, scamper, state, teardown
 from testbed.runtimes.netns import frr as frrrt
+from labnames import N
 
 TESTBED = [sys.executable, "-m", "testbed.cli"]
 REPO = Path(__file__).resolve().parent.parent
@@ -145,8 +146,8 @@ def _frr_gone(pids):
 def test_frr_scores_exactly_like_the_computed_control_plane(name):
     from testbed.experiments.run import run_lab
     lab = load_lab(name)
-    frr = run_lab(lab, runtime="netns", control_plane="frr", name=f"frr-{name}")
-    comp = run_lab(lab, runtime="netns", control_plane="computed", name=f"cmp-{name}")
+    frr = run_lab(lab, runtime="netns", control_plane="frr", name=N(f"frr-{name}"))
+    comp = run_lab(lab, runtime="netns", control_plane="computed", name=N(f"cmp-{name}"))
     assert frr["control_plane"] == "frr" and comp["control_plane"] == "computed"
     assert frr["frr"]["differences"] == [], frr["frr"]["differences"]
     assert frr["score"]["totals"] == comp["score"]["totals"]
@@ -155,7 +156,7 @@ def test_frr_scores_exactly_like_the_computed_control_plane(name):
         assert [h["address"] for h in a["hops"]] == [h["address"] for h in b["hops"]]
         assert [(t["class"], t["ingress"], t["egress"], t["lsrs"]) for t in a["tunnels"]] == \
             [(t["class"], t["ingress"], t["egress"], t["lsrs"]) for t in b["tunnels"]]
-    for inst in (f"frr-{name}", f"cmp-{name}"):
+    for inst in (N(f"frr-{name}"), N(f"cmp-{name}")):
         assert teardown.leftovers(inst) == {"namespaces": [], "processes": [], "run_dir": []}
 
 
@@ -164,19 +165,19 @@ def frr_lab():
     """invisible-php on FRR (and the same lab computed, for the signatures), for the tests
     below, which run in file order: signatures first, then ldpd killed on p2."""
     lab = load_lab("invisible-php")
-    st = api.up(lab, name="frr-kill", control_plane="frr")
+    st = api.up(lab, name=N("frr-kill"), control_plane="frr")
     cst = None
     try:
-        cst = api.up(lab, name="cmp-kill")
+        cst = api.up(lab, name=N("cmp-kill"))
         yield lab, st, cst
     finally:
         if cst is not None:
-            api.down("cmp-kill")
-        recorded = frrrt.recorded_pids(state.read_state("frr-kill") or st)
-        api.down("frr-kill")
+            api.down(N("cmp-kill"))
+        recorded = frrrt.recorded_pids(state.read_state(N("frr-kill")) or st)
+        api.down(N("frr-kill"))
         # (d) down leaves no FRR process: every recorded daemon and ldpd helper is gone
         assert recorded and not _frr_gone(recorded)
-        assert teardown.leftovers("frr-kill") == {"namespaces": [], "processes": [], "run_dir": []}
+        assert teardown.leftovers(N("frr-kill")) == {"namespaces": [], "processes": [], "run_dir": []}
 
 
 @pytest.mark.netns
@@ -216,7 +217,7 @@ def test_probes_see_only_the_engine_in_frr_mode(frr_lab):
 @NEEDS_SCAMPER
 def test_killing_ldpd_on_an_lsr_changes_the_lfib_and_the_trace(frr_lab):
     lab, st, _ = frr_lab
-    name = "frr-kill"
+    name = N("frr-kill")
     dst = str(lab.probes[0].targets[0])
     fec = IPv4Network(f"{lab.nodes['pe2'].loopback}/32")   # pe1's BGP next hop toward dst
     gen0, tables = frrrt.read_tables(frrrt.tables_path(name))
@@ -259,7 +260,7 @@ def test_a_lab_whose_frr_cannot_converge_fails_and_leaves_nothing(monkeypatch):
     forms, `up` fails within its timeout naming the routers and quoting ospfd's log, and
     tears everything down: no namespace, no FRR process of the recorded PIDs, no run folder."""
     lab = load_lab("invisible-php")
-    name = "frr-broken"
+    name = N("frr-broken")
 
     def hook(lab_, router, d: Path):
         if router == "p2":
@@ -304,8 +305,8 @@ def test_cli_run_on_frr_scores_like_the_default():
                            text=True, cwd=REPO)
         assert r.returncode == 0, r.stderr[-2000:]
         return json.loads(r.stdout)
-    frr = run("--control-plane", "frr", "--name", "frr-cli")
-    default = run("--name", "cmp-cli")
+    frr = run("--control-plane", "frr", "--name", N("frr-cli"))
+    default = run("--name", N("cmp-cli"))
     assert frr["control_plane"] == "frr" and default["control_plane"] == "computed"
     assert frr["score"]["totals"] == default["score"]["totals"] and frr["score"]["perfect"]
 
@@ -313,7 +314,7 @@ def test_cli_run_on_frr_scores_like_the_default():
 @pytest.mark.netns
 @pytest.mark.frr
 def test_ctrl_c_during_convergence_leaves_no_frr_process():
-    name = "frr-int"
+    name = N("frr-int")
     p = subprocess.Popen(TESTBED + ["up", "invisible-php", "--control-plane", "frr", "--name", name],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
     recorded = []

@@ -23,6 +23,7 @@ import pytest
 from testbed.lab import load_lab
 from testbed.runtimes.netns import api, nsutil, scamper, teardown
 from testbed.wire import inet_checksum
+from labnames import N
 
 pytestmark = pytest.mark.netns
 NEEDS_TOOLS = pytest.mark.skipif(not (shutil.which("scamper") and shutil.which("tcpdump")),
@@ -53,7 +54,7 @@ def icmp_echo(ident, seq=1, payload=b"containment"):
 
 @pytest.fixture
 def contained():
-    name = "pt-contain"
+    name = N("pt-contain")
     before = root_links()
     routes_before = ipj("route", "show", "table", "all")
     lab = load_lab("invisible-php")
@@ -128,7 +129,7 @@ def test_router_kernels_are_silent(tmp_path):
     """tcpdump on every interface of an ingress (pe1) and an LSR (p1) during a scamper trace and
     pings: every frame a router sends is the engine's (Cisco TTLs, engine ARP), no IPv6/ND at
     all, and the namespaces' own IP stacks sent nothing (SNMP counters)."""
-    name = "pt-silence"
+    name = N("pt-silence")
     lab = load_lab("explicit")
     st = api.up(lab, name=name)
     caps = []
@@ -189,7 +190,7 @@ def test_router_kernels_are_silent(tmp_path):
 
 
 def test_tap_attachment_point_answers_arp_and_reaches_hosts():
-    name = "pt-tap"
+    name = N("pt-tap")
     lab = load_lab("invisible-php")
     st = api.up(lab, name=name)
     try:
@@ -259,7 +260,7 @@ def _read_frames(fd, timeout):
 
 
 def test_host_namespaces_answer_bursts():
-    name = "pt-hostsys"
+    name = N("pt-hostsys")
     st = api.up(load_lab("plain-ip", {"hops": 2}), name=name)
     try:
         for nsn in st["hosts"].values():

@@ -17,6 +17,7 @@ import pytest
 from testbed import errors
 from testbed.lab import load_lab
 from testbed.runtimes.netns import api, build as nsbuild, nsutil, scamper, teardown
+from labnames import N
 
 pytestmark = pytest.mark.netns
 NEEDS_TOOLS = pytest.mark.skipif(not (shutil.which("scamper") and shutil.which("tcpdump")),
@@ -44,80 +45,80 @@ def cli(*args, **kw):
 def test_two_labs_side_by_side_and_second_up_fails_clearly():
     lab = load_lab("invisible-php")
     before = root_links()
-    a = api.up(lab, name="pt-side-a")
+    a = api.up(lab, name=N("pt-side-a"))
     try:
-        b = api.up(lab, name="pt-side-b")
+        b = api.up(lab, name=N("pt-side-b"))
         try:
             assert not set(a["namespaces"]) & set(b["namespaces"])
             with pytest.raises(errors.TestbedError, match=r"'pt-side-a' is already up .*testbed down pt-side-a"):
-                api.up(lab, name="pt-side-a")
-            assert api.status("pt-side-a")["status"] == "up"       # the failed up touched nothing
+                api.up(lab, name=N("pt-side-a"))
+            assert api.status(N("pt-side-a"))["status"] == "up"       # the failed up touched nothing
             dst = str(lab.probes[0].targets[0])
             for st in (a, b):
                 hops = scamper.trace_with_pings(st["hosts"]["vp"], dst, fingerprint=False)
                 assert hops[-1].address == dst and hops[2].frpla == 3
-            api.down("pt-side-a")
-            assert_gone("pt-side-a")
+            api.down(N("pt-side-a"))
+            assert_gone(N("pt-side-a"))
             # b is untouched by a's down
-            assert api.status("pt-side-b")["status"] == "up"
+            assert api.status(N("pt-side-b"))["status"] == "up"
             hops = scamper.trace_with_pings(b["hosts"]["vp"], dst, fingerprint=False)
             assert hops[-1].address == dst
         finally:
-            api.down("pt-side-b")
+            api.down(N("pt-side-b"))
     finally:
-        api.down("pt-side-a")
-    assert_gone("pt-side-a")
-    assert_gone("pt-side-b")
+        api.down(N("pt-side-a"))
+    assert_gone(N("pt-side-a"))
+    assert_gone(N("pt-side-b"))
     assert root_links() == before
 
 
 def test_prefixes_never_overlap_between_lab_names():
     """Lab `pt-x`'s leftover sweep must not touch lab `pt-x-y` (names share a prefix)."""
     lab = load_lab("plain-ip", {"hops": 2})
-    api.up(lab, name="pt-x-y")
+    api.up(lab, name=N("pt-x-y"))
     try:
-        r = api.down("pt-x")
+        r = api.down(N("pt-x"))
         assert not r["was_up"] and r["namespaces_removed"] == 0
-        assert api.status("pt-x-y")["status"] == "up"
+        assert api.status(N("pt-x-y"))["status"] == "up"
     finally:
-        api.down("pt-x-y")
-    assert_gone("pt-x-y")
+        api.down(N("pt-x-y"))
+    assert_gone(N("pt-x-y"))
 
 
 def test_down_is_idempotent_and_reports():
     lab = load_lab("plain-ip", {"hops": 2})
-    st = api.up(lab, name="pt-idem")
-    r1 = api.down("pt-idem")
+    st = api.up(lab, name=N("pt-idem"))
+    r1 = api.down(N("pt-idem"))
     assert r1["was_up"] and r1["namespaces_removed"] == len(st["namespaces"]) and r1["left"] == []
     assert sorted(r1["workers_stopped"]) == sorted(w["pid"] for w in st["workers"])
-    r2 = api.down("pt-idem")
+    r2 = api.down(N("pt-idem"))
     assert not r2["was_up"] and r2["namespaces_removed"] == 0
-    assert_gone("pt-idem")
-    assert api.status("pt-idem")["status"] == "down"
+    assert_gone(N("pt-idem"))
+    assert api.status(N("pt-idem"))["status"] == "down"
 
 
 def test_killed_engine_is_seen_and_down_cleans_up():
     lab = load_lab("explicit")
-    st = api.up(lab, name="pt-killed")
+    st = api.up(lab, name=N("pt-killed"))
     try:
         victim = st["workers"][0]["pid"]
         os.kill(victim, signal.SIGKILL)
         deadline = time.monotonic() + 5
         while nsutil.same_process(victim, st["workers"][0]["start_time"]) and time.monotonic() < deadline:
             time.sleep(0.02)
-        s = api.status("pt-killed")
+        s = api.status(N("pt-killed"))
         assert s["status"] == "degraded"
         assert [w["alive"] for w in s["workers"]][0] is False
-        r = cli("status", "pt-killed")
+        r = cli("status", N("pt-killed"))
         assert r.returncode == 1 and "degraded" in r.stdout
     finally:
-        api.down("pt-killed")
-    assert_gone("pt-killed")
+        api.down(N("pt-killed"))
+    assert_gone(N("pt-killed"))
 
 
 def test_worker_exits_when_its_namespace_vanishes():
     lab = load_lab("plain-ip", {"hops": 2})
-    st = api.up(lab, name="pt-vanish", workers=1)
+    st = api.up(lab, name=N("pt-vanish"), workers=1)
     w = st["workers"][0]
     try:
         subprocess.run(["ip", "netns", "del", st["routers"]["r1"]], check=True)
@@ -126,8 +127,8 @@ def test_worker_exits_when_its_namespace_vanishes():
             time.sleep(0.05)
         assert not nsutil.same_process(w["pid"], w["start_time"]), "the worker should exit on its own"
     finally:
-        api.down("pt-vanish")
-    assert_gone("pt-vanish")
+        api.down(N("pt-vanish"))
+    assert_gone(N("pt-vanish"))
 
 
 def test_failed_up_leaves_nothing(monkeypatch):
@@ -138,8 +139,8 @@ def test_failed_up_leaves_nothing(monkeypatch):
     monkeypatch.setattr(nsbuild, "STEPS", tuple(steps))
     before = root_links()
     with pytest.raises(errors.TestbedError, match="injected failure"):
-        api.up(load_lab("mixed"), name="pt-failed")
-    assert_gone("pt-failed")
+        api.up(load_lab("mixed"), name=N("pt-failed"))
+    assert_gone(N("pt-failed"))
     assert root_links() == before
 
 
@@ -155,8 +156,8 @@ def test_engine_that_cannot_start_fails_up_cleanly(monkeypatch):
         return engine
     monkeypatch.setattr(api, "_spawn_workers", spawn_then_corrupt)
     with pytest.raises(errors.TestbedError, match="engine worker .* exited"):
-        api.up(lab, name="pt-noengine")
-    assert_gone("pt-noengine")
+        api.up(lab, name=N("pt-noengine"))
+    assert_gone(N("pt-noengine"))
 
 
 def _gen_lab(path: Path, n: int) -> Path:
@@ -171,7 +172,7 @@ def _gen_lab(path: Path, n: int) -> Path:
 @pytest.mark.parametrize("when", ["namespaces", "links", "engines"])
 def test_ctrl_c_during_up_leaves_nothing(tmp_path, when):
     lab_file = _gen_lab(tmp_path / "line.yaml", 120)
-    name = f"pt-ctrlc-{when}"
+    name = N(f"pt-ctrlc-{when}")
     before = root_links()
     # a terminal's Ctrl-C goes to the whole foreground process group: do the same
     p = subprocess.Popen(TESTBED + ["up", str(lab_file), "--name", name], cwd=REPO, stdout=subprocess.PIPE,
@@ -200,7 +201,7 @@ def test_ctrl_c_during_up_leaves_nothing(tmp_path, when):
 @NEEDS_TOOLS
 def test_cli_from_new_shells(tmp_path):
     """`up`, `status`, `exec`, `capture`, `down` as separate processes (state in the run folder)."""
-    name = "pt-cli"
+    name = N("pt-cli")
     before = root_links()
     r = cli("up", "invisible-php", "--name", name, "--json")
     try:
@@ -251,21 +252,21 @@ def test_down_all_finds_every_lab_and_only_labs():
     never a namespace that merely looks similar. (Not run for real here: it would take down
     the labs of whoever uses this machine.)"""
     lab = load_lab("plain-ip", {"hops": 2})
-    api.up(lab, name="pt-all-a")
+    api.up(lab, name=N("pt-all-a"))
     others = ["tbx-not-a-lab", "tb-no_dot", "tb-.r1"]
     for o in others:
         subprocess.run(["ip", "netns", "add", o], check=True)
     try:
-        subprocess.run(["ip", "netns", "add", "tb-pt-all-b.r1"], check=True)    # a leftover without state
+        subprocess.run(["ip", "netns", "add", f"tb-{N('pt-all-b')}.r1"], check=True)    # a leftover without state
         found = teardown.all_names()
-        assert "pt-all-a" in found and "pt-all-b" in found
+        assert N("pt-all-a") in found and N("pt-all-b") in found
         assert not any(n in found for n in ("tbx-not-a-lab", "no_dot", ""))
-        st = api.status("pt-all-b")
-        assert st["status"] == "orphaned" and st["namespaces"] == ["tb-pt-all-b.r1"]
+        st = api.status(N("pt-all-b"))
+        assert st["status"] == "orphaned" and st["namespaces"] == [f"tb-{N('pt-all-b')}.r1"]
     finally:
         for o in others:
             subprocess.run(["ip", "netns", "del", o], check=False)
-        api.down("pt-all-a")
-        api.down("pt-all-b")
-    assert_gone("pt-all-a")
-    assert_gone("pt-all-b")
+        api.down(N("pt-all-a"))
+        api.down(N("pt-all-b"))
+    assert_gone(N("pt-all-a"))
+    assert_gone(N("pt-all-b"))

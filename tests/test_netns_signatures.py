@@ -22,6 +22,7 @@ from testbed.lab import lab_names, load_lab
 from testbed.runtimes.netns import api, scamper, teardown
 from testbed.runtimes.sim import Sim
 from testbed.tools.scripted import ScriptedProber
+from labnames import N
 
 pytestmark = [pytest.mark.netns,
               pytest.mark.skipif(not shutil.which("scamper"), reason="Debian's scamper is not installed")]
@@ -53,7 +54,7 @@ def test_scamper_in_namespaces_matches_sim(scenario):
     lab = load_lab(lab_name, params)
     dst = str(lab.probes[0].targets[0])
     sim_hops = ScriptedProber(Sim(lab, build(lab)), "vp").trace(dst)
-    name = ("pt-" + lab_name)[:24]
+    name = N("pt-" + lab_name)
     st = api.up(lab, name=name)
     try:
         assert st["status"] == "up" and st["check"]["ok"]
@@ -81,7 +82,7 @@ def test_every_library_lab_has_a_scamper_check():
 
 def test_brpr_and_dpr_with_scamper():
     lab = load_lab("invisible-php")
-    name = "pt-reveal"
+    name = N("pt-reveal")
     st = api.up(lab, name=name)
     try:
         vp = st["hosts"]["vp"]
@@ -113,7 +114,7 @@ def test_brpr_and_dpr_with_scamper():
 
 def test_buddy_udp_trace_ends_in_port_unreachable():
     lab = load_lab("invisible-uhp")
-    name = "pt-buddy"
+    name = N("pt-buddy")
     st = api.up(lab, name=name)
     try:
         buddy = in_addr(lab, "pe2", "ce2")
@@ -128,7 +129,7 @@ def test_buddy_udp_trace_ends_in_port_unreachable():
 @pytest.mark.skipif(not shutil.which("traceroute"), reason="Debian's traceroute is not installed")
 def test_traceroute_e_shows_labels_on_explicit_lsrs():
     lab = load_lab("explicit")
-    name = "pt-traceroute"
+    name = N("pt-traceroute")
     st = api.up(lab, name=name)
     try:
         dst = str(lab.probes[0].targets[0])

@@ -11,6 +11,7 @@ from testbed.controlplane import build
 from testbed.experiments.run import probe_netns
 from testbed.lab import load_lab
 from testbed.runtimes.netns import api
+from labnames import N
 
 pytestmark = pytest.mark.netns
 
@@ -20,7 +21,7 @@ def running():
     started = []
 
     def get(name):
-        inst = f"un-{name}"[:24]
+        inst = N(f"un-{name}")
         if inst not in started:
             api.up(load_lab(name), name=inst)
             started.append(inst)

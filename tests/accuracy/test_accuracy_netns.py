@@ -8,6 +8,7 @@ import yaml
 from testbed.experiments.board import COLUMNS
 from testbed.experiments.run import run_lab
 from testbed.lab import load_lab
+from labnames import N
 
 EXPECT = yaml.safe_load((Path(__file__).parent / "expectations.yaml").read_text())
 SUBSET = ["invisible-php", "invisible-php-juniper", "invisible-uhp", "explicit", "implicit", "opaque", "plain-ip"]
@@ -17,7 +18,7 @@ SUBSET = ["invisible-php", "invisible-php-juniper", "invisible-uhp", "explicit",
 @pytest.mark.parametrize("name", SUBSET)
 def test_netns_accuracy_matches_expectations(name):
     lab = load_lab(name)
-    doc = run_lab(lab, runtime="netns", name=f"acc-{name}"[:24])
+    doc = run_lab(lab, runtime="netns", name=N(f"acc-{name}"))
     got = {k: doc["score"]["totals"][k] for k in COLUMNS}
     want = EXPECT["sim"][name]
     assert got == {k: want[k] for k in COLUMNS}, f"{name} on netns: expected {want}, got {got}"
@@ -25,4 +26,4 @@ def test_netns_accuracy_matches_expectations(name):
     assert doc["traces"][0]["src"] != str(lab.nodes["vp"].interfaces[0].ip)
     # and the lab is gone afterwards
     from testbed.runtimes.netns import api
-    assert all(s["name"] != f"acc-{name}"[:24] for s in api.status())
+    assert all(s["name"] != N(f"acc-{name}") for s in api.status())
