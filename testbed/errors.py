@@ -27,3 +27,19 @@ class LabError(TestbedError):
     def __init__(self, problems: list[Problem]):
         self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class InputError(TestbedError):
+    """Bad input that is not a lab file (an unknown node, a bad name, a lab that is not up):
+    exit status 2 like a LabError."""
+
+
+def exit_status(e: BaseException) -> int:
+    """2 for bad input, 1 for a failed run."""
+    return 2 if isinstance(e, (LabError, InputError)) else 1
+
+
+def problems_json(e: BaseException) -> list[dict]:
+    if isinstance(e, LabError):
+        return [{"file": p.file, "line": p.line, "field": p.field, "message": p.message} for p in e.problems]
+    return [{"file": None, "line": None, "field": None, "message": str(e)}]

@@ -77,7 +77,7 @@ def cmd_up(args):
     from testbed.lab import load_lab
     from testbed.lab.loader import parse_sets
     from testbed.runtimes.netns import api
-    lab = load_lab(args.lab, parse_sets(args.set))
+    lab = load_lab(args.lab, parse_sets(args.set), no_limits=args.no_limits, local_first=args.local_includes)
     rep = Reporter(_err_console())
     name = args.name or lab.name
     cp = args.control_plane or lab.control_plane
@@ -240,6 +240,8 @@ def add_parsers(sub):
     s.add_argument("--name", help="instance name (default: the lab's name); two instances need two names")
     s.add_argument("--workers", type=int, help="engine worker processes (default: one per core)")
     add_control_plane_args(s)
+    from testbed.cli import add_lab_file_args
+    add_lab_file_args(s)
     s.add_argument("--json", action="store_true", help="print the lab's state as JSON on stdout")
     s.set_defaults(fn=cmd_up)
 

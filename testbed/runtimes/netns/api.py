@@ -107,7 +107,7 @@ def _spawn_workers(name: str, lab, plan, n: int) -> subprocess.Popen:
     spec = {"name": name, "lab": lab.name, "source": str(Path(lab.source).resolve()), "params": lab.params,
             "routers": plan.routers, "partitions": parts, "routers_order": routers,
             "fingerprint": fingerprint(lab, routers), "control_plane": lab.control_plane,
-            "tables": str(frrrt.tables_path(name))}
+            "tables": str(frrrt.tables_path(name)), "options": getattr(lab, "options", None) or {}}
     state.write_json(d / "spec.json", spec)
     env = _child_env()
     log = open(d / "workers.log", "wb")
