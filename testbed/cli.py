@@ -206,14 +206,9 @@ def _split_dashdash(argv):
 
 def cmd_probe(args):
     from testbed.experiments.run import probe_lab, probes_of
-    lab = _load(args)
+    from testbed.runtimes.netns_cli import probe_target
+    lab, args.runtime, args.name = probe_target(args, _load)     # the running state decides
     jobs = probes_of(lab, args.source, args.dest)
-    if args.runtime is None:
-        args.runtime = "sim"
-        if os.geteuid() == 0:
-            from testbed.runtimes.netns import api
-            if api.status(args.name or lab.name).get("status") not in ("down", "orphaned"):
-                args.runtime = "netns"
     traces = probe_lab(lab, args.runtime, jobs, args.utnt, name=args.name)
     doc = {"format": "utnt", "version": 1, "lab": lab.name, "runtime": args.runtime, "traces": traces}
     if args.json:

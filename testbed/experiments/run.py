@@ -10,7 +10,6 @@ import json
 import shlex
 import subprocess
 import sys
-import tempfile
 
 from testbed.errors import TestbedError
 
@@ -54,11 +53,11 @@ def probe_netns(lab_name: str, source: str, targets: list[str], extra: list[str]
     att = api.attachment(lab_name, source)
     cmd = ["ip", "netns", "exec", att["namespace"], sys.executable, "-m", "utnt.cli", "--tap", att["tap"],
            "--ip", f"{att['address']}/{att['prefixlen']}", "--gw", att["gateway"], "--json"]
-    with tempfile.NamedTemporaryFile("w", suffix=".txt", prefix="utnt-targets-") as f:
-        f.write("\n".join(targets) + "\n")
-        f.flush()
-        cmd += ["-a", f.name] + list(extra or [])
-        r = subprocess.run(cmd, capture_output=True, text=True)
+    # targets on stdin (no temporary file to leave behind); uTNT dies with us (PDEATHSIG)
+    from testbed.runtimes.netns.nsutil import tie_to_parent
+    cmd += ["-a", "/dev/stdin"] + list(extra or [])
+    r = subprocess.run(cmd, input="\n".join(targets) + "\n", capture_output=True, text=True,
+                       preexec_fn=tie_to_parent())
     if r.returncode != 0:
         raise TestbedError(f"uTNT failed in {att['namespace']} ({shlex.join(cmd)}): "
                            f"{(r.stderr or r.stdout).strip().splitlines()[-1] if (r.stderr or r.stdout) else r.returncode}")
