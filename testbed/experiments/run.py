@@ -11,22 +11,28 @@ import shlex
 import subprocess
 import sys
 
-from testbed.errors import TestbedError
+from testbed.errors import InputError, TestbedError
 
 
 def utnt_args(extra: list[str] | None):
     """uTNT options given after `--` (TNT's -m -s -c -f -r -b, and -q -w -g --rate ...)."""
     from utnt.cli import build_parser
+    import contextlib
+    import io
     p = build_parser(port_required=False, prog="testbed run -- ")
+    said = io.StringIO()
     try:
-        args = p.parse_args(extra or [])
+        with contextlib.redirect_stderr(said):        # argparse's usage text: one line instead
+            args = p.parse_args(extra or [])
     except SystemExit as e:
-        raise TestbedError(f"bad uTNT options after '--': {' '.join(extra or [])}") from e
+        why = (said.getvalue().strip().splitlines() or [""])[-1].split(": error: ")[-1]
+        raise InputError(f"bad uTNT options after '--': {' '.join(extra or [])}"
+                         + (f" ({why})" if why else "")) from e
     from utnt.cli import options_from
     try:
         options_from(args)
     except ValueError as e:
-        raise TestbedError(f"bad uTNT options after '--': {e}") from None
+        raise InputError(f"bad uTNT options after '--': {e}") from None
     return args
 
 

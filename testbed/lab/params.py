@@ -11,7 +11,7 @@ import yaml
 
 from testbed.errors import LabError, Problem
 
-KEY = re.compile(r"^[a-z_][a-z0-9_]{0,31}$")
+KEY = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 WORD = re.compile(r"^[A-Za-z0-9_.:,+-]{0,64}$")
 INT = re.compile(r"^[-+]?[0-9]{1,12}$")
 FLOAT = re.compile(r"^[-+]?([0-9]{1,12}\.[0-9]{0,12}|\.[0-9]{1,12}|[0-9]{1,12})([eE][-+]?[0-9]{1,3})?$")
@@ -51,7 +51,7 @@ def parse_sets(pairs: list[str] | None) -> dict:
         k, v = p.split("=", 1)
         k = k.strip()
         if not KEY.match(k):
-            problems.append(Problem("--set", p, f"{k!r} is not a parameter name (a lowercase letter or '_', then "
+            problems.append(Problem("--set", p, f"{k!r} is not a parameter name (a lowercase letter, then "
                                     "lowercase letters, digits or '_'; for example --set lsrs=5)"))
             continue
         try:

@@ -123,7 +123,13 @@ class _Loader(jinja2.BaseLoader):
         self.folders = [(f, f.resolve()) for f in folders]
         self.marker = marker
 
+    MAX_LOADS = 64
+
     def get_source(self, environment, template):
+        self.loads = getattr(self, "loads", 0) + 1
+        if self.loads > self.MAX_LOADS:
+            raise TemplateProblem(f"more than {self.MAX_LOADS} includes and imports while rendering (a file "
+                                  f"including itself?); the last was '{template}'")
         if not isinstance(template, str) or not INCLUDE_NAME.match(template) or ".." in template:
             raise TemplateProblem(f"include/import of {template!r} refused: a lab includes plain file names "
                                   "(letters, digits, '_', '-', '.') from its own folder or topologies/, "

@@ -12,6 +12,7 @@ import math
 import yaml
 
 Path_ = tuple
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)      # libyaml's parser when there is one
 MAX_DEPTH = 32
 ALLOWED_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq", "map")}
 
@@ -28,7 +29,7 @@ def _precheck(text: str) -> int:
     depth, tags; returns the number of events."""
     depth = 0
     count = 0
-    for ev in yaml.parse(text, Loader=yaml.SafeLoader):
+    for ev in yaml.parse(text, Loader=_Loader):
         count += 1
         if isinstance(ev, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
             depth += 1
@@ -48,7 +49,7 @@ def load_with_lines(text: str) -> tuple[object, dict[tuple, int]]:
     """Parse YAML; return (data, {path: line}) where path is a tuple of keys/indices."""
     try:
         events = _precheck(text)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_Loader)
     except YamlProblem:
         raise
     except yaml.YAMLError as e:
@@ -62,7 +63,7 @@ def load_with_lines(text: str) -> tuple[object, dict[tuple, int]]:
     if root is None:
         return None, lines
     constructor = yaml.SafeLoader("")
-    budget = [2 * events + 100_000]     # values visited, aliases expanded included
+    budget = [2 * events + 10_000]     # values visited, aliases expanded included
 
     def construct(node):
         try:
