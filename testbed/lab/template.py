@@ -15,8 +15,8 @@ A lab file is untrusted input (shared like a containerlab topology, run as root)
 
 Line map: before compiling, every template line that starts in literal text gets an
 invisible marker (\\x02<file>:<line>\\x03) before its first non-blank character; the
-rendered text is split into lines, each line takes the location of its first marker (or of
-the previous line plus one) and the markers are removed. So an error in the YAML names the
+rendered text is split into lines, each line takes the location of the marker right before
+its text (or of the previous line's last marker plus one) and the markers are removed. So an error in the YAML names the
 template file and line the text came from, also when it came from an included snippet.
 """
 from __future__ import annotations
@@ -240,12 +240,21 @@ def strip_markers(text: str, files: list[str]) -> tuple[str, list[tuple[str, int
     where: list[tuple[str, int]] = []
     prev = (files[0], 0)
     for ln in lines:
-        m = _MARK_RE.search(ln)
-        if m:
-            prev = (files[int(m.group(1))], int(m.group(2)))
-        else:
+        marks = list(_MARK_RE.finditer(ln))
+        if not marks:
             prev = (prev[0], prev[1] + 1)
-        where.append(prev)
+            where.append(prev)
+            continue
+        # the line's text starts after the last marker before its first other character (an
+        # include's first line follows the marker of the line with the include tag)
+        here = marks[0]
+        for m in marks:
+            if ln[here.end():m.start()].strip(" \t"):
+                break
+            here = m
+        where.append((files[int(here.group(1))], int(here.group(2))))
+        last = marks[-1]
+        prev = (files[int(last.group(1))], int(last.group(2)))
     return _MARK_RE.sub("", text), where
 
 
