@@ -502,8 +502,9 @@ def _say_json(problems: list, code: int) -> int:
 
 
 def _stderr(line: str):
+    from testbed.errors import printable
     try:
-        print(line, file=sys.stderr, flush=True)
+        print(printable(line), file=sys.stderr, flush=True)
     except (BrokenPipeError, OSError):
         pass
 

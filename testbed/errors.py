@@ -14,7 +14,15 @@ class Problem:
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
         field = f" {self.field}:" if self.field else ""
-        return f"{where}:{field} {self.message}"
+        return printable(f"{where}:{field} {self.message}")
+
+
+def printable(s: str) -> str:
+    """One line of plain text: newlines, terminal escapes and other control characters in what
+    a lab file or an argument said are shown escaped, never acted on."""
+    if s.isprintable():
+        return s
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in s)
 
 
 class TestbedError(Exception):

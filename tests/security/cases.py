@@ -234,6 +234,9 @@ def cases() -> list[Case]:
     add("name-empty", "--name ''", {}, argv=["probe", lib, "--name", ""], needle="instance name")
     add("name-traversal", "--name ../../etc", {}, argv=["probe", lib, "--name", "../../etc"], needle="instance name")
     add("lab-name-traversal", "a library name with ..", {}, argv=["validate", "../../../etc/passwd"])
+    add("escape-in-lab-path", "a terminal escape sequence in the lab's path (shown escaped)", {},
+        argv=["validate", "\x1b]0;pwned\x07\x1b[2J.yaml"], needle="\\x1b")
+    add("escape-in-lab-file", "a terminal escape sequence inside the lab file", {"lab.yaml": lab("\x1b[2Jgone")})
     add("lab-dir", "a folder as the lab", {"d/x": "1"}, argv=["validate", "d"])
     add("show-unknown-node", "show LAB nosuchnode (exit 2)", {}, argv=["show", lib, "nosuchnode"])
     add("trace-from-router", "trace --from a router", {}, argv=["trace", lib, "--from", "pe1"])
