@@ -50,7 +50,7 @@ def test_two_labs_side_by_side_and_second_up_fails_clearly():
         b = api.up(lab, name=N("pt-side-b"))
         try:
             assert not set(a["namespaces"]) & set(b["namespaces"])
-            with pytest.raises(errors.TestbedError, match=r"'pt-side-a' is already up .*testbed down pt-side-a"):
+            with pytest.raises(errors.TestbedError, match=rf"'{N('pt-side-a')}' is already up .*testbed down {N('pt-side-a')}"):
                 api.up(lab, name=N("pt-side-a"))
             assert api.status(N("pt-side-a"))["status"] == "up"       # the failed up touched nothing
             dst = str(lab.probes[0].targets[0])
@@ -232,8 +232,11 @@ def test_cli_from_new_shells(tmp_path):
         pcap = tmp_path / "pe1.pcap"
         cap = subprocess.Popen(TESTBED + ["capture", name, "pe1", "eth0", "-w", str(pcap), "-c", "4",
                                           "--timeout", "20"], cwd=REPO, stderr=subprocess.PIPE, text=True)
-        time.sleep(1.0)
-        api.exec_in(name, "vp", ["scamper", "-c", "ping -c 3", "-i", dst], capture_output=True, timeout=30)
+        for _ in range(15):          # until tcpdump (started by a loaded machine, maybe late) has its 4 frames
+            time.sleep(1.0)
+            if cap.poll() is not None:
+                break
+            api.exec_in(name, "vp", ["scamper", "-c", "ping -c 3", "-i", dst], capture_output=True, timeout=30)
         _, err = cap.communicate(timeout=30)
         assert cap.returncode == 0, err
         from scapy.all import rdpcap
