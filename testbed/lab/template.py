@@ -355,7 +355,8 @@ def render_template(path: Path, src: str, params: dict, *, library: Path, local_
     except jinja2.TemplateSyntaxError as e:
         raise TemplateProblem(f"jinja2 syntax error: {e.message}", e.filename or str(path), e.lineno) from None
     except RecursionError:
-        raise TemplateProblem("the template recurses too deeply (a macro or include calling itself?)",
+        raise TemplateProblem("the template nests or recurses too deeply (blocks or parentheses nested hundreds "
+                              "deep, or a macro calling itself)",
                               str(path)) from None
     except MemoryError:
         raise TemplateProblem("the template needs too much memory", str(path)) from None

@@ -124,6 +124,10 @@ def cases() -> list[Case]:
         "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}")}, slow=True)
     add("tmpl-recursive-macro", "a macro calling itself", {"lab.yaml": tmpl(
         "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}")})
+    add("tmpl-deep-blocks", "if-blocks nested 2,000 deep", {"lab.yaml": "{% if 1 %}" * 2000 + "{% endif %}" * 2000
+                                                               + "\n" + lab()})
+    add("tmpl-deep-parens", "an expression nested 5,000 parentheses deep",
+        {"lab.yaml": "{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}\n" + lab()})
     add("tmpl-self-include", "a lab including itself", {"lab.yaml": "{% include 'lab.yaml' %}\n" + lab()})
     # ---------------------------------------------------------------- include / import / extends tricks
     inc = {
