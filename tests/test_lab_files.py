@@ -231,11 +231,14 @@ def test_independent_problems_are_reported_together(tmp_path):
     f = tmp_path / "lab.yaml"
     f.write_text(BASE.replace("[r1, r2]", "{endpoints: [r1, r2], cost: true}")
                  .replace("r3: {}", "r3: {icmp_rate_limit: 1.0e400}")
+                 .replace("r2: {}", "r2: {vendor: cisko}").replace("[vp, r1]", "[vp, r9]")
                  .replace("to: r3", "to: r3}\n  - {from: vp, to: r3, x: 1"))
     with pytest.raises(LabError) as ei:
         load_lab(str(f))
     fields = [p.field for p in ei.value.problems]
-    assert {"links[1].cost", "routers.r3.icmp_rate_limit", "probes[1].x"} <= set(fields), fields
+    # schema errors, and the references that do not depend on them (vendor, link ends)
+    assert {"links[1].cost", "routers.r3.icmp_rate_limit", "probes[1].x", "routers.r2.vendor",
+            "links[0]"} <= set(fields), fields
     assert all("\n" not in str(p) for p in ei.value.problems)
     assert any("1..65535" in p.message for p in ei.value.problems)
 

@@ -176,7 +176,8 @@ def load_lab(name_or_path: str | Path, params: dict | None = None, name: str | N
     try:
         spec = LabSpec.model_validate(data)
     except ValidationError as e:
-        raise LabError(_remap(_dedupe_links(_schema_problems(str(path), e, lines)), where)) from None
+        probs = _dedupe_links(_schema_problems(str(path), e, lines))
+        raise LabError(_remap(probs + _reference_problems(str(path), data, lines, probs), where)) from None
     try:
         lab = build_lab(spec, path=str(path), lines=lines, params=params,
                         name=name if name is not None else (spec.name or path.stem))
@@ -184,6 +185,37 @@ def load_lab(name_or_path: str | Path, params: dict | None = None, name: str | N
         raise LabError(_remap(e.problems, where)) from None
     lab.options = {"no_limits": no_limits, "local_first": local_first}
     return lab
+
+
+def _reference_problems(path: str, data: dict, lines: dict, found: list[Problem]) -> list[Problem]:
+    """With schema errors the lab is not built, but references that do not depend on them
+    are still checked (unknown vendors, links to undeclared nodes), so one run reports them
+    all, like a compiler."""
+    from testbed import vendors
+    out, seen = [], {p.field for p in found}
+    allowed = vendors.names()
+    nodes = set()
+    for kind in ("routers", "hosts"):
+        if isinstance(data.get(kind), dict):
+            nodes |= {k for k in data[kind] if isinstance(k, str)}
+    if isinstance(data.get("routers"), dict):
+        for r, spec in data["routers"].items():
+            v = spec.get("vendor") if isinstance(spec, dict) else None
+            field = f"routers.{r}.vendor"
+            if isinstance(v, str) and v not in allowed and field not in seen:
+                out.append(Problem(path, field, f"unknown vendor '{v}'; allowed: {', '.join(allowed)}",
+                                   line_of(lines, ("routers", r, "vendor"))))
+    if isinstance(data.get("links"), list) and nodes:
+        for i, link in enumerate(data["links"]):
+            key = "endpoints" if isinstance(link, dict) and "endpoints" in link else "lan"
+            ends = link if isinstance(link, list) else link.get(key) if isinstance(link, dict) else None
+            for j, e in enumerate(ends if isinstance(ends, list) else []):
+                n = e.get("node") if isinstance(e, dict) else e
+                if isinstance(n, str) and n not in nodes and not any(f.startswith(f"links[{i}]") for f in seen):
+                    loc = ("links", i) if isinstance(link, list) else ("links", i, key, j)
+                    out.append(Problem(path, f"links[{i}]", f"unknown node '{n}'; declare it under routers: or "
+                                       f"hosts: (known: {', '.join(sorted(nodes))})", line_of(lines, loc)))
+    return out
 
 
 def _schema_problems(path: str, e: ValidationError, lines: dict) -> list[Problem]:
