@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from testbed.errors import TestbedError
+from testbed.errors import InputError, TestbedError
 
 from . import build as nsbuild
 from . import check, names, nsutil, state, teardown
@@ -499,7 +499,7 @@ def _state_or_fail(name: str) -> dict:
     st = state.read_state(name)
     if st is None:
         running = ", ".join(state.instances()) or "none"
-        raise TestbedError(f"lab '{name}' is not up (running: {running}); start it with `testbed up {name}`")
+        raise InputError(f"lab '{name}' is not up (running: {running}); start it with `testbed up {name}`")
     return st
 
 
@@ -511,7 +511,7 @@ def namespace_of(name: str, node: str) -> str:
         return st["hosts"][node]
     if node in (names.SWITCH, "sw", "switch") and st.get("switch"):
         return st["switch"]
-    raise TestbedError(f"lab '{name}' has no node '{node}'; nodes: {', '.join(list(st['routers']) + list(st['hosts']))}"
+    raise InputError(f"lab '{name}' has no node '{node}'; nodes: {', '.join(list(st['routers']) + list(st['hosts']))}"
                        + (f", {names.SWITCH} (the switch namespace)" if st.get("switch") else ""))
 
 
@@ -538,7 +538,7 @@ def capture_argv(name: str, node: str, iface: str, file: str, count: int | None 
         except Exception:
             ifs = None
         if ifs is not None and iface not in ifs:
-            raise TestbedError(f"{node} has no interface '{iface}'; it has: {', '.join(ifs)} (or any)")
+            raise InputError(f"{node} has no interface '{iface}'; it has: {', '.join(ifs)} (or any)")
     argv = ["ip", "netns", "exec", nsn, "tcpdump", "-i", iface, "-w", file, "-U", "-n", "-Z", "root"]
     if snaplen:
         argv += ["-s", str(snaplen)]
@@ -596,7 +596,7 @@ def attachment(name: str, host: str | None = None) -> dict:
     for a in att:
         if host in a.get("hosts", []):
             return a
-    raise TestbedError(f"'{host}' is on no LAN with an attachment point in lab '{name}'; LANs: "
+    raise InputError(f"'{host}' is on no LAN with an attachment point in lab '{name}'; LANs: "
                        + ", ".join(f"{a['lan']} ({', '.join(a['hosts'])})" for a in att))
 
 
