@@ -19,6 +19,7 @@ Not a test.
 """
 from __future__ import annotations
 
+import secrets
 import argparse
 import os
 import shutil
@@ -32,6 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from testbed.lab import load_lab  # noqa: E402
 from testbed.runtimes.netns import api, frr as frrrt, teardown  # noqa: E402
+
+RUN = secrets.token_hex(2)   # lab names unique to this run: benchmarks run beside anyone's labs
 
 
 def line_lab(n: int) -> str:
@@ -65,7 +68,7 @@ def main():
             f = tmp / f"frr-line{n}.yaml"
             f.write_text(line_lab(n))
             lab = load_lab(str(f))
-            name = f"bench-frr-{n}"
+            name = f"bench{RUN}-frr-{n}"
             api.down(name)
             frr, comp = [], []
             for _ in range(a.runs):

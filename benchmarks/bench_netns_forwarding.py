@@ -16,6 +16,7 @@ Prints medians over the runs. Not a test: no assertions on the figures.
 """
 from __future__ import annotations
 
+import secrets
 import argparse
 import json
 import os
@@ -38,6 +39,8 @@ PORT = 9999
 
 GENERATOR = r"""
 import socket, sys, time
+
+RUN = secrets.token_hex(2)   # lab names unique to this run: benchmarks run beside anyone's labs
 frame = bytes.fromhex(sys.argv[1]); seconds = float(sys.argv[2]); rate = float(sys.argv[3])
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
 s.setsockopt(socket.SOL_SOCKET, 32, 8 << 20)
@@ -157,7 +160,7 @@ def main():
         lab = load_lab(str(lab_file(k)))
         frame = udp_frame(lab)
         sim_rate = statistics.median(sim_frame_hops_per_s(lab, frame, 20000) for _ in range(3))
-        name = "bench-fwd"
+        name = f"bench{RUN}-fwd"
         api.down(name)
         st = api.up(lab, name=name, workers=a.workers)
         rows = []

@@ -15,6 +15,7 @@ Prints medians over the runs (labs of 1,000 routers: --big-runs). Not a test.
 """
 from __future__ import annotations
 
+import secrets
 import argparse
 import math
 import os
@@ -28,6 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from testbed.lab import load_lab  # noqa: E402
 from testbed.runtimes.netns import api, nsutil, teardown  # noqa: E402
+
+RUN = secrets.token_hex(2)   # lab names unique to this run: benchmarks run beside anyone's labs
 
 
 def lab_text(n: int, shape: str) -> str:
@@ -64,9 +67,9 @@ def main():
     for n in (int(x) for x in a.sizes.split(",")):
         f = tmp / f"gen{n}.yaml"
         f.write_text(lab_text(n, a.shape))
-        lab = load_lab(str(f))
+        lab = load_lab(str(f), no_limits=True)   # generated on purpose, up to any size
         runs = a.big_runs if n >= 1000 else a.runs
-        name = f"bench-{n}"
+        name = f"bench{RUN}-{n}"
         api.down(name)
         rec = []
         for _ in range(runs):

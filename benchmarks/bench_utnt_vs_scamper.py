@@ -4,6 +4,7 @@ lab, in one run (issue 5). Needs root (network namespaces) and scamper.
 uTNT does what sc_tnt does (trace, a ping per hop, revelation traces), scamper only the
 trace, so the ratio shows what detection costs on top of a traceroute; probes are counted.
 """
+import secrets
 import json
 import shutil
 import statistics
@@ -16,6 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from testbed.lab import load_lab  # noqa: E402
 from testbed.runtimes.netns import api  # noqa: E402
+
+RUN = secrets.token_hex(2)   # lab names unique to this run: benchmarks run beside anyone's labs
 
 LABS = ["plain-ip", "explicit", "invisible-php", "invisible-php-juniper", "invisible-uhp", "opaque"]
 RUNS = 5
@@ -36,7 +39,7 @@ def main():
     print(f"{'lab':24s} {'uTNT median':>12s} {'scamper median':>15s} {'ratio':>7s} {'uTNT probes':>12s}")
     for name in LABS:
         lab = load_lab(name)
-        inst = f"bench-{name}"[:24]
+        inst = f"b{RUN}-{name}"[:24]
         api.up(lab, name=inst)
         try:
             att = api.attachment(inst, "vp")

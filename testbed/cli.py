@@ -10,13 +10,33 @@ import json
 import os
 import sys
 
-from testbed.errors import LabError, TestbedError
+from testbed.errors import InputError, LabError, TestbedError
 
 
 def _load(args):
     from testbed.lab import load_lab
     from testbed.lab.loader import parse_sets
-    return load_lab(args.lab, parse_sets(getattr(args, "set", None)))
+    lab = load_lab(args.lab, parse_sets(getattr(args, "set", None)), no_limits=getattr(args, "no_limits", False),
+                   local_first=getattr(args, "local_includes", False))
+    check_endpoints(lab, getattr(args, "source", None), getattr(args, "dest", None))
+    return lab
+
+
+def check_endpoints(lab, source, dest):
+    """--from is a host of the lab (a vantage point), --to a node or an IPv4 address."""
+    hosts = [h.name for h in lab.hosts]
+    if source is not None and source not in hosts:
+        what = "a router; vantage points are hosts" if source in lab.nodes else "not a node of the lab"
+        raise InputError(f"{lab.source}: --from {source}: {what} (hosts: {', '.join(hosts) or 'none'})")
+    if source is None and not lab.probes and not hosts:
+        raise InputError(f"{lab.source}: the lab has no host to probe from; add one under hosts:")
+    if dest is not None and dest not in lab.nodes:
+        from ipaddress import IPv4Address
+        try:
+            IPv4Address(dest)
+        except ValueError:
+            raise InputError(f"{lab.source}: --to {dest}: neither a node of the lab nor an IPv4 address "
+                             f"(nodes: {', '.join(lab.nodes)})") from None
 
 
 def _cp(lab):
@@ -75,7 +95,7 @@ def cmd_validate(args):
 def cmd_show(args):
     lab = _load(args)
     if args.node not in lab.nodes:
-        raise TestbedError(f"{lab.source}: no node '{args.node}'; nodes: {', '.join(lab.nodes)}")
+        raise InputError(f"{lab.source}: no node '{args.node}'; nodes: {', '.join(lab.nodes)}")
     cp = _cp(lab)
     node = lab.nodes[args.node]
     t = cp[args.node].to_json()
@@ -186,14 +206,9 @@ def _split_dashdash(argv):
 
 def cmd_probe(args):
     from testbed.experiments.run import probe_lab, probes_of
-    lab = _load(args)
+    from testbed.runtimes.netns_cli import probe_target
+    lab, args.runtime, args.name = probe_target(args, _load)     # the running state decides
     jobs = probes_of(lab, args.source, args.dest)
-    if args.runtime is None:
-        args.runtime = "sim"
-        if os.geteuid() == 0:
-            from testbed.runtimes.netns import api
-            if api.status(args.name or lab.name).get("status") not in ("down", "orphaned"):
-                args.runtime = "netns"
     traces = probe_lab(lab, args.runtime, jobs, args.utnt, name=args.name)
     doc = {"format": "utnt", "version": 1, "lab": lab.name, "runtime": args.runtime, "traces": traces}
     if args.json:
@@ -300,6 +315,9 @@ def cmd_graph(args):
     from testbed.experiments.graph import draw, load_result
     from testbed.truth import ground_truth
     lab = _load(args)
+    folder = os.path.dirname(os.path.abspath(args.output))
+    if not os.path.isdir(folder):
+        raise InputError(f"-o {args.output}: the folder {folder} does not exist; create it or choose another")
     truth = ground_truth(_cp(lab))
     result = load_result(args.result) if args.result else None
     draw(lab, truth, args.output, result)
@@ -318,8 +336,15 @@ def cmd_signatures(args):
 
 
 # ---------------------------------------------------------------- parser
+def add_lab_file_args(s):
+    s.add_argument("--no-limits", action="store_true",
+                   help="lift the lab size limits (testbed/lab/limits.yaml) and parameters' upper bounds")
+    s.add_argument("--local-includes", action="store_true",
+                   help="snippets in the lab's own folder win over the library's same-named ones")
+
+
 def build_parser():
-    p = argparse.ArgumentParser(prog="testbed", description="uTNT-lab: MPLS labs with known ground truth")
+    p = _Parser(prog="testbed", description="uTNT-lab: MPLS labs with known ground truth")
     sub = p.add_subparsers(dest="cmd", required=True)
 
     def lab_cmd(name, fn, help_):
@@ -327,6 +352,7 @@ def build_parser():
         s.add_argument("lab", help="library lab name or path to a lab .yaml file")
         s.add_argument("--set", action="append", metavar="KEY=VALUE", help="template parameter (repeatable)")
         s.add_argument("--json", action="store_true", help="machine-readable output")
+        add_lab_file_args(s)
         s.set_defaults(fn=fn)
         return s
 
@@ -382,22 +408,122 @@ def build_parser():
 
 
 def main(argv=None):
-    argv, utnt_extra = _split_dashdash(list(sys.argv[1:] if argv is None else argv))
+    """The command line, inside a guard: whatever happens, the user gets one line (and the
+    path of a saved traceback when it is our bug), never a traceback."""
+    raw = list(sys.argv[1:] if argv is None else argv)
+    return guard(lambda: _main(raw), json_errors="--json" in _split_dashdash(raw)[0])
+
+
+def _main(raw):
+    argv, utnt_extra = _split_dashdash(raw)
     args = build_parser().parse_args(argv)
     args.utnt = utnt_extra
-    try:
-        args.fn(args)
-    except LabError as e:
-        for pr in e.problems:
-            print(f"error: {pr}", file=sys.stderr)
-        return 2
-    except TestbedError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    if getattr(args, "name", None) is not None:          # --name '' is an error, not the lab's name
+        from testbed.runtimes.netns.names import check_name
+        check_name(args.name)
+    args.fn(args)
     return 0
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's errors as one line (exit 2), like every other bad input."""
+
+    def error(self, message):
+        raise InputError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def guard(fn, json_errors: bool = False) -> int:
+    """Run fn() and turn every way it can end into an exit status and at most one line per
+    problem: 2 bad input, 1 failed run (or our bug: the traceback goes to a file), 130 Ctrl-C."""
+    import signal
+    try:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    except ValueError:
+        pass
+    try:
+        try:
+            return fn() or 0
+        finally:
+            sys.stdout.flush()
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else _say(str(e.code), 1, json_errors))
+    except KeyboardInterrupt:
+        return _say("interrupted", 130, json_errors)
+    except BrokenPipeError:
+        # the reader went away (`--json | head`): no more output, no complaint
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except OSError:
+            pass
+        return 0
+    except LabError as e:
+        return _report(e, json_errors)
+    except TestbedError as e:
+        return _report(e, json_errors)
+    except OSError as e:                  # the file system said no: which file, and why
+        what = f"{e.strerror or e}" + (f": {e.filename}" if getattr(e, "filename", None) else "")
+        return _say(f"{what} ({type(e).__name__})", 1, json_errors)
+    except MemoryError:
+        return _say("out of memory (a lab too large? the size limits are in testbed/lab/limits.yaml)", 1,
+                    json_errors)
+    except Exception as e:                # our bug: one line, and the traceback kept for a report
+        path = _save_traceback()
+        where = f"; the traceback is in {path}, please attach it to a bug report" if path else ""
+        return _say(f"internal error: {type(e).__name__}: {' '.join(str(e).split())[:200]}{where}", 1, json_errors)
+
+
+def _report(e: TestbedError, json_errors: bool) -> int:
+    from testbed.errors import exit_status, problems_json
+    code = exit_status(e)
+    if json_errors:
+        return _say_json(problems_json(e), code)
+    lines = [str(p) for p in e.problems] if isinstance(e, LabError) else [" ".join(str(e).split("\n"))]
+    for ln in lines:
+        _stderr(f"error: {ln}")
+    return code
+
+
+def _say(msg: str, code: int, json_errors: bool) -> int:
+    if json_errors:
+        return _say_json([{"file": None, "line": None, "field": None, "message": msg}], code)
+    _stderr(("error: " if code not in (130,) else "") + msg)
+    return code
+
+
+def _say_json(problems: list, code: int) -> int:
+    try:
+        json.dump({"error": True, "exit": code, "problems": problems}, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+    except (BrokenPipeError, OSError):
+        pass
+    return code
+
+
+def _stderr(line: str):
+    from testbed.errors import printable
+    try:
+        print(printable(line), file=sys.stderr, flush=True)
+    except (BrokenPipeError, OSError):
+        pass
+
+
+def _save_traceback() -> str | None:
+    """The traceback of the exception being handled, in a private file (0600 in a 0700 folder)."""
+    import time
+    import traceback
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    d = os.path.join(base, "utnt-lab")
+    try:
+        os.makedirs(d, mode=0o700, exist_ok=True)
+        path = os.path.join(d, f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.txt")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(f"testbed {' '.join(sys.argv[1:])}\n\n{traceback.format_exc()}")
+        return path
+    except OSError:
+        return None
 
 
 if __name__ == "__main__":

@@ -228,12 +228,15 @@ def test_cli_from_new_shells(tmp_path):
                     for n, p in (("pe1", "ce1"), ("pe2", "p3")))
         assert [h.address for h in hops[1:3]] == [pe1, pe2] and hops[2].frpla == 3     # invisible tunnel
         assert cli("exec", name, "vp", "--", "sh", "-c", "exit 7").returncode == 7
-        assert cli("exec", name, "nosuch", "--", "true").returncode == 1
+        assert cli("exec", name, "nosuch", "--", "true").returncode == 2      # bad input
         pcap = tmp_path / "pe1.pcap"
         cap = subprocess.Popen(TESTBED + ["capture", name, "pe1", "eth0", "-w", str(pcap), "-c", "4",
                                           "--timeout", "20"], cwd=REPO, stderr=subprocess.PIPE, text=True)
-        time.sleep(1.0)
-        api.exec_in(name, "vp", ["scamper", "-c", "ping -c 3", "-i", dst], capture_output=True, timeout=30)
+        for _ in range(15):          # until tcpdump (started by a loaded machine, maybe late) has its 4 frames
+            time.sleep(1.0)
+            if cap.poll() is not None:
+                break
+            api.exec_in(name, "vp", ["scamper", "-c", "ping -c 3", "-i", dst], capture_output=True, timeout=30)
         _, err = cap.communicate(timeout=30)
         assert cap.returncode == 0, err
         from scapy.all import rdpcap

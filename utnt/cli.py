@@ -123,6 +123,16 @@ def main(argv=None):
         return 2
     from utnt.net import PacketSocketPort, TapPort
     from utnt.net.stack import StackError
+    if args.tap:
+        # opening /dev/net/tun with a name that does not exist would quietly create a new,
+        # unconnected tap: attach only to one that is there (in this network namespace)
+        import socket
+        try:
+            socket.if_nametoindex(args.tap)
+        except (OSError, ValueError):
+            print(f"utnt: no tap device '{args.tap}' in this network namespace; use the tap of a running "
+                  "lab (`testbed status LAB` lists them) and run utnt in its namespace", file=sys.stderr)
+            return 2
     try:
         port = TapPort(args.tap) if args.tap else PacketSocketPort(args.iface)
     except OSError as e:
@@ -130,7 +140,7 @@ def main(argv=None):
         return 1
     try:
         run(port, args)
-    except StackError as e:
+    except (StackError, OSError) as e:
         print(f"utnt: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -1,6 +1,8 @@
 """`testbed scoreboard`: uTNT's score over the whole library, one row per lab."""
 from __future__ import annotations
 
+import secrets
+
 from testbed.experiments.run import run_lab
 from testbed.lab import lab_names, load_lab
 
@@ -11,10 +13,12 @@ COLUMNS = ("present", "detected", "class_correct", "ingress_correct", "egress_co
 
 def scoreboard(runtime: str = "sim", labs: list[str] | None = None, progress=None, extra=None) -> list[dict]:
     rows = []
+    tag = secrets.token_hex(2)          # netns: instance names unique to this run, beside anyone's labs
     for name in labs or lab_names():
         if progress:
             progress(name)
-        doc = run_lab(load_lab(name), runtime=runtime, extra=extra)
+        doc = run_lab(load_lab(name), runtime=runtime, extra=extra,
+                      name=f"sb{tag}-{name}"[:24] if runtime == "netns" else None)
         rows.append({"lab": name, "runtime": runtime, "perfect": doc["score"]["perfect"],
                      **{k: doc["score"]["totals"][k] for k in COLUMNS},
                      "attempts_without_tunnel": sum(len(h.get("attempts", [])) for t in doc["traces"]

@@ -10,24 +10,29 @@ import json
 import shlex
 import subprocess
 import sys
-import tempfile
 
-from testbed.errors import TestbedError
+from testbed.errors import InputError, TestbedError
 
 
 def utnt_args(extra: list[str] | None):
     """uTNT options given after `--` (TNT's -m -s -c -f -r -b, and -q -w -g --rate ...)."""
     from utnt.cli import build_parser
+    import contextlib
+    import io
     p = build_parser(port_required=False, prog="testbed run -- ")
+    said = io.StringIO()
     try:
-        args = p.parse_args(extra or [])
+        with contextlib.redirect_stderr(said):        # argparse's usage text: one line instead
+            args = p.parse_args(extra or [])
     except SystemExit as e:
-        raise TestbedError(f"bad uTNT options after '--': {' '.join(extra or [])}") from e
+        why = (said.getvalue().strip().splitlines() or [""])[-1].split(": error: ")[-1]
+        raise InputError(f"bad uTNT options after '--': {' '.join(extra or [])}"
+                         + (f" ({why})" if why else "")) from e
     from utnt.cli import options_from
     try:
         options_from(args)
     except ValueError as e:
-        raise TestbedError(f"bad uTNT options after '--': {e}") from None
+        raise InputError(f"bad uTNT options after '--': {e}") from None
     return args
 
 
@@ -54,11 +59,11 @@ def probe_netns(lab_name: str, source: str, targets: list[str], extra: list[str]
     att = api.attachment(lab_name, source)
     cmd = ["ip", "netns", "exec", att["namespace"], sys.executable, "-m", "utnt.cli", "--tap", att["tap"],
            "--ip", f"{att['address']}/{att['prefixlen']}", "--gw", att["gateway"], "--json"]
-    with tempfile.NamedTemporaryFile("w", suffix=".txt", prefix="utnt-targets-") as f:
-        f.write("\n".join(targets) + "\n")
-        f.flush()
-        cmd += ["-a", f.name] + list(extra or [])
-        r = subprocess.run(cmd, capture_output=True, text=True)
+    # targets on stdin (no temporary file to leave behind); uTNT dies with us (PDEATHSIG)
+    from testbed.runtimes.netns.nsutil import tie_to_parent
+    cmd += ["-a", "/dev/stdin"] + list(extra or [])
+    r = subprocess.run(cmd, input="\n".join(targets) + "\n", capture_output=True, text=True,
+                       preexec_fn=tie_to_parent())
     if r.returncode != 0:
         raise TestbedError(f"uTNT failed in {att['namespace']} ({shlex.join(cmd)}): "
                            f"{(r.stderr or r.stdout).strip().splitlines()[-1] if (r.stderr or r.stdout) else r.returncode}")

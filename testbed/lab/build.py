@@ -12,7 +12,7 @@ from testbed import vendors
 from testbed.errors import LabError, Problem
 
 from .model import Interface, Lab, Link, MplsDomain, Node, Probe, make_mac
-from .reserved import overlapping_reserved
+from .reserved import is_reserved, overlapping_reserved
 from .schema import NAME, Endpoint, LabSpec, LinkSpec
 from .yamlpos import line_of
 
@@ -76,6 +76,14 @@ def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) ->
             P.add(("addressing", pool), f"addressing.{pool}",
                   f"{net} overlaps {r}, which TNT treats as reserved (never pinged, never a tunnel end); "
                   "pick a public-looking range such as 11.0.0.0/16")
+    pools = [("loopbacks", spec.addressing.loopbacks), ("links", spec.addressing.links),
+             ("lans", spec.addressing.lans)]
+    for a in range(len(pools)):
+        for b in range(a + 1, len(pools)):
+            if pools[a][1].overlaps(pools[b][1]):
+                P.add(("addressing", pools[b][0]), f"addressing.{pools[b][0]}",
+                      f"{pools[b][1]} overlaps the {pools[a][0]} pool {pools[a][1]}; give each pool its own range "
+                      "(the defaults: loopbacks 11.255.0.0/16, links 11.0.0.0/16, lans 12.0.0.0/16)")
 
     # ---- nodes
     nodes: dict[str, Node] = {}
@@ -165,9 +173,18 @@ def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) ->
             if kind == "p2p" and net.prefixlen not in (30, 31):
                 P.add(("links", i), f"links[{i}]", f"point-to-point subnet {net} must be a /30 or /31")
                 continue
+            r = overlapping_reserved(net)
+            if r:
+                P.add(("links", i), f"links[{i}]", f"{net} overlaps {r}, which TNT treats as reserved (never "
+                      "pinged, never a tunnel end); pick a public-looking address such as 11.9.0.0/31")
+                continue
             explicit_nets[i] = net
             taken.append((net, ("links", i), f"links[{i}]"))
     for n in nodes.values():
+        if n.loopback is not None and is_reserved(n.loopback):
+            P.add(("routers", n.name, "loopback"), f"routers.{n.name}.loopback",
+                  f"{n.loopback} is in a range TNT treats as reserved (never pinged, never a tunnel end); "
+                  "pick a public-looking address such as 11.255.9.9")
         if n.loopback is not None:
             taken.append((IPv4Network(f"{n.loopback}/32"), ("routers", n.name, "loopback"),
                           f"routers.{n.name}.loopback"))
@@ -241,9 +258,24 @@ def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) ->
         links.append(link)
     for n in nodes.values():
         if n.is_router and n.loopback is None:
-            ip = next(a for a in lo_pool if a not in used_lo)
+            ip = next((a for a in lo_pool if a not in used_lo and
+                       not taken_nets.overlaps(IPv4Network(f"{a}/32"))), None)
+            if ip is None:
+                P.add(("addressing", "loopbacks"), "addressing.loopbacks",
+                      f"the loopbacks pool {spec.addressing.loopbacks} is exhausted; give a larger range")
+                break
             n.loopback = ip
             used_lo.add(ip)
+    P.raise_if_any()
+    # the safety net: no address twice in the whole lab
+    owner: dict = {}
+    for n in nodes.values():
+        for itf_or_lo in ([("loopback", n.loopback)] if n.loopback else []) + [(i.name, i.ip) for i in n.interfaces]:
+            what, ip = itf_or_lo
+            if ip in owner and owner[ip] != (n.name, what):
+                P.add(("routers", n.name) if n.is_router else ("hosts", n.name), f"{n.kind}s.{n.name}",
+                      f"{ip} ({what}) is also {owner[ip][0]} {owner[ip][1]}; every address in a lab is unique")
+            owner.setdefault(ip, (n.name, what))
     P.raise_if_any()
 
     # ---- every router reachable: one IGP area

@@ -116,6 +116,7 @@ class Lab:
     p2p_prefix: int
     control_plane: str
     expect: dict | None = None
+    options: dict = field(default_factory=dict)   # how it was loaded (no_limits, local_first): workers reload it so
 
     @property
     def routers(self) -> list[Node]:

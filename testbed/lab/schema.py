@@ -6,11 +6,25 @@ afterwards in build.py, where the whole lab is known.
 from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict as _Strict, field_validator, model_validator
 
 NAME = r"^[a-z][a-z0-9_-]{0,23}$"
+
+# numbers are strict (true is not 1, 1.5 is not 1) and finite; every range is in RANGES,
+# which the loader quotes in its messages
+Int = Annotated[int, _Strict()]
+Bool = Annotated[bool, _Strict()]
+Float = Annotated[float, _Strict(), Field(allow_inf_nan=False)]
+RANGES = {
+    "cost": "an integer in 1..65535 (IGP cost)",
+    "delay_ms": "a number in 0..10000 (milliseconds)",
+    "icmp_rate_limit": "an integer in 0..1000000 (ICMP messages per second; 0: no limit)",
+    "prefix": "an integer: 30 or 31 for a point-to-point link, 8..29 for a LAN",
+    "p2p_prefix": "30 or 31",
+    "ttl_propagate": "true or false", "rfc4950": "true or false", "icmp_tunneling": "true or false",
+}
 
 
 class Strict(BaseModel):
@@ -20,8 +34,8 @@ class Strict(BaseModel):
 class Defaults(Strict):
     vendor: str = "cisco"
     p2p_prefix: Literal[30, 31] = 31
-    cost: int = Field(10, ge=1, le=65535)
-    delay_ms: float = Field(0.05, ge=0, le=10000)
+    cost: Int = Field(10, ge=1, le=65535)
+    delay_ms: Float = Field(0.05, ge=0, le=10000)
 
 
 class Addressing(Strict):
@@ -33,7 +47,7 @@ class Addressing(Strict):
 class RouterSpec(Strict):
     vendor: str | None = None
     loopback: IPv4Address | None = None
-    icmp_rate_limit: int | None = Field(None, ge=0)
+    icmp_rate_limit: Int | None = Field(None, ge=0, le=1_000_000)
 
 
 class HostSpec(Strict):
@@ -43,15 +57,15 @@ class HostSpec(Strict):
 class Endpoint(Strict):
     node: str
     address: IPv4Interface | None = None
-    cost: int | None = Field(None, ge=1, le=65535)   # this end's outgoing IGP cost (asymmetric links)
+    cost: Int | None = Field(None, ge=1, le=65535)   # this end's outgoing IGP cost (asymmetric links)
 
 
 class LinkSpec(Strict):
     endpoints: list[str | Endpoint] | None = None
     lan: list[str | Endpoint] | None = None
-    cost: int | None = Field(None, ge=1, le=65535)
-    prefix: int | None = Field(None, ge=8, le=31)
-    delay_ms: float | None = Field(None, ge=0, le=10000)
+    cost: Int | None = Field(None, ge=1, le=65535)
+    prefix: Int | None = Field(None, ge=8, le=31)
+    delay_ms: Float | None = Field(None, ge=0, le=10000)
     name: str | None = Field(None, pattern=NAME)
 
     @model_validator(mode="after")
@@ -72,10 +86,10 @@ class LinkSpec(Strict):
 class DomainSpec(Strict):
     routers: list[str] = Field(min_length=2)
     ldp: Literal["all", "loopbacks"] | None = None
-    ttl_propagate: bool | None = None
-    rfc4950: bool | None = None
+    ttl_propagate: Bool | None = None
+    rfc4950: Bool | None = None
     popping: Literal["php", "uhp"] | None = None
-    icmp_tunneling: bool | None = None
+    icmp_tunneling: Bool | None = None
     external: Literal["bgp", "igp"] = "bgp"
 
 
@@ -91,7 +105,7 @@ class ProbeSpec(Strict):
 
 class LabSpec(Strict):
     name: str | None = Field(None, pattern=NAME)
-    description: str = ""
+    description: str = Field("", max_length=500)
     expect: dict | None = None          # what the library promises (checked in tests)
     defaults: Defaults = Defaults()
     addressing: Addressing = Addressing()

@@ -1,9 +1,20 @@
-"""YAML loading that remembers the line of every value and refuses duplicate keys."""
+"""YAML loading that remembers the line of every value and refuses duplicate keys.
+
+Lab files are untrusted: only YAML's plain types are constructed (no tags beyond str, int,
+float, bool, null, seq and map: `!!python/name:...` is refused before anything is built),
+nesting is at most MAX_DEPTH deep (no RecursionError), and aliases may not blow the
+document up (an alias bomb stops after a bounded number of values, in milliseconds).
+"""
 from __future__ import annotations
+
+import math
 
 import yaml
 
 Path_ = tuple
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)      # libyaml's parser when there is one
+MAX_DEPTH = 32
+ALLOWED_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq", "map")}
 
 
 class YamlProblem(Exception):
@@ -13,27 +24,76 @@ class YamlProblem(Exception):
         self.field = field
 
 
+def _precheck(text: str) -> int:
+    """One pass over the parser's events (the parser keeps a stack, it does not recurse):
+    depth, tags; returns the number of events."""
+    depth = 0
+    count = 0
+    for ev in yaml.parse(text, Loader=_Loader):
+        count += 1
+        if isinstance(ev, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise YamlProblem(f"nested more than {MAX_DEPTH} levels deep; a lab file is a few levels of "
+                                  "mappings and lists", ev.start_mark.line + 1)
+        elif isinstance(ev, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+        tag = getattr(ev, "tag", None)
+        if tag is not None and tag not in ("!", "?") and tag not in ALLOWED_TAGS:
+            raise YamlProblem(f"the YAML tag {tag!r} is not allowed; a lab file uses plain values (remove the "
+                              "tag)", ev.start_mark.line + 1)
+    return count
+
+
 def load_with_lines(text: str) -> tuple[object, dict[tuple, int]]:
     """Parse YAML; return (data, {path: line}) where path is a tuple of keys/indices."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        events = _precheck(text)
+        root = yaml.compose(text, Loader=_Loader)
+    except YamlProblem:
+        raise
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark else None
         msg = getattr(e, "problem", None) or str(e)
         raise YamlProblem(f"not valid YAML: {msg}", line) from None
+    except RecursionError:
+        raise YamlProblem(f"nested too deeply (at most {MAX_DEPTH} levels)", None) from None
     lines: dict[tuple, int] = {}
     if root is None:
         return None, lines
     constructor = yaml.SafeLoader("")
+    budget = [2 * events + 10_000]     # values visited, aliases expanded included
+
+    def construct(node):
+        try:
+            v = constructor.construct_object(node, deep=True)
+        except yaml.YAMLError as e:
+            raise YamlProblem(f"not a plain value: {getattr(e, 'problem', None) or e}",
+                              node.start_mark.line + 1) from None
+        except (ValueError, OverflowError) as e:
+            raise YamlProblem(f"not a valid value: {e}", node.start_mark.line + 1) from None
+        if isinstance(v, float) and not math.isfinite(v):
+            raise YamlProblem(f"{node.value} is not a finite number", node.start_mark.line + 1)
+        return v
 
     def walk(node, path):
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise YamlProblem("the document expands to too many values (aliases referring to aliases?); "
+                              "write the values out", node.start_mark.line + 1)
+        if len(path) > MAX_DEPTH:
+            raise YamlProblem(f"nested more than {MAX_DEPTH} levels deep (an alias inside itself?)",
+                              node.start_mark.line + 1)
         lines[path] = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
             out = {}
             for k, v in node.value:
-                key = constructor.construct_object(k, deep=True)
-                if not isinstance(key, (str, int, float, bool)) or isinstance(key, bool) and False:
+                if not isinstance(k, yaml.ScalarNode):
+                    raise YamlProblem("mapping keys must be plain names", k.start_mark.line + 1,
+                                      ".".join(map(str, path)))
+                key = construct(k)
+                if not isinstance(key, (str, int, float, bool)):
                     raise YamlProblem("mapping keys must be plain names", k.start_mark.line + 1,
                                       ".".join(map(str, path)))
                 key = str(key) if not isinstance(key, str) else key
@@ -47,7 +107,7 @@ def load_with_lines(text: str) -> tuple[object, dict[tuple, int]]:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [walk(v, path + (i,)) for i, v in enumerate(node.value)]
-        return constructor.construct_object(node, deep=True)
+        return construct(node)
 
     return walk(root, ()), lines
 

@@ -17,7 +17,7 @@ import os
 import sys
 import time
 
-from testbed.errors import TestbedError
+from testbed.errors import InputError, TestbedError
 
 
 def _print_json(obj):
@@ -77,7 +77,7 @@ def cmd_up(args):
     from testbed.lab import load_lab
     from testbed.lab.loader import parse_sets
     from testbed.runtimes.netns import api
-    lab = load_lab(args.lab, parse_sets(args.set))
+    lab = load_lab(args.lab, parse_sets(args.set), no_limits=args.no_limits, local_first=args.local_includes)
     rep = Reporter(_err_console())
     name = args.name or lab.name
     cp = args.control_plane or lab.control_plane
@@ -203,8 +203,10 @@ def cmd_capture(args):
 def cmd_down(args):
     from testbed.runtimes.netns import api
     if args.all == bool(args.name):
-        raise TestbedError("give a lab name or --all (not both)")
-    reps = api.down_all() if args.all else [api.down(args.name)]
+        raise InputError("give a lab name or --all (not both)")
+    reps = _down_all(args) if args.all else [api.down(args.name)]
+    if reps is None:
+        return
     if args.json:
         return _print_json(reps if args.all else reps[0])
     if not reps:
@@ -221,6 +223,69 @@ def cmd_down(args):
                   "disappears when it exits", file=sys.stderr)
         if r["left"]:
             raise TestbedError(f"{r['name']}: namespaces left behind: {', '.join(r['left'][:5])}")
+
+
+def probe_target(args, load):
+    """What `testbed probe LAB [--name N] [--runtime R]` probes: (lab, runtime, instance).
+
+    The running state decides: `probe NAME` of a lab that is up probes that lab (loaded from
+    its recorded file and parameters, so results carry its real name); `--name N` must run
+    the lab given; a lab asked for on the netns runtime (--runtime netns or --name) that is
+    not up is an error, never a silent fall-back to the sim."""
+    from pathlib import Path
+
+    from testbed.errors import InputError
+    from testbed.lab import load_lab
+    from testbed.lab.loader import find_lab, parse_sets
+    from testbed.runtimes.netns import api, names, state
+    if args.runtime == "sim":
+        return load(args), "sim", None
+    inst = args.name if args.name is not None else args.lab
+    st = None
+    if names.NAME_RE.match(inst or "") and os.geteuid() == 0:
+        st = state.read_state(inst)
+    if st is None:
+        if args.runtime == "netns" or args.name is not None:
+            running = ", ".join(state.instances()) or "none"
+            raise InputError(f"lab '{inst}' is not up (running: {running}); start it with `testbed up "
+                             f"{args.lab}{' --name ' + inst if inst != args.lab else ''}` or probe the sim "
+                             "with --runtime sim")
+        return load(args), "sim", None
+    if args.lab != inst or args.set:
+        given = Path(find_lab(args.lab)).resolve()
+        if str(given) != str(Path(st.get("source", "")).resolve()) or \
+                (args.set and parse_sets(args.set) != (st.get("params") or {})):
+            raise InputError(f"lab '{inst}' runs {st.get('lab')} ({st.get('source')}, parameters "
+                             f"{st.get('params') or 'none'}), not {args.lab}"
+                             f"{' with ' + ' '.join(args.set) if args.set else ''}; probe it as "
+                             f"`testbed probe {inst}`, or give another --name")
+    lab = load_lab(st["source"], st.get("params") or {}, name=st.get("lab"), **(st.get("options") or {}))
+    from testbed.cli import check_endpoints
+    check_endpoints(lab, getattr(args, "source", None), getattr(args, "dest", None))
+    api.require_healthy(inst)
+    return lab, "netns", inst
+
+
+def _down_all(args):
+    """--all removes every lab on the machine, other people's too: it lists them and asks
+    (or takes --yes); without a terminal to ask on, it refuses."""
+    from testbed.runtimes.netns import api, teardown
+    api._require_root()
+    every = teardown.all_names()
+    if every and not args.yes:
+        listing = ", ".join(f"{n} ({api.status(n).get('lab') or 'leftovers'})" for n in every)
+        if not sys.stdin.isatty():
+            raise InputError(f"down --all would remove {len(every)} labs: {listing}; nothing removed (no terminal "
+                             "to ask on): give --yes, or take labs down by name")
+        print(f"down --all removes {len(every)} labs, whoever started them: {listing}", file=sys.stderr)
+        try:
+            answer = input("remove them all? [y/N] ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing removed", file=sys.stderr)
+            return None
+    return [api.down(n) for n in every]
 
 
 # ---------------------------------------------------------------- parser
@@ -240,6 +305,8 @@ def add_parsers(sub):
     s.add_argument("--name", help="instance name (default: the lab's name); two instances need two names")
     s.add_argument("--workers", type=int, help="engine worker processes (default: one per core)")
     add_control_plane_args(s)
+    from testbed.cli import add_lab_file_args
+    add_lab_file_args(s)
     s.add_argument("--json", action="store_true", help="print the lab's state as JSON on stdout")
     s.set_defaults(fn=cmd_up)
 
@@ -266,6 +333,7 @@ def add_parsers(sub):
 
     s = sub.add_parser("down", help="remove a lab's namespaces, links, bridges, taps and workers")
     s.add_argument("name", nargs="?", help="lab instance name")
-    s.add_argument("--all", action="store_true", help="every lab up on this machine")
+    s.add_argument("--all", action="store_true", help="every lab up on this machine (lists them and asks)")
+    s.add_argument("--yes", action="store_true", help="with --all: do not ask")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_down)

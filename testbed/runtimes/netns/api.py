@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from testbed.errors import TestbedError
+from testbed.errors import InputError, TestbedError
 
 from . import build as nsbuild
 from . import check, names, nsutil, state, teardown
@@ -70,7 +70,20 @@ def _require_root():
         raise TestbedError("the namespace runtime needs root (network namespaces, veth, taps); run with sudo")
 
 
-def _claim(name: str, plan, lab, st: dict):
+def _stale(name: str) -> bool:
+    """A lab left by an `up` that was killed (SIGKILL) while building: its owner is gone."""
+    old = state.read_state(name)
+    if not old or old.get("status") != "building":
+        return False
+    o = old.get("owner") or {}
+    return not nsutil.same_process(o.get("pid", 0), o.get("start_time"))
+
+
+def _claim(name: str, plan, lab, st: dict, progress=None):
+    if _stale(name):
+        if progress:
+            progress.note(f"removing what a killed `up` of '{name}' left behind")
+        teardown.down(name)
     with state.locked():
         d = state.run_dir(name)
         pre = names.prefix(name)
@@ -86,7 +99,7 @@ def _claim(name: str, plan, lab, st: dict):
             else:
                 msg = f"lab '{name}' has leftovers ({what}: {len(leftovers)} namespaces)"
             raise AlreadyUp(f"{msg}; run `testbed down {name}` first, or choose another name with --name")
-        d.mkdir(parents=True)
+        state.make_run_dir(name)
         state.write_state(name, st)
 
 
@@ -107,7 +120,7 @@ def _spawn_workers(name: str, lab, plan, n: int) -> subprocess.Popen:
     spec = {"name": name, "lab": lab.name, "source": str(Path(lab.source).resolve()), "params": lab.params,
             "routers": plan.routers, "partitions": parts, "routers_order": routers,
             "fingerprint": fingerprint(lab, routers), "control_plane": lab.control_plane,
-            "tables": str(frrrt.tables_path(name))}
+            "tables": str(frrrt.tables_path(name)), "options": getattr(lab, "options", None) or {}}
     state.write_json(d / "spec.json", spec)
     env = _child_env()
     log = open(d / "workers.log", "wb")
@@ -209,7 +222,7 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
     progress = progress or _Quiet()
     t_start = time.monotonic()
     lab = _load(lab, params)
-    name = names.check_name(name or lab.name)
+    name = names.check_name(name if name is not None else lab.name)
     cp_mode = control_plane or getattr(lab, "control_plane", None) or "computed"
     if cp_mode not in ("computed", "frr"):
         raise TestbedError(f"unknown control plane '{cp_mode}'; choose computed or frr")
@@ -221,7 +234,7 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
     n_workers = max(1, min(workers or default_workers(), max(1, len(lab.routers))))
     me = os.getpid()
     st = {"schema": state.SCHEMA, "name": name, "lab": lab.name, "source": str(Path(lab.source).resolve()),
-          "params": lab.params, "status": "building",
+          "params": lab.params, "options": getattr(lab, "options", None) or {}, "status": "building",
           "owner": {"pid": me, "start_time": nsutil.proc_start_time(me)},
           "created": state.now(), "prefix": names.prefix(name), "namespaces": plan.namespaces,
           "routers": plan.routers, "hosts": plan.hosts, "switch": plan.switch,
@@ -233,7 +246,7 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
           "check": None, "control_plane": cp_mode,
           "frr": {"dir": str(frrrt.frr_root(name)), "daemons": [], "sync": None, "converged_seconds": None,
                   "differences": None} if cp_mode == "frr" else None}
-    _claim(name, plan, lab, st)
+    _claim(name, plan, lab, st, progress)
     # from here on, whatever happens, the lab is either up or gone
     old_term = None
     try:
@@ -486,7 +499,7 @@ def _state_or_fail(name: str) -> dict:
     st = state.read_state(name)
     if st is None:
         running = ", ".join(state.instances()) or "none"
-        raise TestbedError(f"lab '{name}' is not up (running: {running}); start it with `testbed up {name}`")
+        raise InputError(f"lab '{name}' is not up (running: {running}); start it with `testbed up {name}`")
     return st
 
 
@@ -498,7 +511,7 @@ def namespace_of(name: str, node: str) -> str:
         return st["hosts"][node]
     if node in (names.SWITCH, "sw", "switch") and st.get("switch"):
         return st["switch"]
-    raise TestbedError(f"lab '{name}' has no node '{node}'; nodes: {', '.join(list(st['routers']) + list(st['hosts']))}"
+    raise InputError(f"lab '{name}' has no node '{node}'; nodes: {', '.join(list(st['routers']) + list(st['hosts']))}"
                        + (f", {names.SWITCH} (the switch namespace)" if st.get("switch") else ""))
 
 
@@ -525,7 +538,7 @@ def capture_argv(name: str, node: str, iface: str, file: str, count: int | None 
         except Exception:
             ifs = None
         if ifs is not None and iface not in ifs:
-            raise TestbedError(f"{node} has no interface '{iface}'; it has: {', '.join(ifs)} (or any)")
+            raise InputError(f"{node} has no interface '{iface}'; it has: {', '.join(ifs)} (or any)")
     argv = ["ip", "netns", "exec", nsn, "tcpdump", "-i", iface, "-w", file, "-U", "-n", "-Z", "root"]
     if snaplen:
         argv += ["-s", str(snaplen)]
@@ -539,7 +552,9 @@ def capture(name: str, node: str, iface: str, file: str, count: int | None = Non
     """tcpdump in a node's namespace, writing pcap to file ('-' for stdout). Ends after count
     frames, after timeout seconds, or on Ctrl-C. ready(): called once tcpdump listens."""
     argv = capture_argv(name, node, iface, file, count)
-    p = subprocess.Popen(argv, stdout=None if file == "-" else subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # tcpdump dies with us (a `testbed capture` killed by SIGKILL leaves no tcpdump running)
+    p = subprocess.Popen(argv, stdout=None if file == "-" else subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         preexec_fn=nsutil.tie_to_parent())
     err = b""
     try:
         # tcpdump says "listening on ..." on stderr once its socket is open
@@ -570,8 +585,9 @@ def capture(name: str, node: str, iface: str, file: str, count: int | None = Non
 def attachment(name: str, host: str | None = None) -> dict:
     """The tap attachment point on host's LAN (the first one without host): where a prober
     with its own network stack joins the lab. Keys: lan, namespace, tap, bridge, address,
-    prefixlen, network, gateway, gateway_node, gateway_mac, hosts."""
-    st = _state_or_fail(name)
+    prefixlen, network, gateway, gateway_node, gateway_mac, hosts. The lab must be healthy
+    (require_healthy: a dead engine worker is an error naming it, not silent hops)."""
+    st = require_healthy(name)
     att = st.get("attach") or []
     if not att:
         raise TestbedError(f"lab '{name}' has no attachment point (no LAN with a host on it)")
@@ -580,8 +596,26 @@ def attachment(name: str, host: str | None = None) -> dict:
     for a in att:
         if host in a.get("hosts", []):
             return a
-    raise TestbedError(f"'{host}' is on no LAN with an attachment point in lab '{name}'; LANs: "
+    raise InputError(f"'{host}' is on no LAN with an attachment point in lab '{name}'; LANs: "
                        + ", ".join(f"{a['lan']} ({', '.join(a['hosts'])})" for a in att))
+
+
+def require_healthy(name: str) -> dict:
+    """The state of a lab that is up with every engine worker (and FRR sync) alive; else an
+    error naming what is dead, so a probe never runs into silent hops unawares."""
+    _state_or_fail(name)
+    st = status(name)
+    if st.get("status") == "up":
+        return st
+    dead = [f"engine worker {w['index']} (pid {w['pid']}, {w['routers']} routers)"
+            for w in st.get("workers", []) if not w.get("alive")]
+    if st.get("control_plane") == "frr" and not st.get("frr_sync_alive", True):
+        dead.append("the FRR table sync")
+    gone = st.get("namespaces_missing") or []
+    why = "; ".join(x for x in (", ".join(dead) + (" not running" if dead else ""),
+                                f"{len(gone)} namespaces missing ({', '.join(gone[:3])})" if gone else "") if x)
+    raise TestbedError(f"lab '{name}' is {st.get('status')}: {why or 'not ready'}; its results would be wrong: "
+                       f"`testbed down {name}` and bring it up again")
 
 
 def state_json(name: str) -> str:

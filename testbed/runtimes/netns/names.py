@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from testbed.errors import TestbedError
+from testbed.errors import InputError
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,23}$")
 NS_PREFIX = "tb-"
@@ -28,7 +28,7 @@ IFNAMSIZ = 15
 
 def check_name(name: str) -> str:
     if not isinstance(name, str) or not NAME_RE.match(name):
-        raise TestbedError(f"'{name}' is not a valid lab instance name: 1-24 characters, a lowercase letter "
+        raise InputError(f"'{name}' is not a valid lab instance name: 1-24 characters, a lowercase letter "
                            "then lowercase letters, digits, '-' or '_' (give another with --name)")
     return name
 

@@ -207,3 +207,20 @@ def processes_in(ns_inodes: set[int]) -> list[int]:
         if ino in ns_inodes:
             out.append(int(d))
     return out
+
+
+PR_SET_PDEATHSIG = 1
+_libc.prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong)
+
+
+def tie_to_parent(sig: int = 15):
+    """A preexec_fn for a child that must not outlive this process (uTNT, tcpdump): the kernel
+    sends it `sig` (SIGTERM) when the thread that forked it dies, also by SIGKILL; the flag
+    survives exec (it is cleared only for set-uid programs)."""
+    parent = os.getpid()
+
+    def preexec():
+        _libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
+        if os.getppid() != parent:       # the parent died between fork and prctl
+            os._exit(1)
+    return preexec

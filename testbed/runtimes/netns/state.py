@@ -1,6 +1,8 @@
 """The run folder: what a running lab created, so `status` and `down` work from any shell.
 
     /run/utnt-lab/                  (UTNT_LAB_RUN overrides it)
+      .lock                         the global lock (0600; the folders are root's only: 0700, or
+                                    0710 with group frr where FRR is installed)
       <name>/state.json             the record (schema below), rewritten atomically
       <name>/spec.json              what engine workers build their routers from
       <name>/worker-<i>.json        written by worker i itself at start (pid, start time)
@@ -46,13 +48,17 @@ import fcntl
 import json
 import os
 import shutil
+import stat
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from testbed.errors import TestbedError
+
 from . import names
 
 SCHEMA = 1
+LOCK = ".lock"
 WORKER_MARKER = "testbed.runtimes.netns.workers"
 
 
@@ -64,17 +70,53 @@ def run_dir(name: str) -> Path:
     return run_root() / name
 
 
+def _private_dir(path: Path) -> Path:
+    """A run folder only root can read: 0700, or 0710 with group frr where FRR is installed
+    (its daemons, dropped to user frr, must traverse to their own RUN_DIR/frr/<router>/).
+    A folder there already that is not root's own is refused, never used."""
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
+        raise TestbedError(f"{path} is not a folder owned by uid {os.geteuid()} (uid {st.st_uid}, mode "
+                           f"{stat.filemode(st.st_mode)}); it is not safe to keep lab state there: remove it")
+    gid, mode = _frr_gid(), 0o700
+    if gid is not None:
+        mode = 0o710
+        if st.st_gid != gid:
+            os.chown(path, -1, gid)
+    if stat.S_IMODE(st.st_mode) != mode:
+        os.chmod(path, mode)
+    return path
+
+
+def _frr_gid() -> int | None:
+    import grp
+    try:
+        return grp.getgrnam("frr").gr_gid
+    except KeyError:
+        return None
+
+
+def make_run_dir(name: str) -> Path:
+    _private_dir(run_root())
+    return _private_dir(run_dir(name))
+
+
 @contextmanager
 def locked():
-    """The global lock of the run folder (held briefly: claiming a name, releasing it)."""
-    root = run_root()
+    """The global lock of the run folder (held briefly: claiming a name, releasing it): a
+    root-only file (0600) in the root-only run folder, so nobody else can hold it."""
     while True:
-        root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+        root = _private_dir(run_root())
+        lock = root / LOCK
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             try:
-                if os.stat(root).st_ino == os.fstat(fd).st_ino:
+                if os.stat(lock).st_ino == os.fstat(fd).st_ino:
                     break
             except FileNotFoundError:
                 pass
@@ -98,16 +140,22 @@ def read_state(name: str) -> dict | None:
         return {"schema": SCHEMA, "name": name, "status": "corrupt"}
 
 
+def _write_private(tmp: Path, text: str):
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
 def write_state(name: str, st: dict):
     d = run_dir(name)
     tmp = d / f".state.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(st, indent=1, default=str))
+    _write_private(tmp, json.dumps(st, indent=1, default=str))
     os.replace(tmp, d / "state.json")
 
 
 def write_json(path: Path, obj):
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(obj, default=str))
+    _write_private(tmp, json.dumps(obj, default=str))
     os.replace(tmp, path)
 
 
@@ -142,7 +190,11 @@ def remove_root_if_empty():
     """Leave no trace: drop /run/utnt-lab when no lab is left (under the lock)."""
     root = run_root()
     try:
-        if not any(root.iterdir()):
+        if not any(p.name != LOCK for p in root.iterdir()):
+            try:
+                os.unlink(root / LOCK)
+            except FileNotFoundError:
+                pass
             root.rmdir()
     except OSError:
         pass

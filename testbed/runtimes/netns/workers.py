@@ -261,7 +261,7 @@ def _control_plane(spec: dict):
     from testbed.controlplane import build as build_cp
     from testbed.lab import load_lab
     say("0 stage lab")
-    lab = load_lab(spec["source"], spec["params"], name=spec["lab"])
+    lab = load_lab(spec["source"], spec["params"], name=spec["lab"], **(spec.get("options") or {}))
     if fingerprint(lab, spec["routers_order"]) != spec["fingerprint"]:
         raise RuntimeError(f"{spec['source']} changed while the lab was coming up (addresses or MACs differ)")
     if spec.get("control_plane") == "frr":
