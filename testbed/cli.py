@@ -217,13 +217,35 @@ def cmd_run(args):
     try:
         doc = run_lab(lab, runtime=args.runtime, extra=args.utnt, source=args.source, dest=args.dest,
                       name=args.name, progress=progress, control_plane=args.control_plane,
-                      converge_timeout=args.converge_timeout, up_progress=up_progress)
+                      converge_timeout=args.converge_timeout, up_progress=up_progress,
+                      detector=args.detector, detector_cmd=args.detector_cmd, fmt=args.format)
     finally:
         if up_progress is not None:
             up_progress.close()
     if args.json:
         return _print_json(doc)
     print_run(doc, lab, c)
+
+
+def cmd_score(args):
+    """Score result files (any detector's output) against a lab's ground truth."""
+    from testbed.experiments.score_files import score_files
+    if args.name:
+        lab_arg, results = None, args.items
+    else:
+        if len(args.items) < 2:
+            raise TestbedError("give the lab and at least one result file: testbed score LAB RESULTS... "
+                               "(or --name RUNNING RESULTS...)")
+        lab_arg, results = args.items[0], args.items[1:]
+    docs, lab = score_files(lab_arg, results, fmt=args.format, sets=args.set, running=args.name)
+    if args.json:
+        return _print_json(docs[0] if len(docs) == 1 else {"lab": lab.name, "results": docs})
+    from testbed.experiments.report import print_comparison, print_run
+    c = _console()
+    for doc in docs:
+        print_run(doc, lab, c)
+    if len(docs) > 1:
+        print_comparison(docs, lab, c)
 
 
 def cmd_scoreboard(args):
@@ -354,6 +376,21 @@ def build_parser():
         if name == "run":
             from testbed.runtimes.netns_cli import add_control_plane_args
             add_control_plane_args(s)
+            s.add_argument("--detector", default="utnt", choices=["utnt", "tnt", "scamper", "traceroute"],
+                           help="who probes (default utnt; the others run in the vantage point's namespace, netns only)")
+            s.add_argument("--detector-cmd", metavar="'CMD ... {dst}'",
+                           help="your own detector, run per destination in the vantage point's namespace")
+            s.add_argument("--format", help="format of --detector-cmd's output (default: detected): "
+                           "utnt-json, tnt-text, scamper-json, traceroute")
+    s = sub.add_parser("score", help="score detector output files against a lab's ground truth")
+    s.add_argument("items", nargs="+", metavar="LAB RESULTS",
+                   help="the lab (library name or file; left out with --name) and the result files ('-': stdin)")
+    s.add_argument("--format", help="utnt-json, tnt-text, scamper-json or traceroute (default: detected per file)")
+    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="template parameter of the lab (repeatable)")
+    s.add_argument("--name", metavar="RUNNING", help="score against the running lab of this name (its file and "
+                   "parameters)")
+    s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.set_defaults(fn=cmd_score)
     s = sub.add_parser("scoreboard", help="uTNT's score over every library lab")
     s.add_argument("labs", nargs="*", help="only these labs")
     s.add_argument("--runtime", choices=["netns", "sim"], default="sim")

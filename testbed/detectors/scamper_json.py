@@ -8,9 +8,10 @@ probe_ttl, rtt, reply_ttl, icmp_type, icmp_code, icmp_q_ttl and
 icmpext[].mpls_labels[] {mpls_label, mpls_exp, mpls_s, mpls_ttl}.
 
 Hops: replies are read in the order of the hops array; consecutive replies with the same
-probe_ttl are one hop (the first reply gives the address; other addresses answering the
-same TTL are kept in `other_addresses`). TTLs that got no reply between firsthop and the
-last reply are silent hops. Tunnels: `base.tunnels_from_labels` (explicit only).
+probe_ttl and address (attempts) are one hop. A different address at the same probe_ttl is
+another hop in array order: TNT's warts (and uTNT's --scamper-json) insert revealed hops
+with the probe TTL of the hop they precede. TTLs that got no reply between firsthop and
+the last reply are silent hops. Tunnels: `base.tunnels_from_labels` (explicit only).
 """
 from __future__ import annotations
 
@@ -85,7 +86,8 @@ def trace_from_scamper(d: dict, path: str = "<scamper>", line: int | None = None
             raise ResultError(path, line, "hops", f"hop {h!r} is not an object")
         if h.get("probe_ttl") is None:
             raise ResultError(path, line, "hops.probe_ttl", f"hop from {h.get('addr')} has no probe_ttl")
-        if groups and groups[-1][0]["probe_ttl"] == h["probe_ttl"]:
+        if groups and groups[-1][0]["probe_ttl"] == h["probe_ttl"] and \
+                (groups[-1][0].get("addr") == h.get("addr") or not h.get("addr")):
             groups[-1].append(h)
         else:
             groups.append([h])
@@ -98,8 +100,7 @@ def trace_from_scamper(d: dict, path: str = "<scamper>", line: int | None = None
         while expect < ttl and ttl - expect < 256:
             hops.append(hop(None, expect))
             expect += 1
-        h = next((x for x in g if x.get("addr")), g[0])
-        others = sorted({x["addr"] for x in g if x.get("addr") and x["addr"] != h.get("addr")})
+        h = g[0]
         rtt = h.get("rtt")
         hops.append(hop(h.get("addr"), ttl, rtt_ms=float(rtt) if isinstance(rtt, (int, float)) else None,
                         icmp_type=_int(h.get("icmp_type"), path, line, "icmp_type"),
@@ -107,7 +108,7 @@ def trace_from_scamper(d: dict, path: str = "<scamper>", line: int | None = None
                         reply_ttl=_int(h.get("reply_ttl"), path, line, "reply_ttl"),
                         quoted_ttl=_int(h.get("icmp_q_ttl"), path, line, "icmp_q_ttl"),
                         er_ttl=(er or {}).get(h.get("addr")), labels=_labels(h, path, line),
-                        **({"other_addresses": others} if others else {})))
+                        replies=len(g)))
         expect = max(expect, ttl + 1)
     method = d.get("method")
     return trace(d.get("src"), d["dst"], _METHODS.get(method, method), hops, tunnels_from_labels(hops),
