@@ -192,7 +192,8 @@ def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=No
         from testbed.detectors.views import visibility
         out["detector"] = {"name": detector, "command": detector_cmd, "format": fmt}
         out["raw"] = raws
-        vis = visibility(detector, score)
+        parsed = {t.get("detector") for t in traces}
+        vis = visibility(parsed.pop() if detector == "cmd" and len(parsed) == 1 else detector, score)
         if vis:
             out["visibility"] = vis
     if frr_info is not None:

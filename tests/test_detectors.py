@@ -1,0 +1,187 @@
+"""Issue 11 item 4: detector outputs read into the scorer's traces (testbed/detectors).
+
+The inputs are outputs generated here, not written by hand: uTNT run on the sim prints
+TNT's text dump (with and without -v) and scamper-style JSON; the parsers must rebuild from
+that text what uTNT decided with its own code (tunnels from the [MPLS,...] tags, explicit
+tunnels from the label quotes). Real scamper/traceroute/TNT outputs are parsed in
+test_detectors_netns.py. Malformed input: one line naming the file, the line and the fix.
+"""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from testbed.detectors import detect_format, parse_text, read_results
+from testbed.detectors.base import ResultError, tunnels_from_labels
+from testbed.experiments.run import probe_sim, utnt_args
+from testbed.lab import lab_names
+from utnt.jsonload import dump_text_json, trace_from_json
+from utnt.scamper_json import dump_scamper_json
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = json.loads((ROOT / "docs" / "result.schema.json").read_text())
+KEYS = ("class", "ingress", "egress", "lsrs", "trigger", "technique")
+
+
+_DOCS = {}
+
+
+def utnt_doc(labs, name):
+    """uTNT's sim run of a library lab (once per test session)."""
+    if name not in _DOCS:
+        lab, cp = labs(name)
+        _DOCS[name] = lab, probe_sim(lab, cp, lab.probes[0].source, [str(t) for t in lab.probes[0].targets],
+                                     utnt_args([]))
+    return _DOCS[name]
+
+
+def _t(tunnels):
+    return [{k: t.get(k) for k in KEYS} for t in tunnels]
+
+
+@pytest.mark.parametrize("name", lab_names())
+@pytest.mark.parametrize("verbose", [False, True])
+def test_tnt_dump_tunnels_rebuilt_from_tags_equal_utnts_own(labs, name, verbose):
+    """uTNT's dump text -> tnt_text -> tunnels from tags == the tunnels uTNT built itself."""
+    lab, doc = utnt_doc(labs, name)
+    text = dump_text_json(doc["traces"], verbose=verbose)
+    assert detect_format(text) == "tnt-text"
+    parsed = parse_text(text, f"{name}.txt")
+    assert len(parsed) == len(doc["traces"])
+    for p, t in zip(parsed, doc["traces"]):
+        assert (p["src"], p["dst"], p["method"]) == (t["src"], t["dst"], t["method"])
+        assert [h["address"] for h in p["hops"]] == [h["address"] for h in t["hops"]]
+        assert [h["label"] for h in p["hops"]] == [h["label"] for h in t["hops"]]
+        # the dump prints qttl on time-exceeded replies only (tnt.md 5.5)
+        assert [(h["reply_ttl"], h["er_ttl"], h["quoted_ttl"]) for h in p["hops"] if h["address"]] == \
+            [(h["reply_ttl"], h["er_ttl"], h["quoted_ttl"] if h["icmp_type"] == 11 else None)
+             for h in t["hops"] if h["address"]]
+        assert [[x["label"] for x in h["labels"]] for h in p["hops"]] == \
+            [[x["label"] for x in h["labels"]] for h in t["hops"]]
+        assert _t(p["tunnels"]) == _t(t["tunnels"]), name
+    jsonschema.validate({"traces": parsed}, SCHEMA)
+
+
+@pytest.mark.parametrize("name", ["explicit", "mixed", "opaque", "invisible-php", "linux-lsr", "plain-ip"])
+def test_utnt_scamper_json_reads_back(labs, name):
+    """utnt --scamper-json -> scamper_json parser: the same hops, and the labels-only
+    baseline finds exactly uTNT's explicit tunnels (opaque: the labelled egress reads as a
+    one-LSR explicit tunnel, what a traceroute user would make of it)."""
+    lab, doc = utnt_doc(labs, name)
+    traces = [trace_from_json(t) for t in doc["traces"]]
+    text = dump_scamper_json(traces)
+    assert all(json.loads(line)["type"] == "trace" for line in text.splitlines())
+    assert detect_format(text) == "scamper-json"
+    parsed = parse_text(text, f"{name}.json")
+    for p, t in zip(parsed, doc["traces"]):
+        answered = [h for h in t["hops"] if h["address"]]
+        assert [h["address"] for h in p["hops"] if h["address"]] == [h["address"] for h in answered]
+        assert [h["labels"] for h in p["hops"] if h["address"]] == [h["labels"] for h in answered]
+        exp = [u for u in t["tunnels"] if u["class"] == "EXP"]
+        if name == "opaque":
+            assert [lab.owner_of(a) for a in p["tunnels"][0]["lsrs"]] == ["pe2"]
+        else:
+            assert _t(p["tunnels"]) == _t(exp)
+    jsonschema.validate({"traces": parsed}, SCHEMA)
+
+
+def test_utnt_cli_writes_scamper_json_flag():
+    from utnt.cli import build_parser
+    assert build_parser().parse_args(["-i", "1.2.3.4", "--tap", "t", "--ip", "1.2.3.5/24", "--gw", "1.2.3.1",
+                                      "--scamper-json"]).scamper_json
+
+
+def _h(addr, ttl, labels=()):
+    return {"address": addr, "probe_ttl": ttl, "labels": [{"label": x, "ttl": 1} for x in labels]}
+
+
+def test_label_runs_with_silent_hops():
+    hops = [_h("1.0.0.1", 1), _h("1.0.0.2", 2, [16]), _h(None, 3), _h("1.0.0.4", 4, [17]), _h("1.0.0.5", 5),
+            _h("1.0.0.6", 6, [18]), _h(None, 7), _h("1.0.0.8", 8)]
+    t = tunnels_from_labels(hops)
+    assert [(x["ingress"], x["lsrs"], x["egress"], x["complete"]) for x in t] == [
+        ("1.0.0.1", ["1.0.0.2", "1.0.0.4"], "1.0.0.5", True),       # a silent LSR inside the run
+        ("1.0.0.5", ["1.0.0.6"], None, False)]                      # silent after the run: no egress
+    assert tunnels_from_labels([_h("1.0.0.2", 1, [16]), _h("1.0.0.3", 2)])[0]["ingress"] is None
+
+
+BAD = [
+    ("tnt-text", "trace [icmp-paris] from 1.0.0.1 to 1.0.0.9\n  1  1.0.0.2  0.1 ms  rTTLs=<255,255>  wat=3\n",
+     2, "cannot read 'wat=3'"),
+    ("tnt-text", "trace [icmp-paris] from 1.0.0.1 to 1.0.0.9\n  1  1.0.0.2  [MPLS,XYZ,LSR]\n", 2, "unknown part 'XYZ'"),
+    ("tnt-text", "  1  1.0.0.2  0.1 ms\n", 1, "before the 'trace"),
+    ("tnt-text", "trace [icmp-paris] from 1.0.0.1 to 1.0.0.9\n  1  bogus  0.1 ms\n", 2, "not an IPv4"),
+    ("traceroute", "traceroute to 1.0.0.9 (1.0.0.9), 30 hops max, 60 byte packets\n 1  1.0.0.1  0.1 ms  ???\n",
+     2, "cannot read '???'"),
+    ("traceroute", "traceroute to 1.0.0.9 (1.0.0.9), 30 hops max\n 1  1.0.0.1 <MPLS:L=x>  0.1 ms\n", 2,
+     "is not L=label"),
+    ("traceroute", "hello\n", 1, "neither a 'traceroute to"),
+    ("scamper-json", '{"type":"cycle-start"}\n{"type":"trace", "dst": "1.0.0.9", "hops": [\n', 2,
+     "not a JSON object"),
+    ("scamper-json", '{"type":"cycle-start"}\n', None, "no trace objects"),
+    ("scamper-json", '{"type":"trace","dst":"1.0.0.9","hops":[{"addr":"1.0.0.1"}]}\n', 1, "no probe_ttl"),
+    ("utnt-json", '{"traces": [{"dst": "1.0.0.9"}]}', None, "traces[0].hops"),
+    ("utnt-json", '{"traces": [{"dst": "1.0.0.9", "hops": [], "tunnels": [{"class": "X"}]}]}', None,
+     "traces[0].tunnels[0].class"),
+    ("utnt-json", '{"traces": [', 1, "expected uTNT's JSON"),
+]
+
+
+@pytest.mark.parametrize("fmt,text,line,what", BAD)
+def test_malformed_input_is_one_clear_line(tmp_path, fmt, text, line, what):
+    f = tmp_path / "bad.out"
+    f.write_text(text)
+    with pytest.raises(ResultError) as e:
+        read_results([str(f)], fmt)
+    (p,) = e.value.problems
+    msg = str(p)
+    assert "\n" not in msg and msg.startswith(str(f) + (f":{line}:" if line else ":")), msg
+    assert what in msg
+
+
+def test_cli_unreadable_file_exit_2_one_line(tmp_path):
+    f = tmp_path / "x.txt"
+    f.write_text("something else entirely\n")
+    r = subprocess.run([sys.executable, "-m", "testbed.cli", "score", "mixed", str(f)], capture_output=True,
+                       text=True, cwd=ROOT)
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0
+    assert r.stderr.startswith(f"error: {f}:1: format: cannot tell the format") and "--format" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "testbed.cli", "score", "mixed", str(tmp_path / "nope")],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 2 and "cannot read it" in r.stderr
+
+
+def test_score_sim_files_uTNT_json_and_dump(labs, tmp_path):
+    """testbed score on files written from a sim run: uTNT's JSON and its text dump score
+    the same, perfect on invisible-php; a researcher's minimal document (only the schema's
+    required fields plus tunnels) scores too."""
+    lab, doc = utnt_doc(labs, "invisible-php")
+    (tmp_path / "u.json").write_text(json.dumps(doc))
+    (tmp_path / "u.txt").write_text(dump_text_json(doc["traces"], verbose=False))
+    t = doc["traces"][0]
+    minimal = {"traces": [{"dst": t["dst"], "hops": [{"address": h["address"]} for h in t["hops"]],
+                           "tunnels": [{k: u[k] for k in ("class", "ingress", "egress", "lsrs")}
+                                       for u in t["tunnels"]], "detector": "mine"}]}
+    jsonschema.validate(minimal, SCHEMA)
+    (tmp_path / "mine.json").write_text(json.dumps(minimal))
+    r = subprocess.run([sys.executable, "-m", "testbed.cli", "score", "invisible-php", str(tmp_path / "u.json"),
+                        str(tmp_path / "u.txt"), str(tmp_path / "mine.json"), "--json"], capture_output=True,
+                       text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)["results"]
+    assert [d["detector"]["name"] for d in out] == ["utnt", "tnt", "mine"]
+    for d in out:
+        assert d["score"]["perfect"], d["detector"]
+        assert d["score"]["totals"]["hidden_lsrs_revealed"] == 3
+
+
+def test_schema_is_valid_and_rejects_bad_documents():
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    for bad in ({"traces": [{"hops": []}]}, {"traces": [{"dst": "1.2.3.4", "hops": [{"address": "x"}]}]},
+                {"traces": [{"dst": "1.2.3.4", "hops": [], "tunnels": [{"class": "TUN"}]}]}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, SCHEMA)
