@@ -102,7 +102,7 @@ def parse(text: str, path: str = "<traceroute>") -> list[dict]:
         reps = _replies(m[2], path, n)
         first = next((r for r in reps if r["address"]), None)
         if first is None:
-            cur["hops"].append(hop(None, ttl))
+            cur["hops"].append(hop(None, ttl, replies=0))
             continue
         note = first["note"]
         icmp_type = icmp_code = None
