@@ -185,3 +185,55 @@ def test_schema_is_valid_and_rejects_bad_documents():
                 {"traces": [{"dst": "1.2.3.4", "hops": [], "tunnels": [{"class": "TUN"}]}]}):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(bad, SCHEMA)
+
+
+# Variations a lab here does not produce (no ECMP path, no !H from the engine, no DNS, no -A):
+# a sample in traceroute 2.1's printing (extension.c, traceroute.c print_probe).
+TRACEROUTE_WILD = """traceroute to example.net (192.0.2.80), 30 hops max, 60 byte packets
+ 1  gw.lan (10.0.0.1)  0.412 ms  0.390 ms  0.377 ms
+ 2  * 198.51.100.1 (198.51.100.1)  1.2 ms *
+ 3  a.example (203.0.113.1) [AS64500] <MPLS:L=24001,E=0,S=0,T=1/L=16,E=0,S=1,T=1>  9.1 ms  b.example (203.0.113.5) [AS64500] <MPLS:L=24005,E=0,S=1,T=1>  9.3 ms  9.2 ms
+ 4  203.0.113.9  10.0 ms !H  10.1 ms !H  *
+ 5  * * *
+ 6  192.0.2.80  11.0 ms !<10>  11.1 ms  11.0 ms
+ 7  * * *
+"""
+
+
+def test_traceroute_variations():
+    (t,) = parse_text(TRACEROUTE_WILD, "wild.txt")
+    assert t["dst"] == "192.0.2.80" and t["src"] is None
+    h = {x["probe_ttl"]: x for x in t["hops"]}
+    assert len(t["hops"]) == 6                                         # the trailing '* * *' dropped
+    assert (h[2]["address"], h[2]["replies"]) == ("198.51.100.1", 1)
+    assert h[3]["address"] == "203.0.113.1" and h[3]["other_addresses"] == ["203.0.113.5"]
+    assert [x["label"] for x in h[3]["labels"]] == [24001, 16] and h[3]["labels"][1]["s"] == 1
+    assert (h[4]["icmp_type"], h[4]["icmp_code"]) == (3, 1)
+    assert h[5]["address"] is None
+    assert (h[6]["icmp_type"], h[6]["icmp_code"]) == (3, 10)
+    assert [(u["ingress"], u["lsrs"], u["egress"]) for u in t["tunnels"]] == \
+        [("198.51.100.1", ["203.0.113.1"], "203.0.113.9")]
+
+
+def test_tnt_dump_reserved_and_no_echo_reply_fields():
+    """Lines uTNT's formatter writes for a reserved address, a missing echo-reply and a
+    non-port unreachable (-v), read back."""
+    from utnt.model import Hop, MplsTag, Trace
+    from utnt.output import dump_text
+    hops = [Hop(index=1, address="10.1.1.1", probe_ttl=1, rtt_ms=0.5, icmp_type=11, icmp_code=0, reply_ttl=255,
+                quoted_ttl=1, reserved=True),
+            Hop(index=2, address="11.1.1.1", probe_ttl=2, rtt_ms=0.5, icmp_type=11, icmp_code=0, reply_ttl=254,
+                quoted_ttl=1, labels=[(16, 0, 0, 1), (17, 0, 1, 1)]),
+            Hop(index=3, probe_ttl=3),
+            Hop(index=4, address="11.1.1.9", probe_ttl=4, rtt_ms=0.5, icmp_type=3, icmp_code=1, reply_ttl=60,
+                er_ttl=60)]
+    hops[1].mpls = MplsTag(cls="EXP", role="LSR", incomplete=True)
+    text = dump_text([Trace(src="11.0.0.1", dst="11.1.1.9", method="icmp-paris", hops=hops)], verbose=True)
+    (t,) = parse_text(text, "gen.txt", "tnt")
+    a, b, c, d = t["hops"]
+    assert a["reserved"] and a["er_ttl"] is None and a["reply_ttl"] == 255
+    assert [x["label"] for x in b["labels"]] == [16, 17] and b["mpls"]["incomplete"]
+    assert c["address"] is None and c["probe_ttl"] == 3
+    assert (d["icmp_type"], d["icmp_code"], d["er_ttl"]) == (3, 1, 60)
+    (u,) = t["tunnels"]
+    assert (u["ingress"], u["lsrs"], u["egress"], u["complete"]) == (None, ["11.1.1.1"], None, False)

@@ -58,6 +58,13 @@ def outputs(tmp_path_factory):
         f["traceroute"].write_text(ns("traceroute", "-e", "-I", DST))          # names, 3 probes per hop
         f["traceroute-n"] = d / "traceroute-n.txt"
         f["traceroute-n"].write_text(ns("traceroute", "-e", "-n", "-q", "1", "-U", DST))
+        # toward an address nobody answers: silent hops to the max TTL, a destination no probe has
+        f["traceroute-gone"] = d / "traceroute-gone.txt"
+        f["traceroute-gone"].write_text(ns("traceroute", "-e", "-n", "-q", "2", "-w", "1", "-m", "11", "-I",
+                                           "12.0.1.99"))
+        # every attempt of every hop (-Q): several replies per probe TTL
+        f["scamper-all"] = d / "scamper-all.json"
+        f["scamper-all"].write_text(ns("scamper", "-O", "json", "-c", "trace -P icmp-paris -q 3 -Q", "-i", DST))
         doc = probe_netns(name, "vp", [DST], [])
         f["utnt"] = d / "utnt.json"
         f["utnt"].write_text(json.dumps(doc))
@@ -82,8 +89,10 @@ def test_parsers_read_every_real_output(outputs):
     _, f = outputs
     want = {"scamper": "scamper-json", "warts2json": "scamper-json", "traceroute": "traceroute",
             "traceroute-n": "traceroute", "utnt": "utnt-json", "utnt-scamper": "scamper-json",
-            "tnt": "tnt-text", "tnt-v": "tnt-text"}
+            "tnt": "tnt-text", "tnt-v": "tnt-text", "scamper-all": "scamper-json"}
     for k, path in f.items():
+        if k not in want:
+            continue
         (t,) = read_results([str(path)])
         assert t["format"] == want[k], k
         assert t["dst"] == DST
@@ -95,14 +104,24 @@ def test_parsers_read_every_real_output(outputs):
     (tr,) = read_results([str(f["traceroute"])])
     lines = f["traceroute"].read_text().splitlines()[1:]
     assert [h["replies"] for h in tr["hops"]] == [line.count(" ms") for line in lines]
+    (sa,) = read_results([str(f["scamper-all"])])
+    assert [h["replies"] for h in sa["hops"]] == [3] * 10
+    assert [h["address"] for h in sa["hops"]] == [h["address"] for h in read_results([str(f["scamper"])])[0]["hops"]]
+    (gone,) = read_results([str(f["traceroute-gone"])])
+    text = f["traceroute-gone"].read_text().splitlines()
+    assert sum(1 for line in text if line.rstrip().endswith("* *")) >= 2          # silent to the max TTL
+    assert gone["dst"] == "12.0.1.99" and gone["hops"][-1]["address"] == "11.0.0.21"   # trailing '* *' dropped
+    assert [u["lsrs"] for u in gone["tunnels"]] == [["11.0.0.3", "11.0.0.5"]]
 
 
 def test_score_tnt_dump_scamper_json_and_traceroute_of_the_same_run(outputs):
     """The issue's done-when: one `testbed score` over the running lab, by name."""
     name, f = outputs
     files = [f["scamper"], f["traceroute"], f["utnt"]] + ([f["tnt"]] if "tnt" in f else [])
-    out = json.loads(_cli("score", "--name", name, *map(str, files), "--json"))["results"]
+    out = json.loads(_cli("score", "--name", name, *map(str, files), str(f["traceroute-gone"]), "--json"))["results"]
     by = {d["detector"]["name"]: d for d in out}
+    assert by["traceroute"]["unmatched"] == [{"dst": "12.0.1.99", "src": None, "file": str(f["traceroute-gone"])}]
+    assert len(by["traceroute"]["score"]["traces"]) == 1
     for det in ("scamper", "traceroute"):
         sc = by[det]["score"]["per_class"]
         assert sc["explicit"]["detected"] == sc["explicit"]["class_correct"] == 1
