@@ -196,6 +196,10 @@ def cmd_probe(args):
                 args.runtime = "netns"
     traces = probe_lab(lab, args.runtime, jobs, args.utnt, name=args.name)
     doc = {"format": "utnt", "version": 1, "lab": lab.name, "runtime": args.runtime, "traces": traces}
+    if getattr(args, "scamper_json", False):
+        from utnt.jsonload import trace_from_json
+        from utnt.scamper_json import dump_scamper_json
+        return sys.stdout.write(dump_scamper_json(trace_from_json(t) for t in traces))
     if args.json:
         return _print_json(doc)
     from utnt.jsonload import dump_text_json
@@ -252,8 +256,10 @@ def cmd_scoreboard(args):
     from testbed.experiments.board import scoreboard
     c = _console()
     labs = args.labs or None
+    if args.detector != "utnt" and args.runtime != "netns":
+        raise TestbedError(f"--detector {args.detector} runs in the netns runtime only; add --runtime netns")
     if args.json:
-        return _print_json(scoreboard(args.runtime, labs, extra=args.utnt))
+        return _print_json(scoreboard(args.runtime, labs, extra=args.utnt, detector=args.detector))
     from rich.progress import Progress
     with Progress(transient=True, console=_console()) as p:
         names = labs or __import__("testbed.lab", fromlist=["lab_names"]).lab_names()
@@ -262,9 +268,10 @@ def cmd_scoreboard(args):
         def step(name):
             p.update(task, description=f"scoring {name}")
             p.advance(task)
-        rows = scoreboard(args.runtime, labs, progress=step, extra=args.utnt)
+        rows = scoreboard(args.runtime, labs, progress=step, extra=args.utnt, detector=args.detector)
     from rich.table import Table
-    t = Table(title=f"uTNT scoreboard ({args.runtime} runtime)")
+    from testbed.detectors.views import label
+    t = Table(title=f"{label(args.detector)} scoreboard ({args.runtime} runtime)")
     t.add_column("lab")
     for col in ("tunnels", "detected", "class", "ingress", "egress", "LSRs", "hidden revealed", "false tun.",
                 "false LSRs", "undetectable", "probes"):
@@ -373,6 +380,8 @@ def build_parser():
         s.add_argument("--from", dest="source", help="vantage point (host)")
         s.add_argument("--to", dest="dest", help="destination (node or address)")
         s.add_argument("--name", help="running lab name (netns; default: the lab's name)")
+        if name == "probe":
+            s.add_argument("--scamper-json", action="store_true", help="uTNT's traces as scamper JSON, one per line")
         if name == "run":
             from testbed.runtimes.netns_cli import add_control_plane_args
             add_control_plane_args(s)
@@ -394,6 +403,8 @@ def build_parser():
     s = sub.add_parser("scoreboard", help="uTNT's score over every library lab")
     s.add_argument("labs", nargs="*", help="only these labs")
     s.add_argument("--runtime", choices=["netns", "sim"], default="sim")
+    s.add_argument("--detector", default="utnt", choices=["utnt", "tnt", "scamper", "traceroute"],
+                   help="who probes (default utnt; the others need --runtime netns)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_scoreboard)
     s = sub.add_parser("sweep", help="TNT's threshold calibration (TP/FP/FN/TN per cell), JSON and a PNG")

@@ -65,23 +65,33 @@ def test_tnt_dump_tunnels_rebuilt_from_tags_equal_utnts_own(labs, name, verbose)
     jsonschema.validate({"traces": parsed}, SCHEMA)
 
 
-@pytest.mark.parametrize("name", ["explicit", "mixed", "opaque", "invisible-php", "linux-lsr", "plain-ip"])
+@pytest.mark.parametrize("name", lab_names())
 def test_utnt_scamper_json_reads_back(labs, name):
-    """utnt --scamper-json -> scamper_json parser: the same hops, and the labels-only
-    baseline finds exactly uTNT's explicit tunnels (opaque: the labelled egress reads as a
-    one-LSR explicit tunnel, what a traceroute user would make of it)."""
+    """utnt --scamper-json -> scamper_json parser: the same hops; with uTNT's tags (its
+    "tnt" key) the tunnels rebuilt from them are uTNT's own; without (what a plain scamper
+    reader keeps) the labels-only baseline finds exactly uTNT's explicit tunnels (opaque:
+    the labelled egress reads as a one-LSR explicit tunnel, what a traceroute user would
+    make of it)."""
     lab, doc = utnt_doc(labs, name)
     traces = [trace_from_json(t) for t in doc["traces"]]
     text = dump_scamper_json(traces)
     assert all(json.loads(line)["type"] == "trace" for line in text.splitlines())
     assert detect_format(text) == "scamper-json"
-    parsed = parse_text(text, f"{name}.json")
+    tagged = parse_text(text, f"{name}.json")
+    for p, t in zip(tagged, doc["traces"]):
+        assert p["detector"] == "utnt"
+        assert _t(p["tunnels"]) == _t(t["tunnels"])
+    plain = "".join(json.dumps({**{k: v for k, v in o.items() if k != "tnt"},
+                                "hops": [{k: v for k, v in h.items() if k != "tnt"} for h in o["hops"]]})
+                    + "\n" for o in map(json.loads, text.splitlines()))
+    parsed = parse_text(plain, f"{name}-plain.json")
     for p, t in zip(parsed, doc["traces"]):
+        assert p["detector"] == "scamper"
         answered = [h for h in t["hops"] if h["address"]]
         assert [h["address"] for h in p["hops"] if h["address"]] == [h["address"] for h in answered]
         assert [h["labels"] for h in p["hops"] if h["address"]] == [h["labels"] for h in answered]
         exp = [u for u in t["tunnels"] if u["class"] == "EXP"]
-        if name == "opaque":
+        if name == "opaque" or (name == "invisible-uhp" and any(h["labels"] for h in answered)):
             assert [lab.owner_of(a) for a in p["tunnels"][0]["lsrs"]] == ["pe2"]
         else:
             assert _t(p["tunnels"]) == _t(exp)

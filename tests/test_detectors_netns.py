@@ -80,6 +80,9 @@ def outputs(tmp_path_factory):
             tnt.run(vp, [DST], workdir=str(work))
             assert tnt._pids_with(str(work)) == [], "TNT's scamper daemon outlived the run"
             f["tnt"], f["tnt-v"] = work / "tnt.txt", work / "tnt-v.txt"
+            f["tnt-warts2json"] = d / "tnt-warts2json.json"
+            f["tnt-warts2json"].write_text(subprocess.run(["sc_warts2json", str(work / "tnt.warts")],
+                                                          capture_output=True, text=True, check=True).stdout)
         yield name, f
     finally:
         api.down(name)
@@ -147,6 +150,11 @@ def test_tnt_dump_with_and_without_v_same_tunnels_as_utnt(outputs):
     (u,) = read_results([str(f["utnt"])])
     key = ("class", "ingress", "egress", "lsrs", "trigger", "technique")
     assert [{k: x[k] for k in key} for x in a["tunnels"]] == [{k: x[k] for k in key} for x in u["tunnels"]]
+    # TNT's warts read by Debian's sc_warts2json: the revealed hops are in the hop array with
+    # the probe TTL of the egress; the scamper parser keeps them as hops in path order
+    (w,) = read_results([str(f["tnt-warts2json"])])
+    assert [h["address"] for h in w["hops"]] == [h["address"] for h in a["hops"]]
+    assert [h["probe_ttl"] for h in w["hops"] if h["address"] in ("11.0.0.13", "11.0.0.15", "11.0.0.17")] == [8] * 3
 
 
 def test_utnt_scamper_json_has_scampers_structure(outputs):

@@ -7,8 +7,9 @@ udp-paris), src, dst, stop_reason, firsthop, hop_count, probe_count and hops[] w
 probe_ttl, rtt, reply_ttl, icmp_type, icmp_code, icmp_q_ttl and
 icmpext[] {ie_cn, ie_ct, ie_dl, mpls_labels[] {mpls_ttl, mpls_s, mpls_exp, mpls_label}}.
 Revealed hops are inserted in path order and keep their probe TTL, as in TNT's warts.
-What scamper has no field for is in one extra key per hop, "tnt" (echo-reply TTL, MPLS
-tag, the revealed flag), which scamper readers ignore.
+What scamper has no field for is in one extra key, "tnt": per hop the echo-reply TTL, the
+MPLS tag and the revealed flag; per trace the detector's name and its tunnel count.
+scamper readers ignore it.
 """
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ def trace_to_scamper(t: Trace) -> dict[str, Any]:
     return {"type": "trace", "version": "0.1", "method": METHODS.get(t.method, t.method), "src": t.src,
             "dst": t.dst, "stop_reason": t.stop_reason or "NONE", "firsthop": t.start_ttl or 1,
             "hop_count": max((h.probe_ttl or 0 for h in t.hops), default=0),
-            "probe_count": t.probe_count or 0, "hops": hops}
+            "probe_count": t.probe_count or 0, "hops": hops,
+            "tnt": {"detector": "utnt", "tunnels": len(t.tunnels)}}
 
 
 def dump_scamper_json(traces: Iterable[Trace]) -> str:

@@ -11,13 +11,15 @@ Hops: replies are read in the order of the hops array; consecutive replies with 
 probe_ttl and address (attempts) are one hop. A different address at the same probe_ttl is
 another hop in array order: TNT's warts (and uTNT's --scamper-json) insert revealed hops
 with the probe TTL of the hop they precede. TTLs that got no reply between firsthop and
-the last reply are silent hops. Tunnels: `base.tunnels_from_labels` (explicit only).
+the last reply are silent hops. Tunnels: `base.tunnels_from_labels` (explicit only), or,
+for uTNT's `--scamper-json` whose hops carry TNT tags in their extra "tnt" key, the tags
+(`base.tunnels_from_tags`, detector utnt).
 """
 from __future__ import annotations
 
 import json
 
-from .base import ResultError, hop, trace, tunnels_from_labels
+from .base import ResultError, hop, trace, tunnels_from_labels, tunnels_from_tags
 
 FORMAT = "scamper-json"
 
@@ -102,15 +104,27 @@ def trace_from_scamper(d: dict, path: str = "<scamper>", line: int | None = None
             expect += 1
         h = g[0]
         rtt = h.get("rtt")
+        ext = h.get("tnt") if isinstance(h.get("tnt"), dict) else {}
+        mpls = ext.get("mpls")
+        if mpls is not None:
+            if not isinstance(mpls, dict) or not mpls.get("class") or not mpls.get("role"):
+                raise ResultError(path, line, "hops.tnt.mpls", f"{mpls!r} needs a class and a role")
+            mpls = {**mpls, "revealed": bool(ext.get("revealed"))}
         hops.append(hop(h.get("addr"), ttl, rtt_ms=float(rtt) if isinstance(rtt, (int, float)) else None,
+                        mpls=mpls, revealed=bool(ext.get("revealed")),
                         icmp_type=_int(h.get("icmp_type"), path, line, "icmp_type"),
                         icmp_code=_int(h.get("icmp_code"), path, line, "icmp_code"),
                         reply_ttl=_int(h.get("reply_ttl"), path, line, "reply_ttl"),
                         quoted_ttl=_int(h.get("icmp_q_ttl"), path, line, "icmp_q_ttl"),
-                        er_ttl=(er or {}).get(h.get("addr")), labels=_labels(h, path, line),
+                        er_ttl=ext.get("er_ttl", (er or {}).get(h.get("addr"))), labels=_labels(h, path, line),
                         replies=len(g)))
         expect = max(expect, ttl + 1)
     method = d.get("method")
+    ext = d.get("tnt") if isinstance(d.get("tnt"), dict) else None
+    if ext is not None or any(h["mpls"] for h in hops):    # uTNT's --scamper-json: tags in "tnt" keys
+        return trace(d.get("src"), d["dst"], _METHODS.get(method, method), hops, tunnels_from_tags(hops),
+                     detector=str((ext or {}).get("detector") or "utnt"), fmt=FORMAT,
+                     stop_reason=d.get("stop_reason"))
     return trace(d.get("src"), d["dst"], _METHODS.get(method, method), hops, tunnels_from_labels(hops),
                  detector="scamper", fmt=FORMAT, stop_reason=d.get("stop_reason"))
 

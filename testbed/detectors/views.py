@@ -27,7 +27,10 @@ def visibility(detector: str, score: dict) -> dict | None:
     rows = {c: {"present": v.get("present", 0), "detected": v.get("detected", 0)} for c, v in per.items()}
     hidden = {c: r["present"] - r["detected"] for c, r in rows.items() if c != "explicit"
               and r["present"] - r["detected"] > 0}
-    return {"baseline": True, "sees": BASELINE_SEES, "per_class": rows, "not_visible": hidden}
+    # found but not as what it is: an opaque tunnel's labelled egress reads as an explicit LSR
+    misread = {c: v.get("detected", 0) - v.get("class_correct", 0) for c, v in per.items()
+               if v.get("detected", 0) - v.get("class_correct", 0) > 0}
+    return {"baseline": True, "sees": BASELINE_SEES, "per_class": rows, "not_visible": hidden, "misread": misread}
 
 
 def visibility_line(detector: str, vis: dict) -> str:
@@ -35,6 +38,9 @@ def visibility_line(detector: str, vis: dict) -> str:
     if vis["not_visible"]:
         parts.append("Not visible to it here: " + ", ".join(f"{n} {c}" for c, n in sorted(vis["not_visible"].items()))
                      + " tunnel(s) (counted as missed: what a plain traceroute user would miss).")
+    if vis.get("misread"):
+        parts.append("Seen only as explicit label quotes: " + ", ".join(
+            f"{n} {c}" for c, n in sorted(vis["misread"].items())) + " tunnel(s) (class wrong).")
     return " ".join(parts)
 
 
