@@ -160,9 +160,8 @@ def test_cli_unreadable_file_exit_2_one_line(tmp_path):
     assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0
     assert r.stderr.startswith(f"error: {f}:1: format: cannot tell the format") and "--format" in r.stderr
-    r = subprocess.run([sys.executable, "-m", "testbed.cli", "score", "mixed", str(tmp_path / "nope")],
-                       capture_output=True, text=True, cwd=ROOT)
-    assert r.returncode == 2 and "cannot read it" in r.stderr
+    with pytest.raises(ResultError, match="cannot read it"):
+        read_results([str(tmp_path / "nope")])
 
 
 def test_score_sim_files_uTNT_json_and_dump(labs, tmp_path):

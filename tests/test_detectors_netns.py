@@ -17,6 +17,7 @@ import pytest
 from labnames import N
 from testbed.detectors import parse_text, read_results, tnt
 from testbed.experiments.run import probe_netns
+from testbed.experiments.score_files import score_files
 from testbed.runtimes.netns import api
 from utnt.jsonload import dump_text_json
 
@@ -121,7 +122,7 @@ def test_score_tnt_dump_scamper_json_and_traceroute_of_the_same_run(outputs):
     """The issue's done-when: one `testbed score` over the running lab, by name."""
     name, f = outputs
     files = [f["scamper"], f["traceroute"], f["utnt"]] + ([f["tnt"]] if "tnt" in f else [])
-    out = json.loads(_cli("score", "--name", name, *map(str, files), str(f["traceroute-gone"]), "--json"))["results"]
+    out, _lab = score_files(None, [*map(str, files), str(f["traceroute-gone"])], running=name)
     by = {d["detector"]["name"]: d for d in out}
     assert by["traceroute"]["unmatched"] == [{"dst": "12.0.1.99", "src": None, "file": str(f["traceroute-gone"])}]
     assert len(by["traceroute"]["score"]["traces"]) == 1
@@ -136,8 +137,9 @@ def test_score_tnt_dump_scamper_json_and_traceroute_of_the_same_run(outputs):
     if "tnt" in by:
         assert by["tnt"]["score"]["perfect"]
         assert by["tnt"]["score"]["totals"]["hidden_lsrs_revealed"] == 3
-    text = _cli("score", "mixed", *map(str, files))                     # library name, human output
+    text = _cli("score", "--name", name, *map(str, files))               # the command, human output
     assert "not visible to it here: 1 invisible-php" in text.lower()
+    assert "detectors on mixed" in text
 
 
 @needs_tnt
