@@ -79,7 +79,9 @@ def outputs(tmp_path_factory):
         if tnt.prefix() is not None:
             work = d / "tnt"
             tnt.run(vp, [DST], workdir=str(work))
-            assert tnt._pids_with(str(work)) == [], "TNT's scamper daemon outlived the run"
+            sock = (work / "scamper.socket").read_text().strip()
+            assert tnt._pids_with(sock) == [], "TNT's scamper daemon outlived the run"
+            assert not Path(sock).exists()
             f["tnt"], f["tnt-v"] = work / "tnt.txt", work / "tnt-v.txt"
             f["tnt-warts2json"] = d / "tnt-warts2json.json"
             f["tnt-warts2json"].write_text(subprocess.run(["sc_warts2json", str(work / "tnt.warts")],
@@ -213,3 +215,34 @@ def test_run_detector_tnt_reveals_like_utnt():
     assert out["score"]["perfect"], out["score"]["traces"][0]["verdicts"]
     assert out["score"]["totals"]["hidden_lsrs_revealed"] == 3
     assert "visibility" not in out
+
+
+def _tnt_daemons(owner_pid: int) -> list[int]:
+    """TNT scamper daemons started by the process owner_pid (its socket is scamper-<pid>.sock)."""
+    return [p for p in tnt._pids_with(f"/scamper-{owner_pid}.sock") if "scamper -D -U" in tnt._cmdline(p)]
+
+
+@needs_tnt
+def test_ctrl_c_during_a_tnt_run_stops_the_daemon_and_tears_the_lab_down():
+    import signal
+    import time
+    name = N("pt-det-int")
+    p = subprocess.Popen([sys.executable, "-m", "testbed.cli", "run", "mixed", "--detector", "tnt", "--name", name],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 60
+        while not _tnt_daemons(p.pid) and time.monotonic() < deadline and p.poll() is None:
+            time.sleep(0.05)
+        assert _tnt_daemons(p.pid), "TNT's scamper daemon never started"
+        p.send_signal(signal.SIGINT)
+        assert p.wait(timeout=60) == 130
+        assert "interrupted" in p.stdout.read().decode()
+        assert _tnt_daemons(p.pid) == []
+        assert api.status(name)["status"] == "down"
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        if api.status(name)["status"] != "down":
+            api.down(name)

@@ -92,7 +92,10 @@ class Daemon:
 
     def __init__(self, ns: str, pfx: Path, workdir: Path, pps: int = 100):
         self.ns, self.pfx, self.dir = ns, pfx, workdir
-        self.sock = str(workdir / f"scamper-{os.getpid()}-{time.monotonic_ns()}.sock")
+        # a short private directory: Unix socket paths are limited to 107 bytes
+        self._sockdir = tempfile.mkdtemp(prefix="tnt-")
+        self.sock = f"{self._sockdir}/scamper-{os.getpid()}.sock"
+        (workdir / "scamper.socket").write_text(self.sock + "\n")
         self.pps = pps
         self.pids: list[int] = []
 
@@ -133,10 +136,11 @@ class Daemon:
                 self._popen.wait(timeout=1)
         except subprocess.TimeoutExpired:
             pass
-        try:
-            os.unlink(self.sock)
-        except OSError:
-            pass
+        for p in (self.sock, self._sockdir):
+            try:
+                os.rmdir(p) if p == self._sockdir else os.unlink(p)
+            except OSError:
+                pass
         return False
 
 
