@@ -246,3 +246,23 @@ def test_ctrl_c_during_a_tnt_run_stops_the_daemon_and_tears_the_lab_down():
             p.wait()
         if api.status(name)["status"] != "down":
             api.down(name)
+
+
+def test_built_in_runners_on_the_running_lab(outputs):
+    """run_detector's scamper and traceroute runners (what `testbed run --detector` uses) on
+    the module's running lab: real runs, the vantage point's address filled in."""
+    from testbed.detectors.runners import run_detector
+    from testbed.errors import TestbedError
+    name, _ = outputs
+    for det, fmt in (("traceroute", "traceroute"), ("scamper", "scamper-json")):
+        raw, (t,) = run_detector(det, name, "vp", [DST])
+        assert t["format"] == fmt and t["src"] == "12.0.0.2" and t["vantage_point"] == "vp"
+        assert [(u["ingress"], u["lsrs"], u["egress"]) for u in t["tunnels"]] == \
+            [("11.0.0.1", ["11.0.0.3", "11.0.0.5"], "11.0.0.7")], det
+        assert raw.strip()
+    raw, (t,) = run_detector(None, name, "vp", [DST], cmd="traceroute -e -n -q 1 -I {dst}")
+    assert t["detector"] == "traceroute" and t["hops"][-1]["address"] == DST
+    with pytest.raises(TestbedError, match=r"has no \{dst\}"):
+        run_detector(None, name, "vp", [DST], cmd="traceroute -e 12.0.1.2")
+    with pytest.raises(TestbedError, match="failed in"):
+        run_detector(None, name, "vp", [DST], cmd="traceroute --no-such-option {dst}")

@@ -1,7 +1,9 @@
 """The original TNT (scamper fork + sc_tnt) run in a lab's vantage-point namespace.
 
-Nothing of TNT is in this repository: it is found built under a prefix, in this order:
-`TNT_PREFIX`, `<checkout>/.peers/tnt`, `/opt/tnt-peer` (bin/scamper and bin/sc_tnt).
+Nothing of TNT is in this repository: it is found built under a prefix: `TNT_PREFIX` when
+set, else `<checkout>/.peers/tnt`, else `/opt/tnt-peer` (bin/scamper and bin/sc_tnt).
+This small runner stands in until the project's TNT peer runner (testbed.peers.tnt, issue
+11 item 3) is merged; run_detector can then call that one.
 
 A run: scamper as a daemon on a Unix socket unique to the run (`scamper -D -U SOCK`) in
 the namespace; `sc_tnt -i DST -U SOCK -o OUT.warts` (`-a FILE` for several targets) with
@@ -28,11 +30,10 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 def prefix() -> Path | None:
-    """The first prefix holding bin/scamper and bin/sc_tnt, or None."""
-    cands = []
-    if os.environ.get("TNT_PREFIX"):
-        cands.append(Path(os.environ["TNT_PREFIX"]))
-    cands += [CHECKOUT / ".peers" / "tnt", Path("/opt/tnt-peer")]
+    """The first prefix holding bin/scamper and bin/sc_tnt, or None. A set TNT_PREFIX is the
+    only place looked at (as testbed.peers.tnt does)."""
+    env = os.environ.get("TNT_PREFIX")
+    cands = [Path(env)] if env else [CHECKOUT / ".peers" / "tnt", Path("/opt/tnt-peer")]
     for c in cands:
         if (c / "bin" / "sc_tnt").is_file() and (c / "bin" / "scamper").is_file():
             return c
@@ -40,8 +41,8 @@ def prefix() -> Path | None:
 
 
 def missing_reason() -> str:
-    where = ", ".join(filter(None, [os.environ.get("TNT_PREFIX"), str(CHECKOUT / ".peers" / "tnt"),
-                                    "/opt/tnt-peer"]))
+    env = os.environ.get("TNT_PREFIX")
+    where = f"TNT_PREFIX={env}" if env else f"{CHECKOUT / '.peers' / 'tnt'}, /opt/tnt-peer"
     return (f"the original TNT is not built (no bin/sc_tnt and bin/scamper under {where}); build it with "
             "scripts/build-tnt.sh or set TNT_PREFIX")
 
