@@ -246,3 +246,19 @@ def test_tnt_dump_reserved_and_no_echo_reply_fields():
     assert (d["icmp_type"], d["icmp_code"], d["er_ttl"]) == (3, 1, 60)
     (u,) = t["tunnels"]
     assert (u["ingress"], u["lsrs"], u["egress"], u["complete"]) == (None, ["11.1.1.1"], None, False)
+
+
+def test_run_other_detectors_refuse_sim_and_foreign_options(labs):
+    """Checked before any lab comes up: the sim runs uTNT only; scamper and traceroute take
+    only -m after '--'."""
+    from testbed.errors import TestbedError
+    from testbed.experiments.run import detector_method, run_lab
+    lab, _ = labs("mixed")
+    with pytest.raises(TestbedError, match="netns runtime only"):
+        run_lab(lab, runtime="sim", detector="scamper")
+    with pytest.raises(TestbedError, match="netns runtime only"):
+        run_lab(lab, runtime="sim", detector_cmd="mytool {dst}")
+    with pytest.raises(TestbedError, match=r"only '-m icmp-paris' or '-m udp-paris' apply \(got: -f 3\)"):
+        run_lab(lab, runtime="netns", detector="traceroute", extra=["-f", "3"])
+    assert detector_method("scamper", ["-m", "udp-paris"]) == "udp-paris"
+    assert detector_method("tnt", ["-b", "-f", "4"]) == "icmp-paris"        # TNT's options go to sc_tnt

@@ -70,7 +70,9 @@ def run_traceroute(ns: str, targets: list[str], method: str = "icmp-paris", time
         argv = TRACEROUTE + (["-I"] if method.startswith("icmp") else ["-U"]) + [dst]
         out = _exec(ns, argv, "traceroute", timeout)
         texts.append(out)
-        traces += traceroute_text.parse(out, f"traceroute in {ns}")
+        for t in traceroute_text.parse(out, f"traceroute in {ns}"):
+            t["method"] = "icmp" if method.startswith("icmp") else "udp"      # traceroute is not Paris
+            traces.append(t)
     return "".join(texts), traces
 
 

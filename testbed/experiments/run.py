@@ -103,14 +103,27 @@ def probe_lab(lab, runtime: str, jobs, extra: list[str] | None, name: str | None
     return traces
 
 
+def detector_method(detector: str, extra: list[str] | None) -> str:
+    """The probe method of a plain tracer from the options after `--` (`-m icmp-paris|udp-paris`,
+    the only one scamper and traceroute take); TNT takes all of its own."""
+    extra = list(extra or [])
+    if detector == "tnt":
+        return "icmp-paris"
+    if extra[:1] == ["-m"] and len(extra) == 2 and extra[1] in ("icmp-paris", "udp-paris"):
+        return extra[1]
+    if extra:
+        raise TestbedError(f"options after '--' for --detector {detector}: only '-m icmp-paris' or '-m udp-paris' "
+                           f"apply (got: {' '.join(extra)})")
+    return "icmp-paris"
+
+
 def probe_detector(lab, detector: str, jobs, name: str, cmd: str | None = None, fmt: str | None = None,
                    extra: list[str] | None = None, progress=None) -> tuple[list[dict], list[str]]:
     """(traces, raw outputs) of another detector (testbed.detectors.runners) run in each
     vantage point's namespace of the running lab `name`."""
     from testbed.detectors.runners import run_detector
     from testbed.detectors.views import label
-    method = "udp-paris" if extra and "-m" in extra and extra[extra.index("-m") + 1:][:1] == ["udp-paris"] \
-        else "icmp-paris"
+    method = detector_method(detector, extra)
     traces, raws = [], []
     for src, targets in jobs:
         if progress:
@@ -152,6 +165,8 @@ def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=No
             raise TestbedError(tnt.missing_reason())
     if detector == "utnt":
         utnt_args(extra)             # bad uTNT options fail before anything is brought up
+    elif detector != "cmd":
+        detector_method(detector, extra)
     raws = None
     cp = build(lab)
     truth = ground_truth(cp)
