@@ -211,6 +211,10 @@ def cmd_probe(args):
     jobs = probes_of(lab, args.source, args.dest)
     traces = probe_lab(lab, args.runtime, jobs, args.utnt, name=args.name)
     doc = {"format": "utnt", "version": 1, "lab": lab.name, "runtime": args.runtime, "traces": traces}
+    if getattr(args, "scamper_json", False):
+        from utnt.jsonload import trace_from_json
+        from utnt.scamper_json import dump_scamper_json
+        return sys.stdout.write(dump_scamper_json(trace_from_json(t) for t in traces))
     if args.json:
         return _print_json(doc)
     from utnt.jsonload import dump_text_json
@@ -232,7 +236,8 @@ def cmd_run(args):
     try:
         doc = run_lab(lab, runtime=args.runtime, extra=args.utnt, source=args.source, dest=args.dest,
                       name=args.name, progress=progress, control_plane=args.control_plane,
-                      converge_timeout=args.converge_timeout, up_progress=up_progress)
+                      converge_timeout=args.converge_timeout, up_progress=up_progress,
+                      detector=args.detector, detector_cmd=args.detector_cmd, fmt=args.format)
     finally:
         if up_progress is not None:
             up_progress.close()
@@ -241,12 +246,35 @@ def cmd_run(args):
     print_run(doc, lab, c)
 
 
+def cmd_score(args):
+    """Score result files (any detector's output) against a lab's ground truth."""
+    from testbed.experiments.score_files import score_files
+    if args.name:
+        lab_arg, results = None, args.items
+    else:
+        if len(args.items) < 2:
+            raise TestbedError("give the lab and at least one result file: testbed score LAB RESULTS... "
+                               "(or --name RUNNING RESULTS...)")
+        lab_arg, results = args.items[0], args.items[1:]
+    docs, lab = score_files(lab_arg, results, fmt=args.format, sets=args.set, running=args.name)
+    if args.json:
+        return _print_json(docs[0] if len(docs) == 1 else {"lab": lab.name, "results": docs})
+    from testbed.experiments.report import print_comparison, print_run
+    c = _console()
+    for doc in docs:
+        print_run(doc, lab, c)
+    if len(docs) > 1:
+        print_comparison(docs, lab, c)
+
+
 def cmd_scoreboard(args):
     from testbed.experiments.board import scoreboard
     c = _console()
     labs = args.labs or None
+    if args.detector != "utnt" and args.runtime != "netns":
+        raise TestbedError(f"--detector {args.detector} runs in the netns runtime only; add --runtime netns")
     if args.json:
-        return _print_json(scoreboard(args.runtime, labs, extra=args.utnt))
+        return _print_json(scoreboard(args.runtime, labs, extra=args.utnt, detector=args.detector))
     from rich.progress import Progress
     with Progress(transient=True, console=_console()) as p:
         names = labs or __import__("testbed.lab", fromlist=["lab_names"]).lab_names()
@@ -255,9 +283,10 @@ def cmd_scoreboard(args):
         def step(name):
             p.update(task, description=f"scoring {name}")
             p.advance(task)
-        rows = scoreboard(args.runtime, labs, progress=step, extra=args.utnt)
+        rows = scoreboard(args.runtime, labs, progress=step, extra=args.utnt, detector=args.detector)
     from rich.table import Table
-    t = Table(title=f"uTNT scoreboard ({args.runtime} runtime)")
+    from testbed.detectors.views import label
+    t = Table(title=f"{label(args.detector)} scoreboard ({args.runtime} runtime)")
     t.add_column("lab")
     for col in ("tunnels", "detected", "class", "ingress", "egress", "LSRs", "hidden revealed", "false tun.",
                 "false LSRs", "undetectable", "probes"):
@@ -377,12 +406,31 @@ def build_parser():
         s.add_argument("--from", dest="source", help="vantage point (host)")
         s.add_argument("--to", dest="dest", help="destination (node or address)")
         s.add_argument("--name", help="running lab name (netns; default: the lab's name)")
+        if name == "probe":
+            s.add_argument("--scamper-json", action="store_true", help="uTNT's traces as scamper JSON, one per line")
         if name == "run":
             from testbed.runtimes.netns_cli import add_control_plane_args
             add_control_plane_args(s)
+            s.add_argument("--detector", default="utnt", choices=["utnt", "tnt", "scamper", "traceroute"],
+                           help="who probes (default utnt; the others run in the vantage point's namespace, netns only)")
+            s.add_argument("--detector-cmd", metavar="'CMD ... {dst}'",
+                           help="your own detector, run per destination in the vantage point's namespace")
+            s.add_argument("--format", help="format of --detector-cmd's output (default: detected): "
+                           "utnt-json, tnt-text, scamper-json, traceroute")
+    s = sub.add_parser("score", help="score detector output files against a lab's ground truth")
+    s.add_argument("items", nargs="+", metavar="LAB RESULTS",
+                   help="the lab (library name or file; left out with --name) and the result files ('-': stdin)")
+    s.add_argument("--format", help="utnt-json, tnt-text, scamper-json or traceroute (default: detected per file)")
+    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="template parameter of the lab (repeatable)")
+    s.add_argument("--name", metavar="RUNNING", help="score against the running lab of this name (its file and "
+                   "parameters)")
+    s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.set_defaults(fn=cmd_score)
     s = sub.add_parser("scoreboard", help="uTNT's score over every library lab")
     s.add_argument("labs", nargs="*", help="only these labs")
     s.add_argument("--runtime", choices=["netns", "sim"], default="sim")
+    s.add_argument("--detector", default="utnt", choices=["utnt", "tnt", "scamper", "traceroute"],
+                   help="who probes (default utnt; the others need --runtime netns)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_scoreboard)
     s = sub.add_parser("sweep", help="TNT's threshold calibration (TP/FP/FN/TN per cell), JSON and a PNG")

@@ -62,6 +62,8 @@ def build_parser(port_required: bool = True, prog: str = "utnt"):
     p.add_argument("--gw", type=_addr, required=port_required, help="gateway address")
     p.add_argument("--mac", type=_mac, help="our MAC (default: random, locally administered)")
     p.add_argument("--json", action="store_true", help="JSON output (hops and tunnels)")
+    p.add_argument("--scamper-json", action="store_true",
+                   help="scamper-style JSON, one trace object per line (as scamper -O json)")
     p.add_argument("-v", dest="verbose", action="store_true", help="verbose dump (failed attempts)")
     return p
 
@@ -106,7 +108,10 @@ def run(port, args, out=sys.stdout) -> dict:
     traces = run_tnt(prober, targets, options_from(args))
     doc = to_json(traces)
     doc["counters"] = {"probes": prober.counters.to_json(), "stack": stack.counters}
-    if args.json:
+    if getattr(args, "scamper_json", False):
+        from utnt.scamper_json import dump_scamper_json
+        out.write(dump_scamper_json(traces))
+    elif args.json:
         json.dump(doc, out, indent=2)
         out.write("\n")
     else:

@@ -1,4 +1,4 @@
-"""`testbed scoreboard`: uTNT's score over the whole library, one row per lab."""
+"""`testbed scoreboard`: uTNT's (or another detector's, netns) score over the whole library, one row per lab."""
 from __future__ import annotations
 
 import secrets
@@ -11,15 +11,16 @@ COLUMNS = ("present", "detected", "class_correct", "ingress_correct", "egress_co
            "undetectable")
 
 
-def scoreboard(runtime: str = "sim", labs: list[str] | None = None, progress=None, extra=None) -> list[dict]:
+def scoreboard(runtime: str = "sim", labs: list[str] | None = None, progress=None, extra=None,
+               detector: str = "utnt") -> list[dict]:
     rows = []
     tag = secrets.token_hex(2)          # netns: instance names unique to this run, beside anyone's labs
     for name in labs or lab_names():
         if progress:
             progress(name)
-        doc = run_lab(load_lab(name), runtime=runtime, extra=extra,
+        doc = run_lab(load_lab(name), runtime=runtime, extra=extra, detector=detector,
                       name=f"sb{tag}-{name}"[:24] if runtime == "netns" else None)
-        rows.append({"lab": name, "runtime": runtime, "perfect": doc["score"]["perfect"],
+        rows.append({"lab": name, "runtime": runtime, "detector": detector, "perfect": doc["score"]["perfect"],
                      **{k: doc["score"]["totals"][k] for k in COLUMNS},
                      "attempts_without_tunnel": sum(len(h.get("attempts", [])) for t in doc["traces"]
                                                     for h in t["hops"]),

@@ -1,4 +1,5 @@
-"""Human output of a run: the uTNT trace, the truth beside it, a verdict per tunnel, the score."""
+"""Human output of a run: the detector's trace (uTNT's dump, or a plain view of another
+detector's), the truth beside it, a verdict per tunnel, the score."""
 from __future__ import annotations
 
 from rich.table import Table
@@ -14,11 +15,26 @@ def _where(doc: dict) -> str:
     return doc["runtime"] + (", FRR control plane" if doc.get("control_plane") == "frr" else "")
 
 
+def _pairs(traces, scored):
+    """(trace, its score) in trace order; traces the scorer skipped (no probe) are left out."""
+    left = list(scored)
+    for tr in traces:
+        s = next((x for x in left if x["dst"] == tr["dst"] and x["src"] == tr.get("src")), None) or \
+            next((x for x in left if x["dst"] == tr["dst"]), None)
+        if s is not None:
+            left.remove(s)
+            yield tr, s
+
+
 def print_run(doc: dict, lab, console):
+    from testbed.detectors.views import label, trace_text, visibility_line
     sc = doc["score"]
-    for tr, s in zip(doc["traces"], sc["traces"]):
-        console.rule(f"[bold]{lab.name}[/] ({_where(doc)}): uTNT from {tr['src']} to {tr['dst']}")
-        console.print(dump_text_json([tr]).rstrip(), markup=False, highlight=False, soft_wrap=True)
+    det = (doc.get("detector") or {}).get("name", "utnt")
+    who = label(det)
+    for tr, s in _pairs(doc["traces"], sc["traces"]):
+        console.rule(f"[bold]{lab.name}[/] ({_where(doc)}): {who} from {tr['src']} to {tr['dst']}")
+        text = dump_text_json([tr]) if det == "utnt" else trace_text(tr)
+        console.print(text.rstrip(), markup=False, highlight=False, soft_wrap=True)
         console.print("")
         for v in s["verdicts"]:
             t, u = v["truth"], v["reported"]
@@ -26,14 +42,14 @@ def print_run(doc: dict, lab, console):
                 else "red"
             truth = (f"truth {t['class']}{' (silent)' if t['silent'] else ''}: {t['ingress']} -> "
                      f"{' '.join(t['lsrs'])} -> {t['egress']}") if t else "truth: no tunnel"
-            rep = (f"uTNT {u['class']} {u.get('trigger') or ''} {u.get('technique') or ''}: "
+            rep = (f"{who} {u['class']} {u.get('trigger') or ''} {u.get('technique') or ''}: "
                    f"{_nodes(lab, [u.get('ingress')])} -> {_nodes(lab, u.get('lsrs', []))} -> "
-                   f"{_nodes(lab, [u.get('egress')])}") if u else "uTNT: nothing"
+                   f"{_nodes(lab, [u.get('egress')])}") if u else f"{who}: nothing"
             console.print(f"  [{colour}]{v['verdict']:<28}[/] {truth}   |   {rep}", soft_wrap=True)
         if not s["verdicts"]:
             console.print("  [green]correct[/]: no tunnel, none reported")
     tot = sc["totals"]
-    t = Table(title=f"score: {lab.name} on {_where(doc)}")
+    t = Table(title=f"score: {who} on {lab.name} ({_where(doc)})")
     for col in ("", "present", "detected", "class ok", "ingress ok", "egress ok", "LSRs found",
                 "hidden LSRs revealed", "false tunnels", "false LSRs", "undetectable"):
         t.add_column(col, justify="right")
@@ -53,4 +69,25 @@ def print_run(doc: dict, lab, console):
                       + ("its tables equal the computed control plane" if not f["differences"] else
                          f"[yellow]{len(f['differences'])} differences from the computed control plane[/], e.g. "
                          f"{f['differences'][0]}"))
+    if doc.get("visibility"):
+        console.print(f"[cyan]{visibility_line(det, doc['visibility'])}[/]", soft_wrap=True)
+    if doc.get("unmatched"):
+        console.print(f"[yellow]{len(doc['unmatched'])} trace(s) toward no destination the lab probes[/] (not "
+                      "scored): " + ", ".join(f"{u['dst']}" for u in doc["unmatched"]))
     console.print("[bold green]perfect score[/]" if sc["perfect"] else "[bold yellow]not perfect[/]: see the verdicts")
+
+
+def print_comparison(docs: list[dict], lab, console):
+    """One row per detector scored on the same lab."""
+    from testbed.detectors.views import label
+    t = Table(title=f"detectors on {lab.name}")
+    for col in ("detector", "files", "tunnels", "detected", "class ok", "ingress ok", "egress ok", "LSRs found",
+                "hidden LSRs revealed", "false tunnels", "perfect"):
+        t.add_column(col, justify="right")
+    for d in docs:
+        c = d["score"]["totals"]
+        t.add_row(label(d["detector"]["name"]), " ".join(d.get("files", [])), str(c["present"]), str(c["detected"]),
+                  str(c["class_correct"]), str(c["ingress_correct"]), str(c["egress_correct"]),
+                  f"{c['lsrs_found']}/{c['lsrs_present']}", f"{c['hidden_lsrs_revealed']}/{c['hidden_lsrs_present']}",
+                  str(c["false_tunnels"]), "yes" if d["score"]["perfect"] else "no")
+    console.print(t)

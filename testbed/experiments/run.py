@@ -108,10 +108,45 @@ def probe_lab(lab, runtime: str, jobs, extra: list[str] | None, name: str | None
     return traces
 
 
+def detector_method(detector: str, extra: list[str] | None) -> str:
+    """The probe method of a plain tracer from the options after `--` (`-m icmp-paris|udp-paris`,
+    the only one scamper and traceroute take); TNT takes all of its own."""
+    extra = list(extra or [])
+    if detector == "tnt":
+        return "icmp-paris"
+    if extra[:1] == ["-m"] and len(extra) == 2 and extra[1] in ("icmp-paris", "udp-paris"):
+        return extra[1]
+    if extra:
+        raise TestbedError(f"options after '--' for --detector {detector}: only '-m icmp-paris' or '-m udp-paris' "
+                           f"apply (got: {' '.join(extra)})")
+    return "icmp-paris"
+
+
+def probe_detector(lab, detector: str, jobs, name: str, cmd: str | None = None, fmt: str | None = None,
+                   extra: list[str] | None = None, progress=None) -> tuple[list[dict], list[str]]:
+    """(traces, raw outputs) of another detector (testbed.detectors.runners) run in each
+    vantage point's namespace of the running lab `name`."""
+    from testbed.detectors.runners import run_detector
+    from testbed.detectors.views import label
+    method = detector_method(detector, extra)
+    traces, raws = [], []
+    for src, targets in jobs:
+        if progress:
+            progress(f"{label(detector) if not cmd else cmd} from {src} to {', '.join(targets)} (in {src}'s namespace)")
+        raw, trs = run_detector(None if cmd else detector, name, src, targets, cmd=cmd, fmt=fmt, method=method,
+                                extra=extra, lab=lab)
+        traces += trs
+        raws.append(raw)
+    return traces, raws
+
+
 def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=None, dest=None,
             name: str | None = None, progress=None, control_plane: str | None = None,
-            converge_timeout: float | None = None, up_progress=None) -> dict:
-    """Probe every probe of a lab with uTNT and score it against the truth.
+            converge_timeout: float | None = None, up_progress=None, detector: str = "utnt",
+            detector_cmd: str | None = None, fmt: str | None = None) -> dict:
+    """Probe every probe of a lab with uTNT (or another detector: `detector` tnt, scamper,
+    traceroute, or a user's `detector_cmd` whose output is read as `fmt`; netns only) and
+    score it against the truth.
 
     control_plane (netns only): "computed" or "frr" (default: the lab's). The truth is
     always the computed control plane's: with FRR, `up` has checked that FRR converged to
@@ -124,7 +159,20 @@ def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=No
     # a lab file's `control_plane: frr` applies where FRR can run (netns); sim computes
     cp_mode = (control_plane or getattr(lab, "control_plane", None) or "computed") if runtime == "netns" \
         else "computed"
-    utnt_args(extra)                 # bad uTNT options fail before anything is brought up
+    if detector_cmd:
+        detector = "cmd"
+    if detector != "utnt" and runtime != "netns":
+        raise TestbedError(f"--detector {detector if detector != 'cmd' else '(--detector-cmd)'} runs in the netns "
+                           "runtime only (the sim runs uTNT only); use --runtime netns")
+    if detector == "tnt":
+        from testbed.detectors import tnt
+        if tnt.prefix() is None:
+            raise TestbedError(tnt.missing_reason())
+    if detector == "utnt":
+        utnt_args(extra)             # bad uTNT options fail before anything is brought up
+    elif detector != "cmd":
+        detector_method(detector, extra)
+    raws = None
     cp = build(lab)
     truth = ground_truth(cp)
     frr_info = None
@@ -143,16 +191,31 @@ def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=No
             frr_info = {"converged_seconds": st["frr"]["converged_seconds"],
                         "differences": st["frr"]["differences"], "daemons": len(st["frr"]["daemons"])}
         try:
-            traces = probe_lab(lab, "netns", jobs, extra, name=lab_name, progress=progress)
+            if detector == "utnt":
+                traces = probe_lab(lab, "netns", jobs, extra, name=lab_name, progress=progress)
+            else:
+                traces, raws = probe_detector(lab, detector, jobs, lab_name, cmd=detector_cmd, fmt=fmt,
+                                              extra=extra, progress=progress)
         finally:
             if progress:
                 progress(f"tearing {lab_name} down")
             api.down(lab_name)
     else:
         raise TestbedError(f"unknown runtime '{runtime}'; choose sim or netns")
+    if detector != "utnt":
+        from testbed.detectors.match import complete_sources
+        complete_sources(lab, truth, traces)
     score = score_run(lab, truth, traces)
     out = {"lab": lab.name, "runtime": runtime, "params": lab.params, "traces": traces,
            "truth": truth["probes"], "score": score, "control_plane": cp_mode if runtime == "netns" else "computed"}
+    if detector != "utnt":
+        from testbed.detectors.views import visibility
+        out["detector"] = {"name": detector, "command": detector_cmd, "format": fmt}
+        out["raw"] = raws
+        parsed = {t.get("detector") for t in traces}
+        vis = visibility(parsed.pop() if detector == "cmd" and len(parsed) == 1 else detector, score)
+        if vis:
+            out["visibility"] = vis
     if frr_info is not None:
         out["frr"] = frr_info
     return out

@@ -1,0 +1,119 @@
+"""Run a detector inside a running lab's vantage-point namespace and read its output.
+
+    traces = run_detector("scamper", "mylab", "vp", ["12.0.1.2"])
+    traces = run_detector(None, "mylab", "vp", ["12.0.1.2"], cmd="mytool --json {dst}", fmt="utnt-json")
+
+scamper and traceroute are Debian's; their probes leave the vantage point's kernel like a
+user's would. `tnt` is the original TNT (testbed.detectors.tnt). A user command runs once
+per destination (`{dst}` replaced, `{src}` too), inside the vantage point's namespace; its
+stdout is parsed with `fmt` (detected when None).
+"""
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+
+from testbed.errors import TestbedError
+
+from . import parse_text, scamper_json, traceroute_text
+
+DETECTORS = ("utnt", "tnt", "scamper", "traceroute")
+SCAMPER_TRACE = "trace -P {method} -q 1 -w 1"
+TRACEROUTE = ["traceroute", "-e", "-n", "-q", "1", "-w", "1", "-N", "1"]
+
+
+def _ns(lab_name: str, vp: str) -> str:
+    from testbed.runtimes.netns import api
+    return api.namespace_of(lab_name, vp)
+
+
+def _vp_address(lab, lab_name: str, vp: str) -> str | None:
+    if lab is None:
+        from testbed.runtimes.netns import api
+        st = api.status(lab_name)
+        if not st.get("source"):
+            return None
+        from testbed.lab import load_lab
+        lab = load_lab(st["source"], st.get("params") or {}, name=st.get("lab"))
+    node = lab.nodes.get(vp)
+    return str(node.primary_address()) if node is not None else None
+
+
+def _exec(ns: str, argv: list[str], what: str, timeout: float) -> str:
+    full = ["ip", "netns", "exec", ns] + argv
+    try:
+        r = subprocess.run(full, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise TestbedError(f"{what} did not finish in {timeout:.0f} s in {ns} ({shlex.join(argv)})") from None
+    except FileNotFoundError as e:
+        raise TestbedError(f"{what}: {e}") from None
+    if r.returncode != 0:
+        last = (r.stderr or r.stdout).strip().splitlines()
+        raise TestbedError(f"{what} failed in {ns} ({shlex.join(argv)}): {last[-1] if last else r.returncode}")
+    return r.stdout
+
+
+def run_scamper(ns: str, targets: list[str], method: str = "icmp-paris", timeout: float = 300) -> tuple[str, list]:
+    if not shutil.which("scamper"):
+        raise TestbedError("scamper is not installed (apt-get install scamper)")
+    argv = ["scamper", "-O", "json", "-c", SCAMPER_TRACE.format(method=method), "-i", *targets]
+    out = _exec(ns, argv, "scamper", timeout)
+    return out, scamper_json.parse(out, f"scamper in {ns}")
+
+
+def run_traceroute(ns: str, targets: list[str], method: str = "icmp-paris", timeout: float = 300) -> tuple[str, list]:
+    if not shutil.which("traceroute"):
+        raise TestbedError("traceroute is not installed (apt-get install traceroute)")
+    texts, traces = [], []
+    for dst in targets:
+        argv = TRACEROUTE + (["-I"] if method.startswith("icmp") else ["-U"]) + [dst]
+        out = _exec(ns, argv, "traceroute", timeout)
+        texts.append(out)
+        for t in traceroute_text.parse(out, f"traceroute in {ns}"):
+            t["method"] = "icmp" if method.startswith("icmp") else "udp"      # traceroute is not Paris
+            traces.append(t)
+    return "".join(texts), traces
+
+
+def run_command(ns: str, targets: list[str], cmd: str, fmt: str | None, src: str | None,
+                timeout: float = 600) -> tuple[str, list]:
+    if "{dst}" not in cmd:
+        raise TestbedError(f"--detector-cmd '{cmd}' has no {{dst}}; write where the destination goes, "
+                           "e.g. --detector-cmd 'mytool --json {dst}'")
+    texts, traces = [], []
+    for dst in targets:
+        try:
+            argv = shlex.split(cmd.replace("{dst}", dst).replace("{src}", src or ""))
+        except ValueError as e:
+            raise TestbedError(f"--detector-cmd '{cmd}': {e}") from None
+        out = _exec(ns, argv, f"detector command '{argv[0]}'", timeout)
+        texts.append(out)
+        traces += parse_text(out, f"output of {shlex.join(argv)}", fmt)
+    return "".join(texts), traces
+
+
+def run_detector(detector: str | None, lab_name: str, vp: str, targets: list[str], cmd: str | None = None,
+                 fmt: str | None = None, method: str = "icmp-paris", extra: list[str] | None = None,
+                 workdir: str | None = None, lab=None) -> tuple[str, list]:
+    """(raw output, traces) of one detector from `vp` to `targets` on a running lab; traces
+    without a source address get the vantage point's."""
+    ns = _ns(lab_name, vp)
+    src = _vp_address(lab, lab_name, vp)
+    if cmd:
+        raw, traces = run_command(ns, targets, cmd, fmt, src)
+    elif detector == "scamper":
+        raw, traces = run_scamper(ns, targets, method)
+    elif detector == "traceroute":
+        raw, traces = run_traceroute(ns, targets, method)
+    elif detector == "tnt":
+        from . import tnt
+        raw, traces = tnt.run(ns, targets, extra=extra, workdir=workdir)
+    else:
+        raise TestbedError(f"unknown detector '{detector}'; choose one of {', '.join(DETECTORS)} or give "
+                           "--detector-cmd")
+    for t in traces:
+        if not t.get("src"):
+            t["src"] = src
+        t.setdefault("vantage_point", vp)
+    return raw, traces

@@ -1,0 +1,151 @@
+"""scamper's JSON (`scamper -O json`, `sc_warts2json`): plain traces, labels-only baseline.
+
+Input: one JSON object per line (scamper's own output), or one JSON array / object.
+Objects of type "trace" become traces; "ping" objects give the echo-reply TTL of the
+addresses they pinged (er_ttl); "cycle-start", "cycle-stop", "list" and other types are
+skipped. Field names are scamper's: trace src, dst, method, firsthop, hops[] with addr,
+probe_ttl, rtt, reply_ttl, icmp_type, icmp_code, icmp_q_ttl and
+icmpext[].mpls_labels[] {mpls_label, mpls_exp, mpls_s, mpls_ttl}.
+
+Hops: replies are read in the order of the hops array; consecutive replies with the same
+probe_ttl and address (attempts) are one hop. A different address at the same probe_ttl is
+another hop in array order: TNT's warts (and uTNT's --scamper-json) insert revealed hops
+with the probe TTL of the hop they precede. TTLs that got no reply between firsthop and
+the last reply are silent hops. Tunnels: `base.tunnels_from_labels` (explicit only), or,
+for uTNT's `--scamper-json` whose hops carry TNT tags in their extra "tnt" key, the tags
+(`base.tunnels_from_tags`, detector utnt).
+"""
+from __future__ import annotations
+
+import json
+
+from .base import ResultError, hop, trace, tunnels_from_labels, tunnels_from_tags
+
+FORMAT = "scamper-json"
+
+_METHODS = {"icmp-echo-paris": "icmp-paris", "udp-paris": "udp-paris", "icmp-echo": "icmp", "udp": "udp",
+            "tcp": "tcp", "tcp-ack": "tcp", "tcp-syn": "tcp"}
+
+
+def _objects(text: str, path: str):
+    """(line, object) pairs."""
+    s = text.strip()
+    if not s:
+        raise ResultError(path, None, "content", "empty file; expected scamper's JSON (scamper -O json)")
+    if s[0] == "[":
+        try:
+            arr = json.loads(s)
+        except json.JSONDecodeError as e:
+            raise ResultError(path, e.lineno, "json", f"{e.msg}; expected a JSON array of scamper objects") from None
+        return [(None, o) for o in arr]
+    out = []
+    try:                                    # one (possibly pretty-printed) object
+        return [(1, json.loads(s))]
+    except json.JSONDecodeError:
+        pass
+    for n, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            out.append((n, json.loads(line)))
+        except json.JSONDecodeError as e:
+            raise ResultError(path, n, "json", f"not a JSON object ({e.msg} at column {e.colno}); scamper writes "
+                              "one object per line: use `scamper -O json` or `sc_warts2json FILE.warts`") from None
+    return out
+
+
+def _int(v, path, line, field):
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ResultError(path, line, field, f"{v!r} is not a number")
+    return int(v)
+
+
+def _labels(h: dict, path, line) -> list[dict]:
+    out = []
+    for ext in h.get("icmpext") or []:
+        if not isinstance(ext, dict):
+            continue
+        for lse in ext.get("mpls_labels") or []:
+            if not isinstance(lse, dict) or "mpls_label" not in lse:
+                raise ResultError(path, line, "icmpext.mpls_labels", f"label stack entry {lse!r} has no mpls_label")
+            out.append({"label": _int(lse["mpls_label"], path, line, "mpls_label"),
+                        "tc": _int(lse.get("mpls_exp", 0), path, line, "mpls_exp"),
+                        "s": _int(lse.get("mpls_s", 0), path, line, "mpls_s"),
+                        "ttl": _int(lse.get("mpls_ttl"), path, line, "mpls_ttl")})
+    return out
+
+
+def trace_from_scamper(d: dict, path: str = "<scamper>", line: int | None = None, er: dict | None = None) -> dict:
+    for k in ("dst",):
+        if not d.get(k):
+            raise ResultError(path, line, k, f"trace object has no '{k}'; is this scamper's trace JSON?")
+    groups: list[list[dict]] = []
+    for h in d.get("hops") or []:
+        if not isinstance(h, dict):
+            raise ResultError(path, line, "hops", f"hop {h!r} is not an object")
+        if h.get("probe_ttl") is None:
+            raise ResultError(path, line, "hops.probe_ttl", f"hop from {h.get('addr')} has no probe_ttl")
+        if groups and groups[-1][0]["probe_ttl"] == h["probe_ttl"] and \
+                (groups[-1][0].get("addr") == h.get("addr") or not h.get("addr")):
+            groups[-1].append(h)
+        else:
+            groups.append([h])
+    hops = []
+    first = _int(d.get("firsthop", 1), path, line, "firsthop") or 1
+    expect = first
+    for g in groups:
+        ttl = _int(g[0]["probe_ttl"], path, line, "probe_ttl")
+        # silent TTLs before this reply (only while TTLs go up: TNT's inserted hops do not)
+        while expect < ttl and ttl - expect < 256:
+            hops.append(hop(None, expect))
+            expect += 1
+        h = g[0]
+        rtt = h.get("rtt")
+        ext = h.get("tnt") if isinstance(h.get("tnt"), dict) else {}
+        mpls = ext.get("mpls")
+        if mpls is not None:
+            if not isinstance(mpls, dict) or not mpls.get("class") or not mpls.get("role"):
+                raise ResultError(path, line, "hops.tnt.mpls", f"{mpls!r} needs a class and a role")
+            mpls = {**mpls, "revealed": bool(ext.get("revealed"))}
+        hops.append(hop(h.get("addr"), ttl, rtt_ms=float(rtt) if isinstance(rtt, (int, float)) else None,
+                        mpls=mpls, revealed=bool(ext.get("revealed")),
+                        icmp_type=_int(h.get("icmp_type"), path, line, "icmp_type"),
+                        icmp_code=_int(h.get("icmp_code"), path, line, "icmp_code"),
+                        reply_ttl=_int(h.get("reply_ttl"), path, line, "reply_ttl"),
+                        quoted_ttl=_int(h.get("icmp_q_ttl"), path, line, "icmp_q_ttl"),
+                        er_ttl=ext.get("er_ttl", (er or {}).get(h.get("addr"))), labels=_labels(h, path, line),
+                        replies=len(g)))
+        expect = max(expect, ttl + 1)
+    method = d.get("method")
+    ext = d.get("tnt") if isinstance(d.get("tnt"), dict) else None
+    if ext is not None or any(h["mpls"] for h in hops):    # uTNT's --scamper-json: tags in "tnt" keys
+        return trace(d.get("src"), d["dst"], _METHODS.get(method, method), hops, tunnels_from_tags(hops),
+                     detector=str((ext or {}).get("detector") or "utnt"), fmt=FORMAT,
+                     stop_reason=d.get("stop_reason"))
+    return trace(d.get("src"), d["dst"], _METHODS.get(method, method), hops, tunnels_from_labels(hops),
+                 detector="scamper", fmt=FORMAT, stop_reason=d.get("stop_reason"))
+
+
+def parse(text: str, path: str = "<scamper>") -> list[dict]:
+    objs = _objects(text, path)
+    er: dict[str, int] = {}
+    for _n, o in objs:
+        if isinstance(o, dict) and o.get("type") == "ping":
+            for r in o.get("responses") or []:
+                if r.get("from") == o.get("dst") and r.get("icmp_type", 0) == 0 and r.get("reply_ttl") is not None:
+                    er.setdefault(o["dst"], r["reply_ttl"])
+                    break
+    out = []
+    for n, o in objs:
+        if not isinstance(o, dict):
+            raise ResultError(path, n, "json", f"{type(o).__name__} where a scamper object was expected")
+        if o.get("type") == "trace" or (o.get("type") is None and "hops" in o and "dst" in o):
+            out.append(trace_from_scamper(o, path, n, er))
+    if not out:
+        kinds = sorted({str(o.get("type")) for _n, o in objs if isinstance(o, dict)})
+        raise ResultError(path, None, "type", f"no trace objects (found: {', '.join(kinds) or 'none'}); "
+                          "run scamper with -c 'trace ...' and -O json")
+    return out

@@ -1,0 +1,73 @@
+"""uTNT's JSON (`utnt --json`, `testbed probe --json`, `testbed run --json`), and any
+detector's output written in the same shape (docs/result-format.md).
+
+Accepted documents: ``{"traces": [...]}`` (uTNT's, or a `testbed run --json` result), a
+JSON list of traces, or one trace. Each trace needs ``dst`` and ``hops``; ``tunnels`` is
+what the detector reported (absent: none). Hops need ``address`` (null for a silent hop).
+"""
+from __future__ import annotations
+
+import json
+
+from .base import CLASSES, ResultError, hop, tunnel
+
+FORMAT = "utnt-json"
+TUNNEL_CLASSES = (*CLASSES, "HET")
+
+
+def _check_trace(t, path: str, where: str) -> dict:
+    if not isinstance(t, dict):
+        raise ResultError(path, None, where, f"a trace must be an object, not {type(t).__name__}")
+    if not isinstance(t.get("dst"), str):
+        raise ResultError(path, None, f"{where}.dst", "missing or not a string; give the destination address")
+    hops = t.get("hops")
+    if not isinstance(hops, list):
+        raise ResultError(path, None, f"{where}.hops", "missing or not a list; give one object per hop "
+                          "({\"address\": ..., \"probe_ttl\": ...}, address null for a silent hop)")
+    out_hops = []
+    for i, h in enumerate(hops):
+        if not isinstance(h, dict) or "address" not in h:
+            raise ResultError(path, None, f"{where}.hops[{i}]", "a hop needs an 'address' (null when silent)")
+        d = dict(h)
+        out_hops.append(hop(**{**{"probe_ttl": d.pop("probe_ttl", None)}, **d}))
+    tunnels = []
+    for i, u in enumerate(t.get("tunnels") or []):
+        w = f"{where}.tunnels[{i}]"
+        if not isinstance(u, dict):
+            raise ResultError(path, None, w, "a tunnel must be an object")
+        if u.get("class") not in TUNNEL_CLASSES:
+            raise ResultError(path, None, f"{w}.class", f"{u.get('class')!r} is not one of {', '.join(TUNNEL_CLASSES)}")
+        if not isinstance(u.get("lsrs", []), list):
+            raise ResultError(path, None, f"{w}.lsrs", "must be a list of addresses")
+        d = dict(u)
+        tunnels.append(tunnel(d.pop("class"), d.pop("ingress", None), d.pop("lsrs", []), d.pop("egress", None),
+                              **d))
+    out = dict(t)
+    out.update({"src": t.get("src"), "method": t.get("method"), "hops": out_hops, "tunnels": tunnels})
+    out.setdefault("detector", "utnt")
+    out.setdefault("format", FORMAT)
+    return out
+
+
+def parse_doc(doc, path: str = "<json>") -> list[dict]:
+    if isinstance(doc, dict) and "traces" in doc:
+        traces = doc["traces"]
+        if not isinstance(traces, list):
+            raise ResultError(path, None, "traces", "must be a list of traces")
+    elif isinstance(doc, list):
+        traces = doc
+    elif isinstance(doc, dict) and "hops" in doc:
+        traces = [doc]
+    else:
+        raise ResultError(path, None, "traces", "no 'traces' list and no single trace (dst, hops); see "
+                          "docs/result-format.md")
+    return [_check_trace(t, path, f"traces[{i}]") for i, t in enumerate(traces)]
+
+
+def parse(text: str, path: str = "<json>") -> list[dict]:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ResultError(path, e.lineno, "json", f"{e.msg} (column {e.colno}); expected uTNT's JSON "
+                          "(utnt --json) or the result format of docs/result-format.md") from None
+    return parse_doc(doc, path)

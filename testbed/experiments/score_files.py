@@ -1,0 +1,56 @@
+"""`testbed score`: any detector's result files against a lab's ground truth.
+
+The lab is a library name, a lab file (with --set), or a running lab by name (the file
+and parameters it was brought up with, from the namespace runtime's state).
+"""
+from __future__ import annotations
+
+from testbed.errors import TestbedError
+
+
+def lab_of(lab_arg: str | None, sets: list[str] | None, running: str | None):
+    from testbed.lab import load_lab
+    from testbed.lab.loader import parse_sets
+    if running:
+        from testbed.runtimes.netns import api
+        st = api.status(running)
+        if st.get("status") in ("down", "orphaned") or not st.get("source"):
+            raise TestbedError(f"lab '{running}' is not up; start it with `testbed up LAB --name {running}` or give "
+                               "the lab's name or file instead of --name")
+        params = dict(st.get("params") or {})
+        params.update(parse_sets(sets))
+        return load_lab(st["source"], params, name=st.get("lab"))
+    return load_lab(lab_arg, parse_sets(sets))
+
+
+def score_traces(lab, truth: dict, traces: list[dict], detector: str, files: list[str]) -> dict:
+    from testbed.detectors.match import complete_sources, unmatched
+    from testbed.detectors.views import visibility
+    from testbed.scoring import score_run
+    complete_sources(lab, truth, traces)
+    score = score_run(lab, truth, traces)
+    doc = {"lab": lab.name, "runtime": "files", "params": lab.params, "files": files,
+           "detector": {"name": detector, "formats": sorted({t.get("format") for t in traces})},
+           "traces": traces, "truth": truth["probes"], "score": score, "unmatched": unmatched(truth, traces)}
+    vis = visibility(detector, score)
+    if vis:
+        doc["visibility"] = vis
+    return doc
+
+
+def score_files(lab_arg, results: list[str], fmt: str | None = None, sets=None, running: str | None = None):
+    """(documents, lab): one `testbed run --json`-shaped document per detector found in the
+    files (files of one detector are scored together, different detectors side by side)."""
+    from testbed.controlplane import build
+    from testbed.detectors import read_results
+    from testbed.truth import ground_truth
+    lab = lab_of(lab_arg, sets, running)
+    groups: dict[str, tuple[list, list]] = {}
+    for f in results:
+        for t in read_results([f], fmt):
+            tr, files = groups.setdefault(t.get("detector") or "detector", ([], []))
+            tr.append(t)
+            if f not in files:
+                files.append(f)
+    truth = ground_truth(build(lab))
+    return [score_traces(lab, truth, tr, det, files) for det, (tr, files) in groups.items()], lab
