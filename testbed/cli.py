@@ -194,7 +194,7 @@ def cmd_probe(args):
             from testbed.runtimes.netns import api
             if api.status(args.name or lab.name).get("status") not in ("down", "orphaned"):
                 args.runtime = "netns"
-    traces = probe_lab(lab, args.runtime, jobs, args.utnt, name=args.name)
+    traces = probe_lab(lab, args.runtime, jobs, args.utnt, name=args.name, seed=args.seed)
     doc = {"format": "utnt", "version": 1, "lab": lab.name, "runtime": args.runtime, "traces": traces}
     if args.json:
         return _print_json(doc)
@@ -217,7 +217,7 @@ def cmd_run(args):
     try:
         doc = run_lab(lab, runtime=args.runtime, extra=args.utnt, source=args.source, dest=args.dest,
                       name=args.name, progress=progress, control_plane=args.control_plane,
-                      converge_timeout=args.converge_timeout, up_progress=up_progress)
+                      converge_timeout=args.converge_timeout, up_progress=up_progress, seed=args.seed)
     finally:
         if up_progress is not None:
             up_progress.close()
@@ -231,7 +231,7 @@ def cmd_scoreboard(args):
     c = _console()
     labs = args.labs or None
     if args.json:
-        return _print_json(scoreboard(args.runtime, labs, extra=args.utnt))
+        return _print_json(scoreboard(args.runtime, labs, extra=args.utnt, seed=args.seed))
     from rich.progress import Progress
     with Progress(transient=True, console=_console()) as p:
         names = labs or __import__("testbed.lab", fromlist=["lab_names"]).lab_names()
@@ -240,7 +240,7 @@ def cmd_scoreboard(args):
         def step(name):
             p.update(task, description=f"scoring {name}")
             p.advance(task)
-        rows = scoreboard(args.runtime, labs, progress=step, extra=args.utnt)
+        rows = scoreboard(args.runtime, labs, progress=step, extra=args.utnt, seed=args.seed)
     from rich.table import Table
     t = Table(title=f"uTNT scoreboard ({args.runtime} runtime)")
     t.add_column("lab")
@@ -266,7 +266,7 @@ def cmd_sweep(args):
         from testbed.lab.loader import find_lab
         find_lab(lab)
     if args.json:
-        doc = sweep(args.labs, frpla, rtla, sets)
+        doc = sweep(args.labs, frpla, rtla, sets, seed=args.seed)
     else:
         from rich.progress import Progress
         with Progress(console=_console(), transient=True) as p:
@@ -274,7 +274,7 @@ def cmd_sweep(args):
 
             def step(done, total):
                 p.update(task, completed=done, total=total)
-            doc = sweep(args.labs, frpla, rtla, sets, progress=step)
+            doc = sweep(args.labs, frpla, rtla, sets, progress=step, seed=args.seed)
     out = args.output or f"sweep-{'-'.join(args.labs)}.json"
     write_json(doc, out)
     png = args.plot or out[:-5] + ".png" if out.endswith(".json") else out + ".png"
@@ -351,6 +351,7 @@ def build_parser():
         s.add_argument("--from", dest="source", help="vantage point (host)")
         s.add_argument("--to", dest="dest", help="destination (node or address)")
         s.add_argument("--name", help="running lab name (netns; default: the lab's name)")
+        s.add_argument("--seed", type=int, help="seed of the probes' Paris flows: same seed, same traces")
         if name == "run":
             from testbed.runtimes.netns_cli import add_control_plane_args
             add_control_plane_args(s)
@@ -358,6 +359,7 @@ def build_parser():
     s.add_argument("labs", nargs="*", help="only these labs")
     s.add_argument("--runtime", choices=["netns", "sim"], default="sim")
     s.add_argument("--json", action="store_true")
+    s.add_argument("--seed", type=int, help="seed of the probes' Paris flows: same seed, same traces")
     s.set_defaults(fn=cmd_scoreboard)
     s = sub.add_parser("sweep", help="TNT's threshold calibration (TP/FP/FN/TN per cell), JSON and a PNG")
     s.add_argument("labs", nargs="+", help="labs to sweep together")
@@ -367,6 +369,7 @@ def build_parser():
     s.add_argument("-o", "--output", help="JSON file (default sweep-LABS.json)")
     s.add_argument("--plot", help="PNG file (default: the JSON name with .png)")
     s.add_argument("--json", action="store_true")
+    s.add_argument("--seed", type=int, default=0, help="seed of the probes' Paris flows, the same in every cell (0)")
     s.set_defaults(fn=cmd_sweep)
     s = lab_cmd("graph", cmd_graph, "draw the topology, domains and ground-truth tunnels by class")
     s.add_argument("-o", "--output", required=True, help="lab.png or lab.svg")

@@ -9,12 +9,13 @@ COLUMNS = ("present", "detected", "class_correct", "ingress_correct", "egress_co
            "undetectable")
 
 
-def scoreboard(runtime: str = "sim", labs: list[str] | None = None, progress=None, extra=None) -> list[dict]:
+def scoreboard(runtime: str = "sim", labs: list[str] | None = None, progress=None, extra=None,
+               seed=None) -> list[dict]:
     rows = []
     for name in labs or lab_names():
         if progress:
             progress(name)
-        doc = run_lab(load_lab(name), runtime=runtime, extra=extra)
+        doc = run_lab(load_lab(name), runtime=runtime, extra=extra, seed=seed)
         rows.append({"lab": name, "runtime": runtime, "perfect": doc["score"]["perfect"],
                      **{k: doc["score"]["totals"][k] for k in COLUMNS},
                      "attempts_without_tunnel": sum(len(h.get("attempts", [])) for t in doc["traces"]

@@ -65,6 +65,30 @@ def probe_netns(lab_name: str, source: str, targets: list[str], extra: list[str]
     return json.loads(r.stdout)
 
 
+def flow_for(seed, source: str) -> int:
+    """The Paris flow identifier (uTNT --flow) of vantage point `source` in a run with `seed`:
+    the same seed gives the same probes, hence the same equal-cost paths, on sim and netns."""
+    import random
+    return random.Random(f"utnt-lab:{seed}:{source}").randint(1, 0xFFFF)
+
+
+def _annotate(traces: list[dict], source: str, flow) -> list[dict]:
+    """Tag each trace with its vantage point (uTNT on a tap has its own source address) and
+    flow: the scorer matches traces to the truth by (vantage point, destination)."""
+    for tr in traces:
+        tr["vantage_point"] = source
+        if flow is not None:
+            tr["flow"] = flow
+    return traces
+
+
+def _given_flow(extra) -> int | None:
+    extra = list(extra or [])
+    if "--flow" in extra and extra.index("--flow") + 1 < len(extra):
+        return int(extra[extra.index("--flow") + 1], 0)
+    return None
+
+
 def probes_of(lab, source=None, dest=None):
     """[(source host, [target addresses])] from the lab's probes or --from/--to."""
     if dest is not None:
@@ -83,34 +107,52 @@ def probes_of(lab, source=None, dest=None):
 
 
 def probe_lab(lab, runtime: str, jobs, extra: list[str] | None, name: str | None = None, cp=None,
-              progress=None) -> list[dict]:
+              progress=None, seed=None) -> list[dict]:
     """uTNT's traces for every (vantage point, targets) job: in-process on the sim, or on the
-    running lab's tap attachment points (netns, lab instance `name`)."""
+    running lab's tap attachment points (netns, lab instance `name`). With `seed`, each
+    vantage point probes with the flow flow_for(seed, vp) (unless --flow is given after --)."""
     traces = []
+    given = _given_flow(extra)
     if runtime == "sim":
         from testbed.controlplane import build
         cp = cp or build(lab)
-        args = utnt_args(extra)
     for src, targets in jobs:
+        flow = given if given is not None else (flow_for(seed, src) if seed is not None else None)
+        opts = list(extra or []) + (["--flow", str(flow)] if flow is not None and given is None else [])
         if runtime == "sim":
             if progress:
                 progress(f"uTNT from {src} to {', '.join(targets)} (sim)")
-            traces += probe_sim(lab, cp, src, targets, args)["traces"]
+            traces += _annotate(probe_sim(lab, cp, src, targets, utnt_args(opts))["traces"], src, flow)
         else:
             if progress:
                 progress(f"uTNT from {src}'s LAN to {', '.join(targets)} (tap)")
-            traces += probe_netns(name or lab.name, src, targets, extra)["traces"]
+            traces += _annotate(probe_netns(name or lab.name, src, targets, opts)["traces"], src, flow)
     return traces
+
+
+def frr_truth(lab, lab_name: str, computed):
+    """The ground truth from the FIB/LFIB the engine workers run on in FRR mode (tables.json,
+    read right after probing), with the hosts' tables from the computed control plane."""
+    from testbed.controlplane.tables import ControlPlane
+    from testbed.runtimes.netns import frr as frrrt
+    from testbed.truth import ground_truth
+    generation, tables = frrrt.read_tables(frrrt.tables_path(lab_name))
+    merged = dict(computed.tables)
+    merged.update(tables)
+    truth = ground_truth(ControlPlane(lab, merged, computed.distance))
+    truth["control_plane"] = {"source": "frr", "generation": generation}
+    return truth
 
 
 def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=None, dest=None,
             name: str | None = None, progress=None, control_plane: str | None = None,
-            converge_timeout: float | None = None, up_progress=None) -> dict:
+            converge_timeout: float | None = None, up_progress=None, seed=None) -> dict:
     """Probe every probe of a lab with uTNT and score it against the truth.
 
-    control_plane (netns only): "computed" or "frr" (default: the lab's). The truth is
-    always the computed control plane's: with FRR, `up` has checked that FRR converged to
-    the same tables (or reported the differences, which are in the result's "frr")."""
+    control_plane (netns only): "computed" or "frr" (default: the lab's). With FRR the truth
+    is walked through the tables the engine received from FRR, read right after probing
+    (`up` also reports FRR's differences from the computed control plane in "frr").
+    seed: every vantage point probes with a flow drawn from it (reproducible ECMP paths)."""
     from testbed.controlplane import build
     from testbed.scoring import score_run
     from testbed.truth import ground_truth
@@ -125,7 +167,7 @@ def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=No
     frr_info = None
     jobs = probes_of(lab, source, dest)
     if runtime == "sim":
-        traces = probe_lab(lab, "sim", jobs, extra, cp=cp, progress=progress)
+        traces = probe_lab(lab, "sim", jobs, extra, cp=cp, progress=progress, seed=seed)
     elif runtime == "netns":
         from testbed.runtimes.netns import api
         lab_name = name or lab.name
@@ -138,7 +180,9 @@ def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=No
             frr_info = {"converged_seconds": st["frr"]["converged_seconds"],
                         "differences": st["frr"]["differences"], "daemons": len(st["frr"]["daemons"])}
         try:
-            traces = probe_lab(lab, "netns", jobs, extra, name=lab_name, progress=progress)
+            traces = probe_lab(lab, "netns", jobs, extra, name=lab_name, progress=progress, seed=seed)
+            if cp_mode == "frr":
+                truth = frr_truth(lab, lab_name, cp)
         finally:
             if progress:
                 progress(f"tearing {lab_name} down")
@@ -146,7 +190,7 @@ def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=No
     else:
         raise TestbedError(f"unknown runtime '{runtime}'; choose sim or netns")
     score = score_run(lab, truth, traces)
-    out = {"lab": lab.name, "runtime": runtime, "params": lab.params, "traces": traces,
+    out = {"lab": lab.name, "runtime": runtime, "params": lab.params, "seed": seed, "traces": traces,
            "truth": truth["probes"], "score": score, "control_plane": cp_mode if runtime == "netns" else "computed"}
     if frr_info is not None:
         out["frr"] = frr_info
