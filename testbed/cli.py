@@ -296,6 +296,43 @@ def cmd_sweep(args):
     c.print(f"wrote {out} and {png}")
 
 
+def cmd_matrix(args):
+    from testbed.experiments.matrix import parse_grid, run_matrix, size, to_markdown, write_json
+    from testbed.lab.loader import parse_sets
+    grid = parse_grid({k: v for k, v in parse_sets(args.set).items()})
+    limit = None if args.all else args.limit
+    c = _console()
+    if args.json:
+        doc = run_matrix(grid, seed=args.seed, limit=limit, runtime=args.runtime, workers=args.workers)
+    else:
+        from rich.progress import Progress
+        n = size(grid) if limit is None else min(limit, size(grid))
+        with Progress(console=c, transient=True) as p:
+            task = p.add_task(f"matrix: {n} of {size(grid)} cells on {args.runtime}", total=n)
+
+            def step(done, total, r):
+                p.update(task, completed=done, description=f"matrix: {r['cell'][:60]}")
+            doc = run_matrix(grid, seed=args.seed, limit=limit, runtime=args.runtime, workers=args.workers,
+                             progress=step)
+    if args.output:
+        write_json(doc, args.output)
+    if args.json:
+        return _print_json(doc)
+    s = doc["summary"]
+    c.print(f"{s['cells']} labs of a {doc['grid_size']}-cell grid (seed {doc['seed']}, {doc['runtime']}, "
+            f"{doc['workers']} workers) in {doc['seconds']} s: {s['perfect']} perfect, {len(s['failing'])} failing, "
+            f"{len(s['errors'])} errors")
+    print(to_markdown(s))
+    for k, v in s["explained"].items():
+        c.print(f"  explained {v['count']:5d} x {k}: {v['rule']}", soft_wrap=True)
+    for f in s["failing"][:args.show]:
+        c.print(f"[red]failing[/] {f['cell']}", soft_wrap=True)
+        for p in f["problems"][:4]:
+            c.print(f"    {p}", soft_wrap=True, markup=False)
+    for e in s["errors"][:args.show]:
+        c.print(f"[red]error[/] {e['cell']}: {e['error']}", soft_wrap=True)
+
+
 def cmd_graph(args):
     from testbed.experiments.graph import draw, load_result
     from testbed.truth import ground_truth
@@ -371,6 +408,17 @@ def build_parser():
     s.add_argument("--json", action="store_true")
     s.add_argument("--seed", type=int, default=0, help="seed of the probes' Paris flows, the same in every cell (0)")
     s.set_defaults(fn=cmd_sweep)
+    s = sub.add_parser("matrix", help="labs generated from a grid, run, scored: per-class precision and recall")
+    s.add_argument("--limit", type=int, default=1000, help="cells sampled from the grid with --seed (1000)")
+    s.add_argument("--all", action="store_true", help="every cell of the grid (no sampling)")
+    s.add_argument("--seed", type=int, default=0, help="sampling seed and probe flows (0)")
+    s.add_argument("--set", action="append", metavar="AXIS=V1,V2", help="narrow an axis, e.g. class=opaque,invisible")
+    s.add_argument("--runtime", choices=["sim", "netns"], default="sim")
+    s.add_argument("--workers", type=int, default=2, help="worker processes on the sim (2)")
+    s.add_argument("--show", type=int, default=20, help="failing cells to print (20)")
+    s.add_argument("-o", "--output", help="also write the whole result as JSON here")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_matrix)
     s = lab_cmd("graph", cmd_graph, "draw the topology, domains and ground-truth tunnels by class")
     s.add_argument("-o", "--output", required=True, help="lab.png or lab.svg")
     s.add_argument("--result", help="a `testbed run --json` file to overlay what uTNT saw")

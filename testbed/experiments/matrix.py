@@ -53,10 +53,37 @@ KNOBS = {"explicit": {"ttl_propagate": True, "rfc4950": True},
          "invisible": {"ttl_propagate": False}}
 TAGS = ("EXP", "IMP", "OPA", "INV")
 # verdicts that are TNT's limits, not failures: the rule that causes each
-LIMITS = {"undetectable": "no TNT signal can see the tunnel (tnt.md 3.2: qTTL/u-turn/FRPLA/RTLA thresholds, silent LSRs)",
-          "flagged but not revealed": "TNT reveals only the first productive tunnel per trace (tnt.md 4.6)",
-          "uhp-lsrs": "UHP LSRs pop explicit null for internal prefixes too: no trace shows them "
-                      "(fully invisible UHP is outside the Wormhole techniques, tnt.md 1 notes)"}
+LIMITS = {
+    "undetectable": "no TNT signal can see the tunnel (tnt.md 3.2: qTTL/u-turn/FRPLA/RTLA thresholds, silent LSRs)",
+    "flagged but not revealed": "TNT reveals only the first productive tunnel per trace (tnt.md 4.6)",
+    "uhp-lsrs": "UHP LSRs pop explicit null for internal prefixes too: no revelation trace shows them "
+                "(fully invisible UHP is outside the Wormhole techniques, tnt.md 1 notes)",
+    "uhp-egress-quotes": "a UHP egress answers with the explicit-null LSE quoted: TNT's label rule tags it as an "
+                         "LSR (or, LSE-TTL 255-N, as an opaque egress: MTTL) and takes the next hop as the egress "
+                         "(tnt.md 3.2)",
+    "gap-limit": "five or more silent LSRs in a row end the trace at TNT's gap limit (-g 5, tnt.md 4.6)",
+    "no-min-dupip": "a Linux egress does not apply min() at pop (tnt.md 2.2): the hop after it repeats an "
+                    "address and TNT's DUPIP rule reads a UHP tunnel (tnt.md 3.2)",
+}
+
+
+def _limit_of(lab, verdict: str, t: dict | None, u: dict | None) -> str | None:
+    """The named TNT limitation behind a verdict that is not `correct`, or None (a failure)."""
+    if verdict.startswith("undetectable"):
+        return "undetectable"
+    if verdict.startswith("flagged but not revealed"):
+        return "flagged but not revealed"
+    if t is None:
+        return None
+    eg = lab.nodes.get(t["egress"])
+    uhp = eg is not None and eg.popping == "uhp"
+    if uhp and (u is None or verdict.startswith("partly")):
+        rest = verdict.replace("partly: ", "").split(", ")
+        if all(x in ("class", "ingress", "egress") or x.endswith("LSR(s) not found") for x in rest):
+            return "uhp-egress-quotes" if any(x in ("class", "egress", "ingress") for x in rest) else "uhp-lsrs"
+    if u is not None and u.get("trigger") == "DUPIP" and eg is not None and not eg.personality.min_ttl_at_pop:
+        return "no-min-dupip"
+    return None
 
 
 # ---------------------------------------------------------------- cells
@@ -153,17 +180,6 @@ def generate(grid: dict | None = None, seed: int = 0, limit: int | None = None) 
 
 
 # ---------------------------------------------------------------- running and scoring one cell
-def _limit_of(verdict: str, truth: dict | None) -> str | None:
-    if verdict.startswith("undetectable"):
-        return "undetectable"
-    if verdict.startswith("flagged but not revealed"):
-        return "flagged but not revealed"
-    if truth and truth["class"] == "invisible-uhp" and verdict == "partly: " + \
-            f"{len(truth['lsrs'])} LSR(s) not found":
-        return "uhp-lsrs"
-    return None
-
-
 def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0) -> dict:
     cid, params = item
     from testbed.experiments.run import run_lab
@@ -187,13 +203,22 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0) -> dic
                 tags[u["class"]]["true"] += t is not None
             if v["verdict"] == "correct":
                 continue
-            lim = _limit_of(v["verdict"], t)
+            lim = _limit_of(lab, v["verdict"], t, u)
             what = (f"{s['vantage_point']}->{s['dst']}: {v['verdict']}"
                     + (f" [truth {t['class']} {t['ingress']}->{' '.join(t['lsrs'])}->{t['egress']}]" if t else "")
                     + (f" [uTNT {u['class']} {u.get('trigger')}]" if u else ""))
-            (limits if lim else problems).append(what)
+            if lim:
+                limits.append(f"[{lim}] {what}")
+            else:
+                problems.append(what)
         if not s["complete"]:
-            problems.append(f"{s['vantage_point']}->{s['dst']}: incomplete trace ({s['stop_reason']})")
+            path = next(p for p in doc["truth"] if p["from"] == s["vantage_point"] and p["to"] == s["dst"])
+            silent_run = any(t["silent"] and len(t["lsrs"]) >= 5 for t in path["paths"][s["path_index"] or 0]["tunnels"])
+            what = f"{s['vantage_point']}->{s['dst']}: incomplete trace ({s['stop_reason']})"
+            if silent_run and s["stop_reason"] == "GAPLIMIT":
+                limits.append(f"[gap-limit] {what}")
+            else:
+                problems.append(what)
         if s["off_path_hops"]:
             problems.append(f"{s['vantage_point']}->{s['dst']}: {s['off_path_hops']} hop(s) off every truth path")
     for u in sc["unmatched"]:
@@ -239,6 +264,7 @@ def summarize(results: list[dict]) -> dict:
     totals = Counter()
     failing = []
     errors = []
+    explained = Counter()
     for r in results:
         if "error" in r:
             errors.append({"cell": r["cell"], "error": r["error"]})
@@ -252,6 +278,8 @@ def summarize(results: list[dict]) -> dict:
             tags[t].update(c)
         if r["problems"]:
             failing.append({"cell": r["cell"], "problems": r["problems"]})
+        for lim in r["limits"]:
+            explained[lim[1:lim.index("]")]] += 1
     rows = []
     for cls in sorted(per_class):
         c = per_class[cls]
@@ -266,6 +294,7 @@ def summarize(results: list[dict]) -> dict:
                      "precision": round(tg["true"] / tg["reported"], 3) if tg["reported"] else None})
     return {"cells": len(results), "perfect": sum(1 for r in results if r.get("perfect")),
             "failing": failing, "errors": errors, "per_class": rows, "totals": dict(totals),
+            "explained": {k: {"count": v, "rule": LIMITS[k]} for k, v in explained.most_common()},
             "tags": {k: dict(v) for k, v in tags.items()}}
 
 
