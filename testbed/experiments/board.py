@@ -6,7 +6,7 @@ from testbed.lab import lab_names, load_lab
 
 COLUMNS = ("present", "detected", "class_correct", "ingress_correct", "egress_correct", "lsrs_present",
            "lsrs_found", "hidden_lsrs_present", "hidden_lsrs_revealed", "false_tunnels", "false_lsrs",
-           "undetectable")
+           "undetectable", "flagged_not_revealed", "incomplete_traces")
 
 
 def scoreboard(runtime: str = "sim", labs: list[str] | None = None, progress=None, extra=None,

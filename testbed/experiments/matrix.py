@@ -62,19 +62,30 @@ LIMITS = {
                          "LSR (or, LSE-TTL 255-N, as an opaque egress: MTTL) and takes the next hop as the egress "
                          "(tnt.md 3.2)",
     "gap-limit": "five or more silent LSRs in a row end the trace at TNT's gap limit (-g 5, tnt.md 4.6)",
+    "ecmp-revelation": "revelation traces go to the egress's address, another destination, hence another Paris "
+                       "flow: TNT reveals the LSRs of another equal-cost path (tnt.md 4.3; counted as lsrs_other_path)",
+    "implicit-uturn-end": "the penultimate LSR pops before answering (qTTL 1, no u-turn): TNT's u-turn rule "
+                          "ends the tunnel at the last hop of the u-turn run and takes the penultimate LSR for "
+                          "the egress (tnt.md 3.2)",
     "no-min-dupip": "a Linux egress does not apply min() at pop (tnt.md 2.2): the hop after it repeats an "
                     "address and TNT's DUPIP rule reads a UHP tunnel (tnt.md 3.2)",
 }
 
 
-def _limit_of(lab, verdict: str, t: dict | None, u: dict | None) -> str | None:
+def _limit_of(lab, verdict: str, t: dict | None, u: dict | None, other_path: int = 0) -> str | None:
     """The named TNT limitation behind a verdict that is not `correct`, or None (a failure)."""
+    if other_path and verdict.startswith("partly") and verdict.endswith("LSR(s) not found") \
+            and verdict.count(",") == 0:
+        return "ecmp-revelation"
     if verdict.startswith("undetectable"):
         return "undetectable"
     if verdict.startswith("flagged but not revealed"):
         return "flagged but not revealed"
     if t is None:
         return None
+    if t["class"] == "implicit" and u is not None and u.get("trigger") == "UTURN" and \
+            verdict == "partly: egress, 1 LSR(s) not found":
+        return "implicit-uturn-end"
     eg = lab.nodes.get(t["egress"])
     uhp = eg is not None and eg.popping == "uhp"
     if uhp and (u is None or verdict.startswith("partly")):
@@ -203,7 +214,7 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0) -> dic
                 tags[u["class"]]["true"] += t is not None
             if v["verdict"] == "correct":
                 continue
-            lim = _limit_of(lab, v["verdict"], t, u)
+            lim = _limit_of(lab, v["verdict"], t, u, v.get("lsrs_other_path", 0))
             what = (f"{s['vantage_point']}->{s['dst']}: {v['verdict']}"
                     + (f" [truth {t['class']} {t['ingress']}->{' '.join(t['lsrs'])}->{t['egress']}]" if t else "")
                     + (f" [uTNT {u['class']} {u.get('trigger')}]" if u else ""))

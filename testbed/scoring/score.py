@@ -137,6 +137,16 @@ def _flagged(lab, trace: dict, t: dict, thresholds: dict) -> str | None:
     return None
 
 
+def _alt_lsrs(other_paths: list[dict], t: dict) -> set:
+    """LSRs of the same (ingress, egress) tunnel on the other listed equal-cost paths."""
+    alt = set()
+    for p in other_paths:
+        for o in p["tunnels"]:
+            if o["ingress"] == t["ingress"] and o["egress"] == t["egress"]:
+                alt |= set(o["lsrs"])
+    return alt
+
+
 def score_trace(lab, truth_probe: dict, trace: dict, thresholds: dict | None = None) -> dict:
     """truth_probe: one entry of ground_truth()['probes']; trace: one uTNT JSON trace."""
     th = {**THRESHOLDS, **(thresholds or {})}
@@ -202,8 +212,10 @@ def score_trace(lab, truth_probe: dict, trace: dict, thresholds: dict | None = N
         wrong = [k for k, v in ok.items() if not v]
         if lsrs_found < len(t["lsrs"]):
             wrong.append(f"{len(t['lsrs']) - lsrs_found} LSR(s) not found")
+        alt = _alt_lsrs(others, t)
         verdicts.append({"truth": t, "reported": best,
-                         "verdict": "correct" if not wrong else "partly: " + ", ".join(wrong)})
+                         "verdict": "correct" if not wrong else "partly: " + ", ".join(wrong),
+                         "lsrs_other_path": len((found - set(t["lsrs"])) & alt)})
     for i, u in enumerate(reported):
         if i not in used:
             c["false_tunnels"] += 1
@@ -212,12 +224,7 @@ def score_trace(lab, truth_probe: dict, trace: dict, thresholds: dict | None = N
     for i, u in enumerate(reported):
         t = used.get(i)
         true_lsrs = set(t["lsrs"]) if t else set()
-        alt = set()
-        if t:
-            for p in others:
-                for o in p["tunnels"]:
-                    if o["ingress"] == t["ingress"] and o["egress"] == t["egress"]:
-                        alt |= set(o["lsrs"])
+        alt = _alt_lsrs(others, t) if t else set()
         for a in u.get("lsrs", []):
             if not a:
                 continue
