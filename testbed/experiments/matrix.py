@@ -61,14 +61,16 @@ LIMITS = {
     "uhp-egress-quotes": "a UHP egress answers with the explicit-null LSE quoted: TNT's label rule tags it as an "
                          "LSR (or, LSE-TTL 255-N, as an opaque egress: MTTL) and takes the next hop as the egress "
                          "(tnt.md 3.2)",
-    "gap-limit": "five or more silent LSRs in a row end the trace at TNT's gap limit (-g 5, tnt.md 4.6)",
+    "gap-limit": "silent Linux LSRs (with a silent UHP egress, five hops or more) end the trace at TNT's "
+                 "gap limit (-g 5, tnt.md 4.6)",
     "ecmp-revelation": "revelation traces go to the egress's address, another destination, hence another Paris "
                        "flow: TNT reveals the LSRs of another equal-cost path (tnt.md 4.3; counted as lsrs_other_path)",
     "implicit-uturn-end": "the penultimate LSR pops before answering (qTTL 1, no u-turn): TNT's u-turn rule "
                           "ends the tunnel at the last hop of the u-turn run and takes the penultimate LSR for "
                           "the egress (tnt.md 3.2)",
-    "no-min-dupip": "a Linux egress does not apply min() at pop (tnt.md 2.2): the hop after it repeats an "
-                    "address and TNT's DUPIP rule reads a UHP tunnel (tnt.md 3.2)",
+    "no-min-dupip": "a Linux router that pops (the penultimate LSR or the egress) does not apply min() "
+                    "(tnt.md 2.2): the next hop repeats an address and TNT's DUPIP rule reads a UHP tunnel "
+                    "(tnt.md 3.2)",
 }
 
 
@@ -92,7 +94,8 @@ def _limit_of(lab, verdict: str, t: dict | None, u: dict | None, other_path: int
         rest = verdict.replace("partly: ", "").split(", ")
         if all(x in ("class", "ingress", "egress") or x.endswith("LSR(s) not found") for x in rest):
             return "uhp-egress-quotes" if any(x in ("class", "egress", "ingress") for x in rest) else "uhp-lsrs"
-    if u is not None and u.get("trigger") == "DUPIP" and eg is not None and not eg.personality.min_ttl_at_pop:
+    poppers = [lab.nodes[n] for n in [*t["lsrs"][-1:], t["egress"]] if n in lab.nodes]
+    if u is not None and u.get("trigger") == "DUPIP" and any(not x.personality.min_ttl_at_pop for x in poppers):
         return "no-min-dupip"
     return None
 
@@ -224,7 +227,7 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0) -> dic
                 problems.append(what)
         if not s["complete"]:
             path = next(p for p in doc["truth"] if p["from"] == s["vantage_point"] and p["to"] == s["dst"])
-            silent_run = any(t["silent"] and len(t["lsrs"]) >= 5 for t in path["paths"][s["path_index"] or 0]["tunnels"])
+            silent_run = any(t["silent"] and len(t["lsrs"]) >= 4 for t in path["paths"][s["path_index"] or 0]["tunnels"])
             what = f"{s['vantage_point']}->{s['dst']}: incomplete trace ({s['stop_reason']})"
             if silent_run and s["stop_reason"] == "GAPLIMIT":
                 limits.append(f"[gap-limit] {what}")

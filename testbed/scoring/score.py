@@ -78,6 +78,11 @@ def visibility(lab, t: dict, thresholds: dict | None = None) -> str | None:
             return (f"implicit tunnel of {n} LSR(s) with no TNT signal: qTTL stays 1 (the penultimate LSR "
                     f"pops before answering) and the u-turn run is {uturn} < {UTURN_RUN} (tnt.md 3.2)")
         return None
+    if cls == "invisible-uhp" and t.get("after_egress_is_destination") and \
+            not lab.nodes[t["egress"]].personality.explicit_null_expiry:
+        return ("invisible UHP tunnel whose egress is the destination's last hop: the destination answers the "
+                "probe the egress let through with an echo reply, so no address repeats (DUPIP, tnt.md 3.2) "
+                "and no time-exceeded carries a trigger")
     if cls == "invisible-php":
         frpla, rtla = t.get("frpla_expected"), t.get("rtla_expected")
         if frpla is None:

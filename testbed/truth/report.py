@@ -54,6 +54,10 @@ def ground_truth(cp) -> dict:
                 for t in tuns:
                     d = t.to_json()
                     d["frpla_expected"], d["rtla_expected"] = _expected_triggers(cp, lab, p, tuns, t, src_addr)
+                    nodes = [s.node for s in p]
+                    k = nodes.index(t.egress) if t.egress in nodes else None
+                    d["after_egress"] = nodes[k + 1] if k is not None and k + 1 < len(nodes) else None
+                    d["after_egress_is_destination"] = k is not None and k + 2 == len(nodes)
                     tj.append(d)
                 paths.append({"forward": [s.to_json() for s in p], "tunnels": tj})
             probes.append({"from": pr.source, "from_address": str(src_addr), "to": str(dst), "to_name": dname,
