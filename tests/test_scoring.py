@@ -165,3 +165,22 @@ def test_explicit_flow_option_reaches_the_probes():
     bad = pytest.raises(Exception)
     with bad:
         probe_lab(lab, "sim", probes_of(lab), ["--flow", "0"])
+
+
+@pytest.mark.parametrize("method", ["icmp-paris", "udp-paris"])
+def test_walker_flow_prediction_is_the_path_the_engine_forwarded(method):
+    """Differential: the truth walker, following one flow (flow_picker), must pick the
+    equal-cost path the engine forwarded the probes on (the path the trace's hops show)."""
+    for seed in range(1, 7):
+        doc = _run("ecmp-explicit", "-m", method, seed=seed)
+        paths = doc["truth"][0]["paths"]
+        assert sum(bool(p.get("flow_path")) for p in paths) == 1
+        assert paths[doc["score"]["traces"][0]["path_index"]]["flow_path"], seed
+
+
+def test_new_labs_truth_matches_their_expect_block():
+    for name in ("two-vp", "ecmp-explicit", "two-domains-php"):
+        lab = load_lab(name)
+        got = [(t["class"], t["ingress"], t["egress"], t["lsrs"]) for p in ground_truth(build(lab))["probes"]
+               for path in p["paths"] for t in path["tunnels"]]
+        assert got == [(t["class"], t["ingress"], t["egress"], t["lsrs"]) for t in lab.expect["tunnels"]], name

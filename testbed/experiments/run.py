@@ -130,18 +130,21 @@ def probe_lab(lab, runtime: str, jobs, extra: list[str] | None, name: str | None
     return traces
 
 
-def frr_truth(lab, lab_name: str, computed):
-    """The ground truth from the FIB/LFIB the engine workers run on in FRR mode (tables.json,
-    read right after probing), with the hosts' tables from the computed control plane."""
+def flows_of(traces: list[dict]) -> dict:
+    """{(vantage point, destination): (source address, method, flow)} of seeded traces."""
+    return {(t["vantage_point"], t["dst"]): (t["src"], t["method"], t["flow"]) for t in traces
+            if t.get("flow") is not None and t.get("vantage_point")}
+
+
+def frr_control_plane_now(lab, lab_name: str, computed):
+    """The FIB/LFIB the engine workers run on in FRR mode (tables.json, read right after
+    probing), with the hosts' tables from the computed control plane: the truth's input."""
     from testbed.controlplane.tables import ControlPlane
     from testbed.runtimes.netns import frr as frrrt
-    from testbed.truth import ground_truth
     generation, tables = frrrt.read_tables(frrrt.tables_path(lab_name))
     merged = dict(computed.tables)
     merged.update(tables)
-    truth = ground_truth(ControlPlane(lab, merged, computed.distance))
-    truth["control_plane"] = {"source": "frr", "generation": generation}
-    return truth
+    return ControlPlane(lab, merged, computed.distance), generation
 
 
 def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=None, dest=None,
@@ -163,7 +166,7 @@ def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=No
         else "computed"
     utnt_args(extra)                 # bad uTNT options fail before anything is brought up
     cp = build(lab)
-    truth = ground_truth(cp)
+    truth_cp = cp
     frr_info = None
     jobs = probes_of(lab, source, dest)
     if runtime == "sim":
@@ -182,16 +185,20 @@ def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=No
         try:
             traces = probe_lab(lab, "netns", jobs, extra, name=lab_name, progress=progress, seed=seed)
             if cp_mode == "frr":
-                truth = frr_truth(lab, lab_name, cp)
+                truth_cp, generation = frr_control_plane_now(lab, lab_name, cp)
+                frr_info["tables_generation"] = generation
         finally:
             if progress:
                 progress(f"tearing {lab_name} down")
             api.down(lab_name)
     else:
         raise TestbedError(f"unknown runtime '{runtime}'; choose sim or netns")
+    # the truth of what the data plane ran, with the equal-cost path each probe's flow takes
+    truth = ground_truth(truth_cp, flows_of(traces))
     score = score_run(lab, truth, traces)
     out = {"lab": lab.name, "runtime": runtime, "params": lab.params, "seed": seed, "traces": traces,
-           "truth": truth["probes"], "score": score, "control_plane": cp_mode if runtime == "netns" else "computed"}
+           "truth": truth["probes"], "truth_source": "frr" if truth_cp is not cp else "computed", "score": score,
+           "control_plane": cp_mode if runtime == "netns" else "computed"}
     if frr_info is not None:
         out["frr"] = frr_info
     return out

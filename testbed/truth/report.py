@@ -9,7 +9,7 @@ Each tunnel also carries what TNT's invisible-tunnel triggers should read at its
 from __future__ import annotations
 
 from .tunnels import tunnels_on
-from .walk import walk
+from .walk import flow_picker, walk
 
 HIDDEN = ("opaque", "invisible-php", "invisible-uhp")
 
@@ -39,7 +39,9 @@ def _expected_triggers(cp, lab, path, tunnels, t, src_addr):
     return r_te - ttl, rtla
 
 
-def ground_truth(cp) -> dict:
+def ground_truth(cp, flows: dict | None = None) -> dict:
+    """flows: {(vantage point, destination): (probe source address, method, flow id)} of the
+    traces actually sent; the listed path that flow takes is marked `flow_path`."""
     lab = cp.lab
     probes = []
     for pr in lab.probes:
@@ -60,6 +62,12 @@ def ground_truth(cp) -> dict:
                     d["after_egress_is_destination"] = k is not None and k + 2 == len(nodes)
                     tj.append(d)
                 paths.append({"forward": [s.to_json() for s in p], "tunnels": tj})
+            fl = (flows or {}).get((pr.source, str(dst)))
+            if fl is not None and len(paths) > 1:
+                one = walk(cp, pr.source, dst, pick=flow_picker(fl[0], dst, fl[1], fl[2]))
+                seq = [s.node for s in one[0]] if one else None
+                for path in paths:
+                    path["flow_path"] = [s["node"] for s in path["forward"]] == seq
             probes.append({"from": pr.source, "from_address": str(src_addr), "to": str(dst), "to_name": dname,
                            "ecmp": len(fwd) > 1, "paths": paths,
                            "return": [[s.node for s in p] for p in back]})
