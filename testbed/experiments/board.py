@@ -26,15 +26,17 @@ def scoreboard(runtime: str = "sim", labs: list[str] | None = None, progress=Non
 
 def to_markdown(rows: list[dict]) -> str:
     head = ("| lab | tunnels | detected | class | ingress | egress | LSRs found | hidden LSRs revealed | "
-            "false tunnels | false LSRs | undetectable | probes |")
-    out = [head, "|" + "---|" * 12]
+            "flagged, not revealed | false tunnels | false LSRs | undetectable | incomplete traces | probes |")
+    out = [head, "|" + "---|" * 14]
     for r in rows:
         out.append(f"| {r['lab']} | {r['present']} | {r['detected']} | {r['class_correct']} | {r['ingress_correct']} | "
                    f"{r['egress_correct']} | {r['lsrs_found']}/{r['lsrs_present']} | "
-                   f"{r['hidden_lsrs_revealed']}/{r['hidden_lsrs_present']} | {r['false_tunnels']} | "
-                   f"{r['false_lsrs']} | {r['undetectable']} | {r['probes']} |")
+                   f"{r['hidden_lsrs_revealed']}/{r['hidden_lsrs_present']} | {r['flagged_not_revealed']} | "
+                   f"{r['false_tunnels']} | {r['false_lsrs']} | {r['undetectable']} | {r['incomplete_traces']} | "
+                   f"{r['probes']} |")
     return "\n".join(out)
 
 
 def scoreboard_markdown() -> str:
-    return f"Generated on the sim runtime (`testbed scoreboard --runtime sim`):\n\n{to_markdown(scoreboard('sim'))}"
+    return (f"Generated on the sim runtime (`testbed scoreboard --runtime sim --seed 1`):\n\n"
+            f"{to_markdown(scoreboard('sim', seed=1))}")
