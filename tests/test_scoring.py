@@ -184,3 +184,10 @@ def test_new_labs_truth_matches_their_expect_block():
         got = [(t["class"], t["ingress"], t["egress"], t["lsrs"]) for p in ground_truth(build(lab))["probes"]
                for path in p["paths"] for t in path["tunnels"]]
         assert got == [(t["class"], t["ingress"], t["egress"], t["lsrs"]) for t in lab.expect["tunnels"]], name
+
+
+def test_sweep_replays_the_same_base_traces_in_every_cell():
+    from testbed.experiments.sweep import sweep
+    a = sweep(["ecmp-explicit"], [1, 3], [1], seed=4)
+    b = sweep(["ecmp-explicit"], [1, 3], [1], seed=4)
+    assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)

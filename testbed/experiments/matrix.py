@@ -8,9 +8,9 @@ A cell is one point of the grid (GRID below: axis -> values). Each cell becomes 
           ce1 - d1 .. dK - pe1   (asymmetry K: the return path from pe1 takes K more hops)
     vp2 behind ce2 probes back toward vp1 (2+ vantage points); vp3 sits behind x3 - pe1
 
-MPLS knobs follow the cell's class: explicit (uniform, RFC 4950), implicit (uniform, no RFC
-4950), opaque (pipe, LDP labels for the customer prefixes so the LSP ends abruptly),
-invisible (pipe); popping php/uhp and LDP all/loopbacks on top; vendors for LERs and LSRs.
+MPLS knobs follow the cell's class: explicit (uniform, RFC 4950 as the vendor has it),
+implicit (uniform, no RFC 4950), opaque (pipe, LDP labels for the customer prefixes so the
+LSP ends abruptly), invisible (pipe); popping php/uhp and LDP all/loopbacks on top; vendors for LERs and LSRs.
 The truth decides the class each tunnel really has (a Linux LSR is silent, a UHP pipe
 tunnel is invisible-uhp ...): the cell's class is only what was asked for.
 
@@ -47,9 +47,11 @@ GRID: dict[str, list] = {
     "dests": [1, 2],
     "asymmetry": [0, 2],
 }
-KNOBS = {"explicit": {"ttl_propagate": True, "rfc4950": True},
+# domain knobs per asked class; RFC 4950 stays the vendor's own where the class needs it (a
+# Linux router has none: forcing it on would model a router that does not exist)
+KNOBS = {"explicit": {"ttl_propagate": True},
          "implicit": {"ttl_propagate": True, "rfc4950": False},
-         "opaque": {"ttl_propagate": False, "rfc4950": True, "external": "igp"},
+         "opaque": {"ttl_propagate": False, "external": "igp"},
          "invisible": {"ttl_propagate": False}}
 TAGS = ("EXP", "IMP", "OPA", "INV")
 # verdicts that are TNT's limits, not failures: the rule that causes each
@@ -58,9 +60,12 @@ LIMITS = {
     "flagged but not revealed": "TNT reveals only the first productive tunnel per trace (tnt.md 4.6)",
     "uhp-lsrs": "UHP LSRs pop explicit null for internal prefixes too: no revelation trace shows them "
                 "(fully invisible UHP is outside the Wormhole techniques, tnt.md 1 notes)",
-    "uhp-egress-quotes": "a UHP egress answers with the explicit-null LSE quoted: TNT's label rule tags it as an "
-                         "LSR (or, LSE-TTL 255-N, as an opaque egress: MTTL) and takes the next hop as the egress "
+    "uhp-egress-quotes": "a UHP egress receives the probe labelled (explicit null) and answers like an LSR "
+                         "(labels quoted, qTTL > 1, or after the pop with LSE-TTL 255-N, read as MTTL): TNT's "
+                         "rules tag it as an LSR or an opaque egress and take the next hop for the egress "
                          "(tnt.md 3.2)",
+    "buddy-linux": "a Linux UHP egress answers the buddy's UDP probe from the probed address, so TNT counts "
+                   "the buddy trace as empty and keeps the duplicated hop's router for the egress (tnt.md 4.4)",
     "gap-limit": "silent Linux LSRs (with a silent UHP egress, five hops or more) end the trace at TNT's "
                  "gap limit (-g 5, tnt.md 4.6)",
     "ecmp-revelation": "revelation traces go to the egress's address, another destination, hence another Paris "
@@ -90,10 +95,19 @@ def _limit_of(lab, verdict: str, t: dict | None, u: dict | None, other_path: int
         return "implicit-uturn-end"
     eg = lab.nodes.get(t["egress"])
     uhp = eg is not None and eg.popping == "uhp"
-    if uhp and (u is None or verdict.startswith("partly")):
+    if uhp and verdict.startswith("partly"):
         rest = verdict.replace("partly: ", "").split(", ")
-        if all(x in ("class", "ingress", "egress") or x.endswith("LSR(s) not found") for x in rest):
-            return "uhp-egress-quotes" if any(x in ("class", "egress", "ingress") for x in rest) else "uhp-lsrs"
+        if not all(x in ("class", "ingress", "egress") or x.endswith("LSR(s) not found") for x in rest):
+            return None
+        if all(x.endswith("LSR(s) not found") for x in rest):
+            return "uhp-lsrs"
+        tagged = {lab.owner_of(a) for a in u.get("lsrs", []) if a}
+        if u.get("trigger") == "DUPIP" and eg.vendor == "linux" and set(rest) <= {"egress"} | \
+                {x for x in rest if x.endswith("LSR(s) not found")}:
+            return "buddy-linux"
+        if t["egress"] in tagged or (u.get("class") == "OPA" and eg.personality.explicit_null_expiry):
+            return "uhp-egress-quotes"
+        return None
     poppers = [lab.nodes[n] for n in [*t["lsrs"][-1:], t["egress"]] if n in lab.nodes]
     if u is not None and u.get("trigger") == "DUPIP" and any(not x.personality.min_ttl_at_pop for x in poppers):
         return "no-min-dupip"

@@ -137,7 +137,8 @@ def _flagged(lab, trace: dict, t: dict, thresholds: dict) -> str | None:
             return "MTTL"
     # UHP: the egress is hidden; the hop after it appears twice
     for a, b in zip(hops, hops[1:]):
-        if a.get("address") and a.get("address") == b.get("address") and t.get("ending") == "uhp":
+        if (t.get("ending") == "uhp" and a.get("address") and a.get("address") == b.get("address")
+                and _node(lab, a["address"]) == t.get("after_egress")):
             return "DUPIP"
     return None
 
