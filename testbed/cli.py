@@ -209,7 +209,7 @@ def cmd_probe(args):
     from testbed.runtimes.netns_cli import probe_target
     lab, args.runtime, args.name = probe_target(args, _load)     # the running state decides
     jobs = probes_of(lab, args.source, args.dest)
-    traces = probe_lab(lab, args.runtime, jobs, args.utnt, name=args.name)
+    traces = probe_lab(lab, args.runtime, jobs, args.utnt, name=args.name, seed=args.seed)
     doc = {"format": "utnt", "version": 1, "lab": lab.name, "runtime": args.runtime, "traces": traces}
     if getattr(args, "scamper_json", False):
         from utnt.jsonload import trace_from_json
@@ -237,7 +237,8 @@ def cmd_run(args):
         doc = run_lab(lab, runtime=args.runtime, extra=args.utnt, source=args.source, dest=args.dest,
                       name=args.name, progress=progress, control_plane=args.control_plane,
                       converge_timeout=args.converge_timeout, up_progress=up_progress,
-                      detector=args.detector, detector_cmd=args.detector_cmd, fmt=args.format)
+                      detector=args.detector, detector_cmd=args.detector_cmd, fmt=args.format,
+                      seed=args.seed)
     finally:
         if up_progress is not None:
             up_progress.close()
@@ -274,7 +275,7 @@ def cmd_scoreboard(args):
     if args.detector != "utnt" and args.runtime != "netns":
         raise TestbedError(f"--detector {args.detector} runs in the netns runtime only; add --runtime netns")
     if args.json:
-        return _print_json(scoreboard(args.runtime, labs, extra=args.utnt, detector=args.detector))
+        return _print_json(scoreboard(args.runtime, labs, extra=args.utnt, detector=args.detector, seed=args.seed))
     from rich.progress import Progress
     with Progress(transient=True, console=_console()) as p:
         names = labs or __import__("testbed.lab", fromlist=["lab_names"]).lab_names()
@@ -283,7 +284,7 @@ def cmd_scoreboard(args):
         def step(name):
             p.update(task, description=f"scoring {name}")
             p.advance(task)
-        rows = scoreboard(args.runtime, labs, progress=step, extra=args.utnt, detector=args.detector)
+        rows = scoreboard(args.runtime, labs, progress=step, extra=args.utnt, detector=args.detector, seed=args.seed)
     from rich.table import Table
     from testbed.detectors.views import label
     t = Table(title=f"{label(args.detector)} scoreboard ({args.runtime} runtime)")
@@ -310,7 +311,7 @@ def cmd_sweep(args):
         from testbed.lab.loader import find_lab
         find_lab(lab)
     if args.json:
-        doc = sweep(args.labs, frpla, rtla, sets)
+        doc = sweep(args.labs, frpla, rtla, sets, seed=args.seed)
     else:
         from rich.progress import Progress
         with Progress(console=_console(), transient=True) as p:
@@ -318,7 +319,7 @@ def cmd_sweep(args):
 
             def step(done, total):
                 p.update(task, completed=done, total=total)
-            doc = sweep(args.labs, frpla, rtla, sets, progress=step)
+            doc = sweep(args.labs, frpla, rtla, sets, progress=step, seed=args.seed)
     out = args.output or f"sweep-{'-'.join(args.labs)}.json"
     write_json(doc, out)
     png = args.plot or out[:-5] + ".png" if out.endswith(".json") else out + ".png"
@@ -338,6 +339,43 @@ def cmd_sweep(args):
     c = _console()
     c.print(t)
     c.print(f"wrote {out} and {png}")
+
+
+def cmd_matrix(args):
+    from testbed.experiments.matrix import parse_grid, run_matrix, size, to_markdown, write_json
+    from testbed.lab.loader import parse_sets
+    grid = parse_grid({k: v for k, v in parse_sets(args.set).items()})
+    limit = None if args.all else args.limit
+    c = _console()
+    if args.json:
+        doc = run_matrix(grid, seed=args.seed, limit=limit, runtime=args.runtime, workers=args.workers)
+    else:
+        from rich.progress import Progress
+        n = size(grid) if limit is None else min(limit, size(grid))
+        with Progress(console=c, transient=True) as p:
+            task = p.add_task(f"matrix: {n} of {size(grid)} cells on {args.runtime}", total=n)
+
+            def step(done, total, r):
+                p.update(task, completed=done, description=f"matrix: {r['cell'][:60]}")
+            doc = run_matrix(grid, seed=args.seed, limit=limit, runtime=args.runtime, workers=args.workers,
+                             progress=step)
+    if args.output:
+        write_json(doc, args.output)
+    if args.json:
+        return _print_json(doc)
+    s = doc["summary"]
+    c.print(f"{s['cells']} labs of a {doc['grid_size']}-cell grid (seed {doc['seed']}, {doc['runtime']}, "
+            f"{doc['workers']} workers) in {doc['seconds']} s: {s['perfect']} perfect, {len(s['failing'])} failing, "
+            f"{len(s['errors'])} errors")
+    print(to_markdown(s))
+    for k, v in s["explained"].items():
+        c.print(f"  explained {v['count']:5d} x {k}: {v['rule']}", soft_wrap=True)
+    for f in s["failing"][:args.show]:
+        c.print(f"[red]failing[/] {f['cell']}", soft_wrap=True)
+        for p in f["problems"][:4]:
+            c.print(f"    {p}", soft_wrap=True, markup=False)
+    for e in s["errors"][:args.show]:
+        c.print(f"[red]error[/] {e['cell']}: {e['error']}", soft_wrap=True)
 
 
 def cmd_graph(args):
@@ -408,6 +446,7 @@ def build_parser():
         s.add_argument("--name", help="running lab name (netns; default: the lab's name)")
         if name == "probe":
             s.add_argument("--scamper-json", action="store_true", help="uTNT's traces as scamper JSON, one per line")
+        s.add_argument("--seed", type=int, help="seed of the probes' Paris flows: same seed, same traces")
         if name == "run":
             from testbed.runtimes.netns_cli import add_control_plane_args
             add_control_plane_args(s)
@@ -432,6 +471,7 @@ def build_parser():
     s.add_argument("--detector", default="utnt", choices=["utnt", "tnt", "scamper", "traceroute"],
                    help="who probes (default utnt; the others need --runtime netns)")
     s.add_argument("--json", action="store_true")
+    s.add_argument("--seed", type=int, help="seed of the probes' Paris flows: same seed, same traces")
     s.set_defaults(fn=cmd_scoreboard)
     s = sub.add_parser("sweep", help="TNT's threshold calibration (TP/FP/FN/TN per cell), JSON and a PNG")
     s.add_argument("labs", nargs="+", help="labs to sweep together")
@@ -441,7 +481,19 @@ def build_parser():
     s.add_argument("-o", "--output", help="JSON file (default sweep-LABS.json)")
     s.add_argument("--plot", help="PNG file (default: the JSON name with .png)")
     s.add_argument("--json", action="store_true")
+    s.add_argument("--seed", type=int, default=0, help="seed of the probes' Paris flows, the same in every cell (0)")
     s.set_defaults(fn=cmd_sweep)
+    s = sub.add_parser("matrix", help="labs generated from a grid, run, scored: per-class precision and recall")
+    s.add_argument("--limit", type=int, default=1000, help="cells sampled from the grid with --seed (1000)")
+    s.add_argument("--all", action="store_true", help="every cell of the grid (no sampling)")
+    s.add_argument("--seed", type=int, default=0, help="sampling seed and probe flows (0)")
+    s.add_argument("--set", action="append", metavar="AXIS=V1,V2", help="narrow an axis, e.g. class=opaque,invisible")
+    s.add_argument("--runtime", choices=["sim", "netns"], default="sim")
+    s.add_argument("--workers", type=int, default=2, help="worker processes on the sim (2)")
+    s.add_argument("--show", type=int, default=20, help="failing cells to print (20)")
+    s.add_argument("-o", "--output", help="also write the whole result as JSON here")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_matrix)
     s = lab_cmd("graph", cmd_graph, "draw the topology, domains and ground-truth tunnels by class")
     s.add_argument("-o", "--output", required=True, help="lab.png or lab.svg")
     s.add_argument("--result", help="a `testbed run --json` file to overlay what uTNT saw")

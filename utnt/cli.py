@@ -36,6 +36,16 @@ def _addr(s: str) -> str:
     return s
 
 
+def _flow(s: str) -> int:
+    try:
+        v = int(s, 0)
+    except ValueError:
+        v = 0
+    if not 1 <= v <= 0xFFFF:
+        raise argparse.ArgumentTypeError(f"'{s}' is not a flow identifier from 1 to 65535")
+    return v
+
+
 def build_parser(port_required: bool = True, prog: str = "utnt"):
     p = argparse.ArgumentParser(prog=prog, description="uTNT: TNT (Trace the Naughty Tunnels) with its own "
                                 "network stack, attached to an L2 port like a unikernel")
@@ -53,6 +63,9 @@ def build_parser(port_required: bool = True, prog: str = "utnt"):
     p.add_argument("-g", dest="gap", type=int, default=5, help="gap limit: silent hops that end a trace (5)")
     p.add_argument("--max-ttl", type=int, default=64)
     p.add_argument("--rate", type=float, default=0.0, help="probe rate limit in packets/s (0: none)")
+    p.add_argument("--flow", type=_flow, default=None, help="Paris flow identifier, 1..65535: the ICMP "
+                   "checksum of icmp-paris probes, the UDP source port of udp-paris probes (default: random); "
+                   "per-flow load balancers then pick the same equal-cost path every run")
     p.add_argument("--allow-private", action="store_true", help="lift the reserved-address rule "
                    "(labs addressed from private space)")
     port = p.add_mutually_exclusive_group(required=port_required)
@@ -80,7 +93,8 @@ def options_from(args, calibration: bool = False):
 def params_from(args):
     from utnt.net import ProbeParams
     return ProbeParams(attempts=args.attempts, wait=args.wait, gap_limit=args.gap, max_ttl=args.max_ttl,
-                       ping_count=args.ping_count, rate=args.rate)
+                       ping_count=args.ping_count, rate=args.rate,
+                       flow=getattr(args, "flow", None))
 
 
 def read_targets(path: str) -> list[str]:

@@ -74,7 +74,7 @@ def draw(lab, truth: dict, out: str, result: dict | None = None):
     legend_classes = set()
     offset = 0
     for p in truth["probes"]:
-        for path in p["paths"][:1]:
+        for path in p["paths"]:                   # every equal-cost path, not only the first
             for t in path["tunnels"]:
                 cls = "silent" if t["silent"] else t["class"]
                 legend_classes.add(cls)

@@ -31,14 +31,16 @@ def print_run(doc: dict, lab, console):
     sc = doc["score"]
     det = (doc.get("detector") or {}).get("name", "utnt")
     who = label(det)
-    for tr, s in _pairs(doc["traces"], sc["traces"]):
-        console.rule(f"[bold]{lab.name}[/] ({_where(doc)}): {who} from {tr['src']} to {tr['dst']}")
+    for s in sc["traces"]:                   # each score names its trace: never paired by position
+        tr = doc["traces"][s["trace_index"]]
+        console.rule(f"[bold]{lab.name}[/] ({_where(doc)}): {who} from {tr.get('vantage_point') or tr['src']} "
+                     f"to {tr['dst']}" + (f" (ECMP path {s['path_index'] + 1})" if s.get("path_index") else ""))
         text = dump_text_json([tr]) if det == "utnt" else trace_text(tr)
         console.print(text.rstrip(), markup=False, highlight=False, soft_wrap=True)
         console.print("")
         for v in s["verdicts"]:
             t, u = v["truth"], v["reported"]
-            colour = "green" if v["verdict"] == "correct" else "yellow" if v["verdict"].startswith(("partly", "undet")) \
+            colour = "green" if v["verdict"] == "correct" else "yellow" if v["verdict"].startswith(("partly", "undet", "flagged")) \
                 else "red"
             truth = (f"truth {t['class']}{' (silent)' if t['silent'] else ''}: {t['ingress']} -> "
                      f"{' '.join(t['lsrs'])} -> {t['egress']}") if t else "truth: no tunnel"
@@ -48,16 +50,23 @@ def print_run(doc: dict, lab, console):
             console.print(f"  [{colour}]{v['verdict']:<28}[/] {truth}   |   {rep}", soft_wrap=True)
         if not s["verdicts"]:
             console.print("  [green]correct[/]: no tunnel, none reported")
+        if not s["complete"]:
+            console.print(f"  [red]incomplete trace[/]: stopped before the destination ({s['stop_reason']})")
+        if s["off_path_hops"]:
+            console.print(f"  [red]off path[/]: {s['off_path_hops']} hop(s) on none of the truth's paths")
+    for u in sc.get("unmatched", []):
+        console.print(f"  [red]unmatched trace[/] {u['src']} -> {u['dst']}: {u['verdict']}")
     tot = sc["totals"]
     t = Table(title=f"score: {who} on {lab.name} ({_where(doc)})")
     for col in ("", "present", "detected", "class ok", "ingress ok", "egress ok", "LSRs found",
-                "hidden LSRs revealed", "false tunnels", "false LSRs", "undetectable"):
+                "hidden LSRs revealed", "flagged not revealed", "false tunnels", "false LSRs", "undetectable"):
         t.add_column(col, justify="right")
 
     def row(name, c):
         t.add_row(name, str(c["present"]), str(c["detected"]), str(c["class_correct"]), str(c["ingress_correct"]),
                   str(c["egress_correct"]), f"{c['lsrs_found']}/{c['lsrs_present']}",
-                  f"{c['hidden_lsrs_revealed']}/{c['hidden_lsrs_present']}", str(c["false_tunnels"]),
+                  f"{c['hidden_lsrs_revealed']}/{c['hidden_lsrs_present']}", str(c["flagged_not_revealed"]),
+                  str(c["false_tunnels"]),
                   str(c["false_lsrs"]), str(c["undetectable"]))
     for cls, c in sorted(sc["per_class"].items()):
         row(cls, c)

@@ -70,6 +70,30 @@ def probe_netns(lab_name: str, source: str, targets: list[str], extra: list[str]
     return json.loads(r.stdout)
 
 
+def flow_for(seed, source: str) -> int:
+    """The Paris flow identifier (uTNT --flow) of vantage point `source` in a run with `seed`:
+    the same seed gives the same probes, hence the same equal-cost paths, on sim and netns."""
+    import random
+    return random.Random(f"utnt-lab:{seed}:{source}").randint(1, 0xFFFF)
+
+
+def _annotate(traces: list[dict], source: str, flow) -> list[dict]:
+    """Tag each trace with its vantage point (uTNT on a tap has its own source address) and
+    flow: the scorer matches traces to the truth by (vantage point, destination)."""
+    for tr in traces:
+        tr["vantage_point"] = source
+        if flow is not None:
+            tr["flow"] = flow
+    return traces
+
+
+def _given_flow(extra) -> int | None:
+    extra = list(extra or [])
+    if "--flow" in extra and extra.index("--flow") + 1 < len(extra):
+        return int(extra[extra.index("--flow") + 1], 0)
+    return None
+
+
 def probes_of(lab, source=None, dest=None):
     """[(source host, [target addresses])] from the lab's probes or --from/--to."""
     if dest is not None:
@@ -88,23 +112,26 @@ def probes_of(lab, source=None, dest=None):
 
 
 def probe_lab(lab, runtime: str, jobs, extra: list[str] | None, name: str | None = None, cp=None,
-              progress=None) -> list[dict]:
+              progress=None, seed=None) -> list[dict]:
     """uTNT's traces for every (vantage point, targets) job: in-process on the sim, or on the
-    running lab's tap attachment points (netns, lab instance `name`)."""
+    running lab's tap attachment points (netns, lab instance `name`). With `seed`, each
+    vantage point probes with the flow flow_for(seed, vp) (unless --flow is given after --)."""
     traces = []
+    given = _given_flow(extra)
     if runtime == "sim":
         from testbed.controlplane import build
         cp = cp or build(lab)
-        args = utnt_args(extra)
     for src, targets in jobs:
+        flow = given if given is not None else (flow_for(seed, src) if seed is not None else None)
+        opts = list(extra or []) + (["--flow", str(flow)] if flow is not None and given is None else [])
         if runtime == "sim":
             if progress:
                 progress(f"uTNT from {src} to {', '.join(targets)} (sim)")
-            traces += probe_sim(lab, cp, src, targets, args)["traces"]
+            traces += _annotate(probe_sim(lab, cp, src, targets, utnt_args(opts))["traces"], src, flow)
         else:
             if progress:
                 progress(f"uTNT from {src}'s LAN to {', '.join(targets)} (tap)")
-            traces += probe_netns(name or lab.name, src, targets, extra)["traces"]
+            traces += _annotate(probe_netns(name or lab.name, src, targets, opts)["traces"], src, flow)
     return traces
 
 
@@ -135,22 +162,40 @@ def probe_detector(lab, detector: str, jobs, name: str, cmd: str | None = None, 
             progress(f"{label(detector) if not cmd else cmd} from {src} to {', '.join(targets)} (in {src}'s namespace)")
         raw, trs = run_detector(None if cmd else detector, name, src, targets, cmd=cmd, fmt=fmt, method=method,
                                 extra=extra, lab=lab)
-        traces += trs
+        traces += _annotate(trs, src, None)        # scored by (vantage point, destination)
         raws.append(raw)
     return traces, raws
+
+
+def flows_of(traces: list[dict]) -> dict:
+    """{(vantage point, destination): (source address, method, flow)} of seeded traces."""
+    return {(t["vantage_point"], t["dst"]): (t["src"], t["method"], t["flow"]) for t in traces
+            if t.get("flow") is not None and t.get("vantage_point")}
+
+
+def frr_control_plane_now(lab, lab_name: str, computed):
+    """The FIB/LFIB the engine workers run on in FRR mode (tables.json, read right after
+    probing), with the hosts' tables from the computed control plane: the truth's input."""
+    from testbed.controlplane.tables import ControlPlane
+    from testbed.runtimes.netns import frr as frrrt
+    generation, tables = frrrt.read_tables(frrrt.tables_path(lab_name))
+    merged = dict(computed.tables)
+    merged.update(tables)
+    return ControlPlane(lab, merged, computed.distance), generation
 
 
 def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=None, dest=None,
             name: str | None = None, progress=None, control_plane: str | None = None,
             converge_timeout: float | None = None, up_progress=None, detector: str = "utnt",
-            detector_cmd: str | None = None, fmt: str | None = None) -> dict:
+            detector_cmd: str | None = None, fmt: str | None = None, seed=None) -> dict:
     """Probe every probe of a lab with uTNT (or another detector: `detector` tnt, scamper,
     traceroute, or a user's `detector_cmd` whose output is read as `fmt`; netns only) and
     score it against the truth.
 
-    control_plane (netns only): "computed" or "frr" (default: the lab's). The truth is
-    always the computed control plane's: with FRR, `up` has checked that FRR converged to
-    the same tables (or reported the differences, which are in the result's "frr")."""
+    control_plane (netns only): "computed" or "frr" (default: the lab's). With FRR the truth
+    is walked through the tables the engine received from FRR, read right after probing
+    (`up` also reports FRR's differences from the computed control plane in "frr").
+    seed: every vantage point probes with a flow drawn from it (reproducible ECMP paths)."""
     from testbed.controlplane import build
     from testbed.scoring import score_run
     from testbed.truth import ground_truth
@@ -174,11 +219,11 @@ def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=No
         detector_method(detector, extra)
     raws = None
     cp = build(lab)
-    truth = ground_truth(cp)
+    truth_cp = cp
     frr_info = None
     jobs = probes_of(lab, source, dest)
     if runtime == "sim":
-        traces = probe_lab(lab, "sim", jobs, extra, cp=cp, progress=progress)
+        traces = probe_lab(lab, "sim", jobs, extra, cp=cp, progress=progress, seed=seed)
     elif runtime == "netns":
         from testbed.runtimes.netns import api
         lab_name = name or lab.name
@@ -192,22 +237,28 @@ def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=No
                         "differences": st["frr"]["differences"], "daemons": len(st["frr"]["daemons"])}
         try:
             if detector == "utnt":
-                traces = probe_lab(lab, "netns", jobs, extra, name=lab_name, progress=progress)
+                traces = probe_lab(lab, "netns", jobs, extra, name=lab_name, progress=progress, seed=seed)
             else:
                 traces, raws = probe_detector(lab, detector, jobs, lab_name, cmd=detector_cmd, fmt=fmt,
                                               extra=extra, progress=progress)
+            if cp_mode == "frr":
+                truth_cp, generation = frr_control_plane_now(lab, lab_name, cp)
+                frr_info["tables_generation"] = generation
         finally:
             if progress:
                 progress(f"tearing {lab_name} down")
             api.down(lab_name)
     else:
         raise TestbedError(f"unknown runtime '{runtime}'; choose sim or netns")
+    # the truth of what the data plane ran, with the equal-cost path each probe's flow takes
+    truth = ground_truth(truth_cp, flows_of(traces))
     if detector != "utnt":
         from testbed.detectors.match import complete_sources
         complete_sources(lab, truth, traces)
     score = score_run(lab, truth, traces)
-    out = {"lab": lab.name, "runtime": runtime, "params": lab.params, "traces": traces,
-           "truth": truth["probes"], "score": score, "control_plane": cp_mode if runtime == "netns" else "computed"}
+    out = {"lab": lab.name, "runtime": runtime, "params": lab.params, "seed": seed, "traces": traces,
+           "truth": truth["probes"], "truth_source": "frr" if truth_cp is not cp else "computed", "score": score,
+           "control_plane": cp_mode if runtime == "netns" else "computed"}
     if detector != "utnt":
         from testbed.detectors.views import visibility
         out["detector"] = {"name": detector, "command": detector_cmd, "format": fmt}

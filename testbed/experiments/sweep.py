@@ -19,7 +19,7 @@ from collections import Counter
 
 from testbed.controlplane import build
 from testbed.errors import TestbedError
-from testbed.experiments.run import probe_sim, probes_of, utnt_args
+from testbed.experiments.run import _annotate, flow_for, probe_sim, probes_of, utnt_args
 from testbed.lab import load_lab
 from testbed.scoring import score_run
 from testbed.truth import ground_truth
@@ -78,7 +78,9 @@ def classify(trace: dict) -> Counter:
 
 
 def sweep(labs: list[str], frpla: list[int], rtla: list[int], sets: dict[str, list] | None = None,
-          progress=None) -> dict:
+          progress=None, seed: int = 0) -> dict:
+    """Every cell probes with the same flows (flow_for(seed, vantage point)), so on the sim
+    every cell replays the same base traces and only the thresholds differ."""
     sets = sets or {}
     plan = []
     for name in labs:
@@ -104,7 +106,9 @@ def sweep(labs: list[str], frpla: list[int], rtla: list[int], sets: dict[str, li
                 args.frpla, args.rtla = f, r          # 0 is allowed here (calibration)
                 out = []
                 for src, targets in jobs:
-                    out += probe_sim(lab, cp, src, targets, args, calibration=True)["traces"]
+                    args.flow = flow_for(seed, src)
+                    out += _annotate(probe_sim(lab, cp, src, targets, args, calibration=True)["traces"], src,
+                                     args.flow)
                 return out
 
             for f in frpla:
@@ -114,7 +118,7 @@ def sweep(labs: list[str], frpla: list[int], rtla: list[int], sets: dict[str, li
                         c.update(classify(tr))
                     # the ground-truth view, from a normal (non brute-force) run at the same thresholds
                     ntraces = traces_at(f, r, brute=False)
-                    sc = score_run(lab, truth, ntraces)
+                    sc = score_run(lab, truth, ntraces, thresholds={"frpla": f, "rtla": r})
                     hidden = {k: v for k, v in sc["per_class"].items() if k in ("opaque", "invisible-php",
                                                                                  "invisible-uhp")}
                     cells.append({"lab": name, "params": params, "frpla": f, "rtla": r, **dict(c),
@@ -124,7 +128,8 @@ def sweep(labs: list[str], frpla: list[int], rtla: list[int], sets: dict[str, li
                     done += 1
                     if progress:
                         progress(done, total)
-    return {"labs": labs, "frpla": frpla, "rtla": rtla, "sets": sets, "cells": cells, "grid": aggregate(cells)}
+    return {"labs": labs, "frpla": frpla, "rtla": rtla, "sets": sets, "seed": seed, "cells": cells,
+            "grid": aggregate(cells)}
 
 
 def aggregate(cells: list[dict]) -> list[dict]:

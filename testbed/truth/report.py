@@ -1,11 +1,47 @@
-"""The ground-truth document: per probe, forward and return paths and the tunnels crossed."""
+"""The ground-truth document: per probe, forward and return paths and the tunnels crossed.
+
+A probe is one (vantage point, destination): with ECMP every equal-cost path is listed (the
+scorer takes the one the trace's hops show). `cp` is the control plane the data plane ran:
+the computed one, or the tables the engine received from FRR (testbed.experiments.run).
+Each tunnel also carries what TNT's invisible-tunnel triggers should read at its egress
+(`frpla_expected`, `rtla_expected`), from the path lengths and the egress's signature.
+"""
 from __future__ import annotations
 
 from .tunnels import tunnels_on
-from .walk import walk
+from .walk import flow_picker, walk
+
+HIDDEN = ("opaque", "invisible-php", "invisible-uhp")
 
 
-def ground_truth(cp) -> dict:
+def _expected_triggers(cp, lab, path, tunnels, t, src_addr):
+    """FRPLA and RTLA at the egress hop of tunnel t (tnt.md 2.3, 3.2): FRPLA = R_TE - probe
+    TTL, with R_TE the return path's length counted through the return tunnels (min() at pop
+    keeps their LSE-TTL); RTLA = the LSRs of pipe return tunnels, for a <255,!=255> egress."""
+    nodes = [s.node for s in path]
+    if t.egress not in nodes:
+        return None, None
+    k = nodes.index(t.egress)
+    hidden = sum(len(o.lsrs) for o in tunnels if o.cls in HIDDEN and o.egress in nodes[:k + 1])
+    ttl = k - hidden
+    back = walk(cp, t.egress, src_addr)
+    if not back or back[0][-1].action != "deliver":
+        return None, None
+    ret = back[0]
+    ret_tunnels = tunnels_on(lab, ret)
+    uncounted = sum(len(o.lsrs) for o in ret_tunnels if not lab.nodes[o.ingress].ttl_propagate
+                    and o.egress in lab.nodes and not lab.nodes[o.egress].personality.min_ttl_at_pop)
+    r_te = len(ret) - 1 - uncounted
+    p = lab.nodes[t.egress].personality
+    rtla = None
+    if p.ttl_time_exceeded == 255 and p.ttl_echo_reply != 255:
+        rtla = sum(len(o.lsrs) for o in ret_tunnels if not lab.nodes[o.ingress].ttl_propagate)
+    return r_te - ttl, rtla
+
+
+def ground_truth(cp, flows: dict | None = None) -> dict:
+    """flows: {(vantage point, destination): (probe source address, method, flow id)} of the
+    traces actually sent; the listed path that flow takes is marked `flow_path`."""
     lab = cp.lab
     probes = []
     for pr in lab.probes:
@@ -15,8 +51,23 @@ def ground_truth(cp) -> dict:
             back = walk(cp, dname, src_addr) if dname in lab.nodes else []
             paths = []
             for p in fwd:
-                paths.append({"forward": [s.to_json() for s in p],
-                              "tunnels": [t.to_json() for t in tunnels_on(lab, p)]})
+                tuns = tunnels_on(lab, p)
+                tj = []
+                for t in tuns:
+                    d = t.to_json()
+                    d["frpla_expected"], d["rtla_expected"] = _expected_triggers(cp, lab, p, tuns, t, src_addr)
+                    nodes = [s.node for s in p]
+                    k = nodes.index(t.egress) if t.egress in nodes else None
+                    d["after_egress"] = nodes[k + 1] if k is not None and k + 1 < len(nodes) else None
+                    d["after_egress_is_destination"] = k is not None and k + 2 == len(nodes)
+                    tj.append(d)
+                paths.append({"forward": [s.to_json() for s in p], "tunnels": tj})
+            fl = (flows or {}).get((pr.source, str(dst)))
+            if fl is not None and len(paths) > 1:
+                one = walk(cp, pr.source, dst, pick=flow_picker(fl[0], dst, fl[1], fl[2]))
+                seq = [s.node for s in one[0]] if one else None
+                for path in paths:
+                    path["flow_path"] = [s["node"] for s in path["forward"]] == seq
             probes.append({"from": pr.source, "from_address": str(src_addr), "to": str(dst), "to_name": dname,
                            "ecmp": len(fwd) > 1, "paths": paths,
                            "return": [[s.node for s in p] for p in back]})

@@ -21,8 +21,26 @@ class Step:
                 "labels": list(self.labels_in), "action": self.action}
 
 
-def walk(cp, src: str, dst, max_hops: int = 64) -> list[list[Step]]:
-    """All router-level paths a packet from node `src` to address `dst` can take."""
+def flow_picker(src_addr, dst, method: str, flow: int):
+    """A `pick` for walk(): the equal-cost next hop that the engine's per-flow hash (one
+    decision function, testbed.engine.router.flow_hash) gives a Paris probe of `flow`
+    (the ICMP checksum of icmp-paris, the UDP source port of udp-paris: uTNT --flow)."""
+    import struct
+
+    from testbed.engine.router import flow_hash
+    if method == "udp-paris":
+        proto, l4 = 17, struct.pack("!HH", flow, 33435)
+    else:
+        proto, l4 = 1, struct.pack("!BBH", 8, 0, flow)
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), 0, 0, 64, proto, 0,
+                      IPv4Address(str(src_addr)).packed, IPv4Address(str(dst)).packed) + l4
+    h = flow_hash(hdr, 0)
+    return lambda hops: hops if len(hops) < 2 else [hops[h % len(hops)]]
+
+
+def walk(cp, src: str, dst, max_hops: int = 64, pick=None) -> list[list[Step]]:
+    """All router-level paths a packet from node `src` to address `dst` can take; with
+    `pick(hops) -> hops`, only the branches it keeps (one flow: flow_picker)."""
     lab = cp.lab
     dst = IPv4Address(str(dst))
     paths: list[list[Step]] = []
@@ -69,7 +87,7 @@ def walk(cp, src: str, dst, max_hops: int = 64) -> list[list[Step]]:
         if e is None:
             paths.append(path + [Step(node, in_addr, stack, "drop")])
             return
-        for h in e.hops:
+        for h in (pick(e.hops) if pick else e.hops):
             if h.out_label is None:
                 action, new = "untagged", stack[1:]
             elif h.out_label == IMPLICIT_NULL:
@@ -86,7 +104,7 @@ def walk(cp, src: str, dst, max_hops: int = 64) -> list[list[Step]]:
         if r is None or not r.nexthops:
             paths.append(path + [Step(here.node, here.in_addr, here.labels_in, "drop")])
             return
-        for nh in r.nexthops:
+        for nh in (pick(r.nexthops) if pick else r.nexthops):
             step = here if here.action != "ip" else Step(node, in_addr, stack, "push" if nh.push else "ip")
             if nh.gateway is None:
                 peer = on_link(node, nh.ifname)

@@ -33,6 +33,7 @@ class ProbeParams:
     ping_count: int = 1      # -c
     rate: float = 0.0        # probes per second, 0 = unlimited
     loop_limit: int = 1      # stop at the first loop
+    flow: int | None = None  # --flow: Paris flow id (ICMP checksum / UDP source port); None = random
 
 
 @dataclass
@@ -70,9 +71,13 @@ class NetProber:
         self.stack = stack
         self.p = params or ProbeParams()
         self.counters = ProbeCounters()
-        self.icmp_id = int.from_bytes(os.urandom(2), "big") | 1
-        self.icmp_ck = int.from_bytes(os.urandom(2), "big") or 1
-        self.udp_sport = 40000 + int.from_bytes(os.urandom(2), "big") % 20000
+        if self.p.flow:            # a chosen flow: the same probes, hence the same ECMP path, every run
+            self.icmp_id = (self.p.flow * 40503) & 0xFFFF | 1
+            self.icmp_ck = self.udp_sport = self.p.flow
+        else:
+            self.icmp_id = int.from_bytes(os.urandom(2), "big") | 1
+            self.icmp_ck = int.from_bytes(os.urandom(2), "big") or 1
+            self.udp_sport = 40000 + int.from_bytes(os.urandom(2), "big") % 20000
         self.ping_id = (self.icmp_id + 1) & 0xFFFF or 7
         self.seq = 0
         self.pending: dict[tuple, _Pending] = {}

@@ -1,0 +1,367 @@
+"""`testbed matrix`: labs generated from a declarative grid, run, scored, summed per class.
+
+    generate(grid, seed, limit) -> [(cell id, Lab)]       (reused by the conformance suite)
+
+A cell is one point of the grid (GRID below: axis -> values). Each cell becomes a lab:
+
+    vp1 - ce1 ====== pe1 - p1 .. pN - pe2 - ce2 - dst          (ecmp: a second chain q1..qN)
+          ce1 - d1 .. dK - pe1   (asymmetry K: the return path from pe1 takes K more hops)
+    vp2 behind ce2 probes back toward vp1 (2+ vantage points); vp3 sits behind x3 - pe1
+
+MPLS knobs follow the cell's class: explicit (uniform, RFC 4950 as the vendor has it),
+implicit (uniform, no RFC 4950), opaque (pipe, LDP labels for the customer prefixes so the
+LSP ends abruptly), invisible (pipe); popping php/uhp and LDP all/loopbacks on top; vendors for LERs and LSRs.
+The truth decides the class each tunnel really has (a Linux LSR is silent, a UHP pipe
+tunnel is invisible-uhp ...): the cell's class is only what was asked for.
+
+Cells are scored with testbed.scoring (its rules); per class the matrix reports recall
+(detected / present) and, per reported class tag, precision (tags matched to a truth
+tunnel / tags reported). A cell fails when it is not perfect for a reason that is not a
+named TNT limitation (undetectable by design, flagged but not revealed, UHP LSRs that no
+trace toward an internal address shows).
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import random
+import sys
+import time
+from collections import Counter
+
+import yaml
+
+from testbed.scoring.score import CLASS_MAP, COUNTS, TRACE_COUNTS
+
+GRID: dict[str, list] = {
+    "class": ["explicit", "implicit", "opaque", "invisible"],
+    "popping": ["php", "uhp"],
+    "ler_vendor": ["cisco", "juniper", "linux"],
+    "lsr_vendor": ["cisco", "juniper", "linux"],
+    "lsrs": [1, 2, 3, 4, 5, 6, 7, 8],
+    "p2p_prefix": [31, 30],
+    "ecmp": [False, True],
+    "ldp": ["all", "loopbacks"],
+    "vps": [1, 2, 3],
+    "dests": [1, 2],
+    "asymmetry": [0, 2],
+}
+# domain knobs per asked class; RFC 4950 stays the vendor's own where the class needs it (a
+# Linux router has none: forcing it on would model a router that does not exist)
+KNOBS = {"explicit": {"ttl_propagate": True},
+         "implicit": {"ttl_propagate": True, "rfc4950": False},
+         "opaque": {"ttl_propagate": False, "external": "igp"},
+         "invisible": {"ttl_propagate": False}}
+TAGS = ("EXP", "IMP", "OPA", "INV")
+# verdicts that are TNT's limits, not failures: the rule that causes each
+LIMITS = {
+    "undetectable": "no TNT signal can see the tunnel (tnt.md 3.2: qTTL/u-turn/FRPLA/RTLA thresholds, silent LSRs)",
+    "flagged but not revealed": "TNT reveals only the first productive tunnel per trace (tnt.md 4.6)",
+    "uhp-lsrs": "UHP LSRs pop explicit null for internal prefixes too: no revelation trace shows them "
+                "(fully invisible UHP is outside the Wormhole techniques, tnt.md 1 notes)",
+    "uhp-egress-quotes": "a UHP egress receives the probe labelled (explicit null) and answers like an LSR "
+                         "(labels quoted, qTTL > 1, or after the pop with LSE-TTL 255-N, read as MTTL): TNT's "
+                         "rules tag it as an LSR or an opaque egress and take the next hop for the egress "
+                         "(tnt.md 3.2)",
+    "buddy-linux": "a Linux UHP egress answers the buddy's UDP probe from the probed address, so TNT counts "
+                   "the buddy trace as empty and keeps the duplicated hop's router for the egress (tnt.md 4.4)",
+    "gap-limit": "silent Linux LSRs (with a silent UHP egress, five hops or more) end the trace at TNT's "
+                 "gap limit (-g 5, tnt.md 4.6)",
+    "ecmp-revelation": "revelation traces go to the egress's address, another destination, hence another Paris "
+                       "flow: TNT reveals the LSRs of another equal-cost path (tnt.md 4.3; counted as lsrs_other_path)",
+    "implicit-uturn-end": "the penultimate LSR pops before answering (qTTL 1, no u-turn): TNT's u-turn rule "
+                          "ends the tunnel at the last hop of the u-turn run and takes the penultimate LSR for "
+                          "the egress (tnt.md 3.2)",
+    "no-min-dupip": "a Linux router that pops (the penultimate LSR or the egress) does not apply min() "
+                    "(tnt.md 2.2): the next hop repeats an address and TNT's DUPIP rule reads a UHP tunnel "
+                    "(tnt.md 3.2)",
+}
+
+
+def _limit_of(lab, verdict: str, t: dict | None, u: dict | None, other_path: int = 0) -> str | None:
+    """The named TNT limitation behind a verdict that is not `correct`, or None (a failure)."""
+    if other_path and verdict.startswith("partly") and verdict.endswith("LSR(s) not found") \
+            and verdict.count(",") == 0:
+        return "ecmp-revelation"
+    if verdict.startswith("undetectable"):
+        return "undetectable"
+    if verdict.startswith("flagged but not revealed"):
+        return "flagged but not revealed"
+    if t is None:
+        return None
+    if t["class"] == "implicit" and u is not None and u.get("trigger") == "UTURN" and \
+            verdict == "partly: egress, 1 LSR(s) not found":
+        return "implicit-uturn-end"
+    eg = lab.nodes.get(t["egress"])
+    uhp = eg is not None and eg.popping == "uhp"
+    if uhp and verdict.startswith("partly"):
+        rest = verdict.replace("partly: ", "").split(", ")
+        if not all(x in ("class", "ingress", "egress") or x.endswith("LSR(s) not found") for x in rest):
+            return None
+        if all(x.endswith("LSR(s) not found") for x in rest):
+            return "uhp-lsrs"
+        tagged = {lab.owner_of(a) for a in u.get("lsrs", []) if a}
+        if u.get("trigger") == "DUPIP" and eg.vendor == "linux" and set(rest) <= {"egress"} | \
+                {x for x in rest if x.endswith("LSR(s) not found")}:
+            return "buddy-linux"
+        if t["egress"] in tagged or (u.get("class") == "OPA" and eg.personality.explicit_null_expiry):
+            return "uhp-egress-quotes"
+        return None
+    poppers = [lab.nodes[n] for n in [*t["lsrs"][-1:], t["egress"]] if n in lab.nodes]
+    if u is not None and u.get("trigger") == "DUPIP" and any(not x.personality.min_ttl_at_pop for x in poppers):
+        return "no-min-dupip"
+    return None
+
+
+# ---------------------------------------------------------------- cells
+def size(grid: dict) -> int:
+    n = 1
+    for v in grid.values():
+        n *= len(v)
+    return n
+
+
+def _cell(grid: dict, index: int) -> dict:
+    """The index-th point of the grid (mixed radix, last axis fastest)."""
+    out = {}
+    for k in reversed(list(grid)):
+        vals = grid[k]
+        index, r = divmod(index, len(vals))
+        out[k] = vals[r]
+    return {k: out[k] for k in grid}
+
+
+def cell_id(params: dict) -> str:
+    p = params
+    return (f"{p['class']}-{p['popping']}-ler={p['ler_vendor']}-lsr={p['lsr_vendor']}-n{p['lsrs']}"
+            f"-p{p['p2p_prefix']}-{'ecmp' if p['ecmp'] else 'single'}-ldp={p['ldp']}-vp{p['vps']}"
+            f"-d{p['dests']}-asym{p['asymmetry']}")
+
+
+def cells(grid: dict | None = None, seed: int = 0, limit: int | None = None) -> list[tuple[str, dict]]:
+    """[(cell id, params)]: the whole grid in order, or `limit` cells sampled with `seed`."""
+    grid = grid or GRID
+    n = size(grid)
+    idx = range(n) if limit is None or limit >= n else sorted(random.Random(seed).sample(range(n), limit))
+    return [(cell_id(p), p) for p in (_cell(grid, i) for i in idx)]
+
+
+def lab_doc(params: dict) -> dict:
+    """The lab file (as a dict) of one cell."""
+    p = params
+    n, k = p["lsrs"], p["asymmetry"]
+    chains = [[f"p{i}" for i in range(1, n + 1)]] + ([[f"q{i}" for i in range(1, n + 1)]] if p["ecmp"] else [])
+    core = ["pe1", *[r for c in chains for r in c], "pe2"]
+    routers = {"ce1": {}, "ce2": {}, "pe1": {"vendor": p["ler_vendor"]}, "pe2": {"vendor": p["ler_vendor"]}}
+    for c in chains:
+        for r in c:
+            routers[r] = {"vendor": p["lsr_vendor"]}
+    hosts = {"vp1": {}, "dst": {}}
+    links = [{"lan": ["ce1", "vp1"], "name": "vp1-lan"},
+             {"endpoints": ["ce1", {"node": "pe1", "cost": 100}]} if k else ["ce1", "pe1"]]
+    for i in range(1, k + 1):
+        routers[f"d{i}"] = {}
+    det = ["pe1", *[f"d{i}" for i in range(1, k + 1)], "ce1"] if k else []
+    links += [[a, b] for a, b in zip(det, det[1:])]
+    for c in chains:
+        seq = ["pe1", *c, "pe2"]
+        links += [[a, b] for a, b in zip(seq, seq[1:])]
+    links += [["pe2", "ce2"], {"lan": ["ce2", "dst"], "name": "dst-lan"}]
+    fwd_targets = ["dst"] + (["ce2"] if p["dests"] > 1 else [])
+    probes = [{"from": "vp1", "to": fwd_targets}]
+    if p["vps"] >= 2:
+        hosts["vp2"] = {}
+        links.append({"lan": ["ce2", "vp2"], "name": "vp2-lan"})
+        probes.append({"from": "vp2", "to": ["vp1"] + (["ce1"] if p["dests"] > 1 else [])})
+    if p["vps"] >= 3:
+        hosts["vp3"] = {}
+        routers["x3"] = {}
+        links += [["x3", "pe1"], {"lan": ["x3", "vp3"], "name": "vp3-lan"}]
+        probes.append({"from": "vp3", "to": fwd_targets})
+    dom = {"routers": core, "popping": p["popping"], "ldp": p["ldp"], **KNOBS[p["class"]]}
+    name = "mx-" + hashlib.sha1(cell_id(p).encode()).hexdigest()[:8]
+    return {"name": name, "description": f"matrix cell {cell_id(p)}",
+            "defaults": {"p2p_prefix": p["p2p_prefix"]}, "routers": routers, "hosts": hosts, "links": links,
+            "mpls": {"core": dom}, "probes": probes}
+
+
+def lab_text(params: dict) -> str:
+    return f"# generated by testbed.experiments.matrix: {cell_id(params)}\n" + yaml.safe_dump(
+        lab_doc(params), sort_keys=False)
+
+
+def lab_for(params: dict):
+    """The Lab object of one cell, through the same schema and builder as lab files."""
+    from testbed.lab.build import build_lab
+    from testbed.lab.schema import LabSpec
+    from testbed.lab.yamlpos import load_with_lines
+    text = lab_text(params)
+    data, lines = load_with_lines(text)
+    spec = LabSpec.model_validate(data)
+    return build_lab(spec, path=f"matrix:{cell_id(params)}", lines=lines, params=dict(params), name=data["name"])
+
+
+def generate(grid: dict | None = None, seed: int = 0, limit: int | None = None) -> list[tuple[str, object]]:
+    """[(cell id, Lab)] of the grid (all cells, or `limit` sampled with `seed`)."""
+    return [(cid, lab_for(p)) for cid, p in cells(grid, seed, limit)]
+
+
+# ---------------------------------------------------------------- running and scoring one cell
+def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0) -> dict:
+    cid, params = item
+    from testbed.experiments.run import run_lab
+    t0 = time.process_time()
+    try:
+        lab = lab_for(params)
+        name = None
+        if runtime == "netns":
+            name = lab.name
+        doc = run_lab(lab, runtime=runtime, seed=seed, name=name)
+    except Exception as e:                                   # a cell that cannot run is a finding
+        return {"cell": cid, "params": params, "error": f"{type(e).__name__}: {e}"}
+    sc = doc["score"]
+    tags = {t: Counter() for t in TAGS}
+    problems, limits = [], []
+    for s in sc["traces"]:
+        for v in s["verdicts"]:
+            u, t = v["reported"], v["truth"]
+            if u is not None and u.get("class") in tags:
+                tags[u["class"]]["reported"] += 1
+                tags[u["class"]]["true"] += t is not None
+            if v["verdict"] == "correct":
+                continue
+            lim = _limit_of(lab, v["verdict"], t, u, v.get("lsrs_other_path", 0))
+            what = (f"{s['vantage_point']}->{s['dst']}: {v['verdict']}"
+                    + (f" [truth {t['class']} {t['ingress']}->{' '.join(t['lsrs'])}->{t['egress']}]" if t else "")
+                    + (f" [uTNT {u['class']} {u.get('trigger')}]" if u else ""))
+            if lim:
+                limits.append(f"[{lim}] {what}")
+            else:
+                problems.append(what)
+        if not s["complete"]:
+            path = next(p for p in doc["truth"] if p["from"] == s["vantage_point"] and p["to"] == s["dst"])
+            silent_run = any(t["silent"] and len(t["lsrs"]) >= 4 for t in path["paths"][s["path_index"] or 0]["tunnels"])
+            what = f"{s['vantage_point']}->{s['dst']}: incomplete trace ({s['stop_reason']})"
+            if silent_run and s["stop_reason"] == "GAPLIMIT":
+                limits.append(f"[gap-limit] {what}")
+            else:
+                problems.append(what)
+        if s["off_path_hops"]:
+            problems.append(f"{s['vantage_point']}->{s['dst']}: {s['off_path_hops']} hop(s) off every truth path")
+    for u in sc["unmatched"]:
+        problems.append(u["verdict"])
+    return {"cell": cid, "params": params, "totals": sc["totals"], "per_class": sc["per_class"],
+            "tags": {k: dict(v) for k, v in tags.items()}, "perfect": sc["perfect"], "problems": problems,
+            "limits": limits, "cpu_seconds": round(time.process_time() - t0, 3)}
+
+
+def _run_cell_star(args):
+    return run_cell(*args)
+
+
+# ---------------------------------------------------------------- the matrix
+def run_matrix(grid: dict | None = None, seed: int = 0, limit: int | None = 1000, runtime: str = "sim",
+               workers: int = 2, progress=None) -> dict:
+    items = cells(grid, seed, limit)
+    t0 = time.monotonic()
+    results = []
+    jobs = [(it, runtime, seed) for it in items]
+    if workers > 1 and runtime == "sim" and len(items) > 1:
+        import multiprocessing as mp
+        with mp.get_context("fork").Pool(workers) as pool:
+            for r in pool.imap_unordered(_run_cell_star, jobs, chunksize=4):
+                results.append(r)
+                if progress:
+                    progress(len(results), len(items), r)
+    else:
+        for j in jobs:
+            results.append(_run_cell_star(j))
+            if progress:
+                progress(len(results), len(items), results[-1])
+    order = {cid: i for i, (cid, _) in enumerate(items)}
+    results.sort(key=lambda r: order[r["cell"]])
+    return {"grid": grid or GRID, "grid_size": size(grid or GRID), "seed": seed, "runtime": runtime,
+            "cells": results, "seconds": round(time.monotonic() - t0, 1), "workers": workers,
+            "summary": summarize(results)}
+
+
+def summarize(results: list[dict]) -> dict:
+    per_class: dict[str, Counter] = {}
+    tags = {t: Counter() for t in TAGS}
+    totals = Counter()
+    failing = []
+    errors = []
+    explained = Counter()
+    for r in results:
+        if "error" in r:
+            errors.append({"cell": r["cell"], "error": r["error"]})
+            continue
+        totals.update({k: r["totals"][k] for k in COUNTS + TRACE_COUNTS})
+        for cls, c in r["per_class"].items():
+            pc = per_class.setdefault(cls, Counter())
+            pc.update(c)
+            pc["cells"] += 1
+        for t, c in r["tags"].items():
+            tags[t].update(c)
+        if r["problems"]:
+            failing.append({"cell": r["cell"], "problems": r["problems"]})
+        for lim in r["limits"]:
+            explained[lim[1:lim.index("]")]] += 1
+    rows = []
+    for cls in sorted(per_class):
+        c = per_class[cls]
+        tag = CLASS_MAP.get(cls)
+        tg = tags.get(tag, Counter())
+        rows.append({"class": cls, "cells": c["cells"], "present": c["present"], "undetectable": c["undetectable"],
+                     "detected": c["detected"], "class_correct": c["class_correct"],
+                     "lsrs_found": c["lsrs_found"], "lsrs_present": c["lsrs_present"],
+                     "flagged_not_revealed": c["flagged_not_revealed"],
+                     "recall": round(c["detected"] / c["present"], 3) if c["present"] else None,
+                     "tag": tag, "tag_reported": tg["reported"], "tag_true": tg["true"],
+                     "precision": round(tg["true"] / tg["reported"], 3) if tg["reported"] else None})
+    return {"cells": len(results), "perfect": sum(1 for r in results if r.get("perfect")),
+            "failing": failing, "errors": errors, "per_class": rows, "totals": dict(totals),
+            "explained": {k: {"count": v, "rule": LIMITS[k]} for k, v in explained.most_common()},
+            "tags": {k: dict(v) for k, v in tags.items()}}
+
+
+def to_markdown(summary: dict) -> str:
+    out = ["| truth class | cells | tunnels | undetectable | detected | class ok | LSRs found | flagged, not revealed "
+           "| recall | uTNT tag | tags true/reported | precision |", "|" + "---|" * 12]
+    for r in summary["per_class"]:
+        out.append(f"| {r['class']} | {r['cells']} | {r['present']} | {r['undetectable']} | {r['detected']} | "
+                   f"{r['class_correct']} | {r['lsrs_found']}/{r['lsrs_present']} | {r['flagged_not_revealed']} | "
+                   f"{r['recall'] if r['recall'] is not None else '-'} | {r['tag']} | "
+                   f"{r['tag_true']}/{r['tag_reported']} | {r['precision'] if r['precision'] is not None else '-'} |")
+    return "\n".join(out)
+
+
+def write_json(doc: dict, path: str):
+    with open(path, "w") as f:
+        json.dump(doc, f, indent=1)
+
+
+def parse_grid(sets: dict | None) -> dict:
+    """--set axis=v1,v2 narrows an axis of GRID (values read like the grid's own)."""
+    from testbed.errors import TestbedError
+    grid = dict(GRID)
+    for k, v in (sets or {}).items():
+        if k not in GRID:
+            raise TestbedError(f"--set {k}: no such matrix axis; choose one of {', '.join(GRID)}")
+        raw = [x.strip() for x in str(v).split(",") if x.strip()]
+        vals = []
+        for x in raw:
+            m = next((g for g in GRID[k] if str(g).lower() == x.lower()), None)
+            if m is None:
+                raise TestbedError(f"--set {k}={x}: not a value of this axis; choose from "
+                                   f"{', '.join(str(g) for g in GRID[k])}")
+            vals.append(m)
+        grid[k] = vals
+    return grid
+
+
+if __name__ == "__main__":          # python -m testbed.experiments.matrix N: a quick timing
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+    d = run_matrix(limit=n)
+    print(d["seconds"], to_markdown(d["summary"]))
