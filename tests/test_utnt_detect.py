@@ -342,12 +342,14 @@ def test_uturn_run_makes_an_implicit_tunnel():
     assert classify_trace(tr) == []
     assert [h.uturn for h in tr.hops] == [0, 0, 6, 4, 2, 0, 0]
     (t,) = apply_uturn(tr)
+    # TNT: the hop that ends the run (u = 0) is still an LSR -- the penultimate hop that
+    # pops before answering -- and the hop after it is the egress (here the destination)
     assert tags(tr) == [
         ("1", None), ("2", "[MPLS,IMP,ING,UTURN]"), ("3", "[MPLS,IMP,LSR,UTURN]"),
-        ("4", "[MPLS,IMP,LSR,UTURN]"), ("5", "[MPLS,IMP,LSR,UTURN]"), ("6", "[MPLS,IMP,EGR,UTURN]"),
-        ("7", None)]
+        ("4", "[MPLS,IMP,LSR,UTURN]"), ("5", "[MPLS,IMP,LSR,UTURN]"), ("6", "[MPLS,IMP,LSR,UTURN]"),
+        ("7", "[MPLS,IMP,EGR,UTURN]")]
     assert (t.cls, t.trigger, t.ingress, t.egress, t.lsrs, t.complete) == (
-        IMP, "UTURN", PE1, PE2, [P1, P2, P3], True)
+        IMP, "UTURN", PE1, DST, [P1, P2, P3, PE2], True)
 
 
 def test_uturn_sum_threshold_is_3():
@@ -361,7 +363,7 @@ def test_uturn_sum_threshold_is_3():
                              echo(DST, 58)]), {R1: 255, PE1: 254, P2: 253, P3: 253, PE2: 251})
     assert [h.uturn for h in tr.hops] == [0, 0, 1, 2, 0, 0]
     (t,) = apply_uturn(tr)
-    assert (t.ingress, t.lsrs, t.egress) == (PE1, [P2, P3], PE2)
+    assert (t.ingress, t.lsrs, t.egress) == (PE1, [P2, P3, PE2], DST)
 
 
 def test_uturn_equal_to_rtla_is_not_a_uturn():
