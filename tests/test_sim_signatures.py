@@ -211,3 +211,18 @@ probes: [{from: vp, to: dst}]
     sim.run(0.5)
     te = [f for f in pr.port.recv_all() if f[12:14] == b"\x08\x00" and Ether(f)[ICMP].type == 11]
     assert len(te) == 100
+
+
+def test_truth_records_the_address_each_router_answers_from(labs):
+    # the ground truth says which address a router's time-exceeded comes from; on the
+    # asymmetric lab that is what a Paris traceroute through the engine shows, hop for hop
+    from testbed.truth import ground_truth
+    lab, cp = labs("asymmetric")
+    doc = ground_truth(cp)
+    steps = doc["probes"][0]["paths"][0]["forward"]
+    expected = [s["time_exceeded_from"] for s in steps if s.get("time_exceeded_from")][:-1]
+    hops = ScriptedProber(Sim(lab, cp), "vp").trace(doc["probes"][0]["to"], fingerprint=False)
+    assert [h.address for h in hops[:-1]] == expected
+    r4 = next(s for s in steps if s["node"] == "r4")
+    assert r4["time_exceeded_from"] != r4["address"]          # asymmetric: not its incoming interface
+    assert doc["nodes"]["r4"]["icmp_source"]["time_exceeded"] == "outgoing"
