@@ -81,14 +81,16 @@ def _wait_socket(sock: Path, timeout: float) -> None:
 
 def run_tnt(lab_name: str, vp: str, targets: list[str], options: list[str] | None = None, *,
             out_dir: str | Path | None = None, pps: int = DEFAULT_PPS, timeout: float = 600.0,
-            prefix: Path | None = None) -> dict:
+            prefix: Path | None = None, run_dir: str | Path | None = None) -> dict:
     """Run the original TNT from node ``vp`` of the running lab ``lab_name`` toward ``targets``.
 
     ``options``: sc_tnt's own options (``-b``, ``-f 4``, ``-m udp-paris``, ``-c 3`` ...; not
     ``-a -i -o -U -p -d``).  Returns ``{"text": sc_tnt -d 1 dump, "verbose_text": sc_tnt -v -d 1
     dump, "warts": path of the warts file (in ``out_dir``, a fresh temporary folder when None,
     which the caller then owns), "elapsed_s": wall time of the measurement, "command": the
-    sc_tnt argv}``.  Raises TestbedError with one line when TNT is missing, the lab or node is
+    sc_tnt argv, "socket": scamper's control socket (gone by then)}``. ``run_dir``: where the
+    socket and the targets file live during the run (a fresh temporary folder when None;
+    removed at the end either way).  Raises TestbedError with one line when TNT is missing, the lab or node is
     unknown, or TNT fails.
     """
     prefix = prefix or find_prefix()
@@ -104,7 +106,7 @@ def run_tnt(lab_name: str, vp: str, targets: list[str], options: list[str] | Non
     scamper_bin, sctnt_bin = str(prefix / "bin" / "scamper"), str(prefix / "bin" / "sc_tnt")
     out = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix=f"tnt-{lab_name}-"))
     out.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="tnt-run-"))
+    work = Path(tempfile.mkdtemp(prefix="tnt-run-", dir=run_dir))
     sock = work / "scamper.sock"            # unique per run: how its processes are found
     tfile = work / "targets.txt"
     tfile.write_text("".join(f"{t}\n" for t in targets))
@@ -132,7 +134,7 @@ def run_tnt(lab_name: str, vp: str, targets: list[str], options: list[str] | Non
         verbose = subprocess.run([sctnt_bin, "-v", "-d", "1", str(warts)], capture_output=True, text=True,
                                  timeout=60, check=True).stdout
         return {"text": text, "verbose_text": verbose, "warts": str(warts), "elapsed_s": elapsed,
-                "command": argv[4:]}
+                "command": argv[4:], "socket": str(sock)}
     except subprocess.TimeoutExpired as e:
         raise TestbedError(f"sc_tnt did not finish within {e.timeout:.0f} s (lab {lab_name}, from {vp})") from None
     finally:
