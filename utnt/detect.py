@@ -84,7 +84,7 @@ def evidence(hop: Hop) -> str | None:
     """
     if not hop.responsive:
         return None
-    if hop.labels:
+    if hop.labels and hop.is_time_exceeded:      # TNT reads labels on time-exceeded only
         top = hop.top_lse_ttl
         return EXP if (top <= 1 or top == 255) else OPA
     q = hop.quoted_ttl
@@ -151,8 +151,7 @@ def classify_trace(trace: Trace) -> list[Tunnel]:
         elif ev[i] == IMP:
             i = _implicit(trace, ev, i, found)
         elif ev[i] == OPA:
-            _opaque(trace, ev, i, found)
-            i += 1
+            i = _opaque(trace, ev, i, found)
         else:
             i += 1
     trace.tunnels.extend(found)
@@ -194,18 +193,35 @@ def _explicit(trace: Trace, ev, inf, i: int, is_exp, found: list[Tunnel]) -> int
     return last + 1
 
 
-def _opaque(trace: Trace, ev, i: int, found: list[Tunnel]) -> None:
+def _opaque(trace: Trace, ev, i: int, found: list[Tunnel]) -> int:
+    """An opaque tunnel's labelled hops, TNT's way (sc_tnt.c identify_mpls_tunnels).
+
+    Each hop quoting labels with an opaque top LSE-TTL is first an LSR; the last one of a
+    run of consecutive such hops becomes the egress (EH) when the next hop is silent or
+    answers without MPLS evidence -- a copy of the same address (a Linux egress that
+    answers twice) leaves the first copy an LSR.  The hop before the run is the ingress.
+    Returns the position after the run."""
     hops = trace.hops
-    eh = hops[i]
-    if not _can_be_end(eh):
-        return
-    _tag(eh, OPA, EGR, MTTL)
+    n = len(hops)
+    j = i
+    while j + 1 < n and ev[j + 1] == OPA and hops[j + 1].mpls is None:
+        j += 1
+    run = hops[i:j + 1]
     ing = None
     if i >= 1 and ev[i - 1] is None and _can_be_end(hops[i - 1]):
         ing = hops[i - 1]
         _tag(ing, OPA, ING, MTTL)
-    found.append(_tunnel(OPA, MTTL, ing, [], eh, complete=False,
-                         estimated_length=255 - eh.top_lse_ttl, next_hop=eh.address))
+    for h in run:
+        _tag(h, OPA, LSR, MTTL)
+    eh = None
+    if j + 1 < n and ev[j + 1] is None:
+        eh = hops[j]
+        _tag(eh, OPA, EGR, MTTL)
+    lsrs = [h for h in run if h is not eh]
+    found.append(_tunnel(OPA, MTTL, ing, lsrs, eh, complete=False,
+                         estimated_length=255 - (eh or run[-1]).top_lse_ttl,
+                         next_hop=eh.address if eh else None))
+    return j + 1
 
 
 def _implicit(trace: Trace, ev, i: int, found: list[Tunnel]) -> int:
@@ -331,6 +347,8 @@ def find_candidates(trace: Trace, options: TntOptions) -> list[Candidate]:
             continue
         # 2
         dup = i >= 1 and _same_addr(hops[i - 1], h)
+        if dup and hops[i - 1].mpls is not None and hops[i - 1].mpls.role in (EGR, LSR):
+            continue            # TNT skips H at once: its first copy belongs to a tunnel
         ing_pos = i - 2 if dup else i - 1
         if ing_pos < 0:
             continue
@@ -359,11 +377,9 @@ def find_candidates(trace: Trace, options: TntOptions) -> list[Candidate]:
         # 4
         if (h.mpls is not None and h.mpls.role == EGR) or not h.is_time_exceeded:
             continue
-        # 5
+        # 5 (a first copy already in a tunnel was skipped at 2)
         if dup:
-            first = hops[i - 1]
-            if first.mpls is None or first.mpls.role not in (EGR, LSR):
-                queue(DUPIP)
+            queue(DUPIP)
             continue
         # 6
         if i + 1 < n and _same_addr(hops[i + 1], h):
