@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed
 TOPO   ?=
 ARGS   ?=
 
-.PHONY: all bootstrap test testbed labs bench clean
+.PHONY: all bootstrap test testbed labs bench clean conformance
 
 all: test
 
@@ -22,6 +22,10 @@ testbed: $(STAMP)
 ## make test : the whole test suite
 test: $(STAMP)
 	$(PY) -m pytest -q -ra tests $(ARGS)
+
+## make conformance : uTNT vs the original TNT over the lab variants (needs TNT built, see README)
+conformance: $(STAMP)
+	$(PY) -m pytest -q -ra -s -m conformance tests/conformance $(ARGS)
 
 labs: $(STAMP)
 	$(VENV)/bin/testbed list

@@ -42,8 +42,8 @@ def test_silent_tunnels_are_listed_not_dropped(labs):
 
 
 def test_run_json_contract_and_exit_status(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "testbed.cli", "run", "invisible-uhp", "--runtime", "sim", "--json"],
-                       capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-m", "testbed.cli", "run", "invisible-php", "--runtime", "sim", "--json",
+                        "--", "-f", "4"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr          # completed, even though the score is not perfect
     doc = json.loads(r.stdout)
     assert set(doc) >= {"lab", "runtime", "traces", "truth", "score"}

@@ -52,11 +52,8 @@ def test_templates_take_parameters(lsrs):
 
 
 def test_p2p_prefix_selectable(tmp_path):
-    src = Path(load_lab("invisible-uhp").source).read_text()
     for plen in (30, 31):
-        f = tmp_path / f"uhp{plen}.yaml"
-        f.write_text(src.replace("name: invisible-uhp", f"name: uhp{plen}\ndefaults: {{p2p_prefix: {plen}}}"))
-        lab = load_lab(str(f))
+        lab = load_lab("invisible-uhp", {"p2p_prefix": plen})
         for link in lab.links:
             if link.kind == "p2p":
                 assert link.network.prefixlen == plen

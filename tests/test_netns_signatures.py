@@ -112,18 +112,29 @@ def test_brpr_and_dpr_with_scamper():
     assert_gone(name)
 
 
-def test_buddy_udp_trace_ends_in_port_unreachable():
-    lab = load_lab("invisible-uhp")
-    name = N("pt-buddy")
-    st = api.up(lab, name=name)
-    try:
-        buddy = in_addr(lab, "pe2", "ce2")
-        hops = scamper.trace_with_pings(st["hosts"]["vp"], buddy, method="udp-paris", fingerprint=False)
-    finally:
-        api.down(name)
-    assert_gone(name)
-    assert hops[-1].address == buddy and hops[-1].icmp_type == 3 and hops[-1].icmp_code == 3
+@pytest.mark.parametrize("p2p", [31, 30])
+def test_buddy_udp_trace_ends_in_port_unreachable(p2p):
+    # scamper sees the hidden UHP egress answer the probe to its far-side address from its
+    # interface toward the prober (RFC 1812 4.3.2.4), on /31 and /30 links; a Linux egress
+    # answers from the probed address (what defeats TNT's buddy technique, tnt.md 4.4)
+    lab = load_lab("invisible-uhp", {"p2p_prefix": p2p})
+    linux = load_lab("invisible-uhp", {"p2p_prefix": p2p, "ler_vendor": "linux"})
+    name = N(f"pt-buddy{p2p}")
+    out = []
+    for lb in (lab, linux):
+        st = api.up(lb, name=name)
+        try:
+            buddy = in_addr(lb, "pe2", "ce2")
+            out.append((buddy, scamper.trace_with_pings(st["hosts"]["vp"], buddy, method="udp-paris",
+                                                        fingerprint=False)))
+        finally:
+            api.down(name)
+        assert_gone(name)
+    (buddy, hops), (lbuddy, lhops) = out
+    assert hops[-1].address == in_addr(lab, "pe2", "p3") != buddy
+    assert hops[-1].icmp_type == 3 and hops[-1].icmp_code == 3
     assert hops[-2].address == in_addr(lab, "pe1", "ce1")
+    assert (lhops[-1].address, lhops[-1].icmp_type, lhops[-1].icmp_code) == (lbuddy, 3, 3)
 
 
 @pytest.mark.skipif(not shutil.which("traceroute"), reason="Debian's traceroute is not installed")

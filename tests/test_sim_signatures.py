@@ -113,8 +113,37 @@ def test_buddy_udp_trace_ends_in_port_unreachable_from_hidden_egress(labs):
         int.from_bytes(bytes(map(int, buddy.split("."))), "big")
     hops = pr.trace(buddy, method="udp-paris", fingerprint=False)
     last = hops[-1]
-    assert last.address == buddy and last.icmp_type == 3 and last.icmp_code == 3
+    # the hidden egress answers from its interface toward the prober (RFC 1812 4.3.2.4), not
+    # from the probed buddy: that source is what TNT reveals (tnt.md 4.4)
+    assert last.address == in_addr(lab, "pe2", "p3") != buddy
+    assert last.icmp_type == 3 and last.icmp_code == 3
     assert hops[-2].address == in_addr(lab, "pe1", "ce1")   # the start point: second-to-last hop
+
+
+def test_linux_router_answers_port_unreachable_from_the_probed_address(labs):
+    # Linux (net/ipv4/icmp.c): a locally delivered packet is answered from its destination
+    lab, cp = labs("invisible-uhp", vendor="linux")
+    pr = ScriptedProber(Sim(lab, cp), "vp")
+    buddy = in_addr(lab, "pe2", "ce2")
+    hops = pr.trace(buddy, method="udp-paris", fingerprint=False)
+    assert (hops[-1].address, hops[-1].icmp_type, hops[-1].icmp_code) == (buddy, 3, 3)
+
+
+def test_per_router_icmp_source_override():
+    # a lab file may override the vendor's rule per router (routers.X.icmp_source)
+    import pydantic
+
+    from testbed.controlplane import build
+    from testbed.lab import load_lab
+    from testbed.lab.schema import RouterSpec
+    assert RouterSpec(icmp_source={"unreachable": "probed"}).icmp_source.unreachable == "probed"
+    with pytest.raises(pydantic.ValidationError):
+        RouterSpec(icmp_source={"unreachable": "loopback"})
+    lab = load_lab("invisible-uhp")
+    lab.nodes["pe2"].icmp_source = {**lab.nodes["pe2"].icmp_source, "unreachable": "probed"}
+    pr = ScriptedProber(Sim(lab, build(lab)), "vp")
+    buddy = in_addr(lab, "pe2", "ce2")
+    assert pr.trace(buddy, method="udp-paris", fingerprint=False)[-1].address == buddy
 
 
 def test_paris_flow_stays_on_one_ecmp_path(labs, tmp_path):
@@ -182,3 +211,18 @@ probes: [{from: vp, to: dst}]
     sim.run(0.5)
     te = [f for f in pr.port.recv_all() if f[12:14] == b"\x08\x00" and Ether(f)[ICMP].type == 11]
     assert len(te) == 100
+
+
+def test_truth_records_the_address_each_router_answers_from(labs):
+    # the ground truth says which address a router's time-exceeded comes from; on the
+    # asymmetric lab that is what a Paris traceroute through the engine shows, hop for hop
+    from testbed.truth import ground_truth
+    lab, cp = labs("asymmetric")
+    doc = ground_truth(cp)
+    steps = doc["probes"][0]["paths"][0]["forward"]
+    expected = [s["time_exceeded_from"] for s in steps if s.get("time_exceeded_from")][:-1]
+    hops = ScriptedProber(Sim(lab, cp), "vp").trace(doc["probes"][0]["to"], fingerprint=False)
+    assert [h.address for h in hops[:-1]] == expected
+    r4 = next(s for s in steps if s["node"] == "r4")
+    assert r4["time_exceeded_from"] != r4["address"]          # asymmetric: not its incoming interface
+    assert doc["nodes"]["r4"]["icmp_source"]["time_exceeded"] == "outgoing"

@@ -342,12 +342,14 @@ def test_uturn_run_makes_an_implicit_tunnel():
     assert classify_trace(tr) == []
     assert [h.uturn for h in tr.hops] == [0, 0, 6, 4, 2, 0, 0]
     (t,) = apply_uturn(tr)
+    # TNT: the hop that ends the run (u = 0) is still an LSR -- the penultimate hop that
+    # pops before answering -- and the hop after it is the egress (here the destination)
     assert tags(tr) == [
         ("1", None), ("2", "[MPLS,IMP,ING,UTURN]"), ("3", "[MPLS,IMP,LSR,UTURN]"),
-        ("4", "[MPLS,IMP,LSR,UTURN]"), ("5", "[MPLS,IMP,LSR,UTURN]"), ("6", "[MPLS,IMP,EGR,UTURN]"),
-        ("7", None)]
+        ("4", "[MPLS,IMP,LSR,UTURN]"), ("5", "[MPLS,IMP,LSR,UTURN]"), ("6", "[MPLS,IMP,LSR,UTURN]"),
+        ("7", "[MPLS,IMP,EGR,UTURN]")]
     assert (t.cls, t.trigger, t.ingress, t.egress, t.lsrs, t.complete) == (
-        IMP, "UTURN", PE1, PE2, [P1, P2, P3], True)
+        IMP, "UTURN", PE1, DST, [P1, P2, P3, PE2], True)
 
 
 def test_uturn_sum_threshold_is_3():
@@ -361,7 +363,7 @@ def test_uturn_sum_threshold_is_3():
                              echo(DST, 58)]), {R1: 255, PE1: 254, P2: 253, P3: 253, PE2: 251})
     assert [h.uturn for h in tr.hops] == [0, 0, 1, 2, 0, 0]
     (t,) = apply_uturn(tr)
-    assert (t.ingress, t.lsrs, t.egress) == (PE1, [P2, P3], PE2)
+    assert (t.ingress, t.lsrs, t.egress) == (PE1, [P2, P3, PE2], DST)
 
 
 def test_uturn_equal_to_rtla_is_not_a_uturn():
@@ -388,3 +390,25 @@ def test_uturn_skips_hops_already_in_a_tunnel():
     tr = explicit_trace()
     classify_trace(tr)
     assert apply_uturn(tr) == []
+
+
+def test_opaque_egress_answering_twice_is_lsr_then_egress_and_not_tested():
+    """A Linux opaque egress answers two probe TTLs with the same label quote (qTTL 0,
+    then 1). TNT (sc_tnt.c identify_mpls_tunnels) makes every labelled hop an LSR and the
+    last one before an unlabelled hop the egress, so the first copy is an LSR; the second
+    copy's MTTL test is skipped because its first copy is in a tunnel already."""
+    lab = [(25, 0, 1, 253)]
+    tr = prep(trace_of(DST, [te(R1, 255), te(PE1, 63), te(PE2, 61, qttl=0, labels=lab),
+                             te(PE2, 61, labels=lab), te(P4, 251), echo(DST, 59)]),
+              {R1: 255, PE1: 63, PE2: 61, P4: 251, DST: 59})
+    (t,) = classify_trace(tr)
+    assert tags(tr) == [("1", None), ("2", "[MPLS,OPA,ING,MTTL]"), ("3", "[MPLS,OPA,LSR,MTTL]"),
+                        ("4", "[MPLS,OPA,EGR,MTTL]"), ("5", None), ("6", None)]
+    assert (t.ingress, t.lsrs, t.egress, t.estimated_length) == (PE1, [PE2], PE2, 2)
+    assert cands(tr) == []
+    # a single labelled hop is the egress and gets its MTTL test
+    tr = prep(trace_of(DST, [te(R1, 255), te(PE1, 254), te(PE2, 250, labels=lab), te(P4, 249),
+                             echo(DST, 59)]), {R1: 255, PE1: 254, PE2: 250, P4: 249, DST: 59})
+    classify_trace(tr)
+    assert tags(tr)[2] == ("3", "[MPLS,OPA,EGR,MTTL]")
+    assert cands(tr)[0][:3] == ("MTTL", PE1, PE2)

@@ -92,3 +92,23 @@ def test_hostile_replies_are_counted_and_ignored(labs):
     assert c.unmatched >= 2 and c.malformed >= 2
     assert stack.counters["bad_ip"] >= 1
     assert traces[0].tunnels and traces[0].tunnels[0].technique == "BRPR"   # the measurement is unharmed
+
+
+@pytest.mark.parametrize("lsrs", range(2, 9))
+def test_implicit_every_length_2_to_8_is_perfect(lsrs):
+    """TNT's u-turn run: the hop ending the run is still an LSR and the next one the egress
+    (sc_tnt.c identify_uturn_tunnels), so pe1 ING, p1..pN LSR, pe2 EGR for every length."""
+    from testbed.experiments.run import run_lab
+    from testbed.lab import load_lab
+    doc = run_lab(load_lab("implicit", {"lsrs": lsrs}), runtime="sim")
+    assert doc["score"]["perfect"], doc["score"]["totals"]
+
+
+@pytest.mark.parametrize("p2p", [31, 30])
+def test_invisible_uhp_buddy_reveals_egress_and_lsrs(p2p):
+    from testbed.experiments.run import run_lab
+    from testbed.lab import load_lab
+    doc = run_lab(load_lab("invisible-uhp", {"p2p_prefix": p2p}), runtime="sim")
+    assert doc["score"]["perfect"], doc["score"]["totals"]
+    techs = [h["mpls"]["technique"] for h in doc["traces"][0]["hops"] if h.get("revealed")]
+    assert techs == ["BUDDY"] * 4

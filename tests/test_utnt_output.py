@@ -122,26 +122,32 @@ def test_dump_verbose_attempt_dstunr_rsvd_and_missing_echo_reply():
 
 
 def test_dump_buddy_silent_hops_and_buddy_attempt():
-    d, buddy = "11.0.34.2", "11.0.34.1"
+    d, buddy, e_up = "11.0.34.2", "11.0.34.1", "11.0.33.2"
     base = trace_of(DST, [te(R1, 255), te(PE1, 254), te(d, 250), te(d, 250), star(),
                           echo(DST, 59)])
     direct = trace_of(d, [te(R1, 255), te(PE1, 254), echo(d, 250)])
-    pings = {R1: 255, PE1: 254, d: 250, DST: 59, "11.0.34.0": None, buddy: 251}
+    pings = {R1: 255, PE1: 254, d: 250, DST: 59, "11.0.34.0": None, "11.0.33.0": None, e_up: 251}
+    # the hidden egress answers the buddy probe from its interface toward the prober (e_up)
     _, lines = run([base, direct,
-                    trace_of(buddy, [te(R1, 255), te(PE1, 254), unreach(buddy, 251)], method=UDP),
-                    trace_of(buddy, [te(R1, 255), te(PE1, 254), echo(buddy, 251)])], pings)
+                    trace_of(buddy, [te(R1, 255), te(PE1, 254), unreach(e_up, 251)], method=UDP),
+                    trace_of(e_up, [te(R1, 255), te(PE1, 254), echo(e_up, 251)]),
+                    trace_of("11.0.33.1", [te(R1, 255), te(PE1, 254), unreach("11.0.33.1", 252)],
+                             method=UDP)], pings, verbose=True)
     assert lines[2:7] == [
         "  2  11.0.2.2  0.200 ms  rTTLs=<254,254>  qttl=1  [MPLS,INV,ING,DUPIP]",
-        " H1  11.0.34.1  0.300 ms  rTTLs=<251,251>  [MPLS,INV,EGR,DUPIP,BUDDY,step=1]",
+        " H1  11.0.33.2  0.300 ms  rTTLs=<251,251>  [MPLS,INV,EGR,DUPIP,BUDDY,step=1]"
+        "  (ATTEMPT,DUPIP,NTH-RV,BUD)",
         "  3  11.0.34.2  0.300 ms  rTTLs=<250,250>  qttl=1  frpla=3",
         "  4  11.0.34.2  0.400 ms  rTTLs=<250,250>  qttl=1  frpla=2",
         "  5  *",
     ]
+    # a failed DUPIP test is annotated on the first copy of the address
     _, lines = run([base, direct,
                     trace_of(buddy, [te(R1, 255), te(PE1, 254), star(), star()], method=UDP)],
                    pings, verbose=True)
-    assert lines[4] == "  4  11.0.34.2  0.400 ms  rTTLs=<250,250>  qttl=1  frpla=2" \
+    assert lines[3] == "  3  11.0.34.2  0.300 ms  rTTLs=<250,250>  qttl=1  frpla=3" \
                        "  (ATTEMPT,DUPIP,TGT-NR,BUD)"
+    assert lines[4] == "  4  11.0.34.2  0.400 ms  rTTLs=<250,250>  qttl=1  frpla=2"
 
 
 def test_dump_incomplete_silent_revealed_hop():
@@ -190,7 +196,7 @@ def test_json_has_the_same_facts_and_the_tunnel_list():
     assert t["hops"][1]["mpls"]["role"] == "ING" and t["hops"][0]["mpls"] is None
     assert t["tunnels"] == [{
         "class": "INV", "ingress": PE1, "egress": PE2, "lsrs": [P1, P2, P3],
-        "trigger": "FRPLA", "technique": "BRPR", "complete": True, "stop_reason": None,
+        "trigger": "FRPLA", "technique": "BRPR", "complete": True, "stop_reason": "NTH-RV",
         "start_point": PE1, "next_hop": PE2, "ingress_null": False, "buddy": False,
         "estimated_length": None, "steps": 3, "probe_count": 15, "cached": False,
     }]

@@ -80,7 +80,9 @@ def test_cisco_invisible_php_frpla_brpr_one_lsr_per_trace():
                              (P1, 1, ICMP)]
     assert p.ping_calls == [R1, PE1, PE2, R2, DST, P1, P2, P3]
     (t,) = tr.tunnels
-    assert summary(t) == ("INV", PE1, PE2, [P1, P2, P3], "FRPLA", "BRPR", True, None, 3)
+    assert summary(t) == ("INV", PE1, PE2, [P1, P2, P3], "FRPLA", "BRPR", True, "NTH-RV", 3)
+    # TNT prints the stop reason on the revealed hop nearest the ingress
+    assert tr.hops[2].attempts == [Attempt("FRPLA", "NTH-RV", False)]
     assert (t.start_point, t.next_hop, t.ingress_null, t.buddy, t.cached) == (
         PE1, PE2, False, False, False)
     # probes: estimated 1 per answering hop (4 + 4 + 4 + 3), one ping per address
@@ -119,7 +121,7 @@ def test_juniper_rtla_dpr_reveals_all_lsrs_in_one_trace():
     # DPR: one revealing trace plus one empty trace
     assert p.trace_calls == [(DST, 1, ICMP), (PE2, 1, ICMP), (P1, 1, ICMP)]
     (t,) = tr.tunnels
-    assert summary(t) == ("INV", PE1, PE2, [P1, P2, P3], "RTLA", "DPR", True, None, 1)
+    assert summary(t) == ("INV", PE1, PE2, [P1, P2, P3], "RTLA", "DPR", True, "NTH-RV", 1)
     assert (tr.probe_count, tr.reveal_probes, t.probe_count) == (4, 10, 10)
 
 
@@ -186,7 +188,7 @@ def test_opaque_mttl_reveals_hidden_lsrs():
         ("3", PE2, "[MPLS,OPA,EGR,MTTL]"),
         ("4", DST, None)]
     (t,) = tr.tunnels
-    assert summary(t) == ("OPA", PE1, PE2, [P1, P2, P3], "MTTL", "DPR", True, None, 1)
+    assert summary(t) == ("OPA", PE1, PE2, [P1, P2, P3], "MTTL", "DPR", True, "NTH-RV", 1)
     assert t.estimated_length == len(t.lsrs) == 3
 
 
@@ -226,6 +228,9 @@ def test_buddy_arithmetic():
 
 
 D, D_BUDDY, D_NET = "11.0.34.2", "11.0.34.1", "11.0.34.0"
+# the hidden UHP egress E: D_BUDDY is its address on the E-D link (a /30 here), E_UP its
+# address toward the prober (on the P3-E /30 11.0.33.0), E_UP_BUDDY P3's end of that link
+E_UP, E_UP_BUDDY, E_UP_NET = "11.0.33.2", "11.0.33.1", "11.0.33.0"
 
 
 def base_uhp():
@@ -234,53 +239,105 @@ def base_uhp():
 
 
 def uhp_pings(**kw):
-    return {R1: 255, PE1: 254, D: 250, DST: 59, D_NET: None, D_BUDDY: 251, **kw}
+    return {R1: 255, PE1: 254, D: 250, DST: 59, D_NET: None, D_BUDDY: 251, E_UP: 251,
+            E_UP_NET: None, **kw}
 
 
 def test_dupip_buddy_slash30_reveals_hidden_uhp_egress():
+    """TNT's acceptance rule (tnt.md 4.4, sc_tnt.c 3032-3050): the egress answers the UDP
+    probe to its far-side address D_BUDDY from its interface toward the prober (RFC 1812
+    4.3.2.4); that source, E_UP, is the revealed egress (BUDDY).  The direct trace to E_UP
+    then reveals nothing, so TNT tries E_UP's buddy; P3 answers that one from the probed
+    address itself, which reveals nothing: the test ends there, NTH-RV with BUD."""
     p = prober(
         base_uhp(),
         # the egress pops and hands D a TTL-1 probe addressed to D: D answers at TTL 3
         trace_of(D, [te(R1, 255), te(PE1, 254), echo(D, 250)]),
-        trace_of(D_BUDDY, [te(R1, 255), te(PE1, 254), unreach(D_BUDDY, 251)], method=UDP),
-        trace_of(D_BUDDY, [te(R1, 255), te(PE1, 254), echo(D_BUDDY, 251)]),
+        trace_of(D_BUDDY, [te(R1, 255), te(PE1, 254), unreach(E_UP, 251)], method=UDP),
+        trace_of(E_UP, [te(R1, 255), te(PE1, 254), echo(E_UP, 251)]),
+        trace_of(E_UP_BUDDY, [te(R1, 255), te(PE1, 254), unreach(E_UP_BUDDY, 252)], method=UDP),
         pings=uhp_pings())
     (tr,) = run_tnt(p, [DST])
     assert tags(tr) == [
         ("1", R1, None),
         ("2", PE1, "[MPLS,INV,ING,DUPIP]"),
-        ("H1", D_BUDDY, "[MPLS,INV,EGR,DUPIP,BUDDY,step=1]"),
+        ("H1", E_UP, "[MPLS,INV,EGR,DUPIP,BUDDY,step=1]"),
         ("3", D, None),
         ("4", D, None),
         ("5", DST, None)]
-    assert p.trace_calls == [(DST, 1, ICMP), (D, 1, ICMP), (D_BUDDY, 1, UDP), (D_BUDDY, 1, ICMP)]
-    # .0 pinged once (silent: /30), then the revealed buddy for its rTTL
-    assert p.ping_calls == [R1, PE1, D, DST, D_NET, D_BUDDY]
+    assert p.trace_calls == [(DST, 1, ICMP), (D, 1, ICMP), (D_BUDDY, 1, UDP), (E_UP, 1, ICMP),
+                             (E_UP_BUDDY, 1, UDP)]
+    # .0 of both /30s pinged once each (silent: /30), then the revealed egress for its rTTL
+    assert p.ping_calls == [R1, PE1, D, DST, D_NET, E_UP_NET, E_UP]
     (t,) = tr.tunnels
-    assert summary(t) == ("INV", PE1, D_BUDDY, [], "DUPIP", "BUDDY", True, None, 1)
+    assert summary(t) == ("INV", PE1, E_UP, [], "DUPIP", "BUDDY", True, "NTH-RV", 1)
     assert (t.buddy, t.next_hop) == (True, D)
-    # 3 (trace to D) + 1 (ping .0) + 3 (UDP buddy trace) + 3 (trace to the buddy)
-    assert (tr.reveal_probes, tr.ping_probes) == (10, 5)
+    assert tr.hops[2].attempts == [Attempt("DUPIP", "NTH-RV", True)]
+    # 3 (trace to D) + 1 (ping .0) + 3 (buddy trace) + 3 (trace to E_UP) + 1 + 3
+    assert (tr.reveal_probes, tr.ping_probes) == (14, 5)
+
+
+def test_dupip_buddy_recursion_reveals_the_lsrs_one_buddy_trace_each():
+    """Every empty direct trace of a DUPIP test goes back to the buddy of the current target
+    (sc_tnt.c sc_tunnel_test_state_update -> buddy_state_update): E, then P3 (the source of
+    the port-unreachable to E_UP's buddy), ... each revealed with BUDDY."""
+    p3_up = "11.0.32.2"                  # P3's address toward the prober
+    p = prober(
+        base_uhp(),
+        trace_of(D, [te(R1, 255), te(PE1, 254), echo(D, 250)]),
+        trace_of(D_BUDDY, [te(R1, 255), te(PE1, 254), unreach(E_UP, 251)], method=UDP),
+        trace_of(E_UP, [te(R1, 255), te(PE1, 254), echo(E_UP, 251)]),
+        trace_of(E_UP_BUDDY, [te(R1, 255), te(PE1, 254), unreach(p3_up, 252)], method=UDP),
+        trace_of(p3_up, [te(R1, 255), te(PE1, 254), echo(p3_up, 252)]),
+        # P3's buddy is PE1 itself: its port-unreachable comes from the start point
+        trace_of("11.0.32.1", [te(R1, 255), unreach(PE1, 254)], method=UDP),
+        pings=uhp_pings(**{p3_up: 252, "11.0.32.0": None}))
+    (tr,) = run_tnt(p, [DST])
+    assert tags(tr)[1:5] == [
+        ("2", PE1, "[MPLS,INV,ING,DUPIP]"),
+        ("H1", p3_up, "[MPLS,INV,LSR,DUPIP,BUDDY,step=2]"),
+        ("H2", E_UP, "[MPLS,INV,EGR,DUPIP,BUDDY,step=1]"),
+        ("3", D, None)]
+    (t,) = tr.tunnels
+    assert summary(t) == ("INV", PE1, E_UP, [p3_up], "DUPIP", "BUDDY", True, "NTH-RV", 2)
+    assert tr.hops[2].attempts == [Attempt("DUPIP", "NTH-RV", True)]
 
 
 def test_dupip_buddy_slash31_with_silent_ingress():
-    d, buddy = "11.0.35.3", "11.0.35.2"                 # position 3: /31, buddy at 2, no ping
+    r0 = "11.0.0.254"
+    d, buddy, e_up = "11.0.35.3", "11.0.35.2", "11.0.36.1"   # position 3: /31, buddy at 2, no ping
+    p = prober(
+        trace_of(DST, [te(r0, 255), te(R1, 254), star(), te(d, 250), te(d, 250), echo(DST, 59)]),
+        trace_of(d, [te(r0, 255), te(R1, 254), star(), echo(d, 250)]),
+        # start point R1 third-to-last: the ingress is silent
+        trace_of(buddy, [te(r0, 255), te(R1, 254), star(), unreach(e_up, 251)], method=UDP),
+        trace_of(e_up, [te(r0, 255), te(R1, 254), star(), echo(e_up, 251)]),
+        # position 1 of 11.0.36.0/30: .0 answers, so the link is a /31 and the buddy is .0
+        trace_of("11.0.36.0", [te(r0, 255), te(R1, 254), star(), unreach("11.0.36.0", 252)],
+                 method=UDP),
+        pings={r0: 255, R1: 254, d: 250, DST: 59, e_up: 251, "11.0.36.0": 252})
+    (tr,) = run_tnt(p, [DST])
+    assert tags(tr) == [
+        ("1", r0, None), ("2", R1, None),
+        ("3", None, None),
+        ("H1", e_up, "[MPLS,INV,EGR,DUPIP,BUDDY,step=1]"),
+        ("4", d, None), ("5", d, None), ("6", DST, None)]
+    assert p.ping_calls == [r0, R1, d, DST, "11.0.36.0", e_up]
+    (t,) = tr.tunnels
+    assert (t.ingress, t.ingress_null, t.start_point, t.egress) == (None, True, R1, e_up)
+
+
+def test_buddy_trace_needs_three_hops_as_tnt_counts_them():
+    """sc_tnt.c 3014-3030 compares hop_count - firsthop with 2 (3 with a silent ingress): a
+    buddy trace whose start point answers at its first TTL has too few hops (ING-NF)."""
+    d, buddy = "11.0.35.3", "11.0.35.2"
     p = prober(
         trace_of(DST, [te(R1, 255), star(), te(d, 250), te(d, 250), echo(DST, 59)]),
         trace_of(d, [te(R1, 255), star(), echo(d, 250)]),
-        # start point R1 third-to-last: the ingress is silent
-        trace_of(buddy, [te(R1, 255), star(), unreach(buddy, 251)], method=UDP),
-        trace_of(buddy, [te(R1, 255), star(), echo(buddy, 251)]),
-        pings={R1: 255, d: 250, DST: 59, buddy: 251})
+        trace_of(buddy, [te(R1, 255), star(), unreach("11.0.36.1", 251)], method=UDP),
+        pings={R1: 255, d: 250, DST: 59})
     (tr,) = run_tnt(p, [DST])
-    assert tags(tr) == [
-        ("1", R1, None),
-        ("2", None, None),
-        ("H1", buddy, "[MPLS,INV,EGR,DUPIP,BUDDY,step=1]"),
-        ("3", d, None), ("4", d, None), ("5", DST, None)]
-    assert p.ping_calls == [R1, d, DST, buddy]
-    (t,) = tr.tunnels
-    assert (t.ingress, t.ingress_null, t.start_point, t.egress) == (None, True, R1, buddy)
+    assert tr.tunnels == [] and tr.hops[2].attempts == [Attempt("DUPIP", "ING-NF", True)]
 
 
 @pytest.mark.parametrize("buddy_trace, reason", [
@@ -289,15 +346,21 @@ def test_dupip_buddy_slash31_with_silent_ingress():
     # ends at the buddy but not with a port-unreachable (host unreachable, code 1)
     ([te(R1, 255), te(PE1, 254), unreach(D_BUDDY, 251, code=1)], "TGT-NR"),
     # the start point is not second-to-last
-    ([te(R1, 255), te(PE1, 254), te(P3, 251), unreach(D_BUDDY, 250)], "ING-NF"),
+    ([te(R1, 255), te(PE1, 254), te(P3, 251), unreach(E_UP, 250)], "ING-NF"),
+    # the port-unreachable comes from the probed buddy (a router answering from the probed
+    # address, as Linux does): "no public node was revealed"
+    ([te(R1, 255), te(PE1, 254), unreach(D_BUDDY, 251)], "NTH-RV"),
+    # ... or from the duplicated address
+    ([te(R1, 255), te(PE1, 254), unreach(D, 251)], "NTH-RV"),
 ])
 def test_dupip_buddy_failures(buddy_trace, reason):
     p = prober(base_uhp(), trace_of(D, [te(R1, 255), te(PE1, 254), echo(D, 250)]),
                trace_of(D_BUDDY, buddy_trace, method=UDP), pings=uhp_pings())
     (tr,) = run_tnt(p, [DST])
     assert all(h.mpls is None for h in tr.hops) and tr.tunnels == []
-    assert tr.hops[3].attempts == [Attempt("DUPIP", reason, True)]
-    assert tr.hops[2].attempts == []
+    # TNT annotates the first copy of the duplicated address (sc_trace_tunnel_fail_mflags_set)
+    assert tr.hops[2].attempts == [Attempt("DUPIP", reason, True)]
+    assert tr.hops[3].attempts == []
 
 
 def test_dupip_direct_trace_reveals_egress_as_last_hop():
@@ -308,7 +371,10 @@ def test_dupip_direct_trace_reveals_egress_as_last_hop():
         trace_of(D, [te(R1, 255), te(PE1, 254), te(P1, 253), te(P2, 252), te(e, 251),
                      echo(D, 250)]),
         trace_of(P1, [te(R1, 255), te(PE1, 254), echo(P1, 253)]),
-        pings=uhp_pings(**{P1: 253, P2: 252}))
+        # the empty trace to P1 sends TNT to P1's buddy (position 2 of a /30: .1), which is
+        # PE1 itself: the port-unreachable from the start point reveals nothing
+        trace_of("11.0.3.1", [te(R1, 255), unreach(PE1, 254)], method=UDP),
+        pings=uhp_pings(**{P1: 253, P2: 252, "11.0.3.0": None}))
     (tr,) = run_tnt(p, [DST])
     assert tags(tr) == [
         ("1", R1, None),
@@ -317,10 +383,10 @@ def test_dupip_direct_trace_reveals_egress_as_last_hop():
         ("H2", P2, "[MPLS,INV,LSR,DUPIP,DPR,step=1]"),
         ("H3", e, "[MPLS,INV,EGR,DUPIP,DPR,step=1]"),
         ("3", D, None), ("4", D, None), ("5", DST, None)]
-    assert (UDP not in {c[2] for c in p.trace_calls}) and D_NET not in p.ping_calls
+    assert D_NET not in p.ping_calls and tr.hops[2].attempts == [Attempt("DUPIP", "NTH-RV", True)]
     (t,) = tr.tunnels
-    assert summary(t) == ("INV", PE1, e, [P1, P2], "DUPIP", "DPR", True, None, 1)
-    assert t.buddy is False
+    assert summary(t) == ("INV", PE1, e, [P1, P2], "DUPIP", "DPR", True, "NTH-RV", 1)
+    assert t.buddy is True
 
 
 # =============================================================================================
@@ -356,14 +422,17 @@ def test_loop_stops_incomplete():
         # route change: P3 shows up again before P2
         trace_of(P2, [te(R1, 255), te(PE1, 254), te(P3, 251), echo(P2, 252)]))
     (tr,) = run_tnt(p, [DST])
-    assert tags(tr)[1:6] == [
+    # TNT adds the looping trace's hop too, then stops (its target is already in the LSP)
+    assert tags(tr)[1:7] == [
         ("2", PE1, "[MPLS,INV,ING,INCOMP?,FRPLA]"),
-        ("H1", P2, "[MPLS,INV,LSR,INCOMP?,FRPLA,BRPR,step=2]"),
-        ("H2", P3, "[MPLS,INV,LSR,INCOMP?,FRPLA,BRPR,step=1]"),
+        ("H1", P3, "[MPLS,INV,LSR,INCOMP?,FRPLA,BRPR,step=3]"),
+        ("H2", P2, "[MPLS,INV,LSR,INCOMP?,FRPLA,BRPR,step=2]"),
+        ("H3", P3, "[MPLS,INV,LSR,INCOMP?,FRPLA,BRPR,step=1]"),
         ("3", PE2, "[MPLS,INV,EGR,INCOMP?,FRPLA]"),
         ("4", R2, None)]
     (t,) = tr.tunnels
-    assert summary(t) == ("INV", PE1, PE2, [P2, P3], "FRPLA", "BRPR", False, "LOOP", 2)
+    assert summary(t) == ("INV", PE1, PE2, [P3, P2, P3], "FRPLA", "BRPR", False, "LOOP", 3)
+    assert all(h.attempts == [] for h in tr.hops)     # no stop reason is printed for a loop
     assert len(p.trace_calls) == 4
 
 
@@ -445,7 +514,8 @@ def test_brute_force_btfc_and_unkn():
         ("H1", P1, "[MPLS,INV,LSR,BTFC,UNKN,step=1]"),
         ("3", PE2, "[MPLS,INV,EGR,BTFC]"),
         ("4", DST, None)]
-    assert tr.hops[1].attempts == [Attempt("BTFC", "NTH-RV", False)]
+    # a brute-force test that revealed nothing prints no trigger: (ATTEMPT,NTH-RV)
+    assert tr.hops[1].attempts == [Attempt(None, "NTH-RV", False)]
     assert p.trace_calls == [(DST, 1, ICMP), (PE1, 1, ICMP), (PE2, 1, ICMP), (P1, 1, ICMP)]
     # without -b nothing fires and nothing is traced
     p2 = prober(trace_of(DST, [te(R1, 255), te(PE1, 254), te(PE2, 253), echo(DST, 60)]),
@@ -472,7 +542,7 @@ def test_reserved_hops_not_pinged_not_candidates_unless_allowed():
                pings={R1: 255, PE1: 254, rsv: 250, DST: 60, P1: 253, P2: 252})
     (tr,) = run_tnt(p, [DST], TntOptions(allow_private=True))
     assert rsv in p.ping_calls and not tr.hops[4].reserved and tr.hops[4].er_ttl == 250
-    assert summary(tr.tunnels[0]) == ("INV", PE1, rsv, [P1, P2], "FRPLA", "DPR", True, None, 1)
+    assert summary(tr.tunnels[0]) == ("INV", PE1, rsv, [P1, P2], "FRPLA", "DPR", True, "NTH-RV", 1)
 
 
 def test_start_ttl_method_and_ping_count_options():
@@ -506,11 +576,13 @@ def test_uturn_is_evaluated_after_revelation():
                trace_of(P1, [te(R1, 255), te(PE1, 254), echo(P1, 253)]), pings=pings)
     (tr,) = run_tnt(p, [DST])
     assert tr.hops[4].uturn == 4
-    assert [t.cls for t in tr.tunnels] == ["INV"]
+    # the u-turn run (PE2) stops at the revealed hops behind it, so there is no ingress;
+    # TNT keeps PE2's FRPLA flag and adds UTURN, and the destination ends the run (EGR)
+    assert [t.cls for t in tr.tunnels] == ["INV", "IMP"]
     assert [x[2] for x in tags(tr)] == [None, "[MPLS,INV,ING,FRPLA]",
                                         "[MPLS,INV,LSR,FRPLA,DPR,step=1]",
                                         "[MPLS,INV,LSR,FRPLA,DPR,step=1]",
-                                        "[MPLS,INV,EGR,FRPLA]", None]
+                                        "[MPLS,IMP,LSR,FRPLA,UTURN]", "[MPLS,IMP,EGR,UTURN]"]
     # when revelation reveals nothing, the same u-turn makes an implicit tunnel
     p = prober(base, trace_of(PE2, [te(R1, 255), te(PE1, 254), echo(PE2, 251)]), pings=pings)
     (tr,) = run_tnt(p, [DST])
@@ -549,7 +621,9 @@ def test_examine_revelation_trace():
     tr = trace_of(PE2, [te(R1, 255), te(PE1, 254), te(P1, 253), echo(PE2, 250)])
     assert [h.address for h in examine(tr, PE1, PE2, False)] == [P1]
     assert [h.address for h in examine(tr, R1, PE2, True)] == [P1]      # PE1 = silent ingress
-    assert examine(tr, R1, P1, True) == []
+    assert examine(trace_of(P1, [te(R1, 255), star(), echo(P1, 253)]), R1, P1, True) == []
     assert examine(tr, P2, PE2, False) == "ING-NF"
     assert examine(tr, PE1, P3, False) == "TGT-NR"
-    assert examine(tr, P1, PE1, False) == "TGT-NR"                    # target before start
+    assert examine(tr, P1, PE1, False) == "TGT-NR"                    # target not the last hop
+    # TNT checks the target (last hop) before the start point
+    assert examine(tr, P2, P3, False) == "TGT-NR"

@@ -84,7 +84,7 @@ def evidence(hop: Hop) -> str | None:
     """
     if not hop.responsive:
         return None
-    if hop.labels:
+    if hop.labels and hop.is_time_exceeded:      # TNT reads labels on time-exceeded only
         top = hop.top_lse_ttl
         return EXP if (top <= 1 or top == 255) else OPA
     q = hop.quoted_ttl
@@ -151,8 +151,7 @@ def classify_trace(trace: Trace) -> list[Tunnel]:
         elif ev[i] == IMP:
             i = _implicit(trace, ev, i, found)
         elif ev[i] == OPA:
-            _opaque(trace, ev, i, found)
-            i += 1
+            i = _opaque(trace, ev, i, found)
         else:
             i += 1
     trace.tunnels.extend(found)
@@ -194,18 +193,35 @@ def _explicit(trace: Trace, ev, inf, i: int, is_exp, found: list[Tunnel]) -> int
     return last + 1
 
 
-def _opaque(trace: Trace, ev, i: int, found: list[Tunnel]) -> None:
+def _opaque(trace: Trace, ev, i: int, found: list[Tunnel]) -> int:
+    """An opaque tunnel's labelled hops, TNT's way (sc_tnt.c identify_mpls_tunnels).
+
+    Each hop quoting labels with an opaque top LSE-TTL is first an LSR; the last one of a
+    run of consecutive such hops becomes the egress (EH) when the next hop is silent or
+    answers without MPLS evidence -- a copy of the same address (a Linux egress that
+    answers twice) leaves the first copy an LSR.  The hop before the run is the ingress.
+    Returns the position after the run."""
     hops = trace.hops
-    eh = hops[i]
-    if not _can_be_end(eh):
-        return
-    _tag(eh, OPA, EGR, MTTL)
+    n = len(hops)
+    j = i
+    while j + 1 < n and ev[j + 1] == OPA and hops[j + 1].mpls is None:
+        j += 1
+    run = hops[i:j + 1]
     ing = None
     if i >= 1 and ev[i - 1] is None and _can_be_end(hops[i - 1]):
         ing = hops[i - 1]
         _tag(ing, OPA, ING, MTTL)
-    found.append(_tunnel(OPA, MTTL, ing, [], eh, complete=False,
-                         estimated_length=255 - eh.top_lse_ttl, next_hop=eh.address))
+    for h in run:
+        _tag(h, OPA, LSR, MTTL)
+    eh = None
+    if j + 1 < n and ev[j + 1] is None:
+        eh = hops[j]
+        _tag(eh, OPA, EGR, MTTL)
+    lsrs = [h for h in run if h is not eh]
+    found.append(_tunnel(OPA, MTTL, ing, lsrs, eh, complete=False,
+                         estimated_length=255 - (eh or run[-1]).top_lse_ttl,
+                         next_hop=eh.address if eh else None))
+    return j + 1
 
 
 def _implicit(trace: Trace, ev, i: int, found: list[Tunnel]) -> int:
@@ -331,6 +347,8 @@ def find_candidates(trace: Trace, options: TntOptions) -> list[Candidate]:
             continue
         # 2
         dup = i >= 1 and _same_addr(hops[i - 1], h)
+        if dup and hops[i - 1].mpls is not None and hops[i - 1].mpls.role in (EGR, LSR):
+            continue            # TNT skips H at once: its first copy belongs to a tunnel
         ing_pos = i - 2 if dup else i - 1
         if ing_pos < 0:
             continue
@@ -359,11 +377,9 @@ def find_candidates(trace: Trace, options: TntOptions) -> list[Candidate]:
         # 4
         if (h.mpls is not None and h.mpls.role == EGR) or not h.is_time_exceeded:
             continue
-        # 5
+        # 5 (a first copy already in a tunnel was skipped at 2)
         if dup:
-            first = hops[i - 1]
-            if first.mpls is None or first.mpls.role not in (EGR, LSR):
-                queue(DUPIP)
+            queue(DUPIP)
             continue
         # 6
         if i + 1 < n and _same_addr(hops[i + 1], h):
@@ -382,57 +398,127 @@ def find_candidates(trace: Trace, options: TntOptions) -> list[Candidate]:
 # u-turn (after revelation)
 # ------------------------------------------------------------------------------------------
 
-def _uturn_member(hop: Hop) -> bool:
-    return (hop.responsive and hop.is_time_exceeded and not hop.reserved and hop.mpls is None
-            and hop.uturn != 0 and hop.uturn != hop.rtla)
+def _u_r(hop: Hop) -> tuple[int, int]:
+    """(u-turn, RTLA) as TNT computes them for the u-turn pass: on any reply with an
+    echo-reply TTL, not only time-exceeded ones (sc_tnt.c get_uturn, get_rtla); (0, 0) for
+    a silent hop or one without echo-reply."""
+    if not hop.responsive or hop.reply_ttl is None or not hop.er_ttl:
+        return 0, 0
+    return ttlmod.uturn(hop.reply_ttl, hop.er_ttl), ttlmod.rtla(hop.reply_ttl, hop.er_ttl)
+
+
+def _inside(hop: Hop) -> bool:
+    """An LSR or a revealed hop (TNT's INTERN_OR_REV): u-turn runs stop there."""
+    return hop.responsive and hop.mpls is not None and (hop.mpls.role == LSR or hop.mpls.revealed)
+
+
+def _opa_egr(hop: Hop) -> bool:
+    return hop.responsive and hop.mpls is not None and hop.mpls.cls == OPA and hop.mpls.role == EGR
+
+
+def _role(hop: Hop) -> str | None:
+    return hop.mpls.role if hop.responsive and hop.mpls is not None else None
+
+
+def _juniper_like(hop: Hop) -> bool:
+    """<255,64>: TNT lets such an egress also be a u-turn ingress or egress (its LER reply is
+    what a Juniper implicit hop looks like, sc_tnt.c identify_juniper_implicit_hop)."""
+    return (hop.responsive and hop.reply_ttl is not None and bool(hop.er_ttl)
+            and ttlmod.ittl(hop.reply_ttl) == 255 and ttlmod.ittl(hop.er_ttl) == 64)
+
+
+def _ut_tag(hop: Hop, role: str) -> None:
+    """Tag ``hop`` for a u-turn tunnel.  TNT adds the UTURN flag to the hop's earlier flags,
+    so a revelation trigger it had stays printed before UTURN (``FRPLA,UTURN``)."""
+    old = hop.mpls.trigger if hop.mpls is not None else None
+    trig = f"{old},{UTURN}" if old in (DUPIP, RTLA, FRPLA, MTTL, BTFC) else UTURN
+    _tag(hop, IMP, role, trig)
 
 
 def apply_uturn(trace: Trace) -> list[Tunnel]:
     """Implicit tunnels from u-turn runs, on the final trace (tnt.md 3.2 u-turn row).
 
-    * A run is a maximal sequence of consecutive hops with u != 0 and u != RTLA that are
-      time-exceeded replies, not reserved and not already in a tunnel (revealed hops
-      included: they are in the list by now).
-    * A run with sum |u| >= 3 (UTURN_SEQ_THRESHOLD) whose previous hop can be an ingress
-      (responsive, not reserved, untagged) is an implicit tunnel: that hop is the ingress,
-      the run's hops are LSRs and the hop right after the run, when it can be an egress, is
-      the egress (the run ends where the time-exceeded stops being tunnelled).
-    * Last-hop rule: if the trace's last responsive hop is not the destination, is still
-      untagged and has |u| >= 3 (and u != RTLA, as for runs), it is flagged as an LSR.
+    TNT's pass (sc_tnt.c scamper_trace_tnt_identify_uturn_tunnels), left to right, with
+    u = R_TE - R_ER and r = RTLA on any reply that has an echo-reply:
 
-    Tags are ``IMP`` with trigger ``UTURN``.  Returns the tunnels found (also appended to
-    ``trace.tunnels``).
+    * a run is a sequence of hops with u != 0 and u != r; it ends at the first hop with
+      u == 0 or u == r, at an LSR or revealed hop, at an opaque egress, or at the last hop
+      of the trace (whose own u is then not counted);
+    * when the run's sum of |u| reaches 3 (UTURN_SEQ_THRESHOLD): the hop that ended it is
+      an LSR (the egress if it is the destination) unless it is an LSR, revealed or an
+      opaque egress already; the run's hops are LSRs; the hop before the run is the
+      ingress, unless it is an egress (a <255,64> one excepted); and the hop after the
+      ending hop is the egress when its own |u| < 3 (or u == r) -- a copy of the previous
+      address there is one more LSR and passes the egress on to the next hop;
+    * otherwise, if the last hop is not the destination, is not an LSR and has |u| >= 3
+      with u != r, it is an LSR.
+
+    Tags are ``IMP`` with trigger ``UTURN`` (a hop keeps a single tag: one that was
+    already the egress of an earlier tunnel becomes the u-turn tunnel's LSR or ingress).
+    Returns the tunnels found (also appended to ``trace.tunnels``).
     """
     hops = trace.hops
     n = len(hops)
     found: list[Tunnel] = []
-    i = 0
-    while i < n:
-        if not _uturn_member(hops[i]):
-            i += 1
+    if n < 2:
+        return found
+    usum = 0
+    pending: Tunnel | None = None        # a tunnel whose egress is the next hop
+    for i, h in enumerate(hops):
+        u, r = _u_r(h)
+        if pending is not None:
+            if h.responsive and not _inside(h):
+                prev = hops[i - 1]
+                if prev.responsive and prev.address == h.address:
+                    _ut_tag(h, LSR)
+                    pending.lsrs.append(h.address)
+                    pending.members.append(h)
+                    continue
+                if (abs(u) < UTURN_SEQ_THRESHOLD or r == u) and (_role(h) != ING or _juniper_like(h)):
+                    _ut_tag(h, EGR)
+                    pending.egress = h.address
+                    pending.members.append(h)
+                    pending.complete = pending.ingress is not None
+            pending = None
+        last = i == n - 1
+        if u == 0 or r == u or last or _inside(h) or _opa_egr(h):
+            if usum >= UTURN_SEQ_THRESHOLD:
+                t = _tunnel(IMP, UTURN, None, [], None, complete=False)
+                ends_here = h.responsive and not _inside(h) and not _opa_egr(h)
+                if not h.responsive or ends_here:
+                    pending = t
+                members: list[Hop] = []
+                if ends_here:
+                    if h.address == trace.dst:
+                        _ut_tag(h, EGR)
+                        t.egress = h.address
+                    else:
+                        _ut_tag(h, LSR)
+                    members.append(h)
+                for j in range(i - 1, -1, -1):
+                    x = hops[j]
+                    if not x.responsive or _inside(x):
+                        break
+                    xu, xr = _u_r(x)
+                    if xu == 0 or xr == xu:
+                        if _role(x) != EGR or _opa_egr(x) or _juniper_like(x):
+                            _ut_tag(x, ING)
+                            t.ingress = x.address
+                            members.insert(0, x)
+                        break
+                    _ut_tag(x, LSR)
+                    members.insert(0, x)
+                t.members = members
+                t.lsrs = [m.address for m in members if m.mpls.role == LSR]
+                t.complete = t.ingress is not None and t.egress is not None
+                found.append(t)
+            elif (last and abs(u) >= UTURN_SEQ_THRESHOLD and r != u and h.address != trace.dst
+                  and _role(h) != LSR):
+                _ut_tag(h, LSR)
+                found.append(_tunnel(IMP, UTURN, None, [h], None, complete=False))
+            usum = 0
             continue
-        j = i
-        while j + 1 < n and _uturn_member(hops[j + 1]):
-            j += 1
-        total = sum(abs(hops[k].uturn) for k in range(i, j + 1))
-        if total >= UTURN_SEQ_THRESHOLD and i >= 1 and _can_be_end(hops[i - 1]):
-            ing = hops[i - 1]
-            _tag(ing, IMP, ING, UTURN)
-            lsrs = hops[i:j + 1]
-            for h in lsrs:
-                _tag(h, IMP, LSR, UTURN)
-            egr = None
-            if j + 1 < n and _can_be_end(hops[j + 1]):
-                egr = hops[j + 1]
-                _tag(egr, IMP, EGR, UTURN)
-            found.append(_tunnel(IMP, UTURN, ing, list(lsrs), egr, complete=egr is not None))
-        i = j + 1
-    last = next((h for h in reversed(hops) if h.responsive), None)
-    if (last is not None and last.address != trace.dst and last.mpls is None
-            and last.is_time_exceeded and not last.reserved
-            and abs(last.uturn) >= UTURN_SEQ_THRESHOLD and last.uturn != last.rtla):
-        _tag(last, IMP, LSR, UTURN)
-        found.append(_tunnel(IMP, UTURN, None, [last], None, complete=False))
+        usum += abs(u)
     trace.tunnels.extend(found)
     return found
 

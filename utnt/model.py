@@ -85,7 +85,7 @@ class MplsTag:
 class Attempt:
     """A revelation that was tried from this hop and revealed nothing (tnt.md 5.5 verbose)."""
 
-    trigger: str
+    trigger: str | None  # None: a brute-force test that revealed nothing (TNT prints no trigger)
     reason: str          # NTH-RV | ING-NF | TGT-NR
     buddy: bool = False  # the buddy technique was tried as well (BUD)
 

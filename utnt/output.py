@@ -89,7 +89,8 @@ def format_hop(hop: Hop, verbose: bool = False) -> str:
         if hop.icmp_type == ICMP_DEST_UNREACH and hop.icmp_code != ICMP_CODE_PORT_UNREACH:
             parts.append(f"(dstunr code={hop.icmp_code})")
         for a in hop.attempts:
-            parts.append(f"(ATTEMPT,{a.trigger},{a.reason}" + (",BUD)" if a.buddy else ")"))
+            trig = f",{a.trigger}" if a.trigger else ""
+            parts.append(f"(ATTEMPT{trig},{a.reason}" + (",BUD)" if a.buddy else ")"))
     return "  ".join(parts)
 
 

@@ -33,7 +33,7 @@ from typing import Protocol, runtime_checkable
 
 from .detect import Candidate
 from .model import (
-    BRPR, BUDDY, DPR, DUPIP, EGR, ING, ING_NF, INV, LSR, METHOD_UDP_PARIS, MTTL, NTH_RV, OPA,
+    BRPR, BTFC, BUDDY, DPR, DUPIP, EGR, ING, ING_NF, INV, LSR, METHOD_UDP_PARIS, MTTL, NTH_RV, OPA,
     STOP_LOOP, STOP_MAXSTEP, STOP_RSVD, STOP_UNRESP, TGT_NR, UNKN,
     Attempt, Hop, MplsTag, Trace, Tunnel,
 )
@@ -83,6 +83,7 @@ class Session:
         self.options = options or TntOptions()
         self.ping_cache: dict[str, int | None] = {}
         self.tunnel_cache: dict[tuple[str, str], RevealResult] = {}
+        self.buddy_cache: dict[str, str] = {}
         self.probes = 0
 
     def reserved(self, addr: str) -> bool:
@@ -122,6 +123,7 @@ class RevealResult:
     incomplete: bool = False
     buddy: bool = False
     probe_count: int = 0
+    attempt: Attempt | None = None      # the last trace's stop reason, TNT's verbose ATTEMPT
 
     @property
     def productive(self) -> bool:
@@ -171,107 +173,147 @@ def buddy_address(addr: str, answers: Callable[[str], bool]) -> str:
     return str(ipaddress.IPv4Address(other))
 
 
-def examine(trace: Trace, start: str, target: str, ingress_null: bool) -> str | list[Hop]:
-    """Check a revelation trace; return a stop reason or the new hops (possibly empty).
+REV_NEW = "NEW"
+"""examine() outcome: new hops (the other outcomes are NTH_RV, ING_NF and TGT_NR)."""
 
-    The start point must appear (else ``ING-NF``), then the target after it (else
-    ``TGT-NR``).  New hops are those strictly between the start point and the target, the
-    hop right after the start point excluded when the ingress is unresponsive.
+
+def examine(trace: Trace, start: str, target: str, ingress_null: bool) -> str | list[Hop]:
+    """Check a direct revelation trace (tnt.md 4.3); return a stop reason or the new hops.
+
+    As TNT reads it (sc_tnt.c ``scamper_trace_revealed_lsrs_get``): the trace's last hop
+    must be the target (else ``TGT-NR``, checked first); the start point's first
+    appearance -- its second copy when it appears twice in a row -- must be there (else
+    ``ING-NF``); the hop after it is skipped when the ingress is unresponsive; the hops
+    strictly between that point and the last hop are new (silent ones included).  An
+    empty list means nothing new (``NTH-RV``).
     """
     hops = trace.hops
-    s = next((k for k, h in enumerate(hops) if h.address == start), None)
+    if not hops or not hops[-1].responsive or hops[-1].address != target:
+        return TGT_NR
+    s = next((k for k, h in enumerate(hops) if h.responsive and h.address == start), None)
     if s is None:
         return ING_NF
-    t = next((k for k in range(s + 1, len(hops)) if hops[k].address == target), None)
-    if t is None:
+    if s + 1 < len(hops) and hops[s + 1].responsive and hops[s + 1].address == start:
+        s += 1
+    if ingress_null:
+        s += 1
+    if s >= len(hops) - 2:
+        return []
+    return [copy.deepcopy(h) for h in hops[s + 1:len(hops) - 1]]
+
+
+def examine_buddy(trace: Trace, start: str, buddy: str, dup: str,
+                  ingress_null: bool) -> str | list[Hop]:
+    """Check a buddy trace (tnt.md 4.4); return a stop reason or the one revealed hop.
+
+    The last hop must be a port-unreachable (else ``TGT-NR``); its source must not be the
+    start point (``NTH-RV``); the start point must be second-to-last, third-to-last when
+    the ingress is unresponsive, with at least 3 (4) hops in the trace (else ``ING-NF``);
+    a port-unreachable from the probed buddy or the duplicated address reveals nothing
+    (``NTH-RV``); any other source is the hidden egress (sc_tnt.c 3002-3050).
+    """
+    hops = trace.hops
+    if not hops or not hops[-1].responsive or not hops[-1].is_port_unreachable:
         return TGT_NR
-    first = s + 2 if ingress_null else s + 1
-    return [copy.deepcopy(h) for h in hops[first:t]]
+    last = hops[-1]
+    if last.address == start:
+        return NTH_RV
+    back = 3 if ingress_null else 2
+    if len(hops) - 1 < back or not hops[-back].responsive or hops[-back].address != start:
+        return ING_NF
+    if last.address in (buddy, dup):
+        return NTH_RV
+    return [copy.deepcopy(last)]
 
 
 # ------------------------------------------------------------------------------------------
 # one test
 # ------------------------------------------------------------------------------------------
 
-def _try_buddy(c: Candidate, target: str, session: Session) -> tuple[Hop | None, str | None, int]:
-    """The buddy technique (tnt.md 4.4): (buddy hop or None, failure reason, probes).
-
-    The buddy trace is forced to UDP-Paris, must end in a port-unreachable from the buddy
-    (else ``TGT-NR``) and must show the start point second-to-last, or third-to-last when
-    the ingress is unresponsive (else ``ING-NF``).
-    """
+def _buddy_of(target: str, session: Session) -> tuple[str, int]:
+    """The buddy of ``target`` (cached per run, as TNT's buddy tree) and the probes spent."""
+    hit = session.buddy_cache.get(target)
+    if hit is not None:
+        return hit, 0
     cost = 0
 
     def answers(a: str) -> bool:
         nonlocal cost
-        ttl, spent = session.ping(a)
-        cost += spent
-        return ttl is not None
+        cost += session.options.ping_count
+        session.probes += session.options.ping_count
+        return session.prober.ping(a) is not None
 
     b = buddy_address(target, answers)
-    tr = session.trace(b, c.start_ttl, METHOD_UDP_PARIS)
-    cost += tr.probe_count
-    hops = tr.hops
-    if not hops or hops[-1].address != b or not hops[-1].is_port_unreachable:
-        return None, TGT_NR, cost
-    back = 3 if c.ingress_null else 2
-    if len(hops) < back or hops[-back].address != c.start.address:
-        return None, ING_NF, cost
-    return copy.deepcopy(hops[-1]), None, cost
+    session.buddy_cache[target] = b
+    return b, cost
 
 
 def run_test(c: Candidate, session: Session) -> RevealResult:
-    """Run one revelation test to its end (tnt.md 4.3, 4.4); see the module docstring."""
+    """Run one revelation test to its end (tnt.md 4.3, 4.4), TNT's state machine.
+
+    Direct traces use the ``-m`` method.  After new hops the target becomes the new hop
+    nearest the ingress, unless it is silent, reserved or already revealed (the tunnel is
+    then ``INCOMP?``).  A DUPIP test whose direct trace reveals nothing (or fails) traces
+    the target's buddy with UDP-Paris; a buddy trace that reveals nothing ends the test,
+    a productive one makes its hop the next target and the loop goes on (buddy again
+    after the next empty direct trace).  The stop reason of the last trace is recorded
+    with ``BUD`` when that trace was a buddy trace; on a productive test it annotates the
+    revealed hop nearest the ingress, on a failed one the first copy of H.
+    """
     opts = session.options
     start = c.start.address
-    target = c.next.address
-    lsp = {start, target}
+    dup = c.next.address
+    target: str | None = dup
     res = RevealResult()
     revealed: list[tuple[Hop, str, int]] = []
     step = 1
+    buddy_mode = False          # the next/last trace is a buddy trace
+    buddy_tried = False         # the buddy of the current target was traced
+    reason = None
     while True:
         if step > MAX_STEPS:
             res.stop_reason, res.incomplete = STOP_MAXSTEP, True
             break
-        tr = session.trace(target, c.start_ttl, opts.method)
+        method = METHOD_UDP_PARIS if buddy_mode else opts.method
+        tr = session.trace(target, c.start_ttl, method)
         res.probe_count += tr.probe_count
-        out = examine(tr, start, target, c.ingress_null)
-        if isinstance(out, str) or not out:
-            reason = out if isinstance(out, str) else NTH_RV
-            if c.trigger == DUPIP and not revealed:
-                res.buddy = True
-                bhop, breason, cost = _try_buddy(c, target, session)
-                res.probe_count += cost
-                if bhop is not None:
-                    revealed = [(bhop, BUDDY, step)]
-                    lsp.add(bhop.address)
-                    target = bhop.address
-                    step += 1
-                    continue
-                reason = breason
-            if revealed:
-                if reason != NTH_RV:          # an empty trace is the normal end
-                    res.stop_reason, res.incomplete = reason, True
-            else:
-                res.stop_reason = reason
-            break
-        nxt = out[0]
-        if nxt.responsive and nxt.address in lsp:
-            res.stop_reason, res.incomplete = STOP_LOOP, True
-            break
-        tech = classify_technique(out)
-        revealed = [(h, tech, step) for h in out] + revealed
-        lsp.update(h.address for h in out if h.responsive)
-        if not nxt.responsive:
-            res.stop_reason, res.incomplete = STOP_UNRESP, True
-            break
-        if nxt.reserved:
-            res.stop_reason, res.incomplete = STOP_RSVD, True
-            break
-        target = nxt.address
-        step += 1
-    if (revealed and all(t != BUDDY for _, t, _ in revealed)
-            and len({h.address for h, _, _ in revealed}) == 1):
+        if buddy_mode:
+            res.buddy = True
+            out = examine_buddy(tr, start, target, dup, c.ingress_null)
+        else:
+            out = examine(tr, start, target, c.ingress_null)
+        if isinstance(out, list) and out:
+            tech = BUDDY if buddy_mode else classify_technique(out)
+            nxt = out[0]
+            known = {h.address for h, _, _ in revealed if h.responsive}
+            revealed = [(h, tech, step) for h in out] + revealed
+            step += 1
+            buddy_mode = buddy_tried = False
+            if not nxt.responsive:
+                res.stop_reason, res.incomplete = STOP_UNRESP, True
+                break
+            if nxt.reserved:
+                res.stop_reason, res.incomplete = STOP_RSVD, True
+                break
+            if nxt.address in known:
+                res.stop_reason, res.incomplete = STOP_LOOP, True
+                break
+            target = nxt.address
+            continue
+        reason = out if isinstance(out, str) else NTH_RV
+        if c.trigger == DUPIP and not buddy_tried:
+            cost = 0
+            target, cost = _buddy_of(target, session)
+            res.probe_count += cost
+            buddy_mode = buddy_tried = True
+            continue
+        if revealed and reason != NTH_RV and not buddy_tried:
+            res.incomplete = True
+        res.stop_reason = reason
+        res.attempt = Attempt(None if c.trigger == BTFC and not revealed else c.trigger, reason,
+                              buddy_mode)
+        break
+    if len(revealed) == 1 and revealed[0][1] != BUDDY:
         revealed = [(h, UNKN, s) for h, _, s in revealed]
     res.revealed = revealed
     return res
@@ -320,6 +362,8 @@ def apply_result(trace: Trace, c: Candidate, res: RevealResult, cached: bool) ->
         h.attempts = []
         h.mpls = MplsTag(cls, LSR, c.trigger, tech, step, res.incomplete, revealed=True)
         new.append(h)
+    if new and new[0].responsive and res.attempt is not None:
+        new[0].attempts = [res.attempt]     # TNT: stop reason on the LSP's first hop
     if c.trigger == DUPIP:
         egress: Hop | None = new[-1]
         egress.mpls.role = EGR
@@ -360,7 +404,12 @@ def apply_result(trace: Trace, c: Candidate, res: RevealResult, cached: bool) ->
 
 
 def _record_failure(trace: Trace, c: Candidate, res: RevealResult, cached: bool) -> None:
-    c.next.attempts.append(Attempt(c.trigger, res.stop_reason, res.buddy))
+    # TNT sets the failure on the first hop after the start point carrying H's address:
+    # for DUPIP the first copy (sc_tnt.c sc_trace_tunnel_fail_mflags_set); one per hop
+    at = next((h for h in trace.hops[c.start_pos + 1:] if h.responsive and h.address == c.next.address),
+              c.next)
+    if res.attempt is not None:
+        at.attempts = [res.attempt]
     if c.trigger == MTTL:
         t = _find_opaque_tunnel(trace, c.next)
         if t is not None:

@@ -8,8 +8,11 @@ whether a packet is a probe. Behaviours follow tnt.md section 2:
     the LSP (Cisco, RFC 3032 2.3.2) or drop silently (Linux);
   - pop: IP-TTL := min(IP-TTL, LSE-TTL) (Cisco, Juniper) or copy/decrement (Linux);
   - ICMP errors quote the received label stack (RFC 4950) in an RFC 4884 extension;
-  - replies come from the incoming interface (errors) or the probed address (echo, port
-    unreachable), with the vendor's initial TTL per reply type.
+  - each reply's source address follows the router's rule per message kind (vendor table,
+    per-router override): the interface whose route leads back to the prober (RFC 1812
+    4.3.2.4, Cisco and Juniper errors), the probed address for locally delivered packets
+    (echo-reply everywhere, RFC 1812 4.3.3.6; Linux port-unreachable), or the incoming
+    interface; with the vendor's initial TTL per reply type.
 The hot path works on bytes with struct; no objects per packet beyond the output list.
 """
 from __future__ import annotations
@@ -100,6 +103,8 @@ class Router:
     icmp_tunneling: bool
     icmp_rate_limit: int
     is_host: bool
+    icmp_source: dict = field(default_factory=lambda: {"time_exceeded": "outgoing",
+                                                       "unreachable": "outgoing", "echo_reply": "probed"})
     fib: dict = field(default_factory=dict)        # plen -> {net_int: CompiledRoute}
     lfib: dict = field(default_factory=dict)       # label -> [(out_label|None, port, gw_int)]
     counters: Counters = field(default_factory=Counters)
@@ -380,9 +385,27 @@ class Router:
                 icmp[2:4] = b"\x00\x00"
                 c = inet_checksum(bytes(icmp))
                 icmp[2], icmp[3] = c >> 8, c & 0xFF
+                me = self._source("echo_reply", port, src, bytes(ip), me)
                 self._originate(ipv4_packet(me, src, 1, self.ttl_er, bytes(icmp), self._next_ident()), src, out)
         elif proto == 17:
             self._error(port, 3, 3, bytes(ip), stack, out, source=me)
+
+    def _source(self, kind: str, port, to: int, orig: bytes, probed: int | None) -> int:
+        """Source address of a reply of `kind` to `to` about `orig` (the packet as received).
+
+        outgoing: the address of the interface the FIB sends the reply out of (RFC 1812
+        4.3.2.4); probed: `probed` (the local address the packet was sent to) when it was
+        delivered locally, else as outgoing; incoming: the interface it arrived on."""
+        mode = self.icmp_source.get(kind, "outgoing")
+        if mode == "incoming":
+            return port.ip
+        if mode == "probed" and probed is not None:
+            return probed
+        route = self._lpm(to)
+        if route is None:
+            return port.ip
+        pidx = self._pick(route.hops, orig, 0)[0]
+        return self.ports[pidx].ip
 
     def _next_ident(self) -> int:
         self.ident = (self.ident + 1) & 0xFFFF
@@ -417,7 +440,7 @@ class Router:
         quoted = [(l, tc, s, t) for (l, tc, s, t) in stack] if (stack and self.rfc4950) else None
         msg = icmp_error(icmp_type, code, orig, self.quote, quoted)
         ttl = self.ttl_te if icmp_type == 11 else self.ttl_unreach
-        src = source if source is not None else port.ip
+        src = self._source("time_exceeded" if icmp_type == 11 else "unreachable", port, osrc, orig, source)
         self.counters.icmp_sent += 1
         return ipv4_packet(src, osrc, 1, ttl, msg, self._next_ident())
 
@@ -602,4 +625,4 @@ def compile_node(node, tables) -> Router:
     return Router(name=node.name, ports=ports, loopback=int(node.loopback) if node.loopback else None,
                   personality=p, ttl_propagate=node.ttl_propagate, rfc4950=node.rfc4950,
                   icmp_tunneling=node.icmp_tunneling, icmp_rate_limit=node.icmp_rate_limit,
-                  is_host=p.is_host, fib=fib, lfib=lfib)
+                  is_host=p.is_host, icmp_source=dict(node.icmp_source), fib=fib, lfib=lfib)

@@ -65,8 +65,10 @@ def classify(trace: dict) -> Counter:
         else:
             c["TP" if revealed else "FP"] += 1
     for h in trace.get("hops", []):
+        if h.get("revealed"):
+            continue        # the stop reason of a productive revelation (TNT prints it there)
         for a in h.get("attempts", []):
-            trig = a["trigger"]
+            trig = a["trigger"] or "BTFC"      # a failed brute-force test has no trigger
             if trig not in TRIGGERS | {"BTFC"}:
                 continue
             fired = trig != "BTFC"

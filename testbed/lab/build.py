@@ -117,6 +117,9 @@ def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) ->
             n.ttl_propagate, n.rfc4950, n.icmp_tunneling = pers.ttl_propagate, pers.rfc4950, pers.icmp_tunneling
             n.icmp_rate_limit = (nspec.icmp_rate_limit if kind == "router" and nspec and nspec.icmp_rate_limit
                                  is not None else pers.icmp_rate_limit)
+            n.icmp_source = {k: getattr(pers, f"source_{k}") for k in vendors.SOURCE_KINDS}
+            if kind == "router" and nspec and nspec.icmp_source:
+                n.icmp_source.update({k: v for k, v in nspec.icmp_source.model_dump().items() if v})
             nodes[nname] = n
 
     # ---- links (resolve endpoints)

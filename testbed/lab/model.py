@@ -72,6 +72,9 @@ class Node:
     rfc4950: bool = False
     icmp_tunneling: bool = False
     icmp_rate_limit: int = 0
+    # ICMP source address rule per message kind (vendor table, per-router override)
+    icmp_source: dict = field(default_factory=lambda: {"time_exceeded": "outgoing",
+                                                       "unreachable": "outgoing", "echo_reply": "probed"})
     gateway: IPv4Address | None = None   # hosts only
 
     @property

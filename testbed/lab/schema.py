@@ -44,10 +44,21 @@ class Addressing(Strict):
     lans: IPv4Network = IPv4Network("12.0.0.0/16")
 
 
+SourceMode = Literal["outgoing", "probed", "incoming"]
+
+
+class IcmpSourceSpec(Strict):
+    """Per-router override of the vendor's ICMP source-address rule (testbed/vendors/*.yaml)."""
+    time_exceeded: SourceMode | None = None
+    unreachable: SourceMode | None = None
+    echo_reply: SourceMode | None = None
+
+
 class RouterSpec(Strict):
     vendor: str | None = None
     loopback: IPv4Address | None = None
     icmp_rate_limit: Int | None = Field(None, ge=0, le=1_000_000)
+    icmp_source: IcmpSourceSpec | None = None
 
 
 class HostSpec(Strict):

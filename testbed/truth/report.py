@@ -39,6 +39,23 @@ def _expected_triggers(cp, lab, path, tunnels, t, src_addr):
     return r_te - ttl, rtla
 
 
+def reply_source(cp, node: str, in_addr, to, kind: str = "time_exceeded", probed=None):
+    """The address `node` answers a packet from: its ICMP source rule for `kind` (vendor table or
+    per-router override, testbed/vendors/*.yaml): "outgoing" = the interface of its route back
+    to `to` (RFC 1812 4.3.2.4), "probed" = the probed address when delivered locally,
+    "incoming" = the interface the packet came in on. Mirrors the engine (engine/router.py)."""
+    n = cp.lab.nodes[node]
+    mode = n.icmp_source.get(kind, "outgoing")
+    if mode == "incoming" and in_addr is not None:
+        return str(in_addr)
+    if mode == "probed" and probed is not None:
+        return str(probed)
+    r = cp.tables[node].lookup(to)
+    if r is None or not r.nexthops:
+        return str(in_addr) if in_addr is not None else None
+    return str(n.iface(r.nexthops[0].ifname).ip)
+
+
 def ground_truth(cp, flows: dict | None = None) -> dict:
     """flows: {(vantage point, destination): (probe source address, method, flow id)} of the
     traces actually sent; the listed path that flow takes is marked `flow_path`."""
@@ -61,7 +78,13 @@ def ground_truth(cp, flows: dict | None = None) -> dict:
                     d["after_egress"] = nodes[k + 1] if k is not None and k + 1 < len(nodes) else None
                     d["after_egress_is_destination"] = k is not None and k + 2 == len(nodes)
                     tj.append(d)
-                paths.append({"forward": [s.to_json() for s in p], "tunnels": tj})
+                steps = []
+                for s in p:
+                    j = s.to_json()
+                    if s.in_addr is not None:       # who answers a probe expiring here, from which address
+                        j["time_exceeded_from"] = reply_source(cp, s.node, s.in_addr, src_addr)
+                    steps.append(j)
+                paths.append({"forward": steps, "tunnels": tj})
             fl = (flows or {}).get((pr.source, str(dst)))
             if fl is not None and len(paths) > 1:
                 one = walk(cp, pr.source, dst, pick=flow_picker(fl[0], dst, fl[1], fl[2]))
@@ -72,5 +95,6 @@ def ground_truth(cp, flows: dict | None = None) -> dict:
                            "ecmp": len(fwd) > 1, "paths": paths,
                            "return": [[s.node for s in p] for p in back]})
     identity = {n.name: {"kind": n.kind, "vendor": n.vendor, "domain": n.domain,
-                         "addresses": [str(a) for a in n.addresses()]} for n in lab.nodes.values()}
+                         "addresses": [str(a) for a in n.addresses()],
+                         "icmp_source": dict(n.icmp_source)} for n in lab.nodes.values()}
     return {"lab": lab.name, "probes": probes, "nodes": identity}

@@ -11,6 +11,8 @@ from pathlib import Path
 import yaml
 
 HERE = Path(__file__).resolve().parent
+SOURCE_MODES = ("outgoing", "probed", "incoming")
+SOURCE_KINDS = ("time_exceeded", "unreachable", "echo_reply")
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,13 @@ class Personality:
     pipe_lse_ttl: int         # LSE-TTL pushed when not propagating
     icmp_rate_limit: int      # ICMP errors per second, 0 = unlimited
     quote_bytes: int          # bytes of the offending datagram quoted in ICMP errors
+    # ICMP source address per message kind (SOURCE_MODES): "outgoing" = the interface whose
+    # route leads back to the prober (RFC 1812 4.3.2.4), "probed" = the address the packet was
+    # sent to when it was delivered locally ("outgoing" otherwise), "incoming" = the interface
+    # the packet arrived on
+    source_time_exceeded: str = "outgoing"
+    source_unreachable: str = "outgoing"
+    source_echo_reply: str = "probed"
     is_host: bool = False     # a plain Linux host: never forwards
 
 
@@ -50,6 +59,9 @@ def load(name: str) -> Personality:
         flat[f"ttl_{kind}"] = ttl
     flat.update(raw["mpls"])
     flat.update(raw["icmp"])
+    for k in ("source_time_exceeded", "source_unreachable", "source_echo_reply"):
+        if flat.get(k, SOURCE_MODES[0]) not in SOURCE_MODES:
+            raise ValueError(f"{path}: icmp.{k} must be one of {', '.join(SOURCE_MODES)}, got {flat[k]!r}")
     known = {f.name for f in fields(Personality)}
     unknown = set(flat) - known
     if unknown:

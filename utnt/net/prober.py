@@ -15,11 +15,9 @@ from collections import Counter
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
-from testbed.wire import inet_checksum
-from testbed.wire.checksum import ones_sum
-from testbed.wire.errors import WireError
-from testbed.wire.icmp import parse_icmp
 from utnt.model import METHOD_ICMP_PARIS, Reply, Trace
+
+from .wire import DecodeError, decode_icmp, inet_checksum, ones_sum
 
 UDP_DPORT = 33435
 
@@ -133,8 +131,8 @@ class NetProber:
             self.counters.unmatched += 1
             return
         try:
-            m = parse_icmp(ip, ihl, len(ip))
-        except WireError:
+            m = decode_icmp(ip, ihl, len(ip))
+        except DecodeError:
             self.counters.malformed += 1
             return
         if not m.checksum_ok:
@@ -164,9 +162,9 @@ class NetProber:
             self.counters.unmatched += 1
             return
         qttl = q[8]
-        if m.ext.malformed or (m.ext.found and not m.ext.checksum_ok):
+        if m.ext_malformed or (m.ext_found and not m.ext_checksum_ok):
             self.counters.ext_malformed += 1
-        labels = [tuple(x) for x in m.ext.mpls[0]] if m.ext.mpls else []
+        labels = list(m.labels)
         if q[9] == 1:
             qtype, _, qck, qid, qseq = struct.unpack_from("!BBHHH", q, qihl)
             if qtype != 8 or (qid == self.icmp_id and qck != self.icmp_ck):

@@ -9,7 +9,7 @@ import os
 import struct
 from ipaddress import IPv4Address, IPv4Interface
 
-from testbed.wire import inet_checksum
+from .wire import inet_checksum
 
 _ET_IP, _ET_ARP = b"\x08\x00", b"\x08\x06"
 BCAST = b"\xff" * 6

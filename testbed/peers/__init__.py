@@ -1,0 +1,1 @@
+"""Other detectors run as peers against labs (the original TNT)."""

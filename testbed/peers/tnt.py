@@ -1,0 +1,150 @@
+"""The original TNT (scamper fork + sc_tnt, YvesVanaubel/TNT) run as a peer inside a lab.
+
+Nothing of TNT lives in this repository: the user builds it (see
+/work/shared/reference/peer-tnt.md, or the upstream README) into a prefix found here, in
+this order: ``$TNT_PREFIX``, ``<checkout>/.peers/tnt``, ``/opt/tnt-peer``; the prefix must
+hold ``bin/scamper`` and ``bin/sc_tnt``.
+
+:func:`run_tnt` runs one measurement in a running namespace lab (``testbed up``):
+
+1. ``scamper -D -U SOCK -p PPS`` in the vantage point's namespace, with a socket path unique
+   to this run.  With privilege separation this scamper ignores ``-e pidfile`` (the daemon
+   exits), so its processes are found by that unique path on their command line and
+   recorded by PID and start time;
+2. ``sc_tnt -U SOCK -o OUT.warts -a TARGETS [options]`` (TNT's own options, e.g. ``-b``);
+3. the dumps ``sc_tnt -d 1 OUT.warts`` and ``sc_tnt -v -d 1 OUT.warts``;
+4. on every exit path (success, error, timeout, Ctrl-C) the recorded processes are stopped
+   (SIGTERM, SIGKILL only for the same process) and the socket and targets file removed.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from testbed.errors import TestbedError
+from testbed.runtimes.netns import api as netns
+from testbed.runtimes.netns import nsutil
+from testbed.runtimes.netns.teardown import terminate
+
+CHECKOUT = Path(__file__).resolve().parents[2]
+DEFAULT_PREFIXES = (CHECKOUT / ".peers" / "tnt", Path("/opt/tnt-peer"))
+DEFAULT_PPS = 500
+HOW_TO_BUILD = ("build the original TNT (YvesVanaubel/TNT) into one of these prefixes or set TNT_PREFIX; "
+                "notes: /work/shared/reference/peer-tnt.md")
+
+
+def find_prefix() -> Path | None:
+    """The first prefix with ``bin/scamper`` and ``bin/sc_tnt``: $TNT_PREFIX, .peers/tnt, /opt/tnt-peer.
+
+    A set ``TNT_PREFIX`` is the only place looked at."""
+    env = os.environ.get("TNT_PREFIX")
+    cands = [Path(env)] if env else list(DEFAULT_PREFIXES)
+    for p in cands:
+        if (p / "bin" / "scamper").is_file() and (p / "bin" / "sc_tnt").is_file():
+            return p
+    return None
+
+
+def missing_reason() -> str:
+    """One line saying where TNT was looked for (for skips and errors)."""
+    env = os.environ.get("TNT_PREFIX")
+    where = f"TNT_PREFIX={env}" if env else ", ".join(str(p) for p in DEFAULT_PREFIXES)
+    return f"the original TNT is not built (looked in {where}): {HOW_TO_BUILD}"
+
+
+def _pids_with(marker: str) -> list[tuple[int, int | None]]:
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        pid = int(d)
+        try:
+            if any(marker in a for a in nsutil.proc_cmdline(pid)):
+                out.append((pid, nsutil.proc_start_time(pid)))
+        except OSError:
+            continue
+    return out
+
+
+def _wait_socket(sock: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if sock.exists():
+            return
+        time.sleep(0.02)
+    raise TestbedError(f"scamper did not open its control socket {sock} within {timeout:.0f} s")
+
+
+def run_tnt(lab_name: str, vp: str, targets: list[str], options: list[str] | None = None, *,
+            out_dir: str | Path | None = None, pps: int = DEFAULT_PPS, timeout: float = 600.0,
+            prefix: Path | None = None, run_dir: str | Path | None = None) -> dict:
+    """Run the original TNT from node ``vp`` of the running lab ``lab_name`` toward ``targets``.
+
+    ``options``: sc_tnt's own options (``-b``, ``-f 4``, ``-m udp-paris``, ``-c 3`` ...; not
+    ``-a -i -o -U -p -d``).  Returns ``{"text": sc_tnt -d 1 dump, "verbose_text": sc_tnt -v -d 1
+    dump, "warts": path of the warts file (in ``out_dir``, a fresh temporary folder when None,
+    which the caller then owns), "elapsed_s": wall time of the measurement, "command": the
+    sc_tnt argv, "socket": scamper's control socket (gone by then)}``. ``run_dir``: where the
+    socket and the targets file live during the run (a fresh temporary folder when None;
+    removed at the end either way).  Raises TestbedError with one line when TNT is missing, the lab or node is
+    unknown, or TNT fails.
+    """
+    prefix = prefix or find_prefix()
+    if prefix is None:
+        raise TestbedError(missing_reason())
+    opts = list(options or [])
+    for o in opts:
+        if o in ("-a", "-i", "-o", "-U", "-p", "-d", "-D", "-l"):
+            raise TestbedError(f"run_tnt: option {o} is set by run_tnt itself; give only TNT's measurement options")
+    if not targets:
+        raise TestbedError("run_tnt: no targets")
+    ns = netns.namespace_of(lab_name, vp)
+    scamper_bin, sctnt_bin = str(prefix / "bin" / "scamper"), str(prefix / "bin" / "sc_tnt")
+    out = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix=f"tnt-{lab_name}-"))
+    out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="tnt-run-", dir=run_dir))
+    sock = work / "scamper.sock"            # unique per run: how its processes are found
+    tfile = work / "targets.txt"
+    tfile.write_text("".join(f"{t}\n" for t in targets))
+    warts = out / "tnt.warts"
+    if warts.exists():
+        warts.unlink()
+    procs: list[tuple[int, int | None]] = []
+    launcher = None
+    try:
+        launcher = subprocess.Popen(["ip", "netns", "exec", ns, scamper_bin, "-D", "-U", str(sock),
+                                     "-p", str(int(pps))],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            _wait_socket(sock, 15.0)
+        finally:
+            procs = _pids_with(str(sock))
+        argv = ["ip", "netns", "exec", ns, sctnt_bin, "-U", str(sock), "-o", str(warts), "-a", str(tfile)] + opts
+        t0 = time.monotonic()
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        elapsed = time.monotonic() - t0
+        if r.returncode != 0 or not warts.exists():
+            raise TestbedError(f"sc_tnt failed (exit {r.returncode}): {(r.stderr or r.stdout).strip()[:300]}")
+        text = subprocess.run([sctnt_bin, "-d", "1", str(warts)], capture_output=True, text=True,
+                              timeout=60, check=True).stdout
+        verbose = subprocess.run([sctnt_bin, "-v", "-d", "1", str(warts)], capture_output=True, text=True,
+                                 timeout=60, check=True).stdout
+        return {"text": text, "verbose_text": verbose, "warts": str(warts), "elapsed_s": elapsed,
+                "command": argv[4:], "socket": str(sock)}
+    except subprocess.TimeoutExpired as e:
+        raise TestbedError(f"sc_tnt did not finish within {e.timeout:.0f} s (lab {lab_name}, from {vp})") from None
+    finally:
+        procs = procs + [p for p in _pids_with(str(sock)) if p not in procs]
+        if procs:
+            terminate(procs)
+        if launcher is not None:
+            try:
+                launcher.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                launcher.kill()
+                launcher.wait()
+        shutil.rmtree(work, ignore_errors=True)

@@ -1,0 +1,138 @@
+"""uTNT against the original TNT, hop for hop, on the same running namespace labs.
+
+For every variant (tests/conformance/variants.py) the lab comes up under a name unique to
+the test run, uTNT probes it from the vantage point's LAN tap, the original TNT from the
+vantage point's namespace, with the same TNT options and destinations, and the lab goes
+down. Their verbose dumps are compared per hop (testbed/peers/dump.py): address, index
+(Hn for revealed hops), rTTLs, qTTL, u-turn, FRPLA, RTLA, the [MPLS,...] tags (class,
+role, trigger, technique, step, INCOMP?), quoted labels, and the ATTEMPT stop reasons.
+Every difference fails unless tests/conformance/differences.yaml lists it with a reason.
+
+`make test` runs a small seeded sample (test_conformance_sample); `make conformance` all
+variants (CONFORMANCE_LABS, default all; CONFORMANCE_JOBS labs at once, default 4).
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import pytest
+import yaml
+
+from labnames import N
+from testbed.peers import tnt
+from testbed.peers.sidebyside import differences, run_pair
+
+from .variants import variants
+
+HERE = Path(__file__).resolve().parent
+pytestmark = [pytest.mark.netns]
+
+
+def _need_peer():
+    if os.geteuid() != 0:
+        pytest.skip("needs root (network namespaces)")
+    if tnt.find_prefix() is None:
+        pytest.skip(tnt.missing_reason())
+
+
+def _one(v: dict, k: int) -> dict:
+    name = N(f"cf{k}")
+    try:
+        r = run_pair(v["lab"], v["params"], v["options"], name, extra_targets=v["extra_targets"])
+        return {"variant": v, "pair": r, "diffs": differences(r), "error": None}
+    except Exception as e:                  # reported as a failure of this variant
+        return {"variant": v, "pair": None, "diffs": [], "error": f"{type(e).__name__}: {e}"}
+
+
+def listed(v: dict, d: dict, rules: list[dict]) -> dict | None:
+    """The rule of differences.yaml that covers difference d of variant v, if any."""
+    for r in rules:
+        m = r.get("match", {})
+        if m.get("lab") not in (None, v["lab"]):
+            continue
+        if any(v["params"].get(k) != val for k, val in (m.get("params") or {}).items()):
+            continue
+        if "options" in m and m["options"] != v["options"]:
+            continue
+        if m.get("field") not in (None, d["field"]):
+            continue
+        if "tnt" in m and m["tnt"] != d["tnt"]:
+            continue
+        if "utnt" in m and m["utnt"] != d["utnt"]:
+            continue
+        return r
+    return None
+
+
+def run_variants(vs: list[dict], jobs: int, progress=None) -> dict:
+    rules = yaml.safe_load((HERE / "differences.yaml").read_text())["differences"] or []
+    results = []
+    ctx = multiprocessing.get_context("fork")
+    t0 = time.monotonic()
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as ex:
+        futs = [ex.submit(_one, v, k) for k, v in enumerate(vs)]
+        for f in as_completed(futs):
+            results.append(f.result())
+            if progress:
+                progress(f"conformance: {len(results)}/{len(vs)} labs ({time.monotonic() - t0:.0f} s)")
+    failures, covered, errors = [], [], []
+    traces = hops = 0
+    from testbed.peers.dump import parse_dump
+    for res in results:
+        v = res["variant"]
+        if res["error"]:
+            errors.append(f"{v['id']}: {res['error']}")
+            continue
+        t = parse_dump(res["pair"]["tnt"]["text"])
+        traces += len(t)
+        hops += sum(len(x["hops"]) for x in t)
+        for d in res["diffs"]:
+            r = listed(v, d, rules)
+            (covered if r else failures).append((v["id"], d, r and r.get("reason")))
+    return {"labs": len(results), "traces": traces, "hops": hops, "failures": failures,
+            "covered": covered, "errors": errors, "results": results,
+            "seconds": time.monotonic() - t0}
+
+
+def _report(out: dict) -> str:
+    lines = [f"conformance: {out['labs']} labs, {out['traces']} traces, {out['hops']} hops compared in "
+             f"{out['seconds']:.0f} s; {len(out['covered'])} listed differences, "
+             f"{len(out['failures'])} unlisted, {len(out['errors'])} errors"]
+    for vid, d, _ in out["failures"][:60]:
+        lines.append(f"  DIFF {vid} dst={d['dst']} pos={d['pos']} {d['field']}: tnt={d['tnt']!r} utnt={d['utnt']!r}")
+    for e in out["errors"][:20]:
+        lines.append(f"  ERROR {e}")
+    return "\n".join(lines)
+
+
+def _check(out: dict):
+    report = _report(out)
+    print(report, file=sys.stderr)
+    dump = os.environ.get("CONFORMANCE_REPORT")
+    if dump:
+        Path(dump).write_text(json.dumps({k: v for k, v in out.items() if k != "results"}, indent=1,
+                                         default=str))
+    assert not out["errors"] and not out["failures"], report
+
+
+def test_conformance_sample():
+    """A seeded sample of 3 variants (one TNT run each, labs concurrently)."""
+    _need_peer()
+    _check(run_variants(variants(3, seed=int(os.environ.get("CONFORMANCE_SEED", "11"))), jobs=3))
+
+
+@pytest.mark.conformance
+def test_conformance_full():
+    _need_peer()
+    n = os.environ.get("CONFORMANCE_LABS")
+    vs = variants(int(n) if n else None, seed=int(os.environ.get("CONFORMANCE_SEED", "11")))
+    out = run_variants(vs, jobs=int(os.environ.get("CONFORMANCE_JOBS", "4")),
+                       progress=lambda m: print(m, file=sys.stderr, flush=True))
+    assert out["labs"] >= min(300, len(vs))
+    _check(out)
