@@ -18,7 +18,8 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 
-from testbed.controlplane.tables import EXPLICIT_NULL, IMPLICIT_NULL
+from testbed.controlplane.labelop import PHP, UNTAGGED, after_hop, strip_explicit_null
+from testbed.controlplane.tables import IMPLICIT_NULL
 from testbed.wire import icmp_error, inet_checksum
 
 ETH_IP, ETH_ARP, ETH_MPLS = 0x0800, 0x0806, 0x8847
@@ -457,15 +458,28 @@ class Router:
             off += 4
             if w & 0x100:
                 break
-        label, tc, s, ttl = stack[0]
         ipoff = off
+        k = strip_explicit_null(tuple(e[0] for e in stack))
+        if k:
+            ttl = stack[0][3]
+            if ttl <= 1:
+                self._lse_expired(port, frame, ipoff, stack, out)
+                return
+            if k == len(stack):         # UHP egress: pop explicit null, route the IP packet here
+                self._pop_to_ip(port, frame, ipoff, stack, ttl, out, explicit_null=True)
+                return
+            # explicit null above other labels (RFC 4182): pop it, handle the next label here,
+            # with the popped TTL carried down (one decrement at this router in total)
+            inner = stack[k]
+            ittl = min(inner[3], ttl) if self.personality.min_ttl_at_pop else inner[3]
+            stack = [(inner[0], inner[1], inner[2], ittl)] + stack[k + 1:]
+            frame = frame[:14] + self._stack_bytes(stack) + frame[ipoff:]
+            ipoff = 14 + 4 * len(stack)
+        label, tc, s, ttl = stack[0]
         if ttl <= 1:
             self._lse_expired(port, frame, ipoff, stack, out)
             return
         new_ttl = ttl - 1
-        if label == EXPLICIT_NULL:
-            self._pop_to_ip(port, frame, ipoff, stack, new_ttl, out, explicit_null=True)
-            return
         hops = self.lfib.get(label)
         if hops is None:
             self.counters.dropped_no_label += 1
@@ -476,10 +490,11 @@ class Router:
         else:
             hop = hops[0]
         out_label, pidx, gw = hop
-        if out_label is None:       # untagged: the LSP ends abruptly here (opaque egress)
-            self._pop_to_ip(port, frame, ipoff, stack, new_ttl, out, explicit_null=False, hop=hop)
+        action, _ = after_hop((), out_label)
+        if action == UNTAGGED:      # the LSP ends abruptly here (opaque egress): the whole stack goes
+            self._pop_to_ip(port, frame, ipoff, stack, ttl, out, explicit_null=False, hop=hop)
             return
-        if out_label == IMPLICIT_NULL:
+        if action == PHP:
             if len(stack) > 1:      # pop, keep label-switching on the inner label
                 inner = bytearray(frame[18:])
                 w, = struct.unpack_from("!I", inner, 0)
@@ -508,15 +523,25 @@ class Router:
         # Linux mpls_egress: the decremented LSE-TTL when propagating, else IP-TTL - 1
         return lse_ttl if self.ttl_propagate else max(ip_ttl - 1, 0)
 
-    def _pop_to_ip(self, port, frame, ipoff, stack, new_ttl, out, explicit_null: bool, hop=None):
+    def _ttl_before_route(self, ip_ttl: int, lse_ttl: int) -> int:
+        """IP-TTL handed to the IP forwarding step after the last label is popped at a router
+        that then routes the packet (UHP egress, untagged end): that step makes this router's
+        one decrement, so the LSE-TTL is taken as received (not yet decremented)."""
+        if self.personality.min_ttl_at_pop:
+            return min(ip_ttl, lse_ttl)
+        # Linux mpls_egress: the decremented LSE-TTL when propagating, else IP-TTL - 1 (the
+        # decrement is the IP step's)
+        return lse_ttl if self.ttl_propagate else ip_ttl
+
+    def _pop_to_ip(self, port, frame, ipoff, stack, lse_ttl, out, explicit_null: bool, hop=None):
         hdr = self._parse_ip(frame, ipoff)
         if hdr is None:
             return
         ihl, tot = hdr
         ip = bytearray(frame[ipoff:ipoff + tot])
-        self._set_ttl(ip, self._ttl_after_pop(ip[8], new_ttl))
+        self._set_ttl(ip, self._ttl_before_route(ip[8], lse_ttl))
         dst, = struct.unpack_from("!I", ip, 16)
-        if dst in self.my:
+        if hop is None and dst in self.my:   # untagged: sent to the label's next hop, no IP lookup
             self._local(port, ip, ihl, dst, out, stack)
             return
         if explicit_null and not self.personality.explicit_null_expiry:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
-from testbed.controlplane.tables import EXPLICIT_NULL, IMPLICIT_NULL
+from testbed.controlplane.labelop import after_hop, strip_explicit_null
 
 MAX_PATHS = 16
 
@@ -21,8 +21,9 @@ class Step:
                 "labels": list(self.labels_in), "action": self.action}
 
 
-def walk(cp, src: str, dst, max_hops: int = 64) -> list[list[Step]]:
-    """All router-level paths a packet from node `src` to address `dst` can take."""
+def walk(cp, src: str, dst, max_hops: int = 64, stack: tuple = ()) -> list[list[Step]]:
+    """All router-level paths a packet from node `src` to address `dst` can take; with
+    `stack`, the paths of a packet that arrives at `src` carrying those labels."""
     lab = cp.lab
     dst = IPv4Address(str(dst))
     paths: list[list[Step]] = []
@@ -52,9 +53,10 @@ def walk(cp, src: str, dst, max_hops: int = 64) -> list[list[Step]]:
             else:
                 route(node, in_addr, stack, path, Step(node, in_addr, stack, "ip"))
             return
-        if stack[0] == EXPLICIT_NULL:          # UHP egress: pop, then handle what is underneath here
+        k = strip_explicit_null(stack)
+        if k:                                  # UHP egress: pop, then handle what is underneath here
             here = Step(node, in_addr, stack, "pop-explicit-null")
-            rest = stack[1:]
+            rest = stack[k:]
             if rest:
                 switch(node, rest, path + [here])
             elif dst in lab.nodes[node].addresses():
@@ -70,12 +72,7 @@ def walk(cp, src: str, dst, max_hops: int = 64) -> list[list[Step]]:
             paths.append(path + [Step(node, in_addr, stack, "drop")])
             return
         for h in e.hops:
-            if h.out_label is None:
-                action, new = "untagged", stack[1:]
-            elif h.out_label == IMPLICIT_NULL:
-                action, new = "php", stack[1:]
-            else:
-                action, new = "swap", (h.out_label,) + stack[1:]
+            action, new = after_hop(stack, h.out_label)
             here = [Step(node, in_addr, stack, action)] if in_addr is not None or not path or \
                 path[-1].node != node else []
             arrive(h.neighbor, peer_addr(node, h.ifname, h.neighbor), new, path + here)
@@ -97,6 +94,9 @@ def walk(cp, src: str, dst, max_hops: int = 64) -> list[list[Step]]:
                 continue
             arrive(nh.neighbor, peer_addr(node, nh.ifname, nh.neighbor), tuple(nh.push), path + [step])
 
+    if stack:
+        arrive(src, None, tuple(stack), [])
+        return paths
     if dst in lab.nodes[src].addresses():
         return [[Step(src, None, (), "deliver")]]
     route(src, None, (), [], Step(src, None, (), "source"))
