@@ -122,6 +122,10 @@ class Router:
         self.ttl_te, self.ttl_er, self.ttl_unreach = p.ttl_time_exceeded, p.ttl_echo_reply, p.ttl_unreachable
         self.quote = p.quote_bytes
         self.expiry = "drop" if p.lse_expiry == "drop" else ("tunnel" if self.icmp_tunneling else "reply")
+        self.ttl_propagate_local = self.ttl_propagate if p.ttl_propagate_local is None else p.ttl_propagate_local
+        self._ip_id, self._id_port, self._idents = p.ip_id, -1, {}
+        self._rand = zlib.crc32(self.name.encode()) or 1
+        self._buckets: dict = {}
 
     # ------------------------------------------------------------------ entry point
     def handle(self, pidx: int, frame: bytes, now: float = 0.0) -> list:
@@ -373,6 +377,8 @@ class Router:
                 self.counters.dropped_malformed += 1
                 return
             if ip[ihl] == 8 and ip[ihl + 1] == 0:
+                if not self._may_answer(0, port):
+                    return
                 icmp = bytearray(ip[ihl:])
                 if inet_checksum(bytes(icmp)) != 0:
                     self.counters.dropped_checksum += 1
@@ -386,8 +392,49 @@ class Router:
             self._error(port, 3, 3, bytes(ip), stack, out, source=me)
 
     def _next_ident(self) -> int:
-        self.ident = (self.ident + 1) & 0xFFFF
-        return self.ident
+        """IP-ID of a locally generated packet (vendor knob ip_id; the port is the one the
+        packet answers, set by _may_answer)."""
+        mode = self._ip_id
+        if mode == "shared":
+            self.ident = (self.ident + 1) & 0xFFFF
+            return self.ident
+        if mode == "zero":
+            return 0
+        if mode == "random":
+            self._rand = (self._rand * 1103515245 + 12345) & 0x7FFFFFFF
+            return self._rand >> 15 & 0xFFFF
+        k = self._id_port
+        v = self._idents[k] = (self._idents.get(k, 0) + 1) & 0xFFFF
+        return v
+
+    # ------------------------------------------------------------------ ICMP answering (issue 13)
+    def _may_answer(self, icmp_type: int, port) -> bool:
+        """Whether this router answers with an ICMP message of `icmp_type` now: the per-type
+        enable and token bucket of the personality (rate per second, burst, per router or
+        per interface). Counted in icmp_suppressed when it does not."""
+        self._id_port = port.index if port is not None else -1
+        p = self.personality
+        if icmp_type == 11:
+            on, lim = p.answer_time_exceeded, p.limit_time_exceeded
+        elif icmp_type == 0:
+            on, lim = p.answer_echo, p.limit_echo_reply
+        else:
+            on, lim = p.answer_unreachable, p.limit_unreachable
+        if not on:
+            self.counters.icmp_suppressed += 1
+            return False
+        if lim is None:
+            return True
+        rate, burst, per = lim
+        key = (icmp_type, self._id_port if per == "interface" else -1)
+        tokens, t = self._buckets.get(key, (burst, self.now))
+        tokens = min(burst, tokens + (self.now - t) * rate)
+        if tokens < 1.0:
+            self._buckets[key] = (tokens, self.now)
+            self.counters.icmp_suppressed += 1
+            return False
+        self._buckets[key] = (tokens - 1.0, self.now)
+        return True
 
     # ------------------------------------------------------------------ ICMP errors
     def _rate_ok(self) -> bool:
@@ -413,9 +460,10 @@ class Router:
             return None          # never an error about an error (RFC 1812 4.3.2.7)
         if ((orig[6] << 8) | orig[7]) & 0x1FFF:
             return None          # only about the first fragment
-        if not self._rate_ok():
+        if not self._rate_ok() or not self._may_answer(icmp_type, port):
             return None
-        quoted = [(l, tc, s, t) for (l, tc, s, t) in stack] if (stack and self.rfc4950) else None
+        quoted = [(l, tc, s, t) for (l, tc, s, t) in stack] if (
+            stack and self.rfc4950 and (icmp_type == 11 or self.personality.rfc4950_unreachable)) else None
         msg = icmp_error(icmp_type, code, orig, self.quote, quoted)
         ttl = self.ttl_te if icmp_type == 11 else self.ttl_unreach
         src = source if source is not None else port.ip
@@ -436,7 +484,7 @@ class Router:
         pidx, gw, push = self._pick(route.hops, pkt, 0)
         nh = gw if gw is not None else dst
         if push:
-            lse_ttl = pkt[8] if self.ttl_propagate else self.personality.pipe_lse_ttl
+            lse_ttl = pkt[8] if self.ttl_propagate_local else self.personality.pipe_lse_ttl
             self._send(pidx, nh, _ET_MPLS, self._labels(push, lse_ttl) + pkt, out)
         else:
             self._send(pidx, nh, _ET_IP, pkt, out)
@@ -571,14 +619,14 @@ class Router:
             # the penultimate hop pops first (IP-TTL := min), then answers as an IP router:
             # the quoted IP-TTL is 1 (tnt.md 2.3, 3.2 qTTL note)
             self._set_ttl(ip, self._ttl_after_pop(ip[8], stack[0][3]))
-            pkt = self._build_error(port, 11, 0, bytes(ip), stack)
+            pkt = self._build_error(port, 11, 0, bytes(ip), stack if self.personality.php_quote_popped else None)
             if pkt is not None:
                 self._originate(pkt, struct.unpack_from("!I", pkt, 16)[0], out)
             return
         pkt = self._build_error(port, 11, 0, bytes(ip), stack)
         if pkt is None:
             return
-        if self.expiry == "tunnel" and hop is not None:
+        if self.expiry == "tunnel" and hop is not None and self._tunnels(stack, ip):
             # RFC 3032 2.3.2: send the error along the LSP the packet was on; its end routes it back
             out_label, pidx, gw = hop
             if out_label is None or out_label == IMPLICIT_NULL:
@@ -588,12 +636,23 @@ class Router:
                 else:
                     self._send(pidx, gw, _ET_IP, pkt, out)
                 return
-            lse_ttl = pkt[8] if self.ttl_propagate else self.personality.pipe_lse_ttl
+            lse_ttl = pkt[8] if self.ttl_propagate_local else self.personality.pipe_lse_ttl
             new = [(out_label, stack[0][1], 0, lse_ttl)] + [(l, tc, 0, lse_ttl) for (l, tc, s, _) in stack[1:]]
             new[-1] = (new[-1][0], new[-1][1], 1, new[-1][3])
             self._send(pidx, gw, _ET_MPLS, self._stack_bytes(new) + pkt, out)
             return
         self._originate(pkt, struct.unpack_from("!I", pkt, 16)[0], out)
+
+    def _tunnels(self, stack, ip) -> bool:
+        """Whether this expiring packet's time-exceeded goes along the LSP (tunnel_scope):
+        every one (Cisco), only with two labels or more (Huawei/H3C `ttl expiration pop`),
+        only for UDP probes (Nokia SR OS icmp-tunneling)."""
+        scope = self.personality.tunnel_scope
+        if scope == "all":
+            return True
+        if scope == "multi-label":
+            return len(stack) >= 2
+        return ip[9] == 17
 
     @staticmethod
     def _stack_bytes(stack) -> bytes:

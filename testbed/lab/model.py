@@ -54,6 +54,9 @@ class MplsDomain:
     icmp_tunneling: bool
     external: str
     explicit: dict[str, bool]   # knob -> set in the lab file (vs vendor default)
+    vpn: bool = False
+    sr: bool = False
+    behaviour: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -73,6 +76,7 @@ class Node:
     icmp_tunneling: bool = False
     icmp_rate_limit: int = 0
     gateway: IPv4Address | None = None   # hosts only
+    behaviour: dict = field(default_factory=dict)   # knobs set in the lab file (domain, then router)
 
     @property
     def is_router(self) -> bool:

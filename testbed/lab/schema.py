@@ -34,6 +34,7 @@ class RouterSpec(Strict):
     vendor: str | None = None
     loopback: IPv4Address | None = None
     icmp_rate_limit: int | None = Field(None, ge=0)
+    behaviour: dict | None = None      # vendor behaviour knobs for this router (testbed/vendors)
 
 
 class HostSpec(Strict):
@@ -77,6 +78,9 @@ class DomainSpec(Strict):
     popping: Literal["php", "uhp"] | None = None
     icmp_tunneling: bool | None = None
     external: Literal["bgp", "igp"] = "bgp"
+    vpn: bool = False                  # L3VPN: BGP routes carry a VPN label under the transport label
+    sr: bool = False                   # SR-MPLS: node SIDs from the SRGB instead of LDP labels
+    behaviour: dict | None = None      # vendor behaviour knobs for the domain's routers
 
 
 class ProbeSpec(Strict):

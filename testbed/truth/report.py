@@ -5,6 +5,13 @@ from .tunnels import tunnels_on
 from .walk import walk
 
 
+def _behaviour(node) -> dict:
+    """The vendor behaviour knobs in force at a node (vendor table, domain, router)."""
+    from testbed.vendors import knob_names
+    p = node.personality
+    return {k: (list(v) if isinstance(v, tuple) else v) for k in knob_names() for v in [getattr(p, k)]}
+
+
 def ground_truth(cp) -> dict:
     lab = cp.lab
     probes = []
@@ -21,5 +28,7 @@ def ground_truth(cp) -> dict:
                            "ecmp": len(fwd) > 1, "paths": paths,
                            "return": [[s.node for s in p] for p in back]})
     identity = {n.name: {"kind": n.kind, "vendor": n.vendor, "domain": n.domain,
-                         "addresses": [str(a) for a in n.addresses()]} for n in lab.nodes.values()}
+                         "addresses": [str(a) for a in n.addresses()],
+                         "behaviour": _behaviour(n), "behaviour_set": sorted(n.behaviour)}
+                for n in lab.nodes.values()}
     return {"lab": lab.name, "probes": probes, "nodes": identity}
