@@ -182,3 +182,26 @@ probes: [{from: vp, to: dst}]
     sim.run(0.5)
     te = [f for f in pr.port.recv_all() if f[12:14] == b"\x08\x00" and Ether(f)[ICMP].type == 11]
     assert len(te) == 100
+
+
+# ---- the behaviour catalogue's labs (issue 13)
+
+@pytest.mark.parametrize("name", ["l3vpn", "huawei-lsp", "silent-ingress", "rate-limited", "sr-mpls"])
+def test_catalogue_lab_signatures(labs, name):
+    from checks import CHECKS
+    lab, pr, hops = run(labs, name)
+    CHECKS[name](lab, hops)
+
+
+def test_rate_limited_router_is_silent_on_a_second_trace_at_once(labs):
+    lab, pr, hops = run(labs, "rate-limited")
+    again = pr.trace(str(lab.probes[0].targets[0]), fingerprint=False)
+    assert again[0].address == hops[0].address           # ce1: no limit
+    assert again[1].address is None                      # pe1: bucket of 1, 0.1 token per second
+    pr.sim.run(10.0)
+    assert pr.trace(str(lab.probes[0].targets[0]), fingerprint=False)[1].address == hops[1].address
+
+
+def test_silent_ingress_still_answers_pings(labs):
+    lab, pr, hops = run(labs, "silent-ingress")
+    assert pr.ping(in_addr(lab, "pe1", "ce1")) is not None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from scapy.all import ARP, ICMP, IP, UDP, Ether, raw
-from scapy.contrib.mpls import ICMPExtension_MPLS
+from scapy.contrib.mpls import MPLS, ICMPExtension_MPLS
 from scapy.layers.inet import IPerror
 
 
@@ -39,6 +39,17 @@ class HopReply:
     @property
     def uturn(self):
         return self.return_te - self.return_er if self.reply_ttl and self.er_ttl else None
+
+
+def _entries(stack) -> list:
+    """[(label, ttl)] of a quoted stack: scapy chains a stack's later entries as the payload
+    of the first one, so walk each chain to its end."""
+    out = []
+    for e in stack:
+        while isinstance(e, MPLS):
+            out.append((e.label, e.ttl))
+            e = e.payload
+    return out
 
 
 def _ittl(t: int) -> int:
@@ -88,7 +99,7 @@ class ScriptedProber:
             if ic.type in (3, 11) and IPerror in r:
                 h.quoted_ttl = r[IPerror].ttl
                 if ICMPExtension_MPLS in r:
-                    h.labels = [(s.label, s.ttl) for s in r[ICMPExtension_MPLS].stack]
+                    h.labels = _entries(r[ICMPExtension_MPLS].stack)
             return h
         return HopReply(ttl=ttl, address=None)
 
