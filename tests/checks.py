@@ -166,7 +166,7 @@ CHECKS = {
     "invisible-php": check_invisible_php, "invisible-php-juniper": check_juniper, "invisible-uhp": check_uhp,
     "linux-lsr": check_linux, "plain-ip": check_plain, "asymmetric": check_asymmetric, "mixed": check_mixed,
     "l3vpn": check_l3vpn, "huawei-lsp": check_huawei, "silent-ingress": check_silent_ingress,
-    "rate-limited": check_rate_limited, "sr-mpls": check_sr,
+    "rate-limited": check_rate_limited, "sr-mpls": check_sr, "split-pipe": check_invisible_php,
 }
 
 TECHNIQUE = {"invisible-php": ("FRPLA", "BRPR"), "invisible-php-juniper": ("RTLA", "DPR"),

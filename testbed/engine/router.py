@@ -126,6 +126,7 @@ class Router:
         self._ip_id, self._id_port, self._idents = p.ip_id, -1, {}
         self._rand = zlib.crc32(self.name.encode()) or 1
         self._buckets: dict = {}
+        self.local_sink = None      # callable(ip bytes): ICMP for this router, other than echo requests
 
     # ------------------------------------------------------------------ entry point
     def handle(self, pidx: int, frame: bytes, now: float = 0.0) -> list:
@@ -388,6 +389,8 @@ class Router:
                 c = inet_checksum(bytes(icmp))
                 icmp[2], icmp[3] = c >> 8, c & 0xFF
                 self._originate(ipv4_packet(me, src, 1, self.ttl_er, bytes(icmp), self._next_ident()), src, out)
+            elif self.local_sink is not None:
+                self.local_sink(bytes(ip))      # a reply to the router's own probe (router vantage point)
         elif proto == 17:
             self._error(port, 3, 3, bytes(ip), stack, out, source=me)
 
@@ -474,6 +477,15 @@ class Router:
         pkt = self._build_error(port, icmp_type, code, orig, stack, source)
         if pkt is not None:
             self._originate(pkt, struct.unpack_from("!I", pkt, 16)[0], out)
+
+    def send_local(self, pkt: bytes, now: float = 0.0) -> list:
+        """Send a packet this router generates itself (its own traceroute or ping: a router
+        vantage point); [(port_index, frame), ...] like handle()."""
+        self.now = now
+        out: list = []
+        self._originate(pkt, struct.unpack_from("!I", pkt, 16)[0], out)
+        self.counters.tx += len(out)
+        return out
 
     def _originate(self, pkt: bytes, dst: int, out: list):
         """Send a locally generated packet: routed by the FIB, labelled if the route says so."""

@@ -59,11 +59,12 @@ def _ittl(t: int) -> int:
 class ScriptedProber:
     def __init__(self, sim, host: str, wait: float = 0.5):
         self.sim = sim
-        self.port = sim.attach(host, answer_arp=True)
+        router = host in sim.lab.nodes and sim.lab.nodes[host].is_router
+        self.port = sim.attach_router(host) if router else sim.attach(host, answer_arp=True)
         self.wait = wait
         self.src = str(self.port.ip)
         self.mac = self.port.mac
-        self.gwmac = self._arp(str(self.port.gateway))
+        self.gwmac = self.port.gwmac if router else self._arp(str(self.port.gateway))
 
     def _arp(self, ip: str) -> bytes:
         self.port.send(raw(Ether(dst="ff:ff:ff:ff:ff:ff", src=self.mac) /

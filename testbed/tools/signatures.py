@@ -36,7 +36,7 @@ def _annotate(h) -> str:
 
 
 def signature_row(lab_name: str, vendor: str | None, knobs: dict | None = None, on=None,
-                  method: str = "icmp-paris", target: str | None = None):
+                  method: str = "icmp-paris", target: str | None = None, source: str | None = None):
     """One traced row; `knobs` (behaviour knobs) are set on the routers `on` (default: the
     MPLS domains' routers), `target` a node whose loopback is traced instead of the probe's."""
     params = {"vendor": vendor} if vendor else {}
@@ -47,7 +47,7 @@ def signature_row(lab_name: str, vendor: str | None, knobs: dict | None = None, 
             if (n.name in on) if on else n.domain:
                 n.personality = dataclasses.replace(n.personality, **knobs)
     cp = build(lab)
-    pr = ScriptedProber(Sim(lab, cp), lab.probes[0].source)
+    pr = ScriptedProber(Sim(lab, cp), source or lab.probes[0].source)
     dst = str(lab.nodes[target].primary_address()) if target else str(lab.probes[0].targets[0])
     hops = pr.trace(dst, method=method)
     names, prev = [], None
@@ -92,14 +92,19 @@ KNOB_ROWS = [
     ("limit_time_exceeded: 0.1/s, burst 1 (a paced trace)", "rate-limited", None, {}, None, None, None),
     ("limit_time_exceeded: 1/s, burst 1, a trace without pauses", "explicit", "cisco",
      {"limit_time_exceeded": (1.0, 1.0, "router")}, ("p1", "p2"), "fast", None),
+    ("ttl_propagate false + ttl_propagate_local true (split pipe), from vp", "split-pipe", None, {}, None, None, None),
+    ("ttl_propagate false + ttl_propagate_local true (split pipe), from pe1", "split-pipe", None, {}, None, None, None,
+     "pe1"),
+    ("ttl_propagate_local: false, from pe1 (pipe for both)", "split-pipe", None, {"ttl_propagate_local": False},
+     None, None, None, "pe1"),
 ]
 
 
-def knob_row(setting, lab, vendor, knobs, on, method, target) -> dict:
+def knob_row(setting, lab, vendor, knobs, on, method, target, source=None) -> dict:
     if method == "fast":
         row = _fast_row(lab, vendor, knobs, on)
     else:
-        row = signature_row(lab, vendor, knobs, on, method or "icmp-paris", target)
+        row = signature_row(lab, vendor, knobs, on, method or "icmp-paris", target, source)
     return {"knob": setting, **row}
 
 

@@ -64,7 +64,12 @@ def tunnels_on(lab, path) -> list[Tunnel]:
         lsr_nodes = [lab.nodes[s.node] for s in lsrs]
         silent = bool(lsr_nodes) and all(not _answers(n) for n in lsr_nodes)
         notes = []
-        if ing.ttl_propagate:
+        propagate = ing.ttl_propagate
+        if ingress.action == "source" and ing.personality.ttl_propagate_local is not None:
+            # the ingress router sent this packet itself (a router vantage point): the split
+            # pipe's local setting applies (Cisco `no mpls ip propagate-ttl forwarded|local`)
+            propagate = ing.personality.ttl_propagate_local
+        if propagate:
             quoting = [n.rfc4950 for n in lsr_nodes if _answers(n)]
             if quoting and all(quoting):
                 cls = "explicit"
