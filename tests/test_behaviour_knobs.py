@@ -148,3 +148,19 @@ def test_huawei_tunnels_two_label_errors_only(labs):
     lab, cp = labs("huawei-lsp")
     hops = ScriptedProber(Sim(lab, cp), "vp").trace(str(lab.probes[0].targets[0]))
     assert all(len(h.labels) == 1 and h.uturn == 0 for h in hops[2:5])  # one label: IP-routed
+
+
+def test_junos_no_propagate_ttl_hides_the_return_tunnel(labs):
+    """RTLA rests on min() at the return LSP's PHP pop (tnt.md 2.3): without the write-back
+    (Junos no-propagate-ttl) the time-exceeded no longer counts the return tunnel."""
+    import dataclasses
+    lab, cp = labs("invisible-php-juniper", vendor="juniper")
+    dst = str(lab.probes[0].targets[0])
+    pe2 = ScriptedProber(Sim(lab, cp), "vp").trace(dst)[2]
+    assert pe2.return_te - pe2.return_er == 3 and pe2.frpla == 3
+    lab = load_lab("invisible-php-juniper", {"vendor": "juniper"})
+    for n in lab.routers:
+        if n.domain:
+            n.personality = dataclasses.replace(n.personality, php_ttl_writeback=False)
+    pe2 = ScriptedProber(Sim(lab, build(lab)), "vp").trace(dst)[2]
+    assert pe2.return_te - pe2.return_er == 0 and pe2.frpla == 0

@@ -567,7 +567,8 @@ class Router:
             if hdr is None:
                 return
             ip = bytearray(frame[ipoff:ipoff + hdr[1]])
-            self._set_ttl(ip, self._ttl_after_pop(ip[8], new_ttl))
+            if self.personality.php_ttl_writeback:
+                self._set_ttl(ip, self._ttl_after_pop(ip[8], new_ttl))
             self.counters.label_switched += 1
             self._send(pidx, gw, _ET_IP, bytes(ip), out)
             return

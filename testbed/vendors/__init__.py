@@ -46,6 +46,8 @@ class Personality:
                                       # all | multi-label (ttl expiration pop) | udp (SR OS)
     rfc4950_unreachable: bool = True  # quote the label stack in destination-unreachable too
     php_quote_popped: bool = True     # a penultimate hop that pops first still quotes the label
+    php_ttl_writeback: bool = True    # PHP writes the LSE-TTL into the IP header (min); Junos
+                                      # no-propagate-ttl pops without it
     answer_time_exceeded: bool = True
     answer_unreachable: bool = True
     answer_echo: bool = True
