@@ -174,6 +174,12 @@ TECHNIQUE = {"invisible-php": ("FRPLA", "BRPR"), "invisible-php-juniper": ("RTLA
              "explicit": (None, None)}
 
 
+# Tags that follow TNT's rules but not the truth, each explained in
+# tests/accuracy/expectations.yaml (misses): the L3VPN egress PE quotes the VPN label it pops,
+# so TNT takes it for an LSR and names the next hop the egress.
+KNOWN_TAG_MISSES = {"l3vpn": {("pe2", "LSR"), ("ce2", "EGR")}}
+
+
 def check_tags_against_truth(lab, cp, doc, name):
     """Every [MPLS,...] tag uTNT printed names the right router for its role and class."""
     truth = ground_truth(cp)["probes"][0]["paths"][0]["tunnels"]
@@ -185,6 +191,8 @@ def check_tags_against_truth(lab, cp, doc, name):
         return
     for h in tagged:
         node = lab.owner_of(h["address"])
+        if (node, h["mpls"]["role"]) in KNOWN_TAG_MISSES.get(name, ()):
+            continue
         t = next(t for t in visible if node in [t["ingress"], t["egress"], *t["lsrs"]])
         role = {"ING": t["ingress"], "EGR": t["egress"]}.get(h["mpls"]["role"])
         if role is not None:
