@@ -124,15 +124,78 @@ def check_mixed(lab, hops):
     assert hops[hops.index(pe4) - 1].address == in_addr(lab, "pe3", "x1")
 
 
+def _core(lsrs):
+    return ["ce1", "pe1"] + [f"p{i}" for i in range(1, lsrs + 1)] + ["pe2", "ce2"]
+
+
+def check_l3vpn(lab, hops, lsrs=3):
+    """Two-label stacks: every LSR quotes transport (LSE-TTL 1) over the VPN label; the
+    transport labels differ hop by hop, the VPN label is pe2's at every hop, and pe2 (which
+    pops the VPN label) quotes it alone; u-turns shrink toward the egress (Cisco tunnelling)."""
+    addrs = chain_addrs(lab, ["vp"] + _core(lsrs))
+    assert [h.address for h in hops[:-1]] == [addrs[n] for n in _core(lsrs)]
+    lsr_hops, egress = hops[2:2 + lsrs], hops[2 + lsrs]
+    for k, h in enumerate(lsr_hops, start=1):
+        assert len(h.labels) == 2 and h.labels[0][1] == 1, h.labels
+        assert h.quoted_ttl == k
+    vpn = {h.labels[1][0] for h in lsr_hops}
+    assert len(vpn) == 1 and egress.labels == [(vpn.pop(), 1)]
+    assert len({h.labels[0][0] for h in lsr_hops}) == lsrs, "transport labels differ hop by hop"
+    uturns = [h.uturn for h in lsr_hops]
+    assert all(a > b for a, b in zip(uturns, uturns[1:])) and uturns[-1] > 0
+
+
+def check_huawei(lab, hops, lsrs=3):
+    """ttl expiration pop: one-label time-exceeded IP-routed, so labels and qTTL but no
+    u-turn; labels from Huawei's range, different at every LSR."""
+    addrs = chain_addrs(lab, ["vp"] + _core(lsrs))
+    assert [h.address for h in hops[:-1]] == [addrs[n] for n in _core(lsrs)]
+    lsr_hops = hops[2:2 + lsrs]
+    assert all(len(h.labels) == 1 and h.labels[0][1] == 1 for h in lsr_hops)
+    assert [h.quoted_ttl for h in lsr_hops] == list(range(1, lsrs)) + [1]
+    assert all(h.uturn == 0 for h in hops[:-1])
+    assert len({h.labels[0][0] for h in lsr_hops}) == lsrs and all(h.labels[0][0] >= 48000 for h in lsr_hops)
+    assert {(_ittl(h.reply_ttl), _ittl(h.er_ttl)) for h in hops[:-1]} == {(255, 255)}
+
+
+def check_silent_ingress(lab, hops, lsrs=3):
+    """pe1 sends no time-exceeded: hop 2 is silent, but it answers pings (checked on pe1's
+    address) and pe2 follows with FRPLA N."""
+    addrs = chain_addrs(lab, ["vp", "ce1", "pe1", "p1"] + [f"p{i}" for i in range(2, lsrs + 1)] + ["pe2"])
+    assert hops[0].address == addrs["ce1"] and hops[1].address is None
+    assert hops[2].address == addrs["pe2"] and hops[2].frpla == lsrs
+
+
+def check_rate_limited(lab, hops, lsrs=3):
+    """One paced trace: every router answers its one time-exceeded (burst 1), so the trace is
+    invisible-php's (the limit shows under TNT's revelation, see expectations.yaml)."""
+    check_invisible_php(lab, hops, lsrs)
+
+
+def check_sr(lab, hops, lsrs=3):
+    """SR-MPLS: the node SID of pe2 (SRGB 16000 + its index in the domain) at every LSR."""
+    lsr_hops = hops[2:2 + lsrs]
+    assert [h.labels for h in lsr_hops] == [[(16000 + lsrs + 2, 1)]] * lsrs
+    assert [h.quoted_ttl for h in lsr_hops] == list(range(1, lsrs)) + [1]
+
+
 CHECKS = {
     "explicit": check_explicit, "implicit": check_implicit, "opaque": check_opaque,
     "invisible-php": check_invisible_php, "invisible-php-juniper": check_juniper, "invisible-uhp": check_uhp,
     "linux-lsr": check_linux, "plain-ip": check_plain, "asymmetric": check_asymmetric, "mixed": check_mixed,
+    "l3vpn": check_l3vpn, "huawei-lsp": check_huawei, "silent-ingress": check_silent_ingress,
+    "rate-limited": check_rate_limited, "sr-mpls": check_sr, "split-pipe": check_invisible_php,
 }
 
 TECHNIQUE = {"invisible-php": ("FRPLA", "BRPR"), "invisible-php-juniper": ("RTLA", "DPR"),
              "invisible-uhp": ("DUPIP", "BUDDY"), "opaque": ("MTTL", "BRPR"), "implicit": ("QTTL", None),
              "explicit": (None, None)}
+
+
+# Tags that follow TNT's rules but not the truth, each explained in
+# tests/accuracy/expectations.yaml (misses): the L3VPN egress PE quotes the VPN label it pops,
+# so TNT takes it for an LSR and names the next hop the egress.
+KNOWN_TAG_MISSES = {"l3vpn": {("pe2", "LSR"), ("ce2", "EGR")}}
 
 
 def check_tags_against_truth(lab, cp, doc, name):
@@ -146,6 +209,8 @@ def check_tags_against_truth(lab, cp, doc, name):
         return
     for h in tagged:
         node = lab.owner_of(h["address"])
+        if (node, h["mpls"]["role"]) in KNOWN_TAG_MISSES.get(name, ()):
+            continue
         t = next(t for t in visible if node in [t["ingress"], t["egress"], *t["lsrs"]])
         role = {"ING": t["ingress"], "EGR": t["egress"]}.get(h["mpls"]["role"])
         if role is not None:

@@ -121,7 +121,7 @@ probes:
 BAD = {
     "wrong-type": (BASE.replace("r1: {}", "r1: {vendor: 5}"), 2, "routers.r1.vendor", "string"),
     "unknown-vendor": (BASE.replace("r2: {}", "r2: {vendor: cisko}"), 3, "routers.r2.vendor",
-                       "unknown vendor 'cisko'; allowed: cisco, juniper, linux"),
+                       "unknown vendor 'cisko'; allowed: brocade, cisco, ericsson"),
     "missing-node": (BASE.replace("[r2, r3]", "[r2, r9]"), 10, "links[2]", "unknown node 'r9'"),
     "duplicate-name": (BASE.replace("  r3: {}\n", "  r3: {}\n  r2: {}\n"), 5, "routers.r2", "duplicate key 'r2'"),
     "host-and-router-same-name": (BASE.replace("  vp: {}", "  vp: {}\n  r1: {}"), 7, "hosts.r1",

@@ -156,3 +156,39 @@ def test_traceroute_e_shows_labels_on_explicit_lsrs():
         assert re.search(r"<MPLS:L=\d+,E=0,S=1,T=1>", lines[ttl]), lines[ttl]
     for ttl in (1, 2, 6, 7):
         assert "MPLS" not in lines[ttl]
+
+
+@pytest.mark.skipif(not shutil.which("traceroute"), reason="Debian's traceroute is not installed")
+@pytest.mark.parametrize("lab_name", ["l3vpn", "sr-mpls"])
+def test_traceroute_e_shows_the_catalogue_stacks(lab_name):
+    """Issue 13 with Debian's traceroute: the L3VPN LSRs quote two LSEs (transport with S=0
+    and T=1 over the VPN label with S=1), labels that differ hop by hop; SR-MPLS quotes the
+    same node SID at every LSR. Label values are compared with the sim's."""
+    lab = load_lab(lab_name)
+    dst = str(lab.probes[0].targets[0])
+    sim_hops = ScriptedProber(Sim(lab, build(lab)), "vp").trace(dst)
+    name = N("pt-tre-" + lab_name)
+    st = api.up(lab, name=name)
+    try:
+        r = subprocess.run(["ip", "netns", "exec", st["hosts"]["vp"], "traceroute", "-n", "-e", "-I", "-q", "1",
+                            "-w", "1", dst], capture_output=True, text=True, timeout=60)
+    finally:
+        api.down(name)
+    assert_gone(name)
+    assert r.returncode == 0, r.stderr
+    lines = {int(m.group(1)): m.group(2) for m in re.finditer(r"^\s*(\d+)\s+(.*)$", r.stdout, re.M)}
+    seen = {}
+    for ttl, node, prev in ((3, "p1", "pe1"), (4, "p2", "p1"), (5, "p3", "p2")):
+        assert in_addr(lab, node, prev) in lines[ttl]
+        lses = re.findall(r"L=(\d+),E=0,S=(\d),T=(\d+)", lines[ttl])
+        seen[node] = [int(x[0]) for x in lses]
+        assert seen[node] == [lbl for lbl, _ in sim_hops[ttl - 1].labels], (lines[ttl], sim_hops[ttl - 1].labels)
+        if lab_name == "l3vpn":
+            assert [(s, t) for _, s, t in lses][0] == ("0", "1") and lses[1][1] == "1"
+        else:
+            assert len(lses) == 1 and lses[0][1:] == ("1", "1")
+    tops = [v[0] for v in seen.values()]
+    if lab_name == "l3vpn":
+        assert len(set(tops)) == 3 and len({v[1] for v in seen.values()}) == 1
+    else:
+        assert len(set(tops)) == 1

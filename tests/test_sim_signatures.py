@@ -226,3 +226,54 @@ def test_truth_records_the_address_each_router_answers_from(labs):
     r4 = next(s for s in steps if s["node"] == "r4")
     assert r4["time_exceeded_from"] != r4["address"]          # asymmetric: not its incoming interface
     assert doc["nodes"]["r4"]["icmp_source"]["time_exceeded"] == "outgoing"
+
+
+# ---- the behaviour catalogue's labs (issue 13)
+
+@pytest.mark.parametrize("name", ["l3vpn", "huawei-lsp", "silent-ingress", "rate-limited", "sr-mpls"])
+def test_catalogue_lab_signatures(labs, name):
+    from checks import CHECKS
+    lab, pr, hops = run(labs, name)
+    CHECKS[name](lab, hops)
+
+
+def test_rate_limited_router_is_silent_on_a_second_trace_at_once(labs):
+    lab, pr, hops = run(labs, "rate-limited")
+    again = pr.trace(str(lab.probes[0].targets[0]), fingerprint=False)
+    assert again[0].address == hops[0].address           # ce1: no limit
+    assert again[1].address is None                      # pe1: bucket of 1, 0.1 token per second
+    pr.sim.run(10.0)
+    assert pr.trace(str(lab.probes[0].targets[0]), fingerprint=False)[1].address == hops[1].address
+
+
+def test_silent_ingress_still_answers_pings(labs):
+    lab, pr, hops = run(labs, "silent-ingress")
+    assert pr.ping(in_addr(lab, "pe1", "ce1")) is not None
+
+
+def test_split_pipe_invisible_from_a_ce_explicit_from_the_pe(labs):
+    """Cisco `no mpls ip propagate-ttl forwarded`: a vantage point on the PE router itself
+    (its own locally generated traceroute) sees the LSRs with labels and rising qTTL, and the
+    truth walked from pe1 says explicit; from vp the same LSP is invisible."""
+    from checks import check_invisible_php
+    from testbed.truth import tunnels_on, walk
+    lab, pr, hops = run(labs, "split-pipe")
+    check_invisible_php(lab, hops, 3)
+    lab, cp = labs("split-pipe")
+    dst = str(lab.probes[0].targets[0])
+    own = ScriptedProber(Sim(lab, cp), "pe1").trace(dst)
+    addrs = [in_addr(lab, n, p) for p, n in (("pe1", "p1"), ("p1", "p2"), ("p2", "p3"), ("p3", "pe2"))]
+    assert [h.address for h in own[:4]] == addrs
+    assert [h.labels[0][1] for h in own[:3]] == [1, 1, 1] and [h.quoted_ttl for h in own[:3]] == [1, 2, 1]
+    assert [t.cls for t in tunnels_on(lab, walk(cp, "pe1", dst)[0])] == ["explicit"]
+    assert [t.cls for t in tunnels_on(lab, walk(cp, "vp", dst)[0])] == ["invisible-php"]
+    # without the split (pipe for local packets too) the PE's own trace is as blind as the CE's
+    import dataclasses
+    from testbed.controlplane import build
+    from testbed.lab import load_lab
+    lab2 = load_lab("split-pipe")
+    for n in lab2.routers:
+        if n.domain:
+            n.personality = dataclasses.replace(n.personality, ttl_propagate_local=False)
+    own = ScriptedProber(Sim(lab2, build(lab2)), "pe1").trace(dst)
+    assert own[0].address == in_addr(lab2, "pe2", "p3")

@@ -16,6 +16,7 @@ Model (tnt.md 2.2, 4.1):
 """
 from __future__ import annotations
 
+import zlib
 from ipaddress import IPv4Network
 
 from .tables import EXPLICIT_NULL, IMPLICIT_NULL, ControlPlane, Prefix, LabelHop, LfibEntry, NextHop, Route, RouterTables
@@ -80,6 +81,7 @@ def apply_bgp(lab, tables, dist, pclass=None, owners=None):
     owners = owners or _owners(lab)
     pclass = pclass or classify_prefixes(lab, owners)
     inf = float("inf")
+    vpn_labels: dict = {}
 
     def d(a, b):
         return dist.get(a, {}).get(b, inf)
@@ -114,7 +116,53 @@ def apply_bgp(lab, tables, dist, pclass=None, owners=None):
                 via = t.fib.get(lo)
                 if via is None or not via.nexthops:
                     continue
-                t.fib[pfx] = Route(pfx, "bgp", list(via.nexthops), via=f"next-hop {lab.nodes[e].loopback} ({e})")
+                hops = list(via.nexthops)
+                if dm.vpn:
+                    vpn = _vpn_label(lab, tables, e, pfx, vpn_labels)
+                    if vpn is None:
+                        continue
+                    hops = [NextHop(h.ifname, h.gateway, h.neighbor, tuple(h.push) + (vpn,)) for h in hops]
+                t.fib[pfx] = Route(pfx, "bgp", hops, via=f"next-hop {lab.nodes[e].loopback} ({e})"
+                                   + (f", VPN label {hops[0].push[-1]}" if dm.vpn else ""))
+
+
+def _allocation_order(owners, router: str, order: str) -> list:
+    """The order a router hands out its LDP labels: by address (sequential), or a
+    router-specific one (vendor knob label_order: router), standing for the order prefixes
+    entered that router's RIB, so the label of one FEC differs hop by hop (issue 13)."""
+    by_addr = sorted(owners, key=lambda p: (int(p.network_address), p.prefixlen))
+    if order == "sequential":
+        return by_addr
+    return sorted(by_addr, key=lambda p: zlib.crc32(f"{router}/{p}".encode()))
+
+
+def _sr_bindings(lab, dm, node, t, own, null):
+    """SR-MPLS (domain knob sr): a node SID per domain router, index = its place in the
+    domain's router list; every router binds srgb_base + index to that loopback, so the
+    label is the same at every hop; the owner advertises the null label (PHP or UHP)."""
+    for index, m in enumerate(dm.routers, start=1):
+        pfx = Prefix(f"{lab.nodes[m].loopback}/32")
+        t.bindings[pfx] = null if pfx in own else node.personality.srgb_base + index
+
+
+def _vpn_label(lab, tables, egress: str, pfx, memo: dict) -> int | None:
+    """The VPN label the egress PE advertises for a customer prefix (per-prefix allocation,
+    above the labels it already uses) and its LFIB entry: pop and send the IP packet to the
+    CE-side next hop (an untagged entry, like Cisco's VRF label). None: no route there."""
+    key = (egress, pfx)
+    if key in memo:
+        return memo[key]
+    t = tables[egress]
+    r = t.fib.get(pfx)
+    hops = [LabelHop(None, h.ifname, h.gateway, h.neighbor) for h in (r.nexthops if r else []) if h.gateway]
+    if not hops:
+        memo[key] = None
+        return None
+    used = [lbl for lbl in list(t.lfib) + list(t.bindings.values()) if lbl > 15]
+    label = max(used + [lab.nodes[egress].personality.label_base - 1]) + 1
+    t.lfib[label] = LfibEntry(label, pfx, hops)
+    memo[key] = label
+    return label
 
 
 class Distances:
@@ -243,9 +291,13 @@ def build(lab) -> ControlPlane:
             t = tables[r]
             t.ldp_neighbors = sorted({n for _, n, _, _ in nbrs[r] if n in members[dn]})
             own = own_sets[r]
-            label = FIRST_LABEL
+            pers = node.personality
+            label = pers.label_base
             null = IMPLICIT_NULL if node.popping == "php" else EXPLICIT_NULL
-            for pfx in sorted(owners, key=lambda p: (int(p.network_address), p.prefixlen)):
+            if dm.sr:
+                _sr_bindings(lab, dm, node, t, own, null)
+                continue
+            for pfx in _allocation_order(owners, r, pers.label_order):
                 c = cls[pfx]
                 if node.ldp == "loopbacks":
                     wanted = c == "internal" and pfx.prefixlen == 32 and any(

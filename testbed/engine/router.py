@@ -21,7 +21,8 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 
-from testbed.controlplane.tables import EXPLICIT_NULL, IMPLICIT_NULL
+from testbed.controlplane.labelop import PHP, UNTAGGED, after_hop, strip_explicit_null
+from testbed.controlplane.tables import IMPLICIT_NULL
 from testbed.wire import icmp_error, inet_checksum
 
 ETH_IP, ETH_ARP, ETH_MPLS = 0x0800, 0x0806, 0x8847
@@ -126,6 +127,11 @@ class Router:
         self.ttl_te, self.ttl_er, self.ttl_unreach = p.ttl_time_exceeded, p.ttl_echo_reply, p.ttl_unreachable
         self.quote = p.quote_bytes
         self.expiry = "drop" if p.lse_expiry == "drop" else ("tunnel" if self.icmp_tunneling else "reply")
+        self.ttl_propagate_local = self.ttl_propagate if p.ttl_propagate_local is None else p.ttl_propagate_local
+        self._ip_id, self._id_port, self._idents = p.ip_id, -1, {}
+        self._rand = zlib.crc32(self.name.encode()) or 1
+        self._buckets: dict = {}
+        self.local_sink = None      # callable(ip bytes): ICMP for this router, other than echo requests
 
     # ------------------------------------------------------------------ entry point
     def handle(self, pidx: int, frame: bytes, now: float = 0.0) -> list:
@@ -377,6 +383,8 @@ class Router:
                 self.counters.dropped_malformed += 1
                 return
             if ip[ihl] == 8 and ip[ihl + 1] == 0:
+                if not self._may_answer(0, port):
+                    return
                 icmp = bytearray(ip[ihl:])
                 if inet_checksum(bytes(icmp)) != 0:
                     self.counters.dropped_checksum += 1
@@ -387,6 +395,8 @@ class Router:
                 icmp[2], icmp[3] = c >> 8, c & 0xFF
                 me = self._source("echo_reply", port, src, bytes(ip), me)
                 self._originate(ipv4_packet(me, src, 1, self.ttl_er, bytes(icmp), self._next_ident()), src, out)
+            elif self.local_sink is not None:
+                self.local_sink(bytes(ip))      # a reply to the router's own probe (router vantage point)
         elif proto == 17:
             self._error(port, 3, 3, bytes(ip), stack, out, source=me)
 
@@ -408,8 +418,49 @@ class Router:
         return self.ports[pidx].ip
 
     def _next_ident(self) -> int:
-        self.ident = (self.ident + 1) & 0xFFFF
-        return self.ident
+        """IP-ID of a locally generated packet (vendor knob ip_id; the port is the one the
+        packet answers, set by _may_answer)."""
+        mode = self._ip_id
+        if mode == "shared":
+            self.ident = (self.ident + 1) & 0xFFFF
+            return self.ident
+        if mode == "zero":
+            return 0
+        if mode == "random":
+            self._rand = (self._rand * 1103515245 + 12345) & 0x7FFFFFFF
+            return self._rand >> 15 & 0xFFFF
+        k = self._id_port
+        v = self._idents[k] = (self._idents.get(k, 0) + 1) & 0xFFFF
+        return v
+
+    # ------------------------------------------------------------------ ICMP answering (issue 13)
+    def _may_answer(self, icmp_type: int, port) -> bool:
+        """Whether this router answers with an ICMP message of `icmp_type` now: the per-type
+        enable and token bucket of the personality (rate per second, burst, per router or
+        per interface). Counted in icmp_suppressed when it does not."""
+        self._id_port = port.index if port is not None else -1
+        p = self.personality
+        if icmp_type == 11:
+            on, lim = p.answer_time_exceeded, p.limit_time_exceeded
+        elif icmp_type == 0:
+            on, lim = p.answer_echo, p.limit_echo_reply
+        else:
+            on, lim = p.answer_unreachable, p.limit_unreachable
+        if not on:
+            self.counters.icmp_suppressed += 1
+            return False
+        if lim is None:
+            return True
+        rate, burst, per = lim
+        key = (icmp_type, self._id_port if per == "interface" else -1)
+        tokens, t = self._buckets.get(key, (burst, self.now))
+        tokens = min(burst, tokens + (self.now - t) * rate)
+        if tokens < 1.0:
+            self._buckets[key] = (tokens, self.now)
+            self.counters.icmp_suppressed += 1
+            return False
+        self._buckets[key] = (tokens - 1.0, self.now)
+        return True
 
     # ------------------------------------------------------------------ ICMP errors
     def _rate_ok(self) -> bool:
@@ -435,9 +486,10 @@ class Router:
             return None          # never an error about an error (RFC 1812 4.3.2.7)
         if ((orig[6] << 8) | orig[7]) & 0x1FFF:
             return None          # only about the first fragment
-        if not self._rate_ok():
+        if not self._rate_ok() or not self._may_answer(icmp_type, port):
             return None
-        quoted = [(l, tc, s, t) for (l, tc, s, t) in stack] if (stack and self.rfc4950) else None
+        quoted = [(l, tc, s, t) for (l, tc, s, t) in stack] if (
+            stack and self.rfc4950 and (icmp_type == 11 or self.personality.rfc4950_unreachable)) else None
         msg = icmp_error(icmp_type, code, orig, self.quote, quoted)
         ttl = self.ttl_te if icmp_type == 11 else self.ttl_unreach
         src = self._source("time_exceeded" if icmp_type == 11 else "unreachable", port, osrc, orig, source)
@@ -449,6 +501,15 @@ class Router:
         if pkt is not None:
             self._originate(pkt, struct.unpack_from("!I", pkt, 16)[0], out)
 
+    def send_local(self, pkt: bytes, now: float = 0.0) -> list:
+        """Send a packet this router generates itself (its own traceroute or ping: a router
+        vantage point); [(port_index, frame), ...] like handle()."""
+        self.now = now
+        out: list = []
+        self._originate(pkt, struct.unpack_from("!I", pkt, 16)[0], out)
+        self.counters.tx += len(out)
+        return out
+
     def _originate(self, pkt: bytes, dst: int, out: list):
         """Send a locally generated packet: routed by the FIB, labelled if the route says so."""
         route = self._lpm(dst)
@@ -458,7 +519,7 @@ class Router:
         pidx, gw, push = self._pick(route.hops, pkt, 0)
         nh = gw if gw is not None else dst
         if push:
-            lse_ttl = pkt[8] if self.ttl_propagate else self.personality.pipe_lse_ttl
+            lse_ttl = pkt[8] if self.ttl_propagate_local else self.personality.pipe_lse_ttl
             self._send(pidx, nh, _ET_MPLS, self._labels(push, lse_ttl) + pkt, out)
         else:
             self._send(pidx, nh, _ET_IP, pkt, out)
@@ -480,15 +541,28 @@ class Router:
             off += 4
             if w & 0x100:
                 break
-        label, tc, s, ttl = stack[0]
         ipoff = off
+        k = strip_explicit_null(tuple(e[0] for e in stack))
+        if k:
+            ttl = stack[0][3]
+            if ttl <= 1:
+                self._lse_expired(port, frame, ipoff, stack, out)
+                return
+            if k == len(stack):         # UHP egress: pop explicit null, route the IP packet here
+                self._pop_to_ip(port, frame, ipoff, stack, ttl, out, explicit_null=True)
+                return
+            # explicit null above other labels (RFC 4182): pop it, handle the next label here,
+            # with the popped TTL carried down (one decrement at this router in total)
+            inner = stack[k]
+            ittl = min(inner[3], ttl) if self.personality.min_ttl_at_pop else inner[3]
+            stack = [(inner[0], inner[1], inner[2], ittl)] + stack[k + 1:]
+            frame = frame[:14] + self._stack_bytes(stack) + frame[ipoff:]
+            ipoff = 14 + 4 * len(stack)
+        label, tc, s, ttl = stack[0]
         if ttl <= 1:
             self._lse_expired(port, frame, ipoff, stack, out)
             return
         new_ttl = ttl - 1
-        if label == EXPLICIT_NULL:
-            self._pop_to_ip(port, frame, ipoff, stack, new_ttl, out, explicit_null=True)
-            return
         hops = self.lfib.get(label)
         if hops is None:
             self.counters.dropped_no_label += 1
@@ -499,10 +573,11 @@ class Router:
         else:
             hop = hops[0]
         out_label, pidx, gw = hop
-        if out_label is None:       # untagged: the LSP ends abruptly here (opaque egress)
-            self._pop_to_ip(port, frame, ipoff, stack, new_ttl, out, explicit_null=False, hop=hop)
+        action, _ = after_hop((), out_label)
+        if action == UNTAGGED:      # the LSP ends abruptly here (opaque egress): the whole stack goes
+            self._pop_to_ip(port, frame, ipoff, stack, ttl, out, explicit_null=False, hop=hop)
             return
-        if out_label == IMPLICIT_NULL:
+        if action == PHP:
             if len(stack) > 1:      # pop, keep label-switching on the inner label
                 inner = bytearray(frame[18:])
                 w, = struct.unpack_from("!I", inner, 0)
@@ -515,7 +590,8 @@ class Router:
             if hdr is None:
                 return
             ip = bytearray(frame[ipoff:ipoff + hdr[1]])
-            self._set_ttl(ip, self._ttl_after_pop(ip[8], new_ttl))
+            if self.personality.php_ttl_writeback:
+                self._set_ttl(ip, self._ttl_after_pop(ip[8], new_ttl))
             self.counters.label_switched += 1
             self._send(pidx, gw, _ET_IP, bytes(ip), out)
             return
@@ -531,15 +607,25 @@ class Router:
         # Linux mpls_egress: the decremented LSE-TTL when propagating, else IP-TTL - 1
         return lse_ttl if self.ttl_propagate else max(ip_ttl - 1, 0)
 
-    def _pop_to_ip(self, port, frame, ipoff, stack, new_ttl, out, explicit_null: bool, hop=None):
+    def _ttl_before_route(self, ip_ttl: int, lse_ttl: int) -> int:
+        """IP-TTL handed to the IP forwarding step after the last label is popped at a router
+        that then routes the packet (UHP egress, untagged end): that step makes this router's
+        one decrement, so the LSE-TTL is taken as received (not yet decremented)."""
+        if self.personality.min_ttl_at_pop:
+            return min(ip_ttl, lse_ttl)
+        # Linux mpls_egress: the decremented LSE-TTL when propagating, else IP-TTL - 1 (the
+        # decrement is the IP step's)
+        return lse_ttl if self.ttl_propagate else ip_ttl
+
+    def _pop_to_ip(self, port, frame, ipoff, stack, lse_ttl, out, explicit_null: bool, hop=None):
         hdr = self._parse_ip(frame, ipoff)
         if hdr is None:
             return
         ihl, tot = hdr
         ip = bytearray(frame[ipoff:ipoff + tot])
-        self._set_ttl(ip, self._ttl_after_pop(ip[8], new_ttl))
+        self._set_ttl(ip, self._ttl_before_route(ip[8], lse_ttl))
         dst, = struct.unpack_from("!I", ip, 16)
-        if dst in self.my:
+        if hop is None and dst in self.my:   # untagged: sent to the label's next hop, no IP lookup
             self._local(port, ip, ihl, dst, out, stack)
             return
         if explicit_null and not self.personality.explicit_null_expiry:
@@ -569,14 +655,14 @@ class Router:
             # the penultimate hop pops first (IP-TTL := min), then answers as an IP router:
             # the quoted IP-TTL is 1 (tnt.md 2.3, 3.2 qTTL note)
             self._set_ttl(ip, self._ttl_after_pop(ip[8], stack[0][3]))
-            pkt = self._build_error(port, 11, 0, bytes(ip), stack)
+            pkt = self._build_error(port, 11, 0, bytes(ip), stack if self.personality.php_quote_popped else None)
             if pkt is not None:
                 self._originate(pkt, struct.unpack_from("!I", pkt, 16)[0], out)
             return
         pkt = self._build_error(port, 11, 0, bytes(ip), stack)
         if pkt is None:
             return
-        if self.expiry == "tunnel" and hop is not None:
+        if self.expiry == "tunnel" and hop is not None and self._tunnels(stack, ip):
             # RFC 3032 2.3.2: send the error along the LSP the packet was on; its end routes it back
             out_label, pidx, gw = hop
             if out_label is None or out_label == IMPLICIT_NULL:
@@ -586,12 +672,23 @@ class Router:
                 else:
                     self._send(pidx, gw, _ET_IP, pkt, out)
                 return
-            lse_ttl = pkt[8] if self.ttl_propagate else self.personality.pipe_lse_ttl
+            lse_ttl = pkt[8] if self.ttl_propagate_local else self.personality.pipe_lse_ttl
             new = [(out_label, stack[0][1], 0, lse_ttl)] + [(l, tc, 0, lse_ttl) for (l, tc, s, _) in stack[1:]]
             new[-1] = (new[-1][0], new[-1][1], 1, new[-1][3])
             self._send(pidx, gw, _ET_MPLS, self._stack_bytes(new) + pkt, out)
             return
         self._originate(pkt, struct.unpack_from("!I", pkt, 16)[0], out)
+
+    def _tunnels(self, stack, ip) -> bool:
+        """Whether this expiring packet's time-exceeded goes along the LSP (tunnel_scope):
+        every one (Cisco), only with two labels or more (Huawei/H3C `ttl expiration pop`),
+        only for UDP probes (Nokia SR OS icmp-tunneling)."""
+        scope = self.personality.tunnel_scope
+        if scope == "all":
+            return True
+        if scope == "multi-label":
+            return len(stack) >= 2
+        return ip[9] == 17
 
     @staticmethod
     def _stack_bytes(stack) -> bytes:

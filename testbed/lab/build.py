@@ -5,6 +5,7 @@ Every problem found is collected (not just the first) and reported as one line e
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import re
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
@@ -64,6 +65,16 @@ def _pool(net: IPv4Network, plen: int, taken: "_Taken"):
             yield sub
 
 
+def _knobs(P, raw: dict, loc: tuple, where: str) -> dict:
+    out = {}
+    for k, v in raw.items():
+        try:
+            out[k] = vendors.check_knob(k, v)
+        except ValueError as e:
+            P.add(loc + (k,), f"{where}.{k}", f"{e} (behaviour knobs: testbed/vendors/README.md)")
+    return out
+
+
 def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) -> Lab:
     P = _Problems(path, lines)
     allowed_vendors = vendors.names()
@@ -115,6 +126,9 @@ def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) ->
                      loopback=(nspec.loopback if kind == "router" and nspec else None))
             n.ldp, n.popping = pers.ldp, pers.popping
             n.ttl_propagate, n.rfc4950, n.icmp_tunneling = pers.ttl_propagate, pers.rfc4950, pers.icmp_tunneling
+            if kind == "router" and nspec and nspec.behaviour:
+                n.behaviour = _knobs(P, nspec.behaviour, ("routers", nname, "behaviour"),
+                                     f"routers.{nname}.behaviour")
             n.icmp_rate_limit = (nspec.icmp_rate_limit if kind == "router" and nspec and nspec.icmp_rate_limit
                                  is not None else pers.icmp_rate_limit)
             n.icmp_source = {k: getattr(pers, f"source_{k}") for k in vendors.SOURCE_KINDS}
@@ -334,7 +348,9 @@ def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) ->
             continue
         explicit = {k: getattr(d, k) is not None for k in KNOBS}
         first = nodes[d.routers[0]].personality
+        dbeh = _knobs(P, d.behaviour or {}, loc + ("behaviour",), f"mpls.{dname}.behaviour")
         dom = MplsDomain(name=dname, routers=list(d.routers), external=d.external, explicit=explicit,
+                         vpn=d.vpn, sr=d.sr, behaviour=dbeh,
                          **{k: (getattr(d, k) if getattr(d, k) is not None else getattr(first, k)) for k in KNOBS})
         domains[dname] = dom
         for r in d.routers:
@@ -343,6 +359,11 @@ def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) ->
             for k in KNOBS:
                 if explicit[k]:
                     setattr(n, k, getattr(d, k))
+            n.behaviour = {**dbeh, **n.behaviour}
+    # ---- behaviour knobs over the vendor personality: domain, then router (recorded in the truth)
+    for n in nodes.values():
+        if n.behaviour:
+            n.personality = dataclasses.replace(n.personality, **n.behaviour)
     # ---- probes
     probes = []
     addr_map = {a: n.name for n in nodes.values() for a in n.addresses()}

@@ -54,6 +54,9 @@ class MplsDomain:
     icmp_tunneling: bool
     external: str
     explicit: dict[str, bool]   # knob -> set in the lab file (vs vendor default)
+    vpn: bool = False
+    sr: bool = False
+    behaviour: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -76,6 +79,7 @@ class Node:
     icmp_source: dict = field(default_factory=lambda: {"time_exceeded": "outgoing",
                                                        "unreachable": "outgoing", "echo_reply": "probed"})
     gateway: IPv4Address | None = None   # hosts only
+    behaviour: dict = field(default_factory=dict)   # knobs set in the lab file (domain, then router)
 
     @property
     def is_router(self) -> bool:

@@ -59,6 +59,7 @@ class RouterSpec(Strict):
     loopback: IPv4Address | None = None
     icmp_rate_limit: Int | None = Field(None, ge=0, le=1_000_000)
     icmp_source: IcmpSourceSpec | None = None
+    behaviour: dict | None = None      # vendor behaviour knobs for this router (testbed/vendors)
 
 
 class HostSpec(Strict):
@@ -102,6 +103,9 @@ class DomainSpec(Strict):
     popping: Literal["php", "uhp"] | None = None
     icmp_tunneling: Bool | None = None
     external: Literal["bgp", "igp"] = "bgp"
+    vpn: Bool = False                  # L3VPN: BGP routes carry a VPN label under the transport label
+    sr: Bool = False                   # SR-MPLS: node SIDs from the SRGB instead of LDP labels
+    behaviour: dict | None = None      # vendor behaviour knobs for the domain's routers
 
 
 class ProbeSpec(Strict):

@@ -57,6 +57,42 @@ class SimPort:
         return self.sim.now
 
 
+class RouterPort:
+    """A router's own stack handed to a prober (a vantage point on a router, issue 13): the
+    prober's frames are sent as the router's locally generated packets (routed and labelled
+    by its tables, TTL not decremented, pushed LSE-TTLs from ttl_propagate_local), and the
+    ICMP the router receives for itself comes back as frames. Source: the router's loopback."""
+
+    def __init__(self, sim: "Sim", router: str):
+        node = sim.lab.nodes[router]
+        self.sim, self.host = sim, router
+        self.mac = node.interfaces[0].mac
+        self.gwmac = b"\x00" * 6             # no first hop to resolve: the router routes itself
+        self.ip = node.loopback
+        self.prefixlen = 32
+        self.gateway = None
+        self.inbox: deque[bytes] = deque()
+        self.answer_arp = False
+        sim.nodes[router].local_sink = lambda ip: self.inbox.append(self.mac + b"\x00" * 6 + b"\x08\x00" + ip)
+
+    def send(self, frame: bytes):
+        r = self.sim.nodes[self.host]
+        for pidx, f in r.send_local(bytes(frame[14:]), self.sim.now):
+            self.sim._emit(self.host, pidx, f)
+
+    def recv_all(self) -> list[bytes]:
+        out = list(self.inbox)
+        self.inbox.clear()
+        return out
+
+    def run(self, seconds: float | None = None, until_delivery: bool = False):
+        self.sim.run(seconds, until_delivery=until_delivery)
+
+    @property
+    def now(self) -> float:
+        return self.sim.now
+
+
 class Sim:
     def __init__(self, lab, cp=None):
         self.lab = lab
@@ -84,6 +120,11 @@ class Sim:
         p.answer_arp = answer_arp
         self.attached[host] = p
         return p
+
+    def attach_router(self, router: str) -> RouterPort:
+        if router not in self.lab.nodes or not self.lab.nodes[router].is_router:
+            raise KeyError(f"{router} is not a router of lab {self.lab.name}")
+        return RouterPort(self, router)
 
     def _emit(self, node: str, pidx: int, frame: bytes):
         for peer, ppidx, delay in self.wires.get((node, pidx), ()):

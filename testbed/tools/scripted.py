@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from scapy.all import ARP, ICMP, IP, UDP, Ether, raw
-from scapy.contrib.mpls import ICMPExtension_MPLS
+from scapy.contrib.mpls import MPLS, ICMPExtension_MPLS
 from scapy.layers.inet import IPerror
 
 
@@ -41,6 +41,17 @@ class HopReply:
         return self.return_te - self.return_er if self.reply_ttl and self.er_ttl else None
 
 
+def _entries(stack) -> list:
+    """[(label, ttl)] of a quoted stack: scapy chains a stack's later entries as the payload
+    of the first one, so walk each chain to its end."""
+    out = []
+    for e in stack:
+        while isinstance(e, MPLS):
+            out.append((e.label, e.ttl))
+            e = e.payload
+    return out
+
+
 def _ittl(t: int) -> int:
     return 255 if t > 128 else 128 if t > 64 else 64 if t > 32 else 32
 
@@ -48,11 +59,12 @@ def _ittl(t: int) -> int:
 class ScriptedProber:
     def __init__(self, sim, host: str, wait: float = 0.5):
         self.sim = sim
-        self.port = sim.attach(host, answer_arp=True)
+        router = host in sim.lab.nodes and sim.lab.nodes[host].is_router
+        self.port = sim.attach_router(host) if router else sim.attach(host, answer_arp=True)
         self.wait = wait
         self.src = str(self.port.ip)
         self.mac = self.port.mac
-        self.gwmac = self._arp(str(self.port.gateway))
+        self.gwmac = self.port.gwmac if router else self._arp(str(self.port.gateway))
 
     def _arp(self, ip: str) -> bytes:
         self.port.send(raw(Ether(dst="ff:ff:ff:ff:ff:ff", src=self.mac) /
@@ -88,7 +100,7 @@ class ScriptedProber:
             if ic.type in (3, 11) and IPerror in r:
                 h.quoted_ttl = r[IPerror].ttl
                 if ICMPExtension_MPLS in r:
-                    h.labels = [(s.label, s.ttl) for s in r[ICMPExtension_MPLS].stack]
+                    h.labels = _entries(r[ICMPExtension_MPLS].stack)
             return h
         return HopReply(ttl=ttl, address=None)
 

@@ -14,6 +14,8 @@ from testbed.runtimes.sim import Sim
 from testbed.tools.scripted import ScriptedProber, _ittl
 
 VENDORS = ("cisco", "juniper", "linux")
+# the other signatures of the catalogue, each on the explicit lab (vendors.md 2.2)
+EXTRA_VENDORS = ("iosxr", "huawei", "h3c", "ericsson", "junose", "nokia", "mikrotik", "brocade")
 
 
 def _annotate(h) -> str:
@@ -33,12 +35,21 @@ def _annotate(h) -> str:
     return f"[{' '.join(bits)}]" if bits else ""
 
 
-def signature_row(lab_name: str, vendor: str | None):
+def signature_row(lab_name: str, vendor: str | None, knobs: dict | None = None, on=None,
+                  method: str = "icmp-paris", target: str | None = None, source: str | None = None):
+    """One traced row; `knobs` (behaviour knobs) are set on the routers `on` (default: the
+    MPLS domains' routers), `target` a node whose loopback is traced instead of the probe's."""
     params = {"vendor": vendor} if vendor else {}
     lab = load_lab(lab_name, params)
+    if knobs:
+        import dataclasses
+        for n in lab.routers:
+            if (n.name in on) if on else n.domain:
+                n.personality = dataclasses.replace(n.personality, **knobs)
     cp = build(lab)
-    pr = ScriptedProber(Sim(lab, cp), lab.probes[0].source)
-    hops = pr.trace(str(lab.probes[0].targets[0]))
+    pr = ScriptedProber(Sim(lab, cp), source or lab.probes[0].source)
+    dst = str(lab.nodes[target].primary_address()) if target else str(lab.probes[0].targets[0])
+    hops = pr.trace(dst, method=method)
     names, prev = [], None
     for h in hops:
         if h.address is None:
@@ -52,8 +63,70 @@ def signature_row(lab_name: str, vendor: str | None):
         if h.address and h.reply_ttl:
             sig.setdefault(lab.owner_of(h.address), f"<{_ittl(h.reply_ttl)},{_ittl(h.er_ttl) if h.er_ttl else '*'}>")
     lsr_vendor = next((n.vendor for n in lab.routers if n.domain), lab.routers[0].vendor)
+    labels = " ".join(f"{lab.owner_of(h.address)}:{'/'.join(str(lbl) for lbl, _ in h.labels)}"
+                      for h in hops if h.labels)
     return {"lab": lab_name, "vendor": vendor or lsr_vendor, "trace": " ".join(names),
-            "signatures": sorted(set(sig.values()))}
+            "signatures": sorted(set(sig.values())), "labels": labels}
+
+
+# Every behaviour knob of the catalogue (testbed/vendors/README.md) with the lab it shows on
+# and the hop-by-hop signature it produces; rows of the same lab without the knob are the
+# library rows above. (knob setting, lab, vendor, knobs, routers or None, method, target)
+KNOB_ROWS = [
+    ("label_order: sequential (FECs by address)", "explicit", "cisco", {"label_order": "sequential"}, None, None, None),
+    ("label_order: router (the cisco default)", "explicit", "cisco", {}, None, None, None),
+    ("label_base: 299776 (juniper)", "explicit", "cisco", {"label_base": 299776}, None, None, None),
+    ("vpn: true (domain; two-label stack)", "l3vpn", None, {}, None, None, None),
+    ("sr: true (domain; SRGB node SIDs)", "sr-mpls", None, {}, None, None, None),
+    ("tunnel_scope: multi-label, one label", "explicit", "cisco", {"tunnel_scope": "multi-label"}, None, None, None),
+    ("tunnel_scope: multi-label, two labels", "l3vpn", None, {"tunnel_scope": "multi-label"}, None, None, None),
+    ("tunnel_scope: udp, ICMP probes", "explicit", "cisco", {"tunnel_scope": "udp"}, None, None, None),
+    ("tunnel_scope: udp, UDP probes", "explicit", "cisco", {"tunnel_scope": "udp"}, None, "udp-paris", None),
+    ("php_quote_popped: false", "explicit", "cisco", {"php_quote_popped": False}, None, None, None),
+    ("php_ttl_writeback: true (min at the PHP pop; RTLA counts the return tunnel)", "invisible-php-juniper",
+     "juniper", {}, None, None, None),
+    ("php_ttl_writeback: false (Junos no-propagate-ttl: RTLA gone)", "invisible-php-juniper", "juniper",
+     {"php_ttl_writeback": False}, None, None, None),
+    ("rfc4950_unreachable: true, UDP to a UHP egress", "invisible-uhp", "cisco", {}, None, "udp-paris", "pe2"),
+    ("rfc4950_unreachable: false, UDP to a UHP egress", "invisible-uhp", "cisco", {"rfc4950_unreachable": False},
+     None, "udp-paris", "pe2"),
+    ("answer_time_exceeded: false on p2", "explicit", "cisco", {"answer_time_exceeded": False}, ("p2",), None, None),
+    ("answer_echo: false on p2", "explicit", "cisco", {"answer_echo": False}, ("p2",), None, None),
+    ("answer_time_exceeded: false on pe1 (silent ingress)", "silent-ingress", None, {}, None, None, None),
+    ("limit_time_exceeded: 0.1/s, burst 1 (a paced trace)", "rate-limited", None, {}, None, None, None),
+    ("limit_time_exceeded: 1/s, burst 1, a trace without pauses", "explicit", "cisco",
+     {"limit_time_exceeded": (1.0, 1.0, "router")}, ("p1", "p2"), "fast", None),
+    ("ttl_propagate false + ttl_propagate_local true (split pipe), from vp", "split-pipe", None, {}, None, None, None),
+    ("ttl_propagate false + ttl_propagate_local true (split pipe), from pe1", "split-pipe", None, {}, None, None, None,
+     "pe1"),
+    ("ttl_propagate_local: false, from pe1 (pipe for both)", "split-pipe", None, {"ttl_propagate_local": False},
+     None, None, None, "pe1"),
+]
+
+
+def knob_row(setting, lab, vendor, knobs, on, method, target, source=None) -> dict:
+    if method == "fast":
+        row = _fast_row(lab, vendor, knobs, on)
+    else:
+        row = signature_row(lab, vendor, knobs, on, method or "icmp-paris", target, source)
+    return {"knob": setting, **row}
+
+
+def _fast_row(lab_name, vendor, knobs, on):
+    """A trace whose probes leave 5 ms apart (the sim's clock), then the same again: shows a
+    token bucket emptied by the first trace (rows only: the library rows use paced traces)."""
+    import dataclasses
+    lab = load_lab(lab_name, {"vendor": vendor} if vendor else {})
+    for n in lab.routers:
+        if n.name in on:
+            n.personality = dataclasses.replace(n.personality, **knobs)
+    pr = ScriptedProber(Sim(lab, build(lab)), lab.probes[0].source, wait=0.005)
+    dst = str(lab.probes[0].targets[0])
+    first = pr.trace(dst, fingerprint=False)
+    second = pr.trace(dst, fingerprint=False)
+    show = lambda hs: " ".join("*" if h.address is None else lab.owner_of(h.address) for h in hs)  # noqa: E731
+    return {"lab": lab_name, "vendor": vendor, "trace": f"{show(first)} / again: {show(second)}",
+            "signatures": [], "labels": ""}
 
 
 def _takes_vendor(name: str) -> bool:
@@ -78,13 +151,23 @@ def signature_table(progress: bool = True) -> list[dict]:
                 p.advance(task)
     else:
         rows = [signature_row(n, v) for n, v in jobs]
+    rows += [signature_row("explicit", v) for v in EXTRA_VENDORS]
+    rows += [knob_row(*k) for k in KNOB_ROWS]
     return rows
 
 
 def to_markdown(rows) -> str:
-    out = ["| lab | vendor | what a Paris traceroute shows (sim) | signatures |", "|---|---|---|---|"]
+    out = ["| lab | vendor | what a Paris traceroute shows (sim) | signatures | quoted labels |",
+           "|---|---|---|---|---|"]
     for r in rows:
-        out.append(f"| {r['lab']} | {r['vendor']} | `{r['trace']}` | {' '.join(r['signatures'])} |")
+        if "knob" not in r:
+            out.append(f"| {r['lab']} | {r['vendor']} | `{r['trace']}` | {' '.join(r['signatures'])} | "
+                       f"{r['labels']} |")
+    out += ["", "Every behaviour knob (testbed/vendors/README.md) and what it does to the same trace:", "",
+            "| knob | lab | what a Paris traceroute shows (sim) | signatures | quoted labels |", "|---|---|---|---|---|"]
+    for r in rows:
+        if "knob" in r:
+            out.append(f"| {r['knob']} | {r['lab']} | `{r['trace']}` | {' '.join(r['signatures'])} | {r['labels']} |")
     out.append("")
     out.append("Legend: `*` silent hop; `=` the same address again (duplicate IP); `L1` quoted label stack "
                "with its LSE-TTLs; `q2` quoted IP-TTL; `u6` u-turn; `f3` FRPLA; `r3` RTLA.")

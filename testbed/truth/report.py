@@ -56,6 +56,13 @@ def reply_source(cp, node: str, in_addr, to, kind: str = "time_exceeded", probed
     return str(n.iface(r.nexthops[0].ifname).ip)
 
 
+def _behaviour(node) -> dict:
+    """The vendor behaviour knobs in force at a node (vendor table, domain, router)."""
+    from testbed.vendors import knob_names
+    p = node.personality
+    return {k: (list(v) if isinstance(v, tuple) else v) for k in knob_names() for v in [getattr(p, k)]}
+
+
 def ground_truth(cp, flows: dict | None = None) -> dict:
     """flows: {(vantage point, destination): (probe source address, method, flow id)} of the
     traces actually sent; the listed path that flow takes is marked `flow_path`."""
@@ -96,5 +103,7 @@ def ground_truth(cp, flows: dict | None = None) -> dict:
                            "return": [[s.node for s in p] for p in back]})
     identity = {n.name: {"kind": n.kind, "vendor": n.vendor, "domain": n.domain,
                          "addresses": [str(a) for a in n.addresses()],
-                         "icmp_source": dict(n.icmp_source)} for n in lab.nodes.values()}
+                         "icmp_source": dict(n.icmp_source),
+                         "behaviour": _behaviour(n), "behaviour_set": sorted(n.behaviour)}
+                for n in lab.nodes.values()}
     return {"lab": lab.name, "probes": probes, "nodes": identity}

@@ -21,6 +21,7 @@ class Tunnel:
     silent: bool = False             # LSRs drop expiring packets silently (Linux): TNT cannot see them
     ending: str = "php"              # php | uhp | abrupt
     notes: list[str] = field(default_factory=list)
+    stack_depth: int = 1             # most labels the packet carried in this tunnel (2: L3VPN)
 
     @property
     def hidden(self) -> bool:
@@ -30,7 +31,13 @@ class Tunnel:
         return {"class": self.cls, "ingress": self.ingress, "egress": self.egress, "lsrs": self.lsrs,
                 "ingress_address": self.ingress_addr, "egress_address": self.egress_addr,
                 "lsr_addresses": self.lsr_addrs, "domain": self.domain, "silent": self.silent,
-                "ending": self.ending, "hidden": self.hidden, "notes": self.notes}
+                "ending": self.ending, "hidden": self.hidden, "notes": self.notes, "stack_depth": self.stack_depth}
+
+
+def _answers(node) -> bool:
+    """Does this LSR send a time-exceeded when a label's TTL expires (vendor knobs)?"""
+    p = node.personality
+    return p.lse_expiry != "drop" and p.answer_time_exceeded
 
 
 def tunnels_on(lab, path) -> list[Tunnel]:
@@ -55,10 +62,15 @@ def tunnels_on(lab, path) -> list[Tunnel]:
             ending = "php"
         ing = lab.nodes[ingress.node]
         lsr_nodes = [lab.nodes[s.node] for s in lsrs]
-        silent = bool(lsr_nodes) and all(n.personality.lse_expiry == "drop" for n in lsr_nodes)
+        silent = bool(lsr_nodes) and all(not _answers(n) for n in lsr_nodes)
         notes = []
-        if ing.ttl_propagate:
-            quoting = [n.rfc4950 for n in lsr_nodes if n.personality.lse_expiry != "drop"]
+        propagate = ing.ttl_propagate
+        if ingress.action == "source" and ing.personality.ttl_propagate_local is not None:
+            # the ingress router sent this packet itself (a router vantage point): the split
+            # pipe's local setting applies (Cisco `no mpls ip propagate-ttl forwarded|local`)
+            propagate = ing.personality.ttl_propagate_local
+        if propagate:
+            quoting = [n.rfc4950 for n in lsr_nodes if _answers(n)]
             if quoting and all(quoting):
                 cls = "explicit"
             elif quoting and any(quoting):
@@ -75,12 +87,13 @@ def tunnels_on(lab, path) -> list[Tunnel]:
             else:
                 cls = "invisible-php"
         if silent:
-            notes.append("LSRs drop packets whose LSE-TTL expires (Linux): they never answer")
+            notes.append("LSRs drop packets whose LSE-TTL expires (Linux) or send no time-exceeded: "
+                         "they never answer")
         out.append(Tunnel(cls=cls, ingress=ingress.node, egress=egress.node if egress else "?",
                           lsrs=[s.node for s in lsrs],
                           ingress_addr=str(ingress.in_addr) if ingress.in_addr else None,
                           egress_addr=str(egress.in_addr) if egress and egress.in_addr else None,
                           lsr_addrs=[str(s.in_addr) for s in lsrs], domain=ing.domain, silent=silent,
-                          ending=ending, notes=notes))
+                          ending=ending, notes=notes, stack_depth=max(len(s.labels_in) for s in labelled)))
         i = j
     return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
-from testbed.controlplane.tables import EXPLICIT_NULL, IMPLICIT_NULL
+from testbed.controlplane.labelop import after_hop, strip_explicit_null
 
 MAX_PATHS = 16
 
@@ -38,8 +38,9 @@ def flow_picker(src_addr, dst, method: str, flow: int):
     return lambda hops: hops if len(hops) < 2 else [hops[h % len(hops)]]
 
 
-def walk(cp, src: str, dst, max_hops: int = 64, pick=None) -> list[list[Step]]:
+def walk(cp, src: str, dst, max_hops: int = 64, stack: tuple = (), pick=None) -> list[list[Step]]:
     """All router-level paths a packet from node `src` to address `dst` can take; with
+    `stack`, the paths of a packet that arrives at `src` carrying those labels; with
     `pick(hops) -> hops`, only the branches it keeps (one flow: flow_picker)."""
     lab = cp.lab
     dst = IPv4Address(str(dst))
@@ -70,9 +71,10 @@ def walk(cp, src: str, dst, max_hops: int = 64, pick=None) -> list[list[Step]]:
             else:
                 route(node, in_addr, stack, path, Step(node, in_addr, stack, "ip"))
             return
-        if stack[0] == EXPLICIT_NULL:          # UHP egress: pop, then handle what is underneath here
+        k = strip_explicit_null(stack)
+        if k:                                  # UHP egress: pop, then handle what is underneath here
             here = Step(node, in_addr, stack, "pop-explicit-null")
-            rest = stack[1:]
+            rest = stack[k:]
             if rest:
                 switch(node, rest, path + [here])
             elif dst in lab.nodes[node].addresses():
@@ -88,12 +90,7 @@ def walk(cp, src: str, dst, max_hops: int = 64, pick=None) -> list[list[Step]]:
             paths.append(path + [Step(node, in_addr, stack, "drop")])
             return
         for h in (pick(e.hops) if pick else e.hops):
-            if h.out_label is None:
-                action, new = "untagged", stack[1:]
-            elif h.out_label == IMPLICIT_NULL:
-                action, new = "php", stack[1:]
-            else:
-                action, new = "swap", (h.out_label,) + stack[1:]
+            action, new = after_hop(stack, h.out_label)
             here = [Step(node, in_addr, stack, action)] if in_addr is not None or not path or \
                 path[-1].node != node else []
             arrive(h.neighbor, peer_addr(node, h.ifname, h.neighbor), new, path + here)
@@ -115,6 +112,9 @@ def walk(cp, src: str, dst, max_hops: int = 64, pick=None) -> list[list[Step]]:
                 continue
             arrive(nh.neighbor, peer_addr(node, nh.ifname, nh.neighbor), tuple(nh.push), path + [step])
 
+    if stack:
+        arrive(src, None, tuple(stack), [])
+        return paths
     if dst in lab.nodes[src].addresses():
         return [[Step(src, None, (), "deliver")]]
     route(src, None, (), [], Step(src, None, (), "source"))

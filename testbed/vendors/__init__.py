@@ -30,7 +30,7 @@ class Personality:
     rfc4950: bool             # quote the received label stack in ICMP errors
     popping: str              # "php" (implicit null) or "uhp" (explicit null)
     icmp_tunneling: bool      # an LSR sends its ICMP errors along the LSP (RFC 3032 2.3.2)
-    lse_expiry: str           # what an LSR does when the LSE-TTL expires: tunnel | reply | drop
+    lse_expiry: str           # an LSR whose LSE-TTL expires: answer (where to: icmp_tunneling) | drop
     min_ttl_at_pop: bool      # IP-TTL := min(IP-TTL, LSE-TTL) when the last label is popped
     decrement_at_ingress: bool  # the ingress decrements the IP-TTL before pushing
     php_expiry: str           # penultimate hop with an expiring label: "pop-first" or "labelled"
@@ -46,6 +46,88 @@ class Personality:
     source_unreachable: str = "outgoing"
     source_echo_reply: str = "probed"
     is_host: bool = False     # a plain Linux host: never forwards
+    # ---- the behaviour catalogue (issue 13); every field below can be set per vendor (YAML
+    # `behaviour:`), per MPLS domain and per router (lab file `behaviour:`)
+    label_base: int = 16              # first dynamic label the router allocates
+    label_order: str = "sequential"   # sequential (FECs by address) | router (a router-specific order)
+    srgb_base: int = 16000            # SR-MPLS global block: node SID label = srgb_base + index
+    tunnel_scope: str = "all"         # which time-exceeded an icmp_tunneling LSR tunnels:
+                                      # all | multi-label (ttl expiration pop) | udp (SR OS)
+    rfc4950_unreachable: bool = True  # quote the label stack in destination-unreachable too
+    php_quote_popped: bool = True     # a penultimate hop that pops first still quotes the label
+    php_ttl_writeback: bool = True    # PHP writes the LSE-TTL into the IP header (min); Junos
+                                      # no-propagate-ttl pops without it
+    answer_time_exceeded: bool = True
+    answer_unreachable: bool = True
+    answer_echo: bool = True
+    limit_time_exceeded: tuple | None = None   # (per second, burst, "router" | "interface")
+    limit_unreachable: tuple | None = None
+    limit_echo_reply: tuple | None = None
+    ip_id: str = "shared"             # shared | per-interface | zero | random
+    ttl_propagate_local: bool | None = None   # locally generated packets (None: as ttl_propagate);
+                                              # Cisco split pipe "no mpls ip propagate-ttl forwarded"
+
+
+CHOICES = {"lse_expiry": ("answer", "drop"), "label_order": ("sequential", "router"),
+           "tunnel_scope": ("all", "multi-label", "udp"), "ip_id": ("shared", "per-interface", "zero", "random")}
+LIMITS = ("limit_time_exceeded", "limit_unreachable", "limit_echo_reply")
+NOT_KNOBS = ("name", "description", "is_host")
+
+
+def knob_names() -> list[str]:
+    return [f.name for f in fields(Personality) if f.name not in NOT_KNOBS]
+
+
+def _limit(v):
+    """{rate: N, burst: B, per: router|interface} (or null) -> (N, B, per) or None."""
+    if v is None:
+        return None
+    if not isinstance(v, dict) or set(v) - {"rate", "burst", "per"} or "rate" not in v:
+        raise ValueError("a limit is {rate: per second, burst: tokens, per: router|interface} or null")
+    rate, burst, per = v["rate"], v.get("burst", v["rate"]), v.get("per", "router")
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate <= 0 or \
+            isinstance(burst, bool) or not isinstance(burst, (int, float)) or burst < 1:
+        raise ValueError("rate must be > 0 and burst >= 1")
+    if per not in ("router", "interface"):
+        raise ValueError("per is router or interface")
+    return (float(rate), float(burst), per)
+
+
+def check_knob(name: str, value):
+    """The value a behaviour knob takes, or ValueError with a message naming the fix."""
+    known = knob_names()
+    if name not in known:
+        raise ValueError(f"unknown behaviour '{name}'; known: {', '.join(known)}")
+    if name in LIMITS:
+        return _limit(value)
+    if name in CHOICES:
+        if value not in CHOICES[name]:
+            raise ValueError(f"'{value}' is not one of {', '.join(CHOICES[name])}")
+        return value
+    if name == "ttl_propagate_local":
+        if value is not None and not isinstance(value, bool):
+            raise ValueError("expected true, false or null")
+        return value
+    kind = type(getattr(load("cisco"), name))
+    if kind is bool and not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {value!r}")
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise ValueError(f"expected a non-negative integer, got {value!r}")
+    if kind is str and not isinstance(value, str):
+        raise ValueError(f"expected a string, got {value!r}")
+    return value
+
+
+def _raw(name: str) -> dict:
+    """The vendor table with its `base:` vendor's table underneath (section by section)."""
+    raw = yaml.safe_load((HERE / f"{name}.yaml").read_text())
+    base = raw.pop("base", None)
+    if base is None:
+        return raw
+    out = _raw(base)
+    for k, v in raw.items():
+        out[k] = {**out.get(k, {}), **v} if isinstance(v, dict) else v
+    return out
 
 
 @lru_cache(maxsize=None)
@@ -53,7 +135,7 @@ def load(name: str) -> Personality:
     path = HERE / f"{name}.yaml"
     if not path.is_file():
         raise KeyError(name)
-    raw = yaml.safe_load(path.read_text())
+    raw = _raw(name)
     flat = {"name": raw["name"], "description": raw["description"], "is_host": raw.get("host", False)}
     for kind, ttl in raw["initial_ttl"].items():
         flat[f"ttl_{kind}"] = ttl
@@ -66,6 +148,13 @@ def load(name: str) -> Personality:
     unknown = set(flat) - known
     if unknown:
         raise ValueError(f"{path}: unknown vendor fields {sorted(unknown)}")
+    for k, v in (raw.get("behaviour") or {}).items():
+        if k not in known or k in NOT_KNOBS:
+            raise ValueError(f"{path}: behaviour.{k}: unknown behaviour; known: {', '.join(knob_names())}")
+        flat[k] = _limit(v) if k in LIMITS else v
+    for k, allowed in CHOICES.items():
+        if k in flat and flat[k] not in allowed:
+            raise ValueError(f"{path}: {k}: '{flat[k]}' is not one of {', '.join(allowed)}")
     return Personality(**flat)
 
 

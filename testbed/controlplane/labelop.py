@@ -1,0 +1,39 @@
+"""What an LSR does with a received label stack: the one decision the engine (which forwards
+the frame) and the truth walker (which follows the tables) both take, so they cannot differ.
+
+Semantics (top label first):
+- explicit null (0) on top is popped and what is underneath is handled *at the same router*:
+  the next label is looked up there, or the IP packet is routed there when the stack is
+  empty (RFC 3032 2.1 as relaxed by RFC 4182: explicit null may sit anywhere in the stack);
+- otherwise the top label is looked up in the LFIB; the chosen next hop's out-label says
+  - a label: swap the top label ("swap"),
+  - implicit null (3): pop the top label and forward what is left to that next hop
+    ("php": labelled if labels remain, IP otherwise),
+  - untagged (no label from downstream): remove the whole stack and send the IP packet to
+    that next hop without an IP lookup ("untagged": Cisco's "No Label"/"Untagged" entry,
+    where the next hop advertised no label or runs no LDP; show mpls forwarding-table,
+    Cisco IOS MPLS Command Reference MP-597).
+"""
+from __future__ import annotations
+
+from .tables import EXPLICIT_NULL, IMPLICIT_NULL
+
+SWAP, PHP, UNTAGGED = "swap", "php", "untagged"
+
+
+def strip_explicit_null(stack: tuple) -> int:
+    """How many explicit-null labels on top of `stack` this router pops before a lookup."""
+    k = 0
+    while k < len(stack) and stack[k] == EXPLICIT_NULL:
+        k += 1
+    return k
+
+
+def after_hop(stack: tuple, out_label) -> tuple[str, tuple]:
+    """(action, labels sent to the next hop) for the received labels `stack` (explicit null
+    already stripped) forwarded through an LFIB next hop whose out-label is `out_label`."""
+    if out_label is None:
+        return UNTAGGED, ()
+    if out_label == IMPLICIT_NULL:
+        return PHP, tuple(stack[1:])
+    return SWAP, (out_label,) + tuple(stack[1:])
