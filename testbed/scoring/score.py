@@ -98,14 +98,31 @@ def score_trace(lab, truth_probe: dict, trace: dict) -> dict:
             "per_class": {k: dict(v) for k, v in per_class.items()}, "verdicts": verdicts}
 
 
+def truth_probe(lab, truth: dict, trace: dict) -> dict | None:
+    """The truth probe of a trace: same target, and the source host whose LAN (or address) the
+    trace's source is on (a prober on a tap has its own address on the vantage point's LAN)."""
+    from ipaddress import IPv4Address
+    cands = [p for p in truth["probes"] if p["to"] == trace["dst"]]
+    if len(cands) <= 1:
+        return cands[0] if cands else None
+    try:
+        src = IPv4Address(trace["src"])
+    except (KeyError, ValueError):
+        return cands[0]
+    for p in cands:
+        node = lab.nodes.get(p["from"])
+        if node is not None and any(i.address.ip == src or src in i.address.network for i in node.interfaces):
+            return p
+    return cands[0]
+
+
 def score_run(lab, truth: dict, traces: list[dict]) -> dict:
     """Score every uTNT trace against the truth probe with the same source and target."""
-    by_dst = {(p["to"]): p for p in truth["probes"]}
     scored = []
     total = Counter({k: 0 for k in COUNTS})
     per_class: dict[str, Counter] = {}
     for tr in traces:
-        tp = by_dst.get(tr["dst"])
+        tp = truth_probe(lab, truth, tr)
         if tp is None:
             continue
         s = score_trace(lab, tp, tr)
