@@ -187,6 +187,10 @@ def _split_dashdash(argv):
 def cmd_probe(args):
     from testbed.experiments.run import probe_lab, probes_of
     lab = _load(args)
+    if args.parallel or args.campaign or args.repeat > 1 or (args.source and (args.source == "all"
+                                                                              or "," in args.source)):
+        from testbed.experiments.parallel import cmd_probe_many     # many instances at once (issue 16)
+        return cmd_probe_many(args, lab)
     jobs = probes_of(lab, args.source, args.dest)
     if args.runtime is None:
         args.runtime = "sim"
@@ -348,12 +352,16 @@ def build_parser():
         s = lab_cmd(name, fn, help_)
         s.add_argument("--runtime", choices=["netns", "sim"], default="netns" if name == "run" else None,
                        help="default: netns for run; for probe, netns if the lab is up, else sim")
-        s.add_argument("--from", dest="source", help="vantage point (host)")
+        s.add_argument("--from", dest="source", help="vantage point (host)" + (
+            "; with probe also 'all' or vp1,vp2 (one instance each)" if name == "probe" else ""))
         s.add_argument("--to", dest="dest", help="destination (node or address)")
         s.add_argument("--name", help="running lab name (netns; default: the lab's name)")
         if name == "run":
             from testbed.runtimes.netns_cli import add_control_plane_args
             add_control_plane_args(s)
+        if name == "probe":
+            from testbed.experiments.parallel import add_probe_args      # --parallel --campaign --repeat
+            add_probe_args(s)
     s = sub.add_parser("scoreboard", help="uTNT's score over every library lab")
     s.add_argument("labs", nargs="*", help="only these labs")
     s.add_argument("--runtime", choices=["netns", "sim"], default="sim")
