@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed
 TOPO   ?=
 ARGS   ?=
 
-.PHONY: all bootstrap test testbed labs bench clean
+.PHONY: all bootstrap test testbed labs bench clean vm vm-image
 
 all: test
 
@@ -28,6 +28,18 @@ labs: $(STAMP)
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b; done
+
+## make vm : the optional micro-VM runtime: QEMU, Debian's kernel, busybox (apt, ~85 MB), then the guests
+vm: $(STAMP)
+	@missing=""; for p in qemu-system-x86 linux-image-amd64 busybox-static cpio kmod; do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "vm: installing$$missing"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; fi
+	@$(MAKE) --no-print-directory vm-image
+
+## make vm-image : build/vm/{vmlinuz,initramfs-tiny.cpio.gz,initramfs-utnt.cpio.gz,image.json}
+vm-image:
+	@bash scripts/build-vm-image.sh build/vm
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

@@ -90,11 +90,6 @@ def lease_instance(lab, name: str, host: str, tap: bool = True) -> dict:
                        "(links: {lan: [...], prefix: 22})")
 
 
-def plug_tap(lease: dict):
-    """Put a tap someone else created (QEMU's -netdev tap) on the lease's bridge."""
-    _ip(["-n", lease["namespace"], "link", "set", lease["tap"], "master", lease["bridge"], "up"])
-
-
 def release_instance(name: str, lease: dict):
     if lease.get("own_tap"):
         subprocess.run(["ip", "-n", lease["namespace"], "link", "del", lease["tap"]], capture_output=True)

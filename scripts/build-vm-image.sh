@@ -1,0 +1,120 @@
+#!/bin/bash
+# Build the micro-VM guests of the qemu detector runtime (testbed/runtimes/qemu/):
+#
+#   build/vm/vmlinuz                Debian's kernel (package linux-image-amd64), as installed
+#   build/vm/initramfs-tiny.cpio.gz busybox-static, the virtio-net and 9p modules, /init:
+#                                   the smallest guest (busybox traceroute)
+#   build/vm/initramfs-utnt.cpio.gz the same plus uTNT and a minimal Python: Debian's
+#                                   /usr/bin/python3.11, the shared libraries it links, and only
+#                                   the standard-library modules uTNT imports (found by
+#                                   modulefinder, compiled into one zip); and the original TNT's
+#                                   scamper + sc_tnt when /opt/tnt-peer/bin has them (packed at
+#                                   build time from the local build, never committed)
+#   build/vm/image.json             sizes, kernel version, modules, what each image holds
+#
+# Usage: scripts/build-vm-image.sh [OUT_DIR]     (make vm-image; needs `make vm` first)
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OUT=${1:-$ROOT/build/vm}
+PY=/usr/bin/python3.11
+TNT_BIN=${TNT_PEER_BIN:-/opt/tnt-peer/bin}
+
+die() { echo "build-vm-image: $*" >&2; exit 1; }
+KERNEL=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -1 || true)
+[ -n "$KERNEL" ] || die "no Debian kernel in /boot; install it with: make vm (apt-get install linux-image-amd64)"
+KVER=${KERNEL#/boot/vmlinuz-}
+[ -d /lib/modules/$KVER ] || die "/lib/modules/$KVER missing; reinstall linux-image-$KVER"
+[ -x /bin/busybox ] || die "/bin/busybox missing; install it with: make vm (apt-get install busybox-static)"
+file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' || ldd /bin/busybox 2>&1 | grep -q 'not a dynamic' \
+    || die "/bin/busybox is not static; install busybox-static"
+[ -x $PY ] || die "$PY missing (Debian's python3.11; apt-get install python3.11)"
+command -v cpio >/dev/null || die "cpio missing (apt-get install cpio)"
+
+mkdir -p "$OUT"
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+# ------------------------------------------------------------------ the tiny guest
+base() {   # $1: root folder
+    local R=$1
+    mkdir -p $R/bin $R/sbin $R/proc $R/sys $R/dev $R/out $R/tmp $R/lib/modules
+    cp /bin/busybox $R/bin/busybox
+    # virtio-mmio (microvm) and virtio-pci (pc) transports, virtio-net, 9p over virtio
+    for m in virtio_mmio virtio_pci virtio_net 9pnet_virtio 9p; do
+        modprobe -S $KVER --show-depends $m 2>/dev/null
+    done | awk '$1 == "insmod" {print $2}' | awk '!seen[$0]++' > $WORK/mods
+    [ -s $WORK/mods ] || die "modprobe found no virtio/9p modules for $KVER"
+    : > $R/lib/modules/order
+    while read -r m; do
+        cp "$m" $R/lib/modules/
+        basename "$m" >> $R/lib/modules/order
+    done < $WORK/mods
+    cp "$ROOT/testbed/runtimes/qemu/guest-init.sh" $R/init
+    chmod 755 $R/init
+}
+pack() {   # $1: root folder, $2: output file
+    (cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -9 > "$2"
+}
+
+echo "build-vm-image: kernel $KERNEL" >&2
+cp "$KERNEL" "$OUT/vmlinuz"
+T=$WORK/tiny
+base $T
+pack $T "$OUT/initramfs-tiny.cpio.gz"
+
+# ------------------------------------------------------------------ the uTNT guest
+U=$WORK/utnt
+base $U
+mkdir -p $U/usr/bin $U/usr/lib/python3.11/lib-dynload $U/app $U/lib64 $U/lib/x86_64-linux-gnu
+cp $PY $U/usr/bin/python3
+for lib in $(ldd $PY | awk '/=>/ {print $3} /ld-linux/ {print $1}'); do
+    cp -L "$lib" "$U$lib"
+done
+# the detector: uTNT, and what it still imports of the testbed (its wire checksum and ICMP
+# parser, testbed/wire); nothing else of the testbed goes in
+mkdir -p $U/app/testbed
+cp -r "$ROOT/utnt" $U/app/utnt
+cp "$ROOT/testbed/__init__.py" $U/app/testbed/
+cp -r "$ROOT/testbed/wire" $U/app/testbed/wire
+find $U/app -name __pycache__ -prune -exec rm -rf {} +
+# the standard library modules uTNT needs (scripts/vm_stdlib.py), compiled into one zip
+$PY -S "$ROOT/scripts/vm_stdlib.py" "$U/app" "$U/usr/lib/python311.zip" "$U/usr/lib/python3.11/lib-dynload" \
+    > $WORK/stdlib.txt
+# uTNT itself as compiled bytecode as well (sources stay: tracebacks name lines)
+$PY -S -m compileall -q -o 2 $U/app >/dev/null
+WITH_TNT=no
+if [ -x "$TNT_BIN/scamper" ] && [ -x "$TNT_BIN/sc_tnt" ]; then
+    mkdir -p $U/opt/tnt/bin
+    for b in scamper sc_tnt; do
+        cp "$TNT_BIN/$b" $U/opt/tnt/bin/
+        for lib in $(ldd "$TNT_BIN/$b" | awk '/=>/ {print $3}'); do
+            mkdir -p "$U$(dirname $lib)"; cp -L "$lib" "$U$lib"
+        done
+    done
+    WITH_TNT=yes
+    echo "build-vm-image: the original TNT from $TNT_BIN goes into the uTNT guest" >&2
+else
+    echo "build-vm-image: no original TNT in $TNT_BIN: the guest holds uTNT only" >&2
+fi
+pack $U "$OUT/initramfs-utnt.cpio.gz"
+
+$PY -S - "$OUT" "$KVER" "$WITH_TNT" "$WORK/mods" "$WORK/stdlib.txt" <<'EOF'
+import json, os, sys
+out, kver, tnt, mods, std = sys.argv[1:6]
+size = lambda f: os.path.getsize(os.path.join(out, f))
+stdlib, _, ext = open(std).read().strip().partition(" | ")
+doc = {"kernel": kver, "kernel_file": "vmlinuz", "kernel_bytes": size("vmlinuz"),
+       "modules": [os.path.basename(l.strip()) for l in open(mods) if l.strip()],
+       "images": {
+           "tiny": {"initramfs": "initramfs-tiny.cpio.gz", "initramfs_bytes": size("initramfs-tiny.cpio.gz"),
+                    "holds": "busybox-static, virtio and 9p modules, /init"},
+           "utnt": {"initramfs": "initramfs-utnt.cpio.gz", "initramfs_bytes": size("initramfs-utnt.cpio.gz"),
+                    "holds": "the tiny guest + Debian python3.11 with %d stdlib modules, uTNT%s"
+                             % (len(stdlib.split()), " and the original TNT" if tnt == "yes" else ""),
+                    "stdlib": stdlib.split(), "extensions": ext.split(), "tnt": tnt == "yes"}}}
+json.dump(doc, open(os.path.join(out, "image.json"), "w"), indent=2)
+for k, v in doc["images"].items():
+    print(f"build-vm-image: {k}: kernel {doc['kernel_bytes']/1e6:.2f} MB + initramfs {v['initramfs_bytes']/1e6:.2f} MB"
+          f" = {(doc['kernel_bytes'] + v['initramfs_bytes'])/1e6:.2f} MB ({v['holds']})", file=sys.stderr)
+EOF
+echo "$OUT"
