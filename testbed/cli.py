@@ -386,6 +386,8 @@ def build_parser():
     add_netns_parsers(sub)
     from testbed.export.cli import add_parsers as add_export_parsers          # export deploy (containerlab)
     add_export_parsers(sub)
+    from testbed.experiments.ondemand import add_parser as add_ondemand_parser  # ondemand (issue 16)
+    add_ondemand_parser(sub)
     return p
 
 
