@@ -19,8 +19,10 @@ testbed: $(STAMP)
 	@if [ -z "$(TOPO)" ]; then $(VENV)/bin/testbed list; \
 	else $(VENV)/bin/testbed run $(TOPO) $(ARGS); fi
 
-## make test : the whole test suite
+## make test : the whole test suite (builds the micro-VM guests first where QEMU is installed)
 test: $(STAMP)
+	@if command -v qemu-system-x86_64 >/dev/null && [ -x /bin/busybox ] && ls /boot/vmlinuz-*-amd64 >/dev/null 2>&1; \
+	then $(MAKE) --no-print-directory build/vm/image.json; fi
 	$(PY) -m pytest -q -ra tests $(ARGS)
 
 labs: $(STAMP)
@@ -39,6 +41,11 @@ vm: $(STAMP)
 
 ## make vm-image : build/vm/{vmlinuz,initramfs-tiny.cpio.gz,initramfs-utnt.cpio.gz,image.json}
 vm-image:
+	@bash scripts/build-vm-image.sh build/vm
+
+VM_SOURCES := $(shell find utnt testbed/wire -name '*.py' 2>/dev/null) testbed/runtimes/qemu/guest-init.sh \
+	scripts/build-vm-image.sh scripts/vm_stdlib.py
+build/vm/image.json: $(VM_SOURCES)
 	@bash scripts/build-vm-image.sh build/vm
 
 clean:

@@ -70,12 +70,15 @@ cp $PY $U/usr/bin/python3
 for lib in $(ldd $PY | awk '/=>/ {print $3} /ld-linux/ {print $1}'); do
     cp -L "$lib" "$U$lib"
 done
-# the detector: uTNT, and what it still imports of the testbed (its wire checksum and ICMP
-# parser, testbed/wire); nothing else of the testbed goes in
-mkdir -p $U/app/testbed
+# the detector: uTNT; and, only while uTNT still imports it, the testbed's wire package (its
+# checksum and ICMP parser); nothing else of the testbed goes in
 cp -r "$ROOT/utnt" $U/app/utnt
-cp "$ROOT/testbed/__init__.py" $U/app/testbed/
-cp -r "$ROOT/testbed/wire" $U/app/testbed/wire
+if grep -rqE '^\s*(from|import) testbed' "$ROOT/utnt"; then
+    mkdir -p $U/app/testbed
+    cp "$ROOT/testbed/__init__.py" $U/app/testbed/
+    cp -r "$ROOT/testbed/wire" $U/app/testbed/wire
+    echo "build-vm-image: uTNT imports testbed.wire: the guest carries testbed/wire too" >&2
+fi
 find $U/app -name __pycache__ -prune -exec rm -rf {} +
 # the standard library modules uTNT needs (scripts/vm_stdlib.py), compiled into one zip
 $PY -S "$ROOT/scripts/vm_stdlib.py" "$U/app" "$U/usr/lib/python311.zip" "$U/usr/lib/python3.11/lib-dynload" \
