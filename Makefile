@@ -43,7 +43,7 @@ vm: $(STAMP)
 vm-image:
 	@bash scripts/build-vm-image.sh build/vm
 
-VM_SOURCES := $(shell find utnt testbed/wire -name '*.py' 2>/dev/null) testbed/runtimes/qemu/guest-init.sh \
+VM_SOURCES := $(shell find utnt testbed/wire -name '*.py' 2>/dev/null) testbed/runtimes/qemu/guest-init.sh scripts/vm_kernel.py \
 	scripts/build-vm-image.sh scripts/vm_stdlib.py
 build/vm/image.json: $(VM_SOURCES)
 	@bash scripts/build-vm-image.sh build/vm

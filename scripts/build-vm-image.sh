@@ -2,14 +2,16 @@
 # Build the micro-VM guests of the qemu detector runtime (testbed/runtimes/qemu/):
 #
 #   build/vm/vmlinuz                Debian's kernel (package linux-image-amd64), as installed
+#   build/vm/vmlinux                the same, uncompressed (PVH entry; boots faster under TCG)
 #   build/vm/initramfs-tiny.cpio.gz busybox-static, the virtio-net and 9p modules, /init:
 #                                   the smallest guest (busybox traceroute)
 #   build/vm/initramfs-utnt.cpio.gz the same plus uTNT and a minimal Python: Debian's
 #                                   /usr/bin/python3.11, the shared libraries it links, and only
 #                                   the standard-library modules uTNT imports (found by
-#                                   modulefinder, compiled into one zip); and the original TNT's
-#                                   scamper + sc_tnt when /opt/tnt-peer/bin has them (packed at
-#                                   build time from the local build, never committed)
+#                                   scripts/vm_stdlib.py, compiled into one zip)
+#   build/vm/initramfs-tnt.cpio.gz  the tiny guest plus the original TNT's scamper + sc_tnt, only
+#                                   when /opt/tnt-peer/bin has them (a local build packed at build
+#                                   time, never committed)
 #   build/vm/image.json             sizes, kernel version, modules, what each image holds
 #
 # Usage: scripts/build-vm-image.sh [OUT_DIR]     (make vm-image; needs `make vm` first)
@@ -58,6 +60,7 @@ pack() {   # $1: root folder, $2: output file
 
 echo "build-vm-image: kernel $KERNEL" >&2
 cp "$KERNEL" "$OUT/vmlinuz"
+$PY -S "$ROOT/scripts/vm_kernel.py" "$OUT/vmlinuz" "$OUT/vmlinux" || rm -f "$OUT/vmlinux"
 T=$WORK/tiny
 base $T
 pack $T "$OUT/initramfs-tiny.cpio.gz"
@@ -85,21 +88,28 @@ $PY -S "$ROOT/scripts/vm_stdlib.py" "$U/app" "$U/usr/lib/python311.zip" "$U/usr/
     > $WORK/stdlib.txt
 # uTNT itself as compiled bytecode as well (sources stay: tracebacks name lines)
 $PY -S -m compileall -q -o 2 $U/app >/dev/null
+pack $U "$OUT/initramfs-utnt.cpio.gz"
+
+# ------------------------------------------------------------------ the TNT guest (optional)
 WITH_TNT=no
+rm -f "$OUT/initramfs-tnt.cpio.gz"
 if [ -x "$TNT_BIN/scamper" ] && [ -x "$TNT_BIN/sc_tnt" ]; then
-    mkdir -p $U/opt/tnt/bin
+    X=$WORK/tnt
+    base $X
+    mkdir -p $X/opt/tnt/bin $X/lib64
+    cp /lib64/ld-linux-x86-64.so.2 $X/lib64/
     for b in scamper sc_tnt; do
-        cp "$TNT_BIN/$b" $U/opt/tnt/bin/
+        cp "$TNT_BIN/$b" $X/opt/tnt/bin/
         for lib in $(ldd "$TNT_BIN/$b" | awk '/=>/ {print $3}'); do
-            mkdir -p "$U$(dirname $lib)"; cp -L "$lib" "$U$lib"
+            mkdir -p "$X$(dirname $lib)"; cp -L "$lib" "$X$lib"
         done
     done
+    pack $X "$OUT/initramfs-tnt.cpio.gz"
     WITH_TNT=yes
-    echo "build-vm-image: the original TNT from $TNT_BIN goes into the uTNT guest" >&2
+    echo "build-vm-image: the original TNT from $TNT_BIN (a local build, packed here, never committed)" >&2
 else
-    echo "build-vm-image: no original TNT in $TNT_BIN: the guest holds uTNT only" >&2
+    echo "build-vm-image: no original TNT in $TNT_BIN: no TNT guest" >&2
 fi
-pack $U "$OUT/initramfs-utnt.cpio.gz"
 
 $PY -S - "$OUT" "$KVER" "$WITH_TNT" "$WORK/mods" "$WORK/stdlib.txt" <<'EOF'
 import json, os, sys
@@ -107,14 +117,18 @@ out, kver, tnt, mods, std = sys.argv[1:6]
 size = lambda f: os.path.getsize(os.path.join(out, f))
 stdlib, _, ext = open(std).read().strip().partition(" | ")
 doc = {"kernel": kver, "kernel_file": "vmlinuz", "kernel_bytes": size("vmlinuz"),
+       "vmlinux_bytes": size("vmlinux") if os.path.exists(os.path.join(out, "vmlinux")) else None,
        "modules": [os.path.basename(l.strip()) for l in open(mods) if l.strip()],
        "images": {
            "tiny": {"initramfs": "initramfs-tiny.cpio.gz", "initramfs_bytes": size("initramfs-tiny.cpio.gz"),
                     "holds": "busybox-static, virtio and 9p modules, /init"},
            "utnt": {"initramfs": "initramfs-utnt.cpio.gz", "initramfs_bytes": size("initramfs-utnt.cpio.gz"),
-                    "holds": "the tiny guest + Debian python3.11 with %d stdlib modules, uTNT%s"
-                             % (len(stdlib.split()), " and the original TNT" if tnt == "yes" else ""),
-                    "stdlib": stdlib.split(), "extensions": ext.split(), "tnt": tnt == "yes"}}}
+                    "holds": "the tiny guest + Debian python3.11 with %d stdlib modules, uTNT"
+                             % len(stdlib.split()),
+                    "stdlib": stdlib.split(), "extensions": ext.split()}}}
+if tnt == "yes":
+    doc["images"]["tnt"] = {"initramfs": "initramfs-tnt.cpio.gz", "initramfs_bytes": size("initramfs-tnt.cpio.gz"),
+                            "holds": "the tiny guest + the original TNT (scamper, sc_tnt) and their libraries"}
 json.dump(doc, open(os.path.join(out, "image.json"), "w"), indent=2)
 for k, v in doc["images"].items():
     print(f"build-vm-image: {k}: kernel {doc['kernel_bytes']/1e6:.2f} MB + initramfs {v['initramfs_bytes']/1e6:.2f} MB"

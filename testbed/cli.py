@@ -388,6 +388,8 @@ def build_parser():
     add_export_parsers(sub)
     from testbed.experiments.ondemand import add_parser as add_ondemand_parser  # ondemand (issue 16)
     add_ondemand_parser(sub)
+    from testbed.runtimes.qemu.cli import add_parser as add_vm_parser           # vm (issue 16)
+    add_vm_parser(sub)
     return p
 
 
