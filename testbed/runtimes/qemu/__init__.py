@@ -295,6 +295,33 @@ def boot_on_lab(lab, name: str, host: str, args: list[str], image: Image | None 
         except (ValueError, KeyError) as e:
             doc["run"]["error"] = f"result.json from the guest is not uTNT JSON: {e}"
             doc["run"]["ok"] = False
+    warts = sorted(f for f in run.files if f.endswith(".warts"))
+    if warts and not doc["traces"] and run.ok:
+        doc["traces"] = traces_from_warts(run.files[warts[0]])
+        doc["traces_from"] = warts[0]
     if "result.txt" in run.files and args[:1] == ["traceroute"]:
         doc["hops"] = traceroute_hops(run.files["result.txt"].decode(errors="replace"))
     return doc
+
+
+def sc_tnt_binary() -> str | None:
+    """sc_tnt of a local TNT build ($TNT_PREFIX/bin or /opt/tnt-peer/bin), to read warts."""
+    for d in ([os.environ["TNT_PREFIX"]] if os.environ.get("TNT_PREFIX") else []) + ["/opt/tnt-peer"]:
+        f = os.path.join(d, "bin", "sc_tnt")
+        if os.access(f, os.X_OK):
+            return f
+    return None
+
+
+def traces_from_warts(data: bytes) -> list[dict]:
+    """A TNT warts file (what the Unikraft uTNT image writes to fs0, and our tnt guest) as
+    traces for the scorer, through `sc_tnt -d 1` of a local TNT build; [] without one."""
+    sc = sc_tnt_binary()
+    if sc is None:
+        return []
+    from testbed.experiments.ondemand_runtimes import traces_from_tnt_dump
+    with tempfile.NamedTemporaryFile(suffix=".warts") as f:
+        f.write(data)
+        f.flush()
+        r = subprocess.run([sc, "-d", "1", f.name], capture_output=True, text=True, timeout=60)
+    return traces_from_tnt_dump(r.stdout) if r.returncode == 0 else []

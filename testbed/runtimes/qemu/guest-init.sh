@@ -52,6 +52,11 @@ case "$PROG" in
         ip route add default via "$GW"
         say start
         if [ -x /opt/tnt/bin/sc_tnt ]; then
+            # scamper's privilege separation wants a user to drop to and /var/empty to chroot to
+            mkdir -p /etc /var/empty
+            echo 'root:x:0:0:root:/:/bin/sh' > /etc/passwd
+            echo 'nobody:x:65534:65534:nobody:/nonexistent:/bin/false' >> /etc/passwd
+            printf 'root:x:0:\nnogroup:x:65534:\n' > /etc/group
             /opt/tnt/bin/scamper -D -U /tmp/scamper.sock -p 1000 2> $OUT/scamper.txt
             sleep 1
             /opt/tnt/bin/sc_tnt -U /tmp/scamper.sock -o $OUT/out.warts "$@" > $OUT/result.txt 2> $OUT/stderr.txt
