@@ -80,6 +80,8 @@ def main():
           f"{PAPER['guest_ram_mb']:9d}MB")
     print(f"{'start to /init (boot)':28s} {g['tiny']['boot_s']:17.2f}s {g['utnt']['boot_s']:11.2f}s {'-':>13s} "
           f"{'n/a':>11s}")
+    print(f"{'guest uptime at /init':28s} {g['tiny']['guest_uptime_at_init_s']:17.2f}s "
+          f"{g['utnt']['guest_uptime_at_init_s']:11.2f}s {'-':>13s} {'n/a':>11s}")
     print(f"{'start to first probe':28s} {g['tiny']['first_probe_s'] or 0:17.2f}s {g['utnt']['first_probe_s'] or 0:11.2f}s "
           f"{p['first_probe_s']:12.2f}s {'n/a':>11s}")
     print(f"{'start to result':28s} {g['tiny']['result_s']:17.2f}s {g['utnt']['result_s']:11.2f}s "

@@ -203,8 +203,11 @@ class FirstFrameWatch:
         self._t.start()
 
     def watch(self, mac: str):
+        """Start watching mac afresh (a released lease's address, and so its MAC, is reused)."""
+        b = bytes.fromhex(mac.replace(":", ""))
         with self._lock:
-            self._want.add(bytes.fromhex(mac.replace(":", "")))
+            self._want.add(b)
+            self.first.pop(b, None)
 
     def first_ipv4(self, mac: str) -> float | None:
         with self._lock:
