@@ -153,3 +153,40 @@ def test_entries_for_all_vantage_points():
     got = entries_for(lab, "all", repeat=2)
     assert [e.vp for e in got] == [f"vp{i}" for i in range(1, 6) for _ in range(2)]
     assert all(isinstance(e, Entry) and e.start == 0 for e in got)
+
+
+def test_ctrl_c_stops_every_instance_and_leaves_no_tap_or_lease(running):
+    import os
+    import signal
+    import sys
+    import time
+
+    from testbed.runtimes.netns import state
+    inst = running("invisible-php")
+    leases = state.run_dir(inst) / "instances"
+    p = subprocess.Popen([sys.executable, "-m", "testbed.cli", "probe", "invisible-php", "--name", inst,
+                          "--repeat", "10", "--parallel", "10"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    deadline = time.monotonic() + 60
+    addrs = set()
+    while time.monotonic() < deadline and len(addrs) < 5:
+        addrs |= {f.name for f in leases.iterdir()} if leases.exists() else set()
+        time.sleep(0.05)
+    assert addrs, "no instance started"
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    assert not list(leases.iterdir())
+    sw = api.status(inst)["switch"]
+    links = subprocess.run(["ip", "-n", sw, "-o", "link"], capture_output=True, text=True).stdout
+    assert " ui" not in links
+    # no uTNT process of this run is left on any of the leased addresses
+    left = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmd = open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace")
+        except OSError:
+            continue
+        if "utnt.cli" in cmd and any(a in cmd for a in addrs):
+            left.append(pid)
+    assert not left, left

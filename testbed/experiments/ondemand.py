@@ -90,6 +90,8 @@ def run_events(ctx, runtime, nodes: list[tuple[str, str]], events: int, interval
     except BaseException:
         if ctx.instances is not None:
             ctx.instances.stop_all()
+        for t in threads:              # let each release its tap and lease
+            t.join(3)
         raise
     return {"rows": sorted(rows, key=lambda r: r["event"]), "wall_s": round(time.monotonic() - t0, 3)}
 

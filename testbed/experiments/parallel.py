@@ -374,6 +374,8 @@ def run_campaign(lab, name: str, entries: list[Entry], parallel: int = 1, extra=
                 t.join(0.2)
     except BaseException:
         inst.stop_all()
+        for t in threads:              # let each release its tap and lease
+            t.join(3)
         raise
     finally:
         inst.close()
