@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed
 TOPO   ?=
 ARGS   ?=
 
-.PHONY: all bootstrap test testbed labs bench clean conformance
+.PHONY: all bootstrap test testbed labs bench clean conformance vm vm-image
 
 all: test
 
@@ -19,8 +19,10 @@ testbed: $(STAMP)
 	@if [ -z "$(TOPO)" ]; then $(VENV)/bin/testbed list; \
 	else $(VENV)/bin/testbed run $(TOPO) $(ARGS); fi
 
-## make test : the whole test suite
+## make test : the whole test suite (builds the micro-VM guests first where QEMU is installed)
 test: $(STAMP)
+	@if command -v qemu-system-x86_64 >/dev/null && [ -x /bin/busybox ] && ls /boot/vmlinuz-*-amd64 >/dev/null 2>&1; \
+	then $(MAKE) --no-print-directory build/vm/image.json; fi
 	$(PY) -m pytest -q -ra tests $(ARGS)
 
 ## make conformance : uTNT vs the original TNT over the lab variants (needs TNT built, see README)
@@ -32,6 +34,23 @@ labs: $(STAMP)
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b; done
+
+## make vm : the optional micro-VM runtime: QEMU, Debian's kernel, busybox (apt, ~85 MB), then the guests
+vm: $(STAMP)
+	@missing=""; for p in qemu-system-x86 linux-image-amd64 busybox-static cpio kmod; do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "vm: installing$$missing"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; fi
+	@$(MAKE) --no-print-directory vm-image
+
+## make vm-image : build/vm/{vmlinuz,initramfs-tiny.cpio.gz,initramfs-utnt.cpio.gz,image.json}
+vm-image:
+	@bash scripts/build-vm-image.sh build/vm
+
+VM_SOURCES := $(shell find utnt testbed/wire -name '*.py' 2>/dev/null) testbed/runtimes/qemu/guest-init.sh scripts/vm_kernel.py \
+	scripts/build-vm-image.sh scripts/vm_stdlib.py
+build/vm/image.json: $(VM_SOURCES)
+	@bash scripts/build-vm-image.sh build/vm
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

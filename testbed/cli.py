@@ -208,6 +208,10 @@ def cmd_probe(args):
     from testbed.experiments.run import probe_lab, probes_of
     from testbed.runtimes.netns_cli import probe_target
     lab, args.runtime, args.name = probe_target(args, _load)     # the running state decides
+    if args.parallel or args.campaign or args.repeat > 1 or (args.source and (args.source == "all"
+                                                                              or "," in args.source)):
+        from testbed.experiments.parallel import cmd_probe_many     # many instances at once (issue 16)
+        return cmd_probe_many(args, lab)
     jobs = probes_of(lab, args.source, args.dest)
     traces = probe_lab(lab, args.runtime, jobs, args.utnt, name=args.name, seed=args.seed)
     doc = {"format": "utnt", "version": 1, "lab": lab.name, "runtime": args.runtime, "traces": traces}
@@ -441,7 +445,8 @@ def build_parser():
         s = lab_cmd(name, fn, help_)
         s.add_argument("--runtime", choices=["netns", "sim"], default="netns" if name == "run" else None,
                        help="default: netns for run; for probe, netns if the lab is up, else sim")
-        s.add_argument("--from", dest="source", help="vantage point (host)")
+        s.add_argument("--from", dest="source", help="vantage point (host)" + (
+            "; with probe also 'all' or vp1,vp2 (one instance each)" if name == "probe" else ""))
         s.add_argument("--to", dest="dest", help="destination (node or address)")
         s.add_argument("--name", help="running lab name (netns; default: the lab's name)")
         if name == "probe":
@@ -456,6 +461,9 @@ def build_parser():
                            help="your own detector, run per destination in the vantage point's namespace")
             s.add_argument("--format", help="format of --detector-cmd's output (default: detected): "
                            "utnt-json, tnt-text, scamper-json, traceroute")
+        if name == "probe":
+            from testbed.experiments.parallel import add_probe_args      # --parallel --campaign --repeat
+            add_probe_args(s)
     s = sub.add_parser("score", help="score detector output files against a lab's ground truth")
     s.add_argument("items", nargs="+", metavar="LAB RESULTS",
                    help="the lab (library name or file; left out with --name) and the result files ('-': stdin)")
@@ -504,6 +512,10 @@ def build_parser():
     add_netns_parsers(sub)
     from testbed.export.cli import add_parsers as add_export_parsers          # export deploy (containerlab)
     add_export_parsers(sub)
+    from testbed.experiments.ondemand import add_parser as add_ondemand_parser  # ondemand (issue 16)
+    add_ondemand_parser(sub)
+    from testbed.runtimes.qemu.cli import add_parser as add_vm_parser           # vm (issue 16)
+    add_vm_parser(sub)
     return p
 
 

@@ -27,3 +27,8 @@ def pytest_collection_modifyitems(config, items):
             it.add_marker(pytest.mark.skip(reason="needs root for network namespaces"))
         if "frr" in it.keywords and not shutil.which("vtysh"):
             it.add_marker(pytest.mark.skip(reason="Debian's frr is not installed (make bootstrap installs it)"))
+        if "vm" in it.keywords:
+            from testbed.runtimes.qemu import missing
+            why = missing()
+            if why:
+                it.add_marker(pytest.mark.skip(reason=f"micro-VM runtime not here: {why}"))

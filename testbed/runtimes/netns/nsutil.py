@@ -20,6 +20,7 @@ SIOCETHTOOL = 0x8946
 IFF_UP = 0x1
 # legacy ethtool_value commands: segmentation and receive offloads
 ETHTOOL_STSO, ETHTOOL_SGSO, ETHTOOL_SGRO = 0x1F, 0x24, 0x2C
+ETHTOOL_STXCSUM = 0x17      # TX checksum offload: off, or UDP leaves a host with a partial checksum
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.setns.argtypes = (ctypes.c_int, ctypes.c_int)
@@ -132,11 +133,13 @@ def set_up(ifnames, sock=None):
 
 def disable_offloads(ifname: str, sock=None):
     """TSO/GSO/GRO off, so a Linux host hands the engine real frames (never 64 KiB super-frames
-    that a packet socket could not send on again)."""
+    that a packet socket could not send on again); TX checksum offload off, so a host's UDP
+    probes carry a finished checksum (with it, veth hands the engine a partial one, which
+    the engine forwards as is and the destination drops: no port unreachable, ever)."""
     own = sock is None
     s = sock or socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        for cmd in (ETHTOOL_STSO, ETHTOOL_SGSO, ETHTOOL_SGRO):
+        for cmd in (ETHTOOL_STSO, ETHTOOL_SGSO, ETHTOOL_SGRO, ETHTOOL_STXCSUM):
             buf = ctypes.create_string_buffer(struct.pack("II", cmd, 0))
             req = struct.pack("16sP", ifname.encode(), ctypes.addressof(buf))
             try:

@@ -1,0 +1,154 @@
+"""Detector runtimes for `testbed ondemand`: how one event's measurement is run.
+
+Each runtime answers `missing()` (None when it can run here, else one line saying why not)
+and `run(ctx, vp, dst)` -> {"traces": [uTNT-format traces], "error": str | None, ...}. Add a
+runtime by appending to RUNTIMES; nothing else needs to change.
+
+  utnt-process  uTNT as a process on a tap of its own on the vantage point's LAN
+  tnt-process   the original TNT (scamper + sc_tnt) in the vantage point's namespace, through
+                the TNT peer runner (testbed.peers.tnt) when it and a TNT build are present;
+                its text dump is turned into traces with tunnels for scoring
+  utnt-vm       uTNT in a micro-VM (QEMU microvm, build/vm) on a tap of its own
+"""
+from __future__ import annotations
+
+import importlib
+
+from testbed.errors import TestbedError
+
+
+class Ctx:
+    """What runtimes share during one experiment: the lab, the running instance's name, uTNT
+    options, the switch-namespace frame watch and the live processes (for Ctrl-C)."""
+
+    def __init__(self, lab, name, extra=None, instances=None):
+        self.lab, self.name, self.extra, self.instances = lab, name, list(extra or []), instances
+
+
+class UtntProcess:
+    name = "utnt-process"
+    label = "uTNT process (own stack, own tap)"
+
+    def missing(self):
+        return None
+
+    def run(self, ctx, vp, dst):
+        from testbed.experiments.parallel import Entry
+        r = ctx.instances.run_utnt(Entry(vp, dst))
+        return {"traces": r.traces, "error": r.error, "pss_kb": r.pss_kb, "first_probe_s": r.first_probe_s}
+
+
+class TntProcess:
+    name = "tnt-process"
+    label = "original TNT process (scamper + sc_tnt in the vantage point)"
+    RUNNER = "testbed.peers.tnt"
+
+    def _runner(self):
+        try:
+            return importlib.import_module(self.RUNNER)
+        except ImportError:
+            return None
+
+    def missing(self):
+        m = self._runner()
+        if m is None:
+            return f"the TNT peer runner ({self.RUNNER}, from the conformance work) is not in this checkout"
+        if m.find_prefix() is None:
+            return m.missing_reason()
+        return None
+
+    def run(self, ctx, vp, dst):
+        m = self._runner()
+        try:
+            out = m.run_tnt(ctx.name, vp, [dst], [])
+        except TestbedError as e:
+            return {"traces": [], "error": str(e)}
+        import shutil
+        from pathlib import Path
+        shutil.rmtree(Path(out["warts"]).parent, ignore_errors=True)
+        return {"traces": traces_from_tnt_dump(out["text"]), "error": None}
+
+
+def traces_from_tnt_dump(text: str) -> list[dict]:
+    """TNT's `sc_tnt -d 1` dump as traces the scorer reads: hops (addresses) and tunnels
+    rebuilt from the per-hop [MPLS,<class>,<role>,...] tags (ING ... LSR ... EGR)."""
+    import re
+    traces = []
+    head = re.compile(r"^trace \[(?P<method>[a-z-]+)\] from (?P<src>\S+) to (?P<dst>\S+)$")
+    for line in text.splitlines():
+        s = line.strip()
+        if not s:
+            continue
+        m = head.match(s)
+        if m:
+            traces.append({"src": m["src"], "dst": m["dst"], "method": m["method"], "hops": [], "tunnels": []})
+            continue
+        if not traces:
+            continue
+        tok = s.split()
+        if len(tok) < 2:
+            continue
+        tag = next((t.strip("[]").split(",") for t in tok if t.startswith("[MPLS")), None)
+        traces[-1]["hops"].append({"address": None if tok[1] == "*" else tok[1], "mpls": tag})
+    for tr in traces:
+        cur = None
+        for h in tr["hops"]:
+            tag = h["mpls"]
+            if not tag or len(tag) < 3:
+                cur = None
+                continue
+            cls, role = tag[1], tag[2]
+            if role == "ING" or cur is None:
+                cur = {"class": cls, "ingress": h["address"] if role == "ING" else None, "egress": None,
+                       "lsrs": [], "trigger": tag[3] if len(tag) > 3 else None}
+                tr["tunnels"].append(cur)
+                if role == "ING":
+                    continue
+            if role == "LSR":
+                cur["lsrs"].append(h["address"])
+            elif role == "EGR":
+                cur["egress"] = h["address"]
+                cur = None
+        for h in tr["hops"]:
+            h.pop("mpls")
+    return traces
+
+
+class UtntVm:
+    name = "utnt-vm"
+    label = "uTNT in a micro-VM (QEMU microvm)"
+    timeout = 600.0
+
+    def missing(self):
+        from testbed.runtimes.qemu import IMAGE_DIR, missing
+        why = missing()
+        if why:
+            return why
+        if not (IMAGE_DIR / "initramfs-utnt.cpio.gz").exists():
+            return f"no uTNT guest in {IMAGE_DIR} (make vm-image)"
+        return None
+
+    def run(self, ctx, vp, dst):
+        from testbed.runtimes.qemu import Image, boot_on_lab
+        d = boot_on_lab(ctx.lab, ctx.name, vp, ["utnt", "-i", dst, *ctx.extra], image=Image.ours("utnt"),
+                        timeout=self.timeout, frames=ctx.instances.frames if ctx.instances else None,
+                        procs=ctx.instances._procs if ctx.instances else None)
+        r = d["run"]
+        return {"traces": d["traces"], "error": None if r["ok"] else r["error"], "boot_s": r["boot_s"],
+                "guest_pss_kb": r["guest_pss_kb"], "host_pss_kb": r["host_pss_kb"],
+                "first_probe_s": r["first_probe_s"], "accel": r["accel"]}
+
+
+RUNTIMES = [UtntProcess(), TntProcess(), UtntVm()]
+
+
+def by_name(names: list[str] | None):
+    if not names:
+        return list(RUNTIMES)
+    known = {r.name: r for r in RUNTIMES}
+    out = []
+    for n in names:
+        if n not in known:
+            raise TestbedError(f"--runtimes: unknown runtime '{n}'; choose from {', '.join(known)}")
+        out.append(known[n])
+    return out

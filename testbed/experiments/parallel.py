@@ -1,0 +1,496 @@
+"""Many detector instances at once on a running lab (`testbed probe LAB --from all --parallel N`,
+`--campaign FILE`).
+
+Every instance is its own uTNT process with its own tap on its vantage point's LAN bridge, its
+own address and MAC (testbed/runtimes/netns/instances.py), like one unikernel each. While it
+runs the testbed measures, from outside the detector:
+  - memory: PSS (and RSS) from /proc/PID/smaps_rollup, sampled every 20 ms, the peak;
+  - start to first probe: from the moment the process is started to the first IPv4 frame the
+    switch namespace sees from the instance's MAC (a packet socket there, not uTNT's word).
+Traces are scored per trace against the truth probe of the same vantage point and target.
+
+A campaign file is vantage points x destinations x start times (seconds after the start):
+
+    vantage_points: all            # or [vp1, vp3]
+    destinations: [dst]            # node names or addresses
+    start_times: [0, 0.5, 1.0]     # or {every: 0.5, count: 4}
+"""
+from __future__ import annotations
+
+import json
+import select
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+from testbed.errors import TestbedError
+
+ETH_P_ALL = 0x0003
+
+
+# ---------------------------------------------------------------- what to run
+@dataclass
+class Entry:
+    vp: str
+    dst: str            # address
+    start: float = 0.0  # seconds after the campaign starts
+
+
+def vantage_points(lab, spec) -> list[str]:
+    """'all', 'vp1,vp2' or a list: hosts that are vantage points (sources of the lab's probes,
+    else every host on a LAN with an attachment point)."""
+    hosts = [p.source for p in lab.probes]
+    hosts = list(dict.fromkeys(hosts)) or [h.name for h in lab.hosts]
+    if spec in (None, "all"):
+        return hosts
+    names = [s.strip() for s in spec.split(",")] if isinstance(spec, str) else list(spec)
+    for n in names:
+        if n not in lab.nodes or lab.nodes[n].is_router:
+            raise TestbedError(f"--from: '{n}' is not a host of {lab.name}; hosts: {', '.join(h.name for h in lab.hosts)}")
+    return names
+
+
+def destination(lab, d: str) -> str:
+    if d in lab.nodes:
+        return str(lab.nodes[d].primary_address())
+    try:
+        from ipaddress import IPv4Address
+        IPv4Address(d)
+    except ValueError:
+        raise TestbedError(f"destination '{d}' is neither a node of {lab.name} nor an IPv4 address") from None
+    return d
+
+
+def entries_for(lab, source=None, dest=None, repeat: int = 1) -> list[Entry]:
+    """Every vantage point x (its probes' targets, or --to), `repeat` times, all at t=0."""
+    out = []
+    for vp in vantage_points(lab, source):
+        if dest is not None:
+            targets = [destination(lab, dest)]
+        else:
+            targets = [str(t) for p in lab.probes if p.source == vp for t in p.targets]
+            if not targets:
+                raise TestbedError(f"{lab.source}: no probes from {vp}; give --to")
+        out += [Entry(vp, t) for _ in range(repeat) for t in targets]
+    return out
+
+
+def load_campaign(lab, path: str) -> list[Entry]:
+    import yaml
+    try:
+        text = open(path).read()
+    except OSError as e:
+        raise TestbedError(f"{path}: cannot read the campaign file: {e.strerror}") from None
+    try:
+        doc = yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        raise TestbedError(f"{path}:{mark.line + 1 if mark else '?'}: not valid YAML: "
+                           f"{getattr(e, 'problem', e)}") from None
+
+    def line_of(key):
+        for n, ln in enumerate(text.splitlines(), 1):
+            if ln.lstrip().startswith(f"{key}:"):
+                return n
+        return 1
+    if not isinstance(doc, dict):
+        raise TestbedError(f"{path}:1: a campaign is a mapping with vantage_points, destinations, start_times")
+    unknown = set(doc) - {"vantage_points", "destinations", "start_times"}
+    if unknown:
+        k = sorted(unknown)[0]
+        raise TestbedError(f"{path}:{line_of(k)}: {k}: unknown field; allowed: vantage_points, destinations, "
+                           "start_times")
+    try:
+        vps = vantage_points(lab, doc.get("vantage_points", "all"))
+    except TestbedError as e:
+        raise TestbedError(f"{path}:{line_of('vantage_points')}: vantage_points: {e}") from None
+    dsts = doc.get("destinations")
+    if not dsts or not isinstance(dsts, list):
+        raise TestbedError(f"{path}:{line_of('destinations')}: destinations: a list of node names or addresses "
+                           "is needed, e.g. [dst]")
+    try:
+        dsts = [destination(lab, str(d)) for d in dsts]
+    except TestbedError as e:
+        raise TestbedError(f"{path}:{line_of('destinations')}: destinations: {e}") from None
+    st = doc.get("start_times", [0])
+    if isinstance(st, dict) and set(st) <= {"every", "count"} and "every" in st:
+        try:
+            st = [i * float(st["every"]) for i in range(int(st.get("count", 1)))]
+        except (TypeError, ValueError):
+            st = None
+    if not isinstance(st, list) or not all(isinstance(x, (int, float)) and x >= 0 for x in st):
+        raise TestbedError(f"{path}:{line_of('start_times')}: start_times: a list of seconds >= 0 "
+                           "(e.g. [0, 0.5]) or {every: 0.5, count: 4}")
+    return [Entry(vp, d, float(t)) for t in st for vp in vps for d in dsts]
+
+
+# ---------------------------------------------------------------- measuring
+def pss_kb(pid: int) -> tuple[int, int] | None:
+    """(Pss, Rss) in kB from /proc/PID/smaps_rollup, None once the process is gone."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            text = f.read()
+    except OSError:
+        return None
+    vals = {}
+    for ln in text.splitlines():
+        parts = ln.split()
+        if len(parts) >= 2 and parts[0] in ("Pss:", "Rss:"):
+            vals[parts[0][:-1]] = int(parts[1])
+    return (vals.get("Pss", 0), vals.get("Rss", 0)) if vals else None
+
+
+class MemoryWatch:
+    """Peak PSS/RSS of registered PIDs, sampled every `period` seconds in a thread."""
+
+    def __init__(self, period: float = 0.02):
+        self.period = period
+        self.peaks: dict[int, list[int]] = {}
+        self._live: set[int] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+
+    def add(self, pid: int):
+        with self._lock:
+            self._live.add(pid)
+            self.peaks.setdefault(pid, [0, 0])
+        self._sample(pid)
+
+    def remove(self, pid: int) -> tuple[int, int]:
+        with self._lock:
+            self._live.discard(pid)
+            return tuple(self.peaks.get(pid, [0, 0]))
+
+    def _sample(self, pid):
+        v = pss_kb(pid)
+        if v:
+            with self._lock:
+                p = self.peaks.setdefault(pid, [0, 0])
+                p[0], p[1] = max(p[0], v[0]), max(p[1], v[1])
+
+    def _run(self):
+        while not self._stop.wait(self.period):
+            with self._lock:
+                pids = list(self._live)
+            for pid in pids:
+                self._sample(pid)
+
+    def close(self):
+        self._stop.set()
+        self._t.join(1)
+
+
+class FirstFrameWatch:
+    """The first IPv4 frame from each watched MAC, seen by a packet socket in the switch
+    namespace (every bridge port there): when an instance sent its first probe."""
+
+    def __init__(self, namespace: str):
+        from testbed.runtimes.netns.nsutil import netns
+        self.first: dict[bytes, float] = {}
+        self._want: set[bytes] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        with netns(namespace):
+            self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+
+    def watch(self, mac: str):
+        """Start watching mac afresh (a released lease's address, and so its MAC, is reused)."""
+        b = bytes.fromhex(mac.replace(":", ""))
+        with self._lock:
+            self._want.add(b)
+            self.first.pop(b, None)
+
+    def first_ipv4(self, mac: str) -> float | None:
+        with self._lock:
+            return self.first.get(bytes.fromhex(mac.replace(":", "")))
+
+    def _run(self):
+        while not self._stop.is_set():
+            r, _, _ = select.select([self.sock], [], [], 0.1)
+            if not r:
+                continue
+            while True:
+                try:
+                    f = self.sock.recv(2048, socket.MSG_DONTWAIT)
+                except BlockingIOError:
+                    break
+                except OSError:
+                    return
+                t = time.monotonic()
+                if len(f) >= 14 and f[12:14] == b"\x08\x00":
+                    src = f[6:12]
+                    with self._lock:
+                        if src in self._want and src not in self.first:
+                            self.first[src] = t
+
+    def close(self):
+        self._stop.set()
+        self._t.join(1)
+        self.sock.close()
+
+
+# ---------------------------------------------------------------- one instance
+@dataclass
+class Result:
+    vp: str
+    dst: str
+    start: float                 # planned, seconds after t0
+    started: float = 0.0         # actual, seconds after t0
+    ended: float = 0.0
+    address: str | None = None
+    mac: str | None = None
+    tap: str | None = None
+    first_probe_s: float | None = None
+    pss_kb: int = 0
+    rss_kb: int = 0
+    runtime: str = "utnt-process"
+    traces: list = field(default_factory=list)
+    error: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        d = {k: getattr(self, k) for k in ("vp", "dst", "start", "started", "ended", "address", "mac", "tap",
+                                            "first_probe_s", "pss_kb", "rss_kb", "runtime", "error")}
+        d["seconds"] = round(self.ended - self.started, 4)
+        d.update(self.extra)
+        return d
+
+
+class Instances:
+    """Runs uTNT processes on leased taps of one running lab; measures and collects them."""
+
+    def __init__(self, lab, name: str, extra: list[str] | None = None):
+        from testbed.runtimes.netns import api
+        self.lab, self.name, self.extra = lab, name, list(extra or [])
+        st = api.status(name)
+        if st.get("status") != "up":
+            raise TestbedError(f"lab '{name}' is not up (status {st.get('status')}); "
+                               f"run `testbed up {lab.name}{' --name ' + name if name != lab.name else ''}` first")
+        self.namespace = st["switch"]
+        self.mem = MemoryWatch()
+        self.frames = FirstFrameWatch(self.namespace)
+        self._procs: dict[int, subprocess.Popen] = {}
+        self._lock = threading.Lock()
+        self.t0 = time.monotonic()
+
+    def run_utnt(self, e: Entry) -> Result:
+        from testbed.runtimes.netns.instances import lease_instance, release_instance
+        res = Result(e.vp, e.dst, e.start)
+        lease = None
+        try:
+            lease = lease_instance(self.lab, self.name, e.vp)
+            res.address, res.mac, res.tap = lease["address"], lease["mac"], lease["tap"]
+            self.frames.watch(lease["mac"])
+            cmd = ["ip", "netns", "exec", lease["namespace"], sys.executable, "-m", "utnt.cli",
+                   "--tap", lease["tap"], "--ip", f"{lease['address']}/{lease['prefixlen']}",
+                   "--gw", lease["gateway"], "--mac", lease["mac"], "-i", e.dst, "--json", *self.extra]
+            t_start = time.monotonic()
+            res.started = t_start - self.t0
+            p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            with self._lock:
+                self._procs[p.pid] = p
+            self.mem.add(p.pid)
+            try:
+                out, err = p.communicate()
+            finally:
+                res.pss_kb, res.rss_kb = self.mem.remove(p.pid)
+                with self._lock:
+                    self._procs.pop(p.pid, None)
+            res.ended = time.monotonic() - self.t0
+            ff = self.frames.first_ipv4(lease["mac"])
+            res.first_probe_s = round(ff - t_start, 4) if ff is not None else None
+            if p.returncode != 0:
+                res.error = (err or out).strip().splitlines()[-1] if (err or out).strip() else f"status {p.returncode}"
+            else:
+                res.traces = json.loads(out)["traces"]
+        except TestbedError as ex:
+            res.error = str(ex)
+            res.ended = time.monotonic() - self.t0
+        finally:
+            if lease is not None:
+                release_instance(self.name, lease)
+        return res
+
+    def stop_all(self):
+        """Ctrl-C or failure: stop every instance still running, by its PID."""
+        from testbed.runtimes.netns.teardown import terminate
+        with self._lock:
+            procs = list(self._procs.values())
+        terminate([(p.pid, None) for p in procs if p.poll() is None], wait=2.0)
+        for p in procs:
+            try:
+                p.wait(1)
+            except subprocess.TimeoutExpired:
+                pass
+
+    def close(self):
+        self.mem.close()
+        self.frames.close()
+
+
+def run_campaign(lab, name: str, entries: list[Entry], parallel: int = 1, extra=None, progress=None) -> list[Result]:
+    """Run every entry at its start time, at most `parallel` at once (later entries wait for a
+    free slot: nothing is dropped here; `testbed ondemand` drops)."""
+    if parallel < 1:
+        raise TestbedError("--parallel must be >= 1")
+    from testbed.experiments.run import utnt_args
+    utnt_args(extra)
+    inst = Instances(lab, name, extra)
+    slots = threading.Semaphore(parallel)
+    results: list[Result | None] = [None] * len(entries)
+    threads = []
+
+    def go(i, e):
+        try:
+            results[i] = inst.run_utnt(e)
+            if progress:
+                r = results[i]
+                progress(f"{e.vp} -> {e.dst} on {r.tap} ({r.address}): "
+                         + (f"error: {r.error}" if r.error else f"{r.ended - r.started:.2f} s"))
+        finally:
+            slots.release()
+    try:
+        order = sorted(range(len(entries)), key=lambda i: entries[i].start)
+        for i in order:
+            e = entries[i]
+            delay = inst.t0 + e.start - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            slots.acquire()
+            t = threading.Thread(target=go, args=(i, e), daemon=True)
+            t.start()
+            threads.append(t)
+        for t in threads:
+            while t.is_alive():
+                t.join(0.2)
+    except BaseException:
+        inst.stop_all()
+        for t in threads:              # let each release its tap and lease
+            t.join(3)
+        raise
+    finally:
+        inst.close()
+    return [r for r in results if r is not None]
+
+
+# ---------------------------------------------------------------- scoring
+def truth_for(truth: dict, vp: str, dst: str) -> dict | None:
+    for p in truth["probes"]:
+        if p["from"] == vp and p["to"] == dst:
+            return p
+    return None
+
+
+def score_results(lab, truth: dict, results: list[Result]) -> dict:
+    """Per trace: the truth probe of the same vantage point and target (an instance's own
+    address is not the vantage point's, so the source is the instance's host)."""
+    from collections import Counter
+
+    from testbed.scoring.score import COUNTS, score_trace
+    total = Counter({k: 0 for k in COUNTS})
+    for r in results:
+        for tr in r.traces:
+            tp = truth_for(truth, r.vp, tr["dst"])
+            if tp is None:
+                r.extra["score"] = None
+                continue
+            s = score_trace(lab, tp, tr)
+            r.extra["score"] = s["counts"]
+            r.extra["verdicts"] = [v["verdict"] for v in s["verdicts"]]
+            total.update(s["counts"])
+    t = dict(total)
+    t["perfect"] = bool(results) and all(r.error is None for r in results) and \
+        t["detected"] == t["present"] == t["class_correct"] == t["ingress_correct"] == t["egress_correct"] \
+        and t["lsrs_found"] == t["lsrs_present"] and t["false_tunnels"] == 0 and t["false_lsrs"] == 0
+    return t
+
+
+def canonical(trace: dict) -> dict:
+    """What must not depend on how many instances run at once: every hop (address, TTLs,
+    labels, tags) and every tunnel; not the RTTs, not the instance's own address."""
+    hops = [(h["address"], h["probe_ttl"], h["reply_ttl"], h["quoted_ttl"], h["er_ttl"],
+             tuple((x["label"], x["ttl"]) for x in h["labels"]), h["revealed"],
+             None if h["mpls"] is None else (h["mpls"]["class"], h["mpls"]["role"], h["mpls"]["trigger"],
+                                             h["mpls"]["technique"])) for h in trace["hops"]]
+    tunnels = [(t["class"], t["ingress"], t["egress"], tuple(t["lsrs"]), t["trigger"], t["technique"])
+               for t in trace["tunnels"]]
+    return {"dst": trace["dst"], "stop_reason": trace["stop_reason"], "hops": hops, "tunnels": tunnels}
+
+
+def summary(results: list[Result]) -> dict:
+    def med(xs):
+        xs = [x for x in xs if x is not None]
+        return round(statistics.median(xs), 4) if xs else None
+    ok = [r for r in results if r.error is None]
+    span = (max(r.ended for r in results) - min(r.started for r in results)) if results else 0.0
+    return {"instances": len(results), "completed": len(ok), "failed": len(results) - len(ok),
+            "median_pss_kb": med([r.pss_kb for r in ok]), "median_rss_kb": med([r.rss_kb for r in ok]),
+            "median_first_probe_s": med([r.first_probe_s for r in ok]),
+            "median_seconds": med([r.ended - r.started for r in ok]), "wall_seconds": round(span, 3)}
+
+
+def probe_many(lab, name: str, entries: list[Entry], parallel: int, extra=None, progress=None) -> dict:
+    from testbed.controlplane import build
+    from testbed.truth import ground_truth
+    truth = ground_truth(build(lab))
+    results = run_campaign(lab, name, entries, parallel, extra, progress)
+    score = score_results(lab, truth, results)
+    return {"format": "utnt", "version": 1, "lab": lab.name, "name": name, "runtime": "netns",
+            "parallel": parallel, "summary": summary(results), "score": score,
+            "instances": [r.to_json() for r in results],
+            "traces": [tr for r in results for tr in r.traces]}
+
+
+def print_many(doc: dict, out=sys.stdout):
+    from utnt.jsonload import dump_text_json
+    out.write(dump_text_json(doc["traces"]))
+    out.write("\n  instance  vantage point -> destination   address          first probe   run      PSS      verdict\n")
+    for i, r in enumerate(doc["instances"], 1):
+        v = r.get("error") or ", ".join(r.get("verdicts") or ["no truth"])
+        fp = f"{r['first_probe_s'] * 1000:7.0f} ms" if r["first_probe_s"] is not None else "      -   "
+        out.write(f"  {i:8d}  {r['vp']:>13s} -> {r['dst']:15s} {r['address'] or '-':15s}  {fp}  "
+                  f"{r['seconds']:5.2f} s  {r['pss_kb'] / 1024:5.1f} MB  {v}\n")
+    s = doc["summary"]
+    fp = f"{s['median_first_probe_s'] * 1000:.0f} ms" if s["median_first_probe_s"] is not None else "-"
+    pss = f"{s['median_pss_kb'] / 1024:.1f} MB" if s["median_pss_kb"] is not None else "-"
+    out.write(f"{s['completed']}/{s['instances']} instances completed, {doc['parallel']} at once, in "
+              f"{s['wall_seconds']:.2f} s; median PSS {pss} per instance, median start to first probe {fp}; "
+              f"{'perfect score' if doc['score']['perfect'] else 'score: ' + json.dumps(doc['score'])}\n")
+
+
+# ---------------------------------------------------------------- command line
+def add_probe_args(s):
+    s.add_argument("--parallel", type=int, metavar="N", help="run up to N uTNT instances at once, each on a tap "
+                   "of its own with its own address and MAC (netns: the lab must be up)")
+    s.add_argument("--campaign", metavar="FILE", help="vantage points x destinations x start times (YAML)")
+    s.add_argument("--repeat", type=int, default=1, metavar="K", help="K instances per vantage point and target")
+
+
+def cmd_probe_many(args, lab):
+    if args.runtime == "sim":
+        raise TestbedError("--parallel, --campaign and --from all run detector instances on a running lab's "
+                           f"taps: `testbed up {lab.name}` first (netns runtime)")
+    if args.repeat < 1:
+        raise TestbedError("--repeat must be >= 1")
+    name = args.name or lab.name
+    entries = load_campaign(lab, args.campaign) if args.campaign else \
+        entries_for(lab, args.source, args.dest, args.repeat)
+    progress = None
+    if not args.json:
+        def progress(msg):
+            print(f"» {msg}", file=sys.stderr, flush=True)
+    doc = probe_many(lab, name, entries, args.parallel or 1, args.utnt, progress)
+    if args.json:
+        json.dump(doc, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        print_many(doc)

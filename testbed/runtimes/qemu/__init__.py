@@ -1,0 +1,327 @@
+"""The qemu detector runtime: a micro-VM on a running lab's tap, like the uTNT paper's unikernel.
+
+    vm = boot_on_lab(lab, name, "vp", ["utnt", "-i", "12.0.1.2"])        # our guest (build/vm)
+    vm = boot_on_lab(lab, name, "vp", ["-i", "12.0.1.2"], image=Image.user(kernel=K, machine="pc"))
+
+The guest gets a tap of its own on the vantage point's LAN bridge (a leased address and MAC,
+testbed/runtimes/netns/instances.py); QEMU runs in the lab's switch namespace (`ip netns exec`)
+with `-netdev tap` on it, so the VM's only link is the lab. Address, gateway and the detector's
+arguments go on the kernel command line in the uTNT paper's convention
+(`netdev.ipv4_addr=A netdev.ipv4_gw_addr=G netdev.ipv4_subnet_mask=M -- <args>`); the guest
+writes its results to a 9p share (mount tag fs0) and powers itself off. Success is QEMU's exit
+status: 0 (power off) or 83 (Unikraft's isa-debug-exit shutdown), configurable.
+
+Acceleration: KVM where /dev/kvm can boot a stock kernel; on these machines /dev/kvm is
+kvm-pvm, which runs only PVM guest kernels (a stock kernel hangs), so TCG is used and said so.
+microvm under TCG needs pit=on and tsc_early_khz= to boot reliably (platform.md).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from testbed import REPO_ROOT
+from testbed.errors import TestbedError
+
+QEMU = "qemu-system-x86_64"
+IMAGE_DIR = Path(os.environ.get("UTNT_VM_IMAGES", REPO_ROOT / "build" / "vm"))
+TSC_KHZ = 2000000
+OK_STATUS = (0, 83)
+
+
+def missing() -> str | None:
+    """None when the runtime can run here, else one line saying what to install or build."""
+    if shutil.which(QEMU) is None:
+        return f"{QEMU} is not installed (make vm installs qemu-system-x86, linux-image-amd64, busybox-static)"
+    if not (IMAGE_DIR / "vmlinuz").exists() or not (IMAGE_DIR / "initramfs-tiny.cpio.gz").exists():
+        return f"no guest image in {IMAGE_DIR} (make vm-image builds it)"
+    return None
+
+
+def accel() -> tuple[str, str]:
+    """("kvm" | "tcg", why)."""
+    if not os.path.exists("/dev/kvm"):
+        return "tcg", "TCG (no /dev/kvm)"
+    try:
+        mods = open("/proc/modules").read()
+    except OSError:
+        mods = ""
+    if "kvm_pvm" in mods or os.path.exists("/sys/module/kvm_pvm"):
+        return "tcg", "TCG (/dev/kvm is kvm-pvm: it boots only PVM guest kernels, a stock kernel hangs there)"
+    try:
+        fd = os.open("/dev/kvm", os.O_RDWR)
+        os.close(fd)
+    except OSError as e:
+        return "tcg", f"TCG (/dev/kvm: {e.strerror})"
+    return "kvm", "KVM"
+
+
+@dataclass
+class Image:
+    kernel: str
+    initrd: str | None = None
+    machine: str = "microvm"            # microvm (virtio-mmio) or pc (virtio-pci, Unikraft's)
+    mem_mb: int = 160
+    append: str = "console=ttyS0 quiet panic=-1"
+    name: str = "utnt"
+    ok_status: tuple = OK_STATUS
+
+    @classmethod
+    def ours(cls, which: str = "utnt", mem_mb: int | None = None) -> "Image":
+        why = missing()
+        if why:
+            raise TestbedError(why)
+        initrd = IMAGE_DIR / f"initramfs-{which}.cpio.gz"
+        if not initrd.exists():
+            raise TestbedError(f"no {initrd} (make vm-image builds it)")
+        # the uncompressed kernel (PVH entry) when built: no xz decompression under TCG
+        kernel = IMAGE_DIR / "vmlinux" if (IMAGE_DIR / "vmlinux").exists() else IMAGE_DIR / "vmlinuz"
+        return cls(kernel=str(kernel), initrd=str(initrd), name=which,
+                   mem_mb=mem_mb or (96 if which == "tiny" else 160))
+
+    @classmethod
+    def user(cls, kernel: str, initrd: str | None = None, machine: str = "pc", mem_mb: int = 16,
+             ok_status=OK_STATUS) -> "Image":
+        for f in (kernel, initrd):
+            if f and not os.path.exists(f):
+                raise TestbedError(f"--vm-kernel/--vm-initrd: {f}: no such file")
+        return cls(kernel=kernel, initrd=initrd, machine=machine, mem_mb=mem_mb, append="", name="user",
+                   ok_status=tuple(ok_status))
+
+    def size_bytes(self) -> int:
+        """Kernel + initramfs as shipped: for our guests the compressed vmlinuz, even when the
+        runtime boots its uncompressed copy."""
+        k = Path(self.kernel)
+        if self.name != "user" and k.name == "vmlinux" and (k.parent / "vmlinuz").exists():
+            k = k.parent / "vmlinuz"
+        return os.path.getsize(k) + (os.path.getsize(self.initrd) if self.initrd else 0)
+
+
+def cmdline(image: Image, lease: dict, args: list[str]) -> str:
+    from ipaddress import IPv4Network
+    mask = str(IPv4Network(lease["network"]).netmask)
+    parts = [image.append] if image.append else []
+    if image.machine == "microvm":
+        parts.append(f"tsc_early_khz={TSC_KHZ}")
+    parts += [f"netdev.ipv4_addr={lease['address']}", f"netdev.ipv4_gw_addr={lease['gateway']}",
+              f"netdev.ipv4_subnet_mask={mask}", "--", *args]
+    return " ".join(parts)
+
+
+def qemu_argv(image: Image, lease: dict, args: list[str], share: str, console: str) -> list[str]:
+    acc, _ = accel()
+    dev = "device" if image.machine == "microvm" else "pci"
+    machine = "microvm,pit=on,rtc=on" if image.machine == "microvm" else image.machine
+    argv = [QEMU, "-accel", acc, "-M", machine, "-m", str(image.mem_mb), "-smp", "1",
+            "-display", "none", "-monitor", "none", "-serial", f"file:{console}", "-no-reboot",
+            "-kernel", image.kernel]
+    if acc == "kvm":
+        argv += ["-cpu", "host"]
+    if image.initrd:
+        argv += ["-initrd", image.initrd]
+    argv += ["-append", cmdline(image, lease, args),
+             "-netdev", f"tap,id=n0,ifname={lease['tap']},script=no,downscript=no",
+             # no checksum offload: the guest finishes its own checksums (a partial one would
+             # reach the engine's packet sockets unfinished, and the destination would drop it)
+             "-device", f"virtio-net-{dev},netdev=n0,mac={lease['mac']},csum=off,guest_csum=off",
+             "-fsdev", f"local,id=f0,path={share},security_model=none",
+             "-device", f"virtio-9p-{dev},fsdev=f0,mount_tag=fs0",
+             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+    return argv
+
+
+def guest_ram_pss_kb(pid: int, mem_mb: int) -> tuple[int, int] | None:
+    """(PSS of the guest-RAM mapping, PSS of the whole QEMU process) in kB: the paper's method
+    for the guest (smaps of qemu's guest-RAM mapping), smaps_rollup for the host side."""
+    try:
+        text = open(f"/proc/{pid}/smaps").read()
+    except OSError:
+        return None
+    want = mem_mb * 1024
+    guest = total = 0
+    size = None
+    for ln in text.splitlines():
+        if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", ln):
+            a, b = ln.split()[0].split("-")
+            size = (int(b, 16) - int(a, 16)) // 1024
+        elif ln.startswith("Pss:"):
+            v = int(ln.split()[1])
+            total += v
+            if size is not None and want <= size <= want + 4096:
+                guest = max(guest, v)
+    return guest, total
+
+
+@dataclass
+class VmRun:
+    status: int | None = None
+    ok: bool = False
+    wall_s: float = 0.0
+    boot_s: float | None = None           # host clock: start to the guest's /init line
+    guest_init_uptime: float | None = None
+    guest_result_uptime: float | None = None
+    result_s: float | None = None         # host clock: start to the guest's result line
+    first_probe_s: float | None = None
+    guest_pss_kb: int = 0
+    host_pss_kb: int = 0
+    accel: str = ""
+    files: dict = field(default_factory=dict)
+    console: str = ""
+    error: str | None = None
+
+    def to_json(self) -> dict:
+        d = dict(self.__dict__)
+        d["files"] = sorted(self.files)
+        d["console"] = self.console[-2000:]
+        return d
+
+
+def run_vm(image: Image, lease: dict, args: list[str], timeout: float = 120.0, frames=None,
+           procs: dict | None = None) -> VmRun:
+    """Boot `image` on lease's tap, wait for it to power off, collect its 9p share."""
+    acc, why = accel()
+    run = VmRun(accel=why)
+    share = tempfile.mkdtemp(prefix="utnt-vm-")
+    console = os.path.join(share, ".console")
+    os.chmod(share, 0o777)
+    argv = ["ip", "netns", "exec", lease["namespace"], *qemu_argv(image, lease, args, share, console)]
+    if frames is not None:
+        frames.watch(lease["mac"])
+    t0 = time.monotonic()
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if procs is not None:
+        procs[p.pid] = p
+    seen_init = seen_result = False
+    try:
+        while p.poll() is None:
+            if time.monotonic() - t0 > timeout:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+                run.error = f"the VM did not power off within {timeout:.0f} s"
+                break
+            m = guest_ram_pss_kb(p.pid, image.mem_mb)
+            if m:
+                run.guest_pss_kb, run.host_pss_kb = max(run.guest_pss_kb, m[0]), max(run.host_pss_kb, m[1])
+            if not (seen_init and seen_result):
+                try:
+                    con = open(console, errors="replace").read()
+                except OSError:
+                    con = ""
+                now = time.monotonic() - t0
+                if not seen_init and "utnt-guest: init" in con:
+                    seen_init, run.boot_s = True, round(now, 3)
+                if not seen_result and "utnt-guest: result" in con:
+                    seen_result, run.result_s = True, round(now, 3)
+            time.sleep(0.05)
+        out, err = p.communicate()
+    except BaseException:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        raise
+    finally:
+        if procs is not None:
+            procs.pop(p.pid, None)
+    run.wall_s = round(time.monotonic() - t0, 3)
+    run.status = p.returncode
+    try:
+        run.console = open(console, errors="replace").read()
+    except OSError:
+        run.console = ""
+    for key, attr in (("init", "guest_init_uptime"), ("result", "guest_result_uptime")):
+        m = re.search(rf"utnt-guest: {key}\b.*?uptime=([0-9.]+)", run.console)
+        if m:
+            setattr(run, attr, float(m.group(1)))
+    if frames is not None:
+        ff = frames.first_ipv4(lease["mac"])
+        run.first_probe_s = round(ff - t0, 3) if ff is not None else None
+    for f in os.listdir(share):
+        if f != ".console":
+            try:
+                run.files[f] = open(os.path.join(share, f), "rb").read()
+            except OSError:
+                pass
+    shutil.rmtree(share, ignore_errors=True)
+    run.ok = run.error is None and run.status in image.ok_status
+    if run.error is None and not run.ok:
+        tail = (err or "").strip().splitlines()
+        run.error = f"qemu exit status {run.status}" + (f": {tail[-1]}" if tail else "")
+    gs = run.files.get("status")
+    if run.ok and gs is not None and gs.strip() not in (b"0",):
+        run.ok = False
+        run.error = (f"the guest's detector exited with status {gs.strip().decode()}: "
+                     + run.files.get("stderr.txt", b"").decode(errors="replace").strip()[-300:])
+    return run
+
+
+def traceroute_hops(text: str) -> list[str | None]:
+    """busybox traceroute -n output: one address (or None for '*') per TTL."""
+    hops = []
+    for ln in text.splitlines():
+        m = re.match(r"^\s*(\d+)\s+(\S+)", ln)
+        if m:
+            hops.append(None if m.group(2) == "*" else m.group(2))
+    return hops
+
+
+def boot_on_lab(lab, name: str, host: str, args: list[str], image: Image | None = None, timeout: float = 120.0,
+                frames=None, procs=None) -> dict:
+    """Lease a tap on host's LAN, boot the VM there, release; the run and what it reported."""
+    from testbed.runtimes.netns.instances import lease_instance, release_instance
+    image = image or Image.ours("utnt")
+    lease = lease_instance(lab, name, host)
+    try:
+        run = run_vm(image, lease, args, timeout=timeout, frames=frames, procs=procs)
+    finally:
+        release_instance(name, lease)
+    doc = {"vp": host, "address": lease["address"], "mac": lease["mac"], "tap": lease["tap"],
+           "image": image.name, "image_bytes": image.size_bytes(), "machine": image.machine,
+           "mem_mb": image.mem_mb, "run": run.to_json(), "traces": [], "hops": None}
+    if "result.json" in run.files and run.ok:
+        try:
+            doc["traces"] = json.loads(run.files["result.json"])["traces"]
+        except (ValueError, KeyError) as e:
+            doc["run"]["error"] = f"result.json from the guest is not uTNT JSON: {e}"
+            doc["run"]["ok"] = False
+    warts = sorted(f for f in run.files if f.endswith(".warts"))
+    if warts and not doc["traces"] and run.ok:
+        doc["traces"] = traces_from_warts(run.files[warts[0]])
+        doc["traces_from"] = warts[0]
+    if "result.txt" in run.files and args[:1] == ["traceroute"]:
+        doc["hops"] = traceroute_hops(run.files["result.txt"].decode(errors="replace"))
+    return doc
+
+
+def sc_tnt_binary() -> str | None:
+    """sc_tnt of a local TNT build ($TNT_PREFIX/bin or /opt/tnt-peer/bin), to read warts."""
+    for d in ([os.environ["TNT_PREFIX"]] if os.environ.get("TNT_PREFIX") else []) + ["/opt/tnt-peer"]:
+        f = os.path.join(d, "bin", "sc_tnt")
+        if os.access(f, os.X_OK):
+            return f
+    return None
+
+
+def traces_from_warts(data: bytes) -> list[dict]:
+    """A TNT warts file (what the Unikraft uTNT image writes to fs0, and our tnt guest) as
+    traces for the scorer, through `sc_tnt -d 1` of a local TNT build; [] without one."""
+    sc = sc_tnt_binary()
+    if sc is None:
+        return []
+    from testbed.experiments.ondemand_runtimes import traces_from_tnt_dump
+    with tempfile.NamedTemporaryFile(suffix=".warts") as f:
+        f.write(data)
+        f.flush()
+        r = subprocess.run([sc, "-d", "1", f.name], capture_output=True, text=True, timeout=60)
+    return traces_from_tnt_dump(r.stdout) if r.returncode == 0 else []

@@ -1,0 +1,132 @@
+"""`testbed vm LAB`: boot one detector micro-VM on a lab's tap, collect and score its result.
+
+    testbed vm invisible-php                              # uTNT guest, the lab's first probe
+    testbed vm invisible-php --image tiny                 # busybox traceroute, hops vs the truth
+    testbed vm invisible-php --kernel app-utnt_qemu-x86_64 --machine pc --mem 8 -- -i 12.0.1.2 ...
+                                                          # your own image, the paper's convention
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+from testbed.errors import TestbedError
+
+
+def add_parser(sub):
+    s = sub.add_parser("vm", help="boot a detector micro-VM (QEMU) on a lab's tap, score what it reports")
+    s.add_argument("lab", help="library lab name or path to a lab .yaml file")
+    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="template parameter (repeatable)")
+    s.add_argument("--from", dest="source", help="vantage point whose LAN the VM joins (default: first probe's)")
+    s.add_argument("--to", dest="dest", help="destination (default: the vantage point's first probe target)")
+    s.add_argument("--image", default="utnt", choices=["utnt", "tiny", "tnt"],
+                   help="our guest (build/vm, make vm-image): utnt, tiny (busybox traceroute) or tnt")
+    s.add_argument("--kernel", help="your own image instead (e.g. Unikraft's app-utnt_qemu-x86_64)")
+    s.add_argument("--initrd", help="its initramfs, if any")
+    s.add_argument("--machine", default=None, choices=["microvm", "pc"], help="QEMU machine for --kernel (pc)")
+    s.add_argument("--mem", type=int, help="guest RAM in MB (ours: 96 tiny, 160 utnt; --kernel: 16)")
+    s.add_argument("--ok-status", default="0,83", help="QEMU exit statuses that mean success (0 power off, "
+                   "83 Unikraft's isa-debug-exit)")
+    s.add_argument("--timeout", type=float, default=300.0, help="seconds before the VM is stopped (300)")
+    s.add_argument("--name", help="lab instance name (default: the lab's; brought up and down if not up)")
+    s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.set_defaults(fn=cmd_vm)
+    return s
+
+
+def vm_probe(lab, name, source, dest, image, extra, timeout, progress=None) -> dict:
+    from testbed.controlplane import build
+    from testbed.experiments.parallel import destination, truth_for
+    from testbed.runtimes.netns import api
+    from testbed.runtimes.qemu import accel, boot_on_lab
+    from testbed.scoring.score import score_trace
+    from testbed.truth import ground_truth
+    truth = ground_truth(build(lab))
+    vp = source or (lab.probes[0].source if lab.probes else lab.hosts[0].name)
+    if dest:
+        dst = destination(lab, dest)
+    else:
+        t = [str(x) for p in lab.probes if p.source == vp for x in p.targets]
+        if not t:
+            raise TestbedError(f"{lab.source}: no probes from {vp}; give --to")
+        dst = t[0]
+    if image.name == "tiny":
+        args = ["traceroute", "-q", "1", "-w", "2", "-m", "16", dst]
+    elif image.name == "utnt":
+        args = ["utnt", "-i", dst, *extra]
+    elif image.name == "tnt":
+        args = ["tnt", "-i", dst, *extra]
+    else:
+        args = list(extra) or ["-i", dst]
+    brought_up = False
+    if api.status(name).get("status") != "up":
+        if progress:
+            progress(f"bringing {name} up in network namespaces")
+        api.up(lab, name=name)
+        brought_up = True
+    try:
+        if progress:
+            progress(f"booting the {image.name} guest ({accel()[1]}) on {vp}'s LAN: {' '.join(args)}")
+        doc = boot_on_lab(lab, name, vp, args, image=image, timeout=timeout)
+    finally:
+        if brought_up:
+            if progress:
+                progress(f"tearing {name} down")
+            api.down(name)
+    doc.update({"lab": lab.name, "name": name, "dst": dst, "args": args})
+    tp = truth_for(truth, vp, dst)
+    doc["score"] = None
+    if tp is not None and doc["traces"]:
+        s = score_trace(lab, tp, doc["traces"][0])
+        doc["score"] = {"counts": s["counts"], "verdicts": [v["verdict"] for v in s["verdicts"]]}
+    if tp is not None and doc["hops"] is not None:
+        path = tp["paths"][0]
+        hidden = {n for t in path["tunnels"] if t["hidden"] for n in t["lsrs"]}
+        want = [s["node"] for s in path["forward"][1:] if s["node"] not in hidden]
+        got = [lab.owner_of(a) if a else None for a in doc["hops"]]
+        doc["score"] = {"hops": got, "expected_visible": want, "match": got == want}
+    return doc
+
+
+def cmd_vm(args):
+    from testbed.lab import load_lab
+    from testbed.lab.loader import parse_sets
+    from testbed.runtimes.qemu import Image
+    lab = load_lab(args.lab, parse_sets(args.set))
+    try:
+        ok = tuple(int(x) for x in args.ok_status.split(","))
+    except ValueError:
+        raise TestbedError(f"--ok-status: '{args.ok_status}' is not a list of integers like 0,83") from None
+    if args.kernel:
+        image = Image.user(args.kernel, args.initrd, machine=args.machine or "pc", mem_mb=args.mem or 16,
+                           ok_status=ok)
+    else:
+        image = Image.ours(args.image, args.mem)
+        image.ok_status = ok
+    progress = None if args.json else (lambda m: print(f"» {m}", file=sys.stderr, flush=True))
+    doc = vm_probe(lab, args.name or lab.name, args.source, args.dest, image, args.utnt, args.timeout, progress)
+    if args.json:
+        json.dump(doc, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+        return
+    r = doc["run"]
+    if doc["traces"]:
+        from utnt.jsonload import dump_text_json
+        sys.stdout.write(dump_text_json(doc["traces"]))
+    elif doc["hops"] is not None:
+        for i, a in enumerate(doc["hops"], 1):
+            print(f"{i:3d}  {a or '*'}")
+    fmt = lambda v, u="s": f"{v:.2f} {u}" if isinstance(v, (int, float)) else "-"   # noqa: E731
+    print(f"{doc['image']} guest ({doc['image_bytes'] / 1e6:.2f} MB, {doc['mem_mb']} MB RAM, {r['accel']}) at "
+          f"{doc['address']} on {doc['vp']}'s LAN: exit {r['status']}, {'ok' if r['ok'] else 'FAILED: ' + str(r['error'])}")
+    print(f"  boot (start to /init) {fmt(r['boot_s'])}, start to result {fmt(r['result_s'])}, wall {fmt(r['wall_s'])}; "
+          f"guest RAM PSS {r['guest_pss_kb'] / 1024:.1f} MB, QEMU PSS {r['host_pss_kb'] / 1024:.1f} MB")
+    s = doc["score"]
+    if s is None:
+        print("  not scored (no trace in uTNT's JSON and no traceroute hops in the share: files "
+              + ", ".join(r["files"]) + ")")
+    elif "verdicts" in s:
+        print("  score: " + ", ".join(s["verdicts"]) if s["verdicts"] else "  score: no tunnel on this path")
+    else:
+        print(f"  hops {'match' if s['match'] else 'DIFFER from'} the truth: {' '.join(n or '*' for n in s['hops'])}"
+              + ("" if s["match"] else f" (expected {' '.join(s['expected_visible'])})"))
