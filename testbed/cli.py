@@ -378,6 +378,8 @@ def build_parser():
     add_netns_parsers(sub)
     from testbed.export.cli import add_parsers as add_export_parsers          # export deploy (containerlab)
     add_export_parsers(sub)
+    from testbed.realnet_cli import add_parsers as add_realnet_parsers        # import campaign (real networks)
+    add_realnet_parsers(sub)
     return p
 
 

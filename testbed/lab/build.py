@@ -109,6 +109,7 @@ def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) ->
             n.ttl_propagate, n.rfc4950, n.icmp_tunneling = pers.ttl_propagate, pers.rfc4950, pers.icmp_tunneling
             n.icmp_rate_limit = (nspec.icmp_rate_limit if kind == "router" and nspec and nspec.icmp_rate_limit
                                  is not None else pers.icmp_rate_limit)
+            n.pos = tuple(nspec.pos) if kind == "router" and nspec and nspec.pos else None
             nodes[nname] = n
 
     # ---- links (resolve endpoints)

@@ -73,6 +73,7 @@ class Node:
     icmp_tunneling: bool = False
     icmp_rate_limit: int = 0
     gateway: IPv4Address | None = None   # hosts only
+    pos: tuple[float, float] | None = None   # drawing position from the lab file (routers)
 
     @property
     def is_router(self) -> bool:

@@ -34,6 +34,7 @@ class RouterSpec(Strict):
     vendor: str | None = None
     loopback: IPv4Address | None = None
     icmp_rate_limit: int | None = Field(None, ge=0)
+    pos: tuple[float, float] | None = None       # drawing position (longitude, latitude when imported)
 
 
 class HostSpec(Strict):
