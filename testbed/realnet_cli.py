@@ -39,12 +39,23 @@ def cmd_import(args):
 
 
 def cmd_campaign(args):
+    from testbed.lab import load_lab
+    from testbed.lab.loader import parse_sets
+    _campaign(args, load_lab(args.lab, parse_sets(args.set)))
+
+
+def run_as_campaign(args, lab):
+    """`testbed run` on a lab with several vantage points: the campaign, with its defaults."""
+    for k, v in (("output", None), ("workers", 1), ("scheduler", None), ("no_pictures", False)):
+        if not hasattr(args, k):
+            setattr(args, k, v)
+    _campaign(args, lab)
+
+
+def _campaign(args, lab):
     from rich.console import Console
 
     from testbed.experiments.campaign import campaign, report, write_outputs
-    from testbed.lab import load_lab
-    from testbed.lab.loader import parse_sets
-    lab = load_lab(args.lab, parse_sets(args.set))
     c = Console(width=None if sys.stdout.isatty() else 160)
     err = Console(stderr=True, highlight=False)
     progress = None if args.json else (lambda m: err.print(f"[dim]» {m}[/]"))
@@ -61,7 +72,7 @@ def cmd_campaign(args):
     files = write_outputs(doc, lab, args.output or f"campaign-{lab.name}", pictures=not args.no_pictures)
     doc["files"] = files
     if args.json:
-        return _print_json({k: v for k, v in doc.items() if k != "uTNT"})
+        return _print_json({k: v for k, v in doc.items() if k not in ("uTNT", "_truth")})
     report(doc, c)
     c.print("wrote " + ", ".join(files.values()))
 

@@ -196,9 +196,9 @@ def _draw_large(lab, truth, out, result):
     if seen_edges:
         el = [e for e in seen_edges if g.has_edge(*e)]
         nx.draw_networkx_edges(g, pos, edgelist=el, ax=ax, edge_color="black", width=1.0, style="dashed")
-    dom_colours = plt.get_cmap("tab10")
+    dom_colours = plt.get_cmap("Dark2")
     doms = sorted(lab.domains)
-    ring = {r: dom_colours(i % 10) for i, d in enumerate(doms) for r in lab.domains[d].routers}
+    ring = {r: dom_colours(i % 8) for i, d in enumerate(doms) for r in lab.domains[d].routers}
     nx.draw_networkx_nodes(g, pos, nodelist=routers, ax=ax, node_size=node_size,
                            node_color=[VENDOR_COLOURS.get(lab.nodes[r].vendor, "#ccc") for r in routers],
                            edgecolors=[ring.get(r, "#333333") for r in routers],
@@ -221,7 +221,7 @@ def _draw_large(lab, truth, out, result):
                for v in ("cisco", "juniper", "linux") if any(r.vendor == v for r in lab.routers)]
     handles.append(Patch(color=VENDOR_COLOURS["host"], label=f"host ({len(hosts)})"))
     if len(doms) > 1:
-        handles += [Line2D([0], [0], marker="o", color="w", markeredgecolor=dom_colours(i % 10), markersize=8,
+        handles += [Line2D([0], [0], marker="o", color="w", markeredgecolor=dom_colours(i % 8), markersize=8,
                            markeredgewidth=2, label=f"domain {d} ({len(lab.domains[d].routers)})")
                     for i, d in enumerate(doms)]
     handles += [Line2D([0], [0], color=CLASS_COLOURS[c], lw=4, alpha=0.6,
