@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed
 TOPO   ?=
 ARGS   ?=
 
-.PHONY: all bootstrap test testbed labs bench clean
+.PHONY: all bootstrap test testbed labs bench clean mininet
 
 all: test
 
@@ -22,6 +22,13 @@ testbed: $(STAMP)
 ## make test : the whole test suite
 test: $(STAMP)
 	$(PY) -m pytest -q -ra tests $(ARGS)
+
+## make mininet : the optional Mininet runtime (Debian's mininet and bridge-utils; tests skip without them)
+mininet: $(STAMP)
+	@dpkg-query -W -f='$${Status}' mininet 2>/dev/null | grep -q "install ok installed" && \
+	 dpkg-query -W -f='$${Status}' bridge-utils 2>/dev/null | grep -q "install ok installed" || \
+	 (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mininet bridge-utils tmux >/dev/null)
+	@/usr/bin/python3 -c "import mininet.nodelib" && echo "mininet: ready (testbed up LAB --runtime mininet)"
 
 labs: $(STAMP)
 	$(VENV)/bin/testbed list
