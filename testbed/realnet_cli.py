@@ -46,13 +46,36 @@ def cmd_campaign(args):
 
 def run_as_campaign(args, lab):
     """`testbed run` on a lab with several vantage points: the campaign, with its defaults."""
-    for k, v in (("output", None), ("workers", 1), ("scheduler", None), ("no_pictures", False)):
+    for k, v in (("output", None), ("workers", 1), ("scheduler", None), ("no_pictures", False),
+                 ("fail_link", None), ("fail_router", None)):
         if not hasattr(args, k):
             setattr(args, k, v)
     _campaign(args, lab)
 
 
+def _failure(args, lab):
+    from testbed.experiments.failure import run_with_failure
+    doc = run_with_failure(lab, link=args.fail_link, router=args.fail_router, extra=args.utnt,
+                           progress=None if args.json else (lambda m: print(f"» {m}", file=sys.stderr)))
+    if args.json:
+        return _print_json(doc)
+    for ph in doc["phases"]:
+        t = ph["score"]["totals"]
+        print(f"{ph['phase']:>6}: {len(ph['traces'])} traces, tunnels present {t['present']}, detected {t['detected']}, "
+              f"class right {t['class_correct']}, LSRs found {t['lsrs_found']}/{t['lsrs_present']}, "
+              f"false tunnels {t['false_tunnels']}")
+    print(f"{len(doc['changed'])} probe(s) changed path:")
+    for c in doc["changed"]:
+        print(f"  {c['from']} -> {c['to']}: truth {' '.join(c['before'])}  =>  {' '.join(c['after'])}")
+        print(f"      uTNT saw {' '.join(n or '*' for n in c['trace_before'])}  =>  "
+              f"{' '.join(n or '*' for n in c['trace_after'])}")
+
+
 def _campaign(args, lab):
+    if getattr(args, "fail_link", None) or getattr(args, "fail_router", None):
+        if args.runtime != "sim":
+            raise TestbedError("failures during a run: sim runtime only for now (--runtime sim)")
+        return _failure(args, lab)
     from rich.console import Console
 
     from testbed.experiments.campaign import campaign, report, write_outputs
@@ -82,6 +105,8 @@ def add_campaign_args(s):
     s.add_argument("--workers", type=int, default=1, help="sim: processes for the vantage points (default 1)")
     s.add_argument("--scheduler", help="sim: a Dask scheduler address (tcp://host:8786) to run the cells on")
     s.add_argument("--no-pictures", action="store_true", help="skip the PNG and HTML pictures")
+    s.add_argument("--fail-link", metavar="A,B", help="sim: probe, take this link down, recompute, probe again")
+    s.add_argument("--fail-router", metavar="R", help="sim: the same with every link of router R down")
 
 
 def add_parsers(sub):

@@ -39,6 +39,8 @@ def _neighbors(lab):
     for r in lab.routers:
         lst = []
         for i in r.interfaces:
+            if i.link.down:                # a failed link: no adjacency (its prefix stays advertised)
+                continue
             for p in i.peers():
                 if lab.nodes[p.node].is_router:
                     lst.append((i.name, p.node, p.ip, i.cost))

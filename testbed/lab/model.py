@@ -37,6 +37,7 @@ class Link:
     cost: int
     delay_ms: float
     interfaces: list[Interface] = field(default_factory=list)
+    down: bool = False        # failed during a run (testbed.experiments.failure): no adjacency, no frames
 
     @property
     def nodes(self) -> list[str]:
