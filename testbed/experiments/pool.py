@@ -51,7 +51,10 @@ class Executor:
                 self._own_client = True
         elif self.workers > 1:
             import multiprocessing as mp
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"))
+            # fork: the workers inherit what the caller already built (the lab, its control
+            # plane) instead of rebuilding it; spawn where fork does not exist
+            ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
         return self
 
     def __exit__(self, *exc):
