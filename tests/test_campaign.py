@@ -26,13 +26,13 @@ def geant(tmp_path_factory):
     write(import_lab("sndlib:geant", vps=3, dsts=6, share=0.8, domains=2, classes="explicit,invisible-php",
                      vendors="cisco=0.7,juniper=0.3", seed=3), str(f))
     lab = load_lab(f)
-    return lab, build(lab)
+    cp = build(lab)
+    return lab, cp, campaign(lab, "sim", cp=cp)
 
 
 def test_campaign_counts_are_the_scorers_per_vantage_point(geant):
-    lab, cp = geant
+    lab, cp, doc = geant
     assert is_campaign(lab)
-    doc = campaign(lab, "sim", cp=cp)
     assert doc["vantage_points"] == 3 and doc["traces"] == 18 and len(doc["per_trace"]) == 18
     truth = ground_truth(cp)
     present = reported = 0
@@ -51,8 +51,7 @@ def test_campaign_counts_are_the_scorers_per_vantage_point(geant):
 
 
 def test_pool_and_dask_give_the_in_process_results(geant):
-    lab, cp = geant
-    base = campaign(lab, "sim", cp=cp)
+    lab, cp, base = geant
 
     def key(d):
         return [(r["vantage_point"], r["dst"], r["verdict"], r["probes"]) for r in d["per_trace"]], d["classes"]
@@ -66,8 +65,7 @@ def test_pool_and_dask_give_the_in_process_results(geant):
 
 
 def test_pictures_and_self_contained_html(geant, tmp_path):
-    lab, cp = geant
-    doc = campaign(lab, "sim", cp=cp)
+    lab, cp, doc = geant
     files = write_outputs(doc, lab, str(tmp_path / "out"))
     for k in ("classes", "topology"):
         assert open(files[k], "rb").read(8) == b"\x89PNG\r\n\x1a\n"
@@ -80,7 +78,7 @@ def test_pictures_and_self_contained_html(geant, tmp_path):
 
 
 def test_testbed_run_on_a_campaign_lab_runs_the_campaign(geant, tmp_path):
-    lab, _ = geant
+    lab, _, _ = geant
     r = subprocess.run([sys.executable, "-m", "testbed.cli", "run", lab.source, "--runtime", "sim", "--json"],
                        capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
