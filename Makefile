@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed
 TOPO   ?=
 ARGS   ?=
 
-.PHONY: all bootstrap test testbed labs bench clean conformance vm vm-image
+.PHONY: all bootstrap test testbed labs bench clean conformance vm vm-image mininet
 
 all: test
 
@@ -28,6 +28,13 @@ test: $(STAMP)
 ## make conformance : uTNT vs the original TNT over the lab variants (needs TNT built, see README)
 conformance: $(STAMP)
 	$(PY) -m pytest -q -ra -s -m conformance tests/conformance $(ARGS)
+
+## make mininet : the optional Mininet runtime (Debian's mininet and bridge-utils; tests skip without them)
+mininet: $(STAMP)
+	@dpkg-query -W -f='$${Status}' mininet 2>/dev/null | grep -q "install ok installed" && \
+	 dpkg-query -W -f='$${Status}' bridge-utils 2>/dev/null | grep -q "install ok installed" || \
+	 (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mininet bridge-utils tmux >/dev/null)
+	@/usr/bin/python3 -c "import mininet.nodelib" && echo "mininet: ready (testbed up LAB --runtime mininet)"
 
 labs: $(STAMP)
 	$(VENV)/bin/testbed list

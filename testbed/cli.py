@@ -229,6 +229,10 @@ def cmd_run(args):
     from testbed.experiments.report import print_run
     from testbed.experiments.run import run_lab
     lab = _load(args)
+    from testbed.experiments.campaign import is_campaign
+    if is_campaign(lab) and args.source is None and args.dest is None and args.control_plane != "frr":
+        from testbed.realnet_cli import run_as_campaign      # several vantage points: one campaign
+        return run_as_campaign(args, lab)
     c = _console()
     progress = None if args.json else (lambda msg: c.print(f"[dim]» {msg}[/]"))
     up_progress = None
@@ -516,6 +520,8 @@ def build_parser():
     add_ondemand_parser(sub)
     from testbed.runtimes.qemu.cli import add_parser as add_vm_parser           # vm (issue 16)
     add_vm_parser(sub)
+    from testbed.realnet_cli import add_parsers as add_realnet_parsers        # import campaign (real networks)
+    add_realnet_parsers(sub)
     return p
 
 

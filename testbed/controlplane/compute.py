@@ -40,6 +40,8 @@ def _neighbors(lab):
     for r in lab.routers:
         lst = []
         for i in r.interfaces:
+            if i.link.down:                # a failed link: no adjacency (its prefix stays advertised)
+                continue
             for p in i.peers():
                 if lab.nodes[p.node].is_router:
                     lst.append((i.name, p.node, p.ip, i.cost))
@@ -195,6 +197,9 @@ class _Row:
         return float(self.d.m[self.i, self.d.index[b]])
 
 
+MASK_BITS = 62
+
+
 def _igp(lab, owners, nbrs):
     """Shortest paths and equal-cost first hops, vectorised: all-pairs distances in C
     (scipy), first-hop sets as bit masks over each router's neighbour list (numpy)."""
@@ -217,12 +222,15 @@ def _igp(lab, owners, nbrs):
     else:
         D = np.full((n, n), np.inf)
         np.fill_diagonal(D, 0)
-    # C[r, o]: bit k set when neighbour k of r (in nbrs[r] order) is a first hop toward o
-    C = np.zeros((n, n), dtype=np.int64)
+    # C[r, o, w]: bit k of word w set when neighbour 62*w+k of r (in nbrs[r] order) is a first
+    # hop toward o; one word unless a router has more than 62 neighbours (ISP cores have hundreds)
+    words = max(1, -(-max((len(lst) for lst in nbrs.values()), default=0) // MASK_BITS))
+    C = np.zeros((n, n, words), dtype=np.int64)
     for r, lst in nbrs.items():
         i = ix[r]
-        for k, (ifn, nb, ip, c) in enumerate(lst[:62]):
-            C[i] |= ((c + D[ix[nb]] == D[i]) & np.isfinite(D[i])).astype(np.int64) << k
+        for k, (ifn, nb, ip, c) in enumerate(lst):
+            C[i, :, k // MASK_BITS] |= ((c + D[ix[nb]] == D[i]) & np.isfinite(D[i])).astype(np.int64) \
+                << (k % MASK_BITS)
     return names, ix, D, C
 
 
@@ -246,7 +254,7 @@ def build(lab) -> ControlPlane:
         node = lab.nodes[r]
         own_sets[r].add(canon[IPv4Network(f"{node.loopback}/32")])
         own_sets[r].update(canon[itf.network] for itf in node.interfaces)
-    masks = np.zeros((len(prefixes), len(routers)), dtype=np.int64)
+    masks = np.zeros((len(prefixes), len(routers), C.shape[2]), dtype=np.int64)
     for pi, pfx in enumerate(prefixes):
         own = owners[pfx]
         cols = [ix[o] for o, _ in own]
@@ -255,7 +263,7 @@ def build(lab) -> ControlPlane:
         best = M.min(axis=0)
         row = masks[pi]
         for k, col in enumerate(cols):
-            row |= np.where(M[k] == best, C[:, col], 0)
+            row |= np.where((M[k] == best)[:, None], C[:, col], 0)
         for col in cols:
             row[col] = 0                               # the owner itself: connected, not IGP
 
@@ -269,13 +277,21 @@ def build(lab) -> ControlPlane:
                 fib[net] = Route(net, "connected", [NextHop(itf.name, None, None)])
             lst = nbrs[r]
             cache: dict[int, list[NextHop]] = {}
-            for pfx, m in zip(prefixes, masks[:, i].tolist()):
+            if masks.shape[2] == 1:
+                per_prefix = masks[:, i, 0].tolist()
+            else:
+                per_prefix = [0] * len(prefixes)
+                for j, col in enumerate(masks[:, i].T.tolist()):
+                    for pi, w in enumerate(col):
+                        if w:
+                            per_prefix[pi] |= w << (MASK_BITS * j)
+            for pfx, m in zip(prefixes, per_prefix):
                 if not m:
                     continue
                 hops = cache.get(m)
                 if hops is None:
                     hops = cache[m] = sorted((NextHop(lst[k][0], lst[k][2], lst[k][1])
-                                              for k in range(min(len(lst), 62)) if m >> k & 1),
+                                              for k in range(len(lst)) if m >> k & 1),
                                              key=lambda h: (h.ifname, int(h.gateway)))
                 fib[pfx] = Route(pfx, "igp", hops)
         return load
@@ -315,6 +331,7 @@ def build(lab) -> ControlPlane:
                     label += 1
 
     # ---- LFIB and ingress pushes
+    fec_via: dict = {}                         # one string per FEC, shared by every router's route
     for dn, dm in lab.domains.items():
         cls = pclass[dn]
         for r in sorted(members[dn]):
@@ -343,7 +360,10 @@ def build(lab) -> ControlPlane:
                         lbl = tables[nh.neighbor].bindings.get(pfx) if nh.neighbor in members[dn] else None
                         push = () if lbl is None or lbl == IMPLICIT_NULL else (lbl,)
                         new.append(NextHop(nh.ifname, nh.gateway, nh.neighbor, push))
-                    t.fib[pfx] = Route(pfx, "ldp" if any(n.push for n in new) else "igp", new, via=f"FEC {pfx}")
+                    via = fec_via.get(pfx)
+                    if via is None:
+                        via = fec_via[pfx] = f"FEC {pfx}"
+                    t.fib[pfx] = Route(pfx, "ldp" if any(n.push for n in new) else "igp", new, via=via)
     apply_bgp(lab, tables, dist, pclass, owners)
 
     # ---- hosts: connected subnet and a default route

@@ -28,8 +28,85 @@ def _graph(lab):
     return g
 
 
+SMALL = 20          # up to this many routers: the library's look (first path on a line, big labelled nodes)
+
+
+def _spread(pos: dict, radius: float) -> dict:
+    """Routers at the same place (one city, several routers) on a small circle around it."""
+    import math
+    groups: dict = {}
+    for n, (x, y) in pos.items():
+        groups.setdefault((round(x / radius), round(y / radius)), []).append(n)
+    out = dict(pos)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        cx = sum(pos[m][0] for m in members) / len(members)
+        cy = sum(pos[m][1] for m in members) / len(members)
+        r = radius * (0.6 + 0.15 * math.sqrt(len(members)))
+        for k, m in enumerate(sorted(members)):
+            a = 2 * math.pi * k / len(members)
+            out[m] = (cx + r * math.cos(a), cy + r * math.sin(a))
+    return out
+
+
+def _attach_leaves(lab, g, pos: dict, step: float) -> dict:
+    """Hosts and LAN hubs next to the router they hang off, pointing away from the centre."""
+    import math
+    xs = [p[0] for p in pos.values()] or [0.0]
+    ys = [p[1] for p in pos.values()] or [0.0]
+    cx, cy = sum(xs) / len(xs), sum(ys) / len(ys)
+    count: dict = {}
+    for n in sorted(g.nodes):
+        if n in pos:
+            continue
+        routers = [m for m in nx.single_source_shortest_path_length(g, n, cutoff=2) if m in pos]
+        if not routers:
+            pos[n] = (cx, cy)
+            continue
+        r = routers[0]
+        k = count[r] = count.get(r, 0) + 1
+        rx, ry = pos[r]
+        base = math.atan2(ry - cy, rx - cx) if (rx, ry) != (cx, cy) else 0.0
+        a = base + 0.45 * (k - 1) * (-1) ** k
+        d = step * (1.0 if n.startswith("[") else 1.8)
+        pos[n] = (rx + d * math.cos(a), ry + d * math.sin(a))
+    # hosts behind a LAN hub: one more step out
+    for n in sorted(g.nodes):
+        if not n.startswith("[") and not lab.nodes[n].is_router:
+            hubs = [m for m in g.neighbors(n) if m.startswith("[")]
+            if hubs:
+                hx, hy = pos[hubs[0]]
+                routers = [m for m in g.neighbors(hubs[0]) if lab.nodes[m].is_router] if hubs[0] in g else []
+                if routers:
+                    rx, ry = pos[routers[0]]
+                    pos[n] = (hx + (hx - rx), hy + (hy - ry))
+    return pos
+
+
 def _layout(lab, g, truth):
-    """The first probe's path on a straight line, everything else placed around it."""
+    """Coordinates from the lab file where every router has them (imported data); else, for
+    small labs, the first probe's path on a straight line and the rest around it; else a
+    force-directed layout of the routers (Kamada-Kawai up to 150 routers, then spring)."""
+    routers = [n.name for n in lab.routers]
+    if routers and all(lab.nodes[r].pos is not None for r in routers):
+        import math
+        lat0 = sum(lab.nodes[r].pos[1] for r in routers) / len(routers)
+        geo = all(-180 <= lab.nodes[r].pos[0] <= 180 and -90 <= lab.nodes[r].pos[1] <= 90 for r in routers)
+        sx = math.cos(math.radians(lat0)) if geo else 1.0
+        pos = {r: (lab.nodes[r].pos[0] * sx, lab.nodes[r].pos[1]) for r in routers}
+        xs, ys = [p[0] for p in pos.values()], [p[1] for p in pos.values()]
+        span = max(max(xs) - min(xs), max(ys) - min(ys), 1e-6)
+        pos = _spread(pos, span / 120)
+        return _attach_leaves(lab, g, pos, span / 60)
+    if len(routers) > SMALL:
+        rg = g.subgraph(routers)
+        if len(routers) <= 150 and nx.is_connected(rg):
+            pos = nx.kamada_kawai_layout(rg)
+        else:
+            pos = nx.spring_layout(rg, seed=7, k=1.8 / max(1, len(routers)) ** 0.5, iterations=120)
+        pos = {n: (float(p[0]), float(p[1])) for n, p in pos.items()}
+        return _attach_leaves(lab, g, pos, 0.04)
     path = []
     if truth["probes"] and truth["probes"][0]["paths"]:
         path = [s["node"] for s in truth["probes"][0]["paths"][0]["forward"]]
@@ -50,7 +127,122 @@ def _layout(lab, g, truth):
     return nx.spring_layout(g, pos=init, fixed=list(fixed), seed=7, k=0.9, iterations=200)
 
 
+def tunnel_segments(lab, truth: dict, result: dict | None):
+    """Edges used by ground-truth tunnels, per class, with how many probes cross them; and the
+    edges of tunnels uTNT reported, and the routers it revealed."""
+    from collections import Counter
+    truth_edges: dict[str, Counter] = {}
+    lsrs: dict[str, set] = {}
+    for p in truth["probes"]:
+        for path in p["paths"][:1]:
+            for t in path["tunnels"]:
+                cls = "silent" if t["silent"] else t["class"]
+                seq = [t["ingress"], *t["lsrs"], t["egress"]]
+                for a, b in zip(seq, seq[1:]):
+                    truth_edges.setdefault(cls, Counter())[tuple(sorted((a, b)))] += 1
+                lsrs.setdefault(cls, set()).update(t["lsrs"])
+    seen_edges, revealed = Counter(), set()
+    for tr in (result or {}).get("traces", []) or (result or {}).get("uTNT", []):
+        for t in tr.get("tunnels", []):
+            nodes = [lab.owner_of(a) if a else None for a in [t.get("ingress"), *t.get("lsrs", []), t.get("egress")]]
+            nodes = [n for n in nodes if n]
+            for a, b in zip(nodes, nodes[1:]):
+                seen_edges[tuple(sorted((a, b)))] += 1
+        for h in tr.get("hops", []):
+            if h.get("revealed") and h.get("address"):
+                n = lab.owner_of(h["address"])
+                if n:
+                    revealed.add(n)
+    return truth_edges, lsrs, seen_edges, revealed
+
+
 def draw(lab, truth: dict, out: str, result: dict | None = None):
+    """PNG or SVG (matplotlib) by the file's extension; .html: the zoomable view (html.py)."""
+    if out.endswith(".html"):
+        from testbed.experiments.html import write_html
+        return write_html(lab, truth, out, result)
+    if len(lab.routers) > SMALL:
+        return _draw_large(lab, truth, out, result)
+    return _draw_small(lab, truth, out, result)
+
+
+def _draw_large(lab, truth, out, result):
+    """30 to 1,000 routers: small nodes coloured by vendor, rings by MPLS domain, tunnel edges by
+    class (width grows with the probes crossing them), uTNT's tunnels dashed, few labels."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    g = _graph(lab)
+    pos = _layout(lab, g, truth)
+    n = len(lab.routers)
+    xs, ys = [p[0] for p in pos.values()], [p[1] for p in pos.values()]
+    aspect = (max(ys) - min(ys) + 1e-9) / (max(xs) - min(xs) + 1e-9)
+    w = 14 if n < 200 else 18
+    fig, ax = plt.subplots(figsize=(w, max(6.0, min(w * aspect, 14)) + 0.8), dpi=110)
+    node_size = max(14.0, min(160.0, 6000.0 / n))
+    routers = [r.name for r in lab.routers]
+    hosts = [h.name for h in lab.hosts]
+    hubs = [x for x in g.nodes if x.startswith("[")]
+    nx.draw_networkx_edges(g, pos, ax=ax, edge_color="#c8c8c8", width=0.5 if n > 150 else 0.8, alpha=0.7)
+    truth_edges, _lsrs, seen_edges, revealed = tunnel_segments(lab, truth, result)
+    for cls, edges in sorted(truth_edges.items()):
+        top = max(edges.values())
+        el = [e for e in edges if g.has_edge(*e)]
+        nx.draw_networkx_edges(g, pos, edgelist=el, ax=ax, edge_color=CLASS_COLOURS[cls], alpha=0.55,
+                               width=[1.5 + 4.5 * edges[e] / top for e in el])
+    if seen_edges:
+        el = [e for e in seen_edges if g.has_edge(*e)]
+        nx.draw_networkx_edges(g, pos, edgelist=el, ax=ax, edge_color="black", width=1.0, style="dashed")
+    dom_colours = plt.get_cmap("Dark2")
+    doms = sorted(lab.domains)
+    ring = {r: dom_colours(i % 8) for i, d in enumerate(doms) for r in lab.domains[d].routers}
+    nx.draw_networkx_nodes(g, pos, nodelist=routers, ax=ax, node_size=node_size,
+                           node_color=[VENDOR_COLOURS.get(lab.nodes[r].vendor, "#ccc") for r in routers],
+                           edgecolors=[ring.get(r, "#333333") for r in routers],
+                           linewidths=1.6 if len(doms) > 1 else 0.6)
+    nx.draw_networkx_nodes(g, pos, nodelist=hosts, ax=ax, node_size=node_size * 0.6, node_shape="s",
+                           node_color=VENDOR_COLOURS["host"], edgecolors="#555555", linewidths=0.4)
+    nx.draw_networkx_nodes(g, pos, nodelist=hubs, ax=ax, node_size=node_size * 0.15, node_color="#999999",
+                           node_shape="D")
+    if revealed:
+        nx.draw_networkx_nodes(g, pos, nodelist=sorted(revealed), ax=ax, node_size=node_size * 2.2,
+                               node_color="none", edgecolors="black", linewidths=1.2)
+    # labels: every router up to 60, else the best connected ones and the vantage points
+    deg = {r: g.degree(r) for r in routers}
+    shown = routers if n <= 60 else sorted(routers, key=lambda r: -deg[r])[:25]
+    labels = {r: r for r in shown}
+    labels.update({h: h for h in hosts if h.startswith("vp")} if len(hosts) <= 60 else {})
+    nx.draw_networkx_labels(g, pos, labels=labels, font_size=7 if n <= 60 else 6, ax=ax,
+                            bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.6})
+    handles = [Patch(color=VENDOR_COLOURS[v], label=f"{v} ({sum(1 for r in lab.routers if r.vendor == v)})")
+               for v in ("cisco", "juniper", "linux") if any(r.vendor == v for r in lab.routers)]
+    handles.append(Patch(color=VENDOR_COLOURS["host"], label=f"host ({len(hosts)})"))
+    if len(doms) > 1:
+        handles += [Line2D([0], [0], marker="o", color="w", markeredgecolor=dom_colours(i % 8), markersize=8,
+                           markeredgewidth=2, label=f"domain {d} ({len(lab.domains[d].routers)})")
+                    for i, d in enumerate(doms)]
+    handles += [Line2D([0], [0], color=CLASS_COLOURS[c], lw=4, alpha=0.6,
+                       label=f"truth: {c} ({sum(truth_edges[c].values())} hop crossings)")
+                for c in sorted(truth_edges)]
+    if seen_edges or revealed:
+        handles.append(Line2D([0], [0], color="black", lw=1, ls="--", label="uTNT: reported tunnel"))
+        handles.append(Line2D([0], [0], marker="o", color="w", markeredgecolor="black", markersize=9,
+                              label=f"uTNT: revealed LSR ({len(revealed)})"))
+    ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    where = "coordinates from the data" if all(lab.nodes[r].pos for r in routers) else "force-directed layout"
+    ax.set_title(f"{lab.name}: {n} routers, {len(lab.links)} links, {len(doms)} MPLS domain(s) ({where})",
+                 fontsize=10)
+    ax.axis("off")
+    ax.set_aspect("equal", adjustable="datalim")
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
+
+
+def _draw_small(lab, truth: dict, out: str, result: dict | None = None):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

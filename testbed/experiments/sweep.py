@@ -157,6 +157,24 @@ def plot(doc: dict, path: str):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    labs = doc["labs"]
+    if len(labs) > 1:
+        # several labs: the aggregate, then one small panel per lab (same axes), so a lab that
+        # behaves differently stays visible instead of vanishing in the sum
+        cols = min(4, len(labs) + 1)
+        rows = -(-(len(labs) + 1) // cols)
+        fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.4 * rows), dpi=110, squeeze=False)
+        flat = [x for r in axes for x in r]
+        _roc(flat[0], doc["grid"], f"all {len(labs)} labs", plt, legend=True)
+        for ax, name in zip(flat[1:], labs):
+            _roc(ax, aggregate([c for c in doc["cells"] if c["lab"] == name]), name, plt)
+        for ax in flat[len(labs) + 1:]:
+            ax.axis("off")
+        fig.suptitle("TNT trigger calibration (brute force, sim runtime; f = FRPLA threshold)", fontsize=9)
+        fig.tight_layout()
+        fig.savefig(path)
+        plt.close(fig)
+        return
     fig, ax = plt.subplots(figsize=(6.4, 5.2), dpi=110)
     pts = [g for g in doc["grid"] if g["TPR"] is not None and g["FPR"] is not None]
     rtlas = sorted({g["rtla"] for g in pts})
@@ -179,6 +197,31 @@ def plot(doc: dict, path: str):
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def _roc(ax, grid, title, plt, legend=False):
+    pts = [g for g in grid if g["TPR"] is not None and g["FPR"] is not None]
+    rtlas = sorted({g["rtla"] for g in grid})
+    cmap = plt.get_cmap("viridis", max(len(rtlas), 2))
+    for i, r in enumerate(rtlas):
+        row = sorted((g for g in pts if g["rtla"] == r), key=lambda g: g["frpla"])
+        if row:
+            ax.plot([g["FPR"] for g in row], [g["TPR"] for g in row], "o-", ms=3, color=cmap(i), label=f"RTLA >= {r}")
+            for g in row:
+                ax.annotate(f"f{g['frpla']}", (g["FPR"], g["TPR"]), textcoords="offset points", xytext=(3, 3),
+                            fontsize=6, color=cmap(i))
+    if not pts:
+        ax.text(0.5, 0.5, "TPR or FPR undefined\n(no positives or no negatives)", ha="center", va="center", fontsize=8, color="grey")
+    ax.plot([0, 1], [0, 1], ":", color="grey", lw=0.8)
+    ax.set_xlim(-0.05, 1.05)
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_title(title, fontsize=8)
+    ax.set_xlabel("FPR", fontsize=7)
+    ax.set_ylabel("TPR", fontsize=7)
+    ax.tick_params(labelsize=6)
+    ax.grid(alpha=0.3)
+    if legend and pts:
+        ax.legend(fontsize=6, loc="lower right")
 
 
 def write_json(doc: dict, path: str):

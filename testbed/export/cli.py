@@ -13,8 +13,12 @@ def _export(args, out: Path) -> list[Path]:
 
     from .containerlab import export_containerlab
     lab = _load(args)
-    return export_containerlab(lab, out, image=args.image, host_image=args.host_image, mgmt=not args.no_mgmt,
-                               lan=args.lan)
+    files = export_containerlab(lab, out, image=args.image, host_image=args.host_image, mgmt=not args.no_mgmt,
+                                lan=args.lan)
+    if getattr(args, "engine", False):                 # routers run our engine (every tunnel class)
+        from .engine_image import apply_engine
+        files = apply_engine(lab, out, files, mgmt=not args.no_mgmt)
+    return files
 
 
 def cmd_export(args):
@@ -45,6 +49,8 @@ def _common(s):
                    help=f"image of hosts and LAN switches (default {DEFAULT_HOST_IMAGE})")
     s.add_argument("--lan", choices=LAN_MODES, default="switch",
                    help="LANs as switch containers (default) or as containerlab host bridges (kind: bridge)")
+    s.add_argument("--engine", action="store_true",
+                   help="routers run this project's engine (image utnt-lab-engine, docker/engine/Dockerfile)")
     s.add_argument("--no-mgmt", action="store_true",
                    help="no management network: network-mode none on every node")
 

@@ -37,6 +37,7 @@ class Link:
     cost: int
     delay_ms: float
     interfaces: list[Interface] = field(default_factory=list)
+    down: bool = False        # failed during a run (testbed.experiments.failure): no adjacency, no frames
 
     @property
     def nodes(self) -> list[str]:
@@ -80,6 +81,7 @@ class Node:
                                                        "unreachable": "outgoing", "echo_reply": "probed"})
     gateway: IPv4Address | None = None   # hosts only
     behaviour: dict = field(default_factory=dict)   # knobs set in the lab file (domain, then router)
+    pos: tuple[float, float] | None = None   # drawing position from the lab file (routers)
 
     @property
     def is_router(self) -> bool:

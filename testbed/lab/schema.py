@@ -60,6 +60,7 @@ class RouterSpec(Strict):
     icmp_rate_limit: Int | None = Field(None, ge=0, le=1_000_000)
     icmp_source: IcmpSourceSpec | None = None
     behaviour: dict | None = None      # vendor behaviour knobs for this router (testbed/vendors)
+    pos: tuple[Float, Float] | None = None       # drawing position (longitude, latitude when imported)
 
 
 class HostSpec(Strict):

@@ -78,6 +78,12 @@ def cmd_up(args):
     from testbed.lab.loader import parse_sets
     from testbed.runtimes.netns import api
     lab = load_lab(args.lab, parse_sets(args.set), no_limits=args.no_limits, local_first=args.local_includes)
+    if getattr(args, "runtime", "netns") == "mininet":          # Mininet's CLI until it ends
+        from testbed.runtimes import mininet
+        rc = mininet.up(lab, name=args.name, batch=args.batch)
+        if rc:
+            raise TestbedError(f"the Mininet driver ended with status {rc}")
+        return
     rep = Reporter(_err_console())
     name = args.name or lab.name
     cp = args.control_plane or lab.control_plane
@@ -308,6 +314,9 @@ def add_parsers(sub):
     from testbed.cli import add_lab_file_args
     add_lab_file_args(s)
     s.add_argument("--json", action="store_true", help="print the lab's state as JSON on stdout")
+    s.add_argument("--runtime", choices=["netns", "mininet"], default="netns",
+                   help="mininet: build the lab as a Mininet network and give the mininet> prompt")
+    s.add_argument("--batch", metavar="FILE", help="mininet: run these CLI commands instead of the prompt")
     s.set_defaults(fn=cmd_up)
 
     s = sub.add_parser("status", help="labs up in network namespaces (or one, in detail)")

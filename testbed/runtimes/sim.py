@@ -106,7 +106,8 @@ class Sim:
                 pidx = next(i for i, x in enumerate(lab.nodes[itf.node].interfaces) if x is itf)
                 ends.append((itf.node, pidx))
             for a in ends:
-                self.wires[a] = [(b[0], b[1], link.delay_ms / 1000.0) for b in ends if b != a]
+                # a failed link carries nothing
+                self.wires[a] = [] if link.down else [(b[0], b[1], link.delay_ms / 1000.0) for b in ends if b != a]
         self.now = 0.0
         self._q: list = []
         self._seq = 0

@@ -1,0 +1,91 @@
+"""Where independent cells run: a local process pool by default, Dask distributed when given
+a scheduler address (`tcp://host:8786`, or a `distributed.Client`), in-process with workers=1.
+
+    from testbed.experiments.pool import Executor
+    with Executor(workers=2) as ex:                         # or Executor(scheduler="tcp://...")
+        results = ex.map(fn, items)                         # results in the order of items
+
+`fn` must be a module-level function and items picklable (they travel to other processes or
+machines); every cell is independent, so a result never depends on where it ran.
+"""
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+
+from testbed.errors import TestbedError
+
+
+def default_workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+class Executor:
+    def __init__(self, workers: int | None = None, scheduler=None):
+        self.scheduler = scheduler
+        self.workers = default_workers() if workers is None else max(1, int(workers))
+        self._pool = None
+        self._client = None
+        self._own_client = False
+
+    @property
+    def kind(self) -> str:
+        if self.scheduler is not None:
+            return "dask"
+        return "inline" if self.workers == 1 else "processes"
+
+    def __enter__(self):
+        if self.scheduler is not None:
+            try:
+                from distributed import Client
+            except ImportError:
+                raise TestbedError("a Dask scheduler was given but Dask is not installed: "
+                                   "pip install 'utnt-lab[dask]'") from None
+            if isinstance(self.scheduler, Client):
+                self._client = self.scheduler
+            else:
+                try:
+                    self._client = Client(self.scheduler, timeout=10)
+                except (OSError, TimeoutError) as e:
+                    raise TestbedError(f"cannot reach the Dask scheduler at {self.scheduler}: {e}") from None
+                self._own_client = True
+        elif self.workers > 1:
+            import multiprocessing as mp
+            # fork: the workers inherit what the caller already built (the lab, its control
+            # plane) instead of rebuilding it; spawn where fork does not exist
+            ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
+        return self
+
+    def __exit__(self, *exc):
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._client is not None and self._own_client:
+            self._client.close()
+        self._pool = self._client = None
+
+    def map(self, fn, items, progress=None) -> list:
+        items = list(items)
+        out = [None] * len(items)
+        if self._client is not None:
+            from distributed import as_completed
+            futs = self._client.map(fn, items, pure=False)
+            index = {f.key: i for i, f in enumerate(futs)}
+            for done, fut in enumerate(as_completed(futs), 1):
+                out[index[fut.key]] = fut.result()
+                if progress:
+                    progress(done, len(items))
+            return out
+        if self._pool is None:
+            for i, it in enumerate(items):
+                out[i] = fn(it)
+                if progress:
+                    progress(i + 1, len(items))
+            return out
+        from concurrent.futures import as_completed as done_iter
+        futs = {self._pool.submit(fn, it): i for i, it in enumerate(items)}
+        for k, f in enumerate(done_iter(futs), 1):
+            out[futs[f]] = f.result()
+            if progress:
+                progress(k, len(items))
+        return out

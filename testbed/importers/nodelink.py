@@ -1,0 +1,57 @@
+"""NetworkX node-link JSON (what topohub ships; also any FILE.json in that form).
+
+Positions are `pos: [longitude, latitude]`; link lengths `dist` (km); an explicit
+`weight`/`cost` is taken as the IGP metric.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import networkx as nx
+
+from .graph import ImportProblem, finish
+
+MAX_BYTES = 64 << 20
+
+
+def from_dict(doc, source: str) -> nx.Graph:
+    if not isinstance(doc, dict) or not isinstance(doc.get("nodes"), list):
+        raise ImportProblem(f"{source}: not NetworkX node-link JSON (a mapping with a 'nodes' list and "
+                            "'edges' or 'links'); export it with networkx.node_link_data")
+    edges = doc.get("edges", doc.get("links"))
+    if not isinstance(edges, list):
+        raise ImportProblem(f"{source}: node-link JSON without an 'edges' (or 'links') list")
+    g = nx.Graph(name=str((doc.get("graph") or {}).get("name", "")) if isinstance(doc.get("graph"), dict) else "")
+    for i, n in enumerate(doc["nodes"]):
+        if not isinstance(n, dict) or "id" not in n or isinstance(n["id"], (dict, list)):
+            raise ImportProblem(f"{source}: nodes[{i}] has no scalar 'id'; every node needs one")
+        g.add_node(n["id"], label=str(n.get("name") or n.get("label") or n["id"]), pos=n.get("pos"),
+                   asn=n.get("asn"))
+    for i, e in enumerate(edges):
+        if not isinstance(e, dict) or "source" not in e or "target" not in e:
+            raise ImportProblem(f"{source}: edges[{i}] needs 'source' and 'target'")
+        a, b = e["source"], e["target"]
+        if a not in g or b not in g:
+            raise ImportProblem(f"{source}: edges[{i}] joins '{a}' and '{b}', but {a if a not in g else b!r} "
+                                "is not a node; list it under 'nodes'")
+        attrs = {}
+        if e.get("dist") is not None:
+            attrs["dist_km"] = e["dist"]
+        for k in ("cost", "weight"):
+            if e.get(k) is not None:
+                attrs["cost"] = e[k]
+        g.add_edge(a, b, **attrs)
+    return finish(g, source)
+
+
+def load_file(path: Path) -> nx.Graph:
+    if path.stat().st_size > MAX_BYTES:
+        raise ImportProblem(f"{path}: larger than {MAX_BYTES >> 20} MiB; this is not a topology file")
+    try:
+        doc = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        line = getattr(e, "lineno", None)
+        raise ImportProblem(f"{path}{':' + str(line) if line else ''}: not valid JSON ({getattr(e, 'msg', e)}); "
+                            "give NetworkX node-link JSON") from None
+    return from_dict(doc, str(path))

@@ -1,0 +1,139 @@
+"""CLI of issue 15's parts: `testbed import` (real topologies) and `testbed campaign`."""
+from __future__ import annotations
+
+import json
+import sys
+
+from testbed.errors import TestbedError
+
+
+def _print_json(obj):
+    json.dump(obj, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+def cmd_import(args):
+    from testbed.importers import import_lab, write
+    if args.list:
+        from testbed.importers import topohub
+        if args.list not in topohub.GROUPS:
+            raise TestbedError(f"--list: one of {', '.join(topohub.GROUPS)}")
+        names = topohub.names(args.list)
+        return _print_json(names) if args.json else print("\n".join(names))
+    if not args.source or not args.output:
+        raise TestbedError("give SOURCE and -o LAB.yaml (e.g. testbed import topozoo:AttMpls -o attmpls.yaml)")
+    doc = import_lab(args.source, name=args.name, vendors=args.vendors, share=args.mpls_share, domains=args.domains,
+                     classes=args.classes, vps=args.vps, dsts=args.dsts, probes=args.probes, seed=args.seed)
+    cmd = "testbed import " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["import"] else f"testbed import {args.source}"
+    write(doc, args.output, cmd)
+    from testbed.lab import load_lab
+    lab = load_lab(args.output)                       # what we wrote must be a valid lab
+    out = {"file": args.output, "lab": lab.name, "routers": len(lab.routers), "hosts": len(lab.hosts),
+           "links": len(lab.links), "domains": {d: len(m.routers) for d, m in lab.domains.items()},
+           "probes": sum(len(p.targets) for p in lab.probes), "dropped_disconnected": doc["_dropped"]}
+    if args.json:
+        return _print_json(out)
+    print(f"wrote {args.output}: {out['routers']} routers, {len(lab.links)} links, "
+          f"{len(out['domains'])} MPLS domain(s), {out['hosts']} hosts, {out['probes']} probes"
+          + (f" ({doc['_dropped']} routers not connected to the rest left out)" if doc["_dropped"] else ""))
+
+
+def cmd_campaign(args):
+    from testbed.lab import load_lab
+    from testbed.lab.loader import parse_sets
+    _campaign(args, load_lab(args.lab, parse_sets(args.set)))
+
+
+def run_as_campaign(args, lab):
+    """`testbed run` on a lab with several vantage points: the campaign, with its defaults."""
+    for k, v in (("output", None), ("workers", 1), ("scheduler", None), ("no_pictures", False),
+                 ("fail_link", None), ("fail_router", None)):
+        if not hasattr(args, k):
+            setattr(args, k, v)
+    _campaign(args, lab)
+
+
+def _failure(args, lab):
+    from testbed.experiments.failure import run_with_failure
+    doc = run_with_failure(lab, link=args.fail_link, router=args.fail_router, extra=args.utnt,
+                           progress=None if args.json else (lambda m: print(f"» {m}", file=sys.stderr)))
+    if args.json:
+        return _print_json(doc)
+    for ph in doc["phases"]:
+        t = ph["score"]["totals"]
+        print(f"{ph['phase']:>6}: {len(ph['traces'])} traces, tunnels present {t['present']}, detected {t['detected']}, "
+              f"class right {t['class_correct']}, LSRs found {t['lsrs_found']}/{t['lsrs_present']}, "
+              f"false tunnels {t['false_tunnels']}")
+    print(f"{len(doc['changed'])} probe(s) changed path:")
+    for c in doc["changed"]:
+        print(f"  {c['from']} -> {c['to']}: truth {' '.join(c['before'])}  =>  {' '.join(c['after'])}")
+        print(f"      uTNT saw {' '.join(n or '*' for n in c['trace_before'])}  =>  "
+              f"{' '.join(n or '*' for n in c['trace_after'])}")
+
+
+def _campaign(args, lab):
+    if getattr(args, "fail_link", None) or getattr(args, "fail_router", None):
+        if args.runtime != "sim":
+            raise TestbedError("failures during a run: sim runtime only for now (--runtime sim)")
+        return _failure(args, lab)
+    from rich.console import Console
+
+    from testbed.experiments.campaign import campaign, report, write_outputs
+    c = Console(width=None if sys.stdout.isatty() else 160)
+    err = Console(stderr=True, highlight=False)
+    progress = None if args.json else (lambda m: err.print(f"[dim]» {m}[/]"))
+    up_progress = None
+    if not args.json and args.runtime == "netns":
+        from testbed.runtimes.netns_cli import Reporter
+        up_progress = Reporter(err)
+    try:
+        doc = campaign(lab, runtime=args.runtime, extra=args.utnt, name=args.name, progress=progress,
+                       up_progress=up_progress, workers=args.workers, scheduler=args.scheduler)
+    finally:
+        if up_progress is not None:
+            up_progress.close()
+    files = write_outputs(doc, lab, args.output or f"campaign-{lab.name}", pictures=not args.no_pictures)
+    doc["files"] = files
+    if args.json:
+        return _print_json({k: v for k, v in doc.items() if k not in ("uTNT", "_truth")})
+    report(doc, c)
+    c.print("wrote " + ", ".join(files.values()))
+
+
+def add_campaign_args(s):
+    s.add_argument("-o", "--output", help="folder for campaign.json and the pictures (default campaign-LAB)")
+    s.add_argument("--workers", type=int, default=1, help="sim: processes for the vantage points (default 1)")
+    s.add_argument("--scheduler", help="sim: a Dask scheduler address (tcp://host:8786) to run the cells on")
+    s.add_argument("--no-pictures", action="store_true", help="skip the PNG and HTML pictures")
+    s.add_argument("--fail-link", metavar="A,B", help="sim: probe, take this link down, recompute, probe again")
+    s.add_argument("--fail-router", metavar="R", help="sim: the same with every link of router R down")
+
+
+def add_parsers(sub):
+    s = sub.add_parser("import", help="a real topology (Topology Zoo, SNDlib, CAIDA, GraphML, containerlab) "
+                                      "as a lab file")
+    s.add_argument("source", nargs="?", help="topozoo:NAME | sndlib:NAME | caida:ASN | FILE.graphml | FILE.json "
+                                             "| FILE.clab.yml")
+    s.add_argument("-o", "--output", help="the lab file to write")
+    s.add_argument("--name", help="lab name (default from the source)")
+    s.add_argument("--vendors", default="cisco=1", help="vendor mix, e.g. cisco=0.6,juniper=0.3,linux=0.1")
+    s.add_argument("--mpls-share", type=float, default=1.0, help="share of each AS's routers in MPLS (default 1)")
+    s.add_argument("--domains", type=int, help="cut each AS's MPLS routers into N domains")
+    s.add_argument("--classes", default="invisible-php",
+                   help="tunnel class per domain, cycled: explicit,implicit,opaque,invisible-php,invisible-uhp,vendor")
+    s.add_argument("--vps", type=int, default=10, help="vantage points (hosts at edge routers, default 10)")
+    s.add_argument("--dsts", type=int, default=30, help="destinations (hosts at edge routers, default 30)")
+    s.add_argument("--probes", default="all", help="'all' pairs, or N destinations sampled per vantage point")
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--list", metavar="GROUP", help="list the topologies of topozoo, sndlib or caida")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_import)
+    s = sub.add_parser("campaign", help="every vantage point x destination of a lab as one campaign: per-class "
+                                        "precision/recall, triggers, techniques, probes, per-trace table")
+    s.add_argument("lab")
+    s.add_argument("--runtime", choices=["sim", "netns"], default="sim")
+    s.add_argument("--name", help="lab instance name (netns)")
+    s.add_argument("--set", action="append", metavar="KEY=VALUE")
+    s.add_argument("--json", action="store_true")
+    add_campaign_args(s)
+    s.set_defaults(fn=cmd_campaign)

@@ -1,0 +1,230 @@
+"""Mininet driver: run by Debian's /usr/bin/python3 (the only Python that imports Debian's
+mininet), with nothing but the standard library and mininet. It never imports testbed.
+
+    /usr/bin/python3 driver.py PLAN.json [--batch CMDS.txt]
+
+PLAN.json is written by testbed.runtimes.mininet (the project's venv): nodes, interfaces
+with the model's names and MACs, links, and how to start the engine. The driver builds the
+network (hosts and routers as Mininet nodes, point-to-point links as veth pairs between the
+two nodes, LANs on LinuxBridge switches), names every node's namespace tb-<lab>.<node>
+(`ip netns attach`) so the engine workers (started from the venv) find the routers'
+interfaces, then gives Mininet's CLI. On exit, by any path: engine workers stopped by their
+PIDs, net.stop() (Mininet stops its own nodes by PID), the namespace names removed.
+
+Containment: Mininet's switches live in the root namespace. Each is a bridge with only
+lab veth ports, no uplink, no address: IPv6 is off on the bridge and its ports before they
+come up (no link-local address or route appears in the root namespace); checked again once
+the network is up, and the run stops if anything carries an address.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from mininet.cli import CLI
+from mininet.log import setLogLevel
+from mininet.net import Mininet
+from mininet.node import Host, Node
+from mininet.nodelib import LinuxBridge
+
+
+def sysctl(key, value, runner=None):
+    cmd = "sysctl -q -w %s=%s" % (key, value)
+    return runner(cmd) if runner else subprocess.run(cmd.split(), capture_output=True)
+
+
+class ContainedBridge(LinuxBridge):
+    """A LinuxBridge in the root namespace with IPv6 off on itself and its ports before they
+    come up: no address, no route, no uplink (only the lab's veth ports are added)."""
+
+    def start(self, _controllers):
+        self.cmd("brctl addbr", self)
+        sysctl("net.ipv6.conf.%s.disable_ipv6" % self.name, 1)
+        for i in self.intfList():
+            if self.name in i.name:
+                sysctl("net.ipv6.conf.%s.disable_ipv6" % i.name, 1)
+                self.cmd("ip link set", i, "mtu", self.params.get("mtu", 1600))
+                self.cmd("brctl addif", self, i)
+        self.cmd("brctl stp", self, "off")
+        self.cmd("ip link set", self, "up")
+
+
+class Router(Node):
+    """A router's namespace: no kernel addresses, no forwarding; the engine does the rest."""
+
+    def config(self, **params):
+        r = super().config(**params)
+        self.cmd("sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv4.ip_forward=0")
+        return r
+
+
+class LabHost(Host):
+    def config(self, **params):
+        r = super().config(**params)
+        self.cmd("sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv4.icmp_ratelimit=0 "
+                 "net.ipv4.icmp_msgs_per_sec=100000 net.ipv4.icmp_msgs_burst=10000")
+        return r
+
+
+def root_addresses(names):
+    """Addresses the root namespace holds on our bridges and ports (must be none)."""
+    bad = []
+    for n in names:
+        out = subprocess.run(["ip", "-o", "addr", "show", "dev", n], capture_output=True, text=True).stdout
+        if out.strip():
+            bad.append(n)
+    return bad
+
+
+def start_engine(plan):
+    e = plan["engine"]
+    log = open(os.path.join(plan["run_dir"], "workers.log"), "ab")
+    p = subprocess.Popen(e["argv"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, cwd="/",
+                         env=e["env"], start_new_session=True, close_fds=True)
+    log.close()
+    n = e["workers"]
+    pids, compiled, ready = {}, set(), set()
+    went = False
+    deadline = time.monotonic() + e.get("timeout", 600)
+    while len(ready) < n:
+        if not went and len(compiled) == n:
+            p.stdin.write(b"go\n" * n)
+            p.stdin.flush()
+            went = True
+        line = p.stdout.readline()
+        if not line:
+            raise RuntimeError("the engine exited before it was ready; see %s/workers.log" % plan["run_dir"])
+        parts = line.decode(errors="replace").split(" ", 2)
+        if len(parts) < 2 or not parts[0].isdigit():
+            continue
+        i, word, rest = int(parts[0]), parts[1], parts[2] if len(parts) > 2 else ""
+        if word == "hello":
+            pids[i] = int(rest.split()[0])
+        elif word == "compiled":
+            compiled.add(i)
+        elif word == "ready":
+            ready.add(i)
+        elif word == "error":
+            raise RuntimeError("engine worker %d: %s" % (i, rest.strip()))
+        if time.monotonic() > deadline:
+            raise RuntimeError("the engine was not ready in time")
+    return p, pids
+
+
+def stop_engine(p, pids):
+    for pid in sorted(pids.values(), reverse=True):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    if p is not None:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def build(plan):
+    net = Mininet(topo=None, controller=None, build=False, autoSetMacs=False, autoStaticArp=False,
+                  waitConnected=False)
+    nodes = {}
+    for r in plan["routers"]:
+        nodes[r["name"]] = net.addHost(r["name"], cls=Router, ip=None, inNamespace=True)
+    for h in plan["hosts"]:
+        nodes[h["name"]] = net.addHost(h["name"], cls=LabHost, ip=None)
+    switches = []
+    for link in plan["links"]:
+        if link["kind"] == "p2p":
+            (a, ia, ma), (b, ib, mb) = link["ends"]
+            net.addLink(nodes[a], nodes[b], intfName1=ia, intfName2=ib, addr1=ma, addr2=mb)
+        else:
+            sw = net.addSwitch(link["switch"], cls=ContainedBridge, mtu=link.get("mtu", 1600))
+            switches.append(sw.name)
+            for k, (n, ifn, mac) in enumerate(link["members"]):
+                net.addLink(nodes[n], sw, intfName1=ifn, intfName2="%s-eth%d" % (sw.name, k + 1), addr1=mac)
+    return net, nodes, switches
+
+
+def configure(plan, net, nodes):
+    for r in plan["routers"]:
+        node = nodes[r["name"]]
+        for i in r["ifaces"]:
+            node.cmd("ip link set %s mtu %d up" % (i["name"], i.get("mtu", 1600)))
+    for h in plan["hosts"]:
+        node = nodes[h["name"]]
+        i = h["iface"]
+        node.cmd("ip addr flush dev %s" % i["name"])
+        node.cmd("ip link set %s mtu %d up" % (i["name"], i.get("mtu", 1500)))
+        node.cmd("ip addr add %s/%d dev %s" % (i["address"], i["prefixlen"], i["name"]))
+        if i.get("gateway"):
+            node.cmd("ip route add default via %s dev %s" % (i["gateway"], i["name"]))
+
+
+def attach_names(plan, nodes):
+    done = []
+    for n in plan["routers"] + plan["hosts"]:
+        subprocess.run(["ip", "netns", "attach", n["ns"], str(nodes[n["name"]].pid)], check=True,
+                       capture_output=True)
+        done.append(n["ns"])
+    return done
+
+
+def detach_names(names):
+    for ns in names:
+        subprocess.run(["ip", "netns", "delete", ns], capture_output=True)
+
+
+def main(argv):
+    plan = json.load(open(argv[0]))
+    batch = argv[2] if len(argv) > 2 and argv[1] == "--batch" else None
+    setLogLevel(plan.get("loglevel", "output"))   # "output": what CLI commands print
+    net = engine = None
+    pids, names = {}, []
+    status = 0
+    state_file = os.path.join(plan["run_dir"], "driver.json")
+    old = signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        net, nodes, switches = build(plan)
+        net.build()
+        for sw in net.switches:
+            sw.start([])
+        configure(plan, net, nodes)
+        names = attach_names(plan, nodes)
+        root_ports = switches + [i.name for sw in net.switches for i in sw.intfList() if sw.name in i.name]
+        bad = root_addresses(root_ports)
+        if bad:
+            raise RuntimeError("containment: root-namespace interfaces with addresses: %s" % ", ".join(bad))
+        engine, pids = start_engine(plan)
+        with open(state_file, "w") as f:
+            json.dump({"driver": os.getpid(), "engine": pids, "switches": switches, "namespaces": names,
+                       "nodes": {n: nodes[n].pid for n in nodes}}, f)
+        print("*** lab %s up under Mininet: %d routers (engine: %d workers), %d hosts, %d bridges"
+              % (plan["name"], len(plan["routers"]), len(pids), len(plan["hosts"]), len(switches)), flush=True)
+        if batch:
+            CLI(net, script=batch)
+        else:
+            print("*** e.g.  %s" % plan.get("hint", "vp ping -c 1 DST"), flush=True)
+            CLI(net)
+    except KeyboardInterrupt:
+        status = 130
+    except Exception as e:
+        print("error: %s" % e, file=sys.stderr, flush=True)
+        status = 1
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stop_engine(engine, pids)
+        if net is not None:
+            net.stop()
+        detach_names(names)
+        try:
+            os.unlink(state_file)
+        except OSError:
+            pass
+        signal.signal(signal.SIGTERM, old)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,85 @@
+"""`testbed up LAB --runtime mininet`: Mininet's prompt on a working lab (driven with tmux, as a
+person would type), the routers' engine forwarding a real traceroute through the invisible
+tunnel, the root namespace holding no address or route, and nothing left after `exit`."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from labnames import N
+from testbed.runtimes import mininet
+
+pytestmark = pytest.mark.netns
+WHY = mininet.available() or (None if shutil.which("tmux") else "tmux is not installed")
+if WHY:
+    pytest.skip(f"Mininet runtime not testable here: {WHY}", allow_module_level=True)
+
+TESTBED = str(Path(sys.executable).with_name("testbed"))
+
+
+def _pane(sess):
+    return subprocess.run(["tmux", "capture-pane", "-p", "-S", "-200", "-t", sess], capture_output=True,
+                          text=True).stdout
+
+
+def _wait(sess, pattern, timeout=120):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        text = _pane(sess)
+        if re.search(pattern, text, re.M):
+            return text
+        time.sleep(0.3)
+    raise AssertionError(f"no {pattern!r} on the screen after {timeout} s:\n{_pane(sess)}")
+
+
+def test_mininet_prompt_traces_through_the_lab_and_tears_down():
+    name = N("mn-inv")
+    sess = f"utnt-{name}"
+    sw = [mininet.switch_name(name, k) for k in (0, 9)]             # invisible-php: vp-lan first, dst-lan last
+    subprocess.run(["tmux", "new-session", "-d", "-x", "200", "-y", "50", "-s", sess,
+                    f"{TESTBED} up invisible-php --runtime mininet --name {name}; sleep 5"], check=True)
+    try:
+        _wait(sess, r"^mininet>\s*$", 180)
+        # the root namespace: our bridges exist, carry no address, hold only lab ports; no route
+        links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+        ours = [s for s in sw if f" {s}:" in links]
+        assert ours, links
+        for s in ours:
+            assert subprocess.run(["ip", "-o", "addr", "show", "dev", s], capture_output=True,
+                                  text=True).stdout.strip() == ""
+            ports = os.listdir(f"/sys/class/net/{s}/brif")
+            assert ports and all(p.startswith(s + "-eth") for p in ports)
+        routes = subprocess.run(["ip", "route", "show", "table", "all"], capture_output=True, text=True).stdout
+        assert not any(s in routes for s in ours)
+        # the prompt: a traceroute crosses the lab (invisible PHP: pe1 then pe2, the LSRs hidden)
+        subprocess.run(["tmux", "send-keys", "-t", sess, "vp traceroute -n -I -q 1 -w 2 12.0.1.2", "Enter"])
+        text = _wait(sess, r"\n\s*5\s+12\.0\.1\.2 ", 60)
+        hops = re.findall(r"^\s*(\d)\s+(\S+)", text.split("traceroute to")[-1], re.M)
+        assert [h[1] for h in hops] == ["12.0.0.1", "11.0.0.1", "11.0.0.9", "11.0.0.11", "12.0.1.2"]
+        # the Python API
+        subprocess.run(["tmux", "send-keys", "-t", sess, "py len(net.hosts)", "Enter"])
+        _wait(sess, r"\n9\s*\n", 30)                                  # 7 routers and 2 hosts
+        subprocess.run(["tmux", "send-keys", "-t", sess, "exit", "Enter"])
+        end = time.monotonic() + 60
+        while time.monotonic() < end and f" {sw[0]}:" in subprocess.run(
+                ["ip", "-o", "link", "show"], capture_output=True, text=True).stdout:
+            time.sleep(0.3)
+        time.sleep(1)
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", sess], capture_output=True)
+    left = [n for n in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
+            if n.startswith(f"tb-{name}.")]
+    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+    assert not left and not any(f" {s}:" in links for s in sw)
+
+
+def test_missing_mininet_is_one_line(monkeypatch):
+    monkeypatch.setattr(mininet, "SYSTEM_PYTHON", "/nonexistent/python3")
+    assert mininet.available() == "/nonexistent/python3 is missing (Debian's Python runs Mininet)"
