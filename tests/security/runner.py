@@ -143,6 +143,15 @@ def _process(case: Case, cwd: Path, tmp: Path) -> tuple[int, str, str]:
         ACTIVE.discard(p.pid)
 
 
+def _before_our_code(err: str) -> bool:
+    """A KeyboardInterrupt traceback none of whose frames is a file of the project (the
+    interpreter's start, the virtualenv's .pth finder, the console script's import line)."""
+    import re
+    frames = re.findall(r'File "([^"]+)", line', err)
+    ours = [f for f in frames if f.startswith((str(REPO / "testbed"), str(REPO / "utnt")))]
+    return "KeyboardInterrupt" in err and bool(frames) and not ours
+
+
 def run_case(case: Case, base: Path) -> dict:
     labdir, tmp, canary = setup(case, base)
     before_files, before_out = _tree(labdir), _outside()
@@ -161,13 +170,13 @@ def run_case(case: Case, base: Path) -> dict:
     text = out + err
     leaked = [s for s in LEAKS if s in text]
     traceback_seen = "Traceback" in text
-    startup = case.process == "sigint" and "Fatal Python error: init_import_site" in err
+    startup = case.process == "sigint" and ("Fatal Python error: init_import_site" in err or _before_our_code(err))
     if startup:
         # the signal came while the interpreter itself was starting (importing `site` and the
         # .pth files of the virtualenv), before any line of the project ran: Python's own
         # report, which no code of ours can catch; on a loaded machine this lasts > 1 s
         traceback_seen = False
-        err = "python start-up: Ctrl-C before any project code ran (Python's own 'Fatal Python error')"
+        err = "Ctrl-C before any project code ran (Python's start-up, the console script's import line)"
     err_lines = [ln for ln in err.splitlines() if ln.strip()]
     json_doc = None
     if "--json" in case.argv and out.strip().startswith("{") and case.process != "pipe":
