@@ -84,7 +84,8 @@ def read_lab_text(path: Path, max_bytes: int | None) -> str:
     try:
         src = _read_limited(path, max_bytes or (1 << 30))
     except TemplateProblem as e:
-        raise LabError([Problem(str(path), "", f"{e} (--no-limits lifts the size limit)")]) from None
+        hint = " (--no-limits lifts the size limit)" if "larger than" in str(e) else ""
+        raise LabError([Problem(str(path), "", f"{e}{hint}")]) from None
     except OSError as e:
         raise LabError([Problem(str(path), "", f"cannot read the lab file: {e.strerror}")]) from None
     m = _BAD_CHARS.search(src)

@@ -237,7 +237,7 @@ def cases() -> list[Case]:
         add(n, f"--set {s}", {}, argv=["validate", lib, "--set", s], needle=needle)
     add("name-empty", "--name ''", {}, argv=["probe", lib, "--name", ""], needle="instance name")
     add("name-traversal", "--name ../../etc", {}, argv=["probe", lib, "--name", "../../etc"], needle="instance name")
-    add("lab-name-traversal", "a library name with ..", {}, argv=["validate", "../../../etc/passwd"])
+    add("lab-name-traversal", "a path out of the library (/etc/passwd): read as asked, never echoed", {}, argv=["validate", "../../../etc/passwd"])
     add("escape-in-lab-path", "a terminal escape sequence in the lab's path (shown escaped)", {},
         argv=["validate", "\x1b]0;pwned\x07\x1b[2J.yaml"], needle="\\x1b")
     add("escape-in-lab-file", "a terminal escape sequence inside the lab file", {"lab.yaml": lab("\x1b[2Jgone")})

@@ -34,15 +34,16 @@ def main(argv=None) -> int:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("-k", default="", help="only cases whose name contains this")
     a = ap.parse_args(argv)
-    rows = []
     t0 = time.monotonic()
-    for c in cases():
-        if a.k not in c.name:
-            continue
+    chosen = [c for c in cases() if a.k in c.name]
+
+    def one(c):
         with tempfile.TemporaryDirectory(prefix="tb-sec-") as d:
-            rows.append(run_case(c, Path(d)))
+            r = run_case(c, Path(d))
         if not a.json:
-            print(f"  {c.name}: {'ok' if rows[-1]['ok'] else 'FAILED'}", file=sys.stderr)
+            print(f"  {c.name}: {'ok' if r['ok'] else 'FAILED'}", file=sys.stderr)
+        return r
+    rows = [one(c) for c in chosen]
     total = time.monotonic() - t0
     bad = [r for r in rows if not r["ok"]]
     if a.json:

@@ -20,6 +20,7 @@ LEAKS = (SECRET, "root:x:0:0")
 # names the cases use, and the tap the utnt case names
 INSTANCES = ("invisible-php", "sec")
 TAP = "sectap0"
+ACTIVE: set[int] = set()         # subprocesses of cases running right now (report.py runs them in threads)
 
 
 def _tree(d: Path) -> set[str]:
@@ -57,7 +58,7 @@ def _children() -> list[int]:
         except OSError:
             continue
         rest = data[data.rindex(b")") + 2:].split()
-        if int(rest[1]) == me and rest[0] not in (b"Z", b"X"):
+        if int(rest[1]) == me and rest[0] not in (b"Z", b"X") and int(d) not in ACTIVE:
             out.append(int(d))
     return out
 
@@ -117,33 +118,38 @@ def _env(tmp: Path) -> dict:
 
 def _process(case: Case, cwd: Path, tmp: Path) -> tuple[int, str, str]:
     env = _env(tmp)
-    if case.process == "utnt":
-        r = subprocess.run([str(BIN / "utnt"), *case.argv], cwd=cwd, env=env, capture_output=True, text=True,
-                           timeout=60)
-        return r.returncode, r.stdout, r.stderr
-    if case.process == "stdin":
-        r = subprocess.run([str(BIN / "testbed"), *case.argv], cwd=cwd, env=env, capture_output=True, text=True,
-                           stdin=subprocess.DEVNULL, timeout=60)
-        return r.returncode, r.stdout, r.stderr
-    if case.process == "pipe":
-        p = subprocess.Popen([str(BIN / "testbed"), *case.argv], cwd=cwd, env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE)
-        import fcntl
-        fcntl.fcntl(p.stdout.fileno(), 1031, 4096)      # F_SETPIPE_SZ: a page, so the output overflows it
-        head = p.stdout.read(10)             # `| head -c 10`: read a little, then close the pipe
-        p.stdout.close()
-        err = p.stderr.read().decode(errors="replace")
-        code = p.wait(timeout=60)
-        return code, head.decode(errors="replace"), err
-    if case.process == "sigint":
-        delay = float(case.name.split("-")[-1].rstrip("s"))
-        p = subprocess.Popen([str(BIN / "testbed"), *case.argv], cwd=cwd, env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE)
-        time.sleep(delay)
-        p.send_signal(signal.SIGINT)
+    prog = str(BIN / ("utnt" if case.process == "utnt" else "testbed"))
+    p = subprocess.Popen([prog, *case.argv], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         stdin=subprocess.DEVNULL)
+    ACTIVE.add(p.pid)
+    try:
+        if case.process == "pipe":
+            import fcntl
+            fcntl.fcntl(p.stdout.fileno(), 1031, 4096)      # F_SETPIPE_SZ: a page, so the output overflows it
+            head = p.stdout.read(10)             # `| head -c 10`: read a little, then close the pipe
+            p.stdout.close()
+            err = p.stderr.read()
+            code = p.wait(timeout=60)
+            return code, head.decode(errors="replace"), err.decode(errors="replace")
+        if case.process == "sigint":
+            time.sleep(float(case.name.split("-")[-1].rstrip("s")))
+            p.send_signal(signal.SIGINT)
         out, err = p.communicate(timeout=60)
         return p.returncode, out.decode(errors="replace"), err.decode(errors="replace")
-    raise ValueError(case.process)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        ACTIVE.discard(p.pid)
+
+
+def _before_our_code(err: str) -> bool:
+    """A KeyboardInterrupt traceback none of whose frames is a file of the project (the
+    interpreter's start, the virtualenv's .pth finder, the console script's import line)."""
+    import re
+    frames = re.findall(r'File "([^"]+)", line', err)
+    ours = [f for f in frames if f.startswith((str(REPO / "testbed"), str(REPO / "utnt")))]
+    return "KeyboardInterrupt" in err and bool(frames) and not ours
 
 
 def run_case(case: Case, base: Path) -> dict:
@@ -164,6 +170,13 @@ def run_case(case: Case, base: Path) -> dict:
     text = out + err
     leaked = [s for s in LEAKS if s in text]
     traceback_seen = "Traceback" in text
+    startup = case.process == "sigint" and ("Fatal Python error: init_import_site" in err or _before_our_code(err))
+    if startup:
+        # the signal came while the interpreter itself was starting (importing `site` and the
+        # .pth files of the virtualenv), before any line of the project ran: Python's own
+        # report, which no code of ours can catch; on a loaded machine this lasts > 1 s
+        traceback_seen = False
+        err = "Ctrl-C before any project code ran (Python's start-up, the console script's import line)"
     err_lines = [ln for ln in err.splitlines() if ln.strip()]
     json_doc = None
     if "--json" in case.argv and out.strip().startswith("{") and case.process != "pipe":
