@@ -179,12 +179,37 @@ def check_sr(lab, hops, lsrs=3):
     assert [h.quoted_ttl for h in lsr_hops] == list(range(1, lsrs)) + [1]
 
 
+def check_two_domains_php(lab, hops):
+    """Two invisible PHP tunnels back to back: each LER pair looks adjacent, FRPLA 3 at both egresses."""
+    addrs = [h.address for h in hops]
+    for ing, eg, last in (("pe1", "pe2", "p3"), ("pe3", "pe4", "p6")):
+        i = addrs.index(in_addr(lab, eg, last))
+        assert hops[i - 1].address is not None and lab.owner_of(hops[i - 1].address) == ing
+        assert hops[i].frpla == 3 and hops[i].labels == []
+
+
+def check_two_vp(lab, hops):
+    """From vp: the pe1 -> pe3 invisible tunnel, pe1 and pe3 adjacent, FRPLA 3 at pe3."""
+    addrs = [h.address for h in hops]
+    i = addrs.index(in_addr(lab, "pe3", "p3"))
+    assert hops[i - 1].address == in_addr(lab, "pe1", "ce1") and hops[i].frpla == 3
+
+
+def check_ecmp_explicit(lab, hops):
+    """One of the four equal-cost paths, each LSR quoting its label with LSE-TTL 1."""
+    labelled = [h for h in hops if h.labels]
+    nodes = [lab.owner_of(h.address) for h in labelled]
+    assert len(nodes) == 3 and nodes[0] in ("a1", "a2") and nodes[1] == "m" and nodes[2] in ("b1", "b2")
+    assert all(h.labels[0][1] == 1 for h in labelled)
+
+
 CHECKS = {
     "explicit": check_explicit, "implicit": check_implicit, "opaque": check_opaque,
     "invisible-php": check_invisible_php, "invisible-php-juniper": check_juniper, "invisible-uhp": check_uhp,
     "linux-lsr": check_linux, "plain-ip": check_plain, "asymmetric": check_asymmetric, "mixed": check_mixed,
     "l3vpn": check_l3vpn, "huawei-lsp": check_huawei, "silent-ingress": check_silent_ingress,
     "rate-limited": check_rate_limited, "sr-mpls": check_sr, "split-pipe": check_invisible_php,
+    "two-domains-php": check_two_domains_php, "two-vp": check_two_vp, "ecmp-explicit": check_ecmp_explicit,
 }
 
 TECHNIQUE = {"invisible-php": ("FRPLA", "BRPR"), "invisible-php-juniper": ("RTLA", "DPR"),
@@ -200,7 +225,7 @@ KNOWN_TAG_MISSES = {"l3vpn": {("pe2", "LSR"), ("ce2", "EGR")}}
 
 def check_tags_against_truth(lab, cp, doc, name):
     """Every [MPLS,...] tag uTNT printed names the right router for its role and class."""
-    truth = ground_truth(cp)["probes"][0]["paths"][0]["tunnels"]
+    truth = [t for path in ground_truth(cp)["probes"][0]["paths"] for t in path["tunnels"]]   # any ECMP path
     visible = [t for t in truth if not t["silent"]]
     tr = doc["traces"][0]
     tagged = [h for h in tr["hops"] if h["mpls"]]

@@ -28,10 +28,10 @@ def _verdicts(doc):
 def test_two_vantage_points_one_destination_each_scored_against_its_own_path():
     doc = _run("two-vp")
     sc = doc["score"]
-    assert [s["vantage_point"] for s in sc["traces"]] == ["vp1", "vp2"]
+    assert [s["vantage_point"] for s in sc["traces"]] == ["vp", "vp2"]
     assert sc["traces"][0]["dst"] == sc["traces"][1]["dst"]          # one destination
     got = {s["vantage_point"]: s["verdicts"][0]["truth"]["ingress"] for s in sc["traces"]}
-    assert got == {"vp1": "pe1", "vp2": "pe2"}
+    assert got == {"vp": "pe1", "vp2": "pe2"}
     assert all(s["verdicts"][0]["verdict"] == "correct" for s in sc["traces"])
     assert sc["perfect"] and sc["totals"]["lsrs_found"] == 6
 
