@@ -10,43 +10,13 @@ import json
 import os
 import sys
 
+from testbed.cliargs import add_lab_file_args, check_endpoints, load_lab_arg as _load, print_json as _print_json
 from testbed.errors import InputError, LabError, TestbedError
-
-
-def _load(args):
-    from testbed.lab import load_lab
-    from testbed.lab.loader import parse_sets
-    lab = load_lab(args.lab, parse_sets(getattr(args, "set", None)), no_limits=getattr(args, "no_limits", False),
-                   local_first=getattr(args, "local_includes", False))
-    check_endpoints(lab, getattr(args, "source", None), getattr(args, "dest", None))
-    return lab
-
-
-def check_endpoints(lab, source, dest):
-    """--from is a host of the lab (a vantage point), --to a node or an IPv4 address."""
-    hosts = [h.name for h in lab.hosts]
-    if source is not None and source not in hosts:
-        what = "a router; vantage points are hosts" if source in lab.nodes else "not a node of the lab"
-        raise InputError(f"{lab.source}: --from {source}: {what} (hosts: {', '.join(hosts) or 'none'})")
-    if source is None and not lab.probes and not hosts:
-        raise InputError(f"{lab.source}: the lab has no host to probe from; add one under hosts:")
-    if dest is not None and dest not in lab.nodes:
-        from ipaddress import IPv4Address
-        try:
-            IPv4Address(dest)
-        except ValueError:
-            raise InputError(f"{lab.source}: --to {dest}: neither a node of the lab nor an IPv4 address "
-                             f"(nodes: {', '.join(lab.nodes)})") from None
 
 
 def _cp(lab):
     from testbed.controlplane import build
     return build(lab)
-
-
-def _print_json(obj):
-    json.dump(obj, sys.stdout, indent=2, default=str)
-    sys.stdout.write("\n")
 
 
 def _console():
@@ -411,13 +381,6 @@ def cmd_signatures(args):
 
 
 # ---------------------------------------------------------------- parser
-def add_lab_file_args(s):
-    s.add_argument("--no-limits", action="store_true",
-                   help="lift the lab size limits (testbed/lab/limits.yaml) and parameters' upper bounds")
-    s.add_argument("--local-includes", action="store_true",
-                   help="snippets in the lab's own folder win over the library's same-named ones")
-
-
 def build_parser():
     p = _Parser(prog="testbed", description="uTNT-lab: MPLS labs with known ground truth")
     sub = p.add_subparsers(dest="cmd", required=True)

@@ -9,7 +9,7 @@ from .containerlab import DEFAULT_HOST_IMAGE, DEFAULT_IMAGE, LAN_MODES
 
 
 def _export(args, out: Path) -> list[Path]:
-    from testbed.cli import _load
+    from testbed.cliargs import load_lab_arg as _load
 
     from .containerlab import export_containerlab
     lab = _load(args)
@@ -22,7 +22,7 @@ def _export(args, out: Path) -> list[Path]:
 
 
 def cmd_export(args):
-    from testbed.cli import _print_json
+    from testbed.cliargs import print_json as _print_json
     files = _export(args, Path(args.dir))
     if args.json:
         return _print_json({"to": args.to, "dir": args.dir, "clab_file": str(files[0]), "files": [str(f) for f in files]})
@@ -33,7 +33,7 @@ def cmd_export(args):
 def cmd_deploy(args):
     from .containerlab import deploy_containerlab, require_containerlab
     require_containerlab()                       # before writing anything
-    from testbed.cli import _load
+    from testbed.cliargs import load_lab_arg as _load
     out = Path(args.dir or f"build/{_load(args).name}/containerlab")
     files = _export(args, out)
     rc = deploy_containerlab(files[0], extra_args=args.utnt)

@@ -266,7 +266,7 @@ def probe_target(args, load):
                              f"{' with ' + ' '.join(args.set) if args.set else ''}; probe it as "
                              f"`testbed probe {inst}`, or give another --name")
     lab = load_lab(st["source"], st.get("params") or {}, name=st.get("lab"), **(st.get("options") or {}))
-    from testbed.cli import check_endpoints
+    from testbed.cliargs import check_endpoints
     check_endpoints(lab, getattr(args, "source", None), getattr(args, "dest", None))
     api.require_healthy(inst)
     return lab, "netns", inst
@@ -311,7 +311,7 @@ def add_parsers(sub):
     s.add_argument("--name", help="instance name (default: the lab's name); two instances need two names")
     s.add_argument("--workers", type=int, help="engine worker processes (default: one per core)")
     add_control_plane_args(s)
-    from testbed.cli import add_lab_file_args
+    from testbed.cliargs import add_lab_file_args
     add_lab_file_args(s)
     s.add_argument("--json", action="store_true", help="print the lab's state as JSON on stdout")
     s.add_argument("--runtime", choices=["netns", "mininet"], default="netns",

@@ -1,0 +1,47 @@
+"""What every subcommand module shares: loading the lab an argument names, checking --from and
+--to against it, the lab-file options, and JSON on stdout. The CLI modules (testbed/cli.py,
+export/cli.py, runtimes/netns_cli.py, ...) import it; it imports none of them."""
+from __future__ import annotations
+
+import json
+import sys
+
+from testbed.errors import InputError
+
+
+def load_lab_arg(args):
+    from testbed.lab import load_lab
+    from testbed.lab.loader import parse_sets
+    lab = load_lab(args.lab, parse_sets(getattr(args, "set", None)), no_limits=getattr(args, "no_limits", False),
+                   local_first=getattr(args, "local_includes", False))
+    check_endpoints(lab, getattr(args, "source", None), getattr(args, "dest", None))
+    return lab
+
+
+def check_endpoints(lab, source, dest):
+    """--from is a host of the lab (a vantage point), --to a node or an IPv4 address."""
+    hosts = [h.name for h in lab.hosts]
+    if source is not None and source not in hosts:
+        what = "a router; vantage points are hosts" if source in lab.nodes else "not a node of the lab"
+        raise InputError(f"{lab.source}: --from {source}: {what} (hosts: {', '.join(hosts) or 'none'})")
+    if source is None and not lab.probes and not hosts:
+        raise InputError(f"{lab.source}: the lab has no host to probe from; add one under hosts:")
+    if dest is not None and dest not in lab.nodes:
+        from ipaddress import IPv4Address
+        try:
+            IPv4Address(dest)
+        except ValueError:
+            raise InputError(f"{lab.source}: --to {dest}: neither a node of the lab nor an IPv4 address "
+                             f"(nodes: {', '.join(lab.nodes)})") from None
+
+
+def print_json(obj):
+    json.dump(obj, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+def add_lab_file_args(s):
+    s.add_argument("--no-limits", action="store_true",
+                   help="lift the lab size limits (testbed/lab/limits.yaml) and parameters' upper bounds")
+    s.add_argument("--local-includes", action="store_true",
+                   help="snippets in the lab's own folder win over the library's same-named ones")
