@@ -10,7 +10,7 @@ import json
 import os
 import sys
 
-from testbed.cliargs import add_lab_file_args, check_endpoints, load_lab_arg as _load, print_json as _print_json
+from testbed.cliargs import add_lab_file_args, load_lab_arg as _load, print_json as _print_json
 from testbed.errors import InputError, LabError, TestbedError
 
 

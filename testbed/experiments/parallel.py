@@ -322,7 +322,7 @@ class Instances:
 
     def stop_all(self):
         """Ctrl-C or failure: stop every instance still running, by its PID."""
-        from testbed.runtimes.netns.teardown import terminate
+        from testbed.runtimes.netns.procs import terminate
         with self._lock:
             procs = list(self._procs.values())
         terminate([(p.pid, None) for p in procs if p.poll() is None], wait=2.0)

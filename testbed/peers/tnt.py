@@ -28,7 +28,7 @@ from pathlib import Path
 from testbed.errors import TestbedError
 from testbed.runtimes.netns import api as netns
 from testbed.runtimes.netns import nsutil
-from testbed.runtimes.netns.teardown import terminate
+from testbed.runtimes.netns.procs import terminate
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 DEFAULT_PREFIXES = (CHECKOUT / ".peers" / "tnt", Path("/opt/tnt-peer"))

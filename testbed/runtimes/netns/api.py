@@ -35,9 +35,9 @@ class AlreadyUp(TestbedError):
 
 # engine workers started by this process: kept referenced (no "still running" warnings from
 # Popen.__del__) and waited for by `down` (no zombies when `up` ran in-process)
-CHILDREN: dict[int, subprocess.Popen] = {}
+CHILDREN = state.CHILDREN
 # the FRR control-plane sync process (frrsync.py), as found in its command line
-SYNC_MARKER = "testbed.runtimes.netns.frrsync"
+SYNC_MARKER = state.SYNC_MARKER
 
 
 class _Quiet:

@@ -322,7 +322,7 @@ def _targets(name: str, st: dict | None) -> list[tuple[int, int | None]]:
 
 def stop_daemons(name: str, st: dict | None) -> list[int]:
     """TERM every FRR process of the lab (then KILL what is left after TERM_WAIT)."""
-    from .teardown import terminate
+    from .procs import terminate
     return terminate(_targets(name, st), TERM_WAIT)
 
 

@@ -60,6 +60,10 @@ from . import names
 SCHEMA = 1
 LOCK = ".lock"
 WORKER_MARKER = "testbed.runtimes.netns.workers"
+SYNC_MARKER = "testbed.runtimes.netns.frrsync"
+# children this process started and has not reaped yet (pid -> Popen): teardown waits on them
+# directly instead of polling /proc, so they leave no zombie
+CHILDREN: dict = {}
 
 
 def run_root() -> Path:

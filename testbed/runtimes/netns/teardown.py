@@ -13,56 +13,12 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 
 from . import names, nsutil, state
 from .build import ip_batch
+from .procs import _reap, _wait_gone, terminate
 
-TERM_WAIT = 3.0
 OWNER_WAIT = 15.0
-
-
-def _reap(pid: int):
-    from .api import CHILDREN
-    p = CHILDREN.get(pid)
-    if p is not None:
-        if p.poll() is not None:
-            CHILDREN.pop(pid, None)
-    else:
-        nsutil.reap(pid)
-
-
-def terminate(procs: list[tuple[int, int | None]], wait: float = TERM_WAIT) -> list[int]:
-    """SIGTERM each recorded (pid, start time), then SIGKILL those still there after `wait`
-    (only if the PID still belongs to the same process); returns the PIDs."""
-    for pid, _ in procs:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    left = _wait_gone(procs, wait)
-    for pid, start in left:
-        if nsutil.same_process(pid, start):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-    _wait_gone(left, wait)
-    return [p for p, _ in procs]
-
-
-def _wait_gone(pids: list[tuple[int, int | None]], timeout: float) -> list[tuple[int, int | None]]:
-    deadline = time.monotonic() + timeout
-    alive = list(pids)
-    while alive and time.monotonic() < deadline:
-        for pid, _ in alive:
-            _reap(pid)
-        alive = [(p, st) for p, st in alive if nsutil.same_process(p, st)]
-        if alive:
-            time.sleep(0.02)
-    for pid, _ in pids:
-        _reap(pid)
-    return alive
 
 
 def _worker_records(name: str, st: dict | None) -> list[dict]:
@@ -90,7 +46,7 @@ def stop_workers(name: str, st: dict | None) -> list[int]:
 
 def stop_sync(name: str, st: dict | None) -> list[int]:
     """The FRR control-plane sync process: recorded in state.json and by itself (frrsync.json)."""
-    from .api import SYNC_MARKER
+    SYNC_MARKER = state.SYNC_MARKER
     import json
     marker = str(state.run_dir(name))
     recs = []
@@ -169,7 +125,7 @@ def leftovers(name: str) -> dict:
     namespaces with its prefix, engine worker, sync and FRR daemon processes of its run
     folder (found by scanning /proc for it in their command lines, read-only), its run
     folder. (ldpd's helpers carry no path: check them by the PIDs state.json recorded.)"""
-    from .api import SYNC_MARKER
+    SYNC_MARKER = state.SYNC_MARKER
     marker = str(state.run_dir(name))
     frr_marker = marker + "/frr/"
     procs = []
