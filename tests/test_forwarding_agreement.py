@@ -143,7 +143,8 @@ def _stacks(cp, router, label, entry):
 
 
 @pytest.mark.parametrize("name,params", [p for p in _labs() if p.values[0] in
-                                         ("explicit", "opaque", "invisible-uhp", "mixed", "invisible-php-juniper")])
+                                         ("explicit", "opaque", "invisible-uhp", "mixed", "invisible-php-juniper",
+                                          "l3vpn", "sr-mpls", "huawei-lsp")])
 def test_label_stacks_injected_at_every_lsr(name, params):
     lab = load_lab(name, params)
     cp = build(lab)
