@@ -186,7 +186,7 @@ probes: [{from: vp, to: dst}]
 
 # ---- the behaviour catalogue's labs (issue 13)
 
-@pytest.mark.parametrize("name", ["l3vpn", "huawei-lsp", "silent-ingress", "rate-limited", "sr-mpls"])
+@pytest.mark.parametrize("name", ["l3vpn", "huawei-lsp", "silent-ingress", "rate-limited", "sr-mpls", "entropy"])
 def test_catalogue_lab_signatures(labs, name):
     from checks import CHECKS
     lab, pr, hops = run(labs, name)
