@@ -203,6 +203,21 @@ def check_ecmp_explicit(lab, hops):
     assert all(h.labels[0][1] == 1 for h in labelled)
 
 
+def check_entropy(lab, hops, lsrs=3):
+    """RFC 6790: LSRs quote transport (LSE-TTL 1), ELI 7 and one entropy label with TTL 0
+    (the same at every hop: one flow); pe2, which pops ELI and EL, quotes those two."""
+    addrs = chain_addrs(lab, ["vp"] + _core(lsrs))
+    assert [h.address for h in hops[:-1]] == [addrs[n] for n in _core(lsrs)]
+    lsr_hops, egress = hops[2:2 + lsrs], hops[2 + lsrs]
+    els = set()
+    for k, h in enumerate(lsr_hops, start=1):
+        (t, tt), (eli, _), (el, elt) = h.labels
+        assert tt == 1 and eli == 7 and elt == 0 and el >= 16 and h.quoted_ttl == k
+        els.add(el)
+    assert len(els) == 1 and [lbl for lbl, _ in egress.labels] == [7, els.pop()]
+    assert egress.labels[0][1] == 1
+
+
 CHECKS = {
     "explicit": check_explicit, "implicit": check_implicit, "opaque": check_opaque,
     "invisible-php": check_invisible_php, "invisible-php-juniper": check_juniper, "invisible-uhp": check_uhp,
@@ -210,6 +225,7 @@ CHECKS = {
     "l3vpn": check_l3vpn, "huawei-lsp": check_huawei, "silent-ingress": check_silent_ingress,
     "rate-limited": check_rate_limited, "sr-mpls": check_sr, "split-pipe": check_invisible_php,
     "two-domains-php": check_two_domains_php, "two-vp": check_two_vp, "ecmp-explicit": check_ecmp_explicit,
+    "entropy": check_entropy,
 }
 
 TECHNIQUE = {"invisible-php": ("FRPLA", "BRPR"), "invisible-php-juniper": ("RTLA", "DPR"),
@@ -219,8 +235,9 @@ TECHNIQUE = {"invisible-php": ("FRPLA", "BRPR"), "invisible-php-juniper": ("RTLA
 
 # Tags that follow TNT's rules but not the truth, each explained in
 # tests/accuracy/expectations.yaml (misses): the L3VPN egress PE quotes the VPN label it pops,
-# so TNT takes it for an LSR and names the next hop the egress.
-KNOWN_TAG_MISSES = {"l3vpn": {("pe2", "LSR"), ("ce2", "EGR")}}
+# so TNT takes it for an LSR and names the next hop the egress; so does the egress of an
+# entropy-label LSP, which pops ELI and EL.
+KNOWN_TAG_MISSES = {"l3vpn": {("pe2", "LSR"), ("ce2", "EGR")}, "entropy": {("pe2", "LSR"), ("ce2", "EGR")}}
 
 
 def check_tags_against_truth(lab, cp, doc, name):

@@ -24,6 +24,7 @@ from testbed.lab import lab_names, load_lab
 from testbed.runtimes.sim import Sim
 from testbed.tools.scripted import ScriptedProber
 from testbed.truth import walk
+from testbed.truth.walk import ENTROPY
 
 MARK = 0x7e57
 
@@ -35,7 +36,7 @@ def variants():
         out.append((name, {}))
         if _takes_vendor(name):
             out += [(name, {"vendor": "juniper"}), (name, {"vendor": "linux"})]
-    return out
+    return out + [("entropy", {})]
 
 
 def _record(sim):
@@ -58,6 +59,8 @@ def _record(sim):
             ihl = (frame[off] & 0x0F) * 4
             if frame[off + 9] == 1 and frame[off + ihl] == 8 and \
                     struct.unpack_from("!H", frame, off + ihl + 4)[0] == MARK:
+                # an entropy label's value is per flow; the walker writes ENTROPY (-1) for it
+                labels = [ENTROPY if i and labels[i - 1] == 7 else x for i, x in enumerate(labels)]
                 log.append((node, tuple(labels)))
 
     for name, r in sim.nodes.items():
@@ -143,7 +146,8 @@ def _stacks(cp, router, label, entry):
 
 
 @pytest.mark.parametrize("name,params", [p for p in _labs() if p.values[0] in
-                                         ("explicit", "opaque", "invisible-uhp", "mixed", "invisible-php-juniper")])
+                                         ("explicit", "opaque", "invisible-uhp", "mixed", "invisible-php-juniper",
+                                          "l3vpn", "sr-mpls", "huawei-lsp")])
 def test_label_stacks_injected_at_every_lsr(name, params):
     lab = load_lab(name, params)
     cp = build(lab)

@@ -230,7 +230,7 @@ def test_truth_records_the_address_each_router_answers_from(labs):
 
 # ---- the behaviour catalogue's labs (issue 13)
 
-@pytest.mark.parametrize("name", ["l3vpn", "huawei-lsp", "silent-ingress", "rate-limited", "sr-mpls"])
+@pytest.mark.parametrize("name", ["l3vpn", "huawei-lsp", "silent-ingress", "rate-limited", "sr-mpls", "entropy"])
 def test_catalogue_lab_signatures(labs, name):
     from checks import CHECKS
     lab, pr, hops = run(labs, name)

@@ -19,14 +19,22 @@ from __future__ import annotations
 from .tables import EXPLICIT_NULL, IMPLICIT_NULL
 
 SWAP, PHP, UNTAGGED = "swap", "php", "untagged"
+ELI = 7         # entropy label indicator (RFC 6790): it and the entropy label under it are popped together
 
 
 def strip_explicit_null(stack: tuple) -> int:
-    """How many explicit-null labels on top of `stack` this router pops before a lookup."""
+    """How many labels on top of `stack` this router pops before a lookup: explicit nulls,
+    and an entropy label indicator with its entropy label (RFC 6790: the LSP's egress, which
+    sees them once the penultimate hop popped the transport label, removes both)."""
     k = 0
-    while k < len(stack) and stack[k] == EXPLICIT_NULL:
-        k += 1
-    return k
+    while k < len(stack):
+        if stack[k] == EXPLICIT_NULL:
+            k += 1
+        elif stack[k] == ELI:
+            k += 2
+        else:
+            break
+    return min(k, len(stack))
 
 
 def after_hop(stack: tuple, out_label) -> tuple[str, tuple]:

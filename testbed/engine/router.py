@@ -21,7 +21,7 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 
-from testbed.controlplane.labelop import PHP, UNTAGGED, after_hop, strip_explicit_null
+from testbed.controlplane.labelop import ELI, PHP, UNTAGGED, after_hop, strip_explicit_null
 from testbed.controlplane.tables import IMPLICIT_NULL
 from testbed.wire import icmp_error, inet_checksum
 
@@ -342,11 +342,24 @@ class Router:
             self._set_ttl(ip, ttl)
             lse_ttl = ttl if self.ttl_propagate else self.personality.pipe_lse_ttl
             self.counters.forwarded += 1
-            self._send(pidx, nh, _ET_MPLS, self._labels(push, lse_ttl) + bytes(ip), out)
+            labels = self._labels(push, lse_ttl)
+            if self.personality.entropy_label:
+                labels = self._with_entropy(labels, ip, lse_ttl)
+            self._send(pidx, nh, _ET_MPLS, labels + bytes(ip), out)
             return
         self._set_ttl(ip, ttl)
         self.counters.forwarded += 1
         self._send(pidx, nh, _ET_IP, bytes(ip), out)
+
+    @staticmethod
+    def _with_entropy(labels: bytes, ip, ttl: int) -> bytes:
+        """RFC 6790: the entropy label indicator (7) and an entropy label from the flow hash
+        under the pushed labels; the EL's TTL is 0 (vendors.md 2.1, unverified), the ELI's
+        that of the label above; S moves to the EL."""
+        el = 16 + flow_hash(ip, 0) % ((1 << 20) - 16)
+        top = bytearray(labels)
+        top[-2] &= 0xFE                                   # clear S on the last pushed label
+        return bytes(top) + struct.pack("!II", (ELI << 12) | (ttl & 0xFF), (el << 12) | 0x100)
 
     @staticmethod
     def _labels(push, ttl: int) -> bytes:
@@ -548,8 +561,8 @@ class Router:
             if ttl <= 1:
                 self._lse_expired(port, frame, ipoff, stack, out)
                 return
-            if k == len(stack):         # UHP egress: pop explicit null, route the IP packet here
-                self._pop_to_ip(port, frame, ipoff, stack, ttl, out, explicit_null=True)
+            if k == len(stack):         # UHP egress (or ELI/EL): pop, route the IP packet here
+                self._pop_to_ip(port, frame, ipoff, stack, ttl, out, explicit_null=stack[0][0] != ELI)
                 return
             # explicit null above other labels (RFC 4182): pop it, handle the next label here,
             # with the popped TTL carried down (one decrement at this router in total)

@@ -78,6 +78,7 @@ KNOB_ROWS = [
     ("label_base: 299776 (juniper)", "explicit", "cisco", {"label_base": 299776}, None, None, None),
     ("vpn: true (domain; two-label stack)", "l3vpn", None, {}, None, None, None),
     ("sr: true (domain; SRGB node SIDs)", "sr-mpls", None, {}, None, None, None),
+    ("entropy_label: true (ELI 7 + EL under the transport label)", "entropy", None, {}, None, None, None),
     ("tunnel_scope: multi-label, one label", "explicit", "cisco", {"tunnel_scope": "multi-label"}, None, None, None),
     ("tunnel_scope: multi-label, two labels", "l3vpn", None, {"tunnel_scope": "multi-label"}, None, None, None),
     ("tunnel_scope: udp, ICMP probes", "explicit", "cisco", {"tunnel_scope": "udp"}, None, None, None),

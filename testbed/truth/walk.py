@@ -4,9 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
-from testbed.controlplane.labelop import after_hop, strip_explicit_null
+from testbed.controlplane.labelop import ELI, after_hop, strip_explicit_null
 
 MAX_PATHS = 16
+ENTROPY = -1        # stands for an entropy label: its value is per flow (the engine hashes the packet)
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,10 @@ def walk(cp, src: str, dst, max_hops: int = 64, stack: tuple = (), pick=None) ->
                 else:
                     paths.append(path + [step, Step(peer.node, peer.ip, (), "deliver")])
                 continue
-            arrive(nh.neighbor, peer_addr(node, nh.ifname, nh.neighbor), tuple(nh.push), path + [step])
+            push = tuple(nh.push)
+            if push and here.action != "source" and lab.nodes[node].personality.entropy_label:
+                push += (ELI, ENTROPY)         # as the engine's ingress does for forwarded packets
+            arrive(nh.neighbor, peer_addr(node, nh.ifname, nh.neighbor), push, path + [step])
 
     if stack:
         arrive(src, None, tuple(stack), [])

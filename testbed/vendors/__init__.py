@@ -64,6 +64,7 @@ class Personality:
     limit_unreachable: tuple | None = None
     limit_echo_reply: tuple | None = None
     ip_id: str = "shared"             # shared | per-interface | zero | random
+    entropy_label: bool = False       # an ingress pushes ELI 7 + an entropy label under its labels
     ttl_propagate_local: bool | None = None   # locally generated packets (None: as ttl_propagate);
                                               # Cisco split pipe "no mpls ip propagate-ttl forwarded"
 
