@@ -2,8 +2,8 @@
 
 Nothing of TNT is in this repository: it is found built under a prefix: `TNT_PREFIX` when
 set, else `<checkout>/.peers/tnt`, else `/opt/tnt-peer` (bin/scamper and bin/sc_tnt).
-This small runner stands in until the project's TNT peer runner (testbed.peers.tnt, issue
-11 item 3) is merged; run_detector can then call that one.
+Where TNT is looked for comes from the TNT peer (testbed.peers.tnt); this runner takes a
+namespace (any vantage point, also a user's own) and keeps the daemon's files for scoring.
 
 A run: scamper as a daemon on a Unix socket unique to the run (`scamper -D -U SOCK`) in
 the namespace; `sc_tnt -i DST -U SOCK -o OUT.warts` (`-a FILE` for several targets) with
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import signal
 import subprocess
 import tempfile
 import time
@@ -26,25 +25,8 @@ from testbed.errors import TestbedError
 
 from . import tnt_text
 
-CHECKOUT = Path(__file__).resolve().parents[2]
-
-
-def prefix() -> Path | None:
-    """The first prefix holding bin/scamper and bin/sc_tnt, or None. A set TNT_PREFIX is the
-    only place looked at (as testbed.peers.tnt does)."""
-    env = os.environ.get("TNT_PREFIX")
-    cands = [Path(env)] if env else [CHECKOUT / ".peers" / "tnt", Path("/opt/tnt-peer")]
-    for c in cands:
-        if (c / "bin" / "sc_tnt").is_file() and (c / "bin" / "scamper").is_file():
-            return c
-    return None
-
-
-def missing_reason() -> str:
-    env = os.environ.get("TNT_PREFIX")
-    where = f"TNT_PREFIX={env}" if env else f"{CHECKOUT / '.peers' / 'tnt'}, /opt/tnt-peer"
-    return (f"the original TNT is not built (no bin/sc_tnt and bin/scamper under {where}); build it with "
-            "scripts/build-tnt.sh or set TNT_PREFIX")
+# where TNT is found and why it is missing: the project's TNT peer (one place for both)
+from testbed.peers.tnt import find_prefix as prefix, missing_reason  # noqa: E402,F401
 
 
 def _pids_with(marker: str) -> list[int]:
@@ -70,22 +52,19 @@ def _cmdline(pid: int) -> str:
 
 
 def stop(pids: list[int], marker: str, wait: float = 3.0) -> None:
-    """SIGTERM each recorded PID (only while it is still our process), then SIGKILL."""
-    live = [p for p in pids if marker in _cmdline(p)]
-    for p in live:
-        try:
-            os.kill(p, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + wait
-    while live and time.monotonic() < deadline:
-        live = [p for p in live if marker in _cmdline(p)]
-        time.sleep(0.05)
-    for p in live:
-        try:
-            os.kill(p, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    """Stop the recorded PIDs that still carry our socket path (SIGTERM, then SIGKILL of the
+    same process: testbed.runtimes.netns.procs)."""
+    from testbed.runtimes.netns.nsutil import proc_start_time
+    from testbed.runtimes.netns.procs import terminate
+    live = []
+    for p in pids:
+        if marker in _cmdline(p):
+            try:
+                live.append((p, proc_start_time(p)))
+            except OSError:
+                pass
+    if live:
+        terminate(live, wait)
 
 
 class Daemon:

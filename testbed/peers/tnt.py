@@ -1,7 +1,7 @@
 """The original TNT (scamper fork + sc_tnt, YvesVanaubel/TNT) run as a peer inside a lab.
 
 Nothing of TNT lives in this repository: the user builds it (see
-/work/shared/reference/peer-tnt.md, or the upstream README) into a prefix found here, in
+shared/reference/peer-tnt.md (the project's reference notes, beside the checkout), or the upstream README) into a prefix found here, in
 this order: ``$TNT_PREFIX``, ``<checkout>/.peers/tnt``, ``/opt/tnt-peer``; the prefix must
 hold ``bin/scamper`` and ``bin/sc_tnt``.
 
@@ -34,7 +34,7 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 DEFAULT_PREFIXES = (CHECKOUT / ".peers" / "tnt", Path("/opt/tnt-peer"))
 DEFAULT_PPS = 500
 HOW_TO_BUILD = ("build the original TNT (YvesVanaubel/TNT) into one of these prefixes or set TNT_PREFIX; "
-                "notes: /work/shared/reference/peer-tnt.md")
+                "notes: shared/reference/peer-tnt.md (the project's reference notes, beside the checkout)")
 
 
 def find_prefix() -> Path | None:
