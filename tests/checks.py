@@ -106,10 +106,19 @@ def check_mixed(lab, hops):
     assert hops[hops.index(pe4) - 1].address == in_addr(lab, "pe3", "x1")
 
 
+def check_five_vp(lab, hops):
+    # from vp1: ce1 pe1 then pe2 as neighbours (pipe TTL hides p1 p2 p3), FRPLA 3 at pe2
+    addrs = chain_addrs(lab, ["vp1", "ce1", "pe1", "p1", "p2", "p3", "pe2", "ce2"])
+    assert [h.address for h in hops[:4]] == [addrs["ce1"], addrs["pe1"], addrs["pe2"], addrs["ce2"]]
+    assert hops[2].frpla == 3 and hops[1].frpla == 0 and hops[2].labels == []
+    assert not any(h.address in (addrs["p1"], addrs["p2"], addrs["p3"]) for h in hops)
+
+
 CHECKS = {
     "explicit": check_explicit, "implicit": check_implicit, "opaque": check_opaque,
     "invisible-php": check_invisible_php, "invisible-php-juniper": check_juniper, "invisible-uhp": check_uhp,
     "linux-lsr": check_linux, "plain-ip": check_plain, "asymmetric": check_asymmetric, "mixed": check_mixed,
+    "five-vp": check_five_vp,
 }
 
 TECHNIQUE = {"invisible-php": ("FRPLA", "BRPR"), "invisible-php-juniper": ("RTLA", "DPR"),
