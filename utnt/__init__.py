@@ -1,7 +1,7 @@
 """uTNT: a from-scratch reimplementation of TNT's MPLS tunnel detection logic.
 
-The network is reached only through :class:`utnt.reveal.Prober`; see
-/work/shared/reference/tnt.md for the specification (sections 1-5).
+The network is reached only through :class:`utnt.reveal.Prober`. Docstrings cite
+``tnt.md §N``: the repository's docs/tnt.md, which states TNT's behaviour in our words.
 """
 
 from .model import Attempt, Hop, MplsTag, Reply, Trace, Tunnel
