@@ -218,6 +218,14 @@ def check_entropy(lab, hops, lsrs=3):
     assert egress.labels[0][1] == 1
 
 
+def check_five_vp(lab, hops):
+    # from vp1: ce1 pe1 then pe2 as neighbours (pipe TTL hides p1 p2 p3), FRPLA 3 at pe2
+    addrs = chain_addrs(lab, ["vp1", "ce1", "pe1", "p1", "p2", "p3", "pe2", "ce2"])
+    assert [h.address for h in hops[:4]] == [addrs["ce1"], addrs["pe1"], addrs["pe2"], addrs["ce2"]]
+    assert hops[2].frpla == 3 and hops[1].frpla == 0 and hops[2].labels == []
+    assert not any(h.address in (addrs["p1"], addrs["p2"], addrs["p3"]) for h in hops)
+
+
 CHECKS = {
     "explicit": check_explicit, "implicit": check_implicit, "opaque": check_opaque,
     "invisible-php": check_invisible_php, "invisible-php-juniper": check_juniper, "invisible-uhp": check_uhp,
@@ -226,6 +234,7 @@ CHECKS = {
     "rate-limited": check_rate_limited, "sr-mpls": check_sr, "split-pipe": check_invisible_php,
     "two-domains-php": check_two_domains_php, "two-vp": check_two_vp, "ecmp-explicit": check_ecmp_explicit,
     "entropy": check_entropy,
+    "five-vp": check_five_vp,
 }
 
 TECHNIQUE = {"invisible-php": ("FRPLA", "BRPR"), "invisible-php-juniper": ("RTLA", "DPR"),

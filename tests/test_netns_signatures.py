@@ -56,12 +56,13 @@ def test_scamper_in_namespaces_matches_sim(scenario):
     lab_name, params = scenario
     lab = load_lab(lab_name, params)
     dst = str(lab.probes[0].targets[0])
-    sim_hops = ScriptedProber(Sim(lab, build(lab)), "vp").trace(dst)
+    src = lab.probes[0].source                  # "vp" in the chain labs, vp1 in five-vp
+    sim_hops = ScriptedProber(Sim(lab, build(lab)), src).trace(dst)
     name = N("pt-" + lab_name)
     st = api.up(lab, name=name)
     try:
         assert st["status"] == "up" and st["check"]["ok"]
-        hops = scamper.trace_with_pings(st["hosts"]["vp"], dst)
+        hops = scamper.trace_with_pings(st["hosts"][src], dst)
     finally:
         api.down(name)
     assert_gone(name)

@@ -9,6 +9,7 @@ runtime by appending to RUNTIMES; nothing else needs to change.
                 the TNT peer runner (testbed.peers.tnt) when it and a TNT build are present;
                 its text dump is turned into traces with tunnels for scoring
   utnt-vm       uTNT in a micro-VM (QEMU microvm, build/vm) on a tap of its own
+  tnt-vm        the original TNT in a micro-VM, when make vm-image found a local TNT build
 """
 from __future__ import annotations
 
@@ -128,9 +129,12 @@ class UtntVm:
             return f"no uTNT guest in {IMAGE_DIR} (make vm-image)"
         return None
 
+    image, program = "utnt", "utnt"
+
     def run(self, ctx, vp, dst):
         from testbed.runtimes.qemu import Image, boot_on_lab
-        d = boot_on_lab(ctx.lab, ctx.name, vp, ["utnt", "-i", dst, *ctx.extra], image=Image.ours("utnt"),
+        extra = ctx.extra if self.program == "utnt" else []
+        d = boot_on_lab(ctx.lab, ctx.name, vp, [self.program, "-i", dst, *extra], image=Image.ours(self.image),
                         timeout=self.timeout, frames=ctx.instances.frames if ctx.instances else None,
                         procs=ctx.instances._procs if ctx.instances else None)
         r = d["run"]
@@ -139,7 +143,24 @@ class UtntVm:
                 "first_probe_s": r["first_probe_s"], "accel": r["accel"]}
 
 
-RUNTIMES = [UtntProcess(), TntProcess(), UtntVm()]
+class TntVm(UtntVm):
+    name = "tnt-vm"
+    label = "original TNT in a micro-VM (QEMU microvm, a local TNT build packed in)"
+    image, program = "tnt", "tnt"
+
+    def missing(self):
+        from testbed.runtimes.qemu import IMAGE_DIR, missing, sc_tnt_binary
+        why = missing()
+        if why:
+            return why
+        if not (IMAGE_DIR / "initramfs-tnt.cpio.gz").exists():
+            return f"no TNT guest in {IMAGE_DIR} (make vm-image packs one when a TNT build is in /opt/tnt-peer)"
+        if sc_tnt_binary() is None:
+            return "no local sc_tnt to read the guest's warts"
+        return None
+
+
+RUNTIMES = [UtntProcess(), TntProcess(), UtntVm(), TntVm()]
 
 
 def by_name(names: list[str] | None):

@@ -49,9 +49,8 @@ def instance_mac(name: str, address: str) -> str:
 
 
 def _tap_name(address: str) -> str:
-    # <= 15 characters, unique per address within the switch namespace
-    return "ui" + "".join(f"{int(x):02x}" for x in address.split(".")[2:]) + hashlib.sha1(
-        address.encode()).hexdigest()[:4]
+    # "ui" + the address in hex: 10 characters (<= 15), unique within the switch namespace
+    return "ui" + "".join(f"{int(x):02x}" for x in address.split("."))
 
 
 def _ip(args: list[str]):

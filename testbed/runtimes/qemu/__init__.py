@@ -297,7 +297,10 @@ def boot_on_lab(lab, name: str, host: str, args: list[str], image: Image | None 
             doc["run"]["ok"] = False
     warts = sorted(f for f in run.files if f.endswith(".warts"))
     if warts and not doc["traces"] and run.ok:
-        doc["traces"] = traces_from_warts(run.files[warts[0]])
+        doc["dump"] = warts_dump(run.files[warts[0]])
+        if doc["dump"]:
+            from testbed.experiments.ondemand_runtimes import traces_from_tnt_dump
+            doc["traces"] = traces_from_tnt_dump(doc["dump"])
         doc["traces_from"] = warts[0]
     if "result.txt" in run.files and args[:1] == ["traceroute"]:
         doc["hops"] = traceroute_hops(run.files["result.txt"].decode(errors="replace"))
@@ -313,15 +316,14 @@ def sc_tnt_binary() -> str | None:
     return None
 
 
-def traces_from_warts(data: bytes) -> list[dict]:
-    """A TNT warts file (what the Unikraft uTNT image writes to fs0, and our tnt guest) as
-    traces for the scorer, through `sc_tnt -d 1` of a local TNT build; [] without one."""
+def warts_dump(data: bytes) -> str | None:
+    """`sc_tnt -d 1` of a TNT warts file (what the Unikraft uTNT image writes to fs0, and our
+    tnt guest), with a local TNT build; None without one."""
     sc = sc_tnt_binary()
     if sc is None:
-        return []
-    from testbed.experiments.ondemand_runtimes import traces_from_tnt_dump
+        return None
     with tempfile.NamedTemporaryFile(suffix=".warts") as f:
         f.write(data)
         f.flush()
         r = subprocess.run([sc, "-d", "1", f.name], capture_output=True, text=True, timeout=60)
-    return traces_from_tnt_dump(r.stdout) if r.returncode == 0 else []
+    return r.stdout if r.returncode == 0 else None

@@ -110,7 +110,9 @@ def cmd_vm(args):
         sys.stdout.write("\n")
         return
     r = doc["run"]
-    if doc["traces"]:
+    if doc.get("dump"):
+        sys.stdout.write(doc["dump"])          # TNT's own dump of the warts the guest wrote
+    elif doc["traces"]:
         from utnt.jsonload import dump_text_json
         sys.stdout.write(dump_text_json(doc["traces"]))
     elif doc["hops"] is not None:
