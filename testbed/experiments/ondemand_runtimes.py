@@ -71,48 +71,10 @@ class TntProcess:
 
 
 def traces_from_tnt_dump(text: str) -> list[dict]:
-    """TNT's `sc_tnt -d 1` dump as traces the scorer reads: hops (addresses) and tunnels
-    rebuilt from the per-hop [MPLS,<class>,<role>,...] tags (ING ... LSR ... EGR)."""
-    import re
-    traces = []
-    head = re.compile(r"^trace \[(?P<method>[a-z-]+)\] from (?P<src>\S+) to (?P<dst>\S+)$")
-    for line in text.splitlines():
-        s = line.strip()
-        if not s:
-            continue
-        m = head.match(s)
-        if m:
-            traces.append({"src": m["src"], "dst": m["dst"], "method": m["method"], "hops": [], "tunnels": []})
-            continue
-        if not traces:
-            continue
-        tok = s.split()
-        if len(tok) < 2:
-            continue
-        tag = next((t.strip("[]").split(",") for t in tok if t.startswith("[MPLS")), None)
-        traces[-1]["hops"].append({"address": None if tok[1] == "*" else tok[1], "mpls": tag})
-    for tr in traces:
-        cur = None
-        for h in tr["hops"]:
-            tag = h["mpls"]
-            if not tag or len(tag) < 3:
-                cur = None
-                continue
-            cls, role = tag[1], tag[2]
-            if role == "ING" or cur is None:
-                cur = {"class": cls, "ingress": h["address"] if role == "ING" else None, "egress": None,
-                       "lsrs": [], "trigger": tag[3] if len(tag) > 3 else None}
-                tr["tunnels"].append(cur)
-                if role == "ING":
-                    continue
-            if role == "LSR":
-                cur["lsrs"].append(h["address"])
-            elif role == "EGR":
-                cur["egress"] = h["address"]
-                cur = None
-        for h in tr["hops"]:
-            h.pop("mpls")
-    return traces
+    """TNT's `sc_tnt -d 1` dump as traces the scorer reads (the detectors' TNT parser:
+    tunnels rebuilt from the per-hop [MPLS,<class>,<role>,...] tags)."""
+    from testbed.detectors.tnt_text import parse
+    return parse(text, "sc_tnt -d 1")
 
 
 class UtntVm:

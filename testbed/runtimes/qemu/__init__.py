@@ -299,8 +299,8 @@ def boot_on_lab(lab, name: str, host: str, args: list[str], image: Image | None 
     if warts and not doc["traces"] and run.ok:
         doc["dump"] = warts_dump(run.files[warts[0]])
         if doc["dump"]:
-            from testbed.experiments.ondemand_runtimes import traces_from_tnt_dump
-            doc["traces"] = traces_from_tnt_dump(doc["dump"])
+            from testbed.detectors.tnt_text import parse as parse_tnt_dump
+            doc["traces"] = parse_tnt_dump(doc["dump"], "the guest's sc_tnt -d 1")
         doc["traces_from"] = warts[0]
     if "result.txt" in run.files and args[:1] == ["traceroute"]:
         doc["hops"] = traceroute_hops(run.files["result.txt"].decode(errors="replace"))
