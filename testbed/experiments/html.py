@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 import json
 
-from testbed.experiments.graph import CLASS_COLOURS, VENDOR_COLOURS, _graph, _layout, tunnel_segments
+from testbed.experiments.layout import CLASS_COLOURS, VENDOR_COLOURS, _graph, _layout, tunnel_segments
 
 W, H = 1200.0, 800.0
 
