@@ -50,7 +50,7 @@ def test_two_labs_side_by_side_and_second_up_fails_clearly():
         b = api.up(lab, name=N("pt-side-b"))
         try:
             assert not set(a["namespaces"]) & set(b["namespaces"])
-            with pytest.raises(errors.TestbedError, match=r"'pt-side-a' is already up .*testbed down pt-side-a"):
+            with pytest.raises(errors.TestbedError, match=rf"'{N('pt-side-a')}' is already up .*testbed down {N('pt-side-a')}"):
                 api.up(lab, name=N("pt-side-a"))
             assert api.status(N("pt-side-a"))["status"] == "up"       # the failed up touched nothing
             dst = str(lab.probes[0].targets[0])
