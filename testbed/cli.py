@@ -235,7 +235,11 @@ def cmd_scoreboard(args):
     c = _console()
     labs = args.labs or None
     if args.json:
-        return _print_json(scoreboard(args.runtime, labs, extra=args.utnt))
+        rows = scoreboard(args.runtime, labs, extra=args.utnt)
+        if getattr(args, "plot", None):
+            from testbed.experiments.charts import scoreboard_bars
+            scoreboard_bars(rows, args.plot, args.runtime)
+        return _print_json(rows)
     from rich.progress import Progress
     with Progress(transient=True, console=_console()) as p:
         names = labs or __import__("testbed.lab", fromlist=["lab_names"]).lab_names()
@@ -257,6 +261,10 @@ def cmd_scoreboard(args):
                   f"{r['hidden_lsrs_revealed']}/{r['hidden_lsrs_present']}", str(r["false_tunnels"]),
                   str(r["false_lsrs"]), str(r["undetectable"]), str(r["probes"]))
     c.print(t)
+    if getattr(args, "plot", None):
+        from testbed.experiments.charts import scoreboard_bars
+        scoreboard_bars(rows, args.plot, args.runtime)
+        c.print(f"wrote {args.plot}")
 
 
 def cmd_sweep(args):
@@ -362,6 +370,7 @@ def build_parser():
     s.add_argument("labs", nargs="*", help="only these labs")
     s.add_argument("--runtime", choices=["netns", "sim"], default="sim")
     s.add_argument("--json", action="store_true")
+    s.add_argument("--plot", metavar="FILE.png", help="also draw the scoreboard as grouped bars")
     s.set_defaults(fn=cmd_scoreboard)
     s = sub.add_parser("sweep", help="TNT's threshold calibration (TP/FP/FN/TN per cell), JSON and a PNG")
     s.add_argument("labs", nargs="+", help="labs to sweep together")
