@@ -123,3 +123,6 @@ def up(lab, name: str | None = None, batch: str | None = None) -> int:
                                                                                             "VIRTUAL_ENV")})
     except KeyboardInterrupt:
         return 130
+    finally:
+        if not (run_dir / "driver.json").exists():        # the driver tore down: its run folder goes too
+            shutil.rmtree(run_dir, ignore_errors=True)
