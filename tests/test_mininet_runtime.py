@@ -108,6 +108,8 @@ def test_terminal_gone_tears_everything_down():
     while time.monotonic() < end and (run.exists() or any(os.path.exists(f"/proc/{p}") for p in engine.values())):
         time.sleep(0.3)
     assert not run.exists() and not any(os.path.exists(f"/proc/{p}") for p in engine.values())
+    time.sleep(1)
+    assert not run.parent.exists()                               # the run folder is gone too
     left = [n for n in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
             if n.startswith(f"tb-{name}.")]
     links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
