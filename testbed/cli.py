@@ -200,7 +200,8 @@ def cmd_run(args):
     from testbed.experiments.run import run_lab
     lab = _load(args)
     from testbed.experiments.campaign import is_campaign
-    if is_campaign(lab) and args.source is None and args.dest is None and args.control_plane != "frr":
+    if is_campaign(lab) and args.source is None and args.dest is None and args.control_plane != "frr" \
+            and args.detector == "utnt" and not args.detector_cmd:
         from testbed.realnet_cli import run_as_campaign      # several vantage points: one campaign
         return run_as_campaign(args, lab)
     c = _console()
@@ -253,7 +254,11 @@ def cmd_scoreboard(args):
     if args.detector != "utnt" and args.runtime != "netns":
         raise TestbedError(f"--detector {args.detector} runs in the netns runtime only; add --runtime netns")
     if args.json:
-        return _print_json(scoreboard(args.runtime, labs, extra=args.utnt, detector=args.detector, seed=args.seed))
+        rows = scoreboard(args.runtime, labs, extra=args.utnt, detector=args.detector, seed=args.seed)
+        if getattr(args, "plot", None):
+            from testbed.experiments.charts import scoreboard_bars
+            scoreboard_bars(rows, args.plot, args.runtime)
+        return _print_json(rows)
     from rich.progress import Progress
     with Progress(transient=True, console=_console()) as p:
         names = labs or __import__("testbed.lab", fromlist=["lab_names"]).lab_names()
@@ -276,6 +281,10 @@ def cmd_scoreboard(args):
                   f"{r['hidden_lsrs_revealed']}/{r['hidden_lsrs_present']}", str(r["false_tunnels"]),
                   str(r["false_lsrs"]), str(r["undetectable"]), str(r["probes"]))
     c.print(t)
+    if getattr(args, "plot", None):
+        from testbed.experiments.charts import scoreboard_bars
+        scoreboard_bars(rows, args.plot, args.runtime)
+        c.print(f"wrote {args.plot}")
 
 
 def cmd_sweep(args):
@@ -447,6 +456,7 @@ def build_parser():
                    help="who probes (default utnt; the others need --runtime netns)")
     s.add_argument("--json", action="store_true")
     s.add_argument("--seed", type=int, help="seed of the probes' Paris flows: same seed, same traces")
+    s.add_argument("--plot", metavar="FILE.png", help="also draw the scoreboard as grouped bars")
     s.set_defaults(fn=cmd_scoreboard)
     s = sub.add_parser("sweep", help="TNT's threshold calibration (TP/FP/FN/TN per cell), JSON and a PNG")
     s.add_argument("labs", nargs="+", help="labs to sweep together")

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from pathlib import Path
 
 from testbed.controlplane import build
 from testbed.experiments.campaign import campaign, is_campaign, write_outputs
@@ -32,7 +33,13 @@ def geant(tmp_path_factory):
 
 def test_campaign_counts_are_the_scorers_per_vantage_point(geant):
     lab, cp, doc = geant
-    assert is_campaign(lab)
+    assert not is_campaign(lab) and not is_campaign(load_lab("five-vp"))     # a few vantage points: a run
+    from testbed.importers import import_lab, write
+    geant_dir = Path(lab.source).parent / "ten.yaml"
+    write(import_lab("sndlib:geant", vps=10, dsts=2, share=0.8, domains=1, classes="explicit",
+                     vendors="cisco=1", seed=3), str(geant_dir))
+    big = load_lab(geant_dir)
+    assert is_campaign(big)                                                   # tens: `testbed run` campaigns
     assert doc["vantage_points"] == 3 and doc["traces"] == 18 and len(doc["per_trace"]) == 18
     truth = ground_truth(cp)
     present = reported = 0

@@ -42,7 +42,9 @@ def _wait(sess, pattern, timeout=120):
 def test_mininet_prompt_traces_through_the_lab_and_tears_down():
     name = N("mn-inv")
     sess = f"utnt-{name}"
-    sw = [mininet.switch_name(name, k) for k in (0, 9)]             # invisible-php: vp-lan first, dst-lan last
+    from testbed.lab import load_lab
+    lab = load_lab("invisible-php")
+    sw = [mininet.switch_name(name, k) for k, ln in enumerate(lab.links) if ln.kind == "lan"]
     subprocess.run(["tmux", "new-session", "-d", "-x", "200", "-y", "50", "-s", sess,
                     f"{TESTBED} up invisible-php --runtime mininet --name {name}; sleep 5"], check=True)
     try:
@@ -50,7 +52,7 @@ def test_mininet_prompt_traces_through_the_lab_and_tears_down():
         # the root namespace: our bridges exist, carry no address, hold only lab ports; no route
         links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
         ours = [s for s in sw if f" {s}:" in links]
-        assert ours, links
+        assert len(ours) == 2, links
         for s in ours:
             assert subprocess.run(["ip", "-o", "addr", "show", "dev", s], capture_output=True,
                                   text=True).stdout.strip() == ""
@@ -83,3 +85,32 @@ def test_mininet_prompt_traces_through_the_lab_and_tears_down():
 def test_missing_mininet_is_one_line(monkeypatch):
     monkeypatch.setattr(mininet, "SYSTEM_PYTHON", "/nonexistent/python3")
     assert mininet.available() == "/nonexistent/python3 is missing (Debian's Python runs Mininet)"
+
+
+def test_terminal_gone_tears_everything_down():
+    """tmux killed under the prompt (SIGHUP): the driver still stops the engine by its PIDs and
+    removes bridges and namespace names."""
+    from testbed.lab import load_lab
+    name = N("mn-hup")
+    sess = f"utnt-{name}"
+    lab = load_lab("invisible-php")
+    sw = [mininet.switch_name(name, k) for k, ln in enumerate(lab.links) if ln.kind == "lan"]
+    subprocess.run(["tmux", "new-session", "-d", "-s", sess,
+                    f"{TESTBED} up invisible-php --runtime mininet --name {name}"], check=True)
+    try:
+        _wait(sess, r"^mininet>\s*$", 180)
+        run = Path("/run/utnt-lab-mininet") / name / "driver.json"
+        import json
+        engine = json.loads(run.read_text())["engine"]
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", sess], capture_output=True)
+    end = time.monotonic() + 60
+    while time.monotonic() < end and (run.exists() or any(os.path.exists(f"/proc/{p}") for p in engine.values())):
+        time.sleep(0.3)
+    assert not run.exists() and not any(os.path.exists(f"/proc/{p}") for p in engine.values())
+    time.sleep(1)
+    assert not run.parent.exists()                               # the run folder is gone too
+    left = [n for n in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
+            if n.startswith(f"tb-{name}.")]
+    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+    assert not left and not any(f" {s}:" in links for s in sw)

@@ -26,9 +26,13 @@ CLASSES = ("EXP", "IMP", "OPA", "INV")
 _CACHE: dict = {}
 
 
+CAMPAIGN_MIN_VPS = 10
+
+
 def is_campaign(lab) -> bool:
-    """A lab with several vantage points is measured as a campaign."""
-    return len({p.source for p in lab.probes}) >= 2
+    """A lab with tens of vantage points (10 or more) is measured as a campaign by `testbed run`;
+    a library lab with a few (two-vp, five-vp) keeps the ordinary per-trace run report."""
+    return len({p.source for p in lab.probes}) >= CAMPAIGN_MIN_VPS
 
 
 # ------------------------------------------------------------- one vantage point (a pool cell)

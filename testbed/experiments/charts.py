@@ -45,7 +45,7 @@ def grouped_bars(rows: list[dict], label_key: str, series: list[tuple[str, str]]
     """One group per row (a lab, a matrix cell), one bar per (key, legend label) in `series`."""
     plt = _plt()
     n = len(rows)
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.55 * n * len(series) / 2 + 3), 4.6), dpi=110)
+    fig, ax = plt.subplots(figsize=(min(14.0, max(6.0, 0.9 * n + 3)), 4.6), dpi=110)
     w = 0.8 / max(1, len(series))
     cmap = plt.get_cmap("tab10")
     for j, (key, label) in enumerate(series):
@@ -53,6 +53,8 @@ def grouped_bars(rows: list[dict], label_key: str, series: list[tuple[str, str]]
         ax.bar(xs, [r.get(key) or 0 for r in rows], w, label=label, color=cmap(j % 10))
     ax.set_xticks(range(n), [str(r[label_key]) for r in rows], rotation=30 if n > 6 else 0, ha="right" if n > 6
                   else "center", fontsize=8)
+    from matplotlib.ticker import MaxNLocator
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)

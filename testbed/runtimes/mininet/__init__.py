@@ -118,8 +118,14 @@ def up(lab, name: str | None = None, batch: str | None = None) -> int:
     (run_dir / "spec.json").write_text(json.dumps(p["spec"]))
     (run_dir / "plan.json").write_text(json.dumps(p))
     argv = [SYSTEM_PYTHON, str(DRIVER), str(run_dir / "plan.json")] + (["--batch", batch] if batch else [])
+    import signal
+    hup = signal.signal(signal.SIGHUP, signal.SIG_IGN)   # the driver tears down on SIGHUP; we outlive it to clean
     try:
         return subprocess.call(argv, env={k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",
                                                                                             "VIRTUAL_ENV")})
     except KeyboardInterrupt:
         return 130
+    finally:
+        signal.signal(signal.SIGHUP, hup)
+        if not (run_dir / "driver.json").exists():        # the driver tore down: its run folder goes too
+            shutil.rmtree(run_dir, ignore_errors=True)

@@ -171,6 +171,10 @@ def attach_names(plan, nodes):
     return done
 
 
+def plan_switches(plan):
+    return [link["switch"] for link in plan["links"] if link["kind"] == "lan"]
+
+
 def detach_names(names):
     for ns in names:
         subprocess.run(["ip", "netns", "delete", ns], capture_output=True)
@@ -178,13 +182,17 @@ def detach_names(names):
 
 def main(argv):
     plan = json.load(open(argv[0]))
+    names = []
     batch = argv[2] if len(argv) > 2 and argv[1] == "--batch" else None
     setLogLevel(plan.get("loglevel", "output"))   # "output": what CLI commands print
     net = engine = None
     pids, names = {}, []
     status = 0
     state_file = os.path.join(plan["run_dir"], "driver.json")
-    old = signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    def interrupt(*_):
+        raise KeyboardInterrupt()
+    # SIGTERM, and SIGHUP (the terminal went away: tmux killed, ssh dropped): tear down as on exit
+    old = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         net, nodes, switches = build(plan)
         net.build()
@@ -213,16 +221,23 @@ def main(argv):
         print("error: %s" % e, file=sys.stderr, flush=True)
         status = 1
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for sig in old:
+            signal.signal(sig, signal.SIG_IGN)
         stop_engine(engine, pids)
         if net is not None:
-            net.stop()
+            try:
+                net.stop()
+            except Exception as e:                 # a node's shell already gone: clean up below
+                print("warning: net.stop(): %s" % e, file=sys.stderr, flush=True)
+            for sw in plan_switches(plan):         # our bridges, by their names only
+                subprocess.run(["ip", "link", "del", sw], capture_output=True)
         detach_names(names)
         try:
             os.unlink(state_file)
         except OSError:
             pass
-        signal.signal(signal.SIGTERM, old)
+        for sig, h in old.items():
+            signal.signal(sig, h)
     return status
 
 
