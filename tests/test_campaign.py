@@ -84,9 +84,9 @@ def test_pictures_and_self_contained_html(geant, tmp_path):
     assert saved["classes"] == doc["classes"] and "_truth" not in saved
 
 
-def test_testbed_run_on_a_campaign_lab_runs_the_campaign(geant, tmp_path):
+def test_testbed_campaign_runs_and_draws_its_classes(geant, tmp_path):
     lab, _, _ = geant
-    r = subprocess.run([sys.executable, "-m", "testbed.cli", "run", lab.source, "--runtime", "sim", "--json"],
+    r = subprocess.run([sys.executable, "-m", "testbed.cli", "campaign", lab.source, "--runtime", "sim", "--json"],
                        capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)

@@ -161,7 +161,7 @@ def summarise(lab, truth: dict, jobs, cells: list[dict], runtime: str, seconds: 
                 x = CLASS_MAP.get(t["class"])
                 if x not in per:
                     continue
-                if t["silent"]:
+                if v["verdict"].startswith("undetectable"):      # the scorer's rule: no TNT signal sees it
                     per[x]["undetectable"] += 1
                     continue
                 per[x]["present"] += 1

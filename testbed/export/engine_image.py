@@ -42,7 +42,7 @@ def apply_engine(lab, out_dir: Path, files: list[Path], mgmt: bool = True) -> li
     clab = files[0]
     doc = yaml.safe_load(clab.read_text())
     lab_file = out_dir / "lab.yaml"
-    lab_file.write_text(render(find_lab(lab.source), lab.params))
+    lab_file.write_text(render(find_lab(lab.source), lab.params)[0])      # (text, line map)
     for name, node in doc["topology"]["nodes"].items():
         if node.get("group") != "router":
             continue
