@@ -56,7 +56,9 @@ def outputs(tmp_path_factory):
         f["warts2json"].write_text(subprocess.run(["sc_warts2json", str(d / "s.warts")], capture_output=True,
                                                   text=True, check=True).stdout)
         f["traceroute"] = d / "traceroute.txt"
-        f["traceroute"].write_text(ns("traceroute", "-e", "-I", DST))          # names, 3 probes per hop
+        # 3 probes per hop; -n: a name lookup would send DNS queries into the lab (its resolver's
+        # address is private and unreachable there) and traceroute then drops the replies it got
+        f["traceroute"].write_text(ns("traceroute", "-e", "-n", "-I", DST))
         f["traceroute-n"] = d / "traceroute-n.txt"
         f["traceroute-n"].write_text(ns("traceroute", "-e", "-n", "-q", "1", "-U", DST))
         # toward an address nobody answers: silent hops to the max TTL, a destination no probe has
