@@ -44,22 +44,24 @@ def test_mininet_prompt_traces_through_the_lab_and_tears_down():
     sess = f"utnt-{name}"
     from testbed.lab import load_lab
     lab = load_lab("invisible-php")
-    sw = [mininet.switch_name(name, k) for k, ln in enumerate(lab.links) if ln.kind == "lan"]
+    def root_links():
+        out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+        return {line.split(":")[1].strip().split("@")[0] for line in out.splitlines() if ":" in line}
+    before = root_links()
+    routes_before = subprocess.run(["ip", "route", "show", "table", "all"], capture_output=True, text=True).stdout
     subprocess.run(["tmux", "new-session", "-d", "-x", "200", "-y", "50", "-s", sess,
                     f"{TESTBED} up invisible-php --runtime mininet --name {name}; sleep 5"], check=True)
     try:
         _wait(sess, r"^mininet>\s*$", 180)
-        # the root namespace: our bridges exist, carry no address, hold only lab ports; no route
-        links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
-        ours = [s for s in sw if f" {s}:" in links]
-        assert len(ours) == 2, links
-        for s in ours:
-            assert subprocess.run(["ip", "-o", "addr", "show", "dev", s], capture_output=True,
-                                  text=True).stdout.strip() == ""
-            ports = os.listdir(f"/sys/class/net/{s}/brif")
-            assert ports and all(p.startswith(s + "-eth") for p in ports)
-        routes = subprocess.run(["ip", "route", "show", "table", "all"], capture_output=True, text=True).stdout
-        assert not any(s in routes for s in ours)
+        # containment: the bridges live in the switches' own namespaces; the root namespace
+        # gains no interface and no route
+        assert root_links() == before
+        assert subprocess.run(["ip", "route", "show", "table", "all"], capture_output=True,
+                              text=True).stdout == routes_before
+        subprocess.run(["tmux", "send-keys", "-t", sess, "py [s.cmd('ls /sys/class/net/%s/brif' % s.name).split() "
+                        "for s in net.switches]", "Enter"])
+        text = _wait(sess, r"\[\[.*-eth.*\]\]", 30)
+        assert text.count("-eth") >= 3          # vp-lan (ce1, vp), dst-lan (ce2, dst): ports in each bridge
         # the prompt: a traceroute crosses the lab (invisible PHP: pe1 then pe2, the LSRs hidden)
         subprocess.run(["tmux", "send-keys", "-t", sess, "vp traceroute -n -I -q 1 -w 2 12.0.1.2", "Enter"])
         text = _wait(sess, r"\n\s*5\s+12\.0\.1\.2 ", 60)
@@ -70,16 +72,15 @@ def test_mininet_prompt_traces_through_the_lab_and_tears_down():
         _wait(sess, r"\n9\s*\n", 30)                                  # 7 routers and 2 hosts
         subprocess.run(["tmux", "send-keys", "-t", sess, "exit", "Enter"])
         end = time.monotonic() + 60
-        while time.monotonic() < end and f" {sw[0]}:" in subprocess.run(
-                ["ip", "-o", "link", "show"], capture_output=True, text=True).stdout:
+        while time.monotonic() < end and any(n.startswith(f"tb-{name}.") for n in subprocess.run(
+                ["ip", "netns", "list"], capture_output=True, text=True).stdout.split()):
             time.sleep(0.3)
         time.sleep(1)
     finally:
         subprocess.run(["tmux", "kill-session", "-t", sess], capture_output=True)
     left = [n for n in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
             if n.startswith(f"tb-{name}.")]
-    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
-    assert not left and not any(f" {s}:" in links for s in sw)
+    assert not left and root_links() == before
 
 
 def test_missing_mininet_is_one_line(monkeypatch):

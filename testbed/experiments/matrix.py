@@ -73,6 +73,9 @@ LIMITS = {
     "implicit-uturn-end": "the penultimate LSR pops before answering (qTTL 1, no u-turn): TNT's u-turn rule "
                           "ends the tunnel at the last hop of the u-turn run and takes the penultimate LSR for "
                           "the egress (tnt.md 3.2)",
+    "linux-uhp-egress-silent": "a Linux UHP egress drops a packet whose explicit-null LSE-TTL expires and sends "
+                               "nothing (Linux mpls_forward, tnt.md 2.2): its hop is silent, so TNT's egress rule "
+                               "takes the next responding hop (tnt.md 3.2)",
     "no-min-dupip": "a Linux router that pops (the penultimate LSR or the egress) does not apply min() "
                     "(tnt.md 2.2): the next hop repeats an address and TNT's DUPIP rule reads a UHP tunnel "
                     "(tnt.md 3.2)",
@@ -95,6 +98,11 @@ def _limit_of(lab, verdict: str, t: dict | None, u: dict | None, other_path: int
         return "implicit-uturn-end"
     eg = lab.nodes.get(t["egress"])
     uhp = eg is not None and eg.popping == "uhp"
+    if uhp and eg.vendor == "linux" and verdict == "missed" and t["class"] == "invisible-uhp":
+        return "buddy-linux"            # the buddy's port-unreachable comes from the probed address: REV_EMPTY
+    if uhp and eg.vendor == "linux" and eg.personality.lse_expiry == "drop" and verdict.startswith("partly") \
+            and "egress" in verdict.replace("partly: ", "").split(", "):
+        return "linux-uhp-egress-silent"
     if uhp and verdict.startswith("partly"):
         rest = verdict.replace("partly: ", "").split(", ")
         if not all(x in ("class", "ingress", "egress") or x.endswith("LSR(s) not found") for x in rest):

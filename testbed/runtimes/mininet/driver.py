@@ -11,10 +11,11 @@ two nodes, LANs on LinuxBridge switches), names every node's namespace tb-<lab>.
 interfaces, then gives Mininet's CLI. On exit, by any path: engine workers stopped by their
 PIDs, net.stop() (Mininet stops its own nodes by PID), the namespace names removed.
 
-Containment: Mininet's switches live in the root namespace. Each is a bridge with only
-lab veth ports, no uplink, no address: IPv6 is off on the bridge and its ports before they
-come up (no link-local address or route appears in the root namespace); checked again once
-the network is up, and the run stops if anything carries an address.
+Containment: lab namespaces never connect to the root namespace, so every switch is a
+Mininet node in a namespace of its own (inNamespace=True) holding its LinuxBridge and the
+switch ends of the lab's veths; the root namespace gains no interface at all, which the
+driver checks once the network is up (the run stops otherwise). A switch's namespace goes
+with its shell when Mininet stops the node.
 """
 import json
 import os
@@ -36,17 +37,17 @@ def sysctl(key, value, runner=None):
 
 
 class ContainedBridge(LinuxBridge):
-    """A LinuxBridge in the root namespace with IPv6 off on itself and its ports before they
-    come up: no address, no route, no uplink (only the lab's veth ports are added)."""
+    """A LinuxBridge inside the switch node's own namespace (never the root namespace), with
+    IPv6 off on itself and its ports, STP off, and only the lab's veth ports."""
 
     def start(self, _controllers):
+        self.cmd("sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1")
         self.cmd("brctl addbr", self)
-        sysctl("net.ipv6.conf.%s.disable_ipv6" % self.name, 1)
         for i in self.intfList():
             if self.name in i.name:
-                sysctl("net.ipv6.conf.%s.disable_ipv6" % i.name, 1)
                 self.cmd("ip link set", i, "mtu", self.params.get("mtu", 1600))
                 self.cmd("brctl addif", self, i)
+                self.cmd("ip link set", i, "up")
         self.cmd("brctl stp", self, "off")
         self.cmd("ip link set", self, "up")
 
@@ -68,14 +69,10 @@ class LabHost(Host):
         return r
 
 
-def root_addresses(names):
-    """Addresses the root namespace holds on our bridges and ports (must be none)."""
-    bad = []
-    for n in names:
-        out = subprocess.run(["ip", "-o", "addr", "show", "dev", n], capture_output=True, text=True).stdout
-        if out.strip():
-            bad.append(n)
-    return bad
+def root_links():
+    """The root namespace's interface names (the lab must add none)."""
+    out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+    return {line.split(":")[1].strip().split("@")[0] for line in out.splitlines() if ":" in line}
 
 
 def start_engine(plan):
@@ -140,7 +137,7 @@ def build(plan):
             (a, ia, ma), (b, ib, mb) = link["ends"]
             net.addLink(nodes[a], nodes[b], intfName1=ia, intfName2=ib, addr1=ma, addr2=mb)
         else:
-            sw = net.addSwitch(link["switch"], cls=ContainedBridge, mtu=link.get("mtu", 1600))
+            sw = net.addSwitch(link["switch"], cls=ContainedBridge, inNamespace=True, mtu=link.get("mtu", 1600))
             switches.append(sw.name)
             for k, (n, ifn, mac) in enumerate(link["members"]):
                 net.addLink(nodes[n], sw, intfName1=ifn, intfName2="%s-eth%d" % (sw.name, k + 1), addr1=mac)
@@ -194,16 +191,16 @@ def main(argv):
     # SIGTERM, and SIGHUP (the terminal went away: tmux killed, ssh dropped): tear down as on exit
     old = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
+        before = root_links()
         net, nodes, switches = build(plan)
         net.build()
         for sw in net.switches:
             sw.start([])
         configure(plan, net, nodes)
         names = attach_names(plan, nodes)
-        root_ports = switches + [i.name for sw in net.switches for i in sw.intfList() if sw.name in i.name]
-        bad = root_addresses(root_ports)
-        if bad:
-            raise RuntimeError("containment: root-namespace interfaces with addresses: %s" % ", ".join(bad))
+        added = sorted(root_links() - before)
+        if added:
+            raise RuntimeError("containment: the lab added interfaces to the root namespace: %s" % ", ".join(added))
         engine, pids = start_engine(plan)
         with open(state_file, "w") as f:
             json.dump({"driver": os.getpid(), "engine": pids, "switches": switches, "namespaces": names,
@@ -229,8 +226,6 @@ def main(argv):
                 net.stop()
             except Exception as e:                 # a node's shell already gone: clean up below
                 print("warning: net.stop(): %s" % e, file=sys.stderr, flush=True)
-            for sw in plan_switches(plan):         # our bridges, by their names only
-                subprocess.run(["ip", "link", "del", sw], capture_output=True)
         detach_names(names)
         try:
             os.unlink(state_file)
