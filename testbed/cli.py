@@ -309,7 +309,7 @@ def cmd_sweep(args):
             doc = sweep(args.labs, frpla, rtla, sets, progress=step, seed=args.seed)
     out = args.output or f"sweep-{'-'.join(args.labs)}.json"
     write_json(doc, out)
-    png = args.plot or out[:-5] + ".png" if out.endswith(".json") else out + ".png"
+    png = args.plot or (out[:-5] + ".png" if out.endswith(".json") else out + ".png")
     plot(doc, png)
     doc["files"] = {"json": out, "png": png}
     if args.json:

@@ -56,11 +56,6 @@ def annotate_hop(hop: Hop) -> None:
         hop.uturn = ttlmod.uturn(hop.reply_ttl, hop.er_ttl)
 
 
-def annotate_trace(trace: Trace) -> None:
-    for hop in trace.hops:
-        annotate_hop(hop)
-
-
 # ------------------------------------------------------------------------------------------
 # helpers
 # ------------------------------------------------------------------------------------------

@@ -65,13 +65,6 @@ class Counters:
         return dict(self.__dict__)
 
 
-def _ip_checksum_fix(hdr: bytearray, off: int, hlen: int):
-    hdr[off + 10:off + 12] = b"\x00\x00"
-    c = inet_checksum(bytes(hdr[off:off + hlen]))
-    hdr[off + 10] = c >> 8
-    hdr[off + 11] = c & 0xFF
-
-
 def ipv4_packet(src: int, dst: int, proto: int, ttl: int, payload: bytes, ident: int = 0) -> bytes:
     hdr = bytearray(struct.pack("!BBHHHBBHII", 0x45, 0, 20 + len(payload), ident & 0xFFFF, 0, ttl, proto, 0,
                                 src, dst))

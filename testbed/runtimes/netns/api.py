@@ -616,7 +616,3 @@ def require_healthy(name: str) -> dict:
                                 f"{len(gone)} namespaces missing ({', '.join(gone[:3])})" if gone else "") if x)
     raise TestbedError(f"lab '{name}' is {st.get('status')}: {why or 'not ready'}; its results would be wrong: "
                        f"`testbed down {name}` and bring it up again")
-
-
-def state_json(name: str) -> str:
-    return json.dumps(status(name), indent=2, default=str)

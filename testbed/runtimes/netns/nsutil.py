@@ -52,10 +52,6 @@ def ns_inode(nsname: str) -> int | None:
     return st.st_ino
 
 
-def self_ns_inode() -> int:
-    return os.stat("/proc/thread-self/ns/net").st_ino
-
-
 @contextmanager
 def netns(nsname: str):
     """Run the body in namespace nsname (this thread only), then come back."""
