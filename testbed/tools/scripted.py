@@ -57,8 +57,9 @@ def _ittl(t: int) -> int:
 
 
 class ScriptedProber:
-    def __init__(self, sim, host: str, wait: float = 0.5):
+    def __init__(self, sim, host: str, wait: float = 0.5, icmp_id: int = 0x4d21):
         self.sim = sim
+        self.icmp_id = icmp_id          # the Paris flow of icmp-paris probes (ECMP: another id, maybe another path)
         router = host in sim.lab.nodes and sim.lab.nodes[host].is_router
         self.port = sim.attach_router(host) if router else sim.attach(host, answer_arp=True)
         self.wait = wait
@@ -89,7 +90,7 @@ class ScriptedProber:
 
     def probe(self, dst: str, ttl: int, method: str = "icmp-paris"):
         if method == "icmp-paris":
-            pkt = IP(src=self.src, dst=dst, ttl=ttl, id=ttl) / ICMP(type=8, id=0x4d21, seq=0)
+            pkt = IP(src=self.src, dst=dst, ttl=ttl, id=ttl) / ICMP(type=8, id=self.icmp_id, seq=0)
         else:
             pkt = IP(src=self.src, dst=dst, ttl=ttl, id=ttl) / UDP(sport=40000, dport=33435)
         for r in self.exchange(pkt):
