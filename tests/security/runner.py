@@ -12,6 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from testbed.runtimes.netns.nsutil import live_processes
+
 from cases import CANARY, REPO, SECRET, Case
 
 BIN = Path(sys.executable).parent
@@ -48,19 +50,8 @@ def _outside() -> set[str]:
 
 
 def _children() -> list[int]:
-    me, out = os.getpid(), []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat", "rb") as f:
-                data = f.read()
-        except OSError:
-            continue
-        rest = data[data.rindex(b")") + 2:].split()
-        if int(rest[1]) == me and rest[0] not in (b"Z", b"X") and int(d) not in ACTIVE:
-            out.append(int(d))
-    return out
+    me = os.getpid()
+    return [pid for pid, rest in live_processes() if int(rest[1]) == me and pid not in ACTIVE]
 
 
 def setup(case: Case, base: Path) -> tuple[Path, Path, Path]:

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from labnames import N  # noqa: E402
 
 from testbed.lab import load_lab  # noqa: E402
-from testbed.runtimes.netns import api, state, teardown  # noqa: E402
+from testbed.runtimes.netns import api, nsutil, state, teardown  # noqa: E402
 
 pytestmark = pytest.mark.netns
 TESTBED = str(Path(sys.executable).parent / "testbed")
@@ -29,21 +29,7 @@ def _tb(*args, **kw):
 
 
 def _children_of(pid: int) -> list[tuple[int, str]]:
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat", "rb") as f:
-                data = f.read()
-            with open(f"/proc/{d}/cmdline", "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        rest = data[data.rindex(b")") + 2:].split()
-        if int(rest[1]) == pid and rest[0] not in (b"Z", b"X"):
-            out.append((int(d), cmd))
-    return out
+    return [(p, " ".join(nsutil.proc_cmdline(p))) for p, rest in nsutil.live_processes() if int(rest[1]) == pid]
 
 
 def _wait_child(pid: int, needle: str, timeout: float = 60.0) -> int:

@@ -188,20 +188,10 @@ def _sessions() -> dict[int, list[int]]:
     """session id -> PIDs of live FRR processes (one /proc scan)."""
     out: dict[int, list[int]] = {}
     prefix = str(FRR_BIN) + "/"
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat", "rb") as f:
-                data = f.read()
-        except OSError:
-            continue
-        rest = data[data.rindex(b")") + 2:].split()
-        if rest[0] in (b"Z", b"X"):
-            continue
-        cmd = nsutil.proc_cmdline(int(d))
+    for pid, rest in nsutil.live_processes():
+        cmd = nsutil.proc_cmdline(pid)
         if cmd and cmd[0].startswith(prefix):
-            out.setdefault(int(rest[3]), []).append(int(d))
+            out.setdefault(int(rest[3]), []).append(pid)
     return out
 
 

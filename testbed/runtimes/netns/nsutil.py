@@ -148,18 +148,32 @@ def disable_offloads(ifname: str, sock=None):
 
 
 # ---------------------------------------------------------------- processes
-def proc_start_time(pid: int) -> int | None:
-    """Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat); None if
-    there is no such process or it is a zombie."""
+def _stat_fields(pid) -> list[bytes] | None:
+    """The fields of /proc/PID/stat after the command name ([0] state, [1] ppid, [3] session,
+    [19] start time); None if there is no such process or it is a zombie."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             data = f.read()
     except OSError:
         return None
     rest = data[data.rindex(b")") + 2:].split()
-    if rest[0] in (b"Z", b"X"):
-        return None
-    return int(rest[19])
+    return None if rest[0] in (b"Z", b"X") else rest
+
+
+def live_processes():
+    """(pid, _stat_fields) of every live process: one /proc scan."""
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            rest = _stat_fields(d)
+            if rest is not None:
+                yield int(d), rest
+
+
+def proc_start_time(pid: int) -> int | None:
+    """Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat); None if
+    there is no such process or it is a zombie."""
+    rest = _stat_fields(pid)
+    return None if rest is None else int(rest[19])
 
 
 def proc_cmdline(pid: int) -> list[str]:
