@@ -36,11 +36,11 @@ from testbed.runtimes.netns import api, nsutil  # noqa: E402
 from testbed.runtimes.sim import Sim  # noqa: E402
 
 PORT = 9999
+RUN = secrets.token_hex(2)   # lab names unique to this run: benchmarks run beside anyone's labs
 
 GENERATOR = r"""
 import socket, sys, time
 
-RUN = secrets.token_hex(2)   # lab names unique to this run: benchmarks run beside anyone's labs
 frame = bytes.fromhex(sys.argv[1]); seconds = float(sys.argv[2]); rate = float(sys.argv[3])
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
 s.setsockopt(socket.SOL_SOCKET, 32, 8 << 20)
