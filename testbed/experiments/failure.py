@@ -21,7 +21,7 @@ from __future__ import annotations
 import subprocess
 import time
 
-from testbed.errors import TestbedError
+from testbed.errors import InputError, TestbedError
 from testbed.experiments.run import probe_lab, probes_of, utnt_args
 
 
@@ -31,13 +31,13 @@ def _fail(lab, link: str | None, router: str | None) -> list[str]:
         a, sep, b = link.partition(",") if "," in link else link.partition("-")
         hits = [ln for ln in lab.links if ln.name == link or (sep and set(ln.nodes) == {a, b})]
         if not hits:
-            raise TestbedError(f"--fail-link: no link '{link}' in {lab.source}; give A,B (two routers) or a link name")
+            raise InputError(f"--fail-link: no link '{link}' in {lab.source}; give A,B (two routers) or a link name")
         for ln in hits:
             ln.down = True
             failed.append(ln.name)
     if router:
         if router not in lab.nodes or not lab.nodes[router].is_router:
-            raise TestbedError(f"--fail-router: no router '{router}' in {lab.source}")
+            raise InputError(f"--fail-router: no router '{router}' in {lab.source}")
         for i in lab.nodes[router].interfaces:
             if not i.link.down:
                 i.link.down = True
@@ -81,7 +81,7 @@ def run_with_failure(lab, link: str | None = None, router: str | None = None, ex
     from testbed.scoring import score_run
     from testbed.truth import ground_truth
     if not link and not router:
-        raise TestbedError("give --fail-link A,B or --fail-router R")
+        raise InputError("give --fail-link A,B or --fail-router R")
     if runtime == "netns":
         return _netns(lab, link, router, extra, progress, name, control_plane, seed, up_progress)
     if runtime != "sim":
