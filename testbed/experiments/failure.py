@@ -141,10 +141,30 @@ def _uses(tables: dict, failed_ifs: set) -> list[str]:
     return out
 
 
-def _workers_on(lab_name: str, generation: int):
-    from testbed.runtimes.netns import api, state
-    st = state.read_state(lab_name)
-    api._wait_generation(lab_name, st, len(st["workers"]), generation)
+def _workers_on(lab_name: str, generation: int, timeout: float = 15.0):
+    """Until every engine worker runs tables of at least `generation` (each records the one it
+    loaded in RUN_DIR/worker-I.json)."""
+    import json
+    from testbed.runtimes.netns import state
+    st = state.read_state(lab_name) or {}
+    n = len(st.get("workers", []))
+    d = state.run_dir(lab_name)
+    deadline = time.monotonic() + timeout
+    while True:
+        late = []
+        for i in range(n):
+            try:
+                g = json.loads((d / f"worker-{i}.json").read_text()).get("generation", 0)
+            except (OSError, ValueError):
+                g = 0
+            if g < generation:
+                late.append(i)
+        if not late:
+            return
+        if time.monotonic() > deadline:
+            raise TestbedError(f"engine workers {late} did not load tables generation {generation} within "
+                               f"{timeout:.0f} s ({d}/workers.log)")
+        time.sleep(0.05)
 
 
 def _frr_reconverged(lab_name: str, since: int, failed_ifs: set, progress=None) -> tuple[int, float]:
