@@ -86,8 +86,8 @@ def _failure(args, lab):
         print(f"  {c['from']} -> {c['to']}: truth {' '.join(c['before'])}  =>  {' '.join(c['after'])}")
         print(f"      uTNT saw {' '.join(n or '*' for n in c['trace_before'])}  =>  "
               f"{' '.join(n or '*' for n in c['trace_after'])}")
-        tb = "; ".join(f"{t['class']} {t['ingress']} -> {' '.join(t['lsrs'])} -> {t['egress']}" for t in c["tunnels_before"])
-        ta = "; ".join(f"{t['class']} {t['ingress']} -> {' '.join(t['lsrs'])} -> {t['egress']}" for t in c["tunnels_after"])
+        tb, ta = ("; ".join(f"{t['class']} {t['ingress']} -> {' '.join(t['lsrs'])} -> {t['egress']}" for t in ts)
+                  for ts in (c["tunnels_before"], c["tunnels_after"]))
         if tb != ta:
             print(f"      tunnels {tb or 'none'}  =>  {ta or 'none'}")
 
@@ -128,7 +128,8 @@ def add_campaign_args(s):
                                                        "gets the new tables; FRR: reconverges), probe again")
     s.add_argument("--fail-router", metavar="R", help="the same with every link of router R down")
     s.add_argument("--control-plane", choices=["computed", "frr"], default=None,
-                   help="netns, with --fail-link/--fail-router: computed (recomputed tables) or FRR (default: the lab's)")
+                   help="netns, with --fail-link/--fail-router: computed (recomputed tables) or FRR "
+                        "(default: the lab's)")
 
 
 def add_parsers(sub):

@@ -3,8 +3,9 @@
 Links are queues with a per-link delay on a virtual clock, so runs are deterministic and
 need no root. Jitter and loss (`jitter_ms`, `loss` per link or in defaults) are drawn per
 frame and link direction from streams seeded by the lab's `seed` (or `Sim(seed=)`), the
-same model and streams as the namespace runtime's workers (testbed/runtimes/impair.py). A prober attaches to a host's port (`attach`) and exchanges real frames
-with the same engine the namespace runtime uses.
+same model and streams as the namespace runtime's workers (testbed/runtimes/impair.py).
+A prober attaches to a host's port (`attach`) and exchanges real frames with the same
+engine the namespace runtime uses.
 """
 from __future__ import annotations
 

@@ -9,8 +9,9 @@ Hosts run no engine, so on a link with a host (a host's point-to-point link, or 
 hosts or a tap attachment) the routers' side applies the host's direction as well: a frame
 arriving on an impaired port whose source MAC is not one of the lab's routers on that link
 (a host, or a prober on the tap) draws from the host's own stream (the link's only host; with
-several hosts, the receiving end's "in" stream) and is handled when due. So every direction of every link crosses the whole delay once, as on the sim: a
-20 ms link between a host and its router adds 40 ms to the host's round-trip times.
+several hosts, the receiving end's "in" stream) and is handled when due. So every direction
+of every link crosses the whole delay once, as on the sim: a 20 ms link between a host and
+its router adds 40 ms to the host's round-trip times.
 """
 from __future__ import annotations
 
