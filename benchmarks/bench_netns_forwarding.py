@@ -10,8 +10,12 @@ lab in the same run (the engine with no I/O), and the ratio.
 A generator that is not paced burns a whole core of the two, so the engines get less; the
 benchmark therefore sweeps generator paces and reports the best median too.
 
+With --delay-ms D the links between routers carry a delay of D ms (the engine holds every
+frame in its timer queue: testbed/runtimes/netns/impair.py), to measure the impaired path
+against the direct one; without it no link is impaired (what every library lab runs).
+
 Usage (root): .venv/bin/python benchmarks/bench_netns_forwarding.py [--routers 1,2] [--rates 0,80000,...]
-              [--seconds S] [--runs N] [--workers W]
+              [--seconds S] [--runs N] [--workers W] [--delay-ms D]
 Prints medians over the runs. Not a test: no assertions on the figures.
 """
 from __future__ import annotations
@@ -36,11 +40,11 @@ from testbed.runtimes.netns import api, nsutil  # noqa: E402
 from testbed.runtimes.sim import Sim  # noqa: E402
 
 PORT = 9999
+RUN = secrets.token_hex(2)   # lab names unique to this run: benchmarks run beside anyone's labs
 
 GENERATOR = r"""
 import socket, sys, time
 
-RUN = secrets.token_hex(2)   # lab names unique to this run: benchmarks run beside anyone's labs
 frame = bytes.fromhex(sys.argv[1]); seconds = float(sys.argv[2]); rate = float(sys.argv[3])
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
 s.setsockopt(socket.SOL_SOCKET, 32, 8 << 20)
@@ -73,11 +77,12 @@ print(n, time.monotonic() - t0)
 """
 
 
-def lab_file(k: int) -> Path:
+def lab_file(k: int, delay_ms: float | None = None) -> Path:
     d = Path(tempfile.mkdtemp(prefix="bench-fwd-"))
     lines = ["name: fwd", "routers:"] + [f"  r{i}: {{}}" for i in range(1, k + 1)]
     lines += ["hosts:", "  h1: {}", "  h2: {}", "links:", "  - [h1, r1]"]
-    lines += [f"  - [r{i}, r{i + 1}]" for i in range(1, k)]
+    lines += [f"  - {{endpoints: [r{i}, r{i + 1}], delay_ms: {delay_ms}}}" if delay_ms is not None
+              else f"  - [r{i}, r{i + 1}]" for i in range(1, k)]
     lines += [f"  - [r{k}, h2]", "probes:", "  - {from: h1, to: h2}"]
     p = d / "fwd.yaml"
     p.write_text("\n".join(lines) + "\n")
@@ -152,12 +157,13 @@ def main():
     ap.add_argument("--seconds", type=float, default=2.0)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--delay-ms", type=float, default=None, help="delay on the links between routers (impaired path)")
     a = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("needs root (network namespaces)")
     rates = [float(r) for r in a.rates.split(",")]
     for k in (int(x) for x in a.routers.split(",")):
-        lab = load_lab(str(lab_file(k)))
+        lab = load_lab(str(lab_file(k, a.delay_ms)))
         frame = udp_frame(lab)
         sim_rate = statistics.median(sim_frame_hops_per_s(lab, frame, 20000) for _ in range(3))
         name = f"bench{RUN}-fwd"
@@ -173,7 +179,8 @@ def main():
         finally:
             api.down(name)
         print(f"netns forwarding: chain of {k} router(s) on {len(st['workers'])} engine worker(s), "
-              f"100-byte UDP frames, {a.seconds:.0f} s x {a.runs} runs per pace (medians)")
+              f"100-byte UDP frames, {a.seconds:.0f} s x {a.runs} runs per pace (medians)"
+              + (f", {a.delay_ms} ms delay between routers" if a.delay_ms is not None else ""))
         print(f"  {'generator pace':>16} {'offered/s':>12} {'delivered/s':>12} {'frame-hops/s':>13}")
         for rate, off, fwd in rows:
             print(f"  {('max' if rate <= 0 else f'{rate:,.0f}'):>16} {off:12,.0f} {fwd:12,.0f} {fwd * k:13,.0f}")

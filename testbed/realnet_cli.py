@@ -55,10 +55,27 @@ def run_as_campaign(args, lab):
 
 def _failure(args, lab):
     from testbed.experiments.failure import run_with_failure
-    doc = run_with_failure(lab, link=args.fail_link, router=args.fail_router, extra=args.utnt,
-                           progress=None if args.json else (lambda m: print(f"» {m}", file=sys.stderr)))
+    up_progress = None
+    if not args.json and args.runtime == "netns":
+        from rich.console import Console
+
+        from testbed.runtimes.netns_cli import Reporter
+        up_progress = Reporter(Console(stderr=True, highlight=False))
+    try:
+        doc = run_with_failure(lab, link=args.fail_link, router=args.fail_router, extra=args.utnt,
+                               progress=None if args.json else (lambda m: print(f"» {m}", file=sys.stderr)),
+                               runtime=args.runtime, name=args.name, control_plane=getattr(args, "control_plane", None),
+                               up_progress=up_progress)
+    finally:
+        if up_progress is not None:
+            up_progress.close()
     if args.json:
         return _print_json(doc)
+    f = doc.get("failure")
+    if f:
+        print(f"failure on namespaces ({doc['control_plane']} control plane): {', '.join(f['failed_links'])} down "
+              f"({' '.join(f['down'])}); engine on tables generation {f['generation']} after "
+              f"{f['reconverged_seconds']} s")
     for ph in doc["phases"]:
         t = ph["score"]["totals"]
         print(f"{ph['phase']:>6}: {len(ph['traces'])} traces, tunnels present {t['present']}, detected {t['detected']}, "
@@ -69,12 +86,14 @@ def _failure(args, lab):
         print(f"  {c['from']} -> {c['to']}: truth {' '.join(c['before'])}  =>  {' '.join(c['after'])}")
         print(f"      uTNT saw {' '.join(n or '*' for n in c['trace_before'])}  =>  "
               f"{' '.join(n or '*' for n in c['trace_after'])}")
+        tb, ta = ("; ".join(f"{t['class']} {t['ingress']} -> {' '.join(t['lsrs'])} -> {t['egress']}" for t in ts)
+                  for ts in (c["tunnels_before"], c["tunnels_after"]))
+        if tb != ta:
+            print(f"      tunnels {tb or 'none'}  =>  {ta or 'none'}")
 
 
 def _campaign(args, lab):
     if getattr(args, "fail_link", None) or getattr(args, "fail_router", None):
-        if args.runtime != "sim":
-            raise TestbedError("failures during a run: sim runtime only for now (--runtime sim)")
         return _failure(args, lab)
     from rich.console import Console
 
@@ -105,8 +124,12 @@ def add_campaign_args(s):
     s.add_argument("--workers", type=int, default=1, help="sim: processes for the vantage points (default 1)")
     s.add_argument("--scheduler", help="sim: a Dask scheduler address (tcp://host:8786) to run the cells on")
     s.add_argument("--no-pictures", action="store_true", help="skip the PNG and HTML pictures")
-    s.add_argument("--fail-link", metavar="A,B", help="sim: probe, take this link down, recompute, probe again")
-    s.add_argument("--fail-router", metavar="R", help="sim: the same with every link of router R down")
+    s.add_argument("--fail-link", metavar="A,B", help="probe, take this link down, recompute (netns: the engine "
+                                                       "gets the new tables; FRR: reconverges), probe again")
+    s.add_argument("--fail-router", metavar="R", help="the same with every link of router R down")
+    s.add_argument("--control-plane", choices=["computed", "frr"], default=None,
+                   help="netns, with --fail-link/--fail-router: computed (recomputed tables) or FRR "
+                        "(default: the lab's)")
 
 
 def add_parsers(sub):

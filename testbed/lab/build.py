@@ -275,7 +275,10 @@ def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) ->
                     P.add(("links", i), f"links[{i}]", f"{e.address} is the network or broadcast address of {net}")
         lname = l.name or ("-".join(e.node for e in eps) if kind == "p2p" else f"lan{i}")
         link = Link(name=lname, kind=kind, network=net, cost=l.cost or spec.defaults.cost,
-                    delay_ms=l.delay_ms if l.delay_ms is not None else spec.defaults.delay_ms)
+                    delay_ms=l.delay_ms if l.delay_ms is not None else spec.defaults.delay_ms,
+                    jitter_ms=l.jitter_ms if l.jitter_ms is not None else spec.defaults.jitter_ms,
+                    loss=l.loss if l.loss is not None else spec.defaults.loss,
+                    delay_set=l.delay_ms is not None or "delay_ms" in spec.defaults.model_fields_set)
         for e in eps:
             if e.address is not None:
                 addr = e.address
@@ -418,4 +421,4 @@ def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) ->
 
     return Lab(name=name, description=spec.description, source=path, params=params, nodes=nodes, links=links,
                domains=domains, probes=probes, p2p_prefix=p2p_default, control_plane=spec.control_plane,
-               expect=spec.expect)
+               expect=spec.expect, seed=spec.seed)

@@ -38,6 +38,9 @@ class Link:
     delay_ms: float
     interfaces: list[Interface] = field(default_factory=list)
     down: bool = False        # failed during a run (testbed.experiments.failure): no adjacency, no frames
+    jitter_ms: float = 0.0    # each frame's delay: delay_ms +/- up to jitter_ms (testbed/runtimes/impair.py)
+    loss: float = 0.0         # share of frames lost per crossing
+    delay_set: bool = False   # delay_ms written in the lab file (link or defaults): the netns engine applies it
 
     @property
     def nodes(self) -> list[str]:
@@ -125,6 +128,7 @@ class Lab:
     p2p_prefix: int
     control_plane: str
     expect: dict | None = None
+    seed: int = 1             # the impairments' random draws (loss, jitter)
     options: dict = field(default_factory=dict)   # how it was loaded (no_limits, local_first): workers reload it so
 
     @property

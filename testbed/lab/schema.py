@@ -20,6 +20,9 @@ Float = Annotated[float, _Strict(), Field(allow_inf_nan=False)]
 RANGES = {
     "cost": "an integer in 1..65535 (IGP cost)",
     "delay_ms": "a number in 0..10000 (milliseconds)",
+    "jitter_ms": "a number in 0..10000 (milliseconds; each frame's delay is delay_ms +/- up to jitter_ms)",
+    "loss": "a number in 0..1 (the share of frames lost on each crossing, e.g. 0.3)",
+    "seed": "an integer in 0..4294967295 (seeds the links' loss and jitter)",
     "icmp_rate_limit": "an integer in 0..1000000 (ICMP messages per second; 0: no limit)",
     "prefix": "an integer: 30 or 31 for a point-to-point link, 8..29 for a LAN",
     "p2p_prefix": "30 or 31",
@@ -36,6 +39,8 @@ class Defaults(Strict):
     p2p_prefix: Literal[30, 31] = 31
     cost: Int = Field(10, ge=1, le=65535)
     delay_ms: Float = Field(0.05, ge=0, le=10000)
+    jitter_ms: Float = Field(0.0, ge=0, le=10000)
+    loss: Float = Field(0.0, ge=0, le=1)
 
 
 class Addressing(Strict):
@@ -79,6 +84,8 @@ class LinkSpec(Strict):
     cost: Int | None = Field(None, ge=1, le=65535)
     prefix: Int | None = Field(None, ge=8, le=31)
     delay_ms: Float | None = Field(None, ge=0, le=10000)
+    jitter_ms: Float | None = Field(None, ge=0, le=10000)
+    loss: Float | None = Field(None, ge=0, le=1)
     name: str | None = Field(None, pattern=NAME)
 
     @model_validator(mode="after")
@@ -131,3 +138,4 @@ class LabSpec(Strict):
     mpls: dict[str, DomainSpec] = {}
     probes: list[ProbeSpec] = []
     control_plane: Literal["computed", "frr"] = "computed"
+    seed: Int = Field(1, ge=0, le=4294967295)   # impairments (loss, jitter) draw from it

@@ -1,8 +1,11 @@
 """The simulation runtime: every router and host of a lab in one process.
 
 Links are queues with a per-link delay on a virtual clock, so runs are deterministic and
-need no root. A prober attaches to a host's port (`attach`) and exchanges real frames
-with the same engine the namespace runtime uses.
+need no root. Jitter and loss (`jitter_ms`, `loss` per link or in defaults) are drawn per
+frame and link direction from streams seeded by the lab's `seed` (or `Sim(seed=)`), the
+same model and streams as the namespace runtime's workers (testbed/runtimes/impair.py).
+A prober attaches to a host's port (`attach`) and exchanges real frames with the same
+engine the namespace runtime uses.
 """
 from __future__ import annotations
 
@@ -94,12 +97,14 @@ class RouterPort:
 
 
 class Sim:
-    def __init__(self, lab, cp=None):
+    def __init__(self, lab, cp=None, seed: int | None = None):
         self.lab = lab
         self.cp = cp or build_cp(lab)
         self.nodes = {n.name: compile_node(n, self.cp.tables[n.name]) for n in lab.nodes.values()}
         # (node, port) -> [(peer node, peer port, delay seconds)]
         self.wires: dict[tuple[str, int], list[tuple[str, int, float]]] = {}
+        # (node, port) -> Impairment, for the ends of links with jitter or loss
+        self.impair: dict[tuple[str, int], object] = {}
         for link in lab.links:
             ends = []
             for itf in link.interfaces:
@@ -108,6 +113,10 @@ class Sim:
             for a in ends:
                 # a failed link carries nothing
                 self.wires[a] = [] if link.down else [(b[0], b[1], link.delay_ms / 1000.0) for b in ends if b != a]
+            if not link.down and (link.jitter_ms > 0 or link.loss > 0):
+                from testbed.runtimes.impair import for_interface
+                for itf, a in zip(link.interfaces, ends):
+                    self.impair[a] = for_interface(lab, itf, "out", seed)
         self.now = 0.0
         self._q: list = []
         self._seq = 0
@@ -128,9 +137,18 @@ class Sim:
         return RouterPort(self, router)
 
     def _emit(self, node: str, pidx: int, frame: bytes):
+        self._send(node, pidx, frame, self.now)
+
+    def _send(self, node: str, pidx: int, frame: bytes, t: float):
+        imp = self.impair.get((node, pidx))
+        d = None
+        if imp is not None:
+            d = imp.draw()                 # one draw per frame and sending end (a LAN's peers share it)
+            if d is None:
+                return
         for peer, ppidx, delay in self.wires.get((node, pidx), ()):
             self._seq += 1
-            heapq.heappush(self._q, (self.now + delay, self._seq, peer, ppidx, frame))
+            heapq.heappush(self._q, (t + (delay if d is None else d), self._seq, peer, ppidx, frame))
 
     def run(self, seconds: float | None = None, max_events: int = 10_000_000, until_delivery: bool = False):
         """Process events; stop when idle, when the clock passes now + seconds, or (with
@@ -140,6 +158,7 @@ class Sim:
         nodes = self.nodes
         attached = self.attached
         wires = self.wires
+        impair = self.impair
         n = 0
         while q and n < max_events:
             t = q[0][0]
@@ -156,6 +175,9 @@ class Sim:
                 continue
             self.frame_hops += 1
             for opidx, oframe in nodes[node].handle(pidx, frame, t):
+                if impair and (node, opidx) in impair:
+                    self._send(node, opidx, oframe, t)
+                    continue
                 for peer, ppidx, delay in wires.get((node, opidx), ()):
                     self._seq += 1
                     heapq.heappush(q, (t + delay, self._seq, peer, ppidx, oframe))

@@ -24,7 +24,14 @@ empty tables (they answer ARP, forward nothing) and take their FIB and LFIB from
 file (spec "tables", written by `up` once FRR converged, then by the sync process), checked
 every TABLES_EVERY seconds. A newer generation replaces each router's FIB and LFIB in place
 (ARP cache and pending frames kept, route cache cleared); the worker then records the
-generation it runs in its worker-I.json ("generation"), which `up` waits for.
+generation it runs in its worker-I.json ("generation"), which `up` waits for. The computed
+control plane reads the same file when one appears (a failure during a run writes the
+recomputed tables there: testbed/experiments/failure.py); until then it runs on its own.
+
+Impairments (links with delay_ms written in the lab file, jitter_ms or loss:
+testbed/runtimes/netns/impair.py): a frame a router sends on such a link is lost or held in
+a timer queue and sent when due, and one received from a host on it is handled when due; the
+epoll timeout follows the queue. Routers without an impaired port keep the direct path.
 """
 from __future__ import annotations
 
@@ -64,13 +71,14 @@ class Worker:
         self.routers = {}
         self.nodes = {}
         self.frr = spec.get("control_plane") == "frr"
-        self.tables_file = Path(spec["tables"]) if self.frr else None
+        self.tables_file = Path(spec["tables"]) if spec.get("tables") else None
         self.tables_seen = None
         self.generation = 0
         self.socks = []
         self.ns_inodes = {}
         self.errors = 0
         self.dropped_tx = 0
+        self.impair = {}                 # router -> (egress, ingress) lists by port, or absent
 
     def say(self, line: str):
         say(f"{self.index} {line}")
@@ -92,12 +100,16 @@ class Worker:
     def compile(self, lab, cp, cp_seconds: float):
         from testbed.controlplane.tables import RouterTables
         from testbed.engine import compile_node
+        from testbed.runtimes.netns.impair import port_impairments
         t1 = time.monotonic()
         self.say(f"stage compile {len(self.mine)} routers")
         for r in self.mine:
             self.nodes[r] = lab.nodes[r]
             # FRR control plane: empty tables until FRR's arrive
             self.routers[r] = compile_node(lab.nodes[r], cp.tables[r] if cp is not None else RouterTables(name=r))
+            eg, ing = port_impairments(lab, lab.nodes[r], self.spec.get("seed"))
+            if eg is not None:
+                self.impair[r] = (eg, ing)
         t2 = time.monotonic()
         self.say(f"compiled {len(self.mine)} {cp_seconds:.3f} {t2 - t1:.3f}")
 
@@ -195,33 +207,72 @@ class Worker:
                 return False
         return True
 
+    def _send_out(self, out, sends, egress, now, held):
+        """A router's output on a router with impaired ports: held, lost or sent now."""
+        for opidx, oframe in out:
+            imp = egress[opidx]
+            if imp is not None:
+                d = imp.draw()
+                if d is None:
+                    continue                 # lost on the link
+                if d > 0.0:
+                    held.push(now + d, sends[opidx], oframe)
+                    continue
+            try:
+                sends[opidx](oframe)
+            except OSError:
+                self.dropped_tx += 1
+
+    def _release(self, held, now):
+        """Frames whose time has come: sent, or (received from a host) handled now."""
+        for _, _, fn, item in held.pop_due(now):
+            if fn is not None:
+                try:
+                    fn(item)
+                except OSError:
+                    self.dropped_tx += 1
+                continue
+            handle, pidx, frame, sends, egress = item
+            try:
+                out = handle(pidx, frame, now)
+            except Exception as e:
+                self.errors += 1
+                if self.errors <= 20:
+                    print(f"worker {self.index}: engine error on a frame: {e!r}", file=sys.stderr, flush=True)
+                continue
+            self._send_out(out, sends, egress, now, held)
+
     def loop(self):
+        from testbed.runtimes.netns.impair import TimerQueue
         ep = select.epoll()
         table = {}
+        held = TimerQueue()
         for router, ports in self.socks:
             sends = [s.send for s in ports]
+            egress, ingress = self.impair.get(router.name, (None, None))
             for pidx, s in enumerate(ports):
                 ep.register(s.fileno(), select.EPOLLIN)
-                table[s.fileno()] = (router.handle, pidx, s.recv, s.recvfrom, sends)
+                table[s.fileno()] = (router.handle, pidx, s.recv, s.recvfrom, sends, egress,
+                                     ingress[pidx] if ingress else None)
         monotonic = time.monotonic
         filt = self.filter_outgoing
         last_check = last_tables = monotonic()
-        wait = TABLES_EVERY if self.frr else CHECK_EVERY
-        if self.frr:
+        wait = TABLES_EVERY if self.tables_file is not None else CHECK_EVERY
+        if self.tables_file is not None:
             self.check_tables()
         while True:
-            events = ep.poll(wait)
+            events = ep.poll(held.timeout(monotonic(), wait) if held.heap else wait)
             now = monotonic()
             if now - last_check >= CHECK_EVERY:
                 last_check = now
                 if not self.namespaces_intact():
                     print(f"worker {self.index}: a namespace vanished; exiting", file=sys.stderr, flush=True)
                     return
-            if self.frr and now - last_tables >= TABLES_EVERY:
+            if self.tables_file is not None and now - last_tables >= TABLES_EVERY:
                 last_tables = now
                 self.check_tables()
             for fd, _ in events:
-                handle, pidx, recv, recvfrom, sends = table[fd]
+                handle, pidx, recv, recvfrom, sends, egress, ingress = table[fd]
                 for _ in range(BURST):
                     try:
                         if filt:
@@ -236,6 +287,13 @@ class Worker:
                         if e.errno in (errno.ENETDOWN, errno.ENXIO, errno.ENODEV):
                             break
                         raise
+                    if ingress is not None and frame[6:12] not in ingress[1]:
+                        d = ingress[0].draw()        # a host's frame crosses its impaired link
+                        if d is None:
+                            continue
+                        if d > 0.0:
+                            held.push(now + d, None, (handle, pidx, frame, sends, egress))
+                            continue
                     try:
                         out = handle(pidx, frame, now)
                     except Exception as e:   # a bug must not stop the lab: count, log a few
@@ -243,11 +301,16 @@ class Worker:
                         if self.errors <= 20:
                             print(f"worker {self.index}: engine error on a frame: {e!r}", file=sys.stderr, flush=True)
                         continue
+                    if egress is not None:
+                        self._send_out(out, sends, egress, now, held)
+                        continue
                     for opidx, oframe in out:
                         try:
                             sends[opidx](oframe)
                         except OSError:
                             self.dropped_tx += 1
+            if held.heap:
+                self._release(held, monotonic())
 
 
 def say(line: str):
