@@ -156,7 +156,7 @@ def test_php_pop_equals_the_codecs_frame(php, data, pkt, lse_ttl, tc):
 
 
 # ------------------------------------------------------------------ the helpers the hot paths share
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(pkt=packets, new_ttl=st.integers(0, 255), corrupt=st.integers(0, 0xFFFF))
 def test_set_ttl_equals_the_codecs(pkt, new_ttl, corrupt):
     """Router._set_ttl (RFC 1624 in the hot path) gives the bytes wire.set_ttl gives, on headers
@@ -172,14 +172,14 @@ def test_set_ttl_equals_the_codecs(pkt, new_ttl, corrupt):
         corrupt = 0
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(push=st.lists(st.integers(16, (1 << 20) - 1), min_size=1, max_size=8), ttl=st.integers(0, 255))
 def test_pushed_labels_equal_the_codecs(push, ttl):
     want = encode_stack([(lbl, 0, int(i == len(push) - 1), ttl) for i, lbl in enumerate(push)])
     assert Router._labels(tuple(push), ttl) == want
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(push=st.lists(st.integers(16, (1 << 20) - 1), min_size=1, max_size=4), ttl=st.integers(0, 255),
        pkt=packets)
 def test_entropy_labels_decode_with_the_codec(push, ttl, pkt):

@@ -700,7 +700,7 @@ def _valid_frames():
 
 
 def _parse_frame(frame):
-    """The detector's receive path: every layer down to the extensions."""
+    """A receive path through the codec: every layer down to the extensions."""
     _, _, et, off = w.parse_eth(frame)
     if et == w.ETH_ARP:
         return w.parse_arp(frame, off)

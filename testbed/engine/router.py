@@ -14,6 +14,9 @@ whether a packet is a probe. Behaviours follow tnt.md section 2:
     (echo-reply everywhere, RFC 1812 4.3.3.6; Linux port-unreachable), or the incoming
     interface; with the vendor's initial TTL per reply type.
 The hot path works on bytes with struct; no objects per packet beyond the output list.
+The slow paths (ICMP errors with their RFC 4884/4950 objects, echo replies, ARP, label stacks
+of tunnelled errors) build their bytes with testbed/wire, the testbed's one codec; the hot
+paths are checked against it byte for byte (tests/test_engine_hotpath.py).
 """
 from __future__ import annotations
 
