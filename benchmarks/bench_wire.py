@@ -8,6 +8,7 @@ from __future__ import annotations
 import statistics
 import sys
 import time
+from ipaddress import IPv4Address
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -15,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from scapy.all import IP, Ether  # noqa: E402
 from scapy.utils import checksum as scapy_checksum  # noqa: E402
 
-from testbed.wire import (inet_checksum, ip2int, ip_frame, ip_packet, parse_eth,  # noqa: E402
+from testbed.wire import (inet_checksum, ip_frame, ip_packet, parse_eth,  # noqa: E402
                           parse_ipv4, udp_header)
 
 ROUNDS = 15
@@ -45,7 +46,7 @@ def median_ns(fn) -> float:
 
 def main() -> None:
     buf100 = bytes(range(100))
-    src, dst = ip2int("10.0.0.1"), ip2int("10.9.9.9")
+    src, dst = int(IPv4Address("10.0.0.1")), int(IPv4Address("10.9.9.9"))
     payload = b"uTNT-probe-payload-0123456789abcdef"
     udp = udp_header(40000, 33434, len(payload), src, dst, payload) + payload
     frame = ip_frame(b"\x02\0\0\0\0\x02", b"\x02\0\0\0\0\x01", ip_packet(src, dst, 17, 5, udp, ident=7))

@@ -144,7 +144,8 @@ def cmd_trace(args):
     lab = _load(args)
     from testbed.runtimes.sim import Sim
     from testbed.tools.scripted import ScriptedProber
-    src = args.source or (lab.probes[0].source if lab.probes else lab.hosts[0].name)
+    from testbed.experiments.targets import probe_source
+    src = probe_source(lab, args.source)
     dst = args.dest or (str(lab.probes[0].targets[0]) if lab.probes else None)
     if dst in lab.nodes:
         dst = str(lab.nodes[dst].primary_address())

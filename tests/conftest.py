@@ -20,6 +20,29 @@ def labs():
     return get
 
 
+@pytest.fixture(scope="module")
+def running(request):
+    """Library labs on network namespaces, brought up on first use by `running(name)` (which
+    returns the instance name, unique to the run: labnames.N with the module's LAB_PREFIX) and
+    all torn down when the module's tests are done; none may be left running."""
+    from labnames import N
+    from testbed.lab import load_lab
+    from testbed.runtimes.netns import api
+    prefix = getattr(request.module, "LAB_PREFIX", "rl")
+    started = []
+
+    def get(name):
+        inst = N(f"{prefix}-{name}")
+        if inst not in started:
+            api.up(load_lab(name), name=inst)
+            started.append(inst)
+        return inst
+    yield get
+    for inst in started:
+        api.down(inst)
+    assert not [s for s in api.status() if s["name"] in started]
+
+
 def pytest_collection_modifyitems(config, items):
     root = os.geteuid() == 0
     for it in items:

@@ -221,7 +221,15 @@ def test_run_detector_tnt_reveals_like_utnt():
 
 def _tnt_daemons(owner_pid: int) -> list[int]:
     """TNT scamper daemons started by the process owner_pid (its socket is scamper-<pid>.sock)."""
-    return [p for p in tnt._pids_with(f"/scamper-{owner_pid}.sock") if "scamper -D -U" in tnt._cmdline(p)]
+    from testbed.runtimes.netns.nsutil import proc_cmdline
+    out = []
+    for pid, _ in tnt._pids_with(f"/scamper-{owner_pid}.sock"):
+        try:
+            if "-D" in proc_cmdline(pid) and "-U" in proc_cmdline(pid):
+                out.append(pid)
+        except OSError:
+            pass
+    return out
 
 
 @needs_tnt

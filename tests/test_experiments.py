@@ -117,3 +117,20 @@ def test_graph_draws_truth_and_result(tmp_path, fmt):
         assert "uTNT: reported tunnel" in text and "revealed" in text
     else:
         assert data[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_single_run_source_and_target_defaults(labs):
+    """One rule for where a single run probes from and to (vm, ondemand, run, trace)."""
+    from testbed.errors import TestbedError
+    from testbed.experiments.targets import probe_source, probe_target, probe_targets
+    lab, _ = labs("two-vp")
+    first = lab.probes[0]
+    assert probe_source(lab) == first.source and probe_source(lab, "vp2") == "vp2"
+    assert probe_target(lab, first.source) == str(first.targets[0])
+    assert probe_target(lab, first.source, "pe1") == str(lab.nodes["pe1"].primary_address())
+    assert probe_targets(lab, first.source) == [str(t) for p in lab.probes if p.source == first.source
+                                                for t in p.targets]
+    with pytest.raises(TestbedError, match="no probes from pe1; give --to"):
+        probe_target(lab, "pe1")
+    with pytest.raises(TestbedError, match="neither a node"):
+        probe_target(lab, first.source, "nowhere")

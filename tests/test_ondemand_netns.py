@@ -7,7 +7,6 @@ import subprocess
 
 import pytest
 
-from labnames import N
 from testbed.errors import TestbedError as BadInput
 from testbed.experiments.ondemand import ondemand
 from testbed.experiments.ondemand_runtimes import traces_from_tnt_dump
@@ -19,20 +18,7 @@ from testbed.runtimes.netns.instances import free_addresses, lease_instance, rel
 pytestmark = pytest.mark.netns
 
 
-@pytest.fixture(scope="module")
-def running():
-    started = []
-
-    def get(name):
-        inst = N(f"od-{name}")
-        if inst not in started:
-            api.up(load_lab(name), name=inst)
-            started.append(inst)
-        return inst
-    yield get
-    for inst in started:
-        api.down(inst)
-    assert not [s for s in api.status() if s["name"] in started]
+LAB_PREFIX = "od"       # lab names of the shared `running` fixture (conftest.py)
 
 
 @pytest.mark.parametrize("name,repeat", [("invisible-php", 20), ("five-vp", 4)])

@@ -18,3 +18,18 @@ def test_utnt_imports_nothing_from_testbed():
             offenders += [f"{f.relative_to(UTNT.parent)}:{node.lineno} {n}" for n in names
                           if n == "testbed" or n.startswith("testbed.")]
     assert offenders == []
+
+
+def test_the_testbed_codec_imports_nothing_from_utnt():
+    """The other half of "never share a codec": the engine and testbed/wire do not borrow uTNT's
+    wire code either (the two are compared only through scapy and tcpdump,
+    tests/test_codec_differential.py)."""
+    root = UTNT.parent / "testbed"
+    offenders = []
+    for f in sorted([*(root / "wire").rglob("*.py"), *(root / "engine").rglob("*.py")]):
+        for node in ast.walk(ast.parse(f.read_text(), str(f))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else [])
+            offenders += [f"{f.relative_to(root.parent)}:{node.lineno} {n}" for n in names
+                          if n == "utnt" or n.startswith("utnt.")]
+    assert offenders == []

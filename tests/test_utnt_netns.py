@@ -11,25 +11,11 @@ from testbed.controlplane import build
 from testbed.experiments.run import probe_netns
 from testbed.lab import load_lab
 from testbed.runtimes.netns import api
-from labnames import N
 
 pytestmark = pytest.mark.netns
 
 
-@pytest.fixture(scope="module")
-def running():
-    started = []
-
-    def get(name):
-        inst = N(f"un-{name}")
-        if inst not in started:
-            api.up(load_lab(name), name=inst)
-            started.append(inst)
-        return inst
-    yield get
-    for inst in started:
-        api.down(inst)
-    assert not [s for s in api.status() if s["name"] in started]
+LAB_PREFIX = "un"       # lab names of the shared `running` fixture (conftest.py)
 
 
 @pytest.mark.parametrize("name", ["invisible-php", "invisible-php-juniper", "invisible-uhp", "opaque", "explicit",

@@ -14,6 +14,9 @@ whether a packet is a probe. Behaviours follow tnt.md section 2:
     (echo-reply everywhere, RFC 1812 4.3.3.6; Linux port-unreachable), or the incoming
     interface; with the vendor's initial TTL per reply type.
 The hot path works on bytes with struct; no objects per packet beyond the output list.
+The slow paths (ICMP errors with their RFC 4884/4950 objects, echo replies, ARP, label stacks
+of tunnelled errors) build their bytes with testbed/wire, the testbed's one codec; the hot
+paths are checked against it byte for byte (tests/test_engine_hotpath.py).
 """
 from __future__ import annotations
 
@@ -23,7 +26,8 @@ from dataclasses import dataclass, field
 
 from testbed.controlplane.labelop import ELI, PHP, UNTAGGED, after_hop, strip_explicit_null
 from testbed.controlplane.tables import IMPLICIT_NULL
-from testbed.wire import icmp_error, inet_checksum
+from testbed.wire import (WireError, arp_reply, arp_request, echo, encode_stack, icmp_error, inet_checksum,
+                          ip_packet, parse_arp, parse_icmp)
 
 ETH_IP, ETH_ARP, ETH_MPLS = 0x0800, 0x0806, 0x8847
 BCAST = b"\xff" * 6
@@ -63,14 +67,6 @@ class Counters:
 
     def to_json(self):
         return dict(self.__dict__)
-
-
-def ipv4_packet(src: int, dst: int, proto: int, ttl: int, payload: bytes, ident: int = 0) -> bytes:
-    hdr = bytearray(struct.pack("!BBHHHBBHII", 0x45, 0, 20 + len(payload), ident & 0xFFFF, 0, ttl, proto, 0,
-                                src, dst))
-    c = inet_checksum(bytes(hdr))
-    hdr[10], hdr[11] = c >> 8, c & 0xFF
-    return bytes(hdr) + payload
 
 
 def flow_hash(ip: bytes | memoryview, off: int) -> int:
@@ -228,12 +224,10 @@ class Router:
         if len(frame) < 42:
             self.counters.dropped_malformed += 1
             return
-        htype, ptype, hlen, plen, op = struct.unpack_from("!HHBBH", frame, 14)
-        if htype != 1 or ptype != 0x0800 or hlen != 6 or plen != 4:
+        try:
+            op, sha, spa, _, tpa = parse_arp(frame, 14)
+        except WireError:           # not Ethernet/IPv4 ARP: not ours to answer
             return
-        sha = frame[22:28]
-        spa, = struct.unpack_from("!I", frame, 28)
-        tpa, = struct.unpack_from("!I", frame, 38)
         if spa and (spa & port.mask) == port.net:
             key = (port.index, spa)
             self.arp[key] = bytes(sha)
@@ -242,8 +236,7 @@ class Router:
                 for et, payload in q:
                     out.append((port.index, bytes(sha) + port.mac + et + payload))
         if op == 1 and tpa == port.ip:
-            out.append((port.index, bytes(sha) + port.mac + _ET_ARP +
-                        struct.pack("!HHBBH6sI6sI", 1, 0x0800, 6, 4, 2, port.mac, port.ip, bytes(sha), spa)))
+            out.append((port.index, arp_reply(port.mac, port.ip, bytes(sha), spa)))
 
     def _send(self, pidx: int, nexthop: int, et: bytes, payload: bytes, out: list):
         key = (pidx, nexthop)
@@ -259,8 +252,7 @@ class Router:
         if last is None or self.now - last >= ARP_RETRY or len(q) == 1:
             self.arp_asked[key] = self.now
             self.counters.arp_sent += 1
-            out.append((pidx, BCAST + port.mac + _ET_ARP +
-                        struct.pack("!HHBBH6sI6sI", 1, 0x0800, 6, 4, 1, port.mac, port.ip, b"\x00" * 6, nexthop)))
+            out.append((pidx, arp_request(port.mac, port.ip, nexthop)))
 
     # ------------------------------------------------------------------ lookups
     def _lpm(self, dst: int):
@@ -391,16 +383,13 @@ class Router:
             if ip[ihl] == 8 and ip[ihl + 1] == 0:
                 if not self._may_answer(0, port):
                     return
-                icmp = bytearray(ip[ihl:])
-                if inet_checksum(bytes(icmp)) != 0:
+                req = parse_icmp(ip, ihl)
+                if not req.checksum_ok:
                     self.counters.dropped_checksum += 1
                     return
-                icmp[0] = 0
-                icmp[2:4] = b"\x00\x00"
-                c = inet_checksum(bytes(icmp))
-                icmp[2], icmp[3] = c >> 8, c & 0xFF
+                reply = echo(0, req.ident, req.seq, bytes(ip[ihl + 8:]))
                 me = self._source("echo_reply", port, src, bytes(ip), me)
-                self._originate(ipv4_packet(me, src, 1, self.ttl_er, bytes(icmp), self._next_ident()), src, out)
+                self._originate(ip_packet(me, src, 1, self.ttl_er, reply, self._next_ident()), src, out)
             elif self.local_sink is not None:
                 self.local_sink(bytes(ip))      # a reply to the router's own probe (router vantage point)
         elif proto == 17:
@@ -500,7 +489,7 @@ class Router:
         ttl = self.ttl_te if icmp_type == 11 else self.ttl_unreach
         src = self._source("time_exceeded" if icmp_type == 11 else "unreachable", port, osrc, orig, source)
         self.counters.icmp_sent += 1
-        return ipv4_packet(src, osrc, 1, ttl, msg, self._next_ident())
+        return ip_packet(src, osrc, 1, ttl, msg, self._next_ident())
 
     def _error(self, port, icmp_type, code, orig: bytes, stack, out, source=None):
         pkt = self._build_error(port, icmp_type, code, orig, stack, source)
@@ -562,7 +551,7 @@ class Router:
             inner = stack[k]
             ittl = min(inner[3], ttl) if self.personality.min_ttl_at_pop else inner[3]
             stack = [(inner[0], inner[1], inner[2], ittl)] + stack[k + 1:]
-            frame = frame[:14] + self._stack_bytes(stack) + frame[ipoff:]
+            frame = frame[:14] + encode_stack(stack) + frame[ipoff:]
             ipoff = 14 + 4 * len(stack)
         label, tc, s, ttl = stack[0]
         if ttl <= 1:
@@ -674,14 +663,14 @@ class Router:
             if out_label is None or out_label == IMPLICIT_NULL:
                 if len(stack) > 1 and out_label == IMPLICIT_NULL:
                     rest = [(l, tc, s, 255) for (l, tc, s, _) in stack[1:]]
-                    self._send(pidx, gw, _ET_MPLS, self._stack_bytes(rest) + pkt, out)
+                    self._send(pidx, gw, _ET_MPLS, encode_stack(rest) + pkt, out)
                 else:
                     self._send(pidx, gw, _ET_IP, pkt, out)
                 return
             lse_ttl = pkt[8] if self.ttl_propagate_local else self.personality.pipe_lse_ttl
             new = [(out_label, stack[0][1], 0, lse_ttl)] + [(l, tc, 0, lse_ttl) for (l, tc, s, _) in stack[1:]]
             new[-1] = (new[-1][0], new[-1][1], 1, new[-1][3])
-            self._send(pidx, gw, _ET_MPLS, self._stack_bytes(new) + pkt, out)
+            self._send(pidx, gw, _ET_MPLS, encode_stack(new) + pkt, out)
             return
         self._originate(pkt, struct.unpack_from("!I", pkt, 16)[0], out)
 
@@ -695,10 +684,6 @@ class Router:
         if scope == "multi-label":
             return len(stack) >= 2
         return ip[9] == 17
-
-    @staticmethod
-    def _stack_bytes(stack) -> bytes:
-        return b"".join(struct.pack("!I", (l << 12) | (tc << 9) | (s << 8) | (t & 0xFF)) for l, tc, s, t in stack)
 
 
 def compile_node(node, tables) -> Router:

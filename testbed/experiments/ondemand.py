@@ -28,31 +28,22 @@ PAPER = {"events": 59, "interval": 1.0, "nodes": 5,
 
 def nodes_of(lab, n: int, dest: str | None = None) -> list[tuple[str, str]]:
     """[(vantage point, destination address)] for n nodes."""
-    from testbed.experiments.parallel import destination, vantage_points
+    from testbed.experiments.parallel import vantage_points
+    from testbed.experiments.targets import probe_target
     vps = vantage_points(lab, "all")
-    out = []
-    for i in range(n):
-        vp = vps[i % len(vps)]
-        if dest:
-            dst = destination(lab, dest)
-        else:
-            targets = [str(t) for p in lab.probes if p.source == vp for t in p.targets]
-            if not targets:
-                raise TestbedError(f"{lab.source}: no probes from {vp}; give --to")
-            dst = targets[0]
-        out.append((vp, dst))
-    return out
+    return [(vps[i % len(vps)], probe_target(lab, vps[i % len(vps)], dest)) for i in range(n)]
 
 
 def run_events(ctx, runtime, nodes: list[tuple[str, str]], events: int, interval: float, progress=None) -> dict:
     """Fire `events` events onto `nodes` with `runtime`; drop those that find no free node."""
+    from testbed.experiments.parallel import run_timed
     busy = [False] * len(nodes)
     lock = threading.Lock()
     rows: list[dict] = []
-    threads = []
     t0 = time.monotonic()
 
-    def go(k, i, start):
+    def go(k, i):
+        start = time.monotonic() - t0
         vp, dst = nodes[i]
         try:
             out = runtime.run(ctx, vp, dst)
@@ -70,29 +61,20 @@ def run_events(ctx, runtime, nodes: list[tuple[str, str]], events: int, interval
         if progress:
             progress(f"{runtime.name}: event {k} on node {i} ({vp}): {row['status']} in {row['seconds']:.2f} s"
                      + (f" ({row['error']})" if row.get("error") else ""))
-    try:
-        for k in range(events):
-            delay = t0 + k * interval - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            with lock:
-                free = next((i for i, b in enumerate(busy) if not b), None)
-                if free is None:
-                    rows.append({"event": k, "node": None, "fired": round(k * interval, 3), "status": "dropped"})
-                    continue
+    def claim(k):
+        """The first free node, or None: the event is dropped."""
+        with lock:
+            free = next((i for i, b in enumerate(busy) if not b), None)
+            if free is None:
+                rows.append({"event": k, "node": None, "fired": round(k * interval, 3), "status": "dropped"})
+            else:
                 busy[free] = True
-            t = threading.Thread(target=go, args=(k, free, time.monotonic() - t0), daemon=True)
-            t.start()
-            threads.append(t)
-        for t in threads:
-            while t.is_alive():
-                t.join(0.2)
-    except BaseException:
+            return free
+
+    def abort():
         if ctx.instances is not None:
             ctx.instances.stop_all()
-        for t in threads:              # let each release its tap and lease
-            t.join(3)
-        raise
+    run_timed(range(events), t0, lambda k: k * interval, claim, go, abort)
     return {"rows": sorted(rows, key=lambda r: r["event"]), "wall_s": round(time.monotonic() - t0, 3)}
 
 

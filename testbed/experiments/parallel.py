@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass, field
 
 from testbed.errors import TestbedError
+from testbed.experiments.targets import destination, probe_targets
 
 ETH_P_ALL = 0x0003
 
@@ -54,27 +55,39 @@ def vantage_points(lab, spec) -> list[str]:
     return names
 
 
-def destination(lab, d: str) -> str:
-    if d in lab.nodes:
-        return str(lab.nodes[d].primary_address())
+def run_timed(items, t0: float, start_of, claim, work, abort) -> None:
+    """The event loop of campaigns and on-demand events: for each item in order, wait until
+    t0 + start_of(item), `claim(item)` a place for it (a value, or None when the item is not to
+    run: dropped), and run `work(item, place)` on a thread of its own; then wait for all of
+    them. Any exception (Ctrl-C included) calls `abort()`, gives every thread 3 s to release
+    its tap and lease, and is raised again."""
+    threads = []
     try:
-        from ipaddress import IPv4Address
-        IPv4Address(d)
-    except ValueError:
-        raise TestbedError(f"destination '{d}' is neither a node of {lab.name} nor an IPv4 address") from None
-    return d
+        for item in items:
+            delay = t0 + start_of(item) - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            place = claim(item)
+            if place is None:
+                continue
+            t = threading.Thread(target=work, args=(item, place), daemon=True)
+            t.start()
+            threads.append(t)
+        for t in threads:
+            while t.is_alive():
+                t.join(0.2)
+    except BaseException:
+        abort()
+        for t in threads:
+            t.join(3)
+        raise
 
 
 def entries_for(lab, source=None, dest=None, repeat: int = 1) -> list[Entry]:
     """Every vantage point x (its probes' targets, or --to), `repeat` times, all at t=0."""
     out = []
     for vp in vantage_points(lab, source):
-        if dest is not None:
-            targets = [destination(lab, dest)]
-        else:
-            targets = [str(t) for p in lab.probes if p.source == vp for t in p.targets]
-            if not targets:
-                raise TestbedError(f"{lab.source}: no probes from {vp}; give --to")
+        targets = [destination(lab, dest)] if dest is not None else probe_targets(lab, vp)
         out += [Entry(vp, t) for _ in range(repeat) for t in targets]
     return out
 
@@ -347,9 +360,9 @@ def run_campaign(lab, name: str, entries: list[Entry], parallel: int = 1, extra=
     inst = Instances(lab, name, extra)
     slots = threading.Semaphore(parallel)
     results: list[Result | None] = [None] * len(entries)
-    threads = []
 
-    def go(i, e):
+    def go(i, _slot):
+        e = entries[i]
         try:
             results[i] = inst.run_utnt(e)
             if progress:
@@ -359,24 +372,8 @@ def run_campaign(lab, name: str, entries: list[Entry], parallel: int = 1, extra=
         finally:
             slots.release()
     try:
-        order = sorted(range(len(entries)), key=lambda i: entries[i].start)
-        for i in order:
-            e = entries[i]
-            delay = inst.t0 + e.start - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            slots.acquire()
-            t = threading.Thread(target=go, args=(i, e), daemon=True)
-            t.start()
-            threads.append(t)
-        for t in threads:
-            while t.is_alive():
-                t.join(0.2)
-    except BaseException:
-        inst.stop_all()
-        for t in threads:              # let each release its tap and lease
-            t.join(3)
-        raise
+        run_timed(sorted(range(len(entries)), key=lambda i: entries[i].start), inst.t0,
+                  lambda i: entries[i].start, lambda i: slots.acquire(), go, inst.stop_all)
     finally:
         inst.close()
     return [r for r in results if r is not None]

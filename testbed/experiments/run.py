@@ -81,9 +81,9 @@ def _given_flow(extra) -> int | None:
 def probes_of(lab, source=None, dest=None):
     """[(source host, [target addresses])] from the lab's probes or --from/--to."""
     if dest is not None:
+        from testbed.experiments.targets import probe_source
         dst = str(lab.nodes[dest].primary_address()) if dest in lab.nodes else dest
-        src = source or (lab.probes[0].source if lab.probes else lab.hosts[0].name)
-        return [(src, [dst])]
+        return [(probe_source(lab, source), [dst])]
     out = {}
     for p in lab.probes:
         if source and p.source != source:

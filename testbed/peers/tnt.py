@@ -5,7 +5,9 @@ shared/reference/peer-tnt.md (the project's reference notes, beside the checkout
 this order: ``$TNT_PREFIX``, ``<checkout>/.peers/tnt``, ``/opt/tnt-peer``; the prefix must
 hold ``bin/scamper`` and ``bin/sc_tnt``.
 
-:func:`run_tnt` runs one measurement in a running namespace lab (``testbed up``):
+:func:`run_tnt` runs one measurement in a running namespace lab (``testbed up``), through
+:func:`run_in_namespace`, the one TNT runner (also behind ``--detector tnt``,
+testbed.detectors.tnt):
 
 1. ``scamper -D -U SOCK -p PPS`` in the vantage point's namespace, with a socket path unique
    to this run.  With privilege separation this scamper ignores ``-e pidfile`` (the daemon
@@ -70,11 +72,15 @@ def _pids_with(marker: str) -> list[tuple[int, int | None]]:
     return out
 
 
-def _wait_socket(sock: Path, timeout: float) -> None:
+def _wait_socket(sock: Path, timeout: float, launcher=None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if sock.exists():
             return
+        if launcher is not None and launcher.poll() not in (None, 0):
+            err = (launcher.stderr.read() or b"").decode(errors="replace").strip().splitlines()
+            raise TestbedError(f"TNT's scamper daemon exited ({launcher.returncode}) before opening {sock}"
+                               + (f": {err[-1]}" if err else ""))
         time.sleep(0.02)
     raise TestbedError(f"scamper did not open its control socket {sock} within {timeout:.0f} s")
 
@@ -82,7 +88,29 @@ def _wait_socket(sock: Path, timeout: float) -> None:
 def run_tnt(lab_name: str, vp: str, targets: list[str], options: list[str] | None = None, *,
             out_dir: str | Path | None = None, pps: int = DEFAULT_PPS, timeout: float = 600.0,
             prefix: Path | None = None, run_dir: str | Path | None = None) -> dict:
-    """Run the original TNT from node ``vp`` of the running lab ``lab_name`` toward ``targets``.
+    """Run the original TNT from node ``vp`` of the running lab ``lab_name`` toward ``targets``
+    (:func:`run_in_namespace` in that node's namespace; its arguments and result)."""
+    prefix = prefix or find_prefix()
+    if prefix is None:
+        raise TestbedError(missing_reason())
+    _check(options, targets)
+    return run_in_namespace(netns.namespace_of(lab_name, vp), targets, options, out_dir=out_dir, pps=pps,
+                            timeout=timeout, prefix=prefix, run_dir=run_dir, where=f"lab {lab_name}, from {vp}")
+
+
+def _check(options, targets) -> None:
+    for o in options or []:
+        if o in ("-a", "-i", "-o", "-U", "-p", "-d", "-D", "-l"):
+            raise TestbedError(f"run_tnt: option {o} is set by run_tnt itself; give only TNT's measurement options")
+    if not targets:
+        raise TestbedError("run_tnt: no targets")
+
+
+def run_in_namespace(ns: str, targets: list[str], options: list[str] | None = None, *,
+                     out_dir: str | Path | None = None, pps: int = DEFAULT_PPS, timeout: float = 600.0,
+                     prefix: Path | None = None, run_dir: str | Path | None = None, where: str = "") -> dict:
+    """Run the original TNT in network namespace ``ns`` (a lab's vantage point, or any other)
+    toward ``targets``: the one TNT runner (the peer and the `--detector tnt` runner use it).
 
     ``options``: sc_tnt's own options (``-b``, ``-f 4``, ``-m udp-paris``, ``-c 3`` ...; not
     ``-a -i -o -U -p -d``).  Returns ``{"text": sc_tnt -d 1 dump, "verbose_text": sc_tnt -v -d 1
@@ -96,18 +124,14 @@ def run_tnt(lab_name: str, vp: str, targets: list[str], options: list[str] | Non
     prefix = prefix or find_prefix()
     if prefix is None:
         raise TestbedError(missing_reason())
+    _check(options, targets)
     opts = list(options or [])
-    for o in opts:
-        if o in ("-a", "-i", "-o", "-U", "-p", "-d", "-D", "-l"):
-            raise TestbedError(f"run_tnt: option {o} is set by run_tnt itself; give only TNT's measurement options")
-    if not targets:
-        raise TestbedError("run_tnt: no targets")
-    ns = netns.namespace_of(lab_name, vp)
+    where = where or f"namespace {ns}"
     scamper_bin, sctnt_bin = str(prefix / "bin" / "scamper"), str(prefix / "bin" / "sc_tnt")
-    out = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix=f"tnt-{lab_name}-"))
+    out = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="tnt-out-"))
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="tnt-run-", dir=run_dir))
-    sock = work / "scamper.sock"            # unique per run: how its processes are found
+    sock = work / f"scamper-{os.getpid()}.sock"     # unique per run: how its processes are found
     tfile = work / "targets.txt"
     tfile.write_text("".join(f"{t}\n" for t in targets))
     warts = out / "tnt.warts"
@@ -118,17 +142,17 @@ def run_tnt(lab_name: str, vp: str, targets: list[str], options: list[str] | Non
     try:
         launcher = subprocess.Popen(["ip", "netns", "exec", ns, scamper_bin, "-D", "-U", str(sock),
                                      "-p", str(int(pps))],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
-            _wait_socket(sock, 15.0)
+            _wait_socket(sock, 15.0, launcher)
         finally:
             procs = _pids_with(str(sock))
         argv = ["ip", "netns", "exec", ns, sctnt_bin, "-U", str(sock), "-o", str(warts), "-a", str(tfile)] + opts
         t0 = time.monotonic()
-        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=out)
         elapsed = time.monotonic() - t0
         if r.returncode != 0 or not warts.exists():
-            raise TestbedError(f"sc_tnt failed (exit {r.returncode}): {(r.stderr or r.stdout).strip()[:300]}")
+            raise TestbedError(f"sc_tnt failed (exit {r.returncode}, {where}): {(r.stderr or r.stdout).strip()[:300]}")
         text = subprocess.run([sctnt_bin, "-d", "1", str(warts)], capture_output=True, text=True,
                               timeout=60, check=True).stdout
         verbose = subprocess.run([sctnt_bin, "-v", "-d", "1", str(warts)], capture_output=True, text=True,
@@ -136,7 +160,9 @@ def run_tnt(lab_name: str, vp: str, targets: list[str], options: list[str] | Non
         return {"text": text, "verbose_text": verbose, "warts": str(warts), "elapsed_s": elapsed,
                 "command": argv[4:], "socket": str(sock)}
     except subprocess.TimeoutExpired as e:
-        raise TestbedError(f"sc_tnt did not finish within {e.timeout:.0f} s (lab {lab_name}, from {vp})") from None
+        raise TestbedError(f"sc_tnt did not finish within {e.timeout:.0f} s ({where})") from None
+    except subprocess.CalledProcessError as e:
+        raise TestbedError(f"sc_tnt dump failed ({' '.join(e.cmd)}): {(e.stderr or '').strip()[:300]}") from None
     finally:
         procs = procs + [p for p in _pids_with(str(sock)) if p not in procs]
         if procs:

@@ -10,11 +10,11 @@ engine the namespace runtime uses.
 from __future__ import annotations
 
 import heapq
-import struct
 from collections import deque
 
 from testbed.controlplane import build as build_cp
 from testbed.engine import compile_node
+from testbed.wire import ARP_REQUEST, WireError, arp_reply, parse_arp
 
 
 class SimPort:
@@ -40,14 +40,13 @@ class SimPort:
         return out
 
     def _deliver(self, frame: bytes):
-        if self.answer_arp and len(frame) >= 42 and frame[12:14] == b"\x08\x06":
-            op, = struct.unpack_from("!H", frame, 20)
-            tpa = frame[38:42]
-            if op == 1 and tpa == self.ip.packed:
-                sha, spa = frame[22:28], frame[28:32]
-                reply = sha + self.mac + b"\x08\x06" + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 2) + \
-                    self.mac + self.ip.packed + sha + spa
-                self.send(reply)
+        if self.answer_arp and frame[12:14] == b"\x08\x06":
+            try:
+                op, sha, spa, _, tpa = parse_arp(frame, 14)
+            except WireError:
+                op = tpa = None
+            if op == ARP_REQUEST and tpa == int(self.ip):
+                self.send(arp_reply(self.mac, int(self.ip), sha, spa))
                 return
         self.inbox.append(frame)
 

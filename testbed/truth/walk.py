@@ -29,12 +29,12 @@ def flow_picker(src_addr, dst, method: str, flow: int):
     import struct
 
     from testbed.engine.router import flow_hash
+    from testbed.wire import ip_packet
     if method == "udp-paris":
         proto, l4 = 17, struct.pack("!HH", flow, 33435)
     else:
         proto, l4 = 1, struct.pack("!BBH", 8, 0, flow)
-    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), 0, 0, 64, proto, 0,
-                      IPv4Address(str(src_addr)).packed, IPv4Address(str(dst)).packed) + l4
+    hdr = ip_packet(int(IPv4Address(str(src_addr))), int(IPv4Address(str(dst))), proto, 64, l4)
     h = flow_hash(hdr, 0)
     return lambda hops: hops if len(hops) < 2 else [hops[h % len(hops)]]
 

@@ -7,7 +7,7 @@ from .errors import WireError
 
 __all__ = [
     "ETH_IP", "ETH_ARP", "ETH_MPLS", "BROADCAST", "ETH_HLEN",
-    "eth_header", "parse_eth", "mac2bytes", "bytes2mac",
+    "eth_header", "parse_eth",
 ]
 
 ETH_IP = 0x0800
@@ -34,22 +34,3 @@ def parse_eth(frame, off: int = 0) -> tuple[bytes, bytes, int, int]:
         raise WireError(f"Ethernet frame truncated: {len(frame) - off} bytes < 14")
     dst, src, ethertype = _unpack_eth(frame, off)
     return dst, src, ethertype, off + ETH_HLEN
-
-
-def mac2bytes(mac: str) -> bytes:
-    """'aa:bb:cc:dd:ee:ff' (or '-' separated) -> 6 bytes."""
-    parts = mac.replace("-", ":").split(":")
-    if len(parts) != 6:
-        raise ValueError(f"bad MAC address {mac!r}")
-    try:
-        out = bytes(int(p, 16) for p in parts)
-    except ValueError:
-        raise ValueError(f"bad MAC address {mac!r}") from None
-    if any(len(p) not in (1, 2) for p in parts):
-        raise ValueError(f"bad MAC address {mac!r}")
-    return out
-
-
-def bytes2mac(mac: bytes) -> str:
-    """6 bytes -> 'aa:bb:cc:dd:ee:ff'."""
-    return mac.hex(":")

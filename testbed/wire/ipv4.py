@@ -1,7 +1,6 @@
 """IPv4 header (RFC 791)."""
 from __future__ import annotations
 
-import socket
 import struct
 from typing import NamedTuple
 
@@ -10,7 +9,7 @@ from .errors import WireError, span_end
 
 __all__ = [
     "IPPROTO_ICMP", "IPPROTO_TCP", "IPPROTO_UDP", "IPV4_HLEN",
-    "IPv4Header", "ipv4_header", "parse_ipv4", "set_ttl", "ip2int", "int2ip",
+    "IPv4Header", "ipv4_header", "parse_ipv4", "set_ttl",
 ]
 
 IPPROTO_ICMP = 1
@@ -114,16 +113,3 @@ def set_ttl(buf: bytearray, off: int, ttl: int) -> None:
     buf[off + 8] = ttl
     buf[off + 10] = hc >> 8
     buf[off + 11] = hc & 0xFF
-
-
-def ip2int(addr: str) -> int:
-    """'192.0.2.1' -> 3221225985 (strict dotted quad; ValueError otherwise)."""
-    try:
-        return int.from_bytes(socket.inet_pton(socket.AF_INET, addr), "big")
-    except (OSError, TypeError):
-        raise ValueError(f"bad IPv4 address {addr!r}") from None
-
-
-def int2ip(addr: int) -> str:
-    """3221225985 -> '192.0.2.1'."""
-    return socket.inet_ntoa(addr.to_bytes(4, "big"))

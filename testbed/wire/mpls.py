@@ -7,7 +7,7 @@ from .errors import WireError
 
 __all__ = [
     "EXPLICIT_NULL", "ROUTER_ALERT", "IPV6_EXPLICIT_NULL", "IMPLICIT_NULL", "MAX_STACK",
-    "lse", "encode_stack", "parse_lse", "parse_stack",
+    "lse", "encode_stack", "parse_stack",
 ]
 
 EXPLICIT_NULL = 0          # IPv4 explicit null
@@ -31,14 +31,6 @@ def lse(label: int, tc: int, s: int, ttl: int) -> bytes:
 def encode_stack(stack) -> bytes:
     """Concatenated entries of `stack` (iterable of (label, tc, s, ttl), top first), S bits as given."""
     return b"".join([lse(*e) for e in stack])
-
-
-def parse_lse(buf, off: int) -> tuple[int, int, int, int]:
-    """(label, tc, s, ttl) of the entry at `off`; WireError if fewer than 4 bytes remain."""
-    if off < 0 or len(buf) - off < 4:
-        raise WireError("MPLS label stack entry truncated")
-    (v,) = _unpack_u32(buf, off)
-    return v >> 12, (v >> 9) & 7, (v >> 8) & 1, v & 0xFF
 
 
 def parse_stack(buf, off: int, end: int | None = None) -> tuple[list[tuple[int, int, int, int]], int]:

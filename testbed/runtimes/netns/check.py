@@ -14,16 +14,14 @@ import struct
 import time
 from ipaddress import IPv4Address
 
-from testbed.wire import inet_checksum
+from testbed.wire import ECHO_REQUEST, echo
 
 from . import nsutil
 
 
 def _echo(ident: int, seq: int) -> bytes:
     payload = b"utnt-lab forwarding check"
-    hdr = struct.pack("!BBHHH", 8, 0, 0, ident, seq)
-    c = inet_checksum(hdr + payload)
-    return struct.pack("!BBHHH", 8, 0, c, ident, seq) + payload
+    return echo(ECHO_REQUEST, ident, seq, payload)
 
 
 def targets_of(lab) -> list[tuple[str, list[str]]]:

@@ -36,20 +36,15 @@ def add_parser(sub):
 
 def vm_probe(lab, name, source, dest, image, extra, timeout, progress=None) -> dict:
     from testbed.controlplane import build
-    from testbed.experiments.parallel import destination, truth_for
+    from testbed.experiments.parallel import truth_for
+    from testbed.experiments.targets import probe_source, probe_target
     from testbed.runtimes.netns import api
     from testbed.runtimes.qemu import accel, boot_on_lab
     from testbed.scoring.score import score_trace
     from testbed.truth import ground_truth
     truth = ground_truth(build(lab))
-    vp = source or (lab.probes[0].source if lab.probes else lab.hosts[0].name)
-    if dest:
-        dst = destination(lab, dest)
-    else:
-        t = [str(x) for p in lab.probes if p.source == vp for x in p.targets]
-        if not t:
-            raise TestbedError(f"{lab.source}: no probes from {vp}; give --to")
-        dst = t[0]
+    vp = probe_source(lab, source)
+    dst = probe_target(lab, vp, dest)
     if image.name == "tiny":
         args = ["traceroute", "-q", "1", "-w", "2", "-m", "16", dst]
     elif image.name == "utnt":
