@@ -15,7 +15,8 @@
 
 state.json (schema 1):
     {"schema": 1, "name": instance name, "lab": lab name, "source": lab file, "params": {...},
-     "status": "building" | "up" | "failed",
+     "status": "building" | "up" | "failed"   (read back: "corrupt" with "problem" when the
+                                           record fails records.State, its pydantic model),
      "owner": {"pid", "start_time"}        the `up` that is building it (until it ends),
      "created": unix time, "up_seconds": float,
      "prefix": "tb-<name>.", "namespaces": [every namespace],
@@ -136,12 +137,21 @@ def locked():
 
 
 def read_state(name: str) -> dict | None:
+    """The lab's record, checked (records.State); None when there is none. A record that is
+    not valid JSON or not of the schema is {"status": "corrupt", "problem": one line naming
+    the file, the field or line, and the fix}: `down` still removes the lab (by its
+    namespace prefix and the workers' own records), `status` reports it, nothing else uses it."""
+    path = run_dir(name) / "state.json"
     try:
-        return json.loads((run_dir(name) / "state.json").read_text())
+        text = path.read_text(errors="replace")
     except (FileNotFoundError, NotADirectoryError):
         return None
-    except json.JSONDecodeError:
-        return {"schema": SCHEMA, "name": name, "status": "corrupt"}
+    from . import records
+    doc, problem = records.check(records.State, path, text, expect_name=name)
+    if problem is None:
+        return doc
+    return {"schema": SCHEMA, "name": name, "status": "corrupt",
+            "problem": f"{problem}; `testbed down {name}` removes what the lab left (by its namespace prefix)"}
 
 
 def _write_private(tmp: Path, text: str):
@@ -178,11 +188,28 @@ def self_registered_workers(name: str) -> list[dict]:
         files = sorted(d.glob("worker-*.json"))
     except OSError:
         return out
+    from . import records
     for f in files:
         try:
-            out.append(json.loads(f.read_text()))
-        except (OSError, json.JSONDecodeError):
-            pass
+            rec, _problem = records.check(records.Worker, f, f.read_text(errors="replace"))
+        except OSError:
+            continue
+        if rec is not None:            # a garbled record names no process: nothing to stop by it
+            out.append(rec)
+    return out
+
+
+def record_problems(name: str) -> list[str]:
+    """One line for each of the lab's worker-I.json records that is not valid."""
+    from . import records
+    out = []
+    for f in sorted(run_dir(name).glob("worker-*.json")):
+        try:
+            _rec, problem = records.check(records.Worker, f, f.read_text(errors="replace"))
+        except OSError:
+            continue
+        if problem is not None:
+            out.append(str(problem))
     return out
 
 
