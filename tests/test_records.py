@@ -118,7 +118,12 @@ def test_corrupted_state_json_status_probe_down_behave():
     assert r.returncode == 0, r.stderr
     path = state.run_dir(name) / "state.json"
     good = path.read_text()
+    light = ("import sys; from testbed.runtimes.netns import api; st = api.status(sys.argv[1]); "
+             "print(st['status'], 'pydantic' in sys.modules)")
     try:
+        # a record as `up` wrote it (its digest matches) is read without importing pydantic
+        r = subprocess.run([sys.executable, "-c", light, name], capture_output=True, text=True)
+        assert r.stdout.split() == ["up", "False"], r.stderr
         # truncated: JSON no more
         path.write_text(good[:300])
         r = tb("status", name)
@@ -127,6 +132,8 @@ def test_corrupted_state_json_status_probe_down_behave():
         assert f"{name}: corrupt: {path}:" in line and "not valid JSON" in line and f"testbed down {name}" in line
         st = json.loads(tb("status", name, "--json").stdout)
         assert st["status"] == "corrupt" and len(st["namespaces"]) == 5
+        r = subprocess.run([sys.executable, "-c", light, name], capture_output=True, text=True)
+        assert r.stdout.split() == ["corrupt", "True"], r.stderr            # checked by the model
         for args in (("probe", name), ("exec", name, "vp", "--", "true")):
             r = tb(*args)
             assert r.returncode == 2 and len(errors(r)) == 1 and f"error: {path}:" in r.stderr, (args, r.stderr)
