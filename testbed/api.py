@@ -151,6 +151,11 @@ class Score:
 
     @classmethod
     def from_json(cls, doc: dict) -> "Score":
+        """From to_json(), or a `testbed run --json` / `testbed score --json` document (its `score`)."""
+        if "score" in doc and "totals" not in doc:
+            det = doc.get("detector") or "utnt"
+            doc = {**doc["score"], "lab": doc["lab"], "runtime": doc.get("runtime"),
+                   "detector": det.get("name") if isinstance(det, dict) else det, "visibility": doc.get("visibility")}
         return cls(lab=doc["lab"], detector=doc.get("detector") or "utnt", totals=doc["totals"],
                    per_class=doc["per_class"], traces=doc["traces"], unmatched=doc["unmatched"],
                    perfect=doc["perfect"], runtime=doc.get("runtime"), visibility=doc.get("visibility"))

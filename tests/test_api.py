@@ -93,6 +93,7 @@ def test_api_gives_the_documents_the_cli_gives():
     assert testbed.Result.from_json(json.loads(json.dumps(result.to_json()))) == result
     assert testbed.Score.from_json(json.loads(json.dumps(sc.to_json()))) == sc
     assert testbed.score(lab, testbed.Result.from_json(cli)) == sc
+    assert testbed.Score.from_json(cli) == sc
 
 
 def test_api_errors_are_the_clis_one_line_errors():

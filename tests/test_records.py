@@ -58,15 +58,24 @@ CASES = [
 
 
 @pytest.mark.parametrize("case,text,expected", CASES, ids=[c[0] for c in CASES])
-def test_bad_vendor_table_is_one_line_per_problem(tmp_path, case, text, expected):
+def test_bad_vendor_table_is_one_problem_per_field(tmp_path, monkeypatch, case, text, expected):
+    from testbed.errors import LabError
+    from testbed.lab import load_lab
     (tmp_path / "mine.yaml").write_text(text)
-    r = tb("validate", "explicit", "--set", "vendor=mine", env={vendors.ENV: str(tmp_path)})
-    assert r.returncode == 2 and r.stdout == "", r.stderr
-    lines = errors(r)
+    monkeypatch.setenv(vendors.ENV, str(tmp_path))
+    with pytest.raises(LabError) as e:
+        load_lab("explicit", {"vendor": "mine"})
+    lines = [str(p) for p in e.value.problems]
     assert len(lines) == len(expected), lines
     for line, want in zip(lines, expected):
-        assert line.startswith(f"error: {tmp_path / 'mine.yaml'}") and want in line, (line, want)
-    assert "Traceback" not in r.stderr
+        assert line.startswith(str(tmp_path / "mine.yaml")) and want in line, (line, want)
+
+
+def test_bad_vendor_table_on_the_command_line_is_one_line_and_exit_2(tmp_path):
+    (tmp_path / "mine.yaml").write_text(CASES[1][1])
+    r = tb("validate", "explicit", env={vendors.ENV: str(tmp_path)})      # every table is read, used or not
+    assert r.returncode == 2 and r.stdout == "" and "Traceback" not in r.stderr, r.stderr
+    assert errors(r) == [f"error: {tmp_path / 'mine.yaml'}{want}" for want in CASES[1][2]]
 
 
 def test_bad_vendor_table_in_json_names_file_line_and_field(tmp_path):
@@ -78,17 +87,25 @@ def test_bad_vendor_table_in_json_names_file_line_and_field(tmp_path):
                  "message": "got 'maybe'; allowed: true or false"}
 
 
-def test_a_table_in_the_search_path_replaces_the_builtin_one(tmp_path):
+def test_a_table_in_the_search_path_replaces_the_builtin_one(tmp_path, monkeypatch):
     """A cisco.yaml of one's own (initial TTL 200) is the one the engine runs: the sim's
-    replies come with TTLs counted down from 200."""
+    time-exceeded come with TTLs counted down from 200."""
+    from testbed.controlplane import build
+    from testbed.lab import load_lab
+    from testbed.runtimes.sim import Sim
+    from testbed.tools.scripted import ScriptedProber
+
+    def reply_ttls():
+        lab = load_lab("plain-ip")
+        return [h.reply_ttl for h in ScriptedProber(Sim(lab, build(lab)), "vp").trace("12.0.1.2")][:3]
+    assert reply_ttls() == [255, 254, 253]
     (tmp_path / "cisco.yaml").write_text("name: cisco\ndescription: mine\nbase: juniper\n"
                                          "initial_ttl: {time_exceeded: 200, echo_reply: 200, unreachable: 200, "
                                          "other: 200}\n")
     (tmp_path / "juniper.yaml").write_text(JUNIPER)           # the base is looked up on the path too
-    mine = json.loads(tb("trace", "plain-ip", "--json", env={vendors.ENV: str(tmp_path)}).stdout)
-    stock = json.loads(tb("trace", "plain-ip", "--json").stdout)
-    assert [h["reply_ttl"] for h in stock["hops"]][:3] == [255, 254, 253]
-    assert [h["reply_ttl"] for h in mine["hops"]][:3] == [200, 199, 198]
+    monkeypatch.setenv(vendors.ENV, str(tmp_path))
+    assert vendors.table_path("cisco") == tmp_path / "cisco.yaml"
+    assert reply_ttls() == [200, 199, 198]
 
 
 def test_vendor_schema_names_every_personality_field():
