@@ -27,3 +27,18 @@ def _data_dir(name: str) -> Path:
 
 TOPOLOGIES = _data_dir("topologies")
 ROUTER_CONFIGS = _data_dir("router-configs")
+
+# the public Python API (testbed/api.py), imported on first use so that `import testbed` (and
+# the CLI's start-up) stays fast: testbed.load, testbed.up, testbed.ground_truth, testbed.score
+_API = ("load", "up", "ground_truth", "score", "Net", "Result", "Truth", "Score")
+
+
+def __getattr__(name):
+    if name in _API:
+        from testbed import api
+        return getattr(api, name)
+    raise AttributeError(f"module 'testbed' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_API))

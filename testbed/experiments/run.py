@@ -168,26 +168,11 @@ def frr_control_plane_now(lab, lab_name: str, computed):
     return ControlPlane(lab, merged, computed.distance), generation
 
 
-def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=None, dest=None,
-            name: str | None = None, progress=None, control_plane: str | None = None,
-            converge_timeout: float | None = None, up_progress=None, detector: str = "utnt",
-            detector_cmd: str | None = None, fmt: str | None = None, seed=None) -> dict:
-    """Probe every probe of a lab with uTNT (or another detector: `detector` tnt, scamper,
-    traceroute, or a user's `detector_cmd` whose output is read as `fmt`; netns only) and
-    score it against the truth.
-
-    control_plane (netns only): "computed" or "frr" (default: the lab's). With FRR the truth
-    is walked through the tables the engine received from FRR, read right after probing
-    (`up` also reports FRR's differences from the computed control plane in "frr").
-    seed: every vantage point probes with a flow drawn from it (reproducible ECMP paths)."""
-    from testbed.controlplane import build
-    from testbed.scoring import score_run
-    from testbed.truth import ground_truth
-    if control_plane == "frr" and runtime != "netns":
-        raise TestbedError("the FRR control plane runs in the netns runtime only (use --runtime netns)")
-    # a lab file's `control_plane: frr` applies where FRR can run (netns); sim computes
-    cp_mode = (control_plane or getattr(lab, "control_plane", None) or "computed") if runtime == "netns" \
-        else "computed"
+def check_detector(runtime: str, detector: str = "utnt", extra: list[str] | None = None,
+                   detector_cmd: str | None = None) -> str:
+    """The detector a run uses ("cmd" for a user's --detector-cmd), after the checks that must
+    pass before anything is brought up: other detectors run on netns only, TNT must be built,
+    the options after `--` must be the detector's."""
     if detector_cmd:
         detector = "cmd"
     if detector != "utnt" and runtime != "netns":
@@ -201,13 +186,65 @@ def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=No
         utnt_args(extra)             # bad uTNT options fail before anything is brought up
     elif detector != "cmd":
         detector_method(detector, extra)
+    return detector
+
+
+def probe_with(lab, runtime: str, detector: str, jobs, extra: list[str] | None = None, name: str | None = None,
+               cp=None, detector_cmd: str | None = None, fmt: str | None = None, progress=None,
+               seed=None) -> tuple[list[dict], list[str] | None]:
+    """(traces, raw outputs or None) of `detector` (checked by check_detector) on the sim or on
+    the running lab instance `name` (netns)."""
+    if detector == "utnt":
+        return probe_lab(lab, runtime, jobs, extra, name=name, cp=cp, progress=progress, seed=seed), None
+    return probe_detector(lab, detector, jobs, name, cmd=detector_cmd, fmt=fmt, extra=extra, progress=progress)
+
+
+def score_probed(lab, truth_cp, traces: list[dict], detector: str = "utnt") -> tuple[dict, dict, dict | None]:
+    """(truth, score, visibility) of traces probed on a lab whose data plane ran `truth_cp`:
+    the truth with the equal-cost path each probe's flow takes, other detectors' traces
+    completed with their sources, the scorer's document, and for a plain tracer what it
+    could not see (testbed.detectors.views.visibility; None for uTNT)."""
+    from testbed.scoring import score_run
+    from testbed.truth import ground_truth
+    truth = ground_truth(truth_cp, flows_of(traces))
+    if detector != "utnt":
+        from testbed.detectors.match import complete_sources
+        complete_sources(lab, truth, traces)
+    score = score_run(lab, truth, traces)
+    vis = None
+    if detector != "utnt":
+        from testbed.detectors.views import visibility
+        parsed = {t.get("detector") for t in traces}
+        vis = visibility(parsed.pop() if detector == "cmd" and len(parsed) == 1 else detector, score)
+    return truth, score, vis
+
+
+def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=None, dest=None,
+            name: str | None = None, progress=None, control_plane: str | None = None,
+            converge_timeout: float | None = None, up_progress=None, detector: str = "utnt",
+            detector_cmd: str | None = None, fmt: str | None = None, seed=None) -> dict:
+    """Probe every probe of a lab with uTNT (or another detector: `detector` tnt, scamper,
+    traceroute, or a user's `detector_cmd` whose output is read as `fmt`; netns only) and
+    score it against the truth.
+
+    control_plane (netns only): "computed" or "frr" (default: the lab's). With FRR the truth
+    is walked through the tables the engine received from FRR, read right after probing
+    (`up` also reports FRR's differences from the computed control plane in "frr").
+    seed: every vantage point probes with a flow drawn from it (reproducible ECMP paths)."""
+    from testbed.controlplane import build
+    if control_plane == "frr" and runtime != "netns":
+        raise TestbedError("the FRR control plane runs in the netns runtime only (use --runtime netns)")
+    # a lab file's `control_plane: frr` applies where FRR can run (netns); sim computes
+    cp_mode = (control_plane or getattr(lab, "control_plane", None) or "computed") if runtime == "netns" \
+        else "computed"
+    detector = check_detector(runtime, detector, extra, detector_cmd)
     raws = None
     cp = build(lab)
     truth_cp = cp
     frr_info = None
     jobs = probes_of(lab, source, dest)
     if runtime == "sim":
-        traces = probe_lab(lab, "sim", jobs, extra, cp=cp, progress=progress, seed=seed)
+        traces, raws = probe_with(lab, "sim", detector, jobs, extra, cp=cp, progress=progress, seed=seed)
     elif runtime == "netns":
         from testbed.runtimes.netns import api
         lab_name = name or lab.name
@@ -220,11 +257,8 @@ def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=No
             frr_info = {"converged_seconds": st["frr"]["converged_seconds"],
                         "differences": st["frr"]["differences"], "daemons": len(st["frr"]["daemons"])}
         try:
-            if detector == "utnt":
-                traces = probe_lab(lab, "netns", jobs, extra, name=lab_name, progress=progress, seed=seed)
-            else:
-                traces, raws = probe_detector(lab, detector, jobs, lab_name, cmd=detector_cmd, fmt=fmt,
-                                              extra=extra, progress=progress)
+            traces, raws = probe_with(lab, "netns", detector, jobs, extra, name=lab_name, detector_cmd=detector_cmd,
+                                      fmt=fmt, progress=progress, seed=seed)
             if cp_mode == "frr":
                 truth_cp, generation = frr_control_plane_now(lab, lab_name, cp)
                 frr_info["tables_generation"] = generation
@@ -234,21 +268,13 @@ def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=No
             api.down(lab_name)
     else:
         raise TestbedError(f"unknown runtime '{runtime}'; choose sim or netns")
-    # the truth of what the data plane ran, with the equal-cost path each probe's flow takes
-    truth = ground_truth(truth_cp, flows_of(traces))
-    if detector != "utnt":
-        from testbed.detectors.match import complete_sources
-        complete_sources(lab, truth, traces)
-    score = score_run(lab, truth, traces)
+    truth, score, vis = score_probed(lab, truth_cp, traces, detector)
     out = {"lab": lab.name, "runtime": runtime, "params": lab.params, "seed": seed, "traces": traces,
            "truth": truth["probes"], "truth_source": "frr" if truth_cp is not cp else "computed", "score": score,
            "control_plane": cp_mode if runtime == "netns" else "computed"}
     if detector != "utnt":
-        from testbed.detectors.views import visibility
         out["detector"] = {"name": detector, "command": detector_cmd, "format": fmt}
         out["raw"] = raws
-        parsed = {t.get("detector") for t in traces}
-        vis = visibility(parsed.pop() if detector == "cmd" and len(parsed) == 1 else detector, score)
         if vis:
             out["visibility"] = vis
     if frr_info is not None:

@@ -14,6 +14,8 @@ def lab_of(lab_arg: str | None, sets: list[str] | None, running: str | None):
     if running:
         from testbed.runtimes.netns import api
         st = api.status(running)
+        if st.get("status") == "corrupt":
+            raise TestbedError(st["problem"])
         if st.get("status") in ("down", "orphaned") or not st.get("source"):
             raise TestbedError(f"lab '{running}' is not up; start it with `testbed up LAB --name {running}` or give "
                                "the lab's name or file instead of --name")

@@ -129,10 +129,12 @@ def _is_type_tag(x: str) -> bool:
     return x in ("LinkSpec", "str", "Endpoint") or x.startswith(("list[", "function-", "union["))
 
 
-def _remap(problems: list[Problem], where: list[tuple[str, int]]) -> list[Problem]:
+def _remap(problems: list[Problem], where: list[tuple[str, int]], path: str | None = None) -> list[Problem]:
+    """Lines of the rendered lab (file `path`) to the template lines they came from; problems
+    of other files (a vendor table) keep theirs."""
     out = []
     for p in problems:
-        if p.line and 0 < p.line <= len(where):
+        if p.line and 0 < p.line <= len(where) and (path is None or p.file == path):
             f, ln = where[p.line - 1]
             out.append(Problem(f, p.field, p.message, ln))
         else:
@@ -183,7 +185,7 @@ def load_lab(name_or_path: str | Path, params: dict | None = None, name: str | N
         lab = build_lab(spec, path=str(path), lines=lines, params=params,
                         name=name if name is not None else (spec.name or path.stem))
     except LabError as e:
-        raise LabError(_remap(e.problems, where)) from None
+        raise LabError(_remap(e.problems, where, str(path))) from None
     lab.options = {"no_limits": no_limits, "local_first": local_first}
     return lab
 

@@ -147,11 +147,15 @@ def cmd_status(args):
 
 def _color(s: str) -> str:
     return {"up": "[green]up[/]", "degraded": "[red]degraded[/]", "failed": "[red]failed[/]",
-            "orphaned": "[yellow]orphaned[/]", "building": "[yellow]building[/]"}.get(s, s)
+            "orphaned": "[yellow]orphaned[/]", "corrupt": "[red]corrupt[/]", "building": "[yellow]building[/]"}.get(s, s)
 
 
 def _print_one(st: dict):
     c = _out_console()
+    if st["status"] == "corrupt":
+        from rich.markup import escape
+        c.print(f"{st['name']}: [red]corrupt[/]: {escape(st['problem'])}", highlight=False, soft_wrap=True)
+        return
     if st["status"] in ("down", "orphaned"):
         c.print(f"{st['name']}: {_color(st['status'])}"
                 + (f" ({len(st['namespaces'])} leftover namespaces; `testbed down {st['name']}` removes them)"
@@ -257,6 +261,8 @@ def probe_target(args, load):
                              f"{args.lab}{' --name ' + inst if inst != args.lab else ''}` or probe the sim "
                              "with --runtime sim")
         return load(args), "sim", None
+    if st.get("status") == "corrupt":
+        raise InputError(st["problem"])
     if args.lab != inst or args.set:
         given = Path(find_lab(args.lab)).resolve()
         if str(given) != str(Path(st.get("source", "")).resolve()) or \

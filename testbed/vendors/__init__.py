@@ -4,13 +4,13 @@ Nothing here branches on a vendor's name; every behaviour is a field of the tabl
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import os
+from dataclasses import MISSING, dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
 HERE = Path(__file__).resolve().parent
+ENV = "UTNT_LAB_VENDORS"
 SOURCE_MODES = ("outgoing", "probed", "incoming")
 SOURCE_KINDS = ("time_exceeded", "unreachable", "echo_reply")
 
@@ -119,50 +119,111 @@ def check_knob(name: str, value):
     return value
 
 
-def _raw(name: str) -> dict:
-    """The vendor table with its `base:` vendor's table underneath (section by section)."""
-    raw = yaml.safe_load((HERE / f"{name}.yaml").read_text())
-    base = raw.pop("base", None)
-    if base is None:
+def search_path() -> list[Path]:
+    """Where vendor tables are looked up: the folders in UTNT_LAB_VENDORS (separated by ':'),
+    whose tables add vendors or replace built-in ones of the same name, then this folder."""
+    extra = [Path(p) for p in os.environ.get(ENV, "").split(os.pathsep) if p]
+    return extra + [HERE]
+
+
+def table_path(name: str, dirs=None) -> Path | None:
+    for d in dirs or search_path():
+        p = d / f"{name}.yaml"
+        if p.is_file():
+            return p
+    return None
+
+
+def _bad(path, field: str, message: str, line: int | None = None):
+    from testbed.errors import LabError, Problem
+    return LabError([Problem(str(path), field, message, line)])
+
+
+def _read(name: str, dirs: tuple, seen: tuple = ()) -> dict:
+    """The table's fields as written, merged over its `base:` tables section by section, each
+    file checked against the schema (vendors/schema.py)
+    with its lines: a bad table is a LabError naming file, line, field and fix."""
+    from pydantic import ValidationError
+
+    from testbed.lab.schema import problems_of
+    from testbed.lab.yamlpos import YamlProblem, load_with_lines
+
+    from .schema import RANGES, VendorFile
+    path = table_path(name, dirs)
+    if path is None:
+        raise KeyError(name)
+    try:
+        text = path.read_text()
+        data, lines = load_with_lines(text)
+    except YamlProblem as e:
+        raise _bad(path, e.field, str(e), e.line) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise _bad(path, "", f"cannot read the vendor table: {e}") from None
+    if not isinstance(data, dict):
+        raise _bad(path, "", "a vendor table is a YAML mapping (name, description, initial_ttl, mpls, icmp, "
+                   "behaviour; see testbed/vendors/README.md)", 1)
+    try:
+        spec = VendorFile.model_validate(data)
+    except ValidationError as e:
+        from testbed.errors import LabError
+        raise LabError(problems_of(str(path), e, lines, RANGES)) from None
+    if spec.name != name:
+        raise _bad(path, "name", f"'{spec.name}' is not the file's name; a vendor table's name is its file name "
+                   f"(write name: {name})", lines.get(("name",)))
+    raw = spec.model_dump(exclude_unset=True, exclude={"base"})
+    if spec.base is None:
         return raw
-    out = _raw(base)
+    if spec.base in seen + (name,):
+        raise _bad(path, "base", f"'{spec.base}' leads back to this table ({' -> '.join(seen + (name, spec.base))}); "
+                   "a table's base chain must end in a table without base:", lines.get(("base",)))
+    try:
+        out = _read(spec.base, dirs, seen + (name,))
+    except KeyError:
+        raise _bad(path, "base", f"no vendor table '{spec.base}'; known: {', '.join(_stems(dirs))}",
+                   lines.get(("base",))) from None
     for k, v in raw.items():
         out[k] = {**out.get(k, {}), **v} if isinstance(v, dict) else v
     return out
 
 
-@lru_cache(maxsize=None)
+def _stems(dirs) -> list[str]:
+    return sorted({p.stem for d in dirs for p in Path(d).glob("*.yaml")})
+
+
 def load(name: str) -> Personality:
-    path = HERE / f"{name}.yaml"
-    if not path.is_file():
-        raise KeyError(name)
-    raw = _raw(name)
+    """The personality of vendor `name` (a table on search_path()); KeyError if there is
+    none; a LabError (file, line, field, fix) if its table is bad."""
+    return _load(name, tuple(search_path()))
+
+
+@lru_cache(maxsize=None)
+def _load(name: str, dirs: tuple) -> Personality:
+    raw = _read(name, dirs)
+    path = table_path(name, dirs)
     flat = {"name": raw["name"], "description": raw["description"], "is_host": raw.get("host", False)}
-    for kind, ttl in raw["initial_ttl"].items():
+    for kind, ttl in raw.get("initial_ttl", {}).items():
         flat[f"ttl_{kind}"] = ttl
-    flat.update(raw["mpls"])
-    flat.update(raw["icmp"])
-    for k in ("source_time_exceeded", "source_unreachable", "source_echo_reply"):
-        if flat.get(k, SOURCE_MODES[0]) not in SOURCE_MODES:
-            raise ValueError(f"{path}: icmp.{k} must be one of {', '.join(SOURCE_MODES)}, got {flat[k]!r}")
-    known = {f.name for f in fields(Personality)}
-    unknown = set(flat) - known
-    if unknown:
-        raise ValueError(f"{path}: unknown vendor fields {sorted(unknown)}")
-    for k, v in (raw.get("behaviour") or {}).items():
-        if k not in known or k in NOT_KNOBS:
-            raise ValueError(f"{path}: behaviour.{k}: unknown behaviour; known: {', '.join(knob_names())}")
-        flat[k] = _limit(v) if k in LIMITS else v
-    for k, allowed in CHOICES.items():
-        if k in flat and flat[k] not in allowed:
-            raise ValueError(f"{path}: {k}: '{flat[k]}' is not one of {', '.join(allowed)}")
+    flat.update(raw.get("mpls", {}))
+    flat.update(raw.get("icmp", {}))
+    for k, v in raw.get("behaviour", {}).items():
+        flat[k] = None if v is None else (float(v["rate"]), float(v.get("burst") or v["rate"]),
+                                          v.get("per", "router")) if k in LIMITS else v
+    sections = {"ttl_": "initial_ttl", "source_": "icmp"}
+    for f in fields(Personality):
+        if f.name in flat or f.default is not MISSING:
+            continue
+        sec = next((s for pre, s in sections.items() if f.name.startswith(pre)), None) or \
+            ("icmp" if f.name in ("icmp_rate_limit", "quote_bytes") else "mpls")
+        key = f.name[4:] if sec == "initial_ttl" else f.name
+        raise _bad(path, f"{sec}.{key}", f"required field is missing (in this table and its base: tables, if "
+                   f"any); add it under {sec}:")
     return Personality(**flat)
 
 
 def names(routers_only: bool = True) -> list[str]:
     out = []
-    for p in sorted(HERE.glob("*.yaml")):
-        if routers_only and load(p.stem).is_host:
+    for stem in _stems(search_path()):
+        if routers_only and load(stem).is_host:
             continue
-        out.append(p.stem)
+        out.append(stem)
     return out

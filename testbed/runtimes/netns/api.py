@@ -485,8 +485,14 @@ def status(name: str | None = None):
         if st is None:
             left = [n for n in nsutil.list_netns() if n.startswith(names.prefix(name))]
             return {"name": name, "status": "orphaned" if left else "down", "namespaces": left}
+        if st.get("status") == "corrupt":     # its contents name nothing to check
+            left = [n for n in nsutil.list_netns() if n.startswith(names.prefix(name))]
+            return {**st, "namespaces": left}
         out = dict(st)
         out.update(_health(st))
+        bad = state.record_problems(name)
+        if bad:
+            out["record_problems"] = bad
         return out
     out = []
     for n in teardown.all_names():
@@ -500,6 +506,8 @@ def _state_or_fail(name: str) -> dict:
     if st is None:
         running = ", ".join(state.instances()) or "none"
         raise InputError(f"lab '{name}' is not up (running: {running}); start it with `testbed up {name}`")
+    if st.get("status") == "corrupt":
+        raise InputError(st["problem"])
     return st
 
 

@@ -3,9 +3,10 @@
     /run/utnt-lab/                  (UTNT_LAB_RUN overrides it)
       .lock                         the global lock (0600; the folders are root's only: 0700, or
                                     0710 with group frr where FRR is installed)
-      <name>/state.json             the record (schema below), rewritten atomically
+      <name>/state.json             the record (schema below), rewritten atomically, with its
+                                    SHA-256 in state.json.sha256 (records are checked on reading)
       <name>/spec.json              what engine workers build their routers from
-      <name>/worker-<i>.json        written by worker i itself at start (pid, start time)
+      <name>/worker-<i>.json        written by worker i itself at start (pid, start time), + .sha256
       <name>/workers.log            the engine workers' stderr
     FRR control plane only (frr.py):
       <name>/frr/<router>/          configs, logs, pid files, zserv.api, vty and ldpd sockets (frr:frr)
@@ -15,7 +16,8 @@
 
 state.json (schema 1):
     {"schema": 1, "name": instance name, "lab": lab name, "source": lab file, "params": {...},
-     "status": "building" | "up" | "failed",
+     "status": "building" | "up" | "failed"   (read back: "corrupt" with "problem" when the
+                                           record fails records.State, its pydantic model),
      "owner": {"pid", "start_time"}        the `up` that is building it (until it ends),
      "created": unix time, "up_seconds": float,
      "prefix": "tb-<name>.", "namespaces": [every namespace],
@@ -59,6 +61,7 @@ from . import names
 
 SCHEMA = 1
 LOCK = ".lock"
+DIGEST = ".sha256"            # RECORD.sha256 beside each record: see write_record
 WORKER_MARKER = "testbed.runtimes.netns.workers"
 SYNC_MARKER = "testbed.runtimes.netns.frrsync"
 # children this process started and has not reaped yet (pid -> Popen): teardown waits on them
@@ -136,12 +139,54 @@ def locked():
 
 
 def read_state(name: str) -> dict | None:
+    """The lab's record, checked; None when there is none. A record that is not valid JSON or
+    not of the schema (records.State) is {"status": "corrupt", "problem": one line naming the
+    file, the field or line, and the fix}: `down` still removes the lab (by its namespace
+    prefix and the workers' own records), `status` reports it, nothing else uses it."""
     try:
-        return json.loads((run_dir(name) / "state.json").read_text())
+        doc, problem = read_record("State", run_dir(name) / "state.json", expect_name=name)
     except (FileNotFoundError, NotADirectoryError):
         return None
-    except json.JSONDecodeError:
-        return {"schema": SCHEMA, "name": name, "status": "corrupt"}
+    if problem is None:
+        return doc
+    return {"schema": SCHEMA, "name": name, "status": "corrupt",
+            "problem": f"{problem}; `testbed down {name}` removes what the lab left (by its namespace prefix)"}
+
+
+def _digest(text: str) -> str:
+    import hashlib
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def write_record(path: Path, text: str):
+    """Write a record (state.json, worker-I.json) atomically, its SHA-256 beside it first
+    (PATH.sha256): a record that still has its digest is the one this code wrote."""
+    side = path.with_name(path.name + DIGEST)
+    for target, body in ((side, _digest(text)), (path, text)):
+        tmp = path.with_name(f".{target.name}.{os.getpid()}.tmp")
+        _write_private(tmp, body)
+        os.replace(tmp, target)
+
+
+def read_record(model: str, path: Path, expect_name: str | None = None) -> tuple[dict | None, object]:
+    """(record, None) or (None, the Problem that makes it unusable). A record whose digest
+    matches is what write_record wrote and is only parsed; any other (truncated, edited, from
+    a version without digests, caught between its two writes) is checked field by field
+    against its pydantic model (records.py), whose import `status` otherwise does not pay."""
+    text = path.read_text(errors="replace")
+    try:
+        same = path.with_name(path.name + DIGEST).read_text().strip() == _digest(text)
+    except OSError:
+        same = False
+    if same:
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            doc = None
+        if isinstance(doc, dict) and (expect_name is None or doc.get("name") == expect_name):
+            return doc, None
+    from . import records
+    return records.check(getattr(records, model), path, text, expect_name)
 
 
 def _write_private(tmp: Path, text: str):
@@ -151,10 +196,7 @@ def _write_private(tmp: Path, text: str):
 
 
 def write_state(name: str, st: dict):
-    d = run_dir(name)
-    tmp = d / f".state.{os.getpid()}.tmp"
-    _write_private(tmp, json.dumps(st, indent=1, default=str))
-    os.replace(tmp, d / "state.json")
+    write_record(run_dir(name) / "state.json", json.dumps(st, indent=1, default=str))
 
 
 def write_json(path: Path, obj):
@@ -180,9 +222,24 @@ def self_registered_workers(name: str) -> list[dict]:
         return out
     for f in files:
         try:
-            out.append(json.loads(f.read_text()))
-        except (OSError, json.JSONDecodeError):
-            pass
+            rec, _problem = read_record("Worker", f)
+        except OSError:
+            continue
+        if rec is not None:            # a garbled record names no process: nothing to stop by it
+            out.append(rec)
+    return out
+
+
+def record_problems(name: str) -> list[str]:
+    """One line for each of the lab's worker-I.json records that is not valid."""
+    out = []
+    for f in sorted(run_dir(name).glob("worker-*.json")):
+        try:
+            _rec, problem = read_record("Worker", f)
+        except OSError:
+            continue
+        if problem is not None:
+            out.append(str(problem))
     return out
 
 

@@ -93,9 +93,8 @@ class Worker:
     def _write_record(self):
         rec = {"index": self.index, "pid": os.getpid(), "start_time": self.start_time, "routers": len(self.mine),
                "generation": self.generation}
-        tmp = self.run_dir / f".worker-{self.index}.json.tmp"
-        tmp.write_text(json.dumps(rec))
-        os.replace(tmp, self.run_dir / f"worker-{self.index}.json")
+        from testbed.runtimes.netns.state import write_record
+        write_record(self.run_dir / f"worker-{self.index}.json", json.dumps(rec))
 
     def compile(self, lab, cp, cp_seconds: float):
         from testbed.controlplane.tables import RouterTables

@@ -1,0 +1,328 @@
+"""The public Python API: load a lab, bring it up, probe it, score what a detector saw.
+
+    import testbed
+    lab = testbed.load("invisible-php", lsrs=4)          # a library name or a lab file; parameters
+    with testbed.up(lab, runtime="sim") as net:          # or runtime="netns" (root): namespaces
+        result = net.probe(detector="utnt")              # netns also: scamper, traceroute, tnt
+    score = testbed.score(lab, result)
+    print(score.summary())
+
+It is a thin layer over the code the command line runs (`testbed run` is
+testbed.experiments.run.run_lab; this module calls the same check_detector, probes_of,
+probe_with and score_probed, the same netns api.up/api.down, the same ground truth and
+scorer), so a script and the CLI cannot disagree. Result, Truth and Score are dataclasses
+whose to_json() documents are the CLI's (`testbed probe/run/truth --json`); their JSON
+schemas are docs/result.schema.json, docs/truth.schema.json and docs/score.schema.json.
+Errors are the CLI's: testbed.errors.LabError (bad lab file: one Problem per line with file,
+line, field and fix), InputError (bad argument), TestbedError (a failed run).
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from testbed.errors import InputError, TestbedError
+
+__all__ = ["load", "up", "ground_truth", "score", "Net", "Result", "Truth", "Score"]
+
+RUNTIMES = ("sim", "netns")
+_counter = itertools.count()
+
+
+def load(lab: str | Path, *, name: str | None = None, no_limits: bool = False, local_includes: bool = False,
+         **params):
+    """A validated Lab (testbed.lab.model.Lab) from a library lab name or a lab file; keyword
+    arguments are the template's parameters (`lsrs=4` is `--set lsrs=4`)."""
+    from testbed.lab import load_lab
+    return load_lab(str(lab), params, name=name, no_limits=no_limits, local_first=local_includes)
+
+
+def _lab(lab):
+    return load(lab) if isinstance(lab, (str, Path)) else lab
+
+
+# ---------------------------------------------------------------- documents
+@dataclass
+class Result:
+    """What a detector saw on a lab: its traces in the scorer's shape (docs/result.schema.json),
+    tagged with their vantage point (and Paris flow when seeded)."""
+    lab: str
+    runtime: str
+    traces: list[dict]
+    detector: str = "utnt"
+    name: str | None = None              # the lab instance probed (netns)
+    params: dict = field(default_factory=dict)
+    seed: int | None = None
+    control_plane: str = "computed"
+    raw: list[str] | None = None         # other detectors' own output, one per vantage point
+    truth: "Truth | None" = None         # FRR control plane: the truth walked through FRR's tables
+
+    def to_json(self) -> dict:
+        doc = {"format": "utnt", "version": 1, "lab": self.lab, "runtime": self.runtime, "detector": self.detector,
+               "name": self.name, "params": dict(self.params), "seed": self.seed,
+               "control_plane": self.control_plane, "traces": self.traces}
+        if self.raw is not None:
+            doc["raw"] = self.raw
+        if self.truth is not None:
+            doc["truth_document"] = self.truth.to_json()
+        return doc
+
+    @classmethod
+    def from_json(cls, doc: dict) -> "Result":
+        """From to_json(), `testbed probe --json` or `testbed run --json` (whose `detector` is
+        an object, and whose truth is scored again from the lab)."""
+        if not isinstance(doc, dict) or not isinstance(doc.get("traces"), list) or "lab" not in doc:
+            raise InputError("a result document is a JSON object with 'lab' and 'traces' (testbed probe --json, "
+                             "testbed run --json or Result.to_json())")
+        det = doc.get("detector") or "utnt"
+        if isinstance(det, dict):
+            det = det.get("name") or "utnt"
+        truth = doc.get("truth_document")
+        return cls(lab=doc["lab"], runtime=doc.get("runtime", "files"), traces=doc["traces"], detector=det,
+                   name=doc.get("name"), params=dict(doc.get("params") or {}), seed=doc.get("seed"),
+                   control_plane=doc.get("control_plane") or "computed", raw=doc.get("raw"),
+                   truth=Truth.from_json(truth) if truth else None)
+
+
+@dataclass
+class Truth:
+    """The ground truth (docs/truth.schema.json): per probe (vantage point, destination) the
+    forward paths (every equal-cost one), the tunnels on them and the return paths; per node
+    its identity and the vendor behaviour in force. `testbed truth LAB --json` prints it."""
+    lab: str
+    probes: list[dict]
+    nodes: dict[str, dict]
+
+    def tunnels(self) -> list[dict]:
+        """Every tunnel on a first listed path of a probe (one per probe and tunnel)."""
+        return [t for p in self.probes if p["paths"] for t in p["paths"][0]["tunnels"]]
+
+    def to_json(self) -> dict:
+        return {"lab": self.lab, "probes": self.probes, "nodes": self.nodes}
+
+    @classmethod
+    def from_json(cls, doc: dict) -> "Truth":
+        return cls(lab=doc["lab"], probes=doc["probes"], nodes=doc.get("nodes") or {})
+
+
+@dataclass
+class Score:
+    """The scorer's verdict (docs/score.schema.json; rules in testbed/scoring/score.py):
+    `totals` and `per_class` counts, one entry per scored trace with a verdict per tunnel,
+    the traces the truth has no probe for, and `perfect`."""
+    lab: str
+    detector: str
+    totals: dict[str, int]
+    per_class: dict[str, dict[str, int]]
+    traces: list[dict]
+    unmatched: list[dict]
+    perfect: bool
+    runtime: str | None = None
+    visibility: dict | None = None       # plain tracers: true tunnels they could not see, or misread
+
+    def summary(self) -> str:
+        """A few lines of plain text: the counts, then a verdict per true tunnel."""
+        t = self.totals
+        head = (f"{self.lab} ({self.runtime or 'files'}, {self.detector}): "
+                f"{'perfect score' if self.perfect else 'not perfect'}; {t['detected']}/{t['present']} tunnels "
+                f"detected (class {t['class_correct']}, ingress {t['ingress_correct']}, egress "
+                f"{t['egress_correct']}), LSRs {t['lsrs_found']}/{t['lsrs_present']}, hidden LSRs revealed "
+                f"{t['hidden_lsrs_revealed']}/{t['hidden_lsrs_present']}, false tunnels {t['false_tunnels']}, "
+                f"false LSRs {t['false_lsrs']}, undetectable {t['undetectable']}; {t['traces']} traces "
+                f"({t['incomplete_traces']} incomplete, {t['unmatched_traces']} unmatched)")
+        lines = [head]
+        for s in self.traces:
+            for v in s["verdicts"]:
+                tr = v["truth"]
+                what = (f"{tr['class']} {tr['ingress']} -> {' '.join(tr['lsrs'])} -> {tr['egress']}" if tr
+                        else f"reported {v['reported'].get('class')} tunnel")
+                lines.append(f"  {s['vantage_point']} -> {s['dst']}: {what}: {v['verdict']}")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict:
+        doc = asdict(self)
+        if doc["visibility"] is None:
+            doc.pop("visibility")
+        return doc
+
+    @classmethod
+    def from_json(cls, doc: dict) -> "Score":
+        """From to_json(), or a `testbed run --json` / `testbed score --json` document (its `score`)."""
+        if "score" in doc and "totals" not in doc:
+            det = doc.get("detector") or "utnt"
+            doc = {**doc["score"], "lab": doc["lab"], "runtime": doc.get("runtime"),
+                   "detector": det.get("name") if isinstance(det, dict) else det, "visibility": doc.get("visibility")}
+        return cls(lab=doc["lab"], detector=doc.get("detector") or "utnt", totals=doc["totals"],
+                   per_class=doc["per_class"], traces=doc["traces"], unmatched=doc["unmatched"],
+                   perfect=doc["perfect"], runtime=doc.get("runtime"), visibility=doc.get("visibility"))
+
+
+# ---------------------------------------------------------------- truth and score
+def ground_truth(lab, result: Result | None = None) -> Truth:
+    """The lab's ground truth from its computed control plane; with a result, each probe's
+    equal-cost path its flow took is marked `flow_path` (and a result probed under FRR carries
+    the truth of FRR's tables). (Named ground_truth: `testbed.truth` is the truth package.)"""
+    from testbed.controlplane import build
+    from testbed.experiments.run import flows_of
+    from testbed.truth import ground_truth as walk_truth
+    if result is not None and result.truth is not None:
+        return result.truth
+    doc = walk_truth(build(_lab(lab)), flows_of(result.traces) if result is not None else None)
+    return Truth.from_json(doc)
+
+
+def score(lab, result: Result | dict) -> Score:
+    """Score a detector's result against the lab's ground truth (what `testbed run` and
+    `testbed score` do): a Result, or a result document (Result.from_json)."""
+    from testbed.controlplane import build
+    from testbed.experiments.run import score_probed
+    from testbed.scoring import score_run
+    lab = _lab(lab)
+    if not isinstance(result, Result):
+        result = Result.from_json(result)
+    if result.lab != lab.name:
+        raise InputError(f"the result is of lab '{result.lab}', not '{lab.name}'; load the lab it was probed on")
+    traces = [dict(t) for t in result.traces]     # the scorer may complete other detectors' sources
+    if result.truth is not None:                  # FRR: the tables the data plane ran, read after probing
+        from testbed.detectors.match import complete_sources
+        truth = result.truth.to_json()
+        if result.detector != "utnt":
+            complete_sources(lab, truth, traces)
+        sc, vis = score_run(lab, truth, traces), None
+        if result.detector != "utnt":
+            from testbed.detectors.views import visibility
+            vis = visibility(result.detector, sc)
+    else:
+        _, sc, vis = score_probed(lab, build(lab), traces, result.detector)
+    return Score(lab=lab.name, detector=result.detector, runtime=result.runtime, visibility=vis or None, **sc)
+
+
+# ---------------------------------------------------------------- a running lab
+class Net:
+    """A lab that is up (sim: in this process; netns: namespaces named `name`). Made by up()."""
+
+    def __init__(self, lab, runtime: str, name: str | None, control_plane: str, cp=None, state: dict | None = None):
+        self.lab, self.runtime, self.name, self.control_plane = lab, runtime, name, control_plane
+        self.cp = cp                     # the computed control plane (sim: what the data plane runs)
+        self.state = state               # netns: the run record (testbed/runtimes/netns/state.py)
+        self.closed = False
+
+    def __repr__(self):
+        return f"<Net {self.lab.name} on {self.runtime}{' as ' + self.name if self.name else ''}>"
+
+    def probe(self, detector: str = "utnt", options: list[str] | None = None, source: str | None = None,
+              dest: str | None = None, seed: int | None = None, cmd: str | None = None, fmt: str | None = None,
+              progress=None) -> Result:
+        """Probe the lab's probes (or `source` -> `dest`) with a detector: "utnt" (options: uTNT's,
+        as after `testbed run --`), or on netns "scamper", "traceroute", "tnt" (the original, if
+        built), or `cmd` ('CMD ... {dst}', its output read as `fmt`). seed: every vantage point
+        probes with a Paris flow drawn from it."""
+        from testbed.cliargs import check_endpoints
+        from testbed.experiments.run import check_detector, frr_control_plane_now, probe_with, probes_of
+        if self.closed:
+            raise TestbedError(f"{self!r} is down; probe inside the `with testbed.up(...)` block")
+        options = list(options or [])
+        detector = check_detector(self.runtime, detector, options, cmd)
+        check_endpoints(self.lab, source, dest)
+        jobs = probes_of(self.lab, source, dest)
+        traces, raws = probe_with(self.lab, self.runtime, detector, jobs, options, name=self.name, cp=self.cp,
+                                  detector_cmd=cmd, fmt=fmt, progress=progress, seed=seed)
+        truth = None
+        if self.control_plane == "frr":
+            from testbed.experiments.run import flows_of
+            from testbed.truth import ground_truth as walk_truth
+            ran, _generation = frr_control_plane_now(self.lab, self.name, self.computed())
+            truth = Truth.from_json(walk_truth(ran, flows_of(traces)))
+        return Result(lab=self.lab.name, runtime=self.runtime, traces=traces,
+                      detector=detector, name=self.name,
+                      params=dict(self.lab.params), seed=seed, control_plane=self.control_plane, raw=raws, truth=truth)
+
+    def computed(self):
+        if self.cp is None:
+            from testbed.controlplane import build
+            self.cp = build(self.lab)
+        return self.cp
+
+    def status(self) -> dict:
+        """netns: the live run state (`testbed status NAME --json`); sim: {"status": "up"}."""
+        if self.runtime == "sim":
+            return {"name": None, "status": "down" if self.closed else "up"}
+        from testbed.runtimes.netns import api
+        return api.status(self.name)
+
+
+def default_name(lab) -> str:
+    """A lab instance name unique on this machine while this process lives: the lab's name
+    (shortened), this process's id and a counter, within the runtime's 24 characters."""
+    tail = f"-{os.getpid():x}{next(_counter):x}"
+    return lab.name[:24 - len(tail)].rstrip("-_") + tail
+
+
+class up:
+    """`with testbed.up(lab, runtime="netns") as net:` brings the lab up, and down again when
+    the block ends, also on an exception, Ctrl-C or SIGTERM (in the main thread, SIGTERM is
+    turned into KeyboardInterrupt while the lab is up; the teardown itself is not
+    interruptible). runtime "sim" runs in this process on a virtual clock (no root).
+    name: the namespaces' instance name (default: default_name(lab), unique);
+    control_plane (netns): "computed" or "frr" (default: the lab's)."""
+
+    def __init__(self, lab, runtime: str = "netns", name: str | None = None, control_plane: str | None = None,
+                 converge_timeout: float | None = None, progress=None):
+        if runtime not in RUNTIMES:
+            raise InputError(f"unknown runtime '{runtime}'; choose {' or '.join(RUNTIMES)}")
+        self.lab = _lab(lab)
+        cp_mode = control_plane or getattr(self.lab, "control_plane", None) or "computed"
+        if runtime == "sim":
+            if control_plane == "frr":
+                raise TestbedError("the FRR control plane runs in the netns runtime only (runtime='netns')")
+            cp_mode = "computed"
+        self.runtime, self.control_plane = runtime, cp_mode
+        self.name = None
+        if runtime == "netns":
+            from testbed.runtimes.netns.names import check_name
+            self.name = check_name(name) if name is not None else default_name(self.lab)
+        self.converge_timeout, self.progress = converge_timeout, progress
+        self.net: Net | None = None
+        self._old_term = None
+
+    def __enter__(self) -> Net:
+        if self.runtime == "sim":
+            from testbed.controlplane import build
+            self.net = Net(self.lab, "sim", None, "computed", cp=build(self.lab))
+            return self.net
+        from testbed.runtimes.netns import api
+        # api.up tears down what it built when it fails or is interrupted
+        st = api.up(self.lab, name=self.name, control_plane=self.control_plane,
+                    converge_timeout=self.converge_timeout, progress=self.progress)
+        if threading.current_thread() is threading.main_thread():
+            self._old_term = signal.signal(signal.SIGTERM, _term_as_interrupt)
+        self.net = Net(self.lab, "netns", self.name, self.control_plane, state=st)
+        return self.net
+
+    def __exit__(self, *exc):
+        if self.net is not None:
+            self.net.closed = True
+        if self.runtime != "netns":
+            return False
+        from testbed.runtimes.netns import api
+        ignored = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):      # the teardown runs to its end
+                ignored[sig] = signal.signal(sig, signal.SIG_IGN)
+        try:
+            api.down(self.name)
+        finally:
+            for sig, h in ignored.items():
+                signal.signal(sig, h)
+            if self._old_term is not None:
+                signal.signal(signal.SIGTERM, self._old_term)
+                self._old_term = None
+        return False
+
+
+def _term_as_interrupt(signum, frame):
+    raise KeyboardInterrupt("SIGTERM")
