@@ -26,7 +26,7 @@ from testbed.errors import InputError, TestbedError
 from . import build as nsbuild
 from . import check, names, nsutil, state, teardown
 from . import frr as frrrt
-from .build import fingerprint, partition
+from .plan import fingerprint, make_plan, partition
 
 
 class AlreadyUp(TestbedError):
@@ -230,7 +230,7 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
         frrrt.require()
     if cp_mode != lab.control_plane:
         lab = dataclasses.replace(lab, control_plane=cp_mode)
-    plan = nsbuild.make_plan(lab, name)
+    plan = make_plan(lab, name)
     n_workers = max(1, min(workers or default_workers(), max(1, len(lab.routers))))
     me = os.getpid()
     st = {"schema": state.SCHEMA, "name": name, "lab": lab.name, "source": str(Path(lab.source).resolve()),

@@ -40,7 +40,7 @@ import sys
 import time
 from pathlib import Path
 
-from testbed.runtimes.netns.build import fingerprint
+from testbed.runtimes.netns.plan import fingerprint
 
 ETH_P_ALL = 0x0003
 SOL_PACKET = 263
