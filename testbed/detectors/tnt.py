@@ -10,7 +10,8 @@ the namespace; `sc_tnt -i DST -U SOCK -o OUT.warts` (`-a FILE` for several targe
 TNT's options; `sc_tnt -d 1 OUT.warts` and `sc_tnt -v -d 1 OUT.warts` for the dumps, read
 by tnt_text. scamper's `-e pidfile` does not work with privilege separation (peer-tnt.md),
 so the daemon's processes are found by the unique socket path on their command line,
-recorded, and stopped by those PIDs (SIGTERM, then SIGKILL of the same process).
+recorded with the lab's supervisor (testbed.runtimes.netns.supervisor; `testbed down`
+stops them too), and stopped by those PIDs (SIGTERM, then SIGKILL of the same process).
 """
 from __future__ import annotations
 
@@ -44,34 +45,13 @@ def _pids_with(marker: str) -> list[int]:
     return out
 
 
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
-
-
-def stop(pids: list[int], marker: str, wait: float = 3.0) -> None:
-    """Stop the recorded PIDs that still carry our socket path (SIGTERM, then SIGKILL of the
-    same process: testbed.runtimes.netns.procs)."""
-    from testbed.runtimes.netns.nsutil import proc_start_time
-    from testbed.runtimes.netns.procs import terminate
-    live = []
-    for p in pids:
-        if marker in _cmdline(p):
-            try:
-                live.append((p, proc_start_time(p)))
-            except OSError:
-                pass
-    if live:
-        terminate(live, wait)
-
-
 class Daemon:
     """scamper -D -U SOCK in a namespace; a context manager that always stops it."""
 
     def __init__(self, ns: str, pfx: Path, workdir: Path, pps: int = 100):
+        from testbed.runtimes.netns.state import supervisor_of_ns
         self.ns, self.pfx, self.dir = ns, pfx, workdir
+        self.sup = supervisor_of_ns(ns)
         # a short private directory: Unix socket paths are limited to 107 bytes
         self._sockdir = tempfile.mkdtemp(prefix="tnt-")
         self.sock = f"{self._sockdir}/scamper-{os.getpid()}.sock"
@@ -82,11 +62,10 @@ class Daemon:
     def __enter__(self):
         argv = ["ip", "netns", "exec", self.ns, str(self.pfx / "bin" / "scamper"), "-D", "-U", self.sock,
                 "-p", str(self.pps)]
-        log = open(self.dir / "scamper.log", "wb")
-        try:
-            p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
-        finally:
-            log.close()
+        from testbed.runtimes.netns.supervisor import LOG
+        launcher = self.sup.start("detector", argv, stdout=LOG, stderr=LOG, log=self.dir / "scamper.log",
+                                  log_mode="wb", cwd=None, marker=self.sock, what="TNT's scamper")
+        p = launcher.popen
         deadline = time.monotonic() + 10
         try:
             while not os.path.exists(self.sock):
@@ -96,26 +75,26 @@ class Daemon:
                                        + (f": {err.splitlines()[-1]}" if err else ""))
                 time.sleep(0.05)
             self.pids = sorted(set(_pids_with(self.sock)) | ({p.pid} if p.poll() is None else set()))
+            self._record()
             (self.dir / "scamper.pids").write_text("\n".join(map(str, self.pids)) + "\n")
         except BaseException:
-            self.pids = sorted(set(_pids_with(self.sock)) | ({p.pid} if p.poll() is None else set()))
             self.__exit__(None, None, None)
             raise
-        finally:
-            if p.poll() is None and p.pid not in self.pids:
-                self.pids.append(p.pid)
-        self._popen = p
         return self
+
+    def _record(self):
+        known = {c.pid for c in self.sup.children("detector")}
+        for pid in _pids_with(self.sock):
+            if pid not in known:
+                self.sup.adopt("detector", pid, marker=self.sock, what="TNT's scamper daemon")
 
     def __exit__(self, *exc):
         # the daemon may have forked again after we looked: look once more, by our socket only
-        pids = sorted(set(self.pids) | set(_pids_with(self.sock)))
-        stop(pids, self.sock)
-        try:
-            if getattr(self, "_popen", None) is not None:
-                self._popen.wait(timeout=1)
-        except subprocess.TimeoutExpired:
-            pass
+        self._record()
+        mine = [c for c in self.sup.children("detector") if c.marker == self.sock]
+        self.sup.stop(mine)
+        for c in mine:
+            self.sup.forget(c)
         for p in (self.sock, self._sockdir):
             try:
                 os.rmdir(p) if p == self._sockdir else os.unlink(p)
@@ -142,7 +121,7 @@ def run(ns: str, targets: list[str], extra: list[str] | None = None, workdir: st
             argv = ["ip", "netns", "exec", ns, sc_tnt, "-a", str(tfile), "-U", dm.sock, "-o", str(warts),
                     *(extra or [])]
             try:
-                r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=d)
+                r = dm.sup.run("detector", argv, timeout=timeout, cwd=str(d), what="sc_tnt")
             except subprocess.TimeoutExpired:
                 raise TestbedError(f"sc_tnt did not finish in {timeout:.0f} s ({shlex.join(argv)})") from None
             if r.returncode != 0 or not warts.exists():

@@ -97,21 +97,25 @@ def configure_switch(plan: Plan):
 
 def configure_nodes(plan: Plan):
     with nsutil.NsWalker() as w:
-        for n, ifs in plan.router_ifs.items():
-            w.enter(n)
-            nsutil.set_up(ifs)
-        for node, n, ifn, address, gateway in plan.host_cfg:
-            w.enter(n)
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            try:
-                nsutil.disable_offloads(ifn, s)
-                nsutil.set_up(["lo", ifn], s)
-            finally:
-                s.close()
-            with Rtnl() as nl:
-                nl.add_address(ifn, address)
-                if gateway is not None:
-                    nl.add_default_route(gateway, ifn)
+        n = None
+        try:
+            for n, ifs in plan.router_ifs.items():
+                w.enter(n)
+                nsutil.set_up(ifs)
+            for node, n, ifn, address, gateway in plan.host_cfg:
+                w.enter(n)
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                try:
+                    nsutil.disable_offloads(ifn, s)
+                    nsutil.set_up(["lo", ifn], s)
+                finally:
+                    s.close()
+                with Rtnl() as nl:
+                    nl.add_address(ifn, address)
+                    if gateway is not None:
+                        nl.add_default_route(gateway, ifn)
+        except OSError as e:
+            raise TestbedError(f"configuring namespace {n} failed: {e.strerror or e}") from None
 
 
 STEPS = (("namespaces", create_namespaces), ("sysctls", configure_sysctls), ("links", create_links),
