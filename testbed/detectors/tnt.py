@@ -45,6 +45,13 @@ def _pids_with(marker: str) -> list[int]:
     return out
 
 
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
 class Daemon:
     """scamper -D -U SOCK in a namespace; a context manager that always stops it."""
 

@@ -165,7 +165,7 @@ def _frr_up(sup: Supervisor, lab, name: str, plan, st: dict, computed, n_workers
     progress.step("frr daemons")
     lab._frr_cp = computed              # render's LDP FEC lists come from the same model
     frrrt.render(lab, name)
-    frrrt.start_daemons(sup, lab, name, plan, st, progress, daemons=("zebra", "ospfd"))
+    frrrt.start_daemons(lab, name, plan, st, progress, daemons=("zebra", "ospfd"), sup=sup)
     st["timings"]["frr_daemons"] = round(time.monotonic() - t, 4)
     progress.done("frr daemons", st["timings"]["frr_daemons"],
                   f"zebra and ospfd in {len(lab.routers)} routers")
@@ -174,7 +174,7 @@ def _frr_up(sup: Supervisor, lab, name: str, plan, st: dict, computed, n_workers
     timeout = converge_timeout if converge_timeout is not None else frrrt.default_converge_timeout(lab)
 
     def start_ldpd(routers):
-        frrrt.start_daemons(sup, lab, name, plan, st, progress, daemons=("ldpd",), routers=routers)
+        frrrt.start_daemons(lab, name, plan, st, progress, daemons=("ldpd",), routers=routers, sup=sup)
     snap = frrrt.wait_converged(lab, name, st, computed, timeout, progress, start_ldpd=start_ldpd)
     st["timings"]["convergence"] = round(time.monotonic() - t, 4)
     st["frr"]["converged_seconds"] = round(snap["seconds"], 3)

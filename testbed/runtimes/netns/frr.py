@@ -197,13 +197,14 @@ def _sessions() -> dict[int, list[int]]:
     return out
 
 
-def start_daemons(sup: Supervisor, lab, name: str, plan, st: dict, progress=None, daemons=DAEMONS,
-                  routers: list[str] | None = None) -> list[dict]:
+def start_daemons(lab, name: str, plan, st: dict, progress=None, daemons=DAEMONS,
+                  routers: list[str] | None = None, sup: Supervisor | None = None) -> list[dict]:
     """Start the routers' daemons (all routers, or those named), one kind at a time (zebra
     first: the others connect to its zserv.api, and a client that finds no zebra retries
     only 10 s later). The supervisor records each launched process as it starts, then the
     daemon and its helpers (and forgets the launcher once it has detached); each record also
     goes into st["frr"]["daemons"] (and state.json), for `status`."""
+    sup = sup or Supervisor(state.run_dir(name))
     recs = st["frr"]["daemons"]
     for daemon in daemons:
         batch = []
