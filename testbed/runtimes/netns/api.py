@@ -120,7 +120,8 @@ def _spawn_workers(name: str, lab, plan, n: int, sup: Supervisor | None = None) 
             "fingerprint": fingerprint(lab, routers), "control_plane": lab.control_plane,
             "tables": str(frrrt.tables_path(name)), "options": getattr(lab, "options", None) or {}}
     state.write_json(d / "spec.json", spec)
-    child = (sup or Supervisor(d)).start("worker", [sys.executable, "-m", state.WORKER_MARKER, str(d)], stdin=subprocess.PIPE,
+    sup = sup or Supervisor(d)
+    child = sup.start("worker", [sys.executable, "-m", state.WORKER_MARKER, str(d)], stdin=subprocess.PIPE,
                       stdout=subprocess.PIPE, stderr=LOG, log=d / "workers.log", log_mode="wb", env=_child_env(),
                       marker=str(d), index=0)
     return child.popen

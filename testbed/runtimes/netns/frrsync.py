@@ -4,8 +4,8 @@
 
 `up` starts it once FRR has converged and RUN_DIR/tables.json holds generation 1; its PID
 and start time are in state.json (`frr.sync`) and in the run folder's process records
-(supervisor.py: recorded by `up` when it starts it, and by itself); `down` stops it. Every SYNC_INTERVAL it reads each router's routes, MPLS table and
-LDP bindings over the daemons' vty sockets, builds the tables as `up` did
+(supervisor.py: recorded by `up` when it starts it, and by itself); `down` stops it.
+Every SYNC_INTERVAL it reads each router's routes, MPLS table and LDP bindings over the daemons' vty sockets, builds the tables as `up` did
 (testbed.controlplane.frr with the BGP layer on top) and, when they differ from the last
 ones written, writes them with the next generation number (atomically: a new file renamed
 over the old). The engine workers notice the new file and swap their routers' FIB and LFIB.

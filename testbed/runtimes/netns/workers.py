@@ -8,9 +8,9 @@ It loads the lab file with the parameters in RUN_DIR/spec.json and computes the 
 plane once, then forks the other workers (copy-on-write: the control plane is neither
 computed twice nor pickled; computing it in every worker at once made each take twice as
 long on two cores). Every worker registers itself (RUN_DIR/worker-I.json: pid and start
-time; and with the lab's supervisor, RUN_DIR/procs/), compiles its share of the routers (`compile_node`), and says so on stdout, one line
-`I word ...` at a time (hello, stage, compiled, ready, error). It then waits for `go` on
-stdin (the namespaces exist), enters each of its routers' namespaces in turn to open one
+time; and with the lab's supervisor, RUN_DIR/procs/), compiles its share of the routers
+(`compile_node`), and says so on stdout, one line `I word ...` at a time (hello, stage,
+compiled, ready, error). It then waits for `go` on stdin (the namespaces exist), enters each of its routers' namespaces in turn to open one
 AF_PACKET socket per interface (ETH_P_ALL, outgoing frames ignored, large receive buffer),
 comes back, says `ready`, and runs one epoll loop over its sockets: every frame goes through
 `Router.handle(port, frame, now)` and what comes out is sent on the matching socket.
