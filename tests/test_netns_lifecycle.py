@@ -149,8 +149,8 @@ def test_engine_that_cannot_start_fails_up_cleanly(monkeypatch):
     lab = load_lab("plain-ip", {"hops": 2})
     real_spawn = api._spawn_workers
 
-    def spawn_then_corrupt(name, lab_, plan, n):
-        engine = real_spawn(name, lab_, plan, n)
+    def spawn_then_corrupt(*args, **kw):
+        engine = real_spawn(*args, **kw)
         engine.stdin.write(b"no\n")          # the first worker to read takes this for its `go`
         engine.stdin.flush()
         return engine

@@ -9,7 +9,7 @@ from testbed.errors import LabError
 from testbed.errors import TestbedError as _TBError
 from testbed.lab import lab_names, load_lab
 from testbed.runtimes.netns import names
-from testbed.runtimes.netns.build import HOST_MTU, ROUTER_MTU, attach_address, make_plan, partition
+from testbed.runtimes.netns.plan import HOST_MTU, ROUTER_MTU, attach_address, make_plan, partition
 
 
 def test_namespace_names_never_prefix_each_other():
@@ -97,3 +97,19 @@ def test_partition_is_even_and_contiguous():
 def test_lab_errors_stay_lab_errors():
     with pytest.raises(LabError):
         load_lab("no-such-lab")
+
+
+def test_planning_has_no_side_effects():
+    """The plan module is pure: importing it and planning every library lab loads nothing
+    that talks to the kernel (no ctypes setns, no netlink, no subprocess) and needs no root."""
+    import subprocess
+    import sys
+    code = ("import sys; from testbed.lab import lab_names, load_lab; "
+            "from testbed.runtimes.netns.plan import make_plan; "
+            "[make_plan(load_lab(n), 'x') for n in lab_names()]; "
+            "bad = [m for m in ('testbed.runtimes.netns.nsutil', 'testbed.runtimes.netns.rtnl', "
+            "'testbed.runtimes.netns.build', 'testbed.runtimes.netns.api', 'ctypes') if m in sys.modules]; "
+            "print(','.join(bad))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == ""

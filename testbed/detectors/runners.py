@@ -41,9 +41,12 @@ def _vp_address(lab, lab_name: str, vp: str) -> str | None:
 
 
 def _exec(ns: str, argv: list[str], what: str, timeout: float) -> str:
+    """argv in namespace ns, recorded with the supervisor of the lab ns belongs to (`testbed
+    down` stops it; it dies with us)."""
+    from testbed.runtimes.netns.state import supervisor_of_ns
     full = ["ip", "netns", "exec", ns] + argv
     try:
-        r = subprocess.run(full, capture_output=True, text=True, timeout=timeout)
+        r = supervisor_of_ns(ns).run("detector", full, timeout=timeout, what=what)
     except subprocess.TimeoutExpired:
         raise TestbedError(f"{what} did not finish in {timeout:.0f} s in {ns} ({shlex.join(argv)})") from None
     except FileNotFoundError as e:

@@ -291,6 +291,8 @@ class Instances:
         self.namespace = st["switch"]
         self.mem = MemoryWatch()
         self.frames = FirstFrameWatch(self.namespace)
+        from testbed.runtimes.netns.state import supervisor
+        self.sup = supervisor(name)           # each uTNT recorded in the lab's run folder
         self._procs: dict[int, subprocess.Popen] = {}
         self._lock = threading.Lock()
         self.t0 = time.monotonic()
@@ -308,7 +310,9 @@ class Instances:
                    "--gw", lease["gateway"], "--mac", lease["mac"], "-i", e.dst, "--json", *self.extra]
             t_start = time.monotonic()
             res.started = t_start - self.t0
-            p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            child = self.sup.start("detector", cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   tie=True, session=False, cwd=None, what="utnt", vantage_point=e.vp)
+            p = child.popen
             with self._lock:
                 self._procs[p.pid] = p
             self.mem.add(p.pid)
@@ -318,6 +322,8 @@ class Instances:
                 res.pss_kb, res.rss_kb = self.mem.remove(p.pid)
                 with self._lock:
                     self._procs.pop(p.pid, None)
+                if p.poll() is not None:
+                    self.sup.forget(child)
             res.ended = time.monotonic() - self.t0
             ff = self.frames.first_ipv4(lease["mac"])
             res.first_probe_s = round(ff - t_start, 4) if ff is not None else None
@@ -335,10 +341,10 @@ class Instances:
 
     def stop_all(self):
         """Ctrl-C or failure: stop every instance still running, by its PID."""
-        from testbed.runtimes.netns.procs import terminate
+        from testbed.runtimes.netns.supervisor import Child
         with self._lock:
             procs = list(self._procs.values())
-        terminate([(p.pid, None) for p in procs if p.poll() is None], wait=2.0)
+        self.sup.stop([Child("detector", p.pid, None, popen=p) for p in procs if p.poll() is None], wait=2.0)
         for p in procs:
             try:
                 p.wait(1)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import subprocess
 import sys
 
 from testbed.errors import InputError, TestbedError
@@ -43,11 +42,11 @@ def probe_netns(lab_name: str, source: str, targets: list[str], extra: list[str]
     att = api.attachment(lab_name, source)
     cmd = ["ip", "netns", "exec", att["namespace"], sys.executable, "-m", "utnt.cli", "--tap", att["tap"],
            "--ip", f"{att['address']}/{att['prefixlen']}", "--gw", att["gateway"], "--json"]
-    # targets on stdin (no temporary file to leave behind); uTNT dies with us (PDEATHSIG)
-    from testbed.runtimes.netns.nsutil import tie_to_parent
+    # targets on stdin (no temporary file to leave behind); recorded with the lab's supervisor
+    # (`testbed down` stops it) and tied to us (it dies with us: PDEATHSIG)
+    from testbed.runtimes.netns.state import supervisor
     cmd += ["-a", "/dev/stdin"] + list(extra or [])
-    r = subprocess.run(cmd, input="\n".join(targets) + "\n", capture_output=True, text=True,
-                       preexec_fn=tie_to_parent())
+    r = supervisor(lab_name).run("detector", cmd, input="\n".join(targets) + "\n", what="utnt", vantage_point=source)
     if r.returncode != 0:
         raise TestbedError(f"uTNT failed in {att['namespace']} ({shlex.join(cmd)}): "
                            f"{(r.stderr or r.stdout).strip().splitlines()[-1] if (r.stderr or r.stdout) else r.returncode}")

@@ -12,7 +12,8 @@ testbed.detectors.tnt):
 1. ``scamper -D -U SOCK -p PPS`` in the vantage point's namespace, with a socket path unique
    to this run.  With privilege separation this scamper ignores ``-e pidfile`` (the daemon
    exits), so its processes are found by that unique path on their command line and
-   recorded by PID and start time;
+   recorded by PID and start time with the lab's supervisor (testbed.runtimes.netns.supervisor:
+   `testbed down` stops them too);
 2. ``sc_tnt -U SOCK -o OUT.warts -a TARGETS [options]`` (TNT's own options, e.g. ``-b``);
 3. the dumps ``sc_tnt -d 1 OUT.warts`` and ``sc_tnt -v -d 1 OUT.warts``;
 4. on every exit path (success, error, timeout, Ctrl-C) the recorded processes are stopped
@@ -29,8 +30,7 @@ from pathlib import Path
 
 from testbed.errors import TestbedError
 from testbed.runtimes.netns import api as netns
-from testbed.runtimes.netns import nsutil
-from testbed.runtimes.netns.procs import terminate
+from testbed.runtimes.netns import nsutil, state
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 DEFAULT_PREFIXES = (CHECKOUT / ".peers" / "tnt", Path("/opt/tnt-peer"))
@@ -137,19 +137,24 @@ def run_in_namespace(ns: str, targets: list[str], options: list[str] | None = No
     warts = out / "tnt.warts"
     if warts.exists():
         warts.unlink()
-    procs: list[tuple[int, int | None]] = []
+    sup = state.supervisor_of_ns(ns)
     launcher = None
+
+    def record_daemon():
+        for pid, start in _pids_with(str(sock)):
+            if launcher is None or pid != launcher.pid:
+                sup.adopt("detector", pid, start, marker=str(sock), what="TNT's scamper daemon")
     try:
-        launcher = subprocess.Popen(["ip", "netns", "exec", ns, scamper_bin, "-D", "-U", str(sock),
-                                     "-p", str(int(pps))],
-                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        launcher = sup.start("detector", ["ip", "netns", "exec", ns, scamper_bin, "-D", "-U", str(sock),
+                                          "-p", str(int(pps))], stderr=subprocess.PIPE, cwd=None,
+                             marker=str(sock), what="TNT's scamper")
         try:
-            _wait_socket(sock, 15.0, launcher)
+            _wait_socket(sock, 15.0, launcher.popen)
         finally:
-            procs = _pids_with(str(sock))
+            record_daemon()
         argv = ["ip", "netns", "exec", ns, sctnt_bin, "-U", str(sock), "-o", str(warts), "-a", str(tfile)] + opts
         t0 = time.monotonic()
-        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=out)
+        r = sup.run("detector", argv, timeout=timeout, cwd=str(out), what="sc_tnt")
         elapsed = time.monotonic() - t0
         if r.returncode != 0 or not warts.exists():
             raise TestbedError(f"sc_tnt failed (exit {r.returncode}, {where}): {(r.stderr or r.stdout).strip()[:300]}")
@@ -164,13 +169,9 @@ def run_in_namespace(ns: str, targets: list[str], options: list[str] | None = No
     except subprocess.CalledProcessError as e:
         raise TestbedError(f"sc_tnt dump failed ({' '.join(e.cmd)}): {(e.stderr or '').strip()[:300]}") from None
     finally:
-        procs = procs + [p for p in _pids_with(str(sock)) if p not in procs]
-        if procs:
-            terminate(procs)
-        if launcher is not None:
-            try:
-                launcher.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                launcher.kill()
-                launcher.wait()
+        record_daemon()                       # it may have forked again after we looked
+        mine = [c for c in sup.children("detector") if c.marker == str(sock)]
+        sup.stop(mine)
+        for c in mine:
+            sup.forget(c)
         shutil.rmtree(work, ignore_errors=True)

@@ -227,7 +227,9 @@ def cmd_down(args):
             continue
         print(f"{r['name']}: down ({r['namespaces_removed']} namespaces removed, "
               f"{len(r['workers_stopped'])} engine workers stopped"
-              + (f", {len(r['frr_stopped'])} FRR processes stopped" if r.get("frr_stopped") else "") + ")")
+              + (f", {len(r['frr_stopped'])} FRR processes stopped" if r.get("frr_stopped") else "")
+              + (f", {len(r.get('captures_stopped', []) + r.get('detectors_stopped', []))} captures and detector "
+                 "runs stopped" if r.get("captures_stopped") or r.get("detectors_stopped") else "") + ")")
         for p in r["processes_still_inside"]:
             print(f"  note: pid {p['pid']} ({p['cmd']}) was still inside a namespace of the lab; the namespace "
                   "disappears when it exits", file=sys.stderr)

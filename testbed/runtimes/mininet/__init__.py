@@ -53,7 +53,7 @@ def switch_name(name: str, k: int) -> str:
 def plan(lab, name: str) -> dict:
     from testbed.runtimes.netns import names
     from testbed.runtimes.netns.api import _child_env
-    from testbed.runtimes.netns.build import HOST_MTU, ROUTER_MTU, fingerprint, partition
+    from testbed.runtimes.netns.plan import HOST_MTU, ROUTER_MTU, fingerprint, partition
     names.check_name(name)
     run_dir = RUN_ROOT / name
     routers = [r.name for r in lab.routers]

@@ -26,16 +26,14 @@ from testbed.errors import InputError, TestbedError
 from . import build as nsbuild
 from . import check, names, nsutil, state, teardown
 from . import frr as frrrt
-from .build import fingerprint, partition
+from .plan import fingerprint, make_plan, partition
+from .supervisor import LOG, Child, Supervisor
 
 
 class AlreadyUp(TestbedError):
     pass
 
 
-# engine workers started by this process: kept referenced (no "still running" warnings from
-# Popen.__del__) and waited for by `down` (no zombies when `up` ran in-process)
-CHILDREN = state.CHILDREN
 # the FRR control-plane sync process (frrsync.py), as found in its command line
 SYNC_MARKER = state.SYNC_MARKER
 
@@ -110,10 +108,10 @@ def _child_env() -> dict:
     return env
 
 
-def _spawn_workers(name: str, lab, plan, n: int) -> subprocess.Popen:
+def _spawn_workers(name: str, lab, plan, n: int, sup: Supervisor | None = None) -> subprocess.Popen:
     """Start the engine: one process that computes the control plane (lab.control_plane
     "computed"; with "frr" the routers wait for FRR's tables), then forks the other n - 1
-    workers (they say hello with their pid on the shared stdout pipe)."""
+    workers (each records itself with the supervisor, then says hello on the shared stdout)."""
     d = state.run_dir(name)
     routers = [r.name for r in lab.routers]
     parts = partition(routers, n)
@@ -122,16 +120,11 @@ def _spawn_workers(name: str, lab, plan, n: int) -> subprocess.Popen:
             "fingerprint": fingerprint(lab, routers), "control_plane": lab.control_plane,
             "tables": str(frrrt.tables_path(name)), "options": getattr(lab, "options", None) or {}}
     state.write_json(d / "spec.json", spec)
-    env = _child_env()
-    log = open(d / "workers.log", "wb")
-    try:
-        p = subprocess.Popen([sys.executable, "-m", state.WORKER_MARKER, str(d)], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, stderr=log, cwd="/", env=env, start_new_session=True,
-                             close_fds=True)
-    finally:
-        log.close()
-    CHILDREN[p.pid] = p
-    return p
+    sup = sup or Supervisor(d)
+    child = sup.start("worker", [sys.executable, "-m", state.WORKER_MARKER, str(d)], stdin=subprocess.PIPE,
+                      stdout=subprocess.PIPE, stderr=LOG, log=d / "workers.log", log_mode="wb", env=_child_env(),
+                      marker=str(d), index=0)
+    return child.popen
 
 
 def _worker_log_tail(name: str) -> str:
@@ -142,17 +135,10 @@ def _worker_log_tail(name: str) -> str:
         return ""
 
 
-def _spawn_sync(name: str) -> subprocess.Popen:
+def _spawn_sync(sup: Supervisor, name: str):
     d = state.run_dir(name)
-    log = open(d / "frrsync.log", "ab")
-    try:
-        p = subprocess.Popen([sys.executable, "-m", SYNC_MARKER, str(d)], stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL, stderr=log, cwd="/", env=_child_env(),
-                             start_new_session=True, close_fds=True)
-    finally:
-        log.close()
-    CHILDREN[p.pid] = p
-    return p
+    return sup.start("sync", [sys.executable, "-m", SYNC_MARKER, str(d)], stderr=LOG, log=d / "frrsync.log",
+                     env=_child_env(), marker=str(d))
 
 
 def _wait_generation(name: str, st: dict, n_workers: int, generation: int, timeout: float = 15.0):
@@ -173,13 +159,14 @@ def _wait_generation(name: str, st: dict, n_workers: int, generation: int, timeo
         time.sleep(0.05)
 
 
-def _frr_up(lab, name: str, plan, st: dict, computed, n_workers: int, progress, converge_timeout):
+def _frr_up(sup: Supervisor, lab, name: str, plan, st: dict, computed, n_workers: int, progress,
+            converge_timeout):
     """FRR control plane: daemons, convergence, tables to the engine, the sync process."""
     t = time.monotonic()
     progress.step("frr daemons")
     lab._frr_cp = computed              # render's LDP FEC lists come from the same model
     frrrt.render(lab, name)
-    frrrt.start_daemons(lab, name, plan, st, progress, daemons=("zebra", "ospfd"))
+    frrrt.start_daemons(lab, name, plan, st, progress, daemons=("zebra", "ospfd"), sup=sup)
     st["timings"]["frr_daemons"] = round(time.monotonic() - t, 4)
     progress.done("frr daemons", st["timings"]["frr_daemons"],
                   f"zebra and ospfd in {len(lab.routers)} routers")
@@ -188,7 +175,7 @@ def _frr_up(lab, name: str, plan, st: dict, computed, n_workers: int, progress, 
     timeout = converge_timeout if converge_timeout is not None else frrrt.default_converge_timeout(lab)
 
     def start_ldpd(routers):
-        frrrt.start_daemons(lab, name, plan, st, progress, daemons=("ldpd",), routers=routers)
+        frrrt.start_daemons(lab, name, plan, st, progress, daemons=("ldpd",), routers=routers, sup=sup)
     snap = frrrt.wait_converged(lab, name, st, computed, timeout, progress, start_ldpd=start_ldpd)
     st["timings"]["convergence"] = round(time.monotonic() - t, 4)
     st["frr"]["converged_seconds"] = round(snap["seconds"], 3)
@@ -201,9 +188,8 @@ def _frr_up(lab, name: str, plan, st: dict, computed, n_workers: int, progress, 
     progress.step("tables")
     frrrt.write_tables(name, frrrt.tables_doc(snap["cp"], [r.name for r in lab.routers]), 1)
     _wait_generation(name, st, n_workers, 1)
-    p = _spawn_sync(name)
-    st["frr"]["sync"] = {"pid": p.pid, "start_time": nsutil.proc_start_time(p.pid),
-                         "log": str(state.run_dir(name) / "frrsync.log")}
+    p = _spawn_sync(sup, name)
+    st["frr"]["sync"] = {"pid": p.pid, "start_time": p.start_time, "log": str(state.run_dir(name) / "frrsync.log")}
     state.write_state(name, st)
     st["timings"]["tables"] = round(time.monotonic() - t, 4)
     progress.done("tables", st["timings"]["tables"], f"FRR's FIB and LFIB in {n_workers} workers; sync running")
@@ -230,7 +216,7 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
         frrrt.require()
     if cp_mode != lab.control_plane:
         lab = dataclasses.replace(lab, control_plane=cp_mode)
-    plan = nsbuild.make_plan(lab, name)
+    plan = make_plan(lab, name)
     n_workers = max(1, min(workers or default_workers(), max(1, len(lab.routers))))
     me = os.getpid()
     st = {"schema": state.SCHEMA, "name": name, "lab": lab.name, "source": str(Path(lab.source).resolve()),
@@ -254,10 +240,11 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
     except ValueError:
         pass              # not the main thread: no handler (the caller handles signals)
     engine: subprocess.Popen | None = None
+    sup = Supervisor(state.run_dir(name))
     try:
         t = time.monotonic()
         progress.step("engine workers")
-        engine = _spawn_workers(name, lab, plan, n_workers)
+        engine = _spawn_workers(name, lab, plan, n_workers, sup=sup)
         parts = partition([r.name for r in lab.routers], n_workers)
         st["workers"] = [{"index": 0, "pid": engine.pid, "start_time": nsutil.proc_start_time(engine.pid),
                           "routers": parts[0], "log": str(state.run_dir(name) / "workers.log")}]
@@ -286,7 +273,7 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
         progress.done("engines", st["timings"]["engines_wait"],
                       f"{len(lab.routers)} routers on {len(parts)} workers")
         if cp_mode == "frr":
-            _frr_up(lab, name, plan, st, computed, len(parts), progress, converge_timeout)
+            _frr_up(sup, lab, name, plan, st, computed, len(parts), progress, converge_timeout)
         t = time.monotonic()
         progress.step("forwarding")
         timeout = check_timeout if check_timeout is not None else 15.0 + len(lab.routers) / 50.0
@@ -319,7 +306,7 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
                     engine.stdin.close()
                 except Exception:
                     pass
-            teardown.down(name)
+            teardown.down(name, sup)
             if engine is not None:
                 try:
                     engine.wait(timeout=1)
@@ -415,10 +402,15 @@ def _engines_ready(name: str, engine: subprocess.Popen, parts: list, progress, s
                 elif word == "error":
                     raise TestbedError(f"engine worker {i}: {rest}")
             if eof and len(ready) < n:
-                for i, w in known.items():
-                    if i not in ready and not nsutil.same_process(w["pid"], w.get("start_time")):
-                        raise TestbedError(f"engine worker {i} (pid {w['pid']}) exited before it was ready: "
-                                           f"{_worker_log_tail(name) or 'see its log'}")
+                # the pipe ends while an exiting worker may still show in /proc: give it a moment
+                end = time.monotonic() + 2.0
+                while time.monotonic() < end:
+                    for i, w in known.items():
+                        if i not in ready and not nsutil.same_process(w["pid"], w.get("start_time")):
+                            raise TestbedError(f"engine worker {i} (pid {w['pid']}) exited before it was ready: "
+                                               f"{_worker_log_tail(name) or 'see its log'}")
+                    engine.poll()
+                    time.sleep(0.02)
                 raise TestbedError(f"engine workers exited before they were ready (status {engine.poll()}): "
                                    f"{_worker_log_tail(name) or 'see ' + str(state.run_dir(name) / 'workers.log')}")
             for i, w in known.items():
@@ -448,11 +440,13 @@ def _health(st: dict) -> dict:
     nss = st.get("namespaces", [])
     present = set(nsutil.list_netns())
     missing = [n for n in nss if n not in present]
-    marker = str(state.run_dir(name))
+    d = str(state.run_dir(name))
+    # alive: the recorded process (pid, start time) still runs this lab's worker (or sync)
+    # code with this lab's run folder on its command line
     workers = []
     for w in st.get("workers", []):
-        alive = nsutil.same_process(w["pid"], w.get("start_time"), state.WORKER_MARKER) and \
-            any(marker in a for a in nsutil.proc_cmdline(w["pid"]))
+        alive = Child("worker", w["pid"], w.get("start_time"), d).alive() and \
+            nsutil.same_process(w["pid"], w.get("start_time"), state.WORKER_MARKER)
         workers.append({"index": w.get("index"), "pid": w["pid"], "alive": alive, "routers": len(w.get("routers", []))})
     out = {}
     sync_ok = True
@@ -460,7 +454,8 @@ def _health(st: dict) -> dict:
         # a dead daemon is not a broken lab (killing one is an experiment); a dead sync is:
         # the engine no longer follows FRR
         sync = st["frr"].get("sync") or {}
-        sync_ok = bool(sync.get("pid")) and nsutil.same_process(sync["pid"], sync.get("start_time"), SYNC_MARKER)
+        sync_ok = bool(sync.get("pid")) and Child("sync", sync["pid"], sync.get("start_time"), d).alive() and \
+            nsutil.same_process(sync["pid"], sync.get("start_time"), SYNC_MARKER)
         out["frr_daemons"] = frrrt.daemon_health(st)
         out["frr_sync_alive"] = sync_ok
         try:
@@ -474,7 +469,10 @@ def _health(st: dict) -> dict:
             status = "failed"
     elif status == "up" and (missing or not all(w["alive"] for w in workers) or not sync_ok):
         status = "degraded"
-    return {"status": status, "namespaces_missing": missing, "workers": workers, **out}
+    # every child on record (supervisor.py): role, pid, start time, alive
+    procs = [{k: h.get(k) for k in ("role", "pid", "start_time", "alive", "index", "router", "daemon", "what")
+              if h.get(k) is not None} for h in Supervisor(d).health()]
+    return {"status": status, "namespaces_missing": missing, "workers": workers, "processes": procs, **out}
 
 
 def status(name: str | None = None):
@@ -560,9 +558,13 @@ def capture(name: str, node: str, iface: str, file: str, count: int | None = Non
     """tcpdump in a node's namespace, writing pcap to file ('-' for stdout). Ends after count
     frames, after timeout seconds, or on Ctrl-C. ready(): called once tcpdump listens."""
     argv = capture_argv(name, node, iface, file, count)
-    # tcpdump dies with us (a `testbed capture` killed by SIGKILL leaves no tcpdump running)
-    p = subprocess.Popen(argv, stdout=None if file == "-" else subprocess.DEVNULL, stderr=subprocess.PIPE,
-                         preexec_fn=nsutil.tie_to_parent())
+    # recorded in the lab's run folder (`down` stops it before the namespaces go); tied to us
+    # (a `testbed capture` killed by SIGKILL leaves no tcpdump running); in our session, so
+    # Ctrl-C at the terminal reaches it too
+    sup = Supervisor(state.run_dir(name))
+    child = sup.start("capture", argv, stdout=None if file == "-" else subprocess.DEVNULL, stderr=subprocess.PIPE,
+                      tie=True, session=False, cwd=None, node=node, interface=iface, file=file)
+    p = child.popen
     err = b""
     try:
         # tcpdump says "listening on ..." on stderr once its socket is open
@@ -579,6 +581,10 @@ def capture(name: str, node: str, iface: str, file: str, count: int | None = Non
     except KeyboardInterrupt:
         p.send_signal(signal.SIGINT)
         err += p.communicate()[1] or b""
+    finally:
+        if p.poll() is None:
+            sup.stop([child], wait=1.0)
+        sup.forget(child)
     text = err.decode(errors="replace")
     packets = None
     for ln in text.splitlines():

@@ -1,4 +1,5 @@
-"""Plan a lab's namespaces and links (pure data), then create them in a few batched steps.
+"""The netlink side of `up`: creates a Plan's (plan.py) namespaces, links and addresses in a
+few batched steps; the only module that changes the kernel's network configuration.
 
 Steps, each one process or one in-process loop whatever the lab's size:
   1. `ip -batch`: every namespace (`netns add`).
@@ -8,21 +9,21 @@ Steps, each one process or one in-process loop whatever the lab's size:
      model's interface names and MAC addresses; the LAN bridges, in the switch namespace.
   4. `ip -n <switch> -batch`: the taps, bridge ports and links up in the switch namespace.
   5. in-process: per namespace, interfaces up; hosts get their address and default route
-     over rtnetlink, and segmentation offloads off.
+     over rtnetlink (rtnl.py), and segmentation offloads off (nsutil.disable_offloads).
 Nothing is ever created in the root namespace: every `link add` names both target
 namespaces, and a command naming a missing namespace fails as a whole.
+(pyroute2 is not used: see the README's Dependencies.)
 """
 from __future__ import annotations
 
-import hashlib
 import socket
 import subprocess
-from dataclasses import dataclass, field
-from ipaddress import IPv4Address
 
 from testbed.errors import TestbedError
 
-from . import names, nsutil
+from . import nsutil
+# the plan's names, for callers that used to find them here
+from .plan import HOST_MTU, ROUTER_MTU, LanPlan, Plan, attach_address, fingerprint, make_plan, partition  # noqa: F401
 from .rtnl import Rtnl
 
 # writing conf.all.disable_ipv6 also sets conf.default (and each write costs ~0.3 ms)
@@ -30,132 +31,6 @@ ROUTER_SYSCTLS = (("net.ipv6.conf.all.disable_ipv6", 1), ("net.ipv4.ip_forward",
 HOST_SYSCTLS = ROUTER_SYSCTLS + (("net.ipv4.icmp_ratelimit", 0), ("net.ipv4.icmp_msgs_per_sec", 100000),
                                  ("net.ipv4.icmp_msgs_burst", 10000))
 SWITCH_SYSCTLS = ROUTER_SYSCTLS
-# routers' interfaces carry labelled full-size packets (1500 + 4 bytes per label): a larger
-# MTU than the hosts' 1500, so the engine's packet-socket sends never fail for size
-ROUTER_MTU = 1600
-HOST_MTU = 1500
-
-
-def _mac(b: bytes) -> str:
-    return b.hex(":")
-
-
-@dataclass
-class LanPlan:
-    index: int
-    name: str
-    network: str
-    bridge: str
-    members: list = field(default_factory=list)   # [(node, ns, ifname, mac, switch port, mtu)]
-    tap: str | None = None
-    attach: dict | None = None
-
-
-@dataclass
-class Plan:
-    name: str
-    routers: dict        # node -> namespace
-    hosts: dict          # node -> namespace
-    switch: str | None
-    p2p: list            # [(nsA, ifA, macA, mtuA, nsB, ifB, macB, mtuB)]
-    lans: list           # [LanPlan]
-    host_cfg: list       # [(node, ns, ifname, address, gateway)]
-    router_ifs: dict     # ns -> [ifname]
-
-    @property
-    def namespaces(self) -> list[str]:
-        out = list(self.routers.values()) + list(self.hosts.values())
-        if self.switch:
-            out.append(self.switch)
-        return out
-
-    @property
-    def attach(self) -> list[dict]:
-        return [lan.attach for lan in self.lans if lan.attach]
-
-
-def attach_address(link) -> IPv4Address | None:
-    """A free address for a prober on a LAN: the highest usable one not taken by a node
-    (the lab builder allocates from the bottom)."""
-    net = link.network
-    used = {i.ip for i in link.interfaces}
-    top = int(net.broadcast_address) - 1
-    bottom = int(net.network_address) + 1
-    for a in range(top, bottom - 1, -1):
-        if IPv4Address(a) not in used:
-            return IPv4Address(a)
-    return None
-
-
-def make_plan(lab, name: str) -> Plan:
-    routers = {n.name: names.ns(name, n.name) for n in lab.routers}
-    hosts = {n.name: names.ns(name, n.name) for n in lab.hosts}
-    nsof = {**routers, **hosts}
-    has_lan = any(link.kind == "lan" for link in lab.links)
-    sw = names.switch_ns(name) if has_lan else None
-    p2p, lans = [], []
-    used = set()
-
-    def mtu(node: str) -> int:
-        return ROUTER_MTU if lab.nodes[node].is_router else HOST_MTU
-
-    def unique(cand: str, fallback: str) -> str:
-        out = cand if cand not in used else fallback
-        used.add(out)
-        return out
-
-    for k, link in enumerate(lab.links):
-        if link.kind == "p2p":
-            a, b = link.interfaces
-            p2p.append((nsof[a.node], a.name, _mac(a.mac), mtu(a.node), nsof[b.node], b.name, _mac(b.mac),
-                        mtu(b.node)))
-            continue
-        lp = LanPlan(index=k, name=link.name, network=str(link.network),
-                     bridge=unique(names.bridge(k, link.name), f"br{k}"))
-        for j, itf in enumerate(link.interfaces):
-            lp.members.append((itf.node, nsof[itf.node], itf.name, _mac(itf.mac), names.switch_port(k, j),
-                               mtu(itf.node)))
-        host_on_it = [i for i in link.interfaces if not lab.nodes[i.node].is_router]
-        gw = next((i for i in link.interfaces if lab.nodes[i.node].is_router), None)
-        if host_on_it and gw is not None:
-            lp.tap = unique(names.tap(k, link.name), f"tap{k}")
-            addr = attach_address(link)
-            if addr is not None:
-                lp.attach = {"lan": link.name, "namespace": sw, "tap": lp.tap, "bridge": lp.bridge,
-                             "address": str(addr), "prefixlen": link.network.prefixlen,
-                             "network": str(link.network), "gateway": str(gw.ip), "gateway_node": gw.node,
-                             "gateway_mac": _mac(gw.mac), "hosts": [i.node for i in host_on_it]}
-        lans.append(lp)
-    host_cfg = []
-    for h in lab.hosts:
-        if h.interfaces:
-            itf = h.interfaces[0]
-            host_cfg.append((h.name, hosts[h.name], itf.name, itf.address, h.gateway))
-    router_ifs = {routers[r.name]: [i.name for i in r.interfaces] for r in lab.routers}
-    return Plan(name=name, routers=routers, hosts=hosts, switch=sw, p2p=p2p, lans=lans, host_cfg=host_cfg,
-                router_ifs=router_ifs)
-
-
-def fingerprint(lab, routers) -> str:
-    """What the worker's routers must agree with (the lab file might change under us)."""
-    h = hashlib.sha1(lab.name.encode())
-    for r in routers:
-        n = lab.nodes[r]
-        for i in n.interfaces:
-            h.update(f"{r}/{i.name}/{i.mac.hex()}/{i.address};".encode())
-    return h.hexdigest()
-
-
-def partition(routers: list[str], n: int) -> list[list[str]]:
-    """Contiguous, even shares (a path through the lab crosses few worker boundaries)."""
-    n = max(1, min(n, len(routers)))
-    q, r = divmod(len(routers), n)
-    out, i = [], 0
-    for k in range(n):
-        size = q + (1 if k < r else 0)
-        out.append(routers[i:i + size])
-        i += size
-    return out
 
 
 # ---------------------------------------------------------------- running ip
@@ -222,21 +97,25 @@ def configure_switch(plan: Plan):
 
 def configure_nodes(plan: Plan):
     with nsutil.NsWalker() as w:
-        for n, ifs in plan.router_ifs.items():
-            w.enter(n)
-            nsutil.set_up(ifs)
-        for node, n, ifn, address, gateway in plan.host_cfg:
-            w.enter(n)
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            try:
-                nsutil.disable_offloads(ifn, s)
-                nsutil.set_up(["lo", ifn], s)
-            finally:
-                s.close()
-            with Rtnl() as nl:
-                nl.add_address(ifn, address)
-                if gateway is not None:
-                    nl.add_default_route(gateway, ifn)
+        n = None
+        try:
+            for n, ifs in plan.router_ifs.items():
+                w.enter(n)
+                nsutil.set_up(ifs)
+            for node, n, ifn, address, gateway in plan.host_cfg:
+                w.enter(n)
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                try:
+                    nsutil.disable_offloads(ifn, s)
+                    nsutil.set_up(["lo", ifn], s)
+                finally:
+                    s.close()
+                with Rtnl() as nl:
+                    nl.add_address(ifn, address)
+                    if gateway is not None:
+                        nl.add_default_route(gateway, ifn)
+        except OSError as e:
+            raise TestbedError(f"configuring namespace {n} failed: {e.strerror or e}") from None
 
 
 STEPS = (("namespaces", create_namespaces), ("sysctls", configure_sysctls), ("links", create_links),

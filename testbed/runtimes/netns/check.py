@@ -1,4 +1,4 @@
-"""Checked, not slept: a lab is up once its hosts' kernels get echo replies through it.
+"""The forwarding check, checked not slept: a lab is up once its hosts' kernels get echo replies through it.
 
 From every probe's source host (its own namespace, its own kernel), ICMP echo requests go to
 every probe target, repeated until each has answered or the deadline passes. A lab without

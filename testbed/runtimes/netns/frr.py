@@ -17,9 +17,11 @@ their FIB and LFIB from it instead of computing them. What changes in a router n
            detaches), pid files, zserv.api, the vty sockets and ldpd's control socket.
            Daemons start with `ip netns exec NS /usr/lib/frr/<daemon> -d ... -P 0` (no TCP
            vty): zebra, then ospfd everywhere, then ldpd in each MPLS router once OSPF gave
-           it a route to its LDP neighbours' loopbacks (see Convergence). Their PIDs and
-           start times are recorded in state.json, with ldpd's two helper processes (found
-           by the session of the launched process): `down` kills exactly those.
+           it a route to its LDP neighbours' loopbacks (see Convergence). The launched
+           process, then the daemon it became and ldpd's two helper processes (found by the
+           session of the launched process) are recorded with the lab's Supervisor (role
+           "frr") and in state.json: `down` stops exactly those, and a daemon only its pid
+           file names (its `up` was killed before recording it: record_unrecorded).
 
 `up` then waits for convergence (wait_converged): OSPF Full on every router adjacency,
 LDP OPERATIONAL with every same-domain neighbour, and the tables read from FRR equal to the
@@ -42,12 +44,12 @@ from testbed.errors import TestbedError
 
 from . import nsutil, state
 from .rtnl import Rtnl
+from .supervisor import LOG, Supervisor
 
 FRR_BIN = Path("/usr/lib/frr")
 FRR_USER = "frr"
 DAEMONS = ("zebra", "ospfd", "ldpd")
 LAUNCH_TIMEOUT = 20.0
-TERM_WAIT = 3.0
 NFT_TABLE = "utnt_lab"
 # kernel ARP like the engine's: answer only for the receiving interface's address, and ask
 # with it as the sender address
@@ -196,11 +198,13 @@ def _sessions() -> dict[int, list[int]]:
 
 
 def start_daemons(lab, name: str, plan, st: dict, progress=None, daemons=DAEMONS,
-                  routers: list[str] | None = None) -> list[dict]:
+                  routers: list[str] | None = None, sup: Supervisor | None = None) -> list[dict]:
     """Start the routers' daemons (all routers, or those named), one kind at a time (zebra
     first: the others connect to its zserv.api, and a client that finds no zebra retries
-    only 10 s later). Each record goes into st["frr"]["daemons"] (and state.json) as soon as
-    its launched process is known, and again with the daemon's PID."""
+    only 10 s later). The supervisor records each launched process as it starts, then the
+    daemon and its helpers (and forgets the launcher once it has detached); each record also
+    goes into st["frr"]["daemons"] (and state.json), for `status`."""
+    sup = sup or Supervisor(state.run_dir(name))
     recs = st["frr"]["daemons"]
     for daemon in daemons:
         batch = []
@@ -209,22 +213,19 @@ def start_daemons(lab, name: str, plan, st: dict, progress=None, daemons=DAEMONS
                 continue
             d = router_dir(name, r.name)
             (d / f"{daemon}.pid").unlink(missing_ok=True)
-            out = open(d / f"{daemon}.out", "wb")
-            try:
-                p = subprocess.Popen(_argv(plan.routers[r.name], daemon, d), stdin=subprocess.DEVNULL, stdout=out,
-                                     stderr=subprocess.STDOUT, start_new_session=True, close_fds=True, cwd=str(d))
-            finally:
-                out.close()
-            rec = {"router": r.name, "daemon": daemon, "pid": None, "start_time": None, "launcher": p.pid,
-                   "launcher_start": nsutil.proc_start_time(p.pid), "children": [], "dir": str(d),
+            launcher = sup.start("frr", _argv(plan.routers[r.name], daemon, d), stdout=LOG, stderr=LOG,
+                                 log=d / f"{daemon}.out", log_mode="wb", cwd=str(d), marker=str(d) + "/",
+                                 router=r.name, daemon=daemon, launcher=True)
+            rec = {"router": r.name, "daemon": daemon, "pid": None, "start_time": None, "launcher": launcher.pid,
+                   "launcher_start": launcher.start_time, "children": [], "dir": str(d),
                    "log": str(d / f"{daemon}.log")}
             recs.append(rec)
-            batch.append((rec, p))
+            batch.append((rec, launcher))
         state.write_state(name, st)
         deadline = time.monotonic() + LAUNCH_TIMEOUT
-        for rec, p in batch:
+        for rec, launcher in batch:
             try:
-                rc = p.wait(timeout=max(0.1, deadline - time.monotonic()))
+                rc = launcher.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 raise TestbedError(f"{rec['router']}: {daemon} did not detach within {LAUNCH_TIMEOUT:.0f} s "
                                    f"({rec['dir']}/{daemon}.out)") from None
@@ -247,6 +248,7 @@ def start_daemons(lab, name: str, plan, st: dict, progress=None, daemons=DAEMONS
                                        + (" | ".join(log_tail(Path(rec["log"]))) or "no log"))
                 time.sleep(0.02)
             rec["pid"], rec["start_time"] = pid, start
+            sup.adopt("frr", pid, start, marker=rec["dir"] + "/", router=rec["router"], daemon=daemon)
         if daemon == "ldpd":
             # ldpd forks its label distribution and LDP engine processes before it detaches:
             # they keep the session of the launched process
@@ -254,6 +256,11 @@ def start_daemons(lab, name: str, plan, st: dict, progress=None, daemons=DAEMONS
             for rec, _ in batch:
                 rec["children"] = [{"pid": c, "start_time": nsutil.proc_start_time(c)}
                                    for c in sess.get(rec["launcher"], []) if c != rec["pid"]]
+                for c in rec["children"]:
+                    sup.adopt("frr", c["pid"], c["start_time"], marker=str(FRR_BIN) + "/", router=rec["router"],
+                              daemon="ldpd", helper=True)
+        for _rec, launcher in batch:
+            sup.forget(launcher)          # it exited once its daemon detached
         if daemon == "zebra":
             for rec, _ in batch:
                 sock = Path(rec["dir"]) / "zserv.api"
@@ -269,29 +276,16 @@ def start_daemons(lab, name: str, plan, st: dict, progress=None, daemons=DAEMONS
     return recs
 
 
-def _frr_cmdline_ok(pid: int, start, marker: str) -> bool:
-    return nsutil.same_process(pid, start) and any(marker in a for a in nsutil.proc_cmdline(pid))
-
-
-def _targets(name: str, st: dict | None) -> list[tuple[int, int | None]]:
-    """Every FRR process of lab `name`, each identified by a recorded PID: the daemons and
-    ldpd's helpers in state.json, launched processes that had not detached yet (and what
-    they forked: same session), and the daemons' own pid files (a daemon whose record never
-    reached state.json)."""
-    marker = str(frr_root(name)) + "/"
-    found: dict[int, int | None] = {}
-    recs = ((st or {}).get("frr") or {}).get("daemons", [])
-    launchers = set()
-    for rec in recs:
-        if rec.get("pid") and _frr_cmdline_ok(rec["pid"], rec.get("start_time"), marker):
-            found[rec["pid"]] = rec.get("start_time")
-        for c in rec.get("children", []):
-            if nsutil.same_process(c["pid"], c.get("start_time"), str(FRR_BIN) + "/"):
-                found[c["pid"]] = c.get("start_time")
-        if rec.get("launcher"):
-            launchers.add(rec["launcher"])
-            if _frr_cmdline_ok(rec["launcher"], rec.get("launcher_start"), marker):
-                found[rec["launcher"]] = rec.get("launcher_start")
+def record_unrecorded(sup: Supervisor, name: str) -> list[int]:
+    """Record the FRR processes of lab `name` that the supervisor does not know yet, so `down`
+    stops them too: a daemon whose pid file in RUN_DIR/frr/<router>/ names it (its `up` was
+    killed between the daemon's start and its record), and what a recorded launcher forked
+    that kept its session (ldpd's helpers). Each is a PID written in the run folder (by the
+    daemon itself, or as a launcher's); it is recorded only while its command line still
+    names that router's folder (or FRR's binaries, for a helper)."""
+    known = {c.pid for c in sup.children("frr")}
+    launchers = {c.pid: c.info.get("router") for c in sup.children("frr") if c.info.get("launcher")}
+    added = []
     root = frr_root(name)
     if root.is_dir():
         for pidfile in root.glob("*/*.pid"):
@@ -299,21 +293,21 @@ def _targets(name: str, st: dict | None) -> list[tuple[int, int | None]]:
                 pid = int(pidfile.read_text().strip())
             except (OSError, ValueError):
                 continue
-            if _frr_cmdline_ok(pid, None, str(pidfile.parent) + "/"):
-                found.setdefault(pid, nsutil.proc_start_time(pid))
+            if pid not in known and pid > 1 and pid != os.getpid() and \
+                    nsutil.same_process(pid, None, str(pidfile.parent) + "/"):
+                sup.adopt("frr", pid, marker=str(pidfile.parent) + "/", router=pidfile.parent.name,
+                          daemon=pidfile.stem, from_pid_file=True)
+                known.add(pid)
+                added.append(pid)
     if launchers:
         for sid, pids in _sessions().items():
             if sid in launchers:
-                for p in pids:
-                    found.setdefault(p, nsutil.proc_start_time(p))
-    found.pop(os.getpid(), None)
-    return [(p, s) for p, s in found.items() if p and p > 1]
-
-
-def stop_daemons(name: str, st: dict | None) -> list[int]:
-    """TERM every FRR process of the lab (then KILL what is left after TERM_WAIT)."""
-    from .procs import terminate
-    return terminate(_targets(name, st), TERM_WAIT)
+                for pid in pids:
+                    if pid not in known and pid != os.getpid():
+                        sup.adopt("frr", pid, marker=str(FRR_BIN) + "/", router=launchers[sid], helper=True)
+                        known.add(pid)
+                        added.append(pid)
+    return added
 
 
 def recorded_pids(st: dict) -> list[tuple[int, int | None]]:

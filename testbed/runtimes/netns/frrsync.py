@@ -3,9 +3,9 @@
     python -m testbed.runtimes.netns.frrsync RUN_DIR
 
 `up` starts it once FRR has converged and RUN_DIR/tables.json holds generation 1; its PID
-and start time are in state.json (`frr.sync`) and in RUN_DIR/frrsync.json (written by
-itself); `down` stops it. Every SYNC_INTERVAL it reads each router's routes, MPLS table and
-LDP bindings over the daemons' vty sockets, builds the tables as `up` did
+and start time are in state.json (`frr.sync`) and in the run folder's process records
+(supervisor.py: recorded by `up` when it starts it, and by itself); `down` stops it.
+Every SYNC_INTERVAL it reads each router's routes, MPLS table and LDP bindings over the daemons' vty sockets, builds the tables as `up` did
 (testbed.controlplane.frr with the BGP layer on top) and, when they differ from the last
 ones written, writes them with the next generation number (atomically: a new file renamed
 over the old). The engine workers notice the new file and swap their routers' FIB and LFIB.
@@ -42,12 +42,10 @@ def main(argv=None):
     from testbed.controlplane import build
     from testbed.lab import load_lab
     from testbed.runtimes.netns import frr as frrrt
-    from testbed.runtimes.netns.nsutil import proc_start_time
+    from testbed.runtimes.netns.supervisor import Supervisor
     spec = json.loads((run_dir / "spec.json").read_text())
     name = spec["name"]
-    tmp = run_dir / ".frrsync.json.tmp"
-    tmp.write_text(json.dumps({"pid": os.getpid(), "start_time": proc_start_time(os.getpid())}))
-    os.replace(tmp, run_dir / "frrsync.json")
+    Supervisor(run_dir).adopt("sync", os.getpid(), marker=str(run_dir))
     lab = load_lab(spec["source"], spec["params"], name=spec["lab"])
     computed = build(lab)
     doc = json.loads(frrrt.tables_path(name).read_text())

@@ -1,5 +1,6 @@
 """Small Linux primitives without a subprocess: enter a namespace, write its sysctls, set
-links up, query processes. Python 3.11 has no os.setns, so libc's is called through ctypes.
+links up, turn offloads off, query processes. Python 3.11 has no os.setns, so libc's is
+called through ctypes. Failures raise OSError naming the interface and what failed.
 
 setns(CLONE_NEWNET) changes the calling thread's namespace only; sockets keep the namespace
 they were created in, and /proc/sys/net/* resolves against the opener's namespace.
@@ -7,7 +8,9 @@ they were created in, and /proc/sys/net/* resolves against the opener's namespac
 from __future__ import annotations
 
 import ctypes
+import errno
 import fcntl
+import logging
 import os
 import socket
 import struct
@@ -18,9 +21,10 @@ NETNS_DIR = "/run/netns"
 SIOCGIFFLAGS, SIOCSIFFLAGS = 0x8913, 0x8914
 SIOCETHTOOL = 0x8946
 IFF_UP = 0x1
-# legacy ethtool_value commands: segmentation and receive offloads
-ETHTOOL_STSO, ETHTOOL_SGSO, ETHTOOL_SGRO = 0x1F, 0x24, 0x2C
-ETHTOOL_STXCSUM = 0x17      # TX checksum offload: off, or UDP leaves a host with a partial checksum
+# legacy ethtool_value commands (get, set): segmentation, receive and TX checksum offloads
+# (TX checksum off, or UDP leaves a host with a partial checksum)
+OFFLOADS = (("tso", 0x1E, 0x1F), ("gso", 0x23, 0x24), ("gro", 0x2B, 0x2C), ("tx-checksum", 0x16, 0x17))
+log = logging.getLogger(__name__)
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.setns.argtypes = (ctypes.c_int, ctypes.c_int)
@@ -114,34 +118,70 @@ def _ifreq_flags(sock, ifname: str) -> int:
 
 
 def set_up(ifnames, sock=None):
-    """Set interfaces up (in the current thread's namespace)."""
+    """Set interfaces up (in the current thread's namespace); OSError naming the interface
+    if one is missing or refuses (a lab with an interface down would drop frames silently)."""
     own = sock is None
     s = sock or socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         for ifname in ifnames:
-            flags = _ifreq_flags(s, ifname)
-            if not flags & IFF_UP:
-                fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH14x", ifname.encode(), flags | IFF_UP))
+            try:
+                flags = _ifreq_flags(s, ifname)
+                if not flags & IFF_UP:
+                    fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH14x", ifname.encode(), flags | IFF_UP))
+            except OSError as e:
+                raise OSError(e.errno, f"setting {ifname} up: {os.strerror(e.errno)}") from None
     finally:
         if own:
             s.close()
+
+
+def _ifreq_flags_of(ifname: str) -> int:
+    """The interface flags of ifname (IFF_UP ...), in the current thread's namespace."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        return _ifreq_flags(s, ifname)
+
+
+def offloads(ifname: str) -> dict[str, int]:
+    """{offload: 0 or 1} of ifname as the kernel reports it (the ioctl `ethtool -k` uses)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        return {what: _ethtool(s, ifname, get) for what, get, _ in OFFLOADS}
+
+
+def _ethtool(sock, ifname: str, cmd: int, value: int = 0) -> int:
+    buf = ctypes.create_string_buffer(struct.pack("II", cmd, value))
+    fcntl.ioctl(sock, SIOCETHTOOL, struct.pack("16sP", ifname.encode(), ctypes.addressof(buf)))
+    return struct.unpack("II", buf.raw[:8])[1]
 
 
 def disable_offloads(ifname: str, sock=None):
     """TSO/GSO/GRO off, so a Linux host hands the engine real frames (never 64 KiB super-frames
     that a packet socket could not send on again); TX checksum offload off, so a host's UDP
     probes carry a finished checksum (with it, veth hands the engine a partial one, which
-    the engine forwards as is and the destination drops: no port unreachable, ever)."""
+    the engine forwards as is and the destination drops: no port unreachable, ever).
+    A refused switch is ignored only when the offload is off anyway, or the device has no
+    such offload at all (its get fails with EOPNOTSUPP): then nothing is left to turn off
+    (logged at debug level). Otherwise OSError names the interface and the offload: a lab
+    running with it would lose frames or checksums in ways no error shows."""
     own = sock is None
     s = sock or socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        for cmd in (ETHTOOL_STSO, ETHTOOL_SGSO, ETHTOOL_SGRO, ETHTOOL_STXCSUM):
-            buf = ctypes.create_string_buffer(struct.pack("II", cmd, 0))
-            req = struct.pack("16sP", ifname.encode(), ctypes.addressof(buf))
+        for what, get, set_ in OFFLOADS:
             try:
-                fcntl.ioctl(s, SIOCETHTOOL, req)
-            except OSError:
-                pass
+                _ethtool(s, ifname, set_, 0)
+                continue
+            except OSError as e:
+                refused = e
+            try:
+                on = _ethtool(s, ifname, get)
+            except OSError as e:
+                if e.errno != errno.EOPNOTSUPP:
+                    raise OSError(e.errno, f"reading {what} offload of {ifname}: {os.strerror(e.errno)}") from None
+                on = 0
+            if on:
+                raise OSError(refused.errno, f"turning {what} offload off on {ifname}: "
+                              f"{os.strerror(refused.errno)}") from None
+            log.debug("%s: %s offload cannot be switched (%s) but is off: nothing to do", ifname, what,
+                      os.strerror(refused.errno))
     finally:
         if own:
             s.close()

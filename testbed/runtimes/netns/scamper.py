@@ -8,14 +8,16 @@ icmpext[].mpls_labels[]: mpls_label, mpls_ttl; ping responses[]: from, reply_ttl
 from __future__ import annotations
 
 import json
-import subprocess
 
 from testbed.tools.scripted import HopReply
 
+from .state import supervisor_of_ns
+
 
 def _run(nsname: str, args: list[str], timeout: float) -> list[dict]:
-    r = subprocess.run(["ip", "netns", "exec", nsname, "scamper", "-O", "json"] + args,
-                       capture_output=True, text=True, timeout=timeout)
+    # a detector run of the lab: recorded with its supervisor (`down` stops it), dies with us
+    r = supervisor_of_ns(nsname).run("detector", ["ip", "netns", "exec", nsname, "scamper", "-O", "json"] + args,
+                                     timeout=timeout, what="scamper")
     if r.returncode != 0:
         raise RuntimeError(f"scamper failed in {nsname}: {r.stderr.strip() or r.returncode}")
     return [json.loads(line) for line in r.stdout.splitlines() if line.strip().startswith("{")]

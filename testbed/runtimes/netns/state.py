@@ -6,13 +6,15 @@
       <name>/state.json             the record (schema below), rewritten atomically, with its
                                     SHA-256 in state.json.sha256 (records are checked on reading)
       <name>/spec.json              what engine workers build their routers from
-      <name>/worker-<i>.json        written by worker i itself at start (pid, start time), + .sha256
+      <name>/procs/<role>.<pid>.json  every child process of the lab, one record each (supervisor.py):
+                                    role worker, sync, frr, capture or detector; pid, start time
+      <name>/worker-<i>.json        written by worker i itself (pid, start time, tables generation), + .sha256
       <name>/workers.log            the engine workers' stderr
     FRR control plane only (frr.py):
       <name>/frr/<router>/          configs, logs, pid files, zserv.api, vty and ldpd sockets (frr:frr)
       <name>/tables.json            the FIB and LFIB read from FRR: {"generation", "written", "source",
                                     "routers": {router: RouterTables.to_json()}}, rewritten atomically
-      <name>/frrsync.json           the sync process's own record (pid, start time); frrsync.log its log
+      <name>/frrsync.log            the sync process's log (it records itself in procs/ too)
 
 state.json (schema 1):
     {"schema": 1, "name": instance name, "lab": lab name, "source": lab file, "params": {...},
@@ -38,11 +40,13 @@ state.json (schema 1):
      "check": {"ok", "checked", "pings": [{"from", "to", "rtt_ms"}], "missing": [{"from", "to"}]} | null}
 `api.status()` returns this record plus its live health: "status" recomputed ("degraded" when
 a worker or the FRR sync process died or a namespace vanished, "failed" when the building
-`up` is gone), "namespaces_missing", and "alive" for each worker; FRR: "frr_daemons" (each
+`up` is gone), "namespaces_missing", "alive" for each worker, "processes" (every child on
+record in procs/: role, pid, start time, alive; captures and detectors included); FRR: "frr_daemons" (each
 with "alive"; a dead daemon is an experiment, not a degraded lab), "frr_sync_alive",
 "tables_generation". Workers record the tables generation they run in worker-<i>.json.
-Start times are in clock ticks since boot (/proc/PID/stat field 22): `down` kills a
-recorded PID only if its start time and command line still match (PID reuse).
+Start times are in clock ticks since boot (/proc/PID/stat field 22): `down` stops the
+processes recorded in procs/ (supervisor.py), each only if its start time and command line
+still match (PID reuse); the copies in state.json are what `status` reports.
 """
 from __future__ import annotations
 
@@ -58,15 +62,13 @@ from pathlib import Path
 from testbed.errors import TestbedError
 
 from . import names
+from .supervisor import Supervisor
 
 SCHEMA = 1
 LOCK = ".lock"
 DIGEST = ".sha256"            # RECORD.sha256 beside each record: see write_record
 WORKER_MARKER = "testbed.runtimes.netns.workers"
 SYNC_MARKER = "testbed.runtimes.netns.frrsync"
-# children this process started and has not reaped yet (pid -> Popen): teardown waits on them
-# directly instead of polling /proc, so they leave no zombie
-CHILDREN: dict = {}
 
 
 def run_root() -> Path:
@@ -241,6 +243,19 @@ def record_problems(name: str) -> list[str]:
         if problem is not None:
             out.append(str(problem))
     return out
+
+
+def supervisor(name: str | None) -> Supervisor:
+    """The Supervisor of lab `name` (records in its run folder); one keeping its records in
+    memory when there is no such lab running (name None, or a lab not up)."""
+    if name and run_dir(name).is_dir():
+        return Supervisor(run_dir(name))
+    return Supervisor()
+
+
+def supervisor_of_ns(nsname: str) -> Supervisor:
+    """The Supervisor of the lab a namespace belongs to (for a detector given a namespace)."""
+    return supervisor(names.lab_of_ns(nsname))
 
 
 def remove_run_dir(name: str):

@@ -1,71 +1,26 @@
 """`down`: remove every namespace, link, bridge, tap and process a lab created. Idempotent.
 
-Order: a still-running `up` of the lab is asked to stop (it tears down itself); in FRR mode
-the control-plane sync process and every FRR daemon (with ldpd's helper processes) are
-stopped, by the PIDs recorded in state.json and the daemons' own pid files (frr.py); recorded
-engine workers are stopped (TERM, then KILL), each only if its PID still is the process
-recorded (start time and command line); then every namespace of the lab goes, the recorded
-ones and any left over with the lab's prefix (links, bridges and taps live only inside them
-and go with them); last the run folder. Processes of other people still inside a lab
-namespace (a shell from `testbed exec`) are not killed; they are reported.
+Order: a still-running `up` of the lab is asked to stop (it tears down itself); then every
+child recorded in the run folder (supervisor.py) is stopped, by its PID and start time:
+detectors and captures, the FRR sync process, the FRR daemons (with ldpd's helpers, and any
+daemon that only its own pid file in the run folder names: frr.unrecorded), the engine
+workers; then every namespace of the lab goes, the recorded ones and any left over with
+the lab's prefix (links, bridges and taps live only inside them and go with them); last the
+run folder. Processes of other people still inside a lab namespace (a shell from
+`testbed exec`) are not killed; they are reported.
 """
 from __future__ import annotations
 
 import os
 import signal
+import time
 
+from . import frr as frrrt
 from . import names, nsutil, state
 from .build import ip_batch
-from .procs import _reap, _wait_gone, terminate
+from .supervisor import Supervisor
 
 OWNER_WAIT = 15.0
-
-
-def _worker_records(name: str, st: dict | None) -> list[dict]:
-    recs = {}
-    for w in (st or {}).get("workers", []) + state.self_registered_workers(name):
-        if w.get("pid"):
-            recs[(w["pid"], w.get("start_time"))] = w
-    return list(recs.values())
-
-
-def stop_workers(name: str, st: dict | None) -> list[int]:
-    marker = str(state.run_dir(name))
-    mine = []
-    for w in _worker_records(name, st):
-        pid, start = w["pid"], w.get("start_time")
-        if pid == os.getpid():
-            continue
-        if nsutil.same_process(pid, start, state.WORKER_MARKER) and \
-                any(marker in a for a in nsutil.proc_cmdline(pid)):
-            mine.append((pid, start))
-        else:
-            _reap(pid)
-    return terminate(mine)
-
-
-def stop_sync(name: str, st: dict | None) -> list[int]:
-    """The FRR control-plane sync process: recorded in state.json and by itself (frrsync.json)."""
-    SYNC_MARKER = state.SYNC_MARKER
-    import json
-    marker = str(state.run_dir(name))
-    recs = []
-    sync = ((st or {}).get("frr") or {}).get("sync")
-    if sync:
-        recs.append(sync)
-    try:
-        recs.append(json.loads((state.run_dir(name) / "frrsync.json").read_text()))
-    except (OSError, ValueError):
-        pass
-    mine = []
-    for r in recs:
-        pid, start = r.get("pid"), r.get("start_time")
-        if pid and pid != os.getpid() and (pid, start) not in mine and \
-                nsutil.same_process(pid, start, SYNC_MARKER) and any(marker in a for a in nsutil.proc_cmdline(pid)):
-            mine.append((pid, start))
-        elif pid:
-            _reap(pid)
-    return terminate(mine)
 
 
 def stop_owner(st: dict | None) -> bool:
@@ -80,7 +35,10 @@ def stop_owner(st: dict | None) -> bool:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         return False
-    _wait_gone([(pid, start)], OWNER_WAIT)
+    deadline = time.monotonic() + OWNER_WAIT
+    while nsutil.same_process(pid, start) and time.monotonic() < deadline:
+        nsutil.reap(pid)
+        time.sleep(0.02)
     return True
 
 
@@ -91,17 +49,19 @@ def lab_namespaces(name: str, st: dict | None) -> list[str]:
     return sorted(set(found) | (set(recorded) & set(found)))
 
 
-def down(name: str) -> dict:
+def down(name: str, sup: Supervisor | None = None) -> dict:
+    """sup: the Supervisor of an `up` tearing down its own lab (it collects its children's
+    exit status); any other caller's reads the records from the run folder."""
     names.check_name(name)
     st = state.read_state(name)
     had_run_dir = state.run_dir(name).exists()
     owner_stopped = stop_owner(st)
     if owner_stopped:
         st = state.read_state(name)
-    from . import frr as frrrt
-    sync = stop_sync(name, st)
-    frr_killed = frrrt.stop_daemons(name, st)
-    killed = stop_workers(name, st)
+    sup = sup or Supervisor(state.run_dir(name))
+    frrrt.record_unrecorded(sup, name)
+    stopped = sup.stop_all()
+    killed, sync, frr_killed = stopped.get("worker", []), stopped.get("sync", []), stopped.get("frr", [])
     nss = lab_namespaces(name, st)
     inodes = {i for i in (nsutil.ns_inode(n) for n in nss) if i is not None}
     foreign = []
@@ -117,6 +77,7 @@ def down(name: str) -> dict:
     return {"name": name, "was_up": bool(st or nss or had_run_dir), "namespaces_removed": len(nss) - len(left),
             "workers_stopped": killed, "owner_stopped": owner_stopped, "left": left,
             "frr_stopped": frr_killed, "sync_stopped": sync,
+            "captures_stopped": stopped.get("capture", []), "detectors_stopped": stopped.get("detector", []),
             "processes_still_inside": foreign}
 
 

@@ -8,9 +8,9 @@ It loads the lab file with the parameters in RUN_DIR/spec.json and computes the 
 plane once, then forks the other workers (copy-on-write: the control plane is neither
 computed twice nor pickled; computing it in every worker at once made each take twice as
 long on two cores). Every worker registers itself (RUN_DIR/worker-I.json: pid and start
-time), compiles its share of the routers (`compile_node`), and says so on stdout, one line
-`I word ...` at a time (hello, stage, compiled, ready, error). It then waits for `go` on
-stdin (the namespaces exist), enters each of its routers' namespaces in turn to open one
+time; and with the lab's supervisor, RUN_DIR/procs/), compiles its share of the routers
+(`compile_node`), and says so on stdout, one line `I word ...` at a time (hello, stage,
+compiled, ready, error). It then waits for `go` on stdin (the namespaces exist), enters each of its routers' namespaces in turn to open one
 AF_PACKET socket per interface (ETH_P_ALL, outgoing frames ignored, large receive buffer),
 comes back, says `ready`, and runs one epoll loop over its sockets: every frame goes through
 `Router.handle(port, frame, now)` and what comes out is sent on the matching socket.
@@ -47,7 +47,7 @@ import sys
 import time
 from pathlib import Path
 
-from testbed.runtimes.netns.build import fingerprint
+from testbed.runtimes.netns.plan import fingerprint
 
 ETH_P_ALL = 0x0003
 SOL_PACKET = 263
@@ -86,7 +86,11 @@ class Worker:
     # ------------------------------------------------------------ build
     def register(self):
         from testbed.runtimes.netns.nsutil import proc_start_time
+        from testbed.runtimes.netns.supervisor import Supervisor
         self.start_time = proc_start_time(os.getpid())
+        # on record before `up` hears of it: `down` stops a forked worker even if `up` died
+        Supervisor(self.run_dir).adopt("worker", os.getpid(), self.start_time, marker=str(self.run_dir),
+                                       index=self.index)
         self._write_record()
         self.say(f"hello {os.getpid()} {self.start_time}")
 

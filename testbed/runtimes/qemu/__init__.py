@@ -196,7 +196,12 @@ def run_vm(image: Image, lease: dict, args: list[str], timeout: float = 120.0, f
     if frames is not None:
         frames.watch(lease["mac"])
     t0 = time.monotonic()
-    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # recorded with the lab's supervisor (`testbed down` stops it), and dies with us
+    from testbed.runtimes.netns.state import supervisor_of_ns
+    sup = supervisor_of_ns(lease["namespace"])
+    child = sup.start("detector", argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, tie=True,
+                      session=False, cwd=None, what="micro-VM", tap=lease.get("tap"))
+    p = child.popen
     if procs is not None:
         procs[p.pid] = p
     seen_init = seen_result = False
@@ -234,6 +239,8 @@ def run_vm(image: Image, lease: dict, args: list[str], timeout: float = 120.0, f
     finally:
         if procs is not None:
             procs.pop(p.pid, None)
+        if p.poll() is not None:
+            sup.forget(child)
     run.wall_s = round(time.monotonic() - t0, 3)
     run.status = p.returncode
     try:
