@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -35,8 +37,18 @@ def test_prefix_order_and_the_missing_line(tmp_path, monkeypatch):
         tnt.run_tnt("x", "vp", ["12.0.1.2"])
 
 
+@pytest.fixture
+def short_dir():
+    """A run folder short enough for scamper's control socket (pytest's tmp_path under
+    pytest-xdist is not: Unix socket paths hold 107 bytes)."""
+    d = tempfile.mkdtemp(prefix="tt-")
+    yield Path(d)
+    shutil.rmtree(d, ignore_errors=True)
+
+
 @pytest.mark.netns
-def test_run_tnt_in_a_lab_dumps_and_leaves_nothing(tmp_path):
+def test_run_tnt_in_a_lab_dumps_and_leaves_nothing(short_dir):
+    tmp_path = short_dir
     if os.geteuid() != 0:
         pytest.skip("needs root (network namespaces)")
     if tnt.find_prefix() is None:
@@ -60,3 +72,13 @@ def test_run_tnt_in_a_lab_dumps_and_leaves_nothing(tmp_path):
             tnt.run_tnt(name, "vp", ["12.0.1.2"], ["-o", "x.warts"])
     finally:
         api.down(name)
+
+
+def test_a_run_folder_too_deep_for_the_socket_is_one_line_and_leaves_nothing(tmp_path):
+    if tnt.find_prefix() is None:
+        pytest.skip(tnt.missing_reason())
+    deep = tmp_path / ("d" * 60) / ("e" * 40)
+    deep.mkdir(parents=True)
+    with pytest.raises(errors.TestbedError, match="too deep for scamper's control socket"):
+        tnt.run_in_namespace("tb-nosuch.vp", ["12.0.1.2"], run_dir=deep)
+    assert list(deep.iterdir()) == []

@@ -58,6 +58,9 @@ def missing_reason() -> str:
     return f"the original TNT is not built (looked in {where}): {HOW_TO_BUILD}"
 
 
+SOCK_PATH_MAX = 107          # sun_path of a Unix socket address, less its NUL
+
+
 def _pids_with(marker: str) -> list[tuple[int, int | None]]:
     out = []
     for d in os.listdir("/proc"):
@@ -132,6 +135,10 @@ def run_in_namespace(ns: str, targets: list[str], options: list[str] | None = No
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="tnt-run-", dir=run_dir))
     sock = work / f"scamper-{os.getpid()}.sock"     # unique per run: how its processes are found
+    if len(str(sock).encode()) > SOCK_PATH_MAX:
+        shutil.rmtree(work, ignore_errors=True)
+        raise TestbedError(f"run_tnt: the run folder {run_dir} is too deep for scamper's control socket "
+                           f"({sock}: Unix socket paths hold {SOCK_PATH_MAX} bytes); give a shorter run_dir")
     tfile = work / "targets.txt"
     tfile.write_text("".join(f"{t}\n" for t in targets))
     warts = out / "tnt.warts"
