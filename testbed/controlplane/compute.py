@@ -167,6 +167,22 @@ def _vpn_label(lab, tables, egress: str, pfx, memo: dict) -> int | None:
     return label
 
 
+def apply_catalogue(lab, tables, dist, pclass=None, owners=None):
+    """The domain options and knobs that change forwarding state beyond IGP, LDP and BGP (issue
+    13): LDP over RSVP (rsvp), the no-decrement-ttl signal to PHP hops, a BGP-free core. The FRR
+    control plane mode applies the same layer after apply_bgp (rsvp excepted: lab check)."""
+    owners = owners or _owners(lab)
+    pclass = pclass or classify_prefixes(lab, owners)
+    for dn, dm in lab.domains.items():
+        members = set(dm.routers)
+        for head, tail in dm.rsvp:
+            _ldp_over_rsvp(lab, tables, dist, owners, members, head, tail)
+        if any(lab.nodes[r].personality.no_decrement_ttl for r in members):
+            _no_decrement_signal(lab, tables, members)
+        if dm.bgp_free:
+            _bgp_free_core(lab, tables, members, pclass[dn])
+
+
 def edge_routers(lab, members) -> set:
     """The domain's LERs: routers with a link to a node outside the domain."""
     return {r for r in members for i in lab.nodes[r].interfaces for p in i.peers() if p.node not in members}
@@ -445,14 +461,7 @@ def build(lab) -> ControlPlane:
                         via = fec_via[pfx] = f"FEC {pfx}"
                     t.fib[pfx] = Route(pfx, "ldp" if any(n.push for n in new) else "igp", new, via=via)
     apply_bgp(lab, tables, dist, pclass, owners)
-    for dn, dm in lab.domains.items():
-        if dm.rsvp:
-            for head, tail in dm.rsvp:
-                _ldp_over_rsvp(lab, tables, dist, owners, members[dn], head, tail)
-        if any(lab.nodes[r].personality.no_decrement_ttl for r in members[dn]):
-            _no_decrement_signal(lab, tables, members[dn])
-        if dm.bgp_free:
-            _bgp_free_core(lab, tables, members[dn], pclass[dn])
+    apply_catalogue(lab, tables, dist, pclass, owners)
 
     # ---- hosts: connected subnet and a default route
     for h in lab.hosts:

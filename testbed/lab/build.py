@@ -76,7 +76,7 @@ def _knobs(P, raw: dict, loc: tuple, where: str) -> dict:
 
 
 
-def _rsvp_pairs(P, d, loc, dname, g) -> list:
+def _rsvp_pairs(P, d, loc, dname, g, frr: bool = False) -> list:
     """mpls.<d>.rsvp: [[head, tail], ...], two different routers of the domain, not neighbours
     (an RSVP LSP of one link would carry no LSR), over domain routers only."""
     out = []
@@ -91,6 +91,10 @@ def _rsvp_pairs(P, d, loc, dname, g) -> list:
             continue
         if d.sr:
             P.add(loc + ("rsvp", j), where, "LDP over RSVP needs LDP: remove sr: true or the rsvp list")
+            continue
+        if frr:
+            P.add(loc + ("rsvp", j), where, "LDP over RSVP needs control_plane: computed (FRR runs no RSVP-TE "
+                  "in the labs)")
             continue
         out.append(tuple(pair))
     return out
@@ -372,7 +376,7 @@ def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) ->
         dbeh = _knobs(P, d.behaviour or {}, loc + ("behaviour",), f"mpls.{dname}.behaviour")
         dom = MplsDomain(name=dname, routers=list(d.routers), external=d.external, explicit=explicit,
                          vpn=d.vpn, sr=d.sr, behaviour=dbeh, bgp_free=d.bgp_free,
-                         rsvp=_rsvp_pairs(P, d, loc, dname, g),
+                         rsvp=_rsvp_pairs(P, d, loc, dname, g, spec.control_plane == "frr"),
                          **{k: (getattr(d, k) if getattr(d, k) is not None else getattr(first, k)) for k in KNOBS})
         domains[dname] = dom
         for r in d.routers:
