@@ -230,3 +230,21 @@ def test_bgp_free_core_cisco_tunnels_its_errors_home(labs):
     assert all(h.labels and h.er_ttl is None for h in hops[2:4])
     t = ground_truth(cp)["probes"][0]["paths"][0]["tunnels"][0]
     assert not t["silent"]
+
+
+def test_testbed_signatures_rows_for_the_new_knobs():
+    """`testbed signatures` has a row per new knob, and each shows the signature it produces."""
+    from testbed.tools.signatures import KNOB_ROWS, knob_row
+    rows = {k[0]: knob_row(*k)["trace"] for k in KNOB_ROWS
+            if k[0].startswith(("no_decrement_ttl", "stacked_push_ttl", "quote_bytes", "bgp_free"))}
+
+    def get(prefix):
+        (trace,) = [t for k, t in rows.items() if k.startswith(prefix)]
+        return trace
+    assert get("no_decrement_ttl: true on the LERs") == "ce1 pe1 pe2 ce2 dst"
+    assert get("no_decrement_ttl: true, from pe1").startswith("pe2 ")          # the egress first
+    assert "p2" not in get("stacked_push_ttl: 255") and "p2[L1/1" in get("stacked_push_ttl: copy (Cisco")
+    assert get("quote_bytes: vendor defaults").split()[:3] == ["ce1:56", "pe1:56", "p1:168"]
+    assert {"pe1:356", "p1:168"} <= set(get("quote_bytes: 548").split())
+    assert get("bgp_free: true (domain), Huawei") == "ce1 pe1 * * * pe2 ce2 dst"
+    assert get("bgp_free: true (domain), Cisco").split()[2:5] == ["p1[L1", "f6]", "p2[L1"]

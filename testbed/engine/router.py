@@ -667,17 +667,18 @@ class Router:
         label = stack[0][0]
         hops = self.lfib.get(label)
         hop = None
-        push = ()
+        push, writeback = (), True
         if hops:
             hi = flow_hash(ip, 0) % len(hops) if len(hops) > 1 else 0
             hop = hops[hi]
             if label in self.lfib_extra:
-                push = self.lfib_extra[label][hi][0]
+                push, writeback = self.lfib_extra[label][hi]
         if (hop is not None and hop[0] == IMPLICIT_NULL and len(stack) == 1
                 and self.personality.php_expiry == "pop-first"):
             # the penultimate hop pops first (IP-TTL := min), then answers as an IP router:
             # the quoted IP-TTL is 1 (tnt.md 2.3, 3.2 qTTL note)
-            self._set_ttl(ip, self._ttl_after_pop(ip[8], stack[0][3]))
+            if writeback:           # (a no-decrement-ttl LSP pops without the write-back)
+                self._set_ttl(ip, self._ttl_after_pop(ip[8], stack[0][3]))
             pkt = self._build_error(port, 11, 0, bytes(ip), stack if self.personality.php_quote_popped else None)
             if pkt is not None:
                 self._originate(pkt, struct.unpack_from("!I", pkt, 16)[0], out)
