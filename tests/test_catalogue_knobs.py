@@ -248,3 +248,15 @@ def test_testbed_signatures_rows_for_the_new_knobs():
     assert {"pe1:356", "p1:168"} <= set(get("quote_bytes: 548").split())
     assert get("bgp_free: true (domain), Huawei") == "ce1 pe1 * * * pe2 ce2 dst"
     assert get("bgp_free: true (domain), Cisco").split()[2:5] == ["p1[L1", "f6]", "p2[L1"]
+
+
+@pytest.mark.parametrize("vendor", ["huawei", "cisco", "juniper", "nokia", "linux"])
+def test_bgp_free_truth_names_exactly_the_silent_hops(vendor):
+    """The truth's per-hop silent reason (walker side) agrees with what the engine sends, for
+    vendors that tunnel, IP-route or drop: a star exactly where the truth says silent."""
+    lab = load_lab("huawei-bgp-free", {"vendor": vendor})
+    cp = build(lab)
+    hops = ScriptedProber(Sim(lab, cp), "vp").trace(str(lab.probes[0].targets[0]), fingerprint=False)
+    steps = {s["node"]: s for s in ground_truth(cp)["probes"][0]["paths"][0]["forward"]}
+    order = ["ce1", "pe1", "p1", "p2", "p3", "pe2", "ce2"]
+    assert [h.address is None for h in hops[:7]] == [bool(steps[n].get("silent")) for n in order]
