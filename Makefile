@@ -4,6 +4,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 TOPO   ?=
 ARGS   ?=
+# test processes (pytest-xdist): most namespace tests wait on real processes, so three share two cores well
+JOBS   ?= 3
 
 .PHONY: all bootstrap test testbed labs bench clean conformance vm vm-image mininet
 
@@ -19,11 +21,11 @@ testbed: $(STAMP)
 	@if [ -z "$(TOPO)" ]; then $(VENV)/bin/testbed list; \
 	else $(VENV)/bin/testbed run $(TOPO) $(ARGS); fi
 
-## make test : the whole test suite (builds the micro-VM guests first where QEMU is installed)
+## make test : the whole test suite, JOBS=3 processes (builds the micro-VM guests first where QEMU is installed)
 test: $(STAMP)
 	@if command -v qemu-system-x86_64 >/dev/null && [ -x /bin/busybox ] && ls /boot/vmlinuz-*-amd64 >/dev/null 2>&1; \
 	then $(MAKE) --no-print-directory build/vm/image.json; fi
-	$(PY) -m pytest -q -ra tests $(ARGS)
+	$(PY) -m pytest -q -ra -n $(JOBS) tests $(ARGS)
 
 ## make conformance : uTNT vs the original TNT over the lab variants (needs TNT built, see README)
 conformance: $(STAMP)

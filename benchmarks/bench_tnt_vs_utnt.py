@@ -4,7 +4,8 @@ Each lab (library defaults, plus a /30 invisible-uhp and a 6-LSR implicit) comes
 namespaces; uTNT probes it from the vantage point's LAN tap, the original TNT (built by the
 user, see README "The original TNT as a peer") from the vantage point's namespace, toward
 the lab's destination and ce2; RUNS rounds, medians printed. Probes: base traces plus
-revelation (TNT's warts probe_count; fingerprinting pings apart). TNT's time is dominated
+revelation and the fingerprinting pings (TNT's warts probe_count counts all three; uTNT's
+probe_count + reveal_probes + ping_probes). TNT's time is dominated
 by scamper's `ping -c 1` wait (about 1 s per round of pings). Needs root.
 
     .venv/bin/python benchmarks/bench_tnt_vs_utnt.py [RUNS]

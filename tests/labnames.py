@@ -2,7 +2,7 @@
 (a user's own, or a second copy of the suite) on the same machine.
 
 `N("pt-side-a")` is `t<run>-pt-side-a`, where <run> is four hex digits drawn once per test
-run (or `UTNT_TEST_RUN` when set). The run tag is a prefix, so name relations the tests rely
+run (or `UTNT_TEST_RUN` when set), and one per pytest-xdist worker. The run tag is a prefix, so name relations the tests rely
 on survive: `N("pt-x")` is still a prefix of `N("pt-x-y")`.
 """
 from __future__ import annotations
@@ -11,8 +11,12 @@ import hashlib
 import os
 import secrets
 
-RUN = os.environ.get("UTNT_TEST_RUN") or secrets.token_hex(2)
-os.environ["UTNT_TEST_RUN"] = RUN          # subprocesses and xdist workers see the same tag
+BASE_RUN = os.environ.get("UTNT_TEST_RUN") or secrets.token_hex(2)
+os.environ["UTNT_TEST_RUN"] = BASE_RUN     # subprocesses see the same tag
+# under pytest-xdist every worker has a tag of its own (derived from the run's), so two tests
+# on different workers never share a lab name, whatever base names they use
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+RUN = hashlib.sha1(f"{BASE_RUN}-{_WORKER}".encode()).hexdigest()[:4] if _WORKER else BASE_RUN
 
 
 def N(base: str) -> str:

@@ -4,6 +4,7 @@ The network is reached only through :class:`utnt.reveal.Prober`. Docstrings cite
 ``tnt.md §N``: the repository's docs/tnt.md, which states TNT's behaviour in our words.
 """
 
+from .api import Options, trace
 from .model import Attempt, Hop, MplsTag, Reply, Trace, Tunnel
 from .options import TntOptions
 from .output import dump_text, format_trace, to_json
@@ -13,5 +14,5 @@ from .tnt import run_tnt, tnt_trace
 
 __all__ = [
     "Attempt", "Hop", "MplsTag", "Reply", "Trace", "Tunnel", "TntOptions", "Prober",
-    "Session", "run_tnt", "tnt_trace", "dump_text", "format_trace", "to_json", "is_reserved",
+    "Session", "Options", "trace", "run_tnt", "tnt_trace", "dump_text", "format_trace", "to_json", "is_reserved",
 ]

@@ -12,6 +12,8 @@ import json
 import sys
 from ipaddress import IPv4Address, IPv4Interface
 
+from utnt.api import add_options
+
 
 def _mac(s: str) -> bytes:
     b = bytes.fromhex(s.replace(":", "").replace("-", ""))
@@ -36,38 +38,13 @@ def _addr(s: str) -> str:
     return s
 
 
-def _flow(s: str) -> int:
-    try:
-        v = int(s, 0)
-    except ValueError:
-        v = 0
-    if not 1 <= v <= 0xFFFF:
-        raise argparse.ArgumentTypeError(f"'{s}' is not a flow identifier from 1 to 65535")
-    return v
-
-
 def build_parser(port_required: bool = True, prog: str = "utnt"):
     p = argparse.ArgumentParser(prog=prog, description="uTNT: TNT (Trace the Naughty Tunnels) with its own "
                                 "network stack, attached to an L2 port like a unikernel")
     dst = p.add_mutually_exclusive_group(required=port_required)
     dst.add_argument("-i", dest="dst", type=_addr, help="a single destination")
     dst.add_argument("-a", dest="addrfile", help="file of destinations, one per line, '#' comments")
-    p.add_argument("-m", dest="method", default="icmp-paris", choices=["icmp-paris", "udp-paris"])
-    p.add_argument("-s", dest="start_ttl", type=int, default=1, help="first TTL of the base trace (1)")
-    p.add_argument("-c", dest="ping_count", type=int, default=1, help="pings per hop for fingerprinting (1)")
-    p.add_argument("-f", dest="frpla", type=int, default=3, help="FRPLA threshold, > 0 (3)")
-    p.add_argument("-r", dest="rtla", type=int, default=1, help="RTLA threshold, > 0 (1)")
-    p.add_argument("-b", dest="brute", action="store_true", help="brute force: try revelation everywhere")
-    p.add_argument("-q", dest="attempts", type=int, default=3, help="attempts per hop (3)")
-    p.add_argument("-w", dest="wait", type=float, default=1.0, help="seconds to wait for a reply (1)")
-    p.add_argument("-g", dest="gap", type=int, default=5, help="gap limit: silent hops that end a trace (5)")
-    p.add_argument("--max-ttl", type=int, default=64)
-    p.add_argument("--rate", type=float, default=0.0, help="probe rate limit in packets/s (0: none)")
-    p.add_argument("--flow", type=_flow, default=None, help="Paris flow identifier, 1..65535: the ICMP "
-                   "checksum of icmp-paris probes, the UDP source port of udp-paris probes (default: random); "
-                   "per-flow load balancers then pick the same equal-cost path every run")
-    p.add_argument("--allow-private", action="store_true", help="lift the reserved-address rule "
-                   "(labs addressed from private space)")
+    add_options(p)
     port = p.add_mutually_exclusive_group(required=port_required)
     port.add_argument("--tap", help="tap device to attach to (in this network namespace)")
     port.add_argument("--iface", help="interface for a packet socket")
@@ -82,19 +59,14 @@ def build_parser(port_required: bool = True, prog: str = "utnt"):
 
 
 def options_from(args, calibration: bool = False):
-    from utnt.options import TntOptions
-    if not calibration and (args.frpla <= 0 or args.rtla <= 0):
-        raise ValueError("-f and -r must be > 0 (as in sc_tnt)")
-    return TntOptions(method=args.method, start_ttl=args.start_ttl, ping_count=args.ping_count,
-                      frpla_threshold=args.frpla, rtla_threshold=args.rtla, brute_force=args.brute,
-                      allow_private=args.allow_private)
+    """sc_tnt's options from parsed arguments (argparse's, or a utnt.Options)."""
+    from utnt.api import Options
+    return (args if isinstance(args, Options) else Options.from_args(args)).tnt_options(calibration)
 
 
 def params_from(args):
-    from utnt.net import ProbeParams
-    return ProbeParams(attempts=args.attempts, wait=args.wait, gap_limit=args.gap, max_ttl=args.max_ttl,
-                       ping_count=args.ping_count, rate=args.rate,
-                       flow=getattr(args, "flow", None))
+    from utnt.api import Options
+    return (args if isinstance(args, Options) else Options.from_args(args)).probe_params()
 
 
 def read_targets(path: str) -> list[str]:
@@ -113,15 +85,11 @@ def read_targets(path: str) -> list[str]:
 
 
 def run(port, args, out=sys.stdout) -> dict:
-    from utnt.net import NetProber, Stack
-    from utnt.output import dump_text, to_json
-    from utnt.tnt import run_tnt
-    stack = Stack(port, args.ip, args.gw, mac=args.mac)
-    prober = NetProber(stack, params_from(args))
+    from utnt.api import Options, trace
+    from utnt.output import dump_text
     targets = [args.dst] if args.dst else read_targets(args.addrfile)
-    traces = run_tnt(prober, targets, options_from(args))
-    doc = to_json(traces)
-    doc["counters"] = {"probes": prober.counters.to_json(), "stack": stack.counters}
+    doc, traces = trace(port, targets, Options.from_args(args), ip=args.ip, gw=args.gw, mac=args.mac,
+                        keep_traces=True)
     if getattr(args, "scamper_json", False):
         from utnt.scamper_json import dump_scamper_json
         out.write(dump_scamper_json(traces))

@@ -15,40 +15,24 @@ from testbed.errors import InputError, TestbedError
 
 
 def utnt_args(extra: list[str] | None):
-    """uTNT options given after `--` (TNT's -m -s -c -f -r -b, and -q -w -g --rate ...)."""
-    from utnt.cli import build_parser
-    import contextlib
-    import io
-    p = build_parser(port_required=False, prog="testbed run -- ")
-    said = io.StringIO()
+    """uTNT options given after `--` (TNT's -m -s -c -f -r -b, and -q -w -g --rate ...), as
+    uTNT's own API reads them (utnt.Options)."""
+    from utnt import Options
     try:
-        with contextlib.redirect_stderr(said):        # argparse's usage text: one line instead
-            args = p.parse_args(extra or [])
-    except SystemExit as e:
-        why = (said.getvalue().strip().splitlines() or [""])[-1].split(": error: ")[-1]
-        raise InputError(f"bad uTNT options after '--': {' '.join(extra or [])}"
-                         + (f" ({why})" if why else "")) from e
-    from utnt.cli import options_from
-    try:
-        options_from(args)
+        return Options.from_argv(extra, prog="testbed run -- ")
     except ValueError as e:
-        raise InputError(f"bad uTNT options after '--': {e}") from None
-    return args
+        raise InputError(f"bad uTNT options after '--': {' '.join(extra or [])} ({e})") from None
 
 
 def probe_sim(lab, cp, source: str, targets: list[str], args, sim=None, calibration: bool = False) -> dict:
+    """uTNT through its Python API (utnt.trace) on a sim port beside `source`."""
+    import utnt
     from testbed.runtimes.sim import Sim
-    from utnt.cli import options_from, params_from
-    from utnt.net import NetProber, SimPortAdapter, Stack
-    from utnt.output import to_json
-    from utnt.tnt import run_tnt
+    from utnt.net import SimPortAdapter
     sim = sim or Sim(lab, cp)
     sp = sim.attach(source)
-    stack = Stack(SimPortAdapter(sp), f"{sp.ip}/{sp.prefixlen}", str(sp.gateway), mac=sp.mac)
-    prober = NetProber(stack, params_from(args))
-    traces = run_tnt(prober, targets, options_from(args, calibration=calibration))
-    doc = to_json(traces)
-    doc["counters"] = {"probes": prober.counters.to_json(), "stack": stack.counters}
+    doc = utnt.trace(SimPortAdapter(sp), targets, args, ip=f"{sp.ip}/{sp.prefixlen}", gw=str(sp.gateway),
+                     mac=sp.mac, calibration=calibration)
     doc["sim"] = {"virtual_seconds": round(sim.now, 6), "frame_hops": sim.frame_hops}
     return doc
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from testbed.errors import TestbedError
 
-from .containerlab import DEFAULT_HOST_IMAGE, DEFAULT_IMAGE, LAN_MODES
+from .defaults import DEFAULT_HOST_IMAGE, DEFAULT_IMAGE, LAN_MODES
 
 
 def _export(args, out: Path) -> list[Path]:

@@ -56,9 +56,7 @@ from testbed.frr.render import TEMPLATES as FRR_TEMPLATES
 from testbed.frr.render import render_router
 from testbed.lab.model import Interface, Lab, Node
 
-DEFAULT_IMAGE = "quay.io/frrouting/frr:8.4.4"
-DEFAULT_HOST_IMAGE = "ghcr.io/srl-labs/network-multitool"
-LAN_MODES = ("switch", "bridge")
+from .defaults import DEFAULT_HOST_IMAGE, DEFAULT_IMAGE, LAN_MODES  # noqa: F401 (re-exported)
 HERE = Path(__file__).resolve().parent
 SCHEMA = HERE / "schema" / "clab.schema.json"
 TEMPLATES = HERE / "templates"

@@ -70,11 +70,13 @@ def run_pair(lab: str, params: dict | None, options: list[str], name: str, worke
             t_s += r["elapsed_s"]
             t_text.append(r["verbose_text"])
             t_probes += sum(warts_probe_counts(r["warts"]))
-        # TNT's warts probe_count is the base trace plus its tunnel's probes (revelation
-        # traces, buddy pings), not the fingerprinting pings: uTNT's is counted the same way
+        # TNT's warts probe_count is everything its tnt trace sent: the base trace, the
+        # fingerprinting pings and the revelation probes (explicit: 8 hops + 8 pings = 16;
+        # invisible-php: 20 + 8 = 28, as uTNT's three counters add up on the same labs), so
+        # uTNT's probes are counted the same way
         res["utnt"] = {"text": dump_text_json(u_traces, verbose=True), "seconds": u_s,
                        "probes": sum(int(t.get("probe_count") or 0) + int(t.get("reveal_probes") or 0)
-                                     for t in u_traces),
+                                     + int(t.get("ping_probes") or 0) for t in u_traces),
                        "ping_probes": sum(int(t.get("ping_probes") or 0) for t in u_traces)}
         res["tnt"] = {"text": "".join(t_text), "seconds": t_s, "probes": t_probes,
                       "warts": list(warts) if keep_warts else []}
