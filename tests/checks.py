@@ -218,6 +218,34 @@ def check_entropy(lab, hops, lsrs=3):
     assert egress.labels[0][1] == 1
 
 
+def check_ldp_over_rsvp(lab, hops):
+    """Junos LDP over RSVP: p1 pushes the RSVP label at TTL 255, so p2 and p3 never answer the
+    probes and the trace goes p1 -> p4, each quoting one LDP label with LSE-TTL 1; p4's FRPLA
+    is 2 (the return LSP counts the hidden LSRs). Cisco (copy): p2 and p3 quote RSVP over LDP."""
+    core = ["ce1", "pe1", "p1", "p2", "p3", "p4", "pe2", "ce2"]
+    addrs = chain_addrs(lab, ["vp"] + core)
+    if lab.nodes["p1"].personality.stacked_push_ttl == 255:
+        assert [h.address for h in hops[:-1]] == [addrs[n] for n in ("ce1", "pe1", "p1", "p4", "pe2", "ce2")]
+        p1, p4 = hops[2], hops[3]
+        assert len(p1.labels) == len(p4.labels) == 1 and p1.labels[0][1] == p4.labels[0][1] == 1
+        assert p4.frpla == 2 and p1.frpla == 0
+    else:
+        assert [h.address for h in hops[:-1]] == [addrs[n] for n in core]
+        p2, p3 = hops[3], hops[4]
+        assert [t for _, t in p2.labels] == [1, 1] and [t for _, t in p3.labels] == [1, 2]
+        assert p2.labels[1][0] == p3.labels[1][0] == hops[5].labels[0][0], "the LDP label is p4's, under RSVP"
+        assert len(hops[2].labels) == 1 and p2.quoted_ttl == 2 and p3.quoted_ttl == 3
+
+
+def check_bgp_free(lab, hops, lsrs=3):
+    """A Huawei BGP-free core: every LSR IP-routes its one-label time-exceeded and has no
+    route to vp, so ce1, pe1, N stars, pe2 with FRPLA 0 (the tunnel is uniform)."""
+    addrs = chain_addrs(lab, ["vp"] + _core(lsrs))
+    assert [h.address for h in hops[:2]] == [addrs["ce1"], addrs["pe1"]]
+    assert [h.address for h in hops[2:2 + lsrs]] == [None] * lsrs
+    assert hops[2 + lsrs].address == addrs["pe2"] and hops[2 + lsrs].frpla == 0 and not hops[2 + lsrs].labels
+
+
 def check_five_vp(lab, hops):
     # from vp1: ce1 pe1 then pe2 as neighbours (pipe TTL hides p1 p2 p3), FRPLA 3 at pe2
     addrs = chain_addrs(lab, ["vp1", "ce1", "pe1", "p1", "p2", "p3", "pe2", "ce2"])
@@ -233,7 +261,7 @@ CHECKS = {
     "l3vpn": check_l3vpn, "huawei-lsp": check_huawei, "silent-ingress": check_silent_ingress,
     "rate-limited": check_rate_limited, "sr-mpls": check_sr, "split-pipe": check_invisible_php,
     "two-domains-php": check_two_domains_php, "two-vp": check_two_vp, "ecmp-explicit": check_ecmp_explicit,
-    "entropy": check_entropy,
+    "entropy": check_entropy, "ldp-over-rsvp": check_ldp_over_rsvp, "huawei-bgp-free": check_bgp_free,
     "five-vp": check_five_vp,
 }
 

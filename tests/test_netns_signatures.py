@@ -44,6 +44,7 @@ def assert_gone(name):
 SCENARIOS = [(n, {}) for n in lab_names()] + [
     ("explicit", {"lsrs": 5}), ("implicit", {"lsrs": 4}), ("opaque", {"lsrs": 6}), ("invisible-php", {"lsrs": 5}),
     ("invisible-php-juniper", {"lsrs": 4}), ("invisible-php", {"vendor": "juniper"}),
+    ("ldp-over-rsvp", {"vendor": "cisco"}),
 ]
 
 

@@ -167,6 +167,102 @@ def _vpn_label(lab, tables, egress: str, pfx, memo: dict) -> int | None:
     return label
 
 
+def apply_catalogue(lab, tables, dist, pclass=None, owners=None):
+    """The domain options and knobs that change forwarding state beyond IGP, LDP and BGP (issue
+    13): LDP over RSVP (rsvp), the no-decrement-ttl signal to PHP hops, a BGP-free core. The FRR
+    control plane mode applies the same layer after apply_bgp (rsvp excepted: lab check)."""
+    owners = owners or _owners(lab)
+    pclass = pclass or classify_prefixes(lab, owners)
+    for dn, dm in lab.domains.items():
+        members = set(dm.routers)
+        for head, tail in dm.rsvp:
+            _ldp_over_rsvp(lab, tables, dist, owners, members, head, tail)
+        if any(lab.nodes[r].personality.no_decrement_ttl for r in members):
+            _no_decrement_signal(lab, tables, members)
+        if dm.bgp_free:
+            _bgp_free_core(lab, tables, members, pclass[dn])
+
+
+def edge_routers(lab, members) -> set:
+    """The domain's LERs: routers with a link to a node outside the domain."""
+    return {r for r in members for i in lab.nodes[r].interfaces for p in i.peers() if p.node not in members}
+
+
+def _free_label(lab, t, router: str) -> int:
+    used = [lbl for lbl in list(t.lfib) + list(t.bindings.values()) if lbl > 15]
+    return max(used + [lab.nodes[router].personality.label_base - 1]) + 1
+
+
+def _ldp_over_rsvp(lab, tables, dist, owners, members, head: str, tail: str):
+    """LDP over RSVP (domain knob rsvp: [[head, tail]]): an RSVP-TE LSP from head to tail along
+    the IGP's first shortest path, a label per router after head, PHP (or explicit null) at
+    the router before tail. Head's LDP LFIB entries for FECs whose shortest path crosses tail
+    swap to the label tail advertises for the FEC (targeted LDP) and push the RSVP label on
+    top (LabelHop.push); the new top label's TTL is head's stacked_push_ttl (copy or 255).
+    Head's own FIB routes stay LDP-only (the tunnel carries label-switched traffic)."""
+    lo = Prefix(f"{lab.nodes[tail].loopback}/32")
+    path, hops = [head], []
+    while path[-1] != tail:
+        r = tables[path[-1]].fib.get(lo)
+        if r is None or not r.nexthops or len(path) > len(lab.nodes):
+            return
+        nh = r.nexthops[0]
+        hops.append(nh)
+        path.append(nh.neighbor)
+    labels = {x: _free_label(lab, tables[x], x) for x in path[1:-1]}
+    tail_null = IMPLICIT_NULL if lab.nodes[tail].popping == "php" else EXPLICIT_NULL
+    for k, x in enumerate(path[1:-1], start=1):
+        nxt = path[k + 1]
+        out = labels[nxt] if nxt != tail else tail_null
+        nh = hops[k]
+        tables[x].lfib[labels[x]] = LfibEntry(labels[x], lo, [LabelHop(out, nh.ifname, nh.gateway, nxt)])
+    first = hops[0]
+    inf = float("inf")
+    t = tables[head]
+    for in_label, e in list(t.lfib.items()):
+        own = [(o, c) for o, c in owners.get(e.fec, []) if o in members]
+        if not own or in_label in labels.values():
+            continue
+        best = min(dist[head].get(o, inf) + c for o, c in own)
+        if not any(dist[head].get(tail, inf) + dist[tail].get(o, inf) + c == best for o, c in own):
+            continue
+        tb = tables[tail].bindings.get(e.fec)
+        if tb is None:
+            continue
+        top = labels[path[1]]
+        hop = LabelHop(top, first.ifname, first.gateway, path[1]) if tb == IMPLICIT_NULL else \
+            LabelHop(tb, first.ifname, first.gateway, path[1], push=(top,))
+        t.lfib[in_label] = LfibEntry(in_label, e.fec, [hop])
+
+
+def _no_decrement_signal(lab, tables, members):
+    """Junos no-decrement-ttl is signalled along the LSP (a proprietary RSVP object): the
+    penultimate hop pops without writing the LSE-TTL back. LDP merges every ingress's LSP to a
+    FEC into one label, so the PHP hops of a FEC drop the write-back when every LER of the
+    domain (the ingresses, the FEC's owner aside) has no_decrement_ttl."""
+    lers = edge_routers(lab, members)
+    for r in members:
+        t = tables[r]
+        for lbl, e in t.lfib.items():
+            if not any(h.out_label == IMPLICIT_NULL for h in e.hops):
+                continue
+            ingresses = [x for x in lers if e.fec not in tables[x].bindings or
+                         tables[x].bindings[e.fec] not in (IMPLICIT_NULL, EXPLICIT_NULL)]
+            if ingresses and all(lab.nodes[x].personality.no_decrement_ttl for x in ingresses):
+                e.hops = [LabelHop(h.out_label, h.ifname, h.gateway, h.neighbor, h.push, False)
+                          if h.out_label == IMPLICIT_NULL else h for h in e.hops]
+
+
+def _bgp_free_core(lab, tables, members, cls):
+    """A BGP-free core (domain knob bgp_free): the routers with no link out of the domain run
+    only the IGP and LDP, so external (customer) prefixes, which only the PEs learn by BGP, are
+    not in their FIB. What they answer by IP route to such a source is dropped (no route)."""
+    for r in members - edge_routers(lab, members):
+        fib = tables[r].fib
+        for pfx in [p for p in fib if cls.get(p) == "external"]:
+            del fib[pfx]
+
+
 class Distances:
     """All-pairs IGP distances (a matrix from scipy) with dict-like access by router name."""
 
@@ -365,6 +461,7 @@ def build(lab) -> ControlPlane:
                         via = fec_via[pfx] = f"FEC {pfx}"
                     t.fib[pfx] = Route(pfx, "ldp" if any(n.push for n in new) else "igp", new, via=via)
     apply_bgp(lab, tables, dist, pclass, owners)
+    apply_catalogue(lab, tables, dist, pclass, owners)
 
     # ---- hosts: connected subnet and a default route
     for h in lab.hosts:

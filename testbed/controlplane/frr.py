@@ -20,7 +20,7 @@ import socket
 import subprocess
 from ipaddress import IPv4Address, IPv4Network
 
-from .compute import apply_bgp, build as build_computed, classify_prefixes
+from .compute import apply_bgp, apply_catalogue, build as build_computed, classify_prefixes
 from .tables import EXPLICIT_NULL, IMPLICIT_NULL, ControlPlane, LabelHop, LfibEntry, NextHop, Route, RouterTables
 
 NULLS = {"imp-null": IMPLICIT_NULL, "exp-null": EXPLICIT_NULL, "implicit-null": IMPLICIT_NULL,
@@ -229,6 +229,7 @@ def frr_control_plane(lab, read, computed: ControlPlane | None = None) -> Contro
     for h in lab.hosts:
         tables[h.name] = computed.tables[h.name]
     apply_bgp(lab, tables, computed.distance, classify_prefixes(lab))
+    apply_catalogue(lab, tables, computed.distance)
     return ControlPlane(lab=lab, tables=tables, distance=computed.distance)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from .tables import EXPLICIT_NULL, IMPLICIT_NULL
 
-SWAP, PHP, UNTAGGED = "swap", "php", "untagged"
+SWAP, PHP, UNTAGGED, SWAP_PUSH = "swap", "php", "untagged", "swap-push"
 ELI = 7         # entropy label indicator (RFC 6790): it and the entropy label under it are popped together
 
 
@@ -37,11 +37,14 @@ def strip_explicit_null(stack: tuple) -> int:
     return min(k, len(stack))
 
 
-def after_hop(stack: tuple, out_label) -> tuple[str, tuple]:
+def after_hop(stack: tuple, out_label, push: tuple = ()) -> tuple[str, tuple]:
     """(action, labels sent to the next hop) for the received labels `stack` (explicit null
-    already stripped) forwarded through an LFIB next hop whose out-label is `out_label`."""
+    already stripped) forwarded through an LFIB next hop whose out-label is `out_label`;
+    `push`: labels that hop pushes above the swapped one (LDP over RSVP: "swap-push")."""
     if out_label is None:
         return UNTAGGED, ()
     if out_label == IMPLICIT_NULL:
         return PHP, tuple(stack[1:])
+    if push:
+        return SWAP_PUSH, tuple(push) + (out_label,) + tuple(stack[1:])
     return SWAP, (out_label,) + tuple(stack[1:])

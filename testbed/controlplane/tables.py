@@ -67,17 +67,26 @@ class LabelHop:
     ifname: str
     gateway: IPv4Address
     neighbor: str
+    push: tuple[int, ...] = ()       # labels pushed above the swapped one (LDP over RSVP), outermost first
+    writeback: bool = True           # a PHP pop writes the LSE-TTL into the IP header (False: the LSP
+                                     # was signalled no-decrement-ttl, Junos)
 
     def to_json(self):
         out = "untagged" if self.out_label is None else ("pop" if self.out_label == IMPLICIT_NULL
                                                           else self.out_label)
-        return {"out": out, "interface": self.ifname, "gateway": str(self.gateway), "neighbor": self.neighbor}
+        d = {"out": out, "interface": self.ifname, "gateway": str(self.gateway), "neighbor": self.neighbor}
+        if self.push:
+            d["push"] = list(self.push)
+        if not self.writeback:
+            d["writeback"] = False
+        return d
 
     @classmethod
     def from_json(cls, d: dict) -> "LabelHop":
         out = d["out"]
         label = None if out == "untagged" else (IMPLICIT_NULL if out == "pop" else int(out))
-        return cls(label, d["interface"], IPv4Address(d["gateway"]), d.get("neighbor"))
+        return cls(label, d["interface"], IPv4Address(d["gateway"]), d.get("neighbor"),
+                   tuple(int(x) for x in d.get("push") or ()), bool(d.get("writeback", True)))
 
 
 @dataclass

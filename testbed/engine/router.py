@@ -97,6 +97,9 @@ class Router:
                                                        "unreachable": "outgoing", "echo_reply": "probed"})
     fib: dict = field(default_factory=dict)        # plen -> {net_int: CompiledRoute}
     lfib: dict = field(default_factory=dict)       # label -> [(out_label|None, port, gw_int)]
+    # label -> [(labels pushed above the out-label, PHP write-back) per LFIB hop], only for labels
+    # whose hops push (LDP over RSVP) or pop without write-back (a no-decrement-ttl LSP)
+    lfib_extra: dict = field(default_factory=dict)
     counters: Counters = field(default_factory=Counters)
 
     def __post_init__(self):
@@ -201,6 +204,8 @@ class Router:
         w = int.from_bytes(frame[14:18], "big")
         ttl = w & 0xFF
         if ttl <= 1 or not w & 0x100:      # expiring, or a deeper stack: the general path checks it
+            return False
+        if self.lfib_extra and (w >> 12) in self.lfib_extra:
             return False
         hops = self.lfib.get(w >> 12)
         if hops is None or len(hops) != 1:
@@ -325,7 +330,8 @@ class Router:
             if decrement and not self.personality.decrement_at_ingress:
                 ttl = ip[8]
             self._set_ttl(ip, ttl)
-            lse_ttl = ttl if self.ttl_propagate else self.personality.pipe_lse_ttl
+            lse_ttl = ttl if self.ttl_propagate and not self.personality.no_decrement_ttl \
+                else self.personality.pipe_lse_ttl
             self.counters.forwarded += 1
             labels = self._labels(push, lse_ttl)
             if self.personality.entropy_label:
@@ -514,7 +520,8 @@ class Router:
         pidx, gw, push = self._pick(route.hops, pkt, 0)
         nh = gw if gw is not None else dst
         if push:
-            lse_ttl = pkt[8] if self.ttl_propagate_local else self.personality.pipe_lse_ttl
+            lse_ttl = pkt[8] if self.ttl_propagate_local and not self.personality.no_decrement_ttl \
+                else self.personality.pipe_lse_ttl
             self._send(pidx, nh, _ET_MPLS, self._labels(push, lse_ttl) + pkt, out)
         else:
             self._send(pidx, nh, _ET_IP, pkt, out)
@@ -562,12 +569,13 @@ class Router:
         if hops is None:
             self.counters.dropped_no_label += 1
             return
+        hi = 0
         if len(hops) > 1:
             hdr = self._parse_ip(frame, ipoff)
-            hop = hops[flow_hash(frame, ipoff) % len(hops)] if hdr else hops[0]
-        else:
-            hop = hops[0]
+            hi = flow_hash(frame, ipoff) % len(hops) if hdr else 0
+        hop = hops[hi]
         out_label, pidx, gw = hop
+        push, writeback = self.lfib_extra[label][hi] if label in self.lfib_extra else ((), True)
         action, _ = after_hop((), out_label)
         if action == UNTAGGED:      # the LSP ends abruptly here (opaque egress): the whole stack goes
             self._pop_to_ip(port, frame, ipoff, stack, ttl, out, explicit_null=False, hop=hop)
@@ -585,7 +593,7 @@ class Router:
             if hdr is None:
                 return
             ip = bytearray(frame[ipoff:ipoff + hdr[1]])
-            if self.personality.php_ttl_writeback:
+            if self.personality.php_ttl_writeback and writeback:
                 self._set_ttl(ip, self._ttl_after_pop(ip[8], new_ttl))
             self.counters.label_switched += 1
             self._send(pidx, gw, _ET_IP, bytes(ip), out)
@@ -593,6 +601,11 @@ class Router:
         # swap
         payload = bytearray(frame[14:])
         struct.pack_into("!I", payload, 0, (out_label << 12) | (tc << 9) | (s << 8) | new_ttl)
+        if push:
+            # swap, then push a new top label over the stack (LDP over RSVP): its TTL is the
+            # current LSE-TTL (RFC 3443 uniform) or 255 (Junos), vendor knob stacked_push_ttl
+            top = new_ttl if self.personality.stacked_push_ttl == "copy" else 255
+            payload = encode_stack([(lbl, tc, 0, top) for lbl in push]) + payload
         self.counters.label_switched += 1
         self._send(pidx, gw, _ET_MPLS, bytes(payload), out)
 
@@ -643,13 +656,18 @@ class Router:
         label = stack[0][0]
         hops = self.lfib.get(label)
         hop = None
+        push, writeback = (), True
         if hops:
-            hop = hops[flow_hash(ip, 0) % len(hops)] if len(hops) > 1 else hops[0]
+            hi = flow_hash(ip, 0) % len(hops) if len(hops) > 1 else 0
+            hop = hops[hi]
+            if label in self.lfib_extra:
+                push, writeback = self.lfib_extra[label][hi]
         if (hop is not None and hop[0] == IMPLICIT_NULL and len(stack) == 1
                 and self.personality.php_expiry == "pop-first"):
             # the penultimate hop pops first (IP-TTL := min), then answers as an IP router:
             # the quoted IP-TTL is 1 (tnt.md 2.3, 3.2 qTTL note)
-            self._set_ttl(ip, self._ttl_after_pop(ip[8], stack[0][3]))
+            if writeback:           # (a no-decrement-ttl LSP pops without the write-back)
+                self._set_ttl(ip, self._ttl_after_pop(ip[8], stack[0][3]))
             pkt = self._build_error(port, 11, 0, bytes(ip), stack if self.personality.php_quote_popped else None)
             if pkt is not None:
                 self._originate(pkt, struct.unpack_from("!I", pkt, 16)[0], out)
@@ -667,8 +685,10 @@ class Router:
                 else:
                     self._send(pidx, gw, _ET_IP, pkt, out)
                 return
-            lse_ttl = pkt[8] if self.ttl_propagate_local else self.personality.pipe_lse_ttl
-            new = [(out_label, stack[0][1], 0, lse_ttl)] + [(l, tc, 0, lse_ttl) for (l, tc, s, _) in stack[1:]]
+            lse_ttl = pkt[8] if self.ttl_propagate_local and not self.personality.no_decrement_ttl \
+                else self.personality.pipe_lse_ttl
+            new = [(lbl, stack[0][1], 0, lse_ttl) for lbl in push] + [(out_label, stack[0][1], 0, lse_ttl)] + \
+                [(l, tc, 0, lse_ttl) for (l, tc, s, _) in stack[1:]]
             new[-1] = (new[-1][0], new[-1][1], 1, new[-1][3])
             self._send(pidx, gw, _ET_MPLS, encode_stack(new) + pkt, out)
             return
@@ -707,10 +727,14 @@ def compile_node(node, tables) -> Router:
                                                tuple(nh.push)) for nh in route.nexthops])
         fib.setdefault(pfx.prefixlen, {})[int(pfx.network_address)] = cr
     lfib = {}
+    extra = {}
     for lbl, e in tables.lfib.items():
         lfib[lbl] = [(h.out_label, idx[h.ifname], int(h.gateway)) for h in e.hops]
+        if any(h.push or not h.writeback for h in e.hops):
+            extra[lbl] = [(tuple(h.push), h.writeback) for h in e.hops]
     p = node.personality
     return Router(name=node.name, ports=ports, loopback=int(node.loopback) if node.loopback else None,
                   personality=p, ttl_propagate=node.ttl_propagate, rfc4950=node.rfc4950,
                   icmp_tunneling=node.icmp_tunneling, icmp_rate_limit=node.icmp_rate_limit,
-                  is_host=p.is_host, icmp_source=dict(node.icmp_source), fib=fib, lfib=lfib)
+                  is_host=p.is_host, icmp_source=dict(node.icmp_source), fib=fib, lfib=lfib,
+                  lfib_extra=extra)

@@ -96,6 +96,30 @@ def _components(adj: dict[str, set[str]], members) -> list[set[str]]:
         out.append(group)
     return out
 
+
+def _rsvp_pairs(P, d, loc, dname, adj, frr: bool = False) -> list:
+    """mpls.<d>.rsvp: [[head, tail], ...], two different routers of the domain, not neighbours
+    (an RSVP LSP of one link would carry no LSR), over domain routers only."""
+    out = []
+    for j, pair in enumerate(d.rsvp):
+        where = f"mpls.{dname}.rsvp[{j}]"
+        if len(pair) != 2 or pair[0] == pair[1] or any(r not in d.routers for r in pair):
+            P.add(loc + ("rsvp", j), where, "an RSVP LSP is [head, tail]: two different routers of the domain")
+            continue
+        if pair[1] in adj[pair[0]]:
+            P.add(loc + ("rsvp", j), where, f"'{pair[0]}' and '{pair[1]}' are neighbours: an RSVP LSP between them "
+                  "has no LSR; pick a tail two hops away or more")
+            continue
+        if d.sr:
+            P.add(loc + ("rsvp", j), where, "LDP over RSVP needs LDP: remove sr: true or the rsvp list")
+            continue
+        if frr:
+            P.add(loc + ("rsvp", j), where, "LDP over RSVP needs control_plane: computed (FRR runs no RSVP-TE "
+                  "in the labs)")
+            continue
+        out.append(tuple(pair))
+    return out
+
 def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) -> Lab:
     P = _Problems(path, lines)
     allowed_vendors = vendors.names()
@@ -375,7 +399,8 @@ def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) ->
         first = nodes[d.routers[0]].personality
         dbeh = _knobs(P, d.behaviour or {}, loc + ("behaviour",), f"mpls.{dname}.behaviour")
         dom = MplsDomain(name=dname, routers=list(d.routers), external=d.external, explicit=explicit,
-                         vpn=d.vpn, sr=d.sr, behaviour=dbeh,
+                         vpn=d.vpn, sr=d.sr, behaviour=dbeh, bgp_free=d.bgp_free,
+                         rsvp=_rsvp_pairs(P, d, loc, dname, adj, spec.control_plane == "frr"),
                          **{k: (getattr(d, k) if getattr(d, k) is not None else getattr(first, k)) for k in KNOBS})
         domains[dname] = dom
         for r in d.routers:

@@ -61,6 +61,8 @@ class MplsDomain:
     vpn: bool = False
     sr: bool = False
     behaviour: dict = field(default_factory=dict)
+    rsvp: list = field(default_factory=list)     # [(head, tail)]: LDP over RSVP segments
+    bgp_free: bool = False
 
 
 @dataclass

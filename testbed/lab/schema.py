@@ -113,6 +113,9 @@ class DomainSpec(Strict):
     external: Literal["bgp", "igp"] = "bgp"
     vpn: Bool = False                  # L3VPN: BGP routes carry a VPN label under the transport label
     sr: Bool = False                   # SR-MPLS: node SIDs from the SRGB instead of LDP labels
+    rsvp: list[list[str]] = []         # LDP over RSVP: [[head, tail], ...] RSVP-TE LSPs inside the domain
+    bgp_free: Bool = False             # BGP-free core: routers with no link out of the domain have no
+                                       # route to external (customer) prefixes
     behaviour: dict | None = None      # vendor behaviour knobs for the domain's routers
 
 

@@ -61,6 +61,8 @@ def visibility(lab, t: dict, thresholds: dict | None = None) -> str | None:
     behaviour, never from a detector's output."""
     th = {**THRESHOLDS, **(thresholds or {})}
     if t.get("silent"):
+        if t.get("silent_reason"):
+            return f"silent LSRs: {t['silent_reason']}"
         return "silent LSRs: they drop packets whose LSE-TTL expires and never answer (Linux)"
     cls, lsrs = t["class"], t["lsrs"]
     nodes = [lab.nodes[n] for n in lsrs]

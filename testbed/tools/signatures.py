@@ -102,12 +102,29 @@ KNOB_ROWS = [
      "pe1"),
     ("ttl_propagate_local: false, from pe1 (pipe for both)", "split-pipe", None, {"ttl_propagate_local": False},
      None, None, None, "pe1"),
+    ("no_decrement_ttl: true on the LERs of a uniform Junos LSP (2 hops, no FRPLA/RTLA)", "explicit", "juniper",
+     {"no_decrement_ttl": True}, ("pe1", "pe2"), None, None),
+    ("no_decrement_ttl: true, from pe1 (the egress answers first)", "explicit", "juniper",
+     {"no_decrement_ttl": True}, ("pe1", "pe2"), None, None, "pe1"),
+    ("stacked_push_ttl: 255 (Junos, LDP over RSVP: p2, p3 hidden)", "ldp-over-rsvp", None, {}, None, None, None),
+    ("stacked_push_ttl: copy (Cisco: two-label quotes inside)", "ldp-over-rsvp", "cisco", {}, None, None, None),
+    ("stacked_push_ttl: copy on the Junos head p1", "ldp-over-rsvp", None, {"stacked_push_ttl": "copy"}, ("p1",),
+     None, None),
+    ("quote_bytes: vendor defaults (reply IP length per hop, 328-byte probes)", "explicit", "cisco", {}, None,
+     "sizes", None),
+    ("quote_bytes: 548 on the domain routers (labelled replies still padded to 128)", "explicit", "cisco", {"quote_bytes": 548},
+     None, "sizes", None),
+    ("quote_bytes: juniper defaults", "explicit", "juniper", {}, None, "sizes", None),
+    ("bgp_free: true (domain), Huawei ttl expiration pop", "huawei-bgp-free", None, {}, None, None, None),
+    ("bgp_free: true (domain), Cisco tunnelling", "huawei-bgp-free", "cisco", {}, None, None, None),
 ]
 
 
 def knob_row(setting, lab, vendor, knobs, on, method, target, source=None) -> dict:
     if method == "fast":
         row = _fast_row(lab, vendor, knobs, on)
+    elif method == "sizes":
+        row = _size_row(lab, vendor, knobs, on)
     else:
         row = signature_row(lab, vendor, knobs, on, method or "icmp-paris", target, source)
     return {"knob": setting, **row}
@@ -128,6 +145,38 @@ def _fast_row(lab_name, vendor, knobs, on):
     show = lambda hs: " ".join("*" if h.address is None else lab.owner_of(h.address) for h in hs)  # noqa: E731
     return {"lab": lab_name, "vendor": vendor, "trace": f"{show(first)} / again: {show(second)}",
             "signatures": [], "labels": ""}
+
+
+def _size_row(lab_name, vendor, knobs, on, payload: int = 300):
+    """IP total length of each hop's reply to ICMP probes of 28 + `payload` bytes (TTL 1, 2, ...):
+    20 + 8 + the quote (quote_bytes, or 128 padded plus the MPLS extension with labels)."""
+    import dataclasses
+
+    from ipaddress import IPv4Address
+
+    from testbed.wire import frames, icmp
+    lab = load_lab(lab_name, {"vendor": vendor} if vendor else {})
+    for n in lab.routers:
+        if (n.name in on) if on else n.domain:
+            n.personality = dataclasses.replace(n.personality, **knobs)
+    pr = ScriptedProber(Sim(lab, build(lab)), lab.probes[0].source)
+    dst = str(lab.probes[0].targets[0])
+    cells = []
+    for ttl in range(1, 16):
+        pkt = frames.ip_packet(int(IPv4Address(pr.src)), int(IPv4Address(dst)), 1, ttl,
+                               icmp.echo(8, 0x5a5a, ttl, b"s" * payload))
+        pr.port.send(frames.ip_frame(pr.gwmac, pr.mac, pkt))
+        pr.sim.run(0.2)
+        got = [f for f in pr.port.recv_all() if f[12:14] == b"\x08\x00"]
+        if not got:
+            cells.append("*")
+            continue
+        f = got[0]
+        src = ".".join(str(b) for b in f[26:30])
+        cells.append(f"{lab.owner_of(src) or src}:{int.from_bytes(f[16:18], 'big')}")
+        if f[14 + (f[14] & 15) * 4] == 0:
+            break
+    return {"lab": lab_name, "vendor": vendor, "trace": " ".join(cells), "signatures": [], "labels": ""}
 
 
 def _takes_vendor(name: str) -> bool:

@@ -29,14 +29,67 @@ def _expected_triggers(cp, lab, path, tunnels, t, src_addr):
         return None, None
     ret = back[0]
     ret_tunnels = tunnels_on(lab, ret)
-    uncounted = sum(len(o.lsrs) for o in ret_tunnels if not lab.nodes[o.ingress].ttl_propagate
-                    and o.egress in lab.nodes and not lab.nodes[o.egress].personality.min_ttl_at_pop)
+
+    def pipe(o):
+        return not lab.nodes[o.ingress].ttl_propagate or o.no_decrement
+
+    def min_at_pop(o):
+        """Does the return tunnel's last pop write min(IP-TTL, LSE-TTL) into the IP header? Not
+        at a Linux egress (no min), nor at a PHP hop without the write-back (Junos
+        no-propagate-ttl, or an LSP signalled no-decrement-ttl)."""
+        if o.egress in lab.nodes and not lab.nodes[o.egress].personality.min_ttl_at_pop:
+            return False
+        if o.ending == "php" and o.lsrs:
+            return _php_writes_back(cp, ret, o.lsrs[-1])
+        return True
+    uncounted = sum(len(o.lsrs) for o in ret_tunnels if pipe(o) and not min_at_pop(o))
     r_te = len(ret) - 1 - uncounted
     p = lab.nodes[t.egress].personality
     rtla = None
     if p.ttl_time_exceeded == 255 and p.ttl_echo_reply != 255:
-        rtla = sum(len(o.lsrs) for o in ret_tunnels if not lab.nodes[o.ingress].ttl_propagate)
+        rtla = sum(len(o.lsrs) for o in ret_tunnels if pipe(o) and min_at_pop(o))
     return r_te - ttl, rtla
+
+
+def _php_writes_back(cp, path, node: str) -> bool:
+    """The penultimate hop `node` of a walked path: its vendor write-back and the LFIB hop's
+    (a no-decrement-ttl LSP pops without it)."""
+    if not cp.lab.nodes[node].personality.php_ttl_writeback:
+        return False
+    for s in path:
+        if s.node == node and s.labels_in:
+            e = cp.tables[node].lfib.get(s.labels_in[0])
+            return e is None or all(h.writeback for h in e.hops)
+    return True
+
+
+def silent_reason(cp, step, src_addr, udp: bool = False) -> str | None:
+    """Why the router of a walked step sends nothing back when a probe expires there (None: it
+    answers). Mirrors the engine (engine/router.py _lse_expired, _originate): a router that
+    drops expiring labels (Linux) or sends no time-exceeded (answer_time_exceeded false) is
+    silent; so is one whose reply is IP-routed (an unlabelled probe, a one-label error under
+    Huawei's `ttl expiration pop`, a penultimate hop that pops first) while it has no IP route
+    to the probe's source (a BGP-free core, domain knob bgp_free)."""
+    n = cp.lab.nodes[step.node]
+    p = n.personality
+    labelled = bool(step.labels_in)
+    if labelled and p.lse_expiry == "drop":
+        return "drops packets whose LSE-TTL expires (lse_expiry drop, Linux)"
+    if not p.answer_time_exceeded:
+        return "sends no time-exceeded (answer_time_exceeded false)"
+    routed = True
+    if labelled:
+        e = cp.tables[step.node].lfib.get(step.labels_in[0])
+        hop = e.hops[0] if e is not None and e.hops else None
+        pops_first = hop is not None and hop.out_label == 3 and len(step.labels_in) == 1 and \
+            p.php_expiry == "pop-first"
+        scope = {"all": True, "multi-label": len(step.labels_in) >= 2, "udp": udp}[p.tunnel_scope]
+        routed = pops_first or not (n.icmp_tunneling and hop is not None and scope)
+    if routed and cp.tables[step.node].lookup(src_addr) is None:
+        why = "a one-label error under ttl expiration pop" if labelled and p.tunnel_scope == "multi-label" \
+            else ("the penultimate hop pops first" if labelled and n.icmp_tunneling else "not tunnelled")
+        return f"no IP route back to {src_addr}: its time-exceeded is IP-routed ({why}) and dropped (BGP-free core)"
+    return None
 
 
 def reply_source(cp, node: str, in_addr, to, kind: str = "time_exceeded", probed=None):
@@ -86,11 +139,21 @@ def ground_truth(cp, flows: dict | None = None) -> dict:
                     d["after_egress_is_destination"] = k is not None and k + 2 == len(nodes)
                     tj.append(d)
                 steps = []
+                quiet = {}
                 for s in p:
                     j = s.to_json()
                     if s.in_addr is not None:       # who answers a probe expiring here, from which address
                         j["time_exceeded_from"] = reply_source(cp, s.node, s.in_addr, src_addr)
+                        why = silent_reason(cp, s, src_addr) if s.action not in ("deliver", "drop") else None
+                        if why:
+                            j["silent"] = quiet[s.node] = why
                     steps.append(j)
+                for d in tj:
+                    reasons = [quiet.get(x) for x in d["lsrs"]]
+                    if d["lsrs"] and all(reasons) and not d["silent"]:
+                        d["silent"] = True
+                        d["silent_reason"] = reasons[0]
+                        d["notes"].append(f"every LSR is silent: {reasons[0]}")
                 paths.append({"forward": steps, "tunnels": tj})
             fl = (flows or {}).get((pr.source, str(dst)))
             if fl is not None and len(paths) > 1:

@@ -22,6 +22,9 @@ class Tunnel:
     ending: str = "php"              # php | uhp | abrupt
     notes: list[str] = field(default_factory=list)
     stack_depth: int = 1             # most labels the packet carried in this tunnel (2: L3VPN)
+    inner: list = field(default_factory=list)   # tunnels in this tunnel (LDP over RSVP): head, tail,
+                                                # LSRs, the head's stacked_push_ttl, hidden or not
+    no_decrement: bool = False       # the ingress has Junos no-decrement-ttl (pipe for its own packets too)
 
     @property
     def hidden(self) -> bool:
@@ -31,7 +34,8 @@ class Tunnel:
         return {"class": self.cls, "ingress": self.ingress, "egress": self.egress, "lsrs": self.lsrs,
                 "ingress_address": self.ingress_addr, "egress_address": self.egress_addr,
                 "lsr_addresses": self.lsr_addrs, "domain": self.domain, "silent": self.silent,
-                "ending": self.ending, "hidden": self.hidden, "notes": self.notes, "stack_depth": self.stack_depth}
+                "ending": self.ending, "hidden": self.hidden, "notes": self.notes, "stack_depth": self.stack_depth,
+                "inner": self.inner, "no_decrement": self.no_decrement}
 
 
 def _answers(node) -> bool:
@@ -69,6 +73,11 @@ def tunnels_on(lab, path) -> list[Tunnel]:
             # the ingress router sent this packet itself (a router vantage point): the split
             # pipe's local setting applies (Cisco `no mpls ip propagate-ttl forwarded|local`)
             propagate = ing.personality.ttl_propagate_local
+        if ing.personality.no_decrement_ttl:
+            # Junos no-decrement-ttl: LSE-TTL 255 for forwarded and own packets alike
+            propagate = False
+            notes.append("no-decrement-ttl at the ingress: the LSP costs two hops (ingress and egress), "
+                         "its penultimate hop pops without the TTL write-back")
         if propagate:
             quoting = [n.rfc4950 for n in lsr_nodes if _answers(n)]
             if quoting and all(quoting):
@@ -89,11 +98,38 @@ def tunnels_on(lab, path) -> list[Tunnel]:
         if silent:
             notes.append("LSRs drop packets whose LSE-TTL expires (Linux) or send no time-exceeded: "
                          "they never answer")
+        inner = _inner_tunnels(lab, labelled, propagate)
+        for t in inner:
+            notes.append(f"{t['head']} pushes a label over the stack toward {t['tail']} (LDP over RSVP) with "
+                         f"TTL {t['push_ttl']}: {', '.join(t['lsrs'])} "
+                         + ("never see the probe's TTL expire (hidden)" if t["hidden"] else "stay visible"))
         out.append(Tunnel(cls=cls, ingress=ingress.node, egress=egress.node if egress else "?",
                           lsrs=[s.node for s in lsrs],
                           ingress_addr=str(ingress.in_addr) if ingress.in_addr else None,
                           egress_addr=str(egress.in_addr) if egress and egress.in_addr else None,
                           lsr_addrs=[str(s.in_addr) for s in lsrs], domain=ing.domain, silent=silent,
-                          ending=ending, notes=notes, stack_depth=max(len(s.labels_in) for s in labelled)))
+                          ending=ending, notes=notes, stack_depth=max(len(s.labels_in) for s in labelled),
+                          inner=inner, no_decrement=bool(ing.personality.no_decrement_ttl)))
         i = j
+    return out
+
+
+def _inner_tunnels(lab, labelled, propagate: bool) -> list[dict]:
+    """Runs of the tunnel where a router pushed a label over the stack (action swap-push):
+    head, tail (the first router that gets the outer depth back), the LSRs between. With the
+    head's stacked_push_ttl 255 (Junos) the inner LSRs decrement a TTL of 255 and the pop
+    before the tail keeps the lower label's (min): they never answer a probe of the outer
+    LSP; with copy (RFC 3443 uniform) they do, if the outer LSP propagates the TTL."""
+    out = []
+    for k, st in enumerate(labelled):
+        if st.action != "swap-push":
+            continue
+        depth = len(st.labels_in)
+        j = k + 1
+        while j < len(labelled) and len(labelled[j].labels_in) > depth:
+            j += 1
+        push_ttl = lab.nodes[st.node].personality.stacked_push_ttl
+        out.append({"head": st.node, "tail": labelled[j].node if j < len(labelled) else None,
+                    "lsrs": [x.node for x in labelled[k + 1:j]], "push_ttl": push_ttl,
+                    "hidden": push_ttl != "copy" or not propagate})
     return out

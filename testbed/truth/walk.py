@@ -15,7 +15,8 @@ class Step:
     node: str
     in_addr: IPv4Address | None      # address of the interface the packet came in on (None at the source)
     labels_in: tuple[int, ...]       # label stack on arrival (top first)
-    action: str                      # source | push | swap | php | untagged | pop-explicit-null | ip | deliver | drop
+    action: str                      # source | push | swap | swap-push | php | untagged | pop-explicit-null | ip
+                                     # | deliver | drop
 
     def to_json(self):
         return {"node": self.node, "address": str(self.in_addr) if self.in_addr else None,
@@ -91,7 +92,7 @@ def walk(cp, src: str, dst, max_hops: int = 64, stack: tuple = (), pick=None) ->
             paths.append(path + [Step(node, in_addr, stack, "drop")])
             return
         for h in (pick(e.hops) if pick else e.hops):
-            action, new = after_hop(stack, h.out_label)
+            action, new = after_hop(stack, h.out_label, h.push)
             here = [Step(node, in_addr, stack, action)] if in_addr is not None or not path or \
                 path[-1].node != node else []
             arrive(h.neighbor, peer_addr(node, h.ifname, h.neighbor), new, path + here)

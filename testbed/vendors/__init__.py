@@ -67,10 +67,17 @@ class Personality:
     entropy_label: bool = False       # an ingress pushes ELI 7 + an entropy label under its labels
     ttl_propagate_local: bool | None = None   # locally generated packets (None: as ttl_propagate);
                                               # Cisco split pipe "no mpls ip propagate-ttl forwarded"
+    no_decrement_ttl: bool = False    # Junos `no-decrement-ttl`: as an ingress, push LSE-TTL 255 for
+                                      # forwarded and own packets, and the LSP's penultimate hop pops
+                                      # without writing the LSE-TTL back (signalled along the LSP)
+    stacked_push_ttl: str | int = "copy"   # TTL of a new top label pushed over an existing stack
+                                           # (LDP over RSVP): copy the LSE-TTL (RFC 3443) or 255 (Junos)
 
 
 CHOICES = {"lse_expiry": ("answer", "drop"), "label_order": ("sequential", "router"),
-           "tunnel_scope": ("all", "multi-label", "udp"), "ip_id": ("shared", "per-interface", "zero", "random")}
+           "tunnel_scope": ("all", "multi-label", "udp"), "ip_id": ("shared", "per-interface", "zero", "random"),
+           "stacked_push_ttl": ("copy", 255)}
+QUOTE_RANGE = (28, 1472)    # RFC 792's IP header + 64 bits .. a 1500-byte MTU less the ICMP reply's headers
 LIMITS = ("limit_time_exceeded", "limit_unreachable", "limit_echo_reply")
 NOT_KNOBS = ("name", "description", "is_host")
 
@@ -103,7 +110,12 @@ def check_knob(name: str, value):
         return _limit(value)
     if name in CHOICES:
         if value not in CHOICES[name]:
-            raise ValueError(f"'{value}' is not one of {', '.join(CHOICES[name])}")
+            raise ValueError(f"'{value}' is not one of {', '.join(map(str, CHOICES[name]))}")
+        return value
+    if name == "quote_bytes":
+        if isinstance(value, bool) or not isinstance(value, int) or not QUOTE_RANGE[0] <= value <= QUOTE_RANGE[1]:
+            raise ValueError(f"expected an integer in {QUOTE_RANGE[0]}..{QUOTE_RANGE[1]} (bytes of the original "
+                             f"datagram quoted), got {value!r}")
         return value
     if name == "ttl_propagate_local":
         if value is not None and not isinstance(value, bool):

@@ -19,15 +19,17 @@ RANGES = {
     "other": "an integer in 1..255 (the initial TTL of its other packets)",
     "pipe_lse_ttl": "an integer in 0..255 (the LSE-TTL an ingress pushes in pipe mode)",
     "icmp_rate_limit": "an integer in 0..1000000 (ICMP errors per second; 0: no limit)",
-    "quote_bytes": "an integer in 28..1500 (bytes of the offending datagram an ICMP error quotes)",
+    "quote_bytes": "an integer in 28..1472 (bytes of the offending datagram an ICMP error quotes)",
     "label_base": "an integer in 16..1048575 (the first dynamic label)",
     "srgb_base": "an integer in 16..1048575 (the SR global block's first label)",
     "rate": "a number > 0 (messages per second)",
     "burst": "a number >= 1 (tokens)",
+    "stacked_push_ttl": "copy or 255 (the TTL of a new top label pushed over an existing stack)",
 }
 for _b in ("ttl_propagate", "rfc4950", "icmp_tunneling", "min_ttl_at_pop", "decrement_at_ingress",
            "explicit_null_expiry", "rfc4950_unreachable", "php_quote_popped", "php_ttl_writeback",
-           "answer_time_exceeded", "answer_unreachable", "answer_echo", "entropy_label", "host"):
+           "answer_time_exceeded", "answer_unreachable", "answer_echo", "entropy_label", "host",
+           "no_decrement_ttl"):
     RANGES[_b] = "true or false"
 
 
@@ -58,7 +60,7 @@ class Mpls(Strict):
 
 class Icmp(Strict):
     icmp_rate_limit: Int | None = Field(None, ge=0, le=1_000_000)
-    quote_bytes: Int | None = Field(None, ge=28, le=1500)
+    quote_bytes: Int | None = Field(None, ge=28, le=1472)
     source_time_exceeded: SourceMode | None = None
     source_unreachable: SourceMode | None = None
     source_echo_reply: SourceMode | None = None
@@ -88,6 +90,8 @@ class Behaviour(Strict):
     ip_id: Literal["shared", "per-interface", "zero", "random"] | None = None
     entropy_label: Bool | None = None
     ttl_propagate_local: Bool | None = None
+    no_decrement_ttl: Bool | None = None
+    stacked_push_ttl: Literal["copy", 255] | None = None
 
 
 class VendorFile(Strict):
