@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -141,18 +142,25 @@ def _etc_frr_state():
 
 
 @needs_frr
-def test_checker_leaves_nothing_behind():
+def test_checker_leaves_nothing_behind(monkeypatch):
+    # checks of our own in a temp folder of our own: other tests (pytest-xdist) check configs
+    # at the same time, and their checks must not count as our leftovers
+    mine = tempfile.mkdtemp(prefix="fc-", dir="/tmp")
+    os.chmod(mine, 0o755)                 # FRR's daemons (user frr) read the configs below it
+    monkeypatch.setattr(tempfile, "tempdir", mine)
     before, etc_before = _frr_leftovers(), _etc_frr_state()
     lab = _golden_lab()
     files = render_router(lab, "pe1")
     assert check_many([(files[f], CHECKER[f]) for f in ("zebra.conf", "ospfd.conf", "ldpd.conf")]) == [[], [], []]
     with pytest.raises(FrrCheckError, match="no answer within"):
         check_config(files["ldpd.conf"], "ldpd", timeout=0.001)
+    assert frr_check._tmp_base() == str(Path(mine).resolve())
     ps = subprocess.run(["ps", "-eo", "pid,stat,args"], capture_output=True, text=True).stdout
-    assert "frr-check-" not in ps, ps
+    assert f"{mine}/frr-check-" not in ps, ps
     assert _frr_leftovers() <= before
     assert _etc_frr_state() == etc_before
-    assert not list(Path(frr_check._tmp_base()).glob("frr-check-*"))
+    assert not list(Path(mine).glob("frr-check-*"))
+    os.rmdir(mine)
 
 
 # ----------------------------------------------------------------------------- (3) golden files
