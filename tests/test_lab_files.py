@@ -138,13 +138,27 @@ BAD = {
                       "TNT treats as reserved"),
     "host-in-domain": (BASE.replace("routers: [r1, r2, r3]", "routers: [r1, vp]"), 12, "mpls.core.routers",
                        "'vp' is a host"),
-    "probe-from-router": (BASE.replace("from: vp", "from: r1"), 14, "probes[0].from", "vantage points are hosts"),
+    "probe-from-nowhere": (BASE.replace("from: vp", "from: r9"), 14, "probes[0].from", "unknown node 'r9'"),
     "bad-yaml": (BASE.replace("  - [r1, r2]", "  - [r1, r2"), None, "", "not valid YAML"),
     "template-undefined": (BASE.replace("r3: {}", "r3: {vendor: {{ v }}}"), None, "template", "--set"),
     "disconnected": (BASE.replace("  - [r2, r3]\n", "") .replace("to: r3", "to: r2"), None, "links",
                      "disconnected"),
     "three-endpoints": (BASE.replace("[r2, r3]", "{endpoints: [r1, r2, r3]}"), 10, "links[2]", "exactly two"),
 }
+
+
+def test_a_router_may_be_a_vantage_point(tmp_path):
+    """`from: <router>`: the router probes with its own stack; the truth walks from it."""
+    from testbed.lab import load_lab
+    f = tmp_path / "rvp.yaml"
+    f.write_text(BASE.replace("from: vp", "from: r1"))
+    lab = load_lab(str(f))
+    assert lab.probes[0].source == "r1" and lab.nodes["r1"].is_router
+    gt = ground_truth(build(lab))
+    assert gt["probes"][0]["from"] == "r1"
+    first = gt["probes"][0]["paths"][0]["forward"][0]
+    assert (first["node"], first["action"]) == ("r1", "source")
+    assert gt["probes"][0]["from_address"] == str(lab.nodes["r1"].loopback)
 
 
 @pytest.mark.parametrize("case", sorted(BAD))

@@ -43,7 +43,8 @@ def probe_sim(lab, cp, source: str, targets: list[str], args, sim=None, calibrat
     from utnt.output import to_json
     from utnt.tnt import run_tnt
     sim = sim or Sim(lab, cp)
-    sp = sim.attach(source)
+    # a router vantage point probes with the router's own stack (locally generated packets)
+    sp = sim.attach_router(source) if lab.nodes[source].is_router else sim.attach(source)
     stack = Stack(SimPortAdapter(sp), f"{sp.ip}/{sp.prefixlen}", str(sp.gateway), mac=sp.mac)
     prober = NetProber(stack, params_from(args))
     traces = run_tnt(prober, targets, options_from(args, calibration=calibration))
