@@ -102,7 +102,7 @@ def run_tnt(lab_name: str, vp: str, targets: list[str], options: list[str] | Non
             raise TestbedError(f"run_tnt: option {o} is set by run_tnt itself; give only TNT's measurement options")
     if not targets:
         raise TestbedError("run_tnt: no targets")
-    ns = netns.namespace_of(lab_name, vp)
+    ns = netns.prober_namespace(lab_name, vp)     # a host's, or a router vantage point's
     scamper_bin, sctnt_bin = str(prefix / "bin" / "scamper"), str(prefix / "bin" / "sc_tnt")
     out = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix=f"tnt-{lab_name}-"))
     out.mkdir(parents=True, exist_ok=True)

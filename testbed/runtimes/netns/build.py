@@ -9,6 +9,12 @@ Steps, each one process or one in-process loop whatever the lab's size:
   4. `ip -n <switch> -batch`: the taps, bridge ports and links up in the switch namespace.
   5. in-process: per namespace, interfaces up; hosts get their address and default route
      over rtnetlink, and segmentation offloads off.
+  6. router vantage points (a lab probe `from: <router>`): in the router's namespace a tap
+     `vptap` (uTNT joins there with its own stack) and a veth `vp0` to the router's prober
+     namespace `tb-<name>._vp-<router>`, where the router's loopback address sits on the
+     veth's other end with a default route into the router (scamper, traceroute run there).
+     The engine worker treats frames from both as the router's own locally generated
+     packets and hands them the ICMP the router receives for itself (workers.py).
 Nothing is ever created in the root namespace: every `link add` names both target
 namespaces, and a command naming a missing namespace fails as a whole.
 """
@@ -61,12 +67,14 @@ class Plan:
     lans: list           # [LanPlan]
     host_cfg: list       # [(node, ns, ifname, address, gateway)]
     router_ifs: dict     # ns -> [ifname]
+    router_vps: list = field(default_factory=list)   # [dict]: router vantage points (router_vp_plan)
 
     @property
     def namespaces(self) -> list[str]:
         out = list(self.routers.values()) + list(self.hosts.values())
         if self.switch:
             out.append(self.switch)
+        out += [v["prober_namespace"] for v in self.router_vps]
         return out
 
     @property
@@ -85,6 +93,27 @@ def attach_address(link) -> IPv4Address | None:
         if IPv4Address(a) not in used:
             return IPv4Address(a)
     return None
+
+
+VP_VETH = "vp0"         # router namespace: the veth to the prober namespace (same name there)
+VP_TAP = "vptap"        # router namespace: the tap a prober with its own stack (uTNT) opens
+
+
+def _vp_mac(name: str, router: str, side: str) -> str:
+    h = hashlib.sha1(f"{name}/{router}/vp/{side}".encode()).digest()
+    return _mac(bytes([0x02 | (h[0] & 0xFC)]) + h[1:6])
+
+
+def router_vp_plan(lab, name: str, router: str, router_ns: str) -> dict:
+    """The attachment of a router vantage point: where its probers run and with what address."""
+    node = lab.nodes[router]
+    return {"router": router, "kind": "router", "namespace": router_ns, "tap": VP_TAP, "veth": VP_VETH,
+            "prober_namespace": names.vp_ns(name, router), "address": str(node.loopback), "prefixlen": 32,
+            # any address will do as the gateway: the worker answers every ARP request on the
+            # attachment; this one is the router's own first interface
+            "gateway": str(node.interfaces[0].ip), "gateway_node": router,
+            "gateway_mac": _vp_mac(name, router, "router"), "prober_mac": _vp_mac(name, router, "prober"),
+            "hosts": [router]}
 
 
 def make_plan(lab, name: str) -> Plan:
@@ -132,8 +161,10 @@ def make_plan(lab, name: str) -> Plan:
             itf = h.interfaces[0]
             host_cfg.append((h.name, hosts[h.name], itf.name, itf.address, h.gateway))
     router_ifs = {routers[r.name]: [i.name for i in r.interfaces] for r in lab.routers}
+    vps = list(dict.fromkeys(p.source for p in lab.probes if lab.nodes[p.source].is_router))
+    router_vps = [router_vp_plan(lab, name, r, routers[r]) for r in vps]
     return Plan(name=name, routers=routers, hosts=hosts, switch=sw, p2p=p2p, lans=lans, host_cfg=host_cfg,
-                router_ifs=router_ifs)
+                router_ifs=router_ifs, router_vps=router_vps)
 
 
 def fingerprint(lab, routers) -> str:
@@ -190,6 +221,10 @@ def configure_sysctls(plan: Plan):
             w.enter(plan.switch)
             for k, v in SWITCH_SYSCTLS:
                 nsutil.write_sysctl(k, v)
+        for v in plan.router_vps:
+            w.enter(v["prober_namespace"])
+            for k, val in HOST_SYSCTLS:
+                nsutil.write_sysctl(k, val)
 
 
 def create_links(plan: Plan):
@@ -203,6 +238,10 @@ def create_links(plan: Plan):
         for _node, nsn, ifn, mac, swp, mtu in lan.members:
             lines.append(f"link add {ifn} netns {nsn} address {mac} mtu {mtu} type veth "
                          f"peer name {swp} netns {plan.switch} mtu {mtu}")
+    for v in plan.router_vps:
+        lines.append(f"link add {v['veth']} netns {v['namespace']} address {v['gateway_mac']} mtu {ROUTER_MTU} "
+                     f"type veth peer name {v['veth']} netns {v['prober_namespace']} address {v['prober_mac']} "
+                     f"mtu {HOST_MTU}")
     ip_batch(lines, what="creating links")
 
 
@@ -239,8 +278,29 @@ def configure_nodes(plan: Plan):
                     nl.add_default_route(gateway, ifn)
 
 
+def configure_router_vps(plan: Plan):
+    """The tap in the router's namespace, and the prober namespace's address and route."""
+    for v in plan.router_vps:
+        ip_batch([f"tuntap add dev {v['tap']} mode tap", f"link set {v['tap']} up", f"link set {v['veth']} up"],
+                 netns=v["namespace"], what=f"attaching a vantage point to router {v['router']}")
+    with nsutil.NsWalker() as w:
+        for v in plan.router_vps:
+            w.enter(v["prober_namespace"])
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                nsutil.disable_offloads(v["veth"], s)
+                nsutil.set_up(["lo", v["veth"]], s)
+            finally:
+                s.close()
+    for v in plan.router_vps:
+        ip_batch([f"address add {v['address']}/32 dev {v['veth']}",
+                  f"route add default via {v['gateway']} dev {v['veth']} onlink"],
+                 netns=v["prober_namespace"], what=f"addressing router {v['router']}'s prober namespace")
+
+
 STEPS = (("namespaces", create_namespaces), ("sysctls", configure_sysctls), ("links", create_links),
-         ("switch", configure_switch), ("addresses", configure_nodes))
+         ("switch", configure_switch), ("addresses", configure_nodes),
+         ("router vantage points", configure_router_vps))
 
 
 def build(plan: Plan, progress=None):
