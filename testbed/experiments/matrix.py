@@ -34,11 +34,13 @@ import yaml
 
 from testbed.scoring.score import CLASS_MAP, COUNTS, TRACE_COUNTS
 
+VENDORS = ["cisco", "juniper", "linux", "iosxr", "huawei", "h3c", "ericsson", "junose", "nokia", "mikrotik",
+           "brocade"]
 GRID: dict[str, list] = {
     "class": ["explicit", "implicit", "opaque", "invisible"],
     "popping": ["php", "uhp"],
-    "ler_vendor": ["cisco", "juniper", "linux"],
-    "lsr_vendor": ["cisco", "juniper", "linux"],
+    "ler_vendor": VENDORS,
+    "lsr_vendor": VENDORS,
     "lsrs": [1, 2, 3, 4, 5, 6, 7, 8],
     "p2p_prefix": [31, 30],
     "ecmp": [False, True],
@@ -46,7 +48,27 @@ GRID: dict[str, list] = {
     "vps": [1, 2, 3],
     "dests": [1, 2],
     "asymmetry": [0, 2],
+    # ---- the behaviour catalogue (issue 13; testbed/vendors/README.md): the first value of
+    # each axis is "as the vendor has it", so a cell with only first values is the cell of the
+    # grid before these axes (same id, same lab)
+    "label_order": ["vendor", "sequential", "router"],
+    "vpn": [False, True],                       # L3VPN: a VPN label under the transport label
+    "sr": [False, True],                        # SR-MPLS node SIDs instead of LDP labels
+    "entropy_label": [False, True],             # ELI 7 + EL under the transport label
+    "ttl_propagate_local": ["vendor", True, False],   # split pipe (seen from the router VP)
+    "router_vp": [False, True],                 # pe1 probes too, with its own stack
+    "tunnel_scope": ["vendor", "all", "multi-label", "udp"],
+    "php_ttl_writeback": ["vendor", True, False],
+    "silent": ["none", "lsr", "ingress", "echo"],   # answer_time_exceeded off on p1 / on pe1; answer_echo off on p1
+    "rate_limit": ["none", "core"],             # LSRs answer time-exceeded from a token bucket
 }
+# the catalogue axes with the value that leaves a cell as it was without them
+BEHAVIOUR_AXES = {"label_order": "vendor", "vpn": False, "sr": False, "entropy_label": False,
+                  "ttl_propagate_local": "vendor", "router_vp": False, "tunnel_scope": "vendor",
+                  "php_ttl_writeback": "vendor", "silent": "none", "rate_limit": "none"}
+SILENT = {"lsr": ("p1", {"answer_time_exceeded": False}), "ingress": ("pe1", {"answer_time_exceeded": False}),
+          "echo": ("p1", {"answer_echo": False})}
+RATE_LIMIT = {"rate": 1, "burst": 2}            # per router, time-exceeded (the rate-limited lab: 0.1/s, 1)
 # domain knobs per asked class; RFC 4950 stays the vendor's own where the class needs it (a
 # Linux router has none: forcing it on would model a router that does not exist)
 KNOBS = {"explicit": {"ttl_propagate": True},
@@ -142,9 +164,14 @@ def _cell(grid: dict, index: int) -> dict:
 
 def cell_id(params: dict) -> str:
     p = params
+    extra = "".join(f"-{k}={_v(p[k])}" for k, d in BEHAVIOUR_AXES.items() if k in p and p[k] != d)
     return (f"{p['class']}-{p['popping']}-ler={p['ler_vendor']}-lsr={p['lsr_vendor']}-n{p['lsrs']}"
             f"-p{p['p2p_prefix']}-{'ecmp' if p['ecmp'] else 'single'}-ldp={p['ldp']}-vp{p['vps']}"
-            f"-d{p['dests']}-asym{p['asymmetry']}")
+            f"-d{p['dests']}-asym{p['asymmetry']}{extra}")
+
+
+def _v(x) -> str:
+    return str(x).lower() if isinstance(x, bool) else str(x)
 
 
 def cells(grid: dict | None = None, seed: int = 0, limit: int | None = None) -> list[tuple[str, dict]]:
@@ -187,7 +214,28 @@ def lab_doc(params: dict) -> dict:
         routers["x3"] = {}
         links += [["x3", "pe1"], {"lan": ["x3", "vp3"], "name": "vp3-lan"}]
         probes.append({"from": "vp3", "to": fwd_targets})
+    if p.get("router_vp"):
+        probes.append({"from": "pe1", "to": fwd_targets})
     dom = {"routers": core, "popping": p["popping"], "ldp": p["ldp"], **KNOBS[p["class"]]}
+    if p.get("vpn"):
+        dom["vpn"] = True
+    if p.get("sr"):
+        dom["sr"] = True
+    beh = {}
+    for k in ("label_order", "ttl_propagate_local", "tunnel_scope", "php_ttl_writeback"):
+        if p.get(k, "vendor") != "vendor":
+            beh[k] = p[k]
+    if p.get("entropy_label"):
+        beh["entropy_label"] = True
+    if p.get("rate_limit", "none") == "core":
+        for c in chains:
+            for r in c:
+                routers[r]["behaviour"] = {"limit_time_exceeded": dict(RATE_LIMIT)}
+    if p.get("silent", "none") != "none":
+        r, knobs = SILENT[p["silent"]]
+        routers[r]["behaviour"] = {**routers[r].get("behaviour", {}), **knobs}
+    if beh:
+        dom["behaviour"] = beh
     name = "mx-" + hashlib.sha1(cell_id(p).encode()).hexdigest()[:8]
     return {"name": name, "description": f"matrix cell {cell_id(p)}",
             "defaults": {"p2p_prefix": p["p2p_prefix"]}, "routers": routers, "hosts": hosts, "links": links,

@@ -29,14 +29,43 @@ def _expected_triggers(cp, lab, path, tunnels, t, src_addr):
         return None, None
     ret = back[0]
     ret_tunnels = tunnels_on(lab, ret)
-    uncounted = sum(len(o.lsrs) for o in ret_tunnels if not lab.nodes[o.ingress].ttl_propagate
-                    and o.egress in lab.nodes and not lab.nodes[o.egress].personality.min_ttl_at_pop)
-    r_te = len(ret) - 1 - uncounted
     p = lab.nodes[t.egress].personality
+    r_te = len(ret) - 1 - _uncounted(lab, ret, ret_tunnels, p.ttl_time_exceeded)
     rtla = None
     if p.ttl_time_exceeded == 255 and p.ttl_echo_reply != 255:
-        rtla = sum(len(o.lsrs) for o in ret_tunnels if not lab.nodes[o.ingress].ttl_propagate)
+        rtla = _uncounted(lab, ret, ret_tunnels, p.ttl_echo_reply) - _uncounted(lab, ret, ret_tunnels,
+                                                                                 p.ttl_time_exceeded)
     return r_te - ttl, rtla
+
+
+def _uncounted(lab, ret, ret_tunnels, ittl: int) -> int:
+    """LSRs of the return path's tunnels that a reply sent with initial TTL `ittl` by ret's
+    first router does not count. A pipe tunnel's LSRs count only through min(IP-TTL, LSE-TTL)
+    at the pop (tnt.md 2.2): not at all when the egress applies no min() or the penultimate
+    hop does not write the LSE-TTL back (Junos no-propagate-ttl, php_ttl_writeback false), and
+    only as far as the LSE-TTL (pipe_lse_ttl less one per LSR) falls below the IP-TTL (a
+    <64,64> router's reply, IP-TTL 64, under a pushed 255: none of them)."""
+    nodes = [s.node for s in ret]
+    out = 0
+    for o in ret_tunnels:
+        ing = lab.nodes[o.ingress]
+        propagate = ing.ttl_propagate
+        if o.ingress == nodes[0] and ing.personality.ttl_propagate_local is not None:
+            propagate = ing.personality.ttl_propagate_local      # the reply is the ingress's own packet
+        if propagate:
+            continue
+        n = len(o.lsrs)
+        if o.egress not in lab.nodes or not lab.nodes[o.egress].personality.min_ttl_at_pop:
+            out += n
+            continue
+        if o.ending == "php" and o.lsrs and not lab.nodes[o.lsrs[-1]].personality.php_ttl_writeback:
+            out += n
+            continue
+        d = nodes.index(o.ingress) if o.ingress in nodes else 0
+        ip_ttl = ittl - d                    # each router up to the ingress decrements once
+        lse = ing.personality.pipe_lse_ttl - n
+        out += n - max(0, min(n, ip_ttl - lse))
+    return out
 
 
 def reply_source(cp, node: str, in_addr, to, kind: str = "time_exceeded", probed=None):
