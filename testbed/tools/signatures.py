@@ -150,8 +150,8 @@ def _fast_row(lab_name, vendor, knobs, on, method="icmp-paris", target=None):
     lab = _knobbed(lab_name, vendor, knobs, on)
     pr = ScriptedProber(Sim(lab, build(lab)), lab.probes[0].source, wait=0.005)
     dst = str(lab.nodes[target].primary_address()) if target else str(lab.probes[0].targets[0])
-    first = pr.trace(dst, method=method, fingerprint=False, gap_limit=2)
-    second = pr.trace(dst, method=method, fingerprint=False, gap_limit=2)
+    first = pr.trace(dst, method=method, fingerprint=False)
+    second = pr.trace(dst, method=method, fingerprint=False)
     show = lambda hs: " ".join("*" if h.address is None else lab.owner_of(h.address) for h in hs)  # noqa: E731
     return {"lab": lab_name, "vendor": vendor, "trace": f"{show(first)} / again: {show(second)}",
             "signatures": [], "labels": ""}
