@@ -53,7 +53,7 @@ def test_conformance_variants_draw_from_the_matrix(tmp_path):
     from testbed.lab import load_lab
     vs = matrix_variants(4, seed=5, folder=str(tmp_path))
     from conformance.variants import matrix_variants as _mv  # noqa: F401
-    want = cells({**GRID, "vps": [1], "ecmp": [False], "entropy_label": [False]}, 5, 4)
+    want = cells({**GRID, "vps": [1], "ecmp": [False], "entropy_label": [False], "router_vp": [False]}, 5, 4)
     assert [v["cell"] for v in vs] == [c for c, _ in want]
     for v, (_, params) in zip(vs, want):
         a, b = load_lab(v["lab"]), lab_for(params)
