@@ -111,6 +111,11 @@ LIMITS = {
     "router-vp-no-revelation": "the vantage point is the ingress router of a hidden tunnel: its trace starts at "
                                "the egress, and TNT's candidate test needs the hop before it as the start point of "
                                "the revelation traces (tnt.md 3.3 step 2); there is none, so no LSR is revealed",
+    "silent-lsr": "LSRs that answer no time-exceeded (answer_time_exceeded false) are silent hops: TNT cannot "
+                  "show them, and when the first LSR is silent the hop before the first labelled one is that "
+                  "silent hop, so no ingress is named (tnt.md 3)",
+    "silent-egress": "the egress answers no time-exceeded (answer_time_exceeded false): its hop is silent and "
+                     "TNT's egress rule takes the next responding hop (tnt.md 3)",
     "inner-label-egress": "the egress PE receives the packet still labelled after the transport label's pop "
                           "(a VPN label, or ELI 7 + entropy label): with uniform TTL its time-exceeded quotes "
                           "that label, so TNT's egress rule (the first hop after the last labelled one, tnt.md 3) "
@@ -176,6 +181,20 @@ def _parts_limit(lab, verdict: str, t: dict | None, u: dict | None, vp: str, oth
         elif ing is not None and not ing.personality.answer_time_exceeded:
             names.append("silent-ingress")
             rest.remove("ingress")
+    if u is not None:
+        tagged = {lab.owner_of(a) for a in u.get("lsrs", []) if a}
+        silent = {n for n in t["lsrs"] if n in lab.nodes and not lab.nodes[n].personality.answer_time_exceeded}
+        missing = [n for n in t["lsrs"] if n not in tagged]
+        gone = [x for x in rest if x.endswith("LSR(s) not found")]
+        if silent and gone and missing and set(missing) <= silent and int(gone[0].split()[0]) == len(missing):
+            names.append("silent-lsr")
+            rest.remove(gone[0])
+            if t["lsrs"][0] in silent and "ingress" in rest:
+                rest.remove("ingress")
+    eg = lab.nodes.get(t["egress"])
+    if "egress" in rest and eg is not None and not eg.personality.answer_time_exceeded:
+        names.append("silent-egress")
+        rest.remove("egress")
     if "egress" in rest and u is not None and t["class"] in ("explicit", "implicit"):
         ing, eg = lab.nodes.get(t["ingress"]), lab.nodes.get(t["egress"])
         tagged = {lab.owner_of(a) for a in u.get("lsrs", []) if a}
