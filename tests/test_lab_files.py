@@ -161,6 +161,19 @@ def test_a_router_may_be_a_vantage_point(tmp_path):
     assert gt["probes"][0]["from_address"] == str(lab.nodes["r1"].loopback)
 
 
+def test_trace_from_a_router():
+    """`testbed trace split-pipe --from pe1`: the PE's own traceroute sees the LSRs with labels."""
+    import json
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "testbed.cli", "trace", "split-pipe", "--from", "pe1", "--json"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert [h["node"] for h in doc["hops"]] == ["p1", "p2", "p3", "pe2", "ce2", "dst"]
+    assert [bool(h["labels"]) for h in doc["hops"][:4]] == [True, True, True, False]
+
+
 @pytest.mark.parametrize("case", sorted(BAD))
 def test_malformed_lab_fails_with_one_clear_line(case, tmp_path):
     text, line, field, needle = BAD[case]
