@@ -19,11 +19,12 @@ def load_lab_arg(args):
 
 
 def check_endpoints(lab, source, dest):
-    """--from is a host of the lab (a vantage point), --to a node or an IPv4 address."""
+    """--from is a node of the lab (a host, or a router probing with its own stack: a router
+    vantage point), --to a node or an IPv4 address."""
     hosts = [h.name for h in lab.hosts]
-    if source is not None and source not in hosts:
-        what = "a router; vantage points are hosts" if source in lab.nodes else "not a node of the lab"
-        raise InputError(f"{lab.source}: --from {source}: {what} (hosts: {', '.join(hosts) or 'none'})")
+    if source is not None and source not in lab.nodes:
+        raise InputError(f"{lab.source}: --from {source}: not a node of the lab (hosts: {', '.join(hosts) or 'none'}; "
+                         "or a router)")
     if source is None and not lab.probes and not hosts:
         raise InputError(f"{lab.source}: the lab has no host to probe from; add one under hosts:")
     if dest is not None and dest not in lab.nodes:

@@ -138,13 +138,40 @@ BAD = {
                       "TNT treats as reserved"),
     "host-in-domain": (BASE.replace("routers: [r1, r2, r3]", "routers: [r1, vp]"), 12, "mpls.core.routers",
                        "'vp' is a host"),
-    "probe-from-router": (BASE.replace("from: vp", "from: r1"), 14, "probes[0].from", "vantage points are hosts"),
+    "probe-from-nowhere": (BASE.replace("from: vp", "from: r9"), 14, "probes[0].from", "unknown node 'r9'"),
     "bad-yaml": (BASE.replace("  - [r1, r2]", "  - [r1, r2"), None, "", "not valid YAML"),
     "template-undefined": (BASE.replace("r3: {}", "r3: {vendor: {{ v }}}"), None, "template", "--set"),
     "disconnected": (BASE.replace("  - [r2, r3]\n", "") .replace("to: r3", "to: r2"), None, "links",
                      "disconnected"),
     "three-endpoints": (BASE.replace("[r2, r3]", "{endpoints: [r1, r2, r3]}"), 10, "links[2]", "exactly two"),
 }
+
+
+def test_a_router_may_be_a_vantage_point(tmp_path):
+    """`from: <router>`: the router probes with its own stack; the truth walks from it."""
+    from testbed.lab import load_lab
+    f = tmp_path / "rvp.yaml"
+    f.write_text(BASE.replace("from: vp", "from: r1"))
+    lab = load_lab(str(f))
+    assert lab.probes[0].source == "r1" and lab.nodes["r1"].is_router
+    gt = ground_truth(build(lab))
+    assert gt["probes"][0]["from"] == "r1"
+    first = gt["probes"][0]["paths"][0]["forward"][0]
+    assert (first["node"], first["action"]) == ("r1", "source")
+    assert gt["probes"][0]["from_address"] == str(lab.nodes["r1"].loopback)
+
+
+def test_trace_from_a_router():
+    """`testbed trace split-pipe --from pe1`: the PE's own traceroute sees the LSRs with labels."""
+    import json
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "testbed.cli", "trace", "split-pipe", "--from", "pe1", "--json"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert [h["node"] for h in doc["hops"]] == ["p1", "p2", "p3", "pe2", "ce2", "dst"]
+    assert [bool(h["labels"]) for h in doc["hops"][:4]] == [True, True, True, False]
 
 
 @pytest.mark.parametrize("case", sorted(BAD))

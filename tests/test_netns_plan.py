@@ -41,8 +41,14 @@ def test_plan_of_every_library_lab(lab_name):
     plan = make_plan(lab, "x")
     assert set(plan.routers) == {r.name for r in lab.routers}
     assert set(plan.hosts) == {h.name for h in lab.hosts}
-    assert len(set(plan.namespaces)) == len(plan.namespaces) == len(lab.nodes) + (1 if plan.switch else 0)
+    # one per node, the switch, and a prober namespace per router vantage point
+    vps = sorted({p.source for p in lab.probes if lab.nodes[p.source].is_router})
+    assert [v["router"] for v in plan.router_vps] == vps
+    assert len(set(plan.namespaces)) == len(plan.namespaces) == \
+        len(lab.nodes) + (1 if plan.switch else 0) + len(vps)
     assert all(n.startswith("tb-x.") for n in plan.namespaces)
+    from testbed.runtimes.netns.names import lab_of_ns
+    assert all(lab_of_ns(n) == "x" for n in plan.namespaces)
     # every interface of the model is created exactly once, with the model's name and MAC
     made = set()
     for nsa, ifa, maca, mtua, nsb, ifb, macb, mtub in plan.p2p:

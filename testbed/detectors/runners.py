@@ -25,7 +25,7 @@ TRACEROUTE = ["traceroute", "-e", "-n", "-q", "1", "-w", "1", "-N", "1"]
 
 def _ns(lab_name: str, vp: str) -> str:
     from testbed.runtimes.netns import api
-    return api.namespace_of(lab_name, vp)
+    return api.prober_namespace(lab_name, vp)
 
 
 def _vp_address(lab, lab_name: str, vp: str) -> str | None:

@@ -34,11 +34,13 @@ import yaml
 
 from testbed.scoring.score import CLASS_MAP, COUNTS, TRACE_COUNTS
 
+VENDORS = ["cisco", "juniper", "linux", "iosxr", "huawei", "h3c", "ericsson", "junose", "nokia", "mikrotik",
+           "brocade"]
 GRID: dict[str, list] = {
     "class": ["explicit", "implicit", "opaque", "invisible"],
     "popping": ["php", "uhp"],
-    "ler_vendor": ["cisco", "juniper", "linux"],
-    "lsr_vendor": ["cisco", "juniper", "linux"],
+    "ler_vendor": VENDORS,
+    "lsr_vendor": VENDORS,
     "lsrs": [1, 2, 3, 4, 5, 6, 7, 8],
     "p2p_prefix": [31, 30],
     "ecmp": [False, True],
@@ -46,7 +48,27 @@ GRID: dict[str, list] = {
     "vps": [1, 2, 3],
     "dests": [1, 2],
     "asymmetry": [0, 2],
+    # ---- the behaviour catalogue (issue 13; testbed/vendors/README.md): the first value of
+    # each axis is "as the vendor has it", so a cell with only first values is the cell of the
+    # grid before these axes (same id, same lab)
+    "label_order": ["vendor", "sequential", "router"],
+    "vpn": [False, True],                       # L3VPN: a VPN label under the transport label
+    "sr": [False, True],                        # SR-MPLS node SIDs instead of LDP labels
+    "entropy_label": [False, True],             # ELI 7 + EL under the transport label
+    "ttl_propagate_local": ["vendor", True, False],   # split pipe (seen from the router VP)
+    "router_vp": [False, True],                 # pe1 probes too, with its own stack
+    "tunnel_scope": ["vendor", "all", "multi-label", "udp"],
+    "php_ttl_writeback": ["vendor", True, False],
+    "silent": ["none", "lsr", "ingress", "echo"],   # answer_time_exceeded off on p1 / on pe1; answer_echo off on p1
+    "rate_limit": ["none", "core"],             # LSRs answer time-exceeded from a token bucket
 }
+# the catalogue axes with the value that leaves a cell as it was without them
+BEHAVIOUR_AXES = {"label_order": "vendor", "vpn": False, "sr": False, "entropy_label": False,
+                  "ttl_propagate_local": "vendor", "router_vp": False, "tunnel_scope": "vendor",
+                  "php_ttl_writeback": "vendor", "silent": "none", "rate_limit": "none"}
+SILENT = {"lsr": ("p1", {"answer_time_exceeded": False}), "ingress": ("pe1", {"answer_time_exceeded": False}),
+          "echo": ("p1", {"answer_echo": False})}
+RATE_LIMIT = {"rate": 1, "burst": 2}            # per router, time-exceeded (the rate-limited lab: 0.1/s, 1)
 # domain knobs per asked class; RFC 4950 stays the vendor's own where the class needs it (a
 # Linux router has none: forcing it on would model a router that does not exist)
 KNOBS = {"explicit": {"ttl_propagate": True},
@@ -63,7 +85,8 @@ LIMITS = {
     "uhp-egress-quotes": "a UHP egress receives the probe labelled (explicit null) and answers like an LSR "
                          "(labels quoted, qTTL > 1, or after the pop with LSE-TTL 255-N, read as MTTL): TNT's "
                          "rules tag it as an LSR or an opaque egress and take the next hop for the egress "
-                         "(tnt.md 3.2)",
+                         "(tnt.md 3.2); when the LSRs before it show no labels or another class, the egress "
+                         "alone reads as a tunnel of its own and the first one ends a hop early (tnt.md 3)",
     "buddy-linux": "a Linux UHP egress answers the buddy's UDP probe from the probed address, so TNT counts "
                    "the buddy trace as empty and keeps the duplicated hop's router for the egress (tnt.md 4.4)",
     "gap-limit": "silent Linux LSRs (with a silent UHP egress, five hops or more) end the trace at TNT's "
@@ -79,7 +102,166 @@ LIMITS = {
     "no-min-dupip": "a Linux router that pops (the penultimate LSR or the egress) does not apply min() "
                     "(tnt.md 2.2): the next hop repeats an address and TNT's DUPIP rule reads a UHP tunnel "
                     "(tnt.md 3.2)",
+    # ---- the behaviour catalogue's axes (issue 13): router behaviours, each named by its knob
+    "router-vp-ingress": "the vantage point is the tunnel's ingress router itself (a router VP): TNT names the "
+                         "ingress as the hop before the first tunnel hop (tnt.md 3) and a trace has no hop for "
+                         "its own router, so the reported ingress is empty",
+    "silent-ingress": "the ingress answers no time-exceeded (answer_time_exceeded false): its hop is silent, TNT "
+                      "starts from the hop before it (INGRESS_IS_NULL, tnt.md 3.3) and reports no ingress",
+    "router-vp-no-revelation": "the vantage point is the ingress router of a hidden tunnel: its trace starts at "
+                               "the egress, and TNT's candidate test needs the hop before it as the start point of "
+                               "the revelation traces (tnt.md 3.3 step 2); there is none, so no LSR is revealed",
+    "silent-lsr": "LSRs that answer no time-exceeded (answer_time_exceeded false) are silent hops: TNT cannot "
+                  "show them, and when the first LSR is silent the hop before the first labelled one is that "
+                  "silent hop, so no ingress is named (tnt.md 3)",
+    "silent-egress": "the egress answers no time-exceeded (answer_time_exceeded false): its hop is silent and "
+                     "TNT's egress rule takes the next responding hop (tnt.md 3)",
+    "inner-label-egress": "the egress PE receives the packet still labelled after the transport label's pop "
+                          "(a VPN label, or ELI 7 + entropy label): with uniform TTL its time-exceeded quotes "
+                          "that label, so TNT's egress rule (the first hop after the last labelled one, tnt.md 3) "
+                          "names the next hop and tags the egress an LSR (the l3vpn and entropy labs)",
+    "knob:vpn": "L3VPN (vpn: true): the egress pops a VPN label of its own after the transport label; it "
+                "answers labelled (LSE-TTL of the VPN label), so TNT's egress and class rules (tnt.md 3) read it "
+                "as one more tunnel hop (checked: the miss is gone in the same cell without the VPN label)",
+    "knob:entropy_label": "entropy labels (ELI 7 + EL under the transport label, RFC 6790): the egress receives "
+                          "them after the pop and answers labelled, so TNT's egress rule (tnt.md 3) moves the "
+                          "egress one hop on (checked: the miss is gone in the same cell without them)",
+    "knob:silent": "a router that answers no time-exceeded (answer_time_exceeded false) or no echo (answer_echo "
+                   "false): a silent hop splits the tunnel's run of labelled hops, or takes away the echo-reply "
+                   "TTL that the u-turn and RTLA need (tnt.md 3.2) (checked: the miss is gone when it answers)",
+    "knob:rate_limit": "LSRs answer time-exceeded from a token bucket (limit_time_exceeded 1/s, burst 2): TNT's "
+                       "revelation and u-turn probes find it empty and see silent hops (router behaviour, the "
+                       "rate-limited lab; checked: the miss is gone without the limit)",
+    "knob:tunnel_scope": "which time-exceeded an LSR sends along the LSP (tunnel_scope multi-label / udp, Huawei "
+                         "`ttl expiration pop`, Nokia): one-label ICMP probes are answered directly, so the "
+                         "u-turn and qTTL signatures TNT's implicit rule needs (tnt.md 3.2) are gone (checked: the "
+                         "miss is gone with tunnel_scope all)",
+    "knob:php_ttl_writeback": "the PHP pop does not write the LSE-TTL back (Junos no-propagate-ttl): the return "
+                              "tunnel no longer counts in the reply TTLs, so FRPLA/RTLA (tnt.md 3.2) shift "
+                              "(checked: the miss is gone with the write-back)",
+    "knob:ttl_propagate_local": "the router's own packets take another TTL model than forwarded ones (split "
+                                "pipe, ttl_propagate_local): the egress's own replies enter the return tunnel "
+                                "uniform (or pipe), so the return-path length TNT's triggers read (tnt.md 3.2) "
+                                "differs from the forward model (checked: the miss is gone without the split)",
+    "knobs": "several catalogue knobs together (named in the verdict line): the miss is gone only without all of "
+             "them (each alone is a router behaviour above; tnt.md 3)",
 }
+# knobs a miss may be attributed to by the re-run check (label_order and sr change only label
+# values, which no TNT rule reads: a miss they cause would be a bug, never a limit)
+ATTRIBUTABLE = ("vpn", "entropy_label", "silent", "rate_limit", "tunnel_scope", "php_ttl_writeback",
+                "ttl_propagate_local")
+
+
+def _parts_limit(lab, verdict: str, t: dict | None, u: dict | None, vp: str, other_path: int = 0,
+                 truths: list | None = None, falses: list | None = None) -> str | None:
+    """The named limits behind a verdict, part by part: the catalogue's precise rules take the
+    parts they explain (router VP ingress, silent ingress, inner-label egress), the rest goes to
+    _limit_of. None when a part stays unexplained."""
+    if t is None and u is not None and truths:
+        # a false tunnel made of a UHP egress alone (it answers labelled, or with qTTL > 1,
+        # after the explicit-null pop while its LSRs show nothing of the kind)
+        hops = [lab.owner_of(a) for a in u.get("lsrs", []) if a]
+        uhp_egresses = {x["egress"] for x in truths if x.get("ending") == "uhp"}
+        if hops and hops[0] in uhp_egresses:        # it starts at the egress (qTTL > 1 runs on past it)
+            return "uhp-egress-quotes"
+    if t is None or not verdict.startswith("partly"):
+        return _limit_of(lab, verdict, t, u, other_path)
+    rest = verdict.replace("partly: ", "").split(", ")
+    names = []
+    if "ingress" in rest:
+        ing = lab.nodes.get(t["ingress"])
+        if vp == t["ingress"]:
+            names.append("router-vp-ingress")
+            rest.remove("ingress")
+            if t["class"] in ("opaque", "invisible-php", "invisible-uhp"):
+                gone = [x for x in rest if x.endswith("LSR(s) not found")]
+                if gone and int(gone[0].split()[0]) == len(t["lsrs"]):
+                    names.append("router-vp-no-revelation")
+                    rest.remove(gone[0])
+        elif ing is not None and not ing.personality.answer_time_exceeded:
+            names.append("silent-ingress")
+            rest.remove("ingress")
+    if u is not None:
+        tagged = {lab.owner_of(a) for a in u.get("lsrs", []) if a}
+        silent = {n for n in t["lsrs"] if n in lab.nodes and not lab.nodes[n].personality.answer_time_exceeded}
+        missing = [n for n in t["lsrs"] if n not in tagged]
+        gone = [x for x in rest if x.endswith("LSR(s) not found")]
+        if silent and gone and missing and set(missing) <= silent and int(gone[0].split()[0]) == len(missing):
+            names.append("silent-lsr")
+            rest.remove(gone[0])
+            if t["lsrs"][0] in silent and "ingress" in rest:
+                rest.remove("ingress")
+    eg = lab.nodes.get(t["egress"])
+    if "egress" in rest and eg is not None and not eg.personality.answer_time_exceeded:
+        names.append("silent-egress")
+        rest.remove("egress")
+    if "egress" in rest and u is not None and t["class"] in ("explicit", "implicit"):
+        ing, eg = lab.nodes.get(t["ingress"]), lab.nodes.get(t["egress"])
+        tagged = {lab.owner_of(a) for a in u.get("lsrs", []) if a}
+        inner = t.get("stack_depth", 1) > 1 or (ing is not None and ing.personality.entropy_label)
+        if inner and t["egress"] in tagged and eg is not None:
+            names.append("inner-label-egress")
+            rest.remove("egress")
+    if t.get("ending") == "uhp" and truths is not None and any(
+            t["egress"] in hs for hs in (falses or [])) and rest:       # the egress opens a false tunnel
+        keep = [x for x in rest if x not in ("egress", "1 LSR(s) not found")]
+        if len(keep) < len(rest):
+            names.append("uhp-egress-quotes")
+            rest = keep
+    if not names:
+        return _limit_of(lab, verdict, t, u, other_path)
+    if rest:
+        more = _limit_of(lab, "partly: " + ", ".join(rest), t, u, other_path)
+        if more is None:
+            return None
+        names.append(more)
+    return "+".join(dict.fromkeys(names))
+
+
+def _attribute(params: dict, keys: list, runtime: str, seed: int) -> dict:
+    """key -> the catalogue knob(s) whose removal makes that verdict right (re-running the same
+    cell without it): {key: "knob:K" | "knobs"}. A key is (vp, dst, truth ingress, truth egress)
+    or (vp, dst, None, reported class) for a false tunnel."""
+    from testbed.experiments.run import run_lab
+    lifted_sets = [(k,) for k in ATTRIBUTABLE if params.get(k, BEHAVIOUR_AXES[k]) != BEHAVIOUR_AXES[k]]
+    if len(lifted_sets) > 1:
+        lifted_sets.append(tuple(k for (k,) in lifted_sets))
+    out = {}
+    for ks in lifted_sets:
+        todo = [k for k in keys if k not in out]
+        if not todo:
+            break
+        p = {**params, **{k: BEHAVIOUR_AXES[k] for k in ks}}
+        try:
+            lab = lab_for(p)
+            doc = run_lab(lab, runtime=runtime, seed=seed, name=lab.name if runtime == "netns" else None)
+        except Exception:
+            continue
+        fixed = _fixed_keys(lab, doc, todo)
+        for k in fixed:
+            out[k] = f"knob:{ks[0]}" if len(ks) == 1 else "knobs"
+    return out
+
+
+def _fixed_keys(lab, doc, keys) -> set:
+    got = set()
+    for s in doc["score"]["traces"]:
+        vs = s["verdicts"]
+        for key in keys:
+            vp, dst, a, b = key
+            if (s["vantage_point"], s["dst"]) != (vp, dst):
+                continue
+            if a is None:            # a false tunnel: gone, or matched now
+                if not any(v["truth"] is None and v["reported"] and v["reported"].get("class") == b for v in vs):
+                    got.add(key)
+                continue
+            for v in vs:
+                t = v["truth"]
+                if t is not None and (t["ingress"], t["egress"]) == (a, b):
+                    if v["verdict"] == "correct" or _parts_limit(lab, v["verdict"], t, v["reported"], vp,
+                                                                 v.get("lsrs_other_path", 0)):
+                        got.add(key)
+    return got
 
 
 def _limit_of(lab, verdict: str, t: dict | None, u: dict | None, other_path: int = 0) -> str | None:
@@ -142,9 +324,14 @@ def _cell(grid: dict, index: int) -> dict:
 
 def cell_id(params: dict) -> str:
     p = params
+    extra = "".join(f"-{k}={_v(p[k])}" for k, d in BEHAVIOUR_AXES.items() if k in p and p[k] != d)
     return (f"{p['class']}-{p['popping']}-ler={p['ler_vendor']}-lsr={p['lsr_vendor']}-n{p['lsrs']}"
             f"-p{p['p2p_prefix']}-{'ecmp' if p['ecmp'] else 'single'}-ldp={p['ldp']}-vp{p['vps']}"
-            f"-d{p['dests']}-asym{p['asymmetry']}")
+            f"-d{p['dests']}-asym{p['asymmetry']}{extra}")
+
+
+def _v(x) -> str:
+    return str(x).lower() if isinstance(x, bool) else str(x)
 
 
 def cells(grid: dict | None = None, seed: int = 0, limit: int | None = None) -> list[tuple[str, dict]]:
@@ -187,7 +374,28 @@ def lab_doc(params: dict) -> dict:
         routers["x3"] = {}
         links += [["x3", "pe1"], {"lan": ["x3", "vp3"], "name": "vp3-lan"}]
         probes.append({"from": "vp3", "to": fwd_targets})
+    if p.get("router_vp"):
+        probes.append({"from": "pe1", "to": fwd_targets})
     dom = {"routers": core, "popping": p["popping"], "ldp": p["ldp"], **KNOBS[p["class"]]}
+    if p.get("vpn"):
+        dom["vpn"] = True
+    if p.get("sr"):
+        dom["sr"] = True
+    beh = {}
+    for k in ("label_order", "ttl_propagate_local", "tunnel_scope", "php_ttl_writeback"):
+        if p.get(k, "vendor") != "vendor":
+            beh[k] = p[k]
+    if p.get("entropy_label"):
+        beh["entropy_label"] = True
+    if p.get("rate_limit", "none") == "core":
+        for c in chains:
+            for r in c:
+                routers[r]["behaviour"] = {"limit_time_exceeded": dict(RATE_LIMIT)}
+    if p.get("silent", "none") != "none":
+        r, knobs = SILENT[p["silent"]]
+        routers[r]["behaviour"] = {**routers[r].get("behaviour", {}), **knobs}
+    if beh:
+        dom["behaviour"] = beh
     name = "mx-" + hashlib.sha1(cell_id(p).encode()).hexdigest()[:8]
     return {"name": name, "description": f"matrix cell {cell_id(p)}",
             "defaults": {"p2p_prefix": p["p2p_prefix"]}, "routers": routers, "hosts": hosts, "links": links,
@@ -230,7 +438,7 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0) -> dic
         return {"cell": cid, "params": params, "error": f"{type(e).__name__}: {e}"}
     sc = doc["score"]
     tags = {t: Counter() for t in TAGS}
-    problems, limits = [], []
+    problems, limits, unexplained = [], [], []
     for s in sc["traces"]:
         for v in s["verdicts"]:
             u, t = v["reported"], v["truth"]
@@ -239,14 +447,19 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0) -> dic
                 tags[u["class"]]["true"] += t is not None
             if v["verdict"] == "correct":
                 continue
-            lim = _limit_of(lab, v["verdict"], t, u, v.get("lsrs_other_path", 0))
+            lim = _parts_limit(lab, v["verdict"], t, u, s["vantage_point"], v.get("lsrs_other_path", 0),
+                               [x["truth"] for x in s["verdicts"] if x["truth"] is not None],
+                               [{lab.owner_of(a) for a in x["reported"].get("lsrs", []) if a} for x in s["verdicts"]
+                                if x["truth"] is None and x["reported"]])
             what = (f"{s['vantage_point']}->{s['dst']}: {v['verdict']}"
                     + (f" [truth {t['class']} {t['ingress']}->{' '.join(t['lsrs'])}->{t['egress']}]" if t else "")
                     + (f" [uTNT {u['class']} {u.get('trigger')}]" if u else ""))
             if lim:
                 limits.append(f"[{lim}] {what}")
             else:
-                problems.append(what)
+                key = (s["vantage_point"], s["dst"], *((t["ingress"], t["egress"]) if t else
+                                                      (None, (u or {}).get("class"))))
+                unexplained.append((key, what))
         if not s["complete"]:
             path = next(p for p in doc["truth"] if p["from"] == s["vantage_point"] and p["to"] == s["dst"])
             silent_run = any(t["silent"] and len(t["lsrs"]) >= 4 for t in path["paths"][s["path_index"] or 0]["tunnels"])
@@ -259,6 +472,17 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0) -> dic
             problems.append(f"{s['vantage_point']}->{s['dst']}: {s['off_path_hops']} hop(s) off every truth path")
     for u in sc["unmatched"]:
         problems.append(u["verdict"])
+    if unexplained:
+        # a miss in a cell with catalogue knobs: re-run the cell without them, one at a time
+        # (then all together); the knob whose removal makes the verdict right is its cause
+        why = _attribute(params, [k for k, _ in unexplained], runtime, seed)
+        for key, what in unexplained:
+            if key in why:
+                knobs = "" if why[key] != "knobs" else " (" + ", ".join(
+                    k for k in ATTRIBUTABLE if params.get(k, BEHAVIOUR_AXES[k]) != BEHAVIOUR_AXES[k]) + ")"
+                limits.append(f"[{why[key]}] {what}{knobs}")
+            else:
+                problems.append(what)
     return {"cell": cid, "params": params, "totals": sc["totals"], "per_class": sc["per_class"],
             "tags": {k: dict(v) for k, v in tags.items()}, "perfect": sc["perfect"], "problems": problems,
             "limits": limits, "cpu_seconds": round(time.process_time() - t0, 3)}
@@ -315,7 +539,8 @@ def summarize(results: list[dict]) -> dict:
         if r["problems"]:
             failing.append({"cell": r["cell"], "problems": r["problems"]})
         for lim in r["limits"]:
-            explained[lim[1:lim.index("]")]] += 1
+            for name in lim[1:lim.index("]")].split("+"):
+                explained[name] += 1
     rows = []
     for cls in sorted(per_class):
         c = per_class[cls]

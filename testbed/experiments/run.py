@@ -29,7 +29,8 @@ def probe_sim(lab, cp, source: str, targets: list[str], args, sim=None, calibrat
     from testbed.runtimes.sim import Sim
     from utnt.net import SimPortAdapter
     sim = sim or Sim(lab, cp)
-    sp = sim.attach(source)
+    # a router vantage point probes with the router's own stack (locally generated packets)
+    sp = sim.attach_router(source) if lab.nodes[source].is_router else sim.attach(source)
     doc = utnt.trace(SimPortAdapter(sp), targets, args, ip=f"{sp.ip}/{sp.prefixlen}", gw=str(sp.gateway),
                      mac=sp.mac, calibration=calibration)
     doc["sim"] = {"virtual_seconds": round(sim.now, 6), "frame_hops": sim.frame_hops}

@@ -422,9 +422,6 @@ def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) ->
         if pr.from_ not in nodes:
             P.add(loc + ("from",), f"probes[{i}].from", f"unknown node '{pr.from_}'")
             continue
-        if nodes[pr.from_].is_router:
-            P.add(loc + ("from",), f"probes[{i}].from", f"'{pr.from_}' is a router; vantage points are hosts")
-            continue
         targets, tnames = [], []
         for j, t in enumerate(pr.to):
             if t in nodes:

@@ -97,7 +97,8 @@ def run_tnt(lab_name: str, vp: str, targets: list[str], options: list[str] | Non
     if prefix is None:
         raise TestbedError(missing_reason())
     _check(options, targets)
-    return run_in_namespace(netns.namespace_of(lab_name, vp), targets, options, out_dir=out_dir, pps=pps,
+    # a host's namespace, or a router vantage point's prober namespace
+    return run_in_namespace(netns.prober_namespace(lab_name, vp), targets, options, out_dir=out_dir, pps=pps,
                             timeout=timeout, prefix=prefix, run_dir=run_dir, where=f"lab {lab_name}, from {vp}")
 
 

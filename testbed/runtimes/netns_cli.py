@@ -111,9 +111,14 @@ def cmd_up(args):
     for a in st.get("attach", []):
         c.print(f"  attach: tap [bold]{a['tap']}[/] in {a['namespace']} on {a['lan']} ({a['network']}): "
                 f"use {a['address']}/{a['prefixlen']} via {a['gateway']}")
+    for a in st.get("router_attach", []) or []:
+        c.print(f"  attach router {a['router']}: tap [bold]{a['tap']}[/] in {a['namespace']} (the router's own stack: "
+                f"use {a['address']}/32 via {a['gateway']}); kernel probers in {a['prober_namespace']}")
+    rvps = {a["router"] for a in st.get("router_attach", []) or []}
     for p in st.get("probes", []):
         for t in p["targets"][:1]:
-            c.print(f"  try: testbed exec {st['name']} {p['from']} -- scamper -O json -c 'trace -P icmp-paris' -i {t}")
+            node = f"_vp-{p['from']}" if p["from"] in rvps else p["from"]
+            c.print(f"  try: testbed exec {st['name']} {node} -- scamper -O json -c 'trace -P icmp-paris' -i {t}")
     c.print(f"  stop: testbed down {st['name']}")
 
 
@@ -179,6 +184,9 @@ def _print_one(st: dict):
     for a in st.get("attach", []) or []:
         c.print(f"  attach {a['lan']}: tap {a['tap']} in {a['namespace']}, address {a['address']}/{a['prefixlen']}, "
                 f"gateway {a['gateway']} ({a['gateway_node']})")
+    for a in st.get("router_attach", []) or []:
+        c.print(f"  attach router {a['router']}: tap {a['tap']} in {a['namespace']}, address {a['address']}/32; "
+                f"kernel probers in {a['prober_namespace']} (testbed exec {st['name']} _vp-{a['router']} -- ...)")
     if st.get("timings"):
         c.print("  timings: " + ", ".join(f"{k} {v:.3f}s" for k, v in st["timings"].items()))
 

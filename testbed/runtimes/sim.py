@@ -63,21 +63,36 @@ class RouterPort:
     """A router's own stack handed to a prober (a vantage point on a router, issue 13): the
     prober's frames are sent as the router's locally generated packets (routed and labelled
     by its tables, TTL not decremented, pushed LSE-TTLs from ttl_propagate_local), and the
-    ICMP the router receives for itself comes back as frames. Source: the router's loopback."""
+    ICMP the router receives for itself comes back as frames. Source: the router's loopback.
+    A prober with its own stack (uTNT) may ARP for any gateway address: the router's side
+    answers every request (GW_MAC), as the namespace runtime's router attachment does."""
+
+    GW_MAC = b"\x02\x00\x00\x00\x00\x01"
 
     def __init__(self, sim: "Sim", router: str):
         node = sim.lab.nodes[router]
         self.sim, self.host = sim, router
         self.mac = node.interfaces[0].mac
-        self.gwmac = b"\x00" * 6             # no first hop to resolve: the router routes itself
+        self.gwmac = self.GW_MAC             # no first hop to resolve: the router routes itself
         self.ip = node.loopback
         self.prefixlen = 32
-        self.gateway = None
+        self.gateway = node.interfaces[0].ip  # any address: ARP for it is answered with GW_MAC
         self.inbox: deque[bytes] = deque()
         self.answer_arp = False
-        sim.nodes[router].local_sink = lambda ip: self.inbox.append(self.mac + b"\x00" * 6 + b"\x08\x00" + ip)
+        sim.nodes[router].local_sink = lambda ip: self.inbox.append(self.mac + self.GW_MAC + b"\x08\x00" + ip)
+        sim.router_ports[router] = self
 
     def send(self, frame: bytes):
+        if frame[12:14] == b"\x08\x06":
+            try:
+                op, sha, spa, _, tpa = parse_arp(frame, 14)
+            except WireError:
+                return
+            if op == ARP_REQUEST:                   # who-has (any address): the router's side answers
+                self.inbox.append(arp_reply(self.GW_MAC, tpa, sha, spa))
+            return
+        if frame[12:14] != b"\x08\x00":
+            return
         r = self.sim.nodes[self.host]
         for pidx, f in r.send_local(bytes(frame[14:]), self.sim.now):
             self.sim._emit(self.host, pidx, f)
@@ -120,6 +135,7 @@ class Sim:
         self._q: list = []
         self._seq = 0
         self.attached: dict[str, SimPort] = {}
+        self.router_ports: dict[str, RouterPort] = {}
         self.frame_hops = 0
 
     def attach(self, host: str, answer_arp: bool = False) -> SimPort:
@@ -180,6 +196,10 @@ class Sim:
                 for peer, ppidx, delay in wires.get((node, opidx), ()):
                     self._seq += 1
                     heapq.heappush(q, (t + delay, self._seq, peer, ppidx, oframe))
+            if until_delivery and self.router_ports:
+                rp = self.router_ports.get(node)
+                if rp is not None and rp.inbox:
+                    return n
         if until is not None and self.now < until:
             self.now = until
         return n

@@ -6,6 +6,7 @@ observables TNT reads (labels and LSE-TTL, qTTL, u-turn, FRPLA, RTLA).
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from testbed.controlplane import build
@@ -117,31 +118,57 @@ KNOB_ROWS = [
     ("quote_bytes: juniper defaults", "explicit", "juniper", {}, None, "sizes", None),
     ("bgp_free: true (domain), Huawei ttl expiration pop", "huawei-bgp-free", None, {}, None, None, None),
     ("bgp_free: true (domain), Cisco tunnelling", "huawei-bgp-free", "cisco", {}, None, None, None),
+    ("srgb_base: 24000 (node SIDs from another SRGB)", "sr-mpls", None, {"srgb_base": 24000}, None, None, None),
+    ("answer_unreachable: false on pe2, UDP to pe2", "explicit", "cisco", {"answer_unreachable": False}, ("pe2",),
+     "udp-paris", "pe2"),
+    ("limit_unreachable: 2/s, burst 1 (the cisco default), UDP to pe2 twice without pauses", "explicit", "cisco",
+     {}, (), "fast-udp-paris", "pe2"),
+    ("limit_echo_reply: 1/s, burst 2 on p2: 4 pings 5 ms apart (IP-IDs or *)", "explicit", "cisco",
+     {"limit_echo_reply": (1.0, 2.0, "router")}, ("p2",), "pings", "p2"),
+    ("ip_id: shared (one counter): 4 pings to p2, IP-IDs", "explicit", "cisco", {"ip_id": "shared"}, ("p2",),
+     "pings", "p2"),
+    ("ip_id: zero: 4 pings to p2, IP-IDs", "explicit", "cisco", {"ip_id": "zero"}, ("p2",), "pings", "p2"),
+    ("ip_id: random: 4 pings to p2, IP-IDs", "explicit", "cisco", {"ip_id": "random"}, ("p2",), "pings", "p2"),
+    ("ip_id: per-interface (a counter per interface; one interface faces the prober): 4 pings to p2, IP-IDs",
+     "explicit", "cisco", {"ip_id": "per-interface"}, ("p2",), "pings", "p2"),
 ]
 
 
+def knobs_of(row) -> set[str]:
+    """The knobs a KNOB_ROWS row shows: the name its setting starts with and the knobs it sets."""
+    setting, knobs = row[0], row[3]
+    return {re.match(r"[a-z_0-9]+", setting).group(0), *knobs}
+
+
 def knob_row(setting, lab, vendor, knobs, on, method, target, source=None) -> dict:
-    if method == "fast":
-        row = _fast_row(lab, vendor, knobs, on)
+    if method and method.startswith("fast"):
+        row = _fast_row(lab, vendor, knobs, on, method[5:] or "icmp-paris", target)
     elif method == "sizes":
         row = _size_row(lab, vendor, knobs, on)
+    elif method == "pings":
+        row = _ping_row(lab, vendor, knobs, on, target)
     else:
         row = signature_row(lab, vendor, knobs, on, method or "icmp-paris", target, source)
     return {"knob": setting, **row}
 
 
-def _fast_row(lab_name, vendor, knobs, on):
-    """A trace whose probes leave 5 ms apart (the sim's clock), then the same again: shows a
-    token bucket emptied by the first trace (rows only: the library rows use paced traces)."""
+def _knobbed(lab_name, vendor, knobs, on):
     import dataclasses
     lab = load_lab(lab_name, {"vendor": vendor} if vendor else {})
     for n in lab.routers:
         if n.name in on:
             n.personality = dataclasses.replace(n.personality, **knobs)
+    return lab
+
+
+def _fast_row(lab_name, vendor, knobs, on, method="icmp-paris", target=None):
+    """A trace whose probes leave 5 ms apart (the sim's clock), then the same again: shows a
+    token bucket emptied by the first trace (rows only: the library rows use paced traces)."""
+    lab = _knobbed(lab_name, vendor, knobs, on)
     pr = ScriptedProber(Sim(lab, build(lab)), lab.probes[0].source, wait=0.005)
-    dst = str(lab.probes[0].targets[0])
-    first = pr.trace(dst, fingerprint=False)
-    second = pr.trace(dst, fingerprint=False)
+    dst = str(lab.nodes[target].primary_address()) if target else str(lab.probes[0].targets[0])
+    first = pr.trace(dst, method=method, fingerprint=False)
+    second = pr.trace(dst, method=method, fingerprint=False)
     show = lambda hs: " ".join("*" if h.address is None else lab.owner_of(h.address) for h in hs)  # noqa: E731
     return {"lab": lab_name, "vendor": vendor, "trace": f"{show(first)} / again: {show(second)}",
             "signatures": [], "labels": ""}
@@ -177,6 +204,21 @@ def _size_row(lab_name, vendor, knobs, on, payload: int = 300):
         if f[14 + (f[14] & 15) * 4] == 0:
             break
     return {"lab": lab_name, "vendor": vendor, "trace": " ".join(cells), "signatures": [], "labels": ""}
+
+
+def _ping_row(lab_name, vendor, knobs, on, target, count=4):
+    """`count` pings to `target`'s primary address 5 ms apart (sim clock): each reply's IP-ID,
+    `*` for none (the echo-reply bucket, the IP-ID mode)."""
+    from scapy.all import ICMP, IP
+    lab = _knobbed(lab_name, vendor, knobs, on)
+    pr = ScriptedProber(Sim(lab, build(lab)), lab.probes[0].source, wait=0.005)
+    dst = str(lab.nodes[target].primary_address())
+    ids = []
+    for seq in range(count):
+        got = [r for r in pr.exchange(IP(src=pr.src, dst=dst, ttl=64) / ICMP(type=8, id=4242, seq=seq))
+               if ICMP in r and r[ICMP].type == 0 and r[IP].src == dst]
+        ids.append(str(got[0][IP].id) if got else "*")
+    return {"lab": lab_name, "vendor": vendor, "trace": f"{target}: {' '.join(ids)}", "signatures": [], "labels": ""}
 
 
 def _takes_vendor(name: str) -> bool:

@@ -29,26 +29,45 @@ def _expected_triggers(cp, lab, path, tunnels, t, src_addr):
         return None, None
     ret = back[0]
     ret_tunnels = tunnels_on(lab, ret)
-
-    def pipe(o):
-        return not lab.nodes[o.ingress].ttl_propagate or o.no_decrement
-
-    def min_at_pop(o):
-        """Does the return tunnel's last pop write min(IP-TTL, LSE-TTL) into the IP header? Not
-        at a Linux egress (no min), nor at a PHP hop without the write-back (Junos
-        no-propagate-ttl, or an LSP signalled no-decrement-ttl)."""
-        if o.egress in lab.nodes and not lab.nodes[o.egress].personality.min_ttl_at_pop:
-            return False
-        if o.ending == "php" and o.lsrs:
-            return _php_writes_back(cp, ret, o.lsrs[-1])
-        return True
-    uncounted = sum(len(o.lsrs) for o in ret_tunnels if pipe(o) and not min_at_pop(o))
-    r_te = len(ret) - 1 - uncounted
     p = lab.nodes[t.egress].personality
+    r_te = len(ret) - 1 - _uncounted(cp, ret, ret_tunnels, p.ttl_time_exceeded)
     rtla = None
     if p.ttl_time_exceeded == 255 and p.ttl_echo_reply != 255:
-        rtla = sum(len(o.lsrs) for o in ret_tunnels if pipe(o) and min_at_pop(o))
+        rtla = _uncounted(cp, ret, ret_tunnels, p.ttl_echo_reply) - _uncounted(cp, ret, ret_tunnels,
+                                                                                p.ttl_time_exceeded)
     return r_te - ttl, rtla
+
+
+def _uncounted(cp, ret, ret_tunnels, ittl: int) -> int:
+    """LSRs of the return path's tunnels that a reply sent with initial TTL `ittl` by ret's
+    first router does not count. A pipe tunnel's LSRs count only through min(IP-TTL, LSE-TTL)
+    at the pop (tnt.md 2.2): not at all when the egress applies no min() or the penultimate
+    hop does not write the LSE-TTL back (Junos no-propagate-ttl, php_ttl_writeback false, or an
+    LSP signalled no-decrement-ttl), and only as far as the LSE-TTL (pipe_lse_ttl, 255 under
+    no-decrement-ttl, less one per LSR) falls below the IP-TTL (a <64,64> router's reply,
+    IP-TTL 64, under a pushed 255: none of them)."""
+    lab = cp.lab
+    nodes = [s.node for s in ret]
+    out = 0
+    for o in ret_tunnels:
+        ing = lab.nodes[o.ingress]
+        propagate = ing.ttl_propagate
+        if o.ingress == nodes[0] and ing.personality.ttl_propagate_local is not None:
+            propagate = ing.personality.ttl_propagate_local      # the reply is the ingress's own packet
+        if propagate and not o.no_decrement:
+            continue
+        n = len(o.lsrs)
+        if o.egress not in lab.nodes or not lab.nodes[o.egress].personality.min_ttl_at_pop:
+            out += n
+            continue
+        if o.ending == "php" and o.lsrs and not _php_writes_back(cp, ret, o.lsrs[-1]):
+            out += n
+            continue
+        d = nodes.index(o.ingress) if o.ingress in nodes else 0
+        ip_ttl = ittl - d                    # each router up to the ingress decrements once
+        lse = (255 if o.no_decrement else ing.personality.pipe_lse_ttl) - n
+        out += n - max(0, min(n, ip_ttl - lse))
+    return out
 
 
 def _php_writes_back(cp, path, node: str) -> bool:

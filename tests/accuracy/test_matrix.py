@@ -5,11 +5,12 @@ Juniper-like LERs and LSRs, PHP), every verdict that is not `correct` must be on
 named TNT limitations (matrix.LIMITS: the rule that causes it); anything else fails."""
 import pytest
 
-from testbed.experiments.matrix import GRID, LIMITS, cells, generate, lab_for, run_cell, summarize
+from testbed.experiments.matrix import BEHAVIOUR_AXES, GRID, LIMITS, cells, generate, lab_for, run_cell, summarize
 from testbed.truth import ground_truth
 from testbed.controlplane import build
 
-TNT_GRID = {**GRID, "popping": ["php"], "ler_vendor": ["cisco", "juniper"], "lsr_vendor": ["cisco", "juniper"]}
+TNT_GRID = {**GRID, "popping": ["php"], "ler_vendor": ["cisco", "juniper"], "lsr_vendor": ["cisco", "juniper"],
+            **{k: [v] for k, v in BEHAVIOUR_AXES.items()}}
 
 
 def test_generate_is_seeded_and_builds_valid_labs():
@@ -40,3 +41,22 @@ def test_matrix_sample_misses_only_by_named_tnt_rules():
         assert name in LIMITS and "tnt.md" in LIMITS[name]
     rows = {r["class"]: r for r in s["per_class"]}
     assert rows["explicit"]["recall"] == 1.0 and rows["explicit"]["precision"] == 1.0
+
+
+def test_conformance_variants_draw_from_the_matrix(tmp_path):
+    """The conformance suite (uTNT vs the original TNT) can run on matrix cells: variants with
+    source "matrix" are the generator's cells written as lab files that load to the same lab."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from conformance.variants import matrix_variants, variants
+    from testbed.lab import load_lab
+    vs = matrix_variants(4, seed=5, folder=str(tmp_path))
+    from conformance.variants import matrix_variants as _mv  # noqa: F401
+    want = cells({**GRID, "vps": [1], "ecmp": [False], "entropy_label": [False], "router_vp": [False]}, 5, 4)
+    assert [v["cell"] for v in vs] == [c for c, _ in want]
+    for v, (_, params) in zip(vs, want):
+        a, b = load_lab(v["lab"]), lab_for(params)
+        assert a.name == b.name and [p.source for p in a.probes] == [p.source for p in b.probes]
+        assert {n: x.personality for n, x in a.nodes.items()} == {n: x.personality for n, x in b.nodes.items()}
+    assert variants(3, source="library")[0]["lab"] == "asymmetric"

@@ -1,7 +1,11 @@
 """The lab variants the conformance suite runs uTNT and the original TNT on.
 
-One function, :func:`variants`, gives the list; the evaluation matrix
-(testbed/experiments/matrix.py, when it exists) can replace :func:`_library_matrix` there.
+One function, :func:`variants`, gives the list: the library labs (:func:`_library_matrix`), or
+with ``source="matrix"`` cells drawn from the evaluation matrix's generator
+(testbed/experiments/matrix.py ``cells``: the whole grid, vendors and behaviour-catalogue
+axes included), each written as a lab file (the generator's own text) that both detectors
+run on; ``source="both"`` interleaves them. ``make conformance`` takes the source from
+CONFORMANCE_SOURCE (default library).
 A variant is ``{"id", "lab", "params", "options", "extra_targets"}``: a library lab, its
 ``--set`` parameters, TNT's options (given to both detectors) and extra destinations
 (node names) traced in the same run.
@@ -42,14 +46,55 @@ def _library_matrix(rng: random.Random) -> list[dict]:
     return out
 
 
-def variants(n: int | None = None, seed: int = 11) -> list[dict]:
+def matrix_variants(n: int, seed: int = 11, grid: dict | None = None, folder: str | None = None) -> list[dict]:
+    """``n`` cells of the evaluation matrix (sampled with ``seed``), each as a lab file in
+    ``folder`` (default: a folder under the system's temporary directory), with one of TNT's
+    option sets drawn with the seed."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from testbed.experiments.matrix import GRID, cell_id, cells, lab_doc, lab_text
+    # one vantage point (no router VP either), one path, no entropy labels: dumps are paired per destination
+    # (two vantage points tracing one destination would be paired wrongly), TNT's and uTNT's
+    # Paris flows differ (another equal-cost path) and so does an entropy label (a flow hash)
+    grid = grid or {**GRID, "vps": [1], "ecmp": [False], "entropy_label": [False], "router_vp": [False]}
+    rng = random.Random(seed)
+    d = Path(folder or os.path.join(tempfile.gettempdir(), "utnt-conformance-matrix"))
+    d.mkdir(parents=True, exist_ok=True)
+    out = []
+    for cid, params in cells(grid, seed, n):
+        f = d / f"{lab_doc(params)['name']}.yaml"
+        f.write_text(lab_text(params))
+        options = list(rng.choice(OPTIONS))
+        out.append({"lab": str(f), "params": {}, "extra_targets": [], "options": options, "cell": cid,
+                    "id": f"matrix:{cell_id(params)}{'[' + ' '.join(options) + ']' if options else ''}"})
+    return out
+
+
+def variants(n: int | None = None, seed: int = 11, source: str | None = None) -> list[dict]:
     """The variants, in a seeded order; the first ``n`` (all when None).  The library labs
     with every lsrs 1..8 x vendor mix x /30-/31 combination, plain-ip, asymmetric and mixed,
-    each with one of TNT's option sets drawn with the seed."""
+    each with one of TNT's option sets drawn with the seed; or matrix cells (source "matrix",
+    ``n`` of them, 500 when None), or both alternating (source "both")."""
+    import os
+    source = source or os.environ.get("CONFORMANCE_SOURCE", "library")
+    if source not in ("library", "matrix", "both"):
+        raise ValueError(f"CONFORMANCE_SOURCE={source}: choose library, matrix or both")
+    if source == "matrix":
+        return matrix_variants(n if n is not None else 500, seed)
+    lib = _library_variants(seed)
+    if source == "both":
+        mx = matrix_variants(len(lib) if n is None else n, seed)
+        mixed = [v for pair in zip(lib, mx) for v in pair]
+        return mixed if n is None else mixed[:n]
+    return lib if n is None else lib[:n]
+
+
+def _library_variants(seed: int) -> list[dict]:
     rng = random.Random(seed)
     allv = _library_matrix(rng)
     fixed = [v for v in allv if v["lab"] in ("asymmetric", "mixed")]
     rest = [v for v in allv if v not in fixed]
     rng.shuffle(rest)
-    ordered = fixed + rest
-    return ordered if n is None else ordered[:n]
+    return fixed + rest

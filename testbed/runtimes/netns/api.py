@@ -118,7 +118,9 @@ def _spawn_workers(name: str, lab, plan, n: int, sup: Supervisor | None = None) 
     spec = {"name": name, "lab": lab.name, "source": str(Path(lab.source).resolve()), "params": lab.params,
             "routers": plan.routers, "partitions": parts, "routers_order": routers,
             "fingerprint": fingerprint(lab, routers), "control_plane": lab.control_plane,
-            "tables": str(frrrt.tables_path(name)), "options": getattr(lab, "options", None) or {}}
+            "tables": str(frrrt.tables_path(name)), "options": getattr(lab, "options", None) or {},
+            "router_vps": {v["router"]: {"ifs": [v["veth"], v["tap"]], "mac": v["gateway_mac"]}
+                           for v in plan.router_vps}}
     state.write_json(d / "spec.json", spec)
     sup = sup or Supervisor(d)
     child = sup.start("worker", [sys.executable, "-m", state.WORKER_MARKER, str(d)], stdin=subprocess.PIPE,
@@ -226,8 +228,8 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
           "routers": plan.routers, "hosts": plan.hosts, "switch": plan.switch,
           "bridges": [{"name": l.bridge, "namespace": plan.switch, "lan": l.name} for l in plan.lans],
           "taps": [{"name": l.tap, "namespace": plan.switch, "lan": l.name} for l in plan.lans if l.tap],
-          "attach": plan.attach, "workers": [], "timings": {},
-          "probes": [{"from": p.source, "namespace": plan.hosts.get(p.source),
+          "attach": plan.attach, "router_attach": plan.router_vps, "workers": [], "timings": {},
+          "probes": [{"from": p.source, "namespace": plan.hosts.get(p.source, plan.routers.get(p.source)),
                       "targets": [str(t) for t in p.targets]} for p in lab.probes],
           "check": None, "control_plane": cp_mode,
           "frr": {"dir": str(frrrt.frr_root(name)), "daemons": [], "sync": None, "converged_seconds": None,
@@ -277,7 +279,9 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
         t = time.monotonic()
         progress.step("forwarding")
         timeout = check_timeout if check_timeout is not None else 15.0 + len(lab.routers) / 50.0
-        res = check.check_forwarding(lab, plan.hosts, timeout)
+        # router vantage points are checked from their prober namespaces (the attachment works)
+        res = check.check_forwarding(lab, {**plan.hosts, **{v["router"]: v["prober_namespace"] for v in plan.router_vps}},
+                                     timeout)
         st["check"] = res
         st["timings"]["forwarding"] = round(time.monotonic() - t, 4)
         if res["checked"] and not res["ok"]:
@@ -346,6 +350,8 @@ def _detail(label, plan) -> str:
         return f"{sum(1 for l in plan.lans if l.tap)} taps" if plan.switch else "no LANs"
     if label == "addresses":
         return f"{len(plan.hosts)} hosts"
+    if label == "router vantage points":
+        return ", ".join(v["router"] for v in plan.router_vps) or "none"
     return ""
 
 
@@ -517,8 +523,23 @@ def namespace_of(name: str, node: str) -> str:
         return st["hosts"][node]
     if node in (names.SWITCH, "sw", "switch") and st.get("switch"):
         return st["switch"]
+    for a in st.get("router_attach") or []:          # `_vp-<router>`: a router vantage point's prober namespace
+        if node == names.VP + a["router"]:
+            return a["prober_namespace"]
     raise InputError(f"lab '{name}' has no node '{node}'; nodes: {', '.join(list(st['routers']) + list(st['hosts']))}"
                        + (f", {names.SWITCH} (the switch namespace)" if st.get("switch") else ""))
+
+
+def prober_namespace(name: str, node: str) -> str:
+    """Where a kernel-stack prober (scamper, traceroute, TNT) of vantage point `node` runs: a
+    host's own namespace, or a router vantage point's prober namespace (the router's loopback
+    address, every packet handed to the router's engine as its own)."""
+    st = _state_or_fail(name)
+    if node in st["routers"]:
+        for a in st.get("router_attach") or []:
+            if a["router"] == node:
+                return a["prober_namespace"]
+    return namespace_of(name, node)
 
 
 def exec_argv(name: str, node: str, cmd: list[str]) -> list[str]:
@@ -603,6 +624,14 @@ def attachment(name: str, host: str | None = None) -> dict:
     (require_healthy: a dead engine worker is an error naming it, not silent hops)."""
     st = require_healthy(name)
     att = st.get("attach") or []
+    if host is not None and host in st.get("routers", {}):
+        for a in st.get("router_attach") or []:
+            if a["router"] == host:
+                return a
+        vps = ", ".join(a["router"] for a in st.get("router_attach") or []) or "none"
+        raise InputError(f"router '{host}' of lab '{name}' has no vantage-point attachment (routers with one: {vps}); "
+                         f"a router gets one at `up` when a probe of the lab file is from it (probes: - {{from: {host}, "
+                         "to: ...}})")
     if not att:
         raise TestbedError(f"lab '{name}' has no attachment point (no LAN with a host on it)")
     if host is None:

@@ -10,6 +10,12 @@ Steps, each one process or one in-process loop whatever the lab's size:
   4. `ip -n <switch> -batch`: the taps, bridge ports and links up in the switch namespace.
   5. in-process: per namespace, interfaces up; hosts get their address and default route
      over rtnetlink (rtnl.py), and segmentation offloads off (nsutil.disable_offloads).
+  6. router vantage points (a lab probe `from: <router>`): in the router's namespace a tap
+     `vptap` (uTNT joins there with its own stack) and a veth `vp0` to the router's prober
+     namespace `tb-<name>._vp-<router>`, where the router's loopback address sits on the
+     veth's other end with a default route into the router (scamper, traceroute run there).
+     The engine worker treats frames from both as the router's own locally generated
+     packets and hands them the ICMP the router receives for itself (workers.py).
 Nothing is ever created in the root namespace: every `link add` names both target
 namespaces, and a command naming a missing namespace fails as a whole.
 (pyroute2 is not used: see the README's Dependencies.)
@@ -65,6 +71,10 @@ def configure_sysctls(plan: Plan):
             w.enter(plan.switch)
             for k, v in SWITCH_SYSCTLS:
                 nsutil.write_sysctl(k, v)
+        for v in plan.router_vps:
+            w.enter(v["prober_namespace"])
+            for k, val in HOST_SYSCTLS:
+                nsutil.write_sysctl(k, val)
 
 
 def create_links(plan: Plan):
@@ -78,6 +88,10 @@ def create_links(plan: Plan):
         for _node, nsn, ifn, mac, swp, mtu in lan.members:
             lines.append(f"link add {ifn} netns {nsn} address {mac} mtu {mtu} type veth "
                          f"peer name {swp} netns {plan.switch} mtu {mtu}")
+    for v in plan.router_vps:
+        lines.append(f"link add {v['veth']} netns {v['namespace']} address {v['gateway_mac']} mtu {ROUTER_MTU} "
+                     f"type veth peer name {v['veth']} netns {v['prober_namespace']} address {v['prober_mac']} "
+                     f"mtu {HOST_MTU}")
     ip_batch(lines, what="creating links")
 
 
@@ -118,8 +132,29 @@ def configure_nodes(plan: Plan):
             raise TestbedError(f"configuring namespace {n} failed: {e.strerror or e}") from None
 
 
+def configure_router_vps(plan: Plan):
+    """The tap in the router's namespace, and the prober namespace's address and route."""
+    for v in plan.router_vps:
+        ip_batch([f"tuntap add dev {v['tap']} mode tap", f"link set {v['tap']} up", f"link set {v['veth']} up"],
+                 netns=v["namespace"], what=f"attaching a vantage point to router {v['router']}")
+    with nsutil.NsWalker() as w:
+        for v in plan.router_vps:
+            w.enter(v["prober_namespace"])
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                nsutil.disable_offloads(v["veth"], s)
+                nsutil.set_up(["lo", v["veth"]], s)
+            finally:
+                s.close()
+    for v in plan.router_vps:
+        ip_batch([f"address add {v['address']}/32 dev {v['veth']}",
+                  f"route add default via {v['gateway']} dev {v['veth']} onlink"],
+                 netns=v["prober_namespace"], what=f"addressing router {v['router']}'s prober namespace")
+
+
 STEPS = (("namespaces", create_namespaces), ("sysctls", configure_sysctls), ("links", create_links),
-         ("switch", configure_switch), ("addresses", configure_nodes))
+         ("switch", configure_switch), ("addresses", configure_nodes),
+         ("router vantage points", configure_router_vps))
 
 
 def build(plan: Plan, progress=None):

@@ -4,7 +4,8 @@ Namespaces are `tb-<name>.<node>`: lab and node names are `[a-z][a-z0-9_-]*`, so
 can never occur inside either and the prefix `tb-<name>.` of one lab is never a prefix of
 another lab's namespaces (`tb-a-` would be a prefix of lab `a-b`'s `tb-a-b-r1`). The switch
 namespace, holding the lab's LAN bridges and tap attachment points, is `tb-<name>._sw`
-(no node name starts with '_').
+(no node name starts with '_'). A router vantage point's prober namespace (scamper and
+traceroute run there with the router's loopback address) is `tb-<name>._vp-<router>`.
 
 Interface names inside a node's namespace are the model's (eth0, eth1, ...): unique per
 namespace, so veth pairs are created straight into their two namespaces with those names.
@@ -22,6 +23,7 @@ from testbed.errors import InputError
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,23}$")
 NS_PREFIX = "tb-"
 SWITCH = "_sw"
+VP = "_vp-"
 RUN_ROOT = "/run/utnt-lab"
 IFNAMSIZ = 15
 
@@ -45,11 +47,17 @@ def switch_ns(name: str) -> str:
     return prefix(name) + SWITCH
 
 
+def vp_ns(name: str, router: str) -> str:
+    return prefix(name) + VP + router
+
+
 def lab_of_ns(nsname: str) -> str | None:
     """The instance name a namespace belongs to (None: not one of ours)."""
     if not nsname.startswith(NS_PREFIX) or "." not in nsname:
         return None
     lab, _, node = nsname[len(NS_PREFIX):].partition(".")
+    if node.startswith(VP):
+        node = node[len(VP):]
     if NAME_RE.match(lab) and (node == SWITCH or NAME_RE.match(node)):
         return lab
     return None

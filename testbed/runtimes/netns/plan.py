@@ -41,12 +41,14 @@ class Plan:
     lans: list           # [LanPlan]
     host_cfg: list       # [(node, ns, ifname, address, gateway)]
     router_ifs: dict     # ns -> [ifname]
+    router_vps: list = field(default_factory=list)   # [dict]: router vantage points (router_vp_plan)
 
     @property
     def namespaces(self) -> list[str]:
         out = list(self.routers.values()) + list(self.hosts.values())
         if self.switch:
             out.append(self.switch)
+        out += [v["prober_namespace"] for v in self.router_vps]
         return out
 
     @property
@@ -65,6 +67,27 @@ def attach_address(link) -> IPv4Address | None:
         if IPv4Address(a) not in used:
             return IPv4Address(a)
     return None
+
+
+VP_VETH = "vp0"         # router namespace: the veth to the prober namespace (same name there)
+VP_TAP = "vptap"        # router namespace: the tap a prober with its own stack (uTNT) opens
+
+
+def _vp_mac(name: str, router: str, side: str) -> str:
+    h = hashlib.sha1(f"{name}/{router}/vp/{side}".encode()).digest()
+    return _mac(bytes([0x02 | (h[0] & 0xFC)]) + h[1:6])
+
+
+def router_vp_plan(lab, name: str, router: str, router_ns: str) -> dict:
+    """The attachment of a router vantage point: where its probers run and with what address."""
+    node = lab.nodes[router]
+    return {"router": router, "kind": "router", "namespace": router_ns, "tap": VP_TAP, "veth": VP_VETH,
+            "prober_namespace": names.vp_ns(name, router), "address": str(node.loopback), "prefixlen": 32,
+            # any address will do as the gateway: the worker answers every ARP request on the
+            # attachment; this one is the router's own first interface
+            "gateway": str(node.interfaces[0].ip), "gateway_node": router,
+            "gateway_mac": _vp_mac(name, router, "router"), "prober_mac": _vp_mac(name, router, "prober"),
+            "hosts": [router]}
 
 
 def make_plan(lab, name: str) -> Plan:
@@ -112,8 +135,10 @@ def make_plan(lab, name: str) -> Plan:
             itf = h.interfaces[0]
             host_cfg.append((h.name, hosts[h.name], itf.name, itf.address, h.gateway))
     router_ifs = {routers[r.name]: [i.name for i in r.interfaces] for r in lab.routers}
+    vps = list(dict.fromkeys(p.source for p in lab.probes if lab.nodes[p.source].is_router))
+    router_vps = [router_vp_plan(lab, name, r, routers[r]) for r in vps]
     return Plan(name=name, routers=routers, hosts=hosts, switch=sw, p2p=p2p, lans=lans, host_cfg=host_cfg,
-                router_ifs=router_ifs)
+                router_ifs=router_ifs, router_vps=router_vps)
 
 
 def fingerprint(lab, routers) -> str:

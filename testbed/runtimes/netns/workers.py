@@ -16,6 +16,14 @@ comes back, says `ready`, and runs one epoll loop over its sockets: every frame 
 `Router.handle(port, frame, now)` and what comes out is sent on the matching socket.
 Sockets stay bound to their namespaces.
 
+Router vantage points (spec "router_vps": router -> {ifs, mac}): the router's namespace also
+holds the attachment's veth and tap (build.py); the worker opens a packet socket on each and
+treats what arrives there as the router's own stack: ARP requests are answered with the
+attachment's MAC (any address: the prober's gateway is only a name), IPv4 packets are sent as
+the router's locally generated packets (Router.send_local: routed and labelled by its tables,
+TTL as the prober set it, ttl_propagate_local), and the ICMP the router receives for itself
+(Router.local_sink) goes back to every attachment end that has sent something.
+
 A worker exits on SIGTERM, when stdin closes before `go` (its `up` died), and when one of
 its namespaces vanishes or is replaced (checked every second).
 
@@ -75,6 +83,7 @@ class Worker:
         self.tables_seen = None
         self.generation = 0
         self.socks = []
+        self.local = []          # [(router, [LocalEnd])]: router vantage points
         self.ns_inodes = {}
         self.errors = 0
         self.dropped_tx = 0
@@ -135,34 +144,41 @@ class Worker:
                     raise RuntimeError(f"namespace {nsn} does not exist")
                 self.ns_inodes[nsn] = ino
                 w.enter(nsn)
-                ports = []
-                for p in router.ports:
-                    # protocol 0: no packet hook until bind (a hooked socket's re-bind waits
-                    # for an RCU grace period: ~10 ms per socket)
-                    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
-                    try:
-                        s.setsockopt(socket.SOL_SOCKET, 33, RCVBUF)      # SO_RCVBUFFORCE
-                    except OSError:
-                        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
-                    try:
-                        s.setsockopt(socket.SOL_SOCKET, 32, SNDBUF)      # SO_SNDBUFFORCE
-                    except OSError:
-                        pass
-                    try:
-                        s.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
-                    except OSError:
-                        self.filter_outgoing = True
-                    s.bind((p.name, ETH_P_ALL))
-                    s.setblocking(False)
-                    ports.append(s)
+                ports = [self._packet_socket(p.name) for p in router.ports]
                 self.socks.append((router, ports))
+                vp = (self.spec.get("router_vps") or {}).get(name)
+                if vp:
+                    gw = bytes.fromhex(vp["mac"].replace(":", ""))
+                    ends = [LocalEnd(self._packet_socket(ifn), gw) for ifn in vp["ifs"]]
+                    router.local_sink = _sink(ends)
+                    self.local.append((router, ends))
+
+    def _packet_socket(self, ifname: str):
+        # protocol 0: no packet hook until bind (a hooked socket's re-bind waits
+        # for an RCU grace period: ~10 ms per socket)
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+        try:
+            s.setsockopt(socket.SOL_SOCKET, 33, RCVBUF)      # SO_RCVBUFFORCE
+        except OSError:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+        try:
+            s.setsockopt(socket.SOL_SOCKET, 32, SNDBUF)      # SO_SNDBUFFORCE
+        except OSError:
+            pass
+        try:
+            s.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
+        except OSError:
+            self.filter_outgoing = True
+        s.bind((ifname, ETH_P_ALL))
+        s.setblocking(False)
+        return s
 
     def close_all(self):
         """Close every socket, many at a time: closing a packet socket waits for an RCU grace
         period (synchronize_net in packet_release), ~10 ms each if done one after the other;
         concurrent closes share grace periods."""
-        socks = [s for _, ports in self.socks for s in ports]
-        self.socks = []
+        socks = [s for _, ports in self.socks for s in ports] + [e.sock for _, ends in self.local for e in ends]
+        self.socks, self.local = [], []
         if not socks:
             return
         from concurrent.futures import ThreadPoolExecutor
@@ -257,6 +273,14 @@ class Worker:
                 ep.register(s.fileno(), select.EPOLLIN)
                 table[s.fileno()] = (router.handle, pidx, s.recv, s.recvfrom, sends, egress,
                                      ingress[pidx] if ingress else None)
+        local = {}
+        for router, ends in self.local:
+            sends = next(([s.send for s in ports] for r, ports in self.socks if r is router))
+            egress = self.impair.get(router.name, (None, None))[0]
+            for e in ends:
+                ep.register(e.sock.fileno(), select.EPOLLIN)
+                local[e.sock.fileno()] = (router, e, sends, egress)
+        self._held = held
         monotonic = time.monotonic
         filt = self.filter_outgoing
         last_check = last_tables = monotonic()
@@ -275,6 +299,9 @@ class Worker:
                 last_tables = now
                 self.check_tables()
             for fd, _ in events:
+                if fd in local:
+                    self._local_frames(*local[fd], now)
+                    continue
                 handle, pidx, recv, recvfrom, sends, egress, ingress = table[fd]
                 for _ in range(BURST):
                     try:
@@ -314,6 +341,68 @@ class Worker:
                             self.dropped_tx += 1
             if held.heap:
                 self._release(held, monotonic())
+
+
+    def _local_frames(self, router, end, sends, egress, now: float):
+        """Frames from a router vantage point's prober: the router's own packets."""
+        for _ in range(BURST):
+            try:
+                frame, addr = end.sock.recvfrom(FRAME_MAX)
+            except BlockingIOError:
+                return
+            except OSError as e:
+                if e.errno in (errno.ENETDOWN, errno.ENXIO, errno.ENODEV):
+                    return
+                raise
+            if addr[2] == PACKET_OUTGOING or len(frame) < 34:
+                continue
+            et = frame[12:14]
+            if et == b"\x08\x06":
+                if len(frame) >= 42 and frame[20:22] == b"\x00\x01":     # who-has (any address)
+                    sha, spa, tpa = frame[22:28], frame[28:32], frame[38:42]
+                    end.send(sha + end.gw + b"\x08\x06\x00\x01\x08\x00\x06\x04\x00\x02" + end.gw + tpa + sha + spa)
+                continue
+            if et != b"\x08\x00" or frame[14] >> 4 != 4:
+                continue
+            end.peer = frame[6:12]
+            tot = (frame[16] << 8) | frame[17]
+            try:
+                out = router.send_local(frame[14:14 + tot], now)
+            except Exception as e:   # a bug must not stop the lab: count, log a few
+                self.errors += 1
+                if self.errors <= 20:
+                    print(f"worker {self.index}: engine error on a local frame: {e!r}", file=sys.stderr, flush=True)
+                continue
+            if egress is not None:                  # impaired ports: held, lost or sent now
+                self._send_out(out, sends, egress, now, self._held)
+                continue
+            for opidx, oframe in out:
+                try:
+                    sends[opidx](oframe)
+                except OSError:
+                    self.dropped_tx += 1
+
+
+class LocalEnd:
+    """One end of a router vantage point's attachment (the veth or the tap): its socket, the
+    attachment's MAC and the MAC of the prober behind it (learned from what it sends)."""
+
+    def __init__(self, sock, gw: bytes):
+        self.sock, self.gw, self.peer = sock, gw, None
+
+    def send(self, frame: bytes):
+        try:
+            self.sock.send(frame)
+        except OSError:
+            pass             # a tap nobody holds open has no carrier
+
+
+def _sink(ends):
+    def deliver(ip: bytes):
+        for e in ends:
+            if e.peer is not None:
+                e.send(e.peer + e.gw + b"\x08\x00" + ip)
+    return deliver
 
 
 def say(line: str):
