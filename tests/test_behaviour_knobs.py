@@ -2,7 +2,7 @@
 (vendor < domain < router) and the truth record, one clear error line for a bad knob, and
 what each ICMP-answering knob does to the replies a prober gets (scapy decodes them)."""
 import pytest
-from scapy.all import ICMP, IP, UDP, Ether, raw
+from scapy.all import ICMP, IP, Ether, raw
 
 from testbed.controlplane import build
 from testbed.errors import LabError

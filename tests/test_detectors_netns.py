@@ -19,7 +19,6 @@ from testbed.detectors import parse_text, read_results, tnt
 from testbed.experiments.run import probe_netns
 from testbed.experiments.score_files import score_files
 from testbed.runtimes.netns import api
-from utnt.jsonload import dump_text_json
 
 pytestmark = [pytest.mark.netns,
               pytest.mark.skipif(not shutil.which("scamper") or not shutil.which("traceroute"),

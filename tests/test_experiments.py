@@ -7,7 +7,6 @@ import pytest
 
 from testbed.experiments.run import run_lab
 from testbed.experiments.sweep import classify, sweep
-from testbed.lab import load_lab
 from testbed.scoring import score_run
 from testbed.truth import ground_truth
 

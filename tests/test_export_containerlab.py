@@ -4,7 +4,6 @@ settings, reproducible output, and `testbed deploy` failing clearly without cont
 """
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import os

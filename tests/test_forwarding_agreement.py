@@ -19,7 +19,7 @@ from scapy.all import ICMP, IP, Ether, raw
 from scapy.contrib.mpls import MPLS
 
 from testbed.controlplane import build
-from testbed.controlplane.tables import EXPLICIT_NULL, IMPLICIT_NULL
+from testbed.controlplane.tables import EXPLICIT_NULL
 from testbed.lab import lab_names, load_lab
 from testbed.runtimes.sim import Sim
 from testbed.tools.scripted import ScriptedProber

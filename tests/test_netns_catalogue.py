@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from checks import CHECKS, in_addr
+from checks import in_addr
 from labnames import N
 from test_catalogue_knobs import expected_quote_sizes, no_decrement_lab, quote_lab
 from test_netns_signatures import assert_gone, row

@@ -9,7 +9,7 @@ from labnames import N
 from testbed.controlplane import build
 from testbed.lab import load_lab
 from testbed.runtimes.netns import api
-from testbed.runtimes.qemu import Image, accel, boot_on_lab, cmdline, qemu_argv, traceroute_hops
+from testbed.runtimes.qemu import Image, accel, boot_on_lab, cmdline, qemu_argv
 from testbed.scoring.score import score_trace
 from testbed.truth import ground_truth
 

@@ -213,7 +213,7 @@ def _netns(lab, link, router, extra, progress, name, control_plane, seed, up_pro
     if progress:
         progress(f"bringing {lab_name} up in network namespaces"
                  + (" with FRR as the control plane" if cp_mode == "frr" else ""))
-    st = api.up(lab, name=lab_name, control_plane=cp_mode, progress=up_progress)
+    api.up(lab, name=lab_name, control_plane=cp_mode, progress=up_progress)
     try:
         cp = build(lab)
         generation = 1 if cp_mode == "frr" else 0

@@ -23,7 +23,6 @@ trace toward an internal address shows).
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import random
 import sys
