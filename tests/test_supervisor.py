@@ -51,6 +51,7 @@ def test_child_that_ignores_sigterm_is_killed_and_reaped(tmp_path):
 def test_a_recorded_pid_given_to_another_process_is_never_signalled(tmp_path):
     sup = Supervisor(tmp_path)
     old = sup.start("worker", [PY, "-c", "import time; time.sleep(120)"])
+    time.sleep(0.05)            # a start time is in clock ticks (10 ms): the stranger starts in a later one
     os.kill(old.pid, signal.SIGKILL)
     old.popen.wait()
     # the kernel hands the same PID to a new process (we ask for it: ns_last_pid = pid - 1;

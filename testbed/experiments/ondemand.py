@@ -74,7 +74,12 @@ def run_events(ctx, runtime, nodes: list[tuple[str, str]], events: int, interval
     def abort():
         if ctx.instances is not None:
             ctx.instances.stop_all()
-    run_timed(range(events), t0, lambda k: k * interval, claim, go, abort)
+    try:
+        run_timed(range(events), t0, lambda k: k * interval, claim, go, abort)
+    except BaseException:
+        if ctx.instances is not None:
+            ctx.instances.release_own()          # leases of instances that did not end in the grace
+        raise
     return {"rows": sorted(rows, key=lambda r: r["event"]), "wall_s": round(time.monotonic() - t0, 3)}
 
 

@@ -18,6 +18,7 @@ A campaign file is vantage points x destinations x start times (seconds after th
 from __future__ import annotations
 
 import json
+import os
 import select
 import socket
 import statistics
@@ -295,6 +296,7 @@ class Instances:
         self.sup = supervisor(name)           # each uTNT recorded in the lab's run folder
         self._procs: dict[int, subprocess.Popen] = {}
         self._lock = threading.Lock()
+        self._aborted = threading.Event()     # set by stop_all: no instance starts after it
         self.t0 = time.monotonic()
 
     def run_utnt(self, e: Entry) -> Result:
@@ -303,6 +305,8 @@ class Instances:
         lease = None
         try:
             lease = lease_instance(self.lab, self.name, e.vp)
+            if self._aborted.is_set():
+                raise TestbedError("interrupted before this instance started")
             res.address, res.mac, res.tap = lease["address"], lease["mac"], lease["tap"]
             self.frames.watch(lease["mac"])
             cmd = ["ip", "netns", "exec", lease["namespace"], sys.executable, "-m", "utnt.cli",
@@ -315,6 +319,8 @@ class Instances:
             p = child.popen
             with self._lock:
                 self._procs[p.pid] = p
+                if self._aborted.is_set():         # stop_all ran while this one started
+                    p.terminate()
             self.mem.add(p.pid)
             try:
                 out, err = p.communicate()
@@ -340,8 +346,9 @@ class Instances:
         return res
 
     def stop_all(self):
-        """Ctrl-C or failure: stop every instance still running, by its PID."""
+        """Ctrl-C or failure: stop every instance still running, by its PID; none starts after."""
         from testbed.runtimes.netns.supervisor import Child
+        self._aborted.set()
         with self._lock:
             procs = list(self._procs.values())
         self.sup.stop([Child("detector", p.pid, None, popen=p) for p in procs if p.poll() is None], wait=2.0)
@@ -350,6 +357,20 @@ class Instances:
                 p.wait(1)
             except subprocess.TimeoutExpired:
                 pass
+
+    def release_own(self):
+        """Release every lease this process still holds (a thread that did not reach its own
+        release within run_timed's grace: its uTNT was stopped by stop_all)."""
+        from testbed.runtimes.netns import state
+        from testbed.runtimes.netns.instances import release_instance
+        d = state.run_dir(self.name) / "instances"
+        for f in (d.iterdir() if d.is_dir() else []):
+            try:
+                lease = json.loads(f.read_text())
+            except (OSError, ValueError):
+                continue
+            if lease.get("pid") == os.getpid():
+                release_instance(self.name, lease)
 
     def close(self):
         self.mem.close()
@@ -380,6 +401,9 @@ def run_campaign(lab, name: str, entries: list[Entry], parallel: int = 1, extra=
     try:
         run_timed(sorted(range(len(entries)), key=lambda i: entries[i].start), inst.t0,
                   lambda i: entries[i].start, lambda i: slots.acquire(), go, inst.stop_all)
+    except BaseException:
+        inst.release_own()
+        raise
     finally:
         inst.close()
     return [r for r in results if r is not None]
