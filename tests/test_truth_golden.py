@@ -84,3 +84,36 @@ def test_tables_and_truth_are_byte_identical_to_the_recorded_ones(tmp_path):
     assert not changed, f"control plane or truth changed for: {changed}"
     new = sorted(set(now) - set(recorded))
     assert not new, f"cases without a recorded digest (run with UPDATE_GOLDEN=1): {new}"
+
+
+def _scan(fib: dict, dst):
+    """The longest match by a scan of every prefix (what lookup did before the index)."""
+    best = None
+    for pfx, r in fib.items():
+        if dst in pfx and (best is None or pfx.prefixlen > best.prefix.prefixlen):
+            best = r
+    return best
+
+
+def test_indexed_lookup_is_the_scan_of_every_prefix_also_after_changes():
+    import random
+    from ipaddress import IPv4Address, IPv4Network
+
+    from testbed.controlplane.tables import NextHop, Route
+    cp = build(load_lab("mixed"))
+    lab = cp.lab
+    rnd = random.Random(5)
+    addrs = [a for n in lab.nodes.values() for a in n.addresses()]
+    addrs += [IPv4Address(int(a) ^ rnd.getrandbits(rnd.choice((1, 4, 8, 16, 32)))) for a in addrs]
+    for name, t in sorted(cp.tables.items()):
+        for a in addrs:
+            assert t.lookup(a) is _scan(t.fib, a), (name, a)
+    t = cp.tables["pe1"]
+    probe = addrs[0]
+    for pfx in (IPv4Network(f"{probe}/32"), IPv4Network("0.0.0.0/0"), IPv4Network(f"{probe}/24", strict=False)):
+        t.fib[pfx] = Route(pfx, "igp", [NextHop("eth1", None, None)])     # a change drops the index
+        assert t.lookup(probe) is _scan(t.fib, probe)
+    del t.fib[IPv4Network(f"{probe}/32")]
+    assert t.lookup(probe) is _scan(t.fib, probe) and t.lookup(probe).prefix.prefixlen == 24
+    t.fib.pop(IPv4Network(f"{probe}/24", strict=False))
+    assert t.lookup(probe) is _scan(t.fib, probe)

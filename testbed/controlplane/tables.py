@@ -22,6 +22,69 @@ class Prefix(IPv4Network):
             return h
 
 
+class Fib(dict):
+    """prefix -> Route, with a longest-prefix-match index built on the first lookup and
+    dropped by every change: a walk over a 400-router ISP looks up thousands of addresses
+    in FIBs of thousands of prefixes (a scan of every prefix per lookup took minutes)."""
+    __slots__ = ("_index",)
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self._index = None
+
+    def __setitem__(self, k, v):
+        self._index = None
+        super().__setitem__(k, v)
+
+    def __delitem__(self, k):
+        self._index = None
+        super().__delitem__(k)
+
+    def __ior__(self, other):
+        self._index = None
+        return super().__ior__(other)
+
+    def pop(self, *a):
+        self._index = None
+        return super().pop(*a)
+
+    def popitem(self):
+        self._index = None
+        return super().popitem()
+
+    def clear(self):
+        self._index = None
+        super().clear()
+
+    def update(self, *a, **kw):
+        self._index = None
+        super().update(*a, **kw)
+
+    def setdefault(self, k, default=None):
+        self._index = None
+        return super().setdefault(k, default)
+
+    def __reduce__(self):
+        return (Fib, (dict(self),))
+
+    def longest_match(self, dst) -> "Route | None":
+        """The route of the longest prefix holding `dst` (an IPv4Address); prefixes of one
+        length never overlap, so this is the route a scan of every prefix picks."""
+        idx = self._index
+        if idx is None:
+            by_len: dict[int, dict[int, Route]] = {}
+            for pfx, r in self.items():          # (the attributes behind prefixlen, int(network_address))
+                by_len.setdefault(pfx._prefixlen, {})[pfx.network_address._ip] = r
+            idx = self._index = [(((1 << 32) - 1) ^ ((1 << (32 - n)) - 1), by_len[n])
+                                 for n in sorted(by_len, reverse=True)]
+        d = int(dst)
+        for mask, nets in idx:
+            r = nets.get(d & mask)
+            if r is not None:
+                return r
+        return None
+
+
 IMPLICIT_NULL = 3
 EXPLICIT_NULL = 0
 UNTAGGED = None   # out-label of an LSP that ends abruptly: pop and forward as IP
@@ -108,18 +171,17 @@ class RouterTables:
         """prefix -> Route; built on first use when the control plane deferred it (big labs:
         each engine worker then builds only its own routers' FIBs)."""
         if self._fib is None:
-            self._fib = {}
+            self._fib = Fib()
             loader, self._loader = self._loader, None
             if loader is not None:
                 loader(self._fib)
         return self._fib
 
     def lookup(self, dst: IPv4Address) -> Route | None:
-        best = None
-        for pfx, r in self.fib.items():
-            if dst in pfx and (best is None or pfx.prefixlen > best.prefix.prefixlen):
-                best = r
-        return best
+        fib = self.fib
+        if not isinstance(fib, Fib):            # a plain dict set from outside: index it from now on
+            fib = self._fib = Fib(fib)
+        return fib.longest_match(dst)
 
     def to_json(self):
         def key(p):
