@@ -90,12 +90,18 @@ EXPLICIT_NULL = 0
 UNTAGGED = None   # out-label of an LSP that ends abruptly: pop and forward as IP
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class NextHop:
     ifname: str
     gateway: IPv4Address | None      # None: on-link, deliver to the destination itself
     neighbor: str | None             # node name on the other side
     push: tuple[int, ...] = ()       # labels pushed by an ingress (outermost first)
+
+    def __init__(self, ifname, gateway, neighbor, push=()):
+        # frozen, but filled without object.__setattr__ per field (3x faster: a big ISP's
+        # control plane makes millions of next hops)
+        d = self.__dict__
+        d["ifname"], d["gateway"], d["neighbor"], d["push"] = ifname, gateway, neighbor, push
 
     def to_json(self):
         return {"interface": self.ifname, "gateway": str(self.gateway) if self.gateway else None,
@@ -124,12 +130,16 @@ class Route:
                    d.get("via", ""))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class LabelHop:
     out_label: int | None            # None = untagged (pop, forward as IP); 3 = PHP pop; else swap
     ifname: str
     gateway: IPv4Address
     neighbor: str
+
+    def __init__(self, out_label, ifname, gateway, neighbor):
+        d = self.__dict__                # frozen, filled fast (as NextHop)
+        d["out_label"], d["ifname"], d["gateway"], d["neighbor"] = out_label, ifname, gateway, neighbor
 
     def to_json(self):
         out = "untagged" if self.out_label is None else ("pop" if self.out_label == IMPLICIT_NULL
@@ -160,21 +170,39 @@ class LfibEntry:
 @dataclass
 class RouterTables:
     name: str
-    lfib: dict[int, LfibEntry] = field(default_factory=dict)
+    _lfib: dict | None = field(default=None, repr=False)
     bindings: dict[IPv4Network, int] = field(default_factory=dict)   # local LDP label per FEC
     ldp_neighbors: list[str] = field(default_factory=list)
     _fib: dict | None = field(default=None, repr=False)
     _loader: object = field(default=None, repr=False, compare=False)
+    _lfib_loader: object = field(default=None, repr=False, compare=False)
+
+    @property
+    def lfib(self) -> dict[int, LfibEntry]:
+        """in label -> LfibEntry; like the FIB, built on first use when the control plane
+        deferred it (a 400-router ISP: a router's tables are built when something reads them)."""
+        if self._lfib is None:
+            lfib: dict = {}
+            loader, self._lfib_loader = self._lfib_loader, None
+            if loader is not None:
+                loader(lfib)
+            self._lfib = lfib
+        return self._lfib
+
+    @lfib.setter
+    def lfib(self, value: dict):
+        self._lfib, self._lfib_loader = value, None
 
     @property
     def fib(self) -> dict[IPv4Network, Route]:
         """prefix -> Route; built on first use when the control plane deferred it (big labs:
         each engine worker then builds only its own routers' FIBs)."""
         if self._fib is None:
-            self._fib = Fib()
+            fib: dict = {}
             loader, self._loader = self._loader, None
             if loader is not None:
-                loader(self._fib)
+                loader(fib)
+            self._fib = Fib(fib)                 # filled as a plain dict: no index upkeep per insert
         return self._fib
 
     def lookup(self, dst: IPv4Address) -> Route | None:
@@ -195,9 +223,11 @@ class RouterTables:
     @classmethod
     def from_json(cls, d: dict) -> "RouterTables":
         t = cls(name=d["router"])
+        fib = {}
         for r in d.get("fib", []):
             route = Route.from_json(r)
-            t.fib[route.prefix] = route
+            fib[route.prefix] = route
+        t._fib = Fib(fib)
         for e in d.get("lfib", []):
             entry = LfibEntry.from_json(e)
             t.lfib[entry.in_label] = entry
