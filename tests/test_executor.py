@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from testbed.errors import TestbedError as BadInput
-from testbed.experiments.matrix import run_matrix
+from testbed.experiments.matrix import parse_grid, run_matrix
 from testbed.experiments.sweep import sweep
 
 distributed = pytest.importorskip("distributed", reason="dask not installed (pip install 'utnt-lab[dask]'; "
@@ -19,6 +19,7 @@ distributed = pytest.importorskip("distributed", reason="dask not installed (pip
 
 CELLS = 24          # matrix cells sampled with the seed below: all four classes, vendors, ECMP, VPs
 SEED = 11
+GRID = parse_grid({"lsrs": "1,2,3"})       # short chains keep the three runs of the matrix quick
 
 
 @pytest.fixture(scope="module")
@@ -34,13 +35,14 @@ def _cells(doc):
 
 
 def test_matrix_on_processes_and_on_dask_gives_the_in_process_results(cluster):
-    inline = run_matrix(seed=SEED, limit=CELLS, workers=1)
+    inline = run_matrix(GRID, seed=SEED, limit=CELLS, workers=1)
     assert inline["executor"] == "inline" and len(inline["cells"]) == CELLS
     assert not [c for c in inline["cells"] if "error" in c]
     assert {c["params"]["class"] for c in inline["cells"]} == {"explicit", "implicit", "opaque", "invisible"}
     seen = []
-    procs = run_matrix(seed=SEED, limit=CELLS, workers=2, progress=lambda done, total, r: seen.append((done, r["cell"])))
-    dask = run_matrix(seed=SEED, limit=CELLS, scheduler=cluster.scheduler_address)
+    procs = run_matrix(GRID, seed=SEED, limit=CELLS, workers=2,
+                       progress=lambda done, total, r: seen.append((done, r["cell"])))
+    dask = run_matrix(GRID, seed=SEED, limit=CELLS, scheduler=cluster.scheduler_address)
     assert procs["executor"] == "processes" and dask["executor"] == "dask"
     assert [d for d, _ in seen] == list(range(1, CELLS + 1))                     # progress per finished cell
     assert sorted(c for _, c in seen) == sorted(c["cell"] for c in inline["cells"])
