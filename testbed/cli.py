@@ -254,7 +254,8 @@ def cmd_scoreboard(args):
     if args.detector != "utnt" and args.runtime != "netns":
         raise TestbedError(f"--detector {args.detector} runs in the netns runtime only; add --runtime netns")
     if args.json:
-        rows = scoreboard(args.runtime, labs, extra=args.utnt, detector=args.detector, seed=args.seed)
+        rows = scoreboard(args.runtime, labs, extra=args.utnt, detector=args.detector, seed=args.seed,
+                          workers=args.workers, scheduler=args.scheduler)
         if getattr(args, "plot", None):
             from testbed.experiments.charts import scoreboard_bars
             scoreboard_bars(rows, args.plot, args.runtime)
@@ -267,7 +268,8 @@ def cmd_scoreboard(args):
         def step(name):
             p.update(task, description=f"scoring {name}")
             p.advance(task)
-        rows = scoreboard(args.runtime, labs, progress=step, extra=args.utnt, detector=args.detector, seed=args.seed)
+        rows = scoreboard(args.runtime, labs, progress=step, extra=args.utnt, detector=args.detector, seed=args.seed,
+                          workers=args.workers, scheduler=args.scheduler)
     from rich.table import Table
     from testbed.detectors.views import label
     t = Table(title=f"{label(args.detector)} scoreboard ({args.runtime} runtime)")
@@ -459,6 +461,8 @@ def build_parser():
     s.add_argument("--json", action="store_true")
     s.add_argument("--seed", type=int, help="seed of the probes' Paris flows: same seed, same traces")
     s.add_argument("--plot", metavar="FILE.png", help="also draw the scoreboard as grouped bars")
+    from testbed.experiments.pool import add_args as add_executor_args
+    add_executor_args(s, "labs")
     s.set_defaults(fn=cmd_scoreboard)
     s = sub.add_parser("sweep", help="TNT's threshold calibration (TP/FP/FN/TN per cell), JSON and a PNG")
     s.add_argument("labs", nargs="+", help="labs to sweep together")

@@ -74,3 +74,13 @@ def test_executor_arguments_are_checked_in_one_line():
         run_matrix(seed=SEED, limit=2, workers=0)
     with pytest.raises(BadInput, match="sim runtime only"):
         run_matrix(seed=SEED, limit=2, runtime="netns", scheduler="tcp://127.0.0.1:1")
+
+
+def test_scoreboard_rows_are_the_same_on_dask(cluster):
+    from testbed.experiments.board import scoreboard
+    labs = ["invisible-php", "two-vp", "mixed", "ecmp-explicit"]
+    inline = scoreboard("sim", labs, seed=1, workers=1)
+    finished = []
+    on_dask = scoreboard("sim", labs, seed=1, scheduler=cluster.scheduler_address, progress=finished.append)
+    assert on_dask == inline and [r["lab"] for r in on_dask] == labs
+    assert sorted(finished) == sorted(labs) and sum(r["present"] for r in inline) > 0
