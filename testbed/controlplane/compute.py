@@ -247,6 +247,12 @@ def _igp(lab, owners, nbrs):
 
 
 def build(lab) -> ControlPlane:
+    from .tables import no_gc
+    with no_gc():
+        return _build(lab)
+
+
+def _build(lab) -> ControlPlane:
     import numpy as np
     owners = _owners(lab)
     nbrs = _neighbors(lab)
