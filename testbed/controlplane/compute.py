@@ -289,17 +289,19 @@ def _build(lab) -> ControlPlane:
     def router_hops(i: int, r: str):
         """Router i's IGP next hops per prefix: (hop lists, the index of each prefix's list in
         them, None where the prefix has no IGP route). A router has few distinct first-hop
-        sets, so the masks are grouped by numpy and each distinct one is decoded once."""
-        uniq, inv = np.unique(masks[:, i, :], axis=0, return_inverse=True)
+        sets, so the masks are grouped and each distinct one is decoded once."""
+        rows = masks[:, i, 0].tolist() if masks.shape[2] == 1 else map(tuple, masks[:, i, :].tolist())
+        group: dict = {}
+        ids = [group.setdefault(row, len(group)) for row in rows]
         lst = nbrs[r]
         lists = []
-        for words in uniq.tolist():
+        for words in group:                    # in order of first use: index = position
             m = 0
-            for j, w in enumerate(words):
+            for j, w in enumerate(words if isinstance(words, tuple) else (words,)):
                 m |= w << (MASK_BITS * j)
             lists.append(sorted((NextHop(lst[k][0], lst[k][2], lst[k][1]) for k in range(len(lst)) if m >> k & 1),
                                 key=lambda h: (h.ifname, int(h.gateway))) or None)
-        return lists, inv.reshape(-1).tolist()
+        return lists, ids
 
     # ---- LDP bindings (labels handed out in each router's allocation order, _allocation_order);
     # `bound[r]` keeps them as (prefix index, label) in t.bindings' order for the steps below.
