@@ -183,7 +183,7 @@ class LfibEntry:
         return cls(int(d["in"]), IPv4Network(d["fec"]), [LabelHop.from_json(h) for h in d.get("hops", [])])
 
 
-@dataclass
+@dataclass(eq=False)
 class RouterTables:
     name: str
     _lfib: dict | None = field(default=None, repr=False)
@@ -209,6 +209,15 @@ class RouterTables:
     @lfib.setter
     def lfib(self, value: dict):
         self._lfib, self._lfib_loader = value, None
+
+    def __eq__(self, other):
+        """Equal tables: the FIB and LFIB as built (a deferred table is built to compare)."""
+        if not isinstance(other, RouterTables):
+            return NotImplemented
+        return (self.name, self.lfib, self.bindings, self.ldp_neighbors, self.fib) == \
+            (other.name, other.lfib, other.bindings, other.ldp_neighbors, other.fib)
+
+    __hash__ = None
 
     @property
     def fib(self) -> dict[IPv4Network, Route]:
