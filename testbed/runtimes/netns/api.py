@@ -415,6 +415,13 @@ def _engines_ready(name: str, engine: subprocess.Popen, parts: list, progress, s
                 elif word == "error":
                     raise TestbedError(f"engine worker {i}: {rest}")
             if eof and len(ready) < n:
+                # the pipe closes while the exiting worker is still tearing down: give it a moment
+                # to be gone, so the message names the worker that exited
+                until = time.monotonic() + 2.0
+                while time.monotonic() < until and all(
+                        nsutil.same_process(w["pid"], w.get("start_time")) for i, w in known.items() if i not in ready):
+                    engine.poll()
+                    time.sleep(0.05)
                 for i, w in known.items():
                     if i not in ready and not nsutil.same_process(w["pid"], w.get("start_time")):
                         raise TestbedError(f"engine worker {i} (pid {w['pid']}) exited before it was ready: "
