@@ -32,7 +32,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 echo "bootstrap: installing the project and its Python dependencies"
-"$VENV/bin/python" -m pip install -q -e ".[test,topo]"
-# optional: Dask for campaigns on a cluster (tests skip with one line without it)
-"$VENV/bin/python" -m pip install -q -e ".[dask]" >/dev/null 2>&1 || echo "bootstrap: dask not installed (optional)"
+# the extras the tests use: test (pytest, hypothesis), topo (topohub's graphs for `testbed import`),
+# dask (the executor's Dask path: matrix, sweeps and campaigns on a local cluster in the tests)
+"$VENV/bin/python" -m pip install -q -e ".[test,topo,dask]"
 touch "$VENV/.installed"

@@ -255,7 +255,8 @@ def cmd_scoreboard(args):
     if args.detector != "utnt" and args.runtime != "netns":
         raise TestbedError(f"--detector {args.detector} runs in the netns runtime only; add --runtime netns")
     if args.json:
-        rows = scoreboard(args.runtime, labs, extra=args.utnt, detector=args.detector, seed=args.seed)
+        rows = scoreboard(args.runtime, labs, extra=args.utnt, detector=args.detector, seed=args.seed,
+                          workers=args.workers, scheduler=args.scheduler)
         if getattr(args, "plot", None):
             from testbed.experiments.charts import scoreboard_bars
             scoreboard_bars(rows, args.plot, args.runtime)
@@ -268,7 +269,8 @@ def cmd_scoreboard(args):
         def step(name):
             p.update(task, description=f"scoring {name}")
             p.advance(task)
-        rows = scoreboard(args.runtime, labs, progress=step, extra=args.utnt, detector=args.detector, seed=args.seed)
+        rows = scoreboard(args.runtime, labs, progress=step, extra=args.utnt, detector=args.detector, seed=args.seed,
+                          workers=args.workers, scheduler=args.scheduler)
     from rich.table import Table
     from testbed.detectors.views import label
     t = Table(title=f"{label(args.detector)} scoreboard ({args.runtime} runtime)")
@@ -298,8 +300,9 @@ def cmd_sweep(args):
     for lab in args.labs:
         from testbed.lab.loader import find_lab
         find_lab(lab)
+    ex = {"workers": args.workers, "scheduler": args.scheduler}
     if args.json:
-        doc = sweep(args.labs, frpla, rtla, sets, seed=args.seed)
+        doc = sweep(args.labs, frpla, rtla, sets, seed=args.seed, **ex)
     else:
         from rich.progress import Progress
         with Progress(console=_console(), transient=True) as p:
@@ -307,7 +310,7 @@ def cmd_sweep(args):
 
             def step(done, total):
                 p.update(task, completed=done, total=total)
-            doc = sweep(args.labs, frpla, rtla, sets, progress=step, seed=args.seed)
+            doc = sweep(args.labs, frpla, rtla, sets, progress=step, seed=args.seed, **ex)
     out = args.output or f"sweep-{'-'.join(args.labs)}.json"
     write_json(doc, out)
     png = args.plot or (out[:-5] + ".png" if out.endswith(".json") else out + ".png")
@@ -336,7 +339,8 @@ def cmd_matrix(args):
     limit = None if args.all else args.limit
     c = _console()
     if args.json:
-        doc = run_matrix(grid, seed=args.seed, limit=limit, runtime=args.runtime, workers=args.workers)
+        doc = run_matrix(grid, seed=args.seed, limit=limit, runtime=args.runtime, workers=args.workers,
+                         scheduler=args.scheduler)
     else:
         from rich.progress import Progress
         n = size(grid) if limit is None else min(limit, size(grid))
@@ -346,14 +350,14 @@ def cmd_matrix(args):
             def step(done, total, r):
                 p.update(task, completed=done, description=f"matrix: {r['cell'][:60]}")
             doc = run_matrix(grid, seed=args.seed, limit=limit, runtime=args.runtime, workers=args.workers,
-                             progress=step)
+                             progress=step, scheduler=args.scheduler)
     if args.output:
         write_json(doc, args.output)
     if args.json:
         return _print_json(doc)
     s = doc["summary"]
     c.print(f"{s['cells']} labs of a {doc['grid_size']}-cell grid (seed {doc['seed']}, {doc['runtime']}, "
-            f"{doc['workers']} workers) in {doc['seconds']} s: {s['perfect']} perfect, {len(s['failing'])} failing, "
+            f"{'Dask' if doc['executor'] == 'dask' else str(doc['workers']) + ' workers'}) in {doc['seconds']} s: {s['perfect']} perfect, {len(s['failing'])} failing, "
             f"{len(s['errors'])} errors")
     print(to_markdown(s))
     for k, v in s["explained"].items():
@@ -458,6 +462,8 @@ def build_parser():
     s.add_argument("--json", action="store_true")
     s.add_argument("--seed", type=int, help="seed of the probes' Paris flows: same seed, same traces")
     s.add_argument("--plot", metavar="FILE.png", help="also draw the scoreboard as grouped bars")
+    from testbed.experiments.pool import add_args as add_executor_args
+    add_executor_args(s, "labs")
     s.set_defaults(fn=cmd_scoreboard)
     s = sub.add_parser("sweep", help="TNT's threshold calibration (TP/FP/FN/TN per cell), JSON and a PNG")
     s.add_argument("labs", nargs="+", help="labs to sweep together")
@@ -468,6 +474,8 @@ def build_parser():
     s.add_argument("--plot", help="PNG file (default: the JSON name with .png)")
     s.add_argument("--json", action="store_true")
     s.add_argument("--seed", type=int, default=0, help="seed of the probes' Paris flows, the same in every cell (0)")
+    from testbed.experiments.pool import add_args as add_executor_args
+    add_executor_args(s, "sweep's cells")
     s.set_defaults(fn=cmd_sweep)
     s = sub.add_parser("matrix", help="labs generated from a grid, run, scored: per-class precision and recall")
     s.add_argument("--limit", type=int, default=1000, help="cells sampled from the grid with --seed (1000)")
@@ -475,7 +483,7 @@ def build_parser():
     s.add_argument("--seed", type=int, default=0, help="sampling seed and probe flows (0)")
     s.add_argument("--set", action="append", metavar="AXIS=V1,V2", help="narrow an axis, e.g. class=opaque,invisible")
     s.add_argument("--runtime", choices=["sim", "netns"], default="sim")
-    s.add_argument("--workers", type=int, default=2, help="worker processes on the sim (2)")
+    add_executor_args(s, "labs")
     s.add_argument("--show", type=int, default=20, help="failing cells to print (20)")
     s.add_argument("-o", "--output", help="also write the whole result as JSON here")
     s.add_argument("--json", action="store_true")

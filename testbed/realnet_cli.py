@@ -121,8 +121,8 @@ def _campaign(args, lab):
 
 def add_campaign_args(s):
     s.add_argument("-o", "--output", help="folder for campaign.json and the pictures (default campaign-LAB)")
-    s.add_argument("--workers", type=int, default=1, help="sim: processes for the vantage points (default 1)")
-    s.add_argument("--scheduler", help="sim: a Dask scheduler address (tcp://host:8786) to run the cells on")
+    from testbed.experiments.pool import add_args as add_executor_args
+    add_executor_args(s, "vantage points")
     s.add_argument("--no-pictures", action="store_true", help="skip the PNG and HTML pictures")
     s.add_argument("--fail-link", metavar="A,B", help="probe, take this link down, recompute (netns: the engine "
                                                        "gets the new tables; FRR: reconverges), probe again")

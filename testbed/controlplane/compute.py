@@ -16,6 +16,7 @@ Model (tnt.md 2.2, 4.1):
 """
 from __future__ import annotations
 
+import itertools
 import zlib
 from ipaddress import IPv4Network
 
@@ -72,13 +73,16 @@ def classify_prefixes(lab, owners=None) -> dict[str, dict[IPv4Network, str]]:
     return pclass
 
 
-def apply_bgp(lab, tables, dist, pclass=None, owners=None):
+def apply_bgp(lab, tables, dist, pclass=None, owners=None, candidates=None):
     """BGP with next-hop-self at the exit LER, over whatever IGP and LDP state `tables` hold.
 
     For a router r of domain D and a prefix that is not internal to D and not label-switched
     by LDP at r, the exit LER e is the D router on a shortest path to the prefix's owner that
     is closest to it; the route then follows r's route to e's loopback, labels included.
     FRR runs no BGP in the labs, so the FRR control plane mode applies this same layer.
+    `candidates` (router -> prefixes, in FIB order): the only routes that can be rewritten
+    (IGP routes without an LDP binding, not internal), so a router without any keeps its
+    FIB unbuilt (build() defers FIBs to their first use).
     """
     owners = owners or _owners(lab)
     pclass = pclass or classify_prefixes(lab, owners)
@@ -93,7 +97,13 @@ def apply_bgp(lab, tables, dist, pclass=None, owners=None):
         cls = pclass[dn]
         for r in sorted(members):
             t = tables[r]
-            for pfx, route in list(t.fib.items()):
+            if candidates is not None:
+                if not candidates.get(r):
+                    continue
+                items = [(p, t.fib[p]) for p in candidates[r]]
+            else:
+                items = list(t.fib.items())
+            for pfx, route in items:
                 if route.kind not in ("igp", "ldp") or cls.get(pfx) == "internal":
                     continue
                 if route.kind == "ldp" or pfx in t.bindings:
@@ -128,14 +138,16 @@ def apply_bgp(lab, tables, dist, pclass=None, owners=None):
                                    + (f", VPN label {hops[0].push[-1]}" if dm.vpn else ""))
 
 
-def _allocation_order(owners, router: str, order: str) -> list:
-    """The order a router hands out its LDP labels: by address (sequential), or a
-    router-specific one (vendor knob label_order: router), standing for the order prefixes
-    entered that router's RIB, so the label of one FEC differs hop by hop (issue 13)."""
-    by_addr = sorted(owners, key=lambda p: (int(p.network_address), p.prefixlen))
+def _allocation_order(suffixes: list[bytes], router: str, order: str) -> list[int]:
+    """The order a router hands out its LDP labels, as indices into the prefixes sorted by
+    address (`suffixes`: b"/" + each one as text): by address (sequential), or a router-specific
+    one (vendor knob label_order: router), standing for the order prefixes entered that
+    router's RIB, so the label of one FEC differs hop by hop (issue 13): by the CRC-32 of
+    "router/prefix" (a running CRC over the router's name), a stable sort (ties: address order)."""
     if order == "sequential":
-        return by_addr
-    return sorted(by_addr, key=lambda p: zlib.crc32(f"{router}/{p}".encode()))
+        return list(range(len(suffixes)))
+    keys = list(map(zlib.crc32, suffixes, itertools.repeat(zlib.crc32(router.encode()), len(suffixes))))
+    return sorted(range(len(suffixes)), key=keys.__getitem__)
 
 
 def _sr_bindings(lab, dm, node, t, own, null):
@@ -331,6 +343,12 @@ def _igp(lab, owners, nbrs):
 
 
 def build(lab) -> ControlPlane:
+    from .tables import no_gc
+    with no_gc():
+        return _build(lab)
+
+
+def _build(lab) -> ControlPlane:
     import numpy as np
     owners = _owners(lab)
     nbrs = _neighbors(lab)
@@ -344,6 +362,7 @@ def build(lab) -> ControlPlane:
     # ---- IGP routes: per prefix, the best owners from every router at once (numpy), the
     # first-hop masks of those owners OR-ed; next-hop lists are shared per (router, mask)
     prefixes = list(owners)
+    pindex = {p: k for k, p in enumerate(prefixes)}
     canon = {p: p for p in prefixes}           # Prefix objects (cached hash) for every key
     own_sets = {r: set() for r in routers}
     for r in routers:
@@ -363,7 +382,113 @@ def build(lab) -> ControlPlane:
         for col in cols:
             row[col] = 0                               # the owner itself: connected, not IGP
 
+    def router_hops(i: int, r: str):
+        """Router i's IGP next hops per prefix: (hop lists, the index of each prefix's list in
+        them, None where the prefix has no IGP route). A router has few distinct first-hop
+        sets, so the masks are grouped and each distinct one is decoded once."""
+        rows = masks[:, i, 0].tolist() if masks.shape[2] == 1 else map(tuple, masks[:, i, :].tolist())
+        group: dict = {}
+        ids = [group.setdefault(row, len(group)) for row in rows]
+        lst = nbrs[r]
+        lists = []
+        for words in group:                    # in order of first use: index = position
+            m = 0
+            for j, w in enumerate(words if isinstance(words, tuple) else (words,)):
+                m |= w << (MASK_BITS * j)
+            lists.append(sorted((NextHop(lst[k][0], lst[k][2], lst[k][1]) for k in range(len(lst)) if m >> k & 1),
+                                key=lambda h: (h.ifname, int(h.gateway))) or None)
+        return lists, ids
+
+    # ---- LDP bindings (labels handed out in each router's allocation order, _allocation_order);
+    # `bound[r]` keeps them as (prefix index, label) in t.bindings' order for the steps below.
+    # Per router with numpy: the wanted FECs in allocation order, the null label for its own
+    # prefixes, the next label of the router's range for the others
+    by_addr_pi = sorted(range(len(prefixes)), key=lambda k: (int(prefixes[k].network_address),
+                                                             prefixes[k].prefixlen))
+    by_addr = [prefixes[k] for k in by_addr_pi]
+    pos = {pi: k for k, pi in enumerate(by_addr_pi)}
+    suffixes = [f"/{p}".encode() for p in by_addr]
+    by_addr_pi_arr = np.array(by_addr_pi, dtype=np.int64)
+    bound: dict[str, list[tuple[int, int]]] = {}
+    for dn, dm in lab.domains.items():
+        cls = pclass[dn]
+        cls_list = [cls[p] for p in by_addr]
+        loopbacks = {str(lab.nodes[m].loopback) for m in members[dn]}
+        # LDP all: internal and edge FECs (external ones too with `external: igp`); LDP
+        # loopbacks (ordered control): the loopbacks of the domain's routers only
+        wanted = {"all": np.array([c in ("internal", "edge") or (c == "external" and dm.external == "igp")
+                                   for c in cls_list], dtype=bool),
+                  "loopbacks": np.array([c == "internal" and p.prefixlen == 32 and str(p.network_address) in loopbacks
+                                         for c, p in zip(cls_list, by_addr)], dtype=bool)}
+        for r in sorted(members[dn]):
+            node = lab.nodes[r]
+            t = tables[r]
+            t.ldp_neighbors = sorted({n for _, n, _, _ in nbrs[r] if n in members[dn]})
+            own = own_sets[r]
+            pers = node.personality
+            null = IMPLICIT_NULL if node.popping == "php" else EXPLICIT_NULL
+            if dm.sr:
+                _sr_bindings(lab, dm, node, t, own, null)
+                bound[r] = [(pindex[p], lbl) for p, lbl in t.bindings.items()]
+                continue
+            order = np.array(_allocation_order(suffixes, r, pers.label_order), dtype=np.int64)
+            kept = order[wanted["loopbacks" if node.ldp == "loopbacks" else "all"][order]]
+            own_pos = np.zeros(len(by_addr), dtype=bool)
+            own_pos[[pos[pindex[p]] for p in own]] = True
+            is_own = own_pos[kept]
+            labels = np.where(is_own, null, pers.label_base + np.cumsum(~is_own) - 1).tolist()
+            kept_l = kept.tolist()
+            t.bindings.update(zip([by_addr[k] for k in kept_l], labels))
+            bound[r] = list(zip(by_addr_pi_arr[kept].tolist(), labels))
+
+    # ---- LFIB and ingress pushes: per router, the label of each prefix (NONE: no binding).
+    # Both are built per router on first use (RouterTables.lfib / .fib): a 400-router ISP has a
+    # million (router, FEC) entries, and a walk or an engine worker reads a few routers' tables
+    NONE = -1
+    blab: dict[str, list[int]] = {}
+    for r, pairs in bound.items():
+        row = blab[r] = [NONE] * len(prefixes)
+        for pi, lbl in pairs:
+            row[pi] = lbl
+    fec_via: dict[int, str] = {}               # one string per FEC, shared by every router's route
+    dom_of = {r: dn for dn in lab.domains for r in members[dn]}
+    hops_ready: dict[str, tuple] = {}
+
+    def hops_for(r: str):
+        got = hops_ready.get(r)
+        if got is None:
+            got = hops_ready[r] = router_hops(ix[r], r)
+        return got
+
+    def lfib_loader(r: str):
+        """Swap / PHP pop / untagged toward the IGP next hops of each FEC r binds a label to."""
+        def load(lfib: dict):
+            mem = members[dom_of[r]]
+            lists, ids = hops_for(r)
+            for pi, local_label in bound[r]:
+                if local_label == IMPLICIT_NULL or local_label == EXPLICIT_NULL:
+                    continue
+                hops = lists[ids[pi]]
+                if hops is None:
+                    continue               # no IGP route there (the router's own prefix, or unreachable)
+                lfib[local_label] = LfibEntry(local_label, prefixes[pi], [
+                    LabelHop(None if (out := (blab[nh.neighbor][pi] if nh.neighbor in mem else NONE)) == NONE
+                             else out, nh.ifname, nh.gateway, nh.neighbor) for nh in hops])
+        return load
+
+    # the IGP routes apply_bgp may rewrite (no LDP binding, not internal), in FIB order: found
+    # with numpy, so routers without any keep their FIB unbuilt
+    reach = masks.any(axis=2)                  # (prefixes, routers): an IGP route exists
+    bgp_candidates: dict[str, list] = {}
+    for dn in lab.domains:
+        internal = np.array([pclass[dn][p] == "internal" for p in prefixes], dtype=bool)
+        for r in members[dn]:
+            free = reach[:, ix[r]] & ~internal & (np.array(blab[r]) == NONE)
+            bgp_candidates[r] = [prefixes[pi] for pi in np.flatnonzero(free).tolist()]
+
     def fib_loader(i: int, r: str):
+        """The FIB of router r, built on first use: local and connected routes, IGP routes,
+        and where r has an LDP binding for the prefix, the labels its next hops advertise."""
         def load(fib: dict):
             node = lab.nodes[r]
             lo = canon[IPv4Network(f"{node.loopback}/32")]
@@ -371,96 +496,38 @@ def build(lab) -> ControlPlane:
             for itf in node.interfaces:
                 net = canon[itf.network]
                 fib[net] = Route(net, "connected", [NextHop(itf.name, None, None)])
-            lst = nbrs[r]
-            cache: dict[int, list[NextHop]] = {}
-            if masks.shape[2] == 1:
-                per_prefix = masks[:, i, 0].tolist()
-            else:
-                per_prefix = [0] * len(prefixes)
-                for j, col in enumerate(masks[:, i].T.tolist()):
-                    for pi, w in enumerate(col):
-                        if w:
-                            per_prefix[pi] |= w << (MASK_BITS * j)
-            for pfx, m in zip(prefixes, per_prefix):
-                if not m:
-                    continue
-                hops = cache.get(m)
+            dn = dom_of.get(r)
+            mine = blab.get(r) if dn is not None else None
+            mem = members[dn] if dn is not None else ()
+            lists, ids = hops_for(r)
+            for pi, u in enumerate(ids):
+                hops = lists[u]
                 if hops is None:
-                    hops = cache[m] = sorted((NextHop(lst[k][0], lst[k][2], lst[k][1])
-                                              for k in range(len(lst)) if m >> k & 1),
-                                             key=lambda h: (h.ifname, int(h.gateway)))
-                fib[pfx] = Route(pfx, "igp", hops)
+                    continue
+                pfx = prefixes[pi]
+                if mine is None or mine[pi] == NONE:
+                    fib[pfx] = Route(pfx, "igp", hops)
+                    continue
+                new, pushed = [], False
+                for nh in hops:
+                    n = nh.neighbor
+                    lbl = blab[n][pi] if n in mem else NONE
+                    if lbl == NONE or lbl == IMPLICIT_NULL:
+                        new.append(nh)
+                    else:
+                        new.append(NextHop(nh.ifname, nh.gateway, n, (lbl,)))
+                        pushed = True
+                via = fec_via.get(pi)
+                if via is None:
+                    via = fec_via[pi] = f"FEC {pfx}"
+                fib[pfx] = Route(pfx, "ldp" if pushed else "igp", new, via=via)
         return load
 
     for i, r in enumerate(routers):
         tables[r]._loader = fib_loader(i, r)
-
-    # ---- LDP bindings
-    for dn, dm in lab.domains.items():
-        cls = pclass[dn]
-        for r in sorted(members[dn]):
-            node = lab.nodes[r]
-            t = tables[r]
-            t.ldp_neighbors = sorted({n for _, n, _, _ in nbrs[r] if n in members[dn]})
-            own = own_sets[r]
-            pers = node.personality
-            label = pers.label_base
-            null = IMPLICIT_NULL if node.popping == "php" else EXPLICIT_NULL
-            if dm.sr:
-                _sr_bindings(lab, dm, node, t, own, null)
-                continue
-            for pfx in _allocation_order(owners, r, pers.label_order):
-                c = cls[pfx]
-                if node.ldp == "loopbacks":
-                    wanted = c == "internal" and pfx.prefixlen == 32 and any(
-                        str(pfx.network_address) == str(lab.nodes[m].loopback) for m in members[dn])
-                else:
-                    wanted = c in ("internal", "edge") or (c == "external" and dm.external == "igp")
-                if not wanted:
-                    continue
-                if pfx in own:
-                    t.bindings[pfx] = null
-                else:
-                    if node.ldp == "loopbacks" and c == "external":
-                        continue  # ordered control: no label without a downstream label
-                    t.bindings[pfx] = label
-                    label += 1
-
-    # ---- LFIB and ingress pushes
-    fec_via: dict = {}                         # one string per FEC, shared by every router's route
-    for dn, dm in lab.domains.items():
-        cls = pclass[dn]
-        for r in sorted(members[dn]):
-            t = tables[r]
-            # LFIB: swap / PHP pop / untagged
-            for pfx, local_label in t.bindings.items():
-                if local_label in (IMPLICIT_NULL, EXPLICIT_NULL):
-                    continue
-                hops = []
-                route = t.fib.get(pfx)
-                for nh in (route.nexthops if route is not None and route.kind == "igp" else []):
-                    n = nh.neighbor
-                    if n in members[dn] and pfx in tables[n].bindings:
-                        hops.append(LabelHop(tables[n].bindings[pfx], nh.ifname, nh.gateway, n))
-                    else:
-                        hops.append(LabelHop(None, nh.ifname, nh.gateway, n))
-                if hops:
-                    t.lfib[local_label] = LfibEntry(local_label, pfx, hops)
-            # FIB: labelled routes
-            for pfx, route in list(t.fib.items()):
-                if route.kind != "igp":
-                    continue
-                if pfx in t.bindings:
-                    new = []
-                    for nh in route.nexthops:
-                        lbl = tables[nh.neighbor].bindings.get(pfx) if nh.neighbor in members[dn] else None
-                        push = () if lbl is None or lbl == IMPLICIT_NULL else (lbl,)
-                        new.append(NextHop(nh.ifname, nh.gateway, nh.neighbor, push))
-                    via = fec_via.get(pfx)
-                    if via is None:
-                        via = fec_via[pfx] = f"FEC {pfx}"
-                    t.fib[pfx] = Route(pfx, "ldp" if any(n.push for n in new) else "igp", new, via=via)
-    apply_bgp(lab, tables, dist, pclass, owners)
+        if r in bound:
+            tables[r]._lfib_loader = lfib_loader(r)
+    apply_bgp(lab, tables, dist, pclass, owners, candidates=bgp_candidates)
     apply_catalogue(lab, tables, dist, pclass, owners)
 
     # ---- hosts: connected subnet and a default route

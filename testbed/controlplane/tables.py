@@ -6,6 +6,8 @@ it reads from FRR to the engine workers as JSON (see testbed.runtimes.netns.frr)
 """
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 
@@ -22,17 +24,100 @@ class Prefix(IPv4Network):
             return h
 
 
+@contextmanager
+def no_gc():
+    """No cyclic garbage collection while tables are built: they are millions of acyclic
+    objects, and every full collection walks all of them again (most of the time a 400-router
+    ISP's tables took was spent in collections). The previous state comes back after."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+class Fib(dict):
+    """prefix -> Route, with a longest-prefix-match index built on the first lookup and
+    dropped by every change: a walk over a 400-router ISP looks up thousands of addresses
+    in FIBs of thousands of prefixes (a scan of every prefix per lookup took minutes)."""
+    __slots__ = ("_index",)
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self._index = None
+
+    def __setitem__(self, k, v):
+        self._index = None
+        super().__setitem__(k, v)
+
+    def __delitem__(self, k):
+        self._index = None
+        super().__delitem__(k)
+
+    def __ior__(self, other):
+        self._index = None
+        return super().__ior__(other)
+
+    def pop(self, *a):
+        self._index = None
+        return super().pop(*a)
+
+    def popitem(self):
+        self._index = None
+        return super().popitem()
+
+    def clear(self):
+        self._index = None
+        super().clear()
+
+    def update(self, *a, **kw):
+        self._index = None
+        super().update(*a, **kw)
+
+    def setdefault(self, k, default=None):
+        self._index = None
+        return super().setdefault(k, default)
+
+    def __reduce__(self):
+        return (Fib, (dict(self),))
+
+    def longest_match(self, dst) -> "Route | None":
+        """The route of the longest prefix holding `dst` (an IPv4Address); prefixes of one
+        length never overlap, so this is the route a scan of every prefix picks."""
+        idx = self._index
+        if idx is None:
+            by_len: dict[int, dict[int, Route]] = {}
+            for pfx, r in self.items():          # (the attributes behind prefixlen, int(network_address))
+                by_len.setdefault(pfx._prefixlen, {})[pfx.network_address._ip] = r
+            idx = self._index = [(((1 << 32) - 1) ^ ((1 << (32 - n)) - 1), by_len[n])
+                                 for n in sorted(by_len, reverse=True)]
+        d = int(dst)
+        for mask, nets in idx:
+            r = nets.get(d & mask)
+            if r is not None:
+                return r
+        return None
+
+
 IMPLICIT_NULL = 3
 EXPLICIT_NULL = 0
 UNTAGGED = None   # out-label of an LSP that ends abruptly: pop and forward as IP
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class NextHop:
     ifname: str
     gateway: IPv4Address | None      # None: on-link, deliver to the destination itself
     neighbor: str | None             # node name on the other side
     push: tuple[int, ...] = ()       # labels pushed by an ingress (outermost first)
+
+    def __init__(self, ifname, gateway, neighbor, push=()):
+        # frozen, but filled without object.__setattr__ per field (3x faster: a big ISP's
+        # control plane makes millions of next hops)
+        d = self.__dict__
+        d["ifname"], d["gateway"], d["neighbor"], d["push"] = ifname, gateway, neighbor, push
 
     def to_json(self):
         return {"interface": self.ifname, "gateway": str(self.gateway) if self.gateway else None,
@@ -61,7 +146,7 @@ class Route:
                    d.get("via", ""))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class LabelHop:
     out_label: int | None            # None = untagged (pop, forward as IP); 3 = PHP pop; else swap
     ifname: str
@@ -70,6 +155,11 @@ class LabelHop:
     push: tuple[int, ...] = ()       # labels pushed above the swapped one (LDP over RSVP), outermost first
     writeback: bool = True           # a PHP pop writes the LSE-TTL into the IP header (False: the LSP
                                      # was signalled no-decrement-ttl, Junos)
+
+    def __init__(self, out_label, ifname, gateway, neighbor, push=(), writeback=True):
+        d = self.__dict__                # frozen, filled fast (as NextHop)
+        d["out_label"], d["ifname"], d["gateway"], d["neighbor"] = out_label, ifname, gateway, neighbor
+        d["push"], d["writeback"] = push, writeback
 
     def to_json(self):
         out = "untagged" if self.out_label is None else ("pop" if self.out_label == IMPLICIT_NULL
@@ -103,32 +193,60 @@ class LfibEntry:
         return cls(int(d["in"]), IPv4Network(d["fec"]), [LabelHop.from_json(h) for h in d.get("hops", [])])
 
 
-@dataclass
+@dataclass(eq=False)
 class RouterTables:
     name: str
-    lfib: dict[int, LfibEntry] = field(default_factory=dict)
+    _lfib: dict | None = field(default=None, repr=False)
     bindings: dict[IPv4Network, int] = field(default_factory=dict)   # local LDP label per FEC
     ldp_neighbors: list[str] = field(default_factory=list)
     _fib: dict | None = field(default=None, repr=False)
     _loader: object = field(default=None, repr=False, compare=False)
+    _lfib_loader: object = field(default=None, repr=False, compare=False)
+
+    @property
+    def lfib(self) -> dict[int, LfibEntry]:
+        """in label -> LfibEntry; like the FIB, built on first use when the control plane
+        deferred it (a 400-router ISP: a router's tables are built when something reads them)."""
+        if self._lfib is None:
+            lfib: dict = {}
+            loader, self._lfib_loader = self._lfib_loader, None
+            if loader is not None:
+                with no_gc():
+                    loader(lfib)
+            self._lfib = lfib
+        return self._lfib
+
+    @lfib.setter
+    def lfib(self, value: dict):
+        self._lfib, self._lfib_loader = value, None
+
+    def __eq__(self, other):
+        """Equal tables: the FIB and LFIB as built (a deferred table is built to compare)."""
+        if not isinstance(other, RouterTables):
+            return NotImplemented
+        return (self.name, self.lfib, self.bindings, self.ldp_neighbors, self.fib) == \
+            (other.name, other.lfib, other.bindings, other.ldp_neighbors, other.fib)
+
+    __hash__ = None
 
     @property
     def fib(self) -> dict[IPv4Network, Route]:
         """prefix -> Route; built on first use when the control plane deferred it (big labs:
         each engine worker then builds only its own routers' FIBs)."""
         if self._fib is None:
-            self._fib = {}
+            fib: dict = {}
             loader, self._loader = self._loader, None
             if loader is not None:
-                loader(self._fib)
+                with no_gc():
+                    loader(fib)
+            self._fib = Fib(fib)                 # filled as a plain dict: no index upkeep per insert
         return self._fib
 
     def lookup(self, dst: IPv4Address) -> Route | None:
-        best = None
-        for pfx, r in self.fib.items():
-            if dst in pfx and (best is None or pfx.prefixlen > best.prefix.prefixlen):
-                best = r
-        return best
+        fib = self.fib
+        if not isinstance(fib, Fib):            # a plain dict set from outside: index it from now on
+            fib = self._fib = Fib(fib)
+        return fib.longest_match(dst)
 
     def to_json(self):
         def key(p):
@@ -142,9 +260,11 @@ class RouterTables:
     @classmethod
     def from_json(cls, d: dict) -> "RouterTables":
         t = cls(name=d["router"])
+        fib = {}
         for r in d.get("fib", []):
             route = Route.from_json(r)
-            t.fib[route.prefix] = route
+            fib[route.prefix] = route
+        t._fib = Fib(fib)
         for e in d.get("lfib", []):
             entry = LfibEntry.from_json(e)
             t.lfib[entry.in_label] = entry

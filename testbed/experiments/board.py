@@ -11,21 +11,31 @@ COLUMNS = ("present", "detected", "class_correct", "ingress_correct", "egress_co
            "undetectable", "flagged_not_revealed", "incomplete_traces")
 
 
+def _row(item: tuple) -> dict:
+    """One lab's scoreboard row (module level: a cell the executor can send anywhere)."""
+    name, runtime, extra, detector, seed, instance = item
+    doc = run_lab(load_lab(name), runtime=runtime, extra=extra, detector=detector, seed=seed, name=instance)
+    return {"lab": name, "runtime": runtime, "detector": detector, "perfect": doc["score"]["perfect"],
+            **{k: doc["score"]["totals"][k] for k in COLUMNS},
+            "attempts_without_tunnel": sum(len(h.get("attempts", [])) for t in doc["traces"] for h in t["hops"]),
+            "probes": sum(t.get("total_probes") or 0 for t in doc["traces"])}
+
+
 def scoreboard(runtime: str = "sim", labs: list[str] | None = None, progress=None, extra=None,
-               detector: str = "utnt", seed=None) -> list[dict]:
-    rows = []
+               detector: str = "utnt", seed=None, workers: int | None = 1, scheduler=None) -> list[dict]:
+    """One row per lab, in the library's order. On the sim the labs run through the executor
+    (testbed.experiments.pool: this process, local processes or Dask; the same rows wherever
+    they ran); on namespaces one at a time. progress(lab) is called as each lab finishes."""
+    from testbed.experiments.pool import Executor, check_args
+    check_args(workers, scheduler, runtime)
     tag = secrets.token_hex(2)          # netns: instance names unique to this run, beside anyone's labs
-    for name in labs or lab_names():
-        if progress:
-            progress(name)
-        doc = run_lab(load_lab(name), runtime=runtime, extra=extra, detector=detector, seed=seed,
-                      name=f"sb{tag}-{name}"[:24] if runtime == "netns" else None)
-        rows.append({"lab": name, "runtime": runtime, "detector": detector, "perfect": doc["score"]["perfect"],
-                     **{k: doc["score"]["totals"][k] for k in COLUMNS},
-                     "attempts_without_tunnel": sum(len(h.get("attempts", [])) for t in doc["traces"]
-                                                    for h in t["hops"]),
-                     "probes": sum(t.get("total_probes") or 0 for t in doc["traces"])})
-    return rows
+    names = list(labs or lab_names())
+    items = [(name, runtime, extra, detector, seed, f"sb{tag}-{name}"[:24] if runtime == "netns" else None)
+             for name in names]
+    if runtime != "sim" or (len(items) <= 1 and scheduler is None):
+        workers, scheduler = 1, None
+    with Executor(workers=workers, scheduler=scheduler) as ex:
+        return ex.map(_row, items, on_result=(lambda done, total, row: progress(row["lab"])) if progress else None)
 
 
 def to_markdown(rows: list[dict]) -> str:

@@ -75,6 +75,9 @@ def campaign(lab, runtime: str = "sim", extra: list[str] | None = None, name: st
     cells = []
     t1 = time.perf_counter()
     up_seconds = None
+    from testbed.experiments.pool import check_args, default_workers
+    check_args(workers, scheduler, runtime)
+    workers = default_workers() if workers is None else workers
     if runtime == "sim":
         from testbed.experiments.pool import Executor
         _CACHE.clear()

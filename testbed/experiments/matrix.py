@@ -493,27 +493,23 @@ def _run_cell_star(args):
 
 # ---------------------------------------------------------------- the matrix
 def run_matrix(grid: dict | None = None, seed: int = 0, limit: int | None = 1000, runtime: str = "sim",
-               workers: int = 2, progress=None) -> dict:
+               workers: int | None = 2, progress=None, scheduler=None) -> dict:
+    """Every cell through the executor (testbed.experiments.pool): in this process
+    (workers=1), over local processes, or on a Dask cluster (scheduler); the cells are
+    independent and seeded, so the result is the same wherever they ran. Namespace labs run
+    one at a time here (each is a lab brought up on this machine)."""
+    from testbed.experiments.pool import Executor, check_args
+    check_args(workers, scheduler, runtime)
     items = cells(grid, seed, limit)
     t0 = time.monotonic()
-    results = []
     jobs = [(it, runtime, seed) for it in items]
-    if workers > 1 and runtime == "sim" and len(items) > 1:
-        import multiprocessing as mp
-        with mp.get_context("fork").Pool(workers) as pool:
-            for r in pool.imap_unordered(_run_cell_star, jobs, chunksize=4):
-                results.append(r)
-                if progress:
-                    progress(len(results), len(items), r)
-    else:
-        for j in jobs:
-            results.append(_run_cell_star(j))
-            if progress:
-                progress(len(results), len(items), results[-1])
-    order = {cid: i for i, (cid, _) in enumerate(items)}
-    results.sort(key=lambda r: order[r["cell"]])
+    if runtime != "sim" or (len(jobs) <= 1 and scheduler is None):
+        workers, scheduler = 1, None
+    with Executor(workers=workers, scheduler=scheduler) as ex:
+        results = ex.map(_run_cell_star, jobs, on_result=progress)
+        kind, used = ex.kind, ex.workers
     return {"grid": grid or GRID, "grid_size": size(grid or GRID), "seed": seed, "runtime": runtime,
-            "cells": results, "seconds": round(time.monotonic() - t0, 1), "workers": workers,
+            "cells": results, "seconds": round(time.monotonic() - t0, 1), "workers": used, "executor": kind,
             "summary": summarize(results)}
 
 

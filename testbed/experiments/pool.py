@@ -64,28 +64,54 @@ class Executor:
             self._client.close()
         self._pool = self._client = None
 
-    def map(self, fn, items, progress=None) -> list:
+    def describe(self) -> str:
+        return {"dask": f"Dask at {getattr(self.scheduler, 'scheduler_address', None) or self.scheduler}",
+                "inline": "in this process"}.get(self.kind, f"{self.workers} local processes")
+
+    def map(self, fn, items, progress=None, on_result=None) -> list:
+        """fn over items, results in the order of items; progress(done, total) and
+        on_result(done, total, result) are called as cells finish (in any order)."""
         items = list(items)
         out = [None] * len(items)
+
+        def tick(done, r):
+            if progress:
+                progress(done, len(items))
+            if on_result:
+                on_result(done, len(items), r)
         if self._client is not None:
             from distributed import as_completed
             futs = self._client.map(fn, items, pure=False)
             index = {f.key: i for i, f in enumerate(futs)}
             for done, fut in enumerate(as_completed(futs), 1):
-                out[index[fut.key]] = fut.result()
-                if progress:
-                    progress(done, len(items))
+                out[index[fut.key]] = r = fut.result()
+                tick(done, r)
             return out
         if self._pool is None:
             for i, it in enumerate(items):
-                out[i] = fn(it)
-                if progress:
-                    progress(i + 1, len(items))
+                out[i] = r = fn(it)
+                tick(i + 1, r)
             return out
         from concurrent.futures import as_completed as done_iter
         futs = {self._pool.submit(fn, it): i for i, it in enumerate(items)}
         for k, f in enumerate(done_iter(futs), 1):
-            out[futs[f]] = f.result()
-            if progress:
-                progress(k, len(items))
+            out[futs[f]] = r = f.result()
+            tick(k, r)
         return out
+
+
+def add_args(parser, what: str = "cells"):
+    """--workers and --scheduler, with the same meaning on every command that runs cells."""
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help=f"sim: local worker processes for the {what} (default: the cores, at most 8; "
+                             "1 = in this process)")
+    parser.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                        help=f"sim: run the {what} on this Dask scheduler instead (pip install 'utnt-lab[dask]')")
+
+
+def check_args(workers, scheduler, runtime: str = "sim"):
+    """One clear line for what the executor cannot do."""
+    if workers is not None and workers < 1:
+        raise TestbedError(f"--workers {workers}: give 1 or more (1 runs in this process)")
+    if scheduler is not None and runtime != "sim":
+        raise TestbedError(f"--scheduler: cells run on a Dask cluster on the sim runtime only, not {runtime}")

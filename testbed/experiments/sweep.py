@@ -79,10 +79,56 @@ def classify(trace: dict) -> Counter:
     return c
 
 
+_CACHE: dict = {}
+
+
+def _lab_state(name: str, params: dict):
+    """(lab, control plane, truth, probe jobs) of one lab and parameters, kept per process:
+    the cells of one lab (every threshold pair) reuse it."""
+    key = (name, json.dumps(params, sort_keys=True))
+    if key not in _CACHE:
+        lab = load_lab(name, params)
+        cp = build(lab)
+        _CACHE.clear()
+        _CACHE[key] = (lab, cp, ground_truth(cp), probes_of(lab))
+    return _CACHE[key]
+
+
+def sweep_cell(item: dict) -> dict:
+    """One cell of the sweep: a lab (and parameters) at one (FRPLA, RTLA) threshold pair
+    (module level, picklable: it runs wherever the executor sends it)."""
+    name, params, f, r, seed = item["lab"], item["params"], item["frpla"], item["rtla"], item["seed"]
+    lab, cp, truth, jobs = _lab_state(name, params)
+
+    def traces_at(brute: bool) -> list[dict]:
+        args = utnt_args(["-b"] if brute else [])
+        args.frpla, args.rtla = f, r          # 0 is allowed here (calibration)
+        out = []
+        for src, targets in jobs:
+            args.flow = flow_for(seed, src)
+            out += _annotate(probe_sim(lab, cp, src, targets, args, calibration=True)["traces"], src, args.flow)
+        return out
+
+    c = Counter({k: 0 for k in CELLS})
+    for tr in traces_at(brute=True):
+        c.update(classify(tr))
+    # the ground-truth view, from a normal (non brute-force) run at the same thresholds
+    sc = score_run(lab, truth, traces_at(brute=False), thresholds={"frpla": f, "rtla": r})
+    hidden = {k: v for k, v in sc["per_class"].items() if k in ("opaque", "invisible-php", "invisible-uhp")}
+    return {"lab": name, "params": params, "frpla": f, "rtla": r, **dict(c),
+            "truth_hidden_present": sum(v["present"] for v in hidden.values()),
+            "truth_hidden_detected": sum(v["detected"] for v in hidden.values()),
+            "truth_false_tunnels": sc["totals"]["false_tunnels"]}
+
+
 def sweep(labs: list[str], frpla: list[int], rtla: list[int], sets: dict[str, list] | None = None,
-          progress=None, seed: int = 0) -> dict:
+          progress=None, seed: int = 0, workers: int | None = 1, scheduler=None) -> dict:
     """Every cell probes with the same flows (flow_for(seed, vantage point)), so on the sim
-    every cell replays the same base traces and only the thresholds differ."""
+    every cell replays the same base traces and only the thresholds differ. The cells run
+    through the executor (testbed.experiments.pool: this process, local processes or a Dask
+    cluster); the result is the same wherever they ran."""
+    from testbed.experiments.pool import Executor, check_args
+    check_args(workers, scheduler)
     sets = sets or {}
     plan = []
     for name in labs:
@@ -92,46 +138,17 @@ def sweep(labs: list[str], frpla: list[int], rtla: list[int], sets: dict[str, li
     unused = [k for k in sets if not any(k in p[1] for p in plan)]
     if unused:
         raise TestbedError(f"--set {', '.join(unused)}: no lab of the sweep has such a parameter")
-    cells = []
-    total = sum(len(c) for _, _, c in plan) * len(frpla) * len(rtla)
-    done = 0
-    for name, keys, combos in plan:
-        for combo in combos:
-            params = dict(zip(keys, combo))
-            lab = load_lab(name, params)
-            cp = build(lab)
-            truth = ground_truth(cp)
-            jobs = probes_of(lab)
-
-            def traces_at(f: int, r: int, brute: bool) -> list[dict]:
-                args = utnt_args(["-b"] if brute else [])
-                args.frpla, args.rtla = f, r          # 0 is allowed here (calibration)
-                out = []
-                for src, targets in jobs:
-                    args.flow = flow_for(seed, src)
-                    out += _annotate(probe_sim(lab, cp, src, targets, args, calibration=True)["traces"], src,
-                                     args.flow)
-                return out
-
-            for f in frpla:
-                for r in rtla:
-                    c = Counter({k: 0 for k in CELLS})
-                    for tr in traces_at(f, r, brute=True):
-                        c.update(classify(tr))
-                    # the ground-truth view, from a normal (non brute-force) run at the same thresholds
-                    ntraces = traces_at(f, r, brute=False)
-                    sc = score_run(lab, truth, ntraces, thresholds={"frpla": f, "rtla": r})
-                    hidden = {k: v for k, v in sc["per_class"].items() if k in ("opaque", "invisible-php",
-                                                                                 "invisible-uhp")}
-                    cells.append({"lab": name, "params": params, "frpla": f, "rtla": r, **dict(c),
-                                  "truth_hidden_present": sum(v["present"] for v in hidden.values()),
-                                  "truth_hidden_detected": sum(v["detected"] for v in hidden.values()),
-                                  "truth_false_tunnels": sc["totals"]["false_tunnels"]})
-                    done += 1
-                    if progress:
-                        progress(done, total)
-    return {"labs": labs, "frpla": frpla, "rtla": rtla, "sets": sets, "seed": seed, "cells": cells,
-            "grid": aggregate(cells)}
+    items = [{"lab": name, "params": dict(zip(keys, combo)), "frpla": f, "rtla": r, "seed": seed}
+             for name, keys, combos in plan for combo in combos for f in frpla for r in rtla]
+    for it in items[:1]:
+        _lab_state(it["lab"], it["params"])     # a bad lab fails here, in this process, with its message
+    if len(items) <= 1 and scheduler is None:
+        workers = 1
+    with Executor(workers=workers, scheduler=scheduler) as ex:
+        cells = ex.map(sweep_cell, items, progress=progress)
+        kind = ex.kind
+    return {"labs": labs, "frpla": frpla, "rtla": rtla, "sets": sets, "seed": seed, "executor": kind,
+            "cells": cells, "grid": aggregate(cells)}
 
 
 def aggregate(cells: list[dict]) -> list[dict]:
