@@ -1,5 +1,8 @@
 """Assertions shared by the sim and netns tests: per-class traceroute signatures, and uTNT's
-tags against the ground truth."""
+tags against the ground truth; Debian's traceroute -e run in a lab namespace."""
+import re
+import subprocess
+
 from testbed.tools.scripted import _ittl
 from testbed.truth import ground_truth
 
@@ -303,3 +306,11 @@ def check_tags_against_truth(lab, cp, doc, name):
         assert (tun["trigger"], tun["technique"]) == (trigger, tech)
         revealed = [h for h in tr["hops"] if h["revealed"]]
         assert all(h["mpls"]["technique"] == tech for h in revealed)
+
+
+def traceroute_e(ns: str, dst: str, *extra, timeout: float = 90) -> dict[int, str]:
+    """Debian's `traceroute -n -e -I -q 1 -w 1` from namespace `ns`: its text line per TTL."""
+    r = subprocess.run(["ip", "netns", "exec", ns, "traceroute", "-n", "-e", "-I", "-q", "1", "-w", "1", dst, *extra],
+                       capture_output=True, text=True, timeout=timeout)
+    assert r.returncode == 0, r.stderr
+    return {int(m.group(1)): m.group(2) for m in re.finditer(r"^\s*(\d+)\s+(.*)$", r.stdout, re.M)}

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from checks import in_addr
+from checks import in_addr, traceroute_e
 from labnames import N
 from test_catalogue_knobs import expected_quote_sizes, no_decrement_lab, quote_lab
 from test_netns_signatures import assert_gone, row
@@ -25,13 +25,6 @@ from testbed.tools.scripted import ScriptedProber
 pytestmark = [pytest.mark.netns,
               pytest.mark.skipif(not (shutil.which("scamper") and shutil.which("traceroute") and shutil.which("tcpdump")),
                                  reason="Debian's scamper, traceroute and tcpdump are needed")]
-
-
-def traceroute_e(ns: str, dst: str, *extra) -> dict[int, str]:
-    r = subprocess.run(["ip", "netns", "exec", ns, "traceroute", "-n", "-e", "-I", "-q", "1", "-w", "1", dst, *extra],
-                       capture_output=True, text=True, timeout=90)
-    assert r.returncode == 0, r.stderr
-    return {int(m.group(1)): m.group(2) for m in re.finditer(r"^\s*(\d+)\s+(.*)$", r.stdout, re.M)}
 
 
 def test_no_decrement_ttl_scamper_and_traceroute_see_two_hops(tmp_path):

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 
 import pytest
 
-from checks import CHECKS, check_juniper, in_addr
+from checks import CHECKS, check_juniper, in_addr, traceroute_e
 from testbed.controlplane import build
 from testbed.lab import lab_names, load_lab
 from testbed.runtimes.netns import api, scamper, teardown
@@ -159,13 +158,10 @@ def test_traceroute_e_shows_labels_on_explicit_lsrs():
     st = api.up(lab, name=name)
     try:
         dst = str(lab.probes[0].targets[0])
-        r = subprocess.run(["ip", "netns", "exec", st["hosts"]["vp"], "traceroute", "-n", "-e", "-I", "-q", "1",
-                            "-w", "1", dst], capture_output=True, text=True, timeout=60)
+        lines = traceroute_e(st["hosts"]["vp"], dst, timeout=60)
     finally:
         api.down(name)
     assert_gone(name)
-    assert r.returncode == 0, r.stderr
-    lines = {int(m.group(1)): m.group(2) for m in re.finditer(r"^\s*(\d+)\s+(.*)$", r.stdout, re.M)}
     for ttl, node, prev in ((3, "p1", "pe1"), (4, "p2", "p1"), (5, "p3", "p2")):
         assert in_addr(lab, node, prev) in lines[ttl]
         assert re.search(r"<MPLS:L=\d+,E=0,S=1,T=1>", lines[ttl]), lines[ttl]
@@ -185,13 +181,10 @@ def test_traceroute_e_shows_the_catalogue_stacks(lab_name):
     name = N("pt-tre-" + lab_name)
     st = api.up(lab, name=name)
     try:
-        r = subprocess.run(["ip", "netns", "exec", st["hosts"]["vp"], "traceroute", "-n", "-e", "-I", "-q", "1",
-                            "-w", "1", dst], capture_output=True, text=True, timeout=60)
+        lines = traceroute_e(st["hosts"]["vp"], dst, timeout=60)
     finally:
         api.down(name)
     assert_gone(name)
-    assert r.returncode == 0, r.stderr
-    lines = {int(m.group(1)): m.group(2) for m in re.finditer(r"^\s*(\d+)\s+(.*)$", r.stdout, re.M)}
     seen = {}
     for ttl, node, prev in ((3, "p1", "pe1"), (4, "p2", "p1"), (5, "p3", "p2")):
         assert in_addr(lab, node, prev) in lines[ttl]
