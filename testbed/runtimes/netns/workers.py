@@ -227,9 +227,10 @@ class Worker:
         return True
 
     def _send_out(self, out, sends, egress, now, held):
-        """A router's output on a router with impaired ports: held, lost or sent now."""
+        """A router's output: on impaired ports held, lost or sent now; on the others (or with
+        egress None: no impaired port) sent now. The frame loop inlines the unimpaired case."""
         for opidx, oframe in out:
-            imp = egress[opidx]
+            imp = egress[opidx] if egress is not None else None
             if imp is not None:
                 d = imp.draw()
                 if d is None:
@@ -373,14 +374,7 @@ class Worker:
                 if self.errors <= 20:
                     print(f"worker {self.index}: engine error on a local frame: {e!r}", file=sys.stderr, flush=True)
                 continue
-            if egress is not None:                  # impaired ports: held, lost or sent now
-                self._send_out(out, sends, egress, now, self._held)
-                continue
-            for opidx, oframe in out:
-                try:
-                    sends[opidx](oframe)
-                except OSError:
-                    self.dropped_tx += 1
+            self._send_out(out, sends, egress, now, self._held)
 
 
 class LocalEnd:
