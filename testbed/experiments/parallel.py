@@ -361,16 +361,8 @@ class Instances:
     def release_own(self):
         """Release every lease this process still holds (a thread that did not reach its own
         release within run_timed's grace: its uTNT was stopped by stop_all)."""
-        from testbed.runtimes.netns import state
-        from testbed.runtimes.netns.instances import release_instance
-        d = state.run_dir(self.name) / "instances"
-        for f in (d.iterdir() if d.is_dir() else []):
-            try:
-                lease = json.loads(f.read_text())
-            except (OSError, ValueError):
-                continue
-            if lease.get("pid") == os.getpid():
-                release_instance(self.name, lease)
+        from testbed.runtimes.netns.instances import release_leases_of
+        release_leases_of(self.name, os.getpid())
 
     def close(self):
         self.mem.close()

@@ -96,3 +96,19 @@ def release_instance(name: str, lease: dict):
         (state.run_dir(name) / "instances" / lease["address"]).unlink()
     except FileNotFoundError:
         pass
+
+
+def release_leases_of(name: str, pid: int) -> int:
+    """Release every lease of lab `name` that process `pid` took (leases record their taker);
+    returns how many. For a parent whose instance threads did not all release their own."""
+    d = state.run_dir(name) / "instances"
+    n = 0
+    for f in (d.iterdir() if d.is_dir() else []):
+        try:
+            lease = json.loads(f.read_text())
+        except (OSError, ValueError):
+            continue
+        if lease.get("pid") == pid:
+            release_instance(name, lease)
+            n += 1
+    return n
