@@ -56,6 +56,7 @@ import time
 from pathlib import Path
 
 from testbed.runtimes.netns.plan import fingerprint
+from testbed.wire import ARP_REQUEST, WireError, arp_reply, parse_arp
 
 ETH_P_ALL = 0x0003
 SOL_PACKET = 263
@@ -359,9 +360,12 @@ class Worker:
                 continue
             et = frame[12:14]
             if et == b"\x08\x06":
-                if len(frame) >= 42 and frame[20:22] == b"\x00\x01":     # who-has (any address)
-                    sha, spa, tpa = frame[22:28], frame[28:32], frame[38:42]
-                    end.send(sha + end.gw + b"\x08\x06\x00\x01\x08\x00\x06\x04\x00\x02" + end.gw + tpa + sha + spa)
+                try:
+                    op, sha, spa, _, tpa = parse_arp(frame, 14)
+                except WireError:
+                    continue
+                if op == ARP_REQUEST:                 # who-has (any address): the attachment answers
+                    end.send(arp_reply(end.gw, tpa, sha, spa))
                 continue
             if et != b"\x08\x00" or frame[14] >> 4 != 4:
                 continue
