@@ -231,23 +231,44 @@ def _tnt_daemons(owner_pid: int) -> list[int]:
     return out
 
 
+def _sc_tnt_running(owner_pid: int) -> bool:
+    """sc_tnt (the measurement, not the daemon) runs on the socket of process owner_pid."""
+    from testbed.runtimes.netns.nsutil import proc_cmdline
+    for pid, _ in tnt._pids_with(f"/scamper-{owner_pid}.sock"):
+        try:
+            if any(a.endswith("sc_tnt") for a in proc_cmdline(pid)):
+                return True
+        except OSError:
+            pass
+    return False
+
+
 @needs_tnt
-def test_ctrl_c_during_a_tnt_run_stops_the_daemon_and_tears_the_lab_down():
+def test_ctrl_c_during_a_tnt_run_stops_the_daemon_and_tears_the_lab_down(tmp_path):
+    """Ctrl-C while sc_tnt measures: exit 130, the daemon stopped, the lab down. The lab is
+    `mixed` with 100 ms on every link, so sc_tnt measures for many seconds (each probe waits
+    up to 2.8 s for its answer) and the interrupt lands inside the measurement, however slow
+    this machine is at noticing the daemon (on `mixed` as it is, sc_tnt ends within half a
+    second, and an interrupt sent after that found the run finished)."""
     import signal
     import time
+    lab = tmp_path / "slow-mixed.yaml"
+    lab.write_text((ROOT / "topologies" / "mixed.yaml").read_text() + "defaults: {delay_ms: 100}\n")
     name = N("pt-det-int")
-    p = subprocess.Popen([sys.executable, "-m", "testbed.cli", "run", "mixed", "--detector", "tnt", "--name", name],
+    p = subprocess.Popen([sys.executable, "-m", "testbed.cli", "run", str(lab), "--detector", "tnt", "--name", name],
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT,
                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
-        deadline = time.monotonic() + 60
-        while not _tnt_daemons(p.pid) and time.monotonic() < deadline and p.poll() is None:
+        deadline = time.monotonic() + 90
+        while not (_tnt_daemons(p.pid) and _sc_tnt_running(p.pid)) and time.monotonic() < deadline \
+                and p.poll() is None:
             time.sleep(0.05)
         assert _tnt_daemons(p.pid), "TNT's scamper daemon never started"
+        assert _sc_tnt_running(p.pid), "sc_tnt never started"
         p.send_signal(signal.SIGINT)
         assert p.wait(timeout=60) == 130
         assert "interrupted" in p.stdout.read().decode()
-        assert _tnt_daemons(p.pid) == []
+        assert _tnt_daemons(p.pid) == [] and not _sc_tnt_running(p.pid)
         assert api.status(name)["status"] == "down"
     finally:
         if p.poll() is None:
