@@ -45,7 +45,9 @@ def run_pair(lab: str, params: dict | None, options: list[str], name: str, worke
     """Run both detectors on lab `lab` (library name or path) with template `params`.
 
     Returns ``{"lab", "params", "options", "name", "utnt": {"text", "seconds", "probes"},
-    "tnt": {"text", "seconds", "probes", "warts"}, "up_seconds"}`` (texts are verbose dumps)."""
+    "tnt": {"text", "seconds", "probes", "warts"}, "runs": [{"from", "tnt", "utnt"}], "up_seconds"}``
+    (texts are verbose dumps; ``runs`` has both dumps per vantage point, which is how
+    :func:`differences` pairs traces: two vantage points may trace the same destination)."""
     model = load_lab(lab, params or {})
     jobs = probes_of(model)
     # more destinations per run: TNT measures them concurrently (its time is its pings)
@@ -60,6 +62,7 @@ def run_pair(lab: str, params: dict | None, options: list[str], name: str, worke
     try:
         u_traces, u_s = [], 0.0
         t_text, t_s, t_probes = [], 0.0, 0
+        runs = []
         for src, targets in jobs:
             t1 = time.monotonic()
             u = probe_netns(name, src, targets, options)
@@ -70,6 +73,7 @@ def run_pair(lab: str, params: dict | None, options: list[str], name: str, worke
             t_s += r["elapsed_s"]
             t_text.append(r["verbose_text"])
             t_probes += sum(warts_probe_counts(r["warts"]))
+            runs.append({"from": src, "tnt": r["verbose_text"], "utnt": dump_text_json(u["traces"], verbose=True)})
         # TNT's warts probe_count is everything its tnt trace sent: the base trace, the
         # fingerprinting pings and the revelation probes (explicit: 8 hops + 8 pings = 16;
         # invisible-php: 20 + 8 = 28, as uTNT's three counters add up on the same labs), so
@@ -80,6 +84,7 @@ def run_pair(lab: str, params: dict | None, options: list[str], name: str, worke
                        "ping_probes": sum(int(t.get("ping_probes") or 0) for t in u_traces)}
         res["tnt"] = {"text": "".join(t_text), "seconds": t_s, "probes": t_probes,
                       "warts": list(warts) if keep_warts else []}
+        res["runs"] = runs
     finally:
         api.down(name)
         if not keep_warts:
@@ -89,5 +94,9 @@ def run_pair(lab: str, params: dict | None, options: list[str], name: str, worke
 
 
 def differences(pair: dict) -> list[dict]:
-    """Per-hop differences between the two dumps of a run_pair result."""
-    return compare(parse_dump(pair["tnt"]["text"]), parse_dump(pair["utnt"]["text"]))
+    """Per-hop differences between the two dumps of a run_pair result, paired per (vantage
+    point, destination): each difference carries the vantage point in ``from``."""
+    if "runs" not in pair:          # a result without per-vantage-point dumps: pair by destination
+        return compare(parse_dump(pair["tnt"]["text"]), parse_dump(pair["utnt"]["text"]))
+    return [{"from": r["from"], **d} for r in pair["runs"]
+            for d in compare(parse_dump(r["tnt"]), parse_dump(r["utnt"]))]

@@ -105,7 +105,7 @@ def _report(out: dict) -> str:
              f"{out['seconds']:.0f} s; {len(out['covered'])} listed differences, "
              f"{len(out['failures'])} unlisted, {len(out['errors'])} errors"]
     for vid, d, _ in out["failures"][:60]:
-        lines.append(f"  DIFF {vid} dst={d['dst']} pos={d['pos']} {d['field']}: tnt={d['tnt']!r} utnt={d['utnt']!r}")
+        lines.append(f"  DIFF {vid} from={d.get('from')} dst={d['dst']} pos={d['pos']} {d['field']}: tnt={d['tnt']!r} utnt={d['utnt']!r}")
     for e in out["errors"][:20]:
         lines.append(f"  ERROR {e}")
     return "\n".join(lines)

@@ -55,10 +55,11 @@ def matrix_variants(n: int, seed: int = 11, grid: dict | None = None, folder: st
     from pathlib import Path
 
     from testbed.experiments.matrix import GRID, cell_id, cells, lab_doc, lab_text
-    # one vantage point (no router VP either), one path, no entropy labels: dumps are paired per destination
-    # (two vantage points tracing one destination would be paired wrongly), TNT's and uTNT's
-    # Paris flows differ (another equal-cost path) and so does an entropy label (a flow hash)
-    grid = grid or {**GRID, "vps": [1], "ecmp": [False], "entropy_label": [False], "router_vp": [False]}
+    # one path, no entropy labels: TNT's and uTNT's Paris flows differ (another equal-cost
+    # path) and so does an entropy label (a flow hash). Several vantage points, router ones
+    # included, are fine: run_pair keeps both dumps per vantage point and differences()
+    # pairs traces per (vantage point, destination)
+    grid = grid or {**GRID, "ecmp": [False], "entropy_label": [False]}
     rng = random.Random(seed)
     d = Path(folder or os.path.join(tempfile.gettempdir(), "utnt-conformance-matrix"))
     d.mkdir(parents=True, exist_ok=True)
