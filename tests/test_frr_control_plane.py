@@ -338,3 +338,34 @@ def test_ctrl_c_during_convergence_leaves_no_frr_process():
     assert p.returncode == 130, err[-1500:]
     assert not _frr_gone(recorded)
     assert teardown.leftovers(name) == {"namespaces": [], "processes": [], "run_dir": []}
+
+
+@pytest.mark.netns
+@pytest.mark.frr
+def test_router_vantage_point_on_frr_traces_like_the_computed_control_plane():
+    """split-pipe's pe1 probes with its own stack (its vptap and prober namespace) while FRR's
+    zebra, ospfd and ldpd run in pe1's namespace: the engine's tables come from FRR, and the
+    router vantage point's trace, hop for hop, and its verdicts are those of the computed run."""
+    def run(*extra):
+        r = subprocess.run(TESTBED + ["run", "split-pipe", "--json", "--seed", "0"] + list(extra),
+                           capture_output=True, text=True, cwd=REPO)
+        assert r.returncode == 0, r.stderr[-2000:]
+        return json.loads(r.stdout)
+    frr = run("--control-plane", "frr", "--name", N("frr-rvp"))
+    default = run("--name", N("cmp-rvp"))
+    assert frr["truth_source"] == "frr"
+
+    def rows(out):
+        return {t["vantage_point"]: [(h["address"], h.get("reply_ttl"), [x["label"] for x in h.get("labels") or []])
+                                     for h in t["hops"]] for t in out["traces"]}
+    assert set(rows(frr)) == {"vp", "pe1"}
+    # the labels are FRR's own allocation, the rest is the same
+    strip = {vp: [(a, r) for a, r, _ in hops] for vp, hops in rows(frr).items()}
+    assert strip == {vp: [(a, r) for a, r, _ in hops] for vp, hops in rows(default).items()}
+    assert all(labels for _, _, labels in rows(frr)["pe1"][:3])     # p1..p3 quote their LSE (explicit)
+
+    def verdicts(out):
+        return {(s["vantage_point"], v["truth"]["class"]): v["verdict"] for s in out["score"]["traces"]
+                for v in s["verdicts"]}
+    assert verdicts(frr) == verdicts(default)
+    assert verdicts(frr)[("pe1", "explicit")].startswith("partly: ingress (the vantage point itself")
