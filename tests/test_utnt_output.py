@@ -158,9 +158,9 @@ def test_dump_incomplete_silent_revealed_hop():
         {R1: 255, PE1: 254, P3: 251, PE2: 250, DST: 60})
     assert lines[2:5] == [
         "  2  11.0.2.2  0.200 ms  rTTLs=<254,254>  qttl=1  [MPLS,INV,ING,INCOMP?,FRPLA]",
-        " H1  *  [MPLS,INV,LSR,INCOMP?,FRPLA,BRPR,step=2]",
+        " H1  *  [MPLS,INV,LSR,FRPLA,BRPR,step=2]",
         " H2  11.0.5.2  0.300 ms  rTTLs=<251,251>  qttl=1  frpla=2"
-        "  [MPLS,INV,LSR,INCOMP?,FRPLA,BRPR,step=1]",
+        "  [MPLS,INV,LSR,FRPLA,BRPR,step=1]",
     ]
 
 

@@ -201,6 +201,40 @@ def test_opaque_nothing_revealed_keeps_opaque_tags():
     assert tr.hops[2].attempts == [Attempt("MTTL", "NTH-RV", False)]
 
 
+def test_silent_hop_revealed_in_an_opaque_tunnel_is_numbered_like_sc_tnt():
+    """sc_tnt prints a silent hop as H<n> only inside an invisible tunnel's H numbering; the
+    silent LSR an opaque tunnel's revelation finds is printed with the next number and the
+    hops after it move up by one (seen against the original TNT: a silent LSR under an
+    opaque LSP). The ingress alone carries INCOMP? (the new target did not answer)."""
+    base = trace_of(DST, [te(R1, 255), te(PE1, 254), te(PE2, 250, 1, [(16, 0, 1, 254)]), echo(DST, 60)])
+    rev = trace_of(PE2, [te(R1, 255), te(PE1, 254), star(), echo(PE2, 250)])
+    (tr,) = run_tnt(prober(base, rev), [DST])
+    assert [(h.label, h.address, h.revealed) for h in tr.hops] == [
+        ("1", R1, False), ("2", PE1, False), ("3", None, True), ("4", PE2, False), ("5", DST, False)]
+    assert [x[2] for x in tags(tr)] == [None, "[MPLS,OPA,ING,INCOMP?,MTTL]", "[MPLS,OPA,LSR,MTTL,UNKN,step=1]",
+                                       "[MPLS,OPA,EGR,MTTL]", None]
+    # the same silent hop in an invisible tunnel's revelation stays H1
+    base = trace_of(DST, [te(R1, 255), te(PE1, 254), te(PE2, 248), te(R2, 247), echo(DST, 60)])
+    rev = trace_of(PE2, [te(R1, 255), te(PE1, 254), star(), echo(PE2, 248)])
+    (tr,) = run_tnt(prober(base, rev, pings={**CISCO_PINGS, PE2: 248, R2: 247}), [DST])
+    assert [h.label for h in tr.hops] == ["1", "2", "H1", "3", "4", "5"]
+
+
+def test_two_hop_trace_identifies_no_tunnel_as_sc_tnt_skips_it():
+    """sc_tnt's "enough nodes" check (hop_count - firsthop < 2) skips identification,
+    revelation and u-turns on a trace of fewer than three hops: a router vantage point one
+    hop from an opaque egress that is also the destination gets its pings and no tunnel
+    (seen against the original TNT on a matrix cell, pe1 -> pe2's loopback)."""
+    short = trace_of(PE2, [te(P3, 251, 1, [(16, 0, 1, 249)]), echo(PE2, 250)])
+    (tr,) = run_tnt(prober(short), [PE2])
+    assert tags(tr) == [("1", P3, None), ("2", PE2, None)] and tr.tunnels == []
+    assert [h.er_ttl for h in tr.hops] == [251, 250]
+    # one hop more and the same opaque reply is a tunnel with its MTTL test
+    longer = trace_of(PE2, [te(R1, 255), te(P3, 251, 1, [(16, 0, 1, 249)]), echo(PE2, 250)])
+    (tr,) = run_tnt(prober(longer, trace_of(P3, [te(R1, 255), echo(P3, 251)])), [PE2])
+    assert [(t.cls, t.ingress, t.egress) for t in tr.tunnels] == [("OPA", R1, P3)]
+
+
 # =============================================================================================
 # DUPIP and the buddy technique
 # =============================================================================================
@@ -425,10 +459,10 @@ def test_loop_stops_incomplete():
     # TNT adds the looping trace's hop too, then stops (its target is already in the LSP)
     assert tags(tr)[1:7] == [
         ("2", PE1, "[MPLS,INV,ING,INCOMP?,FRPLA]"),
-        ("H1", P3, "[MPLS,INV,LSR,INCOMP?,FRPLA,BRPR,step=3]"),
-        ("H2", P2, "[MPLS,INV,LSR,INCOMP?,FRPLA,BRPR,step=2]"),
-        ("H3", P3, "[MPLS,INV,LSR,INCOMP?,FRPLA,BRPR,step=1]"),
-        ("3", PE2, "[MPLS,INV,EGR,INCOMP?,FRPLA]"),
+        ("H1", P3, "[MPLS,INV,LSR,FRPLA,BRPR,step=3]"),
+        ("H2", P2, "[MPLS,INV,LSR,FRPLA,BRPR,step=2]"),
+        ("H3", P3, "[MPLS,INV,LSR,FRPLA,BRPR,step=1]"),
+        ("3", PE2, "[MPLS,INV,EGR,FRPLA]"),
         ("4", R2, None)]
     (t,) = tr.tunnels
     assert summary(t) == ("INV", PE1, PE2, [P3, P2, P3], "FRPLA", "BRPR", False, "LOOP", 3)
@@ -442,8 +476,8 @@ def test_silent_new_target_stops_incomplete():
         trace_of(PE2, [te(R1, 255), te(PE1, 254), te(P3, 251), echo(PE2, 250)]),
         trace_of(P3, [te(R1, 255), te(PE1, 254), star(), echo(P3, 251)]))
     (tr,) = run_tnt(p, [DST])
-    assert tags(tr)[2:4] == [("H1", None, "[MPLS,INV,LSR,INCOMP?,FRPLA,BRPR,step=2]"),
-                             ("H2", P3, "[MPLS,INV,LSR,INCOMP?,FRPLA,BRPR,step=1]")]
+    assert tags(tr)[2:4] == [("H1", None, "[MPLS,INV,LSR,FRPLA,BRPR,step=2]"),
+                             ("H2", P3, "[MPLS,INV,LSR,FRPLA,BRPR,step=1]")]
     (t,) = tr.tunnels
     assert summary(t) == ("INV", PE1, PE2, [None, P3], "FRPLA", "BRPR", False, "UNRESP", 2)
     assert len(p.trace_calls) == 3
@@ -456,7 +490,7 @@ def test_reserved_new_target_stops_incomplete_and_single_lsr_is_unkn():
         trace_of(PE2, [te(R1, 255), te(PE1, 254), te(rsv, 251), echo(PE2, 250)]))
     (tr,) = run_tnt(p, [DST])
     h1 = tr.hops[2]
-    assert tags(tr)[2] == ("H1", rsv, "[MPLS,INV,LSR,INCOMP?,FRPLA,UNKN,step=1]")
+    assert tags(tr)[2] == ("H1", rsv, "[MPLS,INV,LSR,FRPLA,UNKN,step=1]")
     assert (h1.reserved, h1.er_ttl) == (True, None) and rsv not in p.ping_calls
     (t,) = tr.tunnels
     assert summary(t) == ("INV", PE1, PE2, [rsv], "FRPLA", "UNKN", False, "RSVD", 1)
@@ -484,7 +518,7 @@ def test_target_not_reached_after_a_step_is_incomplete():
         trace_of(PE2, [te(R1, 255), te(PE1, 254), te(P3, 251), echo(PE2, 250)]),
         trace_of(P3, [te(R1, 255), te(PE1, 254)] + [star()] * 5))
     (tr,) = run_tnt(p, [DST])
-    assert tags(tr)[2] == ("H1", P3, "[MPLS,INV,LSR,INCOMP?,FRPLA,UNKN,step=1]")
+    assert tags(tr)[2] == ("H1", P3, "[MPLS,INV,LSR,FRPLA,UNKN,step=1]")
     (t,) = tr.tunnels
     assert summary(t) == ("INV", PE1, PE2, [P3], "FRPLA", "UNKN", False, "TGT-NR", 1)
     assert tr.hops[5].attempts == []

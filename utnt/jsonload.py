@@ -12,6 +12,8 @@ def hop_from_json(d: dict) -> Hop:
             quoted_ttl=d.get("quoted_ttl"), er_ttl=d.get("er_ttl"), reserved=d.get("reserved", False),
             revealed=d.get("revealed", False), tnt_ttl=d.get("tnt_ttl"),
             labels=[(x["label"], x["tc"], x["s"], x["ttl"]) for x in d.get("labels", [])])
+    if d.get("label"):
+        h.shown_h = str(d["label"]).startswith("H")
     for k in ("ittl_te", "ittl_er", "r_te", "r_er", "frpla", "rtla", "uturn"):
         if d.get(k) is not None:
             setattr(h, k, d[k])

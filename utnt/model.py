@@ -112,6 +112,8 @@ class Hop:
     reserved: bool = False
     revealed: bool = False
     tnt_ttl: int | None = None       # position-based TTL after insertion (warts attribute 25)
+    shown_h: bool | None = None      # printed as H<index> (utnt.reveal.renumber); None: when revealed
+    before_silent_ingress: bool = False   # the start point of a tunnel whose ingress is silent
     # computed quantities (tnt.md 3.1, 3.2) -- filled by utnt.detect.annotate_hop
     ittl_te: int | None = None
     ittl_er: int | None = None
@@ -164,7 +166,8 @@ class Hop:
     @property
     def label(self) -> str:
         """The index as printed: ``7`` or ``H2``."""
-        return f"H{self.index}" if self.revealed else str(self.index)
+        shown_h = self.revealed if self.shown_h is None else self.shown_h
+        return f"H{self.index}" if shown_h else str(self.index)
 
 
 @dataclass

@@ -14,7 +14,7 @@ One test (a :class:`~utnt.detect.Candidate`) runs like this (:func:`run_test`):
   increments; the loop stops on a trace revealing nothing (``NTH-RV`` when it is the
   first), on ``TGT-NR``/``ING-NF``, or when the new target is silent, reserved or already
   in the LSP (loop avoidance).  The last three, and ``TGT-NR``/``ING-NF`` after some hops
-  were found, mark the tunnel ``INCOMP?``;
+  were found, mark the tunnel ``INCOMP?`` (the tag of its ingress hop only, as TNT prints it);
 * a tunnel reduced to one LSR is relabelled ``UNKN`` (DPR and BRPR cannot be told apart);
 * DUPIP tests fall back on the buddy technique (tnt.md 4.4) and their egress is the last
   revealed hop.
@@ -336,14 +336,44 @@ def _find_opaque_tunnel(trace: Trace, eh: Hop) -> Tunnel | None:
 
 
 def renumber(trace: Trace) -> None:
-    """Number revealed hops H1, H2, ... and set every hop's position-based ``tnt_ttl``."""
+    """Number the hops as sc_tnt prints them, and set every hop's position-based ``tnt_ttl``.
+
+    sc_tnt numbers while it prints, with a counter k (from the first TTL) for the hops it
+    shows as numbers and a counter for the H hops of the tunnel it is in (tnt.md 5.5):
+
+    * a revealed responsive hop is ``H<n>``;
+    * a silent hop is ``H<n>`` inside an invisible tunnel (after an INV ingress, an INV LSR or
+      the silent ingress after a start point) and ``k`` anywhere else -- so a silent hop an
+      opaque tunnel's revelation found is ``k`` and shifts the numbers after it by one;
+    * any other hop is ``k``; an INV-tagged one (other than an egress closing H hops) opens or
+      continues the H numbering, every other hop closes it.
+    """
     base = trace.hops[0].probe_ttl if trace.hops and trace.hops[0].probe_ttl else trace.start_ttl
-    n = 0
-    for k, h in enumerate(trace.hops):
+    k = trace.start_ttl or base
+    h_n = 0                    # sc_tnt's `inv`: 0 outside an invisible tunnel, else the next H number
+    after_start = False        # the last numbered hop was the start point before a silent ingress
+    for pos, h in enumerate(trace.hops):
+        h.tnt_ttl = base + pos
+        if not h.responsive:
+            if h_n == 0:
+                h.index, h.shown_h, k = k, False, k + 1
+                if after_start:
+                    h_n, after_start = 1, False
+            else:
+                h.index, h.shown_h, h_n = h_n, True, h_n + 1
+            continue
         if h.revealed:
-            n += 1
-            h.index = n
-        h.tnt_ttl = base + k
+            h_n = max(h_n, 1)
+            h.index, h.shown_h, h_n = h_n, True, h_n + 1
+            continue
+        if h.before_silent_ingress:
+            after_start = True
+        m = h.mpls
+        if m is not None and m.cls == INV and (m.role != EGR or h_n == 0):
+            h_n += 1
+        else:
+            h_n = 0
+        h.index, h.shown_h, k = k, False, k + 1
 
 
 def apply_result(trace: Trace, c: Candidate, res: RevealResult, cached: bool) -> Tunnel:
@@ -360,7 +390,9 @@ def apply_result(trace: Trace, c: Candidate, res: RevealResult, cached: bool) ->
         h = copy.deepcopy(h)
         h.revealed = True
         h.attempts = []
-        h.mpls = MplsTag(cls, LSR, c.trigger, tech, step, res.incomplete, revealed=True)
+        # INCOMP? goes on the ingress alone: sc_tnt sets its incomplete flag on the ingress
+        # hop when it rebuilds the trace, never on a revealed LSR or the egress
+        h.mpls = MplsTag(cls, LSR, c.trigger, tech, step, revealed=True)
         new.append(h)
     if new and new[0].responsive and res.attempt is not None:
         new[0].attempts = [res.attempt]     # TNT: stop reason on the LSP's first hop
@@ -372,8 +404,10 @@ def apply_result(trace: Trace, c: Candidate, res: RevealResult, cached: bool) ->
         egress = c.next
         lsrs = new
         if egress.mpls is None or (egress.mpls.cls == cls and egress.mpls.role == EGR):
-            egress.mpls = MplsTag(cls, EGR, c.trigger, incomplete=res.incomplete)
+            egress.mpls = MplsTag(cls, EGR, c.trigger)
     ingress = None
+    if c.ingress_null and new:
+        c.start.before_silent_ingress = True
     if not c.ingress_null:
         sp = c.start
         if sp.mpls is None or (sp.mpls.cls == cls and sp.mpls.role == ING):

@@ -9,6 +9,11 @@ Per destination, in order:
 5. ping the revealed hops for their rTTLs (tnt.md 3.4);
 6. u-turn runs on the final trace (tnt.md 3.2);
 7. the tunnel list of the trace, in path order.
+
+Steps 3, 4 and 6 need a base trace of at least MIN_HOPS hops from the first TTL: sc_tnt
+skips tunnel identification and u-turns on shorter ones (its "enough nodes" check,
+hop_count - firsthop < 2), so a two-hop trace (a router vantage point one hop from its
+tunnel's egress, the egress the destination) has its pings and no tunnel.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from .options import TntOptions
 from .reveal import Prober, Session, renumber, reveal_trace
 
 __all__ = ["TntOptions", "Session", "run_tnt", "tnt_trace"]
+
+MIN_HOPS = 3        # hops probed from the first TTL below which sc_tnt identifies no tunnel
 
 
 def _ping_hops(session: Session, trace: Trace, hops: Iterable[Hop]) -> None:
@@ -45,6 +52,8 @@ def tnt_trace(session: Session, dst: str) -> Trace:
     for h in trace.hops:
         h.mpls, h.attempts, h.revealed = None, [], False
     _ping_hops(session, trace, trace.hops)
+    if len(trace.hops) < MIN_HOPS:
+        return trace
     classify_trace(trace)
     reveal_trace(trace, find_candidates(trace, opts), session)
     _ping_hops(session, trace, [h for h in trace.hops if h.revealed])
