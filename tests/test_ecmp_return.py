@@ -1,0 +1,80 @@
+"""Issue 15 (AS3356's unexplained misses): an egress whose equal-cost return paths differ in
+length. The engine hashes every reply on its own ICMP header, so the egress's time-exceeded
+comes back over either path and TNT's FRPLA reads that path's length: the truth lists the
+value of every return path (`frpla_return_paths`), and a miss is named `ecmp-return` only
+when the trace's egress hop reads one of the values under the threshold. Revelation traces
+toward the egress's address may take the other branch (`ecmp-revelation`).
+
+Real packets on the sim runtime, lab tests/labs/ecmp-return.yaml (see its header)."""
+import copy
+from pathlib import Path
+
+import pytest
+
+from testbed.controlplane import build
+from testbed.experiments.run import run_lab
+from testbed.lab import load_lab
+from testbed.scoring import score_run
+from testbed.truth import ground_truth
+
+LAB = Path(__file__).resolve().parent / "labs" / "ecmp-return.yaml"
+
+
+@pytest.fixture(scope="module")
+def run():
+    lab = load_lab(LAB)
+    return lab, run_lab(lab, runtime="sim", seed=1)
+
+
+def _egress_hop(lab, trace, egress):
+    return next(h for h in trace["hops"] if not h.get("revealed") and h.get("address")
+                and lab.owner_of(h["address"]) == egress)
+
+
+def test_truth_lists_frpla_of_every_equal_cost_return_path():
+    lab = load_lab(LAB)
+    for probe in ground_truth(build(lab))["probes"]:
+        for path in probe["paths"]:
+            (t,) = path["tunnels"]
+            # pe2 > p2 > p1 > pe1 > vp (R_TE 4) or pe2 > p2 > x > p1 > pe1 > vp (R_TE 5), at probe TTL 2
+            assert t["frpla_return_paths"] == [2, 3] and t["frpla_expected"] == 3
+            assert t["rtla_return_paths"] is None               # <255,255>: no RTLA
+            assert sorted(t["reveal_lsrs"]) == [["p1", "p2"], ["p1", "x", "p2"]]
+
+
+def test_replies_take_both_return_paths_and_each_miss_names_ecmp_return(run):
+    lab, doc = run
+    readings = {"missed": set(), "detected": set()}
+    for s in doc["score"]["traces"]:
+        tr = doc["traces"][s["trace_index"]]
+        (v,) = s["verdicts"]
+        h = _egress_hop(lab, tr, "pe2")
+        if v["verdict"] == "missed":
+            assert v["reason"].startswith("ecmp-return: ") and "FRPLA 2 < 3" in v["reason"]
+            readings["missed"].add(h["frpla"])
+        else:
+            readings["detected"].add(h["frpla"])
+    # the time-exceeded really came back over both paths: 251 (5 hops) and 252 (4 hops)
+    assert readings == {"missed": {2}, "detected": {3}}
+    assert doc["score"]["totals"]["undetectable"] == 0      # some return path fires FRPLA: present
+
+
+def test_a_reading_no_return_path_gives_stays_a_plain_miss(run):
+    lab, doc = run
+    s = next(s for s in doc["score"]["traces"] if s["verdicts"][0]["verdict"] == "missed")
+    tr = copy.deepcopy(doc["traces"][s["trace_index"]])
+    h = _egress_hop(lab, tr, "pe2")
+    h["frpla"], h["reply_ttl"] = 1, h["reply_ttl"] + 1     # a return path 3 hops long: not in the truth
+    sc = score_run(lab, {"probes": doc["truth"]}, [tr])
+    (v,) = sc["traces"][0]["verdicts"]
+    assert v["verdict"] == "missed" and "reason" not in v
+
+
+def test_lsrs_revealed_on_the_other_branch_name_ecmp_revelation(run):
+    lab, doc = run
+    named = [v for s in doc["score"]["traces"] for v in s["verdicts"] if v["verdict"].startswith("partly")]
+    assert named, "no partly revealed tunnel in this seed"
+    for v in named:
+        assert v["verdict"] == "partly: 1 LSR(s) not found"
+        assert v["truth"]["lsrs"] == ["p1", "x", "p2"]
+        assert v["reason"].startswith("ecmp-revelation: ") and "(p1, p2)" in v["reason"]
