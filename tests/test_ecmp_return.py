@@ -78,3 +78,19 @@ def test_lsrs_revealed_on_the_other_branch_name_ecmp_revelation(run):
         assert v["verdict"] == "partly: 1 LSR(s) not found"
         assert v["truth"]["lsrs"] == ["p1", "x", "p2"]
         assert v["reason"].startswith("ecmp-revelation: ") and "(p1, p2)" in v["reason"]
+
+
+def test_campaign_names_every_miss_and_its_seed_gives_the_runs_traces(run):
+    """The campaign sums the reasons (`misses`); with a seed each vantage point probes with
+    the flow `testbed run --seed` gives it, so a campaign's figures are reproducible."""
+    from testbed.experiments.campaign import campaign
+    lab, doc = run
+    camp = campaign(lab, "sim", seed=1)
+    strip = [{k: v for k, v in t.items() if k not in ("vantage_point", "flow")} for t in doc["traces"]]
+    assert [{k: v for k, v in t.items() if k != "vantage_point"} for t in camp["uTNT"]] == strip
+    got = {v["verdict"] for s in doc["score"]["traces"] for v in s["verdicts"]}
+    assert camp["misses"] == {k: v for k, v in {
+        "missed (ecmp-return)": sum(v["verdict"] == "missed" for s in doc["score"]["traces"] for v in s["verdicts"]),
+        "partly (ecmp-revelation)": sum(v["verdict"].startswith("partly") for s in doc["score"]["traces"]
+                                        for v in s["verdicts"])}.items() if v}
+    assert "missed" in got and not any("no reason" in k for k in camp["misses"])
