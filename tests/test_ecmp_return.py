@@ -94,3 +94,49 @@ def test_campaign_names_every_miss_and_its_seed_gives_the_runs_traces(run):
         "partly (ecmp-revelation)": sum(v["verdict"].startswith("partly") for s in doc["score"]["traces"]
                                         for v in s["verdicts"])}.items() if v}
     assert "missed" in got and not any("no reason" in k for k in camp["misses"])
+
+
+@pytest.mark.netns
+def test_on_namespaces_utnt_and_the_original_tnt_miss_by_the_same_rule(tmp_path):
+    """Real packets: uTNT on the lab's tap and, when built, the original TNT in the vantage
+    point's namespace. For both, every trace's egress hop reads one of the truth's return path
+    values, FRPLA 2 exactly where the tunnel is missed (named ecmp-return) and FRPLA 3 where it
+    is detected: TNT's own limit, which uTNT shares (which destinations fall on which path
+    depends on each detector's probe bytes)."""
+    import os
+    import shutil
+    import tempfile
+
+    from labnames import N
+    from testbed.detectors import tnt_text
+    from testbed.experiments.run import flow_for, probe_netns
+    from testbed.peers import tnt
+    from testbed.runtimes.netns import api
+    if os.geteuid() != 0:
+        pytest.skip("needs root (network namespaces)")
+    lab = load_lab(LAB)
+    name = N("er-ecmp")
+    targets = [str(t) for t in lab.probes[0].targets]
+    truth = ground_truth(build(lab))
+    api.up(lab, name=name, workers=1)
+    run_dir = tempfile.mkdtemp(prefix="er-")        # short: scamper's control socket path
+    try:
+        runs = {"uTNT": [dict(t, vantage_point="vp") for t in
+                         probe_netns(name, "vp", targets, ["--flow", str(flow_for(1, "vp"))])["traces"]]}
+        if tnt.find_prefix() is not None:
+            r = tnt.run_tnt(name, "vp", targets, run_dir=run_dir)
+            runs["TNT"] = [dict(t, vantage_point="vp") for t in tnt_text.parse(r["text"])]
+            shutil.rmtree(str(Path(r["warts"]).parent), ignore_errors=True)
+    finally:
+        api.down(name)
+        shutil.rmtree(run_dir, ignore_errors=True)
+    for who, traces in runs.items():
+        sc = score_run(lab, truth, traces)
+        assert len(sc["traces"]) == 8, who
+        for s in sc["traces"]:
+            (v,) = s["verdicts"]
+            got = _egress_hop(lab, traces[s["trace_index"]], "pe2")["frpla"]
+            if v["verdict"] == "missed":
+                assert got == 2 and v["reason"].startswith("ecmp-return: "), (who, s["dst"], v)
+            else:
+                assert got == 3 and v["reported"] is not None, (who, s["dst"], v)
