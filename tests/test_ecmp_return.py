@@ -59,6 +59,20 @@ def test_replies_take_both_return_paths_and_each_miss_names_ecmp_return(run):
     assert doc["score"]["totals"]["undetectable"] == 0      # some return path fires FRPLA: present
 
 
+def test_a_juniper_egress_sees_the_return_tunnel_by_rtla_on_either_path():
+    """<255,64>: the echo reply (IP-TTL 64 under the pushed LSE-TTL) does not count the return
+    tunnel's LSRs, the time-exceeded does; over either return path, and for any pair of them
+    (the two replies are hashed apart), RTLA is 2 or 3 >= 1: detected whatever path FRPLA read."""
+    lab = load_lab(LAB, {"vendor": "juniper"})
+    doc = run_lab(lab, runtime="sim", seed=1)
+    for s in doc["score"]["traces"]:
+        (v,) = s["verdicts"]
+        assert v["truth"]["rtla_return_paths"] == [2, 3] and v["truth"]["frpla_return_paths"] == [2, 3]
+        h = _egress_hop(lab, doc["traces"][s["trace_index"]], "pe2")
+        assert h["rtla"] in (2, 3) and v["reported"] is not None and v["reported"]["trigger"] == "RTLA"
+    assert doc["score"]["totals"]["detected"] == 8
+
+
 def test_a_reading_no_return_path_gives_stays_a_plain_miss(run):
     lab, doc = run
     s = next(s for s in doc["score"]["traces"] if s["verdicts"][0]["verdict"] == "missed")
