@@ -10,6 +10,7 @@ point, and the campaign sums them up:
     class (TP), reported by uTNT, precision = TP / reported, recall = TP / present
     (tunnels with silent LSRs are counted apart: undetectable by design);
   per trigger (FRPLA, RTLA, DUP-IP, ...) and per revelation technique (DPR, BRPR, ...);
+  misses (missed tunnels, unrevealed LSRs) by the reason the scorer names, or "no reason named";
   probes spent (per trace and in total), traces per second, and a per-trace table.
 """
 from __future__ import annotations
