@@ -107,7 +107,8 @@ def _campaign(args, lab):
         up_progress = Reporter(err)
     try:
         doc = campaign(lab, runtime=args.runtime, extra=args.utnt, name=args.name, progress=progress,
-                       up_progress=up_progress, workers=args.workers, scheduler=args.scheduler)
+                       up_progress=up_progress, workers=args.workers, scheduler=args.scheduler,
+                       seed=getattr(args, "seed", None))
     finally:
         if up_progress is not None:
             up_progress.close()
@@ -158,5 +159,7 @@ def add_parsers(sub):
     s.add_argument("--name", help="lab instance name (netns)")
     s.add_argument("--set", action="append", metavar="KEY=VALUE")
     s.add_argument("--json", action="store_true")
+    s.add_argument("--seed", type=int, help="seed of the probes' Paris flows: same seed, same traces "
+                                            "(equal-cost paths and reply hashes); default: random flows")
     add_campaign_args(s)
     s.set_defaults(fn=cmd_campaign)

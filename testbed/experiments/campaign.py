@@ -10,6 +10,7 @@ point, and the campaign sums them up:
     class (TP), reported by uTNT, precision = TP / reported, recall = TP / present
     (tunnels with silent LSRs are counted apart: undetectable by design);
   per trigger (FRPLA, RTLA, DUP-IP, ...) and per revelation technique (DPR, BRPR, ...);
+  misses (missed tunnels, unrevealed LSRs) by the reason the scorer names, or "no reason named";
   probes spent (per trace and in total), traces per second, and a per-trace table.
 """
 from __future__ import annotations
@@ -59,15 +60,25 @@ def sim_cell(job: dict) -> dict:
 # ------------------------------------------------------------- the campaign
 def campaign(lab, runtime: str = "sim", extra: list[str] | None = None, name: str | None = None,
              progress=None, up_progress=None, workers: int | None = 1, scheduler=None, cp=None,
-             truth=None, keep_up: bool = False) -> dict:
+             truth=None, keep_up: bool = False, seed=None) -> dict:
+    """seed: each vantage point probes with the Paris flow flow_for(seed, vp) (uTNT --flow,
+    unless given in `extra`): the same probes, hence the same equal-cost paths and the same
+    reply hashes (return paths), run after run; None: uTNT draws a random flow."""
     from testbed.controlplane import build
+    from testbed.experiments.run import _given_flow, flow_for
     from testbed.truth import ground_truth
     utnt_args(extra)
     jobs = probes_of(lab)
+
+    def extra_of(src):
+        if seed is None or _given_flow(extra) is not None:
+            return list(extra or [])
+        return list(extra or []) + ["--flow", str(flow_for(seed, src))]
     t0 = time.perf_counter()
     if cp is None:
         cp = build(lab)
-    if truth is None:
+    seeded = seed is not None and _given_flow(extra) is None
+    if truth is None and not seeded:
         if progress:
             progress(f"ground truth for {sum(len(t) for _, t in jobs)} probes")
         truth = ground_truth(cp)
@@ -84,7 +95,7 @@ def campaign(lab, runtime: str = "sim", extra: list[str] | None = None, name: st
         import json
         _CACHE[(lab.source, json.dumps(lab.params, sort_keys=True), lab.name)] = (lab, cp)
         items = [{"lab": lab.source, "params": lab.params, "name": lab.name, "source": s, "targets": t,
-                  "extra": list(extra or [])} for s, t in jobs]
+                  "extra": extra_of(s)} for s, t in jobs]
         with Executor(workers=workers, scheduler=scheduler) as ex:
             def step(done, total):
                 if progress:
@@ -105,7 +116,7 @@ def campaign(lab, runtime: str = "sim", extra: list[str] | None = None, name: st
                 if progress:
                     progress(f"uTNT from {src} ({k}/{len(jobs)}) to {len(targets)} destinations (tap)")
                 tc = time.perf_counter()
-                doc = probe_netns(lab_name, src, targets, extra)
+                doc = probe_netns(lab_name, src, targets, extra_of(src))
                 cells.append({"source": src, "traces": doc["traces"], "seconds": time.perf_counter() - tc})
         finally:
             if not keep_up:
@@ -115,6 +126,16 @@ def campaign(lab, runtime: str = "sim", extra: list[str] | None = None, name: st
     else:
         raise TestbedError(f"unknown runtime '{runtime}'; a campaign runs on sim or netns")
     probe_seconds = time.perf_counter() - t1
+    if truth is None:
+        # seeded: the truth knows each probe's flow, hence which equal-cost path it took
+        # (`flow_path`, the scorer's tie-break when the trace's hops fit several), as in `testbed run --seed`
+        if progress:
+            progress(f"ground truth for {sum(len(t) for _, t in jobs)} probes (their flows)")
+        t2 = time.perf_counter()
+        flows = {(c["source"], tr["dst"]): (tr["src"], tr["method"], flow_for(seed, c["source"]))
+                 for c in cells for tr in c["traces"]}
+        truth = ground_truth(cp, flows)
+        t_truth += time.perf_counter() - t2
     doc = summarise(lab, truth, jobs, cells, runtime=runtime, seconds={
         "truth": round(t_truth, 3), "up": None if up_seconds is None else round(up_seconds, 3),
         "probing": round(probe_seconds, 3)}, executor=None if runtime != "sim" else
@@ -132,6 +153,7 @@ def summarise(lab, truth: dict, jobs, cells: list[dict], runtime: str, seconds: 
     per = {c: Counter(present=0, undetectable=0, detected=0, tp=0, reported=0) for c in CLASSES}
     truth_class = Counter()
     triggers, techniques, attempts = Counter(), Counter(), Counter()
+    misses = Counter()          # missed tunnels and unrevealed LSRs: by the named reason (scorer rule 4)
     totals = Counter()
     rows = []
     traces_all, scores = [], []
@@ -171,9 +193,14 @@ def summarise(lab, truth: dict, jobs, cells: list[dict], runtime: str, seconds: 
                 if u is not None:
                     per[x]["detected"] += 1
                     per[x]["tp"] += u.get("class") == x
+            for v in verdicts:
+                if v["verdict"] == "missed" or v.get("reason"):
+                    misses[f"{v['verdict'].split(':')[0]} ({v['reason'].split(':')[0]})" if v.get("reason")
+                           else f"{v['verdict']} (no reason named)"] += 1
             verdict = ("no tunnel" if not verdicts else
                        "correct" if all(v["verdict"] == "correct" for v in verdicts) else
-                       "; ".join(sorted({v["verdict"] for v in verdicts if v["verdict"] != "correct"})))
+                       "; ".join(sorted({v["verdict"] + (f" ({v['reason'].split(':')[0]})" if v.get("reason") else "")
+                                         for v in verdicts if v["verdict"] != "correct"})))
             rows.append({"vantage_point": src, "dst": tr["dst"], "dst_name": names.get(tr["dst"]),
                          "hops": len(tr.get("hops", [])),
                          "truth": [f"{v['truth']['class']} {v['truth']['ingress']}>{v['truth']['egress']} ({len(v['truth']['lsrs'])} LSRs)"
@@ -201,6 +228,7 @@ def summarise(lab, truth: dict, jobs, cells: list[dict], runtime: str, seconds: 
         "truth_classes": dict(truth_class),
         "triggers": dict(triggers.most_common()), "techniques": dict(techniques.most_common()),
         "attempts_without_tunnel": dict(attempts.most_common()),
+        "misses": dict(misses.most_common()),
         "probes": {"total": probes, "per_trace": _ratio(probes, n_traces)},
         "seconds": seconds, "traces_per_second": _ratio(n_traces, seconds.get("probing") or 0),
         "per_trace": rows, "score_totals": dict(totals), "uTNT": traces_all,
@@ -242,6 +270,8 @@ def report(doc: dict, console, max_rows: int = 15):
         console.print("triggers: " + ", ".join(f"{k} {v}" for k, v in doc["triggers"].items()))
     if doc["techniques"]:
         console.print("techniques: " + ", ".join(f"{k} {v}" for k, v in doc["techniques"].items()))
+    if doc.get("misses"):
+        console.print("misses: " + ", ".join(f"{k} {v}" for k, v in doc["misses"].items()))
     if doc["attempts_without_tunnel"]:
         console.print("attempts without a tunnel: " + ", ".join(f"{k} {v}" for k, v in
                                                                doc["attempts_without_tunnel"].items()))

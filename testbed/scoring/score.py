@@ -25,7 +25,11 @@ Routers are compared by identity (any interface address maps to its router). Per
       neither qTTL > 1 nor a u-turn run >= 3, an invisible PHP tunnel below the FRPLA threshold
       whose egress gives no RTLA. Undetectable tunnels are not `present` (recall ignores them)
       unless detected anyway;
-    - missed: none of the above.
+    - missed: none of the above; with a `reason` when a named router behaviour or TNT rule
+      explains it (ecmp-return: the egress's time-exceeded came back over a shorter
+      equal-cost return path, below the trigger's threshold; see _miss_reason).
+    A partly detected hidden tunnel whose LSRs were revealed on another equal-cost path
+    carries the reason ecmp-revelation (_revelation_reason).
  5. False tunnels: reported tunnels matched to no truth tunnel. False LSRs: reported LSRs that
     are not LSRs of the truth tunnel they were matched with, on-path routers included (an LSR of
     the same ingress/egress tunnel on another listed equal-cost path is counted apart, as
@@ -145,6 +149,64 @@ def _flagged(lab, trace: dict, t: dict, thresholds: dict) -> str | None:
     return None
 
 
+def _egress_hop(lab, trace: dict, t: dict) -> dict | None:
+    """The base trace's time-exceeded from truth tunnel t's egress router, if any."""
+    for h in trace["hops"]:
+        if not h.get("revealed") and h.get("address") and h.get("icmp_type", 11) == 11 \
+                and _node(lab, h["address"]) == t["egress"]:
+            return h
+    return None
+
+
+def _miss_reason(lab, trace: dict, t: dict, thresholds: dict) -> str | None:
+    """Why a tunnel that some return path makes detectable was missed, when a named router
+    behaviour explains it (rule 4), else None (a plain `missed`: a bug to look at).
+
+    ecmp-return: the equal-cost return paths from the egress to the vantage point differ in
+    length, and the data plane hashes each reply on its own header (engine/router.py
+    flow_hash: ICMP type, code and checksum, which the quoted probe changes), so the
+    egress's time-exceeded may come back over a path whose length leaves FRPLA (and RTLA)
+    under TNT's thresholds. The truth lists the value of every return path; the trace's
+    egress hop must read one of those values below the threshold."""
+    if t["class"] != "invisible-php":
+        return None
+    fr, rt = t.get("frpla_return_paths") or [], t.get("rtla_return_paths")
+    if len(fr) < 2 and len(rt or []) < 2:
+        return None
+    h = _egress_hop(lab, trace, t)
+    if h is None:
+        return None
+    got_f, got_r = h.get("frpla") or 0, h.get("rtla") or 0
+    if got_f >= thresholds["frpla"] or got_r >= thresholds["rtla"]:
+        return None                          # a trigger fired: not this reason
+    if got_f not in fr or (rt and got_r not in rt and got_r != 0):
+        return None                          # the reading matches no known return path
+    vals = "/".join(str(x) for x in fr)
+    return (f"ecmp-return: the egress's equal-cost return paths give FRPLA {vals}; its time-exceeded took one "
+            f"reading FRPLA {got_f} < {thresholds['frpla']}" + (f" and RTLA {got_r} < {thresholds['rtla']}" if rt else "")
+            + " (each reply is hashed on its own ICMP header, engine flow_hash; tnt.md 3.2)")
+
+
+def _revelation_reason(lab, trace: dict, t: dict) -> str | None:
+    """Why LSRs of a detected hidden tunnel were not revealed, when a named TNT rule explains it.
+
+    ecmp-revelation: TNT's revelation traces go toward the egress's (and then the revealed
+    LSRs') addresses, other destinations than the probe's, hence other Paris flows and
+    possibly other equal-cost paths (tnt.md 4.3): the revealed hops, in order, are exactly
+    the LSRs of one equal-cost path from the ingress to the egress's address (truth
+    `reveal_lsrs`) that is not the probe's."""
+    if not t.get("hidden"):
+        return None
+    rev = [_node(lab, h["address"]) for h in trace["hops"] if h.get("revealed") and h.get("address")]
+    if not rev or rev == t["lsrs"]:
+        return None
+    for alt in t.get("reveal_lsrs") or []:
+        if alt == rev:
+            return (f"ecmp-revelation: the revelation traces toward the egress's address took another equal-cost "
+                    f"path ({', '.join(alt)}) than the probe ({', '.join(t['lsrs'])}) (tnt.md 4.3)")
+    return None
+
+
 def _alt_lsrs(other_paths: list[dict], t: dict) -> set:
     """LSRs of the same (ingress, egress) tunnel on the other listed equal-cost paths."""
     alt = set()
@@ -198,7 +260,11 @@ def score_trace(lab, truth_probe: dict, trace: dict, thresholds: dict | None = N
                                  "verdict": f"flagged but not revealed ({trig} on its egress; TNT reveals one "
                                             "tunnel per trace, tnt.md 4.6)"})
             else:
-                verdicts.append({"truth": t, "reported": None, "verdict": "missed"})
+                v = {"truth": t, "reported": None, "verdict": "missed"}
+                why = _miss_reason(lab, trace, t, th)
+                if why:
+                    v["reason"] = why
+                verdicts.append(v)
             continue
         best = reported[best_i]
         used[best_i] = t
@@ -226,9 +292,12 @@ def score_trace(lab, truth_probe: dict, trace: dict, thresholds: dict | None = N
         if lsrs_found < len(t["lsrs"]):
             wrong.append(f"{len(t['lsrs']) - lsrs_found} LSR(s) not found")
         alt = _alt_lsrs(others, t)
-        verdicts.append({"truth": t, "reported": best,
-                         "verdict": "correct" if not wrong else "partly: " + ", ".join(wrong),
-                         "lsrs_other_path": len((found - set(t["lsrs"])) & alt)})
+        v = {"truth": t, "reported": best, "verdict": "correct" if not wrong else "partly: " + ", ".join(wrong),
+             "lsrs_other_path": len((found - set(t["lsrs"])) & alt)}
+        why = _revelation_reason(lab, trace, t) if lsrs_found < len(t["lsrs"]) else None
+        if why:
+            v["reason"] = why
+        verdicts.append(v)
     for i, u in enumerate(reported):
         if i not in used:
             c["false_tunnels"] += 1

@@ -17,25 +17,52 @@ HIDDEN = ("opaque", "invisible-php", "invisible-uhp")
 def _expected_triggers(cp, lab, path, tunnels, t, src_addr):
     """FRPLA and RTLA at the egress hop of tunnel t (tnt.md 2.3, 3.2): FRPLA = R_TE - probe
     TTL, with R_TE the return path's length counted through the return tunnels (min() at pop
-    keeps their LSE-TTL); RTLA = the LSRs of pipe return tunnels, for a <255,!=255> egress."""
+    keeps their LSE-TTL); RTLA = R_TE - R_ER, for a <255,!=255> egress.
+
+    Returns (frpla values, rtla values or None): one value per distinct result over the
+    equal-cost return paths. The data plane hashes each reply on its own header (ICMP type,
+    code and checksum: engine/router.py flow_hash), so the egress's time-exceeded and its
+    echo reply may each come back over any of them; with equal-cost paths of different
+    lengths (AS3356) the trigger reads the length of the one the reply took."""
     nodes = [s.node for s in path]
     if t.egress not in nodes:
         return None, None
     k = nodes.index(t.egress)
     hidden = sum(len(o.lsrs) for o in tunnels if o.cls in HIDDEN and o.egress in nodes[:k + 1])
     ttl = k - hidden
-    back = walk(cp, t.egress, src_addr)
-    if not back or back[0][-1].action != "deliver":
+    back = [b for b in walk(cp, t.egress, src_addr) if b and b[-1].action == "deliver"]
+    if not back:
         return None, None
-    ret = back[0]
-    ret_tunnels = tunnels_on(lab, ret)
     p = lab.nodes[t.egress].personality
-    r_te = len(ret) - 1 - _uncounted(cp, ret, ret_tunnels, p.ttl_time_exceeded)
+    lengths = []
+    for ret in back:
+        ret_tunnels = tunnels_on(lab, ret)
+        lengths.append((len(ret) - 1 - _uncounted(cp, ret, ret_tunnels, p.ttl_time_exceeded),
+                        len(ret) - 1 - _uncounted(cp, ret, ret_tunnels, p.ttl_echo_reply)))
+    frpla = sorted({r_te - ttl for r_te, _ in lengths})
     rtla = None
     if p.ttl_time_exceeded == 255 and p.ttl_echo_reply != 255:
-        rtla = _uncounted(cp, ret, ret_tunnels, p.ttl_echo_reply) - _uncounted(cp, ret, ret_tunnels,
-                                                                                p.ttl_time_exceeded)
-    return r_te - ttl, rtla
+        rtla = sorted({r_te - r_er for r_te, _ in lengths for _, r_er in lengths})
+    return frpla, rtla
+
+
+def _reveal_lsrs(cp, t, cache: dict) -> list[list[str]]:
+    """The LSRs a revelation trace can show (tnt.md 4.3): TNT traces toward the egress's
+    incoming address, another destination than the probe's, hence another Paris flow; every
+    equal-cost path from the ingress to that address gives the routers between them."""
+    if not t.egress_addr:
+        return []
+    key = (t.ingress, t.egress, t.egress_addr)
+    if key not in cache:
+        out = []
+        for b in walk(cp, t.ingress, t.egress_addr):
+            ns = [s.node for s in b]
+            if t.egress in ns:
+                mid = ns[1:ns.index(t.egress)]
+                if mid not in out:
+                    out.append(mid)
+        cache[key] = out
+    return cache[key]
 
 
 def _uncounted(cp, ret, ret_tunnels, ittl: int) -> int:
@@ -140,6 +167,7 @@ def ground_truth(cp, flows: dict | None = None) -> dict:
     traces actually sent; the listed path that flow takes is marked `flow_path`."""
     lab = cp.lab
     probes = []
+    reveal_cache: dict = {}
     for pr in lab.probes:
         src_addr = lab.nodes[pr.source].primary_address()
         for dst, dname in zip(pr.targets, pr.target_names):
@@ -151,7 +179,13 @@ def ground_truth(cp, flows: dict | None = None) -> dict:
                 tj = []
                 for t in tuns:
                     d = t.to_json()
-                    d["frpla_expected"], d["rtla_expected"] = _expected_triggers(cp, lab, p, tuns, t, src_addr)
+                    frpla, rtla = _expected_triggers(cp, lab, p, tuns, t, src_addr)
+                    # the most the trigger can read (the longest equal-cost return path), and
+                    # every value the equal-cost return paths give (one without return ECMP)
+                    d["frpla_expected"] = max(frpla) if frpla else None
+                    d["rtla_expected"] = max(rtla) if rtla else None
+                    d["frpla_return_paths"], d["rtla_return_paths"] = frpla, rtla
+                    d["reveal_lsrs"] = _reveal_lsrs(cp, t, reveal_cache) if t.hidden else []
                     nodes = [s.node for s in p]
                     k = nodes.index(t.egress) if t.egress in nodes else None
                     d["after_egress"] = nodes[k + 1] if k is not None and k + 1 < len(nodes) else None
