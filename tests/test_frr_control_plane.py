@@ -368,4 +368,6 @@ def test_router_vantage_point_on_frr_traces_like_the_computed_control_plane():
         return {(s["vantage_point"], v["truth"]["class"]): v["verdict"] for s in out["score"]["traces"]
                 for v in s["verdicts"]}
     assert verdicts(frr) == verdicts(default)
-    assert verdicts(frr)[("pe1", "explicit")].startswith("partly: ingress (the vantage point itself")
+    assert verdicts(frr)[("pe1", "explicit")] == "partly: ingress"
+    reason = [v.get("reason") for s in frr["score"]["traces"] if s["vantage_point"] == "pe1" for v in s["verdicts"]]
+    assert reason[0].startswith("router-vp-ingress: ")

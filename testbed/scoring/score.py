@@ -284,11 +284,6 @@ def score_trace(lab, truth_probe: dict, trace: dict, thresholds: dict | None = N
             if t["hidden"]:
                 cc["hidden_lsrs_revealed"] += lsrs_found
         wrong = [k for k, v in ok.items() if not v]
-        if not ok["ingress"] and t["ingress"] == truth_probe["from"] and not best.get("ingress"):
-            # a router vantage point that is the tunnel's ingress: its trace starts at the first
-            # LSR, so no hop can name the ingress and TNT reports none (tnt.md 3)
-            wrong[wrong.index("ingress")] = ("ingress (the vantage point itself: no hop of the trace comes "
-                                             "before the first LSR)")
         if lsrs_found < len(t["lsrs"]):
             wrong.append(f"{len(t['lsrs']) - lsrs_found} LSR(s) not found")
         alt = _alt_lsrs(others, t)
@@ -297,6 +292,11 @@ def score_trace(lab, truth_probe: dict, trace: dict, thresholds: dict | None = N
         why = _revelation_reason(lab, trace, t) if lsrs_found < len(t["lsrs"]) else None
         if why:
             v["reason"] = why
+        elif wrong == ["ingress"] and t["ingress"] == truth_probe["from"] and not best.get("ingress"):
+            # a router vantage point that is the tunnel's ingress: its trace starts at the first
+            # LSR, so no hop can name the ingress and TNT reports none (tnt.md 3)
+            v["reason"] = ("router-vp-ingress: the vantage point is the ingress itself, and no hop of its "
+                           "trace comes before the first LSR")
         verdicts.append(v)
     for i, u in enumerate(reported):
         if i not in used:
