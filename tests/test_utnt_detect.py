@@ -111,6 +111,18 @@ def test_explicit_run_bridges_a_silent_lsr_and_silent_ingress_leaves_no_ingress(
     assert (t.ingress, t.egress, t.lsrs, t.complete) == (None, PE2, [P1, P3], False)
 
 
+def test_explicit_egress_after_a_silent_hop_is_not_tagged():
+    """sc_tnt tags the egress off the previous hop (a labelled LSR); a silent hop right after
+    the run (a Linux UHP egress dropping the expired explicit null) leaves the tunnel without
+    egress, and the next answering hop untagged (seen against the original TNT)."""
+    tr = prep(trace_of(DST, [te(R1, 255), te(PE1, 254), te(P1, 247, 1, [(17, 0, 1, 1)]),
+                             te(P2, 248, 2, [(18, 0, 1, 1)]), star(), te(P4, 246), echo(DST, 58)]), {})
+    (t,) = classify_trace(tr)
+    assert tags(tr) == [("1", None), ("2", "[MPLS,EXP,ING]"), ("3", "[MPLS,EXP,LSR]"), ("4", "[MPLS,EXP,LSR]"),
+                        ("5", None), ("6", None), ("7", None)]
+    assert (t.ingress, t.egress, t.lsrs, t.complete) == (PE1, None, [P1, P2], False)
+
+
 def test_explicit_reserved_lsr_is_tagged_but_reserved_egress_is_not():
     tr = prep(trace_of(DST, [te(R1, 255), te(PE1, 254), te("10.1.1.1", 253, 1, [(17, 0, 1, 1)]),
                              te("10.1.2.2", 252), echo(DST, 60)]), {})

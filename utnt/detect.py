@@ -107,8 +107,9 @@ def classify_trace(trace: Trace) -> list[Tunnel]:
 
     * **Explicit** (labels, top LSE-TTL <= 1 or 255): each such hop is an ``EXP`` LSR.  A run
       of them (silent hops inside the run are bridged) is one tunnel; the hop right before
-      the run becomes the ingress when it carries no MPLS evidence, the first responsive hop
-      after the run the egress.  A single unlabelled hop sitting between two explicit LSRs is
+      the run becomes the ingress when it carries no MPLS evidence, the hop right after the
+      run the egress when it answers without MPLS evidence (after a silent hop there is none:
+      sc_tnt reads the egress off the previous hop).  A single unlabelled hop sitting between two explicit LSRs is
       an LSR tagged ``INF`` (inferred, tnt.md 1 notes), which joins both runs.
     * **Opaque** (labels, other top LSE-TTL): the hop is the opaque tunnel's egress (EH), the
       previous hop its ingress; estimated length = 255 - LSE-TTL; trigger ``MTTL``.
@@ -178,9 +179,8 @@ def _explicit(trace: Trace, ev, inf, i: int, is_exp, found: list[Tunnel]) -> int
         ing = hops[i - 1]
         _tag(ing, EXP, ING)
     egr = None
-    k = last + 1
-    while k < len(hops) and not hops[k].responsive:
-        k += 1
+    k = last + 1            # the hop right after the run: sc_tnt closes an explicit tunnel only on
+    # the hop whose previous hop is a labelled LSR, so a silent hop there leaves it without egress
     if k < len(hops) and ev[k] is None and _can_be_end(hops[k]):
         egr = hops[k]
         _tag(egr, EXP, EGR)
