@@ -49,11 +49,12 @@ def test_conformance_variants_draw_from_the_matrix(tmp_path):
     import sys
     from pathlib import Path
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from conformance.variants import matrix_variants, variants
+    from conformance.variants import conformance_grid, matrix_variants, variants
     from testbed.lab import load_lab
     vs = matrix_variants(4, seed=5, folder=str(tmp_path))
-    from conformance.variants import matrix_variants as _mv  # noqa: F401
-    want = cells({**GRID, "vps": [1], "ecmp": [False], "entropy_label": [False], "router_vp": [False]}, 5, 4)
+    grid = conformance_grid()
+    assert grid["ecmp"] == [False] and grid["vps"] == GRID["vps"] and grid["router_vp"] == GRID["router_vp"]
+    want = cells(grid, 5, 4)
     assert [v["cell"] for v in vs] == [c for c, _ in want]
     for v, (_, params) in zip(vs, want):
         a, b = load_lab(v["lab"]), lab_for(params)

@@ -46,6 +46,15 @@ def _library_matrix(rng: random.Random) -> list[dict]:
     return out
 
 
+def conformance_grid() -> dict:
+    """The matrix grid the conformance suite samples: one path, no entropy labels (TNT's and
+    uTNT's Paris flows differ, so with ECMP they take other equal-cost paths, and an entropy
+    label is a flow hash). Several vantage points, router ones included, are in: run_pair keeps
+    both dumps per vantage point and differences() pairs traces per (vantage point, destination)."""
+    from testbed.experiments.matrix import GRID
+    return {**GRID, "ecmp": [False], "entropy_label": [False]}
+
+
 def matrix_variants(n: int, seed: int = 11, grid: dict | None = None, folder: str | None = None) -> list[dict]:
     """``n`` cells of the evaluation matrix (sampled with ``seed``), each as a lab file in
     ``folder`` (default: a folder under the system's temporary directory), with one of TNT's
@@ -54,12 +63,8 @@ def matrix_variants(n: int, seed: int = 11, grid: dict | None = None, folder: st
     import tempfile
     from pathlib import Path
 
-    from testbed.experiments.matrix import GRID, cell_id, cells, lab_doc, lab_text
-    # one path, no entropy labels: TNT's and uTNT's Paris flows differ (another equal-cost
-    # path) and so does an entropy label (a flow hash). Several vantage points, router ones
-    # included, are fine: run_pair keeps both dumps per vantage point and differences()
-    # pairs traces per (vantage point, destination)
-    grid = grid or {**GRID, "ecmp": [False], "entropy_label": [False]}
+    from testbed.experiments.matrix import cell_id, cells, lab_doc, lab_text
+    grid = grid or conformance_grid()
     rng = random.Random(seed)
     d = Path(folder or os.path.join(tempfile.gettempdir(), "utnt-conformance-matrix"))
     d.mkdir(parents=True, exist_ok=True)
