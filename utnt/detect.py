@@ -114,9 +114,10 @@ def classify_trace(trace: Trace) -> list[Tunnel]:
     * **Opaque** (labels, other top LSE-TTL): the hop is the opaque tunnel's egress (EH), the
       previous hop its ingress; estimated length = 255 - LSE-TTL; trigger ``MTTL``.
     * **Implicit** (qTTL > 1, != 255, time-exceeded): a run of such hops with rising qTTL
-      are LSRs.  A hop quoting q is the q-th LSR, so the q-1 hops before the run's first hop
-      are LSRs too and the hop before them is the ingress (tnt.md 2.3: qTTL == 2 is the
-      second LSR, the hop before is the first LSR, the one before that the ingress).  The
+      are LSRs.  When the run's first hop quotes 2 it is the second LSR, so the hop before it
+      is the first LSR and the one before that the ingress (tnt.md 2.3); sc_tnt looks back
+      from a qTTL-2 hop only, so a run starting higher (the qTTL-2 LSR silent) has no LSR
+      nor ingress before it.  The
       hop right after the run is still an LSR (the penultimate hop pops, then answers) and
       the hop after that is the egress -- unless the hop after the run is the destination,
       which is then the egress.
@@ -236,10 +237,12 @@ def _implicit(trace: Trace, ev, i: int, found: list[Tunnel]) -> int:
     for h in run:
         _tag(h, IMP, LSR, QTTL)
     lsrs = list(run)
-    # backwards: the run's first hop is the q-th LSR
+    # backwards, as sc_tnt does it: only a first hop quoting qTTL 2 makes the hop before it
+    # the first LSR and the one before that the ingress; a run that starts higher (its qTTL-2
+    # hop silent) gets no LSR nor ingress before it
     q = hops[i].quoted_ttl
-    chain_ok = True
-    for d in range(1, q):
+    chain_ok = q == 2
+    for d in range(1, q if q == 2 else 1):
         k = i - d
         if k < 0 or hops[k].mpls is not None or ev[k] is not None:
             chain_ok = False
