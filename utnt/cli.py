@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from ipaddress import IPv4Address, IPv4Interface
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address
 
 from utnt.api import add_options
 
@@ -30,7 +30,20 @@ def _iface(s: str) -> str:
     return s
 
 
+IPV6_REFUSED = "is an IPv6 address; uTNT, like TNT (sc_tnt), probes IPv4 only (give an IPv4 destination)"
+
+
+def _is_ipv6(s: str) -> bool:
+    try:
+        IPv6Address(s)
+    except ValueError:
+        return False
+    return True
+
+
 def _addr(s: str) -> str:
+    if _is_ipv6(s):
+        raise argparse.ArgumentTypeError(f"'{s}' {IPV6_REFUSED}")
     try:
         IPv4Address(s)
     except ValueError:
@@ -76,6 +89,8 @@ def read_targets(path: str) -> list[str]:
             line = line.split("#", 1)[0].strip()
             if not line:
                 continue
+            if _is_ipv6(line):
+                raise SystemExit(f"utnt: {path}:{n}: '{line}' {IPV6_REFUSED}")
             try:
                 IPv4Address(line)
             except ValueError:
