@@ -108,6 +108,9 @@ def silent_reason(cp, step, src_addr, udp: bool = False) -> str | None:
         scope = {"all": True, "multi-label": len(step.labels_in) >= 2, "udp": udp}[p.tunnel_scope]
         routed = pops_first or not (n.icmp_tunneling and hop is not None and scope)
     if routed and _lookup(cp, step.node, src_addr) is None:
+        if ":" in str(src_addr):
+            return (f"no IPv6 route back to {src_addr}: a 6PE P router sends its ICMPv6 time-exceeded along the LSP "
+                    "only with ICMP tunnelling; not tunnelled, it is IP-routed and dropped")
         why = "a one-label error under ttl expiration pop" if labelled and p.tunnel_scope == "multi-label" \
             else ("the penultimate hop pops first" if labelled and n.icmp_tunneling else "not tunnelled")
         return f"no IP route back to {src_addr}: its time-exceeded is IP-routed ({why}) and dropped (BGP-free core)"
