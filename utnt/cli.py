@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from ipaddress import IPv4Address, IPv4Interface, IPv6Address
+from ipaddress import IPv4Address, IPv4Interface
 
 from utnt.api import add_options
+from utnt.targets import IPV6_REFUSED, is_ipv6 as _is_ipv6
 
 
 def _mac(s: str) -> bytes:
@@ -28,17 +29,6 @@ def _iface(s: str) -> str:
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{s}' is not an address/prefix like 12.0.0.254/24") from None
     return s
-
-
-IPV6_REFUSED = "is an IPv6 address; uTNT, like TNT (sc_tnt), probes IPv4 only (give an IPv4 destination)"
-
-
-def _is_ipv6(s: str) -> bool:
-    try:
-        IPv6Address(s)
-    except ValueError:
-        return False
-    return True
 
 
 def _addr(s: str) -> str:

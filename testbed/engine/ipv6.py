@@ -28,7 +28,6 @@ from testbed.wire import (ECHO_REPLY6, ECHO_REQUEST6, ERROR_TYPES6, NEIGHBOR_ADV
                           parse_ipv6, parse_nd, solicited_node)
 
 ET_IP6 = b"\x86\xdd"
-_MCAST = 0xFF << 120
 
 
 def flow_hash6(ip, off: int) -> int:
