@@ -266,6 +266,7 @@ CHECKS = {
     "two-domains-php": check_two_domains_php, "two-vp": check_two_vp, "ecmp-explicit": check_ecmp_explicit,
     "entropy": check_entropy, "ldp-over-rsvp": check_ldp_over_rsvp, "huawei-bgp-free": check_bgp_free,
     "five-vp": check_five_vp,
+    "6pe": check_explicit,         # its IPv4 trace (the IPv6 one: sixpe_expected, tests/test_sixpe*.py)
 }
 
 TECHNIQUE = {"invisible-php": ("FRPLA", "BRPR"), "invisible-php-juniper": ("RTLA", "DPR"),
