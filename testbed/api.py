@@ -96,17 +96,22 @@ class Truth:
     lab: str
     probes: list[dict]
     nodes: dict[str, dict]
+    probes6: list[dict] = field(default_factory=list)   # 6PE labs: the same probes over IPv6
 
     def tunnels(self) -> list[dict]:
         """Every tunnel on a first listed path of a probe (one per probe and tunnel)."""
         return [t for p in self.probes if p["paths"] for t in p["paths"][0]["tunnels"]]
 
     def to_json(self) -> dict:
-        return {"lab": self.lab, "probes": self.probes, "nodes": self.nodes}
+        doc = {"lab": self.lab, "probes": self.probes, "nodes": self.nodes}
+        if self.probes6:
+            doc["probes6"] = self.probes6
+        return doc
 
     @classmethod
     def from_json(cls, doc: dict) -> "Truth":
-        return cls(lab=doc["lab"], probes=doc["probes"], nodes=doc.get("nodes") or {})
+        return cls(lab=doc["lab"], probes=doc["probes"], nodes=doc.get("nodes") or {},
+                   probes6=doc.get("probes6") or [])
 
 
 @dataclass
@@ -123,6 +128,7 @@ class Score:
     perfect: bool
     runtime: str | None = None
     visibility: dict | None = None       # plain tracers: true tunnels they could not see, or misread
+    not_probed: list = field(default_factory=list)   # 6PE: IPv6 probes no trace went to (rule 7)
 
     def summary(self) -> str:
         """A few lines of plain text: the counts, then a verdict per true tunnel."""
@@ -141,12 +147,19 @@ class Score:
                 what = (f"{tr['class']} {tr['ingress']} -> {' '.join(tr['lsrs'])} -> {tr['egress']}" if tr
                         else f"reported {v['reported'].get('class')} tunnel")
                 lines.append(f"  {s['vantage_point']} -> {s['dst']}: {what}: {v['verdict']}")
+        for s in self.not_probed:
+            for v in s["verdicts"]:
+                tr = v["truth"]
+                lines.append(f"  {s['from']} -> {s['to']}: {tr['class']} {tr['ingress']} -> {' '.join(tr['lsrs'])} -> "
+                             f"{tr['egress']}: {v['verdict']}")
         return "\n".join(lines)
 
     def to_json(self) -> dict:
         doc = asdict(self)
         if doc["visibility"] is None:
             doc.pop("visibility")
+        if not doc["not_probed"]:
+            doc.pop("not_probed")
         return doc
 
     @classmethod
@@ -158,7 +171,8 @@ class Score:
                    "detector": det.get("name") if isinstance(det, dict) else det, "visibility": doc.get("visibility")}
         return cls(lab=doc["lab"], detector=doc.get("detector") or "utnt", totals=doc["totals"],
                    per_class=doc["per_class"], traces=doc["traces"], unmatched=doc["unmatched"],
-                   perfect=doc["perfect"], runtime=doc.get("runtime"), visibility=doc.get("visibility"))
+                   perfect=doc["perfect"], runtime=doc.get("runtime"), visibility=doc.get("visibility"),
+                   not_probed=doc.get("not_probed") or [])
 
 
 # ---------------------------------------------------------------- truth and score

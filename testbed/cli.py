@@ -107,6 +107,10 @@ def cmd_show(args):
         c.print(lt)
 
 
+def _first_lsr(path, t) -> dict:
+    return next(s for s in path["forward"] if s["node"] == t["lsrs"][0])
+
+
 def cmd_truth(args):
     lab = _load(args)
     from testbed.truth import ground_truth
@@ -114,13 +118,16 @@ def cmd_truth(args):
     if args.json:
         return _print_json(gt)
     c = _console()
-    for p in gt["probes"]:
-        c.print(f"[bold]{p['from']} -> {p['to_name']} ({p['to']})[/]" + ("  [yellow]ECMP[/]" if p["ecmp"] else ""))
+    for p in gt["probes"] + gt.get("probes6", []):          # probes6: a 6PE lab's probes over IPv6
+        c.print(f"[bold]{p['from']} -> {p['to_name']} ({p['to']})[/]" + ("  [yellow]ECMP[/]" if p["ecmp"] else "")
+                + ("  [magenta]IPv6, not probed by TNT/uTNT (IPv4 only)[/]" if p.get("family") == "ipv6" else ""))
         for path in p["paths"]:
             c.print("  forward: " + " ".join(s["node"] + ("*" if s["labels"] else "") for s in path["forward"]))
             for t in path["tunnels"]:
                 c.print(f"  tunnel [cyan]{t['class']}[/]{' (silent LSRs)' if t['silent'] else ''}: "
-                        f"{t['ingress']} -> {' '.join(t['lsrs'])} -> {t['egress']}  ({t['ending']})")
+                        f"{t['ingress']} -> {' '.join(t['lsrs'])} -> {t['egress']}  ({t['ending']})"
+                        + (f"  6PE, labels {'/'.join(map(str, _first_lsr(path, t)['labels']))}"
+                           if t.get("family") == "6pe" and t["lsrs"] else ""))
             if not path["tunnels"]:
                 c.print("  no tunnel")
         for r in p["return"]:

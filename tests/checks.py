@@ -266,6 +266,7 @@ CHECKS = {
     "two-domains-php": check_two_domains_php, "two-vp": check_two_vp, "ecmp-explicit": check_ecmp_explicit,
     "entropy": check_entropy, "ldp-over-rsvp": check_ldp_over_rsvp, "huawei-bgp-free": check_bgp_free,
     "five-vp": check_five_vp,
+    "6pe": check_explicit,         # its IPv4 trace (the IPv6 one: sixpe_expected, tests/test_sixpe*.py)
 }
 
 TECHNIQUE = {"invisible-php": ("FRPLA", "BRPR"), "invisible-php-juniper": ("RTLA", "DPR"),
@@ -314,3 +315,34 @@ def traceroute_e(ns: str, dst: str, *extra, timeout: float = 90) -> dict[int, st
                        capture_output=True, text=True, timeout=timeout)
     assert r.returncode == 0, r.stderr
     return {int(m.group(1)): m.group(2) for m in re.finditer(r"^\s*(\d+)\s+(.*)$", r.stdout, re.M)}
+
+
+def sixpe_expected(lab, cp) -> list:
+    """What an IPv6 Paris traceroute from the 6PE lab's vantage point must show, hop by hop,
+    derived from the truth (its first IPv6 probe) and RFC behaviour, not from the engine:
+    (address, quoted [(label, LSE-TTL)], reply hop limit). The LSR at position k quotes the
+    transport label with LSE-TTL 1 over label 2 with TTL k (uniform: both copied from the hop
+    limit, only the top one decremented); the egress quotes label 2 alone with TTL 1 (the
+    penultimate hop's pop applied min()). An LSR's time-exceeded is tunnelled (RFC 3032 2.3.2):
+    it goes on to the egress (n - k more LSRs and the egress) and back along the egress's
+    return path; other hops answer along their own return path (255 routers, 64 the host)."""
+    from testbed.truth import ground_truth
+    from testbed.truth.walk import walk
+    p = ground_truth(cp)["probes6"][0]
+    path = p["paths"][0]
+    t = next(x for x in path["tunnels"] if x.get("family") == "6pe")
+    lsrs, n, vp6 = t["lsrs"], len(t["lsrs"]), p["from_address"]
+
+    def back(node):
+        return len(walk(cp, node, vp6)[0]) - 2         # routers between node and the vantage point
+    out = []
+    for s in path["forward"][1:]:
+        node = s["node"]
+        if node in lsrs:
+            k = lsrs.index(node) + 1
+            out.append((s["time_exceeded_from"], [(s["labels"][0], 1), (2, k)], 255 - (n - k) - (back(t["egress"]) + 1)))
+        elif s["labels"]:
+            out.append((s["time_exceeded_from"], [(2, 1)], 255 - back(node)))
+        else:
+            out.append((s["time_exceeded_from"], [], (255 if lab.nodes[node].is_router else 64) - back(node)))
+    return out

@@ -387,3 +387,151 @@ def test_frames_of_both_codecs_decode_as_meant(labs, monkeypatch, tmp_path, name
         assert seen["rfc4950"] and seen["quote=received"] and seen["swap"] and seen["push"], dict(seen)
     if name == "invisible-php":
         assert seen["ip"] and useen["ping"], (dict(seen), dict(useen))
+
+
+# ------------------------------------------------------------------ 6PE: IPv6 and ICMPv6 frames
+_IP6 = re.compile(r"IP6 \(hlim (\d+), next-header \w+ \((\d+)\) payload length: (\d+)\) (\S+) > (\S+): ")
+
+
+class Engine6Intent:
+    """Wraps the IPv6 codec calls of testbed/engine/ipv6.py: arguments -> the bytes they gave."""
+
+    def __init__(self, monkeypatch):
+        import testbed.engine.ipv6 as e6
+        self.errors, self.echoes, self.packets, self.nd = {}, {}, {}, {}
+        for name, book, keys in (("icmp6_error", self.errors, ("type", "code", "orig", "src", "dst", "stack")),
+                                 ("echo6", self.echoes, ("type", "ident", "seq", "data", "src", "dst")),
+                                 ("ipv6_packet", self.packets, ("src", "dst", "nh", "hlim", "l4")),
+                                 ("neighbor_advert", self.nd, ("target", "mac", "src", "dst")),
+                                 ("neighbor_solicit", self.nd, ("target", "mac", "src", "dst"))):
+            monkeypatch.setattr(e6, name, self._wrap(getattr(e6, name), book, keys, name))
+
+    @staticmethod
+    def _wrap(fn, book, keys, name):
+        def wrapped(*args, **kw):
+            out = fn(*args, **kw)
+            book[bytes(out)] = dict(zip(keys, args), call=name, **kw)
+            return out
+        return wrapped
+
+
+def test_sixpe_frames_decode_as_meant(labs, monkeypatch, tmp_path):
+    """Every IPv6 frame the engine's routers emit while the scripted prober (scapy) traces the
+    6PE lab over IPv6, decoded by scapy and tcpdump: IPv6 header and ICMPv6 checksum (pseudo-
+    header) as scapy computes them, the quoted packet and the RFC 4884/4950 extension as the
+    engine meant it (and as the labels were received), ND, and the forwarding rules (the 6PE
+    push of the transport label over label 2 with the hop limit, swaps, the IPv6 hop)."""
+    from ipaddress import IPv6Address
+    from scapy.all import ICMPv6EchoReply, ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6NDOptDstLLAddr, IPerror6, IPv6
+    from testbed.tools.scripted import ScriptedProber
+    lab, cp = labs("6pe")
+    eng = Engine6Intent(monkeypatch)
+    sim = Sim(lab, cp)
+    emitted = []
+    for rname, r in sim.nodes.items():
+        def handle(pidx, frame, now=0.0, _h=r.handle, _n=rname):
+            out = _h(pidx, frame, now)
+            emitted.extend((_n, pidx, frame, opidx, f) for opidx, f in out)
+            return out
+        r.handle = handle
+    hops = ScriptedProber(sim, "vp").trace6(str(lab.probes[0].targets6[0][0]))
+    assert hops[-1].icmp_type == 0
+    uniq = {}
+    for rec in emitted:
+        if rec[4][12:14] in (b"\x86\xdd", b"\x88\x47"):
+            uniq.setdefault((rec[0], rec[4]), rec)
+    seen = defaultdict(int)
+    for rname, _, fin, opidx, f in uniq.values():
+        r = sim.nodes[rname]
+        p = Ether(f)
+        assert p.src == mac(r.ports[opidx].mac)
+        stack = scapy_stack(p)
+        off = 14 + 4 * len(stack)
+        i = IPv6(f[off:])
+        pkt = f[off:off + 40 + i.plen]
+        q = i.copy()
+        del q.payload.cksum
+        assert IPv6(raw(q)).payload.cksum == i.payload.cksum, "ICMPv6 checksum (pseudo-header) as scapy computes it"
+        gen = eng.packets.get(pkt)
+        if gen is not None:
+            assert (IPv6Address(i.src), IPv6Address(i.dst), i.hlim, i.nh) == (
+                IPv6Address(gen["src"]), IPv6Address(gen["dst"]), gen["hlim"], gen["nh"])
+            l4 = gen["l4"]
+            if l4 in eng.errors:
+                e = eng.errors[l4]
+                ic = i.payload
+                assert (ic.type, ic.code) == (e["type"], e["code"])
+                orig = bytes(e["orig"])
+                qe = i[IPerror6]
+                assert (qe.src, qe.dst, qe.hlim, qe.plen) == (IPv6(orig).src, IPv6(orig).dst, IPv6(orig).hlim,
+                                                              IPv6(orig).plen)
+                body = raw(ic)[8:]
+                if e["stack"] is not None:
+                    assert ic.length == 16 and body[:128] == (orig + bytes(128))[:128]
+                    ext = ICMPExtension_Header(body[128:])
+                    got = []
+                    for x in ext[ICMPExtension_MPLS].stack:
+                        while isinstance(x, MPLS):
+                            got.append((x.label, x.cos, x.s, x.ttl))
+                            x = x.payload
+                    assert got == [tuple(x) for x in e["stack"]]
+                    hdr = ext.copy()
+                    hdr.chksum = None
+                    assert ICMPExtension_Header(raw(hdr)).chksum == ext.chksum, "RFC 4884 extension checksum"
+                    pin = Ether(fin)
+                    sin = scapy_stack(pin)
+                    if sin and fin[14 + 4 * len(sin):14 + 4 * len(sin) + 40] == orig[:40]:
+                        assert got == sin, "RFC 4950 object: the label stack as received"
+                        seen["quote=received"] += 1
+                    if i.src.startswith("::ffff:"):
+                        seen["mapped"] += 1
+                    seen["rfc4950"] += 1
+                else:
+                    assert ic.length == 0 and body == orig[:1232]
+                seen[f"icmp6-{ic.type}"] += 1
+            elif l4 in eng.echoes:
+                assert ICMPv6EchoReply in i and raw(i[ICMPv6EchoReply].data) == bytes(eng.echoes[l4]["data"])
+                seen["echo"] += 1
+            else:
+                nd = eng.nd[l4]
+                if nd["call"] == "neighbor_advert":
+                    assert IPv6Address(i[ICMPv6ND_NA].tgt) == IPv6Address(nd["target"]) and i.hlim == 255
+                    assert i[ICMPv6NDOptDstLLAddr].lladdr == mac(nd["mac"])
+                    seen["na"] += 1
+                else:
+                    assert IPv6Address(i[ICMPv6ND_NS].tgt) == IPv6Address(nd["target"])
+                    assert p.dst == "33:33:" + mac(IPv6Address(i.dst).packed[-4:])
+                    seen["ns"] += 1
+            continue
+        pin = Ether(fin)
+        if ARP in pin or ICMPv6ND_NA in pin or ICMPv6ND_NS in pin:
+            seen["released"] += 1           # queued for the neighbour this frame resolved
+            continue
+        sin = scapy_stack(pin)
+        if sin and stack and sin[0][3] > 1:
+            hops6 = r.lfib.get(sin[0][0])
+            if hops6 and len(hops6) == 1 and hops6[0][0] not in (None, IMPLICIT_NULL):
+                assert stack[0] == (hops6[0][0], sin[0][1], sin[0][2], sin[0][3] - 1) and f[18:] == fin[18:]
+                seen["swap"] += 1
+        elif not sin and stack:
+            i_in = pin[IPv6]
+            route = r._lpm6(int(IPv6Address(i_in.dst)))
+            push = route.hops[0][2]
+            assert [e[0] for e in stack] == list(push) and push[-1] == 2, "6PE push: transport label over label 2"
+            assert {e[3] for e in stack} == {i_in.hlim - 1} and i.hlim == i_in.hlim - 1, "uniform: LSE-TTL = hop limit"
+            seen["push"] += 1
+        elif not sin and not stack:
+            assert i.hlim == pin[IPv6].hlim - 1 and raw(i)[8:] == raw(pin[IPv6])[8:], "IPv6 forward: hop limit - 1"
+            seen["ip6"] += 1
+    frames = [rec[4] for rec in uniq.values()]
+    for td, f in zip(tcpdump(frames, tmp_path), frames):
+        t = td["text"]
+        p = Ether(f)
+        assert "[icmp6 sum ok]" in t and "bad" not in t and "[|" not in t, t
+        assert td["mpls"] == scapy_stack(p), t
+        m = _IP6.search(t)
+        i = IPv6(f[14 + 4 * len(scapy_stack(p)):])
+        assert m and (int(m[1]), int(m[2]), int(m[3]), IPv6Address(m[4]), IPv6Address(m[5])) == (
+            i.hlim, i.nh, i.plen, IPv6Address(i.src), IPv6Address(i.dst)), t
+    assert seen["rfc4950"] and seen["quote=received"] and seen["mapped"] and seen["swap"] and seen["push"], dict(seen)
+    assert seen["na"] and seen["ns"] and seen["echo"] and seen["ip6"] and seen["icmp6-3"], dict(seen)

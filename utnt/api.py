@@ -114,6 +114,10 @@ def trace(port, targets: list[str], options: Options | None = None, *, ip: str, 
     from utnt.net import NetProber, Stack
     from utnt.output import to_json
     from utnt.tnt import run_tnt
+    from utnt.targets import IPV6_REFUSED, is_ipv6
+    for t in targets:
+        if is_ipv6(str(t)):
+            raise ValueError(f"target '{t}' {IPV6_REFUSED}")
     options = options or Options()
     stack = Stack(port, ip, gw, mac=mac)
     prober = NetProber(stack, options.probe_params())

@@ -13,6 +13,7 @@ import sys
 from ipaddress import IPv4Address, IPv4Interface
 
 from utnt.api import add_options
+from utnt.targets import IPV6_REFUSED, is_ipv6 as _is_ipv6
 
 
 def _mac(s: str) -> bytes:
@@ -31,6 +32,8 @@ def _iface(s: str) -> str:
 
 
 def _addr(s: str) -> str:
+    if _is_ipv6(s):
+        raise argparse.ArgumentTypeError(f"'{s}' {IPV6_REFUSED}")
     try:
         IPv4Address(s)
     except ValueError:
@@ -76,6 +79,8 @@ def read_targets(path: str) -> list[str]:
             line = line.split("#", 1)[0].strip()
             if not line:
                 continue
+            if _is_ipv6(line):
+                raise SystemExit(f"utnt: {path}:{n}: '{line}' {IPV6_REFUSED}")
             try:
                 IPv4Address(line)
             except ValueError:

@@ -21,6 +21,7 @@ import zlib
 from ipaddress import IPv4Network
 
 from .tables import EXPLICIT_NULL, IMPLICIT_NULL, ControlPlane, Prefix, LabelHop, LfibEntry, NextHop, Route, RouterTables
+from .sixpe import apply_6pe
 
 FIRST_LABEL = 16
 
@@ -540,5 +541,6 @@ def _build(lab) -> ControlPlane:
             t.fib[IPv4Network("0.0.0.0/0")] = Route(IPv4Network("0.0.0.0/0"), "default",
                                                     [NextHop(itf.name, h.gateway, gwnode)])
         tables[h.name] = t
+    apply_6pe(lab, tables)
 
     return ControlPlane(lab=lab, tables=tables, distance=dist)

@@ -20,6 +20,7 @@ import socket
 import subprocess
 from ipaddress import IPv4Address, IPv4Network
 
+from .sixpe import apply_6pe
 from .compute import apply_bgp, apply_catalogue, build as build_computed, classify_prefixes
 from .tables import EXPLICIT_NULL, IMPLICIT_NULL, ControlPlane, LabelHop, LfibEntry, NextHop, Route, RouterTables
 
@@ -230,6 +231,7 @@ def frr_control_plane(lab, read, computed: ControlPlane | None = None) -> Contro
         tables[h.name] = computed.tables[h.name]
     apply_bgp(lab, tables, computed.distance, classify_prefixes(lab))
     apply_catalogue(lab, tables, computed.distance)
+    apply_6pe(lab, tables)
     return ControlPlane(lab=lab, tables=tables, distance=computed.distance)
 
 

@@ -2,7 +2,7 @@
 the frame) and the truth walker (which follows the tables) both take, so they cannot differ.
 
 Semantics (top label first):
-- explicit null (0) on top is popped and what is underneath is handled *at the same router*:
+- explicit null (0, and the IPv6 explicit null 2 of 6PE) on top is popped and what is underneath is handled *at the same router*:
   the next label is looked up there, or the IP packet is routed there when the stack is
   empty (RFC 3032 2.1 as relaxed by RFC 4182: explicit null may sit anywhere in the stack);
 - otherwise the top label is looked up in the LFIB; the chosen next hop's out-label says
@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from .tables import EXPLICIT_NULL, IMPLICIT_NULL
 
+IPV6_EXPLICIT_NULL = 2      # RFC 3032 2.1 (RFC 4182: anywhere in the stack); 6PE's label under the transport
+
 SWAP, PHP, UNTAGGED, SWAP_PUSH = "swap", "php", "untagged", "swap-push"
 ELI = 7         # entropy label indicator (RFC 6790): it and the entropy label under it are popped together
 
@@ -28,7 +30,7 @@ def strip_explicit_null(stack: tuple) -> int:
     sees them once the penultimate hop popped the transport label, removes both)."""
     k = 0
     while k < len(stack):
-        if stack[k] == EXPLICIT_NULL:
+        if stack[k] == EXPLICIT_NULL or stack[k] == IPV6_EXPLICIT_NULL:
             k += 1
         elif stack[k] == ELI:
             k += 2

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, ip_address, ip_network
 
 class Prefix(IPv4Network):
     """An IPv4Network whose hash is computed once: FIBs of big labs hash prefixes millions
@@ -125,7 +125,7 @@ class NextHop:
 
     @classmethod
     def from_json(cls, d: dict) -> "NextHop":
-        return cls(d["interface"], IPv4Address(d["gateway"]) if d.get("gateway") else None, d.get("neighbor"),
+        return cls(d["interface"], ip_address(d["gateway"]) if d.get("gateway") else None, d.get("neighbor"),
                    tuple(int(x) for x in d.get("push") or ()))
 
 
@@ -142,7 +142,7 @@ class Route:
 
     @classmethod
     def from_json(cls, d: dict) -> "Route":
-        return cls(IPv4Network(d["prefix"]), d["kind"], [NextHop.from_json(n) for n in d.get("nexthops", [])],
+        return cls(ip_network(d["prefix"]), d["kind"], [NextHop.from_json(n) for n in d.get("nexthops", [])],
                    d.get("via", ""))
 
 
@@ -202,6 +202,7 @@ class RouterTables:
     _fib: dict | None = field(default=None, repr=False)
     _loader: object = field(default=None, repr=False, compare=False)
     _lfib_loader: object = field(default=None, repr=False, compare=False)
+    fib6: dict = field(default_factory=dict)   # 6PE labs: IPv6 prefix -> Route (controlplane/sixpe.py)
 
     @property
     def lfib(self) -> dict[int, LfibEntry]:
@@ -224,8 +225,8 @@ class RouterTables:
         """Equal tables: the FIB and LFIB as built (a deferred table is built to compare)."""
         if not isinstance(other, RouterTables):
             return NotImplemented
-        return (self.name, self.lfib, self.bindings, self.ldp_neighbors, self.fib) == \
-            (other.name, other.lfib, other.bindings, other.ldp_neighbors, other.fib)
+        return (self.name, self.lfib, self.bindings, self.ldp_neighbors, self.fib, self.fib6) == \
+            (other.name, other.lfib, other.bindings, other.ldp_neighbors, other.fib, other.fib6)
 
     __hash__ = None
 
@@ -255,7 +256,19 @@ class RouterTables:
                 "fib": [self.fib[p].to_json() for p in sorted(self.fib, key=key)],
                 "lfib": [self.lfib[k].to_json() for k in sorted(self.lfib)],
                 "ldp_bindings": [{"fec": str(p), "label": self.bindings[p]} for p in sorted(self.bindings, key=key)],
-                "ldp_neighbors": self.ldp_neighbors}
+                "ldp_neighbors": self.ldp_neighbors,
+                **({"fib6": [self.fib6[p].to_json() for p in sorted(self.fib6, key=key)]} if self.fib6 else {})}
+
+    def lookup6(self, dst) -> "Route | None":
+        """Longest-prefix match of the IPv6 address `dst` in fib6 (small: a 6PE lab's customer side)."""
+        d = int(dst)
+        best = None
+        for p, r in self.fib6.items():
+            if (d >> (128 - p.prefixlen) if p.prefixlen else 0) == (int(p.network_address) >> (128 - p.prefixlen)
+                                                                   if p.prefixlen else 0):
+                if best is None or p.prefixlen > best.prefix.prefixlen:
+                    best = r
+        return best
 
     @classmethod
     def from_json(cls, d: dict) -> "RouterTables":
@@ -271,6 +284,9 @@ class RouterTables:
         for b in d.get("ldp_bindings", []):
             t.bindings[IPv4Network(b["fec"])] = int(b["label"])
         t.ldp_neighbors = list(d.get("ldp_neighbors", []))
+        for r in d.get("fib6", []):
+            route = Route.from_json(r)
+            t.fib6[route.prefix] = route
         return t
 
 

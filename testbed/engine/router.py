@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from testbed.controlplane.labelop import ELI, PHP, UNTAGGED, after_hop, strip_explicit_null
 from testbed.controlplane.tables import IMPLICIT_NULL
+from testbed.engine.ipv6 import ET_IP6, Ipv6Path, flow_hash6
 from testbed.wire import (WireError, arp_reply, arp_request, echo, encode_stack, icmp_error, inet_checksum,
                           ip_packet, parse_arp, parse_icmp)
 
@@ -46,6 +47,7 @@ class Port:
     plen: int
     net: int
     mask: int
+    ip6: int | None = None     # 6PE labs: the port's IPv6 address (customer side)
 
 
 @dataclass
@@ -83,7 +85,7 @@ class CompiledRoute:
 
 
 @dataclass
-class Router:
+class Router(Ipv6Path):
     name: str
     ports: list[Port]
     loopback: int | None
@@ -101,12 +103,15 @@ class Router:
     # whose hops push (LDP over RSVP) or pop without write-back (a no-decrement-ttl LSP)
     lfib_extra: dict = field(default_factory=dict)
     counters: Counters = field(default_factory=Counters)
+    fib6: dict = field(default_factory=dict)       # plen -> {net_int: CompiledRoute} (engine/ipv6.py)
 
     def __post_init__(self):
         self.my = {p.ip: p.index for p in self.ports}
         if self.loopback is not None:
             self.my[self.loopback] = -1
         self.plens = sorted(self.fib, reverse=True)
+        self.plens6 = sorted(self.fib6, reverse=True)
+        self.my6 = {p.ip6: p.index for p in self.ports if p.ip6 is not None}
         self.arp: dict[tuple[int, int], bytes] = {}
         self.pending: dict[tuple[int, int], list] = {}
         self.arp_asked: dict[tuple[int, int], float] = {}
@@ -137,10 +142,10 @@ class Router:
             return out
         port = self.ports[pidx]
         dmac = frame[0:6]
-        if dmac != port.mac and dmac != BCAST:
+        et = frame[12:14]
+        if dmac != port.mac and dmac != BCAST and not (dmac[0] & 1 and et == ET_IP6 and port.ip6 is not None):
             c.dropped_other_mac += 1
             return out
-        et = frame[12:14]
         try:
             if et == _ET_IP:
                 if not self._fast_ip(port, frame, out):
@@ -150,6 +155,8 @@ class Router:
                     self._mpls_in(port, frame, out)
             elif et == _ET_ARP:
                 self._arp_in(port, frame, out)
+            elif et == ET_IP6 and (self.my6 or self.fib6):
+                self._ip6_in(port, frame, out)
         except (IndexError, struct.error, ValueError):
             c.dropped_malformed += 1
         c.tx += len(out)
@@ -257,7 +264,8 @@ class Router:
         if last is None or self.now - last >= ARP_RETRY or len(q) == 1:
             self.arp_asked[key] = self.now
             self.counters.arp_sent += 1
-            out.append((pidx, arp_request(port.mac, port.ip, nexthop)))
+            out.append((pidx, arp_request(port.mac, port.ip, nexthop) if nexthop >> 32 == 0
+                        else self._solicit6(port, nexthop)))
 
     # ------------------------------------------------------------------ lookups
     def _lpm(self, dst: int):
@@ -571,8 +579,11 @@ class Router:
             return
         hi = 0
         if len(hops) > 1:
-            hdr = self._parse_ip(frame, ipoff)
-            hi = flow_hash(frame, ipoff) % len(hops) if hdr else 0
+            if frame[ipoff] >> 4 == 6:
+                hi = flow_hash6(frame, ipoff) % len(hops)
+            else:
+                hdr = self._parse_ip(frame, ipoff)
+                hi = flow_hash(frame, ipoff) % len(hops) if hdr else 0
         hop = hops[hi]
         out_label, pidx, gw = hop
         push, writeback = self.lfib_extra[label][hi] if label in self.lfib_extra else ((), True)
@@ -588,6 +599,14 @@ class Router:
                 struct.pack_into("!I", inner, 0, (w & 0xFFFFFF00) | ittl)
                 self.counters.label_switched += 1
                 self._send(pidx, gw, _ET_MPLS, bytes(inner), out)
+                return
+            if frame[ipoff] >> 4 == 6:
+                ip6 = self._ip6_payload(frame, ipoff)
+                if ip6 is not None:
+                    if self.personality.php_ttl_writeback and writeback:
+                        ip6[7] = self._ttl_after_pop(ip6[7], new_ttl)
+                    self.counters.label_switched += 1
+                    self._send(pidx, gw, ET_IP6, bytes(ip6), out)
                 return
             hdr = self._parse_ip(frame, ipoff)
             if hdr is None:
@@ -626,6 +645,9 @@ class Router:
         return lse_ttl if self.ttl_propagate else ip_ttl
 
     def _pop_to_ip(self, port, frame, ipoff, stack, lse_ttl, out, explicit_null: bool, hop=None):
+        if ipoff < len(frame) and frame[ipoff] >> 4 == 6:
+            self._pop_to_ip6(port, frame, ipoff, lse_ttl, out, explicit_null, hop)
+            return
         hdr = self._parse_ip(frame, ipoff)
         if hdr is None:
             return
@@ -648,21 +670,27 @@ class Router:
         if self.expiry == "drop":
             self.counters.dropped_ttl_silent += 1
             return
-        hdr = self._parse_ip(frame, ipoff)
-        if hdr is None:
-            return
-        ihl, tot = hdr
-        ip = bytearray(frame[ipoff:ipoff + tot])
+        v6 = ipoff < len(frame) and frame[ipoff] >> 4 == 6
+        if v6:                      # 6PE: an ICMPv6 error (engine/ipv6.py), tunnelled or routed by fib6
+            ip = self._ip6_payload(frame, ipoff)
+            if ip is None:
+                return
+        else:
+            hdr = self._parse_ip(frame, ipoff)
+            if hdr is None:
+                return
+            ihl, tot = hdr
+            ip = bytearray(frame[ipoff:ipoff + tot])
         label = stack[0][0]
         hops = self.lfib.get(label)
         hop = None
         push, writeback = (), True
         if hops:
-            hi = flow_hash(ip, 0) % len(hops) if len(hops) > 1 else 0
+            hi = (flow_hash6(ip, 0) if v6 else flow_hash(ip, 0)) % len(hops) if len(hops) > 1 else 0
             hop = hops[hi]
             if label in self.lfib_extra:
                 push, writeback = self.lfib_extra[label][hi]
-        if (hop is not None and hop[0] == IMPLICIT_NULL and len(stack) == 1
+        if (hop is not None and hop[0] == IMPLICIT_NULL and len(stack) == 1 and not v6
                 and self.personality.php_expiry == "pop-first"):
             # the penultimate hop pops first (IP-TTL := min), then answers as an IP router:
             # the quoted IP-TTL is 1 (tnt.md 2.3, 3.2 qTTL note)
@@ -672,7 +700,7 @@ class Router:
             if pkt is not None:
                 self._originate(pkt, struct.unpack_from("!I", pkt, 16)[0], out)
             return
-        pkt = self._build_error(port, 11, 0, bytes(ip), stack)
+        pkt = self._build_error6(port, 3, 0, bytes(ip), stack) if v6 else self._build_error(port, 11, 0, bytes(ip), stack)
         if pkt is None:
             return
         if self.expiry == "tunnel" and hop is not None and self._tunnels(stack, ip):
@@ -683,14 +711,17 @@ class Router:
                     rest = [(l, tc, s, 255) for (l, tc, s, _) in stack[1:]]
                     self._send(pidx, gw, _ET_MPLS, encode_stack(rest) + pkt, out)
                 else:
-                    self._send(pidx, gw, _ET_IP, pkt, out)
+                    self._send(pidx, gw, ET_IP6 if v6 else _ET_IP, pkt, out)
                 return
-            lse_ttl = pkt[8] if self.ttl_propagate_local and not self.personality.no_decrement_ttl \
+            lse_ttl = pkt[7 if v6 else 8] if self.ttl_propagate_local and not self.personality.no_decrement_ttl \
                 else self.personality.pipe_lse_ttl
             new = [(lbl, stack[0][1], 0, lse_ttl) for lbl in push] + [(out_label, stack[0][1], 0, lse_ttl)] + \
                 [(l, tc, 0, lse_ttl) for (l, tc, s, _) in stack[1:]]
             new[-1] = (new[-1][0], new[-1][1], 1, new[-1][3])
             self._send(pidx, gw, _ET_MPLS, encode_stack(new) + pkt, out)
+            return
+        if v6:
+            self._originate6(pkt, int.from_bytes(pkt[24:40], "big"), out)
             return
         self._originate(pkt, struct.unpack_from("!I", pkt, 16)[0], out)
 
@@ -713,7 +744,8 @@ def compile_node(node, tables) -> Router:
     for i, itf in enumerate(node.interfaces):
         net = int(itf.network.network_address)
         mask = int(itf.network.netmask)
-        ports.append(Port(i, itf.name, itf.mac, int(itf.ip), itf.network.prefixlen, net, mask))
+        ports.append(Port(i, itf.name, itf.mac, int(itf.ip), itf.network.prefixlen, net, mask,
+                          int(itf.address6.ip) if itf.address6 is not None else None))
         idx[itf.name] = i
     fib: dict[int, dict[int, CompiledRoute]] = {}
     shared: dict[int, CompiledRoute] = {}      # routes share next-hop lists: compile each once
@@ -726,6 +758,11 @@ def compile_node(node, tables) -> Router:
             cr = shared[key] = CompiledRoute([(idx[nh.ifname], int(nh.gateway) if nh.gateway else None,
                                                tuple(nh.push)) for nh in route.nexthops])
         fib.setdefault(pfx.prefixlen, {})[int(pfx.network_address)] = cr
+    fib6: dict = {}
+    for pfx, route in tables.fib6.items():
+        if route.nexthops:
+            fib6.setdefault(pfx.prefixlen, {})[int(pfx.network_address)] = CompiledRoute(
+                [(idx[nh.ifname], int(nh.gateway) if nh.gateway else None, tuple(nh.push)) for nh in route.nexthops])
     lfib = {}
     extra = {}
     for lbl, e in tables.lfib.items():
@@ -737,4 +774,4 @@ def compile_node(node, tables) -> Router:
                   personality=p, ttl_propagate=node.ttl_propagate, rfc4950=node.rfc4950,
                   icmp_tunneling=node.icmp_tunneling, icmp_rate_limit=node.icmp_rate_limit,
                   is_host=p.is_host, icmp_source=dict(node.icmp_source), fib=fib, lfib=lfib,
-                  lfib_extra=extra)
+                  lfib_extra=extra, fib6=fib6)

@@ -135,6 +135,9 @@ LIMITS = {
                          "`ttl expiration pop`, Nokia): one-label ICMP probes are answered directly, so the "
                          "u-turn and qTTL signatures TNT's implicit rule needs (tnt.md 3.2) are gone (checked: the "
                          "miss is gone with tunnel_scope all)",
+    "ipv4-only": "a 6PE tunnel (IPv6 over the IPv4 core, label 2 under the transport label) is never probed: "
+                 "TNT (sc_tnt allocates every target as SCAMPER_ADDR_TYPE_IPV4) and uTNT trace and ping IPv4 only, "
+                 "so the scorer lists it under not_probed as undetectable",
     "knob:php_ttl_writeback": "the PHP pop does not write the LSE-TTL back (Junos no-propagate-ttl): the return "
                               "tunnel no longer counts in the reply TTLs, so FRPLA/RTLA (tnt.md 3.2) shift "
                               "(checked: the miss is gone with the write-back)",

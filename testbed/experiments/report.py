@@ -56,6 +56,12 @@ def print_run(doc: dict, lab, console):
             console.print(f"  [red]off path[/]: {s['off_path_hops']} hop(s) on none of the truth's paths")
     for u in sc.get("unmatched", []):
         console.print(f"  [red]unmatched trace[/] {u['src']} -> {u['dst']}: {u['verdict']}")
+    for p in sc.get("not_probed", []):          # 6PE: the IPv6 probes no IPv4 detector sends (scoring rule 7)
+        for v in p["verdicts"]:
+            t = v["truth"]
+            console.print(f"  [yellow]not probed[/] {p['from']} -> {p['to']} ({p['to_name']}): truth {t['class']} "
+                          f"6PE: {t['ingress']} -> {' '.join(t['lsrs'])} -> {t['egress']}: {v['verdict']}",
+                          soft_wrap=True, markup=True, highlight=False)
     tot = sc["totals"]
     t = Table(title=f"score: {who} on {lab.name} ({_where(doc)})")
     for col in ("", "present", "detected", "class ok", "ingress ok", "egress ok", "LSRs found",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import re
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from ipaddress import IPv6Interface, IPv6Network, IPv4Address, IPv4Interface, IPv4Network
 
 from testbed import vendors
 from testbed.errors import LabError, Problem
@@ -399,7 +399,7 @@ def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) ->
         first = nodes[d.routers[0]].personality
         dbeh = _knobs(P, d.behaviour or {}, loc + ("behaviour",), f"mpls.{dname}.behaviour")
         dom = MplsDomain(name=dname, routers=list(d.routers), external=d.external, explicit=explicit,
-                         vpn=d.vpn, sr=d.sr, behaviour=dbeh, bgp_free=d.bgp_free,
+                         vpn=d.vpn, sr=d.sr, behaviour=dbeh, bgp_free=d.bgp_free, sixpe=d.sixpe,
                          rsvp=_rsvp_pairs(P, d, loc, dname, adj, spec.control_plane == "frr"),
                          **{k: (getattr(d, k) if getattr(d, k) is not None else getattr(first, k)) for k in KNOBS})
         domains[dname] = dom
@@ -410,6 +410,7 @@ def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) ->
                 if explicit[k]:
                     setattr(n, k, getattr(d, k))
             n.behaviour = {**dbeh, **n.behaviour}
+    _sixpe(P, spec, domains, nodes, links, raw_links)
     # ---- behaviour knobs over the vendor personality: domain, then router (recorded in the truth)
     for n in nodes.values():
         if n.behaviour:
@@ -438,9 +439,64 @@ def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) ->
                 continue
             targets.append(a)
             tnames.append(addr_map[a])
-        probes.append(Probe(source=pr.from_, targets=targets, target_names=tnames))
+        src6 = nodes[pr.from_].addresses6()
+        t6 = [(nodes[t].addresses6()[0], t) for t in tnames if src6 and nodes[t].addresses6()]
+        probes.append(Probe(source=pr.from_, targets=targets, target_names=tnames, targets6=t6))
     P.raise_if_any()
 
     return Lab(name=name, description=spec.description, source=path, params=params, nodes=nodes, links=links,
                domains=domains, probes=probes, p2p_prefix=p2p_default, control_plane=spec.control_plane,
                expect=spec.expect, seed=spec.seed)
+
+
+# what a 6PE domain cannot be combined with here, and why (one line each in the lab's errors)
+_SIXPE_UNSUPPORTED = {
+    "vpn": "6VPE (IPv6 VPNs) is not modelled; use vpn: false",
+    "sr": "6PE over SR-MPLS is not modelled; use sr: false",
+    "bgp_free": "a BGP-free 6PE core is not modelled; use bgp_free: false",
+    "rsvp": "6PE over LDP over RSVP is not modelled; remove rsvp",
+}
+
+
+def _sixpe(P, spec, domains, nodes, links, raw_links):
+    """6PE (domain knob sixpe): check the domain's other knobs, then give every customer-side
+    link (one end outside every 6PE domain) an IPv6 /64 from addressing.ipv6: the link's
+    position k in links: is the /64's number, its ends get ::1, ::2, ... in endpoint order."""
+    six = [dn for dn, d in spec.mpls.items() if d.sixpe and dn in domains]
+    if not six:
+        return
+    for dn in six:
+        d = spec.mpls[dn]
+        for knob, why in _SIXPE_UNSUPPORTED.items():
+            if getattr(d, knob):
+                P.add(("mpls", dn, knob), f"mpls.{dn}.{knob}", f"sixpe: true with {knob}: {why}")
+        if d.external != "bgp":
+            P.add(("mpls", dn, "external"), f"mpls.{dn}.external",
+                  "sixpe: true needs external: bgp (6PE routes are labelled BGP routes, RFC 4798); remove external")
+        if domains[dn].popping != "php":
+            P.add(("mpls", dn, "popping"), f"mpls.{dn}.popping",
+                  "sixpe: true with UHP is not modelled (the egress would see explicit null over label 2); "
+                  "use popping: php")
+    net = spec.addressing.ipv6
+    need = max(1, (len(links) - 1).bit_length())
+    if net.prefixlen > 64 - need or net.is_multicast or net.is_link_local \
+            or net.overlaps(IPv6Network("::ffff:0:0/96")) or net.is_unspecified:
+        P.add(("addressing", "ipv6"), "addressing.ipv6",
+              f"{net} cannot number {len(links)} customer links as /64s; give a global unicast prefix of "
+              f"length at most /{64 - need}, such as the default 2001:db8:600::/48")
+        P.raise_if_any()
+        return
+    core = {r for dn in six for r in domains[dn].routers}
+    for k, (i, l, eps) in enumerate(raw_links):
+        link = links[k]
+        if all(x.node in core for x in link.interfaces):
+            continue                    # the IPv4-only core
+        sub = IPv6Network((int(net.network_address) + (k << 64), 64))
+        for j, itf in enumerate(link.interfaces, 1):
+            itf.address6 = IPv6Interface(f"{sub.network_address + j}/64")
+    for dn in six:
+        edge = [r for r in domains[dn].routers if nodes[r].addresses6()]
+        if len(edge) < 2:
+            P.add(("mpls", dn, "sixpe"), f"mpls.{dn}.sixpe", "a 6PE domain needs at least two PEs (routers with a "
+                  "link out of the domain); add customer links or use sixpe: false")
+    P.raise_if_any()

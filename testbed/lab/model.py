@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface, ip_address
 
 from testbed.vendors import Personality
 
@@ -16,6 +16,7 @@ class Interface:
     link: "Link"
     mac: bytes
     cost: int
+    address6: IPv6Interface | None = None   # 6PE labs: the customer side's IPv6 address
 
     @property
     def ip(self) -> IPv4Address:
@@ -63,6 +64,7 @@ class MplsDomain:
     behaviour: dict = field(default_factory=dict)
     rsvp: list = field(default_factory=list)     # [(head, tail)]: LDP over RSVP segments
     bgp_free: bool = False
+    sixpe: bool = False       # 6PE: IPv6 customer routes cross the domain with label 2 under the transport label
 
 
 @dataclass
@@ -98,6 +100,10 @@ class Node:
             out.insert(0, self.loopback)
         return out
 
+    def addresses6(self) -> list[IPv6Address]:
+        """The node's IPv6 addresses (6PE labs: its customer-side interfaces), in interface order."""
+        return [i.address6.ip for i in self.interfaces if i.address6 is not None]
+
     def primary_address(self) -> IPv4Address:
         if self.loopback is not None:
             return self.loopback
@@ -115,6 +121,7 @@ class Probe:
     source: str
     targets: list[IPv4Address]
     target_names: list[str]
+    targets6: list = field(default_factory=list)   # 6PE labs: [(IPv6 address, node name)] of the targets
 
 
 @dataclass
@@ -143,14 +150,17 @@ class Lab:
 
     def owner_of(self, address) -> str | None:
         """The node an address belongs to (router identity for scoring)."""
-        addr = IPv4Address(str(address))
+        addr = ip_address(str(address))
+        if addr.version == 6:
+            # an IPv4-mapped source (::ffff:a.b.c.d) is the IPv4 address of a 6PE LSR
+            addr = addr.ipv4_mapped or addr
         return self.address_map().get(addr)
 
     def address_map(self) -> dict[IPv4Address, str]:
         if not hasattr(self, "_addr_map"):
             m = {}
             for n in self.nodes.values():
-                for a in n.addresses():
+                for a in n.addresses() + n.addresses6():
                     m[a] = n.name
             self._addr_map = m
         return self._addr_map

@@ -5,7 +5,7 @@ afterwards in build.py, where the whole lab is known.
 """
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Network
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict as _Strict, field_validator, model_validator
@@ -47,6 +47,9 @@ class Addressing(Strict):
     loopbacks: IPv4Network = IPv4Network("11.255.0.0/16")
     links: IPv4Network = IPv4Network("11.0.0.0/16")
     lans: IPv4Network = IPv4Network("12.0.0.0/16")
+    # 6PE (a domain with sixpe: true): every customer-side link (one end outside the 6PE domain)
+    # gets the /64 number k of this prefix (k: the link's position in links:), its ends ::1, ::2, ...
+    ipv6: IPv6Network = IPv6Network("2001:db8:600::/48")
 
 
 SourceMode = Literal["outgoing", "probed", "incoming"]
@@ -116,6 +119,8 @@ class DomainSpec(Strict):
     rsvp: list[list[str]] = []         # LDP over RSVP: [[head, tail], ...] RSVP-TE LSPs inside the domain
     bgp_free: Bool = False             # BGP-free core: routers with no link out of the domain have no
                                        # route to external (customer) prefixes
+    sixpe: Bool = False                # 6PE (RFC 4798): IPv6 customers over this IPv4-only core, the
+                                       # IPv6 explicit-null label 2 under the transport label
     behaviour: dict | None = None      # vendor behaviour knobs for the domain's routers
 
 

@@ -14,7 +14,8 @@ from collections import deque
 
 from testbed.controlplane import build as build_cp
 from testbed.engine import compile_node
-from testbed.wire import ARP_REQUEST, WireError, arp_reply, parse_arp
+from testbed.wire import (ARP_REQUEST, NEIGHBOR_SOLICIT, NH_ICMPV6, WireError, arp_reply, ipv6_packet,
+                          neighbor_advert, parse_arp, parse_nd)
 
 
 class SimPort:
@@ -28,6 +29,10 @@ class SimPort:
         self.ip = itf.ip
         self.prefixlen = itf.network.prefixlen
         self.gateway = node.gateway
+        # 6PE labs: the host's IPv6 address and its default gateway (fib6), NS answered like ARP
+        self.ip6 = itf.address6.ip if itf.address6 is not None else None
+        d6 = [r for p, r in sim.cp.tables[host].fib6.items() if p.prefixlen == 0]
+        self.gateway6 = d6[0].nexthops[0].gateway if d6 else None
         self.inbox: deque[bytes] = deque()
         self.answer_arp = False
 
@@ -47,6 +52,17 @@ class SimPort:
                 op = tpa = None
             if op == ARP_REQUEST and tpa == int(self.ip):
                 self.send(arp_reply(self.mac, int(self.ip), sha, spa))
+                return
+        if self.answer_arp and self.ip6 is not None and frame[12:14] == b"\x86\xdd" and len(frame) >= 78 \
+                and frame[20] == NH_ICMPV6 and frame[54] == NEIGHBOR_SOLICIT:
+            try:
+                target, mac = parse_nd(frame, 54, len(frame))
+            except WireError:
+                target = mac = None
+            if mac is not None and target == int(self.ip6):
+                src = int.from_bytes(frame[22:38], "big")
+                na = neighbor_advert(target, self.mac, target, src, router=False)
+                self.send(mac + self.mac + b"\x86\xdd" + ipv6_packet(target, src, NH_ICMPV6, 255, na))
                 return
         self.inbox.append(frame)
 

@@ -34,6 +34,9 @@ Routers are compared by identity (any interface address maps to its router). Per
     are not LSRs of the truth tunnel they were matched with, on-path routers included (an LSR of
     the same ingress/egress tunnel on another listed equal-cost path is counted apart, as
     `lsrs_other_path`); every LSR of a false tunnel.
+ 7. Not probed (6PE labs): the truth's IPv6 probes (`probes6`) that no trace went to are listed under
+    `not_probed`, their tunnels counted `undetectable` with the reason (TNT and uTNT probe IPv4
+    only, NOT_PROBED_IPV6), never as misses.
  6. perfect: every present tunnel detected with class, ingress, egress and all LSRs right, and
     no false tunnel, false LSR, flagged-not-revealed, incomplete, unmatched or off-path trace.
 """
@@ -48,6 +51,8 @@ COUNTS = ("present", "undetectable", "detected", "class_correct", "ingress_corre
 TRACE_COUNTS = ("traces", "incomplete_traces", "unmatched_traces", "off_path_traces")
 THRESHOLDS = {"frpla": 3, "rtla": 1}      # TNT's defaults (-f 3, -r 1)
 UTURN_RUN = 3                             # sc_tnt's hard-coded UTURN_SEQ_THRESHOLD (tnt.md 3.2)
+NOT_PROBED_IPV6 = ("not probed: a 6PE tunnel carries IPv6 and TNT (sc_tnt, like uTNT) probes IPv4 only; the "
+                   "lab's IPv4 traffic crosses the same core in a tunnel of its own (matrix LIMITS ipv4-only)")
 
 
 def _node(lab, addr):
@@ -373,5 +378,21 @@ def score_run(lab, truth: dict, traces: list[dict], thresholds: dict | None = No
         total["off_path_traces"] += s["off_path_hops"] > 0
         for k, v in s["per_class"].items():
             per_class.setdefault(k, _zero()).update(v)
-    return {"totals": dict(total), "per_class": {k: dict(v) for k, v in per_class.items()},
-            "traces": scored, "unmatched": unmatched, "perfect": is_perfect(total)}
+    out = {"totals": dict(total), "per_class": {k: dict(v) for k, v in per_class.items()},
+           "traces": scored, "unmatched": unmatched, "perfect": is_perfect(total)}
+    probed = {tr.get("dst") for tr in traces}
+    not_probed = []
+    for p in truth.get("probes6", []):
+        if p["to"] in probed:
+            continue
+        path = p["paths"][0] if p["paths"] else {"tunnels": []}
+        for t in path["tunnels"]:
+            total["undetectable"] += 1
+            per_class.setdefault(t["class"], _zero())["undetectable"] += 1
+        not_probed.append({"from": p["from"], "to": p["to"], "to_name": p["to_name"],
+                           "verdicts": [{"truth": t, "reported": None, "verdict": f"undetectable: {NOT_PROBED_IPV6}"}
+                                        for t in path["tunnels"]]})
+    if not_probed:
+        out["totals"], out["per_class"] = dict(total), {k: dict(v) for k, v in per_class.items()}
+        out["not_probed"] = not_probed
+    return out

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from scapy.all import ARP, ICMP, IP, UDP, Ether, raw
+from scapy.all import (ARP, ICMP, IP, UDP, Ether, ICMPv6DestUnreach, ICMPv6EchoReply, ICMPv6EchoRequest,
+                       ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6NDOptSrcLLAddr, ICMPv6TimeExceeded, IPerror6, IPv6, raw)
 from scapy.contrib.mpls import MPLS, ICMPExtension_MPLS
-from scapy.layers.inet import IPerror
+from scapy.layers.inet import ICMPExtension_Header, IPerror
 
 
 @dataclass
@@ -104,6 +105,79 @@ class ScriptedProber:
                     h.labels = _entries(r[ICMPExtension_MPLS].stack)
             return h
         return HopReply(ttl=ttl, address=None)
+
+    # ---------------------------------------------------------------- IPv6 (6PE labs)
+    def _nd(self, ip6: str) -> bytes:
+        from scapy.layers.inet6 import in6_getnsma, in6_getnsmac, inet_pton
+        import socket
+        grp = socket.inet_ntop(socket.AF_INET6, in6_getnsma(inet_pton(socket.AF_INET6, ip6)))
+        self.port.send(raw(Ether(dst=in6_getnsmac(inet_pton(socket.AF_INET6, grp)), src=self.mac) /
+                           IPv6(src=self.src6, dst=grp, hlim=255) / ICMPv6ND_NS(tgt=ip6) /
+                           ICMPv6NDOptSrcLLAddr(lladdr=self.mac)))
+        self.sim.run(self.wait)
+        for f in self.port.recv_all():
+            p = Ether(f)
+            if ICMPv6ND_NA in p and p[ICMPv6ND_NA].tgt == ip6:
+                return bytes.fromhex(p.src.replace(":", ""))
+        raise RuntimeError(f"no neighbour advertisement from gateway {ip6}")
+
+    def exchange6(self, pkt) -> list:
+        if getattr(self, "gwmac6", None) is None:
+            self.src6 = str(self.port.ip6)
+            self.gwmac6 = self._nd(str(self.port.gateway6))
+        self.port.send(raw(Ether(dst=self.gwmac6, src=self.mac) / pkt))
+        self.sim.run(self.wait)
+        return [Ether(f) for f in self.port.recv_all() if f[12:14] == b"\x86\xdd"]
+
+    def ping6(self, dst: str) -> int | None:
+        for r in self.exchange6(IPv6(src=str(self.port.ip6), dst=dst, hlim=64) / ICMPv6EchoRequest(id=4242, seq=1)):
+            if ICMPv6EchoReply in r and r[IPv6].src == dst:
+                return r[IPv6].hlim
+        return None
+
+    def probe6(self, dst: str, ttl: int) -> HopReply:
+        """An ICMPv6 echo request with hop limit `ttl` (a Paris flow: id and seq fixed); the
+        RFC 4950 stack read from the RFC 4884 extension after the 128-byte quote (scapy has no
+        ICMPv6 extension layer: the bytes after it are parsed as an ICMP extension header)."""
+        pkt = IPv6(src=str(self.port.ip6), dst=dst, hlim=ttl) / ICMPv6EchoRequest(id=self.icmp_id, seq=0)
+        for r in self.exchange6(pkt):
+            for cls, typ in ((ICMPv6TimeExceeded, 3), (ICMPv6DestUnreach, 1), (ICMPv6EchoReply, 129)):
+                if cls not in r:
+                    continue
+                ic = r[cls]
+                h = HopReply(ttl=ttl, address=r[IPv6].src, icmp_type=typ, icmp_code=getattr(ic, "code", 0),
+                             reply_ttl=r[IPv6].hlim)
+                if typ in (1, 3) and IPerror6 in r:
+                    h.quoted_ttl = r[IPerror6].hlim
+                    body = raw(ic)[8:]
+                    if ic.length and len(body) > ic.length * 8:
+                        ext = ICMPExtension_Header(body[ic.length * 8:])
+                        if ICMPExtension_MPLS in ext:
+                            h.labels = _entries(ext[ICMPExtension_MPLS].stack)
+                return h
+        return HopReply(ttl=ttl, address=None)
+
+    def trace6(self, dst: str, max_ttl: int = 30, gap_limit: int = 5, fingerprint: bool = True) -> list[HopReply]:
+        hops, gap = [], 0
+        for ttl in range(1, max_ttl + 1):
+            h = self.probe6(dst, ttl)
+            hops.append(h)
+            if h.address is None:
+                gap += 1
+                if gap >= gap_limit:
+                    break
+                continue
+            gap = 0
+            if fingerprint and h.icmp_type != 129:
+                h.er_ttl = self.ping6(h.address)
+            if h.address == dst or h.icmp_type in (129, 1):
+                if h.icmp_type == 129:
+                    h.er_ttl = h.reply_ttl
+                    h.icmp_type = 0
+                break
+            if h.icmp_type == 3:
+                h.icmp_type = 11           # time-exceeded, as the IPv4 rows name it
+        return hops
 
     def trace(self, dst: str, method: str = "icmp-paris", first_ttl: int = 1, max_ttl: int = 30,
               gap_limit: int = 5, fingerprint: bool = True) -> list[HopReply]:

@@ -49,8 +49,11 @@ def signature_row(lab_name: str, vendor: str | None, knobs: dict | None = None, 
                 n.personality = dataclasses.replace(n.personality, **knobs)
     cp = build(lab)
     pr = ScriptedProber(Sim(lab, cp), source or lab.probes[0].source)
-    dst = str(lab.nodes[target].primary_address()) if target else str(lab.probes[0].targets[0])
-    hops = pr.trace(dst, method=method)
+    if method == "icmp6-paris":            # 6PE: the IPv6 trace (ICMPv6 echo, hop limits 1, 2, ...)
+        hops = pr.trace6(str(lab.probes[0].targets6[0][0]))
+    else:
+        dst = str(lab.nodes[target].primary_address()) if target else str(lab.probes[0].targets[0])
+        hops = pr.trace(dst, method=method)
     names, prev = [], None
     for h in hops:
         if h.address is None:
@@ -79,6 +82,10 @@ KNOB_ROWS = [
     ("label_base: 299776 (juniper)", "explicit", "cisco", {"label_base": 299776}, None, None, None),
     ("vpn: true (domain; two-label stack)", "l3vpn", None, {}, None, None, None),
     ("sr: true (domain; SRGB node SIDs)", "sr-mpls", None, {}, None, None, None),
+    ("sixpe: true (domain; 6PE, an IPv6 trace: ::ffff: mapped LSRs quote the transport label over label 2)", "6pe",
+     "cisco", {}, None, "icmp6-paris", None),
+    ("sixpe: true, Junos P routers (no icmp-tunneling, no IPv6 route back: `*`)", "6pe", "juniper", {}, None,
+     "icmp6-paris", None),
     ("entropy_label: true (ELI 7 + EL under the transport label)", "entropy", None, {}, None, None, None),
     ("tunnel_scope: multi-label, one label", "explicit", "cisco", {"tunnel_scope": "multi-label"}, None, None, None),
     ("tunnel_scope: multi-label, two labels", "l3vpn", None, {"tunnel_scope": "multi-label"}, None, None, None),
@@ -233,16 +240,17 @@ def signature_table(progress: bool = True) -> list[dict]:
             jobs += [(name, v) for v in VENDORS]
         else:
             jobs.append((name, None))
+    six = {n for n in lab_names() if "sixpe: true" in (Path(__import__("testbed").TOPOLOGIES) / f"{n}.yaml").read_text()}
     rows = []
     if progress:
         from rich.progress import Progress
         with Progress(transient=True) as p:
             task = p.add_task("tracing library labs in the sim", total=len(jobs))
             for name, v in jobs:
-                rows.append(signature_row(name, v))
+                rows.append(signature_row(name, v, method="icmp6-paris" if name in six else "icmp-paris"))
                 p.advance(task)
     else:
-        rows = [signature_row(n, v) for n, v in jobs]
+        rows = [signature_row(n, v, method="icmp6-paris" if n in six else "icmp-paris") for n, v in jobs]
     rows += [signature_row("explicit", v) for v in EXTRA_VENDORS]
     rows += [knob_row(*k) for k in KNOB_ROWS]
     return rows

@@ -9,7 +9,10 @@ Each tunnel also carries what TNT's invisible-tunnel triggers should read at its
 from __future__ import annotations
 
 from .tunnels import tunnels_on
-from .walk import flow_picker, walk
+from .walk import addr_str, flow_picker, walk
+
+SIXPE_NOTE = ("6PE: IPv6 over the IPv4 core with the IPv6 explicit-null label 2 under the transport label; "
+              "the LSRs answer from IPv4-mapped addresses (::ffff:a.b.c.d)")
 
 HIDDEN = ("opaque", "invisible-php", "invisible-uhp")
 
@@ -131,11 +134,36 @@ def silent_reason(cp, step, src_addr, udp: bool = False) -> str | None:
             p.php_expiry == "pop-first"
         scope = {"all": True, "multi-label": len(step.labels_in) >= 2, "udp": udp}[p.tunnel_scope]
         routed = pops_first or not (n.icmp_tunneling and hop is not None and scope)
-    if routed and cp.tables[step.node].lookup(src_addr) is None:
+    if routed and _lookup(cp, step.node, src_addr) is None:
+        if ":" in str(src_addr):
+            return (f"no IPv6 route back to {src_addr}: a 6PE P router sends its ICMPv6 time-exceeded along the LSP "
+                    "only with ICMP tunnelling; not tunnelled, it is IP-routed and dropped")
         why = "a one-label error under ttl expiration pop" if labelled and p.tunnel_scope == "multi-label" \
             else ("the penultimate hop pops first" if labelled and n.icmp_tunneling else "not tunnelled")
         return f"no IP route back to {src_addr}: its time-exceeded is IP-routed ({why}) and dropped (BGP-free core)"
     return None
+
+
+def _lookup(cp, node: str, addr):
+    from ipaddress import ip_address
+    a = ip_address(str(addr))
+    return cp.tables[node].lookup6(a) if a.version == 6 else cp.tables[node].lookup(a)
+
+
+def reply_source6(cp, node: str, in_addr, to) -> str | None:
+    """The source of `node`'s ICMPv6 error to `to` (mirrors engine/ipv6.py _source6): the IPv6
+    address of the interface its route back leaves through, else its first IPv6 address, else
+    the IPv4-mapped address of the incoming interface (`in_addr` already is that on a P router)."""
+    n = cp.lab.nodes[node]
+    r = cp.tables[node].lookup6(to)
+    if r is not None and r.nexthops:
+        itf = n.iface(r.nexthops[0].ifname)
+        if itf.address6 is not None:
+            return str(itf.address6.ip)
+    mine = n.addresses6()
+    if mine:
+        return str(mine[0])
+    return addr_str(in_addr) if in_addr is not None else None
 
 
 def reply_source(cp, node: str, in_addr, to, kind: str = "time_exceeded", probed=None):
@@ -166,60 +194,84 @@ def ground_truth(cp, flows: dict | None = None) -> dict:
     """flows: {(vantage point, destination): (probe source address, method, flow id)} of the
     traces actually sent; the listed path that flow takes is marked `flow_path`."""
     lab = cp.lab
-    probes = []
+    probes, probes6 = [], []
     reveal_cache: dict = {}
     for pr in lab.probes:
         src_addr = lab.nodes[pr.source].primary_address()
         for dst, dname in zip(pr.targets, pr.target_names):
-            fwd = walk(cp, pr.source, dst)
-            back = walk(cp, dname, src_addr) if dname in lab.nodes else []
-            paths = []
-            for p in fwd:
-                tuns = tunnels_on(lab, p)
-                tj = []
-                for t in tuns:
-                    d = t.to_json()
-                    frpla, rtla = _expected_triggers(cp, lab, p, tuns, t, src_addr)
-                    # the most the trigger can read (the longest equal-cost return path), and
-                    # every value the equal-cost return paths give (one without return ECMP)
-                    d["frpla_expected"] = max(frpla) if frpla else None
-                    d["rtla_expected"] = max(rtla) if rtla else None
-                    d["frpla_return_paths"], d["rtla_return_paths"] = frpla, rtla
-                    d["reveal_lsrs"] = _reveal_lsrs(cp, t, reveal_cache) if t.hidden else []
-                    nodes = [s.node for s in p]
-                    k = nodes.index(t.egress) if t.egress in nodes else None
-                    d["after_egress"] = nodes[k + 1] if k is not None and k + 1 < len(nodes) else None
-                    d["after_egress_is_destination"] = k is not None and k + 2 == len(nodes)
-                    tj.append(d)
-                steps = []
-                quiet = {}
-                for s in p:
-                    j = s.to_json()
-                    if s.in_addr is not None:       # who answers a probe expiring here, from which address
-                        j["time_exceeded_from"] = reply_source(cp, s.node, s.in_addr, src_addr)
-                        why = silent_reason(cp, s, src_addr) if s.action not in ("deliver", "drop") else None
-                        if why:
-                            j["silent"] = quiet[s.node] = why
-                    steps.append(j)
-                for d in tj:
-                    reasons = [quiet.get(x) for x in d["lsrs"]]
-                    if d["lsrs"] and all(reasons) and not d["silent"]:
-                        d["silent"] = True
-                        d["silent_reason"] = reasons[0]
-                        d["notes"].append(f"every LSR is silent: {reasons[0]}")
-                paths.append({"forward": steps, "tunnels": tj})
-            fl = (flows or {}).get((pr.source, str(dst)))
-            if fl is not None and len(paths) > 1:
-                one = walk(cp, pr.source, dst, pick=flow_picker(fl[0], dst, fl[1], fl[2]))
-                seq = [s.node for s in one[0]] if one else None
-                for path in paths:
-                    path["flow_path"] = [s["node"] for s in path["forward"]] == seq
-            probes.append({"from": pr.source, "from_address": str(src_addr), "to": str(dst), "to_name": dname,
-                           "ecmp": len(fwd) > 1, "paths": paths,
-                           "return": [[s.node for s in p] for p in back]})
+            probes.append(_probe(cp, pr, src_addr, dst, dname, flows, reveal_cache))
+        if pr.targets6:                    # 6PE: the same probes over IPv6 (no IPv4 detector sends them)
+            src6 = lab.nodes[pr.source].addresses6()[0]
+            for dst6, dname in pr.targets6:
+                d = _probe(cp, pr, src6, dst6, dname, None, reveal_cache)
+                d["family"] = "ipv6"
+                for path in d["paths"]:
+                    for t in path["tunnels"]:
+                        if t.get("family") == "6pe":
+                            t["notes"].append(SIXPE_NOTE)
+                probes6.append(d)
     identity = {n.name: {"kind": n.kind, "vendor": n.vendor, "domain": n.domain,
                          "addresses": [str(a) for a in n.addresses()],
                          "icmp_source": dict(n.icmp_source),
                          "behaviour": _behaviour(n), "behaviour_set": sorted(n.behaviour)}
                 for n in lab.nodes.values()}
-    return {"lab": lab.name, "probes": probes, "nodes": identity}
+    for n in lab.nodes.values():
+        if n.addresses6():
+            identity[n.name]["addresses6"] = [str(a) for a in n.addresses6()]
+    doc = {"lab": lab.name, "probes": probes, "nodes": identity}
+    if probes6:
+        doc["probes6"] = probes6
+    return doc
+
+
+def _probe(cp, pr, src_addr, dst, dname, flows, reveal_cache: dict) -> dict:
+    """The truth of one (vantage point, destination): forward paths with their tunnels, returns."""
+    lab = cp.lab
+    v6 = dst.version == 6
+    fwd = walk(cp, pr.source, dst)
+    back = walk(cp, dname, src_addr) if dname in lab.nodes else []
+    paths = []
+    for p in fwd:
+        tuns = tunnels_on(lab, p)
+        tj = []
+        for t in tuns:
+            d = t.to_json()
+            frpla, rtla = _expected_triggers(cp, lab, p, tuns, t, src_addr)
+            # the most the trigger can read (the longest equal-cost return path), and every
+            # value the equal-cost return paths give (one without return ECMP)
+            d["frpla_expected"] = max(frpla) if frpla else None
+            d["rtla_expected"] = max(rtla) if rtla else None
+            d["frpla_return_paths"], d["rtla_return_paths"] = frpla, rtla
+            d["reveal_lsrs"] = _reveal_lsrs(cp, t, reveal_cache) if t.hidden else []
+            nodes = [s.node for s in p]
+            k = nodes.index(t.egress) if t.egress in nodes else None
+            d["after_egress"] = nodes[k + 1] if k is not None and k + 1 < len(nodes) else None
+            d["after_egress_is_destination"] = k is not None and k + 2 == len(nodes)
+            tj.append(d)
+        steps = []
+        quiet = {}
+        for s in p:
+            j = s.to_json()
+            if s.in_addr is not None:       # who answers a probe expiring here, from which address
+                j["time_exceeded_from"] = reply_source6(cp, s.node, s.in_addr, src_addr) if v6 else \
+                    reply_source(cp, s.node, s.in_addr, src_addr)
+                why = silent_reason(cp, s, src_addr) if s.action not in ("deliver", "drop") else None
+                if why:
+                    j["silent"] = quiet[s.node] = why
+            steps.append(j)
+        for d in tj:
+            reasons = [quiet.get(x) for x in d["lsrs"]]
+            if d["lsrs"] and all(reasons) and not d["silent"]:
+                d["silent"] = True
+                d["silent_reason"] = reasons[0]
+                d["notes"].append(f"every LSR is silent: {reasons[0]}")
+        paths.append({"forward": steps, "tunnels": tj})
+    fl = (flows or {}).get((pr.source, str(dst)))
+    if fl is not None and len(paths) > 1:
+        one = walk(cp, pr.source, dst, pick=flow_picker(fl[0], dst, fl[1], fl[2]))
+        seq = [s.node for s in one[0]] if one else None
+        for path in paths:
+            path["flow_path"] = [s["node"] for s in path["forward"]] == seq
+    return {"from": pr.source, "from_address": str(src_addr), "to": str(dst), "to_name": dname,
+            "ecmp": len(fwd) > 1, "paths": paths,
+            "return": [[s.node for s in p] for p in back]}

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from testbed.controlplane.labelop import IPV6_EXPLICIT_NULL
 from testbed.controlplane.tables import EXPLICIT_NULL
+
+from .walk import addr_str
 
 CLASSES = ("explicit", "implicit", "opaque", "invisible-php", "invisible-uhp")
 
@@ -25,6 +28,7 @@ class Tunnel:
     inner: list = field(default_factory=list)   # tunnels in this tunnel (LDP over RSVP): head, tail,
                                                 # LSRs, the head's stacked_push_ttl, hidden or not
     no_decrement: bool = False       # the ingress has Junos no-decrement-ttl (pipe for its own packets too)
+    family: str = "ipv4"             # "6pe": IPv6 over the IPv4 core (label 2 under the transport label)
 
     @property
     def hidden(self) -> bool:
@@ -35,7 +39,8 @@ class Tunnel:
                 "ingress_address": self.ingress_addr, "egress_address": self.egress_addr,
                 "lsr_addresses": self.lsr_addrs, "domain": self.domain, "silent": self.silent,
                 "ending": self.ending, "hidden": self.hidden, "notes": self.notes, "stack_depth": self.stack_depth,
-                "inner": self.inner, "no_decrement": self.no_decrement}
+                "inner": self.inner, "no_decrement": self.no_decrement,
+                **({"family": self.family} if self.family != "ipv4" else {})}
 
 
 def _answers(node) -> bool:
@@ -59,7 +64,8 @@ def tunnels_on(lab, path) -> list[Tunnel]:
         last = labelled[-1]
         if last.action in ("untagged", "pop-explicit-null"):
             egress, lsrs = last, labelled[:-1]
-            ending = "uhp" if last.labels_in[0] == EXPLICIT_NULL else "abrupt"
+            ending = "uhp" if last.labels_in[0] == EXPLICIT_NULL else (
+                "php" if last.labels_in == (IPV6_EXPLICIT_NULL,) else "abrupt")   # 6PE: PHP, then label 2
         else:
             egress = path[j] if j < len(path) else None
             lsrs = labelled
@@ -105,11 +111,12 @@ def tunnels_on(lab, path) -> list[Tunnel]:
                          + ("never see the probe's TTL expire (hidden)" if t["hidden"] else "stay visible"))
         out.append(Tunnel(cls=cls, ingress=ingress.node, egress=egress.node if egress else "?",
                           lsrs=[s.node for s in lsrs],
-                          ingress_addr=str(ingress.in_addr) if ingress.in_addr else None,
-                          egress_addr=str(egress.in_addr) if egress and egress.in_addr else None,
-                          lsr_addrs=[str(s.in_addr) for s in lsrs], domain=ing.domain, silent=silent,
+                          ingress_addr=addr_str(ingress.in_addr) if ingress.in_addr else None,
+                          egress_addr=addr_str(egress.in_addr) if egress and egress.in_addr else None,
+                          lsr_addrs=[addr_str(s.in_addr) for s in lsrs], domain=ing.domain, silent=silent,
                           ending=ending, notes=notes, stack_depth=max(len(s.labels_in) for s in labelled),
-                          inner=inner, no_decrement=bool(ing.personality.no_decrement_ttl)))
+                          inner=inner, no_decrement=bool(ing.personality.no_decrement_ttl),
+                          family="6pe" if any(IPV6_EXPLICIT_NULL in s.labels_in for s in labelled) else "ipv4"))
         i = j
     return out
 

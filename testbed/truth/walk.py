@@ -2,24 +2,32 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address, ip_address
 
 from testbed.controlplane.labelop import ELI, after_hop, strip_explicit_null
 
 MAX_PATHS = 16
+
+
+def addr_str(a) -> str:
+    """An address as the tools print it: IPv4-mapped IPv6 in its dotted form (::ffff:11.0.0.3)."""
+    m = getattr(a, "ipv4_mapped", None)
+    return f"::ffff:{m}" if m is not None else str(a)
 ENTROPY = -1        # stands for an entropy label: its value is per flow (the engine hashes the packet)
 
 
 @dataclass(frozen=True)
 class Step:
     node: str
-    in_addr: IPv4Address | None      # address of the interface the packet came in on (None at the source)
+    in_addr: IPv4Address | IPv6Address | None   # address of the interface the packet came in on (None at the
+                                     # source); an IPv6 walk (6PE): its IPv6 address, or ::ffff:<IPv4> on a
+                                     # router without IPv6 there (a P router: the address it answers from)
     labels_in: tuple[int, ...]       # label stack on arrival (top first)
     action: str                      # source | push | swap | swap-push | php | untagged | pop-explicit-null | ip
                                      # | deliver | drop
 
     def to_json(self):
-        return {"node": self.node, "address": str(self.in_addr) if self.in_addr else None,
+        return {"node": self.node, "address": addr_str(self.in_addr) if self.in_addr else None,
                 "labels": list(self.labels_in), "action": self.action}
 
 
@@ -43,21 +51,31 @@ def flow_picker(src_addr, dst, method: str, flow: int):
 def walk(cp, src: str, dst, max_hops: int = 64, stack: tuple = (), pick=None) -> list[list[Step]]:
     """All router-level paths a packet from node `src` to address `dst` can take; with
     `stack`, the paths of a packet that arrives at `src` carrying those labels; with
-    `pick(hops) -> hops`, only the branches it keeps (one flow: flow_picker)."""
+    `pick(hops) -> hops`, only the branches it keeps (one flow: flow_picker). An IPv6 `dst`
+    (6PE labs) is looked up in the fib6 of dual-stack nodes and the LFIBs of the core."""
     lab = cp.lab
-    dst = IPv4Address(str(dst))
+    dst = ip_address(str(dst))
+    v6 = dst.version == 6
     paths: list[list[Step]] = []
+
+    def addrs(node):
+        return lab.nodes[node].addresses6() if v6 else lab.nodes[node].addresses()
+
+    def ip_of(p):
+        if not v6:
+            return p.ip
+        return p.address6.ip if p.address6 is not None else IPv6Address(f"::ffff:{p.ip}")
 
     def peer_addr(node, out_ifname, neighbor):
         """The address of `neighbor` on the link behind node's `out_ifname`."""
         for p in lab.nodes[node].iface(out_ifname).peers():
             if p.node == neighbor:
-                return p.ip
+                return ip_of(p)
         return None
 
     def on_link(node, out_ifname):
         for p in lab.nodes[node].iface(out_ifname).peers():
-            if p.ip == dst:
+            if ip_of(p) == dst:
                 return p
         return None
 
@@ -68,7 +86,7 @@ def walk(cp, src: str, dst, max_hops: int = 64, stack: tuple = (), pick=None) ->
             paths.append(path + [Step(node, in_addr, stack, "drop")])
             return
         if not stack:
-            if dst in lab.nodes[node].addresses():
+            if dst in addrs(node):
                 paths.append(path + [Step(node, in_addr, stack, "deliver")])
             else:
                 route(node, in_addr, stack, path, Step(node, in_addr, stack, "ip"))
@@ -79,7 +97,7 @@ def walk(cp, src: str, dst, max_hops: int = 64, stack: tuple = (), pick=None) ->
             rest = stack[k:]
             if rest:
                 switch(node, rest, path + [here])
-            elif dst in lab.nodes[node].addresses():
+            elif dst in addrs(node):
                 paths.append(path + [here])
             else:
                 route(node, in_addr, (), path, here)
@@ -99,7 +117,7 @@ def walk(cp, src: str, dst, max_hops: int = 64, stack: tuple = (), pick=None) ->
 
     def route(node, in_addr, stack, path, here: Step):
         """IP lookup at node; `here` is this node's step (its action updated to push if labelled)."""
-        r = cp.tables[node].lookup(dst)
+        r = cp.tables[node].lookup6(dst) if v6 else cp.tables[node].lookup(dst)
         if r is None or not r.nexthops:
             paths.append(path + [Step(here.node, here.in_addr, here.labels_in, "drop")])
             return
@@ -110,7 +128,7 @@ def walk(cp, src: str, dst, max_hops: int = 64, stack: tuple = (), pick=None) ->
                 if peer is None:
                     paths.append(path + [step, Step(node, in_addr, stack, "drop")])
                 else:
-                    paths.append(path + [step, Step(peer.node, peer.ip, (), "deliver")])
+                    paths.append(path + [step, Step(peer.node, ip_of(peer), (), "deliver")])
                 continue
             push = tuple(nh.push)
             if push and here.action != "source" and lab.nodes[node].personality.entropy_label:
@@ -120,7 +138,7 @@ def walk(cp, src: str, dst, max_hops: int = 64, stack: tuple = (), pick=None) ->
     if stack:
         arrive(src, None, tuple(stack), [])
         return paths
-    if dst in lab.nodes[src].addresses():
+    if dst in addrs(src):
         return [[Step(src, None, (), "deliver")]]
     route(src, None, (), [], Step(src, None, (), "source"))
     return paths

@@ -6,12 +6,13 @@ import struct
 from .errors import WireError
 
 __all__ = [
-    "ETH_IP", "ETH_ARP", "ETH_MPLS", "BROADCAST", "ETH_HLEN",
+    "ETH_IP", "ETH_ARP", "ETH_MPLS", "ETH_IP6", "BROADCAST", "ETH_HLEN",
     "eth_header", "parse_eth",
 ]
 
 ETH_IP = 0x0800
 ETH_ARP = 0x0806
+ETH_IP6 = 0x86DD
 ETH_MPLS = 0x8847
 BROADCAST = b"\xff" * 6
 ETH_HLEN = 14

@@ -14,6 +14,7 @@ __all__ = [
     "TTL_EXCEEDED_IN_TRANSIT", "FRAG_REASSEMBLY_EXCEEDED", "ERROR_TYPES", "EXT_TYPES",
     "ICMP_HLEN", "EXT_ORIG_LEN", "EXT_VERSION", "CLASS_MPLS", "CTYPE_MPLS_INCOMING",
     "IcmpExtensions", "IcmpMessage", "echo", "icmp_error", "parse_icmp", "parse_extensions",
+    "walk_extension", "extension_structure",
 ]
 
 # types
@@ -121,10 +122,7 @@ def icmp_error(type: int, code: int, original: bytes, quote_len: int,
         quote = original[:EXT_ORIG_LEN]
         if len(quote) < EXT_ORIG_LEN:
             quote = bytes(quote) + bytes(EXT_ORIG_LEN - len(quote))
-        entries = encode_stack(mpls_stack)
-        obj = _OBJ.pack(4 + len(entries), CLASS_MPLS, CTYPE_MPLS_INCOMING) + entries
-        ext_ck = _fold_ck(0x2000 + ones_sum(obj))
-        body = b"".join((quote, b"\x20\x00", _U16.pack(ext_ck), obj))
+        body = quote + extension_structure(mpls_stack)
         length = EXT_ORIG_LEN // 4
     try:
         _HDR_ERR.pack(type, code, 0, pointer, length, mtu)
@@ -132,6 +130,14 @@ def icmp_error(type: int, code: int, original: bytes, quote_len: int,
         raise ValueError(f"ICMP error field out of range: {e}") from None
     ck = _fold_ck((type << 8) + code + (pointer << 8) + length + mtu + ones_sum(body))
     return _HDR_ERR.pack(type, code, ck, pointer, length, mtu) + body
+
+
+def extension_structure(mpls_stack) -> bytes:
+    """RFC 4884 extension structure (version 2, checksum) holding one RFC 4950 MPLS incoming
+    label stack object with the entries of `mpls_stack` (S bits as given)."""
+    entries = encode_stack(mpls_stack)
+    obj = _OBJ.pack(4 + len(entries), CLASS_MPLS, CTYPE_MPLS_INCOMING) + entries
+    return b"".join((b"\x20\x00", _U16.pack(_fold_ck(0x2000 + ones_sum(obj))), obj))
 
 
 def _no_ext(orig_len: int, malformed: bool = False) -> IcmpExtensions:
@@ -184,6 +190,18 @@ def parse_extensions(buf, off: int = 0, end: int | None = None, *,
         ck_ok = ck == 0 or inet_checksum(buf[ext_off:end]) == 0
         if form == "legacy" and strict_legacy and not ck_ok:
             return _no_ext(n - ICMP_HLEN)
+        return walk_extension(buf, ext_off, end, form, orig, malformed)
+    except Exception:  # defensive: this parser is fed hostile bytes and must never raise
+        return _no_ext(0, True)
+
+
+def walk_extension(buf, ext_off: int, end: int, form: str, orig: int, malformed: bool = False) -> IcmpExtensions:
+    """The RFC 4884 extension structure located at ext_off (a version-2 header): its checksum
+    and objects up to `end`. Shared by ICMP and ICMPv6 (icmpv6.py), which place it alike and
+    differ only in where the length attribute sits. Never raises."""
+    try:
+        ck = (buf[ext_off + 2] << 8) | buf[ext_off + 3]
+        ck_ok = ck == 0 or inet_checksum(buf[ext_off:end]) == 0
         mpls = []
         objects = []
         pos = ext_off + 4

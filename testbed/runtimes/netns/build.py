@@ -37,6 +37,13 @@ ROUTER_SYSCTLS = (("net.ipv6.conf.all.disable_ipv6", 1), ("net.ipv4.ip_forward",
 HOST_SYSCTLS = ROUTER_SYSCTLS + (("net.ipv4.icmp_ratelimit", 0), ("net.ipv4.icmp_msgs_per_sec", 100000),
                                  ("net.ipv4.icmp_msgs_burst", 10000))
 SWITCH_SYSCTLS = ROUTER_SYSCTLS
+# 6PE labs' hosts (dual stack): IPv6 on, but no link-local address, no DAD, no router
+# solicitation or autoconfiguration (the address and default route are set), no ICMPv6 rate
+# limit (as for IPv4: a traceroute's UDP probes all get their port unreachable)
+HOST6_SYSCTLS = (("net.ipv6.conf.default.addr_gen_mode", 1), ("net.ipv6.conf.default.accept_ra", 0),
+                 ("net.ipv6.conf.default.autoconf", 0), ("net.ipv6.conf.default.accept_dad", 0),
+                 ("net.ipv6.conf.default.dad_transmits", 0), ("net.ipv6.conf.default.router_solicitations", 0),
+                 ("net.ipv6.conf.all.disable_ipv6", 0), ("net.ipv6.icmp.ratelimit", 0))
 
 
 # ---------------------------------------------------------------- running ip
@@ -66,6 +73,10 @@ def configure_sysctls(plan: Plan):
         for n in plan.hosts.values():
             w.enter(n)
             for k, v in HOST_SYSCTLS:
+                nsutil.write_sysctl(k, v)
+        for _node, n, _ifn, _a, _g in plan.host_cfg6:
+            w.enter(n)
+            for k, v in HOST6_SYSCTLS:
                 nsutil.write_sysctl(k, v)
         if plan.switch:
             w.enter(plan.switch)
@@ -130,6 +141,10 @@ def configure_nodes(plan: Plan):
                         nl.add_default_route(gateway, ifn)
         except OSError as e:
             raise TestbedError(f"configuring namespace {n} failed: {e.strerror or e}") from None
+    for node, n, ifn, address6, gateway6 in plan.host_cfg6:     # 6PE: the host's IPv6 side
+        ip_batch([f"address add {address6} dev {ifn} nodad"]
+                 + ([f"route add ::/0 via {gateway6} dev {ifn}"] if gateway6 else []),
+                 netns=n, what=f"addressing host {node} (IPv6)")
 
 
 def configure_router_vps(plan: Plan):

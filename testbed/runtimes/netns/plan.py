@@ -42,6 +42,7 @@ class Plan:
     host_cfg: list       # [(node, ns, ifname, address, gateway)]
     router_ifs: dict     # ns -> [ifname]
     router_vps: list = field(default_factory=list)   # [dict]: router vantage points (router_vp_plan)
+    host_cfg6: list = field(default_factory=list)    # 6PE labs: [(node, ns, ifname, address6/64, gateway6)]
 
     @property
     def namespaces(self) -> list[str]:
@@ -134,11 +135,17 @@ def make_plan(lab, name: str) -> Plan:
         if h.interfaces:
             itf = h.interfaces[0]
             host_cfg.append((h.name, hosts[h.name], itf.name, itf.address, h.gateway))
+    host_cfg6 = []
+    for h in lab.hosts:
+        itf = h.interfaces[0] if h.interfaces else None
+        if itf is not None and itf.address6 is not None:
+            gw6 = next((p.address6.ip for p in itf.peers() if lab.nodes[p.node].is_router and p.address6), None)
+            host_cfg6.append((h.name, hosts[h.name], itf.name, str(itf.address6), str(gw6) if gw6 else None))
     router_ifs = {routers[r.name]: [i.name for i in r.interfaces] for r in lab.routers}
     vps = list(dict.fromkeys(p.source for p in lab.probes if lab.nodes[p.source].is_router))
     router_vps = [router_vp_plan(lab, name, r, routers[r]) for r in vps]
     return Plan(name=name, routers=routers, hosts=hosts, switch=sw, p2p=p2p, lans=lans, host_cfg=host_cfg,
-                router_ifs=router_ifs, router_vps=router_vps)
+                router_ifs=router_ifs, router_vps=router_vps, host_cfg6=host_cfg6)
 
 
 def fingerprint(lab, routers) -> str:
