@@ -60,11 +60,20 @@ GRID: dict[str, list] = {
     "php_ttl_writeback": ["vendor", True, False],
     "silent": ["none", "lsr", "ingress", "echo"],   # answer_time_exceeded off on p1 / on pe1; answer_echo off on p1
     "rate_limit": ["none", "core"],             # LSRs answer time-exceeded from a token bucket
+    "no_decrement_ttl": ["vendor", True],       # Junos no-decrement-ttl: the LSP costs no TTL (255 pushed, no write-back)
+    "quote_bytes": ["vendor", 28],              # errors quote 28 bytes (RFC 792's minimum) instead of the vendor's
+    "source_time_exceeded": ["vendor", "incoming"],   # time-exceeded from the incoming interface (not RFC 1812's)
+    "sixpe": [False, True],                     # 6PE: IPv6 customers too, label 2 under the transport label
 }
 # the catalogue axes with the value that leaves a cell as it was without them
 BEHAVIOUR_AXES = {"label_order": "vendor", "vpn": False, "sr": False, "entropy_label": False,
                   "ttl_propagate_local": "vendor", "router_vp": False, "tunnel_scope": "vendor",
-                  "php_ttl_writeback": "vendor", "silent": "none", "rate_limit": "none"}
+                  "php_ttl_writeback": "vendor", "silent": "none", "rate_limit": "none",
+                  "no_decrement_ttl": "vendor", "quote_bytes": "vendor", "source_time_exceeded": "vendor",
+                  "sixpe": False}
+# 6PE is modelled for PHP LSPs over LDP with BGP at the edge (testbed/lab/build.py _sixpe): a
+# cell drawn with sixpe on another combination is the same cell without it (_cell)
+SIXPE_OFF = {"popping": ("uhp",), "vpn": (True,), "sr": (True,), "class": ("opaque",)}
 SILENT = {"lsr": ("p1", {"answer_time_exceeded": False}), "ingress": ("pe1", {"answer_time_exceeded": False}),
           "echo": ("p1", {"answer_echo": False})}
 RATE_LIMIT = {"rate": 1, "burst": 2}            # per router, time-exceeded (the rate-limited lab: 0.1/s, 1)
@@ -151,7 +160,7 @@ LIMITS = {
 # knobs a miss may be attributed to by the re-run check (label_order and sr change only label
 # values, which no TNT rule reads: a miss they cause would be a bug, never a limit)
 ATTRIBUTABLE = ("vpn", "entropy_label", "silent", "rate_limit", "tunnel_scope", "php_ttl_writeback",
-                "ttl_propagate_local")
+                "ttl_propagate_local", "no_decrement_ttl", "quote_bytes", "source_time_exceeded")
 
 
 def _parts_limit(lab, verdict: str, t: dict | None, u: dict | None, vp: str, other_path: int = 0,
@@ -321,6 +330,8 @@ def _cell(grid: dict, index: int) -> dict:
         vals = grid[k]
         index, r = divmod(index, len(vals))
         out[k] = vals[r]
+    if out.get("sixpe") and any(out.get(k) in vs for k, vs in SIXPE_OFF.items()):
+        out["sixpe"] = False
     return {k: out[k] for k in grid}
 
 
@@ -383,8 +394,11 @@ def lab_doc(params: dict) -> dict:
         dom["vpn"] = True
     if p.get("sr"):
         dom["sr"] = True
+    if p.get("sixpe"):
+        dom["sixpe"] = True
     beh = {}
-    for k in ("label_order", "ttl_propagate_local", "tunnel_scope", "php_ttl_writeback"):
+    for k in ("label_order", "ttl_propagate_local", "tunnel_scope", "php_ttl_writeback", "no_decrement_ttl",
+              "quote_bytes", "source_time_exceeded"):
         if p.get(k, "vendor") != "vendor":
             beh[k] = p[k]
     if p.get("entropy_label"):

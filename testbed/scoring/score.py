@@ -29,16 +29,17 @@ Routers are compared by identity (any interface address maps to its router). Per
       explains it (ecmp-return: the egress's time-exceeded came back over a shorter
       equal-cost return path, below the trigger's threshold; see _miss_reason).
     A partly detected hidden tunnel whose LSRs were revealed on another equal-cost path
-    carries the reason ecmp-revelation (_revelation_reason).
+    carries the reason ecmp-revelation (_revelation_reason); one whose only miss is the
+    ingress of a router vantage point's own tunnel carries router-vp-ingress.
  5. False tunnels: reported tunnels matched to no truth tunnel. False LSRs: reported LSRs that
     are not LSRs of the truth tunnel they were matched with, on-path routers included (an LSR of
     the same ingress/egress tunnel on another listed equal-cost path is counted apart, as
     `lsrs_other_path`); every LSR of a false tunnel.
+ 6. perfect: every present tunnel detected with class, ingress, egress and all LSRs right, and
+    no false tunnel, false LSR, flagged-not-revealed, incomplete, unmatched or off-path trace.
  7. Not probed (6PE labs): the truth's IPv6 probes (`probes6`) that no trace went to are listed under
     `not_probed`, their tunnels counted `undetectable` with the reason (TNT and uTNT probe IPv4
     only, NOT_PROBED_IPV6), never as misses.
- 6. perfect: every present tunnel detected with class, ingress, egress and all LSRs right, and
-    no false tunnel, false LSR, flagged-not-revealed, incomplete, unmatched or off-path trace.
 """
 from __future__ import annotations
 
