@@ -16,6 +16,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from timing import median_of as _median_of  # noqa: E402
 
 import testbed  # noqa: E402
 
@@ -23,12 +26,7 @@ RUNS = 7
 
 
 def median_of(fn, runs=RUNS):
-    out = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t)
-    return statistics.median(out)
+    return _median_of(fn, runs)
 
 
 def fresh_import(module: str) -> float:

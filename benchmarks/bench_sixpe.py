@@ -8,12 +8,13 @@ measured in the same run on the same lab (topologies/6pe.yaml, 3 LSRs, sim runti
 
     .venv/bin/python benchmarks/bench_sixpe.py
 """
-import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from timing import median_of as _median_of  # noqa: E402
 
 from testbed.controlplane import build  # noqa: E402
 from testbed.lab import load_lab  # noqa: E402
@@ -24,12 +25,7 @@ RUNS = 7
 
 
 def median_of(fn, runs=RUNS):
-    out = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t)
-    return statistics.median(out)
+    return _median_of(fn, runs)
 
 
 def main():

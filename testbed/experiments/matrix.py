@@ -154,13 +154,21 @@ LIMITS = {
                                 "pipe, ttl_propagate_local): the egress's own replies enter the return tunnel "
                                 "uniform (or pipe), so the return-path length TNT's triggers read (tnt.md 3.2) "
                                 "differs from the forward model (checked: the miss is gone without the split)",
+    "knob:no_decrement_ttl": "the LSP is signalled no-decrement-ttl (Junos): the ingress pushes 255 and the pop "
+                             "writes nothing back, so the tunnel costs no hop of TTL and the egress's FRPLA/RTLA "
+                             "read 0 (tnt.md 3.2) (checked: the miss is gone without the knob)",
+    "knob:source_time_exceeded": "time-exceeded messages come from the incoming interface instead of the interface "
+                                 "of the route back (RFC 1812 4.3.2.4): the hop addresses TNT compares for DUPIP "
+                                 "and traces toward in its revelation (tnt.md 3.2, 4.3) change (checked: the miss "
+                                 "is gone with the vendor's source rule)",
     "knobs": "several catalogue knobs together (named in the verdict line): the miss is gone only without all of "
              "them (each alone is a router behaviour above; tnt.md 3)",
 }
 # knobs a miss may be attributed to by the re-run check (label_order and sr change only label
-# values, which no TNT rule reads: a miss they cause would be a bug, never a limit)
+# values, quote_bytes only the reply's size, sixpe only adds IPv6 traffic: no TNT rule reads
+# them, so a miss they cause would be a bug, never a limit)
 ATTRIBUTABLE = ("vpn", "entropy_label", "silent", "rate_limit", "tunnel_scope", "php_ttl_writeback",
-                "ttl_propagate_local", "no_decrement_ttl", "quote_bytes", "source_time_exceeded")
+                "ttl_propagate_local", "no_decrement_ttl", "source_time_exceeded")
 
 
 def _parts_limit(lab, verdict: str, t: dict | None, u: dict | None, vp: str, other_path: int = 0,
