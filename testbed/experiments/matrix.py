@@ -183,6 +183,9 @@ def _parts_limit(lab, verdict: str, t: dict | None, u: dict | None, vp: str, oth
         uhp_egresses = {x["egress"] for x in truths if x.get("ending") == "uhp"}
         if hops and hops[0] in uhp_egresses:        # it starts at the egress (qTTL > 1 runs on past it)
             return "uhp-egress-quotes"
+    if verdict == "missed" and t is not None and vp == t["ingress"] and \
+            t["class"] in ("opaque", "invisible-php", "invisible-uhp"):
+        return "router-vp-no-revelation"      # the trace starts at the egress: no start point, no test
     if t is None or not verdict.startswith("partly"):
         return _limit_of(lab, verdict, t, u, other_path)
     rest = verdict.replace("partly: ", "").split(", ")
