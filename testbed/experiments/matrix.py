@@ -64,16 +64,22 @@ GRID: dict[str, list] = {
     "quote_bytes": ["vendor", 28],              # errors quote 28 bytes (RFC 792's minimum) instead of the vendor's
     "source_time_exceeded": ["vendor", "incoming"],   # time-exceeded from the incoming interface (not RFC 1812's)
     "sixpe": [False, True],                     # 6PE: IPv6 customers too, label 2 under the transport label
+    "rsvp": [False, True],                      # LDP over RSVP p1 -> pN: a stacked push (stacked_push_ttl)
+    "bgp_free": [False, True],                  # P routers know no customer prefix (no route back)
+    "ip_id": ["vendor", "random"],              # IP-ID of the router's own packets
 }
 # the catalogue axes with the value that leaves a cell as it was without them
 BEHAVIOUR_AXES = {"label_order": "vendor", "vpn": False, "sr": False, "entropy_label": False,
                   "ttl_propagate_local": "vendor", "router_vp": False, "tunnel_scope": "vendor",
                   "php_ttl_writeback": "vendor", "silent": "none", "rate_limit": "none",
                   "no_decrement_ttl": "vendor", "quote_bytes": "vendor", "source_time_exceeded": "vendor",
-                  "sixpe": False}
-# 6PE is modelled for PHP LSPs over LDP with BGP at the edge (testbed/lab/build.py _sixpe): a
-# cell drawn with sixpe on another combination is the same cell without it (_cell)
-SIXPE_OFF = {"popping": ("uhp",), "vpn": (True,), "sr": (True,), "class": ("opaque",)}
+                  "sixpe": False, "rsvp": False, "bgp_free": False, "ip_id": "vendor"}
+# 6PE is modelled for PHP LSPs over LDP with BGP at the edge (testbed/lab/build.py _sixpe), LDP
+# over RSVP needs LDP and an RSVP head and tail that are not neighbours (p1 and pN, N >= 3): a
+# cell drawn with one of them on another combination is the same cell without it (_cell)
+SIXPE_OFF = {"popping": ("uhp",), "vpn": (True,), "sr": (True,), "class": ("opaque",), "rsvp": (True,),
+             "bgp_free": (True,)}
+RSVP_OFF = {"sr": (True,), "lsrs": (1, 2)}
 SILENT = {"lsr": ("p1", {"answer_time_exceeded": False}), "ingress": ("pe1", {"answer_time_exceeded": False}),
           "echo": ("p1", {"answer_echo": False})}
 RATE_LIMIT = {"rate": 1, "burst": 2}            # per router, time-exceeded (the rate-limited lab: 0.1/s, 1)
@@ -161,14 +167,22 @@ LIMITS = {
                                  "of the route back (RFC 1812 4.3.2.4): the hop addresses TNT compares for DUPIP "
                                  "and traces toward in its revelation (tnt.md 3.2, 4.3) change (checked: the miss "
                                  "is gone with the vendor's source rule)",
+    "knob:rsvp": "LDP over RSVP (rsvp: p1 -> pN): p1 pushes an RSVP label over the LDP one; a Junos head starts "
+                 "it at TTL 255 (stacked_push_ttl), so the LSRs inside never see the probe's TTL expire and stay "
+                 "hidden inside the explicit tunnel, and a Cisco head copies it and its LSRs quote two labels "
+                 "(tnt.md 3) (checked: the miss is gone without the RSVP LSP)",
+    "knob:bgp_free": "a BGP-free core: the P routers know no customer prefix, so a time-exceeded they route by IP "
+                     "(a one-label LSP under Huawei `ttl expiration pop`, or no ICMP tunnelling) has no route back "
+                     "and is dropped: the LSRs are silent (tnt.md 3) (checked: the miss is gone with BGP in the "
+                     "core)",
     "knobs": "several catalogue knobs together (named in the verdict line): the miss is gone only without all of "
              "them (each alone is a router behaviour above; tnt.md 3)",
 }
 # knobs a miss may be attributed to by the re-run check (label_order and sr change only label
-# values, quote_bytes only the reply's size, sixpe only adds IPv6 traffic: no TNT rule reads
-# them, so a miss they cause would be a bug, never a limit)
+# values, quote_bytes only the reply's size, ip_id only the IP-ID, sixpe only adds IPv6
+# traffic: no TNT rule reads them, so a miss they cause would be a bug, never a limit)
 ATTRIBUTABLE = ("vpn", "entropy_label", "silent", "rate_limit", "tunnel_scope", "php_ttl_writeback",
-                "ttl_propagate_local", "no_decrement_ttl", "source_time_exceeded")
+                "ttl_propagate_local", "no_decrement_ttl", "source_time_exceeded", "rsvp", "bgp_free")
 
 
 def _parts_limit(lab, verdict: str, t: dict | None, u: dict | None, vp: str, other_path: int = 0,
@@ -341,6 +355,8 @@ def _cell(grid: dict, index: int) -> dict:
         vals = grid[k]
         index, r = divmod(index, len(vals))
         out[k] = vals[r]
+    if out.get("rsvp") and any(out.get(k) in vs for k, vs in RSVP_OFF.items()):
+        out["rsvp"] = False
     if out.get("sixpe") and any(out.get(k) in vs for k, vs in SIXPE_OFF.items()):
         out["sixpe"] = False
     return {k: out[k] for k in grid}
@@ -407,9 +423,13 @@ def lab_doc(params: dict) -> dict:
         dom["sr"] = True
     if p.get("sixpe"):
         dom["sixpe"] = True
+    if p.get("rsvp"):
+        dom["rsvp"] = [["p1", f"p{n}"]]
+    if p.get("bgp_free"):
+        dom["bgp_free"] = True
     beh = {}
     for k in ("label_order", "ttl_propagate_local", "tunnel_scope", "php_ttl_writeback", "no_decrement_ttl",
-              "quote_bytes", "source_time_exceeded"):
+              "quote_bytes", "source_time_exceeded", "ip_id"):
         if p.get(k, "vendor") != "vendor":
             beh[k] = p[k]
     if p.get("entropy_label"):
