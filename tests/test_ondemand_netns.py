@@ -74,6 +74,14 @@ def test_leases_never_clash_with_the_lab_or_each_other(running):
     c = lease_instance(lab, inst, "vp")
     release_instance(inst, c)
     assert c["address"] == a["address"]          # released leases are reused
+    # a campaign's earlier addresses are taken again only when no other is free, so each of
+    # its instances keeps an address (and MAC and tap) of its own
+    d = lease_instance(lab, inst, "vp", avoid={a["address"], b["address"]})
+    release_instance(inst, d)
+    assert d["address"] == str(free[2])
+    e = lease_instance(lab, inst, "vp", avoid={str(x) for x in free})
+    release_instance(inst, e)
+    assert e["address"] == str(free[0])
 
 
 def test_ondemand_drops_events_when_every_node_is_busy(running):

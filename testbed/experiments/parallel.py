@@ -297,6 +297,7 @@ class Instances:
         self._procs: dict[int, subprocess.Popen] = {}
         self._lock = threading.Lock()
         self._aborted = threading.Event()     # set by stop_all: no instance starts after it
+        self._leased: set[str] = set()        # addresses this run's instances took (not reused while others are free)
         self.t0 = time.monotonic()
 
     def run_utnt(self, e: Entry) -> Result:
@@ -304,7 +305,11 @@ class Instances:
         res = Result(e.vp, e.dst, e.start)
         lease = None
         try:
-            lease = lease_instance(self.lab, self.name, e.vp)
+            with self._lock:
+                taken = frozenset(self._leased)
+            lease = lease_instance(self.lab, self.name, e.vp, avoid=taken)
+            with self._lock:
+                self._leased.add(lease["address"])
             if self._aborted.is_set():
                 raise TestbedError("interrupted before this instance started")
             res.address, res.mac, res.tap = lease["address"], lease["mac"], lease["tap"]

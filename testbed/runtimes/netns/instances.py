@@ -59,13 +59,17 @@ def _ip(args: list[str]):
         raise TestbedError(f"ip {' '.join(args)}: {r.stderr.strip()}")
 
 
-def lease_instance(lab, name: str, host: str, tap: bool = True) -> dict:
+def lease_instance(lab, name: str, host: str, tap: bool = True, avoid: set | frozenset = frozenset()) -> dict:
     """An attachment point of its own on host's LAN. With tap=False no tap is made (the caller
-    brings its own, e.g. QEMU's -netdev tap creates it)."""
+    brings its own, e.g. QEMU's -netdev tap creates it). `avoid`: addresses (strings) to take
+    only when no other is free -- a campaign's earlier instances, so that each of its instances
+    has an address, MAC and tap of its own (its traces and frames are told apart by them) as
+    long as the LAN has room."""
     att = attachment(name, host)
     d = state.run_dir(name) / "instances"
     d.mkdir(parents=True, exist_ok=True)
-    for addr in free_addresses(lab, att):
+    free = free_addresses(lab, att)
+    for addr in [a for a in free if str(a) not in avoid] + [a for a in free if str(a) in avoid]:
         try:
             fd = os.open(d / str(addr), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
