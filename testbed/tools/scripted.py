@@ -157,10 +157,13 @@ class ScriptedProber:
                 return h
         return HopReply(ttl=ttl, address=None)
 
-    def trace6(self, dst: str, max_ttl: int = 30, gap_limit: int = 5, fingerprint: bool = True) -> list[HopReply]:
+    @staticmethod
+    def _walk(probe, ttls, gap_limit: int, answered) -> list[HopReply]:
+        """The TTL loop of both traces: probe(ttl) per TTL, `gap_limit` silent hops in a row
+        end it, answered(hop) -> True ends it on an answering hop."""
         hops, gap = [], 0
-        for ttl in range(1, max_ttl + 1):
-            h = self.probe6(dst, ttl)
+        for ttl in ttls:
+            h = probe(ttl)
             hops.append(h)
             if h.address is None:
                 gap += 1
@@ -168,31 +171,29 @@ class ScriptedProber:
                     break
                 continue
             gap = 0
+            if answered(h):
+                break
+        return hops
+
+    def trace6(self, dst: str, max_ttl: int = 30, gap_limit: int = 5, fingerprint: bool = True) -> list[HopReply]:
+        def answered(h):
             if fingerprint and h.icmp_type != 129:
                 h.er_ttl = self.ping6(h.address)
             if h.address == dst or h.icmp_type in (129, 1):
                 if h.icmp_type == 129:
                     h.er_ttl = h.reply_ttl
                     h.icmp_type = 0
-                break
+                return True
             if h.icmp_type == 3:
                 h.icmp_type = 11           # time-exceeded, as the IPv4 rows name it
-        return hops
+            return False
+        return self._walk(lambda ttl: self.probe6(dst, ttl), range(1, max_ttl + 1), gap_limit, answered)
 
     def trace(self, dst: str, method: str = "icmp-paris", first_ttl: int = 1, max_ttl: int = 30,
               gap_limit: int = 5, fingerprint: bool = True) -> list[HopReply]:
-        hops, gap = [], 0
-        for ttl in range(first_ttl, max_ttl + 1):
-            h = self.probe(dst, ttl, method)
-            hops.append(h)
-            if h.address is None:
-                gap += 1
-                if gap >= gap_limit:
-                    break
-                continue
-            gap = 0
+        def answered(h):
             if fingerprint:
                 h.er_ttl = self.ping(h.address)
-            if h.address == dst or h.icmp_type in (0, 3):
-                break
-        return hops
+            return h.address == dst or h.icmp_type in (0, 3)
+        return self._walk(lambda ttl: self.probe(dst, ttl, method), range(first_ttl, max_ttl + 1), gap_limit,
+                          answered)
