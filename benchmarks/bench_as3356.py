@@ -24,15 +24,16 @@ import hashlib
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import types
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from timing import module_at  # noqa: E402
 
 from testbed.controlplane import build  # noqa: E402
 from testbed.importers import import_lab, write  # noqa: E402
@@ -52,12 +53,7 @@ def digest(obj) -> str:
 
 def old_build():
     """build() of compute.py as it was at BEFORE, loaded beside the current package."""
-    src = subprocess.run(["git", "-C", str(ROOT), "show", f"{BEFORE}:testbed/controlplane/compute.py"],
-                         capture_output=True, text=True, check=True).stdout
-    mod = types.ModuleType("testbed.controlplane._compute_before")
-    mod.__package__ = "testbed.controlplane"
-    exec(compile(src, f"{BEFORE}:compute.py", "exec"), mod.__dict__)
-    return mod.build
+    return module_at(BEFORE, "testbed/controlplane/compute.py", "testbed.controlplane", ROOT).build
 
 
 def scan_lookup(self, dst):

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import types
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from timing import module_at  # noqa: E402
 
 from testbed.controlplane import build  # noqa: E402
 from testbed.importers import import_lab, write  # noqa: E402
@@ -32,12 +33,7 @@ BEFORE = "a8265a7"
 
 
 def old_ground_truth():
-    src = subprocess.run(["git", "-C", str(ROOT), "show", f"{BEFORE}:testbed/truth/report.py"],
-                         capture_output=True, text=True, check=True).stdout
-    mod = types.ModuleType("testbed.truth._report_before")
-    mod.__package__ = "testbed.truth"
-    exec(compile(src, f"{BEFORE}:report.py", "exec"), mod.__dict__)
-    return mod.ground_truth
+    return module_at(BEFORE, "testbed/truth/report.py", "testbed.truth", ROOT).ground_truth
 
 
 def counts(lab, truth):
