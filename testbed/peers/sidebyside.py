@@ -61,7 +61,7 @@ def run_pair(lab: str, params: dict | None, options: list[str], name: str, worke
     warts: list[str] = []
     try:
         u_traces, u_s = [], 0.0
-        t_text, t_s, t_probes = [], 0.0, 0
+        t_s, t_probes = 0.0, 0
         runs = []
         for src, targets in jobs:
             t1 = time.monotonic()
@@ -71,18 +71,18 @@ def run_pair(lab: str, params: dict | None, options: list[str], name: str, worke
             r = tnt.run_tnt(name, src, targets, options)
             warts.append(r["warts"])
             t_s += r["elapsed_s"]
-            t_text.append(r["verbose_text"])
             t_probes += sum(warts_probe_counts(r["warts"]))
             runs.append({"from": src, "tnt": r["verbose_text"], "utnt": dump_text_json(u["traces"], verbose=True)})
         # TNT's warts probe_count is everything its tnt trace sent: the base trace, the
         # fingerprinting pings and the revelation probes (explicit: 8 hops + 8 pings = 16;
         # invisible-php: 20 + 8 = 28, as uTNT's three counters add up on the same labs), so
         # uTNT's probes are counted the same way
-        res["utnt"] = {"text": dump_text_json(u_traces, verbose=True), "seconds": u_s,
+        # the whole dumps are the vantage points' dumps one after the other
+        res["utnt"] = {"text": "".join(x["utnt"] for x in runs), "seconds": u_s,
                        "probes": sum(int(t.get("probe_count") or 0) + int(t.get("reveal_probes") or 0)
                                      + int(t.get("ping_probes") or 0) for t in u_traces),
                        "ping_probes": sum(int(t.get("ping_probes") or 0) for t in u_traces)}
-        res["tnt"] = {"text": "".join(t_text), "seconds": t_s, "probes": t_probes,
+        res["tnt"] = {"text": "".join(x["tnt"] for x in runs), "seconds": t_s, "probes": t_probes,
                       "warts": list(warts) if keep_warts else []}
         res["runs"] = runs
     finally:
