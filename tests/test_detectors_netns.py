@@ -218,29 +218,28 @@ def test_run_detector_tnt_reveals_like_utnt():
     assert "visibility" not in out
 
 
-def _tnt_daemons(owner_pid: int) -> list[int]:
-    """TNT scamper daemons started by the process owner_pid (its socket is scamper-<pid>.sock)."""
+def _tnt_procs(owner_pid: int, is_it) -> list[int]:
+    """PIDs of the processes on the TNT socket of process owner_pid (scamper-<pid>.sock) whose
+    command line passes is_it."""
     from testbed.runtimes.netns.nsutil import proc_cmdline
     out = []
     for pid, _ in tnt._pids_with(f"/scamper-{owner_pid}.sock"):
         try:
-            if "-D" in proc_cmdline(pid) and "-U" in proc_cmdline(pid):
+            if is_it(proc_cmdline(pid)):
                 out.append(pid)
         except OSError:
             pass
     return out
 
 
+def _tnt_daemons(owner_pid: int) -> list[int]:
+    """TNT scamper daemons started by the process owner_pid."""
+    return _tnt_procs(owner_pid, lambda argv: "-D" in argv and "-U" in argv)
+
+
 def _sc_tnt_running(owner_pid: int) -> bool:
     """sc_tnt (the measurement, not the daemon) runs on the socket of process owner_pid."""
-    from testbed.runtimes.netns.nsutil import proc_cmdline
-    for pid, _ in tnt._pids_with(f"/scamper-{owner_pid}.sock"):
-        try:
-            if any(a.endswith("sc_tnt") for a in proc_cmdline(pid)):
-                return True
-        except OSError:
-            pass
-    return False
+    return bool(_tnt_procs(owner_pid, lambda argv: any(a.endswith("sc_tnt") for a in argv)))
 
 
 @needs_tnt
