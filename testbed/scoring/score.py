@@ -379,8 +379,6 @@ def score_run(lab, truth: dict, traces: list[dict], thresholds: dict | None = No
         total["off_path_traces"] += s["off_path_hops"] > 0
         for k, v in s["per_class"].items():
             per_class.setdefault(k, _zero()).update(v)
-    out = {"totals": dict(total), "per_class": {k: dict(v) for k, v in per_class.items()},
-           "traces": scored, "unmatched": unmatched, "perfect": is_perfect(total)}
     probed = {tr.get("dst") for tr in traces}
     not_probed = []
     for p in truth.get("probes6", []):
@@ -393,7 +391,8 @@ def score_run(lab, truth: dict, traces: list[dict], thresholds: dict | None = No
         not_probed.append({"from": p["from"], "to": p["to"], "to_name": p["to_name"],
                            "verdicts": [{"truth": t, "reported": None, "verdict": f"undetectable: {NOT_PROBED_IPV6}"}
                                         for t in path["tunnels"]]})
+    out = {"totals": dict(total), "per_class": {k: dict(v) for k, v in per_class.items()},
+           "traces": scored, "unmatched": unmatched, "perfect": is_perfect(total)}
     if not_probed:
-        out["totals"], out["per_class"] = dict(total), {k: dict(v) for k, v in per_class.items()}
         out["not_probed"] = not_probed
     return out
