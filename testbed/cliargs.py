@@ -22,9 +22,11 @@ def check_endpoints(lab, source, dest):
     """--from is a node of the lab (a host, or a router probing with its own stack: a router
     vantage point), --to a node or an IPv4 address."""
     hosts = [h.name for h in lab.hosts]
-    if source is not None and source not in lab.nodes:
-        raise InputError(f"{lab.source}: --from {source}: not a node of the lab (hosts: {', '.join(hosts) or 'none'}; "
-                         "or a router)")
+    # `--from all` and `--from vp1,vp2` name many vantage points (probe's many-instance mode)
+    for one in ([] if source in (None, "all") else source.split(",")):
+        if one.strip() not in lab.nodes:
+            raise InputError(f"{lab.source}: --from {one.strip()}: not a node of the lab (hosts: "
+                             f"{', '.join(hosts) or 'none'}; or a router; or all)")
     if source is None and not lab.probes and not hosts:
         raise InputError(f"{lab.source}: the lab has no host to probe from; add one under hosts:")
     if dest is not None and dest not in lab.nodes:

@@ -57,6 +57,28 @@ def test_twenty_concurrent_instances_match_sequential_runs(running, name, repeat
     assert not list((state.run_dir(inst) / "instances").iterdir())
 
 
+def test_readme_probe_from_all_command_runs_as_typed(running):
+    """The README's `testbed probe five-vp --from all --repeat 4 --parallel 20`, run as a user
+    types it (the lab under this run's name): it exited 2 ('not a node of the lab') because the
+    running-lab check read 'all' as a node name."""
+    import json
+    import sys
+    from pathlib import Path
+    inst = running("five-vp")
+    testbed = str(Path(sys.executable).with_name("testbed"))
+    r = subprocess.run([testbed, "probe", inst, "--from", "all", "--repeat", "4", "--parallel", "20", "--json"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    doc = json.loads(r.stdout)
+    assert doc["summary"]["instances"] == 20 and doc["summary"]["completed"] == 20, doc["summary"]
+    assert doc["score"]["perfect"], doc["score"]
+    # a list of vantage points is checked name by name, with one line naming the bad one
+    r = subprocess.run([testbed, "probe", inst, "--from", "vp1,nosuchvp"], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 2 and "--from nosuchvp: not a node of the lab" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
 def test_leases_never_clash_with_the_lab_or_each_other(running):
     lab = load_lab("invisible-php")
     inst = running("invisible-php")
