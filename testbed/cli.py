@@ -404,6 +404,8 @@ def cmd_signatures(args):
 # ---------------------------------------------------------------- parser
 def build_parser():
     p = _Parser(prog="testbed", description="uTNT-lab: MPLS labs with known ground truth")
+    from testbed import __version__
+    p.add_argument("--version", action="version", version=f"testbed (uTNT-lab) {__version__}")
     sub = p.add_subparsers(dest="cmd", required=True)
 
     def lab_cmd(name, fn, help_):

@@ -40,3 +40,20 @@ def test_wheel_installed_elsewhere_runs_the_main_job_from_another_directory(tmp_
     import json
     doc = json.loads(run.stdout)
     assert doc["lab"] == "invisible-php" and doc["score"]["perfect"] is True
+
+
+def test_version_of_both_commands_is_the_distributions():
+    """`testbed --version` and `utnt --version`, as a user types them, print the version that
+    pyproject.toml declares (testbed's own constant included: it must not drift)."""
+    import re
+    import subprocess
+    import sys
+    import tomllib
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    declared = tomllib.loads((root / "pyproject.toml").read_text())["project"]["version"]
+    for cmd in ("testbed", "utnt"):
+        r = subprocess.run([str(Path(sys.executable).with_name(cmd)), "--version"], capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert re.fullmatch(rf"{cmd}( \(uTNT-lab\))? {re.escape(declared)}\n", r.stdout), r.stdout

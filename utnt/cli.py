@@ -41,9 +41,20 @@ def _addr(s: str) -> str:
     return s
 
 
+def _version() -> str:
+    """uTNT ships in the utnt-lab distribution; a copy without its metadata (a VM guest's
+    bare tree) says so instead of guessing a number."""
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("utnt-lab")
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
 def build_parser(port_required: bool = True, prog: str = "utnt"):
     p = argparse.ArgumentParser(prog=prog, description="uTNT: TNT (Trace the Naughty Tunnels) with its own "
                                 "network stack, attached to an L2 port like a unikernel")
+    p.add_argument("--version", action="version", version=f"{prog} {_version()}")
     dst = p.add_mutually_exclusive_group(required=port_required)
     dst.add_argument("-i", dest="dst", type=_addr, help="a single destination")
     dst.add_argument("-a", dest="addrfile", help="file of destinations, one per line, '#' comments")
