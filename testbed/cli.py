@@ -230,8 +230,11 @@ def cmd_run(args):
         if up_progress is not None:
             up_progress.close()
     if args.json:
-        return _print_json(doc)
-    print_run(doc, lab, c)
+        _print_json(doc)
+    else:
+        print_run(doc, lab, c)
+    from testbed.experiments.gate import check
+    check(args, [(lab.name, doc["score"]["totals"])])
 
 
 def cmd_score(args):
@@ -245,14 +248,17 @@ def cmd_score(args):
                                "(or --name RUNNING RESULTS...)")
         lab_arg, results = args.items[0], args.items[1:]
     docs, lab = score_files(lab_arg, results, fmt=args.format, sets=args.set, running=args.name)
+    from testbed.experiments.gate import check
     if args.json:
-        return _print_json(docs[0] if len(docs) == 1 else {"lab": lab.name, "results": docs})
-    from testbed.experiments.report import print_comparison, print_run
-    c = _console()
-    for doc in docs:
-        print_run(doc, lab, c)
-    if len(docs) > 1:
-        print_comparison(docs, lab, c)
+        _print_json(docs[0] if len(docs) == 1 else {"lab": lab.name, "results": docs})
+    else:
+        from testbed.experiments.report import print_comparison, print_run
+        c = _console()
+        for doc in docs:
+            print_run(doc, lab, c)
+        if len(docs) > 1:
+            print_comparison(docs, lab, c)
+    check(args, [(f"{lab.name} {path}", doc["score"]["totals"]) for path, doc in zip(results, docs)])
 
 
 def cmd_scoreboard(args):
@@ -267,7 +273,8 @@ def cmd_scoreboard(args):
         if getattr(args, "plot", None):
             from testbed.experiments.charts import scoreboard_bars
             scoreboard_bars(rows, args.plot, args.runtime)
-        return _print_json(rows)
+        _print_json(rows)
+        return _gate_rows(args, rows)
     from rich.progress import Progress
     with Progress(transient=True, console=_console()) as p:
         names = labs or __import__("testbed.lab", fromlist=["lab_names"]).lab_names()
@@ -295,6 +302,14 @@ def cmd_scoreboard(args):
         from testbed.experiments.charts import scoreboard_bars
         scoreboard_bars(rows, args.plot, args.runtime)
         c.print(f"wrote {args.plot}")
+    _gate_rows(args, rows)
+
+
+def _gate_rows(args, rows):
+    """A scoreboard row carries its lab's score totals (without the trace counts, which a
+    scoreboard row folds into `incomplete_traces`)."""
+    from testbed.experiments.gate import check
+    check(args, [(r["lab"], {"unmatched_traces": 0, "off_path_traces": 0, **r}) for r in rows])
 
 
 def cmd_sweep(args):
@@ -403,6 +418,7 @@ def cmd_signatures(args):
 
 # ---------------------------------------------------------------- parser
 def build_parser():
+    from testbed.experiments.gate import add_args as add_gate_args
     p = _Parser(prog="testbed", description="uTNT-lab: MPLS labs with known ground truth")
     from testbed import __version__
     p.add_argument("--version", action="version", version=f"testbed (uTNT-lab) {__version__}")
@@ -445,6 +461,7 @@ def build_parser():
         if name == "run":
             from testbed.runtimes.netns_cli import add_control_plane_args
             add_control_plane_args(s)
+            add_gate_args(s)
             s.add_argument("--detector", default="utnt", choices=["utnt", "tnt", "scamper", "traceroute"],
                            help="who probes (default utnt; the others run in the vantage point's namespace, netns only)")
             s.add_argument("--detector-cmd", metavar="'CMD ... {dst}'",
@@ -462,6 +479,7 @@ def build_parser():
     s.add_argument("--name", metavar="RUNNING", help="score against the running lab of this name (its file and "
                    "parameters)")
     s.add_argument("--json", action="store_true", help="machine-readable output")
+    add_gate_args(s)
     s.set_defaults(fn=cmd_score)
     s = sub.add_parser("scoreboard", help="uTNT's score over every library lab")
     s.add_argument("labs", nargs="*", help="only these labs")
@@ -473,6 +491,7 @@ def build_parser():
     s.add_argument("--plot", metavar="FILE.png", help="also draw the scoreboard as grouped bars")
     from testbed.experiments.pool import add_args as add_executor_args
     add_executor_args(s, "labs")
+    add_gate_args(s)
     s.set_defaults(fn=cmd_scoreboard)
     s = sub.add_parser("sweep", help="TNT's threshold calibration (TP/FP/FN/TN per cell), JSON and a PNG")
     s.add_argument("labs", nargs="+", help="labs to sweep together")

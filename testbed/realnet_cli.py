@@ -115,9 +115,12 @@ def _campaign(args, lab):
     files = write_outputs(doc, lab, args.output or f"campaign-{lab.name}", pictures=not args.no_pictures)
     doc["files"] = files
     if args.json:
-        return _print_json({k: v for k, v in doc.items() if k not in ("uTNT", "_truth")})
-    report(doc, c)
-    c.print("wrote " + ", ".join(files.values()))
+        _print_json({k: v for k, v in doc.items() if k not in ("uTNT", "_truth")})
+    else:
+        report(doc, c)
+        c.print("wrote " + ", ".join(files.values()))
+    from testbed.experiments.gate import check
+    check(args, [(lab.name, doc["score_totals"])])
 
 
 def add_campaign_args(s):
@@ -131,6 +134,8 @@ def add_campaign_args(s):
     s.add_argument("--control-plane", choices=["computed", "frr"], default=None,
                    help="netns, with --fail-link/--fail-router: computed (recomputed tables) or FRR "
                         "(default: the lab's)")
+    from testbed.experiments.gate import add_args as add_gate_args
+    add_gate_args(s)
 
 
 def add_parsers(sub):
