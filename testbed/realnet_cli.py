@@ -50,7 +50,7 @@ def run_as_campaign(args, lab):
                  ("fail_link", None), ("fail_router", None)):
         if not hasattr(args, k):
             setattr(args, k, v)
-    _campaign(args, lab)
+    _campaign(args, lab, as_run=True)
 
 
 def _failure(args, lab):
@@ -92,7 +92,10 @@ def _failure(args, lab):
             print(f"      tunnels {tb or 'none'}  =>  {ta or 'none'}")
 
 
-def _campaign(args, lab):
+def _campaign(args, lab, as_run: bool = False):
+    """as_run: `testbed run` of a lab with many vantage points: its --json is the shape of every
+    other `run --json` (traces, truth, score; the campaign's summary beside them under
+    "campaign"), and nothing is written unless -o asks for it."""
     if getattr(args, "fail_link", None) or getattr(args, "fail_router", None):
         return _failure(args, lab)
     from rich.console import Console
@@ -112,13 +115,22 @@ def _campaign(args, lab):
     finally:
         if up_progress is not None:
             up_progress.close()
-    files = write_outputs(doc, lab, args.output or f"campaign-{lab.name}", pictures=not args.no_pictures)
+    folder = args.output or (None if as_run else f"campaign-{lab.name}")
+    files = write_outputs(doc, lab, folder, pictures=not args.no_pictures) if folder else {}
     doc["files"] = files
-    if args.json:
+    if args.json and as_run:
+        from testbed.scoring import score_run
+        summary = {k: v for k, v in doc.items() if k not in ("uTNT", "_truth", "lab", "runtime")}
+        _print_json({"lab": lab.name, "runtime": args.runtime, "params": lab.params,
+                     "seed": getattr(args, "seed", None), "traces": doc["uTNT"], "truth": doc["_truth"]["probes"],
+                     "truth_source": "computed", "score": score_run(lab, doc["_truth"], doc["uTNT"]),
+                     "control_plane": "computed", "campaign": summary})
+    elif args.json:
         _print_json({k: v for k, v in doc.items() if k not in ("uTNT", "_truth")})
     else:
         report(doc, c)
-        c.print("wrote " + ", ".join(files.values()))
+        if files:
+            c.print("wrote " + ", ".join(files.values()))
     from testbed.experiments.gate import check
     check(args, [(lab.name, doc["score_totals"])])
 

@@ -92,3 +92,26 @@ def test_testbed_campaign_runs_and_draws_its_classes(geant, tmp_path):
     doc = json.loads(r.stdout)
     assert doc["vantage_points"] == 3 and set(doc["classes"]) == {"EXP", "IMP", "OPA", "INV"}
     assert (tmp_path / f"campaign-{lab.name}" / "classes.png").exists()
+
+
+def test_run_json_has_one_shape_whatever_the_number_of_vantage_points(tmp_path_factory, tmp_path):
+    """`testbed run --json` of a lab probed from many vantage points (run as a campaign) gives
+    the document of every other run (traces a list, truth, score) with the campaign summary
+    beside it, and writes no campaign folder into the working directory (issue 22)."""
+    from testbed.importers import import_lab, write
+    f = tmp_path_factory.mktemp("runshape") / "geant10.yaml"
+    write(import_lab("sndlib:geant", vps=10, dsts=3, probes="1", domains=1, classes="invisible-php", seed=3), str(f))
+    lab = load_lab(f)
+    assert is_campaign(lab)
+    tb = str(Path(sys.executable).with_name("testbed"))
+    one = subprocess.run([tb, "run", "invisible-php", "--runtime", "sim", "--json"], capture_output=True, text=True,
+                         cwd=tmp_path)
+    many = subprocess.run([tb, "run", lab.source, "--runtime", "sim", "--seed", "1", "--json"], capture_output=True,
+                          text=True, cwd=tmp_path)
+    assert one.returncode == 0 and many.returncode == 0, (one.stderr, many.stderr)
+    a, b = json.loads(one.stdout), json.loads(many.stdout)
+    assert set(b) - set(a) == {"campaign"} and not set(a) - set(b)
+    assert isinstance(b["traces"], list) and len(b["traces"]) == b["campaign"]["traces"] > 1
+    assert b["score"]["totals"] == b["campaign"]["score_totals"]
+    assert set(b["score"]) == set(a["score"])
+    assert list(tmp_path.iterdir()) == []
