@@ -261,6 +261,20 @@ def cmd_score(args):
     check(args, [(f"{lab.name} {path}", doc["score"]["totals"]) for path, doc in zip(results, docs)])
 
 
+def cmd_diff(args):
+    from testbed.experiments.diff import diff, load_pair, print_diff
+    a, b = load_pair(args.a, args.b, force=args.force)
+    d = diff(a, b)
+    if args.json:
+        _print_json(d)
+    else:
+        print_diff(d, _console())
+    if args.strict and d["regressions"]:
+        sys.stdout.flush()
+        print(f"below the bar: {d['regressions']} tunnel(s) right in {args.a} and not in {args.b}", file=sys.stderr)
+        raise SystemExit(3)
+
+
 def cmd_scoreboard(args):
     from testbed.experiments.board import scoreboard
     c = _console()
@@ -481,6 +495,14 @@ def build_parser():
     s.add_argument("--json", action="store_true", help="machine-readable output")
     add_gate_args(s)
     s.set_defaults(fn=cmd_score)
+    s = sub.add_parser("diff", help="two scored runs of one lab (two detectors, or two versions) per trace and "
+                                    "per verdict")
+    s.add_argument("a", metavar="A.json", help="`testbed run --json` or `testbed score --json` output")
+    s.add_argument("b", metavar="B.json", help="the same, of the same lab")
+    s.add_argument("--force", action="store_true", help="compare runs of different labs or parameters anyway")
+    s.add_argument("--strict", action="store_true", help="exit 3 when B got a tunnel wrong that A got right")
+    s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.set_defaults(fn=cmd_diff)
     s = sub.add_parser("scoreboard", help="uTNT's score over every library lab")
     s.add_argument("labs", nargs="*", help="only these labs")
     s.add_argument("--runtime", choices=["netns", "sim"], default="sim")
