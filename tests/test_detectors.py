@@ -265,3 +265,12 @@ def test_run_other_detectors_refuse_sim_and_foreign_options(labs):
         run_lab(lab, runtime="netns", detector="traceroute", extra=["-f", "3"])
     assert detector_method("scamper", ["-m", "udp-paris"]) == "udp-paris"
     assert detector_method("tnt", ["-b", "-f", "4"]) == "icmp-paris"        # TNT's options go to sc_tnt
+
+
+def test_a_users_detector_keeps_its_own_name():
+    """`run --detector-cmd` names the document's detector after the detector's own output (its
+    traces' `detector`), else after its program; it used to say "cmd" whatever it was."""
+    from testbed.experiments.run import cmd_detector_name
+    assert cmd_detector_name("/opt/me/mytool --json {dst}", [{"detector": "mine"}, {"detector": "mine"}]) == "mine"
+    assert cmd_detector_name("/opt/me/mytool --json {dst}", [{"detector": "utnt"}, {}]) == "mytool"
+    assert cmd_detector_name("'my tool' {dst}", []) == "my tool"

@@ -206,6 +206,7 @@ def test_run_detector_cmd_traceroute_with_format():
     out = json.loads(_cli("run", "explicit", "--name", N("pt-det-cmd"), "--detector-cmd",
                           "traceroute -e -n -q 1 -I {dst}", "--format", "traceroute", "--json"))
     assert out["detector"]["command"].startswith("traceroute")
+    assert out["detector"]["name"] == "traceroute"          # its own name, not "cmd"
     assert out["score"]["perfect"], out["score"]["traces"][0]["verdicts"]
     assert out["visibility"]["not_visible"] == {}
 

@@ -7,6 +7,7 @@ tap attachment point of the vantage point's LAN, with its own address: like a un
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import sys
 
@@ -219,6 +220,20 @@ def score_probed(lab, truth_cp, traces: list[dict], detector: str = "utnt") -> t
     return truth, score, vis
 
 
+def cmd_detector_name(cmd: str, traces: list[dict]) -> str:
+    """The name of a user's --detector-cmd: what its own output calls it (a trace's `detector`,
+    other than the format's default `utnt`), else its program's name."""
+    import shlex
+    named = sorted({str(t["detector"]) for t in traces if t.get("detector") not in (None, "", "utnt")})
+    if named:
+        return ",".join(named)
+    try:
+        words = shlex.split(cmd)
+    except ValueError:
+        words = cmd.split()
+    return os.path.basename(words[0]) if words else "detector"
+
+
 def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=None, dest=None,
             name: str | None = None, progress=None, control_plane: str | None = None,
             converge_timeout: float | None = None, up_progress=None, detector: str = "utnt",
@@ -273,7 +288,8 @@ def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=No
            "truth": truth["probes"], "truth_source": "frr" if truth_cp is not cp else "computed", "score": score,
            "control_plane": cp_mode if runtime == "netns" else "computed"}
     if detector != "utnt":
-        out["detector"] = {"name": detector, "command": detector_cmd, "format": fmt}
+        out["detector"] = {"name": detector if detector != "cmd" else cmd_detector_name(detector_cmd, traces),
+                           "command": detector_cmd, "format": fmt}
         out["raw"] = raws
         if vis:
             out["visibility"] = vis
