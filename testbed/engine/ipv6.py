@@ -190,7 +190,7 @@ class Ipv6Path:
         if route is None:
             return None
         hops = route.hops
-        return hops[0] if len(hops) == 1 else reply_hop(hops, flow_hash6(orig, 0))
+        return hops[0] if len(hops) == 1 else reply_hop(hops, flow_hash6(orig, 0), self._reply_seed)
 
     def _source6(self, port, via) -> int:
         """The IPv6 address of the interface the reply leaves by (`via`), else the router's first

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from testbed.controlplane.labelop import ELI, PHP, UNTAGGED, after_hop, strip_explicit_null
 from testbed.controlplane.tables import IMPLICIT_NULL
 from testbed.engine.ipv6 import ET_IP6, Ipv6Path, flow_hash6
-from testbed.engine.reply import reply_hop, reply_source, source_mode
+from testbed.engine.reply import reply_hop, reply_source, router_seed, source_mode
 from testbed.wire import (WireError, arp_reply, arp_request, echo, encode_stack, icmp_error, inet_checksum,
                           ip_packet, parse_arp, parse_icmp)
 
@@ -129,6 +129,7 @@ class Router(Ipv6Path):
         self.ttl_propagate_local = self.ttl_propagate if p.ttl_propagate_local is None else p.ttl_propagate_local
         self._ip_id, self._id_port, self._idents = p.ip_id, -1, {}
         self._rand = zlib.crc32(self.name.encode()) or 1
+        self._reply_seed = router_seed(self.name)
         self._buckets: dict = {}
         self.local_sink = None      # callable(ip bytes): ICMP for this router, other than echo requests
 
@@ -420,7 +421,7 @@ class Router(Ipv6Path):
         if route is None:
             return None
         hops = route.hops
-        return hops[0] if len(hops) == 1 else reply_hop(hops, flow_hash(orig, 0))
+        return hops[0] if len(hops) == 1 else reply_hop(hops, flow_hash(orig, 0), self._reply_seed)
 
     def _source(self, kind: str, port, via, probed: int | None) -> int:
         """Source address of a reply of `kind` that leaves by next hop `via` (_reply_route), by the
