@@ -219,3 +219,28 @@ def test_the_conformance_allowance_is_the_reply_rule():
     assert d("mpls", *ok) is None                         # not a field the return path decides
     one = (" H1  11.0.0.1  0.1 ms  rTTLs=<254,254>  qttl=1", " H1  11.0.0.1  0.1 ms  rTTLs=<253,253>  qttl=1")
     assert d("rttls", *one) is None                       # p1: one return path
+
+
+def test_under_the_incoming_rule_the_source_names_where_the_probe_came_in():
+    """--set source=incoming (p2's knob source_time_exceeded: incoming, vendors.md): p2 still picks
+    its reply's next hop by the probe's hash, but answers from the interface the probe came in
+    on (p1's or x's link, the forward branch p1 hashed it onto): every reply TTL is one of p2's
+    return paths, and the address no longer names the path (both combinations are seen)."""
+    from testbed.runtimes.sim import Sim
+    from testbed.tools.scripted import ScriptedProber
+    lab = load_lab(LAB, {"source": "incoming"})
+    assert lab.nodes["p2"].icmp_source["time_exceeded"] == INCOMING
+    cp = build(lab)
+    pr = ScriptedProber(Sim(lab, cp), "vp", wait=0.05)
+    replies = []
+    target = _targets(lab, cp)[1]
+    for f in range(1, FLOWS + 1):
+        pr.icmp_id = f
+        h = pr.probe(target, 2)
+        replies.append((h.address, h.reply_ttl, h.icmp_type, h.labels))
+    bad, seen = check(lab, cp, "vp", replies)
+    assert not bad and {a for (o, a) in seen if o == "p2"} == {"11.0.0.3", "11.0.0.7"}
+    by_path = {(p["from"], 255 - p["r"] + 1) for p in reply_paths(build(load_lab(LAB)), "p2",
+                                                                   lab.nodes["vp"].primary_address())}
+    pairs = {(a, t) for a, t, *_ in replies}
+    assert pairs - by_path and pairs & by_path, pairs    # the outgoing rule's pairs, and others
