@@ -1,5 +1,5 @@
 """Issue 15 (AS3356's unexplained misses): an egress whose equal-cost return paths differ in
-length. The engine hashes every reply on its own ICMP header, so the egress's time-exceeded
+length. p2 hashes every reply it forwards on its own ICMP header, so the egress's time-exceeded
 comes back over either path and TNT's FRPLA reads that path's length: the truth lists the
 value of every return path (`frpla_return_paths`), and a miss is named `ecmp-return` only
 when the trace's egress hop reads one of the values under the threshold. Revelation traces
@@ -18,12 +18,16 @@ from testbed.scoring import score_run
 from testbed.truth import ground_truth
 
 LAB = Path(__file__).resolve().parent / "labs" / "ecmp-return.yaml"
+# a seed whose flow gives misses, detections and a revelation on the other branch (seed 1 did
+# until p2 picked its replies' interface with its own seed, engine/reply.py: then its BRPR
+# steps took x's branch every time)
+SEED = 2
 
 
 @pytest.fixture(scope="module")
 def run():
     lab = load_lab(LAB)
-    return lab, run_lab(lab, runtime="sim", seed=1)
+    return lab, run_lab(lab, runtime="sim", seed=SEED)
 
 
 def _egress_hop(lab, trace, egress):
@@ -99,7 +103,7 @@ def test_campaign_names_every_miss_and_its_seed_gives_the_runs_traces(run):
     the flow `testbed run --seed` gives it, so a campaign's figures are reproducible."""
     from testbed.experiments.campaign import campaign
     lab, doc = run
-    camp = campaign(lab, "sim", seed=1)
+    camp = campaign(lab, "sim", seed=SEED)
     strip = [{k: v for k, v in t.items() if k not in ("vantage_point", "flow")} for t in doc["traces"]]
     assert [{k: v for k, v in t.items() if k != "vantage_point"} for t in camp["uTNT"]] == strip
     got = {v["verdict"] for s in doc["score"]["traces"] for v in s["verdicts"]}

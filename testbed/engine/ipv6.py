@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import zlib
 
+from testbed.engine.reply import reply_hop
 from testbed.wire import (ECHO_REPLY6, ECHO_REQUEST6, ERROR_TYPES6, NEIGHBOR_ADVERT, NEIGHBOR_SOLICIT,
                           NH_ICMPV6, NH_UDP, PORT_UNREACH6, TIME_EXCEEDED6, WireError, echo6, icmp6_error,
                           ipv6_packet, mapped, multicast_mac, neighbor_advert, neighbor_solicit, parse_icmp6,
@@ -113,7 +114,8 @@ class Ipv6Path:
                 if not self._may_answer(0, port):
                     return
                 reply = echo6(ECHO_REPLY6, m.ident, m.seq, bytes(ip[48:]), dst, src)
-                self._originate6(ipv6_packet(dst, src, NH_ICMPV6, self.ttl_er, reply), src, out)
+                self._send_reply6(ipv6_packet(dst, src, NH_ICMPV6, self.ttl_er, reply), src,
+                                  self._reply_route6(src, ip), out)
             elif self.local_sink is not None:
                 self.local_sink(bytes(ip))
         elif nh == NH_UDP:
@@ -181,10 +183,20 @@ class Ipv6Path:
                           check=not (explicit_null and not self.personality.explicit_null_expiry))
 
     # ------------------------------------------------------------------ errors
-    def _source6(self, port, to: int, orig: bytes) -> int:
+    def _reply_route6(self, to: int, orig):
+        """The next hop of this router's ICMPv6 reply to `to`, decided once from the hash of the
+        packet it answers (engine/reply.py); None without an IPv6 route back."""
         route = self._lpm6(to)
-        if route is not None:
-            p = self.ports[self._pick6(route.hops, orig)[0]]
+        if route is None:
+            return None
+        hops = route.hops
+        return hops[0] if len(hops) == 1 else reply_hop(hops, flow_hash6(orig, 0), self._reply_seed)
+
+    def _source6(self, port, via) -> int:
+        """The IPv6 address of the interface the reply leaves by (`via`), else the router's first
+        IPv6 address, else the IPv4-mapped address of the incoming interface (a P router)."""
+        if via is not None:
+            p = self.ports[via[0]]
             if p.ip6 is not None:
                 return p.ip6
         for p in self.ports:
@@ -192,7 +204,9 @@ class Ipv6Path:
                 return p.ip6
         return mapped(port.ip)
 
-    def _build_error6(self, port, icmp_type: int, code: int, orig: bytes, stack, source=None) -> bytes | None:
+    def _build_error6(self, port, icmp_type: int, code: int, orig: bytes, stack, source=None):
+        """The ICMPv6 error about `orig` and the next hop it leaves by (None: no route back), or
+        None when none is sent."""
         if len(orig) < 40:
             return None
         osrc = int.from_bytes(orig[8:24], "big")
@@ -205,22 +219,23 @@ class Ipv6Path:
             return None
         quoted = list(stack) if stack and self.rfc4950 and (
             kind == 11 or self.personality.rfc4950_unreachable) else None
-        src = source if source is not None else self._source6(port, osrc, orig)
+        via = self._reply_route6(osrc, orig)
+        src = source if source is not None else self._source6(port, via)
         msg = icmp6_error(icmp_type, code, orig, src, osrc, quoted)
         self.counters.icmp_sent += 1
-        return ipv6_packet(src, osrc, NH_ICMPV6, self.ttl_te if kind == 11 else self.ttl_unreach, msg)
+        return ipv6_packet(src, osrc, NH_ICMPV6, self.ttl_te if kind == 11 else self.ttl_unreach, msg), via
 
     def _error6(self, port, icmp_type, code, orig: bytes, stack, out, source=None):
-        pkt = self._build_error6(port, icmp_type, code, orig, stack, source)
-        if pkt is not None:
-            self._originate6(pkt, int.from_bytes(pkt[24:40], "big"), out)
+        r = self._build_error6(port, icmp_type, code, orig, stack, source)
+        if r is not None:
+            self._send_reply6(r[0], int.from_bytes(r[0][24:40], "big"), r[1], out)
 
-    def _originate6(self, pkt: bytes, dst: int, out: list):
-        route = self._lpm6(dst)
-        if route is None:
+    def _send_reply6(self, pkt: bytes, dst: int, via, out: list):
+        """Send a locally generated IPv6 packet by next hop `via`, decided before; None: no route."""
+        if via is None:
             self.counters.dropped_no_route += 1     # a P router: no IPv6 route back (not tunnelled)
             return
-        pidx, gw, push = self._pick6(route.hops, pkt)
+        pidx, gw, push = via
         nh = gw if gw is not None else dst
         if push:
             lse = pkt[7] if self.ttl_propagate_local and not self.personality.no_decrement_ttl \

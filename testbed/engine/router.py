@@ -8,11 +8,12 @@ whether a packet is a probe. Behaviours follow tnt.md section 2:
     the LSP (Cisco, RFC 3032 2.3.2) or drop silently (Linux);
   - pop: IP-TTL := min(IP-TTL, LSE-TTL) (Cisco, Juniper) or copy/decrement (Linux);
   - ICMP errors quote the received label stack (RFC 4950) in an RFC 4884 extension;
-  - each reply's source address follows the router's rule per message kind (vendor table,
-    per-router override): the interface whose route leads back to the prober (RFC 1812
-    4.3.2.4, Cisco and Juniper errors), the probed address for locally delivered packets
-    (echo-reply everywhere, RFC 1812 4.3.3.6; Linux port-unreachable), or the incoming
-    interface; with the vendor's initial TTL per reply type.
+  - a reply leaves by the equal-cost next hop back to the prober that the hash of the packet
+    it answers picks, decided once (engine/reply.py, shared with the truth); its source address
+    follows the router's rule per message kind (vendor table, per-router override): the
+    interface it leaves by (RFC 1812 4.3.2.4, Cisco and Juniper errors), the probed address
+    for locally delivered packets (echo-reply everywhere, RFC 1812 4.3.3.6; Linux
+    port-unreachable), or the incoming interface; with the vendor's initial TTL per reply type.
 The hot path works on bytes with struct; no objects per packet beyond the output list.
 The slow paths (ICMP errors with their RFC 4884/4950 objects, echo replies, ARP, label stacks
 of tunnelled errors) build their bytes with testbed/wire, the testbed's one codec; the hot
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from testbed.controlplane.labelop import ELI, PHP, UNTAGGED, after_hop, strip_explicit_null
 from testbed.controlplane.tables import IMPLICIT_NULL
 from testbed.engine.ipv6 import ET_IP6, Ipv6Path, flow_hash6
+from testbed.engine.reply import reply_hop, reply_source, router_seed, source_mode
 from testbed.wire import (WireError, arp_reply, arp_request, echo, encode_stack, icmp_error, inet_checksum,
                           ip_packet, parse_arp, parse_icmp)
 
@@ -127,6 +129,7 @@ class Router(Ipv6Path):
         self.ttl_propagate_local = self.ttl_propagate if p.ttl_propagate_local is None else p.ttl_propagate_local
         self._ip_id, self._id_port, self._idents = p.ip_id, -1, {}
         self._rand = zlib.crc32(self.name.encode()) or 1
+        self._reply_seed = router_seed(self.name)
         self._buckets: dict = {}
         self.local_sink = None      # callable(ip bytes): ICMP for this router, other than echo requests
 
@@ -402,29 +405,30 @@ class Router(Ipv6Path):
                     self.counters.dropped_checksum += 1
                     return
                 reply = echo(0, req.ident, req.seq, bytes(ip[ihl + 8:]))
-                me = self._source("echo_reply", port, src, bytes(ip), me)
-                self._originate(ip_packet(me, src, 1, self.ttl_er, reply, self._next_ident()), src, out)
+                via = self._reply_route(src, ip)
+                me = self._source("echo_reply", port, via, me)
+                self._send_reply(ip_packet(me, src, 1, self.ttl_er, reply, self._next_ident()), src, via, out)
             elif self.local_sink is not None:
                 self.local_sink(bytes(ip))      # a reply to the router's own probe (router vantage point)
         elif proto == 17:
             self._error(port, 3, 3, bytes(ip), stack, out, source=me)
 
-    def _source(self, kind: str, port, to: int, orig: bytes, probed: int | None) -> int:
-        """Source address of a reply of `kind` to `to` about `orig` (the packet as received).
-
-        outgoing: the address of the interface the FIB sends the reply out of (RFC 1812
-        4.3.2.4); probed: `probed` (the local address the packet was sent to) when it was
-        delivered locally, else as outgoing; incoming: the interface it arrived on."""
-        mode = self.icmp_source.get(kind, "outgoing")
-        if mode == "incoming":
-            return port.ip
-        if mode == "probed" and probed is not None:
-            return probed
+    def _reply_route(self, to: int, orig):
+        """The next hop (port, gateway, push) this router's reply to `to` leaves by, decided once
+        from the hash of `orig`, the packet it answers as received (engine/reply.py); None
+        without a route back."""
         route = self._lpm(to)
         if route is None:
-            return port.ip
-        pidx = self._pick(route.hops, orig, 0)[0]
-        return self.ports[pidx].ip
+            return None
+        hops = route.hops
+        return hops[0] if len(hops) == 1 else reply_hop(hops, flow_hash(orig, 0), self._reply_seed)
+
+    def _source(self, kind: str, port, via, probed: int | None) -> int:
+        """Source address of a reply of `kind` that leaves by next hop `via` (_reply_route), by the
+        router's rule (engine/reply.py): outgoing = via's interface (RFC 1812 4.3.2.4), probed
+        = `probed` when the packet was delivered locally, incoming = the interface it came in on."""
+        return reply_source(source_mode(self.icmp_source, kind),
+                            self.ports[via[0]].ip if via is not None else None, port.ip, probed)
 
     def _next_ident(self) -> int:
         """IP-ID of a locally generated packet (vendor knob ip_id; the port is the one the
@@ -484,7 +488,9 @@ class Router(Ipv6Path):
         self.counters.icmp_suppressed += 1
         return False
 
-    def _build_error(self, port, icmp_type: int, code: int, orig: bytes, stack, source=None) -> bytes | None:
+    def _build_error(self, port, icmp_type: int, code: int, orig: bytes, stack, source=None):
+        """The ICMP error about `orig` and the next hop it leaves by (None: no route back), or None
+        when none is sent."""
         if len(orig) < 20:
             return None
         osrc, = struct.unpack_from("!I", orig, 12)
@@ -501,14 +507,15 @@ class Router(Ipv6Path):
             stack and self.rfc4950 and (icmp_type == 11 or self.personality.rfc4950_unreachable)) else None
         msg = icmp_error(icmp_type, code, orig, self.quote, quoted)
         ttl = self.ttl_te if icmp_type == 11 else self.ttl_unreach
-        src = self._source("time_exceeded" if icmp_type == 11 else "unreachable", port, osrc, orig, source)
+        via = self._reply_route(osrc, orig)
+        src = self._source("time_exceeded" if icmp_type == 11 else "unreachable", port, via, source)
         self.counters.icmp_sent += 1
-        return ip_packet(src, osrc, 1, ttl, msg, self._next_ident())
+        return ip_packet(src, osrc, 1, ttl, msg, self._next_ident()), via
 
     def _error(self, port, icmp_type, code, orig: bytes, stack, out, source=None):
-        pkt = self._build_error(port, icmp_type, code, orig, stack, source)
-        if pkt is not None:
-            self._originate(pkt, struct.unpack_from("!I", pkt, 16)[0], out)
+        r = self._build_error(port, icmp_type, code, orig, stack, source)
+        if r is not None:
+            self._send_reply(r[0], struct.unpack_from("!I", r[0], 16)[0], r[1], out)
 
     def send_local(self, pkt: bytes, now: float = 0.0) -> list:
         """Send a packet this router generates itself (its own traceroute or ping: a router
@@ -522,10 +529,15 @@ class Router(Ipv6Path):
     def _originate(self, pkt: bytes, dst: int, out: list):
         """Send a locally generated packet: routed by the FIB, labelled if the route says so."""
         route = self._lpm(dst)
-        if route is None:
+        self._send_reply(pkt, dst, None if route is None else self._pick(route.hops, pkt, 0), out)
+
+    def _send_reply(self, pkt: bytes, dst: int, via, out: list):
+        """Send a locally generated packet to `dst` by next hop `via` (port, gateway, push), decided
+        before (_reply_route for a reply, whose source follows from it); None: no route."""
+        if via is None:
             self.counters.dropped_no_route += 1
             return
-        pidx, gw, push = self._pick(route.hops, pkt, 0)
+        pidx, gw, push = via
         nh = gw if gw is not None else dst
         if push:
             lse_ttl = pkt[8] if self.ttl_propagate_local and not self.personality.no_decrement_ttl \
@@ -696,13 +708,14 @@ class Router(Ipv6Path):
             # the quoted IP-TTL is 1 (tnt.md 2.3, 3.2 qTTL note)
             if writeback:           # (a no-decrement-ttl LSP pops without the write-back)
                 self._set_ttl(ip, self._ttl_after_pop(ip[8], stack[0][3]))
-            pkt = self._build_error(port, 11, 0, bytes(ip), stack if self.personality.php_quote_popped else None)
-            if pkt is not None:
-                self._originate(pkt, struct.unpack_from("!I", pkt, 16)[0], out)
+            r = self._build_error(port, 11, 0, bytes(ip), stack if self.personality.php_quote_popped else None)
+            if r is not None:
+                self._send_reply(r[0], struct.unpack_from("!I", r[0], 16)[0], r[1], out)
             return
-        pkt = self._build_error6(port, 3, 0, bytes(ip), stack) if v6 else self._build_error(port, 11, 0, bytes(ip), stack)
-        if pkt is None:
+        r = self._build_error6(port, 3, 0, bytes(ip), stack) if v6 else self._build_error(port, 11, 0, bytes(ip), stack)
+        if r is None:
             return
+        pkt, via = r
         if self.expiry == "tunnel" and hop is not None and self._tunnels(stack, ip):
             # RFC 3032 2.3.2: send the error along the LSP the packet was on; its end routes it back
             out_label, pidx, gw = hop
@@ -721,9 +734,9 @@ class Router(Ipv6Path):
             self._send(pidx, gw, _ET_MPLS, encode_stack(new) + pkt, out)
             return
         if v6:
-            self._originate6(pkt, int.from_bytes(pkt[24:40], "big"), out)
+            self._send_reply6(pkt, int.from_bytes(pkt[24:40], "big"), via, out)
             return
-        self._originate(pkt, struct.unpack_from("!I", pkt, 16)[0], out)
+        self._send_reply(pkt, struct.unpack_from("!I", pkt, 16)[0], via, out)
 
     def _tunnels(self, stack, ip) -> bool:
         """Whether this expiring packet's time-exceeded goes along the LSP (tunnel_scope):

@@ -415,6 +415,13 @@ def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) ->
     for n in nodes.values():
         if n.behaviour:
             n.personality = dataclasses.replace(n.personality, **n.behaviour)
+            # the reply source rules follow their knobs (source_time_exceeded ...): the engine and the
+            # truth read icmp_source; a router's own icmp_source still wins
+            rs = spec.routers.get(n.name) if n.kind == "router" else None
+            own = {k for k, v in rs.icmp_source.model_dump().items() if v} if rs and rs.icmp_source else set()
+            for k in vendors.SOURCE_KINDS:
+                if f"source_{k}" in n.behaviour and k not in own:
+                    n.icmp_source[k] = getattr(n.personality, f"source_{k}")
     # ---- probes
     probes = []
     addr_map = {a: n.name for n in nodes.values() for a in n.addresses()}

@@ -8,6 +8,9 @@ Each tunnel also carries what TNT's invisible-tunnel triggers should read at its
 """
 from __future__ import annotations
 
+from testbed.engine.reply import reply_source as choose_source
+from testbed.engine.reply import source_mode
+
 from .tunnels import tunnels_on
 from .walk import addr_str, flow_picker, walk
 
@@ -23,10 +26,12 @@ def _expected_triggers(cp, lab, path, tunnels, t, src_addr):
     keeps their LSE-TTL); RTLA = R_TE - R_ER, for a <255,!=255> egress.
 
     Returns (frpla values, rtla values or None): one value per distinct result over the
-    equal-cost return paths. The data plane hashes each reply on its own header (ICMP type,
-    code and checksum: engine/router.py flow_hash), so the egress's time-exceeded and its
-    echo reply may each come back over any of them; with equal-cost paths of different
-    lengths (AS3356) the trigger reads the length of the one the reply took."""
+    equal-cost return paths. The egress picks its reply's next hop by the hash of the packet
+    it answers and the routers after it hash the reply on its own header (engine/reply.py,
+    engine/router.py flow_hash), so the egress's time-exceeded and its echo reply may each
+    come back over any of them; with equal-cost paths of different lengths (AS3356) the
+    trigger reads the length of the one the reply took (at the egress's own equal-cost next
+    hops, the one its source address names: reply_paths)."""
     nodes = [s.node for s in path]
     if t.egress not in nodes:
         return None, None
@@ -126,14 +131,7 @@ def silent_reason(cp, step, src_addr, udp: bool = False) -> str | None:
         return "drops packets whose LSE-TTL expires (lse_expiry drop, Linux)"
     if not p.answer_time_exceeded:
         return "sends no time-exceeded (answer_time_exceeded false)"
-    routed = True
-    if labelled:
-        e = cp.tables[step.node].lfib.get(step.labels_in[0])
-        hop = e.hops[0] if e is not None and e.hops else None
-        pops_first = hop is not None and hop.out_label == 3 and len(step.labels_in) == 1 and \
-            p.php_expiry == "pop-first"
-        scope = {"all": True, "multi-label": len(step.labels_in) >= 2, "udp": udp}[p.tunnel_scope]
-        routed = pops_first or not (n.icmp_tunneling and hop is not None and scope)
+    routed = _ip_routed(cp, step, udp)
     if routed and _lookup(cp, step.node, src_addr) is None:
         if ":" in str(src_addr):
             return (f"no IPv6 route back to {src_addr}: a 6PE P router sends its ICMPv6 time-exceeded along the LSP "
@@ -142,6 +140,22 @@ def silent_reason(cp, step, src_addr, udp: bool = False) -> str | None:
             else ("the penultimate hop pops first" if labelled and n.icmp_tunneling else "not tunnelled")
         return f"no IP route back to {src_addr}: its time-exceeded is IP-routed ({why}) and dropped (BGP-free core)"
     return None
+
+
+def _ip_routed(cp, step, udp: bool = False) -> bool:
+    """Whether the time-exceeded of the router of a walked step is IP-routed back (not sent along
+    the LSP the probe was on): an unlabelled probe, a penultimate hop that pops first, a router
+    without ICMP tunnelling or out of its tunnel_scope (engine/router.py _lse_expired)."""
+    if not step.labels_in:
+        return True
+    n = cp.lab.nodes[step.node]
+    p = n.personality
+    e = cp.tables[step.node].lfib.get(step.labels_in[0])
+    hop = e.hops[0] if e is not None and e.hops else None
+    pops_first = hop is not None and hop.out_label == 3 and len(step.labels_in) == 1 and \
+        p.php_expiry == "pop-first"
+    scope = {"all": True, "multi-label": len(step.labels_in) >= 2, "udp": udp}[p.tunnel_scope]
+    return pops_first or not (n.icmp_tunneling and hop is not None and scope)
 
 
 def _lookup(cp, node: str, addr):
@@ -166,21 +180,56 @@ def reply_source6(cp, node: str, in_addr, to) -> str | None:
     return addr_str(in_addr) if in_addr is not None else None
 
 
-def reply_source(cp, node: str, in_addr, to, kind: str = "time_exceeded", probed=None):
-    """The address `node` answers a packet from: its ICMP source rule for `kind` (vendor table or
-    per-router override, testbed/vendors/*.yaml): "outgoing" = the interface of its route back
-    to `to` (RFC 1812 4.3.2.4), "probed" = the probed address when delivered locally,
-    "incoming" = the interface the packet came in on. Mirrors the engine (engine/router.py)."""
+def reply_sources(cp, node: str, in_addr, to, kind: str = "time_exceeded", probed=None) -> list:
+    """[(source address or None, next hop or None)] of every reply `node` can send to `to` about a
+    packet that came in at `in_addr`: one per equal-cost next hop of its route back, which the
+    router decides first (by the answered packet's hash), the source following from it by its
+    rule for `kind` (vendor table or per-router override): "outgoing" = the interface of that
+    next hop (RFC 1812 4.3.2.4), "probed" = the probed address when delivered locally,
+    "incoming" = the interface the packet came in on. The engine's rule (engine/reply.py)."""
     n = cp.lab.nodes[node]
-    mode = n.icmp_source.get(kind, "outgoing")
-    if mode == "incoming" and in_addr is not None:
-        return str(in_addr)
-    if mode == "probed" and probed is not None:
-        return str(probed)
+    mode = source_mode(n.icmp_source, kind)
     r = cp.tables[node].lookup(to)
-    if r is None or not r.nexthops:
-        return str(in_addr) if in_addr is not None else None
-    return str(n.iface(r.nexthops[0].ifname).ip)
+    hops = list(r.nexthops) if r is not None and r.nexthops else [None]
+    out = []
+    for nh in hops:
+        a = choose_source(mode, n.iface(nh.ifname).ip if nh is not None else None, in_addr, probed)
+        out.append((str(a) if a is not None else None, nh))
+    return out
+
+
+def reply_source(cp, node: str, in_addr, to, kind: str = "time_exceeded", probed=None):
+    """The address `node` answers a packet from (reply_sources): with equal-cost next hops back,
+    the one of the first (which one a flow takes is listed by reply_paths)."""
+    return reply_sources(cp, node, in_addr, to, kind, probed)[0][0]
+
+
+def reply_paths(cp, node: str, to, in_addr=None, kind: str = "time_exceeded", probed=None) -> list[dict]:
+    """Every IP-routed reply `node` can send to `to`: per equal-cost next hop of its route back
+    (reply_sources), its source address (`from`), and every path the reply can then take (later
+    routers hash it on their own equal-cost next hops) with its length `r` as the reply's TTL
+    counts it: a reply sent with initial TTL i arrives with i - r + 1 (return tunnels' LSRs
+    counted as _uncounted says, with the vendor's initial TTL for `kind`)."""
+    lab = cp.lab
+    p = lab.nodes[node].personality
+    ittl = p.ttl_echo_reply if kind == "echo_reply" else (
+        p.ttl_time_exceeded if kind == "time_exceeded" else p.ttl_unreachable)
+    out = []
+    for src, nh in reply_sources(cp, node, in_addr, to, kind, probed):
+        if nh is None:
+            continue
+        first = []
+
+        def pick(hops, nh=nh):          # the router's own decision first, then every branch after it
+            if not first:
+                first.append(nh)
+                return [nh]
+            return hops
+        for ret in walk(cp, node, to, pick=pick):
+            if ret and ret[-1].action == "deliver":
+                r = len(ret) - 1 - _uncounted(cp, ret, tunnels_on(lab, ret), ittl)
+                out.append({"from": src, "nodes": [s.node for s in ret], "r": r})
+    return out
 
 
 def _behaviour(node) -> dict:
@@ -224,6 +273,21 @@ def ground_truth(cp, flows: dict | None = None) -> dict:
     return doc
 
 
+def _returns(cp, step, src_addr, cache: dict) -> list[dict] | None:
+    """For a router with equal-cost next hops back to the prober whose time-exceeded is IP-routed:
+    each reply it can send, its source address and return path (reply_paths). None otherwise
+    (one next hop back: `time_exceeded_from` says it all)."""
+    if not _ip_routed(cp, step):
+        return None
+    r = cp.tables[step.node].lookup(src_addr)
+    if r is None or len(r.nexthops) < 2:
+        return None
+    key = ("returns", step.node, str(step.in_addr), str(src_addr))
+    if key not in cache:
+        cache[key] = reply_paths(cp, step.node, src_addr, step.in_addr)
+    return cache[key]
+
+
 def _probe(cp, pr, src_addr, dst, dname, flows, reveal_cache: dict) -> dict:
     """The truth of one (vantage point, destination): forward paths with their tunnels, returns."""
     lab = cp.lab
@@ -258,6 +322,10 @@ def _probe(cp, pr, src_addr, dst, dname, flows, reveal_cache: dict) -> dict:
                 why = silent_reason(cp, s, src_addr) if s.action not in ("deliver", "drop") else None
                 if why:
                     j["silent"] = quiet[s.node] = why
+                elif not v6 and s.action not in ("deliver", "drop"):
+                    rets = _returns(cp, s, src_addr, reveal_cache)
+                    if rets:
+                        j["time_exceeded_returns"] = rets
             steps.append(j)
         for d in tj:
             reasons = [quiet.get(x) for x in d["lsrs"]]

@@ -70,37 +70,73 @@ def listed(v: dict, d: dict, rules: list[dict]) -> dict | None:
     return None
 
 
-REPLY_ECMP = ("the router has equal-cost paths back to the vantage point and answers from the interface "
-              "its reply leaves by, which the reply's own hash picks (RFC 1812 outgoing source, ECMP); TNT's "
-              "and uTNT's probes differ in their source address (uTNT joins the LAN with its own), so their "
-              "replies hash apart: the scorer's ecmp-return rule")
+REPLY_ECMP = ("the router has equal-cost paths back to the vantage point: it picks its reply's next hop by "
+              "the hash of the probe it answers and answers from that interface (RFC 1812 4.3.2.4; "
+              "testbed/engine/reply.py); TNT's and uTNT's probes are other flows (uTNT joins the LAN with its "
+              "own address), so their replies leave by other interfaces, each dump's address and reply TTL "
+              "those of one return path of the truth (reply_paths)")
+# the fields of a hop that the reply's return path decides: its source, its TTLs and what TNT
+# computes from them
+REPLY_FIELDS = ("address", "rttls", "uturn", "frpla", "rtla")
+
+_LABS: dict = {}           # (lab, params) -> (lab, computed control plane, {router: reply paths}), for reply_ecmp
 
 
-_LABS: dict = {}           # (lab, params) -> (lab, computed control plane), for reply_ecmp
+def _rttls(hop: dict) -> tuple:
+    te, er = (hop.get("rttls") or "<*,*>").strip("<>").split(",")
+    return (None if te == "*" else int(te)), (None if er == "*" else int(er))
 
 
-def reply_ecmp(v: dict, d: dict) -> dict | None:
-    """A rule (like differences.yaml's) covering an address difference where both addresses
-    are the same router's and that router has several equal-cost next hops back to the
-    vantage point: which one its reply takes is hashed, not a TNT rule."""
-    if d["field"] != "address" or not d.get("tnt") or not d.get("utnt") or not d.get("from"):
+def reply_ecmp(v: dict, d: dict, hops: tuple | None) -> dict | None:
+    """A rule (like differences.yaml's) covering a difference in the fields a reply's return
+    path decides (REPLY_FIELDS) on a hop that both detectors saw answered by the same router
+    whose replies have several return paths, when each dump's hop is one reply that router
+    sends by the engine's rule (truth reply_paths): its time-exceeded's address names the
+    interface of a return path whose length gives its reply TTL, its echo reply's TTL that of
+    one of the router's return paths. `hops`: (TNT's hop, uTNT's hop) at that position."""
+    if d["field"] not in REPLY_FIELDS or not hops or not d.get("from"):
         return None
-    from ipaddress import IPv4Address
-
     from testbed.controlplane import build
     from testbed.lab import load_lab
+    from testbed.truth.report import reply_paths
     key = (v["lab"], json.dumps(v["params"], sort_keys=True))
     if key not in _LABS:
         lab = load_lab(v["lab"], v["params"])
-        _LABS[key] = (lab, build(lab))
-    lab, cp = _LABS[key]
-    owner = lab.owner_of(d["tnt"])
-    if owner is None or owner != lab.owner_of(d["utnt"]) or d["from"] not in lab.nodes:
+        _LABS[key] = (lab, build(lab), {})
+    lab, cp, cache = _LABS[key]
+    a, b = hops
+    if not a.get("address") or not b.get("address") or d["from"] not in lab.nodes:
         return None
-    route = cp[owner].lookup(IPv4Address(str(lab.nodes[d["from"]].primary_address())))
-    if route is None or len(route.nexthops) < 2:
+    owner = lab.owner_of(a["address"])
+    if owner is None or owner != lab.owner_of(b["address"]) or not lab.nodes[owner].is_router:
         return None
+    to = lab.nodes[d["from"]].primary_address()
+    if (owner, d["from"]) not in cache:
+        cache[owner, d["from"]] = (reply_paths(cp, owner, to), reply_paths(cp, owner, to, kind="echo_reply"))
+    te_paths, er_paths = cache[owner, d["from"]]
+    if len({(p["from"], p["r"]) for p in te_paths}) < 2:
+        return None                       # one return path: nothing a flow decides
+    p = lab.nodes[owner].personality
+    for h in (a, b):
+        te, er = _rttls(h)
+        if te is not None and te not in {p.ttl_time_exceeded - x["r"] + 1 for x in te_paths if x["from"] == h["address"]}:
+            return None
+        if er is not None and er not in {p.ttl_echo_reply - x["r"] + 1 for x in er_paths}:
+            return None
     return {"reason": REPLY_ECMP}
+
+
+def _hops_at(res: dict) -> dict:
+    """{(vantage point, destination, position): (TNT's hop, uTNT's hop)} of a run_pair result."""
+    from testbed.peers.dump import parse_dump
+    out = {}
+    for r in res["pair"].get("runs") or [{"from": None, "tnt": res["pair"]["tnt"]["text"],
+                                          "utnt": res["pair"]["utnt"]["text"]}]:
+        u = {t["dst"]: t["hops"] for t in parse_dump(r["utnt"])}
+        for t in parse_dump(r["tnt"]):
+            for i, (x, y) in enumerate(zip(t["hops"], u.get(t["dst"], []))):
+                out[r["from"], t["dst"], i] = (x, y)
+    return out
 
 
 def run_variants(vs: list[dict], jobs: int, progress=None) -> dict:
@@ -125,8 +161,9 @@ def run_variants(vs: list[dict], jobs: int, progress=None) -> dict:
         t = parse_dump(res["pair"]["tnt"]["text"])
         traces += len(t)
         hops += sum(len(x["hops"]) for x in t)
+        at = _hops_at(res)
         for d in res["diffs"]:
-            r = listed(v, d, rules) or reply_ecmp(v, d)
+            r = listed(v, d, rules) or reply_ecmp(v, d, at.get((d.get("from"), d["dst"], d["pos"])))
             (covered if r else failures).append((v["id"], d, r and r.get("reason")))
     return {"labs": len(results), "traces": traces, "hops": hops, "failures": failures,
             "covered": covered, "errors": errors, "results": results,
