@@ -611,8 +611,10 @@ def test_uturn_is_evaluated_after_revelation():
     (tr,) = run_tnt(p, [DST])
     assert tr.hops[4].uturn == 4
     # the u-turn run (PE2) stops at the revealed hops behind it, so there is no ingress;
-    # TNT keeps PE2's FRPLA flag and adds UTURN, and the destination ends the run (EGR)
-    assert [t.cls for t in tr.tunnels] == ["INV", "IMP"]
+    # TNT keeps PE2's FRPLA flag and adds UTURN, and the destination ends the run (EGR);
+    # read as TNT's tags are read, PE2 is no egress any more (an LSR): one tunnel PE1 -> DST
+    # whose LSRs have two classes (it was listed as two tunnels, which no reading of the tags gives)
+    assert [t.cls for t in tr.tunnels] == ["HET"]
     assert [x[2] for x in tags(tr)] == [None, "[MPLS,INV,ING,FRPLA]",
                                         "[MPLS,INV,LSR,FRPLA,DPR,step=1]",
                                         "[MPLS,INV,LSR,FRPLA,DPR,step=1]",
