@@ -446,3 +446,83 @@ def test_opaque_egress_answering_twice_is_lsr_then_egress_and_not_tested():
     classify_trace(tr)
     assert tags(tr)[2] == ("3", "[MPLS,OPA,EGR,MTTL]")
     assert cands(tr)[0][:3] == ("MTTL", PE1, PE2)
+
+
+# =============================================================================================
+# multi-domain paths: sc_tnt's rules around the hop between tunnels (issue 20)
+# =============================================================================================
+
+X, A, B, C, D, E = "11.0.10.2", "11.0.11.2", "11.0.12.2", "11.0.13.2", "11.0.14.2", "11.0.15.2"
+
+
+@pytest.mark.parametrize("x_er,x_tag", [(250, "[MPLS,EXP,IMP,EGR,ING,QTTL]"), (59, "[MPLS,LSR,INF]")])
+def test_qttl_lookback_through_an_explicit_egress(x_er, x_tag):
+    """sc_tnt.c sc_tnt_test_identify_mpls_tunnels, qTTL == 2: the hop two back becomes the
+    implicit tunnel's ingress unless it is an LSR or an ingress; an egress there is an ingress
+    too (EGR and ING, its classes added) unless it is <255,64> (identify_juniper_implicit_hop:
+    an LSR without class). uTNT used to give no ingress after a tagged hop."""
+    tr = prep(trace_of(DST, [te(R1, 255), te(PE1, 254), te(P1, 253, 1, [(17, 0, 1, 1)]), te(X, 250, 1),
+                             te(A, 249, 1), te(B, 248, 2), te(C, 247, 1), te(D, 246), echo(DST, 58)]),
+              {X: x_er})
+    classify_trace(tr)
+    assert [t for _, t in tags(tr)[2:7]] == ["[MPLS,EXP,LSR]", x_tag, "[MPLS,IMP,LSR,QTTL]",
+                                             "[MPLS,IMP,LSR,QTTL]", "[MPLS,IMP,LSR,QTTL]"]
+    assert tags(tr)[7][1] == "[MPLS,IMP,EGR,QTTL]"
+
+
+def _uturn_trace(x_er=None, d_er=250):
+    """PE1 (ING of an explicit LSP) P1 X, then A B with u-turns 6 and 2 (Cisco <255,255>),
+    C with none ending the run, D (ING of a second explicit LSP through E) and PE2."""
+    tr = trace_of(DST, [te(R1, 255), te(PE1, 254), te(P1, 253, 1, [(17, 0, 1, 1)]), te(X, 250),
+                        te(A, 247), te(B, 250), te(C, 251), te(D, 250), te(E, 249, 1, [(18, 0, 1, 1)]),
+                        te(PE2, 248), echo(DST, 58)])
+    return prep(tr, {R1: 255, PE1: 254, P1: 253, X: x_er or 250, A: 253, B: 252, C: 251, D: d_er,
+                     E: 249, PE2: 248, DST: 58})
+
+
+@pytest.mark.parametrize("d_er,d_tag", [(250, "[MPLS,EXP,IMP,EGR,ING,UTURN]"), (59, "[MPLS,LSR,INF]")])
+def test_uturn_egress_that_is_an_ingress(d_er, d_tag):
+    """sc_tnt.c scamper_trace_tnt_identify_uturn_tunnels, the hop after the run's end: an
+    ingress becomes the u-turn tunnel's egress as well (EGR and ING) unless it is <255,64>,
+    which identify_juniper_implicit_hop makes an LSR without class. uTNT had the two inverted."""
+    tr = _uturn_trace(d_er=d_er)
+    classify_trace(tr)
+    assert tags(tr)[7][1] == "[MPLS,EXP,ING]"
+    apply_uturn(tr)
+    assert [t for _, t in tags(tr)[3:8]] == ["[MPLS,EXP,IMP,EGR,ING,UTURN]", "[MPLS,IMP,LSR,UTURN]",
+                                             "[MPLS,IMP,LSR,UTURN]", "[MPLS,IMP,LSR,UTURN]", d_tag]
+
+
+@pytest.mark.parametrize("x_er,x_tag", [(250, "[MPLS,EXP,IMP,EGR,ING,UTURN]"), (59, "[MPLS,LSR,INF]")])
+def test_uturn_ingress_that_is_an_egress(x_er, x_tag):
+    """sc_tnt.c scamper_trace_tnt_identify_uturn_tunnels, the hop before the run: an egress
+    (not opaque) becomes the u-turn tunnel's ingress as well unless it is <255,64>
+    (identify_juniper_implicit_hop: an LSR without class, no ingress). uTNT had the two inverted."""
+    tr = _uturn_trace(x_er=x_er)
+    classify_trace(tr)
+    assert tags(tr)[3][1] == "[MPLS,EXP,EGR]"
+    apply_uturn(tr)
+    assert tags(tr)[3][1] == x_tag
+    assert [t for _, t in tags(tr)[4:7]] == ["[MPLS,IMP,LSR,UTURN]"] * 3
+
+
+def test_candidate_behind_a_silent_ingress_after_an_lsr():
+    """sc_tnt.c sc_tnt_test_identify_mpls_tunnels, second loop: only a responsive ingress that
+    is an LSR stops the test; with a silent ingress the start point (the hop before it) may be
+    an LSR. uTNT used to check the start point and drop the test."""
+    tr = prep(trace_of(DST, [te(R1, 255), te(PE1, 254), te(P1, 253, 1, [(17, 0, 1, 1)]), star(),
+                             te(X, 247), echo(DST, 58)]), {})
+    classify_trace(tr)
+    assert tags(tr)[4] == ("5", None) and tr.hops[4].frpla == 4
+    assert cands(tr) == [("FRPLA", P1, X, 2, 4, 4, True, 1)]
+
+
+def test_an_opaque_lsr_before_a_silent_hop_is_its_egress():
+    """sc_tnt.c sc_tnt_test_identify_mpls_tunnels, silent hop: an OPA hop before it becomes the
+    egress (its roles replaced), and queues the MTTL test; PE2 behind the silent hop (FRPLA 3)
+    is tested from P4, the start point before its silent ingress."""
+    tr = prep(trace_of(DST, [te(R1, 255), te(PE1, 254), te(P4, 250, 1, [(16, 0, 1, 250)]), star(),
+                             te(PE2, 248), echo(DST, 58)]), {})
+    classify_trace(tr)
+    assert [t for _, t in tags(tr)[1:5]] == ["[MPLS,OPA,ING,MTTL]", "[MPLS,OPA,EGR,MTTL]", None, None]
+    assert [c[0:3] for c in cands(tr)] == [("MTTL", PE1, P4), ("FRPLA", P4, PE2)]
