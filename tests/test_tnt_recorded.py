@@ -10,7 +10,10 @@ the live test runs both on namespaces (testbed/peers/sidebyside.py) and asks the
 """
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -59,6 +62,21 @@ def test_utnt_on_the_sim_equals_the_recorded_tnt_dump_and_scores_the_same(v):
 
 DETECTED = {("cisco", "explicit"): (2, 2, 1), ("juniper", "explicit"): (2, 1, 4),
             ("linux", "explicit"): (0, 0, 0)}
+
+
+@pytest.mark.parametrize("vendor,tunnels", [("juniper", 1), ("cisco", 2)])
+def test_testbed_score_reads_the_real_tnt_dump(tmp_path, vendor, tunnels):
+    """`testbed score LAB tntdump.txt` on TNT's own dump ([MPLS,LSR,INF] on Juniper-like routers,
+    [MPLS,EXP,EGR,ING] on Cisco-like ones) scores it (it used to exit 2: 'lacks a class or a role')."""
+    v = next(v for v in VARIANTS if v["params"] == {"vendor": vendor, "mode": "explicit"} and not v["options"])
+    f = tmp_path / "tnt.txt"
+    f.write_text(v["runs"][0]["tnt_dump"])
+    r = subprocess.run([sys.executable, "-m", "testbed.cli", "score", "--set", f"vendor={vendor}", "--set",
+                        "mode=explicit", "--json", "two-lsps", str(f)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    (tr,) = doc["traces"]
+    assert len(tr["tunnels"]) == tunnels and doc["score"]["totals"]["detected"] == tunnels
 
 
 @pytest.mark.netns
