@@ -11,10 +11,15 @@ The detector works in TNT's order:
 4. (:mod:`utnt.reveal` runs the tests and inserts revealed hops.)
 5. :func:`apply_uturn` looks for u-turn runs on the final trace, after revelation
    (tnt.md 3.2 "Runs after invisible-tunnel revelation on the final trace").
+6. :func:`rebuild_tunnels` reads the tunnel list off the final tags.
 
-Reserved addresses (tnt.md 5.2) are never ingress, egress, start point or "next" hop.  A
-reserved hop may still be tagged LSR when its own reply carries the evidence (labels or
-qTTL), because that evidence does not depend on the address.
+Tags are sc_tnt's flags (:class:`utnt.model.MplsTag`): each pass adds roles, classes and
+triggers to what a hop already has, and clears them only where sc_tnt does, so a hop between
+two LSPs is an egress and an ingress at once and a <255,64> one becomes an LSR without class
+(:func:`juniper_implicit`).
+
+Reserved addresses (tnt.md 5.2) are never start point nor "next" hop of a revelation test;
+the first pass does not look at them (sc_tnt does not), so a reserved hop can be tagged.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from dataclasses import dataclass
 
 from . import ttl as ttlmod
 from .model import (
-    BTFC, DUPIP, EGR, EXP, FRPLA, IMP, ING, LSR, MTTL, OPA, QTTL, RTLA, UTURN,
+    BTFC, DUPIP, EXP, FRPLA, IMP, MTTL, OPA, RTLA,
     Hop, MplsTag, Trace, Tunnel,
 )
 from .options import START_TTL_OFFSET, UTURN_SEQ_THRESHOLD, TntOptions

@@ -33,7 +33,7 @@ from typing import Protocol, runtime_checkable
 
 from .detect import Candidate
 from .model import (
-    BRPR, BTFC, BUDDY, DPR, DUPIP, EGR, ING, ING_NF, INV, LSR, METHOD_UDP_PARIS, MTTL, NTH_RV, OPA,
+    BRPR, BTFC, BUDDY, DPR, DUPIP, ING_NF, INV, LSR, METHOD_UDP_PARIS, MTTL, NTH_RV, OPA,
     STOP_LOOP, STOP_MAXSTEP, STOP_RSVD, STOP_UNRESP, TGT_NR, UNKN,
     Attempt, Hop, MplsTag, Trace, Tunnel,
 )
