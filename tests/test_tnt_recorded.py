@@ -94,3 +94,18 @@ def test_live_tnt_and_utnt_on_namespaces_agree(v):
     assert t_score == u_score
     # and the live TNT still prints what was recorded (tags and addresses; RTTs aside)
     assert recorded.compare_record(v, [x["tnt"] for x in r["runs"]]) == []
+
+
+def test_the_parsed_dumps_follow_the_result_schema():
+    """TNT's tags of every variant ([MPLS,LSR,INF]: class null; [MPLS,EXP,EGR,ING]: two roles)
+    read into the result format validate against docs/result.schema.json."""
+    import jsonschema
+
+    from testbed.detectors import tnt_text
+    schema = json.loads((Path(__file__).resolve().parents[1] / "docs" / "result.schema.json").read_text())
+    for v in VARIANTS:
+        parsed = tnt_text.parse(v["runs"][0]["tnt_dump"], "tnt.txt")
+        jsonschema.validate({"traces": parsed}, schema)
+    roles = {tuple(h["mpls"]["roles"]) for v in VARIANTS for t in tnt_text.parse(v["runs"][0]["tnt_dump"], "x")
+             for h in t["hops"] if h["mpls"]}
+    assert ("EGR", "ING") in roles
