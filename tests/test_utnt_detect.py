@@ -86,20 +86,34 @@ def test_explicit_lse_ttl_values(lse_ttl):
                              ("4", "[MPLS,EXP,EGR]")]
 
 
-def test_explicit_inf_hop_between_two_lsrs():
-    """A hop between two explicit tunnels is an inferred LSR (INF), one tunnel.
-
-    P2 ends the LSP through P1 and starts the one through P3: it receives plain IP (P1 popped)
-    and answers with no labels and qTTL 1, between two labelled LSRs.
-    """
+# sc_tnt.c sc_tnt_test_identify_mpls_tunnels, labelled hop after a non-LSR (and
+# identify_juniper_implicit_hop): the hop between two labelled runs is the first run's egress;
+# the second run's first LSR then makes it an ingress too -- unless it is an egress with the
+# Juniper-like <255,64> signature, which sc_tnt turns into an LSR without class (INF).
+# (This test pinned an INF LSR with class EXP for every signature, which sc_tnt never prints.)
+@pytest.mark.parametrize("sig,tag,ntun", [
+    ((248, 248), "[MPLS,EXP,EGR,ING]", 2),      # Cisco-like <255,255>
+    ((248, 59), "[MPLS,LSR,INF]", 1),           # Juniper-like <255,64>
+    ((56, 56), "[MPLS,EXP,EGR,ING]", 2),        # Linux <64,64>
+    ((248, None), "[MPLS,EXP,EGR,ING]", 2),     # no echo-reply: no signature, no inference
+])
+def test_hop_between_two_labelled_runs(sig, tag, ntun):
+    """P2 ends the LSP through P1 and starts the one through P3: it receives plain IP (P1 popped)
+    and answers with no labels and qTTL 1, between two labelled LSRs."""
+    te_ttl, er = sig
     tr = prep(trace_of(DST, [te(R1, 255), te(PE1, 254), te(P1, 247, 1, [(17, 0, 1, 1)]),
-                             te(P2, 248, 1), te(P3, 249, 1, [(18, 0, 1, 1)]), te(PE2, 250),
-                             echo(DST, 58)]), {})
+                             te(P2, te_ttl, 1), te(P3, 249, 1, [(18, 0, 1, 1)]), te(PE2, 250),
+                             echo(DST, 58)]), {P2: er} if er else {})
     found = classify_trace(tr)
-    assert tags(tr)[1:6] == [("2", "[MPLS,EXP,ING]"), ("3", "[MPLS,EXP,LSR]"),
-                             ("4", "[MPLS,EXP,LSR,INF]"), ("5", "[MPLS,EXP,LSR]"),
-                             ("6", "[MPLS,EXP,EGR]")]
-    assert len(found) == 1 and found[0].lsrs == [P1, P2, P3]
+    assert tags(tr)[1:6] == [("2", "[MPLS,EXP,ING]"), ("3", "[MPLS,EXP,LSR]"), ("4", tag),
+                             ("5", "[MPLS,EXP,LSR]"), ("6", "[MPLS,EXP,EGR]")]
+    if ntun == 2:
+        assert [(t.cls, t.ingress, t.lsrs, t.egress) for t in found] == [
+            (EXP, PE1, [P1], P2), (EXP, P2, [P3], PE2)]
+    else:
+        assert [(t.cls, t.ingress, t.lsrs, t.egress) for t in found] == [(EXP, PE1, [P1, P2, P3], PE2)]
+    # the hop between is no revelation candidate: an egress, or an LSR
+    assert all(c[2] != P2 for c in cands(tr))
 
 
 def test_explicit_run_bridges_a_silent_lsr_and_silent_ingress_leaves_no_ingress():
@@ -123,12 +137,15 @@ def test_explicit_egress_after_a_silent_hop_is_not_tagged():
     assert (t.ingress, t.egress, t.lsrs, t.complete) == (PE1, None, [P1, P2], False)
 
 
-def test_explicit_reserved_lsr_is_tagged_but_reserved_egress_is_not():
+def test_explicit_reserved_lsr_and_reserved_egress_are_tagged():
+    """sc_tnt.c sc_tnt_test_identify_mpls_tunnels, first loop: no reserved-address check, so a
+    reserved hop after an explicit LSR is its egress (reserved addresses only stop revelation).
+    (This test pinned an untagged reserved egress, which sc_tnt does not do.)"""
     tr = prep(trace_of(DST, [te(R1, 255), te(PE1, 254), te("10.1.1.1", 253, 1, [(17, 0, 1, 1)]),
                              te("10.1.2.2", 252), echo(DST, 60)]), {})
     (t,) = classify_trace(tr)
-    assert tags(tr)[1:4] == [("2", "[MPLS,EXP,ING]"), ("3", "[MPLS,EXP,LSR]"), ("4", None)]
-    assert (t.egress, t.complete) == (None, False)
+    assert tags(tr)[1:4] == [("2", "[MPLS,EXP,ING]"), ("3", "[MPLS,EXP,LSR]"), ("4", "[MPLS,EXP,EGR]")]
+    assert (t.egress, t.complete) == ("10.1.2.2", True)
 
 
 # =============================================================================================
@@ -159,8 +176,10 @@ def test_opaque_after_explicit_lsr_start_point_inside_tunnel_is_allowed():
     found = classify_trace(tr)
     assert tags(tr)[1:4] == [("2", "[MPLS,EXP,ING]"), ("3", "[MPLS,EXP,LSR]"),
                              ("4", "[MPLS,OPA,EGR,MTTL]")]
-    assert [(t.cls, t.ingress, t.egress) for t in found] == [("EXP", PE1, None), ("OPA", None, P4)]
-    assert found[1].estimated_length == 5
+    # the tags read as TNT's dump is read: P4 closes the tunnel P1 is an LSR of (one tunnel,
+    # the class of its LSR); it used to be two half tunnels, which no reading of the tags gives
+    assert [(t.cls, t.ingress, t.egress) for t in found] == [("EXP", PE1, P4)]
+    assert found[0].estimated_length == 5
     assert cands(tr) == [("MTTL", P1, P4, 2, 3, 3, False, 1)]
 
 
@@ -427,3 +446,83 @@ def test_opaque_egress_answering_twice_is_lsr_then_egress_and_not_tested():
     classify_trace(tr)
     assert tags(tr)[2] == ("3", "[MPLS,OPA,EGR,MTTL]")
     assert cands(tr)[0][:3] == ("MTTL", PE1, PE2)
+
+
+# =============================================================================================
+# multi-domain paths: sc_tnt's rules around the hop between tunnels (issue 20)
+# =============================================================================================
+
+X, A, B, C, D, E = "11.0.10.2", "11.0.11.2", "11.0.12.2", "11.0.13.2", "11.0.14.2", "11.0.15.2"
+
+
+@pytest.mark.parametrize("x_er,x_tag", [(250, "[MPLS,EXP,IMP,EGR,ING,QTTL]"), (59, "[MPLS,LSR,INF]")])
+def test_qttl_lookback_through_an_explicit_egress(x_er, x_tag):
+    """sc_tnt.c sc_tnt_test_identify_mpls_tunnels, qTTL == 2: the hop two back becomes the
+    implicit tunnel's ingress unless it is an LSR or an ingress; an egress there is an ingress
+    too (EGR and ING, its classes added) unless it is <255,64> (identify_juniper_implicit_hop:
+    an LSR without class). uTNT used to give no ingress after a tagged hop."""
+    tr = prep(trace_of(DST, [te(R1, 255), te(PE1, 254), te(P1, 253, 1, [(17, 0, 1, 1)]), te(X, 250, 1),
+                             te(A, 249, 1), te(B, 248, 2), te(C, 247, 1), te(D, 246), echo(DST, 58)]),
+              {X: x_er})
+    classify_trace(tr)
+    assert [t for _, t in tags(tr)[2:7]] == ["[MPLS,EXP,LSR]", x_tag, "[MPLS,IMP,LSR,QTTL]",
+                                             "[MPLS,IMP,LSR,QTTL]", "[MPLS,IMP,LSR,QTTL]"]
+    assert tags(tr)[7][1] == "[MPLS,IMP,EGR,QTTL]"
+
+
+def _uturn_trace(x_er=None, d_er=250):
+    """PE1 (ING of an explicit LSP) P1 X, then A B with u-turns 6 and 2 (Cisco <255,255>),
+    C with none ending the run, D (ING of a second explicit LSP through E) and PE2."""
+    tr = trace_of(DST, [te(R1, 255), te(PE1, 254), te(P1, 253, 1, [(17, 0, 1, 1)]), te(X, 250),
+                        te(A, 247), te(B, 250), te(C, 251), te(D, 250), te(E, 249, 1, [(18, 0, 1, 1)]),
+                        te(PE2, 248), echo(DST, 58)])
+    return prep(tr, {R1: 255, PE1: 254, P1: 253, X: x_er or 250, A: 253, B: 252, C: 251, D: d_er,
+                     E: 249, PE2: 248, DST: 58})
+
+
+@pytest.mark.parametrize("d_er,d_tag", [(250, "[MPLS,EXP,IMP,EGR,ING,UTURN]"), (59, "[MPLS,LSR,INF]")])
+def test_uturn_egress_that_is_an_ingress(d_er, d_tag):
+    """sc_tnt.c scamper_trace_tnt_identify_uturn_tunnels, the hop after the run's end: an
+    ingress becomes the u-turn tunnel's egress as well (EGR and ING) unless it is <255,64>,
+    which identify_juniper_implicit_hop makes an LSR without class. uTNT had the two inverted."""
+    tr = _uturn_trace(d_er=d_er)
+    classify_trace(tr)
+    assert tags(tr)[7][1] == "[MPLS,EXP,ING]"
+    apply_uturn(tr)
+    assert [t for _, t in tags(tr)[3:8]] == ["[MPLS,EXP,IMP,EGR,ING,UTURN]", "[MPLS,IMP,LSR,UTURN]",
+                                             "[MPLS,IMP,LSR,UTURN]", "[MPLS,IMP,LSR,UTURN]", d_tag]
+
+
+@pytest.mark.parametrize("x_er,x_tag", [(250, "[MPLS,EXP,IMP,EGR,ING,UTURN]"), (59, "[MPLS,LSR,INF]")])
+def test_uturn_ingress_that_is_an_egress(x_er, x_tag):
+    """sc_tnt.c scamper_trace_tnt_identify_uturn_tunnels, the hop before the run: an egress
+    (not opaque) becomes the u-turn tunnel's ingress as well unless it is <255,64>
+    (identify_juniper_implicit_hop: an LSR without class, no ingress). uTNT had the two inverted."""
+    tr = _uturn_trace(x_er=x_er)
+    classify_trace(tr)
+    assert tags(tr)[3][1] == "[MPLS,EXP,EGR]"
+    apply_uturn(tr)
+    assert tags(tr)[3][1] == x_tag
+    assert [t for _, t in tags(tr)[4:7]] == ["[MPLS,IMP,LSR,UTURN]"] * 3
+
+
+def test_candidate_behind_a_silent_ingress_after_an_lsr():
+    """sc_tnt.c sc_tnt_test_identify_mpls_tunnels, second loop: only a responsive ingress that
+    is an LSR stops the test; with a silent ingress the start point (the hop before it) may be
+    an LSR. uTNT used to check the start point and drop the test."""
+    tr = prep(trace_of(DST, [te(R1, 255), te(PE1, 254), te(P1, 253, 1, [(17, 0, 1, 1)]), star(),
+                             te(X, 247), echo(DST, 58)]), {})
+    classify_trace(tr)
+    assert tags(tr)[4] == ("5", None) and tr.hops[4].frpla == 4
+    assert cands(tr) == [("FRPLA", P1, X, 2, 4, 4, True, 1)]
+
+
+def test_an_opaque_lsr_before_a_silent_hop_is_its_egress():
+    """sc_tnt.c sc_tnt_test_identify_mpls_tunnels, silent hop: an OPA hop before it becomes the
+    egress (its roles replaced), and queues the MTTL test; PE2 behind the silent hop (FRPLA 3)
+    is tested from P4, the start point before its silent ingress."""
+    tr = prep(trace_of(DST, [te(R1, 255), te(PE1, 254), te(P4, 250, 1, [(16, 0, 1, 250)]), star(),
+                             te(PE2, 248), echo(DST, 58)]), {})
+    classify_trace(tr)
+    assert [t for _, t in tags(tr)[1:5]] == ["[MPLS,OPA,ING,MTTL]", "[MPLS,OPA,EGR,MTTL]", None, None]
+    assert [c[0:3] for c in cands(tr)] == [("MTTL", PE1, P4), ("FRPLA", P4, PE2)]

@@ -611,8 +611,10 @@ def test_uturn_is_evaluated_after_revelation():
     (tr,) = run_tnt(p, [DST])
     assert tr.hops[4].uturn == 4
     # the u-turn run (PE2) stops at the revealed hops behind it, so there is no ingress;
-    # TNT keeps PE2's FRPLA flag and adds UTURN, and the destination ends the run (EGR)
-    assert [t.cls for t in tr.tunnels] == ["INV", "IMP"]
+    # TNT keeps PE2's FRPLA flag and adds UTURN, and the destination ends the run (EGR);
+    # read as TNT's tags are read, PE2 is no egress any more (an LSR): one tunnel PE1 -> DST
+    # whose LSRs have two classes (it was listed as two tunnels, which no reading of the tags gives)
+    assert [t.cls for t in tr.tunnels] == ["HET"]
     assert [x[2] for x in tags(tr)] == [None, "[MPLS,INV,ING,FRPLA]",
                                         "[MPLS,INV,LSR,FRPLA,DPR,step=1]",
                                         "[MPLS,INV,LSR,FRPLA,DPR,step=1]",
@@ -661,3 +663,25 @@ def test_examine_revelation_trace():
     assert examine(tr, P1, PE1, False) == "TGT-NR"                    # target not the last hop
     # TNT checks the target (last hop) before the start point
     assert examine(tr, P2, P3, False) == "TGT-NR"
+
+
+def test_revelation_adds_its_flags_to_an_explicit_egress():
+    """sc_tnt.c sc_tnt_test_tunnel_add: the start point and H get the test's trigger, class
+    and role OR-ed into the flags they have; an explicit tunnel's egress X that starts an
+    invisible one is both ([MPLS,EXP,INV,EGR,ING,FRPLA]) and the two tunnels stay apart.
+    uTNT used to leave a hop tagged by an earlier tunnel as it was."""
+    lx, x = "11.0.20.2", "11.0.21.2"
+    pings = {**CISCO_PINGS, lx: 253, x: 252, PE2: 247, DST: 58}
+    lab = [(17, 0, 1, 1)]
+    base = trace_of(DST, [te(R1, 255), te(PE1, 254), te(lx, 253, 1, lab), te(x, 252), te(PE2, 247),
+                          echo(DST, 58)])
+    p = prober(base, trace_of(PE2, [te(PE1, 254), te(lx, 253, 1, lab), te(x, 252), te(P1, 251), echo(PE2, 250)],
+                              first_ttl=2),
+               trace_of(P1, [te(PE1, 254), te(lx, 253, 1, lab), te(x, 252), echo(P1, 251)], first_ttl=2),
+               pings=pings)
+    (tr,) = run_tnt(p, [DST])
+    assert [t for _, _, t in tags(tr)] == [None, "[MPLS,EXP,ING]", "[MPLS,EXP,LSR]", "[MPLS,EXP,INV,EGR,ING,FRPLA]",
+                                           "[MPLS,INV,LSR,FRPLA,UNKN,step=1]", "[MPLS,INV,EGR,FRPLA]", None]
+    assert [(t.cls, t.ingress, t.lsrs, t.egress) for t in tr.tunnels] == [
+        ("EXP", PE1, [lx], x), ("INV", x, [P1], PE2)]
+    assert tr.tunnels[1].technique == "UNKN" and tr.tunnels[1].start_point == x

@@ -11,10 +11,15 @@ The detector works in TNT's order:
 4. (:mod:`utnt.reveal` runs the tests and inserts revealed hops.)
 5. :func:`apply_uturn` looks for u-turn runs on the final trace, after revelation
    (tnt.md 3.2 "Runs after invisible-tunnel revelation on the final trace").
+6. :func:`rebuild_tunnels` reads the tunnel list off the final tags.
 
-Reserved addresses (tnt.md 5.2) are never ingress, egress, start point or "next" hop.  A
-reserved hop may still be tagged LSR when its own reply carries the evidence (labels or
-qTTL), because that evidence does not depend on the address.
+Tags are sc_tnt's flags (:class:`utnt.model.MplsTag`): each pass adds roles, classes and
+triggers to what a hop already has, and clears them only where sc_tnt does, so a hop between
+two LSPs is an egress and an ingress at once and a <255,64> one becomes an LSR without class
+(:func:`juniper_implicit`).
+
+Reserved addresses (tnt.md 5.2) are never start point nor "next" hop of a revelation test;
+the first pass does not look at them (sc_tnt does not), so a reserved hop can be tagged.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from dataclasses import dataclass
 
 from . import ttl as ttlmod
 from .model import (
-    BTFC, DUPIP, EGR, EXP, FRPLA, IMP, ING, LSR, MTTL, OPA, QTTL, RTLA, UTURN,
+    BTFC, DUPIP, EXP, FRPLA, IMP, MTTL, OPA, RTLA,
     Hop, MplsTag, Trace, Tunnel,
 )
 from .options import START_TTL_OFFSET, UTURN_SEQ_THRESHOLD, TntOptions
@@ -60,16 +65,6 @@ def annotate_hop(hop: Hop) -> None:
 # helpers
 # ------------------------------------------------------------------------------------------
 
-def _tag(hop: Hop, cls: str, role: str, trigger: str | None = None, **kw) -> MplsTag:
-    hop.mpls = MplsTag(cls=cls, role=role, trigger=trigger, **kw)
-    return hop.mpls
-
-
-def _can_be_end(hop: Hop) -> bool:
-    """May this hop become an ingress or egress?  Responsive, not reserved, not yet tagged."""
-    return hop.responsive and not hop.reserved and hop.mpls is None
-
-
 def evidence(hop: Hop) -> str | None:
     """The tunnel class a reply proves by itself, in TNT's order (tnt.md 3.2).
 
@@ -88,192 +83,228 @@ def evidence(hop: Hop) -> str | None:
     return None
 
 
-def _tunnel(cls: str, trigger: str | None, ing: Hop | None, lsrs: list[Hop],
-            egr: Hop | None, **kw) -> Tunnel:
-    members = ([ing] if ing else []) + lsrs + ([egr] if egr else [])
-    return Tunnel(cls=cls, ingress=ing.address if ing else None,
-                  egress=egr.address if egr else None,
-                  lsrs=[h.address for h in lsrs], trigger=trigger, members=members, **kw)
+# sc_tnt's per-hop predicates on the flags (a silent hop is sc_tnt's NULL hop: no flag)
+def _m(hop: Hop | None) -> MplsTag | None:
+    return hop.mpls if hop is not None and hop.responsive else None
 
 
-# ------------------------------------------------------------------------------------------
-# explicit, opaque and implicit tunnels (evidence in the replies)
-# ------------------------------------------------------------------------------------------
+def _flags(hop: Hop) -> MplsTag:
+    """The hop's flags, created empty on first use (sc_tnt ORs flags into a hop)."""
+    if hop.mpls is None:
+        hop.mpls = MplsTag()
+    return hop.mpls
+
+
+def is_lsr(hop: Hop | None) -> bool:
+    m = _m(hop)
+    return m is not None and m.lsr
+
+
+def is_egr(hop: Hop | None) -> bool:
+    m = _m(hop)
+    return m is not None and m.egr
+
+
+def is_ing(hop: Hop | None) -> bool:
+    m = _m(hop)
+    return m is not None and m.ing
+
+
+def is_opa_egr(hop: Hop | None) -> bool:
+    m = _m(hop)
+    return m is not None and m.opa and m.egr
+
+
+def _q(hop: Hop | None) -> int:
+    """The quoted TTL as sc_tnt reads it (0 when the reply quoted none)."""
+    return (hop.quoted_ttl or 0) if hop is not None else 0
+
+
+def juniper_implicit(hop: Hop) -> bool:
+    """sc_tnt.c identify_juniper_implicit_hop: a <255,64> hop (time-exceeded iTTL 255,
+    echo-reply iTTL 64) that sc_tnt would make an ingress while it is an egress is an LSR of
+    an implicit tunnel instead: its roles and classes are dropped, it becomes an LSR without
+    class (printed ``[MPLS,LSR,INF]``) and keeps only its triggers.  Returns True (and retags
+    the hop) when the signature matches; a hop without echo-reply never matches."""
+    if not hop.responsive or not hop.er_ttl or hop.reply_ttl is None:
+        return False
+    if ttlmod.ittl(hop.reply_ttl) != 255 or ttlmod.ittl(hop.er_ttl) != 64:
+        return False
+    m = _flags(hop)
+    m.clear_roles()
+    m.clear_classes()
+    m.lsr = True
+    m.technique, m.step, m.incomplete, m.revealed = None, None, False, False
+    return True
+
 
 def classify_trace(trace: Trace) -> list[Tunnel]:
-    """Tag explicit, opaque and qTTL-implicit tunnels of a base trace (tnt.md 3.2).
+    """Tag explicit, opaque and qTTL-implicit hops of a base trace, sc_tnt's way
+    (sc_tnt.c sc_tnt_test_identify_mpls_tunnels, first loop), left to right, each hop seen once
+    with ``prev`` the hop before it and ``prev2`` the one before that (None when silent):
 
-    Rules, applied left to right:
+    * **silent hop**: an ``OPA`` prev becomes an egress (its roles replaced by EGR);
+    * **time-exceeded with labels** (the LSE-TTL of the top entry decides): the hop is an
+      LSR, ``EXP`` when the LSE-TTL is <= 1 or 255, else ``OPA`` with trigger ``MTTL``.  A
+      prev that is not an LSR is the ingress (its class EXP, or OPA+MTTL) -- added to what it
+      already is, so the egress of an LSP just before is ``EGR`` and ``ING`` at once; except
+      that a prev which is already an egress and has the Juniper-like <255,64> signature is
+      an LSR of an implicit tunnel instead (:func:`juniper_implicit`: ``[MPLS,LSR,INF]``);
+    * **time-exceeded with qTTL > 1, != 255** (no labels): the hop is an ``IMP`` LSR
+      (``QTTL``).  A hop quoting 2 looks back: a responsive prev quoting <= 1 that is neither
+      an LSR nor an opaque egress becomes the first LSR (its roles dropped) and prev2 the
+      ingress when prev2 is not an LSR, not an ingress and not an egress -- a <255,64>
+      egress there is made an inferred LSR (:func:`juniper_implicit`) and is no ingress;
+      any other responsive prev ends the look-back; a silent prev goes straight to prev2;
+    * **any other reply** (no labels, qTTL <= 1 or 255, or not a time-exceeded) may end a
+      tunnel: after an ``EXP`` LSR it is an ``EXP`` egress; after an ``IMP`` LSR it is the
+      egress when it is the destination or prev quoted <= 1 and has another address, else
+      one more ``IMP`` LSR (the LSR that popped); after an ``OPA`` LSR, prev becomes the
+      egress; after a silent prev, a prev2 that is an ``IMP`` hop quoting > 1 makes it an
+      ``IMP`` egress.
 
-    * **Explicit** (labels, top LSE-TTL <= 1 or 255): each such hop is an ``EXP`` LSR.  A run
-      of them (silent hops inside the run are bridged) is one tunnel; the hop right before
-      the run becomes the ingress when it carries no MPLS evidence, the hop right after the
-      run the egress when it answers without MPLS evidence (after a silent hop there is none:
-      sc_tnt reads the egress off the previous hop).  A single unlabelled hop sitting between two explicit LSRs is
-      an LSR tagged ``INF`` (inferred, tnt.md 1 notes), which joins both runs.
-    * **Opaque** (labels, other top LSE-TTL): the hop is the opaque tunnel's egress (EH), the
-      previous hop its ingress; estimated length = 255 - LSE-TTL; trigger ``MTTL``.
-    * **Implicit** (qTTL > 1, != 255, time-exceeded): a run of such hops with rising qTTL
-      are LSRs.  When the run's first hop quotes 2 it is the second LSR, so the hop before it
-      is the first LSR and the one before that the ingress (tnt.md 2.3); sc_tnt looks back
-      from a qTTL-2 hop only, so a run starting higher (the qTTL-2 LSR silent) has no LSR
-      nor ingress before it.  The
-      hop right after the run is still an LSR (the penultimate hop pops, then answers) and
-      the hop after that is the egress -- unless the hop after the run is the destination,
-      which is then the egress.
-
-    Returns the tunnels found (also appended to ``trace.tunnels``).
+    Reserved addresses are not looked at here (sc_tnt checks them only for revelation).
+    Returns the tunnels the tags make (:func:`tunnels_of`), also appended to ``trace.tunnels``.
     """
     hops = trace.hops
     n = len(hops)
-    ev = [evidence(h) for h in hops]
-    inf = [False] * n
-    for i in range(1, n - 1):
-        h = hops[i]
-        if (ev[i] is None and h.responsive and h.address != trace.dst
-                and ev[i - 1] == EXP and ev[i + 1] == EXP):
-            inf[i] = True
-
-    def is_exp(k: int) -> bool:
-        return ev[k] == EXP or inf[k]
-
-    found: list[Tunnel] = []
-    i = 0
-    while i < n:
-        if hops[i].mpls is not None:
-            i += 1
+    for i in range(n):
+        hop = hops[i]
+        prev = hops[i - 1] if i >= 1 and hops[i - 1].responsive else None
+        prev2 = hops[i - 2] if i >= 2 and hops[i - 2].responsive else None
+        if not hop.responsive:
+            if prev is not None and prev.mpls is not None and prev.mpls.opa:
+                prev.mpls.clear_roles()
+                prev.mpls.egr = True
             continue
-        if is_exp(i):
-            i = _explicit(trace, ev, inf, i, is_exp, found)
-        elif ev[i] == IMP:
-            i = _implicit(trace, ev, i, found)
-        elif ev[i] == OPA:
-            i = _opaque(trace, ev, i, found)
-        else:
-            i += 1
+        if hop.is_time_exceeded:
+            if hop.labels:
+                m = _flags(hop)
+                m.lsr = True
+                top = hop.top_lse_ttl
+                opaque = not (top <= 1 or top == 255)
+                if opaque:
+                    m.opa = True
+                    m.triggers.add(MTTL)
+                else:
+                    m.exp = True
+                if prev is not None and not is_lsr(prev):
+                    if is_egr(prev) and juniper_implicit(prev):
+                        continue
+                    pm = _flags(prev)
+                    pm.ing = True
+                    if opaque:
+                        pm.opa = True
+                        pm.triggers.add(MTTL)
+                    else:
+                        pm.exp = True
+                continue
+            q = _q(hop)
+            if q > 1 and q != 255:
+                m = _flags(hop)
+                m.lsr = m.imp_qt = True
+                if q == 2:
+                    if prev is not None and _q(prev) <= 1 and not is_lsr(prev) and not is_opa_egr(prev):
+                        pm = _flags(prev)
+                        pm.clear_roles()
+                        pm.lsr = pm.imp_qt = True
+                    elif prev is not None:
+                        continue
+                    if (prev2 is not None and not is_lsr(prev2) and not is_ing(prev2)
+                            and (not is_egr(prev2) or not juniper_implicit(prev2))):
+                        m2 = _flags(prev2)
+                        m2.ing = m2.imp_qt = True
+                continue
+        # a reply that may end a tunnel
+        if prev is not None:
+            pm = prev.mpls
+            if pm is None or not pm.lsr:
+                continue
+            if pm.exp:
+                m = _flags(hop)
+                m.egr = m.exp = True
+            elif pm.imp:
+                m = _flags(hop)
+                m.imp_qt = True
+                if hop.address == trace.dst or (_q(prev) <= 1 and hop.address != prev.address):
+                    m.egr = True
+                else:
+                    m.lsr = True
+            elif pm.opa:
+                pm.clear_roles()
+                pm.egr = True
+        elif prev2 is not None and prev2.mpls is not None and prev2.mpls.imp and _q(prev2) > 1:
+            m = _flags(hop)
+            m.egr = m.imp_qt = True
+    found = tunnels_of(trace)
     trace.tunnels.extend(found)
     return found
 
 
-def _run_end(hops: list[Hop], i: int, pred) -> int:
-    """Last position of the run starting at i of hops satisfying pred, bridging silent hops."""
-    last, k = i, i + 1
-    while k < len(hops):
-        if pred(k):
-            last = k
-        elif hops[k].responsive:
-            break
-        k += 1
-    return last
+def tunnels_of(trace: Trace, hops: list[Hop] | None = None) -> list[Tunnel]:
+    """The tunnels the hops' tags make, read as TNT's tags are read: an ingress opens a
+    tunnel, LSRs join it, an egress closes it; a hop that is an egress and an ingress closes
+    one tunnel and opens the next; an untagged responsive hop closes an open tunnel without
+    egress.  Class: the LSRs' class (an ingress/egress's when there is no LSR), ``HET`` when
+    they differ; trigger: the first hop's trigger that is not QTTL/UTURN, else the signature."""
+    hops = trace.hops if hops is None else hops
+    out: list[Tunnel] = []
+    cur: dict | None = None
 
+    def close(egr: Hop | None) -> None:
+        nonlocal cur
+        members = cur["members"] + ([egr] if egr is not None else [])
+        lsr_cls = {h.mpls.cls for h in cur["lsrs"] if h.mpls.cls}
+        if not lsr_cls:
+            ends = [set(h.mpls.classes) for h in members]
+            lsr_cls = set.intersection(*ends) if ends else set()
+            if not lsr_cls and ends:
+                lsr_cls = set.union(*ends)
+        cls = next(iter(lsr_cls)) if len(lsr_cls) == 1 else ("HET" if lsr_cls else EXP)
+        trig = None
+        for h in members:
+            ts = [t for t in h.mpls.trigger_parts if t != "INF"]
+            if ts:
+                trig = ts[0]
+                break
+        ing = cur["ing"]
+        labelled = [h for h in members if h.labels and h.mpls.opa and not h.revealed]
+        est = 255 - labelled[-1].top_lse_ttl if labelled else None
+        out.append(Tunnel(cls=cls, ingress=ing.address if ing is not None else None,
+                          estimated_length=est, next_hop=egr.address if est is not None and egr else None,
+                          egress=egr.address if egr is not None else None,
+                          lsrs=[h.address for h in cur["lsrs"]], trigger=trig,
+                          complete=ing is not None and egr is not None and not any(
+                              h.mpls.incomplete for h in members)
+                          and (cls != OPA or any(h.revealed for h in members)),
+                          members=members))
+        cur = None
 
-def _explicit(trace: Trace, ev, inf, i: int, is_exp, found: list[Tunnel]) -> int:
-    hops = trace.hops
-    last = _run_end(hops, i, is_exp)
-    lsrs = []
-    for k in range(i, last + 1):
-        if is_exp(k):
-            _tag(hops[k], EXP, LSR, inferred=inf[k])
-            lsrs.append(hops[k])
-    ing = None
-    if i >= 1 and ev[i - 1] is None and _can_be_end(hops[i - 1]):
-        ing = hops[i - 1]
-        _tag(ing, EXP, ING)
-    egr = None
-    k = last + 1            # the hop right after the run: sc_tnt closes an explicit tunnel only on
-    # the hop whose previous hop is a labelled LSR, so a silent hop there leaves it without egress
-    if k < len(hops) and ev[k] is None and _can_be_end(hops[k]):
-        egr = hops[k]
-        _tag(egr, EXP, EGR)
-    found.append(_tunnel(EXP, None, ing, lsrs, egr, complete=bool(ing and egr)))
-    return last + 1
-
-
-def _opaque(trace: Trace, ev, i: int, found: list[Tunnel]) -> int:
-    """An opaque tunnel's labelled hops, TNT's way (sc_tnt.c identify_mpls_tunnels).
-
-    Each hop quoting labels with an opaque top LSE-TTL is first an LSR; the last one of a
-    run of consecutive such hops becomes the egress (EH) when the next hop is silent or
-    answers without MPLS evidence -- a copy of the same address (a Linux egress that
-    answers twice) leaves the first copy an LSR.  The hop before the run is the ingress.
-    Returns the position after the run."""
-    hops = trace.hops
-    n = len(hops)
-    j = i
-    while j + 1 < n and ev[j + 1] == OPA and hops[j + 1].mpls is None:
-        j += 1
-    run = hops[i:j + 1]
-    ing = None
-    if i >= 1 and ev[i - 1] is None and _can_be_end(hops[i - 1]):
-        ing = hops[i - 1]
-        _tag(ing, OPA, ING, MTTL)
-    for h in run:
-        _tag(h, OPA, LSR, MTTL)
-    eh = None
-    if j + 1 < n and ev[j + 1] is None:
-        eh = hops[j]
-        _tag(eh, OPA, EGR, MTTL)
-    lsrs = [h for h in run if h is not eh]
-    found.append(_tunnel(OPA, MTTL, ing, lsrs, eh, complete=False,
-                         estimated_length=255 - (eh or run[-1]).top_lse_ttl,
-                         next_hop=eh.address if eh else None))
-    return j + 1
-
-
-def _implicit(trace: Trace, ev, i: int, found: list[Tunnel]) -> int:
-    hops = trace.hops
-    n = len(hops)
-    # the run of qTTL > 1 hops, qTTL rising
-    last, prev_q, k = i, hops[i].quoted_ttl, i + 1
-    run = [hops[i]]
-    while k < n:
-        h = hops[k]
-        if ev[k] == IMP and h.mpls is None and h.quoted_ttl > prev_q:
-            last, prev_q = k, h.quoted_ttl
-            run.append(h)
-        elif h.responsive:
-            break
-        k += 1
-    for h in run:
-        _tag(h, IMP, LSR, QTTL)
-    lsrs = list(run)
-    # backwards, as sc_tnt does it: only a first hop quoting qTTL 2 makes the hop before it
-    # the first LSR and the one before that the ingress; a run that starts higher (its qTTL-2
-    # hop silent) gets no LSR nor ingress before it
-    q = hops[i].quoted_ttl
-    chain_ok = q == 2
-    for d in range(1, q if q == 2 else 1):
-        k = i - d
-        if k < 0 or hops[k].mpls is not None or ev[k] is not None:
-            chain_ok = False
-            break
-        if hops[k].responsive:
-            _tag(hops[k], IMP, LSR, QTTL)
-            lsrs.insert(0, hops[k])
-    ing = None
-    k = i - q
-    if chain_ok and k >= 0 and ev[k] is None and _can_be_end(hops[k]):
-        ing = hops[k]
-        _tag(ing, IMP, ING, QTTL)
-    # forwards: the hop after the run is still an LSR, the one after it the egress
-    egr = None
-    j = last + 1
-    if j < n:
-        hj = hops[j]
-        if hj.responsive and hj.address == trace.dst:
-            if ev[j] is None and _can_be_end(hj):
-                egr = hj
-                _tag(egr, IMP, EGR, QTTL)
-        elif ev[j] is None and hj.mpls is None:
-            if hj.responsive:
-                _tag(hj, IMP, LSR, QTTL)
-                lsrs.append(hj)
-            e = j + 1
-            if e < n and ev[e] is None and _can_be_end(hops[e]):
-                egr = hops[e]
-                _tag(egr, IMP, EGR, QTTL)
-    found.append(_tunnel(IMP, QTTL, ing, lsrs, egr, complete=bool(ing and egr)))
-    return last + 1
+    for h in hops:
+        m = h.mpls if h.responsive or h.revealed else None    # a silent revealed hop is an LSR
+        if m is None or not (m.ing or m.egr or m.lsr):
+            if cur is not None and h.responsive:
+                close(None)
+            continue
+        if m.lsr:
+            if cur is None:
+                cur = {"ing": None, "lsrs": [], "members": []}
+            cur["lsrs"].append(h)
+            cur["members"].append(h)
+            if m.egr:
+                close(None)
+            continue
+        if m.egr:
+            if cur is None:
+                cur = {"ing": None, "lsrs": [], "members": []}
+            close(h)
+        if m.ing:
+            if cur is not None:
+                close(None)
+            cur = {"ing": h, "lsrs": [], "members": [h]}
+    if cur is not None:
+        close(None)
+    return out
 
 
 # ------------------------------------------------------------------------------------------
@@ -315,52 +346,56 @@ def _same_addr(a: Hop, b: Hop) -> bool:
 
 
 def find_candidates(trace: Trace, options: TntOptions) -> list[Candidate]:
-    """List the revelation tests of a trace, in TNT's order (tnt.md 3.3).
+    """List the revelation tests of a trace, in TNT's order (sc_tnt.c
+    sc_tnt_test_identify_mpls_tunnels, second loop; tnt.md 3.3).
 
     For each hop H, in trace order:
 
-    1. skip H if it is silent, reserved or already an LSR;
-    2. find the ingress -- the previous hop, or for a duplicate the hop before the pair.  If
-       the ingress is silent the hop before it is the start point (INGRESS_IS_NULL).  Give up
-       if there is no usable start point, if it is reserved, if it is an LSR of an explicit
-       or implicit tunnel (unless H is an opaque egress) or if it has H's address;
-    3. an opaque egress H queues an ``MTTL`` test;
-    4. skip H if it is already an egress or its reply is not a time-exceeded;
-    5. H duplicating the previous hop queues a ``DUPIP`` test -- unless the first copy is
-       already an egress or an LSR, in which case H is skipped;
-    6. skip H if the next hop duplicates H (H is only the first copy);
+    1. skip H if it is silent, reserved or an LSR;
+    2. H duplicating the previous hop: skip H when that first copy is an egress or an LSR,
+       else the ingress is the hop before the pair; otherwise the ingress is the previous hop.
+       An ingress that is an LSR (of any tunnel) stops here unless H has the OPA class.
+       A silent ingress: the hop before it is the start point (INGRESS_IS_NULL), none or a
+       reserved one stops here; a reserved ingress stops here.  A start point with H's
+       address stops here;
+    3. an opaque egress H queues an ``MTTL`` test (and nothing else);
+    4. skip H if it is an egress or its reply is not a time-exceeded;
+    5. H duplicating the previous hop queues a ``DUPIP`` test;
+    6. skip H if the next hop is a time-exceeded from H's address (H is only the first copy);
     7. RTLA >= r queues an ``RTLA`` test;
     8. otherwise FRPLA >= f queues an ``FRPLA`` test;
     9. otherwise, with ``-b``, a ``BTFC`` test (no trigger).
 
     At most one test is queued per H: the tunnel cache is keyed by (start, next), so a
-    second test of the same pair could only replay the first one's result.
+    second test of the same pair (sc_tnt adds the brute-force one after FRPLA) could only
+    replay the first one's result.
     """
     hops = trace.hops
     n = len(hops)
     out: list[Candidate] = []
     for i, h in enumerate(hops):
         # 1
-        if not h.responsive or h.reserved or (h.mpls and h.mpls.role == LSR):
+        if not h.responsive or h.reserved or is_lsr(h):
             continue
         # 2
-        dup = i >= 1 and _same_addr(hops[i - 1], h)
-        if dup and hops[i - 1].mpls is not None and hops[i - 1].mpls.role in (EGR, LSR):
+        prev = hops[i - 1] if i >= 1 else None
+        dup = prev is not None and _same_addr(prev, h)
+        if dup and (is_egr(prev) or is_lsr(prev)):
             continue            # TNT skips H at once: its first copy belongs to a tunnel
         ing_pos = i - 2 if dup else i - 1
         if ing_pos < 0:
             continue
+        ing = hops[ing_pos]
+        h_opa = h.mpls is not None and h.mpls.opa
+        if ing.responsive and not h_opa and is_lsr(ing):
+            continue
         start_pos, null = ing_pos, False
-        if not hops[ing_pos].responsive:
+        if not ing.responsive:
             start_pos, null = ing_pos - 1, True
             if start_pos < 0 or not hops[start_pos].responsive:
                 continue
         sp = hops[start_pos]
-        opaque = h.mpls is not None and h.mpls.cls == OPA and h.mpls.role == EGR
         if sp.reserved:
-            continue
-        if (not opaque and sp.mpls is not None and sp.mpls.role == LSR
-                and sp.mpls.cls in (EXP, IMP)):
             continue
         if sp.address == h.address:
             continue
@@ -370,17 +405,18 @@ def find_candidates(trace: Trace, options: TntOptions) -> list[Candidate]:
                                  next_pos=i, insert_pos=i - 1 if dup else i,
                                  ingress_null=null, start_ttl=start_ttl_for(sp)))
         # 3
-        if opaque:
+        if is_opa_egr(h):
             queue(MTTL)
-        # 4
-        if (h.mpls is not None and h.mpls.role == EGR) or not h.is_time_exceeded:
             continue
-        # 5 (a first copy already in a tunnel was skipped at 2)
+        # 4
+        if is_egr(h) or not h.is_time_exceeded:
+            continue
+        # 5
         if dup:
             queue(DUPIP)
             continue
         # 6
-        if i + 1 < n and _same_addr(hops[i + 1], h):
+        if i + 1 < n and _same_addr(hops[i + 1], h) and hops[i + 1].is_time_exceeded:
             continue
         # 7, 8, 9
         if h.rtla >= options.rtla_threshold:
@@ -405,120 +441,126 @@ def _u_r(hop: Hop) -> tuple[int, int]:
     return ttlmod.uturn(hop.reply_ttl, hop.er_ttl), ttlmod.rtla(hop.reply_ttl, hop.er_ttl)
 
 
-def _inside(hop: Hop) -> bool:
-    """An LSR or a revealed hop (TNT's INTERN_OR_REV): u-turn runs stop there."""
-    return hop.responsive and hop.mpls is not None and (hop.mpls.role == LSR or hop.mpls.revealed)
-
-
-def _opa_egr(hop: Hop) -> bool:
-    return hop.responsive and hop.mpls is not None and hop.mpls.cls == OPA and hop.mpls.role == EGR
-
-
-def _role(hop: Hop) -> str | None:
-    return hop.mpls.role if hop.responsive and hop.mpls is not None else None
-
-
-def _juniper_like(hop: Hop) -> bool:
-    """<255,64>: TNT lets such an egress also be a u-turn ingress or egress (its LER reply is
-    what a Juniper implicit hop looks like, sc_tnt.c identify_juniper_implicit_hop)."""
-    return (hop.responsive and hop.reply_ttl is not None and bool(hop.er_ttl)
-            and ttlmod.ittl(hop.reply_ttl) == 255 and ttlmod.ittl(hop.er_ttl) == 64)
-
-
-def _ut_tag(hop: Hop, role: str) -> None:
-    """Tag ``hop`` for a u-turn tunnel.  TNT adds the UTURN flag to the hop's earlier flags,
-    so a revelation trigger it had stays printed before UTURN (``FRPLA,UTURN``)."""
-    old = hop.mpls.trigger if hop.mpls is not None else None
-    trig = f"{old},{UTURN}" if old in (DUPIP, RTLA, FRPLA, MTTL, BTFC) else UTURN
-    _tag(hop, IMP, role, trig)
+def _inside(hop: Hop | None) -> bool:
+    """An LSR or a revealed hop (sc_tnt's INTERN_OR_REV): u-turn runs stop there."""
+    return hop is not None and hop.responsive and hop.mpls is not None and (
+        hop.mpls.lsr or hop.mpls.revealed or hop.revealed)
 
 
 def apply_uturn(trace: Trace) -> list[Tunnel]:
-    """Implicit tunnels from u-turn runs, on the final trace (tnt.md 3.2 u-turn row).
+    """Implicit tunnels from u-turn runs, on the final trace (sc_tnt.c
+    scamper_trace_tnt_identify_uturn_tunnels; tnt.md 3.2 u-turn row).
 
-    TNT's pass (sc_tnt.c scamper_trace_tnt_identify_uturn_tunnels), left to right, with
-    u = R_TE - R_ER and r = RTLA on any reply that has an echo-reply:
+    Left to right, with u = R_TE - R_ER and r = RTLA on any reply that has an echo-reply
+    (0 on a silent hop), flags added to what the hops already carry (``IMP`` with ``UTURN``):
 
     * a run is a sequence of hops with u != 0 and u != r; it ends at the first hop with
       u == 0 or u == r, at an LSR or revealed hop, at an opaque egress, or at the last hop
       of the trace (whose own u is then not counted);
-    * when the run's sum of |u| reaches 3 (UTURN_SEQ_THRESHOLD): the hop that ended it is
-      an LSR (the egress if it is the destination) unless it is an LSR, revealed or an
-      opaque egress already; the run's hops are LSRs; the hop before the run is the
-      ingress, unless it is an egress (a <255,64> one excepted); and the hop after the
-      ending hop is the egress when its own |u| < 3 (or u == r) -- a copy of the previous
-      address there is one more LSR and passes the egress on to the next hop;
+    * when the run's sum of |u| reaches 3 (UTURN_SEQ_THRESHOLD): the hop that ended it
+      (responsive, not an LSR, not revealed, not an opaque egress) loses its ingress/egress
+      roles and becomes an LSR -- the egress if it is the destination; the run's hops, right
+      to left, lose those roles and become LSRs; the hop before the run (u == 0 or u == r)
+      is the ingress unless it is an egress (an opaque egress excepted) -- a <255,64> egress
+      there is an inferred LSR instead (:func:`juniper_implicit`); the look-back stops at a
+      silent, LSR or revealed hop.  Unless the hop that ended the run is an LSR, revealed or
+      an opaque egress, the next hop is examined as the egress: a copy of the previous
+      address is one more LSR (an ingress copy loses its roles) and hands the egress on to
+      the hop after it; otherwise, with |u| < 3 or u == r, it becomes an egress -- an
+      ingress with the <255,64> signature becomes an inferred LSR instead, any other
+      ingress stays one as well (``EGR`` and ``ING``);
     * otherwise, if the last hop is not the destination, is not an LSR and has |u| >= 3
-      with u != r, it is an LSR.
+      with u != r, it becomes an LSR (its roles dropped).
 
-    Tags are ``IMP`` with trigger ``UTURN`` (a hop keeps a single tag: one that was
-    already the egress of an earlier tunnel becomes the u-turn tunnel's LSR or ingress).
-    Returns the tunnels found (also appended to ``trace.tunnels``).
+    Returns the tunnels the u-turn pass tagged (their hops carry UTURN).
     """
     hops = trace.hops
     n = len(hops)
-    found: list[Tunnel] = []
     if n < 2:
-        return found
+        return []
     usum = 0
-    pending: Tunnel | None = None        # a tunnel whose egress is the next hop
+    next_egress = False
     for i, h in enumerate(hops):
+        hop = h if h.responsive else None
         u, r = _u_r(h)
-        if pending is not None:
-            if h.responsive and not _inside(h):
+        if next_egress:
+            if hop is not None and not _inside(hop):
                 prev = hops[i - 1]
-                if prev.responsive and prev.address == h.address:
-                    _ut_tag(h, LSR)
-                    pending.lsrs.append(h.address)
-                    pending.members.append(h)
+                if prev.responsive and prev.address == hop.address:
+                    m = _flags(hop)
+                    if m.ing:
+                        m.clear_roles()
+                    m.lsr = m.imp_ut = True
                     continue
-                if (abs(u) < UTURN_SEQ_THRESHOLD or r == u) and (_role(h) != ING or _juniper_like(h)):
-                    _ut_tag(h, EGR)
-                    pending.egress = h.address
-                    pending.members.append(h)
-                    pending.complete = pending.ingress is not None
-            pending = None
-        last = i == n - 1
-        if u == 0 or r == u or last or _inside(h) or _opa_egr(h):
+                if (abs(u) < UTURN_SEQ_THRESHOLD or r == u) and (
+                        not is_ing(hop) or not juniper_implicit(hop)):
+                    m = _flags(hop)
+                    m.egr = m.imp_ut = True
+            next_egress = False
+        if u == 0 or r == u or i == n - 1 or _inside(hop) or is_opa_egr(hop):
             if usum >= UTURN_SEQ_THRESHOLD:
-                t = _tunnel(IMP, UTURN, None, [], None, complete=False)
-                ends_here = h.responsive and not _inside(h) and not _opa_egr(h)
-                if not h.responsive or ends_here:
-                    pending = t
-                members: list[Hop] = []
+                ends_here = hop is not None and not _inside(hop) and not is_opa_egr(hop)
+                if hop is None or ends_here:
+                    next_egress = True
                 if ends_here:
-                    if h.address == trace.dst:
-                        _ut_tag(h, EGR)
-                        t.egress = h.address
+                    m = _flags(hop)
+                    if m.ing or m.egr:
+                        m.clear_roles()
+                    m.imp_ut = True
+                    if hop.address == trace.dst:
+                        m.egr = True
                     else:
-                        _ut_tag(h, LSR)
-                    members.append(h)
+                        m.lsr = True
                 for j in range(i - 1, -1, -1):
                     x = hops[j]
                     if not x.responsive or _inside(x):
                         break
                     xu, xr = _u_r(x)
                     if xu == 0 or xr == xu:
-                        if _role(x) != EGR or _opa_egr(x) or _juniper_like(x):
-                            _ut_tag(x, ING)
-                            t.ingress = x.address
-                            members.insert(0, x)
+                        if not is_egr(x) or is_opa_egr(x) or not juniper_implicit(x):
+                            mx = _flags(x)
+                            mx.ing = mx.imp_ut = True
                         break
-                    _ut_tag(x, LSR)
-                    members.insert(0, x)
-                t.members = members
-                t.lsrs = [m.address for m in members if m.mpls.role == LSR]
-                t.complete = t.ingress is not None and t.egress is not None
-                found.append(t)
-            elif (last and abs(u) >= UTURN_SEQ_THRESHOLD and r != u and h.address != trace.dst
-                  and _role(h) != LSR):
-                _ut_tag(h, LSR)
-                found.append(_tunnel(IMP, UTURN, None, [h], None, complete=False))
+                    mx = _flags(x)
+                    if mx.ing or mx.egr:
+                        mx.clear_roles()
+                    mx.lsr = mx.imp_ut = True
+            elif (i == n - 1 and abs(u) >= UTURN_SEQ_THRESHOLD and r != u
+                  and hop.address != trace.dst and not is_lsr(hop)):
+                m = _flags(hop)
+                m.clear_roles()
+                m.lsr = m.imp_ut = True
             usum = 0
             continue
         usum += abs(u)
-    trace.tunnels.extend(found)
-    return found
+    return [t for t in tunnels_of(trace) if any(x.mpls.imp_ut for x in t.members)]
+
+
+_META = ("technique", "stop_reason", "start_point", "next_hop", "ingress_null", "buddy",
+         "estimated_length", "steps", "probe_count", "cached")
+
+
+def rebuild_tunnels(trace: Trace) -> list[Tunnel]:
+    """Replace ``trace.tunnels`` by the tunnels the final tags make (:func:`tunnels_of`, in
+    path order), each keeping what revelation recorded about it (technique, stop reason,
+    start point, probes, ...) from the earlier tunnel object that shares most of its hops."""
+    old = list(trace.tunnels)
+    new = tunnels_of(trace)
+    for t in new:
+        ids = {id(h) for h in t.members}
+        best = max(old, key=lambda o: len(ids & {id(h) for h in o.members}), default=None)
+        if best is None or not ids & {id(h) for h in best.members}:
+            continue
+        for k in _META:
+            v = getattr(best, k)
+            if v not in (None, False, 0) or getattr(t, k) in (None, False, 0):
+                setattr(t, k, v if v not in (None, False, 0) else getattr(t, k))
+        if best.start_point is not None:           # a revealed tunnel: revelation says if complete
+            t.complete = best.complete
+        if t.trigger is None:
+            t.trigger = best.trigger
+    trace.tunnels = new
+    return new
 
 
 def sort_tunnels(trace: Trace) -> None:

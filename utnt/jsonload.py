@@ -18,7 +18,10 @@ def hop_from_json(d: dict) -> Hop:
         if d.get(k) is not None:
             setattr(h, k, d[k])
     if m:
-        h.mpls = MplsTag(cls=m["class"], role=m["role"], trigger=m.get("trigger"), technique=m.get("technique"),
+        # "classes"/"roles" (every flag) when present, else the one class and role of older files
+        h.mpls = MplsTag(cls=",".join(m.get("classes") or [m["class"] or ""]),
+                         role=",".join(m.get("roles") or [m["role"]]), trigger=m.get("trigger"),
+                         technique=m.get("technique"),
                          step=m.get("step"), incomplete=m.get("incomplete", False),
                          inferred=m.get("inferred", False), revealed=m.get("revealed", False))
     h.attempts = [Attempt(a["trigger"], a["reason"], a.get("buddy", False)) for a in d.get("attempts", [])]

@@ -67,18 +67,156 @@ class Reply:
     labels: list[LabelEntry] = field(default_factory=list)
 
 
-@dataclass
-class MplsTag:
-    """The ``[MPLS,...]`` annotation of a hop (tnt.md 5.5)."""
+SEARCH_TRIGGERS = (DUPIP, RTLA, FRPLA, MTTL)
+"""The revelation triggers a hop can carry, in sc_tnt's print order (several may be set)."""
 
-    cls: str                      # EXP | IMP | OPA | INV
-    role: str                     # ING | LSR | EGR
-    trigger: str | None = None    # DUPIP | RTLA | FRPLA | MTTL | QTTL | UTURN | BTFC
-    technique: str | None = None  # DPR | BRPR | BUDDY | UNKN (revealed hops only)
-    step: int | None = None       # revelation step (revealed hops only)
-    incomplete: bool = False      # INCOMP?
-    inferred: bool = False        # INF
-    revealed: bool = False
+
+class MplsTag:
+    """The ``[MPLS,...]`` annotation of a hop (tnt.md 5.5), held as sc_tnt holds it: flags.
+
+    sc_tnt gives a hop a set of flags, never one label: roles ``ing``/``egr``/``lsr`` (a hop
+    between two LSPs is ``EGR`` and ``ING`` at once), tunnel classes ``exp``/``imp_qt``/
+    ``imp_ut``/``opa``/``inv`` (a tunnel end may belong to tunnels of several classes), the
+    revelation triggers it was found by (``triggers``, any of DUPIP RTLA FRPLA MTTL), and for a
+    revealed hop its technique and step.  What is printed follows from the flags
+    (:func:`utnt.output.format_mpls`): an LSR shows one class (IMP, else OPA, else EXP, else
+    INV), an ingress or egress every class it has; an LSR without any class is inferred
+    (``INF``, sc_tnt.c identify_juniper_implicit_hop); ``QTTL``/``UTURN`` are the two implicit
+    classes, printed after the triggers unless the hop is inferred; an invisible hop without
+    trigger was found by brute force (``BTFC``).
+
+    ``MplsTag(cls, role, trigger, ...)`` builds the one-class, one-role tag of most hops
+    (``trigger`` may list several parts, ``"FRPLA,UTURN"``)."""
+
+    __slots__ = ("ing", "egr", "lsr", "exp", "imp_qt", "imp_ut", "opa", "inv", "triggers",
+                 "technique", "step", "incomplete", "revealed")
+
+    def __init__(self, cls: str | None = None, role: str | None = None, trigger: str | None = None,
+                 technique: str | None = None, step: int | None = None, incomplete: bool = False,
+                 inferred: bool = False, revealed: bool = False) -> None:
+        self.ing = self.egr = self.lsr = False
+        self.exp = self.imp_qt = self.imp_ut = self.opa = self.inv = False
+        self.triggers: set[str] = set()
+        self.technique, self.step = technique, step
+        self.incomplete, self.revealed = incomplete, revealed
+        for part in (role or "").replace("+", ",").split(","):
+            if part:
+                setattr(self, {"ING": "ing", "EGR": "egr", "LSR": "lsr"}[part], True)
+        parts = [p for p in (trigger or "").split(",") if p]
+        for part in parts:
+            if part == QTTL:
+                self.imp_qt = True
+            elif part == UTURN:
+                self.imp_ut = True
+            elif part in SEARCH_TRIGGERS:
+                self.triggers.add(part)
+        if inferred:
+            self.lsr = True
+            return
+        for c in (cls or "").replace("+", ",").split(","):
+            if c == EXP:
+                self.exp = True
+            elif c == OPA:
+                self.opa = True
+            elif c == INV:
+                self.inv = True
+            elif c == IMP and not (self.imp_qt or self.imp_ut):
+                self.imp_qt = True
+
+    # -- sc_tnt's predicates ------------------------------------------------------------------
+    @property
+    def imp(self) -> bool:
+        return self.imp_qt or self.imp_ut
+
+    @property
+    def has_class(self) -> bool:
+        return self.exp or self.imp or self.opa or self.inv
+
+    @property
+    def inferred(self) -> bool:
+        """INF: an LSR with no tunnel class (sc_tnt's INFERRED)."""
+        return self.lsr and not self.has_class
+
+    @property
+    def opa_egr(self) -> bool:
+        return self.opa and self.egr
+
+    def clear_roles(self) -> None:
+        """sc_tnt's clear_lsr_type_mask: drop ING, EGR and LSR, keep the classes."""
+        self.ing = self.egr = self.lsr = False
+
+    def clear_classes(self) -> None:
+        """sc_tnt's clear_tun_type_mask: drop every class, keep the roles."""
+        self.exp = self.imp_qt = self.imp_ut = self.opa = self.inv = False
+
+    # -- what is printed ------------------------------------------------------------------------
+    @property
+    def classes(self) -> list[str]:
+        """Printed classes: one for an LSR (IMP > OPA > EXP > INV), every one for an end."""
+        if self.lsr:
+            for flag, c in ((self.imp, IMP), (self.opa, OPA), (self.exp, EXP), (self.inv, INV)):
+                if flag:
+                    return [c]
+            return []
+        return [c for flag, c in ((self.exp, EXP), (self.opa, OPA), (self.imp, IMP), (self.inv, INV))
+                if flag]
+
+    @property
+    def roles(self) -> list[str]:
+        """Printed roles, in sc_tnt's order: LSR, EGR, ING."""
+        return [r for flag, r in ((self.lsr, LSR), (self.egr, EGR), (self.ing, ING)) if flag]
+
+    @property
+    def trigger_parts(self) -> list[str]:
+        """Printed triggers and signatures: BTFC, or DUPIP RTLA FRPLA MTTL; then INF, or QTTL UTURN."""
+        if not self.triggers and self.inv:
+            out = [BTFC]
+        else:
+            out = [t for t in SEARCH_TRIGGERS if t in self.triggers]
+        if self.inferred:
+            return out + ["INF"]
+        return out + ([QTTL] if self.imp_qt else []) + ([UTURN] if self.imp_ut else [])
+
+    @property
+    def cls(self) -> str | None:
+        """The first printed class (None for an inferred LSR)."""
+        c = self.classes
+        return c[0] if c else None
+
+    @property
+    def role(self) -> str | None:
+        """LSR, else EGR, else ING (a hop that is EGR and ING reports EGR here)."""
+        r = self.roles
+        return r[0] if r else None
+
+    @property
+    def trigger(self) -> str | None:
+        """The printed triggers and signatures joined by commas (without INF), None when none."""
+        parts = [p for p in self.trigger_parts if p != "INF"]
+        return ",".join(parts) if parts else None
+
+    def _key(self) -> tuple:
+        return tuple(getattr(self, k) if k != "triggers" else frozenset(self.triggers)
+                     for k in self.__slots__)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, MplsTag) and self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"MplsTag({','.join(self.classes + self.roles + self.trigger_parts)}"
+                f"{',' + self.technique if self.technique else ''}"
+                f"{',step=' + str(self.step) if self.step is not None else ''}"
+                f"{',INCOMP?' if self.incomplete else ''})")
+
+    def __deepcopy__(self, memo):
+        new = MplsTag.__new__(MplsTag)
+        for k in self.__slots__:
+            v = getattr(self, k)
+            setattr(new, k, set(v) if k == "triggers" else v)
+        return new
 
 
 @dataclass

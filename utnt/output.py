@@ -18,8 +18,8 @@ Fields of a hop line, separated by two spaces, in this order (absent ones are om
   is no echo-reply;
 * on time-exceeded replies only: ``qttl=Q`` (when a quote was present), ``uturn=U`` if
   U != 0, ``frpla=F`` if F > 0, ``rtla=R`` if R > 0;
-* ``[MPLS,<EXP|IMP|OPA|INV>,<ING|LSR|EGR>,INCOMP?,<trigger>,INF,<technique>,step=N]``
-  with only the parts that apply;
+* ``[MPLS,<classes>,<LSR>,<EGR>,<ING>,INCOMP?,<triggers>,<INF|QTTL,UTURN>,<technique>,step=N]``
+  with only the parts that apply (:func:`format_mpls`; a hop may be EGR and ING at once);
 * ``Labels L1 mTTL=x | L2 mTTL=y`` for an RFC 4950 stack (top first);
 * verbose only: ``(dstunr code=N)`` for destination-unreachables other than
   port-unreachable, and ``(ATTEMPT,<trigger>,<NTH-RV|ING-NF|TGT-NR>[,BUD])`` for each
@@ -37,14 +37,14 @@ JSON_FORMAT_VERSION = 1
 
 
 def format_mpls(tag: MplsTag) -> str:
-    """``[MPLS,<class>,<role>,<INCOMP?>,<trigger>,<INF>,<technique>,step=N]`` (tnt.md 5.5)."""
-    parts = ["MPLS", tag.cls, tag.role]
+    """The tag as sc_tnt prints it (sc_tnt.c scamper_trace_tnt_print): ``MPLS``, the classes
+    (one for an LSR, every one for an ingress/egress), ``LSR``, ``EGR``, ``ING``, ``INCOMP?``,
+    the triggers (``BTFC`` or ``DUPIP,RTLA,FRPLA,MTTL``), ``INF`` or ``QTTL``/``UTURN``, and
+    for a revealed hop its technique and ``step=N``."""
+    parts = ["MPLS", *tag.classes, *tag.roles]
     if tag.incomplete:
         parts.append("INCOMP?")
-    if tag.trigger:
-        parts.append(tag.trigger)
-    if tag.inferred:
-        parts.append("INF")
+    parts.extend(tag.trigger_parts)
     if tag.technique:
         parts.append(tag.technique)
     if tag.step is not None:
@@ -140,7 +140,8 @@ def hop_to_json(hop: Hop) -> dict[str, Any]:
         "mpls": None if m is None else {
             "class": m.cls, "role": m.role, "trigger": m.trigger, "technique": m.technique,
             "step": m.step, "incomplete": m.incomplete, "inferred": m.inferred,
-            "revealed": m.revealed,
+            "revealed": m.revealed, "classes": m.classes, "roles": m.roles,
+            "triggers": [t for t in m.trigger_parts if t != "INF"],
         },
         "attempts": [{"trigger": a.trigger, "reason": a.reason, "buddy": a.buddy}
                      for a in hop.attempts],

@@ -33,7 +33,7 @@ from typing import Protocol, runtime_checkable
 
 from .detect import Candidate
 from .model import (
-    BRPR, BTFC, BUDDY, DPR, DUPIP, EGR, ING, ING_NF, INV, LSR, METHOD_UDP_PARIS, MTTL, NTH_RV, OPA,
+    BRPR, BTFC, BUDDY, DPR, DUPIP, ING_NF, INV, LSR, METHOD_UDP_PARIS, MTTL, NTH_RV, OPA,
     STOP_LOOP, STOP_MAXSTEP, STOP_RSVD, STOP_UNRESP, TGT_NR, UNKN,
     Attempt, Hop, MplsTag, Trace, Tunnel,
 )
@@ -369,7 +369,7 @@ def renumber(trace: Trace) -> None:
         if h.before_silent_ingress:
             after_start = True
         m = h.mpls
-        if m is not None and m.cls == INV and (m.role != EGR or h_n == 0):
+        if m is not None and m.inv and (not m.lsr or not m.imp) and (not m.egr or h_n == 0):
             h_n += 1
         else:
             h_n = 0
@@ -379,12 +379,25 @@ def renumber(trace: Trace) -> None:
 def apply_result(trace: Trace, c: Candidate, res: RevealResult, cached: bool) -> Tunnel:
     """Insert the revealed hops before H (or before the duplicate pair) and tag the tunnel.
 
-    Tags: the start point is the ingress (unless the ingress was unresponsive), revealed
-    hops are LSRs, H is the egress -- except for DUPIP, whose egress is the last revealed
-    hop (tnt.md 4.4).  Class ``OPA`` for MTTL tests, ``INV`` otherwise.  A hop already
-    tagged by another tunnel keeps its tag.
+    Tags (sc_tnt.c sc_tnt_test_tunnel_add): the start point is the ingress (unless the
+    ingress was unresponsive), revealed hops are LSRs, H is the egress -- except for DUPIP,
+    whose egress is the last revealed hop (tnt.md 4.4).  Class ``OPA`` for MTTL tests,
+    ``INV`` otherwise, and the test's trigger: added to the flags the ingress and egress
+    already have (an explicit tunnel's egress that starts an invisible one is
+    ``[MPLS,EXP,INV,EGR,ING,FRPLA]``).
     """
     cls = OPA if c.trigger == MTTL else INV
+    trig = None if c.trigger == BTFC else c.trigger
+
+    def add(m: MplsTag) -> None:
+        # sc_tnt.c scamper_trace_hop_disc_trig_mflags_set + tunnel_type_mflag_set: OR-ed in
+        if trig:
+            m.triggers.add(trig)
+        if cls == OPA:
+            m.opa = True
+        else:
+            m.inv = True
+
     new = []
     for h, tech, step in res.revealed:
         h = copy.deepcopy(h)
@@ -392,26 +405,34 @@ def apply_result(trace: Trace, c: Candidate, res: RevealResult, cached: bool) ->
         h.attempts = []
         # INCOMP? goes on the ingress alone: sc_tnt sets its incomplete flag on the ingress
         # hop when it rebuilds the trace, never on a revealed LSR or the egress
-        h.mpls = MplsTag(cls, LSR, c.trigger, tech, step, revealed=True)
+        h.mpls = MplsTag(None, LSR, None, tech, step, revealed=True)
+        add(h.mpls)
         new.append(h)
     if new and new[0].responsive and res.attempt is not None:
         new[0].attempts = [res.attempt]     # TNT: stop reason on the LSP's first hop
     if c.trigger == DUPIP:
         egress: Hop | None = new[-1]
-        egress.mpls.role = EGR
+        egress.mpls.lsr = False             # sc_tnt's lsr_mask: the last revealed hop is the egress
+        egress.mpls.egr = True
         lsrs = new[:-1]
     else:
         egress = c.next
         lsrs = new
-        if egress.mpls is None or (egress.mpls.cls == cls and egress.mpls.role == EGR):
-            egress.mpls = MplsTag(cls, EGR, c.trigger)
+        if egress.mpls is None:
+            egress.mpls = MplsTag()
+        add(egress.mpls)
+        egress.mpls.egr = True
     ingress = None
     if c.ingress_null and new:
         c.start.before_silent_ingress = True
     if not c.ingress_null:
         sp = c.start
-        if sp.mpls is None or (sp.mpls.cls == cls and sp.mpls.role == ING):
-            sp.mpls = MplsTag(cls, ING, c.trigger, incomplete=res.incomplete)
+        if sp.mpls is None:
+            sp.mpls = MplsTag()
+        add(sp.mpls)
+        sp.mpls.ing = True
+        if res.incomplete:
+            sp.mpls.incomplete = True
         ingress = sp
     trace.hops[c.insert_pos:c.insert_pos] = new
     renumber(trace)

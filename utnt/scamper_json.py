@@ -41,7 +41,8 @@ def hop_to_scamper(h: Hop) -> dict[str, Any]:
     if h.mpls is not None:
         m = h.mpls
         tnt["mpls"] = {"class": m.cls, "role": m.role, "trigger": m.trigger, "technique": m.technique,
-                       "step": m.step, "incomplete": m.incomplete}
+                       "step": m.step, "incomplete": m.incomplete, "inferred": m.inferred,
+                       "classes": m.classes, "roles": m.roles}
     if tnt:
         d["tnt"] = tnt
     return d

@@ -8,7 +8,7 @@ Per destination, in order:
 4. revelation candidates (tnt.md 3.3) and revelation of the first productive one (tnt.md 4);
 5. ping the revealed hops for their rTTLs (tnt.md 3.4);
 6. u-turn runs on the final trace (tnt.md 3.2);
-7. the tunnel list of the trace, in path order.
+7. the tunnel list of the trace, in path order, read off the final tags.
 
 Steps 3, 4 and 6 need a base trace of at least MIN_HOPS hops from the first TTL: sc_tnt
 skips tunnel identification and u-turns on shorter ones (its "enough nodes" check,
@@ -21,7 +21,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
-from .detect import annotate_hop, apply_uturn, classify_trace, find_candidates, sort_tunnels
+from .detect import annotate_hop, apply_uturn, classify_trace, find_candidates, rebuild_tunnels
 from .model import Hop, Trace
 from .options import TntOptions
 from .reveal import Prober, Session, renumber, reveal_trace
@@ -59,7 +59,7 @@ def tnt_trace(session: Session, dst: str) -> Trace:
     _ping_hops(session, trace, [h for h in trace.hops if h.revealed])
     apply_uturn(trace)
     renumber(trace)
-    sort_tunnels(trace)
+    rebuild_tunnels(trace)
     return trace
 
 

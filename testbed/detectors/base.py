@@ -25,6 +25,69 @@ ROLES = ("ING", "LSR", "EGR")
 TRIGGERS = ("DUPIP", "RTLA", "FRPLA", "MTTL", "QTTL", "UTURN", "BTFC")
 TECHNIQUES = ("DPR", "BRPR", "BUDDY", "UNKN")
 
+# sc_tnt's [MPLS,...] grammar (sc_tnt.c scamper_trace_tnt_print), in print order: the classes
+# of an ingress/egress (EXP OPA IMP INV, any subset) or the one class of an LSR (none when
+# inferred), LSR, EGR, ING (at least one), INCOMP?, the triggers (BTFC alone, or DUPIP RTLA
+# FRPLA MTTL), INF or the implicit signatures QTTL UTURN, a technique (DPR BRPR BUDDY UNKN)
+# and step=N on a revealed hop.
+TAG_GRAMMAR = "[MPLS,<EXP|OPA|IMP|INV...>,<LSR>,<EGR>,<ING>,INCOMP?,<triggers>,<INF|QTTL,UTURN>,<technique>,step=N]"
+SEARCH_TRIGGERS = ("BTFC", "DUPIP", "RTLA", "FRPLA", "MTTL")
+SIGNATURES = ("QTTL", "UTURN")
+
+
+def mpls_tag(parts: list[str], path, line, text: str | None = None) -> dict:
+    """The normalized tag of sc_tnt's [MPLS,...] parts (the parts after ``MPLS``): every
+    class, role and trigger it lists (``classes``, ``roles``, ``triggers``) and, for readers
+    of one value, ``class`` (the first class, None for an inferred LSR), ``role`` (LSR, else
+    EGR, else ING) and ``trigger`` (the triggers and signatures joined by commas, None when
+    none). Any combination sc_tnt can print is read; an unknown part, no role, or no class
+    without INF is a ResultError naming the part."""
+    text = text or "[" + ",".join(["MPLS", *parts]) + "]"
+    m = {"class": None, "role": None, "trigger": None, "technique": None, "step": None, "incomplete": False,
+         "inferred": False, "revealed": False, "classes": [], "roles": [], "triggers": []}
+    for p in parts:
+        p = p.strip()
+        if p in CLASSES:
+            if p not in m["classes"]:
+                m["classes"].append(p)
+        elif p in ROLES:
+            if p not in m["roles"]:
+                m["roles"].append(p)
+        elif p in TRIGGERS:
+            if p not in m["triggers"]:
+                m["triggers"].append(p)
+        elif p in TECHNIQUES:
+            m["technique"] = p
+        elif p == "INCOMP?":
+            m["incomplete"] = True
+        elif p == "INF":
+            m["inferred"] = True
+        elif p.startswith("step=") and p[5:].isdigit():
+            m["step"] = int(p[5:])
+        else:
+            raise ResultError(path, line, "MPLS tag", f"unknown part '{p}' in {text}; expected sc_tnt's "
+                              f"{TAG_GRAMMAR}")
+    if not m["roles"]:
+        raise ResultError(path, line, "MPLS tag", f"{text} lacks a role (LSR, EGR or ING); expected sc_tnt's "
+                          f"{TAG_GRAMMAR}")
+    if not m["classes"] and not m["inferred"]:
+        raise ResultError(path, line, "MPLS tag", f"{text} lacks a class (EXP, OPA, IMP or INV), and only an "
+                          "inferred LSR (INF) has none; expected sc_tnt's " + TAG_GRAMMAR)
+    m["roles"] = [r for r in ("LSR", "EGR", "ING") if r in m["roles"]]
+    m["class"] = m["classes"][0] if m["classes"] else None
+    m["role"] = m["roles"][0]
+    m["trigger"] = ",".join(m["triggers"]) or None
+    return m
+
+
+def _roles(m: dict) -> list[str]:
+    """A tag's roles: its ``roles`` list, else its one ``role``."""
+    return list(m.get("roles") or ([m["role"]] if m.get("role") else []))
+
+
+def _classes(m: dict) -> list[str]:
+    return list(m.get("classes") or ([m["class"]] if m.get("class") else []))
+
 
 class ResultError(LabError):
     """Unreadable detector output: one Problem (file, line, what, fix)."""
@@ -114,17 +177,24 @@ def tunnels_from_labels(hops: list[dict]) -> list[dict]:
 # ------------------------------------------------------------------------------ TNT tags
 def tunnels_from_tags(hops: list[dict]) -> list[dict]:
     """Tunnels rebuilt from the hops' [MPLS,...] tags the way TNT's scripts read a dump:
-    ING opens a tunnel, LSR hops are its LSRs (revealed or not), EGR closes it. A tunnel
-    whose ING or EGR is missing is kept, incomplete. Class: the hops' class, HET when they
-    differ; trigger: the hops' trigger, MULTI when they differ; technique: the revealed
-    hops' technique, MIX when they differ."""
+    ING opens a tunnel, LSR hops are its LSRs (revealed or not), EGR closes it; a hop that is
+    EGR and ING (the hop between two LSPs) closes one and opens the next; an LSR that is also
+    EGR closes its tunnel without egress. A tunnel whose ING or EGR is missing is kept,
+    incomplete. Class: the LSRs' class (the ends' common class when there is no LSR), HET
+    when they differ; trigger: the hops' trigger, MULTI when they differ; technique: the
+    revealed hops' technique, MIX when they differ."""
     out = []
     cur = None
 
     def close(egr):
         nonlocal cur
         members = cur["members"] + ([egr] if egr else [])
-        classes = {m["mpls"]["class"] for m in members}
+        classes = {c for m in cur["lsrs"] for c in _classes(m["mpls"])[:1]}
+        if not classes:
+            ends = [set(_classes(m["mpls"])) for m in members]
+            classes = set.intersection(*ends) if ends else set()
+            if not classes and ends:
+                classes = set.union(*ends)
         triggers = {m["mpls"]["trigger"] for m in members if m["mpls"].get("trigger")}
         techs = [m["mpls"]["technique"] for m in members if m["mpls"].get("technique")]
         tech = None
@@ -141,24 +211,27 @@ def tunnels_from_tags(hops: list[dict]) -> list[dict]:
 
     for h in hops:
         m = h.get("mpls")
-        if not m:
+        roles = _roles(m) if m else []
+        if not roles:
             if cur is not None and h.get("address"):
                 close(None)
             continue
-        role = m.get("role")
-        if role == "ING":
-            if cur is not None:
-                close(None)
-            cur = {"ing": h, "lsrs": [], "members": [h]}
-        elif role == "LSR":
+        if "LSR" in roles:
             if cur is None:
                 cur = {"ing": None, "lsrs": [], "members": []}
             cur["lsrs"].append(h)
             cur["members"].append(h)
-        elif role == "EGR":
+            if "EGR" in roles:
+                close(None)
+            continue
+        if "EGR" in roles:
             if cur is None:
                 cur = {"ing": None, "lsrs": [], "members": []}
             close(h)
+        if "ING" in roles:
+            if cur is not None:
+                close(None)
+            cur = {"ing": h, "lsrs": [], "members": [h]}
     if cur is not None:
         close(None)
     return out

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 
-from .base import ResultError, hop, trace, tunnels_from_labels, tunnels_from_tags
+from .base import ResultError, hop, mpls_tag, trace, tunnels_from_labels, tunnels_from_tags
 
 FORMAT = "scamper-json"
 
@@ -107,9 +107,16 @@ def trace_from_scamper(d: dict, path: str = "<scamper>", line: int | None = None
         ext = h.get("tnt") if isinstance(h.get("tnt"), dict) else {}
         mpls = ext.get("mpls")
         if mpls is not None:
-            if not isinstance(mpls, dict) or not mpls.get("class") or not mpls.get("role"):
-                raise ResultError(path, line, "hops.tnt.mpls", f"{mpls!r} needs a class and a role")
-            mpls = {**mpls, "revealed": bool(ext.get("revealed"))}
+            if not isinstance(mpls, dict) or not (mpls.get("roles") or mpls.get("role")):
+                raise ResultError(path, line, "hops.tnt.mpls", f"{mpls!r} needs a role (and a class unless inferred)")
+            parts = [*(mpls.get("classes") or [mpls.get("class")] if mpls.get("class") or mpls.get("classes")
+                       else []), *(mpls.get("roles") or [mpls["role"]]),
+                     *(["INCOMP?"] if mpls.get("incomplete") else []),
+                     *[t for t in (mpls.get("trigger") or "").split(",") if t],
+                     *(["INF"] if mpls.get("inferred") else []),
+                     *([mpls["technique"]] if mpls.get("technique") else []),
+                     *([f"step={mpls['step']}"] if mpls.get("step") is not None else [])]
+            mpls = {**mpls_tag(parts, path, line), "revealed": bool(ext.get("revealed"))}
         hops.append(hop(h.get("addr"), ttl, rtt_ms=float(rtt) if isinstance(rtt, (int, float)) else None,
                         mpls=mpls, revealed=bool(ext.get("revealed")),
                         icmp_type=_int(h.get("icmp_type"), path, line, "icmp_type"),

@@ -8,15 +8,15 @@
 
 Fields of a hop line (tnt.md 5.5), in any spacing: index (`N`, or `Hn` for a revealed
 LSR), address or `*`, `N ms`, `rsvd`, `rTTLs=<TE,ER>` (`*` for no echo-reply), `qttl=`,
-`uturn=`, `frpla=`, `rtla=`, the `[MPLS,class,role,INCOMP?,trigger,INF,technique,step=N]`
-tag, `Labels L mTTL=x | ...`, and with -v `(dstunr code=N)` and `(ATTEMPT,...)`.
+`uturn=`, `frpla=`, `rtla=`, the `[MPLS,...]` tag in any combination sc_tnt prints
+(base.TAG_GRAMMAR: a hop may be EGR and ING, an inferred LSR has no class), `Labels L mTTL=x | ...`, and with -v `(dstunr code=N)` and `(ATTEMPT,...)`.
 Tunnels are rebuilt from the tags (`base.tunnels_from_tags`).
 """
 from __future__ import annotations
 
 import re
 
-from .base import CLASSES, ROLES, TECHNIQUES, TRIGGERS, ResultError, hop, trace, tunnels_from_tags
+from .base import ResultError, hop, mpls_tag, trace, tunnels_from_tags
 
 FORMAT = "tnt-text"
 
@@ -31,32 +31,7 @@ _ADDR = re.compile(r"(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}|\*)(?!\S)")
 
 
 def _tag(text: str, path, line) -> dict:
-    parts = text[1:-1].split(",")[1:]
-    m = {"class": None, "role": None, "trigger": None, "technique": None, "step": None, "incomplete": False,
-         "inferred": False, "revealed": False}
-    for p in parts:
-        p = p.strip()
-        if p in CLASSES:
-            m["class"] = p
-        elif p in ROLES:
-            m["role"] = p
-        elif p in TRIGGERS:
-            m["trigger"] = p
-        elif p in TECHNIQUES:
-            m["technique"] = p
-        elif p == "INCOMP?":
-            m["incomplete"] = True
-        elif p == "INF":
-            m["inferred"] = True
-        elif p.startswith("step=") and p[5:].isdigit():
-            m["step"] = int(p[5:])
-        else:
-            raise ResultError(path, line, "MPLS tag", f"unknown part '{p}' in {text}; expected a class "
-                              f"({'/'.join(CLASSES)}), a role ({'/'.join(ROLES)}), a trigger, a technique, "
-                              "INCOMP?, INF or step=N")
-    if m["class"] is None or m["role"] is None:
-        raise ResultError(path, line, "MPLS tag", f"{text} lacks a class or a role, e.g. [MPLS,INV,LSR,...]")
-    return m
+    return mpls_tag(text[1:-1].split(",")[1:], path, line, text)
 
 
 def _hop(mo, path, line) -> dict:

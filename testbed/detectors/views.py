@@ -57,7 +57,10 @@ def hop_line(h: dict) -> str:
         parts.append(f"qttl={h['quoted_ttl']}")
     m = h.get("mpls")
     if m:
-        parts.append("[" + ",".join(str(x) for x in ("MPLS", m.get("class"), m.get("role"), m.get("trigger"),
+        classes = m.get("classes") or [m.get("class")]
+        roles = m.get("roles") or [m.get("role")]             # a hop may be EGR and ING at once
+        parts.append("[" + ",".join(str(x) for x in ("MPLS", *classes, *roles, m.get("trigger"),
+                                                        "INF" if m.get("inferred") else None,
                                                         m.get("technique")) if x) + "]")
     if h.get("labels"):
         parts.append("Labels " + " | ".join(f"{x['label']} mTTL={x['ttl']}" for x in h["labels"]))
