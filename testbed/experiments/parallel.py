@@ -294,7 +294,7 @@ class Instances:
         self.frames = FirstFrameWatch(self.namespace)
         from testbed.runtimes.netns.state import supervisor
         self.sup = supervisor(name)           # each uTNT recorded in the lab's run folder
-        self._procs: dict[int, subprocess.Popen] = {}
+        self._procs: dict = {}                # pid: supervisor Child
         self._lock = threading.Lock()
         self._aborted = threading.Event()     # set by stop_all: no instance starts after it
         self._leased: set[str] = set()        # addresses this run's instances took (not reused while others are free)
@@ -319,20 +319,30 @@ class Instances:
                    "--gw", lease["gateway"], "--mac", lease["mac"], "-i", e.dst, "--json", *self.extra]
             t_start = time.monotonic()
             res.started = t_start - self.t0
-            child = self.sup.start("detector", cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                   tie=True, session=False, cwd=None, what="utnt", vantage_point=e.vp)
+            child = self.sup.start("detector", cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, tie=True,
+                                   group=True, cwd=None, what="utnt", vantage_point=e.vp,
+                                   namespace=lease["namespace"])
             p = child.popen
             with self._lock:
-                self._procs[p.pid] = p
+                self._procs[p.pid] = child
                 if self._aborted.is_set():         # stop_all ran while this one started
                     p.terminate()
             self.mem.add(p.pid)
             try:
-                out, err = p.communicate()
+                from testbed.runtimes.netns.supervisor import OUTPUT_LIMIT, _communicate
+                try:
+                    out, err = _communicate(p, None, None, OUTPUT_LIMIT, cmd)
+                except TestbedError:
+                    self.sup.stop([child], wait=1.0)
+                    raise
+                p.wait()
+                out, err = out.decode(errors="replace"), err.decode(errors="replace")
             finally:
                 res.pss_kb, res.rss_kb = self.mem.remove(p.pid)
                 with self._lock:
                     self._procs.pop(p.pid, None)
+                for f in (p.stdout, p.stderr):
+                    f.close()
                 if p.poll() is not None:
                     self.sup.forget(child)
             res.ended = time.monotonic() - self.t0
@@ -352,14 +362,13 @@ class Instances:
 
     def stop_all(self):
         """Ctrl-C or failure: stop every instance still running, by its PID; none starts after."""
-        from testbed.runtimes.netns.supervisor import Child
         self._aborted.set()
         with self._lock:
-            procs = list(self._procs.values())
-        self.sup.stop([Child("detector", p.pid, None, popen=p) for p in procs if p.poll() is None], wait=2.0)
-        for p in procs:
+            kids = list(self._procs.values())
+        self.sup.stop(kids, wait=2.0)
+        for c in kids:
             try:
-                p.wait(1)
+                c.popen.wait(1)
             except subprocess.TimeoutExpired:
                 pass
 

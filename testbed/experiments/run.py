@@ -47,7 +47,8 @@ def probe_netns(lab_name: str, source: str, targets: list[str], extra: list[str]
     # (`testbed down` stops it) and tied to us (it dies with us: PDEATHSIG)
     from testbed.runtimes.netns.state import supervisor
     cmd += ["-a", "/dev/stdin"] + list(extra or [])
-    r = supervisor(lab_name).run("detector", cmd, input="\n".join(targets) + "\n", what="utnt", vantage_point=source)
+    r = supervisor(lab_name).run("detector", cmd, input="\n".join(targets) + "\n", what="utnt", vantage_point=source,
+                                    namespace=att["namespace"])
     if r.returncode != 0:
         raise TestbedError(f"uTNT failed in {att['namespace']} ({shlex.join(cmd)}): "
                            f"{(r.stderr or r.stdout).strip().splitlines()[-1] if (r.stderr or r.stdout) else r.returncode}")
