@@ -53,6 +53,8 @@ def vm_probe(lab, name, source, dest, image, extra, timeout, progress=None) -> d
         args = ["tnt", "-i", dst, *extra]
     else:
         args = list(extra) or ["-i", dst]
+    from testbed.runtimes.qemu import check_cmdline
+    check_cmdline(image, args)              # before anything is brought up
     brought_up = False
     if api.status(name).get("status") != "up":
         if progress:
@@ -100,11 +102,13 @@ def cmd_vm(args):
         image.ok_status = ok
     progress = None if args.json else (lambda m: print(f"» {m}", file=sys.stderr, flush=True))
     doc = vm_probe(lab, args.name or lab.name, args.source, args.dest, image, args.utnt, args.timeout, progress)
+    r = doc["run"]
     if args.json:
         json.dump(doc, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
+        if not r["ok"]:
+            raise SystemExit(1)             # a VM that failed is a failed run, whatever it printed
         return
-    r = doc["run"]
     if doc.get("dump"):
         sys.stdout.write(doc["dump"])          # TNT's own dump of the warts the guest wrote
     elif doc["traces"]:
@@ -127,3 +131,5 @@ def cmd_vm(args):
     else:
         print(f"  hops {'match' if s['match'] else 'DIFFER from'} the truth: {' '.join(n or '*' for n in s['hops'])}"
               + ("" if s["match"] else f" (expected {' '.join(s['expected_visible'])})"))
+    if not r["ok"]:
+        raise SystemExit(1)
