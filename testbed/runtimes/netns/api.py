@@ -488,7 +488,17 @@ def status(name: str | None = None):
         st = state.read_state(name)
         if st is None:
             left = [n for n in nsutil.list_netns() if n.startswith(names.prefix(name))]
-            return {"name": name, "status": "orphaned" if left else "down", "namespaces": left}
+            other = teardown.live_elsewhere(name)
+            if other is not None:
+                # live by its recorded processes: up under Mininet, or under another run root
+                return {"name": name, "status": "up" if other["mininet"] else "elsewhere",
+                        "runtime": "mininet" if other["mininet"] else "netns", "run_dir": other["run_dir"],
+                        "engine_pid": other["pid"], "namespaces": left}
+            from testbed.runtimes import mininet
+            if mininet.driver_alive(mininet.driver_record(name)):
+                return {"name": name, "status": "building", "runtime": "mininet", "namespaces": left}
+            return {"name": name, "status": "orphaned" if left or (mininet.RUN_ROOT / name).is_dir() else "down",
+                    "namespaces": left}
         if st.get("status") == "corrupt":     # its contents name nothing to check
             left = [n for n in nsutil.list_netns() if n.startswith(names.prefix(name))]
             return {**st, "namespaces": left}
