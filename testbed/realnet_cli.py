@@ -115,9 +115,13 @@ def _campaign(args, lab):
     files = write_outputs(doc, lab, args.output or f"campaign-{lab.name}", pictures=not args.no_pictures)
     doc["files"] = files
     if args.json:
-        return _print_json({k: v for k, v in doc.items() if k not in ("uTNT", "_truth")})
-    report(doc, c)
-    c.print("wrote " + ", ".join(files.values()))
+        _print_json({k: v for k, v in doc.items() if k not in ("uTNT", "_truth")})
+    else:
+        report(doc, c)
+        c.print("wrote " + ", ".join(files.values()))
+    if doc.get("unvouched"):
+        from testbed.cli import _fail_if_unvouched
+        _fail_if_unvouched(doc["unvouched"])
 
 
 def add_campaign_args(s):

@@ -46,6 +46,8 @@ TERM_WAIT = 3.0
 STOP_ORDER = ("detector", "capture", "sync", "frr", "worker")
 OUTPUT_LIMIT = 64 << 20       # bytes of a child's stdout that run() keeps (a detector's traces); more stops it
 ERR_LIMIT = 1 << 20           # run() keeps the last MiB of a child's stderr
+DRAIN_S = 1.0                 # run(): seconds to read on after the child exited (what it forked may
+                              # hold its output open: that is stopped with its group)
 LOG = "log"                   # stdout=LOG / stderr=LOG: into the `log` file given to start()
 
 
@@ -309,7 +311,8 @@ class OutputLimit(TestbedError):
 def _communicate(p: subprocess.Popen, data: bytes | None, timeout: float | None, limit: int,
                  argv) -> tuple[bytes, bytes]:
     """p's stdout (at most `limit` bytes, else OutputLimit) and the tail of its stderr, `data`
-    written to its stdin, until both pipes close; subprocess.TimeoutExpired after `timeout`."""
+    written to its stdin, until both pipes close or DRAIN_S after p exited;
+    subprocess.TimeoutExpired after `timeout`."""
     import selectors
     deadline = None if timeout is None else time.monotonic() + timeout
     sel = selectors.DefaultSelector()
@@ -324,12 +327,19 @@ def _communicate(p: subprocess.Popen, data: bytes | None, timeout: float | None,
             sel.register(p.stdin.fileno(), selectors.EVENT_WRITE)
         else:
             p.stdin.close()
+    drain = None              # once p exited: what it forked may hold its pipes open; not for long
     try:
         while sel.get_map():
-            left = None if deadline is None else deadline - time.monotonic()
+            now = time.monotonic()
+            if drain is None and p.poll() is not None:
+                drain = now + DRAIN_S
+            if drain is not None and now >= drain:
+                break
+            left = None if deadline is None else deadline - now
             if left is not None and left <= 0:
                 raise subprocess.TimeoutExpired(argv, timeout)
-            for key, _ in sel.select(left):
+            wait = 0.2 if left is None else min(left, 0.2)
+            for key, _ in sel.select(wait):
                 fd = key.fd
                 if fd in bufs:
                     chunk = os.read(fd, 1 << 16)

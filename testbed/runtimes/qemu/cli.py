@@ -94,6 +94,10 @@ def cmd_vm(args):
         ok = tuple(int(x) for x in args.ok_status.split(","))
     except ValueError:
         raise TestbedError(f"--ok-status: '{args.ok_status}' is not a list of integers like 0,83") from None
+    from testbed.runtimes.qemu import check_cmdline
+    # the longest argument list this run can give the guest, refused before anything else
+    probe = Image(kernel="", machine=args.machine or "pc", append="") if args.kernel else Image(kernel="")
+    check_cmdline(probe, list(args.utnt or []) + ["utnt", "-i", "255.255.255.255"])
     if args.kernel:
         image = Image.user(args.kernel, args.initrd, machine=args.machine or "pc", mem_mb=args.mem or 16,
                            ok_status=ok)
