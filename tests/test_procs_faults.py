@@ -1,0 +1,186 @@
+"""Failures during experiments on real labs, on real processes: a killed engine worker, a
+killed or flooding detector, a detector's child that would outlive it, a killed
+`probe --parallel`, stale leases, a second run root. Each must end with a non-zero exit, the
+traces it cannot vouch for listed and left out of the score, and nothing left after `down`."""
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from labnames import N  # noqa: E402
+
+from testbed.runtimes.netns import api, nsutil, state, teardown  # noqa: E402
+from testbed.runtimes.netns.supervisor import Supervisor  # noqa: E402
+
+pytestmark = pytest.mark.netns
+TESTBED = str(Path(sys.executable).parent / "testbed")
+
+
+def _wait(pred, timeout=60.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.02)
+    raise AssertionError(f"no {what} within {timeout} s")
+
+
+def _up(name, lab="invisible-php", workers=2):
+    r = subprocess.run([TESTBED, "up", lab, "--name", name, "--workers", str(workers)], capture_output=True,
+                       text=True, timeout=180)
+    assert r.returncode == 0, r.stderr
+
+
+def _down_and_check(name):
+    r = subprocess.run([TESTBED, "down", name], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert teardown.leftovers(name) == {"namespaces": [], "processes": [], "run_dir": []}
+
+
+def _taps(name):
+    sw = state.read_state(name)["switch"]
+    out = subprocess.run(["ip", "-n", sw, "-o", "link", "show"], capture_output=True, text=True).stdout
+    return [ln.split(":")[1].strip().split("@")[0] for ln in out.splitlines() if ": ui" in ln]
+
+
+def test_a_killed_engine_worker_during_a_campaign_fails_it_and_its_traces_are_not_scored(tmp_path):
+    name = N("pf-worker")
+    _up(name)
+    try:
+        camp = tmp_path / "c.yaml"
+        camp.write_text("vantage_points: all\ndestinations: [dst]\nstart_times: {every: 0.25, count: 24}\n")
+        p = subprocess.Popen([TESTBED, "probe", name, "--campaign", str(camp), "--parallel", "4", "--json"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        sup = Supervisor(state.run_dir(name))
+        _wait(lambda: sup.children("detector"), what="a running uTNT instance")
+        time.sleep(1.0)
+        victim = api.status(name)["workers"][0]["pid"]
+        os.kill(victim, signal.SIGKILL)
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 1, err
+        doc = json.loads(out)
+        assert doc["ok"] is False and doc["health"]["ok"] is False
+        assert "engine worker" in doc["health"]["problem"]
+        bad = [r for r in doc["instances"] if r.get("unvouched") or r.get("error")]
+        assert bad, doc["summary"]
+        # instances that ended after the death are listed and left out of the score
+        for r in doc["instances"]:
+            if r.get("unvouched"):
+                assert r.get("score") is None and "verdicts" not in r
+        assert len(doc["unvouched"]) == sum(1 for r in doc["instances"] if r.get("unvouched"))
+        assert doc["summary"]["completed"] + doc["summary"]["failed"] + doc["summary"]["unvouched"] == 24
+        assert not doc["score"]["perfect"]
+        assert not list((state.run_dir(name) / "instances").glob("*")) and not _taps(name)
+    finally:
+        _down_and_check(name)
+
+
+def test_sigterm_of_probe_parallel_releases_its_taps_and_leases_and_stale_leases_are_reclaimed():
+    name = N("pf-sigterm")
+    _up(name, workers=1)
+    try:
+        p = subprocess.Popen([TESTBED, "probe", name, "--from", "vp", "--repeat", "12", "--parallel", "6", "--json"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        sup = Supervisor(state.run_dir(name))
+        _wait(lambda: len(sup.children("detector")) >= 3, what="three running uTNT instances")
+        assert _taps(name)
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=60)
+        assert p.returncode == 128 + signal.SIGTERM, err
+        assert "terminated by SIGTERM" in out          # --json: the error is JSON on stdout
+        assert not list((state.run_dir(name) / "instances").glob("*")), "leases left"
+        assert not _taps(name), "taps left"
+        assert not [c for c in sup.children("detector") if c.alive()]
+        # a SIGKILLed taker leaves its lease and tap: the next lease reclaims them by its PID
+        from testbed.lab import load_lab
+        from testbed.runtimes.netns.instances import lease_instance, release_instance
+        lab = load_lab("invisible-php")
+        dead = subprocess.Popen(["sleep", "0"])
+        dead.wait()
+        lease = lease_instance(lab, name, "vp")
+        rec = state.run_dir(name) / "instances" / lease["address"]
+        rec.write_text(json.dumps({**lease, "pid": dead.pid, "start_time": 1}))
+        empty = state.run_dir(name) / "instances" / "10.255.255.254"
+        empty.write_text("")                                  # a lease whose writer died (full disk)
+        os.utime(empty, (time.time() - 60, time.time() - 60))
+        fresh = lease_instance(lab, name, "vp")
+        try:
+            assert not empty.exists()
+            assert fresh["address"] == lease["address"]          # reclaimed, so taken again
+            assert json.loads(rec.read_text())["pid"] == os.getpid()
+            assert _taps(name) == [fresh["tap"]]
+        finally:
+            release_instance(name, fresh)
+    finally:
+        _down_and_check(name)
+
+
+def _sleepers(tag):
+    return [pid for pid, _ in nsutil.live_processes() if nsutil.proc_cmdline(pid)[-1:] == [tag]]
+
+
+def test_a_detector_cmd_child_is_stopped_with_it_and_a_flood_is_cut_short():
+    """`run --detector-cmd`: what the command forks goes with it (not holding the vantage point's
+    namespace after `run`); output beyond the limit stops it with one line, exit 1, lab down."""
+    name = N("pf-detcmd")
+    tag = f"{random.randint(100000, 999999)}.5"
+    cmd = f"sh -c 'sleep {tag} & exec traceroute -n -q 1 -w 1 -I {{dst}}'"
+    t0 = time.monotonic()
+    r = subprocess.run([TESTBED, "run", "invisible-php", "--runtime", "netns", "--name", name, "--detector-cmd", cmd,
+                        "--format", "traceroute", "--json"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["traces"]
+    assert _sleepers(tag) == [], "the detector's child outlived run"
+    assert teardown.leftovers(name) == {"namespaces": [], "processes": [], "run_dir": []}
+    assert time.monotonic() - t0 < 120
+    r = subprocess.run([TESTBED, "run", "invisible-php", "--runtime", "netns", "--name", name,
+                        "--detector-cmd", "yes {dst}"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1, r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if "not vouched for" in ln]
+    assert len(lines) == 1 and "wrote more than" in lines[0], r.stderr
+    assert teardown.leftovers(name) == {"namespaces": [], "processes": [], "run_dir": []}
+
+
+def test_down_stops_a_running_detectors_whole_group():
+    """A detector run killed with its parent (SIGKILL: no cleanup of its own) leaves a child in
+    the vantage point's namespace; `down` stops it by the recorded group."""
+    name = N("pf-detgrp")
+    _up(name, workers=1)
+    tag = f"{random.randint(100000, 999999)}.25"
+    code = ("import sys\nfrom testbed.detectors.runners import run_detector\n"
+            f"run_detector(None, {name!r}, 'vp', ['12.0.1.2'], cmd=\"sh -c 'sleep {tag} & sleep {tag}; echo {{dst}}'\")\n")
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait(lambda: len(_sleepers(tag)) == 2, what="the detector's two sleeps")
+        p.kill()
+        p.wait()
+        time.sleep(0.3)
+        assert _sleepers(tag), "the kill took the children too: nothing to test"
+    finally:
+        _down_and_check(name)
+    assert _sleepers(tag) == []
+
+
+def test_a_lab_up_under_another_run_root_is_not_called_orphaned_nor_destroyed(tmp_path):
+    name = N("pf-root")
+    _up(name, workers=1)
+    try:
+        env = {**os.environ, "UTNT_LAB_RUN": str(tmp_path / "other")}
+        r = subprocess.run([TESTBED, "status", name, "--json"], capture_output=True, text=True, env=env, timeout=60)
+        st = json.loads(r.stdout)
+        assert st["status"] == "elsewhere" and st["run_dir"] == str(state.run_dir(name)), st
+        r = subprocess.run([TESTBED, "down", name], capture_output=True, text=True, env=env, timeout=60)
+        assert r.returncode == 1 and "another run folder" in r.stderr and "nothing removed" in r.stderr, r.stderr
+        assert api.status(name)["status"] == "up"
+    finally:
+        _down_and_check(name)
