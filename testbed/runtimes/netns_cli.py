@@ -161,7 +161,7 @@ def _print_one(st: dict):
         from rich.markup import escape
         c.print(f"{st['name']}: [red]corrupt[/]: {escape(st['problem'])}", highlight=False, soft_wrap=True)
         return
-    if st["status"] == "elsewhere" or st.get("runtime") == "mininet":
+    if st["status"] == "elsewhere" or (st.get("runtime") == "mininet" and st["status"] != "orphaned"):
         c.print(f"{st['name']}: {_color(st['status'])}" + (" under Mininet" if st.get("runtime") == "mininet" else
                 f" from another run folder ({st.get('run_dir')}; `testbed` with UTNT_LAB_RUN set to its parent "
                 "manages it)") + f", engine worker pid {st.get('engine_pid')}", highlight=False)

@@ -489,12 +489,15 @@ def status(name: str | None = None):
         if st is None:
             left = [n for n in nsutil.list_netns() if n.startswith(names.prefix(name))]
             other = teardown.live_elsewhere(name)
+            from testbed.runtimes import mininet
             if other is not None:
-                # live by its recorded processes: up under Mininet, or under another run root
-                return {"name": name, "status": "up" if other["mininet"] else "elsewhere",
+                # live by its recorded processes: up under Mininet (while its driver lives; its
+                # leftovers otherwise), or under another run root
+                status = ("up" if mininet.driver_alive(mininet.driver_record(name)) else "orphaned") \
+                    if other["mininet"] else "elsewhere"
+                return {"name": name, "status": status,
                         "runtime": "mininet" if other["mininet"] else "netns", "run_dir": other["run_dir"],
                         "engine_pid": other["pid"], "namespaces": left}
-            from testbed.runtimes import mininet
             if mininet.driver_alive(mininet.driver_record(name)):
                 return {"name": name, "status": "building", "runtime": "mininet", "namespaces": left}
             return {"name": name, "status": "orphaned" if left or (mininet.RUN_ROOT / name).is_dir() else "down",
