@@ -184,3 +184,29 @@ def test_a_lab_up_under_another_run_root_is_not_called_orphaned_nor_destroyed(tm
         assert api.status(name)["status"] == "up"
     finally:
         _down_and_check(name)
+
+
+def test_a_full_state_disk_fails_every_instance_with_exit_1_and_leaves_no_empty_lease():
+    name = N("pf-full")
+    _up(name, workers=1)
+    inst = state.run_dir(name) / "instances"
+    inst.mkdir(mode=0o700, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4k,mode=0700", "utnt-test-full", str(inst)], check=True)
+    try:
+        fill = inst / ".fill"
+        with open(fill, "wb") as f:
+            try:
+                f.write(b"x" * 65536)
+            except OSError:
+                pass
+        r = subprocess.run([TESTBED, "probe", name, "--from", "vp", "--repeat", "2", "--parallel", "2", "--json"],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 1, r.stderr
+        doc = json.loads(r.stdout)
+        assert doc["summary"]["instances"] == 2 and doc["summary"]["failed"] == 2, doc["summary"]
+        assert all("cannot record the lease" in i["error"] for i in doc["instances"]), doc["instances"]
+        assert sorted(p.name for p in inst.iterdir()) == [".fill"]       # no 0-byte lease left
+        assert not _taps(name)
+    finally:
+        subprocess.run(["umount", str(inst)], capture_output=True)
+        _down_and_check(name)

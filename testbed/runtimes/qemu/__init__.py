@@ -197,8 +197,8 @@ def check_cmdline(image: "Image", args: list[str]):
     n = len(cmdline(image, worst, args).encode())
     if n > CMDLINE_MAX:
         raise InputError(f"the guest's kernel command line would be {n} bytes (the detector's arguments: "
-                         f"{len(' '.join(args).encode())} bytes); Linux holds {CMDLINE_MAX + 1} with its end: "
-                         "give fewer or shorter arguments")
+                         f"{len(' '.join(args).encode())} bytes); Linux's limit is {CMDLINE_MAX} bytes (2048 with its final "
+                         "NUL): give fewer or shorter arguments")
 
 
 def _private_dir(parent: Path, prefix: str) -> Path:
