@@ -493,9 +493,9 @@ def status(name: str | None = None):
             if other is not None:
                 # live by its recorded processes: up under Mininet (while its driver lives; its
                 # leftovers otherwise), or under another run root
-                status = ("up" if mininet.driver_alive(mininet.driver_record(name)) else "orphaned") \
+                live = ("up" if mininet.driver_alive(mininet.driver_record(name)) else "orphaned") \
                     if other["mininet"] else "elsewhere"
-                return {"name": name, "status": status,
+                return {"name": name, "status": live,
                         "runtime": "mininet" if other["mininet"] else "netns", "run_dir": other["run_dir"],
                         "engine_pid": other["pid"], "namespaces": left}
             if mininet.driver_alive(mininet.driver_record(name)):
