@@ -210,3 +210,94 @@ def test_a_full_state_disk_fails_every_instance_with_exit_1_and_leaves_no_empty_
     finally:
         subprocess.run(["umount", str(inst)], capture_output=True)
         _down_and_check(name)
+
+
+def _kill_when(name, role_pred, what, timeout=180):
+    """SIGKILL the first process `role_pred(sup)` names once the lab's run folder has it."""
+    def find():
+        if not state.run_dir(name).is_dir():
+            return None
+        try:
+            return role_pred(Supervisor(state.run_dir(name)))
+        except (OSError, ValueError, KeyError):
+            return None
+    pid = _wait(find, timeout, what)
+    os.kill(pid, signal.SIGKILL)
+    return pid
+
+
+def _first_detector(sup):
+    alive = [c for c in sup.children("detector") if c.alive()]
+    return alive[0].pid if alive else None
+
+
+def _a_worker_once_probing(sup):
+    if not _first_detector(sup):
+        return None
+    w = [c for c in sup.children("worker") if c.alive()]
+    return w[0].pid if w else None
+
+
+@pytest.mark.parametrize("command", ["run", "campaign"])
+def test_a_killed_engine_worker_during_run_or_campaign_exits_1_with_the_traces_listed(command, tmp_path):
+    name = N(f"pf-{command}-w")
+    argv = [TESTBED, command, "five-vp", "--runtime", "netns", "--name", name, "--json"]
+    if command == "campaign":
+        argv += ["--no-pictures", "-o", str(tmp_path / "out")]
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _kill_when(name, _a_worker_once_probing, "an engine worker while uTNT probes")
+        out, err = p.communicate(timeout=300)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 1, err
+    doc = json.loads(out)
+    assert doc["ok"] is False and doc["unvouched"], doc.keys()
+    # the vantage point probing when the worker died: its uTNT failed or its traces are unvouched;
+    # the health check after it names the dead worker, and the vantage points after it are not probed
+    assert any("engine worker" in u["why"] for u in doc["unvouched"]), doc["unvouched"]
+    assert all("engine worker" in u["why"] or "uTNT failed" in u["why"] for u in doc["unvouched"]), doc["unvouched"]
+    if command == "run":
+        scored = {(t["vantage_point"], t["dst"]) for t in doc["traces"]}
+        assert not scored & {(u["vantage_point"], u["dst"]) for u in doc["unvouched"]}
+        assert "not vouched for" in err
+    assert teardown.leftovers(name) == {"namespaces": [], "processes": [], "run_dir": []}
+
+
+def test_a_killed_detector_during_run_lists_its_targets_and_the_others_are_scored():
+    name = N("pf-run-det")
+    p = subprocess.Popen([TESTBED, "run", "five-vp", "--runtime", "netns", "--name", name, "--json"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _kill_when(name, _first_detector, "a running uTNT")
+        out, err = p.communicate(timeout=300)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 1, err
+    doc = json.loads(out)
+    vps = {u["vantage_point"] for u in doc["unvouched"]}
+    assert len(vps) == 1 and all("uTNT failed" in u["why"] for u in doc["unvouched"]), doc["unvouched"]
+    assert doc["traces"] and vps.isdisjoint({t["vantage_point"] for t in doc["traces"]})
+    assert doc["score"]["totals"]["traces"] == len(doc["traces"])
+    assert teardown.leftovers(name) == {"namespaces": [], "processes": [], "run_dir": []}
+
+
+def test_a_killed_instance_during_probe_parallel_is_a_failed_instance_and_exit_1():
+    name = N("pf-inst")
+    _up(name, workers=1)
+    try:
+        p = subprocess.Popen([TESTBED, "probe", name, "--from", "vp", "--repeat", "4", "--parallel", "2", "--json"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        _kill_when(name, _first_detector, "a running uTNT instance")
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 1, err
+        doc = json.loads(out)
+        assert doc["summary"]["failed"] >= 1 and doc["ok"] is False
+        assert doc["health"]["ok"] is True                         # the lab itself stayed healthy
+        assert not list((state.run_dir(name) / "instances").glob("*")) and not _taps(name)
+    finally:
+        _down_and_check(name)
