@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -129,6 +130,7 @@ def _sleepers(tag):
     return [pid for pid, _ in nsutil.live_processes() if nsutil.proc_cmdline(pid)[-1:] == [tag]]
 
 
+@pytest.mark.skipif(shutil.which("traceroute") is None, reason="traceroute is not installed (apt-get install traceroute)")
 def test_a_detector_cmd_child_is_stopped_with_it_and_a_flood_is_cut_short():
     """`run --detector-cmd`: what the command forks goes with it (not holding the vantage point's
     namespace after `run`); output beyond the limit stops it with one line, exit 1, lab down."""
