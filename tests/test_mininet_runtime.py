@@ -185,3 +185,36 @@ def test_plan_is_private_sysctls_stay_and_down_removes_a_killed_driver(tmp_path)
             p.kill()
             p.wait()
         subprocess.run([TESTBED, "down", name], capture_output=True, timeout=120)
+
+
+def test_sigterm_to_up_is_passed_to_the_driver_which_tears_everything_down(tmp_path):
+    import json
+    import signal
+    from testbed.runtimes.netns import nsutil
+    name = N("mn-term")
+    batch = tmp_path / "batch.txt"
+    batch.write_text("py __import__('time').sleep(600)\n")
+    p = subprocess.Popen([TESTBED, "up", "invisible-php", "--runtime", "mininet", "--name", name, "--batch",
+                          str(batch)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         text=True)
+    d = mininet.RUN_ROOT / name
+    try:
+        end = time.monotonic() + 180
+        while time.monotonic() < end and not (d / "driver.json").exists():
+            assert p.poll() is None, p.stderr.read()
+            time.sleep(0.2)
+        time.sleep(0.5)
+        rec = json.loads((d / "driver.json").read_text())
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 128 + signal.SIGTERM, err
+        assert not d.exists()
+        assert not [q for q in list(rec["engine"].values()) + list(rec["nodes"].values()) + [rec["driver"]]
+                    if nsutil.same_process(q, rec["starts"].get(str(q)) if q != rec["driver"] else rec["driver_start"])]
+        assert not [n for n in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
+                    if n.startswith(f"tb-{name}.")]
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        subprocess.run([TESTBED, "down", name], capture_output=True, timeout=120)

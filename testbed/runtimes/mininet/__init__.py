@@ -220,13 +220,27 @@ def up(lab, name: str | None = None, batch: str | None = None) -> int:
     _write_private(run_dir / "plan.json", json.dumps(p))
     argv = [SYSTEM_PYTHON, str(DRIVER), str(run_dir / "plan.json")] + (["--batch", batch] if batch else [])
     import signal
-    hup = signal.signal(signal.SIGHUP, signal.SIG_IGN)   # the driver tears down on SIGHUP; we outlive it to clean
+    # the driver tears down on SIGHUP and SIGTERM, and Ctrl-C belongs to its prompt (it reaches
+    # the driver through the terminal): we ignore both and outlive it to clean up after it
+    keep = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGHUP, signal.SIGINT)}
+
+    def child_signals():
+        for sig in keep:
+            signal.signal(sig, signal.SIG_DFL)
+    drv = subprocess.Popen(argv, env={k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")},
+                           preexec_fn=child_signals)
     try:
-        return subprocess.call(argv, env={k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",
-                                                                                            "VIRTUAL_ENV")})
-    except KeyboardInterrupt:
-        return 130
+        return drv.wait()
+    except KeyboardInterrupt:                 # SIGTERM to us: passed on, the driver tears its network down
+        drv.send_signal(signal.SIGTERM)
+        try:
+            drv.wait(60)
+        except subprocess.TimeoutExpired:
+            drv.kill()
+            drv.wait()
+        raise
     finally:
-        signal.signal(signal.SIGHUP, hup)
+        for sig, h in keep.items():
+            signal.signal(sig, h)
         if not (run_dir / "driver.json").exists():        # the driver tore down: its run folder goes too
             shutil.rmtree(run_dir, ignore_errors=True)
