@@ -303,3 +303,20 @@ def test_a_killed_instance_during_probe_parallel_is_a_failed_instance_and_exit_1
         assert not list((state.run_dir(name) / "instances").glob("*")) and not _taps(name)
     finally:
         _down_and_check(name)
+
+
+def test_a_healthy_probe_from_all_exits_0_with_nothing_unvouched():
+    """The other side of the checks: on a healthy lab every instance is scored and the exit is 0
+    (`--from all`, as the README shows it)."""
+    name = N("pf-healthy")
+    _up(name, lab="five-vp", workers=2)
+    try:
+        r = subprocess.run([TESTBED, "probe", name, "--from", "all", "--parallel", "5", "--json"],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        doc = json.loads(r.stdout)
+        assert doc["ok"] and doc["health"] == {"ok": True, "problem": None} and doc["unvouched"] == []
+        assert doc["summary"]["completed"] == doc["summary"]["instances"] == 5
+        assert all(i.get("score") for i in doc["instances"])
+    finally:
+        _down_and_check(name)

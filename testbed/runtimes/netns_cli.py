@@ -288,7 +288,9 @@ def probe_target(args, load):
                              f"`testbed probe {inst}`, or give another --name")
     lab = load_lab(st["source"], st.get("params") or {}, name=st.get("lab"), **(st.get("options") or {}))
     from testbed.cliargs import check_endpoints
-    check_endpoints(lab, getattr(args, "source", None), getattr(args, "dest", None))
+    src = getattr(args, "source", None)
+    # `--from all` and `--from vp1,vp2` are many instances: parallel.vantage_points checks those names
+    check_endpoints(lab, None if src == "all" or (src and "," in src) else src, getattr(args, "dest", None))
     api.require_healthy(inst)
     return lab, "netns", inst
 
