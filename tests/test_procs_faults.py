@@ -320,3 +320,18 @@ def test_a_healthy_probe_from_all_exits_0_with_nothing_unvouched():
         assert all(i.get("score") for i in doc["instances"])
     finally:
         _down_and_check(name)
+
+
+def _die_on_three(x):
+    if x == 3:
+        os.kill(os.getpid(), signal.SIGKILL)     # a pool worker killed mid-campaign (real process death)
+    time.sleep(0.05)
+    return x
+
+
+def test_a_killed_pool_worker_is_one_error_line_not_an_internal_error():
+    from testbed.errors import TestbedError
+    from testbed.experiments.pool import Executor
+    with pytest.raises(TestbedError, match="worker process of the pool died"):
+        with Executor(workers=2) as ex:
+            ex.map(_die_on_three, range(8))
