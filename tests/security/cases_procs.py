@@ -24,4 +24,9 @@ def cases() -> list[Case]:
         argv=["vm", "lab.yaml", "--kernel", "k.img", "--", "-y", "b" * 2100], needle="kernel command line")
     add("vm-cmdline-many-args", "testbed vm with 1,000 short arguments", {"lab.yaml": lab()},
         argv=["vm", "lab.yaml", "--", *(["-q", "1"] * 500)], needle="kernel command line")
+    # the guest's address is the lease's: uTNT's options are checked as `probe` checks them
+    add("vm-utnt-own-ip", "testbed vm -- --ip overriding the leased address", {"lab.yaml": lab()},
+        argv=["vm", "lab.yaml", "--", "--ip", "12.0.0.200/24"], needle="--ip")
+    add("vm-utnt-own-mac", "testbed vm -- --mac overriding the leased MAC", {"lab.yaml": lab()},
+        argv=["vm", "lab.yaml", "--", "--mac", "02:00:00:00:00:01"], needle="--mac")
     return C

@@ -98,6 +98,11 @@ def cmd_vm(args):
     # the longest argument list this run can give the guest, refused before anything else
     probe = Image(kernel="", machine=args.machine or "pc", append="") if args.kernel else Image(kernel="")
     check_cmdline(probe, list(args.utnt or []) + ["utnt", "-i", "255.255.255.255"])
+    if not args.kernel and args.image == "utnt":
+        # uTNT's options as `probe` takes them: the guest's address, gateway and MAC are the
+        # lease's (an `--ip` here would give the VM an address another instance may hold)
+        from testbed.experiments.run import utnt_args
+        utnt_args(args.utnt)
     if args.kernel:
         image = Image.user(args.kernel, args.initrd, machine=args.machine or "pc", mem_mb=args.mem or 16,
                            ok_status=ok)
