@@ -113,7 +113,7 @@ def _checked(jobs, name: str | None, probe_one, skipped: list | None) -> list[di
     job's traces are marked "unvouched" (the check's line: silent hops of a dead engine worker
     look like a real miss) and the remaining jobs are not probed (appended to `skipped`). A job
     whose detector fails on a running lab has its targets appended to `skipped` too."""
-    traces = []
+    traces, failed = [], []
     for k, (src, targets) in enumerate(jobs):
         try:
             trs = probe_one(src, targets)
@@ -123,6 +123,9 @@ def _checked(jobs, name: str | None, probe_one, skipped: list | None) -> list[di
             # this vantage point's detector failed (killed, a bad answer): its targets are listed,
             # the other vantage points still run (below: unless the lab itself is broken)
             trs = []
+            failed.append(e)
+            if len(failed) == len(jobs):
+                raise                   # every vantage point failed alike (a tool missing...): one line
             if skipped is not None:
                 skipped += [{"vantage_point": src, "dst": d, "why": str(e)} for d in targets]
         problem = lab_problem(name) if name is not None else None
