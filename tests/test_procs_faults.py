@@ -335,3 +335,27 @@ def test_a_killed_pool_worker_is_one_error_line_not_an_internal_error():
     with pytest.raises(TestbedError, match="worker process of the pool died"):
         with Executor(workers=2) as ex:
             ex.map(_die_on_three, range(8))
+
+
+def test_down_all_under_another_root_removes_its_own_labs_and_leaves_the_live_one(monkeypatch):
+    """teardown.down_all over two names only (never `down --all` here: other people's labs are up
+    on this machine): the lab of this root goes, the live one of the default root stays."""
+    name, mine = N("pf-all-live"), N("pf-all-mine")
+    _up(name, workers=1)
+    root = Path(f"/run/utnt-test-root-{os.getpid()}")
+    env = {**os.environ, "UTNT_LAB_RUN": str(root)}
+    try:
+        r = subprocess.run([TESTBED, "up", "plain-ip", "--set", "hops=2", "--name", mine], capture_output=True,
+                           text=True, env=env, timeout=120)
+        assert r.returncode == 0, r.stderr
+        from testbed.errors import TestbedError
+        monkeypatch.setenv("UTNT_LAB_RUN", str(root))
+        with pytest.raises(TestbedError, match="another run folder") as e:
+            teardown.down_all([name, mine])
+        assert name in str(e.value) and "1 other labs removed" in str(e.value)
+        monkeypatch.delenv("UTNT_LAB_RUN")
+        assert api.status(name)["status"] == "up"              # the live lab of the other root stays
+        assert not (root / mine).exists() and not [n for n in nsutil.list_netns() if n.startswith(f"tb-{mine}.")]
+    finally:
+        subprocess.run([TESTBED, "down", mine], capture_output=True, env=env, timeout=120)
+        _down_and_check(name)

@@ -314,7 +314,7 @@ def _down_all(args):
         if answer.strip().lower() not in ("y", "yes"):
             print("nothing removed", file=sys.stderr)
             return None
-    return [api.down(n) for n in every]
+    return teardown.down_all(every)           # the labs listed (and asked about), nothing else
 
 
 # ---------------------------------------------------------------- parser

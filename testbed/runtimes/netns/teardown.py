@@ -147,5 +147,16 @@ def all_names() -> list[str]:
     return sorted(found)
 
 
-def down_all() -> list[dict]:
-    return [down(n) for n in all_names()]
+def down_all(which: list[str] | None = None) -> list[dict]:
+    """Every lab (of `which`, default all_names()) down; a lab up under another run root is
+    left alone (its `down` refused): the others still go, then the refusals are raised together."""
+    from testbed.errors import TestbedError
+    reps, refused = [], []
+    for n in all_names() if which is None else which:
+        try:
+            reps.append(down(n))
+        except TestbedError as e:
+            refused.append(str(e))
+    if refused:
+        raise TestbedError("; ".join(refused) + f" ({len(reps)} other labs removed)")
+    return reps
