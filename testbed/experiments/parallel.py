@@ -273,8 +273,8 @@ class LabHealth:
         t = time.monotonic()
         try:
             api.require_healthy(self.name)
-        except TestbedError as e:
-            self.problem = str(e)
+        except (TestbedError, OSError, ValueError) as e:     # a lab whose records vanish is not healthy either
+            self.problem = str(e) if isinstance(e, TestbedError) else f"lab '{self.name}': {e}"
             return False
         self.last_ok = t
         return True
