@@ -359,3 +359,31 @@ def test_down_all_under_another_root_removes_its_own_labs_and_leaves_the_live_on
     finally:
         subprocess.run([TESTBED, "down", mine], capture_output=True, env=env, timeout=120)
         _down_and_check(name)
+
+
+@pytest.mark.parametrize("runtime", ["utnt-process", "utnt-vm"])
+def test_a_killed_engine_worker_during_ondemand_exits_1_and_leaves_nothing(runtime, tmp_path):
+    if runtime == "utnt-vm":
+        from testbed.experiments.ondemand_runtimes import UtntVm
+        why = UtntVm().missing()
+        if why:
+            pytest.skip(f"micro-VM runtime not testable here: {why}")
+    name = N(f"pf-od-{runtime[5:]}")
+    events = 12 if runtime == "utnt-process" else 4
+    p = subprocess.Popen([TESTBED, "ondemand", "five-vp", "--name", name, "--events", str(events), "--interval",
+                          "0.3", "--nodes", "3", "--runtimes", runtime, "--plot", str(tmp_path / "o.png"), "--json"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _kill_when(name, _a_worker_once_probing, "an engine worker while instances run", timeout=240)
+        out, err = p.communicate(timeout=600)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 1, err
+    r = json.loads(out)["runtimes"][0]
+    assert r["health"] and "engine worker" in r["health"], r
+    assert r["failed"] + r["unvouched"] >= 1
+    # nothing it cannot vouch for is scored: the scored traces all ended while the lab was healthy
+    assert r["traces_scored"] <= r["completed"]
+    assert teardown.leftovers(name) == {"namespaces": [], "processes": [], "run_dir": []}
