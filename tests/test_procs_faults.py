@@ -387,3 +387,39 @@ def test_a_killed_engine_worker_during_ondemand_exits_1_and_leaves_nothing(runti
     # nothing it cannot vouch for is scored: the scored traces all ended while the lab was healthy
     assert r["traces_scored"] <= r["completed"]
     assert teardown.leftovers(name) == {"namespaces": [], "processes": [], "run_dir": []}
+
+
+@pytest.mark.parametrize("what", ["ondemand-utnt-process", "ondemand-utnt-vm", "campaign"])
+def test_a_killed_detector_or_vm_fails_its_event_or_vantage_point_with_exit_1(what, tmp_path):
+    if what == "ondemand-utnt-vm":
+        from testbed.experiments.ondemand_runtimes import UtntVm
+        why = UtntVm().missing()
+        if why:
+            pytest.skip(f"micro-VM runtime not testable here: {why}")
+    name = N(f"pf-kd-{what[-7:]}")
+    if what == "campaign":
+        argv = [TESTBED, "campaign", "five-vp", "--runtime", "netns", "--name", name, "--no-pictures",
+                "-o", str(tmp_path / "out"), "--json"]
+    else:
+        argv = [TESTBED, "ondemand", "five-vp", "--name", name, "--events", "3", "--interval", "0.3", "--nodes", "3",
+                "--runtimes", what[len("ondemand-"):], "--plot", str(tmp_path / "o.png"), "--json"]
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        killed = _kill_when(name, _first_detector, "a running detector (uTNT or QEMU)", timeout=240)
+        out, err = p.communicate(timeout=600)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 1, err
+    doc = json.loads(out)
+    if what == "campaign":
+        assert len({u["vantage_point"] for u in doc["unvouched"]}) == 1 and "uTNT failed" in doc["unvouched"][0]["why"]
+        assert doc["traces"] > 0                         # the other vantage points were probed and scored
+        assert doc["vantage_points"] == 5
+    else:
+        r = doc["runtimes"][0]
+        assert r["failed"] >= 1 and r["health"] is None, r
+        assert r["traces_scored"] == r["completed"]
+    assert not nsutil.same_process(killed, None)
+    assert teardown.leftovers(name) == {"namespaces": [], "processes": [], "run_dir": []}
