@@ -24,6 +24,8 @@ from testbed.runtimes.netns.supervisor import Supervisor  # noqa: E402
 
 pytestmark = pytest.mark.netns
 TESTBED = str(Path(sys.executable).parent / "testbed")
+# the same faults under micro-VMs in `ondemand` (about a minute under TCG): UTNT_TEST_VM_FAULTS=1
+VM_FAULTS = os.environ.get("UTNT_TEST_VM_FAULTS") == "1"
 
 
 def _wait(pred, timeout=60.0, what="condition"):
@@ -59,7 +61,7 @@ def test_a_killed_engine_worker_during_a_campaign_fails_it_and_its_traces_are_no
     _up(name)
     try:
         camp = tmp_path / "c.yaml"
-        camp.write_text("vantage_points: all\ndestinations: [dst]\nstart_times: {every: 0.25, count: 24}\n")
+        camp.write_text("vantage_points: all\ndestinations: [dst]\nstart_times: {every: 0.25, count: 16}\n")
         p = subprocess.Popen([TESTBED, "probe", name, "--campaign", str(camp), "--parallel", "4", "--json"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         sup = Supervisor(state.run_dir(name))
@@ -79,7 +81,7 @@ def test_a_killed_engine_worker_during_a_campaign_fails_it_and_its_traces_are_no
             if r.get("unvouched"):
                 assert r.get("score") is None and "verdicts" not in r
         assert len(doc["unvouched"]) == sum(1 for r in doc["instances"] if r.get("unvouched"))
-        assert doc["summary"]["completed"] + doc["summary"]["failed"] + doc["summary"]["unvouched"] == 24
+        assert doc["summary"]["completed"] + doc["summary"]["failed"] + doc["summary"]["unvouched"] == 16
         assert not doc["score"]["perfect"]
         assert not list((state.run_dir(name) / "instances").glob("*")) and not _taps(name)
     finally:
@@ -363,6 +365,8 @@ def test_down_all_under_another_root_removes_its_own_labs_and_leaves_the_live_on
 
 @pytest.mark.parametrize("runtime", ["utnt-process", "utnt-vm"])
 def test_a_killed_engine_worker_during_ondemand_exits_1_and_leaves_nothing(runtime, tmp_path):
+    if runtime == "utnt-vm" and not VM_FAULTS:
+        pytest.skip("micro-VMs under ondemand: UTNT_TEST_VM_FAULTS=1 (a killed VM is tested in test_vm_procs.py)")
     if runtime == "utnt-vm":
         from testbed.experiments.ondemand_runtimes import UtntVm
         why = UtntVm().missing()
@@ -391,6 +395,8 @@ def test_a_killed_engine_worker_during_ondemand_exits_1_and_leaves_nothing(runti
 
 @pytest.mark.parametrize("what", ["ondemand-utnt-process", "ondemand-utnt-vm", "campaign"])
 def test_a_killed_detector_or_vm_fails_its_event_or_vantage_point_with_exit_1(what, tmp_path):
+    if what == "ondemand-utnt-vm" and not VM_FAULTS:
+        pytest.skip("micro-VMs under ondemand: UTNT_TEST_VM_FAULTS=1 (a killed VM is tested in test_vm_procs.py)")
     if what == "ondemand-utnt-vm":
         from testbed.experiments.ondemand_runtimes import UtntVm
         why = UtntVm().missing()
