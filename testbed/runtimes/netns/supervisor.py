@@ -20,6 +20,11 @@ stop(): SIGTERM, a wait, SIGKILL for those still the same process, and the exit 
 own children collected (no zombies). A Supervisor without a run folder keeps its records in
 memory (a process that supervises children of no lab).
 
+Detectors (group=True, run()'s default) get a process group and session of their own: stop()
+signals the whole group (what the detector forked, in the namespace it was started in), also
+once the detector itself is gone, so `down` leaves no detector child holding a vantage point's
+namespace; run() reads at most OUTPUT_LIMIT bytes of its output (more: OutputLimit, stopped).
+
 Between fork and the record's write there is a window of microseconds; each kind of child
 ends by itself should its parent die inside it: workers on their stdin's end before `go`,
 the sync process when its run folder goes, FRR daemons are found again by the pid files in
