@@ -191,16 +191,36 @@ def cmd_probe(args):
         from testbed.experiments.parallel import cmd_probe_many     # many instances at once (issue 16)
         return cmd_probe_many(args, lab)
     jobs = probes_of(lab, args.source, args.dest)
-    traces = probe_lab(lab, args.runtime, jobs, args.utnt, name=args.name, seed=args.seed)
+    skipped: list = []
+    traces = probe_lab(lab, args.runtime, jobs, args.utnt, name=args.name, seed=args.seed, skipped=skipped)
+    bad = skipped + [{"vantage_point": t.get("vantage_point"), "dst": t.get("dst"), "why": t["unvouched"]}
+                     for t in traces if t.get("unvouched")]
     doc = {"format": "utnt", "version": 1, "lab": lab.name, "runtime": args.runtime, "traces": traces}
+    if bad:
+        doc["unvouched"] = bad
     if getattr(args, "scamper_json", False):
         from utnt.jsonload import trace_from_json
         from utnt.scamper_json import dump_scamper_json
-        return sys.stdout.write(dump_scamper_json(trace_from_json(t) for t in traces))
-    if args.json:
-        return _print_json(doc)
-    from utnt.jsonload import dump_text_json
-    sys.stdout.write(dump_text_json(traces))
+        sys.stdout.write(dump_scamper_json(trace_from_json(t) for t in traces))
+    elif args.json:
+        _print_json(doc)
+    else:
+        from utnt.jsonload import dump_text_json
+        sys.stdout.write(dump_text_json(traces))
+    _fail_if_unvouched(bad)
+
+
+def _fail_if_unvouched(bad: list[dict]):
+    """Exit 1 after the output when traces could not be vouched for (a lab found broken by the
+    health check after probing, a detector that failed): one line each, on stderr."""
+    if not bad:
+        return
+    sys.stdout.flush()
+    for b in bad[:20]:
+        _stderr(f"not vouched for: {b.get('vantage_point')} -> {b.get('dst')}: {b.get('why')}")
+    if len(bad) > 20:
+        _stderr(f"... and {len(bad) - 20} more (all in --json's \"unvouched\")")
+    raise SystemExit(1)
 
 
 def cmd_run(args):
@@ -233,6 +253,7 @@ def cmd_run(args):
         _print_json(doc)
     else:
         print_run(doc, lab, c)
+    _fail_if_unvouched(doc.get("unvouched"))
     from testbed.experiments.gate import check
     check(args, [(lab.name, doc["score"]["totals"])])
 
@@ -582,12 +603,28 @@ class _Parser(argparse.ArgumentParser):
         raise InputError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the command is, so that it cleans up like on Ctrl-C."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminated(signum, _frame):
+    raise Terminated(signum)
+
+
 def guard(fn, json_errors: bool = False) -> int:
     """Run fn() and turn every way it can end into an exit status and at most one line per
     problem: 2 bad input, 1 failed run (or our bug: the traceback goes to a file), 130 Ctrl-C."""
     import signal
     try:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        # SIGTERM and SIGHUP (kill, a closed terminal) end a command like Ctrl-C does: its
+        # cleanup runs (instances' taps and leases, VM folders, labs it brought up)
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, _terminated)
     except ValueError:
         pass
     try:
@@ -597,6 +634,8 @@ def guard(fn, json_errors: bool = False) -> int:
             sys.stdout.flush()
     except SystemExit as e:
         return e.code if isinstance(e.code, int) else (0 if e.code is None else _say(str(e.code), 1, json_errors))
+    except Terminated as e:
+        return _say(f"terminated by {signal.Signals(e.signum).name}", 128 + e.signum, json_errors)
     except KeyboardInterrupt:
         return _say("interrupted", 130, json_errors)
     except BrokenPipeError:

@@ -124,13 +124,17 @@ def _campaign(args, lab, as_run: bool = False):
         _print_json({"lab": lab.name, "runtime": args.runtime, "params": lab.params,
                      "seed": getattr(args, "seed", None), "traces": doc["uTNT"], "truth": doc["_truth"]["probes"],
                      "truth_source": "computed", "score": score_run(lab, doc["_truth"], doc["uTNT"]),
-                     "control_plane": "computed", "campaign": summary})
+                     "control_plane": "computed", "campaign": summary,
+                     **({"unvouched": doc["unvouched"]} if doc.get("unvouched") else {})})
     elif args.json:
         _print_json({k: v for k, v in doc.items() if k not in ("uTNT", "_truth")})
     else:
         report(doc, c)
         if files:
             c.print("wrote " + ", ".join(files.values()))
+    if doc.get("unvouched"):
+        from testbed.cli import _fail_if_unvouched
+        _fail_if_unvouched(doc["unvouched"])
     from testbed.experiments.gate import check
     check(args, [(lab.name, doc["score_totals"])])
 

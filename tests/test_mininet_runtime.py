@@ -115,3 +115,106 @@ def test_terminal_gone_tears_everything_down():
             if n.startswith(f"tb-{name}.")]
     links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
     assert not left and not any(f" {s}:" in links for s in sw)
+
+
+SYSCTLS = ("kernel.pty.max", "net.ipv4.neigh.default.gc_thresh1", "net.ipv4.neigh.default.gc_thresh2",
+           "net.ipv4.neigh.default.gc_thresh3", "net.core.rmem_max", "net.core.wmem_max", "net.ipv4.tcp_rmem",
+           "net.ipv4.tcp_wmem", "net.core.netdev_max_backlog", "fs.file-max", "net.ipv4.route.max_size")
+
+
+def _sysctls():
+    out = {}
+    for k in SYSCTLS:
+        try:
+            out[k] = Path("/proc/sys", *k.split(".")).read_text().split()
+        except OSError:
+            out[k] = None
+    return out
+
+
+def test_plan_is_private_sysctls_stay_and_down_removes_a_killed_driver(tmp_path):
+    """plan.json holds only the engine's environment, 0600 in 0700 folders; Mininet's start-up
+    leaves root-namespace sysctls as they were; `status` calls the live lab up (not orphaned);
+    after the driver and its `up` are SIGKILLed, `down` stops what they left by recorded PIDs
+    and removes the folder, so the name is free again."""
+    import json
+    import signal
+    from testbed.runtimes.netns import nsutil
+    name = N("mn-kill")
+    batch = tmp_path / "batch.txt"
+    batch.write_text("py __import__('time').sleep(600)\n")
+    before = _sysctls()
+    env = {**os.environ, "UTNT_TEST_TOKEN": "tok-7c1e-not-in-the-plan"}
+    p = subprocess.Popen([TESTBED, "up", "invisible-php", "--runtime", "mininet", "--name", name, "--batch",
+                          str(batch)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         env=env)
+    d = mininet.RUN_ROOT / name
+    try:
+        end = time.monotonic() + 180
+        while time.monotonic() < end and not (d / "driver.json").exists():
+            assert p.poll() is None, "the Mininet up ended early"
+            time.sleep(0.2)
+        time.sleep(0.5)
+        rec = json.loads((d / "driver.json").read_text())
+        for f, mode in ((mininet.RUN_ROOT, 0o700), (d, 0o700), (d / "plan.json", 0o600), (d / "driver.json", 0o600)):
+            assert os.stat(f).st_mode & 0o777 == mode, f
+        text = (d / "plan.json").read_text()
+        assert "tok-7c1e" not in text
+        assert set(json.loads(text)["engine"]["env"]) == {"PATH", "PYTHONPATH", "LANG"}
+        assert _sysctls() == before
+        st = json.loads(subprocess.run([TESTBED, "status", name, "--json"], capture_output=True, text=True).stdout)
+        assert st["status"] == "up" and st["runtime"] == "mininet", st
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        os.kill(rec["driver"], signal.SIGKILL)
+        time.sleep(0.5)
+        left = [q for q in list(rec["engine"].values()) + list(rec["nodes"].values())
+                if nsutil.same_process(q, rec["starts"].get(str(q)))]
+        assert left, "the kills took everything: nothing for down to do"
+        st = json.loads(subprocess.run([TESTBED, "status", name, "--json"], capture_output=True, text=True).stdout)
+        assert st["status"] == "orphaned", st
+        r = subprocess.run([TESTBED, "down", name], capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert not d.exists()
+        assert not [q for q in left if nsutil.same_process(q, rec["starts"].get(str(q)))]
+        assert not [n for n in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
+                    if n.startswith(f"tb-{name}.")]
+        assert _sysctls() == before
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        subprocess.run([TESTBED, "down", name], capture_output=True, timeout=120)
+
+
+def test_sigterm_to_up_is_passed_to_the_driver_which_tears_everything_down(tmp_path):
+    import json
+    import signal
+    from testbed.runtimes.netns import nsutil
+    name = N("mn-term")
+    batch = tmp_path / "batch.txt"
+    batch.write_text("py __import__('time').sleep(600)\n")
+    p = subprocess.Popen([TESTBED, "up", "invisible-php", "--runtime", "mininet", "--name", name, "--batch",
+                          str(batch)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         text=True)
+    d = mininet.RUN_ROOT / name
+    try:
+        end = time.monotonic() + 180
+        while time.monotonic() < end and not (d / "driver.json").exists():
+            assert p.poll() is None, p.stderr.read()
+            time.sleep(0.2)
+        time.sleep(0.5)
+        rec = json.loads((d / "driver.json").read_text())
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 128 + signal.SIGTERM, err
+        assert not d.exists()
+        assert not [q for q in list(rec["engine"].values()) + list(rec["nodes"].values()) + [rec["driver"]]
+                    if nsutil.same_process(q, rec["starts"].get(str(q)) if q != rec["driver"] else rec["driver_start"])]
+        assert not [n for n in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
+                    if n.startswith(f"tb-{name}.")]
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        subprocess.run([TESTBED, "down", name], capture_output=True, timeout=120)

@@ -157,3 +157,23 @@ def test_without_a_run_folder_records_stay_in_memory():
     assert [x.pid for x in sup.children()] == [c.pid]
     assert sup.stop_all(wait=1.0) == {"detector": [c.pid]}
     assert c.popen.returncode == -signal.SIGTERM and sup.children() == []
+
+
+def test_run_stops_what_the_child_forked_and_cuts_a_flood_short():
+    """A detector run is a process group: a child it left holding its output is stopped (the
+    run ends about DRAIN_S after the detector, not when the child would), and output beyond
+    the limit stops it with OutputLimit instead of filling memory."""
+    import random
+    import time
+
+    import pytest
+    from testbed.runtimes.netns import nsutil
+    from testbed.runtimes.netns.supervisor import DRAIN_S, OutputLimit, Supervisor
+    tag = f"{random.randint(100000, 999999)}.75"
+    t0 = time.monotonic()
+    r = Supervisor().run("detector", ["sh", "-c", f"sleep {tag} & echo hop"], timeout=30)
+    assert r.returncode == 0 and r.stdout == "hop\n"
+    assert time.monotonic() - t0 < DRAIN_S + 5
+    assert not [pid for pid, _ in nsutil.live_processes() if nsutil.proc_cmdline(pid)[-1:] == [tag]]
+    with pytest.raises(OutputLimit, match="more than 1048576 bytes"):
+        Supervisor().run("detector", ["yes", "x"], timeout=30, limit=1 << 20)

@@ -41,12 +41,13 @@ def _vp_address(lab, lab_name: str, vp: str) -> str | None:
 
 
 def _exec(ns: str, argv: list[str], what: str, timeout: float) -> str:
-    """argv in namespace ns, recorded with the supervisor of the lab ns belongs to (`testbed
-    down` stops it; it dies with us)."""
+    """argv in namespace ns, recorded with the supervisor of the lab ns belongs to, in a
+    process group of its own: `testbed down` stops it with everything it forked, it dies with
+    us, and output beyond the supervisor's OUTPUT_LIMIT stops it (one line, not gigabytes)."""
     from testbed.runtimes.netns.state import supervisor_of_ns
     full = ["ip", "netns", "exec", ns] + argv
     try:
-        r = supervisor_of_ns(ns).run("detector", full, timeout=timeout, what=what)
+        r = supervisor_of_ns(ns).run("detector", full, timeout=timeout, what=what, namespace=ns)
     except subprocess.TimeoutExpired:
         raise TestbedError(f"{what} did not finish in {timeout:.0f} s in {ns} ({shlex.join(argv)})") from None
     except FileNotFoundError as e:

@@ -84,6 +84,7 @@ def campaign(lab, runtime: str = "sim", extra: list[str] | None = None, name: st
         truth = ground_truth(cp)
     t_truth = time.perf_counter() - t0
     cells = []
+    unvouched: list[dict] = []      # netns: traces the lab's health cannot vouch for (not scored)
     t1 = time.perf_counter()
     up_seconds = None
     from testbed.experiments.pool import check_args, default_workers
@@ -112,11 +113,21 @@ def campaign(lab, runtime: str = "sim", extra: list[str] | None = None, name: st
         up_seconds = time.perf_counter() - tu
         t1 = time.perf_counter()
         try:
+            from testbed.experiments.run import lab_problem
             for k, (src, targets) in enumerate(jobs, 1):
                 if progress:
                     progress(f"uTNT from {src} ({k}/{len(jobs)}) to {len(targets)} destinations (tap)")
                 tc = time.perf_counter()
-                doc = probe_netns(lab_name, src, targets, extra_of(src))
+                try:
+                    doc = probe_netns(lab_name, src, targets, extra_of(src))
+                except TestbedError as e:          # this vantage point's uTNT failed (killed): listed
+                    unvouched += [{"vantage_point": src, "dst": d, "why": str(e)} for d in targets]
+                    doc = {"traces": []}
+                problem = lab_problem(lab_name)    # the health check after each vantage point
+                if problem is not None:
+                    unvouched += [{"vantage_point": src, "dst": t["dst"], "why": problem} for t in doc["traces"]]
+                    unvouched += [{"vantage_point": s, "dst": d, "why": problem} for s, ts in jobs[k:] for d in ts]
+                    break
                 cells.append({"source": src, "traces": doc["traces"], "seconds": time.perf_counter() - tc})
         finally:
             if not keep_up:
@@ -141,6 +152,8 @@ def campaign(lab, runtime: str = "sim", extra: list[str] | None = None, name: st
         "probing": round(probe_seconds, 3)}, executor=None if runtime != "sim" else
         ("dask" if scheduler is not None else "inline" if workers == 1 else f"{workers} processes"))
     doc["_truth"] = truth               # for the pictures; not written to campaign.json
+    doc["unvouched"] = unvouched
+    doc["ok"] = not unvouched
     return doc
 
 

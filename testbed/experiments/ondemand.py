@@ -49,6 +49,8 @@ def run_events(ctx, runtime, nodes: list[tuple[str, str]], events: int, interval
             out = runtime.run(ctx, vp, dst)
         except TestbedError as e:
             out = {"traces": [], "error": str(e)}
+        except Exception as e:              # noqa: BLE001 -- this event's failure, said (not a lost row)
+            out = {"traces": [], "error": f"{type(e).__name__}: {e}"}
         end = time.monotonic() - t0
         row = {"event": k, "node": i, "vp": vp, "dst": dst, "fired": round(k * interval, 3),
                "start": round(start, 3), "end": round(end, 3), "seconds": round(end - start, 3),
@@ -74,13 +76,23 @@ def run_events(ctx, runtime, nodes: list[tuple[str, str]], events: int, interval
     def abort():
         if ctx.instances is not None:
             ctx.instances.stop_all()
+    from testbed.experiments.parallel import LabHealth
+    health = LabHealth(ctx.name)
     try:
         run_timed(range(events), t0, lambda k: k * interval, claim, go, abort)
     except BaseException:
         if ctx.instances is not None:
             ctx.instances.release_own()          # leases of instances that did not end in the grace
         raise
-    return {"rows": sorted(rows, key=lambda r: r["event"]), "wall_s": round(time.monotonic() - t0, 3)}
+    finally:
+        health.close()                           # the health check after probing
+    if health.problem is not None:
+        # traces that ended after the lab was last seen healthy: not scored, listed, said
+        for r in rows:
+            if r["status"] == "completed" and t0 + r["end"] > health.last_ok:
+                r["status"], r["unvouched"] = "unvouched", health.problem
+    return {"rows": sorted(rows, key=lambda r: r["event"]), "wall_s": round(time.monotonic() - t0, 3),
+            "health": health.problem}
 
 
 def score_rows(lab, truth, rows: list[dict]) -> dict:
@@ -116,6 +128,7 @@ def summarize(name, label, res: dict, score: dict, events: int) -> dict:
     out = {"runtime": name, "label": label, "events": events, "completed": len(done),
            "dropped": sum(r["status"] == "dropped" for r in rows),
            "failed": sum(r["status"] == "failed" for r in rows),
+           "unvouched": sum(r["status"] == "unvouched" for r in rows), "health": res.get("health"),
            "mean_event_s": round(statistics.mean(times), 3) if times else None,
            "median_event_s": round(statistics.median(times), 3) if times else None,
            "wall_s": res["wall_s"], "accuracy": score["accuracy"], "traces_correct": score["traces_correct"],
@@ -277,11 +290,19 @@ def cmd_ondemand(args):
     if doc["runtimes"]:
         plot(doc, png)
         doc["plot"] = png
+    bad = [r for r in doc["runtimes"] if r["failed"] or r.get("unvouched") or r.get("health")]
     if args.json:
         json.dump(doc, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
-        return
-    from rich.console import Console
-    print_table(doc, Console(width=None if sys.stdout.isatty() else 180))
-    if doc["runtimes"]:
-        print(f"wrote {png}")
+    else:
+        from rich.console import Console
+        print_table(doc, Console(width=None if sys.stdout.isatty() else 180))
+        if doc["runtimes"]:
+            print(f"wrote {png}")
+        for r in bad:
+            print(f"{r['runtime']}: {r['failed']} events failed"
+                  + (f", {r['unvouched']} traces not scored (they ended after the lab was last seen healthy)"
+                     if r.get("unvouched") else "") + (f"; {r['health']}" if r.get("health") else ""),
+                  file=sys.stderr)
+    if bad:
+        raise SystemExit(1)      # lost events or traces nobody can vouch for: not a success

@@ -252,6 +252,53 @@ class FirstFrameWatch:
         self.sock.close()
 
 
+class LabHealth:
+    """The lab's health (every engine worker and namespace there, the FRR sync) checked every
+    `period` seconds while instances run, and once more at the end (the health check after
+    probing). `last_ok`: the last moment (monotonic) it was seen healthy; a trace that ended
+    after it cannot be vouched for once a check failed. `problem`: the first failure, in one line."""
+
+    def __init__(self, name: str, period: float = 0.2):
+        self.name, self.period = name, period
+        self.last_ok = time.monotonic()
+        self.problem: str | None = None
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+
+    def check(self) -> bool:
+        from testbed.runtimes.netns import api
+        if self.problem is not None:
+            return False
+        t = time.monotonic()
+        try:
+            api.require_healthy(self.name)
+        except (TestbedError, OSError, ValueError) as e:     # a lab whose records vanish is not healthy either
+            self.problem = str(e) if isinstance(e, TestbedError) else f"lab '{self.name}': {e}"
+            return False
+        self.last_ok = t
+        return True
+
+    def _run(self):
+        while not self._stop.wait(self.period) and self.check():
+            pass
+
+    def close(self) -> bool:
+        self._stop.set()
+        self._t.join(2)
+        return self.check()
+
+
+def vouch(results: list["Result"], health: LabHealth, t0: float):
+    """Mark every completed instance that ended after the lab was last seen healthy: its
+    traces (silent hops of a dead engine worker look like a real miss) are not scored."""
+    if health.problem is None:
+        return
+    for r in results:
+        if r.error is None and t0 + r.ended > health.last_ok:
+            r.extra["unvouched"] = health.problem
+
+
 # ---------------------------------------------------------------- one instance
 @dataclass
 class Result:
@@ -294,7 +341,7 @@ class Instances:
         self.frames = FirstFrameWatch(self.namespace)
         from testbed.runtimes.netns.state import supervisor
         self.sup = supervisor(name)           # each uTNT recorded in the lab's run folder
-        self._procs: dict[int, subprocess.Popen] = {}
+        self._procs: dict = {}                # pid: supervisor Child
         self._lock = threading.Lock()
         self._aborted = threading.Event()     # set by stop_all: no instance starts after it
         self._leased: set[str] = set()        # addresses this run's instances took (not reused while others are free)
@@ -319,20 +366,30 @@ class Instances:
                    "--gw", lease["gateway"], "--mac", lease["mac"], "-i", e.dst, "--json", *self.extra]
             t_start = time.monotonic()
             res.started = t_start - self.t0
-            child = self.sup.start("detector", cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                   tie=True, session=False, cwd=None, what="utnt", vantage_point=e.vp)
+            child = self.sup.start("detector", cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, tie=True,
+                                   group=True, cwd=None, what="utnt", vantage_point=e.vp,
+                                   namespace=lease["namespace"])
             p = child.popen
             with self._lock:
-                self._procs[p.pid] = p
+                self._procs[p.pid] = child
                 if self._aborted.is_set():         # stop_all ran while this one started
                     p.terminate()
             self.mem.add(p.pid)
             try:
-                out, err = p.communicate()
+                from testbed.runtimes.netns.supervisor import OUTPUT_LIMIT, _communicate
+                try:
+                    out, err = _communicate(p, None, None, OUTPUT_LIMIT, cmd)
+                except TestbedError:
+                    self.sup.stop([child], wait=1.0)
+                    raise
+                p.wait()
+                out, err = out.decode(errors="replace"), err.decode(errors="replace")
             finally:
                 res.pss_kb, res.rss_kb = self.mem.remove(p.pid)
                 with self._lock:
                     self._procs.pop(p.pid, None)
+                for f in (p.stdout, p.stderr):
+                    f.close()
                 if p.poll() is not None:
                     self.sup.forget(child)
             res.ended = time.monotonic() - self.t0
@@ -342,8 +399,10 @@ class Instances:
                 res.error = (err or out).strip().splitlines()[-1] if (err or out).strip() else f"status {p.returncode}"
             else:
                 res.traces = json.loads(out)["traces"]
-        except TestbedError as ex:
-            res.error = str(ex)
+        except (TestbedError, OSError, ValueError, KeyError, TypeError) as ex:
+            # a lease that cannot be written (full disk), output that is not uTNT's JSON: this
+            # instance failed, and says why (never a thread that dies and a result that vanishes)
+            res.error = str(ex) if isinstance(ex, TestbedError) else f"{type(ex).__name__}: {ex}"
             res.ended = time.monotonic() - self.t0
         finally:
             if lease is not None:
@@ -352,14 +411,13 @@ class Instances:
 
     def stop_all(self):
         """Ctrl-C or failure: stop every instance still running, by its PID; none starts after."""
-        from testbed.runtimes.netns.supervisor import Child
         self._aborted.set()
         with self._lock:
-            procs = list(self._procs.values())
-        self.sup.stop([Child("detector", p.pid, None, popen=p) for p in procs if p.poll() is None], wait=2.0)
-        for p in procs:
+            kids = list(self._procs.values())
+        self.sup.stop(kids, wait=2.0)
+        for c in kids:
             try:
-                p.wait(1)
+                c.popen.wait(1)
             except subprocess.TimeoutExpired:
                 pass
 
@@ -374,21 +432,28 @@ class Instances:
         self.frames.close()
 
 
-def run_campaign(lab, name: str, entries: list[Entry], parallel: int = 1, extra=None, progress=None) -> list[Result]:
+def run_campaign(lab, name: str, entries: list[Entry], parallel: int = 1, extra=None, progress=None,
+                 health: dict | None = None) -> list[Result]:
     """Run every entry at its start time, at most `parallel` at once (later entries wait for a
-    free slot: nothing is dropped here; `testbed ondemand` drops)."""
+    free slot: nothing is dropped here; `testbed ondemand` drops). The lab's health is watched
+    meanwhile (LabHealth): instances that ended after it was last seen healthy are marked
+    "unvouched" in their extra, and `health` (a dict given) gets the problem, or None."""
     if parallel < 1:
         raise TestbedError("--parallel must be >= 1")
     from testbed.experiments.run import utnt_args
     utnt_args(extra)
     inst = Instances(lab, name, extra)
+    health_out, health = health, LabHealth(name)
     slots = threading.Semaphore(parallel)
     results: list[Result | None] = [None] * len(entries)
 
     def go(i, _slot):
         e = entries[i]
         try:
-            results[i] = inst.run_utnt(e)
+            try:
+                results[i] = inst.run_utnt(e)
+            except Exception as ex:                 # noqa: BLE001 -- reported as this instance's failure
+                results[i] = Result(e.vp, e.dst, e.start, error=f"{type(ex).__name__}: {ex}")
             if progress:
                 r = results[i]
                 progress(f"{e.vp} -> {e.dst} on {r.tap} ({r.address}): "
@@ -403,7 +468,13 @@ def run_campaign(lab, name: str, entries: list[Entry], parallel: int = 1, extra=
         raise
     finally:
         inst.close()
-    return [r for r in results if r is not None]
+        health.close()
+    out = [r if r is not None else Result(entries[i].vp, entries[i].dst, entries[i].start,
+                                          error="the instance never reported") for i, r in enumerate(results)]
+    vouch(out, health, inst.t0)
+    if health_out is not None:
+        health_out["problem"] = health.problem
+    return out
 
 
 # ---------------------------------------------------------------- scoring
@@ -422,6 +493,9 @@ def score_results(lab, truth: dict, results: list[Result]) -> dict:
     from testbed.scoring.score import COUNTS, score_trace
     total = Counter({k: 0 for k in COUNTS})
     for r in results:
+        if r.extra.get("unvouched"):
+            r.extra["score"] = None
+            continue
         for tr in r.traces:
             tp = truth_for(truth, r.vp, tr["dst"])
             if tp is None:
@@ -432,7 +506,7 @@ def score_results(lab, truth: dict, results: list[Result]) -> dict:
             r.extra["verdicts"] = [v["verdict"] for v in s["verdicts"]]
             total.update(s["counts"])
     t = dict(total)
-    t["perfect"] = bool(results) and all(r.error is None for r in results) and \
+    t["perfect"] = bool(results) and all(r.error is None and not r.extra.get("unvouched") for r in results) and \
         t["detected"] == t["present"] == t["class_correct"] == t["ingress_correct"] == t["egress_correct"] \
         and t["lsrs_found"] == t["lsrs_present"] and t["false_tunnels"] == 0 and t["false_lsrs"] == 0
     return t
@@ -454,9 +528,11 @@ def summary(results: list[Result]) -> dict:
     def med(xs):
         xs = [x for x in xs if x is not None]
         return round(statistics.median(xs), 4) if xs else None
-    ok = [r for r in results if r.error is None]
+    ok = [r for r in results if r.error is None and not r.extra.get("unvouched")]
     span = (max(r.ended for r in results) - min(r.started for r in results)) if results else 0.0
-    return {"instances": len(results), "completed": len(ok), "failed": len(results) - len(ok),
+    bad = [r for r in results if r.error is None and r.extra.get("unvouched")]
+    return {"instances": len(results), "completed": len(ok), "failed": len(results) - len(ok) - len(bad),
+            "unvouched": len(bad),
             "median_pss_kb": med([r.pss_kb for r in ok]), "median_rss_kb": med([r.rss_kb for r in ok]),
             "median_first_probe_s": med([r.first_probe_s for r in ok]),
             "median_seconds": med([r.ended - r.started for r in ok]), "wall_seconds": round(span, 3)}
@@ -466,12 +542,19 @@ def probe_many(lab, name: str, entries: list[Entry], parallel: int, extra=None, 
     from testbed.controlplane import build
     from testbed.truth import ground_truth
     truth = ground_truth(build(lab))
-    results = run_campaign(lab, name, entries, parallel, extra, progress)
+    health = {}
+    results = run_campaign(lab, name, entries, parallel, extra, progress, health=health)
     score = score_results(lab, truth, results)
+    unvouched = [{"vp": r.vp, "dst": r.dst, "address": r.address, "why": r.extra["unvouched"]}
+                 for r in results if r.extra.get("unvouched")]
     return {"format": "utnt", "version": 1, "lab": lab.name, "name": name, "runtime": "netns",
             "parallel": parallel, "summary": summary(results), "score": score,
+            "health": {"ok": health["problem"] is None, "problem": health["problem"]},
+            "unvouched": unvouched, "ok": not unvouched and health["problem"] is None and
+            bool(results) and all(r.error is None for r in results),
             "instances": [r.to_json() for r in results],
-            "traces": [tr for r in results for tr in r.traces]}
+            "traces": [tr for r in results if not r.extra.get("unvouched") for tr in r.traces],
+            "unvouched_traces": [tr for r in results if r.extra.get("unvouched") for tr in r.traces]}
 
 
 def print_many(doc: dict, out=sys.stdout):
@@ -479,7 +562,8 @@ def print_many(doc: dict, out=sys.stdout):
     out.write(dump_text_json(doc["traces"]))
     out.write("\n  instance  vantage point -> destination   address          first probe   run      PSS      verdict\n")
     for i, r in enumerate(doc["instances"], 1):
-        v = r.get("error") or ", ".join(r.get("verdicts") or ["no truth"])
+        v = r.get("error") or ("NOT SCORED: the lab was not healthy" if r.get("unvouched") else
+                               ", ".join(r.get("verdicts") or ["no truth"]))
         fp = f"{r['first_probe_s'] * 1000:7.0f} ms" if r["first_probe_s"] is not None else "      -   "
         out.write(f"  {i:8d}  {r['vp']:>13s} -> {r['dst']:15s} {r['address'] or '-':15s}  {fp}  "
                   f"{r['seconds']:5.2f} s  {r['pss_kb'] / 1024:5.1f} MB  {v}\n")
@@ -489,6 +573,15 @@ def print_many(doc: dict, out=sys.stdout):
     out.write(f"{s['completed']}/{s['instances']} instances completed, {doc['parallel']} at once, in "
               f"{s['wall_seconds']:.2f} s; median PSS {pss} per instance, median start to first probe {fp}; "
               f"{'perfect score' if doc['score']['perfect'] else 'score: ' + json.dumps(doc['score'])}\n")
+    if doc.get("health") and not doc["health"]["ok"]:
+        out.write(f"FAILED: {doc['health']['problem']}\n")
+    if doc.get("unvouched"):
+        out.write(f"{len(doc['unvouched'])} traces ended after the lab was last seen healthy: not scored "
+                  "(their silent hops may be the lab's, not the network's): "
+                  + ", ".join(f"{u['vp']}->{u['dst']}" for u in doc["unvouched"][:20])
+                  + (" ..." if len(doc["unvouched"]) > 20 else "") + "\n")
+    if s["failed"]:
+        out.write(f"{s['failed']} of {s['instances']} instances failed\n")
 
 
 # ---------------------------------------------------------------- command line
@@ -518,3 +611,5 @@ def cmd_probe_many(args, lab):
         sys.stdout.write("\n")
     else:
         print_many(doc)
+    if not doc["ok"]:
+        raise SystemExit(1)      # an instance failed, or traces the lab cannot vouch for: not a success

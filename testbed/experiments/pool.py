@@ -93,10 +93,18 @@ class Executor:
                 tick(i + 1, r)
             return out
         from concurrent.futures import as_completed as done_iter
+        from concurrent.futures.process import BrokenProcessPool
         futs = {self._pool.submit(fn, it): i for i, it in enumerate(items)}
-        for k, f in enumerate(done_iter(futs), 1):
-            out[futs[f]] = r = f.result()
-            tick(k, r)
+        k = 0
+        try:
+            for k, f in enumerate(done_iter(futs), 1):
+                out[futs[f]] = r = f.result()
+                tick(k, r)
+        except BrokenProcessPool:
+            # a worker process died (killed, out of memory): no result of this run is vouched for
+            raise TestbedError(f"a worker process of the pool died (killed, or out of memory) after {k - 1} of "
+                               f"{len(items)} cells; nothing is reported from a broken pool: run again "
+                               "(--workers 1 runs in this process)") from None
         return out
 
 

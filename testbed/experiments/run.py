@@ -48,7 +48,8 @@ def probe_netns(lab_name: str, source: str, targets: list[str], extra: list[str]
     # (`testbed down` stops it) and tied to us (it dies with us: PDEATHSIG)
     from testbed.runtimes.netns.state import supervisor
     cmd += ["-a", "/dev/stdin"] + list(extra or [])
-    r = supervisor(lab_name).run("detector", cmd, input="\n".join(targets) + "\n", what="utnt", vantage_point=source)
+    r = supervisor(lab_name).run("detector", cmd, input="\n".join(targets) + "\n", what="utnt", vantage_point=source,
+                                    namespace=att["namespace"])
     if r.returncode != 0:
         raise TestbedError(f"uTNT failed in {att['namespace']} ({shlex.join(cmd)}): "
                            f"{(r.stderr or r.stdout).strip().splitlines()[-1] if (r.stderr or r.stdout) else r.returncode}")
@@ -96,28 +97,79 @@ def probes_of(lab, source=None, dest=None):
     return list(out.items())
 
 
+def lab_problem(name: str) -> str | None:
+    """The health check after probing: None when lab instance `name` is up with every engine
+    worker, namespace and FRR sync alive, else one line naming what is dead."""
+    from testbed.runtimes.netns import api
+    try:
+        api.require_healthy(name)
+    except TestbedError as e:
+        return str(e)
+    return None
+
+
+def _checked(jobs, name: str | None, probe_one, skipped: list | None) -> list[dict]:
+    """probe_one(src, targets) -> traces for each job, with the lab's health checked after
+    each (name: a running lab; None: the sim, nothing to check). Once a check fails, that
+    job's traces are marked "unvouched" (the check's line: silent hops of a dead engine worker
+    look like a real miss) and the remaining jobs are not probed (appended to `skipped`). A job
+    whose detector fails on a running lab has its targets appended to `skipped` too."""
+    traces, failed = [], []
+    for k, (src, targets) in enumerate(jobs):
+        try:
+            trs = probe_one(src, targets)
+        except TestbedError as e:
+            if name is None or isinstance(e, InputError):
+                raise
+            # this vantage point's detector failed (killed, a bad answer): its targets are listed,
+            # the other vantage points still run (below: unless the lab itself is broken)
+            trs = []
+            failed.append(e)
+            if len(failed) == len(jobs):
+                raise                   # every vantage point failed alike (a tool missing...): one line
+            if skipped is not None:
+                skipped += [{"vantage_point": src, "dst": d, "why": str(e)} for d in targets]
+        problem = lab_problem(name) if name is not None else None
+        if problem is not None:
+            for t in trs:
+                t["unvouched"] = problem
+            traces += trs
+            if skipped is not None:
+                skipped += [{"vantage_point": s, "dst": d, "why": problem} for s, ts in jobs[k + 1:] for d in ts]
+            break
+        traces += trs
+    return traces
+
+
+def split_unvouched(traces: list[dict]) -> tuple[list[dict], list[dict]]:
+    """(traces to score, [{"vantage_point", "dst", "why"}] of those marked unvouched)."""
+    good = [t for t in traces if not t.get("unvouched")]
+    bad = [{"vantage_point": t.get("vantage_point"), "dst": t.get("dst"), "why": t["unvouched"]}
+           for t in traces if t.get("unvouched")]
+    return good, bad
+
+
 def probe_lab(lab, runtime: str, jobs, extra: list[str] | None, name: str | None = None, cp=None,
-              progress=None, seed=None) -> list[dict]:
+              progress=None, seed=None, skipped: list | None = None) -> list[dict]:
     """uTNT's traces for every (vantage point, targets) job: in-process on the sim, or on the
     running lab's tap attachment points (netns, lab instance `name`). With `seed`, each
     vantage point probes with the flow flow_for(seed, vp) (unless --flow is given after --)."""
-    traces = []
     given = _given_flow(extra)
     if runtime == "sim":
         from testbed.controlplane import build
         cp = cp or build(lab)
-    for src, targets in jobs:
+
+    def one(src, targets):
         flow = given if given is not None else (flow_for(seed, src) if seed is not None else None)
         opts = list(extra or []) + (["--flow", str(flow)] if flow is not None and given is None else [])
         if runtime == "sim":
             if progress:
                 progress(f"uTNT from {src} to {', '.join(targets)} (sim)")
-            traces += _annotate(probe_sim(lab, cp, src, targets, utnt_args(opts))["traces"], src, flow)
-        else:
-            if progress:
-                progress(f"uTNT from {src}'s LAN to {', '.join(targets)} (tap)")
-            traces += _annotate(probe_netns(name or lab.name, src, targets, opts)["traces"], src, flow)
-    return traces
+            return _annotate(probe_sim(lab, cp, src, targets, utnt_args(opts))["traces"], src, flow)
+        if progress:
+            progress(f"uTNT from {src}'s LAN to {', '.join(targets)} (tap)")
+        return _annotate(probe_netns(name or lab.name, src, targets, opts)["traces"], src, flow)
+    return _checked(jobs, None if runtime == "sim" else name or lab.name, one, skipped)
 
 
 def detector_method(detector: str, extra: list[str] | None) -> str:
@@ -135,20 +187,23 @@ def detector_method(detector: str, extra: list[str] | None) -> str:
 
 
 def probe_detector(lab, detector: str, jobs, name: str, cmd: str | None = None, fmt: str | None = None,
-                   extra: list[str] | None = None, progress=None) -> tuple[list[dict], list[str]]:
+                   extra: list[str] | None = None, progress=None, skipped: list | None = None
+                   ) -> tuple[list[dict], list[str]]:
     """(traces, raw outputs) of another detector (testbed.detectors.runners) run in each
     vantage point's namespace of the running lab `name`."""
     from testbed.detectors.runners import run_detector
     from testbed.detectors.views import label
     method = detector_method(detector, extra)
-    traces, raws = [], []
-    for src, targets in jobs:
+    raws = []
+
+    def one(src, targets):
         if progress:
             progress(f"{label(detector) if not cmd else cmd} from {src} to {', '.join(targets)} (in {src}'s namespace)")
         raw, trs = run_detector(None if cmd else detector, name, src, targets, cmd=cmd, fmt=fmt, method=method,
                                 extra=extra, lab=lab)
-        traces += _annotate(trs, src, None)        # scored by (vantage point, destination)
         raws.append(raw)
+        return _annotate(trs, src, None)        # scored by (vantage point, destination)
+    traces = _checked(jobs, name, one, skipped)
     return traces, raws
 
 
@@ -192,12 +247,14 @@ def check_detector(runtime: str, detector: str = "utnt", extra: list[str] | None
 
 def probe_with(lab, runtime: str, detector: str, jobs, extra: list[str] | None = None, name: str | None = None,
                cp=None, detector_cmd: str | None = None, fmt: str | None = None, progress=None,
-               seed=None) -> tuple[list[dict], list[str] | None]:
+               seed=None, skipped: list | None = None) -> tuple[list[dict], list[str] | None]:
     """(traces, raw outputs or None) of `detector` (checked by check_detector) on the sim or on
     the running lab instance `name` (netns)."""
     if detector == "utnt":
-        return probe_lab(lab, runtime, jobs, extra, name=name, cp=cp, progress=progress, seed=seed), None
-    return probe_detector(lab, detector, jobs, name, cmd=detector_cmd, fmt=fmt, extra=extra, progress=progress)
+        return probe_lab(lab, runtime, jobs, extra, name=name, cp=cp, progress=progress, seed=seed,
+                         skipped=skipped), None
+    return probe_detector(lab, detector, jobs, name, cmd=detector_cmd, fmt=fmt, extra=extra, progress=progress,
+                          skipped=skipped)
 
 
 def score_probed(lab, truth_cp, traces: list[dict], detector: str = "utnt") -> tuple[dict, dict, dict | None]:
@@ -254,6 +311,7 @@ def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=No
         else "computed"
     detector = check_detector(runtime, detector, extra, detector_cmd)
     raws = None
+    skipped: list[dict] = []
     cp = build(lab)
     truth_cp = cp
     frr_info = None
@@ -273,7 +331,7 @@ def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=No
                         "differences": st["frr"]["differences"], "daemons": len(st["frr"]["daemons"])}
         try:
             traces, raws = probe_with(lab, "netns", detector, jobs, extra, name=lab_name, detector_cmd=detector_cmd,
-                                      fmt=fmt, progress=progress, seed=seed)
+                                      fmt=fmt, progress=progress, seed=seed, skipped=skipped)
             if cp_mode == "frr":
                 truth_cp, generation = frr_control_plane_now(lab, lab_name, cp)
                 frr_info["tables_generation"] = generation
@@ -283,8 +341,11 @@ def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=No
             api.down(lab_name)
     else:
         raise TestbedError(f"unknown runtime '{runtime}'; choose sim or netns")
+    all_traces = traces
+    traces, unvouched = split_unvouched(traces)
     truth, score, vis = score_probed(lab, truth_cp, traces, detector)
-    out = {"lab": lab.name, "runtime": runtime, "params": lab.params, "seed": seed, "traces": traces,
+    out = {"ok": not unvouched and not skipped, "unvouched": unvouched + skipped,
+           "unvouched_traces": [t for t in all_traces if t.get("unvouched")], "lab": lab.name, "runtime": runtime, "params": lab.params, "seed": seed, "traces": traces,
            "truth": truth["probes"], "truth_source": "frr" if truth_cp is not cp else "computed", "score": score,
            "control_plane": cp_mode if runtime == "netns" else "computed"}
     if detector != "utnt":

@@ -161,6 +161,11 @@ def _print_one(st: dict):
         from rich.markup import escape
         c.print(f"{st['name']}: [red]corrupt[/]: {escape(st['problem'])}", highlight=False, soft_wrap=True)
         return
+    if st["status"] == "elsewhere" or (st.get("runtime") == "mininet" and st["status"] != "orphaned"):
+        c.print(f"{st['name']}: {_color(st['status'])}" + (" under Mininet" if st.get("runtime") == "mininet" else
+                f" from another run folder ({st.get('run_dir')}; `testbed` with UTNT_LAB_RUN set to its parent "
+                "manages it)") + f", engine worker pid {st.get('engine_pid')}", highlight=False)
+        return
     if st["status"] in ("down", "orphaned"):
         c.print(f"{st['name']}: {_color(st['status'])}"
                 + (f" ({len(st['namespaces'])} leftover namespaces; `testbed down {st['name']}` removes them)"
@@ -283,6 +288,7 @@ def probe_target(args, load):
                              f"`testbed probe {inst}`, or give another --name")
     lab = load_lab(st["source"], st.get("params") or {}, name=st.get("lab"), **(st.get("options") or {}))
     from testbed.cliargs import check_endpoints
+    # `--from all` and `--from vp1,vp2` (many instances) are checked name by name there
     check_endpoints(lab, getattr(args, "source", None), getattr(args, "dest", None))
     api.require_healthy(inst)
     return lab, "netns", inst
@@ -307,7 +313,7 @@ def _down_all(args):
         if answer.strip().lower() not in ("y", "yes"):
             print("nothing removed", file=sys.stderr)
             return None
-    return [api.down(n) for n in every]
+    return teardown.down_all(every)           # the labs listed (and asked about), nothing else
 
 
 # ---------------------------------------------------------------- parser

@@ -88,7 +88,104 @@ def plan(lab, name: str) -> dict:
                                     for i in r.interfaces]} for r in lab.routers],
             "hosts": hosts, "links": links,
             "engine": {"argv": [sys.executable, "-m", "testbed.runtimes.netns.workers", str(run_dir)],
-                       "env": _child_env(), "workers": len(parts)}}
+                       "env": engine_env(), "workers": len(parts)}}
+
+
+def engine_env() -> dict:
+    """What the engine workers need and nothing more (the plan is a file: root's whole
+    environment, tokens included, has no business in it)."""
+    pkg_root = str(Path(__file__).resolve().parents[3])
+    return {"PATH": os.environ.get("PATH") or "/usr/sbin:/usr/bin:/sbin:/bin", "PYTHONPATH": pkg_root,
+            "LANG": "C.UTF-8"}
+
+
+def _private_dir(path: Path) -> Path:
+    """A folder only root can enter (0700), refused when something not root's is there."""
+    import stat
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
+        raise TestbedError(f"{path} is not a folder owned by uid {os.geteuid()}; remove it")
+    if stat.S_IMODE(st.st_mode) != 0o700:
+        os.chmod(path, 0o700)
+    return path
+
+
+def _write_private(path: Path, text: str):
+    """A new file only root can read (0600), never through a symlink."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
+def driver_record(name: str) -> dict | None:
+    """The running (or killed) driver's record of lab `name`: driver.json, None if there is none."""
+    try:
+        rec = json.loads((RUN_ROOT / name / "driver.json").read_text()[:1 << 20])
+    except (OSError, ValueError):
+        return None
+    return rec if isinstance(rec, dict) else None
+
+
+def driver_alive(rec: dict | None) -> bool:
+    from testbed.runtimes.netns import nsutil
+    if not rec or not isinstance(rec.get("driver"), int):
+        return False
+    return nsutil.same_process(rec["driver"], rec.get("driver_start"), "driver.py")
+
+
+def down(name: str) -> dict | None:
+    """What `testbed down NAME` does for a Mininet lab: a live driver is asked to stop (it tears
+    its network down); a killed one's processes (engine workers, node shells) are stopped by
+    their recorded PIDs and start times; then the run folder goes. None when there is no
+    Mininet lab of that name. The lab's namespace names go with the namespace runtime's down."""
+    import signal
+    import time
+
+    from testbed.runtimes.netns import nsutil
+    d = RUN_ROOT / name
+    if not d.is_dir():
+        return None
+    rec = driver_record(name) or {}
+    stopped = []
+    if driver_alive(rec):
+        os.kill(rec["driver"], signal.SIGTERM)
+        end = time.monotonic() + 30
+        while driver_alive(rec) and time.monotonic() < end:
+            time.sleep(0.1)
+        stopped.append(rec["driver"])
+    from testbed.runtimes.netns.supervisor import Supervisor
+    Supervisor(d).stop_all()                   # workers record themselves in procs/ as in netns
+    starts = rec.get("starts") or {}
+    pids = [p for p in list((rec.get("engine") or {}).values()) + list((rec.get("nodes") or {}).values())
+            if isinstance(p, int)]
+    for f in d.glob("worker-*.json"):          # workers record themselves (a driver killed before driver.json)
+        try:
+            w = json.loads(f.read_text()[:65536])
+            pids.append(int(w["pid"]))
+            starts[str(int(w["pid"]))] = w.get("start_time")
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    mine = [p for p in dict.fromkeys(pids) if nsutil.same_process(p, starts.get(str(p)))]
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for p in mine:
+            try:
+                os.kill(p, sig)
+            except ProcessLookupError:
+                pass
+        end = time.monotonic() + 3
+        while any(nsutil.same_process(p, starts.get(str(p))) for p in mine) and time.monotonic() < end:
+            time.sleep(0.05)
+    stopped += mine
+    shutil.rmtree(d, ignore_errors=True)
+    try:
+        RUN_ROOT.rmdir()
+    except OSError:
+        pass
+    return {"mininet": True, "stopped": stopped}
 
 
 def _conflicts(p: dict) -> list[str]:
@@ -112,20 +209,38 @@ def up(lab, name: str | None = None, batch: str | None = None) -> int:
         raise TestbedError(f"'{name}' is already up (namespaces or bridges exist: {', '.join(clash[:3])}); "
                            "give another --name or take it down")
     run_dir = Path(p["run_dir"])
-    if (run_dir / "driver.json").exists():
-        raise TestbedError(f"a Mininet driver for '{name}' is running ({run_dir}/driver.json)")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "spec.json").write_text(json.dumps(p["spec"]))
-    (run_dir / "plan.json").write_text(json.dumps(p))
+    if driver_alive(driver_record(name)):
+        raise TestbedError(f"a Mininet driver for '{name}' is running (pid {driver_record(name)['driver']}); "
+                           f"`testbed down {name}` stops it")
+    if run_dir.exists():              # a killed driver's leftovers: its processes by PID, then the folder
+        down(name)
+    _private_dir(RUN_ROOT)
+    _private_dir(run_dir)
+    _write_private(run_dir / "spec.json", json.dumps(p["spec"]))
+    _write_private(run_dir / "plan.json", json.dumps(p))
     argv = [SYSTEM_PYTHON, str(DRIVER), str(run_dir / "plan.json")] + (["--batch", batch] if batch else [])
     import signal
-    hup = signal.signal(signal.SIGHUP, signal.SIG_IGN)   # the driver tears down on SIGHUP; we outlive it to clean
+    # the driver tears down on SIGHUP and SIGTERM, and Ctrl-C belongs to its prompt (it reaches
+    # the driver through the terminal): we ignore both and outlive it to clean up after it
+    keep = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGHUP, signal.SIGINT)}
+
+    def child_signals():
+        for sig in keep:
+            signal.signal(sig, signal.SIG_DFL)
+    drv = subprocess.Popen(argv, env={k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")},
+                           preexec_fn=child_signals)
     try:
-        return subprocess.call(argv, env={k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",
-                                                                                            "VIRTUAL_ENV")})
-    except KeyboardInterrupt:
-        return 130
+        return drv.wait()
+    except KeyboardInterrupt:                 # SIGTERM to us: passed on, the driver tears its network down
+        drv.send_signal(signal.SIGTERM)
+        try:
+            drv.wait(60)
+        except subprocess.TimeoutExpired:
+            drv.kill()
+            drv.wait()
+        raise
     finally:
-        signal.signal(signal.SIGHUP, hup)
+        for sig, h in keep.items():
+            signal.signal(sig, h)
         if not (run_dir / "driver.json").exists():        # the driver tore down: its run folder goes too
             shutil.rmtree(run_dir, ignore_errors=True)

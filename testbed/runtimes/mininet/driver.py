@@ -177,8 +177,26 @@ def detach_names(names):
         subprocess.run(["ip", "netns", "delete", ns], capture_output=True)
 
 
+def start_time(pid):
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            data = f.read()
+        return int(data[data.rindex(b")") + 2:].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def write_private(path, obj):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(obj, f)
+
+
 def main(argv):
     plan = json.load(open(argv[0]))
+    # Mininet.init() would call fixLimits(), which rewrites root-namespace sysctls
+    # (kernel.pty.max, neigh gc_thresh*, rmem/wmem...) for good: the lab needs none of them
+    Mininet.inited = True
     names = []
     batch = argv[2] if len(argv) > 2 and argv[1] == "--batch" else None
     setLogLevel(plan.get("loglevel", "output"))   # "output": what CLI commands print
@@ -202,9 +220,11 @@ def main(argv):
         if added:
             raise RuntimeError("containment: the lab added interfaces to the root namespace: %s" % ", ".join(added))
         engine, pids = start_engine(plan)
-        with open(state_file, "w") as f:
-            json.dump({"driver": os.getpid(), "engine": pids, "switches": switches, "namespaces": names,
-                       "nodes": {n: nodes[n].pid for n in nodes}}, f)
+        node_pids = {n: nodes[n].pid for n in nodes}
+        write_private(state_file, {
+            "driver": os.getpid(), "driver_start": start_time(os.getpid()), "engine": pids, "switches": switches,
+            "namespaces": names, "nodes": node_pids,
+            "starts": {str(p): start_time(p) for p in list(pids.values()) + list(node_pids.values())}})
         print("*** lab %s up under Mininet: %d routers (engine: %d workers), %d hosts, %d bridges"
               % (plan["name"], len(plan["routers"]), len(pids), len(plan["hosts"]), len(switches)), flush=True)
         if batch:

@@ -488,7 +488,20 @@ def status(name: str | None = None):
         st = state.read_state(name)
         if st is None:
             left = [n for n in nsutil.list_netns() if n.startswith(names.prefix(name))]
-            return {"name": name, "status": "orphaned" if left else "down", "namespaces": left}
+            other = teardown.live_elsewhere(name)
+            from testbed.runtimes import mininet
+            if other is not None:
+                # live by its recorded processes: up under Mininet (while its driver lives; its
+                # leftovers otherwise), or under another run root
+                live = ("up" if mininet.driver_alive(mininet.driver_record(name)) else "orphaned") \
+                    if other["mininet"] else "elsewhere"
+                return {"name": name, "status": live,
+                        "runtime": "mininet" if other["mininet"] else "netns", "run_dir": other["run_dir"],
+                        "engine_pid": other["pid"], "namespaces": left}
+            if mininet.driver_alive(mininet.driver_record(name)):
+                return {"name": name, "status": "building", "runtime": "mininet", "namespaces": left}
+            return {"name": name, "status": "orphaned" if left or (mininet.RUN_ROOT / name).is_dir() else "down",
+                    "namespaces": left}
         if st.get("status") == "corrupt":     # its contents name nothing to check
             left = [n for n in nsutil.list_netns() if n.startswith(names.prefix(name))]
             return {**st, "namespaces": left}

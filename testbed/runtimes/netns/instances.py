@@ -17,11 +17,12 @@ import hashlib
 import json
 import os
 import subprocess
+import time
 from ipaddress import IPv4Address, IPv4Network
 
 from testbed.errors import TestbedError
 
-from . import state
+from . import nsutil, state
 from .api import attachment
 
 
@@ -67,19 +68,28 @@ def lease_instance(lab, name: str, host: str, tap: bool = True, avoid: set | fro
     long as the LAN has room."""
     att = attachment(name, host)
     d = state.run_dir(name) / "instances"
-    d.mkdir(parents=True, exist_ok=True)
+    d.mkdir(mode=0o700, parents=True, exist_ok=True)
+    reclaim_stale(name)
     free = free_addresses(lab, att)
     for addr in [a for a in free if str(a) not in avoid] + [a for a in free if str(a) in avoid]:
         try:
-            fd = os.open(d / str(addr), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            fd = os.open(d / str(addr), os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         except FileExistsError:
             continue
         lease = {"host": host, "lan": att["lan"], "namespace": att["namespace"], "bridge": att["bridge"],
                  "tap": _tap_name(str(addr)), "address": str(addr), "prefixlen": att["prefixlen"],
                  "network": att["network"], "gateway": att["gateway"], "mac": instance_mac(name, str(addr)),
-                 "pid": os.getpid(), "own_tap": tap}
-        with os.fdopen(fd, "w") as f:
-            json.dump(lease, f)
+                 "pid": os.getpid(), "start_time": nsutil.proc_start_time(os.getpid()), "own_tap": tap}
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(json.dumps(lease))
+        except OSError as e:                # a full disk: no lease of 0 bytes that nobody reclaims
+            try:
+                os.unlink(d / str(addr))
+            except OSError:
+                pass
+            raise TestbedError(f"cannot record the lease of {addr} in {d}: {e.strerror}; nothing was started "
+                               "(free space in the run folder's file system)") from None
         if tap:
             try:
                 _ip(["-n", att["namespace"], "tuntap", "add", "dev", lease["tap"], "mode", "tap"])
@@ -100,6 +110,37 @@ def release_instance(name: str, lease: dict):
         (state.run_dir(name) / "instances" / lease["address"]).unlink()
     except FileNotFoundError:
         pass
+
+
+STALE_EMPTY_S = 10.0          # a lease file still empty or unreadable after this long: its writer died
+
+
+def reclaim_stale(name: str) -> int:
+    """Release every lease of lab `name` whose taker is gone (its recorded PID and start time
+    no longer run: a killed `probe --parallel`), and every lease file left empty or garbled
+    for STALE_EMPTY_S (its writer died between creating and writing it); returns how many."""
+    d = state.run_dir(name) / "instances"
+    n = 0
+    now = time.time()
+    for f in (d.iterdir() if d.is_dir() else []):
+        try:
+            text = f.read_text()[:65536]
+            lease = json.loads(text)
+            if not isinstance(lease, dict) or lease.get("address") != f.name or "namespace" not in lease:
+                raise ValueError
+        except (OSError, ValueError):
+            try:
+                if now - f.stat().st_mtime > STALE_EMPTY_S:
+                    f.unlink()
+                    n += 1
+            except OSError:
+                pass
+            continue
+        pid = lease.get("pid")
+        if isinstance(pid, int) and not nsutil.same_process(pid, lease.get("start_time")):
+            release_instance(name, lease)
+            n += 1
+    return n
 
 
 def release_leases_of(name: str, pid: int) -> int:

@@ -246,6 +246,28 @@ def reap(pid: int):
         pass
 
 
+def group_members(leader: int, not_before: int | None = None, ns_inode: int | None = None) -> list[int]:
+    """Live processes in the process group or session `leader` started (a detector and every
+    process it forked, the leader itself included while it lives), started no earlier than
+    `not_before` (clock ticks) and, when given, in the network namespace `ns_inode`: the
+    kernel hands out no PID that is still a group or session id, and the two checks keep a
+    later group that happens to reuse the number out."""
+    out = []
+    for pid, rest in live_processes():
+        if pid <= 1 or pid == os.getpid() or (int(rest[2]) != leader and int(rest[3]) != leader):
+            continue
+        if not_before is not None and int(rest[19]) < not_before:
+            continue
+        if ns_inode is not None:
+            try:
+                if os.stat(f"/proc/{pid}/ns/net").st_ino != ns_inode:
+                    continue
+            except OSError:
+                continue
+        out.append(pid)
+    return out
+
+
 def processes_in(ns_inodes: set[int]) -> list[int]:
     """PIDs of processes whose network namespace is one of ns_inodes."""
     out = []

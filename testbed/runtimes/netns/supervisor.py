@@ -20,6 +20,11 @@ stop(): SIGTERM, a wait, SIGKILL for those still the same process, and the exit 
 own children collected (no zombies). A Supervisor without a run folder keeps its records in
 memory (a process that supervises children of no lab).
 
+Detectors (group=True, run()'s default) get a process group and session of their own: stop()
+signals the whole group (what the detector forked, in the namespace it was started in), also
+once the detector itself is gone, so `down` leaves no detector child holding a vantage point's
+namespace; run() reads at most OUTPUT_LIMIT bytes of its output (more: OutputLimit, stopped).
+
 Between fork and the record's write there is a window of microseconds; each kind of child
 ends by itself should its parent die inside it: workers on their stdin's end before `go`,
 the sync process when its run folder goes, FRR daemons are found again by the pid files in
@@ -36,12 +41,18 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from testbed.errors import TestbedError
+
 from . import nsutil
 
 RECORDS = "procs"
 TERM_WAIT = 3.0
 # stop_all's order: what reads from the lab first, the engine last
 STOP_ORDER = ("detector", "capture", "sync", "frr", "worker")
+OUTPUT_LIMIT = 64 << 20       # bytes of a child's stdout that run() keeps (a detector's traces); more stops it
+ERR_LIMIT = 1 << 20           # run() keeps the last MiB of a child's stderr
+DRAIN_S = 1.0                 # run(): seconds to read on after the child exited (what it forked may
+                              # hold its output open: that is stopped with its group)
 LOG = "log"                   # stdout=LOG / stderr=LOG: into the `log` file given to start()
 
 
@@ -141,11 +152,18 @@ class Supervisor:
     def start(self, role: str, argv: list[str], *, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
               stderr=subprocess.DEVNULL, log: str | Path | None = None, log_mode: str = "ab",
               session: bool = True, tie: bool = False, cwd: str | None = "/", env: dict | None = None,
-              marker: str | None = None, text: bool = False, **info) -> Child:
+              marker: str | None = None, text: bool = False, group: bool = False, **info) -> Child:
         """Start argv and record it. session: a session of its own (Ctrl-C at the terminal does
         not reach it; `down` stops it). tie: it gets SIGTERM from the kernel when this process
         dies, also by SIGKILL (captures and detectors: they never outlive their command).
-        stdout/stderr: as Popen's, or LOG for the `log` file."""
+        stdout/stderr: as Popen's, or LOG for the `log` file. group: a process group and
+        session of its own, stopped whole (with everything it forked: detectors); info
+        `namespace` (the one it runs in) then also confines the stop to that namespace."""
+        if group:
+            session = True
+            info["group"] = True
+            if info.get("namespace"):
+                info["ns_inode"] = nsutil.ns_inode(info["namespace"])
         f = open(log, log_mode) if log is not None else None
         try:
             p = subprocess.Popen(argv, stdin=stdin, stdout=f if stdout == LOG else stdout,
@@ -164,26 +182,41 @@ class Supervisor:
 
     def run(self, role: str, argv: list[str], *, input: str | bytes | None = None, timeout: float | None = None,
             text: bool = True, tie: bool = True, session: bool = False, cwd: str | None = None,
-            **info) -> subprocess.CompletedProcess:
-        """Run argv to its end (a detector run, a one-shot capture), recorded while it runs;
-        stopped (TERM, then KILL) on timeout or on any exception here, Ctrl-C included.
-        Raises subprocess.TimeoutExpired like subprocess.run."""
+            group: bool = True, limit: int = OUTPUT_LIMIT, **info) -> subprocess.CompletedProcess:
+        """Run argv to its end (a detector run, a one-shot capture), recorded while it runs, in
+        a process group of its own (group=True: stopped whole, with what it forked); stopped
+        (TERM, then KILL) on timeout, on output beyond `limit` bytes (OutputLimit) or on any
+        exception here, Ctrl-C included. Raises subprocess.TimeoutExpired like subprocess.run.
+        stderr keeps its last ERR_LIMIT bytes."""
         child = self.start(role, argv, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, session=session, tie=tie, cwd=cwd,
-                           text=text, **info)
+                           text=False, group=group, **info)
         p = child.popen
         try:
-            out, err = p.communicate(input, timeout=timeout)
+            data = input.encode() if isinstance(input, str) else input
+            out, err = _communicate(p, data, timeout, limit, argv)
+            p.wait()
         except BaseException:
             self.stop([child], wait=1.0)
             try:
-                p.communicate(timeout=1.0)
-            except (subprocess.TimeoutExpired, ValueError, OSError):
+                p.wait(timeout=1.0)
+            except subprocess.TimeoutExpired:
                 pass
             raise
         finally:
+            for f in (p.stdin, p.stdout, p.stderr):
+                try:
+                    if f is not None:
+                        f.close()
+                except OSError:
+                    pass
             if p.poll() is not None:
+                # what the detector forked and left behind goes with it
+                if self._members(child):
+                    self.stop([child], wait=1.0)
                 self.forget(child)
+        if text:
+            out, err = out.decode(errors="replace"), err.decode(errors="replace")
         return subprocess.CompletedProcess(argv, p.returncode, out, err)
 
     # ------------------------------------------------------------ health and stopping
@@ -210,12 +243,29 @@ class Supervisor:
             time.sleep(0.02)
         return alive
 
+    def _members(self, c: Child) -> list[int]:
+        """The processes of a grouped child's process group or session (what it forked),
+        itself excluded; [] for a child not started with group=True."""
+        if not c.info.get("group"):
+            return []
+        return [m for m in nsutil.group_members(c.pid, c.start_time, c.info.get("ns_inode")) if m != c.pid]
+
     def stop(self, children: list[Child], wait: float = TERM_WAIT) -> list[int]:
         """SIGTERM every child that still is the recorded process, SIGKILL those left after
         `wait`; returns the PIDs signalled. A recorded PID that is gone or belongs to another
-        process now is not signalled (only reaped, should it be our child)."""
-        mine = []
+        process now is not signalled (only reaped, should it be our child). A child started
+        with group=True is stopped with its whole process group and session (whatever it
+        forked), also when it is itself gone already."""
+        mine, members = [], []
         for c in children:
+            for m in self._members(c):
+                st = nsutil.proc_start_time(m)
+                if st is not None:
+                    try:
+                        os.kill(m, signal.SIGTERM)
+                        members.append(Child(c.role, m, st))
+                    except ProcessLookupError:
+                        pass
             if c.pid == os.getpid() or c.pid <= 1 or not c.alive():
                 self._reap(c.pid)
                 continue
@@ -224,14 +274,21 @@ class Supervisor:
                 mine.append(c)
             except ProcessLookupError:
                 pass
-        left = self._wait_gone(mine, wait)
+        left = self._wait_gone(mine + members, wait)
         for c in left:
             if nsutil.same_process(c.pid, c.start_time):
                 try:
                     os.kill(c.pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-        self._wait_gone(left, wait)
+        # a member forked after the SIGTERM round (a detector's child respawning) goes too
+        late = [Child(c.role, m, nsutil.proc_start_time(m)) for c in children for m in self._members(c)]
+        for c in late:
+            try:
+                os.kill(c.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self._wait_gone(left + late, wait)
         return [c.pid for c in mine]
 
     def stop_all(self, roles: tuple[str, ...] | None = None, wait: float = TERM_WAIT) -> dict[str, list[int]]:
@@ -247,9 +304,72 @@ class Supervisor:
             group = [c for c in kids if c.role == role]
             out[role] = self.stop(group, wait)
             for c in group:
-                if not c.alive():
+                if not c.alive() and not self._members(c):
                     self.forget(c)
         return out
+
+
+class OutputLimit(TestbedError):
+    """A child run by Supervisor.run wrote more than its limit to stdout (it was stopped)."""
+
+
+def _communicate(p: subprocess.Popen, data: bytes | None, timeout: float | None, limit: int,
+                 argv) -> tuple[bytes, bytes]:
+    """p's stdout (at most `limit` bytes, else OutputLimit) and the tail of its stderr, `data`
+    written to its stdin, until both pipes close or DRAIN_S after p exited;
+    subprocess.TimeoutExpired after `timeout`."""
+    import selectors
+    deadline = None if timeout is None else time.monotonic() + timeout
+    sel = selectors.DefaultSelector()
+    out, err = bytearray(), bytearray()
+    bufs = {p.stdout.fileno(): out, p.stderr.fileno(): err}
+    for fd in bufs:
+        sel.register(fd, selectors.EVENT_READ)
+    todo = memoryview(data or b"")
+    if p.stdin is not None:
+        if todo:
+            os.set_blocking(p.stdin.fileno(), False)
+            sel.register(p.stdin.fileno(), selectors.EVENT_WRITE)
+        else:
+            p.stdin.close()
+    drain = None              # once p exited: what it forked may hold its pipes open; not for long
+    try:
+        while sel.get_map():
+            now = time.monotonic()
+            if drain is None and p.poll() is not None:
+                drain = now + DRAIN_S
+            if drain is not None and now >= drain:
+                break
+            left = None if deadline is None else deadline - now
+            if left is not None and left <= 0:
+                raise subprocess.TimeoutExpired(argv, timeout)
+            wait = 0.2 if left is None else min(left, 0.2)
+            for key, _ in sel.select(wait):
+                fd = key.fd
+                if fd in bufs:
+                    chunk = os.read(fd, 1 << 16)
+                    if not chunk:
+                        sel.unregister(fd)
+                        continue
+                    buf = bufs[fd]
+                    buf += chunk
+                    if buf is err and len(err) > 2 * ERR_LIMIT:
+                        del err[:-ERR_LIMIT]
+                    if buf is out and len(out) > limit:
+                        raise OutputLimit(f"{' '.join(map(str, argv[:6]))[:120]}: wrote more than {limit} bytes "
+                                          "to its output; it was stopped (a detector's traces are far smaller)")
+                else:
+                    try:
+                        n = os.write(fd, todo[:1 << 16])
+                    except BrokenPipeError:
+                        n = len(todo)
+                    todo = todo[n:]
+                    if not todo:
+                        sel.unregister(fd)
+                        p.stdin.close()
+    finally:
+        sel.close()
+    return bytes(out), bytes(err[-ERR_LIMIT:])
 
 
 def _by_age(d: Path) -> list[Path]:

@@ -49,12 +49,42 @@ def lab_namespaces(name: str, st: dict | None) -> list[str]:
     return sorted(set(found) | (set(recorded) & set(found)))
 
 
+def live_elsewhere(name: str) -> dict | None:
+    """A live engine worker of lab `name` whose run folder is not this one's (a lab up under
+    another UTNT_LAB_RUN root, or under the Mininet runtime): {"pid", "run_dir", "mininet"};
+    None when there is none. Told by the recorded processes, not by which root is looked at."""
+    mine = os.path.realpath(state.run_dir(name))
+    from testbed.runtimes.mininet import RUN_ROOT as MN_ROOT
+    for pid, _rest in nsutil.live_processes():
+        cmd = nsutil.proc_cmdline(pid)
+        if len(cmd) < 4 or state.WORKER_MARKER not in cmd[:4]:
+            continue
+        d = cmd[cmd.index(state.WORKER_MARKER) + 1] if cmd.index(state.WORKER_MARKER) + 1 < len(cmd) else ""
+        if os.path.basename(d.rstrip("/")) != name or os.path.realpath(d) == mine or not os.path.isdir(d):
+            continue
+        return {"pid": pid, "run_dir": d, "mininet": os.path.dirname(os.path.realpath(d)) ==
+                os.path.realpath(MN_ROOT)}
+    return None
+
+
 def down(name: str, sup: Supervisor | None = None) -> dict:
     """sup: the Supervisor of an `up` tearing down its own lab (it collects its children's
-    exit status); any other caller's reads the records from the run folder."""
+    exit status); any other caller's reads the records from the run folder. A lab up under
+    another run root is refused (its owner's `down` removes it); a Mininet lab of this name
+    is stopped through its driver's record (testbed.runtimes.mininet.down)."""
     names.check_name(name)
     st = state.read_state(name)
     had_run_dir = state.run_dir(name).exists()
+    if st is None and not had_run_dir:
+        other = live_elsewhere(name)
+        if other is not None and not other["mininet"]:
+            from testbed.errors import TestbedError
+            root = os.path.dirname(other["run_dir"].rstrip("/"))
+            raise TestbedError(f"lab '{name}' is up from another run folder ({other['run_dir']}, engine worker pid "
+                               f"{other['pid']}); nothing removed: `UTNT_LAB_RUN={root} testbed down {name}` "
+                               "takes it down")
+    from testbed.runtimes import mininet
+    mn = mininet.down(name)
     owner_stopped = stop_owner(st)
     if owner_stopped:
         st = state.read_state(name)
@@ -74,7 +104,8 @@ def down(name: str, sup: Supervisor | None = None) -> dict:
         state.remove_run_dir(name)
         state.remove_root_if_empty()
     left = lab_namespaces(name, None)
-    return {"name": name, "was_up": bool(st or nss or had_run_dir), "namespaces_removed": len(nss) - len(left),
+    return {"name": name, "was_up": bool(st or nss or had_run_dir or mn), "namespaces_removed": len(nss) - len(left),
+            "mininet": mn,
             "workers_stopped": killed, "owner_stopped": owner_stopped, "left": left,
             "frr_stopped": frr_killed, "sync_stopped": sync,
             "captures_stopped": stopped.get("capture", []), "detectors_stopped": stopped.get("detector", []),
@@ -104,6 +135,11 @@ def leftovers(name: str) -> dict:
 
 def all_names() -> list[str]:
     found = set(state.instances())
+    from testbed.runtimes.mininet import RUN_ROOT as MN_ROOT
+    try:
+        found |= {p.name for p in MN_ROOT.iterdir() if p.is_dir() and names.NAME_RE.match(p.name)}
+    except OSError:
+        pass
     for n in nsutil.list_netns():
         lab = names.lab_of_ns(n)
         if lab:
@@ -111,5 +147,16 @@ def all_names() -> list[str]:
     return sorted(found)
 
 
-def down_all() -> list[dict]:
-    return [down(n) for n in all_names()]
+def down_all(which: list[str] | None = None) -> list[dict]:
+    """Every lab (of `which`, default all_names()) down; a lab up under another run root is
+    left alone (its `down` refused): the others still go, then the refusals are raised together."""
+    from testbed.errors import TestbedError
+    reps, refused = [], []
+    for n in all_names() if which is None else which:
+        try:
+            reps.append(down(n))
+        except TestbedError as e:
+            refused.append(str(e))
+    if refused:
+        raise TestbedError("; ".join(refused) + f" ({len(reps)} other labs removed)")
+    return reps

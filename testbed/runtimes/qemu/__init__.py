@@ -21,7 +21,7 @@ import json
 import os
 import re
 import shutil
-import signal
+import stat
 import subprocess
 import tempfile
 import time
@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from testbed import REPO_ROOT
-from testbed.errors import TestbedError
+from testbed.errors import InputError, TestbedError
 
 QEMU = "qemu-system-x86_64"
 IMAGE_DIR = Path(os.environ.get("UTNT_VM_IMAGES", REPO_ROOT / "build" / "vm"))
@@ -184,14 +184,114 @@ class VmRun:
         return d
 
 
+SHARE_FILE_LIMIT = 16 << 20     # bytes read back of one file the guest wrote to its share
+SHARE_FILES = 64                # files read back from the share (the guest writes a handful)
+CONSOLE_LIMIT = 4 << 20         # bytes of the serial console read back (its tail)
+CMDLINE_MAX = 2047              # x86 Linux's COMMAND_LINE_SIZE (2,048) with its final NUL
+
+
+def check_cmdline(image: "Image", args: list[str]):
+    """Refuse, before anything is brought up, a detector argument list the guest's kernel
+    command line cannot hold (it would be cut short and the guest hang until the timeout)."""
+    worst = {"network": "255.255.255.0/24", "address": "255.255.255.255", "gateway": "255.255.255.255"}
+    n = len(cmdline(image, worst, args).encode())
+    if n > CMDLINE_MAX:
+        raise InputError(f"the guest's kernel command line would be {n} bytes (the detector's arguments: "
+                         f"{len(' '.join(args).encode())} bytes); Linux's limit is {CMDLINE_MAX} bytes (2048 with its final "
+                         "NUL): give fewer or shorter arguments")
+
+
+def _private_dir(parent: Path, prefix: str) -> Path:
+    """A fresh folder only root can enter (0700, refused if anything is there already) in the
+    lab's run folder: QEMU, as root, opens files in it, so nobody else may plant anything."""
+    for k in range(1000):
+        d = parent / f"{prefix}{os.getpid()}-{k}"
+        try:
+            os.mkdir(d, 0o700)
+        except FileExistsError:
+            continue
+        st = os.lstat(d)
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or stat.S_IMODE(st.st_mode) & 0o077:
+            raise TestbedError(f"{d} is not a private folder of uid {os.geteuid()}; remove it")
+        return d
+    raise TestbedError(f"no free VM folder name in {parent}")
+
+
+def _read_private(dirfd: int, name: str, limit: int, tail: bool = False) -> bytes | None:
+    """A regular file in a folder (opened relative to its fd, never through a symlink), at
+    most `limit` bytes (its tail with tail=True); None for anything else."""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dirfd)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        if tail and st.st_size > limit:
+            os.lseek(fd, st.st_size - limit, os.SEEK_SET)
+        chunks, n = [], 0
+        while n < limit:
+            b = os.read(fd, min(1 << 20, limit - n))
+            if not b:
+                break
+            chunks.append(b)
+            n += len(b)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _read_share(share: Path) -> dict:
+    """The regular files the guest wrote at the top of its share (bounded in number and size);
+    symlinks, folders and devices it may have made there are not followed."""
+    files = {}
+    try:
+        dfd = os.open(share, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return files
+    try:
+        for name in sorted(os.listdir(dfd))[:SHARE_FILES]:
+            data = _read_private(dfd, name, SHARE_FILE_LIMIT)
+            if data is not None:
+                files[name] = data
+    finally:
+        os.close(dfd)
+    return files
+
+
+def vm_root(lease: dict) -> Path:
+    """Where a VM's private folders go: the run folder of the lab its tap is on (`testbed
+    down` removes it with the lab, whatever happened to the `vm` that made them)."""
+    from testbed.runtimes.netns import names, state
+    lab = names.lab_of_ns(lease["namespace"])
+    if lab is None or not state.run_dir(lab).is_dir():
+        raise TestbedError(f"namespace {lease['namespace']} belongs to no running lab")
+    return state.run_dir(lab)
+
+
 def run_vm(image: Image, lease: dict, args: list[str], timeout: float = 120.0, frames=None,
            procs: dict | None = None) -> VmRun:
-    """Boot `image` on lease's tap, wait for it to power off, collect its 9p share."""
+    """Boot `image` on lease's tap, wait for it to power off, collect its 9p share.
+
+    Its files live in RUN_DIR/vm-<pid>-<k>/ (0700, root's): `console` (the serial port, created
+    here before QEMU opens it) and `share/` (the guest's 9p share); both go when this returns,
+    by any path, and with the lab's run folder should this process be killed."""
+    check_cmdline(image, args)
     acc, why = accel()
     run = VmRun(accel=why)
-    share = tempfile.mkdtemp(prefix="utnt-vm-")
-    console = os.path.join(share, ".console")
-    os.chmod(share, 0o777)
+    home = _private_dir(vm_root(lease), "vm-")
+    try:
+        share = home / "share"
+        os.mkdir(share, 0o700)
+        console = home / "console"
+        os.close(os.open(console, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600))
+        return _run_vm(image, lease, args, timeout, frames, procs, run, home, str(share), str(console))
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _run_vm(image, lease, args, timeout, frames, procs, run, home, share, console) -> VmRun:
     argv = ["ip", "netns", "exec", lease["namespace"], *qemu_argv(image, lease, args, share, console)]
     if frames is not None:
         frames.watch(lease["mac"])
@@ -199,54 +299,54 @@ def run_vm(image: Image, lease: dict, args: list[str], timeout: float = 120.0, f
     # recorded with the lab's supervisor (`testbed down` stops it), and dies with us
     from testbed.runtimes.netns.state import supervisor_of_ns
     sup = supervisor_of_ns(lease["namespace"])
-    child = sup.start("detector", argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, tie=True,
-                      session=False, cwd=None, what="micro-VM", tap=lease.get("tap"))
+    child = sup.start("detector", argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, tie=True,
+                      group=True, cwd=None, what="micro-VM", tap=lease.get("tap"), namespace=lease["namespace"])
     p = child.popen
     if procs is not None:
-        procs[p.pid] = p
+        procs[p.pid] = child
     seen_init = seen_result = False
+    err = b""
+    hfd = os.open(home, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
+        os.set_blocking(p.stderr.fileno(), False)
         while p.poll() is None:
+            try:
+                err = (err + (p.stderr.read() or b""))[-65536:]
+            except (BlockingIOError, OSError):
+                pass
             if time.monotonic() - t0 > timeout:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(5)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+                sup.stop([child], wait=5.0)
                 run.error = f"the VM did not power off within {timeout:.0f} s"
                 break
             m = guest_ram_pss_kb(p.pid, image.mem_mb)
             if m:
                 run.guest_pss_kb, run.host_pss_kb = max(run.guest_pss_kb, m[0]), max(run.host_pss_kb, m[1])
             if not (seen_init and seen_result):
-                try:
-                    con = open(console, errors="replace").read()
-                except OSError:
-                    con = ""
+                con = (_read_private(hfd, "console", CONSOLE_LIMIT) or b"").decode(errors="replace")
                 now = time.monotonic() - t0
                 if not seen_init and "utnt-guest: init" in con:
                     seen_init, run.boot_s = True, round(now, 3)
                 if not seen_result and "utnt-guest: result" in con:
                     seen_result, run.result_s = True, round(now, 3)
             time.sleep(0.05)
-        out, err = p.communicate()
+        p.wait()
+        try:
+            err = (err + (p.stderr.read() or b""))[-65536:]
+        except (BlockingIOError, OSError):
+            pass
+        run.console = (_read_private(hfd, "console", CONSOLE_LIMIT, tail=True) or b"").decode(errors="replace")
     except BaseException:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+        sup.stop([child], wait=2.0)
         raise
     finally:
+        os.close(hfd)
+        p.stderr.close()
         if procs is not None:
             procs.pop(p.pid, None)
         if p.poll() is not None:
             sup.forget(child)
     run.wall_s = round(time.monotonic() - t0, 3)
     run.status = p.returncode
-    try:
-        run.console = open(console, errors="replace").read()
-    except OSError:
-        run.console = ""
     for key, attr in (("init", "guest_init_uptime"), ("result", "guest_result_uptime")):
         m = re.search(rf"utnt-guest: {key}\b.*?uptime=([0-9.]+)", run.console)
         if m:
@@ -254,21 +354,16 @@ def run_vm(image: Image, lease: dict, args: list[str], timeout: float = 120.0, f
     if frames is not None:
         ff = frames.first_ipv4(lease["mac"])
         run.first_probe_s = round(ff - t0, 3) if ff is not None else None
-    for f in os.listdir(share):
-        if f != ".console":
-            try:
-                run.files[f] = open(os.path.join(share, f), "rb").read()
-            except OSError:
-                pass
-    shutil.rmtree(share, ignore_errors=True)
+    run.files = _read_share(Path(share))
     run.ok = run.error is None and run.status in image.ok_status
     if run.error is None and not run.ok:
-        tail = (err or "").strip().splitlines()
-        run.error = f"qemu exit status {run.status}" + (f": {tail[-1]}" if tail else "")
+        tail = err.decode(errors="replace").strip().splitlines()
+        run.error = (f"qemu exit status {run.status}" if run.status is not None and run.status >= 0 else
+                     f"qemu was killed (signal {-run.status})") + (f": {tail[-1]}" if tail else "")
     gs = run.files.get("status")
     if run.ok and gs is not None and gs.strip() not in (b"0",):
         run.ok = False
-        run.error = (f"the guest's detector exited with status {gs.strip().decode()}: "
+        run.error = (f"the guest's detector exited with status {gs.strip().decode(errors='replace')[:40]}: "
                      + run.files.get("stderr.txt", b"").decode(errors="replace").strip()[-300:])
     return run
 

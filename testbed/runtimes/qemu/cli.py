@@ -53,6 +53,8 @@ def vm_probe(lab, name, source, dest, image, extra, timeout, progress=None) -> d
         args = ["tnt", "-i", dst, *extra]
     else:
         args = list(extra) or ["-i", dst]
+    from testbed.runtimes.qemu import check_cmdline
+    check_cmdline(image, args)              # before anything is brought up
     brought_up = False
     if api.status(name).get("status") != "up":
         if progress:
@@ -92,6 +94,15 @@ def cmd_vm(args):
         ok = tuple(int(x) for x in args.ok_status.split(","))
     except ValueError:
         raise TestbedError(f"--ok-status: '{args.ok_status}' is not a list of integers like 0,83") from None
+    from testbed.runtimes.qemu import check_cmdline
+    # the longest argument list this run can give the guest, refused before anything else
+    probe = Image(kernel="", machine=args.machine or "pc", append="") if args.kernel else Image(kernel="")
+    check_cmdline(probe, list(args.utnt or []) + ["utnt", "-i", "255.255.255.255"])
+    if not args.kernel and args.image == "utnt":
+        # uTNT's options as `probe` takes them: the guest's address, gateway and MAC are the
+        # lease's (an `--ip` here would give the VM an address another instance may hold)
+        from testbed.experiments.run import utnt_args
+        utnt_args(args.utnt)
     if args.kernel:
         image = Image.user(args.kernel, args.initrd, machine=args.machine or "pc", mem_mb=args.mem or 16,
                            ok_status=ok)
@@ -100,11 +111,13 @@ def cmd_vm(args):
         image.ok_status = ok
     progress = None if args.json else (lambda m: print(f"» {m}", file=sys.stderr, flush=True))
     doc = vm_probe(lab, args.name or lab.name, args.source, args.dest, image, args.utnt, args.timeout, progress)
+    r = doc["run"]
     if args.json:
         json.dump(doc, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
+        if not r["ok"]:
+            raise SystemExit(1)             # a VM that failed is a failed run, whatever it printed
         return
-    r = doc["run"]
     if doc.get("dump"):
         sys.stdout.write(doc["dump"])          # TNT's own dump of the warts the guest wrote
     elif doc["traces"]:
@@ -127,3 +140,5 @@ def cmd_vm(args):
     else:
         print(f"  hops {'match' if s['match'] else 'DIFFER from'} the truth: {' '.join(n or '*' for n in s['hops'])}"
               + ("" if s["match"] else f" (expected {' '.join(s['expected_visible'])})"))
+    if not r["ok"]:
+        raise SystemExit(1)
