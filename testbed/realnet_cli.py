@@ -120,12 +120,14 @@ def _campaign(args, lab, as_run: bool = False):
     doc["files"] = files
     if args.json and as_run:
         from testbed.scoring import score_run
-        summary = {k: v for k, v in doc.items() if k not in ("uTNT", "_truth", "lab", "runtime")}
-        _print_json({"lab": lab.name, "runtime": args.runtime, "params": lab.params,
+        summary = {k: v for k, v in doc.items() if k not in ("uTNT", "_truth", "lab", "runtime", "ok", "unvouched",
+                                                             "unvouched_traces")}
+        _print_json({"ok": doc.get("ok", True), "unvouched": doc.get("unvouched") or [],
+                     "unvouched_traces": doc.get("unvouched_traces") or [],
+                     "lab": lab.name, "runtime": args.runtime, "params": lab.params,
                      "seed": getattr(args, "seed", None), "traces": doc["uTNT"], "truth": doc["_truth"]["probes"],
                      "truth_source": "computed", "score": score_run(lab, doc["_truth"], doc["uTNT"]),
-                     "control_plane": "computed", "campaign": summary,
-                     **({"unvouched": doc["unvouched"]} if doc.get("unvouched") else {})})
+                     "control_plane": "computed", "campaign": summary})
     elif args.json:
         _print_json({k: v for k, v in doc.items() if k not in ("uTNT", "_truth")})
     else:
