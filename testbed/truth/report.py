@@ -107,7 +107,7 @@ def _php_writes_back(cp, path, node: str) -> bool:
         return False
     for s in path:
         if s.node == node and s.labels_in:
-            e = cp.tables[node].lfib.get(s.labels_in[0])
+            e = cp.tables[node].label_entry(s.labels_in[0])
             return e is None or all(h.writeback for h in e.hops)
     return True
 
@@ -128,7 +128,7 @@ def silent_reason(cp, step, src_addr, udp: bool = False) -> str | None:
         return "sends no time-exceeded (answer_time_exceeded false)"
     routed = True
     if labelled:
-        e = cp.tables[step.node].lfib.get(step.labels_in[0])
+        e = cp.tables[step.node].label_entry(step.labels_in[0])
         hop = e.hops[0] if e is not None and e.hops else None
         pops_first = hop is not None and hop.out_label == 3 and len(step.labels_in) == 1 and \
             p.php_expiry == "pop-first"
