@@ -49,7 +49,7 @@ def timed(job):
         probe_cpu[0] += time.process_time() - c
 cm.sim_cell = timed                       # the probing's CPU seconds (the vantage points run inline)
 d = campaign(lab, "sim", cp=cp, workers=1, seed=1)
-keep = {k: v for k, v in d.items() if k not in ("seconds", "_truth")}
+keep = {k: v for k, v in d.items() if k not in ("seconds", "traces_per_second", "_truth")}  # all but timings
 print(json.dumps({"setup": setup, "setup_cpu": setup_cpu, "traces": d["traces"],
                   "probing": d["seconds"]["probing"], "probing_cpu": probe_cpu[0], "truth": d["seconds"]["truth"],
                   "total": time.perf_counter() - t0, "cpu": time.process_time() - c0,
