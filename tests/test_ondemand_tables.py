@@ -63,6 +63,8 @@ def test_the_sim_compiles_a_router_on_its_first_packet(tmp_path):
     cp = build(lab)
     sim = Sim(lab, cp)
     assert sim.nodes.compiled() == 0
+    assert sim.nodes.get("no-such-node") is None and "no-such-node" not in sim.nodes
+    assert lab.routers[0].name in sim.nodes and sim.nodes.compiled() == 0
     src = lab.probes[0].source
     dst = str(lab.probes[0].targets[0])
     hops = ScriptedProber(sim, src).trace(dst)

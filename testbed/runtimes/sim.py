@@ -144,6 +144,9 @@ class Nodes(dict):
     def __contains__(self, name):
         return name in self._lab.nodes
 
+    def get(self, name, default=None):
+        return self[name] if name in self._lab.nodes else default
+
     def _all(self):
         if dict.__len__(self) != len(self._lab.nodes):
             have = {k: dict.__getitem__(self, k) for k in dict.keys(self)}
