@@ -4,7 +4,8 @@
   import     topohub's JSON -> lab file -> loaded back (schema, addressing)
   control    testbed.controlplane.build: SPF, ECMP first hops, LDP bindings (each router's
              FIB and LFIB are completed on first use); then every router's tables completed
-             (what the sim runtime reads up front)
+             (what the sim runtime read up front before issue 23; it now resolves routes per
+             destination: benchmarks/bench_sim_ondemand.py)
   truth      testbed.truth.ground_truth: the walk of every probe (10 vantage points x 30
              destinations), forward, return and the trigger expectations
   campaign   the sim campaign: uTNT from the 10 vantage points, traces per second

@@ -343,6 +343,154 @@ def _igp(lab, owners, nbrs):
     return names, ix, D, C
 
 
+class OnDemand:
+    """Forwarding state per destination, on demand: the route of router r to one prefix and
+    its LFIB entry for one label, each exactly what r's whole FIB (fib_loader) and LFIB
+    (lfib_loader) would hold, computed from the shared per-prefix equal-cost sets (`masks`)
+    when first asked and kept. RouterTables uses it while a router's table was never built
+    (RouterTables.lookup, .label_entry, .route_out): a walk or a sim run over a 400-router
+    ISP then pays for the prefixes it reaches, not for routers x prefixes."""
+
+    NONE = -1
+
+    def __init__(self, lab, prefixes, masks, nbrs, ix, blab, bound, members, dom_of, canon, fec_via):
+        self.lab, self.prefixes, self.masks, self.nbrs, self.ix = lab, prefixes, masks, nbrs, ix
+        self.blab, self.bound, self.members, self.dom_of = blab, bound, members, dom_of
+        self.canon, self.fec_via = canon, fec_via
+        self.pindex = {p: k for k, p in enumerate(prefixes)}
+        by_len: dict[int, dict[int, int]] = {}
+        for pi, p in enumerate(prefixes):
+            by_len.setdefault(p.prefixlen, {})[int(p.network_address)] = pi
+        # longest prefix first: (mask, {network: prefix index}); prefixes of one length never overlap
+        self.index = [(((1 << 32) - 1) ^ ((1 << (32 - n)) - 1), by_len[n]) for n in sorted(by_len, reverse=True)]
+
+    def view(self, r: str) -> "_RouterView":
+        return _RouterView(self, r)
+
+
+class _RouterView:
+    """One router's on-demand tables (OnDemand): routes per prefix index, LFIB entries per label."""
+    __slots__ = ("od", "r", "i", "routes", "hop_lists", "own", "labels", "entries")
+
+    def __init__(self, od: OnDemand, r: str):
+        self.od, self.r, self.i = od, r, od.ix[r]
+        self.routes: dict[int, Route | None] = {}
+        self.hop_lists: dict = {}
+        self.own = None
+        self.labels = None
+        self.entries: dict[int, LfibEntry | None] = {}
+
+    def _own(self) -> dict:
+        """prefix index -> the local or connected route (later interfaces win, as in fib_loader)."""
+        od, node = self.od, self.od.lab.nodes[self.r]
+        own: dict[int, Route] = {}
+        lo = od.canon[IPv4Network(f"{node.loopback}/32")]
+        own[od.pindex[lo]] = Route(lo, "local", [])
+        for itf in node.interfaces:
+            net = od.canon[itf.network]
+            own[od.pindex[net]] = Route(net, "connected", [NextHop(itf.name, None, None)])
+        self.own = own
+        return own
+
+    def hops(self, pi: int):
+        """The router's IGP next hops toward prefix pi (None: no IGP route), one list per
+        distinct equal-cost set (as router_hops decodes them)."""
+        row = self.od.masks[pi, self.i]
+        words = int(row[0]) if row.shape[0] == 1 else tuple(int(w) for w in row)
+        got = self.hop_lists.get(words, False)
+        if got is not False:
+            return got
+        m = 0
+        for j, w in enumerate(words if isinstance(words, tuple) else (words,)):
+            m |= w << (MASK_BITS * j)
+        lst = self.od.nbrs[self.r]
+        got = self.hop_lists[words] = sorted(
+            (NextHop(lst[k][0], lst[k][2], lst[k][1]) for k in range(len(lst)) if m >> k & 1),
+            key=lambda h: (h.ifname, int(h.gateway))) or None
+        return got
+
+    def route(self, pi: int) -> Route | None:
+        try:
+            return self.routes[pi]
+        except KeyError:
+            pass
+        od, r = self.od, self.r
+        hops = self.hops(pi)
+        if hops is None:
+            own = self.own if self.own is not None else self._own()
+            rt = own.get(pi)
+        else:
+            pfx = od.prefixes[pi]
+            dn = od.dom_of.get(r)
+            mine = od.blab.get(r) if dn is not None else None
+            if mine is None or mine[pi] == OnDemand.NONE:
+                rt = Route(pfx, "igp", hops)
+            else:
+                mem = od.members[dn]
+                new, pushed = [], False
+                for nh in hops:
+                    n = nh.neighbor
+                    lbl = od.blab[n][pi] if n in mem else OnDemand.NONE
+                    if lbl == OnDemand.NONE or lbl == IMPLICIT_NULL:
+                        new.append(nh)
+                    else:
+                        new.append(NextHop(nh.ifname, nh.gateway, n, (lbl,)))
+                        pushed = True
+                via = od.fec_via.get(pi)
+                if via is None:
+                    via = od.fec_via[pi] = f"FEC {pfx}"
+                rt = Route(pfx, "ldp" if pushed else "igp", new, via=via)
+        self.routes[pi] = rt
+        return rt
+
+    def lookup(self, d: int, forwarding: bool = False) -> Route | None:
+        """The route of the longest prefix holding address `d` (an int); with `forwarding`,
+        of the longest one whose route has next hops (what the engine's compiled FIB holds:
+        a local route is not in it)."""
+        for mask, nets in self.od.index:
+            pi = nets.get(d & mask)
+            if pi is None:
+                continue
+            rt = self.route(pi)
+            if rt is None or (forwarding and not rt.nexthops):
+                continue
+            return rt
+        return None
+
+    def adopt_routes(self, fib: dict):
+        """The whole FIB was just built: it keeps the Route objects already handed out (equal)."""
+        for rt in self.routes.values():
+            if rt is not None and fib.get(rt.prefix) == rt:
+                fib[rt.prefix] = rt
+
+    def adopt_entries(self, lfib: dict):
+        for lbl, e in self.entries.items():
+            if e is not None and lfib.get(lbl) == e:
+                lfib[lbl] = e
+
+    def label_entry(self, label: int) -> LfibEntry | None:
+        """The LFIB entry of `label` (what lfib_loader builds for it), or None."""
+        try:
+            return self.entries[label]
+        except KeyError:
+            pass
+        od, r = self.od, self.r
+        if self.labels is None:
+            self.labels = {lbl: pi for pi, lbl in od.bound.get(r, ())
+                           if lbl != IMPLICIT_NULL and lbl != EXPLICIT_NULL}
+        pi = self.labels.get(label)
+        e = None
+        if pi is not None:
+            hops = self.hops(pi)
+            if hops is not None:
+                mem = od.members[od.dom_of[r]]
+                e = LfibEntry(label, od.prefixes[pi], [
+                    LabelHop(None if (out := (od.blab[nh.neighbor][pi] if nh.neighbor in mem else OnDemand.NONE))
+                             == OnDemand.NONE else out, nh.ifname, nh.gateway, nh.neighbor) for nh in hops])
+        self.entries[label] = e
+        return e
+
+
 def build(lab) -> ControlPlane:
     from .tables import no_gc
     with no_gc():
@@ -524,8 +672,10 @@ def _build(lab) -> ControlPlane:
                 fib[pfx] = Route(pfx, "ldp" if pushed else "igp", new, via=via)
         return load
 
+    on_demand = OnDemand(lab, prefixes, masks, nbrs, ix, blab, bound, members, dom_of, canon, fec_via)
     for i, r in enumerate(routers):
         tables[r]._loader = fib_loader(i, r)
+        tables[r]._lazy = on_demand.view(r)
         if r in bound:
             tables[r]._lfib_loader = lfib_loader(r)
     apply_bgp(lab, tables, dist, pclass, owners, candidates=bgp_candidates)

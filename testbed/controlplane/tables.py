@@ -203,6 +203,9 @@ class RouterTables:
     _loader: object = field(default=None, repr=False, compare=False)
     _lfib_loader: object = field(default=None, repr=False, compare=False)
     fib6: dict = field(default_factory=dict)   # 6PE labs: IPv6 prefix -> Route (controlplane/sixpe.py)
+    # routes and LFIB entries one destination at a time (compute.OnDemand), used while the FIB
+    # or LFIB was never built: what a walk or the sim reads costs what it reaches
+    _lazy: object = field(default=None, repr=False, compare=False)
 
     @property
     def lfib(self) -> dict[int, LfibEntry]:
@@ -214,6 +217,8 @@ class RouterTables:
             if loader is not None:
                 with no_gc():
                     loader(lfib)
+            if self._lazy is not None:           # entries handed out one label at a time stay the ones
+                self._lazy.adopt_entries(lfib)
             self._lfib = lfib
         return self._lfib
 
@@ -240,14 +245,35 @@ class RouterTables:
             if loader is not None:
                 with no_gc():
                     loader(fib)
+            if self._lazy is not None:           # routes handed out one prefix at a time stay the ones
+                self._lazy.adopt_routes(fib)
             self._fib = Fib(fib)                 # filled as a plain dict: no index upkeep per insert
         return self._fib
 
     def lookup(self, dst: IPv4Address) -> Route | None:
+        if self._fib is None and self._lazy is not None:
+            return self._lazy.lookup(int(dst))
         fib = self.fib
         if not isinstance(fib, Fib):            # a plain dict set from outside: index it from now on
             fib = self._fib = Fib(fib)
         return fib.longest_match(dst)
+
+    @property
+    def on_demand(self):
+        """The per-destination view of a FIB never built (compute.OnDemand), else None: the
+        engine then compiles a router's routes one destination at a time."""
+        return self._lazy if self._fib is None else None
+
+    def label_entry(self, label: int) -> "LfibEntry | None":
+        """lfib.get(label), without building the whole LFIB when it was deferred."""
+        if self._lfib is None and self._lazy is not None:
+            return self._lazy.label_entry(label)
+        return self.lfib.get(label)
+
+    @property
+    def lfib_on_demand(self):
+        """The per-label view of an LFIB never built, else None."""
+        return self._lazy if self._lfib is None else None
 
     def to_json(self):
         def key(p):

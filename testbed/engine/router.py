@@ -750,8 +750,7 @@ class Router(Ipv6Path):
         return ip[9] == 17
 
 
-def compile_node(node, tables) -> Router:
-    """Build a Router from the lab's Node and the control plane's tables."""
+def _ports(node) -> tuple[list, dict]:
     ports = []
     idx = {}
     for i, itf in enumerate(node.interfaces):
@@ -760,6 +759,34 @@ def compile_node(node, tables) -> Router:
         ports.append(Port(i, itf.name, itf.mac, int(itf.ip), itf.network.prefixlen, net, mask,
                           int(itf.address6.ip) if itf.address6 is not None else None))
         idx[itf.name] = i
+    return ports, idx
+
+
+def _compile_route(route, idx) -> CompiledRoute:
+    return CompiledRoute([(idx[nh.ifname], int(nh.gateway) if nh.gateway else None, tuple(nh.push))
+                          for nh in route.nexthops])
+
+
+def _compile_fib6(tables, idx) -> dict:
+    fib6: dict = {}
+    for pfx, route in tables.fib6.items():
+        if route.nexthops:
+            fib6.setdefault(pfx.prefixlen, {})[int(pfx.network_address)] = _compile_route(route, idx)
+    return fib6
+
+
+def _router(node, ports, **kw) -> Router:
+    p = node.personality
+    return (kw.pop("cls", Router))(
+        name=node.name, ports=ports, loopback=int(node.loopback) if node.loopback else None,
+        personality=p, ttl_propagate=node.ttl_propagate, rfc4950=node.rfc4950,
+        icmp_tunneling=node.icmp_tunneling, icmp_rate_limit=node.icmp_rate_limit,
+        is_host=p.is_host, icmp_source=dict(node.icmp_source), **kw)
+
+
+def compile_node(node, tables) -> Router:
+    """Build a Router from the lab's Node and the control plane's tables (every route and label)."""
+    ports, idx = _ports(node)
     fib: dict[int, dict[int, CompiledRoute]] = {}
     shared: dict[int, CompiledRoute] = {}      # routes share next-hop lists: compile each once
     for pfx, route in tables.fib.items():
@@ -768,23 +795,63 @@ def compile_node(node, tables) -> Router:
         key = id(route.nexthops)
         cr = shared.get(key)
         if cr is None:
-            cr = shared[key] = CompiledRoute([(idx[nh.ifname], int(nh.gateway) if nh.gateway else None,
-                                               tuple(nh.push)) for nh in route.nexthops])
+            cr = shared[key] = _compile_route(route, idx)
         fib.setdefault(pfx.prefixlen, {})[int(pfx.network_address)] = cr
-    fib6: dict = {}
-    for pfx, route in tables.fib6.items():
-        if route.nexthops:
-            fib6.setdefault(pfx.prefixlen, {})[int(pfx.network_address)] = CompiledRoute(
-                [(idx[nh.ifname], int(nh.gateway) if nh.gateway else None, tuple(nh.push)) for nh in route.nexthops])
     lfib = {}
     extra = {}
     for lbl, e in tables.lfib.items():
         lfib[lbl] = [(h.out_label, idx[h.ifname], int(h.gateway)) for h in e.hops]
         if any(h.push or not h.writeback for h in e.hops):
             extra[lbl] = [(tuple(h.push), h.writeback) for h in e.hops]
-    p = node.personality
-    return Router(name=node.name, ports=ports, loopback=int(node.loopback) if node.loopback else None,
-                  personality=p, ttl_propagate=node.ttl_propagate, rfc4950=node.rfc4950,
-                  icmp_tunneling=node.icmp_tunneling, icmp_rate_limit=node.icmp_rate_limit,
-                  is_host=p.is_host, icmp_source=dict(node.icmp_source), fib=fib, lfib=lfib,
-                  lfib_extra=extra, fib6=fib6)
+    return _router(node, ports, fib=fib, lfib=lfib, lfib_extra=extra, fib6=_compile_fib6(tables, idx))
+
+
+class _LabelsOnDemand(dict):
+    """label -> [(out_label|None, port, gw_int)], each compiled from the control plane's
+    per-label view on its first lookup (the engine reads an LFIB with .get only)."""
+    __slots__ = ("_view", "_idx")
+
+    def get(self, label, default=None):
+        try:
+            hops = self[label]
+        except KeyError:
+            e = self._view.label_entry(label)
+            hops = self[label] = None if e is None else \
+                [(h.out_label, self._idx[h.ifname], int(h.gateway)) for h in e.hops]
+        return default if hops is None else hops
+
+
+class OnDemandRouter(Router):
+    """A Router whose FIB is compiled one destination at a time from the control plane's
+    per-destination view (compute.OnDemand): the same route compile_node would give it for
+    that address (the longest prefix with next hops), looked up on first use and kept."""
+
+    def _lpm(self, dst: int):
+        try:
+            return self._routes[dst]
+        except KeyError:
+            pass
+        route = self._view.lookup(dst, forwarding=True)
+        cr = None
+        if route is not None:
+            key = id(route.nexthops)
+            cr = self._shared.get(key)
+            if cr is None:
+                cr = self._shared[key] = _compile_route(route, self._idx)
+        self._routes[dst] = cr
+        return cr
+
+
+def compile_on_demand(node, tables) -> Router:
+    """compile_node for tables the control plane deferred (RouterTables.on_demand): the same
+    Router, its routes and labels compiled when a packet first needs them. Tables built
+    whole (hosts, routers a later control-plane step rewrote, FRR's) are compiled whole."""
+    view, lview = tables.on_demand, tables.lfib_on_demand
+    if view is None or lview is None:
+        return compile_node(node, tables)
+    ports, idx = _ports(node)
+    lfib = _LabelsOnDemand()
+    lfib._view, lfib._idx = lview, idx
+    r = _router(node, ports, cls=OnDemandRouter, fib={}, lfib=lfib, lfib_extra={}, fib6=_compile_fib6(tables, idx))
+    r._view, r._idx, r._routes, r._shared = view, idx, {}, {}
+    return r

@@ -13,7 +13,7 @@ import heapq
 from collections import deque
 
 from testbed.controlplane import build as build_cp
-from testbed.engine import compile_node
+from testbed.engine import compile_on_demand
 from testbed.wire import (ARP_REQUEST, NEIGHBOR_SOLICIT, NH_ICMPV6, WireError, arp_reply, ipv6_packet,
                           neighbor_advert, parse_arp, parse_nd)
 
@@ -126,11 +126,63 @@ class RouterPort:
         return self.sim.now
 
 
+class Nodes(dict):
+    """node name -> engine Router, each compiled on its first packet (compile_on_demand: its
+    routes and labels too, one destination at a time): a run pays for the routers and
+    prefixes it reaches, not for routers x prefixes. Iterating compiles every node (in the
+    lab's order), so code that walks all of them sees the whole lab."""
+
+    def __init__(self, lab, cp):
+        super().__init__()
+        self._lab, self._cp = lab, cp
+
+    def __missing__(self, name):
+        node = self._lab.nodes[name]                  # KeyError for a name not in the lab
+        r = self[name] = compile_on_demand(node, self._cp.tables[name])
+        return r
+
+    def __contains__(self, name):
+        return name in self._lab.nodes
+
+    def get(self, name, default=None):
+        return self[name] if name in self._lab.nodes else default
+
+    def _all(self):
+        if dict.__len__(self) != len(self._lab.nodes):
+            have = {k: dict.__getitem__(self, k) for k in dict.keys(self)}
+            self.clear()
+            for name in self._lab.nodes:
+                self[name] = have[name] if name in have else self.__missing__(name)
+
+    def __iter__(self):
+        self._all()
+        return dict.__iter__(self)
+
+    def __len__(self):
+        return len(self._lab.nodes)
+
+    def keys(self):
+        self._all()
+        return dict.keys(self)
+
+    def values(self):
+        self._all()
+        return dict.values(self)
+
+    def items(self):
+        self._all()
+        return dict.items(self)
+
+    def compiled(self) -> int:
+        """How many nodes were compiled so far."""
+        return dict.__len__(self)
+
+
 class Sim:
     def __init__(self, lab, cp=None, seed: int | None = None):
         self.lab = lab
         self.cp = cp or build_cp(lab)
-        self.nodes = {n.name: compile_node(n, self.cp.tables[n.name]) for n in lab.nodes.values()}
+        self.nodes = Nodes(lab, self.cp)
         # (node, port) -> [(peer node, peer port, delay seconds)]
         self.wires: dict[tuple[str, int], list[tuple[str, int, float]]] = {}
         # (node, port) -> Impairment, for the ends of links with jitter or loss

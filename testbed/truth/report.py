@@ -112,7 +112,7 @@ def _php_writes_back(cp, path, node: str) -> bool:
         return False
     for s in path:
         if s.node == node and s.labels_in:
-            e = cp.tables[node].lfib.get(s.labels_in[0])
+            e = cp.tables[node].label_entry(s.labels_in[0])
             return e is None or all(h.writeback for h in e.hops)
     return True
 
@@ -150,7 +150,7 @@ def _ip_routed(cp, step, udp: bool = False) -> bool:
         return True
     n = cp.lab.nodes[step.node]
     p = n.personality
-    e = cp.tables[step.node].lfib.get(step.labels_in[0])
+    e = cp.tables[step.node].label_entry(step.labels_in[0])
     hop = e.hops[0] if e is not None and e.hops else None
     pops_first = hop is not None and hop.out_label == 3 and len(step.labels_in) == 1 and \
         p.php_expiry == "pop-first"

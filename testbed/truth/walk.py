@@ -105,7 +105,7 @@ def walk(cp, src: str, dst, max_hops: int = 64, stack: tuple = (), pick=None) ->
         switch(node, stack, path, in_addr)
 
     def switch(node, stack, path, in_addr=None):
-        e = cp.tables[node].lfib.get(stack[0])
+        e = cp.tables[node].label_entry(stack[0])
         if e is None:
             paths.append(path + [Step(node, in_addr, stack, "drop")])
             return
