@@ -58,3 +58,19 @@ def test_sim_traces_are_byte_identical_to_the_recorded_ones(tmp_path):
     assert len(now) >= 30
     changed = sorted(k for k in now if now[k] != recorded.get(k))
     assert not changed, f"sim traces changed for: {changed}"
+
+
+def test_on_demand_sim_equals_the_sim_on_whole_tables(tmp_path, monkeypatch):
+    """The recorded digests pin the traces of one code version; this pins the rule itself on
+    whatever the engine and uTNT do now: the sim with routers compiled on first packet and
+    routes resolved per destination gives the same traces and frame-hops as the sim with every
+    router compiled from its whole FIB and LFIB (compile_node, as the netns workers do)."""
+    import testbed.runtimes.sim as sim_module
+    from testbed.engine import compile_node
+    (tmp_path / "lazy").mkdir()
+    (tmp_path / "whole").mkdir()
+    lazy = digests(tmp_path / "lazy")
+    monkeypatch.setattr(sim_module, "compile_on_demand", compile_node)
+    whole = digests(tmp_path / "whole")
+    assert len(lazy) >= 30 and set(lazy) == set(whole)
+    assert sorted(k for k in lazy if lazy[k] != whole[k]) == []
