@@ -15,7 +15,7 @@ from testbed.errors import LabError, Problem
 from .model import Interface, Lab, Link, MplsDomain, Node, Probe, make_mac
 from .reserved import is_reserved, overlapping_reserved
 from .schema import NAME, Endpoint, LabSpec, LinkSpec
-from .yamlpos import line_of
+from testbed.yamlpos import line_of
 
 KNOBS = ("ldp", "ttl_propagate", "rfc4950", "popping", "icmp_tunneling")
 

@@ -156,7 +156,7 @@ def problems_of(path: str, err, lines: dict | None = None, ranges: dict | None =
     (`ranges`: field name -> what is allowed)."""
     from testbed.errors import Problem
 
-    from .yamlpos import line_of
+    from testbed.yamlpos import line_of
     out, seen = [], set()
     for e in err.errors():
         loc = tuple(x for x in e["loc"] if isinstance(x, int) or not _union_tag(x))

@@ -158,7 +158,7 @@ def _read(name: str, dirs: tuple, seen: tuple = ()) -> dict:
     from pydantic import ValidationError
 
     from testbed.lab.schema import problems_of
-    from testbed.lab.yamlpos import YamlProblem, load_with_lines
+    from testbed.yamlpos import YamlProblem, load_with_lines
 
     from .schema import RANGES, VendorFile
     path = table_path(name, dirs)
