@@ -35,6 +35,7 @@ LIMITS = {
     "result": 256 * MiB,        # a detector's result file or output (a campaign of thousands of traces)
     "campaign": 1 * MiB,        # a campaign file
     "state": 16 * MiB,          # a state record of the run folder (state.json, leases, children)
+    "tables": 1024 * MiB,       # the run folder's control-plane tables and spec (a 400-router ISP's are big)
     "vm": 64 * MiB,             # a file a VM wrote into its share
 }
 MAX_DEPTH = 64                  # JSON nesting (a result is 5 levels deep)
@@ -230,6 +231,21 @@ def loads_json(text: str, path, what: str = "JSON file", fix: str = "") -> objec
 
 def read_json(path, kind: str, what: str = "JSON file", *, nofollow: bool = False, fix: str = "") -> object:
     return loads_json(read_text(path, LIMITS[kind], what, nofollow=nofollow), safe_path_text(path), what, fix)
+
+
+def record_json(path, kind: str = "state") -> dict:
+    """A JSON object the testbed wrote into its run folder, read back through the boundary
+    (regular file, not a link, bounded, strict JSON). Raises OSError when it is gone and
+    ValueError when it is not a well-formed object, as the readers of records expect."""
+    try:
+        doc = read_json(path, kind, "state record", nofollow=True)
+    except InputProblem as e:
+        if not os.path.lexists(path):
+            raise FileNotFoundError(str(path)) from None
+        raise ValueError(str(e)) from None
+    if not isinstance(doc, dict):
+        raise ValueError(f"{path}: not a JSON object")
+    return doc
 
 
 # ------------------------------------------------------------------------------ YAML

@@ -64,6 +64,9 @@ def print_run(doc: dict, lab, console):
                      + (f" (ECMP path {s['path_index'] + 1})" if s.get("path_index") else ""))
         text = _trace_text(tr, det)
         console.print(text.rstrip(), markup=False, highlight=False, soft_wrap=True)
+        if tr.get("unreadable"):
+            console.print(f"  [red]unreadable detector output[/] (scored as an empty trace): {_clean(tr['unreadable'])}",
+                          soft_wrap=True)
         console.print("")
         for v in s["verdicts"]:
             t, u = v["truth"], v["reported"]

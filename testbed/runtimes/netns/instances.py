@@ -20,6 +20,7 @@ import subprocess
 from ipaddress import IPv4Address, IPv4Network
 
 from testbed.errors import TestbedError
+from testbed.inputs import record_json
 
 from . import state
 from .api import attachment
@@ -109,7 +110,7 @@ def release_leases_of(name: str, pid: int) -> int:
     n = 0
     for f in (d.iterdir() if d.is_dir() else []):
         try:
-            lease = json.loads(f.read_text())
+            lease = record_json(f)
         except (OSError, ValueError):
             continue
         if lease.get("pid") == pid:
