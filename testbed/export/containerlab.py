@@ -342,8 +342,10 @@ def _source(lab: Lab) -> str:
 @lru_cache(maxsize=1)
 def _env():
     import jinja2
+    from testbed.frr.render import one_line      # no value ends a line of the script or the README
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
-                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
+                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False,
+                              finalize=one_line)
 
 
 def _render(template: str, **ctx) -> str:
