@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict as _Strict, field_validator, model_validator
 
-NAME = r"^[a-z][a-z0-9_-]{0,23}$"
+from testbed.inputs import NAME  # the one name rule (lab, node, domain, instance names)
 
 # numbers are strict (true is not 1, 1.5 is not 1) and finite; every range is in RANGES,
 # which the loader quotes in its messages
