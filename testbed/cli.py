@@ -185,6 +185,10 @@ def _split_dashdash(argv):
 def cmd_probe(args):
     from testbed.experiments.run import probe_lab, probes_of
     from testbed.runtimes.netns_cli import probe_target
+    if args.campaign:
+        # a bad campaign file is told first (exit 2), whether or not the lab is up
+        from testbed.experiments.parallel import load_campaign
+        load_campaign(_load(args), args.campaign)
     lab, args.runtime, args.name = probe_target(args, _load)     # the running state decides
     if args.parallel or args.campaign or args.repeat > 1 or (args.source and (args.source == "all"
                                                                               or "," in args.source)):

@@ -65,7 +65,7 @@ def detect_format(text: str, path: str = "<input>") -> str:
             if o.get("type") in ("trace", "ping", "cycle-start", "cycle-stop", "list", "tracelb"):
                 return "scamper-json"
             hops = o.get("hops") or []
-            if hops and isinstance(hops[0], dict):
+            if isinstance(hops, list) and hops and isinstance(hops[0], dict):
                 return "scamper-json" if "addr" in hops[0] else "utnt-json"
         return "utnt-json"
     if first.startswith("traceroute to "):
