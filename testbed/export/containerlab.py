@@ -561,7 +561,10 @@ def deploy_containerlab(clab_file: str | os.PathLike, *, extra_args: list[str] |
     exe = require_containerlab()
     if not clab_file.is_file():
         raise TestbedError(f"{clab_file}: no such topology file; write it with `testbed export LAB --to containerlab DIR`")
-    doc = yaml.safe_load(clab_file.read_text()) or {}
+    from testbed.inputs import read_yaml
+    doc = read_yaml(clab_file, "import", "containerlab file") or {}
+    if not isinstance(doc, dict):
+        raise TestbedError(f"{clab_file}: not a containerlab topology (a mapping); write it with `testbed export`")
     problems = host_problems(doc, clab_file)
     if problems:
         raise TestbedError("; ".join(problems))

@@ -165,7 +165,8 @@ def _read(name: str, dirs: tuple, seen: tuple = ()) -> dict:
     if path is None:
         raise KeyError(name)
     try:
-        text = path.read_text()
+        from testbed.inputs import LIMITS, read_text
+        text = read_text(path, LIMITS["lab"], "vendor table")
         data, lines = load_with_lines(text)
     except YamlProblem as e:
         raise _bad(path, e.field, str(e), e.line) from None

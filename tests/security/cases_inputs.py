@@ -265,6 +265,13 @@ def cases() -> list[Case]:
     add("result-stdin-flood", "score from stdin fed a FIFO-like endless file is bounded", {},
         argv=["score", LIB, "/dev/urandom"], needle="device")
 
+    for name, files, arg, setup in (("fifo", {}, "f.json", _fifo("f.json")),
+                                    ("deep", {"r.json": "[" * 100000 + "]" * 100000}, "r.json", None),
+                                    ("secret", {}, "../secret.txt", None),
+                                    ("traces-number", {"r.json": '{"traces": 5}'}, "r.json", None)):
+        add(f"graph-result-{name}", f"graph --result: {name}", files, argv=["graph", LIB, "-o", "g.png", "--result", arg],
+            setup=setup)
+
     # ========================================================================== importers
     def imp(name, what, fname, content, **kw):
         add(name, what, {fname: content}, argv=["import", fname, "-o", "out.yaml"], **kw)
