@@ -131,7 +131,8 @@ def print_comparison(docs: list[dict], lab, console):
         t.add_column(col, justify="right")
     for d in docs:
         c = d["score"]["totals"]
-        t.add_row(label(d["detector"]["name"]), " ".join(d.get("files", [])), str(c["present"]), str(c["detected"]),
+        t.add_row(_clean(label(d["detector"]["name"])), _clean(" ".join(d.get("files", []))), str(c["present"]),
+                  str(c["detected"]),
                   str(c["class_correct"]), str(c["ingress_correct"]), str(c["egress_correct"]),
                   f"{c['lsrs_found']}/{c['lsrs_present']}", f"{c['hidden_lsrs_revealed']}/{c['hidden_lsrs_present']}",
                   str(c["false_tunnels"]), "yes" if d["score"]["perfect"] else "no")

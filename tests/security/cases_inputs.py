@@ -262,6 +262,10 @@ def cases() -> list[Case]:
           _doc(method="\u001b[31mred"), expect="valid", forbid="\x1b[31m")
     score("escape-in-vantage-point", "a terminal escape in vantage_point (printed escaped)",
           _doc(vantage_point="\u001b[2Jvp"), expect="valid", forbid="\x1b[2J")
+    esc = json.dumps({"traces": [_trace(detector="[bold red]X\u001b[2Jy")]})
+    add("escape-in-detector-comparison", "a detector name with markup and an escape, compared with another file",
+        {"a.json": esc, "b.json": _doc()}, argv=["score", LIB, "a.json", "b.json"], expect="valid",
+        forbid="\x1b[2J", needle="[bold red]")
     add("result-stdin-flood", "score from stdin fed a FIFO-like endless file is bounded", {},
         argv=["score", LIB, "/dev/urandom"], needle="device")
 
