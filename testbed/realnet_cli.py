@@ -24,6 +24,8 @@ def cmd_import(args):
         return _print_json(names) if args.json else print("\n".join(names))
     if not args.source or not args.output:
         raise TestbedError("give SOURCE and -o LAB.yaml (e.g. testbed import topozoo:AttMpls -o attmpls.yaml)")
+    from testbed.inputs import safe_path_text
+    safe_path_text(args.output)          # a lab file named with a newline is refused by every command: never written
     doc = import_lab(args.source, name=args.name, vendors=args.vendors, share=args.mpls_share, domains=args.domains,
                      classes=args.classes, vps=args.vps, dsts=args.dsts, probes=args.probes, seed=args.seed)
     cmd = "testbed import " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["import"] else f"testbed import {args.source}"

@@ -344,6 +344,10 @@ def cases() -> list[Case]:
                                                                                  "    b: {kind: linux}\n    a: {}\n"))
     add("clab-fifo", "a FIFO named .clab.yml", {}, argv=["import", "f.clab.yml", "-o", "out.yaml"],
         setup=_fifo("f.clab.yml"))
+    add("import-newline-output", "import -o a lab file named with a newline (never written)", {"t.json": json.dumps(nl)},
+        argv=["import", "t.json", "-o", "a\nb.yaml"], needle="newline")
+    add("import-newline-lab-name", "import --name with a newline", {"t.json": json.dumps(nl)},
+        argv=["import", "t.json", "-o", "out.yaml", "--name", "a\nb"], needle="instance name")
     add("import-newline-name", "an import file whose name holds a newline", {"a\nb.json": json.dumps(nl)},
         argv=["import", "a\nb.json", "-o", "out.yaml"], needle="newline")
 
