@@ -278,8 +278,16 @@ def xml_text(data: bytes, path, what: str = "XML file") -> str:
             enc = name
             break
     else:
-        if data[:4] in (b"\x00<\x00?", b"<\x00?\x00", b"\x00<\x00!", b"<\x00!\x00"):
-            enc = "utf-16-be" if data[0] == 0 else "utf-16-le"
+        # no byte-order mark: the zero bytes around the first (ASCII) character tell UTF-16/32
+        head = data[:4]
+        if len(head) == 4 and head[1:] == b"\x00\x00\x00" and head[0]:
+            enc = "utf-32-le"
+        elif len(head) == 4 and head[:3] == b"\x00\x00\x00" and head[3]:
+            enc = "utf-32-be"
+        elif len(head) >= 2 and head[0] and not head[1]:
+            enc = "utf-16-le"
+        elif len(head) >= 2 and not head[0] and head[1]:
+            enc = "utf-16-be"
     text = decode(data, path, what, enc)
     if enc.startswith("utf-8"):
         text = text.lstrip("\ufeff")
