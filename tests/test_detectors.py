@@ -191,6 +191,27 @@ def test_score_sim_files_uTNT_json_and_dump(labs, tmp_path):
         assert d["score"]["totals"]["hidden_lsrs_revealed"] == 3
 
 
+def test_score_valid_files_that_crashed_the_report(labs, tmp_path):
+    """Issue 21: `testbed score` (the human report, not --json) on uTNT's own --scamper-json
+    output and on the documented format without "detector" (no hop "index") was a KeyError;
+    both are valid and score perfect on invisible-php."""
+    from utnt.jsonload import trace_from_json
+    from utnt.scamper_json import dump_scamper_json
+    lab, doc = utnt_doc(labs, "invisible-php")
+    (tmp_path / "u.scamper.json").write_text(dump_scamper_json([trace_from_json(t) for t in doc["traces"]]))
+    t = doc["traces"][0]
+    minimal = {"traces": [{"dst": t["dst"], "src": t["src"], "hops": [{"address": h["address"]} for h in t["hops"]],
+                           "tunnels": [{k: u[k] for k in ("class", "ingress", "egress", "lsrs")}
+                                       for u in t["tunnels"]]}]}
+    jsonschema.validate(minimal, SCHEMA)
+    (tmp_path / "doc.json").write_text(json.dumps(minimal))
+    for f in ("u.scamper.json", "doc.json"):
+        r = subprocess.run([sys.executable, "-m", "testbed.cli", "score", "invisible-php", str(tmp_path / f)],
+                           capture_output=True, text=True, cwd=ROOT)
+        assert r.returncode == 0 and "internal error" not in r.stderr, r.stderr
+        assert "perfect score" in r.stdout, r.stdout[-2000:]
+
+
 def test_schema_is_valid_and_rejects_bad_documents():
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
     for bad in ({"traces": [{"hops": []}]}, {"traces": [{"dst": "1.2.3.4", "hops": [{"address": "x"}]}]},
