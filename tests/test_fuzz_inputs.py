@@ -318,3 +318,21 @@ def test_name_rule(s):
         assert not NAME_RE.match(s)
         return
     assert s.isascii() and "\n" not in s and "/" not in s and "." not in s and len(s) <= 24
+
+
+@settings(FUZZ, max_examples=30)
+@given(st.lists(st.dictionaries(st.sampled_from(["id", "name", "label", "pos", "asn"]), json_values, max_size=4),
+                min_size=2, max_size=5),
+       st.lists(st.dictionaries(st.sampled_from(["source", "target", "cost", "weight", "dist"]),
+                                st.one_of(json_scalars, st.sampled_from([0, 1, 2, "a"])), max_size=5), max_size=6))
+def test_import_command_never_tracebacks(tmp_path, nodes, edges):
+    """`testbed import` end to end (read, build, write, load back) on node-link JSON whose
+    node and edge fields are anything (a null id was a ValueError of networkx)."""
+    from testbed.cli import main
+    for i, n in enumerate(nodes):
+        n.setdefault("id", i)
+    (tmp_path / "t.json").write_text(json.dumps({"nodes": nodes, "edges": edges}))
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["import", str(tmp_path / "t.json"), "-o", str(tmp_path / "o.yaml")])
+    assert code in (0, 2) and "internal error" not in err.getvalue(), err.getvalue()

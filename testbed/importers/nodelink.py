@@ -24,7 +24,8 @@ def from_dict(doc, source: str) -> nx.Graph:
         raise ImportProblem(f"{source}: node-link JSON without an 'edges' (or 'links') list")
     g = nx.Graph(name=str((doc.get("graph") or {}).get("name", "")) if isinstance(doc.get("graph"), dict) else "")
     for i, n in enumerate(doc["nodes"]):
-        if not isinstance(n, dict) or "id" not in n or isinstance(n["id"], (dict, list)):
+        if not isinstance(n, dict) or "id" not in n or not isinstance(n["id"], (str, int, float)) or \
+                isinstance(n["id"], bool):
             raise ImportProblem(f"{source}: nodes[{i}] has no scalar 'id'; every node needs one")
         g.add_node(n["id"], label=str(n.get("name") or n.get("label") or n["id"]), pos=n.get("pos"),
                    asn=n.get("asn"))
