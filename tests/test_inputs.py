@@ -97,3 +97,14 @@ def test_a_lab_path_with_a_newline_is_refused_and_not_a_yaml_file_is_never_parse
     with pytest.raises(LabError) as e:
         load_lab(str(s))
     assert "s3cr3t" not in str(e.value) and ".yaml" in str(e.value)
+
+
+def test_strict_json_looks_at_structure_not_strings():
+    from testbed.inputs import loads_json
+    assert loads_json('{"a": "' + "1" * 50 + '", "b": "' + "[" * 100 + '"}', "f.json") == \
+        {"a": "1" * 50, "b": "[" * 100}
+    for bad, why in (('{"a": ' + "1" * 50 + "}", "digits"), ("[" * 70 + "]" * 70, "deep"),
+                     ('{"a": 1e999}', "out of range"), ('{"a": NaN}', "NaN"), ('["\\udc00"]', "surrogate")):
+        with pytest.raises(InputProblem, match=why):
+            loads_json(bad, "f.json")
+    assert loads_json('["\\ud83d\\ude00", 1.5e3]', "f.json") == ["\U0001f600", 1500.0]   # a pair is fine
