@@ -10,7 +10,7 @@ import json
 import os
 import sys
 
-from testbed.cliargs import add_lab_file_args, load_lab_arg as _load, print_json as _print_json
+from testbed.cliargs import SEED, add_lab_file_args, int_in, load_lab_arg as _load, print_json as _print_json
 from testbed.errors import InputError, LabError, TestbedError
 
 
@@ -185,6 +185,10 @@ def _split_dashdash(argv):
 def cmd_probe(args):
     from testbed.experiments.run import probe_lab, probes_of
     from testbed.runtimes.netns_cli import probe_target
+    if args.campaign:
+        # a bad campaign file is told first (exit 2), whether or not the lab is up
+        from testbed.experiments.parallel import load_campaign
+        load_campaign(_load(args), args.campaign)
     lab, args.runtime, args.name = probe_target(args, _load)     # the running state decides
     if args.parallel or args.campaign or args.repeat > 1 or (args.source and (args.source == "all"
                                                                               or "," in args.source)):
@@ -492,7 +496,7 @@ def build_parser():
         s.add_argument("--name", help="running lab name (netns; default: the lab's name)")
         if name == "probe":
             s.add_argument("--scamper-json", action="store_true", help="uTNT's traces as scamper JSON, one per line")
-        s.add_argument("--seed", type=int, help="seed of the probes' Paris flows: same seed, same traces")
+        s.add_argument("--seed", type=SEED, help="seed of the probes' Paris flows: same seed, same traces")
         if name == "run":
             from testbed.runtimes.netns_cli import add_control_plane_args
             add_control_plane_args(s)
@@ -530,7 +534,7 @@ def build_parser():
     s.add_argument("--detector", default="utnt", choices=["utnt", "tnt", "scamper", "traceroute"],
                    help="who probes (default utnt; the others need --runtime netns)")
     s.add_argument("--json", action="store_true")
-    s.add_argument("--seed", type=int, help="seed of the probes' Paris flows: same seed, same traces")
+    s.add_argument("--seed", type=SEED, help="seed of the probes' Paris flows: same seed, same traces")
     s.add_argument("--plot", metavar="FILE.png", help="also draw the scoreboard as grouped bars")
     from testbed.experiments.pool import add_args as add_executor_args
     add_executor_args(s, "labs")
@@ -544,18 +548,18 @@ def build_parser():
     s.add_argument("-o", "--output", help="JSON file (default sweep-LABS.json)")
     s.add_argument("--plot", help="PNG file (default: the JSON name with .png)")
     s.add_argument("--json", action="store_true")
-    s.add_argument("--seed", type=int, default=0, help="seed of the probes' Paris flows, the same in every cell (0)")
+    s.add_argument("--seed", type=SEED, default=0, help="seed of the probes' Paris flows, the same in every cell (0)")
     from testbed.experiments.pool import add_args as add_executor_args
     add_executor_args(s, "sweep's cells")
     s.set_defaults(fn=cmd_sweep)
     s = sub.add_parser("matrix", help="labs generated from a grid, run, scored: per-class precision and recall")
-    s.add_argument("--limit", type=int, default=1000, help="cells sampled from the grid with --seed (1000)")
+    s.add_argument("--limit", type=int_in(1, 100_000), default=1000, help="cells sampled from the grid with --seed (1000)")
     s.add_argument("--all", action="store_true", help="every cell of the grid (no sampling)")
-    s.add_argument("--seed", type=int, default=0, help="sampling seed and probe flows (0)")
+    s.add_argument("--seed", type=SEED, default=0, help="sampling seed and probe flows (0)")
     s.add_argument("--set", action="append", metavar="AXIS=V1,V2", help="narrow an axis, e.g. class=opaque,invisible")
     s.add_argument("--runtime", choices=["sim", "netns"], default="sim")
     add_executor_args(s, "labs")
-    s.add_argument("--show", type=int, default=20, help="failing cells to print (20)")
+    s.add_argument("--show", type=int_in(0, 100_000), default=20, help="failing cells to print (20)")
     s.add_argument("-o", "--output", help="also write the whole result as JSON here")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_matrix)

@@ -48,3 +48,60 @@ def add_lab_file_args(s):
                    help="lift the lab size limits (testbed/lab/limits.yaml) and parameters' upper bounds")
     s.add_argument("--local-includes", action="store_true",
                    help="snippets in the lab's own folder win over the library's same-named ones")
+
+
+# ---------------------------------------------------------------- argument types with bounds
+# argparse's int and float accept 10**4000, nan and inf; these refuse what no command can
+# use, as one line (exit 2) naming the allowed range, before anything runs.
+def _shown(s: str) -> str:
+    from testbed.errors import printable
+    s = printable(str(s))
+    return s if len(s) <= 30 else s[:27] + "..."
+
+
+def int_in(lo: int, hi: int):
+    import argparse
+
+    def whole(s: str) -> int:
+        t = str(s).strip()
+        if len(t) > 20:
+            raise argparse.ArgumentTypeError(f"'{_shown(s)}' is not a whole number from {lo} to {hi}")
+        try:
+            v = int(t, 0) if t.lower().startswith(("0x", "-0x")) else int(t)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{_shown(s)}' is not a whole number from {lo} to {hi}") from None
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"{v} is out of range: give a whole number from {lo} to {hi}")
+        return v
+    whole.__name__ = "int"
+    return whole
+
+
+def float_in(lo: float, hi: float):
+    import argparse
+    import math
+
+    def number(s: str) -> float:
+        try:
+            v = float(str(s)) if len(str(s)) <= 30 else math.nan
+        except ValueError:
+            v = math.nan
+        if not math.isfinite(v) or not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"'{_shown(s)}' is not a number from {lo:g} to {hi:g}")
+        return v
+    number.__name__ = "float"
+    return number
+
+
+def scheduler_address(s: str) -> str:
+    """A Dask scheduler's address: tcp://HOST:PORT (or tls://, inproc://)."""
+    import argparse
+    import re
+    if not re.fullmatch(r"(tcp|tls|inproc|ucx|ws|wss)://[A-Za-z0-9._\-\[\]:]{1,253}:\d{1,5}", str(s)):
+        raise argparse.ArgumentTypeError(f"'{_shown(s)}' is not a scheduler address; give tcp://HOST:PORT "
+                                         "(e.g. tcp://127.0.0.1:8786)")
+    return s
+
+
+def SEED(s: str) -> int:       # noqa: N802 - an argparse type, named like int
+    return int_in(-(1 << 63), (1 << 63) - 1)(s)

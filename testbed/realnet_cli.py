@@ -1,6 +1,8 @@
 """CLI of issue 15's parts: `testbed import` (real topologies) and `testbed campaign`."""
 from __future__ import annotations
 
+from testbed.cliargs import SEED, float_in, int_in
+
 import json
 import sys
 
@@ -22,6 +24,8 @@ def cmd_import(args):
         return _print_json(names) if args.json else print("\n".join(names))
     if not args.source or not args.output:
         raise TestbedError("give SOURCE and -o LAB.yaml (e.g. testbed import topozoo:AttMpls -o attmpls.yaml)")
+    from testbed.inputs import safe_path_text
+    safe_path_text(args.output)          # a lab file named with a newline is refused by every command: never written
     doc = import_lab(args.source, name=args.name, vendors=args.vendors, share=args.mpls_share, domains=args.domains,
                      classes=args.classes, vps=args.vps, dsts=args.dsts, probes=args.probes, seed=args.seed)
     cmd = "testbed import " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["import"] else f"testbed import {args.source}"
@@ -164,14 +168,14 @@ def add_parsers(sub):
     s.add_argument("-o", "--output", help="the lab file to write")
     s.add_argument("--name", help="lab name (default from the source)")
     s.add_argument("--vendors", default="cisco=1", help="vendor mix, e.g. cisco=0.6,juniper=0.3,linux=0.1")
-    s.add_argument("--mpls-share", type=float, default=1.0, help="share of each AS's routers in MPLS (default 1)")
-    s.add_argument("--domains", type=int, help="cut each AS's MPLS routers into N domains")
+    s.add_argument("--mpls-share", type=float_in(0, 1), default=1.0, help="share of each AS's routers in MPLS (default 1)")
+    s.add_argument("--domains", type=int_in(1, 1000), help="cut each AS's MPLS routers into N domains")
     s.add_argument("--classes", default="invisible-php",
                    help="tunnel class per domain, cycled: explicit,implicit,opaque,invisible-php,invisible-uhp,vendor")
-    s.add_argument("--vps", type=int, default=10, help="vantage points (hosts at edge routers, default 10)")
-    s.add_argument("--dsts", type=int, default=30, help="destinations (hosts at edge routers, default 30)")
+    s.add_argument("--vps", type=int_in(1, 10000), default=10, help="vantage points (hosts at edge routers, default 10)")
+    s.add_argument("--dsts", type=int_in(1, 10000), default=30, help="destinations (hosts at edge routers, default 30)")
     s.add_argument("--probes", default="all", help="'all' pairs, or N destinations sampled per vantage point")
-    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--seed", type=SEED, default=1)
     s.add_argument("--list", metavar="GROUP", help="list the topologies of topozoo, sndlib or caida")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_import)
@@ -182,7 +186,7 @@ def add_parsers(sub):
     s.add_argument("--name", help="lab instance name (netns)")
     s.add_argument("--set", action="append", metavar="KEY=VALUE")
     s.add_argument("--json", action="store_true")
-    s.add_argument("--seed", type=int, help="seed of the probes' Paris flows: same seed, same traces "
+    s.add_argument("--seed", type=SEED, help="seed of the probes' Paris flows: same seed, same traces "
                                             "(equal-cost paths and reply hashes); default: random flows")
     add_campaign_args(s)
     s.set_defaults(fn=cmd_campaign)

@@ -123,17 +123,17 @@ def test_label_runs_with_silent_hops():
 
 BAD = [
     ("tnt-text", "trace [icmp-paris] from 1.0.0.1 to 1.0.0.9\n  1  1.0.0.2  0.1 ms  rTTLs=<255,255>  wat=3\n",
-     2, "cannot read 'wat=3'"),
-    ("tnt-text", "trace [icmp-paris] from 1.0.0.1 to 1.0.0.9\n  1  1.0.0.2  [MPLS,XYZ,LSR]\n", 2, "unknown part 'XYZ'"),
+     2, "cannot read the text at column 40"),
+    ("tnt-text", "trace [icmp-paris] from 1.0.0.1 to 1.0.0.9\n  1  1.0.0.2  [MPLS,XYZ,LSR]\n", 2, "unknown part in the [MPLS"),
     ("tnt-text", "  1  1.0.0.2  0.1 ms\n", 1, "before the 'trace"),
     ("tnt-text", "trace [icmp-paris] from 1.0.0.1 to 1.0.0.9\n  1  bogus  0.1 ms\n", 2, "not an IPv4"),
     ("traceroute", "traceroute to 1.0.0.9 (1.0.0.9), 30 hops max, 60 byte packets\n 1  1.0.0.1  0.1 ms  ???\n",
-     2, "cannot read '???'"),
+     2, "cannot read the text at column 22"),
     ("traceroute", "traceroute to 1.0.0.9 (1.0.0.9), 30 hops max\n 1  1.0.0.1 <MPLS:L=x>  0.1 ms\n", 2,
      "is not L=label"),
     ("traceroute", "hello\n", 1, "neither a 'traceroute to"),
     ("scamper-json", '{"type":"cycle-start"}\n{"type":"trace", "dst": "1.0.0.9", "hops": [\n', 2,
-     "not a JSON object"),
+     "not valid JSON"),
     ("scamper-json", '{"type":"cycle-start"}\n', None, "no trace objects"),
     ("scamper-json", '{"type":"trace","dst":"1.0.0.9","hops":[{"addr":"1.0.0.1"}]}\n', 1, "no probe_ttl"),
     ("utnt-json", '{"traces": [{"dst": "1.0.0.9"}]}', None, "traces[0].hops"),
@@ -163,7 +163,7 @@ def test_cli_unreadable_file_exit_2_one_line(tmp_path):
     assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0
     assert r.stderr.startswith(f"error: {f}:1: format: cannot tell the format") and "--format" in r.stderr
-    with pytest.raises(ResultError, match="cannot read it"):
+    with pytest.raises(ResultError, match="cannot read the result file"):
         read_results([str(tmp_path / "nope")])
 
 
@@ -189,6 +189,27 @@ def test_score_sim_files_uTNT_json_and_dump(labs, tmp_path):
     for d in out:
         assert d["score"]["perfect"], d["detector"]
         assert d["score"]["totals"]["hidden_lsrs_revealed"] == 3
+
+
+def test_score_valid_files_that_crashed_the_report(labs, tmp_path):
+    """Issue 21: `testbed score` (the human report, not --json) on uTNT's own --scamper-json
+    output and on the documented format without "detector" (no hop "index") was a KeyError;
+    both are valid and score perfect on invisible-php."""
+    from utnt.jsonload import trace_from_json
+    from utnt.scamper_json import dump_scamper_json
+    lab, doc = utnt_doc(labs, "invisible-php")
+    (tmp_path / "u.scamper.json").write_text(dump_scamper_json([trace_from_json(t) for t in doc["traces"]]))
+    t = doc["traces"][0]
+    minimal = {"traces": [{"dst": t["dst"], "src": t["src"], "hops": [{"address": h["address"]} for h in t["hops"]],
+                           "tunnels": [{k: u[k] for k in ("class", "ingress", "egress", "lsrs")}
+                                       for u in t["tunnels"]]}]}
+    jsonschema.validate(minimal, SCHEMA)
+    (tmp_path / "doc.json").write_text(json.dumps(minimal))
+    for f in ("u.scamper.json", "doc.json"):
+        r = subprocess.run([sys.executable, "-m", "testbed.cli", "score", "invisible-php", str(tmp_path / f)],
+                           capture_output=True, text=True, cwd=ROOT)
+        assert r.returncode == 0 and "internal error" not in r.stderr, r.stderr
+        assert "perfect score" in r.stdout, r.stdout[-2000:]
 
 
 def test_schema_is_valid_and_rejects_bad_documents():

@@ -296,3 +296,22 @@ def test_built_in_runners_on_the_running_lab(outputs):
         run_detector(None, name, "vp", [DST], cmd="traceroute -e 12.0.1.2")
     with pytest.raises(TestbedError, match="failed in"):
         run_detector(None, name, "vp", [DST], cmd="traceroute --no-such-option {dst}")
+
+
+def test_run_detector_cmd_one_unreadable_output_marks_that_trace_only():
+    """Issue 21: a --detector-cmd that prints one bad address for one vantage point used to
+    lose the whole run after probing; now that trace is kept, empty, marked unreadable (and
+    scored as a miss), and the other vantage points' real traceroutes are scored."""
+    from testbed.lab import load_lab
+    lab = load_lab("five-vp")
+    bad_src = str(lab.nodes[lab.probes[0].source].primary_address())
+    cmd = (f"sh -c 'case {{src}} in {bad_src}) echo \"traceroute to {{dst}} ({{dst}}), 30 hops max\"; "
+           "echo \" 1  999.0.0.1  0.1 ms\";; *) traceroute -e -n -q 1 -I {dst};; esac'")
+    out = json.loads(_cli("run", "five-vp", "--name", N("pt-det-bad"), "--detector-cmd", cmd, "--format",
+                          "traceroute", "--json"))
+    bad = [t for t in out["traces"] if t.get("unreadable")]
+    good = [t for t in out["traces"] if not t.get("unreadable")]
+    assert len(bad) == 1 and bad[0]["src"] == bad_src and bad[0]["stop_reason"] == "UNREADABLE"
+    assert "not an IPv4 address" in bad[0]["unreadable"] and bad[0]["hops"] == []
+    assert len(good) == len(lab.probes) - 1 and all(t["hops"] for t in good)
+    assert api.status(N("pt-det-bad"))["status"] == "down"

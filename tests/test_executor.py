@@ -84,3 +84,12 @@ def test_scoreboard_rows_are_the_same_on_dask(cluster):
     on_dask = scoreboard("sim", labs, seed=1, scheduler=cluster.scheduler_address, progress=finished.append)
     assert on_dask == inline and [r["lab"] for r in on_dask] == labs
     assert sorted(finished) == sorted(labs) and sum(r["present"] for r in inline) > 0
+
+
+def test_workers_never_fork_more_processes_than_cells():
+    """Issue 21: --workers 300 forked 300 processes for 4 cells; the pool starts with the
+    first map, at most one process per cell."""
+    from testbed.experiments.pool import Executor
+    with Executor(workers=50) as ex:
+        assert ex.map(abs, [-1, -2, 3]) == [1, 2, 3]
+        assert ex._pool._max_workers == 3

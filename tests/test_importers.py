@@ -127,7 +127,7 @@ def test_containerlab_export_imports_back(tmp_path):
 
 @pytest.mark.parametrize("content,suffix,needle", [
     ('{"nodes": [', ".json", "not valid JSON"),
-    ('{"nodes": [{"id": 1}], "edges": [{"source": 1, "target": 9}]}', ".json", "9 is not a node"),
+    ('{"nodes": [{"id": 1}], "edges": [{"source": 1, "target": 9}]}', ".json", "edges[0].target is not the id of a node"),
     ('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><graphml/>', ".graphml", "DOCTYPE"),
     ("topology: [1, 2]", ".clab.yml", "no 'topology: nodes:'"),
     ('{"nodes": [{"id": 1}, {"id": 2}], "edges": []}', ".json", "no two routers are connected"),

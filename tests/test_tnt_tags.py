@@ -110,7 +110,7 @@ def test_tunnels_from_tags_lsr_that_is_also_egress_and_multi_class_ends():
     ("[MPLS,EXP]", "lacks a role"),
     ("[MPLS,LSR]", "lacks a class"),
     ("[MPLS,EGR,ING]", "lacks a class"),
-    ("[MPLS,EXP,LSR,FOO]", "unknown part 'FOO'"),
+    ("[MPLS,EXP,LSR,FOO]", "an unknown part in the [MPLS"),
 ])
 def test_a_tag_sc_tnt_cannot_print_is_one_line_naming_it(text, what):
     dump = f"trace [icmp-paris] from 1.0.0.1 to 1.0.0.9\n  1 1.0.0.2  0.1 ms rTTLs=<255,255> qttl=1 {text}\n"

@@ -174,7 +174,7 @@ def _vpn_label(lab, tables, egress: str, pfx, memo: dict) -> int | None:
         memo[key] = None
         return None
     used = [lbl for lbl in list(t.lfib) + list(t.bindings.values()) if lbl > 15]
-    label = max(used + [lab.nodes[egress].personality.label_base - 1]) + 1
+    label = _label_room(lab, egress, max(used + [lab.nodes[egress].personality.label_base - 1]) + 1)
     t.lfib[label] = LfibEntry(label, pfx, hops)
     memo[key] = label
     return label
@@ -201,9 +201,24 @@ def edge_routers(lab, members) -> set:
     return {r for r in members for i in lab.nodes[r].interfaces for p in i.peers() if p.node not in members}
 
 
+MAX_LABEL = (1 << 20) - 1        # an MPLS label is 20 bits
+
+
+def _label_room(lab, router: str, label: int) -> int:
+    """A label the router allocates, or a LabError when its label_base leaves no room for it
+    (label_base: 1048575 handed out labels beyond 20 bits: every hop '*')."""
+    if label > MAX_LABEL:
+        from testbed.errors import LabError, Problem
+        base = lab.nodes[router].personality.label_base
+        raise LabError([Problem(lab.source, f"routers.{router}.label_base",
+                                f"label_base {base} leaves room for {MAX_LABEL - base + 1} labels, but {router} "
+                                f"allocates at least {label - base + 1}; give a lower label_base (labels are 20 bits)")])
+    return label
+
+
 def _free_label(lab, t, router: str) -> int:
     used = [lbl for lbl in list(t.lfib) + list(t.bindings.values()) if lbl > 15]
-    return max(used + [lab.nodes[router].personality.label_base - 1]) + 1
+    return _label_room(lab, router, max(used + [lab.nodes[router].personality.label_base - 1]) + 1)
 
 
 def _ldp_over_rsvp(lab, tables, dist, owners, members, head: str, tail: str):
@@ -586,6 +601,8 @@ def _build(lab) -> ControlPlane:
             own_pos[[pos[pindex[p]] for p in own]] = True
             is_own = own_pos[kept]
             labels = np.where(is_own, null, pers.label_base + np.cumsum(~is_own) - 1).tolist()
+            if labels:
+                _label_room(lab, r, max(labels))
             kept_l = kept.tolist()
             t.bindings.update(zip([by_addr[k] for k in kept_l], labels))
             bound[r] = list(zip(by_addr_pi_arr[kept].tolist(), labels))

@@ -10,8 +10,7 @@ the field and the fix.
 """
 from __future__ import annotations
 
-import json
-from pathlib import Path
+from testbed.inputs import LIMITS, InputProblem, loads_json, read_stdin, read_text, safe_path_text
 
 from . import scamper_json, tnt_text, traceroute_text, utnt_json
 from .base import ResultError, tunnels_from_labels, tunnels_from_tags
@@ -45,15 +44,15 @@ def detect_format(text: str, path: str = "<input>") -> str:
     first = s.splitlines()[0].strip()
     if s[0] in "{[":
         try:
-            doc = json.loads(s)
-        except json.JSONDecodeError:
+            doc = loads_json(s, path, "result file")
+        except InputProblem:
             doc = None
             try:
-                doc = json.loads(first)          # JSON lines: scamper writes one object per line
-            except json.JSONDecodeError as e:
-                raise ResultError(path, 1, "json", f"not JSON ({e.msg}); give --format if this is another "
+                doc = loads_json(first, path, "result file")   # JSON lines: scamper writes one object per line
+            except InputProblem as e:
+                raise ResultError(path, 1, "json", f"{e.problems[0].message}; give --format if this is another "
                                   "format") from None
-            if isinstance(doc, dict) and ("type" in doc or "addr" in json.dumps(doc)):
+            if isinstance(doc, dict) and ("type" in doc or "addr" in str(doc)):
                 return "scamper-json"
             raise ResultError(path, 2, "json", "several JSON values but not scamper's one-object-per-line output; "
                               "give --format")
@@ -66,7 +65,7 @@ def detect_format(text: str, path: str = "<input>") -> str:
             if o.get("type") in ("trace", "ping", "cycle-start", "cycle-stop", "list", "tracelb"):
                 return "scamper-json"
             hops = o.get("hops") or []
-            if hops and isinstance(hops[0], dict):
+            if isinstance(hops, list) and hops and isinstance(hops[0], dict):
                 return "scamper-json" if "addr" in hops[0] else "utnt-json"
         return "utnt-json"
     if first.startswith("traceroute to "):
@@ -76,13 +75,20 @@ def detect_format(text: str, path: str = "<input>") -> str:
     if first.startswith("traceroute from ") or first.startswith("traceroute ["):
         raise ResultError(path, 1, "format", "this looks like scamper's text output; run scamper with -O json "
                           "(or convert a warts file with sc_warts2json)")
-    raise ResultError(path, 1, "format", f"cannot tell the format from '{first[:50]}'; give --format "
-                      f"({', '.join(FORMATS)})")
+    # the first line is not quoted: a file that is not a result file (/etc/shadow) is never echoed
+    raise ResultError(path, 1, "format", "cannot tell the format from the first line; give --format "
+                      f"({', '.join(FORMATS)}) or a detector's result file")
 
 
 def parse_text(text: str, path: str = "<input>", fmt: str | None = None) -> list[dict]:
-    f = format_name(fmt) if fmt else detect_format(text, path)
-    return PARSERS[f](text, path)
+    try:
+        f = format_name(fmt) if fmt else detect_format(text, path)
+        return PARSERS[f](text, path)
+    except InputProblem as e:
+        if isinstance(e, ResultError):
+            raise
+        p = e.problems[0]
+        raise ResultError(p.file, p.line, p.field, p.message) from None
 
 
 def read_results(paths, fmt: str | None = None) -> list[dict]:
@@ -90,15 +96,14 @@ def read_results(paths, fmt: str | None = None) -> list[dict]:
     import sys
     out = []
     for p in paths:
-        if p == "-":
-            text, name = sys.stdin.read(), "<stdin>"
-        else:
-            try:
-                text = Path(p).read_text(errors="replace")
-            except OSError as e:
-                raise ResultError(str(p), None, "file", f"cannot read it ({e.strerror}); give an existing result "
-                                  "file") from None
-            name = str(p)
+        try:
+            if p == "-":
+                text, name = read_stdin(LIMITS["result"], "result file"), "<stdin>"
+            else:
+                text, name = read_text(p, LIMITS["result"], "result file"), safe_path_text(p)
+        except InputProblem as e:
+            q = e.problems[0]
+            raise ResultError(q.file, q.line, q.field, q.message) from None
         for t in parse_text(text, name, fmt):
             t.setdefault("file", name)
             out.append(t)

@@ -62,16 +62,16 @@ def mpls_tag(parts: list[str], path, line, text: str | None = None) -> dict:
             m["incomplete"] = True
         elif p == "INF":
             m["inferred"] = True
-        elif p.startswith("step=") and p[5:].isdigit():
+        elif p.startswith("step=") and p[5:].isdigit() and len(p) < 12:
             m["step"] = int(p[5:])
-        else:
-            raise ResultError(path, line, "MPLS tag", f"unknown part '{p}' in {text}; expected sc_tnt's "
+        else:                         # (what the file says is never echoed: it is not a lab file)
+            raise ResultError(path, line, "MPLS tag", "an unknown part in the [MPLS,...] tag; expected sc_tnt's "
                               f"{TAG_GRAMMAR}")
     if not m["roles"]:
-        raise ResultError(path, line, "MPLS tag", f"{text} lacks a role (LSR, EGR or ING); expected sc_tnt's "
+        raise ResultError(path, line, "MPLS tag", "the [MPLS,...] tag lacks a role (LSR, EGR or ING); expected sc_tnt's "
                           f"{TAG_GRAMMAR}")
     if not m["classes"] and not m["inferred"]:
-        raise ResultError(path, line, "MPLS tag", f"{text} lacks a class (EXP, OPA, IMP or INV), and only an "
+        raise ResultError(path, line, "MPLS tag", "the [MPLS,...] tag lacks a class (EXP, OPA, IMP or INV), and only an "
                           "inferred LSR (INF) has none; expected sc_tnt's " + TAG_GRAMMAR)
     m["roles"] = [r for r in ("LSR", "EGR", "ING") if r in m["roles"]]
     m["class"] = m["classes"][0] if m["classes"] else None

@@ -17,6 +17,7 @@ import subprocess
 from testbed.errors import TestbedError
 
 from . import parse_text, scamper_json, traceroute_text
+from .base import ResultError, trace
 
 DETECTORS = ("utnt", "tnt", "scamper", "traceroute")
 SCAMPER_TRACE = "trace -P {method} -q 1 -w 1"
@@ -93,7 +94,13 @@ def run_command(ns: str, targets: list[str], cmd: str, fmt: str | None, src: str
             raise TestbedError(f"--detector-cmd '{cmd}': {e}") from None
         out = _exec(ns, argv, f"detector command '{argv[0]}'", timeout)
         texts.append(out)
-        traces += parse_text(out, f"output of {shlex.join(argv)}", fmt)
+        try:
+            traces += parse_text(out, f"output of {shlex.join(argv)}", fmt)
+        except ResultError as e:
+            # one unreadable output (a bad address, a NaN) loses this destination's trace, not
+            # the whole run: the trace is kept, empty and marked with why, and scored as a miss
+            traces.append(trace(src, dst, None, [], [], detector="cmd", fmt=fmt or "unreadable",
+                                stop_reason="UNREADABLE", unreadable=str(e.problems[0])))
     return "".join(texts), traces
 
 

@@ -17,7 +17,7 @@ for uTNT's `--scamper-json` whose hops carry TNT tags in their extra "tnt" key, 
 """
 from __future__ import annotations
 
-import json
+from testbed.inputs import InputProblem, ipv4, loads_json
 
 from .base import ResultError, hop, mpls_tag, trace, tunnels_from_labels, tunnels_from_tags
 
@@ -33,25 +33,23 @@ def _objects(text: str, path: str):
     if not s:
         raise ResultError(path, None, "content", "empty file; expected scamper's JSON (scamper -O json)")
     if s[0] == "[":
-        try:
-            arr = json.loads(s)
-        except json.JSONDecodeError as e:
-            raise ResultError(path, e.lineno, "json", f"{e.msg}; expected a JSON array of scamper objects") from None
+        arr = loads_json(s, path, "result file", "expected a JSON array of scamper objects")
         return [(None, o) for o in arr]
     out = []
     try:                                    # one (possibly pretty-printed) object
-        return [(1, json.loads(s))]
-    except json.JSONDecodeError:
-        pass
+        return [(1, loads_json(s, path, "result file"))]
+    except InputProblem as e:
+        if "not valid JSON" not in e.problems[0].message:
+            raise
     for n, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if not line:
             continue
         try:
-            out.append((n, json.loads(line)))
-        except json.JSONDecodeError as e:
-            raise ResultError(path, n, "json", f"not a JSON object ({e.msg} at column {e.colno}); scamper writes "
-                              "one object per line: use `scamper -O json` or `sc_warts2json FILE.warts`") from None
+            out.append((n, loads_json(line, path, "result file")))
+        except InputProblem as e:
+            raise ResultError(path, n, "json", f"{e.problems[0].message}; scamper writes one object per line: use "
+                              "`scamper -O json` or `sc_warts2json FILE.warts`") from None
     return out
 
 
@@ -59,7 +57,9 @@ def _int(v, path, line, field):
     if v is None:
         return None
     if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise ResultError(path, line, field, f"{v!r} is not a number")
+        raise ResultError(path, line, field, "not a number")
+    if not -(1 << 31) <= v < (1 << 32):
+        raise ResultError(path, line, field, "out of range for this field")
     return int(v)
 
 
@@ -68,9 +68,12 @@ def _labels(h: dict, path, line) -> list[dict]:
     for ext in h.get("icmpext") or []:
         if not isinstance(ext, dict):
             continue
+        if not isinstance(ext.get("mpls_labels") or [], list):
+            raise ResultError(path, line, "icmpext.mpls_labels", "must be a list of label stack entries")
         for lse in ext.get("mpls_labels") or []:
             if not isinstance(lse, dict) or "mpls_label" not in lse:
-                raise ResultError(path, line, "icmpext.mpls_labels", f"label stack entry {lse!r} has no mpls_label")
+                raise ResultError(path, line, "icmpext.mpls_labels", "a label stack entry is not an object with "
+                                  "mpls_label")
             out.append({"label": _int(lse["mpls_label"], path, line, "mpls_label"),
                         "tc": _int(lse.get("mpls_exp", 0), path, line, "mpls_exp"),
                         "s": _int(lse.get("mpls_s", 0), path, line, "mpls_s"),
@@ -82,12 +85,24 @@ def trace_from_scamper(d: dict, path: str = "<scamper>", line: int | None = None
     for k in ("dst",):
         if not d.get(k):
             raise ResultError(path, line, k, f"trace object has no '{k}'; is this scamper's trace JSON?")
+    ipv4(d["dst"], path, "dst", line)
+    ipv4(d.get("src"), path, "src", line, none_ok=True)
+    if not isinstance(d.get("hops") or [], list):
+        raise ResultError(path, line, "hops", "must be a list of hop objects")
+    for k in ("method", "stop_reason"):
+        if d.get(k) is not None and not isinstance(d[k], str):
+            raise ResultError(path, line, k, "must be a string")
     groups: list[list[dict]] = []
     for h in d.get("hops") or []:
         if not isinstance(h, dict):
-            raise ResultError(path, line, "hops", f"hop {h!r} is not an object")
+            raise ResultError(path, line, "hops", "a hop is not an object")
         if h.get("probe_ttl") is None:
-            raise ResultError(path, line, "hops.probe_ttl", f"hop from {h.get('addr')} has no probe_ttl")
+            raise ResultError(path, line, "hops.probe_ttl", "a hop has no probe_ttl")
+        ipv4(h.get("addr"), path, "hops.addr", line, none_ok=True)
+        if not 0 <= _int(h["probe_ttl"], path, line, "hops.probe_ttl") <= 255:
+            raise ResultError(path, line, "hops.probe_ttl", "out of range (0-255)")
+        if not isinstance(h.get("icmpext") or [], list):
+            raise ResultError(path, line, "hops.icmpext", "must be a list")
         if groups and groups[-1][0]["probe_ttl"] == h["probe_ttl"] and \
                 (groups[-1][0].get("addr") == h.get("addr") or not h.get("addr")):
             groups[-1].append(h)
@@ -108,7 +123,7 @@ def trace_from_scamper(d: dict, path: str = "<scamper>", line: int | None = None
         mpls = ext.get("mpls")
         if mpls is not None:
             if not isinstance(mpls, dict) or not (mpls.get("roles") or mpls.get("role")):
-                raise ResultError(path, line, "hops.tnt.mpls", f"{mpls!r} needs a role (and a class unless inferred)")
+                raise ResultError(path, line, "hops.tnt.mpls", "needs a role (and a class unless inferred)")
             parts = [*(mpls.get("classes") or [mpls.get("class")] if mpls.get("class") or mpls.get("classes")
                        else []), *(mpls.get("roles") or [mpls["role"]]),
                      *(["INCOMP?"] if mpls.get("incomplete") else []),
@@ -123,7 +138,7 @@ def trace_from_scamper(d: dict, path: str = "<scamper>", line: int | None = None
                         icmp_code=_int(h.get("icmp_code"), path, line, "icmp_code"),
                         reply_ttl=_int(h.get("reply_ttl"), path, line, "reply_ttl"),
                         quoted_ttl=_int(h.get("icmp_q_ttl"), path, line, "icmp_q_ttl"),
-                        er_ttl=ext.get("er_ttl", (er or {}).get(h.get("addr"))), labels=_labels(h, path, line),
+                        er_ttl=_int(ext.get("er_ttl", (er or {}).get(h.get("addr"))), path, line, "hops.tnt.er_ttl"), labels=_labels(h, path, line),
                         replies=len(g)))
         expect = max(expect, ttl + 1)
     method = d.get("method")
@@ -141,18 +156,17 @@ def parse(text: str, path: str = "<scamper>") -> list[dict]:
     er: dict[str, int] = {}
     for _n, o in objs:
         if isinstance(o, dict) and o.get("type") == "ping":
-            for r in o.get("responses") or []:
-                if r.get("from") == o.get("dst") and r.get("icmp_type", 0) == 0 and r.get("reply_ttl") is not None:
-                    er.setdefault(o["dst"], r["reply_ttl"])
+            for r in o.get("responses") if isinstance(o.get("responses"), list) else []:
+                if isinstance(r, dict) and isinstance(o.get("dst"), str) and r.get("from") == o.get("dst") and r.get("icmp_type", 0) == 0 and r.get("reply_ttl") is not None:
+                    er.setdefault(o["dst"], _int(r["reply_ttl"], path, None, "responses.reply_ttl"))
                     break
     out = []
     for n, o in objs:
         if not isinstance(o, dict):
-            raise ResultError(path, n, "json", f"{type(o).__name__} where a scamper object was expected")
+            raise ResultError(path, n, "json", "a value that is not an object where a scamper object was expected")
         if o.get("type") == "trace" or (o.get("type") is None and "hops" in o and "dst" in o):
             out.append(trace_from_scamper(o, path, n, er))
     if not out:
-        kinds = sorted({str(o.get("type")) for _n, o in objs if isinstance(o, dict)})
-        raise ResultError(path, None, "type", f"no trace objects (found: {', '.join(kinds) or 'none'}); "
+        raise ResultError(path, None, "type", f"no trace objects among {len(objs)} object(s); "
                           "run scamper with -c 'trace ...' and -O json")
     return out

@@ -16,16 +16,18 @@ from __future__ import annotations
 
 import re
 
+from testbed.inputs import ipv4
+
 from .base import ResultError, hop, mpls_tag, trace, tunnels_from_tags
 
 FORMAT = "tnt-text"
 
 _HEAD = re.compile(r"^trace \[([\w-]+)\] from (\S+) to (\S+)\s*$")
-_HOP = re.compile(r"^\s*(H?)(\d+)\s+(.*)$")
+_HOP = re.compile(r"^\s*(H?)(\d{1,10})\s+(.*)$")
 _TOKEN = re.compile(
-    r"(?P<ws>\s+)|(?P<rtt>\d+(?:\.\d+)?) ms|(?P<rsvd>rsvd)(?!\S)|rTTLs=<(?P<te>\d+|\*),(?P<er>\d+|\*)>|"
-    r"(?P<kv>qttl|uturn|frpla|rtla)=(?P<v>-?\d+)|(?P<tag>\[MPLS(?:,[^\]]*)?\])|"
-    r"Labels\s+(?P<labels>\d+\s+mTTL=\d+(?:\s*\|\s*\d+\s+mTTL=\d+)*)|\(dstunr code=(?P<unr>\d+)\)|"
+    r"(?P<ws>\s+)|(?P<rtt>\d{1,10}(?:\.\d{1,10})?) ms|(?P<rsvd>rsvd)(?!\S)|rTTLs=<(?P<te>\d{1,10}|\*),(?P<er>\d{1,10}|\*)>|"
+    r"(?P<kv>qttl|uturn|frpla|rtla)=(?P<v>-?\d{1,10})|(?P<tag>\[MPLS(?:,[^\]]*)?\])|"
+    r"Labels\s+(?P<labels>\d{1,10}\s+mTTL=\d{1,10}(?:\s*\|\s*\d{1,10}\s+mTTL=\d{1,10})*)|\(dstunr code=(?P<unr>\d{1,10})\)|"
     r"\((?P<attempt>ATTEMPT[^)]*)\)")
 _ADDR = re.compile(r"(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}|\*)(?!\S)")
 
@@ -38,17 +40,16 @@ def _hop(mo, path, line) -> dict:
     revealed, idx, rest = mo[1] == "H", int(mo[2]), mo[3]
     a = _ADDR.match(rest)
     if not a:
-        raise ResultError(path, line, "address", f"'{rest.split()[0] if rest.split() else rest}' is not an IPv4 "
+        raise ResultError(path, line, "address", "not an IPv4 "
                           "address or '*' after the hop index")
-    addr = None if a[1] == "*" else a[1]
+    addr = None if a[1] == "*" else ipv4(a[1], path, "address", line)
     f = {"rtt_ms": None, "reply_ttl": None, "er_ttl": None, "quoted_ttl": None, "labels": [], "mpls": None,
          "reserved": False, "uturn": 0, "frpla": 0, "rtla": 0, "attempts": [], "icmp_code": None}
     pos = a.end()
     while pos < len(rest):
         m = _TOKEN.match(rest, pos)
         if not m or m.end() == pos:
-            bad = rest[pos:].split()[0]
-            raise ResultError(path, line, "hop", f"cannot read '{bad}'; expected a field of sc_tnt's dump "
+            raise ResultError(path, line, "hop", f"cannot read the text at column {mo.start(3) + pos + 1}; expected a field of sc_tnt's dump "
                               "(N ms, rTTLs=<TE,ER>, qttl=, uturn=, frpla=, rtla=, [MPLS,...], Labels ...)")
         pos = m.end()
         if m["rtt"]:
@@ -94,12 +95,13 @@ def parse(text: str, path: str = "<tnt>") -> list[dict]:
             continue
         h = _HEAD.match(raw.strip())
         if h:
-            cur = {"method": h[1], "src": h[2], "dst": h[3], "hops": []}
+            cur = {"method": h[1], "src": ipv4(h[2], path, "header.src", n), "dst": ipv4(h[3], path, "header.dst", n),
+                   "hops": []}
             traces.append(cur)
             continue
         m = _HOP.match(raw)
         if not m:
-            raise ResultError(path, n, "line", f"'{raw.strip()[:60]}' is neither a 'trace [method] from SRC to DST' "
+            raise ResultError(path, n, "line", "neither a 'trace [method] from SRC to DST' "
                               "header nor a hop line; give the output of `sc_tnt -d 1 FILE.warts`")
         if cur is None:
             raise ResultError(path, n, "header", "hop line before the 'trace [method] from SRC to DST' header")

@@ -17,20 +17,22 @@ from __future__ import annotations
 
 import re
 
+from testbed.inputs import ipv4
+
 from .base import ResultError, hop, trace, tunnels_from_labels
 
 FORMAT = "traceroute"
 
-_HEAD = re.compile(r"^traceroute to (\S+)(?: \((\d+\.\d+\.\d+\.\d+)\))?,")
-_HOP = re.compile(r"^\s*(\d+)\s+(.*)$")
+_HEAD = re.compile(r"^traceroute to (\S+)(?: \((\d{1,10}\.\d{1,10}\.\d{1,10}\.\d{1,10})\))?,")
+_HOP = re.compile(r"^\s*(\d{1,10})\s+(.*)$")
 _IP = r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}"
 _TOKEN = re.compile(
     rf"(?P<star>\*)|(?P<named>\S+) \((?P<naddr>{_IP})\)|(?P<addr>{_IP})(?![\d.])|(?P<ext><[^>]*>)|"
-    r"(?P<asn>\[[^\]]*\])|(?P<rtt>\d+(?:\.\d+)?) ms|(?P<note>!<\d+>|![A-Za-z]?(?:-?\d+)?)|(?P<back>'-?\d+')|"
+    r"(?P<asn>\[[^\]]*\])|(?P<rtt>\d{1,10}(?:\.\d{1,10})?) ms|(?P<note>!<\d{1,10}>|![A-Za-z]?(?:-?\d{1,10})?)|(?P<back>'-?\d{1,10}')|"
     r"(?P<ws>\s+)")
 # traceroute's annotations: ICMP destination-unreachable codes
 _UNREACH = {"!N": 0, "!H": 1, "!P": 2, "!F": 4, "!S": 5, "!X": 13, "!V": 14, "!C": 15}
-_LSE = re.compile(r"L=(\d+),E=(\d+),S=(\d+),T=(\d+)")
+_LSE = re.compile(r"L=(\d{1,10}),E=(\d{1,10}),S=(\d{1,10}),T=(\d{1,10})")
 
 
 def _mpls(ext: str, path, line) -> list[dict]:
@@ -42,19 +44,18 @@ def _mpls(ext: str, path, line) -> list[dict]:
         for lse in obj[5:].split("/"):
             m = _LSE.fullmatch(lse.strip())
             if not m:
-                raise ResultError(path, line, "MPLS extension", f"'{lse}' is not L=label,E=tc,S=s,T=ttl")
+                raise ResultError(path, line, "MPLS extension", "a label stack entry is not L=label,E=tc,S=s,T=ttl")
             out.append({"label": int(m[1]), "tc": int(m[2]), "s": int(m[3]), "ttl": int(m[4])})
     return out
 
 
-def _replies(rest: str, path, line) -> list[dict]:
+def _replies(rest: str, path, line, col0: int = 0) -> list[dict]:
     """[{address, labels, rtts, note}] for one hop line, '*' as address None."""
     out, cur, pos = [], None, 0
     while pos < len(rest):
         m = _TOKEN.match(rest, pos)
         if not m or m.end() == pos:
-            bad = rest[pos:].split()[0]
-            raise ResultError(path, line, "hop", f"cannot read '{bad}'; expected '*', an address, "
+            raise ResultError(path, line, "hop", f"cannot read the text at column {col0 + pos + 1}; expected '*', an address, "
                               "<MPLS:...>, 'N ms' or a !annotation (is this `traceroute -e` output?)")
         pos = m.end()
         k = next(g for g in ("star", "named", "addr", "ext", "asn", "rtt", "note", "back", "ws") if m[g] is not None)
@@ -64,10 +65,10 @@ def _replies(rest: str, path, line) -> list[dict]:
             out.append({"address": None, "labels": [], "rtts": [], "note": None})
             continue
         if k in ("named", "addr"):
-            cur = {"address": m["naddr"] or m["addr"], "labels": [], "rtts": [], "note": None}
+            cur = {"address": ipv4(m["naddr"] or m["addr"], path, "address", line), "labels": [], "rtts": [], "note": None}
             out.append(cur)
         elif cur is None:
-            raise ResultError(path, line, "hop", f"'{m.group(0)}' before any address")
+            raise ResultError(path, line, "hop", f"a field before any address (column {col0 + pos + 1})")
         elif k == "ext":
             cur["labels"] += _mpls(m["ext"], path, line)
         elif k == "rtt":
@@ -88,18 +89,18 @@ def parse(text: str, path: str = "<traceroute>") -> list[dict]:
             continue
         h = _HEAD.match(raw)
         if h:
-            dst = h[2] or h[1]
+            dst = ipv4(h[2] or h[1], path, "header", n)
             cur = {"dst": dst, "hops": []}
             traces.append(cur)
             continue
         m = _HOP.match(raw)
         if not m:
-            raise ResultError(path, n, "line", f"'{raw.strip()[:60]}' is neither a 'traceroute to ...' header nor "
+            raise ResultError(path, n, "line", "neither a 'traceroute to ...' header nor "
                               "a hop line; give traceroute's stdout only")
         if cur is None:
             raise ResultError(path, n, "header", "hop line before the 'traceroute to DST (ADDR), ...' header")
         ttl = int(m[1])
-        reps = _replies(m[2], path, n)
+        reps = _replies(m[2], path, n, m.start(2))
         first = next((r for r in reps if r["address"]), None)
         if first is None:
             cur["hops"].append(hop(None, ttl, replies=0))
@@ -108,7 +109,7 @@ def parse(text: str, path: str = "<traceroute>") -> list[dict]:
         icmp_type = icmp_code = None
         if note:
             icmp_type = 3
-            code = re.fullmatch(r"!<?(\d+)>?", note)
+            code = re.fullmatch(r"!<?(\d{1,10})>?", note)
             icmp_code = int(code[1]) if code else _UNREACH.get(note)
         elif first["address"] != cur["dst"]:
             icmp_type, icmp_code = 11, 0

@@ -23,6 +23,7 @@ import time
 
 from testbed.errors import InputError, TestbedError
 from testbed.experiments.run import probe_lab, probes_of, utnt_args
+from testbed.inputs import record_json
 
 
 def _fail(lab, link: str | None, router: str | None) -> list[str]:
@@ -154,7 +155,7 @@ def _workers_on(lab_name: str, generation: int, timeout: float = 15.0):
         late = []
         for i in range(n):
             try:
-                g = json.loads((d / f"worker-{i}.json").read_text()).get("generation", 0)
+                g = record_json(d / f"worker-{i}.json").get("generation", 0)
             except (OSError, ValueError):
                 g = 0
             if g < generation:

@@ -2,7 +2,6 @@
 ground-truth tunnel coloured by class; with a run's JSON, what uTNT saw overlaid."""
 from __future__ import annotations
 
-import json
 
 import networkx as nx
 
@@ -178,5 +177,9 @@ def _draw_small(lab, truth: dict, out: str, result: dict | None = None):
 
 
 def load_result(path: str) -> dict:
-    with open(path) as f:
-        return json.load(f)
+    """A `testbed run --json` result (graph --result), through the input boundary."""
+    from testbed.inputs import InputProblem, read_json
+    doc = read_json(path, "result", "result file", fix="give a `testbed run --json` result")
+    if not isinstance(doc, dict) or not isinstance(doc.get("traces", []), list):
+        raise InputProblem(path, None, "traces", "not a `testbed run --json` result (an object with a traces list)")
+    return doc

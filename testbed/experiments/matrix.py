@@ -458,7 +458,7 @@ def lab_for(params: dict):
     """The Lab object of one cell, through the same schema and builder as lab files."""
     from testbed.lab.build import build_lab
     from testbed.lab.schema import LabSpec
-    from testbed.lab.yamlpos import load_with_lines
+    from testbed.yamlpos import load_with_lines
     text = lab_text(params)
     data, lines = load_with_lines(text)
     spec = LabSpec.model_validate(data)

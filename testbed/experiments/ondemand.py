@@ -15,6 +15,8 @@ running one TNT trace; uTNT completed 55.0 of 59 (mean 3.33 s per event), Docker
 """
 from __future__ import annotations
 
+from testbed.cliargs import float_in, int_in
+
 import statistics
 import threading
 import time
@@ -261,9 +263,9 @@ def add_parser(sub):
                                         "per detector runtime (uTNT process, TNT, micro-VM)")
     s.add_argument("lab", help="library lab name or path to a lab .yaml file")
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="template parameter (repeatable)")
-    s.add_argument("--events", type=int, default=59, help="events to fire (59, as in the paper)")
-    s.add_argument("--interval", type=float, default=1.0, help="seconds between events (1)")
-    s.add_argument("--nodes", type=int, default=5, help="vantage-point nodes, one instance each at a time (5)")
+    s.add_argument("--events", type=int_in(1, 100_000), default=59, help="events to fire (59, as in the paper)")
+    s.add_argument("--interval", type=float_in(0.001, 3600), default=1.0, help="seconds between events (1)")
+    s.add_argument("--nodes", type=int_in(1, 256), default=5, help="vantage-point nodes, one instance each at a time (5)")
     s.add_argument("--runtimes", help="comma-separated: utnt-process,tnt-process,utnt-vm,tnt-vm (default: all)")
     s.add_argument("--to", dest="dest", help="destination for every event (default: each node's probe target)")
     s.add_argument("--name", help="lab instance name (default: the lab's; brought up and down if not up)")

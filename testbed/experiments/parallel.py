@@ -17,6 +17,8 @@ A campaign file is vantage points x destinations x start times (seconds after th
 """
 from __future__ import annotations
 
+from testbed.cliargs import int_in
+
 import json
 import os
 import select
@@ -93,52 +95,78 @@ def entries_for(lab, source=None, dest=None, repeat: int = 1) -> list[Entry]:
     return out
 
 
-def load_campaign(lab, path: str) -> list[Entry]:
-    import yaml
-    try:
-        text = open(path).read()
-    except OSError as e:
-        raise TestbedError(f"{path}: cannot read the campaign file: {e.strerror}") from None
-    try:
-        doc = yaml.safe_load(text) or {}
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise TestbedError(f"{path}:{mark.line + 1 if mark else '?'}: not valid YAML: "
-                           f"{getattr(e, 'problem', e)}") from None
+MAX_START_TIMES = 10_000        # start times of a campaign file
+MAX_START_SECONDS = 86_400      # the latest start time (a day)
+MAX_ENTRIES = 100_000           # traces of a campaign (start times x vantage points x destinations)
 
-    def line_of(key):
-        for n, ln in enumerate(text.splitlines(), 1):
-            if ln.lstrip().startswith(f"{key}:"):
-                return n
-        return 1
+
+def load_campaign(lab, path: str) -> list[Entry]:
+    """A campaign file through the input boundary (testbed.inputs): a regular UTF-8 file of
+    at most LIMITS["campaign"] bytes, YAML with the lab loader's depth, alias and tag limits,
+    strict types and bounds. Every problem is one line naming file, line and field (exit
+    status 2); no value of the file is quoted back."""
+    from testbed.inputs import LIMITS, InputProblem, read_text, safe_path_text
+    from testbed.yamlpos import YamlProblem, line_of, load_with_lines
+    text = read_text(path, LIMITS["campaign"], "campaign file")
+    shown = safe_path_text(path)
+    try:
+        doc, lines = load_with_lines(text)
+    except YamlProblem as e:
+        raise InputProblem(shown, e.line, e.field or "yaml", str(e)) from None
+    doc = {} if doc is None else doc
+
+    def bad(key, msg, *more):
+        raise InputProblem(shown, line_of(lines, (key, *more)) or 1, key, msg)
     if not isinstance(doc, dict):
-        raise TestbedError(f"{path}:1: a campaign is a mapping with vantage_points, destinations, start_times")
+        raise InputProblem(shown, 1, "", "a campaign is a mapping with vantage_points, destinations, start_times")
     unknown = set(doc) - {"vantage_points", "destinations", "start_times"}
     if unknown:
         k = sorted(unknown)[0]
-        raise TestbedError(f"{path}:{line_of(k)}: {k}: unknown field; allowed: vantage_points, destinations, "
-                           "start_times")
+        import difflib
+        near = difflib.get_close_matches(str(k), ["vantage_points", "destinations", "start_times"], 1, 0.7)
+        raise InputProblem(shown, line_of(lines, (k,)) or 1, "field", "unknown field"
+                           + (f" (did you mean {near[0]}?)" if near else "")
+                           + "; allowed: vantage_points, destinations, start_times")
+    spec = doc.get("vantage_points", "all")
+    if not (isinstance(spec, str) or isinstance(spec, list) and all(isinstance(x, str) for x in spec)):
+        bad("vantage_points", "'all', a comma-separated string or a list of host names")
     try:
-        vps = vantage_points(lab, doc.get("vantage_points", "all"))
-    except TestbedError as e:
-        raise TestbedError(f"{path}:{line_of('vantage_points')}: vantage_points: {e}") from None
+        vps = vantage_points(lab, spec)
+    except TestbedError:
+        bad("vantage_points", f"not all are hosts of {lab.name}; hosts: {', '.join(h.name for h in lab.hosts)}")
     dsts = doc.get("destinations")
-    if not dsts or not isinstance(dsts, list):
-        raise TestbedError(f"{path}:{line_of('destinations')}: destinations: a list of node names or addresses "
-                           "is needed, e.g. [dst]")
-    try:
-        dsts = [destination(lab, str(d)) for d in dsts]
-    except TestbedError as e:
-        raise TestbedError(f"{path}:{line_of('destinations')}: destinations: {e}") from None
-    st = doc.get("start_times", [0])
-    if isinstance(st, dict) and set(st) <= {"every", "count"} and "every" in st:
+    if not dsts or not isinstance(dsts, list) or not all(isinstance(d, str) and len(d) < 64 for d in dsts):
+        bad("destinations", "a list of node names or IPv4 addresses is needed, e.g. [dst]")
+    out = []
+    for i, d in enumerate(dsts):
         try:
-            st = [i * float(st["every"]) for i in range(int(st.get("count", 1)))]
-        except (TypeError, ValueError):
-            st = None
-    if not isinstance(st, list) or not all(isinstance(x, (int, float)) and x >= 0 for x in st):
-        raise TestbedError(f"{path}:{line_of('start_times')}: start_times: a list of seconds >= 0 "
-                           "(e.g. [0, 0.5]) or {every: 0.5, count: 4}")
+            out.append(destination(lab, d))
+        except TestbedError:
+            bad("destinations", f"item {i + 1} is neither a node of {lab.name} nor an IPv4 address", i)
+    dsts = out
+    st = doc.get("start_times", [0])
+
+    def number(x) -> bool:
+        import math
+        return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+    if isinstance(st, dict):
+        if not set(st) <= {"every", "count"} or "every" not in st:
+            bad("start_times", "{every: SECONDS, count: N} takes these two fields only")
+        every, count = st["every"], st.get("count", 1)
+        if not number(every) or not 0.001 <= every <= MAX_START_SECONDS:
+            bad("start_times", f"every: a number of seconds from 0.001 to {MAX_START_SECONDS}", "every")
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_START_TIMES:
+            bad("start_times", f"count: a whole number from 1 to {MAX_START_TIMES}", "count")
+        if every * (count - 1) > MAX_START_SECONDS:
+            bad("start_times", f"every x count goes past {MAX_START_SECONDS} s; start the campaign later instead")
+        st = [i * float(every) for i in range(count)]
+    if not isinstance(st, list) or not st or len(st) > MAX_START_TIMES or \
+            not all(number(x) and 0 <= x <= MAX_START_SECONDS for x in st):
+        bad("start_times", f"a list of at most {MAX_START_TIMES} numbers of seconds from 0 to {MAX_START_SECONDS} "
+            "(e.g. [0, 0.5]) or {every: 0.5, count: 4}")
+    if len(st) * len(vps) * len(dsts) > MAX_ENTRIES:
+        bad("start_times", f"{len(st)} start times x {len(vps)} vantage points x {len(dsts)} destinations is more "
+            f"than {MAX_ENTRIES} traces; run fewer or split the campaign")
     return [Entry(vp, d, float(t)) for t in st for vp in vps for d in dsts]
 
 
@@ -586,10 +614,10 @@ def print_many(doc: dict, out=sys.stdout):
 
 # ---------------------------------------------------------------- command line
 def add_probe_args(s):
-    s.add_argument("--parallel", type=int, metavar="N", help="run up to N uTNT instances at once, each on a tap "
+    s.add_argument("--parallel", type=int_in(1, 256), metavar="N", help="run up to N uTNT instances at once, each on a tap "
                    "of its own with its own address and MAC (netns: the lab must be up)")
     s.add_argument("--campaign", metavar="FILE", help="vantage points x destinations x start times (YAML)")
-    s.add_argument("--repeat", type=int, default=1, metavar="K", help="K instances per vantage point and target")
+    s.add_argument("--repeat", type=int_in(1, 1000), default=1, metavar="K", help="K instances per vantage point and target")
 
 
 def cmd_probe_many(args, lab):

@@ -13,7 +13,10 @@ from __future__ import annotations
 import os
 from concurrent.futures import ProcessPoolExecutor
 
-from testbed.errors import TestbedError
+from testbed.errors import InputError, TestbedError
+
+
+MAX_WORKERS = 64          # --workers: local processes (never more than the cells, either)
 
 
 def default_workers() -> int:
@@ -46,16 +49,22 @@ class Executor:
             else:
                 try:
                     self._client = Client(self.scheduler, timeout=10)
-                except (OSError, TimeoutError) as e:
+                except (OSError, TimeoutError, ValueError) as e:
                     raise TestbedError(f"cannot reach the Dask scheduler at {self.scheduler}: {e}") from None
                 self._own_client = True
-        elif self.workers > 1:
-            import multiprocessing as mp
-            # fork: the workers inherit what the caller already built (the lab, its control
-            # plane) instead of rebuilding it; spawn where fork does not exist
-            ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
         return self
+
+    def _start_pool(self, cells: int):
+        """The process pool, started for the first map: never more processes than cells
+        (--workers 300 for 4 cells forked 300 processes)."""
+        n = min(self.workers, cells)
+        if n <= 1 or self._pool is not None:
+            return
+        import multiprocessing as mp
+        # fork: the workers inherit what the caller already built (the lab, its control
+        # plane) instead of rebuilding it; spawn where fork does not exist
+        ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+        self._pool = ProcessPoolExecutor(n, mp_context=ctx)
 
     def __exit__(self, *exc):
         if self._pool is not None:
@@ -87,6 +96,8 @@ class Executor:
                 out[index[fut.key]] = r = fut.result()
                 tick(done, r)
             return out
+        if self._pool is None and self.workers > 1:
+            self._start_pool(len(items))
         if self._pool is None:
             for i, it in enumerate(items):
                 out[i] = r = fn(it)
@@ -110,16 +121,18 @@ class Executor:
 
 def add_args(parser, what: str = "cells"):
     """--workers and --scheduler, with the same meaning on every command that runs cells."""
-    parser.add_argument("--workers", type=int, default=None, metavar="N",
+    from testbed.cliargs import int_in
+    parser.add_argument("--workers", type=int_in(1, MAX_WORKERS), default=None, metavar="N",
                         help=f"sim: local worker processes for the {what} (default: the cores, at most 8; "
                              "1 = in this process)")
-    parser.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+    from testbed.cliargs import scheduler_address
+    parser.add_argument("--scheduler", metavar="tcp://HOST:PORT", type=scheduler_address,
                         help=f"sim: run the {what} on this Dask scheduler instead (pip install 'utnt-lab[dask]')")
 
 
 def check_args(workers, scheduler, runtime: str = "sim"):
     """One clear line for what the executor cannot do."""
     if workers is not None and workers < 1:
-        raise TestbedError(f"--workers {workers}: give 1 or more (1 runs in this process)")
+        raise InputError(f"--workers {workers}: give 1 or more (1 runs in this process)")
     if scheduler is not None and runtime != "sim":
-        raise TestbedError(f"--scheduler: cells run on a Dask cluster on the sim runtime only, not {runtime}")
+        raise InputError(f"--scheduler: cells run on a Dask cluster on the sim runtime only, not {runtime}")

@@ -8,7 +8,7 @@ from utnt.jsonload import dump_text_json
 
 
 def _nodes(lab, addrs):
-    return " ".join(lab.owner_of(a) or a if a else "*" for a in addrs)
+    return " ".join(_clean(lab.owner_of(a) or a) if a else "*" for a in addrs)
 
 
 def _where(doc: dict) -> str:
@@ -26,17 +26,47 @@ def _pairs(traces, scored):
             yield tr, s
 
 
+def _clean(s) -> str:
+    """A value read from a result file, shown as text: control characters (terminal escapes)
+    escaped, rich markup escaped."""
+    from rich.markup import escape
+
+    from testbed.errors import printable
+    return escape(printable(str(s)))
+
+
+def _trace_text(tr: dict, det: str) -> str:
+    """uTNT's dump when the trace is uTNT's whole JSON record (every hop has its index),
+    the plain view otherwise (the documented result format, scamper's JSON, uTNT's
+    --scamper-json): never a KeyError on a valid file."""
+    from testbed.detectors.views import trace_text
+    from testbed.errors import printable
+    text = None
+    if det == "utnt" and all(isinstance(h, dict) and "index" in h for h in tr.get("hops") or []):
+        try:
+            text = dump_text_json([tr])
+        except (KeyError, TypeError, ValueError, AttributeError):
+            text = None
+    if text is None:
+        text = trace_text(tr)
+    return "\n".join(printable(ln) for ln in text.splitlines())
+
+
 def print_run(doc: dict, lab, console):
     from testbed.detectors.views import label, trace_text, visibility_line
     sc = doc["score"]
     det = (doc.get("detector") or {}).get("name", "utnt")
-    who = label(det)
+    who = _clean(label(det))
     for s in sc["traces"]:                   # each score names its trace: never paired by position
         tr = doc["traces"][s["trace_index"]]
-        console.rule(f"[bold]{lab.name}[/] ({_where(doc)}): {who} from {tr.get('vantage_point') or tr['src']} "
-                     f"to {tr['dst']}" + (f" (ECMP path {s['path_index'] + 1})" if s.get("path_index") else ""))
-        text = dump_text_json([tr]) if det == "utnt" else trace_text(tr)
+        console.rule(f"[bold]{lab.name}[/] ({_where(doc)}): {who} from "
+                     f"{_clean(tr.get('vantage_point') or tr['src'])} to {_clean(tr['dst'])}"
+                     + (f" (ECMP path {s['path_index'] + 1})" if s.get("path_index") else ""))
+        text = _trace_text(tr, det)
         console.print(text.rstrip(), markup=False, highlight=False, soft_wrap=True)
+        if tr.get("unreadable"):
+            console.print(f"  [red]unreadable detector output[/] (scored as an empty trace): {_clean(tr['unreadable'])}",
+                          soft_wrap=True)
         console.print("")
         for v in s["verdicts"]:
             t, u = v["truth"], v["reported"]
@@ -44,7 +74,7 @@ def print_run(doc: dict, lab, console):
                 else "red"
             truth = (f"truth {t['class']}{' (silent)' if t['silent'] else ''}: {t['ingress']} -> "
                      f"{' '.join(t['lsrs'])} -> {t['egress']}") if t else "truth: no tunnel"
-            rep = (f"{who} {u['class']} {u.get('trigger') or ''} {u.get('technique') or ''}: "
+            rep = (f"{who} {_clean(u['class'])} {_clean(u.get('trigger') or '')} {_clean(u.get('technique') or '')}: "
                    f"{_nodes(lab, [u.get('ingress')])} -> {_nodes(lab, u.get('lsrs', []))} -> "
                    f"{_nodes(lab, [u.get('egress')])}") if u else f"{who}: nothing"
             console.print(f"  [{colour}]{v['verdict']:<28}[/] {truth}   |   {rep}", soft_wrap=True)
@@ -55,7 +85,7 @@ def print_run(doc: dict, lab, console):
         if s["off_path_hops"]:
             console.print(f"  [red]off path[/]: {s['off_path_hops']} hop(s) on none of the truth's paths")
     for u in sc.get("unmatched", []):
-        console.print(f"  [red]unmatched trace[/] {u['src']} -> {u['dst']}: {u['verdict']}")
+        console.print(f"  [red]unmatched trace[/] {_clean(u['src'])} -> {_clean(u['dst'])}: {_clean(u['verdict'])}")
     for p in sc.get("not_probed", []):          # 6PE: the IPv6 probes no IPv4 detector sends (scoring rule 7)
         for v in p["verdicts"]:
             t = v["truth"]
@@ -88,7 +118,7 @@ def print_run(doc: dict, lab, console):
         console.print(f"[cyan]{visibility_line(det, doc['visibility'])}[/]", soft_wrap=True)
     if doc.get("unmatched"):
         console.print(f"[yellow]{len(doc['unmatched'])} trace(s) toward no destination the lab probes[/] (not "
-                      "scored): " + ", ".join(f"{u['dst']}" for u in doc["unmatched"]))
+                      "scored): " + ", ".join(_clean(u["dst"]) for u in doc["unmatched"]))
     console.print("[bold green]perfect score[/]" if sc["perfect"] else "[bold yellow]not perfect[/]: see the verdicts")
 
 
@@ -101,7 +131,8 @@ def print_comparison(docs: list[dict], lab, console):
         t.add_column(col, justify="right")
     for d in docs:
         c = d["score"]["totals"]
-        t.add_row(label(d["detector"]["name"]), " ".join(d.get("files", [])), str(c["present"]), str(c["detected"]),
+        t.add_row(_clean(label(d["detector"]["name"])), _clean(" ".join(d.get("files", []))), str(c["present"]),
+                  str(c["detected"]),
                   str(c["class_correct"]), str(c["ingress_correct"]), str(c["egress_correct"]),
                   f"{c['lsrs_found']}/{c['lsrs_present']}", f"{c['hidden_lsrs_revealed']}/{c['hidden_lsrs_present']}",
                   str(c["false_tunnels"]), "yes" if d["score"]["perfect"] else "no")

@@ -76,7 +76,12 @@ def _annotate(traces: list[dict], source: str, flow) -> list[dict]:
 def _given_flow(extra) -> int | None:
     extra = list(extra or [])
     if "--flow" in extra and extra.index("--flow") + 1 < len(extra):
-        return int(extra[extra.index("--flow") + 1], 0)
+        utnt_args(extra)                    # a bad --flow is one line (exit 2), not a ValueError
+        try:
+            return int(extra[extra.index("--flow") + 1], 0)
+        except ValueError:
+            raise InputError(f"bad uTNT options after '--': --flow {extra[extra.index('--flow') + 1]!r} is not a "
+                             "flow identifier from 1 to 65535") from None
     return None
 
 

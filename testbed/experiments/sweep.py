@@ -48,8 +48,8 @@ def template_variables(name: str) -> set:
     import jinja2
     from jinja2 import meta
 
-    from testbed.lab.loader import find_lab
-    src = find_lab(name).read_text()
+    from testbed.lab.loader import find_lab, limits, read_lab_text
+    src = read_lab_text(find_lab(name), limits()["file_bytes"])
     return meta.find_undeclared_variables(jinja2.Environment().parse(src))
 
 

@@ -32,9 +32,10 @@ def cmd_export(args):
 
 def cmd_deploy(args):
     from .containerlab import deploy_containerlab, require_containerlab
-    require_containerlab()                       # before writing anything
     from testbed.cliargs import load_lab_arg as _load
-    out = Path(args.dir or f"build/{_load(args).name}/containerlab")
+    lab = _load(args)                            # a bad lab file is told first (exit 2)
+    require_containerlab()                       # before writing anything
+    out = Path(args.dir or f"build/{lab.name}/containerlab")
     files = _export(args, out)
     rc = deploy_containerlab(files[0], extra_args=args.utnt)
     if rc:

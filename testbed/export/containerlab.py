@@ -342,8 +342,10 @@ def _source(lab: Lab) -> str:
 @lru_cache(maxsize=1)
 def _env():
     import jinja2
+    from testbed.frr.render import one_line      # no value ends a line of the script or the README
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
-                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
+                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False,
+                              finalize=one_line)
 
 
 def _render(template: str, **ctx) -> str:
@@ -559,7 +561,10 @@ def deploy_containerlab(clab_file: str | os.PathLike, *, extra_args: list[str] |
     exe = require_containerlab()
     if not clab_file.is_file():
         raise TestbedError(f"{clab_file}: no such topology file; write it with `testbed export LAB --to containerlab DIR`")
-    doc = yaml.safe_load(clab_file.read_text()) or {}
+    from testbed.inputs import read_yaml
+    doc = read_yaml(clab_file, "import", "containerlab file") or {}
+    if not isinstance(doc, dict):
+        raise TestbedError(f"{clab_file}: not a containerlab topology (a mapping); write it with `testbed export`")
     problems = host_problems(doc, clab_file)
     if problems:
         raise TestbedError("; ".join(problems))

@@ -73,11 +73,21 @@ class IfaceView:
     peers: tuple[str, ...]
 
 
+def one_line(value) -> str:
+    """The escaping of every value a config template prints (jinja's finalize): FRR configs
+    are line commands and the daemons file is shell sourced by FRR's start-up script as
+    root, so a value can never end a line or start another (a newline, a terminal escape or
+    any other control character is written escaped, as text). Names are checked against the
+    name rule before they get here; this holds whatever a value is."""
+    from testbed.errors import printable
+    return printable("" if value is None else str(value))
+
+
 def _env(template_dir: Path | None = None) -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(template_dir or ROUTER_CONFIGS)),
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-        keep_trailing_newline=True, autoescape=False)
+        keep_trailing_newline=True, autoescape=False, finalize=one_line)
 
 
 def _iface_view(lab: Lab, node: Node, itf: Interface) -> IfaceView:

@@ -21,7 +21,7 @@ def load_graph(source: str):
         from . import topohub
         return topohub.load(group, rest)
     p = Path(source)
-    if not p.is_file():
+    if not p.exists():               # a FIFO or a device is refused by the reader (testbed.inputs)
         raise ImportProblem(f"{source}: neither a file nor topozoo:NAME, sndlib:NAME or caida:ASN")
     suffix = p.name.lower()
     if suffix.endswith(".graphml"):

@@ -5,14 +5,14 @@ Positions are `pos: [longitude, latitude]`; link lengths `dist` (km); an explici
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import networkx as nx
 
+from testbed.inputs import read_json, safe_path_text
+
 from .graph import ImportProblem, finish
 
-MAX_BYTES = 64 << 20
 
 
 def from_dict(doc, source: str) -> nx.Graph:
@@ -24,7 +24,8 @@ def from_dict(doc, source: str) -> nx.Graph:
         raise ImportProblem(f"{source}: node-link JSON without an 'edges' (or 'links') list")
     g = nx.Graph(name=str((doc.get("graph") or {}).get("name", "")) if isinstance(doc.get("graph"), dict) else "")
     for i, n in enumerate(doc["nodes"]):
-        if not isinstance(n, dict) or "id" not in n or isinstance(n["id"], (dict, list)):
+        if not isinstance(n, dict) or "id" not in n or not isinstance(n["id"], (str, int, float)) or \
+                isinstance(n["id"], bool):
             raise ImportProblem(f"{source}: nodes[{i}] has no scalar 'id'; every node needs one")
         g.add_node(n["id"], label=str(n.get("name") or n.get("label") or n["id"]), pos=n.get("pos"),
                    asn=n.get("asn"))
@@ -33,8 +34,8 @@ def from_dict(doc, source: str) -> nx.Graph:
             raise ImportProblem(f"{source}: edges[{i}] needs 'source' and 'target'")
         a, b = e["source"], e["target"]
         if a not in g or b not in g:
-            raise ImportProblem(f"{source}: edges[{i}] joins '{a}' and '{b}', but {a if a not in g else b!r} "
-                                "is not a node; list it under 'nodes'")
+            raise ImportProblem(f"{source}: edges[{i}].{'source' if a not in g else 'target'} is not the id of a "
+                                "node; list it under 'nodes'")
         attrs = {}
         if e.get("dist") is not None:
             attrs["dist_km"] = e["dist"]
@@ -46,12 +47,5 @@ def from_dict(doc, source: str) -> nx.Graph:
 
 
 def load_file(path: Path) -> nx.Graph:
-    if path.stat().st_size > MAX_BYTES:
-        raise ImportProblem(f"{path}: larger than {MAX_BYTES >> 20} MiB; this is not a topology file")
-    try:
-        doc = json.loads(path.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        line = getattr(e, "lineno", None)
-        raise ImportProblem(f"{path}{':' + str(line) if line else ''}: not valid JSON ({getattr(e, 'msg', e)}); "
-                            "give NetworkX node-link JSON") from None
-    return from_dict(doc, str(path))
+    doc = read_json(path, "import", "node-link JSON file", fix="give NetworkX node-link JSON")
+    return from_dict(doc, safe_path_text(path))

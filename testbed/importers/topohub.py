@@ -2,7 +2,6 @@
 (Internet Topology Zoo, SNDlib, CAIDA ITDK 2024-08 per-AS router graphs) as node-link JSON."""
 from __future__ import annotations
 
-import json
 
 from .graph import ImportProblem
 from .nodelink import from_dict
@@ -40,7 +39,9 @@ def load(group: str, name: str):
         raise ImportProblem(f"{group}:{name}: no such topology in topohub {version}"
                             + (f" (close: {', '.join(close)})" if close else "")
                             + f"; `testbed import --list {group}` lists them")
-    g = from_dict(json.loads(p.read_text()), f"{group}:{name}")
+    from testbed.inputs import LIMITS, loads_json, read_text
+    g = from_dict(loads_json(read_text(p, LIMITS["import"], "topohub file"), f"{group}:{name}", "topohub file"),
+                  f"{group}:{name}")
     g.graph["origin"] = f"{group}:{p.name[:-5]} (topohub {version})"
     if group == "caida":
         for _, dd in g.nodes(data=True):

@@ -15,7 +15,7 @@ from testbed.errors import LabError, Problem
 from .model import Interface, Lab, Link, MplsDomain, Node, Probe, make_mac
 from .reserved import is_reserved, overlapping_reserved
 from .schema import NAME, Endpoint, LabSpec, LinkSpec
-from .yamlpos import line_of
+from testbed.yamlpos import line_of
 
 KNOBS = ("ldp", "ttl_propagate", "rfc4950", "popping", "icmp_tunneling")
 
@@ -422,6 +422,15 @@ def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) ->
             for k in vendors.SOURCE_KINDS:
                 if f"source_{k}" in n.behaviour and k not in own:
                     n.icmp_source[k] = getattr(n.personality, f"source_{k}")
+    # ---- a router binds at most one label per prefix of the lab (links, LANs, loopbacks)
+    # and one per VPN prefix: label_base must leave that many 20-bit labels (1048575 handed
+    # out labels beyond 20 bits, every hop '*'); the control plane checks the exact count
+    room = len(links) + sum(1 for n in nodes.values() if n.is_router) + 16
+    for n in nodes.values():
+        if n.is_router and n.domain is not None and n.personality.label_base + room - 1 > (1 << 20) - 1:
+            P.add(("routers", n.name), f"routers.{n.name}.label_base",
+                  f"label_base {n.personality.label_base} leaves fewer than the {room} labels this lab may bind "
+                  f"(labels are 20 bits); give a label_base of at most {(1 << 20) - room}")
     # ---- probes
     probes = []
     addr_map = {a: n.name for n in nodes.values() for a in n.addresses()}

@@ -14,12 +14,13 @@ from pydantic import ValidationError
 
 from testbed import TOPOLOGIES
 from testbed.errors import LabError, Problem
+from testbed.inputs import InputProblem, check_name, safe_path_text
 
 from . import params as P
 from .build import build_lab
 from .schema import RANGES, LabSpec
 from .template import TemplateProblem, _read_limited, render_template, variables_of
-from .yamlpos import YamlProblem, line_of, load_with_lines
+from testbed.yamlpos import YamlProblem, line_of, load_with_lines
 
 # control characters (but tab and newlines) and bidirectional overrides ("Trojan Source")
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069\ufeff]")
@@ -38,7 +39,11 @@ def find_lab(name_or_path: str) -> Path:
     p = Path(name_or_path)
     if "\x00" in str(name_or_path):
         raise LabError([Problem(repr(name_or_path), "", "a lab name or path has no NUL character")])
+    safe_path_text(name_or_path)        # a newline in a file name would reach configs and scripts
     if p.suffix in (".yaml", ".yml") or p.exists() or "/" in str(name_or_path):
+        if p.suffix not in (".yaml", ".yml"):
+            # never parse (and quote in errors) a file that is not a lab file: /etc/shadow
+            raise LabError([Problem(str(p), "", "not a lab file: a lab file's name ends in .yaml or .yml")])
         try:
             ok = p.is_file()
         except OSError as e:
@@ -186,6 +191,13 @@ def load_lab(name_or_path: str | Path, params: dict | None = None, name: str | N
                         name=name if name is not None else (spec.name or path.stem))
     except LabError as e:
         raise LabError(_remap(e.problems, where, str(path))) from None
+    if name is None and not spec.name:
+        # the file's stem names the lab: it reaches namespaces, folders and configs, so it
+        # follows the same rule as a name: field (checked once the lab's own problems are told)
+        check_name(path.stem, "name", str(path), "the lab has no name: field and its file name is not a valid "
+                   "name; add name: <a-name> to the file or rename the file")
+    elif name is not None:
+        check_name(name, "--name", str(path), "give another with --name")
     lab.options = {"no_limits": no_limits, "local_first": local_first}
     return lab
 

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict as _Strict, field_validator, model_validator
 
-NAME = r"^[a-z][a-z0-9_-]{0,23}$"
+from testbed.inputs import NAME  # the one name rule (lab, node, domain, instance names)
 
 # numbers are strict (true is not 1, 1.5 is not 1) and finite; every range is in RANGES,
 # which the loader quotes in its messages
@@ -156,7 +156,7 @@ def problems_of(path: str, err, lines: dict | None = None, ranges: dict | None =
     (`ranges`: field name -> what is allowed)."""
     from testbed.errors import Problem
 
-    from .yamlpos import line_of
+    from testbed.yamlpos import line_of
     out, seen = [], set()
     for e in err.errors():
         loc = tuple(x for x in e["loc"] if isinstance(x, int) or not _union_tag(x))

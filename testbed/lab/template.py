@@ -150,14 +150,13 @@ class _Loader(jinja2.BaseLoader):
 
 
 def _read_limited(path: Path, limit: int = 1 << 20) -> str:
-    with open(path, "rb") as f:
-        data = f.read(limit + 1)
-    if len(data) > limit:
-        raise TemplateProblem(f"{path} is larger than {limit >> 10} KiB; a lab file is small text")
+    """A lab file or snippet through the input boundary (testbed.inputs: a regular file, at
+    most `limit` bytes, UTF-8)."""
+    from testbed.inputs import InputProblem, read_text
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise TemplateProblem(f"{path} is not UTF-8 text (byte {e.start})") from None
+        return read_text(path, limit, "lab file")
+    except InputProblem as e:
+        raise TemplateProblem(e.problems[0].message) from None
 
 
 # ------------------------------------------------------------------ markers

@@ -21,9 +21,18 @@ class DumpError(ValueError):
 
 
 def parse_hop(line: str, lineno: int = 0) -> dict:
+    try:
+        return _parse_hop(line, lineno)
+    except (ValueError, IndexError) as e:
+        if isinstance(e, DumpError):
+            raise
+        raise DumpError(f"line {lineno}: a field's value is not a number of TNT's dump") from None
+
+
+def _parse_hop(line: str, lineno: int) -> dict:
     tok = line.split()
     if len(tok) < 2:
-        raise DumpError(f"line {lineno}: a hop line needs an index and an address: {line!r}")
+        raise DumpError(f"line {lineno}: a hop line needs an index and an address")
     hop = {"label": tok[0], "address": None if tok[1] == "*" else tok[1], "rsvd": False, "rttls": None,
            "qttl": None, "uturn": None, "frpla": None, "rtla": None, "mpls": None, "labels": None,
            "dstunr": None, "attempts": []}
@@ -40,7 +49,7 @@ def parse_hop(line: str, lineno: int = 0) -> dict:
             hop["rttls"] = t[6:]
         elif "=" in t and t.split("=", 1)[0] in ("qttl", "uturn", "frpla", "rtla") and not labels:
             key, val = t.split("=", 1)
-            hop[key] = int(val)
+            hop[key] = int(val[:10])
         elif t.startswith("[MPLS"):
             hop["mpls"] = t.strip("[]").split(",")[1:]
         elif t == "Labels":
@@ -58,7 +67,7 @@ def parse_hop(line: str, lineno: int = 0) -> dict:
         elif t.startswith("(ATTEMPT"):
             hop["attempts"].append(t.strip("()").split(",")[1:])
         else:
-            raise DumpError(f"line {lineno}: unknown field {t!r} in {line!r}")
+            raise DumpError(f"line {lineno}: unknown field number {k + 3} of the hop line")
         k += 1
     return hop
 

@@ -12,6 +12,8 @@ command's exit status through; `status NAME` exits 1 when the lab is not up and 
 """
 from __future__ import annotations
 
+from testbed.cliargs import float_in, int_in
+
 import json
 import os
 import sys
@@ -321,7 +323,7 @@ def add_control_plane_args(s):
     s.add_argument("--control-plane", choices=["computed", "frr"], default=None,
                    help="where routers' FIB and LFIB come from: computed, or real FRR (zebra, ospfd, ldpd) in "
                         "every router namespace (default: the lab's control_plane, else computed)")
-    s.add_argument("--converge-timeout", type=float, metavar="S", default=None,
+    s.add_argument("--converge-timeout", type=float_in(0.1, 3600), metavar="S", default=None,
                    help="FRR: seconds to wait for OSPF, LDP and the LFIB to converge (default 90 + routers/2)")
 
 
@@ -331,7 +333,7 @@ def add_parsers(sub):
     s.add_argument("lab", help="library lab name or path to a lab .yaml file")
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="template parameter (repeatable)")
     s.add_argument("--name", help="instance name (default: the lab's name); two instances need two names")
-    s.add_argument("--workers", type=int, help="engine worker processes (default: one per core)")
+    s.add_argument("--workers", type=int_in(1, 64), help="engine worker processes (default: one per core)")
     add_control_plane_args(s)
     from testbed.cliargs import add_lab_file_args
     add_lab_file_args(s)
@@ -357,8 +359,8 @@ def add_parsers(sub):
     s.add_argument("node")
     s.add_argument("iface", help="interface (eth0, eth1, ... or any)")
     s.add_argument("-w", dest="write", required=True, metavar="FILE.pcap", help="pcap file ('-' for stdout)")
-    s.add_argument("-c", dest="count", type=int, help="stop after this many frames")
-    s.add_argument("--timeout", type=float, help="stop after this many seconds")
+    s.add_argument("-c", dest="count", type=int_in(1, 10**9), help="stop after this many frames")
+    s.add_argument("--timeout", type=float_in(0.1, 86400), help="stop after this many seconds")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_capture)
 

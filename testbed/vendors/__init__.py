@@ -158,14 +158,15 @@ def _read(name: str, dirs: tuple, seen: tuple = ()) -> dict:
     from pydantic import ValidationError
 
     from testbed.lab.schema import problems_of
-    from testbed.lab.yamlpos import YamlProblem, load_with_lines
+    from testbed.yamlpos import YamlProblem, load_with_lines
 
     from .schema import RANGES, VendorFile
     path = table_path(name, dirs)
     if path is None:
         raise KeyError(name)
     try:
-        text = path.read_text()
+        from testbed.inputs import LIMITS, read_text
+        text = read_text(path, LIMITS["lab"], "vendor table")
         data, lines = load_with_lines(text)
     except YamlProblem as e:
         raise _bad(path, e.field, str(e), e.line) from None

@@ -9,8 +9,12 @@ exit status, the error lines, whether anything was left behind (files in the cas
 or in its private TMPDIR, namespaces, links, run folders, child processes) and whether the
 secret leaked into the output.
 
-expect: "refused" (exit 2 or 1 with one line per problem, nothing run) or "library" (a
-same-named local snippet is ignored: the library's is used and the lab is valid).
+expect: "refused" (exit 2 or 1 with one line per problem, nothing run), "library" (a
+same-named local snippet is ignored: the library's is used and the lab is valid) or "valid"
+(a valid input a hostile-looking rule must not refuse: exit 0, no traceback).
+
+Other modules add cases: every tests/security/cases*.py with a cases() function is collected
+(collect.all_cases), so helpers working on other readers or runtimes add a file of their own.
 """
 from __future__ import annotations
 
@@ -66,6 +70,9 @@ class Case:
     needle: str = ""                                # a word the error line must contain
     process: str = ""                               # "" in-process; "sigint", "pipe", "utnt", "stdin": subprocess
     slow: bool = False
+    forbid: str = ""                                # text the output must not contain (a raw escape, a value)
+    setup: object = None                            # setup(labdir): what files cannot say (a FIFO, a run folder)
+    teardown: object = None                         # teardown(labdir): undo what setup made outside the folder
 
 
 def _alias_bomb() -> str:

@@ -145,12 +145,19 @@ def _before_our_code(err: str) -> bool:
 
 def run_case(case: Case, base: Path) -> dict:
     labdir, tmp, canary = setup(case, base)
-    before_files, before_out = _tree(labdir), _outside()
+    before_out = _outside()
+    if case.setup is not None:
+        case.setup(labdir)
+    before_files = _tree(labdir)
     t = time.monotonic()
-    if case.process:
-        code, out, err = _process(case, labdir, tmp)
-    else:
-        code, out, err = _in_process(case.argv, labdir, tmp)
+    try:
+        if case.process:
+            code, out, err = _process(case, labdir, tmp)
+        else:
+            code, out, err = _in_process(case.argv, labdir, tmp)
+    finally:
+        if case.teardown is not None:
+            case.teardown(labdir)
     seconds = time.monotonic() - t
     left = sorted(f"file {f}" for f in _tree(labdir) - before_files)
     left += sorted(f"tmp {f}" for f in _tree(tmp))
@@ -182,10 +189,12 @@ def run_case(case: Case, base: Path) -> dict:
             refused = code in (1, 2) and json_doc.get("error") is True and not traceback_seen
     elif case.expect == "refused-or-empty":
         refused = not traceback_seen and (code == 2 or (code == 0 and "no lab was up" in out))
-    elif case.expect == "library":
+    elif case.expect in ("library", "valid"):
         refused = code == 0 and not traceback_seen
     else:      # quiet: any status, no traceback, no noise beyond one line
         refused = not traceback_seen and len(err_lines) <= 1
+    if case.forbid and case.forbid in text:
+        leaked.append(f"forbidden text {case.forbid!r} in the output")
     ok = refused and not left and not leaked
     if json_doc is not None:
         message = json_doc["problems"][0]["message"] if json_doc.get("problems") else out.strip()[:200]
@@ -195,4 +204,4 @@ def run_case(case: Case, base: Path) -> dict:
             "ok": ok and (not case.needle or case.needle.lower() in text.lower()),
             "needle_ok": not case.needle or case.needle.lower() in text.lower(),
             "message": message, "lines": len(err_lines), "left_behind": left, "leaked": leaked,
-            "traceback": traceback_seen, "seconds": round(seconds, 3)}
+            "traceback": traceback_seen, "code_ran": canary.exists(), "seconds": round(seconds, 3)}

@@ -7,10 +7,10 @@ import os
 
 import pytest
 
-from cases import cases
+from collect import all_cases
 from runner import run_case
 
-CASES = {c.name: c for c in cases()}
+CASES = {c.name: c for c in all_cases()}
 ROOT_ONLY = {"utnt-no-tap", "down-all-no-stdin"}
 
 

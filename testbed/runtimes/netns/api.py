@@ -12,7 +12,6 @@ Errors a user can act on are TestbedError (one line). An `up` that fails or is i
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import selectors
 import signal
@@ -22,6 +21,7 @@ import time
 from pathlib import Path
 
 from testbed.errors import InputError, TestbedError
+from testbed.inputs import record_json
 
 from . import build as nsbuild
 from . import check, names, nsutil, state, teardown
@@ -465,7 +465,7 @@ def _health(st: dict) -> dict:
         out["frr_daemons"] = frrrt.daemon_health(st)
         out["frr_sync_alive"] = sync_ok
         try:
-            out["tables_generation"] = json.loads(frrrt.tables_path(name).read_text()).get("generation")
+            out["tables_generation"] = record_json(frrrt.tables_path(name), "tables").get("generation")
         except (OSError, ValueError):
             out["tables_generation"] = None
     status = st.get("status", "unknown")

@@ -41,6 +41,7 @@ from ipaddress import IPv4Interface
 from pathlib import Path
 
 from testbed.errors import TestbedError
+from testbed.inputs import record_json
 
 from . import nsutil, state
 from .rtnl import Rtnl
@@ -392,7 +393,7 @@ def write_tables(name: str, doc: dict, generation: int, source: str = "frr"):
 def read_tables(path) -> tuple[int, dict]:
     """(generation, {router: RouterTables}) from a tables file."""
     from testbed.controlplane.tables import RouterTables
-    doc = json.loads(Path(path).read_text())
+    doc = record_json(path, "tables")
     return doc["generation"], {r: RouterTables.from_json(t) for r, t in doc["routers"].items()}
 
 

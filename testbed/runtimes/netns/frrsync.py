@@ -27,6 +27,8 @@ import sys
 import time
 from pathlib import Path
 
+from testbed.inputs import record_json
+
 SYNC_INTERVAL = 1.0
 
 
@@ -43,12 +45,12 @@ def main(argv=None):
     from testbed.lab import load_lab
     from testbed.runtimes.netns import frr as frrrt
     from testbed.runtimes.netns.supervisor import Supervisor
-    spec = json.loads((run_dir / "spec.json").read_text())
+    spec = record_json(run_dir / "spec.json", "tables")
     name = spec["name"]
     Supervisor(run_dir).adopt("sync", os.getpid(), marker=str(run_dir))
     lab = load_lab(spec["source"], spec["params"], name=spec["lab"])
     computed = build(lab)
-    doc = json.loads(frrrt.tables_path(name).read_text())
+    doc = record_json(frrrt.tables_path(name), "tables")
     generation, last = doc["generation"], doc["routers"]
     reader = frrrt.Reader(lab, name, computed)
     log(f"following FRR of {len(reader.routers)} routers from generation {generation}")

@@ -21,6 +21,7 @@ import time
 from ipaddress import IPv4Address, IPv4Network
 
 from testbed.errors import TestbedError
+from testbed.inputs import record_json
 
 from . import nsutil, state
 from .api import attachment
@@ -150,7 +151,7 @@ def release_leases_of(name: str, pid: int) -> int:
     n = 0
     for f in (d.iterdir() if d.is_dir() else []):
         try:
-            lease = json.loads(f.read_text())
+            lease = record_json(f)
         except (OSError, ValueError):
             continue
         if lease.get("pid") == pid:

@@ -20,7 +20,7 @@ import re
 
 from testbed.errors import InputError
 
-NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,23}$")
+from testbed.inputs import NAME_RE  # the one name rule, shared with lab files
 NS_PREFIX = "tb-"
 SWITCH = "_sw"
 VP = "_vp-"

@@ -9,7 +9,6 @@ runtime acts on (processes to stop, namespaces, attachment points) are typed str
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -95,16 +94,16 @@ RANGES = {"pid": "a process id, an integer in 1..4194304", "launcher": "a proces
 
 def check(model: type[Record], path: Path, text: str, expect_name: str | None = None) -> tuple[dict | None, Problem | None]:
     """(the record, None) or (None, the first problem: file, JSON line or field, and what is wrong)."""
+    from testbed.inputs import InputProblem, loads_json
     try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        return None, Problem(str(path), "", f"not valid JSON ({e.msg.removesuffix(' at')} at column {e.colno}): "
-                             "the record is truncated or garbled", e.lineno)
+        doc = loads_json(text, str(path), "state record", "the record is truncated or garbled")
+    except InputProblem as e:
+        return None, e.problems[0]
     try:
         model.model_validate(doc)
     except ValidationError as e:
         return None, problems_of(str(path), e, None, RANGES)[0]
     if expect_name is not None and doc.get("name") != expect_name:
-        return None, Problem(str(path), "name", f"{doc.get('name')!r} is not this lab's name ({expect_name!r}): the "
+        return None, Problem(str(path), "name", f"not this lab's name ({expect_name!r}): the "
                              "record is not this lab's")
     return doc, None

@@ -175,15 +175,24 @@ def read_record(model: str, path: Path, expect_name: str | None = None) -> tuple
     matches is what write_record wrote and is only parsed; any other (truncated, edited, from
     a version without digests, caught between its two writes) is checked field by field
     against its pydantic model (records.py), whose import `status` otherwise does not pay."""
-    text = path.read_text(errors="replace")
+    from testbed.inputs import LIMITS, InputProblem, decode, loads_json, read_bytes
     try:
-        same = path.with_name(path.name + DIGEST).read_text().strip() == _digest(text)
-    except OSError:
+        # the input boundary: a regular file (not a FIFO, not a link), at most LIMITS["state"]
+        # bytes; OSError (gone) is the caller's
+        data = read_bytes(path, LIMITS["state"], "state record", nofollow=True)
+        text = decode(data, str(path), "state record")
+    except InputProblem as e:
+        if "cannot read" in e.problems[0].message and not path.is_symlink() and not os.path.lexists(path):
+            raise FileNotFoundError(str(path)) from None
+        return None, e.problems[0]
+    try:
+        same = path.with_name(path.name + DIGEST).read_text()[:100].strip() == _digest(text)
+    except (OSError, UnicodeDecodeError):
         same = False
     if same:
         try:
-            doc = json.loads(text)
-        except ValueError:
+            doc = loads_json(text, str(path), "state record")
+        except InputProblem:
             doc = None
         if isinstance(doc, dict) and (expect_name is None or doc.get("name") == expect_name):
             return doc, None

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from testbed.errors import TestbedError
+from testbed.inputs import record_json
 
 from . import nsutil
 
@@ -119,8 +120,8 @@ class Supervisor:
             out = []
             for f in _by_age(self.records_dir):
                 try:
-                    out.append(Child.from_record(json.loads(f.read_text())))
-                except (OSError, ValueError, KeyError, TypeError):
+                    out.append(Child.from_record(record_json(f)))
+                except (OSError, ValueError, KeyError, TypeError, AttributeError):
                     continue          # half written by a process killed meanwhile: its child is
                                       # found by the other ways the module docstring names
         for c in out:

@@ -55,6 +55,7 @@ import sys
 import time
 from pathlib import Path
 
+from testbed.inputs import record_json
 from testbed.runtimes.netns.plan import fingerprint
 from testbed.wire import ARP_REQUEST, WireError, arp_reply, parse_arp
 
@@ -199,7 +200,7 @@ class Worker:
         from testbed.controlplane.tables import RouterTables
         from testbed.engine import compile_node
         try:
-            doc = json.loads(self.tables_file.read_text())
+            doc = record_json(self.tables_file, "tables")
         except (OSError, ValueError):
             return                       # try again next time
         self.tables_seen = key
@@ -449,7 +450,7 @@ def main(argv=None):
     # 30 % of the build time), and in forked workers touch page by page (copy on write)
     gc.disable()
     try:
-        spec = json.loads((run_dir / "spec.json").read_text())
+        spec = record_json(run_dir / "spec.json", "tables")
         w = Worker(run_dir, 0, spec)
         w.register()
         lab, cp, cp_seconds = _control_plane(spec)

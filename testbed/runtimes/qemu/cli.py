@@ -14,6 +14,7 @@ from testbed.errors import TestbedError
 
 
 def add_parser(sub):
+    from testbed.cliargs import float_in, int_in
     s = sub.add_parser("vm", help="boot a detector micro-VM (QEMU) on a lab's tap, score what it reports")
     s.add_argument("lab", help="library lab name or path to a lab .yaml file")
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="template parameter (repeatable)")
@@ -24,10 +25,10 @@ def add_parser(sub):
     s.add_argument("--kernel", help="your own image instead (e.g. Unikraft's app-utnt_qemu-x86_64)")
     s.add_argument("--initrd", help="its initramfs, if any")
     s.add_argument("--machine", default=None, choices=["microvm", "pc"], help="QEMU machine for --kernel (pc)")
-    s.add_argument("--mem", type=int, help="guest RAM in MB (ours: 96 tiny, 160 utnt; --kernel: 16)")
+    s.add_argument("--mem", type=int_in(16, 65536), help="guest RAM in MB (ours: 96 tiny, 160 utnt; --kernel: 16)")
     s.add_argument("--ok-status", default="0,83", help="QEMU exit statuses that mean success (0 power off, "
                    "83 Unikraft's isa-debug-exit)")
-    s.add_argument("--timeout", type=float, default=300.0, help="seconds before the VM is stopped (300)")
+    s.add_argument("--timeout", type=float_in(1, 86400), default=300.0, help="seconds before the VM is stopped (300)")
     s.add_argument("--name", help="lab instance name (default: the lab's; brought up and down if not up)")
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.set_defaults(fn=cmd_vm)
@@ -48,6 +49,10 @@ def vm_probe(lab, name, source, dest, image, extra, timeout, progress=None) -> d
     if image.name == "tiny":
         args = ["traceroute", "-q", "1", "-w", "2", "-m", "16", dst]
     elif image.name == "utnt":
+        # uTNT's options only: the guest's address, gateway and interface are the lease's
+        # (an --ip here would override the leased address)
+        from testbed.experiments.run import utnt_args
+        utnt_args(extra)
         args = ["utnt", "-i", dst, *extra]
     elif image.name == "tnt":
         args = ["tnt", "-i", dst, *extra]
@@ -90,6 +95,9 @@ def cmd_vm(args):
     from testbed.lab.loader import parse_sets
     from testbed.runtimes.qemu import Image
     lab = load_lab(args.lab, parse_sets(args.set))
+    if not args.kernel and args.image == "utnt":
+        from testbed.experiments.run import utnt_args
+        utnt_args(args.utnt)                 # uTNT's options only (an --ip would override the lease): told first
     try:
         ok = tuple(int(x) for x in args.ok_status.split(","))
     except ValueError:

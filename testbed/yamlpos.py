@@ -34,13 +34,13 @@ def _precheck(text: str) -> int:
         if isinstance(ev, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
             depth += 1
             if depth > MAX_DEPTH:
-                raise YamlProblem(f"nested more than {MAX_DEPTH} levels deep; a lab file is a few levels of "
+                raise YamlProblem(f"nested more than {MAX_DEPTH} levels deep; the file should be a few levels of "
                                   "mappings and lists", ev.start_mark.line + 1)
         elif isinstance(ev, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
             depth -= 1
         tag = getattr(ev, "tag", None)
         if tag is not None and tag not in ("!", "?") and tag not in ALLOWED_TAGS:
-            raise YamlProblem(f"the YAML tag {tag!r} is not allowed; a lab file uses plain values (remove the "
+            raise YamlProblem(f"the YAML tag {tag!r} is not allowed; only plain values are read (remove the "
                               "tag)", ev.start_mark.line + 1)
     return count
 
