@@ -183,7 +183,20 @@ def compare_record(rec: dict) -> tuple[list[dict], int, int]:
         t = parse_dump(r["tnt"])
         traces += len(t)
         hops += sum(len(x["hops"]) for x in t)
-        diffs += [{"from": r["from"], **d} for d in compare(t, parse_dump(r["utnt"]))]
+        u = parse_dump(r["utnt"])
+        by_dst = {x["dst"]: x["hops"] for x in t}
+        by_dst_u = {x["dst"]: x["hops"] for x in u}
+        for d in compare(t, u):
+            hops_t = by_dst.get(d["dst"], [])
+            # TNT's tags of the hop, so a rule can name the hop a difference is on
+            hops_u = by_dst_u.get(d["dst"], [])
+            at = d["pos"]
+            tags = hops_t[at]["mpls"] if at is not None and at < len(hops_t) else None
+            diffs.append({"from": r["from"], **d, "tnt_mpls": tags,
+                          "tnt_addr": hops_t[at]["address"] if at is not None and at < len(hops_t) else None,
+                          "utnt_addr": hops_u[at]["address"] if at is not None and at < len(hops_u) else None,
+                          # the hop before it in TNT's dump is silent ('*')
+                          "after_silent": bool(at and at <= len(hops_t) and hops_t[at - 1]["address"] is None)})
     return diffs, traces, hops
 
 
