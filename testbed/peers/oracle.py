@@ -214,6 +214,13 @@ def main(argv=None) -> int:
     ap.add_argument("--folder", default=str(Path(__file__).resolve().parents[2] / "tests" / "oracle" / "labs"))
     ap.add_argument("--redo", action="store_true", help="re-record every lab (else skip the ones there)")
     a = ap.parse_args(argv)
+    from testbed.peers.tnt import find_prefix, missing_reason
+    if find_prefix() is None:
+        print(f"oracle: {missing_reason()}", file=sys.stderr)
+        return 2
+    if os.geteuid() != 0:
+        print("oracle: recording brings labs up as network namespaces: run as root", file=sys.stderr)
+        return 2
     folder = Path(a.folder)
     folder.mkdir(parents=True, exist_ok=True)
     vs = variants(a.labs, a.seed)
