@@ -203,3 +203,47 @@ def test_compare_sees_a_changed_hop():
     bad = {**rec, "runs": [{**run, "verbose": "\n".join(lines) + "\n"}, *rec["runs"][1:]]}
     diffs, _, _ = oracle.compare_record(bad)
     assert any(d["field"] == "address" and d["tnt"] == "203.0.113.77" for d in diffs)
+
+
+def test_a_record_of_another_lab_is_stale_not_compared():
+    rec = RECORDS[0] if RECORDS else None
+    if rec is None:
+        pytest.skip("no records")
+    out = check([{**rec, "lab_sha256": "0" * 64}])
+    assert out["stale"] == [rec["file"]] and out["labs"] == 0
+
+
+def test_rules_cover_only_what_they_name():
+    """The matchers of differences.yaml, on differences built by hand: a shared-hop rule needs
+    TNT to give the hop two roles, a pending rule stops covering under ORACLE_STRICT=1."""
+    rec = {"params": {"domains": 2}, "options": [], "file": "x"}
+    shared = {"match": {"field": "mpls", "shared_hop": True}, "pending": "a fix", "reason": "sc_tnt"}
+    two = {"from": "vp1", "dst": "d", "pos": 3, "field": "mpls", "tnt": ["EXP", "IMP", "EGR", "ING", "QTTL"],
+           "utnt": ["IMP", "EGR", "QTTL"]}
+    one = {**two, "tnt": ["EXP", "EGR"], "utnt": ["EXP", "LSR"]}
+    same_roles = {**two, "utnt": ["EXP", "EGR", "ING"]}
+    assert listed(rec, two, [shared]) is shared
+    assert listed(rec, one, [shared]) is None
+    assert listed(rec, same_roles, [shared]) is None
+    os.environ["ORACLE_STRICT"] = "1"
+    try:
+        assert listed(rec, two, [shared]) is None
+    finally:
+        del os.environ["ORACLE_STRICT"]
+    qttl = {"match": {"field": "mpls", "tnt_has": ["IMP", "LSR", "QTTL"], "utnt_has": ["EGR"], "utnt_lacks": ["LSR"]},
+            "reason": "sc_tnt"}
+    d = {**two, "tnt": ["IMP", "LSR", "QTTL"], "utnt": ["IMP", "EGR", "QTTL"]}
+    assert listed(rec, d, [qttl]) is qttl
+    assert listed(rec, {**d, "utnt": ["IMP", "LSR", "QTTL"]}, [qttl]) is None
+    assert listed(rec, {**d, "field": "attempts"}, [qttl]) is None
+    ecmp = {"match": {"field": "mpls", "after_reply_ecmp": True}, "reason": "sc_tnt"}
+    assert listed(rec, d, [ecmp], {("vp1", "d")}) is ecmp
+    assert listed(rec, d, [ecmp], {("vp2", "d")}) is None
+
+
+def test_the_draw_is_prefix_stable():
+    """Growing the recording keeps what it has: the first k of n variants are the k of n = k."""
+    a, b = oracle.variants(5), oracle.variants(40)
+    assert [(v["cell"], v["options"], oracle.file_name(v)) for v in a] == \
+        [(v["cell"], v["options"], oracle.file_name(v)) for v in b[:5]]
+    assert any(v["params"]["domains"] > 1 for v in b)
