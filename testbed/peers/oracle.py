@@ -210,7 +210,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="oracle")
     ap.add_argument("--labs", type=int, default=LABS)
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    ap.add_argument("--jobs", type=int, default=12, help="labs recorded at once (they wait on TNT's pings)")
+    ap.add_argument("--jobs", type=int, default=16, help="labs recorded at once (they wait on TNT's pings)")
     ap.add_argument("--folder", default=str(Path(__file__).resolve().parents[2] / "tests" / "oracle" / "labs"))
     ap.add_argument("--redo", action="store_true", help="re-record every lab (else skip the ones there)")
     a = ap.parse_args(argv)
