@@ -7,6 +7,9 @@ A cell is one point of the grid (GRID below: axis -> values). Each cell becomes 
     vp1 - ce1 ====== pe1 - p1 .. pN - pe2 - ce2 - dst          (ecmp: a second chain q1..qN)
           ce1 - d1 .. dK - pe1   (asymmetry K: the return path from pe1 takes K more hops)
     vp2 behind ce2 probes back toward vp1 (2+ vantage points); vp3 sits behind x3 - pe1
+    domains 2-3: pe2 [- j1] - pe3 - s1..sM - pe4 [- j2] - pe5 - t1..tM - pe6 - ce2, each domain
+    with its own class, popping and vendor (join ip: through the plain IP routers j1, j2)
+    return_ecmp: e1 beside pN (pe2 -> e1 -> pN-1 costs what pe2 -> pN -> pN-1 does; e1 -> pe2 100)
 
 MPLS knobs follow the cell's class: explicit (uniform, RFC 4950 as the vendor has it),
 implicit (uniform, no RFC 4950), opaque (pipe, LDP labels for the customer prefixes so the
