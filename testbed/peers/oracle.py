@@ -200,6 +200,19 @@ def compare_record(rec: dict) -> tuple[list[dict], int, int]:
     return diffs, traces, hops
 
 
+def _current(path: Path, v: dict) -> bool:
+    """A record is there for this variant, of the lab the generator writes now (else it is
+    recorded again)."""
+    if not path.exists():
+        return False
+    try:
+        with gzip.open(path, "rt") as f:
+            rec = json.load(f)
+    except (OSError, ValueError):
+        return False
+    return rec.get("lab_sha256") == digest(v["params"]) and rec.get("options") == v["options"]
+
+
 def main(argv=None) -> int:
     """python -m testbed.peers.oracle [--labs N] [--seed S] [--jobs J] [--folder DIR]: record
     (resumable: labs already recorded are skipped)."""
@@ -228,7 +241,7 @@ def main(argv=None) -> int:
     if a.redo:
         for p in folder.glob("*.json.gz"):
             p.unlink()
-    todo = [v for v in vs if not (folder / file_name(v)).exists()]
+    todo = [v for v in vs if not _current(folder / file_name(v), v)]
     stale = [p for p in folder.glob("*.json.gz") if p.name not in keep]
     for p in stale:                      # records of another draw (seed, count or generator)
         p.unlink()
