@@ -21,7 +21,8 @@ one scamper process, revelation traces included, uses the same (scamper's defaul
 Replay (the test, every machine): the lab is rebuilt from its params, uTNT runs on the sim
 runtime from the same vantage point (the same source address) with TNT's options and
 ``--flow`` set to TNT's flow, and its verbose dump is compared with TNT's hop for hop
-(testbed/peers/dump.py compare). A recording is resumable: files already there are kept.
+(testbed/peers/dump.py compare). A recording is resumable: a record of the lab text and options
+the generator gives now is kept, anything else (missing, stale) is recorded.
 """
 from __future__ import annotations
 
