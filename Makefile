@@ -7,7 +7,7 @@ ARGS   ?=
 # test processes (pytest-xdist): most namespace tests wait on real processes, so three share two cores well
 JOBS   ?= 3
 
-.PHONY: all bootstrap test testbed labs bench clean conformance vm vm-image mininet
+.PHONY: all bootstrap test testbed labs bench clean conformance oracle vm vm-image mininet
 
 all: test
 
@@ -30,6 +30,13 @@ test: $(STAMP)
 ## make conformance : uTNT vs the original TNT over the lab variants (needs TNT built, see README)
 conformance: $(STAMP)
 	$(PY) -m pytest -q -ra -s -m conformance tests/conformance $(ARGS)
+
+## make oracle : re-record the original TNT's dumps on generated labs (tests/oracle/labs/, needs TNT built;
+##   resumable: labs already there are kept; ORACLE_ARGS="--redo" re-records all, "--jobs N" labs at once)
+ORACLE_ARGS ?=
+oracle: $(STAMP)
+	$(PY) -m testbed.peers.oracle $(ORACLE_ARGS)
+	$(PY) -m pytest -q -n $(JOBS) tests/oracle
 
 ## make mininet : the optional Mininet runtime (Debian's mininet and bridge-utils; tests skip without them)
 mininet: $(STAMP)

@@ -7,6 +7,9 @@ A cell is one point of the grid (GRID below: axis -> values). Each cell becomes 
     vp1 - ce1 ====== pe1 - p1 .. pN - pe2 - ce2 - dst          (ecmp: a second chain q1..qN)
           ce1 - d1 .. dK - pe1   (asymmetry K: the return path from pe1 takes K more hops)
     vp2 behind ce2 probes back toward vp1 (2+ vantage points); vp3 sits behind x3 - pe1
+    domains 2-3: pe2 [- j1] - pe3 - s1..sM - pe4 [- j2] - pe5 - t1..tM - pe6 - ce2, each domain
+    with its own class, popping and vendor (join ip: through the plain IP routers j1, j2)
+    return_ecmp: e1 beside pN (pe2 -> e1 -> pN-1 costs what pe2 -> pN -> pN-1 does; e1 -> pe2 100)
 
 MPLS knobs follow the cell's class: explicit (uniform, RFC 4950 as the vendor has it),
 implicit (uniform, no RFC 4950), opaque (pipe, LDP labels for the customer prefixes so the
@@ -67,6 +70,22 @@ GRID: dict[str, list] = {
     "rsvp": [False, True],                      # LDP over RSVP p1 -> pN: a stacked push (stacked_push_ttl)
     "bgp_free": [False, True],                  # P routers know no customer prefix (no route back)
     "ip_id": ["vendor", "random"],              # IP-ID of the router's own packets
+    # ---- real networks (issue 20): MPLS domains in series after the first (core), each with its
+    # own class (TTL mode and RFC 4950), popping and vendor; joined LER to LER ("direct": the
+    # egress of one LSP hands the packet to the ingress of the next) or through a plain IP router;
+    # and equal-cost return paths at the first domain's egress. The first value of each is the
+    # cell as it was without them
+    "domains": [1, 2, 3],
+    "join": ["direct", "ip"],
+    "d2_class": ["explicit", "implicit", "opaque", "invisible"],
+    "d2_popping": ["php", "uhp"],
+    "d2_vendor": VENDORS,
+    "d2_lsrs": [1, 2, 3],
+    "d3_class": ["explicit", "implicit", "opaque", "invisible"],
+    "d3_popping": ["php", "uhp"],
+    "d3_vendor": VENDORS,
+    "d3_lsrs": [1, 2, 3],
+    "return_ecmp": [False, True],               # the egress pe2 has two equal-cost paths back (one via e1)
 }
 # the catalogue axes with the value that leaves a cell as it was without them
 BEHAVIOUR_AXES = {"label_order": "vendor", "vpn": False, "sr": False, "entropy_label": False,
@@ -74,6 +93,17 @@ BEHAVIOUR_AXES = {"label_order": "vendor", "vpn": False, "sr": False, "entropy_l
                   "php_ttl_writeback": "vendor", "silent": "none", "rate_limit": "none",
                   "no_decrement_ttl": "vendor", "quote_bytes": "vendor", "source_time_exceeded": "vendor",
                   "sixpe": False, "rsvp": False, "bgp_free": False, "ip_id": "vendor"}
+# the real-network axes with the value that leaves a cell as it was without them; a domain's
+# axes mean nothing without that domain (domains < k): such a draw is the cell with their first
+# values (_cell)
+DOMAIN_AXES = {"domains": 1, "join": "direct", "d2_class": "explicit", "d2_popping": "php", "d2_vendor": "cisco",
+               "d2_lsrs": 1, "d3_class": "explicit", "d3_popping": "php", "d3_vendor": "cisco", "d3_lsrs": 1,
+               "return_ecmp": False}
+# 6PE (IPv6 across the core only) and L3VPN (VRFs on every link out of the core) are modelled for
+# one domain: with more, a draw of them is the same cell without them
+MULTI_DOMAIN_OFF = ("sixpe", "vpn")
+# the LSR names of domains 2 and 3 (domain 1's are p1..pN, q1..qN)
+DOMAIN_LSR = {2: "s", 3: "t"}
 # 6PE is modelled for PHP LSPs over LDP with BGP at the edge (testbed/lab/build.py _sixpe), LDP
 # over RSVP needs LDP and an RSVP head and tail that are not neighbours (p1 and pN, N >= 3): a
 # cell drawn with one of them on another combination is the same cell without it (_cell)
@@ -355,6 +385,14 @@ def _cell(grid: dict, index: int) -> dict:
         vals = grid[k]
         index, r = divmod(index, len(vals))
         out[k] = vals[r]
+    doms = out.get("domains", 1)
+    for k, d in DOMAIN_AXES.items():
+        if k in out and ((k == "join" and doms < 2) or (k[:1] == "d" and k[1:2].isdigit() and doms < int(k[1]))):
+            out[k] = d
+    if doms > 1:
+        for k in MULTI_DOMAIN_OFF:
+            if out.get(k):
+                out[k] = False
     if out.get("rsvp") and any(out.get(k) in vs for k, vs in RSVP_OFF.items()):
         out["rsvp"] = False
     if out.get("sixpe") and any(out.get(k) in vs for k, vs in SIXPE_OFF.items()):
@@ -364,7 +402,8 @@ def _cell(grid: dict, index: int) -> dict:
 
 def cell_id(params: dict) -> str:
     p = params
-    extra = "".join(f"-{k}={_v(p[k])}" for k, d in BEHAVIOUR_AXES.items() if k in p and p[k] != d)
+    extra = "".join(f"-{k}={_v(p[k])}" for k, d in {**BEHAVIOUR_AXES, **DOMAIN_AXES}.items()
+                    if k in p and p[k] != d)
     return (f"{p['class']}-{p['popping']}-ler={p['ler_vendor']}-lsr={p['lsr_vendor']}-n{p['lsrs']}"
             f"-p{p['p2p_prefix']}-{'ecmp' if p['ecmp'] else 'single'}-ldp={p['ldp']}-vp{p['vps']}"
             f"-d{p['dests']}-asym{p['asymmetry']}{extra}")
@@ -402,7 +441,34 @@ def lab_doc(params: dict) -> dict:
     for c in chains:
         seq = ["pe1", *c, "pe2"]
         links += [[a, b] for a, b in zip(seq, seq[1:])]
-    links += [["pe2", "ce2"], {"lan": ["ce2", "dst"], "name": "dst-lan"}]
+    domains = {}
+    last = "pe2"
+    for d in range(2, p.get("domains", 1) + 1):
+        # domain d: pe(2d-1) - s1..sM (t1..tM) - pe(2d), after the previous egress (directly, or
+        # through the plain IP router j(d-1))
+        ing, egr = f"pe{2 * d - 1}", f"pe{2 * d}"
+        lsrs = [f"{DOMAIN_LSR[d]}{i}" for i in range(1, p[f"d{d}_lsrs"] + 1)]
+        if p.get("join") == "ip":
+            routers[f"j{d - 1}"] = {}
+            links += [[last, f"j{d - 1}"], [f"j{d - 1}", ing]]
+        else:
+            links.append([last, ing])
+        for r in (ing, *lsrs, egr):
+            routers[r] = {"vendor": p[f"d{d}_vendor"]}
+        seq = [ing, *lsrs, egr]
+        links += [[a, b] for a, b in zip(seq, seq[1:])]
+        domains[f"d{d}"] = {"routers": seq, "popping": p[f"d{d}_popping"], "ldp": p["ldp"],
+                            **KNOBS[p[f"d{d}_class"]]}
+        last = egr
+    if p.get("return_ecmp"):
+        # e1 beside the last LSR: pe2 -> pN -> p(N-1) and pe2 -> e1 -> p(N-1) cost the same, so pe2's
+        # replies toward the vantage point have two equal-cost paths; e1 -> pe2 costs 100, so the
+        # forward path stays one
+        before = f"p{n - 1}" if n > 1 else "pe1"
+        routers["e1"] = {"vendor": p["lsr_vendor"]}
+        core.append("e1")
+        links += [{"endpoints": ["pe2", {"node": "e1", "cost": 100}]}, ["e1", before]]
+    links += [[last, "ce2"], {"lan": ["ce2", "dst"], "name": "dst-lan"}]
     fwd_targets = ["dst"] + (["ce2"] if p["dests"] > 1 else [])
     probes = [{"from": "vp1", "to": fwd_targets}]
     if p["vps"] >= 2:
@@ -446,7 +512,7 @@ def lab_doc(params: dict) -> dict:
     name = "mx-" + hashlib.sha1(cell_id(p).encode()).hexdigest()[:8]
     return {"name": name, "description": f"matrix cell {cell_id(p)}",
             "defaults": {"p2p_prefix": p["p2p_prefix"]}, "routers": routers, "hosts": hosts, "links": links,
-            "mpls": {"core": dom}, "probes": probes}
+            "mpls": {"core": dom, **domains}, "probes": probes}
 
 
 def lab_text(params: dict) -> str:

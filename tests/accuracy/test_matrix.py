@@ -5,12 +5,13 @@ Juniper-like LERs and LSRs, PHP), every verdict that is not `correct` must be on
 named TNT limitations (matrix.LIMITS: the rule that causes it); anything else fails."""
 import pytest
 
-from testbed.experiments.matrix import BEHAVIOUR_AXES, GRID, LIMITS, cells, generate, lab_for, run_cell, summarize
+from testbed.experiments.matrix import (BEHAVIOUR_AXES, DOMAIN_AXES, GRID, LIMITS, cells, generate, lab_for, run_cell,
+                                        summarize)
 from testbed.truth import ground_truth
 from testbed.controlplane import build
 
 TNT_GRID = {**GRID, "popping": ["php"], "ler_vendor": ["cisco", "juniper"], "lsr_vendor": ["cisco", "juniper"],
-            **{k: [v] for k, v in BEHAVIOUR_AXES.items()}}
+            **{k: [v] for k, v in {**BEHAVIOUR_AXES, **DOMAIN_AXES}.items()}}
 
 
 def test_generate_is_seeded_and_builds_valid_labs():

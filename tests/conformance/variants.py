@@ -15,15 +15,16 @@ from __future__ import annotations
 import itertools
 import random
 
+from testbed.peers.oracle import OPTIONS
+
 CHAIN_LABS = ("explicit", "implicit", "invisible-php", "invisible-php-juniper", "invisible-uhp",
               "linux-lsr", "opaque")
 VENDOR_MIXES = (
     {"vendor": "cisco"}, {"vendor": "juniper"}, {"vendor": "linux"},
     {"ler_vendor": "juniper", "lsr_vendor": "cisco"}, {"ler_vendor": "cisco", "lsr_vendor": "juniper"},
 )
-# TNT's options, each given to both; the empty set (defaults) weighs most
-OPTIONS = ([], [], [], ["-b"], ["-f", "2"], ["-f", "4"], ["-r", "2"], ["-m", "udp-paris"], ["-s", "2"],
-           ["-c", "3"])
+# TNT's options, each given to both (the defaults weigh most), are the recorded oracle's OPTIONS
+MULTI_DOMAIN = 60          # multi-domain matrix cells among the library variants
 
 
 def _vid(lab: str, params: dict, options: list[str]) -> str:
@@ -52,7 +53,13 @@ def conformance_grid() -> dict:
     label is a flow hash). Several vantage points, router ones included, are in: run_pair keeps
     both dumps per vantage point and differences() pairs traces per (vantage point, destination)."""
     from testbed.experiments.matrix import GRID
-    return {**GRID, "ecmp": [False], "entropy_label": [False]}
+    return {**GRID, "ecmp": [False], "entropy_label": [False], "return_ecmp": [False]}
+
+
+def multi_domain_grid() -> dict:
+    """The conformance grid with 2 or 3 MPLS domains in series (issue 20: different vendors,
+    classes, popping per domain, joined LER to LER or through an IP router)."""
+    return {**conformance_grid(), "domains": [2, 3]}
 
 
 def matrix_variants(n: int, seed: int = 11, grid: dict | None = None, folder: str | None = None) -> list[dict]:
@@ -81,6 +88,7 @@ def matrix_variants(n: int, seed: int = 11, grid: dict | None = None, folder: st
 def variants(n: int | None = None, seed: int = 11, source: str | None = None) -> list[dict]:
     """The variants, in a seeded order; the first ``n`` (all when None).  The library labs
     with every lsrs 1..8 x vendor mix x /30-/31 combination, plain-ip, asymmetric and mixed,
+    and MULTI_DOMAIN matrix cells with 2-3 MPLS domains in series (multi_domain_grid),
     each with one of TNT's option sets drawn with the seed; or matrix cells (source "matrix",
     ``n`` of them, 500 when None), or both alternating (source "both")."""
     import os
@@ -99,7 +107,7 @@ def variants(n: int | None = None, seed: int = 11, source: str | None = None) ->
 
 def _library_variants(seed: int) -> list[dict]:
     rng = random.Random(seed)
-    allv = _library_matrix(rng)
+    allv = _library_matrix(rng) + matrix_variants(MULTI_DOMAIN, seed, grid=multi_domain_grid())
     fixed = [v for v in allv if v["lab"] in ("asymmetric", "mixed")]
     rest = [v for v in allv if v not in fixed]
     rng.shuffle(rest)

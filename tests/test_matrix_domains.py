@@ -1,0 +1,84 @@
+"""Issue 20: the matrix's real-network axes (testbed/experiments/matrix.py DOMAIN_AXES): MPLS
+domains in series with their own class, popping and vendor, joined LER to LER or through an IP
+router, and equal-cost return paths at the first domain's egress; checked on the labs they
+build, their computed control plane and their ground truth."""
+from ipaddress import IPv4Address
+
+import pytest
+
+from testbed.controlplane import build
+from testbed.experiments.matrix import DOMAIN_AXES, GRID, _cell, cell_id, cells, lab_doc, lab_for, run_cell
+from testbed.truth import ground_truth
+
+BASE = {k: v[0] for k, v in GRID.items()}
+
+
+def _tunnels(lab, src="vp1", dst="dst"):
+    gt = ground_truth(build(lab))
+    pr = next(p for p in gt["probes"] if p["from"] == src and p["to"] == str(lab.nodes[dst].primary_address()))
+    return [[(t["class"], t["ingress"], t["lsrs"], t["egress"]) for t in path["tunnels"]] for path in pr["paths"]]
+
+
+def test_one_domain_cells_are_the_cells_before_the_axes():
+    p = dict(BASE)
+    assert "domains" not in cell_id(p) and "join" not in cell_id(p)
+    assert list(lab_doc(p)["mpls"]) == ["core"]
+
+
+def test_three_domains_in_series_have_the_classes_vendors_and_joins_asked_for():
+    p = {**BASE, "lsrs": 2, "domains": 3, "join": "ip", "d2_class": "opaque", "d2_popping": "uhp",
+         "d2_vendor": "juniper", "d2_lsrs": 2, "d3_class": "invisible", "d3_vendor": "nokia", "d3_lsrs": 3}
+    lab = lab_for(p)
+    doc = lab_doc(p)
+    assert list(doc["mpls"]) == ["core", "d2", "d3"]
+    assert doc["mpls"]["d2"]["popping"] == "uhp" and lab.nodes["s1"].vendor == "juniper"
+    assert lab.nodes["t3"].vendor == "nokia" and lab.nodes["pe1"].vendor == "cisco"
+    assert ["pe2", "j1"] in doc["links"] and ["j1", "pe3"] in doc["links"] and ["pe6", "ce2"] in doc["links"]
+    assert "j1" not in {r for d in doc["mpls"].values() for r in d["routers"]}
+    paths = _tunnels(lab)
+    assert len(paths) == 1
+    assert [(c, i, e) for c, i, _, e in paths[0]] == [("explicit", "pe1", "pe2"), ("opaque", "pe3", "pe4"),
+                                                       ("invisible-php", "pe5", "pe6")]
+    assert [ls for _, _, ls, _ in paths[0]] == [["p1", "p2"], ["s1", "s2"], ["t1", "t2", "t3"]]
+
+
+def test_direct_join_puts_the_next_ingress_right_after_the_egress():
+    p = {**BASE, "domains": 2, "join": "direct", "d2_class": "explicit"}
+    doc = lab_doc(p)
+    assert ["pe2", "pe3"] in doc["links"] and not any(r.startswith("j") for r in doc["routers"])
+    assert [(i, e) for _, i, _, e in _tunnels(lab_for(p))[0]] == [("pe1", "pe2"), ("pe3", "pe4")]
+
+
+def test_a_domain_axis_without_its_domain_is_the_cell_without_it():
+    grid = {**{k: [v] for k, v in BASE.items()}, "d2_class": ["implicit"], "d3_vendor": ["linux"], "join": ["ip"]}
+    (cid, p), = cells(grid)
+    assert p["d2_class"] == DOMAIN_AXES["d2_class"] and p["join"] == "direct"
+    assert p["d3_vendor"] == DOMAIN_AXES["d3_vendor"] and cid == cell_id(BASE)
+    two = _cell({**grid, "domains": [2], "vpn": [True], "sixpe": [True]}, 0)
+    assert two["d2_class"] == "implicit" and two["join"] == "ip" and two["d3_vendor"] == DOMAIN_AXES["d3_vendor"]
+    assert not two["vpn"] and not two["sixpe"]      # modelled for one domain only
+
+
+@pytest.mark.parametrize("lsrs", [1, 3])
+def test_return_ecmp_gives_the_egress_two_equal_cost_paths_back_and_one_forward(lsrs):
+    p = {**BASE, "lsrs": lsrs, "return_ecmp": True}
+    lab = lab_for(p)
+    cp = build(lab)
+    back = cp["pe2"].lookup(IPv4Address(str(lab.nodes["vp1"].primary_address())))
+    assert sorted(h.neighbor for h in back.nexthops) == sorted(["e1", f"p{lsrs}"])
+    before = f"p{lsrs - 1}" if lsrs > 1 else "pe1"
+    fwd = cp[before].lookup(IPv4Address(str(lab.nodes["dst"].primary_address())))
+    assert [h.neighbor for h in fwd.nexthops] == [f"p{lsrs}"]
+    assert len(_tunnels(lab)) == 1          # one forward path
+    assert "return_ecmp=true" in cell_id(p)
+
+
+def test_multi_domain_cells_run_and_score():
+    """A few seeded multi-domain cells run on the sim and are scored (no cell errors)."""
+    grid = {**GRID, "domains": [2, 3], "return_ecmp": [False, True]}
+    for c in cells(grid, seed=7, limit=3):
+        r = run_cell(c, seed=0)
+        assert "error" not in r, r.get("error")
+        assert r["totals"]["present"] + r["totals"]["undetectable"] >= 1
+        # one tunnel per domain on vp1's way (each domain's LSP ends at its egress)
+        assert all(len(path) == c[1]["domains"] for path in _tunnels(lab_for(c[1])))
