@@ -65,8 +65,8 @@ def test_what_is_not_a_scored_run_is_one_line_and_never_echoed(runs, tmp_path):
     os.mkfifo(fifo)
     many = tmp_path / "many.json"
     many.write_text(json.dumps({"lab": "x", "results": [{}, {}]}))
-    for bad, why in ((secret, "not a JSON document"), (fifo, "not a regular file"), (tmp_path, "not a regular file"),
-                     (many, "holds 2 scored results"), (tmp_path / "none.json", "cannot read it")):
+    for bad, why in ((secret, "not valid JSON"), (fifo, "not a regular file"), (tmp_path, "not a regular file"),
+                     (many, "holds 2 scored results"), (tmp_path / "none.json", "No such file or directory")):
         r = tb("diff", runs["a"], str(bad))
         assert r.returncode == 2, (bad, r.stderr)
         assert why in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr

@@ -16,45 +16,21 @@ from collections import Counter
 
 from testbed.errors import InputError, printable
 
-MAX_BYTES = 256 * 1024 * 1024
-
-
 def _read(path: str) -> dict:
-    import os
-    import stat
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError as e:
-        raise InputError(f"{printable(path)}: cannot read it: {e.strerror}") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise InputError(f"{printable(path)}: not a regular file; give the JSON file that "
-                             "`testbed run --json` or `testbed score --json` wrote")
-        if st.st_size > MAX_BYTES:
-            raise InputError(f"{printable(path)}: {st.st_size} bytes, over the {MAX_BYTES} bytes a result may have")
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            raw = f.read(MAX_BYTES + 1)
-    finally:
-        os.close(fd)
-    try:
-        doc = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError) as e:
-        where = f" line {e.lineno}" if isinstance(e, json.JSONDecodeError) else ""
-        raise InputError(f"{printable(path)}:{where} not a JSON document ({type(e).__name__}); give the output of "
-                         "`testbed run --json` or `testbed score --json`") from None
+    """A scored run, read through the input boundary (regular file, bounded, strict JSON; its
+    content never echoed)."""
+    from testbed.inputs import read_json, safe_path_text
+    doc = read_json(path, "result", "scored run (testbed run --json or testbed score --json)",
+                    fix="give the output of `testbed run --json` or `testbed score --json`")
+    shown = safe_path_text(path)
     if isinstance(doc, dict) and isinstance(doc.get("results"), list):
-        raise InputError(f"{printable(path)}: holds {len(doc['results'])} scored results; diff takes one per file "
+        raise InputError(f"{shown}: holds {len(doc['results'])} scored results; diff takes one per file "
                          "(score the files one by one with `testbed score LAB FILE --json`)")
     if not (isinstance(doc, dict) and isinstance(doc.get("traces"), list) and isinstance(doc.get("score"), dict)
             and isinstance(doc["score"].get("traces"), list) and isinstance(doc.get("lab"), str)):
-        raise InputError(f"{printable(path)}: not a scored run (no lab, traces and score); give the output of "
+        raise InputError(f"{shown}: not a scored run (no lab, traces and score); give the output of "
                          "`testbed run --json` or `testbed score --json`")
     return doc
-
-
-def _no_constant(name):
-    raise ValueError(f"{name} is not JSON")
 
 
 def _who(doc: dict) -> str:
