@@ -62,23 +62,36 @@ def tunnels_on(lab, path) -> list[Tunnel]:
         labelled = path[i:j]            # routers that received the packet labelled
         ingress = path[i - 1]
         last = labelled[-1]
-        if last.action in ("untagged", "pop-explicit-null"):
-            egress, lsrs = last, labelled[:-1]
-            ending = "uhp" if last.labels_in[0] == EXPLICIT_NULL else (
-                "php" if last.labels_in == (IPV6_EXPLICIT_NULL,) else "abrupt")   # 6PE: PHP, then label 2
-        else:
-            egress = path[j] if j < len(path) else None
-            lsrs = labelled
-            ending = "php"
         ing = lab.nodes[ingress.node]
-        lsr_nodes = [lab.nodes[s.node] for s in lsrs]
-        silent = bool(lsr_nodes) and all(not _answers(n) for n in lsr_nodes)
         notes = []
         propagate = ing.ttl_propagate
         if ingress.action == "source" and ing.personality.ttl_propagate_local is not None:
             # the ingress router sent this packet itself (a router vantage point): the split
             # pipe's local setting applies (Cisco `no mpls ip propagate-ttl forwarded|local`)
             propagate = ing.personality.ttl_propagate_local
+        uniform = propagate and not ing.personality.no_decrement_ttl
+        if last.action in ("untagged", "pop-explicit-null"):
+            ending = "uhp" if last.labels_in[0] == EXPLICIT_NULL else (
+                "php" if last.labels_in == (IPV6_EXPLICIT_NULL,) else "abrupt")   # 6PE: PHP, then label 2
+            after = path[j].node if j < len(path) else None
+            cut = ending == "abrupt" and last.action == "untagged" and _cut_inside(lab, last.node, after)
+            if cut and uniform:
+                # an LSP cut inside its domain (mixed LDP policies, docs/tunnels.md): the popper
+                # decrements the label's TTL like any LSR (a probe expires there on the label,
+                # quoting it) and hands the packet unlabelled to the next router of the same
+                # domain, as a PHP hop does; that router is the first to see the IP header: the
+                # egress. At a domain's edge the popper stays the egress (the LSP's exit LER).
+                egress, lsrs = path[j], labelled
+            else:
+                egress, lsrs = last, labelled[:-1]
+            if cut:
+                notes.append(_cut_note(lab, last.node, after))
+        else:
+            egress = path[j] if j < len(path) else None
+            lsrs = labelled
+            ending = "php"
+        lsr_nodes = [lab.nodes[s.node] for s in lsrs]
+        silent = bool(lsr_nodes) and all(not _answers(n) for n in lsr_nodes)
         if ing.personality.no_decrement_ttl:
             # Junos no-decrement-ttl: LSE-TTL 255 for forwarded and own packets alike
             propagate = False
@@ -119,6 +132,25 @@ def tunnels_on(lab, path) -> list[Tunnel]:
                           family="6pe" if any(IPV6_EXPLICIT_NULL in s.labels_in for s in labelled) else "ipv4"))
         i = j
     return out
+
+
+def _cut_inside(lab, popper: str, after: str | None) -> bool:
+    """An untagged pop whose next router is a router of the popper's own domain: the LSP is cut
+    inside the domain (a next hop that advertised no label), not ended at its edge."""
+    if after is None or after not in lab.nodes or not lab.nodes[after].is_router:
+        return False
+    d = lab.nodes[popper].domain
+    return d is not None and lab.nodes[after].domain == d
+
+
+def _cut_note(lab, popper: str, after: str) -> str:
+    """Why an LSP is cut at `popper`: its next hop `after`, in the same domain, gave no label."""
+    p, a = lab.nodes[popper], lab.nodes[after]
+    if a.ldp != p.ldp:
+        return (f"LSP cut by mixed LDP policies: {popper} (ldp {p.ldp}) binds this FEC but its next hop {after} "
+                f"(ldp {a.ldp}) advertises no label for it, so {popper} pops it untagged (docs/tunnels.md)")
+    return (f"LSP cut inside domain {p.domain}: the next hop {after} advertises no label for this FEC, so "
+            f"{popper} pops it untagged (docs/tunnels.md)")
 
 
 def _inner_tunnels(lab, labelled, propagate: bool) -> list[dict]:
