@@ -76,7 +76,7 @@ def _expected_triggers(cp, lab, path, tunnels, t, src_addr):
     p = lab.nodes[t.egress].personality
     lengths = []
     for ret in back:
-        ret_tunnels = tunnels_on(lab, ret)
+        ret_tunnels = tunnels_on(lab, ret, cp)
         lengths.append((len(ret) - 1 - _uncounted(cp, ret, ret_tunnels, p.ttl_time_exceeded),
                         len(ret) - 1 - _uncounted(cp, ret, ret_tunnels, p.ttl_echo_reply)))
     frpla = sorted({r_te - ttl for r_te, _ in lengths})
@@ -269,7 +269,7 @@ def _probe(cp, pr, src_addr, dst, dname, flows, reveal_cache: dict) -> dict:
     back = walk(cp, dname, src_addr) if dname in lab.nodes else []
     paths = []
     for p in fwd:
-        tuns = tunnels_on(lab, p)
+        tuns = tunnels_on(lab, p, cp)
         tj = []
         segs = [segment_json(lab, p, t) for t in tuns if not t.lsrs]
         for t in tuns:

@@ -49,7 +49,10 @@ def _answers(node) -> bool:
     return p.lse_expiry != "drop" and p.answer_time_exceeded
 
 
-def tunnels_on(lab, path) -> list[Tunnel]:
+def tunnels_on(lab, path, cp=None) -> list[Tunnel]:
+    """The tunnels of a walked path. With the control plane `cp`, an untagged pop is known to
+    cut its LSP short (docs/tunnels.md) also where the path leaves the domain toward a FEC that
+    belongs to the domain; without it, only where the next router is in the popper's domain."""
     out = []
     i = 0
     while i < len(path):
@@ -74,7 +77,7 @@ def tunnels_on(lab, path) -> list[Tunnel]:
             ending = "uhp" if last.labels_in[0] == EXPLICIT_NULL else (
                 "php" if last.labels_in == (IPV6_EXPLICIT_NULL,) else "abrupt")   # 6PE: PHP, then label 2
             after = path[j].node if j < len(path) else None
-            cut = ending == "abrupt" and last.action == "untagged" and _cut_inside(lab, last.node, after)
+            cut = ending == "abrupt" and last.action == "untagged" and _cut(lab, cp, last, after)
             if cut and uniform:
                 # an LSP cut inside its domain (mixed LDP policies, docs/tunnels.md): the popper
                 # decrements the label's TTL like any LSR (a probe expires there on the label,
@@ -85,7 +88,7 @@ def tunnels_on(lab, path) -> list[Tunnel]:
             else:
                 egress, lsrs = last, labelled[:-1]
             if cut:
-                notes.append(_cut_note(lab, last.node, after))
+                notes.append(_cut_note(lab, cp, last, after))
         else:
             egress = path[j] if j < len(path) else None
             lsrs = labelled
@@ -134,23 +137,59 @@ def tunnels_on(lab, path) -> list[Tunnel]:
     return out
 
 
-def _cut_inside(lab, popper: str, after: str | None) -> bool:
-    """An untagged pop whose next router is a router of the popper's own domain: the LSP is cut
-    inside the domain (a next hop that advertised no label), not ended at its edge."""
-    if after is None or after not in lab.nodes or not lab.nodes[after].is_router:
+def _fec_owners(lab, cp, step) -> tuple[str | None, list[str]]:
+    """The FEC of the label `step` arrived with at its router, and the routers owning it."""
+    if cp is None:
+        return None, []
+    e = cp.tables[step.node].lfib.get(step.labels_in[0])
+    if e is None or e.fec is None:
+        return None, []
+    owners = _OWNERS.get(id(cp))
+    if owners is None or owners[0] is not cp:
+        m: dict = {}
+        for r in lab.routers:
+            if r.loopback is not None:
+                m.setdefault(f"{r.loopback}/32", []).append(r.name)
+            for i in r.interfaces:
+                m.setdefault(str(i.network), []).append(r.name)
+        _OWNERS.clear()                 # one control plane at a time (a walk's), not a growing cache
+        owners = _OWNERS[id(cp)] = (cp, m)
+    return str(e.fec), owners[1].get(str(e.fec), [])
+
+
+_OWNERS: dict = {}
+
+
+def _cut(lab, cp, last, after: str | None) -> bool:
+    """An untagged pop that cuts its LSP short inside the popper's domain: the next router is a
+    router of the same domain (it advertised no label: mixed LDP policies), or the FEC belongs to
+    another router of the domain and the IGP path to it leaves the domain here. Not a cut: an
+    LSP that ends at the domain's edge toward a FEC outside it (opaque, an L3VPN's VPN label)."""
+    d = lab.nodes[last.node].domain
+    if d is None:
         return False
-    d = lab.nodes[popper].domain
-    return d is not None and lab.nodes[after].domain == d
+    if after is not None and after in lab.nodes and lab.nodes[after].is_router and lab.nodes[after].domain == d:
+        return True
+    _, owners = _fec_owners(lab, cp, last)
+    return any(o != last.node and lab.nodes[o].domain == d for o in owners)
 
 
-def _cut_note(lab, popper: str, after: str) -> str:
-    """Why an LSP is cut at `popper`: its next hop `after`, in the same domain, gave no label."""
-    p, a = lab.nodes[popper], lab.nodes[after]
-    if a.ldp != p.ldp:
-        return (f"LSP cut by mixed LDP policies: {popper} (ldp {p.ldp}) binds this FEC but its next hop {after} "
-                f"(ldp {a.ldp}) advertises no label for it, so {popper} pops it untagged (docs/tunnels.md)")
-    return (f"LSP cut inside domain {p.domain}: the next hop {after} advertises no label for this FEC, so "
-            f"{popper} pops it untagged (docs/tunnels.md)")
+def _cut_note(lab, cp, last, after: str | None) -> str:
+    """Why an LSP is cut at the popper: its next hop gave no label."""
+    popper = last.node
+    p = lab.nodes[popper]
+    a = lab.nodes[after] if after in lab.nodes else None
+    if a is not None and a.is_router and a.domain == p.domain:
+        if a.ldp != p.ldp:
+            return (f"LSP cut by mixed LDP policies: {popper} (ldp {p.ldp}) binds this FEC but its next hop "
+                    f"{after} (ldp {a.ldp}) advertises no label for it, so {popper} pops it untagged "
+                    "(docs/tunnels.md)")
+        return (f"LSP cut inside domain {p.domain}: the next hop {after} advertises no label for this FEC, so "
+                f"{popper} pops it untagged (docs/tunnels.md)")
+    fec, owners = _fec_owners(lab, cp, last)
+    return (f"LSP cut at the edge of domain {p.domain}: its FEC {fec} belongs to {', '.join(owners)} in the domain, "
+            f"but the IGP's path there leaves the domain at {popper} (next hop {after}, no label), so {popper} "
+            "pops it untagged (docs/tunnels.md)")
 
 
 def _inner_tunnels(lab, labelled, propagate: bool) -> list[dict]:
