@@ -241,7 +241,9 @@ def test_a_real_as_number_names_the_domain(tmp_path):
 
 
 @pytest.mark.parametrize("opts,needle", [(dict(name="Bad Name"), "--name"), (dict(ldp="some"), "--ldp"),
-                                         (dict(domains=500), "--domains")])
+                                         (dict(domains=500), "--domains"), (dict(vendors="cisco=nan"), "--vendors"),
+                                         (dict(vendors="cisco=inf,juniper=1"), "--vendors"),
+                                         (dict(vps=10 ** 9), "--vps"), (dict(share=float("nan")), "--mpls-share")])
 def test_bad_options_are_refused_with_the_fix(opts, needle):
     with pytest.raises(ImportProblem, match=needle):
         import_lab("sndlib:abilene", **opts)

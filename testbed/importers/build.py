@@ -32,6 +32,7 @@ LDP_POLICIES = ("domain", "all", "loopbacks", "vendor")
 MAX_ASN = 4294967295
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,23}$")
 DESCRIPTION_MAX = 500                   # the lab schema's limit
+MAX_HOSTS = 1200                        # the lab size limit on hosts (testbed/lab/limits.yaml)
 
 
 def parse_vendors(text: str | None) -> dict[str, float]:
@@ -45,7 +46,7 @@ def parse_vendors(text: str | None) -> dict[str, float]:
             v = float(share) if sep else 1.0
         except ValueError:
             v = -1
-        if name not in VENDORS or v < 0:
+        if name not in VENDORS or not (math.isfinite(v) and v >= 0):
             raise ImportProblem(f"--vendors: '{part}' is not VENDOR=SHARE with VENDOR one of {', '.join(VENDORS)} "
                                 "(e.g. cisco=0.6,juniper=0.3,linux=0.1)")
         out[name] = v
@@ -177,6 +178,9 @@ def lab_from_graph(g: nx.Graph, name: str, *, source: str, vendors: str | None =
         raise ImportProblem(f"--mpls-share: {share} is not between 0 and 1")
     if vps < 1 or dsts < 1:
         raise ImportProblem("--vps and --dsts: at least 1 each")
+    if vps + dsts > MAX_HOSTS:
+        raise ImportProblem(f"--vps and --dsts: {vps} + {dsts} hosts is more than a lab takes ({MAX_HOSTS}); "
+                            "give fewer")
     names = _names(g)
     routers = sorted(g.nodes, key=lambda n: names[n])
 
