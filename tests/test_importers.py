@@ -247,3 +247,11 @@ def test_a_real_as_number_names_the_domain(tmp_path):
 def test_bad_options_are_refused_with_the_fix(opts, needle):
     with pytest.raises(ImportProblem, match=needle):
         import_lab("sndlib:abilene", **opts)
+
+
+def test_an_unwritable_output_is_one_line_not_a_traceback(tmp_path):
+    doc = import_lab("sndlib:abilene", vps=1, dsts=1)
+    with pytest.raises(ImportProblem, match="cannot write there"):
+        write(doc, str(tmp_path / "no-such-folder" / "x.yaml"))
+    with pytest.raises(ImportProblem, match="not a regular file"):
+        write(doc, str(tmp_path))

@@ -128,13 +128,17 @@ def write(doc: dict, path: str, command: str = "") -> str:
     from testbed.lab import load_lab
     text = to_yaml(doc, command)
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=".import-", suffix=".yaml", dir=target.parent if str(target.parent) else ".")
+    if target.exists() and not target.is_file():
+        raise ImportProblem(f"{path}: exists and is not a regular file; give another -o")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".import-", suffix=".yaml", dir=target.parent)
+    except OSError as e:
+        raise ImportProblem(f"{path}: cannot write there ({e.strerror}); give -o a file in a folder you can "
+                            "write to") from None
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
         load_lab(tmp)
-        if target.exists() and not target.is_file():
-            raise ImportProblem(f"{path}: exists and is not a regular file; give another -o")
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
