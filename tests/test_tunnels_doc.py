@@ -94,3 +94,14 @@ def test_a_zero_lsr_segment_is_never_a_tunnel_nor_scored_present(tmp_path, name)
     trace = {"src": str(lab.probes[0].source), "dst": gt["probes"][0]["to"], "hops": [], "tunnels": [],
              "vantage_point": lab.probes[0].source}
     assert score_run(lab, gt, [trace])["totals"]["present"] == 0
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_truth_with_cuts_and_segments_follows_the_schema(tmp_path, name):
+    import json
+
+    import jsonschema
+    schema = json.loads((DOC.parent / "truth.schema.json").read_text())
+    lab, cp = _load(tmp_path, name)
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(json.loads(json.dumps(ground_truth(cp)))))
+    assert not errors, [e.message[:160] for e in errors[:3]]
