@@ -94,6 +94,31 @@ def totals(rows: list[dict]) -> dict:
     return out
 
 
+def summary(rows: list[dict]) -> str:
+    """One line per group (and all): what the README shows; docs/imports.md has every row."""
+    head = ("| graphs | routers | load back | traces | tunnels present | undetectable | zero-LSR segments | "
+            "zero-LSR counted | recall % | precision % | false tunnels | false LSRs | misses | unnamed misses |\n|"
+            + "---|" * 15)
+    lines = [head.replace("| graphs |", "| group | graphs |", 1)]
+    groups = {}
+    for r in rows:
+        groups.setdefault(r["source"].split(":")[0], []).append(r)
+    for name, rs in [*groups.items(), ("all", rows)]:
+        ok = [r for r in rs if "error" not in r]
+        tp = sum(round((r["recall"] or 0) * r["present"]) for r in ok)
+        rep = sum(round(tp_r / r["precision"]) if r["precision"] else 0
+                  for r in ok for tp_r in [round((r["recall"] or 0) * r["present"])])
+        t = totals(rs)
+        not_run = f" ({t['errors']} not run)" if t["errors"] else ""
+        lines.append(f"| {name} | {len(rs)}{not_run} | "
+                     f"{min((r['routers'] for r in ok), default=0)}-{max((r['routers'] for r in ok), default=0)} | "
+                     f"{t['loads_back']}/{len(ok)} | {t['traces']} | {t['present']} | {t['undetectable']} | "
+                     f"{t['segments']} | {t['zero_lsr_counted']} | {pct(tp / t['present'] if t['present'] else None)} | "
+                     f"{pct(tp / rep if rep else None)} | {t['false_tunnels']} | {t['false_lsrs']} | {t['misses']} | "
+                     f"{t['unnamed_misses']} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--group", action="append", choices=["topozoo", "sndlib", "caida"])
@@ -104,7 +129,20 @@ def main(argv=None):
     ap.add_argument("--max-routers", type=int, default=None, help="skip graphs with more routers (listed as skipped)")
     ap.add_argument("--json", help="write every row here")
     ap.add_argument("--markdown", help="write the table here")
+    ap.add_argument("--summary", help="write the per-group summary table here")
+    ap.add_argument("--from-json", nargs="+", metavar="FILE", help="no run: the tables from rows saved by --json")
     a = ap.parse_args(argv)
+    if a.from_json:
+        import json as _json
+        rows = [r for f in a.from_json for r in _json.loads(Path(f).read_text())["rows"]]
+        order = {"topozoo": 0, "sndlib": 1, "caida": 2}
+        rows.sort(key=lambda r: (order[r["source"].split(":")[0]], r["source"].split(":")[1].lower()))
+        if a.markdown:
+            Path(a.markdown).write_text(markdown(rows))
+        if a.summary:
+            Path(a.summary).write_text(summary(rows))
+        print(_json.dumps(totals(rows)))
+        return 0
     from testbed.importers import topohub
     sources = a.only or [f"{g}:{n}" for g in (a.group or ["topozoo", "sndlib", "caida"]) for n in topohub.names(g)]
     rows = []
@@ -128,6 +166,8 @@ def main(argv=None):
         Path(a.json).write_text(json.dumps({"rows": rows, "totals": t}, indent=1))
     if a.markdown:
         Path(a.markdown).write_text(markdown(rows))
+    if a.summary:
+        Path(a.summary).write_text(summary(rows))
     print(json.dumps(t))
     return 1 if t["errors"] or t["zero_lsr_counted"] or t["loads_back"] != t["graphs"] - t["errors"] else 0
 
