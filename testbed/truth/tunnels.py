@@ -144,20 +144,16 @@ def _fec_owners(lab, cp, step) -> tuple[str | None, list[str]]:
     e = cp.tables[step.node].lfib.get(step.labels_in[0])
     if e is None or e.fec is None:
         return None, []
-    owners = _OWNERS.get(id(cp))
-    if owners is None or owners[0] is not cp:
-        m: dict = {}
+    owners = getattr(cp, "_fec_owners", None)     # prefix -> routers, built once per control plane
+    if owners is None:
+        owners = {}
         for r in lab.routers:
             if r.loopback is not None:
-                m.setdefault(f"{r.loopback}/32", []).append(r.name)
+                owners.setdefault(f"{r.loopback}/32", []).append(r.name)
             for i in r.interfaces:
-                m.setdefault(str(i.network), []).append(r.name)
-        _OWNERS.clear()                 # one control plane at a time (a walk's), not a growing cache
-        owners = _OWNERS[id(cp)] = (cp, m)
-    return str(e.fec), owners[1].get(str(e.fec), [])
-
-
-_OWNERS: dict = {}
+                owners.setdefault(str(i.network), []).append(r.name)
+        cp._fec_owners = owners
+    return str(e.fec), owners.get(str(e.fec), [])
 
 
 def _cut(lab, cp, last, after: str | None) -> bool:
