@@ -128,6 +128,9 @@ def cmd_truth(args):
                         f"{t['ingress']} -> {' '.join(t['lsrs'])} -> {t['egress']}  ({t['ending']})"
                         + (f"  6PE, labels {'/'.join(map(str, _first_lsr(path, t)['labels']))}"
                            if t.get("family") == "6pe" and t["lsrs"] else ""))
+            for sg in path.get("segments", []):
+                c.print(f"  zero-LSR segment ({sg['ending']}, not a tunnel): {sg['ingress']} -> {sg['egress']}"
+                        f"  seen as: {sg['seen_as']}")
             if not path["tunnels"]:
                 c.print("  no tunnel")
         for r in p["return"]:

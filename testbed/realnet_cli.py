@@ -27,7 +27,8 @@ def cmd_import(args):
     from testbed.inputs import safe_path_text
     safe_path_text(args.output)          # a lab file named with a newline is refused by every command: never written
     doc = import_lab(args.source, name=args.name, vendors=args.vendors, share=args.mpls_share, domains=args.domains,
-                     classes=args.classes, vps=args.vps, dsts=args.dsts, probes=args.probes, seed=args.seed)
+                     classes=args.classes, vps=args.vps, dsts=args.dsts, probes=args.probes, seed=args.seed,
+                     ldp=args.ldp)
     cmd = "testbed import " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["import"] else f"testbed import {args.source}"
     write(doc, args.output, cmd)
     from testbed.lab import load_lab
@@ -172,6 +173,9 @@ def add_parsers(sub):
     s.add_argument("--domains", type=int_in(1, 1000), help="cut each AS's MPLS routers into N domains")
     s.add_argument("--classes", default="invisible-php",
                    help="tunnel class per domain, cycled: explicit,implicit,opaque,invisible-php,invisible-uhp,vendor")
+    s.add_argument("--ldp", choices=["domain", "all", "loopbacks", "vendor"], default="domain",
+                   help="LDP label policy: one per domain, its most common vendor's (domain, the default), all, "
+                        "loopbacks, or vendor (each router its vendor's default: a mixed domain cuts LSPs)")
     s.add_argument("--vps", type=int_in(1, 10000), default=10, help="vantage points (hosts at edge routers, default 10)")
     s.add_argument("--dsts", type=int_in(1, 10000), default=30, help="destinations (hosts at edge routers, default 30)")
     s.add_argument("--probes", default="all", help="'all' pairs, or N destinations sampled per vantage point")

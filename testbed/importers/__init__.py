@@ -6,8 +6,12 @@ topohub package), nodelink.py (FILE.json), graphml.py (FILE.graphml), clab.py
 """
 from __future__ import annotations
 
-import json
+import os
+import re
+import tempfile
 from pathlib import Path
+
+import yaml
 
 from .build import lab_from_graph, slug
 from .graph import ImportProblem
@@ -51,40 +55,92 @@ def import_lab(source: str, name: str | None = None, **opts) -> dict:
     return lab_from_graph(g, name or default_name(source), source=source, **opts)
 
 
-def _flow(v) -> str:
-    return json.dumps(v, separators=(", ", ": ")).replace('"', "") if not isinstance(v, str) else v
+class _Flow(dict):
+    """A mapping written on one line ({k: v, ...}): a router, a link, a probe."""
 
 
-def _map(d: dict) -> str:
-    return "{" + ", ".join(f"{k}: {json.dumps(v) if isinstance(v, str) and not v.replace('-', '').replace('_', '').isalnum() else _flow(v)}"
-                           for k, v in d.items()) + "}"
+class _FlowList(list):
+    """A list written on one line ([a, b, ...]): a domain's routers."""
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(_Flow, lambda d, data: d.represent_mapping("tag:yaml.org,2002:map", data.items(),
+                                                                    flow_style=True))
+_Dumper.add_representer(_FlowList, lambda d, data: d.represent_sequence("tag:yaml.org,2002:seq", data,
+                                                                        flow_style=True))
+_JINJA_OPEN = re.compile(r"\{[{%#]")
+
+
+def _dump(obj) -> str:
+    return yaml.dump(obj, Dumper=_Dumper, sort_keys=False, allow_unicode=False, width=1 << 20,
+                     default_flow_style=False)
+
+
+def escape_jinja(text: str) -> str:
+    """Lab files are jinja2 templates: every opening delimiter ({{, {%, {#) in the text is written
+    as a jinja2 expression printing it ({{ '{{' }}), so rendering gives the text back verbatim."""
+    return _JINJA_OPEN.sub(lambda m: "{{ '" + m.group(0) + "' }}", text)
+
+
+def _comment(text: str) -> str:
+    return "# " + "".join(ch if ch.isprintable() else " " for ch in text)
 
 
 def to_yaml(doc: dict, command: str = "") -> str:
-    """The lab as YAML a person can edit: one line per router, link, domain knob and probe."""
-    out = [f"# {command}" if command else "# imported topology",
-           "# An ordinary lab file: edit routers, links, domains and probes (topologies/README.md).",
-           f"name: {doc['name']}", f"description: {json.dumps(doc['description'])}",
-           f"defaults: {_map(doc['defaults'])}", "routers:"]
-    out += [f"  {r}: {_map(s)}" for r, s in doc["routers"].items()]
-    out.append("hosts:")
-    out += [f"  {h}: {{}}" for h in doc["hosts"]]
-    out.append("links:")
-    out += [f"  - {_map(link)}" for link in doc["links"]]
-    out.append("mpls:" if doc["mpls"] else "mpls: {}")
-    for dn, d in doc["mpls"].items():
-        d = dict(d)
-        out.append(f"  {dn}:   # tunnel class: {d.pop('class')}")
-        for k, v in d.items():
-            if k != "routers":
-                out.append(f"    {k}: {_flow(v).lower() if isinstance(v, bool) else v}")
-        out.append(f"    routers: [{', '.join(d['routers'])}]")
-    out.append("probes:")
-    out += [f"  - {{from: {p['from']}, to: [{', '.join(p['to'])}]}}" for p in doc["probes"]]
-    return "\n".join(out) + "\n"
+    """The lab as YAML a person can edit (one line per router, link and probe), written by a
+    YAML serializer (names such as `no` or numbers such as 1e308 come back as they went in)
+    with jinja2's delimiters escaped: loading the file gives back `doc` (tests/test_importers.py)."""
+    head = [_comment(command) if command else "# imported topology",
+            "# An ordinary lab file: edit routers, links, domains and probes (topologies/README.md)."]
+    parts = [_dump({"name": doc["name"], "description": doc["description"], "defaults": _Flow(doc["defaults"])}),
+             _dump({"routers": {r: _Flow(s) for r, s in doc["routers"].items()}}),
+             _dump({"hosts": {h: _Flow(s) for h, s in doc["hosts"].items()}}),
+             _dump({"links": [_Flow(link) for link in doc["links"]]})]
+    if doc["mpls"]:
+        mpls = ["mpls:"]
+        for dn, d in doc["mpls"].items():
+            body = {k: v for k, v in d.items() if k not in ("class", "why", "routers")}
+            body["routers"] = _FlowList(d["routers"])
+            mpls.append("  " + _comment(d.get("why") or f"tunnel class: {d['class']}"))
+            mpls += ["  " + line for line in _dump({dn: body}).splitlines()]
+        parts.append("\n".join(mpls) + "\n")
+    else:
+        parts.append("mpls: {}\n")
+    parts.append(_dump({"probes": [_Flow({"from": pr["from"], "to": list(pr["to"])}) for pr in doc["probes"]]}))
+    return escape_jinja("\n".join(head) + "\n" + "".join(parts))
+
+
+def lab_dict(doc: dict) -> dict:
+    """What `doc` says as a lab file's mapping (the importer's bookkeeping keys dropped): what
+    to_yaml's text must load back to."""
+    out = {k: doc[k] for k in ("name", "description", "defaults", "routers", "hosts", "links")}
+    out["mpls"] = {dn: {k: v for k, v in d.items() if k not in ("class", "why")} for dn, d in doc["mpls"].items()}
+    out["probes"] = [{"from": p["from"], "to": list(p["to"])} for p in doc["probes"]]
+    return out
 
 
 def write(doc: dict, path: str, command: str = "") -> str:
+    """Write the lab file whole or not at all: the text goes to a temporary file beside `path`,
+    is loaded as a lab (what we write must be a valid lab), then renamed into place."""
+    from testbed.lab import load_lab
     text = to_yaml(doc, command)
-    Path(path).write_text(text)
+    target = Path(path)
+    if target.exists() and not target.is_file():
+        raise ImportProblem(f"{path}: exists and is not a regular file; give another -o")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".import-", suffix=".yaml", dir=target.parent)
+    except OSError as e:
+        raise ImportProblem(f"{path}: cannot write there ({e.strerror}); give -o a file in a folder you can "
+                            "write to") from None
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        load_lab(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return text

@@ -28,6 +28,11 @@ CLASS_KNOBS = {
 }
 FIBRE_KM_PER_MS = 200.0
 VENDORS = ("cisco", "juniper", "linux")
+LDP_POLICIES = ("domain", "all", "loopbacks", "vendor")
+MAX_ASN = 4294967295
+NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,23}$")
+DESCRIPTION_MAX = 500                   # the lab schema's limit
+MAX_HOSTS = 1200                        # the lab size limit on hosts (testbed/lab/limits.yaml)
 
 
 def parse_vendors(text: str | None) -> dict[str, float]:
@@ -41,7 +46,7 @@ def parse_vendors(text: str | None) -> dict[str, float]:
             v = float(share) if sep else 1.0
         except ValueError:
             v = -1
-        if name not in VENDORS or v < 0:
+        if name not in VENDORS or not (math.isfinite(v) and v >= 0):
             raise ImportProblem(f"--vendors: '{part}' is not VENDOR=SHARE with VENDOR one of {', '.join(VENDORS)} "
                                 "(e.g. cisco=0.6,juniper=0.3,linux=0.1)")
         out[name] = v
@@ -57,6 +62,40 @@ def parse_classes(text: str | None) -> list[str]:
         if c not in CLASS_KNOBS:
             raise ImportProblem(f"--classes: unknown tunnel class '{c}'; choose from {', '.join(CLASS_KNOBS)}")
     return cl or ["invisible-php"]
+
+
+def _asn(value, source: str, node) -> int | None:
+    """An imported node's AS number: an integer 0..4294967295 (a digit string counts), or None.
+    Anything else is refused: it would name a domain in the lab file."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or \
+            (isinstance(value, str) and not (value.isascii() and value.isdigit() and len(value) <= 10)):
+        raise ImportProblem(f"{source}: node {str(node)[:40]!r}: field 'asn' is {str(value)[:40]!r}, not an AS number; "
+                            f"give an integer 0..{MAX_ASN} or remove the field")
+    v = int(value)
+    if not 0 <= v <= MAX_ASN:
+        raise ImportProblem(f"{source}: node {str(node)[:40]!r}: field 'asn' is {v}, outside 0..{MAX_ASN}; "
+                            "give a real AS number or remove the field")
+    return v
+
+
+def _ldp_policy(members: list, vendor_of: dict, policy: str) -> tuple[str | None, str]:
+    """The domain's LDP label policy and why (docs/tunnels.md): `domain` (default) gives the
+    whole domain the policy of its most common vendor (ties: the first in VENDORS), as an
+    operator configures one policy per domain; `all` / `loopbacks` force one; `vendor` writes
+    none, so every router keeps its vendor's default and a mixed domain cuts LSPs where an
+    `ldp all` router's next hop runs `ldp loopbacks` (the truth notes every cut)."""
+    from testbed.vendors import load as vendor
+    if policy == "vendor":
+        return None, "each router its vendor's default (mixed policies cut LSPs; the truth notes each cut)"
+    if policy in ("all", "loopbacks"):
+        return policy, "--ldp " + policy
+    count: dict = {}
+    for m in members:
+        count[vendor_of[m]] = count.get(vendor_of[m], 0) + 1
+    top = min(count, key=lambda v: (-count[v], VENDORS.index(v)))
+    return vendor(top).ldp, f"one policy per domain: that of its most common vendor ({top}, {count[top]} of {len(members)})"
 
 
 def slug(text: str, limit: int = 20) -> str:
@@ -122,7 +161,16 @@ def _regions(g: nx.Graph, members: list, n: int, rng: random.Random) -> list[lis
 
 def lab_from_graph(g: nx.Graph, name: str, *, source: str, vendors: str | None = None, share: float = 1.0,
                    domains: int | None = None, classes: str | None = None, vps: int = 10, dsts: int = 30,
-                   probes: str = "all", seed: int = 1) -> dict:
+                   probes: str = "all", seed: int = 1, ldp: str = "domain") -> dict:
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise ImportProblem(f"--name: {str(name)[:40]!r} is not a lab name; give 1-24 characters: a lowercase "
+                            "letter, then lowercase letters, digits, '-' or '_'")
+    if ldp not in LDP_POLICIES:
+        raise ImportProblem(f"--ldp: '{ldp}' is not one of {', '.join(LDP_POLICIES)}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_ASN:
+        raise ImportProblem(f"--seed: {seed!r} is not an integer 0..{MAX_ASN}")
+    if domains is not None and not 1 <= domains <= 64:
+        raise ImportProblem(f"--domains: {domains} is not between 1 and 64 (the lab limit on MPLS domains)")
     rng = random.Random(seed)
     mix = parse_vendors(vendors)
     cls = parse_classes(classes)
@@ -130,6 +178,9 @@ def lab_from_graph(g: nx.Graph, name: str, *, source: str, vendors: str | None =
         raise ImportProblem(f"--mpls-share: {share} is not between 0 and 1")
     if vps < 1 or dsts < 1:
         raise ImportProblem("--vps and --dsts: at least 1 each")
+    if vps + dsts > MAX_HOSTS:
+        raise ImportProblem(f"--vps and --dsts: {vps} + {dsts} hosts is more than a lab takes ({MAX_HOSTS}); "
+                            "give fewer")
     names = _names(g)
     routers = sorted(g.nodes, key=lambda n: names[n])
 
@@ -149,10 +200,11 @@ def lab_from_graph(g: nx.Graph, name: str, *, source: str, vendors: str | None =
 
     # ---- MPLS domains: one per AS (or one for the whole graph), a share of each, N regions
     by_as: dict = {}
+    origin = g.graph.get("origin", source)
     for n in routers:
-        by_as.setdefault(g.nodes[n].get("asn"), []).append(n)
+        by_as.setdefault(_asn(g.nodes[n].get("asn"), origin, n), []).append(n)
     doms: list[tuple[str, list]] = []
-    for asn, members in sorted(by_as.items(), key=lambda kv: str(kv[0])):
+    for asn, members in sorted(by_as.items(), key=lambda kv: (kv[0] is None, kv[0] or 0)):
         sub = g.subgraph(members)
         part = max(nx.connected_components(sub), key=len)
         want = round(share * len(part))
@@ -160,7 +212,7 @@ def lab_from_graph(g: nx.Graph, name: str, *, source: str, vendors: str | None =
             continue
         start = max(part, key=lambda x: (sub.degree(x), str(x)))
         members = _grow(sub.subgraph(part), start, want)
-        base = f"as{asn}" if asn not in (None, "") else "core"
+        base = f"as{asn}" if asn is not None else "core"
         if domains and domains > 1:
             for i, r in enumerate(_regions(g, members, domains, rng)):
                 doms.append((f"{base}-{i + 1}", r))
@@ -220,18 +272,31 @@ def lab_from_graph(g: nx.Graph, name: str, *, source: str, vendors: str | None =
         if vendor_of[n] != default_vendor:
             spec["vendor"] = vendor_of[n]
         pos = g.nodes[n].get("pos")
-        if pos is not None:
-            spec["pos"] = [round(pos[0], 4), round(pos[1], 4)]
+        if pos is not None:                     # finite numbers (graph.finish)
+            spec["pos"] = [round(float(pos[0]), 4), round(float(pos[1]), 4)]
         rdoc[names[n]] = spec
     mpls = {}
     for i, (dn, members) in enumerate(doms):
         c = cls[i % len(cls)]
-        mpls[dn] = {"class": c, "routers": sorted(names[m] for m in members), **CLASS_KNOBS[c]}
+        knobs = dict(CLASS_KNOBS[c])
+        why = f"tunnel class: {c}"
+        if "ldp" in knobs:
+            why += f"; ldp {knobs['ldp']} (the class needs it)"
+        else:
+            pol, reason = _ldp_policy(members, vendor_of, ldp)
+            if pol is not None:
+                knobs["ldp"] = pol
+            why += f"; ldp {pol or 'per router'}: {reason}"
+        mpls[dn] = {"class": c, "why": why, "routers": sorted(names[m] for m in members), **knobs}
+    description = "".join(ch if ch.isprintable() else " " for ch in
+                          f"imported from {g.graph.get('origin', source)}: {len(routers)} routers, "
+                          f"{g.number_of_edges()} links, {len(doms)} MPLS domain(s), {len(hosts)} vantage points, "
+                          f"{len(dests)} destinations (seed {seed})")
+    if len(description) > DESCRIPTION_MAX:
+        description = description[:DESCRIPTION_MAX - 3] + "..."
     return {
         "name": name,
-        "description": f"imported from {g.graph.get('origin', source)}: {len(routers)} routers, "
-                       f"{g.number_of_edges()} links, {len(doms)} MPLS domain(s), {len(hosts)} vantage points, "
-                       f"{len(dests)} destinations (seed {seed})",
+        "description": description,
         "defaults": {"vendor": default_vendor, "cost": 10},
         "routers": rdoc,
         "hosts": {h: {} for h in [*hosts, *dests]},

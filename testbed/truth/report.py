@@ -20,6 +20,43 @@ SIXPE_NOTE = ("6PE: IPv6 over the IPv4 core with the IPv6 explicit-null label 2 
 HIDDEN = ("opaque", "invisible-php", "invisible-uhp")
 
 
+def segment_json(lab, path, t) -> dict:
+    """A labelled stretch with no LSR (docs/tunnels.md): the ingress pushes a label that the very
+    next router removes. Nothing lies between them to find or reveal, so it is not counted as a
+    tunnel; `seen_as` says what a trace can show of it (from the routers' vendor behaviour):
+    "explicit-lsr" (the popper quotes a label with LSE-TTL 255 or 1 and TNT lists it as the one
+    LSR of an explicit tunnel), "opaque" (an LSE-TTL in TNT's opaque range: an MTTL with nothing
+    to reveal), "duplicate-ip" (a UHP egress lets an expiring packet through: DUPIP with nothing
+    to reveal) or "nothing"."""
+    nodes = [s.node for s in path]
+    k = nodes.index(t.egress) if t.egress in nodes else None
+    after = nodes[k + 1] if k is not None and k + 1 < len(nodes) else None
+    ing, eg = lab.nodes[t.ingress], lab.nodes[t.egress] if t.egress in lab.nodes else None
+    seen, why = "nothing", ""
+    if eg is not None and eg.personality.answer_time_exceeded:
+        if t.ending == "uhp":
+            if not (ing.ttl_propagate and not ing.personality.no_decrement_ttl):
+                if not eg.personality.explicit_null_expiry:
+                    seen, why = "duplicate-ip", (f"{t.egress} lets a packet whose TTL ends there through (UHP), so "
+                                                 f"{after} answers two probe TTLs (DUPIP) and nothing is revealed")
+            elif eg.rfc4950:
+                seen, why = "explicit-lsr", f"{t.egress} quotes the explicit-null label with LSE-TTL 1"
+        elif t.ending == "abrupt" and eg.rfc4950:
+            lse = 255 if ing.personality.no_decrement_ttl else (ing.personality.pipe_lse_ttl or 255)
+            if lse <= 1 or lse == 255:
+                seen, why = "explicit-lsr", (f"{t.egress} quotes the label with LSE-TTL {lse} (nothing spent in the "
+                                             f"LSP): TNT lists it as the one LSR of an explicit tunnel ending at "
+                                             f"{after}")
+            else:
+                seen, why = "opaque", (f"{t.egress} quotes the label with LSE-TTL {lse}: an opaque signature (MTTL) "
+                                       "with no LSR to reveal")
+    what = (f"zero-LSR segment: {t.ingress} pushes a label that {t.egress}, the next router, removes "
+            f"({t.ending}); no LSR between them, so no tunnel to find")
+    return {"ingress": t.ingress, "egress": t.egress, "after": after, "domain": t.domain, "ending": t.ending,
+            "seen_as": seen, "what": what + (f"; a trace shows: {why}" if why else "; a trace shows nothing of it"),
+            "notes": list(t.notes)}
+
+
 def _expected_triggers(cp, lab, path, tunnels, t, src_addr):
     """FRPLA and RTLA at the egress hop of tunnel t (tnt.md 2.3, 3.2): FRPLA = R_TE - probe
     TTL, with R_TE the return path's length counted through the return tunnels (min() at pop
@@ -44,7 +81,7 @@ def _expected_triggers(cp, lab, path, tunnels, t, src_addr):
     p = lab.nodes[t.egress].personality
     lengths = []
     for ret in back:
-        ret_tunnels = tunnels_on(lab, ret)
+        ret_tunnels = tunnels_on(lab, ret, cp)
         lengths.append((len(ret) - 1 - _uncounted(cp, ret, ret_tunnels, p.ttl_time_exceeded),
                         len(ret) - 1 - _uncounted(cp, ret, ret_tunnels, p.ttl_echo_reply)))
     frpla = sorted({r_te - ttl for r_te, _ in lengths})
@@ -296,9 +333,12 @@ def _probe(cp, pr, src_addr, dst, dname, flows, reveal_cache: dict) -> dict:
     back = walk(cp, dname, src_addr) if dname in lab.nodes else []
     paths = []
     for p in fwd:
-        tuns = tunnels_on(lab, p)
+        tuns = tunnels_on(lab, p, cp)
         tj = []
+        segs = [segment_json(lab, p, t) for t in tuns if not t.lsrs]
         for t in tuns:
+            if not t.lsrs:
+                continue                    # a zero-LSR segment: no tunnel to find (docs/tunnels.md)
             d = t.to_json()
             frpla, rtla = _expected_triggers(cp, lab, p, tuns, t, src_addr)
             # the most the trigger can read (the longest equal-cost return path), and every
@@ -333,7 +373,7 @@ def _probe(cp, pr, src_addr, dst, dname, flows, reveal_cache: dict) -> dict:
                 d["silent"] = True
                 d["silent_reason"] = reasons[0]
                 d["notes"].append(f"every LSR is silent: {reasons[0]}")
-        paths.append({"forward": steps, "tunnels": tj})
+        paths.append({"forward": steps, "tunnels": tj, **({"segments": segs} if segs else {})})
     fl = (flows or {}).get((pr.source, str(dst)))
     if fl is not None and len(paths) > 1:
         one = walk(cp, pr.source, dst, pick=flow_picker(fl[0], dst, fl[1], fl[2]))

@@ -49,7 +49,10 @@ def _answers(node) -> bool:
     return p.lse_expiry != "drop" and p.answer_time_exceeded
 
 
-def tunnels_on(lab, path) -> list[Tunnel]:
+def tunnels_on(lab, path, cp=None) -> list[Tunnel]:
+    """The tunnels of a walked path. With the control plane `cp`, an untagged pop is known to
+    cut its LSP short (docs/tunnels.md) also where the path leaves the domain toward a FEC that
+    belongs to the domain; without it, only where the next router is in the popper's domain."""
     out = []
     i = 0
     while i < len(path):
@@ -62,23 +65,36 @@ def tunnels_on(lab, path) -> list[Tunnel]:
         labelled = path[i:j]            # routers that received the packet labelled
         ingress = path[i - 1]
         last = labelled[-1]
-        if last.action in ("untagged", "pop-explicit-null"):
-            egress, lsrs = last, labelled[:-1]
-            ending = "uhp" if last.labels_in[0] == EXPLICIT_NULL else (
-                "php" if last.labels_in == (IPV6_EXPLICIT_NULL,) else "abrupt")   # 6PE: PHP, then label 2
-        else:
-            egress = path[j] if j < len(path) else None
-            lsrs = labelled
-            ending = "php"
         ing = lab.nodes[ingress.node]
-        lsr_nodes = [lab.nodes[s.node] for s in lsrs]
-        silent = bool(lsr_nodes) and all(not _answers(n) for n in lsr_nodes)
         notes = []
         propagate = ing.ttl_propagate
         if ingress.action == "source" and ing.personality.ttl_propagate_local is not None:
             # the ingress router sent this packet itself (a router vantage point): the split
             # pipe's local setting applies (Cisco `no mpls ip propagate-ttl forwarded|local`)
             propagate = ing.personality.ttl_propagate_local
+        uniform = propagate and not ing.personality.no_decrement_ttl
+        if last.action in ("untagged", "pop-explicit-null"):
+            ending = "uhp" if last.labels_in[0] == EXPLICIT_NULL else (
+                "php" if last.labels_in == (IPV6_EXPLICIT_NULL,) else "abrupt")   # 6PE: PHP, then label 2
+            after = path[j].node if j < len(path) else None
+            cut = ending == "abrupt" and last.action == "untagged" and _cut(lab, cp, last, after)
+            if cut and uniform:
+                # an LSP cut inside its domain (mixed LDP policies, docs/tunnels.md): the popper
+                # decrements the label's TTL like any LSR (a probe expires there on the label,
+                # quoting it) and hands the packet unlabelled to the next router of the same
+                # domain, as a PHP hop does; that router is the first to see the IP header: the
+                # egress. At a domain's edge the popper stays the egress (the LSP's exit LER).
+                egress, lsrs = path[j], labelled
+            else:
+                egress, lsrs = last, labelled[:-1]
+            if cut:
+                notes.append(_cut_note(lab, cp, last, after))
+        else:
+            egress = path[j] if j < len(path) else None
+            lsrs = labelled
+            ending = "php"
+        lsr_nodes = [lab.nodes[s.node] for s in lsrs]
+        silent = bool(lsr_nodes) and all(not _answers(n) for n in lsr_nodes)
         if ing.personality.no_decrement_ttl:
             # Junos no-decrement-ttl: LSE-TTL 255 for forwarded and own packets alike
             propagate = False
@@ -119,6 +135,57 @@ def tunnels_on(lab, path) -> list[Tunnel]:
                           family="6pe" if any(IPV6_EXPLICIT_NULL in s.labels_in for s in labelled) else "ipv4"))
         i = j
     return out
+
+
+def _fec_owners(lab, cp, step) -> tuple[str | None, list[str]]:
+    """The FEC of the label `step` arrived with at its router, and the routers owning it."""
+    if cp is None:
+        return None, []
+    e = cp.tables[step.node].lfib.get(step.labels_in[0])
+    if e is None or e.fec is None:
+        return None, []
+    owners = getattr(cp, "_fec_owners", None)     # prefix -> routers, built once per control plane
+    if owners is None:
+        owners = {}
+        for r in lab.routers:
+            if r.loopback is not None:
+                owners.setdefault(f"{r.loopback}/32", []).append(r.name)
+            for i in r.interfaces:
+                owners.setdefault(str(i.network), []).append(r.name)
+        cp._fec_owners = owners
+    return str(e.fec), owners.get(str(e.fec), [])
+
+
+def _cut(lab, cp, last, after: str | None) -> bool:
+    """An untagged pop that cuts its LSP short inside the popper's domain: the next router is a
+    router of the same domain (it advertised no label: mixed LDP policies), or the FEC belongs to
+    another router of the domain and the IGP path to it leaves the domain here. Not a cut: an
+    LSP that ends at the domain's edge toward a FEC outside it (opaque, an L3VPN's VPN label)."""
+    d = lab.nodes[last.node].domain
+    if d is None:
+        return False
+    if after is not None and after in lab.nodes and lab.nodes[after].is_router and lab.nodes[after].domain == d:
+        return True
+    _, owners = _fec_owners(lab, cp, last)
+    return any(o != last.node and lab.nodes[o].domain == d for o in owners)
+
+
+def _cut_note(lab, cp, last, after: str | None) -> str:
+    """Why an LSP is cut at the popper: its next hop gave no label."""
+    popper = last.node
+    p = lab.nodes[popper]
+    a = lab.nodes[after] if after in lab.nodes else None
+    if a is not None and a.is_router and a.domain == p.domain:
+        if a.ldp != p.ldp:
+            return (f"LSP cut by mixed LDP policies: {popper} (ldp {p.ldp}) binds this FEC but its next hop "
+                    f"{after} (ldp {a.ldp}) advertises no label for it, so {popper} pops it untagged "
+                    "(docs/tunnels.md)")
+        return (f"LSP cut inside domain {p.domain}: the next hop {after} advertises no label for this FEC, so "
+                f"{popper} pops it untagged (docs/tunnels.md)")
+    fec, owners = _fec_owners(lab, cp, last)
+    return (f"LSP cut at the edge of domain {p.domain}: its FEC {fec} belongs to {', '.join(owners)} in the domain, "
+            f"but the IGP's path there leaves the domain at {popper} (next hop {after}, no label), so {popper} "
+            "pops it untagged (docs/tunnels.md)")
 
 
 def _inner_tunnels(lab, labelled, propagate: bool) -> list[dict]:
