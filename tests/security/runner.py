@@ -146,6 +146,9 @@ def _before_our_code(err: str) -> bool:
 def run_case(case: Case, base: Path) -> dict:
     labdir, tmp, canary = setup(case, base)
     before_out = _outside()
+    # children of this process from before the case (multiprocessing's resource_tracker left by
+    # an earlier test in the same pytest process) are not the case's
+    before_children = set(_children())
     if case.setup is not None:
         case.setup(labdir)
     before_files = _tree(labdir)
@@ -162,7 +165,7 @@ def run_case(case: Case, base: Path) -> dict:
     left = sorted(f"file {f}" for f in _tree(labdir) - before_files)
     left += sorted(f"tmp {f}" for f in _tree(tmp))
     left += sorted(_outside() - before_out)
-    left += [f"child pid {p}" for p in _children()]
+    left += [f"child pid {p}" for p in _children() if p not in before_children]
     if canary.exists():
         left.append("CANARY: a payload ran code")
     text = out + err

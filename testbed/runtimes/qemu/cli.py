@@ -95,9 +95,6 @@ def cmd_vm(args):
     from testbed.lab.loader import parse_sets
     from testbed.runtimes.qemu import Image
     lab = load_lab(args.lab, parse_sets(args.set))
-    if not args.kernel and args.image == "utnt":
-        from testbed.experiments.run import utnt_args
-        utnt_args(args.utnt)                 # uTNT's options only (an --ip would override the lease): told first
     try:
         ok = tuple(int(x) for x in args.ok_status.split(","))
     except ValueError:
