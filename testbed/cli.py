@@ -348,8 +348,11 @@ def cmd_scoreboard(args):
 
 
 def _gate_rows(args, rows):
-    """A scoreboard row carries its lab's score totals (without the trace counts, which a
+    """Exit 1 when a lab's run could not vouch for traces (as `run` does), else the bar: a
+    scoreboard row carries its lab's score totals (without the trace counts, which a
     scoreboard row folds into `incomplete_traces`)."""
+    _fail_if_unvouched([{**u, "vantage_point": f"{u['lab']}: {u.get('vantage_point')}"}
+                        for r in rows for u in r.get("unvouched") or []])
     from testbed.experiments.gate import check
     check(args, [(r["lab"], {"unmatched_traces": 0, "off_path_traces": 0, **r}) for r in rows])
 

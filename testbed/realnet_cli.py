@@ -75,7 +75,8 @@ def _failure(args, lab):
         if up_progress is not None:
             up_progress.close()
     if args.json:
-        return _print_json(doc)
+        _print_json(doc)
+        return _failure_unvouched(doc)
     f = doc.get("failure")
     if f:
         print(f"failure on namespaces ({doc['control_plane']} control plane): {', '.join(f['failed_links'])} down "
@@ -95,6 +96,16 @@ def _failure(args, lab):
                   for ts in (c["tunnels_before"], c["tunnels_after"]))
         if tb != ta:
             print(f"      tunnels {tb or 'none'}  =>  {ta or 'none'}")
+    _failure_unvouched(doc)
+
+
+def _failure_unvouched(doc):
+    """Exit 1 with the traces a failure run could not vouch for (its lab found broken while
+    probing, a detector failed), as `run` and `campaign` do."""
+    if doc.get("unvouched"):
+        from testbed.cli import _fail_if_unvouched
+        _fail_if_unvouched([{**u, "vantage_point": f"{u.get('phase')}: {u.get('vantage_point')}"}
+                            for u in doc["unvouched"]])
 
 
 def _campaign(args, lab, as_run: bool = False):

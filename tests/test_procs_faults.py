@@ -429,3 +429,45 @@ def test_a_killed_detector_or_vm_fails_its_event_or_vantage_point_with_exit_1(wh
         assert r["traces_scored"] == r["completed"]
     assert not nsutil.same_process(killed, None)
     assert teardown.leftovers(name) == {"namespaces": [], "processes": [], "run_dir": []}
+
+
+def _scoreboard_instance(started: float):
+    """The netns instance a `testbed scoreboard five-vp --runtime netns` of this test started
+    (named sb<random>-five-vp by the scoreboard), once its run folder is there."""
+    for n in state.instances():
+        d = state.run_dir(n)
+        if n.startswith("sb") and n.endswith("-five-vp") and d.is_dir() and d.stat().st_mtime >= started - 1:
+            return n
+    return None
+
+
+@pytest.mark.parametrize("command", ["scoreboard", "failure"])
+def test_a_killed_engine_worker_during_scoreboard_or_failure_exits_1_with_the_traces_listed(command, tmp_path):
+    """The experiments `run` and `campaign` share: a netns scoreboard and a link-failure run
+    also exit 1 and list the traces they could not vouch for (they exited 0 and scored a dead
+    worker's silent hops as misses)."""
+    started = time.time()
+    if command == "scoreboard":
+        argv = [TESTBED, "scoreboard", "five-vp", "--runtime", "netns", "--json"]
+    else:
+        name = N("pf-fail-w")
+        argv = [TESTBED, "campaign", "five-vp", "--runtime", "netns", "--name", name, "--fail-link", "pe1,p1",
+                "--json"]
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        if command == "scoreboard":
+            name = _wait(lambda: _scoreboard_instance(started), 120, "the scoreboard's lab")
+        _kill_when(name, _a_worker_once_probing, "an engine worker while uTNT probes")
+        out, err = p.communicate(timeout=300)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 1, err
+    assert "not vouched for" in err and "engine worker" in err, err
+    doc = json.loads(out)
+    bad = [u for r in doc for u in r["unvouched"]] if command == "scoreboard" else doc["unvouched"]
+    assert bad and any("engine worker" in u["why"] for u in bad), bad
+    if command == "failure":
+        assert doc["ok"] is False and doc["changed"] == []
+    assert teardown.leftovers(name) == {"namespaces": [], "processes": [], "run_dir": []}

@@ -18,7 +18,9 @@ def _row(item: tuple) -> dict:
     return {"lab": name, "runtime": runtime, "detector": detector, "perfect": doc["score"]["perfect"],
             **{k: doc["score"]["totals"][k] for k in COLUMNS},
             "attempts_without_tunnel": sum(len(h.get("attempts", [])) for t in doc["traces"] for h in t["hops"]),
-            "probes": sum(t.get("total_probes") or 0 for t in doc["traces"])}
+            "probes": sum(t.get("total_probes") or 0 for t in doc["traces"]),
+            # traces the run could not vouch for (a lab found broken, a detector that failed)
+            "unvouched": [{**u, "lab": name} for u in doc.get("unvouched") or []]}
 
 
 def scoreboard(runtime: str = "sim", labs: list[str] | None = None, progress=None, extra=None,

@@ -22,7 +22,7 @@ import subprocess
 import time
 
 from testbed.errors import InputError, TestbedError
-from testbed.experiments.run import probe_lab, probes_of, utnt_args
+from testbed.experiments.run import probe_lab, probes_of, split_unvouched, utnt_args
 from testbed.inputs import record_json
 
 
@@ -211,6 +211,7 @@ def _netns(lab, link, router, extra, progress, name, control_plane, seed, up_pro
     for ln in lab.links:
         ln.down = False
     phases, info = [], {"failed_links": failed}
+    unvouched: list = []
     if progress:
         progress(f"bringing {lab_name} up in network namespaces"
                  + (" with FRR as the control plane" if cp_mode == "frr" else ""))
@@ -244,16 +245,23 @@ def _netns(lab, link, router, extra, progress, name, control_plane, seed, up_pro
                 info["generation"] = generation
             if progress:
                 progress(f"{phase}: uTNT from {len(jobs)} vantage point(s) (tap)")
-            traces = probe_lab(lab, "netns", jobs, extra, name=lab_name, seed=seed)
+            skipped: list = []
+            traces, bad = split_unvouched(probe_lab(lab, "netns", jobs, extra, name=lab_name, seed=seed,
+                                                    skipped=skipped))
+            # traces the lab's health check (or a failed detector) cannot vouch for are listed, not scored
+            unvouched += [{**u, "phase": phase} for u in bad + skipped]
             truth_cp, gen = (frr_control_plane_now(lab, lab_name, cp) if cp_mode == "frr" else (cp, generation))
             truth = ground_truth(truth_cp, flows_of(traces))
             phases.append({"phase": phase, "truth": truth["probes"], "traces": traces, "tables_generation": gen,
                            "score": score_run(lab, truth, traces)})
+            if bad or skipped:
+                break                   # a broken lab: the phases after it would not be vouched for either
     finally:
         for ln in lab.links:
             ln.down = False
         if progress:
             progress(f"tearing {lab_name} down")
         api.down(lab_name)
-    return {"lab": lab.name, "runtime": "netns", "control_plane": cp_mode, "failed": {"link": link, "router": router},
-            "phases": phases, "changed": _changed(lab, phases), "failure": info}
+    return {"ok": not unvouched, "unvouched": unvouched, "lab": lab.name, "runtime": "netns", "control_plane": cp_mode,
+            "failed": {"link": link, "router": router}, "phases": phases,
+            "changed": _changed(lab, phases) if len(phases) == 2 else [], "failure": info}
