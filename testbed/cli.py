@@ -261,6 +261,8 @@ def cmd_run(args):
     else:
         print_run(doc, lab, c)
     _fail_if_unvouched(doc.get("unvouched"))
+    from testbed.experiments.history import record
+    record(args, "run", doc, doc["score"]["totals"], args.utnt)
     from testbed.experiments.gate import check
     check(args, [(lab.name, doc["score"]["totals"])])
 
@@ -286,7 +288,28 @@ def cmd_score(args):
             print_run(doc, lab, c)
         if len(docs) > 1:
             print_comparison(docs, lab, c)
+    from testbed.experiments.history import record
+    for doc in docs:
+        record(args, "score", doc, doc["score"]["totals"])
     check(args, [(f"{lab.name} {path}", doc["score"]["totals"]) for path, doc in zip(results, docs)])
+
+
+def _runs_limit(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 100000:
+        raise argparse.ArgumentTypeError("a whole number from 1 to 100000")
+    return n
+
+
+def cmd_runs(args):
+    from testbed.experiments.history import print_runs, runs
+    rows = runs(lab=args.lab, detector=args.detector, limit=args.limit)
+    if args.json:
+        return _print_json(rows)
+    print_runs(rows, _console())
 
 
 def cmd_diff(args):
@@ -464,6 +487,7 @@ def cmd_signatures(args):
 # ---------------------------------------------------------------- parser
 def build_parser():
     from testbed.experiments.gate import add_args as add_gate_args
+    from testbed.experiments.history import add_args as add_history_args
     p = _Parser(prog="testbed", description="uTNT-lab: MPLS labs with known ground truth")
     from testbed import __version__
     p.add_argument("--version", action="version", version=f"testbed (uTNT-lab) {__version__}")
@@ -507,6 +531,7 @@ def build_parser():
             from testbed.runtimes.netns_cli import add_control_plane_args
             add_control_plane_args(s)
             add_gate_args(s)
+            add_history_args(s)
             s.add_argument("--detector", default="utnt", choices=["utnt", "tnt", "scamper", "traceroute"],
                            help="who probes (default utnt; the others run in the vantage point's namespace, netns only)")
             s.add_argument("--detector-cmd", metavar="'CMD ... {dst}'",
@@ -525,6 +550,7 @@ def build_parser():
                    "parameters)")
     s.add_argument("--json", action="store_true", help="machine-readable output")
     add_gate_args(s)
+    add_history_args(s)
     s.set_defaults(fn=cmd_score)
     s = sub.add_parser("diff", help="two scored runs of one lab (two detectors, or two versions) per trace and "
                                     "per verdict")
@@ -534,6 +560,12 @@ def build_parser():
     s.add_argument("--strict", action="store_true", help="exit 3 when B got a tunnel wrong that A got right")
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.set_defaults(fn=cmd_diff)
+    s = sub.add_parser("runs", help="the runs recorded in the local index (newest first), to compare over time")
+    s.add_argument("--lab", help="only runs of this lab")
+    s.add_argument("--detector", help="only runs of this detector")
+    s.add_argument("--limit", type=_runs_limit, default=20, help="how many (default 20, at most 100000)")
+    s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.set_defaults(fn=cmd_runs)
     s = sub.add_parser("scoreboard", help="uTNT's score over every library lab")
     s.add_argument("labs", nargs="*", help="only these labs")
     s.add_argument("--runtime", choices=["netns", "sim"], default="sim")

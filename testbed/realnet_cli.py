@@ -153,6 +153,11 @@ def _campaign(args, lab, as_run: bool = False):
     if doc.get("unvouched"):
         from testbed.cli import _fail_if_unvouched
         _fail_if_unvouched(doc["unvouched"])
+    from testbed.experiments.history import record
+    record(args, "run" if as_run else "campaign", {"lab": lab.name, "lab_digest": doc.get("lab_digest"),
+                                                   "params": lab.params, "runtime": args.runtime,
+                                                   "seed": getattr(args, "seed", None)},
+           doc["score_totals"], getattr(args, "utnt", None))
     from testbed.experiments.gate import check
     check(args, [(lab.name, doc["score_totals"])])
 
@@ -170,6 +175,8 @@ def add_campaign_args(s):
                         "(default: the lab's)")
     from testbed.experiments.gate import add_args as add_gate_args
     add_gate_args(s)
+    from testbed.experiments.history import add_args as add_history_args
+    add_history_args(s)
 
 
 def add_parsers(sub):

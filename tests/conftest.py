@@ -3,6 +3,10 @@ import shutil
 
 import pytest
 
+# the local index of runs (`testbed runs`) is the user's, not the suite's: tests that check it
+# give their own UTNT_RUNS_DB; every other run of the suite records nothing
+os.environ["UTNT_RUNS_DB"] = "off"
+
 from testbed.controlplane import build
 from testbed.lab import load_lab
 
