@@ -11,6 +11,7 @@ import os
 import sys
 
 from testbed.cliargs import SEED, add_lab_file_args, int_in, load_lab_arg as _load, print_json as _print_json
+from testbed.cliargs import fail_if_unvouched as _fail_if_unvouched
 from testbed.errors import InputError, LabError, TestbedError
 
 
@@ -215,19 +216,6 @@ def cmd_probe(args):
         from utnt.jsonload import dump_text_json
         sys.stdout.write(dump_text_json(traces))
     _fail_if_unvouched(bad)
-
-
-def _fail_if_unvouched(bad: list[dict]):
-    """Exit 1 after the output when traces could not be vouched for (a lab found broken by the
-    health check after probing, a detector that failed): one line each, on stderr."""
-    if not bad:
-        return
-    sys.stdout.flush()
-    for b in bad[:20]:
-        _stderr(f"not vouched for: {b.get('vantage_point')} -> {b.get('dst')}: {b.get('why')}")
-    if len(bad) > 20:
-        _stderr(f"... and {len(bad) - 20} more (all in --json's \"unvouched\")")
-    raise SystemExit(1)
 
 
 def cmd_run(args):

@@ -105,3 +105,21 @@ def scheduler_address(s: str) -> str:
 
 def SEED(s: str) -> int:       # noqa: N802 - an argparse type, named like int
     return int_in(-(1 << 63), (1 << 63) - 1)(s)
+
+
+def fail_if_unvouched(bad: list[dict] | None):
+    """Exit 1 after the output when traces could not be vouched for (a lab found broken by the
+    health check after probing, a detector that failed): one line each, on stderr."""
+    if not bad:
+        return
+    from testbed.errors import printable
+    sys.stdout.flush()
+    lines = [f"not vouched for: {b.get('vantage_point')} -> {b.get('dst')}: {b.get('why')}" for b in bad[:20]]
+    if len(bad) > 20:
+        lines.append(f"... and {len(bad) - 20} more (all in --json's \"unvouched\")")
+    for ln in lines:
+        try:
+            print(printable(ln), file=sys.stderr, flush=True)
+        except (BrokenPipeError, OSError):
+            pass
+    raise SystemExit(1)

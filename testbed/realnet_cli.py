@@ -103,8 +103,8 @@ def _failure_unvouched(doc):
     """Exit 1 with the traces a failure run could not vouch for (its lab found broken while
     probing, a detector failed), as `run` and `campaign` do."""
     if doc.get("unvouched"):
-        from testbed.cli import _fail_if_unvouched
-        _fail_if_unvouched([{**u, "vantage_point": f"{u.get('phase')}: {u.get('vantage_point')}"}
+        from testbed.cliargs import fail_if_unvouched
+        fail_if_unvouched([{**u, "vantage_point": f"{u.get('phase')}: {u.get('vantage_point')}"}
                             for u in doc["unvouched"]])
 
 
@@ -151,8 +151,8 @@ def _campaign(args, lab, as_run: bool = False):
         if files:
             c.print("wrote " + ", ".join(files.values()))
     if doc.get("unvouched"):
-        from testbed.cli import _fail_if_unvouched
-        _fail_if_unvouched(doc["unvouched"])
+        from testbed.cliargs import fail_if_unvouched
+        fail_if_unvouched(doc["unvouched"])
     from testbed.experiments.history import record
     record(args, "run" if as_run else "campaign", {"lab": lab.name, "lab_digest": doc.get("lab_digest"),
                                                    "params": lab.params, "runtime": args.runtime,

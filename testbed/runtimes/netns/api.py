@@ -102,10 +102,8 @@ def _claim(name: str, plan, lab, st: dict, progress=None):
 
 
 def _child_env() -> dict:
-    env = dict(os.environ)
-    pkg_root = str(Path(__file__).resolve().parents[3])
-    env["PYTHONPATH"] = pkg_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    return env
+    from .supervisor import child_env
+    return child_env()
 
 
 def _spawn_workers(name: str, lab, plan, n: int, sup: Supervisor | None = None) -> subprocess.Popen:

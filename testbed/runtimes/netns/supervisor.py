@@ -384,3 +384,12 @@ def _by_age(d: Path) -> list[Path]:
     except OSError:
         pass
     return [f for _, _, f in sorted(files)]
+
+
+def child_env() -> dict:
+    """The environment of the testbed's own child processes (engine workers, Mininet's driver):
+    this one, with the package's root first on PYTHONPATH so they import this very code."""
+    env = dict(os.environ)
+    pkg_root = str(Path(__file__).resolve().parents[3])
+    env["PYTHONPATH"] = pkg_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
