@@ -53,6 +53,10 @@ def cmd_validate(args):
     from testbed.truth import ground_truth
     gt = ground_truth(cp)
     n = sum(len(p["paths"][0]["tunnels"]) for p in gt["probes"] if p["paths"])
+    from testbed.truth.report import check_expect
+    failed = check_expect(lab, gt["probes"], gt.get("probes6"))
+    if failed:
+        raise LabError(failed)
     out = {"lab": lab.name, "file": lab.source, "valid": True, "routers": len(lab.routers),
            "hosts": len(lab.hosts), "links": len(lab.links), "domains": list(lab.domains),
            "probes": sum(len(p.targets) for p in lab.probes), "tunnels_on_probes": n}
@@ -192,7 +196,9 @@ def cmd_probe(args):
         return cmd_probe_many(args, lab)
     jobs = probes_of(lab, args.source, args.dest)
     traces = probe_lab(lab, args.runtime, jobs, args.utnt, name=args.name, seed=args.seed)
-    doc = {"format": "utnt", "version": 1, "lab": lab.name, "runtime": args.runtime, "traces": traces}
+    from testbed.experiments.score_files import lab_digest
+    doc = {"format": "utnt", "version": 1, "lab": lab.name, "lab_digest": lab_digest(lab), "runtime": args.runtime,
+           "traces": traces}
     if getattr(args, "scamper_json", False):
         from utnt.jsonload import trace_from_json
         from utnt.scamper_json import dump_scamper_json
@@ -244,7 +250,8 @@ def cmd_score(args):
             raise TestbedError("give the lab and at least one result file: testbed score LAB RESULTS... "
                                "(or --name RUNNING RESULTS...)")
         lab_arg, results = args.items[0], args.items[1:]
-    docs, lab = score_files(lab_arg, results, fmt=args.format, sets=args.set, running=args.name)
+    docs, lab = score_files(lab_arg, results, fmt=args.format, sets=args.set, running=args.name,
+                            force=getattr(args, "force", False))
     if args.json:
         return _print_json(docs[0] if len(docs) == 1 else {"lab": lab.name, "results": docs})
     from testbed.experiments.report import print_comparison, print_run
@@ -459,6 +466,8 @@ def build_parser():
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="template parameter of the lab (repeatable)")
     s.add_argument("--name", metavar="RUNNING", help="score against the running lab of this name (its file and "
                    "parameters)")
+    s.add_argument("--force", action="store_true", help="score a result recorded on another lab, or on the lab "
+                   "file as it was before an edit (refused without it)")
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.set_defaults(fn=cmd_score)
     s = sub.add_parser("scoreboard", help="uTNT's score over every library lab")

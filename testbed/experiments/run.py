@@ -269,7 +269,9 @@ def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=No
     else:
         raise TestbedError(f"unknown runtime '{runtime}'; choose sim or netns")
     truth, score, vis = score_probed(lab, truth_cp, traces, detector)
-    out = {"lab": lab.name, "runtime": runtime, "params": lab.params, "seed": seed, "traces": traces,
+    from testbed.experiments.score_files import lab_digest
+    out = {"lab": lab.name, "lab_digest": lab_digest(lab), "runtime": runtime, "params": lab.params, "seed": seed,
+           "traces": traces,
            "truth": truth["probes"], "truth_source": "frr" if truth_cp is not cp else "computed", "score": score,
            "control_plane": cp_mode if runtime == "netns" else "computed"}
     if detector != "utnt":
