@@ -235,9 +235,18 @@ def cmd_run(args):
     finally:
         if up_progress is not None:
             up_progress.close()
+    from testbed.truth.report import check_expect
+    failed = check_expect(lab, doc["truth"], None, doc["score"]["totals"])     # the lab file's expect: block
     if args.json:
-        return _print_json(doc)
-    print_run(doc, lab, c)
+        if failed:
+            doc["expect_failed"] = [str(p) for p in failed]
+        _print_json(doc)
+    else:
+        print_run(doc, lab, c)
+    for p in failed:
+        _stderr(f"error: {p}")
+    if failed:
+        raise SystemExit(2)
 
 
 def cmd_score(args):

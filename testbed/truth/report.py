@@ -277,13 +277,14 @@ def _probe(cp, pr, src_addr, dst, dname, flows, reveal_cache: dict) -> dict:
             "return": [[s.node for s in p] for p in back]}
 
 
-def check_expect(lab, probes: list[dict], probes6: list[dict] | None = None) -> list:
+def check_expect(lab, probes: list[dict], probes6: list[dict] | None = None, totals: dict | None = None) -> list:
     """The lab file's `expect:` block against its ground truth (probes: ground_truth()['probes'],
     every probe and equal-cost path in order): one Problem per expectation that fails, naming
     the file, the line of the block, the field, what the truth shows and the fix. `tunnels`
     (and `tunnels6` for the IPv6 probes of a 6PE lab) list the truth's tunnels in order; each
     field an entry gives (class, ingress, egress, lsrs, silent, stack_depth, family, ...) must
-    be the truth's."""
+    be the truth's. `score` (checked when a run's score `totals` are given) names counts of the
+    scorer's totals the run must give."""
     from testbed.errors import Problem
     exp = lab.expect or {}
     out = []
@@ -307,6 +308,11 @@ def check_expect(lab, probes: list[dict], probes6: list[dict] | None = None) -> 
         if len(got) > len(want):
             out.append(Problem(lab.source, f"expect.{key}", f"the truth shows {len(got)} tunnel(s), the block lists "
                                f"{len(want)}; the first not listed: {_brief(got[len(want)])}; add it", line))
+    if totals is not None:
+        for k, v in (exp.get("score") or {}).items():
+            if totals.get(k) != v:
+                out.append(Problem(lab.source, f"expect.score.{k}", f"expected {v!r}, the run's score gives "
+                                   f"{totals.get(k)!r}; fix the lab, the detector or the expect block", line))
     return out
 
 
