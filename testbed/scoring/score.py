@@ -220,12 +220,14 @@ def _flagged(lab, trace: dict, t: dict, thresholds: dict) -> str | None:
     for h in hops:
         if not h.get("address") or _node(lab, h["address"]) != t["egress"]:
             continue
+        # sc_tnt's order: an opaque egress (a top LSE-TTL not in {0, 1, 255}) is an MTTL
+        # candidate before any RTLA or FRPLA reading is looked at
+        if any(lse.get("ttl") not in (0, 1, 255) for lse in (h.get("labels") or [])[:1]):
+            return "MTTL"
         if (h.get("rtla") or 0) >= thresholds["rtla"]:
             return "RTLA"
         if (h.get("frpla") or 0) >= thresholds["frpla"]:
             return "FRPLA"
-        if any(lse.get("ttl") not in (0, 1, 255) for lse in h.get("labels", [])[:1]):
-            return "MTTL"
     # UHP: the egress is hidden; the hop after it appears twice
     for a, b in zip(hops, hops[1:]):
         if (t.get("ending") == "uhp" and a.get("address") and a.get("address") == b.get("address")
