@@ -7,30 +7,44 @@ Routers are compared by identity (any interface address maps to its router). Per
     address). A trace whose (vantage point, destination) the truth does not know is reported
     under `unmatched`, never dropped.
  2. Path. With ECMP the truth lists every equal-cost path; the trace is scored against the one
-    its base-trace hops show: the most of its responding hops on the path, then the fewest off
-    it, then the path the trace's flow takes (`flow_path`), then the first. A trace with a hop
-    on none of the listed paths is a finding (`off_path_traces`).
+    its hops show: the most of its base-trace routers on the path, then the fewest off it, then
+    the most base hops at the probe TTL the path puts their router at (its position less the
+    hidden LSRs before it, _expected_ttl), then the path the trace's flow takes (`flow_path`,
+    known for the testbed's seeded uTNT traces), then the most revealed hops on it (a TNT
+    trace's flow is unknown: its revealed LSRs tell the equal-cost paths of a hidden tunnel
+    apart), then the first. A trace with a hop on none of the listed paths (an address of no
+    node of the lab included) is a finding (`off_path_traces`).
  3. Incomplete trace: a base trace that did not reach its destination (gap limit, loop,
     unreachable) is counted (`incomplete_traces`); its tunnels are still scored.
  4. Per truth tunnel on the path, the best unused reported tunnel is the one sharing most of
-    the truth's LSRs and egress (the ingress alone never matches). Then:
-    - detected: such a reported tunnel exists (a class tag on one of its LSRs or its egress);
-    - class, ingress, egress: each right or wrong;
-    - LSRs found / hidden LSRs revealed: true LSRs among the reported ones;
-    - flagged but not revealed: not detected, but a trigger fired on its egress's hop
-      (FRPLA or RTLA at the thresholds, a duplicate IP, a quoted LSE-TTL not in {0,1,255}):
-      TNT's one-tunnel-per-trace rule stopped it (tnt.md 4.6);
+    the truth's LSRs and egress (the ingress alone never matches). LSRs no probe can make
+    answer (their truth step is `silent`, or they sit inside a stacked LSP pushed with TTL
+    255) are not LSRs to find unless found (`lsrs_unseeable`). Each verdict has an `outcome`
+    code (OUTCOMES) and, when something explains it, a `cause` code (CAUSES, a stable enum)
+    with the English beside it in `reason` ("code: text"):
+    - correct, or partly: detected (a reported tunnel shares an LSR or the egress) with the
+      parts in `wrong` (class, ingress, egress, lsrs; `lsrs_missing` LSRs to find not found);
+      causes ecmp-revelation (the revealed LSRs are those of another equal-cost path,
+      _revelation_reason), router-vp-ingress (a router vantage point's own tunnel),
+      silent-ingress (the truth's ingress is silent and no ingress was reported);
     - undetectable: no TNT signal can see it, decided from the truth and the routers' vendor
-      behaviour, never from the detector (`visibility`): silent LSRs, an implicit tunnel with
-      neither qTTL > 1 nor a u-turn run >= 3, an invisible PHP tunnel below the FRPLA threshold
-      whose egress gives no RTLA. Undetectable tunnels are not `present` (recall ignores them)
-      unless detected anyway;
-    - missed: none of the above; with a `reason` when a named router behaviour or TNT rule
-      explains it (ecmp-return: the egress's time-exceeded came back over a shorter
-      equal-cost return path, below the trigger's threshold; see _miss_reason).
-    A partly detected hidden tunnel whose LSRs were revealed on another equal-cost path
-    carries the reason ecmp-revelation (_revelation_reason); one whose only miss is the
-    ingress of a router vantage point's own tunnel carries router-vp-ingress.
+      behaviour as the engine runs them, never from the detector (`visibility`): silent LSRs,
+      an implicit tunnel with neither qTTL > 1 nor a u-turn run >= 3 (a u-turn needs an LSR
+      that tunnels the probe's error: icmp_tunneling within its tunnel_scope, and answers
+      echo), an invisible PHP tunnel below the thresholds, an invisible UHP tunnel ending at
+      the destination's last hop. Not `present` (recall ignores it) unless detected anyway;
+    - flagged-not-revealed (cause one-tunnel-per-trace): not detected, a trigger fired on its
+      egress's hop (`trigger`: MTTL, RTLA, FRPLA, DUPIP, in sc_tnt's order) and a tunnel
+      BEFORE it in the same trace was revealed: TNT reveals the first tunnel that yields hops
+      (tnt.md 4.6). Never given on a trace where nothing was revealed;
+    - missed: not detected, with the cause the trace or the truth shows, never a guess: the
+      detector's own stop reason on the trigger hop (uTNT's `attempts`, TNT's verbose
+      `(ATTEMPT,<trigger>,NTH-RV|ING-NF|TGT-NR[,BUD])`: stop-nothing-revealed,
+      stop-ingress-not-found, stop-target-not-reached), else ecmp-return (the egress's
+      time-exceeded read a shorter equal-cost return path, under the threshold, _miss_reason),
+      else with a trigger fired: silent-ingress (the truth's ingress is silent),
+      destination-after-egress, or trigger-not-revealed; with no trigger and no stop reason,
+      no cause: a plain `missed`, a finding.
  5. False tunnels: reported tunnels matched to no truth tunnel. False LSRs: reported LSRs that
     are not LSRs of the truth tunnel they were matched with, on-path routers included (an LSR of
     the same ingress/egress tunnel on another listed equal-cost path is counted apart, as
