@@ -324,3 +324,13 @@ def test_truth_class_rules():
     # one silent LSR of three leaves the tunnel visible; all silent (Linux) make it silent
     assert cls(silent="lsr")[0][2] is False
     assert cls(lsr_vendor="linux")[0][2] is True
+
+
+def test_a_router_vantage_points_own_hidden_tunnel_miss_is_named():
+    lab = lab_for({**CELL, "class": "invisible", "router_vp": True})
+    doc = run_lab(lab, runtime="sim", seed=1)
+    s = next(s for s in doc["score"]["traces"] if s["vantage_point"] == "pe1")
+    (v,) = s["verdicts"]
+    assert (v["outcome"], v["cause"]) == ("missed", "router-vp-no-revelation")
+    s = next(s for s in doc["score"]["traces"] if s["vantage_point"] == "vp1")
+    assert s["verdicts"][0]["outcome"] == "correct"

@@ -42,7 +42,8 @@ Routers are compared by identity (any interface address maps to its router). Per
       `(ATTEMPT,<trigger>,NTH-RV|ING-NF|TGT-NR[,BUD])`: stop-nothing-revealed,
       stop-ingress-not-found, stop-target-not-reached), else ecmp-return (the egress's
       time-exceeded read a shorter equal-cost return path, under the threshold, _miss_reason),
-      else with a trigger fired: silent-ingress (the truth's ingress is silent),
+      else router-vp-no-revelation (a hidden tunnel whose ingress is the router vantage point
+      itself: no hop before it to start a revelation from), else with a trigger fired: silent-ingress (the truth's ingress is silent),
       destination-after-egress, or trigger-not-revealed; with no trigger and no stop reason,
       no cause: a plain `missed`, a finding.
  5. False tunnels: reported tunnels matched to no truth tunnel. False LSRs: reported LSRs that
@@ -90,6 +91,8 @@ CAUSES = {
     "ecmp-return": "the egress's time-exceeded came back over a shorter equal-cost return path, under the "
                    "trigger's threshold",
     "silent-ingress": "the ingress is silent: no hop of the trace names it",
+    "router-vp-no-revelation": "the vantage point is the ingress router of the hidden tunnel: its trace has no hop "
+                               "before the tunnel for the revelation to start from (tnt.md 3.3)",
     "destination-after-egress": "a trigger fired on the egress and the destination is the next hop",
     "trigger-not-revealed": "a trigger fired on its egress and no tunnel was reported",
     # partly
@@ -457,6 +460,8 @@ def score_trace(lab, truth_probe: dict, trace: dict, thresholds: dict | None = N
                                      f"on the trigger hop stopped with {stop[1]}: {CAUSES[code]}")
             elif ecmp:
                 _with_cause(v, "ecmp-return", ecmp)
+            elif t.get("hidden") and t["ingress"] == truth_probe["from"]:
+                _with_cause(v, "router-vp-no-revelation")
             elif trig and ing is not None and ing.get("silent"):
                 _with_cause(v, "silent-ingress", f"{trig} fired on its egress; the ingress {t['ingress']} is silent "
                                                  f"({ing['silent']}), so the revelation has no ingress to start from")
