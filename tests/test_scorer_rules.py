@@ -334,3 +334,36 @@ def test_a_router_vantage_points_own_hidden_tunnel_miss_is_named():
     assert (v["outcome"], v["cause"]) == ("missed", "router-vp-no-revelation")
     s = next(s for s in doc["score"]["traces"] if s["vantage_point"] == "vp1")
     assert s["verdicts"][0]["outcome"] == "correct"
+
+
+def test_implicit_visibility_by_qttl_from_the_second_lsr_and_by_the_u_turn_length():
+    # Juniper (no ICMP tunnelling): p2 quotes qTTL 2, p3 pops first: visible by qTTL alone
+    lab = load_lab("implicit", {"lsrs": 3, "vendor": "juniper"})
+    t = ground_truth(build(lab))["probes"][0]["paths"][0]["tunnels"][0]
+    assert visibility(lab, t) is None
+    lab = load_lab("implicit", {"lsrs": 2, "vendor": "juniper"})          # p2 pops first: no qTTL
+    assert visibility(lab, ground_truth(build(lab))["probes"][0]["paths"][0]["tunnels"][0]) is not None
+    # one Cisco LSR of a UHP LSP tunnels its error to the egress and back: a u-turn of 2 < 3
+    lab = lab_for({**CELL, "class": "implicit", "popping": "uhp", "lsrs": 1})
+    t = ground_truth(build(lab))["probes"][0]["paths"][0]["tunnels"][0]
+    assert "u-turn run is 2 < 3" in visibility(lab, t)
+
+
+@pytest.mark.parametrize("vendor,undetectable", [("cisco", True), ("juniper", False)])
+def test_uhp_tunnel_ending_before_the_destination_unless_the_egress_answers_explicit_null(vendor, undetectable):
+    """Toward ce2, the hop right after the UHP egress pe2 is the destination: it answers the
+    probe the egress let through with an echo reply, no address repeats (DUPIP). A Juniper
+    egress answers an expiring explicit-null label itself (explicit_null_expiry)."""
+    lab = lab_for({**CELL, "class": "invisible", "popping": "uhp", "dests": 2, "ler_vendor": vendor})
+    got = {p["to"]: visibility(lab, p["paths"][0]["tunnels"][0]) for p in ground_truth(build(lab))["probes"]}
+    to_ce2 = next(p["to"] for p in ground_truth(build(lab))["probes"]
+                  if p["paths"][0]["tunnels"][0]["after_egress_is_destination"])
+    assert (got[to_ce2] is not None) == undetectable
+    assert all(v is None for k, v in got.items() if k != to_ce2)
+
+
+def test_a_truth_probe_without_paths_scores_no_hop_off_path():
+    lab = load_lab("explicit")
+    trace = {"vantage_point": "vp", "hops": [{"address": _addr(lab, "ce1"), "probe_ttl": 1}]}
+    i, path, off = choose_path(lab, [], trace)
+    assert (i, path, off) == (None, {"forward": [], "tunnels": []}, 0)
