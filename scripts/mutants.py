@@ -103,6 +103,20 @@ def mutants_of(path: str, names) -> list[dict]:
         done.add(ln)
         out.append({"file": path, "line": ln, "old": old.strip() or old, "new": repl or "(dropped)",
                     "before": text.rstrip("\n"), "after": mutated.rstrip("\n")})
+    # lines with no operator of the above: a conditional expression's (or a comprehension's)
+    # condition negated, `a if c else b` -> `a if not c else b`
+    for t in toks:
+        ln = t.start[0]
+        if ln in done or not any(a < ln <= b for a, b in spans) or t.type != tokenize.NAME or t.string != "if":
+            continue
+        text = lines[ln - 1]
+        if text.lstrip().startswith(("if ", "elif ", "for ", "def ", "@")):
+            continue
+        c1 = t.end[1]
+        done.add(ln)
+        out.append({"file": path, "line": ln, "old": "if", "new": "if not",
+                    "before": text.rstrip("\n"), "after": (text[:c1] + " not" + text[c1:]).rstrip("\n")})
+    out.sort(key=lambda m: m["line"])
     return out
 
 
@@ -145,6 +159,7 @@ def main(argv=None) -> int:
     ap.add_argument("--json", metavar="FILE", help="write every mutant and its fate")
     ap.add_argument("--survivors-of", metavar="FILE", help="run only the mutants that survived in this --json "
                     "output (matched by file and line text), e.g. after adding tests")
+    ap.add_argument("--new-since", metavar="FILE", help="run only the mutants this --json output does not have")
     ap.add_argument("--timeout", type=int, default=600)
     a = ap.parse_args(argv)
     a.tests = [x for t in a.tests for x in (t.split("=", 1) if t.startswith("-k=") else [t])]
@@ -157,10 +172,18 @@ def main(argv=None) -> int:
         return 0
     pick = set(int(x) for x in a.only.split(",")) if a.only else None
     todo = [m for m in ms if pick is None or m["id"] in pick]
-    if a.survivors_of:
-        prev = json.loads(Path(a.survivors_of).read_text())["results"]
-        alive = {(m["file"], m["before"], m["after"]) for m in prev if m["fate"] == "survived"}
-        todo = [m for m in todo if (m["file"], m["before"], m["after"]) in alive]
+    if a.survivors_of or a.new_since:
+        # a follow-up run: the survivors of an earlier run, and/or the mutants it did not have
+        # (matched by file and line text, so edits elsewhere in a file do not matter)
+        keep = set()
+        if a.survivors_of:
+            prev = json.loads(Path(a.survivors_of).read_text())["results"]
+            keep |= {(m["file"], m["before"], m["after"]) for m in prev if m["fate"] == "survived"}
+        if a.new_since:
+            prev = json.loads(Path(a.new_since).read_text())["results"]
+            seen = {(m["file"], m["before"], m["after"]) for m in prev}
+            keep |= {(m["file"], m["before"], m["after"]) for m in todo} - seen
+        todo = [m for m in todo if (m["file"], m["before"], m["after"]) in keep]
     with tempfile.TemporaryDirectory(prefix="mutants-") as tmp:
         tree = Path(tmp)
         _copy_tree(tree)

@@ -367,3 +367,16 @@ def test_a_truth_probe_without_paths_scores_no_hop_off_path():
     trace = {"vantage_point": "vp", "hops": [{"address": _addr(lab, "ce1"), "probe_ttl": 1}]}
     i, path, off = choose_path(lab, [], trace)
     assert (i, path, off) == (None, {"forward": [], "tunnels": []}, 0)
+
+
+def test_a_uhp_miss_reads_its_stop_reason_on_the_duplicated_hop():
+    """A UHP egress is hidden: TNT's DUPIP candidate, and its ATTEMPT, is the hop after it."""
+    lab, doc = _run("invisible-uhp")
+    tr = _unrevealed(doc["traces"][0])
+    for h in tr["hops"]:
+        h["attempts"] = []
+    dup = [h for h in tr["hops"] if lab.owner_of(h["address"]) == "ce2"]
+    assert len(dup) == 2 and "pe2" not in {lab.owner_of(h["address"]) for h in tr["hops"]}
+    dup[0]["attempts"] = ["ATTEMPT,DUPIP,NTH-RV,BUD"]
+    v = _only(_score(lab, doc, [tr]))
+    assert (v["outcome"], v["trigger"], v["cause"]) == ("missed", "DUPIP", "stop-nothing-revealed")
