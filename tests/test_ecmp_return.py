@@ -51,6 +51,7 @@ def test_replies_take_both_return_paths_and_each_miss_names_ecmp_return(run):
         h = _egress_hop(lab, tr, "pe2")
         if v["verdict"] == "missed":
             assert v["reason"].startswith("ecmp-return: ") and "FRPLA 2 < 3" in v["reason"]
+            assert v["cause"] == "ecmp-return" and ("RTLA" in v["reason"]) == bool(v["truth"]["rtla_return_paths"])
             readings["missed"].add(h["frpla"])
         else:
             readings["detected"].add(h["frpla"])

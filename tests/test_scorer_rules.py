@@ -191,6 +191,8 @@ def test_a_miss_carries_the_detectors_stop_reason(attempt, cause):
     code = [k for k, c in (("ING-NF", "stop-ingress-not-found"), ("NTH-RV", "stop-nothing-revealed"),
                            ("TGT-NR", "stop-target-not-reached")) if c == cause][0]
     assert code in v["reason"] and ("buddy" in v["reason"]) == ("BUD" in str(attempt))
+    trig = "brute force" if str(attempt) == "ATTEMPT,NTH-RV" else ("DUPIP" if "DUPIP" in str(attempt) else "FRPLA")
+    assert f"attempt ({trig}" in v["reason"]
     # on another hop than the trigger's, it is not this tunnel's stop reason
     eg["attempts"] = []
     tr["hops"][0]["attempts"] = [attempt]
@@ -380,3 +382,23 @@ def test_a_uhp_miss_reads_its_stop_reason_on_the_duplicated_hop():
     dup[0]["attempts"] = ["ATTEMPT,DUPIP,NTH-RV,BUD"]
     v = _only(_score(lab, doc, [tr]))
     assert (v["outcome"], v["trigger"], v["cause"]) == ("missed", "DUPIP", "stop-nothing-revealed")
+
+
+def test_invisible_below_threshold_names_what_it_lacks():
+    lab = load_lab("invisible-php", {"lsrs": 2})           # a Cisco egress: <255,255>, no RTLA
+    t = ground_truth(build(lab))["probes"][0]["paths"][0]["tunnels"][0]
+    assert visibility(lab, t).endswith("FRPLA 2 < 3 at its egress and no RTLA (egress signature is not "
+                                       "<255,x!=255>) (tnt.md 3.2)")
+    lab = load_lab("invisible-php-juniper", {"lsrs": 1})    # RTLA 1 at a <255,64> egress
+    t = ground_truth(build(lab))["probes"][0]["paths"][0]["tunnels"][0]
+    assert "RTLA 1 < 2" in visibility(lab, t, {"rtla": 2})
+
+
+def test_lsrs_silent_in_the_truth_are_what_the_scorer_passes_to_visibility():
+    """A BGP-free core under Cisco ICMP tunnelling: the LSRs tunnel their errors (they answer),
+    the penultimate one pops first and routes its error, with no route back (silent). The
+    implicit tunnel stays visible by its u-turn; the silent LSR is not an LSR to find."""
+    lab = lab_for({**CELL, "class": "implicit", "bgp_free": True})
+    doc = run_lab(lab, runtime="sim", seed=1)
+    v = doc["score"]["traces"][0]["verdicts"][0]
+    assert v["outcome"] != "undetectable" and list(v["lsrs_unseeable"]) == ["p3"]
