@@ -184,6 +184,8 @@ def main(argv=None) -> int:
             seen = {(m["file"], m["before"], m["after"]) for m in prev}
             keep |= {(m["file"], m["before"], m["after"]) for m in todo} - seen
         todo = [m for m in todo if (m["file"], m["before"], m["after"]) in keep]
+    import signal
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))       # so the copy below is removed
     with tempfile.TemporaryDirectory(prefix="mutants-") as tmp:
         tree = Path(tmp)
         _copy_tree(tree)
