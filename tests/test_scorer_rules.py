@@ -402,3 +402,56 @@ def test_lsrs_silent_in_the_truth_are_what_the_scorer_passes_to_visibility():
     doc = run_lab(lab, runtime="sim", seed=1)
     v = doc["score"]["traces"][0]["verdicts"][0]
     assert v["outcome"] != "undetectable" and list(v["lsrs_unseeable"]) == ["p3"]
+
+
+def test_an_lsr_of_the_same_tunnel_on_another_equal_cost_path_is_counted_apart():
+    lab, doc = _run("ecmp-explicit", seed=3)
+    tr = copy.deepcopy(doc["traces"][0])
+    shown = {lab.owner_of(a) for a in tr["tunnels"][0]["lsrs"]}
+    other = next(n for n in ("a1", "a2", "b1", "b2") if n not in shown)
+    tr["tunnels"][0]["lsrs"].append(_addr(lab, other))
+    sc = _score(lab, doc, [tr])
+    assert (sc["totals"]["lsrs_other_path"], sc["totals"]["false_lsrs"]) == (1, 0)
+    assert sc["traces"][0]["verdicts"][0]["lsrs_other_path"] == 1
+    tr["tunnels"][0]["lsrs"].append(_addr(lab, "ce2"))        # on no path's tunnel: a false LSR
+    sc = _score(lab, doc, [tr])
+    assert (sc["totals"]["lsrs_other_path"], sc["totals"]["false_lsrs"]) == (1, 1)
+
+
+def test_completeness_from_the_last_base_hop_when_no_stop_reason_is_given():
+    lab, doc = _run("invisible-php")
+    tr = copy.deepcopy(doc["traces"][0])
+    del tr["stop_reason"]                                  # a TNT dump gives none: the last base hop decides
+    assert any(h.get("revealed") for h in tr["hops"])
+    sc = _score(lab, doc, [tr])
+    assert sc["traces"][0]["complete"] and sc["totals"]["incomplete_traces"] == 0
+    tr["hops"] = tr["hops"][:-1]
+    sc = _score(lab, doc, [tr])
+    assert not sc["traces"][0]["complete"] and sc["totals"]["incomplete_traces"] == 1
+
+
+def test_a_prober_with_its_own_address_is_matched_to_the_only_vantage_point_probing_there():
+    lab, doc = _run("explicit")
+    tr = copy.deepcopy(doc["traces"][0])
+    del tr["vantage_point"]
+    tr["src"] = "198.18.0.7"                               # a tap's address, no node's
+    sc = _score(lab, doc, [tr, copy.deepcopy(tr)])
+    assert [s["vantage_point"] for s in sc["traces"]] == ["vp", "vp"] and sc["totals"]["traces"] == 2
+    assert sc["totals"]["unmatched_traces"] == 0 and sc["perfect"]
+
+
+def test_a_missed_tunnel_visible_through_its_answering_lsrs_is_missed_not_undetectable():
+    lab = lab_for({**CELL, "class": "implicit", "bgp_free": True})
+    doc = run_lab(lab, runtime="sim", seed=1)
+    tr = _unrevealed(doc["traces"][0])
+    v = _only(score_run(lab, ground_truth(build(lab)), [tr]))
+    assert v["outcome"] == "missed"
+
+
+def test_sixpe_tunnels_never_probed_are_counted_undetectable():
+    lab, doc = _run("6pe")
+    sc = doc["score"]
+    (np,) = sc["not_probed"]
+    assert [v["cause"] for v in np["verdicts"]] == ["not-probed-ipv6"]
+    assert sc["totals"]["undetectable"] == 1 and sc["per_class"]["explicit"]["undetectable"] == 1
+    assert np["verdicts"][0]["truth"]["family"] == "6pe"
