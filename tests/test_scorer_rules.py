@@ -455,3 +455,22 @@ def test_sixpe_tunnels_never_probed_are_counted_undetectable():
     assert [v["cause"] for v in np["verdicts"]] == ["not-probed-ipv6"]
     assert sc["totals"]["undetectable"] == 1 and sc["per_class"]["explicit"]["undetectable"] == 1
     assert np["verdicts"][0]["truth"]["family"] == "6pe"
+
+
+@pytest.mark.parametrize("name,vp,cause", [("split-pipe", "pe1", "router-vp-ingress"),
+                                           ("silent-ingress", "vp", "silent-ingress")])
+def test_an_ingress_no_hop_can_name_is_the_cause_of_partly_ingress(name, vp, cause):
+    _, doc = _run(name)
+    (v,) = [v for s in doc["score"]["traces"] if s["vantage_point"] == vp for v in s["verdicts"]
+            if v["outcome"] != "correct"]
+    assert (v["outcome"], v["wrong"], v["cause"]) == ("partly", ["ingress"], cause)
+    assert all("cause" not in v for s in doc["score"]["traces"] for v in s["verdicts"] if v["outcome"] == "correct")
+
+
+def test_truth_tunnel_addresses_and_notes():
+    lab = load_lab("ldp-over-rsvp")
+    (t,) = ground_truth(build(lab))["probes"][0]["paths"][0]["tunnels"]
+    fwd = {s["node"]: s["address"] for s in ground_truth(build(lab))["probes"][0]["paths"][0]["forward"]}
+    assert t["ingress_address"] == fwd[t["ingress"]] and t["egress_address"] == fwd[t["egress"]]
+    assert t["lsr_addresses"] == [fwd[n] for n in t["lsrs"]]
+    assert any("p2, p3 never see the probe's TTL expire (hidden)" in n for n in t["notes"])
