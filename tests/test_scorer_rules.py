@@ -474,3 +474,23 @@ def test_truth_tunnel_addresses_and_notes():
     assert t["ingress_address"] == fwd[t["ingress"]] and t["egress_address"] == fwd[t["egress"]]
     assert t["lsr_addresses"] == [fwd[n] for n in t["lsrs"]]
     assert any("p2, p3 never see the probe's TTL expire (hidden)" in n for n in t["notes"])
+
+
+def test_truth_silent_steps_follow_the_engines_reply_routing():
+    """silent_reason: in a BGP-free core a Cisco LSR tunnels its error along the LSP (it
+    answers); the penultimate one pops first and IP-routes it, with no route back (silent);
+    a Huawei LSR under `ttl expiration pop` IP-routes a one-label error (silent)."""
+    lab = lab_for({**CELL, "class": "implicit", "bgp_free": True})
+    steps = {s["node"]: s for s in ground_truth(build(lab))["probes"][0]["paths"][0]["forward"]}
+    assert [bool(steps[n].get("silent")) for n in ("pe1", "p1", "p2", "p3", "pe2")] == [False, False, False, True, False]
+    assert steps["p3"]["silent"].startswith("no IP route back to ") and "(the penultimate hop pops first)" in \
+        steps["p3"]["silent"]
+    lab = load_lab("huawei-bgp-free")
+    (t,) = ground_truth(build(lab))["probes"][0]["paths"][0]["tunnels"]
+    assert t["silent"] and "(a one-label error under ttl expiration pop)" in t["silent_reason"]
+
+
+def test_a_router_vantage_points_own_packets_take_its_split_pipe_setting():
+    lab = load_lab("split-pipe")
+    got = {p["from"]: p["paths"][0]["tunnels"][0]["class"] for p in ground_truth(build(lab))["probes"]}
+    assert got == {"vp": "invisible-php", "pe1": "explicit"}
