@@ -54,6 +54,10 @@ def cmd_validate(args):
     from testbed.truth import ground_truth
     gt = ground_truth(cp)
     n = sum(len(p["paths"][0]["tunnels"]) for p in gt["probes"] if p["paths"])
+    from testbed.truth.report import check_expect
+    failed = check_expect(lab, gt["probes"], gt.get("probes6"))
+    if failed:
+        raise LabError(failed)
     out = {"lab": lab.name, "file": lab.source, "valid": True, "routers": len(lab.routers),
            "hosts": len(lab.hosts), "links": len(lab.links), "domains": list(lab.domains),
            "probes": sum(len(p.targets) for p in lab.probes), "tunnels_on_probes": n}
@@ -203,7 +207,9 @@ def cmd_probe(args):
     traces = probe_lab(lab, args.runtime, jobs, args.utnt, name=args.name, seed=args.seed, skipped=skipped)
     bad = skipped + [{"vantage_point": t.get("vantage_point"), "dst": t.get("dst"), "why": t["unvouched"]}
                      for t in traces if t.get("unvouched")]
-    doc = {"format": "utnt", "version": 1, "lab": lab.name, "runtime": args.runtime, "traces": traces}
+    from testbed.experiments.score_files import lab_digest
+    doc = {"format": "utnt", "version": 1, "lab": lab.name, "lab_digest": lab_digest(lab), "runtime": args.runtime,
+           "traces": traces}
     if bad:
         doc["unvouched"] = bad
     if getattr(args, "scamper_json", False):
@@ -244,11 +250,19 @@ def cmd_run(args):
     finally:
         if up_progress is not None:
             up_progress.close()
+    from testbed.truth.report import check_expect
+    failed = check_expect(lab, doc["truth"], None, doc["score"]["totals"])     # the lab file's expect: block
     if args.json:
+        if failed:
+            doc["expect_failed"] = [str(p) for p in failed]
         _print_json(doc)
     else:
         print_run(doc, lab, c)
     _fail_if_unvouched(doc.get("unvouched"))
+    for p in failed:
+        _stderr(f"error: {p}")
+    if failed:
+        raise SystemExit(2)
     from testbed.experiments.history import record
     record(args, "run", doc, doc["score"]["totals"], args.utnt)
     from testbed.experiments.gate import check
@@ -265,7 +279,8 @@ def cmd_score(args):
             raise TestbedError("give the lab and at least one result file: testbed score LAB RESULTS... "
                                "(or --name RUNNING RESULTS...)")
         lab_arg, results = args.items[0], args.items[1:]
-    docs, lab = score_files(lab_arg, results, fmt=args.format, sets=args.set, running=args.name)
+    docs, lab = score_files(lab_arg, results, fmt=args.format, sets=args.set, running=args.name,
+                            force=getattr(args, "force", False))
     from testbed.experiments.gate import check
     if args.json:
         _print_json(docs[0] if len(docs) == 1 else {"lab": lab.name, "results": docs})
@@ -536,6 +551,8 @@ def build_parser():
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="template parameter of the lab (repeatable)")
     s.add_argument("--name", metavar="RUNNING", help="score against the running lab of this name (its file and "
                    "parameters)")
+    s.add_argument("--force", action="store_true", help="score a result recorded on another lab, or on the lab "
+                   "file as it was before an edit (refused without it)")
     s.add_argument("--json", action="store_true", help="machine-readable output")
     add_gate_args(s)
     add_history_args(s)

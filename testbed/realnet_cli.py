@@ -70,13 +70,23 @@ def _failure(args, lab):
         doc = run_with_failure(lab, link=args.fail_link, router=args.fail_router, extra=args.utnt,
                                progress=None if args.json else (lambda m: print(f"» {m}", file=sys.stderr)),
                                runtime=args.runtime, name=args.name, control_plane=getattr(args, "control_plane", None),
-                               up_progress=up_progress)
+                               up_progress=up_progress, seed=getattr(args, "seed", None))
     finally:
         if up_progress is not None:
             up_progress.close()
+    if getattr(args, "output", None):                  # -o FOLDER: failure.json there, as a campaign's
+        import json
+        from pathlib import Path
+        out = Path(args.output)
+        out.mkdir(parents=True, exist_ok=True)
+        doc["files"] = {"json": str(out / "failure.json")}
+        with open(doc["files"]["json"], "w") as f:
+            json.dump(doc, f, indent=1, default=str)
     if args.json:
         _print_json(doc)
         return _failure_unvouched(doc)
+    if doc.get("files"):
+        print(f"wrote {doc['files']['json']}", file=sys.stderr)
     f = doc.get("failure")
     if f:
         print(f"failure on namespaces ({doc['control_plane']} control plane): {', '.join(f['failed_links'])} down "
@@ -163,7 +173,8 @@ def _campaign(args, lab, as_run: bool = False):
 
 
 def add_campaign_args(s):
-    s.add_argument("-o", "--output", help="folder for campaign.json and the pictures (default campaign-LAB)")
+    s.add_argument("-o", "--output", help="folder for campaign.json and the pictures (default campaign-LAB); with "
+                                          "--fail-link/--fail-router: failure.json (default: none written)")
     from testbed.experiments.pool import add_args as add_executor_args
     add_executor_args(s, "vantage points")
     s.add_argument("--no-pictures", action="store_true", help="skip the PNG and HTML pictures")

@@ -55,6 +55,7 @@ def test_replies_take_both_return_paths_and_each_miss_names_ecmp_return(run):
         h = _egress_hop(lab, tr, "pe2")
         if v["verdict"] == "missed":
             assert v["reason"].startswith("ecmp-return: ") and "FRPLA 2 < 3" in v["reason"]
+            assert v["cause"] == "ecmp-return" and ("RTLA" in v["reason"]) == bool(v["truth"]["rtla_return_paths"])
             readings["missed"].add(h["frpla"])
         else:
             readings["detected"].add(h["frpla"])
@@ -158,3 +159,20 @@ def test_on_namespaces_utnt_and_the_original_tnt_miss_by_the_same_rule(tmp_path)
                 assert got == 2 and v["reason"].startswith("ecmp-return: "), (who, s["dst"], v)
             else:
                 assert got == 3 and v["reported"] is not None, (who, s["dst"], v)
+
+
+def test_a_trigger_at_the_threshold_is_no_ecmp_return_miss(run):
+    """ecmp-return names a reading under the threshold: an egress reading FRPLA at the
+    threshold fired its trigger, whatever the return paths give."""
+    import copy
+
+    from testbed.scoring import score_run
+    lab, doc = run
+    s = next(s for s in doc["score"]["traces"] if s["verdicts"][0]["verdict"] == "missed")
+    v = s["verdicts"][0]
+    assert 3 in v["truth"]["frpla_return_paths"]
+    tr = copy.deepcopy(doc["traces"][s["trace_index"]])
+    _egress_hop(lab, tr, "pe2")["frpla"] = 3
+    truth = {"probes": doc["truth"]}
+    (w,) = score_run(lab, truth, [tr])["traces"][0]["verdicts"]
+    assert (w["outcome"], w["trigger"]) == ("missed", "FRPLA") and w["cause"] != "ecmp-return"

@@ -10,7 +10,7 @@ point, and the campaign sums them up:
     class (TP), reported by uTNT, precision = TP / reported, recall = TP / present
     (tunnels with silent LSRs are counted apart: undetectable by design);
   per trigger (FRPLA, RTLA, DUP-IP, ...) and per revelation technique (DPR, BRPR, ...);
-  misses (missed tunnels, unrevealed LSRs) by the reason the scorer names, or "no reason named";
+  misses (missed tunnels, unrevealed LSRs) by the cause code the scorer names, or "no reason named";
   probes spent (per trace and in total), traces per second, and a per-trace table.
 """
 from __future__ import annotations
@@ -207,9 +207,10 @@ def summarise(lab, truth: dict, jobs, cells: list[dict], runtime: str, seconds: 
                     per[x]["detected"] += 1
                     per[x]["tp"] += u.get("class") == x
             for v in verdicts:
-                if v["verdict"] == "missed" or v.get("reason"):
-                    misses[f"{v['verdict'].split(':')[0]} ({v['reason'].split(':')[0]})" if v.get("reason")
-                           else f"{v['verdict']} (no reason named)"] += 1
+                # the scorer's codes: every miss, and every partly or flagged verdict it names a cause for
+                oc = v.get("outcome")
+                if oc == "missed" or (oc in ("partly", "flagged-not-revealed") and v.get("cause")):
+                    misses[f"{oc} ({v['cause']})" if v.get("cause") else f"{oc} (no reason named)"] += 1
             verdict = ("no tunnel" if not verdicts else
                        "correct" if all(v["verdict"] == "correct" for v in verdicts) else
                        "; ".join(sorted({v["verdict"] + (f" ({v['reason'].split(':')[0]})" if v.get("reason") else "")

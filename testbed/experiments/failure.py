@@ -108,7 +108,8 @@ def run_with_failure(lab, link: str | None = None, router: str | None = None, ex
     finally:
         for ln in lab.links:                               # the lab object is the caller's: restore it
             ln.down = False
-    return {"lab": lab.name, "runtime": "sim", "control_plane": "computed", "failed": {"link": link, "router": router},
+    return {"lab": lab.name, "runtime": "sim", "control_plane": "computed", "seed": seed,
+            "failed": {"link": link, "router": router},
             "phases": phases, "changed": _changed(lab, phases)}
 
 

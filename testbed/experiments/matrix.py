@@ -20,7 +20,7 @@ tunnel is invisible-uhp ...): the cell's class is only what was asked for.
 Cells are scored with testbed.scoring (its rules); per class the matrix reports recall
 (detected / present) and, per reported class tag, precision (tags matched to a truth
 tunnel / tags reported). A cell fails when it is not perfect for a reason that is not a
-named TNT limitation (undetectable by design, flagged but not revealed, UHP LSRs that no
+named TNT limitation (undetectable by design, one tunnel revealed per trace, UHP LSRs that no
 trace toward an internal address shows).
 """
 from __future__ import annotations
@@ -34,7 +34,7 @@ from collections import Counter
 
 import yaml
 
-from testbed.scoring.score import CLASS_MAP, COUNTS, TRACE_COUNTS
+from testbed.scoring.score import CLASS_MAP, COUNTS, PARTS, TRACE_COUNTS
 
 VENDORS = ["cisco", "juniper", "linux", "iosxr", "huawei", "h3c", "ericsson", "junose", "nokia", "mikrotik",
            "brocade"]
@@ -123,7 +123,8 @@ TAGS = ("EXP", "IMP", "OPA", "INV")
 # verdicts that are TNT's limits, not failures: the rule that causes each
 LIMITS = {
     "undetectable": "no TNT signal can see the tunnel (tnt.md 3.2: qTTL/u-turn/FRPLA/RTLA thresholds, silent LSRs)",
-    "flagged but not revealed": "TNT reveals only the first productive tunnel per trace (tnt.md 4.6)",
+    "one-tunnel-per-trace": "a trigger fired on the egress and an earlier tunnel of the same trace was revealed: "
+                            "TNT reveals only the first productive tunnel per trace (tnt.md 4.6)",
     "uhp-lsrs": "UHP LSRs pop explicit null for internal prefixes too: no revelation trace shows them "
                 "(fully invisible UHP is outside the Wormhole techniques, tnt.md 1 notes)",
     "uhp-egress-quotes": "a UHP egress receives the probe labelled (explicit null) and answers like an LSR "
@@ -215,11 +216,17 @@ ATTRIBUTABLE = ("vpn", "entropy_label", "silent", "rate_limit", "tunnel_scope", 
                 "ttl_propagate_local", "no_decrement_ttl", "source_time_exceeded", "rsvp", "bgp_free")
 
 
-def _parts_limit(lab, verdict: str, t: dict | None, u: dict | None, vp: str, other_path: int = 0,
+def _parts(v: dict) -> list[str]:
+    """The wrong parts of a partly-detected verdict (the scorer's `wrong` codes)."""
+    return list(v.get("wrong") or [])
+
+
+def _parts_limit(lab, v: dict, t: dict | None, u: dict | None, vp: str,
                  truths: list | None = None, falses: list | None = None) -> str | None:
-    """The named limits behind a verdict, part by part: the catalogue's precise rules take the
-    parts they explain (router VP ingress, silent ingress, inner-label egress), the rest goes to
-    _limit_of. None when a part stays unexplained."""
+    """The named limits behind a verdict (the scorer's codes: outcome, wrong, cause), part by
+    part: the catalogue's precise rules take the parts they explain (router VP ingress, silent
+    ingress, inner-label egress), the rest goes to _limit_of. None when a part stays unexplained."""
+    outcome = v["outcome"]
     if t is None and u is not None and truths:
         # a false tunnel made of a UHP egress alone (it answers labelled, or with qTTL > 1,
         # after the explicit-null pop while its LSRs show nothing of the kind)
@@ -227,36 +234,38 @@ def _parts_limit(lab, verdict: str, t: dict | None, u: dict | None, vp: str, oth
         uhp_egresses = {x["egress"] for x in truths if x.get("ending") == "uhp"}
         if hops and hops[0] in uhp_egresses:        # it starts at the egress (qTTL > 1 runs on past it)
             return "uhp-egress-quotes"
-    if verdict == "missed" and t is not None and vp == t["ingress"] and \
+    if outcome == "missed" and t is not None and vp == t["ingress"] and \
             t["class"] in ("opaque", "invisible-php", "invisible-uhp"):
         return "router-vp-no-revelation"      # the trace starts at the egress: no start point, no test
-    if t is None or not verdict.startswith("partly"):
-        return _limit_of(lab, verdict, t, u, other_path)
-    rest = verdict.replace("partly: ", "").split(", ")
+    if t is None or outcome != "partly":
+        return _limit_of(lab, v, t, u, _parts(v))
+    rest = _parts(v)
     names = []
     if "ingress" in rest:
         ing = lab.nodes.get(t["ingress"])
         if vp == t["ingress"]:
             names.append("router-vp-ingress")
             rest.remove("ingress")
-            if t["class"] in ("opaque", "invisible-php", "invisible-uhp"):
-                gone = [x for x in rest if x.endswith("LSR(s) not found")]
-                if gone and int(gone[0].split()[0]) == len(t["lsrs"]):
-                    names.append("router-vp-no-revelation")
-                    rest.remove(gone[0])
-        elif ing is not None and not ing.personality.answer_time_exceeded:
+            if t["class"] in ("opaque", "invisible-php", "invisible-uhp") and "lsrs" in rest and \
+                    v.get("lsrs_missing") == len(t["lsrs"]):
+                names.append("router-vp-no-revelation")
+                rest.remove("lsrs")
+        elif v.get("cause") == "silent-ingress" or (ing is not None and not ing.personality.answer_time_exceeded):
             names.append("silent-ingress")
             rest.remove("ingress")
-    if u is not None:
+    if u is not None and "lsrs" in rest:
         tagged = {lab.owner_of(a) for a in u.get("lsrs", []) if a}
         silent = {n for n in t["lsrs"] if n in lab.nodes and not lab.nodes[n].personality.answer_time_exceeded}
-        missing = [n for n in t["lsrs"] if n not in tagged]
-        gone = [x for x in rest if x.endswith("LSR(s) not found")]
-        if silent and gone and missing and set(missing) <= silent and int(gone[0].split()[0]) == len(missing):
+        missing = [n for n in t["lsrs"] if n not in tagged and n not in (v.get("lsrs_unseeable") or {})]
+        if silent and missing and set(missing) <= silent and v.get("lsrs_missing") == len(missing):
             names.append("silent-lsr")
-            rest.remove(gone[0])
-            if t["lsrs"][0] in silent and "ingress" in rest:
-                rest.remove("ingress")
+            rest.remove("lsrs")
+    if u is not None and t["lsrs"] and "ingress" in rest and not u.get("ingress"):
+        first = lab.nodes.get(t["lsrs"][0])
+        if first is not None and (not first.personality.answer_time_exceeded
+                                  or t["lsrs"][0] in (v.get("lsrs_unseeable") or {})):
+            names.append("silent-lsr")        # the hop before the first labelled one is the silent first LSR
+            rest.remove("ingress")
     eg = lab.nodes.get(t["egress"])
     if "egress" in rest and eg is not None and not eg.personality.answer_time_exceeded:
         names.append("silent-egress")
@@ -270,14 +279,14 @@ def _parts_limit(lab, verdict: str, t: dict | None, u: dict | None, vp: str, oth
             rest.remove("egress")
     if t.get("ending") == "uhp" and truths is not None and any(
             t["egress"] in hs for hs in (falses or [])) and rest:       # the egress opens a false tunnel
-        keep = [x for x in rest if x not in ("egress", "1 LSR(s) not found")]
+        keep = [x for x in rest if x != "egress" and not (x == "lsrs" and v.get("lsrs_missing") == 1)]
         if len(keep) < len(rest):
             names.append("uhp-egress-quotes")
             rest = keep
     if not names:
-        return _limit_of(lab, verdict, t, u, other_path)
+        return _limit_of(lab, v, t, u, rest)
     if rest:
-        more = _limit_of(lab, "partly: " + ", ".join(rest), t, u, other_path)
+        more = _limit_of(lab, v, t, u, rest)
         if more is None:
             return None
         names.append(more)
@@ -324,42 +333,46 @@ def _fixed_keys(lab, doc, keys) -> set:
             for v in vs:
                 t = v["truth"]
                 if t is not None and (t["ingress"], t["egress"]) == (a, b):
-                    if v["verdict"] == "correct" or _parts_limit(lab, v["verdict"], t, v["reported"], vp,
-                                                                 v.get("lsrs_other_path", 0)):
+                    if v["outcome"] == "correct" or _parts_limit(lab, v, t, v["reported"], vp):
                         got.add(key)
     return got
 
 
-def _limit_of(lab, verdict: str, t: dict | None, u: dict | None, other_path: int = 0) -> str | None:
-    """The named TNT limitation behind a verdict that is not `correct`, or None (a failure)."""
-    if other_path and verdict.startswith("partly") and verdict.endswith("LSR(s) not found") \
-            and verdict.count(",") == 0:
+def _limit_of(lab, v: dict, t: dict | None, u: dict | None, rest: list[str]) -> str | None:
+    """The named TNT limitation behind a verdict that is not `correct` (its wrong parts `rest`
+    still to explain), or None (a failure)."""
+    outcome, cause = v["outcome"], v.get("cause")
+    if v.get("lsrs_other_path") and outcome == "partly" and rest == ["lsrs"]:
         return "ecmp-revelation"
-    if verdict.startswith("undetectable"):
+    if cause == "ecmp-revelation" and rest == ["lsrs"]:
+        return "ecmp-revelation"
+    if outcome == "undetectable":
         return "undetectable"
-    if verdict.startswith("flagged but not revealed"):
-        return "flagged but not revealed"
+    if outcome == "flagged-not-revealed":
+        return "one-tunnel-per-trace"
     if t is None:
         return None
+    if outcome == "missed" and cause in ("silent-ingress", "stop-ingress-not-found"):
+        ing = lab.nodes.get(t["ingress"])
+        if cause == "silent-ingress" or (ing is not None and not ing.personality.answer_time_exceeded):
+            return "silent-ingress"
     if t["class"] == "implicit" and u is not None and u.get("trigger") == "UTURN" and \
-            verdict == "partly: egress, 1 LSR(s) not found":
+            outcome == "partly" and rest == ["egress", "lsrs"] and v.get("lsrs_missing") == 1:
         return "implicit-uturn-end"
     eg = lab.nodes.get(t["egress"])
     uhp = eg is not None and eg.popping == "uhp"
-    if uhp and eg.vendor == "linux" and verdict == "missed" and t["class"] == "invisible-uhp":
+    if uhp and eg.vendor == "linux" and outcome == "missed" and t["class"] == "invisible-uhp":
         return "buddy-linux"            # the buddy's port-unreachable comes from the probed address: REV_EMPTY
-    if uhp and eg.vendor == "linux" and eg.personality.lse_expiry == "drop" and verdict.startswith("partly") \
-            and "egress" in verdict.replace("partly: ", "").split(", "):
+    if uhp and eg.vendor == "linux" and eg.personality.lse_expiry == "drop" and outcome == "partly" \
+            and "egress" in rest:
         return "linux-uhp-egress-silent"
-    if uhp and verdict.startswith("partly"):
-        rest = verdict.replace("partly: ", "").split(", ")
-        if not all(x in ("class", "ingress", "egress") or x.endswith("LSR(s) not found") for x in rest):
+    if uhp and outcome == "partly":
+        if not all(x in PARTS for x in rest):
             return None
-        if all(x.endswith("LSR(s) not found") for x in rest):
+        if rest == ["lsrs"]:
             return "uhp-lsrs"
         tagged = {lab.owner_of(a) for a in u.get("lsrs", []) if a}
-        if u.get("trigger") == "DUPIP" and eg.vendor == "linux" and set(rest) <= {"egress"} | \
-                {x for x in rest if x.endswith("LSR(s) not found")}:
+        if u.get("trigger") == "DUPIP" and eg.vendor == "linux" and set(rest) <= {"egress", "lsrs"}:
             return "buddy-linux"
         if t["egress"] in tagged or (u.get("class") == "OPA" and eg.personality.explicit_null_expiry):
             return "uhp-egress-quotes"
@@ -558,13 +571,13 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0) -> dic
             if u is not None and u.get("class") in tags:
                 tags[u["class"]]["reported"] += 1
                 tags[u["class"]]["true"] += t is not None
-            if v["verdict"] == "correct":
+            if v["outcome"] == "correct":
                 continue
-            lim = _parts_limit(lab, v["verdict"], t, u, s["vantage_point"], v.get("lsrs_other_path", 0),
+            lim = _parts_limit(lab, v, t, u, s["vantage_point"],
                                [x["truth"] for x in s["verdicts"] if x["truth"] is not None],
                                [{lab.owner_of(a) for a in x["reported"].get("lsrs", []) if a} for x in s["verdicts"]
                                 if x["truth"] is None and x["reported"]])
-            what = (f"{s['vantage_point']}->{s['dst']}: {v['verdict']}"
+            what = (f"{s['vantage_point']}->{s['dst']}: {v['verdict']}" + (f" [{v['cause']}]" if v.get("cause") else "")
                     + (f" [truth {t['class']} {t['ingress']}->{' '.join(t['lsrs'])}->{t['egress']}]" if t else "")
                     + (f" [uTNT {u['class']} {u.get('trigger')}]" if u else ""))
             if lim:

@@ -349,8 +349,10 @@ def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=No
     all_traces = traces
     traces, unvouched = split_unvouched(traces)
     truth, score, vis = score_probed(lab, truth_cp, traces, detector)
+    from testbed.experiments.score_files import lab_digest
     out = {"ok": not unvouched and not skipped, "unvouched": unvouched + skipped,
-           "unvouched_traces": [t for t in all_traces if t.get("unvouched")], "lab": lab.name, "runtime": runtime, "params": lab.params, "seed": seed, "traces": traces,
+           "unvouched_traces": [t for t in all_traces if t.get("unvouched")], "lab": lab.name,
+           "lab_digest": lab_digest(lab), "runtime": runtime, "params": lab.params, "seed": seed, "traces": traces,
            "truth": truth["probes"], "truth_source": "frr" if truth_cp is not cp else "computed", "score": score,
            "control_plane": cp_mode if runtime == "netns" else "computed"}
     if detector != "utnt":

@@ -25,6 +25,64 @@ def lab_of(lab_arg: str | None, sets: list[str] | None, running: str | None):
     return load_lab(lab_arg, parse_sets(sets))
 
 
+def lab_digest(lab) -> str:
+    """A digest of everything the truth and the scorer read from a lab: nodes (kind, vendor,
+    domain, addresses, MPLS knobs and every vendor behaviour knob in force), links (ends,
+    costs, state), domains and probes. A result records it (`testbed run --json`,
+    `testbed probe --json`): `testbed score` refuses to score it against an edited lab."""
+    import hashlib
+    import json
+
+    from testbed.truth.report import _behaviour
+    nodes = {n.name: {"kind": n.kind, "vendor": n.vendor, "domain": n.domain,
+                      "addresses": [str(a) for a in n.addresses() + n.addresses6()],
+                      "mpls": [n.ldp, n.popping, n.ttl_propagate, n.rfc4950, n.icmp_tunneling],
+                      "icmp_source": dict(n.icmp_source), "behaviour": _behaviour(n)}
+             for n in lab.nodes.values()}
+    links = [[ln.name, ln.kind, str(ln.network), ln.cost, ln.down,
+              [[i.node, i.name, str(i.address), i.cost] for i in ln.interfaces]] for ln in lab.links]
+    domains = {d.name: [d.routers, d.ldp, d.ttl_propagate, d.rfc4950, d.popping, d.icmp_tunneling, d.external,
+                        d.vpn, d.sr, d.behaviour, d.rsvp, d.bgp_free, d.sixpe] for d in lab.domains.values()}
+    probes = [[p.source, [str(t) for t in p.targets]] for p in lab.probes]
+    doc = {"nodes": nodes, "links": links, "domains": domains, "probes": probes, "cp": lab.control_plane}
+    return "sha256:" + hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def recorded_on(path: str) -> tuple[str | None, str | None]:
+    """(lab name, lab digest) a result file records (a `testbed run --json` or `testbed probe
+    --json` document), (None, None) for any other file."""
+    import json
+    if path == "-":
+        return None, None
+    try:
+        with open(path, errors="replace") as f:
+            doc = json.load(f)
+    except (OSError, ValueError):
+        return None, None
+    if not isinstance(doc, dict):
+        return None, None
+    lab, dig = doc.get("lab"), doc.get("lab_digest")
+    return (lab if isinstance(lab, str) else None), (dig if isinstance(dig, str) else None)
+
+
+def check_recorded(lab, results: list[str]) -> None:
+    """Refuse (one line, exit 2) a result recorded on another lab, or on this lab's file as it
+    was before an edit (`--force` skips this)."""
+    from testbed.errors import InputError
+    digest = None
+    for f in results:
+        name, dig = recorded_on(f)
+        if name is not None and name != lab.name:
+            raise InputError(f"{f}: lab: the result was recorded on lab '{name}', not '{lab.name}'; score it against "
+                             f"'{name}', or add --force to score it here anyway")
+        if dig is not None:
+            digest = digest or lab_digest(lab)
+            if dig != digest:
+                raise InputError(f"{f}: lab_digest: the result was recorded on '{lab.name}' as it was before an edit "
+                                 f"(or with other --set values: {dig[:19]} now {digest[:19]}); score it against the "
+                                 "lab as it was run, or add --force")
+
+
 def score_traces(lab, truth: dict, traces: list[dict], detector: str, files: list[str]) -> dict:
     from testbed.detectors.match import complete_sources, unmatched
     from testbed.detectors.views import visibility
@@ -40,13 +98,16 @@ def score_traces(lab, truth: dict, traces: list[dict], detector: str, files: lis
     return doc
 
 
-def score_files(lab_arg, results: list[str], fmt: str | None = None, sets=None, running: str | None = None):
+def score_files(lab_arg, results: list[str], fmt: str | None = None, sets=None, running: str | None = None,
+                force: bool = False):
     """(documents, lab): one `testbed run --json`-shaped document per detector found in the
     files (files of one detector are scored together, different detectors side by side)."""
     from testbed.controlplane import build
     from testbed.detectors import read_results
     from testbed.truth import ground_truth
     lab = lab_of(lab_arg, sets, running)
+    if not force:
+        check_recorded(lab, results)
     groups: dict[str, tuple[list, list]] = {}
     for f in results:
         for t in read_results([f], fmt):

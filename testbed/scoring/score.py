@@ -7,30 +7,45 @@ Routers are compared by identity (any interface address maps to its router). Per
     address). A trace whose (vantage point, destination) the truth does not know is reported
     under `unmatched`, never dropped.
  2. Path. With ECMP the truth lists every equal-cost path; the trace is scored against the one
-    its base-trace hops show: the most of its responding hops on the path, then the fewest off
-    it, then the path the trace's flow takes (`flow_path`), then the first. A trace with a hop
-    on none of the listed paths is a finding (`off_path_traces`).
+    its hops show: the most of its base-trace routers on the path, then the fewest off it, then
+    the most base hops at the probe TTL the path puts their router at (its position less the
+    hidden LSRs before it, _expected_ttl), then the path the trace's flow takes (`flow_path`,
+    known for the testbed's seeded uTNT traces), then the most revealed hops on it (a TNT
+    trace's flow is unknown: its revealed LSRs tell the equal-cost paths of a hidden tunnel
+    apart), then the first. A trace with a hop on none of the listed paths (an address of no
+    node of the lab included) is a finding (`off_path_traces`).
  3. Incomplete trace: a base trace that did not reach its destination (gap limit, loop,
     unreachable) is counted (`incomplete_traces`); its tunnels are still scored.
  4. Per truth tunnel on the path, the best unused reported tunnel is the one sharing most of
-    the truth's LSRs and egress (the ingress alone never matches). Then:
-    - detected: such a reported tunnel exists (a class tag on one of its LSRs or its egress);
-    - class, ingress, egress: each right or wrong;
-    - LSRs found / hidden LSRs revealed: true LSRs among the reported ones;
-    - flagged but not revealed: not detected, but a trigger fired on its egress's hop
-      (FRPLA or RTLA at the thresholds, a duplicate IP, a quoted LSE-TTL not in {0,1,255}):
-      TNT's one-tunnel-per-trace rule stopped it (tnt.md 4.6);
+    the truth's LSRs and egress (the ingress alone never matches). LSRs no probe can make
+    answer (their truth step is `silent`, or they sit inside a stacked LSP pushed with TTL
+    255) are not LSRs to find unless found (`lsrs_unseeable`). Each verdict has an `outcome`
+    code (OUTCOMES) and, when something explains it, a `cause` code (CAUSES, a stable enum)
+    with the English beside it in `reason` ("code: text"):
+    - correct, or partly: detected (a reported tunnel shares an LSR or the egress) with the
+      parts in `wrong` (class, ingress, egress, lsrs; `lsrs_missing` LSRs to find not found);
+      causes ecmp-revelation (the revealed LSRs are those of another equal-cost path,
+      _revelation_reason), router-vp-ingress (a router vantage point's own tunnel),
+      silent-ingress (the truth's ingress is silent and no ingress was reported);
     - undetectable: no TNT signal can see it, decided from the truth and the routers' vendor
-      behaviour, never from the detector (`visibility`): silent LSRs, an implicit tunnel with
-      neither qTTL > 1 nor a u-turn run >= 3, an invisible PHP tunnel below the FRPLA threshold
-      whose egress gives no RTLA. Undetectable tunnels are not `present` (recall ignores them)
-      unless detected anyway;
-    - missed: none of the above; with a `reason` when a named router behaviour or TNT rule
-      explains it (ecmp-return: the egress's time-exceeded came back over a shorter
-      equal-cost return path, below the trigger's threshold; see _miss_reason).
-    A partly detected hidden tunnel whose LSRs were revealed on another equal-cost path
-    carries the reason ecmp-revelation (_revelation_reason); one whose only miss is the
-    ingress of a router vantage point's own tunnel carries router-vp-ingress.
+      behaviour as the engine runs them, never from the detector (`visibility`): silent LSRs,
+      an implicit tunnel with neither qTTL > 1 nor a u-turn run >= 3 (a u-turn needs an LSR
+      that tunnels the probe's error: icmp_tunneling within its tunnel_scope, and answers
+      echo), an invisible PHP tunnel below the thresholds, an invisible UHP tunnel ending at
+      the destination's last hop. Not `present` (recall ignores it) unless detected anyway;
+    - flagged-not-revealed (cause one-tunnel-per-trace): not detected, a trigger fired on its
+      egress's hop (`trigger`: MTTL, RTLA, FRPLA, DUPIP, in sc_tnt's order) and a tunnel
+      BEFORE it in the same trace was revealed: TNT reveals the first tunnel that yields hops
+      (tnt.md 4.6). Never given on a trace where nothing was revealed;
+    - missed: not detected, with the cause the trace or the truth shows, never a guess: the
+      detector's own stop reason on the trigger hop (uTNT's `attempts`, TNT's verbose
+      `(ATTEMPT,<trigger>,NTH-RV|ING-NF|TGT-NR[,BUD])`: stop-nothing-revealed,
+      stop-ingress-not-found, stop-target-not-reached), else ecmp-return (the egress's
+      time-exceeded read a shorter equal-cost return path, under the threshold, _miss_reason),
+      else router-vp-no-revelation (a hidden tunnel whose ingress is the router vantage point
+      itself: no hop before it to start a revelation from), else with a trigger fired: silent-ingress (the truth's ingress is silent),
+      destination-after-egress, or trigger-not-revealed; with no trigger and no stop reason,
+      no cause: a plain `missed`, a finding.
  5. False tunnels: reported tunnels matched to no truth tunnel. False LSRs: reported LSRs that
     are not LSRs of the truth tunnel they were matched with, on-path routers included (an LSR of
     the same ingress/egress tunnel on another listed equal-cost path is counted apart, as
@@ -56,6 +71,56 @@ NOT_PROBED_IPV6 = ("not probed: a 6PE tunnel carries IPv6 and TNT (sc_tnt, like 
                    "lab's IPv4 traffic crosses the same core in a tunnel of its own (matrix LIMITS ipv4-only)")
 
 
+# the causes a verdict may name (`cause`, with the English beside it in `reason`): a stable enum
+CAUSES = {
+    # undetectable: no TNT signal can see the tunnel (from the truth and vendor behaviour)
+    "silent-lsrs": "every LSR is silent: none answers a probe whose TTL expires there",
+    "implicit-no-signal": "an implicit tunnel with neither qTTL > 1 nor a u-turn run >= 3 (tnt.md 3.2)",
+    "invisible-below-threshold": "an invisible PHP tunnel whose FRPLA and RTLA stay under TNT's thresholds (tnt.md 3.2)",
+    "uhp-destination-after-egress": "an invisible UHP tunnel whose egress is the destination's last hop: no "
+                                    "address repeats (DUPIP, tnt.md 3.2)",
+    "not-probed-ipv6": "a 6PE tunnel: TNT and uTNT probe IPv4 only",
+    # flagged but not revealed
+    "one-tunnel-per-trace": "a trigger fired on its egress and a tunnel before it in the same trace was revealed: "
+                            "TNT reveals the first tunnel that yields hops (tnt.md 4.6)",
+    # missed: the detector's own stop reason (verbose dump / uTNT JSON `attempts`)
+    "stop-nothing-revealed": "the revelation traces revealed nothing (NTH-RV, tnt.md 4.3)",
+    "stop-ingress-not-found": "the revelation trace did not show the start point (ING-NF, tnt.md 4.3)",
+    "stop-target-not-reached": "the revelation trace did not reach its target (TGT-NR, tnt.md 4.3)",
+    # missed: what the trace and the truth show
+    "ecmp-return": "the egress's time-exceeded came back over a shorter equal-cost return path, under the "
+                   "trigger's threshold",
+    "silent-ingress": "the ingress is silent: no hop of the trace names it",
+    "router-vp-no-revelation": "the vantage point is the ingress router of the hidden tunnel: its trace has no hop "
+                               "before the tunnel for the revelation to start from (tnt.md 3.3)",
+    "destination-after-egress": "a trigger fired on the egress and the destination is the next hop",
+    "trigger-not-revealed": "a trigger fired on its egress and no tunnel was reported",
+    # partly
+    "ecmp-revelation": "the revelation traces took another equal-cost path than the probe (tnt.md 4.3)",
+    "router-vp-ingress": "the vantage point is the ingress itself, and no hop of its trace comes before the "
+                         "first LSR",
+}
+STOP_REASONS = {"NTH-RV": "stop-nothing-revealed", "ING-NF": "stop-ingress-not-found",
+                "TGT-NR": "stop-target-not-reached"}
+OUTCOMES = ("correct", "partly", "undetectable", "flagged-not-revealed", "missed", "false-tunnel")
+PARTS = ("class", "ingress", "egress", "lsrs")
+
+
+def _undetectable_code(why: str) -> str:
+    """The cause code of a visibility() text."""
+    if why.startswith("silent LSRs"):
+        return "silent-lsrs"
+    if why.startswith("implicit"):
+        return "implicit-no-signal"
+    if why.startswith("invisible UHP"):
+        return "uhp-destination-after-egress"
+    if why.startswith("invisible PHP"):
+        return "invisible-below-threshold"
+    if why.startswith("not probed"):
+        return "not-probed-ipv6"
+    raise ValueError(f"visibility text without a cause code: {why}")
+
+
 def _node(lab, addr):
     return lab.owner_of(addr) if addr else None
 
@@ -65,7 +130,7 @@ def _zero(keys=COUNTS) -> Counter:
 
 
 # ---------------------------------------------------------------- visibility (truth + vendor)
-def visibility(lab, t: dict, thresholds: dict | None = None) -> str | None:
+def visibility(lab, t: dict, thresholds: dict | None = None, silent=None) -> str | None:
     """None if some TNT signal can see the truth tunnel `t`, else the reason it cannot.
     Decided from the truth (class, LSRs, ending, return-path lengths) and the routers' vendor
     behaviour, never from a detector's output."""
@@ -78,14 +143,28 @@ def visibility(lab, t: dict, thresholds: dict | None = None) -> str | None:
     nodes = [lab.nodes[n] for n in lsrs]
     if cls == "implicit":
         n = len(nodes)
-        answering = [(i, x) for i, x in enumerate(nodes, 1) if x.personality.lse_expiry != "drop"]
+        quiet = set(silent or ())
         pops_first = t.get("ending") == "php"
+
+        def answers(x):
+            # the engine: lse_expiry drop sends nothing, answer_time_exceeded false neither,
+            # and the truth's walker marks a router whose routed reply has no way back
+            return x.personality.lse_expiry != "drop" and x.personality.answer_time_exceeded and x.name not in quiet
 
         def pops_before_answer(i, x):
             return i == n and pops_first and x.personality.php_expiry == "pop-first"
+
+        def tunnelled(x):
+            # engine/router.py _lse_expired: icmp_tunneling sends the error along the LSP when
+            # the probe is in its tunnel_scope (TNT probes with ICMP: all, or multi-label with
+            # two labels or more; a udp scope never tunnels an ICMP probe's error)
+            scope = x.personality.tunnel_scope
+            return x.icmp_tunneling and (scope == "all" or (scope == "multi-label" and t.get("stack_depth", 1) >= 2))
+        answering = [(i, x) for i, x in enumerate(nodes, 1) if answers(x)]
         qttl = any(i >= 2 and not pops_before_answer(i, x) for i, x in answering)
+        # the u-turn is R_TE - R_ER: it needs the echo reply (answer_echo) as well
         uturn = sum(2 * (n - i + 1) for i, x in answering
-                    if x.icmp_tunneling and x.personality.lse_expiry == "tunnel" and not pops_before_answer(i, x))
+                    if tunnelled(x) and x.personality.answer_echo and not pops_before_answer(i, x))
         if not qttl and uturn < UTURN_RUN:
             return (f"implicit tunnel of {n} LSR(s) with no TNT signal: qTTL stays 1 (the penultimate LSR "
                     f"pops before answering) and the u-turn run is {uturn} < {UTURN_RUN} (tnt.md 3.2)")
@@ -107,13 +186,25 @@ def visibility(lab, t: dict, thresholds: dict | None = None) -> str | None:
 
 
 # ---------------------------------------------------------------- one trace
-def _base_nodes(lab, trace) -> list:
-    """Routers the base trace shows (revealed hops excluded), None for unknown addresses."""
-    out = []
-    for h in trace["hops"]:
-        if h.get("revealed") or not h.get("address"):
-            continue
-        out.append(_node(lab, h["address"]))
+def _hop_nodes(lab, trace, revealed: bool) -> list:
+    """(probe TTL, router) of the base trace's hops (revealed=False) or of the revealed hops;
+    None for an unknown address."""
+    return [(h.get("probe_ttl"), _node(lab, h["address"])) for h in trace["hops"]
+            if bool(h.get("revealed")) == revealed and h.get("address")]
+
+
+def _expected_ttl(path: dict) -> dict:
+    """node -> the probe TTL at which a probe expires there on this path: its position, less
+    the hidden tunnels' LSRs before it (a pipe tunnel costs its ingress and egress only)."""
+    hidden = set()
+    for t in path["tunnels"]:
+        if t.get("hidden"):
+            hidden |= set(t["lsrs"])
+    out, k = {}, 0
+    for i, s in enumerate(path["forward"]):
+        if i and s["node"] not in hidden:
+            k += 1
+        out.setdefault(s["node"], k)
     return out
 
 
@@ -121,7 +212,9 @@ def choose_path(lab, paths: list[dict], trace: dict):
     """(index, path, hops off it): the listed path the trace's hops show (rule 2)."""
     if not paths:
         return None, {"forward": [], "tunnels": []}, 0
-    seen = [n for n in _base_nodes(lab, trace)]
+    base = _hop_nodes(lab, trace, False)
+    seen = [n for _, n in base]
+    rev = {n for _, n in _hop_nodes(lab, trace, True)}
     src_owner = trace.get("vantage_point")
 
     def key(ip):
@@ -129,7 +222,10 @@ def choose_path(lab, paths: list[dict], trace: dict):
         on = {s["node"] for s in p["forward"]}
         hits = len({n for n in seen if n in on})
         off = sum(1 for n in seen if n not in on and n != src_owner)
-        return (hits, -off, bool(p.get("flow_path")), -i)
+        ttl = _expected_ttl(p)
+        placed = sum(1 for k, n in base if k is not None and ttl.get(n) == k)
+        revealed = len(rev & on)
+        return (hits, -off, placed, bool(p.get("flow_path")), revealed, -i)
     i, p = max(enumerate(paths), key=key)
     on = {s["node"] for s in p["forward"]}
     return i, p, sum(1 for n in seen if n not in on and n != src_owner)
@@ -141,17 +237,67 @@ def _flagged(lab, trace: dict, t: dict, thresholds: dict) -> str | None:
     for h in hops:
         if not h.get("address") or _node(lab, h["address"]) != t["egress"]:
             continue
+        # sc_tnt's order: an opaque egress (a top LSE-TTL not in {0, 1, 255}) is an MTTL
+        # candidate before any RTLA or FRPLA reading is looked at
+        if any(lse.get("ttl") not in (0, 1, 255) for lse in (h.get("labels") or [])[:1]):
+            return "MTTL"
         if (h.get("rtla") or 0) >= thresholds["rtla"]:
             return "RTLA"
         if (h.get("frpla") or 0) >= thresholds["frpla"]:
             return "FRPLA"
-        if any(lse.get("ttl") not in (0, 1, 255) for lse in h.get("labels", [])[:1]):
-            return "MTTL"
     # UHP: the egress is hidden; the hop after it appears twice
     for a, b in zip(hops, hops[1:]):
         if (t.get("ending") == "uhp" and a.get("address") and a.get("address") == b.get("address")
                 and _node(lab, a["address"]) == t.get("after_egress")):
             return "DUPIP"
+    return None
+
+
+def _trigger_index(lab, trace: dict, t: dict) -> int | None:
+    """Index in the trace's hops of the hop a trigger for truth tunnel t fires on: its egress's,
+    or for a UHP tunnel the hop after it (the duplicated address)."""
+    want = {t["egress"]} | ({t.get("after_egress")} if t.get("ending") == "uhp" else set())
+    for i, h in enumerate(trace["hops"]):
+        if not h.get("revealed") and h.get("address") and _node(lab, h["address"]) in want:
+            return i
+    return None
+
+
+def _revealed_before(lab, trace: dict, t: dict) -> bool:
+    """TNT reveals the first tunnel that yields hops and tries the next ones only while the
+    earlier ones reveal nothing (tnt.md 4.6): did a tunnel before t's trigger hop yield hops?"""
+    k = _trigger_index(lab, trace, t)
+    if k is None:
+        return False
+    mine = set(t["lsrs"]) | {t["egress"]}
+    return any(h.get("revealed") and h.get("address") and _node(lab, h["address"]) not in mine
+               for h in trace["hops"][:k])
+
+
+def _attempts(h: dict) -> list[tuple]:
+    """A hop's failed revelation attempts as (trigger, stop reason, buddy): uTNT's JSON gives
+    {trigger, reason, buddy}, TNT's verbose dump `(ATTEMPT,<trigger>,<reason>[,BUD])`."""
+    out = []
+    for a in h.get("attempts") or []:
+        if isinstance(a, dict):
+            out.append((a.get("trigger"), a.get("reason"), bool(a.get("buddy"))))
+            continue
+        parts = [x.strip() for x in str(a).strip("()").split(",")][1:]
+        reason = next((x for x in parts if x in STOP_REASONS), None)
+        trig = next((x for x in parts if x not in STOP_REASONS and x != "BUD"), None)
+        out.append((trig, reason, "BUD" in parts))
+    return out
+
+
+def _stop_reason(lab, trace: dict, t: dict) -> tuple | None:
+    """TNT's (or uTNT's) own stop reason for a failed revelation of truth tunnel t: the
+    attempt recorded on its trigger hop (verbose dump), if any."""
+    k = _trigger_index(lab, trace, t)
+    if k is None:
+        return None
+    for trig, reason, buddy in _attempts(trace["hops"][k]):
+        if reason in STOP_REASONS:
+            return trig, reason, buddy
     return None
 
 
@@ -166,7 +312,7 @@ def _egress_hop(lab, trace: dict, t: dict) -> dict | None:
 
 def _miss_reason(lab, trace: dict, t: dict, thresholds: dict) -> str | None:
     """Why a tunnel that some return path makes detectable was missed, when a named router
-    behaviour explains it (rule 4), else None (a plain `missed`: a bug to look at).
+    behaviour explains it (rule 4), else None.
 
     ecmp-return: the equal-cost return paths from the egress to the vantage point differ in
     length, and the data plane hashes each reply on its own header (engine/router.py
@@ -188,7 +334,7 @@ def _miss_reason(lab, trace: dict, t: dict, thresholds: dict) -> str | None:
     if got_f not in fr or (rt and got_r not in rt and got_r != 0):
         return None                          # the reading matches no known return path
     vals = "/".join(str(x) for x in fr)
-    return (f"ecmp-return: the egress's equal-cost return paths give FRPLA {vals}; its time-exceeded took one "
+    return (f"the egress's equal-cost return paths give FRPLA {vals}; its time-exceeded took one "
             f"reading FRPLA {got_f} < {thresholds['frpla']}" + (f" and RTLA {got_r} < {thresholds['rtla']}" if rt else "")
             + " (each reply is hashed on its own ICMP header, engine flow_hash; tnt.md 3.2)")
 
@@ -208,7 +354,7 @@ def _revelation_reason(lab, trace: dict, t: dict) -> str | None:
         return None
     for alt in t.get("reveal_lsrs") or []:
         if alt == rev:
-            return (f"ecmp-revelation: the revelation traces toward the egress's address took another equal-cost "
+            return (f"the revelation traces toward the egress's address took another equal-cost "
                     f"path ({', '.join(alt)}) than the probe ({', '.join(t['lsrs'])}) (tnt.md 4.3)")
     return None
 
@@ -223,12 +369,40 @@ def _alt_lsrs(other_paths: list[dict], t: dict) -> set:
     return alt
 
 
+def _with_cause(v: dict, code: str | None, text: str | None = None) -> dict:
+    """A verdict with its cause: the code (CAUSES) and the English beside it (`reason`)."""
+    if code:
+        v["cause"] = code
+        v["reason"] = f"{code}: {text or CAUSES[code]}"
+    return v
+
+
+def _unseeable(lab, path: dict, t: dict) -> dict:
+    """LSRs of truth tunnel t that no probe of this trace can make answer, with why: the truth
+    marks their step silent (drops an expiring label, sends no time-exceeded, or has no route
+    back for a routed reply), or they sit inside an LSP stacked with TTL 255 (LDP over RSVP
+    with a Junos head: the probe's TTL never expires there)."""
+    out = {}
+    steps = {s["node"]: s for s in path["forward"]}
+    for n in t["lsrs"]:
+        st = steps.get(n)
+        if st is not None and st.get("silent"):
+            out[n] = f"silent: {st['silent']}"
+    for inner in t.get("inner") or []:
+        if inner.get("hidden"):
+            for n in inner["lsrs"]:
+                out.setdefault(n, f"inside {inner['head']}'s stacked LSP toward {inner['tail']} "
+                                  f"(TTL {inner['push_ttl']}): the probe's TTL never expires there")
+    return out
+
+
 def score_trace(lab, truth_probe: dict, trace: dict, thresholds: dict | None = None) -> dict:
     """truth_probe: one entry of ground_truth()['probes']; trace: one uTNT JSON trace."""
     th = {**THRESHOLDS, **(thresholds or {})}
     pi, path, off = choose_path(lab, truth_probe["paths"], trace)
     others = [p for j, p in enumerate(truth_probe["paths"]) if j != pi]
     truth = path["tunnels"]
+    quiet = {s["node"] for s in path["forward"] if s.get("silent")}
     reported = trace.get("tunnels", [])
     c = _zero()
     per_class: dict[str, Counter] = {}
@@ -246,41 +420,67 @@ def score_trace(lab, truth_probe: dict, trace: dict, thresholds: dict | None = N
             ov = len(mem & core)
             if ov > best_ov:
                 best_i, best_ov = i, ov
-        why_not = visibility(lab, t, th)
+        why_not = visibility(lab, t, th, quiet)
         if best_i is None and why_not:
             for cc in (c, pc):
                 cc["undetectable"] += 1
-            verdicts.append({"truth": t, "reported": None, "verdict": f"undetectable: {why_not}"})
+            verdicts.append(_with_cause({"truth": t, "reported": None, "verdict": f"undetectable: {why_not}",
+                                         "outcome": "undetectable"}, _undetectable_code(why_not), why_not))
             continue
+        found = {_node(lab, a) for a in (reported[best_i].get("lsrs", []) if best_i is not None else []) if a}
+        # LSRs no probe can make answer are not LSRs to find, unless found anyway
+        unseen = {n: w for n, w in _unseeable(lab, path, t).items() if n not in found}
+        to_find = [n for n in t["lsrs"] if n not in unseen]
         for cc in (c, pc):
             cc["present"] += 1
-            cc["lsrs_present"] += len(t["lsrs"])
+            cc["lsrs_present"] += len(to_find)
             if t["hidden"]:
-                cc["hidden_lsrs_present"] += len(t["lsrs"])
+                cc["hidden_lsrs_present"] += len(to_find)
         if best_i is None:
             trig = _flagged(lab, trace, t, th)
-            if trig:
+            if trig and _revealed_before(lab, trace, t):
                 for cc in (c, pc):
                     cc["flagged_not_revealed"] += 1
-                verdicts.append({"truth": t, "reported": None,
-                                 "verdict": f"flagged but not revealed ({trig} on its egress; TNT reveals one "
-                                            "tunnel per trace, tnt.md 4.6)"})
-            else:
-                v = {"truth": t, "reported": None, "verdict": "missed"}
-                why = _miss_reason(lab, trace, t, th)
-                if why:
-                    v["reason"] = why
-                verdicts.append(v)
+                verdicts.append(_with_cause(
+                    {"truth": t, "reported": None, "outcome": "flagged-not-revealed", "trigger": trig,
+                     "verdict": f"flagged but not revealed ({trig} on its egress; TNT reveals one "
+                                "tunnel per trace, tnt.md 4.6)"},
+                    "one-tunnel-per-trace", f"{trig} fired on its egress, and a tunnel before it in the same trace "
+                                            "was revealed: TNT reveals the first tunnel that yields hops (tnt.md 4.6)"))
+                continue
+            v = {"truth": t, "reported": None, "verdict": "missed", "outcome": "missed"}
+            if trig:
+                v["trigger"] = trig
+            stop = _stop_reason(lab, trace, t)
+            ecmp = _miss_reason(lab, trace, t, th)
+            ing = next((s for s in path["forward"] if s["node"] == t["ingress"]), None)
+            if stop:
+                code = STOP_REASONS[stop[1]]
+                _with_cause(v, code, f"the detector's attempt ({stop[0] or 'brute force'}{', buddy' if stop[2] else ''}) "
+                                     f"on the trigger hop stopped with {stop[1]}: {CAUSES[code]}")
+            elif ecmp:
+                _with_cause(v, "ecmp-return", ecmp)
+            elif t.get("hidden") and t["ingress"] == truth_probe["from"]:
+                _with_cause(v, "router-vp-no-revelation")
+            elif trig and ing is not None and ing.get("silent"):
+                _with_cause(v, "silent-ingress", f"{trig} fired on its egress; the ingress {t['ingress']} is silent "
+                                                 f"({ing['silent']}), so the revelation has no ingress to start from")
+            elif trig and t.get("hidden") and t.get("after_egress_is_destination"):
+                _with_cause(v, "destination-after-egress", f"{trig} fired on its egress {t['egress']}; the "
+                                                           "destination is the next hop")
+            elif trig:
+                _with_cause(v, "trigger-not-revealed", f"{trig} fired on its egress and no tunnel was reported")
+            verdicts.append(v)
             continue
         best = reported[best_i]
         used[best_i] = t
-        found = {_node(lab, a) for a in best.get("lsrs", []) if a}
         ok = {
             "class": CLASS_MAP.get(cls) == best["class"],
             "ingress": _node(lab, best.get("ingress")) == t["ingress"],
             "egress": _node(lab, best.get("egress")) == t["egress"],
         }
         lsrs_found = len(found & set(t["lsrs"]))
+        missing = len(to_find) - len(found & set(to_find))
         for cc in (c, pc):
             cc["detected"] += 1
             cc["class_correct"] += ok["class"]
@@ -290,24 +490,32 @@ def score_trace(lab, truth_probe: dict, trace: dict, thresholds: dict | None = N
             if t["hidden"]:
                 cc["hidden_lsrs_revealed"] += lsrs_found
         wrong = [k for k, v in ok.items() if not v]
-        if lsrs_found < len(t["lsrs"]):
-            wrong.append(f"{len(t['lsrs']) - lsrs_found} LSR(s) not found")
+        text = list(wrong)
+        if missing:
+            wrong.append("lsrs")
+            text.append(f"{missing} LSR(s) not found")
         alt = _alt_lsrs(others, t)
-        v = {"truth": t, "reported": best, "verdict": "correct" if not wrong else "partly: " + ", ".join(wrong),
+        v = {"truth": t, "reported": best, "verdict": "correct" if not wrong else "partly: " + ", ".join(text),
+             "outcome": "correct" if not wrong else "partly", "wrong": wrong, "lsrs_missing": missing,
              "lsrs_other_path": len((found - set(t["lsrs"])) & alt)}
-        why = _revelation_reason(lab, trace, t) if lsrs_found < len(t["lsrs"]) else None
+        if unseen:
+            v["lsrs_unseeable"] = unseen
+        why = _revelation_reason(lab, trace, t) if missing else None
+        ing = next((s for s in path["forward"] if s["node"] == t["ingress"]), None)
         if why:
-            v["reason"] = why
+            _with_cause(v, "ecmp-revelation", why)
         elif wrong == ["ingress"] and t["ingress"] == truth_probe["from"] and not best.get("ingress"):
             # a router vantage point that is the tunnel's ingress: its trace starts at the first
             # LSR, so no hop can name the ingress and TNT reports none (tnt.md 3)
-            v["reason"] = ("router-vp-ingress: the vantage point is the ingress itself, and no hop of its "
-                           "trace comes before the first LSR")
+            _with_cause(v, "router-vp-ingress")
+        elif wrong == ["ingress"] and ing is not None and ing.get("silent") and not best.get("ingress"):
+            _with_cause(v, "silent-ingress", f"the ingress {t['ingress']} is silent ({ing['silent']}): no hop "
+                                             "of the trace can name it")
         verdicts.append(v)
     for i, u in enumerate(reported):
         if i not in used:
             c["false_tunnels"] += 1
-            verdicts.append({"truth": None, "reported": u, "verdict": "false tunnel"})
+            verdicts.append({"truth": None, "reported": u, "verdict": "false tunnel", "outcome": "false-tunnel"})
     # false LSRs (rule 5): any reported LSR that is not an LSR of the truth tunnel it matched
     for i, u in enumerate(reported):
         t = used.get(i)
@@ -389,7 +597,9 @@ def score_run(lab, truth: dict, traces: list[dict], thresholds: dict | None = No
             total["undetectable"] += 1
             per_class.setdefault(t["class"], _zero())["undetectable"] += 1
         not_probed.append({"from": p["from"], "to": p["to"], "to_name": p["to_name"],
-                           "verdicts": [{"truth": t, "reported": None, "verdict": f"undetectable: {NOT_PROBED_IPV6}"}
+                           "verdicts": [{"truth": t, "reported": None, "verdict": f"undetectable: {NOT_PROBED_IPV6}",
+                                         "outcome": "undetectable", "cause": "not-probed-ipv6",
+                                         "reason": f"not-probed-ipv6: {NOT_PROBED_IPV6}"}
                                         for t in path["tunnels"]]})
     out = {"totals": dict(total), "per_class": {k: dict(v) for k, v in per_class.items()},
            "traces": scored, "unmatched": unmatched, "perfect": is_perfect(total)}

@@ -383,3 +383,59 @@ def _probe(cp, pr, src_addr, dst, dname, flows, reveal_cache: dict) -> dict:
     return {"from": pr.source, "from_address": str(src_addr), "to": str(dst), "to_name": dname,
             "ecmp": len(fwd) > 1, "paths": paths,
             "return": [[s.node for s in p] for p in back]}
+
+
+def check_expect(lab, probes: list[dict], probes6: list[dict] | None = None, totals: dict | None = None) -> list:
+    """The lab file's `expect:` block against its ground truth (probes: ground_truth()['probes'],
+    every probe and equal-cost path in order): one Problem per expectation that fails, naming
+    the file, the line of the block, the field, what the truth shows and the fix. `tunnels`
+    (and `tunnels6` for the IPv6 probes of a 6PE lab) list the truth's tunnels in order; each
+    field an entry gives (class, ingress, egress, lsrs, silent, stack_depth, family, ...) must
+    be the truth's. `score` (checked when a run's score `totals` are given) names counts of the
+    scorer's totals the run must give."""
+    from testbed.errors import Problem
+    exp = lab.expect or {}
+    out = []
+    line = _expect_line(lab.source)
+    for key, got_probes in (("tunnels", probes), ("tunnels6", probes6)):
+        if key not in exp or got_probes is None:      # tunnels6: only where the IPv6 probes were walked
+            continue
+        want = exp[key] or []
+        got = [t for p in got_probes for path in p["paths"] for t in path["tunnels"]]
+        for i, w in enumerate(want):
+            field = f"expect.{key}[{i}]"
+            if i >= len(got):
+                out.append(Problem(lab.source, field, f"the truth has {len(got)} tunnel(s), none for "
+                                   f"{_brief(w)}; fix the lab or drop this entry", line))
+                continue
+            bad = [k for k, v in w.items() if got[i].get(k) != v]
+            if bad:
+                out.append(Problem(lab.source, f"{field}.{bad[0]}", f"expected {w[bad[0]]!r}, the truth shows "
+                                   f"{got[i].get(bad[0])!r} ({_brief(got[i])}); fix the lab or its expect block",
+                                   line))
+        if len(got) > len(want):
+            out.append(Problem(lab.source, f"expect.{key}", f"the truth shows {len(got)} tunnel(s), the block lists "
+                               f"{len(want)}; the first not listed: {_brief(got[len(want)])}; add it", line))
+    if totals is not None:
+        for k, v in (exp.get("score") or {}).items():
+            if totals.get(k) != v:
+                out.append(Problem(lab.source, f"expect.score.{k}", f"expected {v!r}, the run's score gives "
+                                   f"{totals.get(k)!r}; fix the lab, the detector or the expect block", line))
+    return out
+
+
+def _expect_line(source: str) -> int | None:
+    """The line of the lab file's `expect:` key (None if the file cannot be read)."""
+    try:
+        with open(source, errors="replace") as f:
+            for n, ln in enumerate(f, 1):
+                if ln.startswith("expect:"):
+                    return n
+    except OSError:
+        return None
+    return None
+
+
+def _brief(t: dict) -> str:
+    lsrs = " ".join(t.get("lsrs") or []) or "(none)"
+    return f"{t.get('class')} {t.get('ingress')} -> {lsrs} -> {t.get('egress')}"
