@@ -56,8 +56,10 @@ def _tunnels(t: dict) -> list[str]:
 
 
 def _verdict(v: dict) -> str:
-    code = v.get("code")
-    return str(code if code else str(v.get("verdict", "")).split(":")[0]).strip() or "?"
+    """The verdict as its codes (outcome, and the cause when the scorer names one), never its
+    English: `missed (trigger-not-revealed)`, `correct`."""
+    outcome = v.get("outcome") or str(v.get("verdict", "")).split(":")[0].strip() or "?"
+    return f"{outcome} ({v['cause']})" if v.get("cause") else str(outcome)
 
 
 def _verdicts(doc: dict) -> dict:
