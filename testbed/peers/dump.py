@@ -9,7 +9,10 @@ dumps ``(dstunr code=N)`` and ``(ATTEMPT,...)``.  Columns are separated by white
 """
 from __future__ import annotations
 
+import json
 import re
+import shutil
+import subprocess
 
 FIELDS = ("label", "address", "rsvd", "rttls", "qttl", "uturn", "frpla", "rtla", "mpls", "labels",
           "dstunr", "attempts")
@@ -121,4 +124,26 @@ def compare(tnt: list[dict], utnt: list[dict]) -> list[dict]:
                     out.append({"dst": t["dst"], "pos": i, "field": f, "tnt": a[f], "utnt": b[f]})
     for dst in by_dst:
         out.append({"dst": dst, "pos": None, "field": "trace", "tnt": "missing", "utnt": "present"})
+    return out
+
+
+def warts_traces(path: str) -> list[dict] | None:
+    """Every trace object of a warts file TNT wrote, as sc_warts2json prints it (Debian's
+    scamper, else the one built with TNT); None when neither is there."""
+    exe = shutil.which("sc_warts2json")
+    if exe is None:
+        from testbed.peers.tnt import find_prefix
+        p = find_prefix()
+        exe = str(p / "bin" / "sc_warts2json") if p else None
+    if exe is None:
+        return None
+    r = subprocess.run([exe, path], capture_output=True, text=True, timeout=60)
+    out = []
+    for line in r.stdout.splitlines():
+        try:
+            d = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(d, dict) and d.get("type") == "trace":
+            out.append(d)
     return out

@@ -32,7 +32,6 @@ import json
 import os
 import random
 import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -76,26 +75,17 @@ def file_name(v: dict) -> str:
 
 
 def warts_flows(path: str) -> list[dict]:
-    """[{"src", "dst", "method", "sport", "dport"}] of every trace in a warts file."""
-    exe = shutil.which("sc_warts2json")
-    if exe is None:
-        from testbed.peers.tnt import find_prefix
-        p = find_prefix()
-        exe = str(p / "bin" / "sc_warts2json") if p else None
-    if exe is None:
+    """[{"src", "dst", "method", "flow", "dport"}] of every trace in a warts file."""
+    from testbed.peers.dump import warts_traces
+    traces = warts_traces(path)
+    if traces is None:
         raise RuntimeError("sc_warts2json not found (Debian's scamper package, or TNT's prefix)")
-    r = subprocess.run([exe, path], capture_output=True, text=True, timeout=60)
     out = []
-    for line in r.stdout.splitlines():
-        try:
-            d = json.loads(line)
-        except ValueError:
-            continue
-        if d.get("type") == "trace":
-            icmp = d.get("method") == "icmp-echo-paris"
-            out.append({"src": d.get("src"), "dst": d.get("dst"), "method": "icmp-paris" if icmp else d.get("method"),
-                        # the one header field per trace that Paris traceroute holds for the flow
-                        "flow": d.get("icmp_sum") if icmp else d.get("sport"), "dport": d.get("dport")})
+    for d in traces:
+        icmp = d.get("method") == "icmp-echo-paris"
+        out.append({"src": d.get("src"), "dst": d.get("dst"), "method": "icmp-paris" if icmp else d.get("method"),
+                    # the one header field per trace that Paris traceroute holds for the flow
+                    "flow": d.get("icmp_sum") if icmp else d.get("sport"), "dport": d.get("dport")})
     return out
 
 

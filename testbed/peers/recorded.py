@@ -17,29 +17,20 @@ code is here.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
-from .dump import compare, parse_dump
+from .dump import compare, parse_dump, warts_traces
 
 FORMAT = "tnt-recorded"
 VERSION = 1
 
 
 def _flows(warts: str) -> list[dict]:
-    """TNT's Paris flow of every trace in a warts file (Debian's sc_warts2json): the source,
-    the method, the ICMP checksum (icmp-paris) or the UDP ports (udp-paris)."""
-    r = subprocess.run(["sc_warts2json", warts], capture_output=True, text=True, timeout=60)
-    out = []
-    for line in r.stdout.splitlines():
-        try:
-            d = json.loads(line)
-        except ValueError:
-            continue
-        if d.get("type") == "trace" and d.get("dst"):
-            out.append({k: d[k] for k in ("dst", "src", "method", "icmp_sum", "sport", "dport") if k in d})
-    return out
+    """TNT's Paris flow of every trace in a warts file: the source, the method, the ICMP
+    checksum (icmp-paris) or the UDP ports (udp-paris)."""
+    return [{k: d[k] for k in ("dst", "src", "method", "icmp_sum", "sport", "dport") if k in d}
+            for d in warts_traces(warts) or [] if d.get("dst")]
 
 
 def record_variant(lab: str, params: dict, options: list[str], name: str) -> dict:

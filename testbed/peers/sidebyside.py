@@ -8,9 +8,7 @@ benchmarks/bench_tnt_vs_utnt.py are built on it.
 """
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
@@ -24,20 +22,9 @@ from .dump import compare, parse_dump
 
 
 def warts_probe_counts(path: str) -> list[int]:
-    """probe_count of every trace in a warts file (Debian's sc_warts2json reads TNT's)."""
-    exe = shutil.which("sc_warts2json")
-    if exe is None:
-        return []
-    r = subprocess.run([exe, path], capture_output=True, text=True, timeout=60)
-    out = []
-    for line in r.stdout.splitlines():
-        try:
-            d = json.loads(line)
-        except ValueError:
-            continue
-        if d.get("type") == "trace":
-            out.append(int(d.get("probe_count", 0)))
-    return out
+    """probe_count of every trace in a warts file (sc_warts2json reads TNT's)."""
+    from testbed.peers.dump import warts_traces
+    return [int(d.get("probe_count", 0)) for d in warts_traces(path) or []]
 
 
 def run_pair(lab: str, params: dict | None, options: list[str], name: str, workers: int = 1,
