@@ -51,13 +51,13 @@ def lab_digest(lab) -> str:
 def recorded_on(path: str) -> tuple[str | None, str | None]:
     """(lab name, lab digest) a result file records (a `testbed run --json` or `testbed probe
     --json` document), (None, None) for any other file."""
-    import json
+    from testbed.errors import LabError
+    from testbed.inputs import read_json
     if path == "-":
         return None, None
-    try:
-        with open(path, errors="replace") as f:
-            doc = json.load(f)
-    except (OSError, ValueError):
+    try:                # through the input boundary: a FIFO or /dev/zero is the parser's to refuse
+        doc = read_json(path, "result", "result file")
+    except (LabError, OSError, ValueError):
         return None, None
     if not isinstance(doc, dict):
         return None, None

@@ -213,7 +213,7 @@ def test_a_record_of_another_lab_is_stale_not_compared():
     assert out["stale"] == [rec["file"]] and out["labs"] == 0
 
 
-def test_rules_cover_only_what_they_name():
+def test_rules_cover_only_what_they_name(monkeypatch):
     """The matchers of differences.yaml, on differences built by hand: a shared-hop rule needs
     TNT to give the hop two roles, a pending rule stops covering under ORACLE_STRICT=1."""
     rec = {"params": {"domains": 2}, "options": [], "file": "x"}
@@ -222,14 +222,13 @@ def test_rules_cover_only_what_they_name():
            "utnt": ["IMP", "EGR", "QTTL"]}
     one = {**two, "tnt": ["EXP", "EGR"], "utnt": ["EXP", "LSR"]}
     same_roles = {**two, "utnt": ["EXP", "EGR", "ING"]}
+    monkeypatch.delenv("ORACLE_STRICT", raising=False)     # (the run itself may be strict)
     assert listed(rec, two, [shared]) is shared
     assert listed(rec, one, [shared]) is None
     assert listed(rec, same_roles, [shared]) is None
-    os.environ["ORACLE_STRICT"] = "1"
-    try:
-        assert listed(rec, two, [shared]) is None
-    finally:
-        del os.environ["ORACLE_STRICT"]
+    monkeypatch.setenv("ORACLE_STRICT", "1")
+    assert listed(rec, two, [shared]) is None
+    monkeypatch.delenv("ORACLE_STRICT")
     qttl = {"match": {"field": "mpls", "tnt_has": ["IMP", "LSR", "QTTL"], "utnt_has": ["EGR"], "utnt_lacks": ["LSR"]},
             "reason": "sc_tnt"}
     d = {**two, "tnt": ["IMP", "LSR", "QTTL"], "utnt": ["IMP", "EGR", "QTTL"]}
