@@ -125,6 +125,9 @@ LIMITS = {
     "undetectable": "no TNT signal can see the tunnel (tnt.md 3.2: qTTL/u-turn/FRPLA/RTLA thresholds, silent LSRs)",
     "one-tunnel-per-trace": "a trigger fired on the egress and an earlier tunnel of the same trace was revealed: "
                             "TNT reveals only the first productive tunnel per trace (tnt.md 4.6)",
+    "trace-ended-before": "the base trace stopped (gap limit, loop, unreachable) before the tunnel's ingress: no "
+                          "probe of it reached the tunnel, so no trigger could fire (tnt.md 4.6; the incomplete "
+                          "trace is counted apart, as a limit only when silent LSRs explain it)",
     "uhp-lsrs": "UHP LSRs pop explicit null for internal prefixes too: no revelation trace shows them "
                 "(fully invisible UHP is outside the Wormhole techniques, tnt.md 1 notes)",
     "uhp-egress-quotes": "a UHP egress receives the probe labelled (explicit null) and answers like an LSR "
@@ -350,6 +353,10 @@ def _limit_of(lab, v: dict, t: dict | None, u: dict | None, rest: list[str]) -> 
         return "undetectable"
     if outcome == "flagged-not-revealed":
         return "one-tunnel-per-trace"
+    if cause == "one-tunnel-per-trace-lsrs" and outcome == "partly" and rest == ["lsrs"]:
+        return "one-tunnel-per-trace"
+    if cause == "trace-ended-before" and outcome == "missed":
+        return "trace-ended-before"
     if t is None:
         return None
     if outcome == "missed" and cause in ("silent-ingress", "stop-ingress-not-found"):

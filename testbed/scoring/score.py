@@ -95,10 +95,14 @@ CAUSES = {
                                "before the tunnel for the revelation to start from (tnt.md 3.3)",
     "destination-after-egress": "a trigger fired on the egress and the destination is the next hop",
     "trigger-not-revealed": "a trigger fired on its egress and no tunnel was reported",
+    "trace-ended-before": "the base trace stopped (its stop reason: gap limit, loop, unreachable) before the "
+                          "tunnel: no hop of it reached the ingress or any router after it (tnt.md 4.6)",
     # partly
     "ecmp-revelation": "the revelation traces took another equal-cost path than the probe (tnt.md 4.3)",
     "router-vp-ingress": "the vantage point is the ingress itself, and no hop of its trace comes before the "
                          "first LSR",
+    "one-tunnel-per-trace-lsrs": "detected, none of its LSRs revealed, and a tunnel before it in the same trace "
+                                 "was revealed: TNT reveals the first tunnel that yields hops (tnt.md 4.6)",
 }
 STOP_REASONS = {"NTH-RV": "stop-nothing-revealed", "ING-NF": "stop-ingress-not-found",
                 "TGT-NR": "stop-target-not-reached"}
@@ -301,6 +305,28 @@ def _stop_reason(lab, trace: dict, t: dict) -> tuple | None:
     return None
 
 
+def _ended_before(lab, trace: dict, path: dict, t: dict) -> str | None:
+    """The base trace's stop reason when it stopped before truth tunnel t (rule 4): the trace did
+    not complete, its highest probe TTL stays under the TTL at which a probe expires at t's
+    ingress (_expected_ttl), and none of its hops is the ingress or a router after it on the
+    path. None otherwise."""
+    stop = trace.get("stop_reason")
+    last = next((h for h in reversed(trace["hops"]) if not h.get("revealed") and h.get("address")), None)
+    if stop in (None, "COMPLETED") or (last and last["address"] == trace["dst"]):
+        return None
+    fwd = [s["node"] for s in path["forward"]]
+    if t["ingress"] not in fwd:
+        return None
+    beyond = set(fwd[fwd.index(t["ingress"]):])
+    base = [h for h in trace["hops"] if not h.get("revealed")]
+    if any(h.get("address") and _node(lab, h["address"]) in beyond for h in base):
+        return None
+    ttls = [h["probe_ttl"] for h in base if h.get("probe_ttl") is not None]
+    if not ttls or max(ttls) >= _expected_ttl(path).get(t["ingress"], 0):
+        return None
+    return stop
+
+
 def _egress_hop(lab, trace: dict, t: dict) -> dict | None:
     """The base trace's time-exceeded from truth tunnel t's egress router, if any."""
     for h in trace["hops"]:
@@ -454,7 +480,12 @@ def score_trace(lab, truth_probe: dict, trace: dict, thresholds: dict | None = N
             stop = _stop_reason(lab, trace, t)
             ecmp = _miss_reason(lab, trace, t, th)
             ing = next((s for s in path["forward"] if s["node"] == t["ingress"]), None)
-            if stop:
+            ended = None if trig else _ended_before(lab, trace, path, t)
+            if ended:
+                _with_cause(v, "trace-ended-before", f"the base trace stopped ({ended}) at probe TTL "
+                                                     f"{max(h['probe_ttl'] for h in trace['hops'] if not h.get('revealed') and h.get('probe_ttl') is not None)}, "
+                                                     f"before the ingress {t['ingress']}: no hop of it reached the tunnel")
+            elif stop:
                 code = STOP_REASONS[stop[1]]
                 _with_cause(v, code, f"the detector's attempt ({stop[0] or 'brute force'}{', buddy' if stop[2] else ''}) "
                                      f"on the trigger hop stopped with {stop[1]}: {CAUSES[code]}")
@@ -504,6 +535,13 @@ def score_trace(lab, truth_probe: dict, trace: dict, thresholds: dict | None = N
         ing = next((s for s in path["forward"] if s["node"] == t["ingress"]), None)
         if why:
             _with_cause(v, "ecmp-revelation", why)
+        elif wrong == ["lsrs"] and t.get("hidden") and not found and missing == len(to_find) \
+                and _revealed_before(lab, trace, t):
+            # TNT reveals the first tunnel that yields hops (tnt.md 4.6): this one was detected,
+            # an earlier one of the same trace was revealed, so none of its LSRs was looked for
+            _with_cause(v, "one-tunnel-per-trace-lsrs", f"{best.get('trigger') or 'a trigger'} detected it, and a "
+                                                        "tunnel before it in the same trace was revealed: TNT reveals "
+                                                        "the first tunnel that yields hops (tnt.md 4.6)")
         elif wrong == ["ingress"] and t["ingress"] == truth_probe["from"] and not best.get("ingress"):
             # a router vantage point that is the tunnel's ingress: its trace starts at the first
             # LSR, so no hop can name the ingress and TNT reports none (tnt.md 3)
