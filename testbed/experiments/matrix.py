@@ -128,6 +128,12 @@ LIMITS = {
     "trace-ended-before": "the base trace stopped (gap limit, loop, unreachable) before the tunnel's ingress: no "
                           "probe of it reached the tunnel, so no trigger could fire (tnt.md 4.6; the incomplete "
                           "trace is counted apart, as a limit only when silent LSRs explain it)",
+    "merged-tunnel": "TNT's tags run two tunnels in series together (a UHP egress quoting qTTL > 1 is one more "
+                     "implicit LSR; a <255,64> egress before labelled hops is taken for an implicit LSR, sc_tnt "
+                     "identify_juniper_implicit_hop): the trace reports one tunnel, matched with the first (tnt.md 3.3)",
+    "candidate-tagged": "the trigger's hop (or the ingress hop before it) is already in another reported tunnel: "
+                        "TNT queues no revelation for an LSR or egress hop, nor from an ingress inside an explicit or "
+                        "implicit tunnel (tnt.md 3.3)",
     "uhp-lsrs": "UHP LSRs pop explicit null for internal prefixes too: no revelation trace shows them "
                 "(fully invisible UHP is outside the Wormhole techniques, tnt.md 1 notes)",
     "uhp-egress-quotes": "a UHP egress receives the probe labelled (explicit null) and answers like an LSR "
@@ -357,6 +363,8 @@ def _limit_of(lab, v: dict, t: dict | None, u: dict | None, rest: list[str]) -> 
         return "one-tunnel-per-trace"
     if cause == "trace-ended-before" and outcome == "missed":
         return "trace-ended-before"
+    if cause in ("merged-tunnel", "candidate-tagged") and outcome == "missed":
+        return cause
     if t is None:
         return None
     if outcome == "missed" and cause in ("silent-ingress", "stop-ingress-not-found"):

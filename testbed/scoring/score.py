@@ -97,6 +97,12 @@ CAUSES = {
     "trigger-not-revealed": "a trigger fired on its egress and no tunnel was reported",
     "trace-ended-before": "the base trace stopped (its stop reason: gap limit, loop, unreachable) before the "
                           "tunnel: no hop of it reached the ingress or any router after it (tnt.md 4.6)",
+    "merged-tunnel": "its LSRs or egress were reported inside the tunnel matched with an earlier truth tunnel: "
+                     "TNT's tags ran the two together (a UHP egress quoting qTTL > 1 is one more implicit LSR, "
+                     "a <255,64> egress before labelled hops is taken for an implicit LSR; tnt.md 3.3)",
+    "candidate-tagged": "the hop its trigger fired on (or the ingress hop before it) is already part of another "
+                        "reported tunnel: TNT queues no revelation for a hop that is an LSR or egress already, nor "
+                        "from an ingress inside an explicit or implicit tunnel (tnt.md 3.3)",
     # partly
     "ecmp-revelation": "the revelation traces took another equal-cost path than the probe (tnt.md 4.3)",
     "router-vp-ingress": "the vantage point is the ingress itself, and no hop of its trace comes before the "
@@ -327,6 +333,47 @@ def _ended_before(lab, trace: dict, path: dict, t: dict) -> str | None:
     return stop
 
 
+def _merged(lab, trace: dict, t: dict, used: dict) -> str | None:
+    """Truth tunnel t's LSRs or egress inside a reported tunnel already matched with another
+    truth tunnel (rule 4): the trace shows one tunnel where the truth has two."""
+    core = {t["egress"], *t["lsrs"]}
+    for i, o in used.items():
+        u = trace["tunnels"][i]
+        mine = sorted({_node(lab, a) for a in [u.get("egress"), *u.get("lsrs", [])] if a} & core)
+        if mine and o is not t:
+            return (f"{', '.join(mine)} reported inside the {u.get('class')} tunnel matched with the truth tunnel "
+                    f"{o['ingress']}->{o['egress']}: TNT's tags ran the two together (tnt.md 3.3)")
+    return None
+
+
+def _candidate_tagged(lab, trace: dict, t: dict, trig: str | None) -> str | None:
+    """The hop truth tunnel t's trigger fired on, or the ingress hop before it, already in another
+    reported tunnel (rule 4; tnt.md 3.3: sc_tnt queues no test for a hop that is an LSR or an
+    egress already, for a DUPIP pair whose first hop is, nor from an ingress inside an explicit
+    or implicit tunnel unless the hop is opaque)."""
+    k = _trigger_index(lab, trace, t)
+    if trig is None or k is None:
+        return None
+    addr = trace["hops"][k]["address"]
+    for u in trace.get("tunnels", []):
+        if addr == u.get("egress") or addr in (u.get("lsrs") or []):
+            role = "egress" if addr == u.get("egress") else "an LSR"
+            return (f"{trig} fired on {_node(lab, addr)}, which is {role} of the reported {u.get('class')} tunnel "
+                    f"{_node(lab, u.get('ingress'))}->{_node(lab, u.get('egress'))}: TNT queues no revelation there "
+                    "(tnt.md 3.3)")
+    if trig == "MTTL":
+        return None
+    base = [j for j in range(k) if not trace["hops"][j].get("revealed")]
+    prev = trace["hops"][base[-1]] if base else None
+    if prev is not None and prev.get("address") and prev.get("probe_ttl") == (trace["hops"][k].get("probe_ttl") or 0) - 1:
+        for u in trace.get("tunnels", []):
+            if u.get("class") != "OPA" and prev["address"] in (u.get("lsrs") or []):
+                return (f"{trig} fired on {_node(lab, addr)}; its ingress hop {_node(lab, prev['address'])} is an LSR "
+                        f"of the reported {u.get('class')} tunnel: TNT starts no revelation from inside an explicit or "
+                        "implicit tunnel (tnt.md 3.3)")
+    return None
+
+
 def _egress_hop(lab, trace: dict, t: dict) -> dict | None:
     """The base trace's time-exceeded from truth tunnel t's egress router, if any."""
     for h in trace["hops"]:
@@ -481,6 +528,8 @@ def score_trace(lab, truth_probe: dict, trace: dict, thresholds: dict | None = N
             ecmp = _miss_reason(lab, trace, t, th)
             ing = next((s for s in path["forward"] if s["node"] == t["ingress"]), None)
             ended = None if trig else _ended_before(lab, trace, path, t)
+            merged = _merged(lab, trace, t, used)
+            tagged = _candidate_tagged(lab, trace, t, trig) if not stop else None
             if ended:
                 _with_cause(v, "trace-ended-before", f"the base trace stopped ({ended}) at probe TTL "
                                                      f"{max(h['probe_ttl'] for h in trace['hops'] if not h.get('revealed') and h.get('probe_ttl') is not None)}, "
@@ -493,6 +542,10 @@ def score_trace(lab, truth_probe: dict, trace: dict, thresholds: dict | None = N
                 _with_cause(v, "ecmp-return", ecmp)
             elif t.get("hidden") and t["ingress"] == truth_probe["from"]:
                 _with_cause(v, "router-vp-no-revelation")
+            elif merged:
+                _with_cause(v, "merged-tunnel", merged)
+            elif tagged:
+                _with_cause(v, "candidate-tagged", tagged)
             elif trig and ing is not None and ing.get("silent"):
                 _with_cause(v, "silent-ingress", f"{trig} fired on its egress; the ingress {t['ingress']} is silent "
                                                  f"({ing['silent']}), so the revelation has no ingress to start from")
