@@ -26,7 +26,9 @@ Routers are compared by identity (any interface address maps to its router). Per
       parts in `wrong` (class, ingress, egress, lsrs; `lsrs_missing` LSRs to find not found);
       causes ecmp-revelation (the revealed LSRs are those of another equal-cost path,
       _revelation_reason), router-vp-ingress (a router vantage point's own tunnel),
-      silent-ingress (the truth's ingress is silent and no ingress was reported);
+      silent-ingress (the truth's ingress is silent and no ingress was reported),
+      one-tunnel-per-trace-lsrs (only LSRs wrong, none found, and a tunnel before it in the
+      same trace was revealed: TNT reveals the first tunnel that yields hops, tnt.md 4.6);
     - undetectable: no TNT signal can see it, decided from the truth and the routers' vendor
       behaviour as the engine runs them, never from the detector (`visibility`): silent LSRs,
       an implicit tunnel with neither qTTL > 1 nor a u-turn run >= 3 (a u-turn needs an LSR
@@ -37,13 +39,17 @@ Routers are compared by identity (any interface address maps to its router). Per
       egress's hop (`trigger`: MTTL, RTLA, FRPLA, DUPIP, in sc_tnt's order) and a tunnel
       BEFORE it in the same trace was revealed: TNT reveals the first tunnel that yields hops
       (tnt.md 4.6). Never given on a trace where nothing was revealed;
-    - missed: not detected, with the cause the trace or the truth shows, never a guess: the
-      detector's own stop reason on the trigger hop (uTNT's `attempts`, TNT's verbose
+    - missed: not detected, with the cause the trace or the truth shows, never a guess:
+      trace-ended-before (the incomplete base trace stopped before the tunnel's ingress,
+      _ended_before), else the detector's own stop reason on the trigger hop (uTNT's `attempts`, TNT's verbose
       `(ATTEMPT,<trigger>,NTH-RV|ING-NF|TGT-NR[,BUD])`: stop-nothing-revealed,
       stop-ingress-not-found, stop-target-not-reached), else ecmp-return (the egress's
       time-exceeded read a shorter equal-cost return path, under the threshold, _miss_reason),
       else router-vp-no-revelation (a hidden tunnel whose ingress is the router vantage point
-      itself: no hop before it to start a revelation from), else with a trigger fired: silent-ingress (the truth's ingress is silent),
+      itself: no hop before it to start a revelation from), else merged-tunnel (its LSRs or egress
+      inside the reported tunnel matched with another truth tunnel, _merged), else candidate-tagged
+      (the trigger's hop, or the ingress hop before it, already in another reported tunnel: sc_tnt
+      queues no test there, _candidate_tagged), else with a trigger fired: silent-ingress (the truth's ingress is silent),
       destination-after-egress, or trigger-not-revealed; with no trigger and no stop reason,
       no cause: a plain `missed`, a finding.
  5. False tunnels: reported tunnels matched to no truth tunnel. False LSRs: reported LSRs that
