@@ -135,7 +135,8 @@ LIMITS = {
                         "TNT queues no revelation for an LSR or egress hop, nor from an ingress inside an explicit or "
                         "implicit tunnel (tnt.md 3.3)",
     "uhp-lsrs": "UHP LSRs pop explicit null for internal prefixes too: no revelation trace shows them "
-                "(fully invisible UHP is outside the Wormhole techniques, tnt.md 1 notes)",
+                "(fully invisible UHP is outside the Wormhole techniques, tnt.md 1 notes); a detected "
+                "candidate's revelation then stops with nothing revealed (NTH-RV) and no tunnel is reported",
     "uhp-egress-quotes": "a UHP egress receives the probe labelled (explicit null) and answers like an LSR "
                          "(labels quoted, qTTL > 1, or after the pop with LSE-TTL 255-N, read as MTTL): TNT's "
                          "rules tag it as an LSR or an opaque egress and take the next hop for the egress "
@@ -365,6 +366,8 @@ def _limit_of(lab, v: dict, t: dict | None, u: dict | None, rest: list[str]) -> 
         return "trace-ended-before"
     if cause in ("merged-tunnel", "candidate-tagged") and outcome == "missed":
         return cause
+    if cause == "stop-nothing-revealed" and outcome == "missed" and t["class"] == "invisible-uhp":
+        return "uhp-lsrs"               # the revelation traces ran (NTH-RV) and no UHP LSR answered
     if t is None:
         return None
     if outcome == "missed" and cause in ("silent-ingress", "stop-ingress-not-found"):
