@@ -366,7 +366,9 @@ def _limit_of(lab, v: dict, t: dict | None, u: dict | None, rest: list[str]) -> 
         return "trace-ended-before"
     if cause in ("merged-tunnel", "candidate-tagged") and outcome == "missed":
         return cause
-    if cause == "stop-nothing-revealed" and outcome == "missed" and t["class"] == "invisible-uhp":
+    eg = lab.nodes.get(t.get("egress"))
+    if cause == "stop-nothing-revealed" and outcome == "missed" and (
+            t["class"] == "invisible-uhp" or (t.get("hidden") and eg is not None and eg.popping == "uhp")):
         return "uhp-lsrs"               # the revelation traces ran (NTH-RV) and no UHP LSR answered
     if t is None:
         return None

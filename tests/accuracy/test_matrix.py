@@ -85,4 +85,8 @@ def test_an_invisible_uhp_tunnel_whose_revelation_revealed_nothing_is_the_uhp_ls
     lab = lab_for(p)
     v = {"outcome": "missed", "cause": "stop-nothing-revealed"}
     assert _limit_of(lab, v, {"class": "invisible-uhp", "egress": "pe1", "lsrs": []}, None, []) == "uhp-lsrs"
-    assert _limit_of(lab, v, {"class": "opaque", "egress": "pe1", "lsrs": []}, None, []) is None
+    # an opaque tunnel: the limit only where its egress pops UHP (pe1 here), not at a PHP egress
+    php = lab_for({**p, "d2_popping": "php"})
+    assert lab.nodes["pe1"].popping == "uhp" and php.nodes["pe4"].popping == "php"
+    assert _limit_of(lab, v, {"class": "opaque", "egress": "pe1", "lsrs": [], "hidden": True}, None, []) == "uhp-lsrs"
+    assert _limit_of(php, v, {"class": "opaque", "egress": "pe4", "lsrs": [], "hidden": True}, None, []) is None
