@@ -366,8 +366,8 @@ def _limit_of(lab, v: dict, t: dict | None, u: dict | None, rest: list[str]) -> 
         return "trace-ended-before"
     if cause in ("merged-tunnel", "candidate-tagged") and outcome == "missed":
         return cause
-    eg = lab.nodes.get(t.get("egress"))
-    if cause == "stop-nothing-revealed" and outcome == "missed" and (
+    eg = lab.nodes.get(t["egress"]) if t is not None else None
+    if t is not None and cause == "stop-nothing-revealed" and outcome == "missed" and (
             t["class"] == "invisible-uhp" or (t.get("hidden") and eg is not None and eg.popping == "uhp")):
         return "uhp-lsrs"               # the revelation traces ran (NTH-RV) and no UHP LSR answered
     if t is None:
