@@ -90,3 +90,5 @@ def test_an_invisible_uhp_tunnel_whose_revelation_revealed_nothing_is_the_uhp_ls
     assert lab.nodes["pe1"].popping == "uhp" and php.nodes["pe4"].popping == "php"
     assert _limit_of(lab, v, {"class": "opaque", "egress": "pe1", "lsrs": [], "hidden": True}, None, []) == "uhp-lsrs"
     assert _limit_of(php, v, {"class": "opaque", "egress": "pe4", "lsrs": [], "hidden": True}, None, []) is None
+    # a false tunnel's verdict has no truth tunnel: no limit, and no crash
+    assert _limit_of(lab, {"outcome": "false-tunnel"}, None, {"class": "OPA", "lsrs": []}, []) is None
