@@ -608,3 +608,24 @@ _MX_UHP = {"class": "explicit", "popping": "uhp", "ler_vendor": "juniper", "lsr_
            "domains": 3, "join": "direct", "d2_class": "invisible", "d2_popping": "php", "d2_vendor": "nokia",
            "d2_lsrs": 1, "d3_class": "invisible", "d3_popping": "php", "d3_vendor": "juniper", "d3_lsrs": 1,
            "return_ecmp": True}
+
+
+def test_an_lsr_of_a_bgp_free_core_reads_no_u_turn_its_echo_reply_has_no_route_back():
+    """Domain 1's implicit tunnel pe2 -> e1 p1 -> pe1 seen from vp2 (reversed, BGP-free core):
+    p1 is silent (no route back for its time-exceeded) and e1 tunnels its time-exceeded but its
+    echo reply to vp2 has no IP route: the ping goes unanswered (the trace's hop has no echo
+    TTL), so no u-turn can be read. The truth lists e1 under echo_unrouted and the tunnel is
+    undetectable; without that entry it would be a detectable u-turn."""
+    lab, doc = _mx(ler_vendor="huawei", lsr_vendor="cisco", lsrs=2, p2p_prefix=30, ecmp=True, vps=2, dests=2,
+                   asymmetry=2, sr=True, router_vp=True, php_ttl_writeback=False, rate_limit="core",
+                   quote_bytes=28, bgp_free=True, **{"class": "implicit"}, join="direct", d2_class="implicit",
+                   d2_vendor="linux", d2_lsrs=2, d3_vendor="brocade", return_ecmp=True)
+    s, v = next((s, v) for s, v in _verdicts(doc, "vp2", "pe2") if s["dst"] == "11.255.0.1")
+    t = v["truth"]
+    assert "e1" in t["echo_unrouted"]
+    assert (v["outcome"], v["cause"]) == ("undetectable", "implicit-no-signal")
+    tr = next(x for x in doc["traces"] if x["dst"] == "11.255.0.1" and x.get("vantage_point") == "vp2")
+    e1 = next(h for h in tr["hops"] if h.get("address") and lab.owner_of(h["address"]) == "e1")
+    assert e1["er_ttl"] is None
+    quiet = {st["node"] for p in doc["truth"] for pa in p["paths"] for st in pa["forward"] if st.get("silent")}
+    assert visibility(lab, {**t, "echo_unrouted": []}, None, quiet) is None

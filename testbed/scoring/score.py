@@ -179,8 +179,11 @@ def visibility(lab, t: dict, thresholds: dict | None = None, silent=None) -> str
         answering = [(i, x) for i, x in enumerate(nodes, 1) if answers(x)]
         qttl = any(i >= 2 and not pops_before_answer(i, x) for i, x in answering)
         # the u-turn is R_TE - R_ER: it needs the echo reply (answer_echo) as well
+        # (truth echo_unrouted: an LSR of a BGP-free core has no route back for its echo reply)
+        no_echo = set(t.get("echo_unrouted") or ())
         uturn = sum(2 * (n - i + 1) for i, x in answering
-                    if tunnelled(x) and x.personality.answer_echo and not pops_before_answer(i, x))
+                    if tunnelled(x) and x.personality.answer_echo and x.name not in no_echo
+                    and not pops_before_answer(i, x))
         if not qttl and uturn < UTURN_RUN:
             return (f"implicit tunnel of {n} LSR(s) with no TNT signal: qTTL stays 1 (the penultimate LSR "
                     f"pops before answering) and the u-turn run is {uturn} < {UTURN_RUN} (tnt.md 3.2)")

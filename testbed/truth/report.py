@@ -360,6 +360,11 @@ def _probe(cp, pr, src_addr, dst, dname, flows, reveal_cache: dict) -> dict:
             d["rtla_expected"] = max(rtla) if rtla else None
             d["frpla_return_paths"], d["rtla_return_paths"] = frpla, rtla
             d["reveal_lsrs"] = _reveal_lsrs(cp, t, reveal_cache) if t.hidden else []
+            # LSRs whose echo reply to the prober has no IP route back (a BGP-free core): a ping
+            # to them goes unanswered, so no u-turn (R_TE - R_ER) can be read there
+            unrouted = [n for n in d["lsrs"] if not v6 and _lookup(cp, n, src_addr) is None]
+            if unrouted:
+                d["echo_unrouted"] = unrouted
             nodes = [s.node for s in p]
             k = nodes.index(t.egress) if t.egress in nodes else None
             d["after_egress"] = nodes[k + 1] if k is not None and k + 1 < len(nodes) else None
