@@ -494,3 +494,138 @@ def test_a_router_vantage_points_own_packets_take_its_split_pipe_setting():
     lab = load_lab("split-pipe")
     got = {p["from"]: p["paths"][0]["tunnels"][0]["class"] for p in ground_truth(build(lab))["probes"]}
     assert got == {"vp": "invisible-php", "pe1": "explicit"}
+
+
+# ---- rule 4, multi-domain cells of the matrix (issue 20): causes the trace itself shows
+def _mx(**over):
+    """A three-domain matrix cell (the defaults below; `over` the axes that differ)."""
+    base = {"class": "explicit", "popping": "php", "ler_vendor": "juniper", "lsr_vendor": "cisco", "lsrs": 3,
+            "p2p_prefix": 31, "ecmp": False, "ldp": "all", "vps": 1, "dests": 1, "asymmetry": 0,
+            "label_order": "vendor", "vpn": False, "sr": False, "entropy_label": False, "ttl_propagate_local": "vendor",
+            "router_vp": False, "tunnel_scope": "vendor", "php_ttl_writeback": "vendor", "silent": "none",
+            "rate_limit": "none", "no_decrement_ttl": "vendor", "quote_bytes": "vendor",
+            "source_time_exceeded": "vendor", "sixpe": False, "rsvp": False, "bgp_free": False, "ip_id": "vendor",
+            "domains": 3, "join": "ip", "d2_class": "explicit", "d2_popping": "php", "d2_vendor": "cisco",
+            "d2_lsrs": 1, "d3_class": "explicit", "d3_popping": "php", "d3_vendor": "cisco", "d3_lsrs": 1,
+            "return_ecmp": False}
+    lab = lab_for({**base, **over})
+    return lab, run_lab(lab, runtime="sim", seed=0)
+
+
+def _verdicts(doc, vp, ingress):
+    return [(s, v) for s in doc["score"]["traces"] if s["vantage_point"] == vp
+            for v in s["verdicts"] if v["truth"] and v["truth"]["ingress"] == ingress]
+
+
+def test_a_tunnel_beyond_the_end_of_an_incomplete_trace_is_missed_with_the_stop_reason():
+    """Domain 1's silent Linux LSRs end the trace at TNT's gap limit: domain 3's explicit tunnel
+    lies beyond its last probe (trace-ended-before); the same trace completed is no such cause."""
+    lab, doc = _mx(lsr_vendor="linux", lsrs=7, ldp="loopbacks", entropy_label=True, sr=True,
+                   ttl_propagate_local=True, tunnel_scope="udp", php_ttl_writeback=False, bgp_free=True,
+                   source_time_exceeded="incoming", d2_class="implicit", d2_vendor="junose", d3_vendor="junose",
+                   d3_lsrs=2, dests=2, label_order="sequential", quote_bytes=28, ip_id="random")
+    (s, v), = _verdicts(doc, "vp1", "pe5")[:1]
+    assert s["stop_reason"] == "GAPLIMIT" and not s["complete"]
+    assert (v["outcome"], v["cause"]) == ("missed", "trace-ended-before") and "GAPLIMIT" in v["reason"]
+    tr = next(t for t in doc["traces"] if t["dst"] == s["dst"] and t.get("vantage_point") == "vp1")
+    done = copy.deepcopy(tr)
+    done["stop_reason"] = "COMPLETED"
+    vs = [x for x in _score(lab, doc, [done])["traces"][0]["verdicts"] if x["truth"]["ingress"] == "pe5"]
+    assert vs[0]["outcome"] == "missed" and "cause" not in vs[0]
+
+
+def test_a_detected_tunnel_left_unrevealed_after_an_earlier_revelation_is_one_tunnel_per_trace():
+    """From the router VP pe1: domain 2's opaque tunnel is revealed, domain 3's opaque tunnel is
+    detected (MTTL) and not revealed: TNT reveals the first tunnel that yields hops (tnt.md 4.6).
+    Without the earlier revelation the same partial detection has no cause."""
+    lab, doc = _mx(ler_vendor="h3c", lsr_vendor="ericsson", lsrs=8, ecmp=True, vps=3, dests=2, asymmetry=2,
+                   sr=True, ttl_propagate_local=False, router_vp=True, tunnel_scope="multi-label",
+                   php_ttl_writeback=False, rate_limit="core", source_time_exceeded="incoming", bgp_free=True,
+                   d2_class="opaque", d2_popping="uhp", d2_vendor="juniper", d2_lsrs=3, d3_class="opaque",
+                   d3_vendor="brocade", return_ecmp=True)
+    s, v = _verdicts(doc, "pe1", "pe5")[0]
+    assert (v["outcome"], v["wrong"], v["cause"]) == ("partly", ["lsrs"], "one-tunnel-per-trace-lsrs")
+    tr = next(t for t in doc["traces"] if t["dst"] == s["dst"] and t.get("vantage_point") == "pe1")
+    lost = copy.deepcopy(tr)
+    lost["hops"] = [h for h in lost["hops"] if not h.get("revealed")]
+    vs = [x for x in _score(lab, doc, [lost])["traces"][0]["verdicts"] if x["truth"]["ingress"] == "pe5"]
+    assert vs[0]["outcome"] == "partly" and "cause" not in vs[0]
+
+
+def test_tunnels_run_together_by_tnts_tags_are_merged_and_a_tagged_candidate_is_not_tested():
+    """A UHP egress quoting qTTL > 1 (Huawei, domain 2) is one more implicit LSR and a <255,64>
+    Juniper egress before labelled hops is taken for an implicit LSR (sc_tnt
+    identify_juniper_implicit_hop): domain 3's explicit tunnel is reported inside domain 2's
+    tunnel (merged-tunnel). Split that report in two and the cause is gone (matched, not missed)."""
+    lab, doc = _mx(lsr_vendor="nokia", lsrs=4, d2_class="implicit", d2_popping="uhp", d2_vendor="huawei",
+                   d2_lsrs=3, d3_popping="uhp", d3_vendor="juniper", d3_lsrs=3)
+    s, v = _verdicts(doc, "vp1", "pe5")[0]
+    assert (v["outcome"], v["cause"]) == ("missed", "merged-tunnel")
+    assert "t1" in v["reason"]
+    tr = next(t for t in doc["traces"] if t["dst"] == s["dst"])
+    split = copy.deepcopy(tr)
+    big = next(u for u in split["tunnels"] if lab.owner_of(u["egress"]) in ("ce2", "pe6"))
+    own = [a for a in big["lsrs"] if a and lab.owner_of(a) in ("t1", "t2", "t3")]
+    big["lsrs"] = [a for a in big["lsrs"] if a not in own]
+    split["tunnels"].append({**big, "class": "EXP", "lsrs": own})
+    vs = [x for x in _score(lab, doc, [split])["traces"][0]["verdicts"] if x["truth"] and x["truth"]["ingress"] == "pe5"]
+    assert vs[0]["outcome"] != "missed"
+
+
+def test_a_trigger_on_a_hop_another_reported_tunnel_holds_is_candidate_tagged():
+    """Domain 2's invisible UHP tunnel: DUPIP fires on the hop after it, which the implicit run
+    opened by domain 1's UHP egress (qTTL > 1) already took for its egress: sc_tnt queues no test
+    there (tnt.md 3.3). Drop that report and the same trigger is a plain trigger-not-revealed."""
+    lab, doc = _mx(popping="uhp", ler_vendor="mikrotik", lsr_vendor="juniper", lsrs=2, p2p_prefix=30,
+                   domains=2, join="direct", d2_class="invisible", d2_popping="uhp", d2_vendor="nokia", d2_lsrs=3)
+    s, v = _verdicts(doc, "vp1", "pe3")[0]
+    assert (v["outcome"], v["trigger"], v["cause"]) == ("missed", "DUPIP", "candidate-tagged")
+    tr = next(t for t in doc["traces"] if t["dst"] == s["dst"])
+    bare = copy.deepcopy(tr)
+    bare["tunnels"] = []
+    vs = [x for x in _score(lab, doc, [bare])["traces"][0]["verdicts"] if x["truth"]["ingress"] == "pe3"]
+    assert (vs[0]["outcome"], vs[0]["cause"]) == ("missed", "trigger-not-revealed")
+
+
+def test_truth_expects_triggers_for_a_router_vp_reached_through_a_uhp_lsp():
+    """pe1 as a router VP behind domain 1's UHP LSP: the replies to it end with the explicit-null
+    pop at pe1 itself; the truth counts them delivered, so FRPLA/RTLA are expected (they were
+    None, which made a below-threshold invisible tunnel look detectable)."""
+    lab = lab_for({**_MX_UHP})
+    truth = ground_truth(build(lab))
+    pr = next(p for p in truth["probes"] if p["from"] == "pe1")
+    t = next(t for p in pr["paths"] for t in p["tunnels"] if t["ingress"] == "pe3")
+    assert t["frpla_expected"] is not None
+    assert visibility(lab, t) is not None
+
+
+_MX_UHP = {"class": "explicit", "popping": "uhp", "ler_vendor": "juniper", "lsr_vendor": "mikrotik", "lsrs": 7,
+           "p2p_prefix": 31, "ecmp": False, "ldp": "all", "vps": 2, "dests": 1, "asymmetry": 2,
+           "label_order": "sequential", "vpn": False, "sr": False, "entropy_label": False,
+           "ttl_propagate_local": True, "router_vp": True, "tunnel_scope": "vendor", "php_ttl_writeback": "vendor",
+           "silent": "echo", "rate_limit": "none", "no_decrement_ttl": True, "quote_bytes": "vendor",
+           "source_time_exceeded": "incoming", "sixpe": False, "rsvp": False, "bgp_free": True, "ip_id": "random",
+           "domains": 3, "join": "direct", "d2_class": "invisible", "d2_popping": "php", "d2_vendor": "nokia",
+           "d2_lsrs": 1, "d3_class": "invisible", "d3_popping": "php", "d3_vendor": "juniper", "d3_lsrs": 1,
+           "return_ecmp": True}
+
+
+def test_an_lsr_of_a_bgp_free_core_reads_no_u_turn_its_echo_reply_has_no_route_back():
+    """Domain 1's implicit tunnel pe2 -> e1 p1 -> pe1 seen from vp2 (reversed, BGP-free core):
+    p1 is silent (no route back for its time-exceeded) and e1 tunnels its time-exceeded but its
+    echo reply to vp2 has no IP route: the ping goes unanswered (the trace's hop has no echo
+    TTL), so no u-turn can be read. The truth lists e1 under echo_unrouted and the tunnel is
+    undetectable; without that entry it would be a detectable u-turn."""
+    lab, doc = _mx(ler_vendor="huawei", lsr_vendor="cisco", lsrs=2, p2p_prefix=30, ecmp=True, vps=2, dests=2,
+                   asymmetry=2, sr=True, router_vp=True, php_ttl_writeback=False, rate_limit="core",
+                   quote_bytes=28, bgp_free=True, **{"class": "implicit"}, join="direct", d2_class="implicit",
+                   d2_vendor="linux", d2_lsrs=2, d3_vendor="brocade", return_ecmp=True)
+    s, v = next((s, v) for s, v in _verdicts(doc, "vp2", "pe2") if s["dst"] == "11.255.0.1")
+    t = v["truth"]
+    assert "e1" in t["echo_unrouted"]
+    assert (v["outcome"], v["cause"]) == ("undetectable", "implicit-no-signal")
+    tr = next(x for x in doc["traces"] if x["dst"] == "11.255.0.1" and x.get("vantage_point") == "vp2")
+    e1 = next(h for h in tr["hops"] if h.get("address") and lab.owner_of(h["address"]) == "e1")
+    assert e1["er_ttl"] is None
+    quiet = {st["node"] for p in doc["truth"] for pa in p["paths"] for st in pa["forward"] if st.get("silent")}
+    assert visibility(lab, {**t, "echo_unrouted": []}, None, quiet) is None

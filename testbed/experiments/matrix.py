@@ -125,8 +125,18 @@ LIMITS = {
     "undetectable": "no TNT signal can see the tunnel (tnt.md 3.2: qTTL/u-turn/FRPLA/RTLA thresholds, silent LSRs)",
     "one-tunnel-per-trace": "a trigger fired on the egress and an earlier tunnel of the same trace was revealed: "
                             "TNT reveals only the first productive tunnel per trace (tnt.md 4.6)",
+    "trace-ended-before": "the base trace stopped (gap limit, loop, unreachable) before the tunnel's ingress: no "
+                          "probe of it reached the tunnel, so no trigger could fire (tnt.md 4.6; the incomplete "
+                          "trace is counted apart, as a limit only when silent LSRs explain it)",
+    "merged-tunnel": "TNT's tags run two tunnels in series together (a UHP egress quoting qTTL > 1 is one more "
+                     "implicit LSR; a <255,64> egress before labelled hops is taken for an implicit LSR, sc_tnt "
+                     "identify_juniper_implicit_hop): the trace reports one tunnel, matched with the first (tnt.md 3.3)",
+    "candidate-tagged": "the trigger's hop (or the ingress hop before it) is already in another reported tunnel: "
+                        "TNT queues no revelation for an LSR or egress hop, nor from an ingress inside an explicit or "
+                        "implicit tunnel (tnt.md 3.3)",
     "uhp-lsrs": "UHP LSRs pop explicit null for internal prefixes too: no revelation trace shows them "
-                "(fully invisible UHP is outside the Wormhole techniques, tnt.md 1 notes)",
+                "(fully invisible UHP is outside the Wormhole techniques, tnt.md 1 notes); a detected "
+                "candidate's revelation then stops with nothing revealed (NTH-RV) and no tunnel is reported",
     "uhp-egress-quotes": "a UHP egress receives the probe labelled (explicit null) and answers like an LSR "
                          "(labels quoted, qTTL > 1, or after the pop with LSE-TTL 255-N, read as MTTL): TNT's "
                          "rules tag it as an LSR or an opaque egress and take the next hop for the egress "
@@ -350,6 +360,16 @@ def _limit_of(lab, v: dict, t: dict | None, u: dict | None, rest: list[str]) -> 
         return "undetectable"
     if outcome == "flagged-not-revealed":
         return "one-tunnel-per-trace"
+    if cause == "one-tunnel-per-trace-lsrs" and outcome == "partly" and rest == ["lsrs"]:
+        return "one-tunnel-per-trace"
+    if cause == "trace-ended-before" and outcome == "missed":
+        return "trace-ended-before"
+    if cause in ("merged-tunnel", "candidate-tagged") and outcome == "missed":
+        return cause
+    eg = lab.nodes.get(t["egress"]) if t is not None else None
+    if t is not None and cause == "stop-nothing-revealed" and outcome == "missed" and (
+            t["class"] == "invisible-uhp" or (t.get("hidden") and eg is not None and eg.popping == "uhp")):
+        return "uhp-lsrs"               # the revelation traces ran (NTH-RV) and no UHP LSR answered
     if t is None:
         return None
     if outcome == "missed" and cause in ("silent-ingress", "stop-ingress-not-found"):

@@ -26,7 +26,9 @@ Routers are compared by identity (any interface address maps to its router). Per
       parts in `wrong` (class, ingress, egress, lsrs; `lsrs_missing` LSRs to find not found);
       causes ecmp-revelation (the revealed LSRs are those of another equal-cost path,
       _revelation_reason), router-vp-ingress (a router vantage point's own tunnel),
-      silent-ingress (the truth's ingress is silent and no ingress was reported);
+      silent-ingress (the truth's ingress is silent and no ingress was reported),
+      one-tunnel-per-trace-lsrs (only LSRs wrong, none found, and a tunnel before it in the
+      same trace was revealed: TNT reveals the first tunnel that yields hops, tnt.md 4.6);
     - undetectable: no TNT signal can see it, decided from the truth and the routers' vendor
       behaviour as the engine runs them, never from the detector (`visibility`): silent LSRs,
       an implicit tunnel with neither qTTL > 1 nor a u-turn run >= 3 (a u-turn needs an LSR
@@ -37,13 +39,17 @@ Routers are compared by identity (any interface address maps to its router). Per
       egress's hop (`trigger`: MTTL, RTLA, FRPLA, DUPIP, in sc_tnt's order) and a tunnel
       BEFORE it in the same trace was revealed: TNT reveals the first tunnel that yields hops
       (tnt.md 4.6). Never given on a trace where nothing was revealed;
-    - missed: not detected, with the cause the trace or the truth shows, never a guess: the
-      detector's own stop reason on the trigger hop (uTNT's `attempts`, TNT's verbose
+    - missed: not detected, with the cause the trace or the truth shows, never a guess:
+      trace-ended-before (the incomplete base trace stopped before the tunnel's ingress,
+      _ended_before), else the detector's own stop reason on the trigger hop (uTNT's `attempts`, TNT's verbose
       `(ATTEMPT,<trigger>,NTH-RV|ING-NF|TGT-NR[,BUD])`: stop-nothing-revealed,
       stop-ingress-not-found, stop-target-not-reached), else ecmp-return (the egress's
       time-exceeded read a shorter equal-cost return path, under the threshold, _miss_reason),
       else router-vp-no-revelation (a hidden tunnel whose ingress is the router vantage point
-      itself: no hop before it to start a revelation from), else with a trigger fired: silent-ingress (the truth's ingress is silent),
+      itself: no hop before it to start a revelation from), else merged-tunnel (its LSRs or egress
+      inside the reported tunnel matched with another truth tunnel, _merged), else candidate-tagged
+      (the trigger's hop, or the ingress hop before it, already in another reported tunnel: sc_tnt
+      queues no test there, _candidate_tagged), else with a trigger fired: silent-ingress (the truth's ingress is silent),
       destination-after-egress, or trigger-not-revealed; with no trigger and no stop reason,
       no cause: a plain `missed`, a finding.
  5. False tunnels: reported tunnels matched to no truth tunnel. False LSRs: reported LSRs that
@@ -95,10 +101,20 @@ CAUSES = {
                                "before the tunnel for the revelation to start from (tnt.md 3.3)",
     "destination-after-egress": "a trigger fired on the egress and the destination is the next hop",
     "trigger-not-revealed": "a trigger fired on its egress and no tunnel was reported",
+    "trace-ended-before": "the base trace stopped (its stop reason: gap limit, loop, unreachable) before the "
+                          "tunnel: no hop of it reached the ingress or any router after it (tnt.md 4.6)",
+    "merged-tunnel": "its LSRs or egress were reported inside the tunnel matched with an earlier truth tunnel: "
+                     "TNT's tags ran the two together (a UHP egress quoting qTTL > 1 is one more implicit LSR, "
+                     "a <255,64> egress before labelled hops is taken for an implicit LSR; tnt.md 3.3)",
+    "candidate-tagged": "the hop its trigger fired on (or the ingress hop before it) is already part of another "
+                        "reported tunnel: TNT queues no revelation for a hop that is an LSR or egress already, nor "
+                        "from an ingress inside an explicit or implicit tunnel (tnt.md 3.3)",
     # partly
     "ecmp-revelation": "the revelation traces took another equal-cost path than the probe (tnt.md 4.3)",
     "router-vp-ingress": "the vantage point is the ingress itself, and no hop of its trace comes before the "
                          "first LSR",
+    "one-tunnel-per-trace-lsrs": "detected, none of its LSRs revealed, and a tunnel before it in the same trace "
+                                 "was revealed: TNT reveals the first tunnel that yields hops (tnt.md 4.6)",
 }
 STOP_REASONS = {"NTH-RV": "stop-nothing-revealed", "ING-NF": "stop-ingress-not-found",
                 "TGT-NR": "stop-target-not-reached"}
@@ -163,8 +179,11 @@ def visibility(lab, t: dict, thresholds: dict | None = None, silent=None) -> str
         answering = [(i, x) for i, x in enumerate(nodes, 1) if answers(x)]
         qttl = any(i >= 2 and not pops_before_answer(i, x) for i, x in answering)
         # the u-turn is R_TE - R_ER: it needs the echo reply (answer_echo) as well
+        # (truth echo_unrouted: an LSR of a BGP-free core has no route back for its echo reply)
+        no_echo = set(t.get("echo_unrouted") or ())
         uturn = sum(2 * (n - i + 1) for i, x in answering
-                    if tunnelled(x) and x.personality.answer_echo and not pops_before_answer(i, x))
+                    if tunnelled(x) and x.personality.answer_echo and x.name not in no_echo
+                    and not pops_before_answer(i, x))
         if not qttl and uturn < UTURN_RUN:
             return (f"implicit tunnel of {n} LSR(s) with no TNT signal: qTTL stays 1 (the penultimate LSR "
                     f"pops before answering) and the u-turn run is {uturn} < {UTURN_RUN} (tnt.md 3.2)")
@@ -298,6 +317,69 @@ def _stop_reason(lab, trace: dict, t: dict) -> tuple | None:
     for trig, reason, buddy in _attempts(trace["hops"][k]):
         if reason in STOP_REASONS:
             return trig, reason, buddy
+    return None
+
+
+def _ended_before(lab, trace: dict, path: dict, t: dict) -> str | None:
+    """The base trace's stop reason when it stopped before truth tunnel t (rule 4): the trace did
+    not complete, its highest probe TTL stays under the TTL at which a probe expires at t's
+    ingress (_expected_ttl), and none of its hops is the ingress or a router after it on the
+    path. None otherwise."""
+    stop = trace.get("stop_reason")
+    last = next((h for h in reversed(trace["hops"]) if not h.get("revealed") and h.get("address")), None)
+    if stop in (None, "COMPLETED") or (last and last["address"] == trace["dst"]):
+        return None
+    fwd = [s["node"] for s in path["forward"]]
+    if t["ingress"] not in fwd:
+        return None
+    beyond = set(fwd[fwd.index(t["ingress"]):])
+    base = [h for h in trace["hops"] if not h.get("revealed")]
+    if any(h.get("address") and _node(lab, h["address"]) in beyond for h in base):
+        return None
+    ttls = [h["probe_ttl"] for h in base if h.get("probe_ttl") is not None]
+    if not ttls or max(ttls) >= _expected_ttl(path).get(t["ingress"], 0):
+        return None
+    return stop
+
+
+def _merged(lab, trace: dict, t: dict, used: dict) -> str | None:
+    """Truth tunnel t's LSRs or egress inside a reported tunnel already matched with another
+    truth tunnel (rule 4): the trace shows one tunnel where the truth has two."""
+    core = {t["egress"], *t["lsrs"]}
+    for i, o in used.items():
+        u = trace["tunnels"][i]
+        mine = sorted({_node(lab, a) for a in [u.get("egress"), *u.get("lsrs", [])] if a} & core)
+        if mine and o is not t:
+            return (f"{', '.join(mine)} reported inside the {u.get('class')} tunnel matched with the truth tunnel "
+                    f"{o['ingress']}->{o['egress']}: TNT's tags ran the two together (tnt.md 3.3)")
+    return None
+
+
+def _candidate_tagged(lab, trace: dict, t: dict, trig: str | None) -> str | None:
+    """The hop truth tunnel t's trigger fired on, or the ingress hop before it, already in another
+    reported tunnel (rule 4; tnt.md 3.3: sc_tnt queues no test for a hop that is an LSR or an
+    egress already, for a DUPIP pair whose first hop is, nor from an ingress inside an explicit
+    or implicit tunnel unless the hop is opaque)."""
+    k = _trigger_index(lab, trace, t)
+    if trig is None or k is None:
+        return None
+    addr = trace["hops"][k]["address"]
+    for u in trace.get("tunnels", []):
+        if addr == u.get("egress") or addr in (u.get("lsrs") or []):
+            role = "egress" if addr == u.get("egress") else "an LSR"
+            return (f"{trig} fired on {_node(lab, addr)}, which is {role} of the reported {u.get('class')} tunnel "
+                    f"{_node(lab, u.get('ingress'))}->{_node(lab, u.get('egress'))}: TNT queues no revelation there "
+                    "(tnt.md 3.3)")
+    if trig == "MTTL":
+        return None
+    base = [j for j in range(k) if not trace["hops"][j].get("revealed")]
+    prev = trace["hops"][base[-1]] if base else None
+    if prev is not None and prev.get("address") and prev.get("probe_ttl") == (trace["hops"][k].get("probe_ttl") or 0) - 1:
+        for u in trace.get("tunnels", []):
+            if u.get("class") != "OPA" and prev["address"] in (u.get("lsrs") or []):
+                return (f"{trig} fired on {_node(lab, addr)}; its ingress hop {_node(lab, prev['address'])} is an LSR "
+                        f"of the reported {u.get('class')} tunnel: TNT starts no revelation from inside an explicit or "
+                        "implicit tunnel (tnt.md 3.3)")
     return None
 
 
@@ -454,7 +536,14 @@ def score_trace(lab, truth_probe: dict, trace: dict, thresholds: dict | None = N
             stop = _stop_reason(lab, trace, t)
             ecmp = _miss_reason(lab, trace, t, th)
             ing = next((s for s in path["forward"] if s["node"] == t["ingress"]), None)
-            if stop:
+            ended = None if trig else _ended_before(lab, trace, path, t)
+            merged = _merged(lab, trace, t, used)
+            tagged = _candidate_tagged(lab, trace, t, trig) if not stop else None
+            if ended:
+                _with_cause(v, "trace-ended-before", f"the base trace stopped ({ended}) at probe TTL "
+                                                     f"{max(h['probe_ttl'] for h in trace['hops'] if not h.get('revealed') and h.get('probe_ttl') is not None)}, "
+                                                     f"before the ingress {t['ingress']}: no hop of it reached the tunnel")
+            elif stop:
                 code = STOP_REASONS[stop[1]]
                 _with_cause(v, code, f"the detector's attempt ({stop[0] or 'brute force'}{', buddy' if stop[2] else ''}) "
                                      f"on the trigger hop stopped with {stop[1]}: {CAUSES[code]}")
@@ -462,6 +551,10 @@ def score_trace(lab, truth_probe: dict, trace: dict, thresholds: dict | None = N
                 _with_cause(v, "ecmp-return", ecmp)
             elif t.get("hidden") and t["ingress"] == truth_probe["from"]:
                 _with_cause(v, "router-vp-no-revelation")
+            elif merged:
+                _with_cause(v, "merged-tunnel", merged)
+            elif tagged:
+                _with_cause(v, "candidate-tagged", tagged)
             elif trig and ing is not None and ing.get("silent"):
                 _with_cause(v, "silent-ingress", f"{trig} fired on its egress; the ingress {t['ingress']} is silent "
                                                  f"({ing['silent']}), so the revelation has no ingress to start from")
@@ -504,6 +597,13 @@ def score_trace(lab, truth_probe: dict, trace: dict, thresholds: dict | None = N
         ing = next((s for s in path["forward"] if s["node"] == t["ingress"]), None)
         if why:
             _with_cause(v, "ecmp-revelation", why)
+        elif wrong == ["lsrs"] and t.get("hidden") and not found and missing == len(to_find) \
+                and _revealed_before(lab, trace, t):
+            # TNT reveals the first tunnel that yields hops (tnt.md 4.6): this one was detected,
+            # an earlier one of the same trace was revealed, so none of its LSRs was looked for
+            _with_cause(v, "one-tunnel-per-trace-lsrs", f"{best.get('trigger') or 'a trigger'} detected it, and a "
+                                                        "tunnel before it in the same trace was revealed: TNT reveals "
+                                                        "the first tunnel that yields hops (tnt.md 4.6)")
         elif wrong == ["ingress"] and t["ingress"] == truth_probe["from"] and not best.get("ingress"):
             # a router vantage point that is the tunnel's ingress: its trace starts at the first
             # LSR, so no hop can name the ingress and TNT reports none (tnt.md 3)

@@ -8,6 +8,8 @@ Each tunnel also carries what TNT's invisible-tunnel triggers should read at its
 """
 from __future__ import annotations
 
+from ipaddress import ip_address
+
 from testbed.engine.reply import reply_source as choose_source
 from testbed.engine.reply import source_mode
 
@@ -57,6 +59,18 @@ def segment_json(lab, path, t) -> dict:
             "notes": list(t.notes)}
 
 
+def _delivered(cp, path, dst) -> bool:
+    """Does the walked path deliver to dst: a plain delivery, or a UHP tunnel's explicit-null pop
+    at the router that owns dst (a router vantage point whose own address is reached through a
+    UHP LSP: walk ends the path at the pop, with nothing under the label to forward)."""
+    if not path:
+        return False
+    last = path[-1]
+    if last.action == "deliver":
+        return True
+    return last.action == "pop-explicit-null" and ip_address(str(dst)) in cp.lab.nodes[last.node].addresses()
+
+
 def _expected_triggers(cp, lab, path, tunnels, t, src_addr):
     """FRPLA and RTLA at the egress hop of tunnel t (tnt.md 2.3, 3.2): FRPLA = R_TE - probe
     TTL, with R_TE the return path's length counted through the return tunnels (min() at pop
@@ -75,7 +89,7 @@ def _expected_triggers(cp, lab, path, tunnels, t, src_addr):
     k = nodes.index(t.egress)
     hidden = sum(len(o.lsrs) for o in tunnels if o.cls in HIDDEN and o.egress in nodes[:k + 1])
     ttl = k - hidden
-    back = [b for b in walk(cp, t.egress, src_addr) if b and b[-1].action == "deliver"]
+    back = [b for b in walk(cp, t.egress, src_addr) if _delivered(cp, b, src_addr)]
     if not back:
         return None, None
     p = lab.nodes[t.egress].personality
@@ -196,7 +210,6 @@ def _ip_routed(cp, step, udp: bool = False) -> bool:
 
 
 def _lookup(cp, node: str, addr):
-    from ipaddress import ip_address
     a = ip_address(str(addr))
     return cp.tables[node].lookup6(a) if a.version == 6 else cp.tables[node].lookup(a)
 
@@ -263,7 +276,7 @@ def reply_paths(cp, node: str, to, in_addr=None, kind: str = "time_exceeded", pr
                 return [nh]
             return hops
         for ret in walk(cp, node, to, pick=pick):
-            if ret and ret[-1].action == "deliver":
+            if _delivered(cp, ret, to):
                 r = len(ret) - 1 - _uncounted(cp, ret, tunnels_on(lab, ret), ittl)
                 out.append({"from": src, "nodes": [s.node for s in ret], "r": r})
     return out
@@ -347,6 +360,11 @@ def _probe(cp, pr, src_addr, dst, dname, flows, reveal_cache: dict) -> dict:
             d["rtla_expected"] = max(rtla) if rtla else None
             d["frpla_return_paths"], d["rtla_return_paths"] = frpla, rtla
             d["reveal_lsrs"] = _reveal_lsrs(cp, t, reveal_cache) if t.hidden else []
+            # LSRs whose echo reply to the prober has no IP route back (a BGP-free core): a ping
+            # to them goes unanswered, so no u-turn (R_TE - R_ER) can be read there
+            unrouted = [n for n in d["lsrs"] if not v6 and _lookup(cp, n, src_addr) is None]
+            if unrouted:
+                d["echo_unrouted"] = unrouted
             nodes = [s.node for s in p]
             k = nodes.index(t.egress) if t.egress in nodes else None
             d["after_egress"] = nodes[k + 1] if k is not None and k + 1 < len(nodes) else None

@@ -62,3 +62,33 @@ def test_conformance_variants_draw_from_the_matrix(tmp_path):
         assert a.name == b.name and [p.source for p in a.probes] == [p.source for p in b.probes]
         assert {n: x.personality for n, x in a.nodes.items()} == {n: x.personality for n, x in b.nodes.items()}
     assert variants(3, source="library")[0]["lab"] == "asymmetric"
+
+
+def test_an_invisible_uhp_tunnel_whose_revelation_revealed_nothing_is_the_uhp_lsrs_limit():
+    """A Juniper UHP egress with entropy labels answers labelled (MTTL): TNT tries the tunnel and
+    its revelation stops with nothing revealed (NTH-RV), since the LSP toward the egress's own
+    address pops explicit null at the egress too. The limit is named from the detector's stop
+    reason and the truth's UHP class, never for another class with the same stop."""
+    p = {"class": "invisible", "popping": "uhp", "ler_vendor": "juniper", "lsr_vendor": "iosxr", "lsrs": 3,
+         "p2p_prefix": 30, "ecmp": True, "ldp": "all", "vps": 2, "dests": 2, "asymmetry": 0,
+         "label_order": "sequential", "vpn": False, "sr": False, "entropy_label": True, "ttl_propagate_local": True,
+         "router_vp": True, "tunnel_scope": "vendor", "php_ttl_writeback": False, "silent": "lsr",
+         "rate_limit": "none", "no_decrement_ttl": True, "quote_bytes": 28, "source_time_exceeded": "vendor",
+         "sixpe": False, "rsvp": False, "bgp_free": True, "ip_id": "random", "domains": 2, "join": "direct",
+         "d2_class": "implicit", "d2_popping": "uhp", "d2_vendor": "juniper", "d2_lsrs": 1, "d3_class": "explicit",
+         "d3_popping": "php", "d3_vendor": "cisco", "d3_lsrs": 1, "return_ecmp": False}
+    from testbed.experiments.matrix import _limit_of
+    r = run_cell(("uhp-nthrv", p), seed=0)
+    assert not r["problems"], r["problems"]
+    hit = [x for x in r["limits"] if "[uhp-lsrs]" in x and "stop-nothing-revealed" in x and "invisible-uhp" in x]
+    assert hit
+    lab = lab_for(p)
+    v = {"outcome": "missed", "cause": "stop-nothing-revealed"}
+    assert _limit_of(lab, v, {"class": "invisible-uhp", "egress": "pe1", "lsrs": []}, None, []) == "uhp-lsrs"
+    # an opaque tunnel: the limit only where its egress pops UHP (pe1 here), not at a PHP egress
+    php = lab_for({**p, "d2_popping": "php"})
+    assert lab.nodes["pe1"].popping == "uhp" and php.nodes["pe4"].popping == "php"
+    assert _limit_of(lab, v, {"class": "opaque", "egress": "pe1", "lsrs": [], "hidden": True}, None, []) == "uhp-lsrs"
+    assert _limit_of(php, v, {"class": "opaque", "egress": "pe4", "lsrs": [], "hidden": True}, None, []) is None
+    # a false tunnel's verdict has no truth tunnel: no limit, and no crash
+    assert _limit_of(lab, {"outcome": "false-tunnel"}, None, {"class": "OPA", "lsrs": []}, []) is None
