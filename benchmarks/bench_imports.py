@@ -34,7 +34,7 @@ def one(source: str, vps: int, dsts: int, seed: int, folder: Path, probes: str =
     from testbed.importers import import_lab, lab_dict, write
     from testbed.lab import load_lab
     from testbed.lab.loader import render
-    from testbed.lab.yamlpos import load_with_lines
+    from testbed.yamlpos import load_with_lines
     t0 = time.perf_counter()
     doc = import_lab(source, vendors=VENDORS, domains=2, classes=CLASSES, vps=vps, dsts=dsts, probes=probes,
                      seed=seed)

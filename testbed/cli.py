@@ -193,11 +193,15 @@ def _split_dashdash(argv):
 def cmd_probe(args):
     from testbed.experiments.run import probe_lab, probes_of
     from testbed.runtimes.netns_cli import probe_target
-    if args.campaign:
-        # a bad campaign file is told first (exit 2), whether or not the lab is up
-        from testbed.experiments.parallel import load_campaign
-        load_campaign(_load(args), args.campaign)
-    lab, args.runtime, args.name = probe_target(args, _load)     # the running state decides
+    from testbed.experiments.parallel import load_campaign
+    try:
+        lab, args.runtime, args.name = probe_target(args, _load)     # the running state decides
+    except TestbedError:
+        if args.campaign:           # a bad campaign file is told first (exit 2), whether or not the lab is up
+            load_campaign(_load(args), args.campaign)
+        raise
+    if args.campaign:               # checked against the lab that runs (an instance's name is no lab file)
+        load_campaign(lab, args.campaign)
     if args.parallel or args.campaign or args.repeat > 1 or (args.source and (args.source == "all"
                                                                               or "," in args.source)):
         from testbed.experiments.parallel import cmd_probe_many     # many instances at once (issue 16)

@@ -144,13 +144,14 @@ def _campaign(args, lab, as_run: bool = False):
     folder = args.output or (None if as_run else f"campaign-{lab.name}")
     files = write_outputs(doc, lab, folder, pictures=not args.no_pictures) if folder else {}
     doc["files"] = files
+    from testbed.experiments.score_files import lab_digest
     if args.json and as_run:
         from testbed.scoring import score_run
         summary = {k: v for k, v in doc.items() if k not in ("uTNT", "_truth", "lab", "runtime", "ok", "unvouched",
                                                              "unvouched_traces")}
         _print_json({"ok": doc.get("ok", True), "unvouched": doc.get("unvouched") or [],
                      "unvouched_traces": doc.get("unvouched_traces") or [],
-                     "lab": lab.name, "runtime": args.runtime, "params": lab.params,
+                     "lab": lab.name, "lab_digest": lab_digest(lab), "runtime": args.runtime, "params": lab.params,
                      "seed": getattr(args, "seed", None), "traces": doc["uTNT"], "truth": doc["_truth"]["probes"],
                      "truth_source": "computed", "score": score_run(lab, doc["_truth"], doc["uTNT"]),
                      "control_plane": "computed", "campaign": summary})
@@ -164,7 +165,7 @@ def _campaign(args, lab, as_run: bool = False):
         from testbed.cliargs import fail_if_unvouched
         fail_if_unvouched(doc["unvouched"])
     from testbed.experiments.history import record
-    record(args, "run" if as_run else "campaign", {"lab": lab.name, "lab_digest": doc.get("lab_digest"),
+    record(args, "run" if as_run else "campaign", {"lab": lab.name, "lab_digest": lab_digest(lab),
                                                    "params": lab.params, "runtime": args.runtime,
                                                    "seed": getattr(args, "seed", None)},
            doc["score_totals"], getattr(args, "utnt", None))

@@ -15,7 +15,7 @@ from testbed.controlplane import build
 from testbed.importers import ImportProblem, import_lab, lab_dict, write
 from testbed.lab import load_lab
 from testbed.lab.loader import render
-from testbed.lab.yamlpos import load_with_lines
+from testbed.yamlpos import load_with_lines
 from testbed.truth.walk import walk
 
 topohub = pytest.importorskip("topohub", reason="topohub not installed (pip install 'utnt-lab[topo]')")

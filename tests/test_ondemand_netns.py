@@ -109,9 +109,9 @@ def test_leases_never_clash_with_the_lab_or_each_other(running):
 def test_ondemand_drops_events_when_every_node_is_busy(running):
     lab = load_lab("invisible-php")
     inst = running("invisible-php")
-    # one node, events 50 ms apart: a uTNT run takes longer than that (Python start, TNT's
-    # revelation traces), so the events fired while it runs find no free node
-    doc = ondemand(lab, name=inst, events=4, interval=0.05, nodes=1, runtimes=["utnt-process"])
+    # one node, events 10 ms apart: a uTNT run takes far longer than the 30 ms they span (a
+    # Python start, TNT's revelation traces), so the events fired while it runs find no free node
+    doc = ondemand(lab, name=inst, events=4, interval=0.01, nodes=1, runtimes=["utnt-process"])
     r = doc["runtimes"][0]
     assert [x["status"] for x in r["rows"]] == ["completed", "dropped", "dropped", "dropped"]
     assert (r["completed"], r["dropped"], r["failed"]) == (1, 3, 0)
