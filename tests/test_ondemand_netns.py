@@ -116,7 +116,7 @@ def test_ondemand_drops_events_when_every_node_is_busy(running):
     assert [x["status"] for x in r["rows"]] == ["completed", "dropped", "dropped", "dropped"]
     assert (r["completed"], r["dropped"], r["failed"]) == (1, 3, 0)
     assert r["accuracy"] == 1.0 and r["traces_correct"] == 1
-    assert r["mean_event_s"] > 0.15 and len(r["completions"]) == 1
+    assert r["mean_event_s"] > 0.03 and len(r["completions"]) == 1        # longer than the events' span
 
 
 def test_ondemand_skips_a_missing_runtime_with_one_line(running, monkeypatch):
@@ -198,13 +198,17 @@ def test_ctrl_c_stops_every_instance_and_leaves_no_tap_or_lease(running):
     sw = api.status(inst)["switch"]
     links = subprocess.run(["ip", "-n", sw, "-o", "link"], capture_output=True, text=True).stdout
     assert " ui" not in links
-    # no uTNT process of this run is left on any of the leased addresses
+    # no uTNT process of this run is left on any of the leased addresses, in this lab's
+    # namespaces (another test's lab of the same file, running beside it, leases the same ones)
+    from testbed.runtimes.netns import names
+    ours = {os.stat(f"/run/netns/{n}").st_ino for n in os.listdir("/run/netns") if n.startswith(names.prefix(inst))}
     left = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             cmd = open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace")
+            where = os.stat(f"/proc/{pid}/ns/net").st_ino
         except OSError:
             continue
-        if "utnt.cli" in cmd and any(a in cmd for a in addrs):
+        if "utnt.cli" in cmd and any(a in cmd for a in addrs) and where in ours:
             left.append(pid)
     assert not left, left

@@ -251,9 +251,18 @@ class FirstFrameWatch:
             self._want.add(b)
             self.first.pop(b, None)
 
-    def first_ipv4(self, mac: str) -> float | None:
-        with self._lock:
-            return self.first.get(bytes.fromhex(mac.replace(":", "")))
+    def first_ipv4(self, mac: str, settle: float = 1.0) -> float | None:
+        """When the first IPv4 frame from mac was seen; asked once its instance has ended, the
+        watcher may still have that frame in its socket's queue (a busy machine, a quick
+        instance): wait up to `settle` seconds for it."""
+        key = bytes.fromhex(mac.replace(":", ""))
+        deadline = time.monotonic() + settle
+        while True:
+            with self._lock:
+                t = self.first.get(key)
+            if t is not None or time.monotonic() >= deadline or not self._t.is_alive():
+                return t
+            time.sleep(0.01)
 
     def _run(self):
         while not self._stop.is_set():
