@@ -179,9 +179,12 @@ def test_on_namespaces_utnt_and_the_original_tnt_differ_only_by_their_flows(para
     assert set(dumps["TNT"]) == set(dumps["uTNT"]) and len(dumps["TNT"]) == 8
 
     def decisions(hops):
+        # the egress's reply TTLs, the revealed hops' addresses, and their reply TTLs too: p2's
+        # echo reply (sourced from the probed address) is hashed onto a return branch of its own
         egress = [h["rttls"] for h in hops if h["address"] and not h["label"].startswith("H")
                   and lab.owner_of(h["address"]) == "pe2"]
-        return egress, [h["address"] for h in hops if h["label"].startswith("H")]
+        revealed = [h for h in hops if h["label"].startswith("H")]
+        return egress, [h["address"] for h in revealed], [h["rttls"] for h in revealed]
     same = 0
     for who, traces in dumps.items():
         for dst, hops in traces.items():
