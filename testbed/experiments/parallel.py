@@ -24,6 +24,7 @@ import os
 import select
 import socket
 import statistics
+import struct
 import subprocess
 import sys
 import threading
@@ -228,6 +229,9 @@ class MemoryWatch:
         self._t.join(1)
 
 
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)     # Linux's value (and its SCM type); Python lacks the name
+
+
 class FirstFrameWatch:
     """The first IPv4 frame from each watched MAC, seen by a packet socket in the switch
     namespace (every bridge port there): when an instance sent its first probe."""
@@ -241,6 +245,8 @@ class FirstFrameWatch:
         with netns(namespace):
             self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        # the kernel stamps each frame when it arrives: a busy watcher reads it later
+        self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         self._t = threading.Thread(target=self._run, daemon=True)
         self._t.start()
 
@@ -271,12 +277,16 @@ class FirstFrameWatch:
                 continue
             while True:
                 try:
-                    f = self.sock.recv(2048, socket.MSG_DONTWAIT)
+                    f, anc, _, _ = self.sock.recvmsg(2048, 64, socket.MSG_DONTWAIT)
                 except BlockingIOError:
                     break
                 except OSError:
                     return
                 t = time.monotonic()
+                for level, kind, data in anc:       # its arrival, on the monotonic clock
+                    if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
+                        sec, nsec = struct.unpack("qq", data[:16])
+                        t -= max(0.0, time.time() - (sec + nsec / 1e9))
                 if len(f) >= 14 and f[12:14] == b"\x08\x00":
                     src = f[6:12]
                     with self._lock:
