@@ -99,21 +99,6 @@ def engine_env() -> dict:
             "LANG": "C.UTF-8"}
 
 
-def _private_dir(path: Path) -> Path:
-    """A folder only root can enter (0700), refused when something not root's is there."""
-    import stat
-    try:
-        os.mkdir(path, 0o700)
-    except FileExistsError:
-        pass
-    st = os.lstat(path)
-    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
-        raise TestbedError(f"{path} is not a folder owned by uid {os.geteuid()}; remove it")
-    if stat.S_IMODE(st.st_mode) != 0o700:
-        os.chmod(path, 0o700)
-    return path
-
-
 def _write_private(path: Path, text: str):
     """A new file only root can read (0600), never through a symlink."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
@@ -214,8 +199,9 @@ def up(lab, name: str | None = None, batch: str | None = None) -> int:
                            f"`testbed down {name}` stops it")
     if run_dir.exists():              # a killed driver's leftovers: its processes by PID, then the folder
         down(name)
-    _private_dir(RUN_ROOT)
-    _private_dir(run_dir)
+    from testbed.runtimes.netns.state import private_dir      # 0700: Mininet runs no FRR daemon
+    private_dir(RUN_ROOT, frr=False)
+    private_dir(run_dir, frr=False)
     _write_private(run_dir / "spec.json", json.dumps(p["spec"]))
     _write_private(run_dir / "plan.json", json.dumps(p))
     argv = [SYSTEM_PYTHON, str(DRIVER), str(run_dir / "plan.json")] + (["--batch", batch] if batch else [])

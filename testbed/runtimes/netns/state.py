@@ -79,10 +79,10 @@ def run_dir(name: str) -> Path:
     return run_root() / name
 
 
-def _private_dir(path: Path) -> Path:
-    """A run folder only root can read: 0700, or 0710 with group frr where FRR is installed
-    (its daemons, dropped to user frr, must traverse to their own RUN_DIR/frr/<router>/).
-    A folder there already that is not root's own is refused, never used."""
+def private_dir(path: Path, frr: bool = True) -> Path:
+    """A run folder only root can read: 0700, or with `frr` 0710 with group frr where FRR is
+    installed (its daemons, dropped to user frr, must traverse to their own
+    RUN_DIR/frr/<router>/). A folder there already that is not root's own is refused, never used."""
     try:
         os.mkdir(path, 0o700)
     except FileExistsError:
@@ -91,7 +91,7 @@ def _private_dir(path: Path) -> Path:
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
         raise TestbedError(f"{path} is not a folder owned by uid {os.geteuid()} (uid {st.st_uid}, mode "
                            f"{stat.filemode(st.st_mode)}); it is not safe to keep lab state there: remove it")
-    gid, mode = _frr_gid(), 0o700
+    gid, mode = _frr_gid() if frr else None, 0o700
     if gid is not None:
         mode = 0o710
         if st.st_gid != gid:
@@ -110,8 +110,8 @@ def _frr_gid() -> int | None:
 
 
 def make_run_dir(name: str) -> Path:
-    _private_dir(run_root())
-    return _private_dir(run_dir(name))
+    private_dir(run_root())
+    return private_dir(run_dir(name))
 
 
 @contextmanager
@@ -119,7 +119,7 @@ def locked():
     """The global lock of the run folder (held briefly: claiming a name, releasing it): a
     root-only file (0600) in the root-only run folder, so nobody else can hold it."""
     while True:
-        root = _private_dir(run_root())
+        root = private_dir(run_root())
         lock = root / LOCK
         fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         try:
