@@ -147,3 +147,15 @@ def warts_traces(path: str) -> list[dict] | None:
         if isinstance(d, dict) and d.get("type") == "trace":
             out.append(d)
     return out
+
+
+def rule_matches(match: dict, params: dict, options: list, diff: dict) -> bool:
+    """Whether the common part of a reviewed-differences rule (``match`` of a differences.yaml,
+    conformance's or the recorded oracle's) covers difference `diff` (as compare() gives it) of
+    a lab drawn with `params` and run with `options`: ``params`` (a subset of the lab's),
+    ``options``, ``field``, and ``tnt``/``utnt`` (the two values)."""
+    return (all(params.get(k) == val for k, val in (match.get("params") or {}).items())
+            and ("options" not in match or match["options"] == options)
+            and match.get("field") in (None, diff["field"])
+            and ("tnt" not in match or match["tnt"] == diff["tnt"])
+            and ("utnt" not in match or match["utnt"] == diff["utnt"]))

@@ -26,6 +26,7 @@ import yaml
 
 from labnames import N
 from testbed.peers import tnt
+from testbed.peers.dump import rule_matches
 from testbed.peers.sidebyside import differences, run_pair
 
 from .variants import variants
@@ -54,19 +55,8 @@ def listed(v: dict, d: dict, rules: list[dict]) -> dict | None:
     """The rule of differences.yaml that covers difference d of variant v, if any."""
     for r in rules:
         m = r.get("match", {})
-        if m.get("lab") not in (None, v["lab"]):
-            continue
-        if any(v["params"].get(k) != val for k, val in (m.get("params") or {}).items()):
-            continue
-        if "options" in m and m["options"] != v["options"]:
-            continue
-        if m.get("field") not in (None, d["field"]):
-            continue
-        if "tnt" in m and m["tnt"] != d["tnt"]:
-            continue
-        if "utnt" in m and m["utnt"] != d["utnt"]:
-            continue
-        return r
+        if m.get("lab") in (None, v["lab"]) and rule_matches(m, v["params"], v["options"], d):
+            return r
     return None
 
 

@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from testbed.peers import oracle
+from testbed.peers.dump import rule_matches
 
 HERE = Path(__file__).resolve().parent
 LABS = HERE / "labs"
@@ -75,17 +76,8 @@ def listed(rec: dict, d: dict, rules: list[dict], ecmp_traces: set | None = None
             continue
         if m.get("after_reply_ecmp") and (d["from"], d["dst"]) not in (ecmp_traces or ()):
             continue
-        if any(rec["params"].get(k) != val for k, val in (m.get("params") or {}).items()):
-            continue
-        if "options" in m and m["options"] != rec["options"]:
-            continue
-        if m.get("field") not in (None, d["field"]):
-            continue
-        if "tnt" in m and m["tnt"] != d["tnt"]:
-            continue
-        if "utnt" in m and m["utnt"] != d["utnt"]:
-            continue
-        return r
+        if rule_matches(m, rec["params"], rec["options"], d):
+            return r
     return None
 
 
