@@ -204,12 +204,10 @@ def score(lab, result: Result | dict) -> Score:
     if result.truth is not None:                  # FRR: the tables the data plane ran, read after probing
         from testbed.detectors.match import complete_sources
         truth = result.truth.to_json()
-        if result.detector != "utnt":
-            complete_sources(lab, truth, traces)
-        sc, vis = score_run(lab, truth, traces), None
-        if result.detector != "utnt":
-            from testbed.detectors.views import visibility
-            vis = visibility(result.detector, sc)
+        complete_sources(lab, truth, traces)      # (only traces without a source: traceroute's)
+        sc = score_run(lab, truth, traces)
+        from testbed.detectors.views import visibility
+        vis = visibility(result.detector, sc)
     else:
         _, sc, vis = score_probed(lab, build(lab), traces, result.detector)
     return Score(lab=lab.name, detector=result.detector, runtime=result.runtime, visibility=vis or None, **sc)
@@ -240,11 +238,11 @@ class Net:
         if self.closed:
             raise TestbedError(f"{self!r} is down; probe inside the `with testbed.up(...)` block")
         options = list(options or [])
-        detector = check_detector(self.runtime, detector, options, cmd)
+        det = check_detector(self.runtime, detector, options, cmd, fmt)
         check_endpoints(self.lab, source, dest)
         jobs = probes_of(self.lab, source, dest)
-        traces, raws = probe_with(self.lab, self.runtime, detector, jobs, options, name=self.name, cp=self.cp,
-                                  detector_cmd=cmd, fmt=fmt, progress=progress, seed=seed)
+        traces, raws = probe_with(self.lab, self.runtime, det, jobs, options, name=self.name, cp=self.cp,
+                                  progress=progress, seed=seed)
         truth = None
         if self.control_plane == "frr":
             from testbed.experiments.run import flows_of
@@ -252,7 +250,7 @@ class Net:
             ran, _generation = frr_control_plane_now(self.lab, self.name, self.computed())
             truth = Truth.from_json(walk_truth(ran, flows_of(traces)))
         return Result(lab=self.lab.name, runtime=self.runtime, traces=traces,
-                      detector=detector, name=self.name,
+                      detector=det.describe(traces)["name"], name=self.name,
                       params=dict(self.lab.params), seed=seed, control_plane=self.control_plane, raw=raws, truth=truth)
 
     def computed(self):

@@ -3,10 +3,11 @@
     traces = run_detector("scamper", "mylab", "vp", ["12.0.1.2"])
     traces = run_detector(None, "mylab", "vp", ["12.0.1.2"], cmd="mytool --json {dst}", fmt="utnt-json")
 
-scamper and traceroute are Debian's; their probes leave the vantage point's kernel like a
-user's would. `tnt` is the original TNT (testbed.detectors.tnt). A user command runs once
-per destination (`{dst}` replaced, `{src}` too), inside the vantage point's namespace; its
-stdout is parsed with `fmt` (detected when None).
+The runners the built-in detectors (testbed/detectors/builtin/) call: scamper and traceroute
+are Debian's; their probes leave the vantage point's kernel like a user's would. A user
+command runs once per destination (`{dst}` replaced, `{src}` too), inside the vantage point's
+namespace; its stdout is parsed with `fmt` (detected when None). `run_detector` runs any
+registered detector (testbed.detectors.registry) on a running lab.
 """
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ from testbed.errors import TestbedError
 from . import parse_text, scamper_json, traceroute_text
 from .base import ResultError, trace
 
-DETECTORS = ("utnt", "tnt", "scamper", "traceroute")
 SCAMPER_TRACE = "trace -P {method} -q 1 -w 1"
 TRACEROUTE = ["traceroute", "-e", "-n", "-q", "1", "-w", "1", "-N", "1"]
 
@@ -105,26 +105,17 @@ def run_command(ns: str, targets: list[str], cmd: str, fmt: str | None, src: str
 
 
 def run_detector(detector: str | None, lab_name: str, vp: str, targets: list[str], cmd: str | None = None,
-                 fmt: str | None = None, method: str = "icmp-paris", extra: list[str] | None = None,
-                 workdir: str | None = None, lab=None) -> tuple[str, list]:
-    """(raw output, traces) of one detector from `vp` to `targets` on a running lab; traces
-    without a source address get the vantage point's."""
-    ns = _ns(lab_name, vp)
+                 fmt: str | None = None, extra: list[str] | None = None, lab=None, flow=None) -> tuple[str, list]:
+    """(raw output, traces) of one registered detector (testbed.detectors.registry; or a
+    command template `cmd`) from `vp` to `targets` on a running lab; traces without a source
+    address get the vantage point's."""
+    from .registry import Where, get
+    det = get(detector, cmd, fmt)
+    det.check("netns", extra)
+    raw, traces = det.probe(Where(lab, "netns", lab_name), vp, targets, extra, flow)
     src = _vp_address(lab, lab_name, vp)
-    if cmd:
-        raw, traces = run_command(ns, targets, cmd, fmt, src)
-    elif detector == "scamper":
-        raw, traces = run_scamper(ns, targets, method)
-    elif detector == "traceroute":
-        raw, traces = run_traceroute(ns, targets, method)
-    elif detector == "tnt":
-        from . import tnt
-        raw, traces = tnt.run(ns, targets, extra=extra, workdir=workdir)
-    else:
-        raise TestbedError(f"unknown detector '{detector}'; choose one of {', '.join(DETECTORS)} or give "
-                           "--detector-cmd")
     for t in traces:
         if not t.get("src"):
             t["src"] = src
         t.setdefault("vantage_point", vp)
-    return raw, traces
+    return raw or "", traces

@@ -1,27 +1,23 @@
-"""What each detector can see, and a plain view of its traces for the run report."""
+"""What each detector can see (its registry entry says whether it is a labels-only baseline), and a
+plain view of its traces for the run report."""
 from __future__ import annotations
 
-DETECTORS = {
-    "utnt": {"label": "uTNT", "baseline": False},
-    "tnt": {"label": "TNT dump", "baseline": False},
-    "scamper": {"label": "scamper", "baseline": True},
-    "traceroute": {"label": "traceroute -e", "baseline": True},
-    "cmd": {"label": "detector", "baseline": False},
-}
 BASELINE_SEES = ("a plain traceroute user's view: explicit tunnels only, from RFC 4950 label quotes "
                  "(consecutive labelled hops are LSRs, the hop before is the ingress, the one after the "
                  "egress); implicit, opaque and invisible tunnels quote no labels and are not looked for")
 TRUTH_CLASSES = ("explicit", "implicit", "opaque", "invisible-php", "invisible-uhp")
 
 
-def label(detector: str) -> str:
-    return DETECTORS.get(detector, {"label": detector})["label"]
+def label(detector) -> str:
+    from .registry import label as registered
+    return registered(detector)
 
 
 def visibility(detector: str, score: dict) -> dict | None:
     """For a labels-only baseline: what it sees, and per truth class the tunnels present and
     found (a hidden class it missed is missed by design, not a detector bug)."""
-    if not DETECTORS.get(detector, {}).get("baseline"):
+    from .registry import is_baseline
+    if not is_baseline(detector):
         return None
     per = score.get("per_class", {})
     rows = {c: {"present": v.get("present", 0), "detected": v.get("detected", 0)} for c, v in per.items()}

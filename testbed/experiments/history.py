@@ -90,11 +90,20 @@ def row_of(command: str, doc: dict, totals: dict, options: list[str] | None = No
     return {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "command": command, "lab": str(doc.get("lab")),
             "lab_digest": doc.get("lab_digest"), "params": json.dumps(doc.get("params") or {}, sort_keys=True),
             "runtime": doc.get("runtime"), "detector": name,
-            "detector_version": _utnt_version() if name == "utnt" else None,
+            "detector_version": (det.get("version") if isinstance(det, dict) else None) or _version_of(name),
             "options": json.dumps(list(options or [])), "seed": doc.get("seed"),
             "traces": int(totals.get("traces", 0)), "perfect": int(is_perfect({**_TRACE_COUNTS, **totals})),
             "recall": f["recall"], "precision": f["precision"], "lsrs": f["lsrs"],
             "totals": json.dumps(totals, sort_keys=True)}
+
+
+def _version_of(name: str) -> str | None:
+    """A registered detector's version (its package's), None for one no longer registered."""
+    from testbed.detectors import registry
+    try:
+        return registry.get(name).version
+    except Exception:           # noqa: BLE001 - a name recorded from a file, a package gone
+        return None
 
 
 _TRACE_COUNTS = {"incomplete_traces": 0, "unmatched_traces": 0, "off_path_traces": 0, "flagged_not_revealed": 0}

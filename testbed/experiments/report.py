@@ -36,13 +36,14 @@ def _clean(s) -> str:
 
 
 def _trace_text(tr: dict, det: str) -> str:
-    """uTNT's dump when the trace is uTNT's whole JSON record (every hop has its index),
-    the plain view otherwise (the documented result format, scamper's JSON, uTNT's
+    """uTNT's dump when the trace is a whole uTNT JSON record (every hop has its index, and the
+    dump reads it), the plain view otherwise (the documented result format, scamper's JSON, uTNT's
     --scamper-json): never a KeyError on a valid file."""
     from testbed.detectors.views import trace_text
     from testbed.errors import printable
     text = None
-    if det == "utnt" and all(isinstance(h, dict) and "index" in h for h in tr.get("hops") or []):
+    if tr.get("format", "utnt-json") == "utnt-json" and tr.get("hops") and \
+            all(isinstance(h, dict) and "index" in h for h in tr["hops"]):
         try:
             text = dump_text_json([tr])
         except (KeyError, TypeError, ValueError, AttributeError):

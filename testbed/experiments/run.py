@@ -1,4 +1,5 @@
-"""`testbed probe` and `testbed run`: attach uTNT to a lab, score what it saw.
+"""`testbed probe` and `testbed run`: attach a detector (uTNT by default; any of
+testbed.detectors.registry) to a lab, score what it saw.
 
 sim runtime: uTNT's stack runs in-process on a sim port that takes over the vantage point's
 port. netns runtime: uTNT runs as its own process in the lab's switch namespace, on the
@@ -156,60 +157,21 @@ def split_unvouched(traces: list[dict]) -> tuple[list[dict], list[dict]]:
 
 def probe_lab(lab, runtime: str, jobs, extra: list[str] | None, name: str | None = None, cp=None,
               progress=None, seed=None, skipped: list | None = None) -> list[dict]:
-    """uTNT's traces for every (vantage point, targets) job: in-process on the sim, or on the
-    running lab's tap attachment points (netns, lab instance `name`). With `seed`, each
-    vantage point probes with the flow flow_for(seed, vp) (unless --flow is given after --)."""
-    given = _given_flow(extra)
-    if runtime == "sim":
-        from testbed.controlplane import build
-        cp = cp or build(lab)
-
-    def one(src, targets):
-        flow = given if given is not None else (flow_for(seed, src) if seed is not None else None)
-        opts = list(extra or []) + (["--flow", str(flow)] if flow is not None and given is None else [])
-        if runtime == "sim":
-            if progress:
-                progress(f"uTNT from {src} to {', '.join(targets)} (sim)")
-            return _annotate(probe_sim(lab, cp, src, targets, utnt_args(opts))["traces"], src, flow)
-        if progress:
-            progress(f"uTNT from {src}'s LAN to {', '.join(targets)} (tap)")
-        return _annotate(probe_netns(name or lab.name, src, targets, opts)["traces"], src, flow)
-    return _checked(jobs, None if runtime == "sim" else name or lab.name, one, skipped)
+    """uTNT's traces for every (vantage point, targets) job (probe_with with the default detector)."""
+    return probe_with(lab, runtime, None, jobs, extra, name=name, cp=cp, progress=progress, seed=seed,
+                      skipped=skipped)[0]
 
 
 def detector_method(detector: str, extra: list[str] | None) -> str:
     """The probe method of a plain tracer from the options after `--` (`-m icmp-paris|udp-paris`,
-    the only one scamper and traceroute take); TNT takes all of its own."""
+    the only one scamper and traceroute take)."""
     extra = list(extra or [])
-    if detector == "tnt":
-        return "icmp-paris"
     if extra[:1] == ["-m"] and len(extra) == 2 and extra[1] in ("icmp-paris", "udp-paris"):
         return extra[1]
     if extra:
         raise TestbedError(f"options after '--' for --detector {detector}: only '-m icmp-paris' or '-m udp-paris' "
                            f"apply (got: {' '.join(extra)})")
     return "icmp-paris"
-
-
-def probe_detector(lab, detector: str, jobs, name: str, cmd: str | None = None, fmt: str | None = None,
-                   extra: list[str] | None = None, progress=None, skipped: list | None = None
-                   ) -> tuple[list[dict], list[str]]:
-    """(traces, raw outputs) of another detector (testbed.detectors.runners) run in each
-    vantage point's namespace of the running lab `name`."""
-    from testbed.detectors.runners import run_detector
-    from testbed.detectors.views import label
-    method = detector_method(detector, extra)
-    raws = []
-
-    def one(src, targets):
-        if progress:
-            progress(f"{label(detector) if not cmd else cmd} from {src} to {', '.join(targets)} (in {src}'s namespace)")
-        raw, trs = run_detector(None if cmd else detector, name, src, targets, cmd=cmd, fmt=fmt, method=method,
-                                extra=extra, lab=lab)
-        raws.append(raw)
-        return _annotate(trs, src, None)        # scored by (vantage point, destination)
-    traces = _checked(jobs, name, one, skipped)
-    return traces, raws
 
 
 def flows_of(traces: list[dict]) -> dict:
@@ -229,56 +191,69 @@ def frr_control_plane_now(lab, lab_name: str, computed):
     return ControlPlane(lab, merged, computed.distance), generation
 
 
-def check_detector(runtime: str, detector: str = "utnt", extra: list[str] | None = None,
-                   detector_cmd: str | None = None) -> str:
-    """The detector a run uses ("cmd" for a user's --detector-cmd), after the checks that must
-    pass before anything is brought up: other detectors run on netns only, TNT must be built,
-    the options after `--` must be the detector's."""
-    if detector_cmd:
-        detector = "cmd"
-    if detector != "utnt" and runtime != "netns":
-        raise TestbedError(f"--detector {detector if detector != 'cmd' else '(--detector-cmd)'} runs in the netns "
-                           "runtime only (the sim runs uTNT only); use --runtime netns")
-    if detector == "tnt":
-        from testbed.detectors import tnt
-        if tnt.prefix() is None:
-            raise TestbedError(tnt.missing_reason())
-    if detector == "utnt":
-        utnt_args(extra)             # bad uTNT options fail before anything is brought up
-    elif detector != "cmd":
-        detector_method(detector, extra)
-    return detector
+def check_detector(runtime: str, detector=None, extra: list[str] | None = None,
+                   detector_cmd: str | None = None, fmt: str | None = None):
+    """The registered detector a run uses (testbed.detectors.registry: --detector NAME, or a
+    user's --detector-cmd), after the checks that must pass before anything is brought up: the
+    runtimes it runs on, its options after `--`, what it needs installed."""
+    from testbed.detectors.registry import get
+    det = get(detector, detector_cmd, fmt)
+    det.check(runtime, extra)
+    return det
 
 
-def probe_with(lab, runtime: str, detector: str, jobs, extra: list[str] | None = None, name: str | None = None,
+def probe_with(lab, runtime: str, detector, jobs, extra: list[str] | None = None, name: str | None = None,
                cp=None, detector_cmd: str | None = None, fmt: str | None = None, progress=None,
                seed=None, skipped: list | None = None) -> tuple[list[dict], list[str] | None]:
-    """(traces, raw outputs or None) of `detector` (checked by check_detector) on the sim or on
-    the running lab instance `name` (netns)."""
-    if detector == "utnt":
-        return probe_lab(lab, runtime, jobs, extra, name=name, cp=cp, progress=progress, seed=seed,
-                         skipped=skipped), None
-    return probe_detector(lab, detector, jobs, name, cmd=detector_cmd, fmt=fmt, extra=extra, progress=progress,
-                          skipped=skipped)
+    """(traces, raw outputs or None) of a registered detector (a name, a Detector, or None for
+    the default; checked by check_detector) for every (vantage point, targets) job: on the sim
+    (in this process), or on the running lab instance `name` (netns). With `seed`, a detector
+    that takes a Paris flow probes from each vantage point with flow_for(seed, vp) (unless its
+    options give one); its traces carry the flow (the truth follows the equal-cost path it takes)."""
+    from testbed.detectors.registry import Where, get
+    det = get(detector, detector_cmd, fmt)
+    if runtime == "sim":
+        from testbed.controlplane import build
+        cp = cp or build(lab)
+    where = Where(lab, runtime, None if runtime == "sim" else name or lab.name, cp)
+    given = det.flow_given(extra) if det.flows else None
+    raws: list[str] = []
+
+    def one(src, targets):
+        flow = None
+        if det.flows:
+            flow = given if given is not None else (flow_for(seed, src) if seed is not None else None)
+        if progress:
+            place = "sim" if runtime == "sim" else "tap" if det.on_tap else f"in {src}'s namespace"
+            progress(f"{det.label if det.command is None else det.command} from {src} to {', '.join(targets)} "
+                     f"({place})")
+        raw, trs = det.probe(where, src, targets, extra, flow)
+        if raw is not None:
+            raws.append(raw)
+        node = lab.nodes.get(src)
+        for t in trs:
+            if not t.get("src") and node is not None:
+                t["src"] = str(node.primary_address())
+        return _annotate(trs, src, flow)        # scored by (vantage point, destination)
+    traces = _checked(jobs, where.name, one, skipped)
+    return traces, (raws if raws else None)
 
 
-def score_probed(lab, truth_cp, traces: list[dict], detector: str = "utnt") -> tuple[dict, dict, dict | None]:
+def score_probed(lab, truth_cp, traces: list[dict], detector="utnt") -> tuple[dict, dict, dict | None]:
     """(truth, score, visibility) of traces probed on a lab whose data plane ran `truth_cp`:
-    the truth with the equal-cost path each probe's flow takes, other detectors' traces
-    completed with their sources, the scorer's document, and for a plain tracer what it
-    could not see (testbed.detectors.views.visibility; None for uTNT)."""
+    the truth with the equal-cost path each probe's flow takes, traces without a source
+    completed with theirs (traceroute prints none), the scorer's document, and for a labels-only
+    baseline what it could not see (testbed.detectors.views.visibility; None otherwise).
+    detector: a registered Detector or a name."""
+    from testbed.detectors.match import complete_sources
+    from testbed.detectors.views import visibility
     from testbed.scoring import score_run
     from testbed.truth import ground_truth
     truth = ground_truth(truth_cp, flows_of(traces))
-    if detector != "utnt":
-        from testbed.detectors.match import complete_sources
-        complete_sources(lab, truth, traces)
+    complete_sources(lab, truth, traces)
     score = score_run(lab, truth, traces)
-    vis = None
-    if detector != "utnt":
-        from testbed.detectors.views import visibility
-        parsed = {t.get("detector") for t in traces}
-        vis = visibility(parsed.pop() if detector == "cmd" and len(parsed) == 1 else detector, score)
+    seen_as = getattr(detector, "seen_as", None)
+    vis = visibility(seen_as(traces) if seen_as else detector, score)
     return truth, score, vis
 
 
@@ -300,9 +275,9 @@ def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=No
             name: str | None = None, progress=None, control_plane: str | None = None,
             converge_timeout: float | None = None, up_progress=None, detector: str = "utnt",
             detector_cmd: str | None = None, fmt: str | None = None, seed=None) -> dict:
-    """Probe every probe of a lab with uTNT (or another detector: `detector` tnt, scamper,
-    traceroute, or a user's `detector_cmd` whose output is read as `fmt`; netns only) and
-    score it against the truth.
+    """Probe every probe of a lab with a registered detector (uTNT by default; `detector` a name
+    of testbed.detectors.registry or a Detector, or a user's `detector_cmd` whose output is read
+    as `fmt`) and score it against the truth.
 
     control_plane (netns only): "computed" or "frr" (default: the lab's). With FRR the truth
     is walked through the tables the engine received from FRR, read right after probing
@@ -314,7 +289,7 @@ def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=No
     # a lab file's `control_plane: frr` applies where FRR can run (netns); sim computes
     cp_mode = (control_plane or getattr(lab, "control_plane", None) or "computed") if runtime == "netns" \
         else "computed"
-    detector = check_detector(runtime, detector, extra, detector_cmd)
+    detector = check_detector(runtime, detector, extra, detector_cmd, fmt)
     raws = None
     skipped: list[dict] = []
     cp = build(lab)
@@ -335,8 +310,8 @@ def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=No
             frr_info = {"converged_seconds": st["frr"]["converged_seconds"],
                         "differences": st["frr"]["differences"], "daemons": len(st["frr"]["daemons"])}
         try:
-            traces, raws = probe_with(lab, "netns", detector, jobs, extra, name=lab_name, detector_cmd=detector_cmd,
-                                      fmt=fmt, progress=progress, seed=seed, skipped=skipped)
+            traces, raws = probe_with(lab, "netns", detector, jobs, extra, name=lab_name, progress=progress,
+                                      seed=seed, skipped=skipped)
             if cp_mode == "frr":
                 truth_cp, generation = frr_control_plane_now(lab, lab_name, cp)
                 frr_info["tables_generation"] = generation
@@ -355,12 +330,11 @@ def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=No
            "lab_digest": lab_digest(lab), "runtime": runtime, "params": lab.params, "seed": seed, "traces": traces,
            "truth": truth["probes"], "truth_source": "frr" if truth_cp is not cp else "computed", "score": score,
            "control_plane": cp_mode if runtime == "netns" else "computed"}
-    if detector != "utnt":
-        out["detector"] = {"name": detector if detector != "cmd" else cmd_detector_name(detector_cmd, traces),
-                           "command": detector_cmd, "format": fmt}
+    out["detector"] = detector.describe(traces)
+    if raws is not None:
         out["raw"] = raws
-        if vis:
-            out["visibility"] = vis
+    if vis:
+        out["visibility"] = vis
     if frr_info is not None:
         out["frr"] = frr_info
     return out

@@ -1,0 +1,49 @@
+"""uTNT (utnt/): in process on a sim port, or as its own process on a tap of its own (netns)."""
+from __future__ import annotations
+
+import sys
+
+from testbed.detectors.registry import Detector
+
+
+class Utnt(Detector):
+    name = "utnt"
+    label = "uTNT"
+    runtimes = ("sim", "netns")
+    thresholds = True
+    flows = True
+    on_tap = True
+
+    @property
+    def version(self):
+        from testbed.experiments.history import _utnt_version
+        return _utnt_version()
+
+    def check_options(self, options):
+        from testbed.experiments.run import utnt_args
+        utnt_args(options)              # bad uTNT options fail before anything is brought up
+
+    def flow_given(self, options):
+        from testbed.experiments.run import _given_flow
+        return _given_flow(options)
+
+    def _opts(self, options, flow):
+        opts = list(options or [])
+        return opts + (["--flow", str(flow)] if flow is not None and self.flow_given(opts) is None else [])
+
+    def probe(self, where, vp, targets, options=None, flow=None):
+        from testbed.experiments.run import probe_netns, probe_sim, utnt_args
+        opts = self._opts(options, flow)
+        if where.runtime == "sim":
+            return None, probe_sim(where.lab, where.cp, vp, targets, utnt_args(opts))["traces"]
+        return None, probe_netns(where.name or where.lab.name, vp, targets, opts)["traces"]
+
+    def tap_argv(self, att, targets, options, flow):
+        argv = [sys.executable, "-m", "utnt.cli", "--tap", att["tap"], "--ip", f"{att['address']}/{att['prefixlen']}",
+                "--gw", att["gateway"], "--json", "-a", "/dev/stdin"]
+        if att.get("mac"):
+            argv += ["--mac", att["mac"]]
+        return argv + self._opts(options, flow), "\n".join(targets) + "\n"
+
+
+DETECTOR = Utnt()

@@ -1,0 +1,367 @@
+"""Detectors as one interface, found in one registry: built-ins and a user's take the same path.
+
+    from testbed.detectors import registry
+    det = registry.get("utnt")                       # or registry.get(None, cmd="mytool --json {dst}")
+    det.check("sim", options)                        # before anything is brought up
+    raw, traces = det.probe(Where(lab, "sim", cp=cp), "vp", ["12.0.1.2"], options, flow=7)
+
+A detector probes (a lab instance, a vantage point, destinations, options) and returns traces
+in the result format (docs/result-format.md): every experiment (run, scoreboard, sweep,
+matrix, campaign, ondemand, failure) calls `probe` and scores what comes back, whatever the
+detector is.
+
+Where detectors come from:
+  * built-ins: one module per detector in testbed/detectors/builtin/, each with a `DETECTOR`
+    (adding one is one new file there and its test);
+  * a user's Python package: an entry point in the group `utnt_lab.detectors` whose object is
+    a port function `detect(port, targets, options, *, ip, gw, mac=None, flow=None) -> result
+    document` (a PortDetector: it runs on the sim in process and on namespaces on a tap of its
+    own, like uTNT) or a Detector (e.g. a CommandDetector);
+  * a user's command template (`--detector-cmd 'mytool --json {dst}'`): a CommandDetector, run
+    per destination with real packets (namespaces only).
+
+Names are looked up here and nowhere else: experiments ask a detector what it can do
+(`runtimes`, `baseline`, `thresholds`, `flows`), never what it is called.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import pkgutil
+import shlex
+import sys
+from dataclasses import dataclass
+
+from testbed.errors import InputError, TestbedError
+
+GROUP = "utnt_lab.detectors"          # the entry-point group of a user's detector package
+DEFAULT = "utnt"
+
+
+@dataclass
+class Where:
+    """A lab instance a detector probes: the sim (lab, its computed control plane) or a running
+    namespace lab (`name`)."""
+    lab: object
+    runtime: str
+    name: str | None = None
+    cp: object = None
+
+
+class Detector:
+    """The interface. Subclasses set the attributes and implement `probe`."""
+    name = ""
+    label = ""
+    baseline = False            # a labels-only view (a plain traceroute): hidden classes are missed by design
+    runtimes: tuple = ("netns",)
+    thresholds = False          # takes TNT's FRPLA/RTLA thresholds and brute force (-f -r -b): `sweep`
+    flows = False               # probes with the Paris flow it is given (seeded ECMP paths)
+    on_tap = False              # runs with its own stack on a tap of its own (tap_argv)
+    command = None
+    format = None
+
+    @property
+    def version(self) -> str | None:
+        return None
+
+    @property
+    def flag(self) -> str:
+        return f"--detector {self.name}"
+
+    def check(self, runtime: str, options: list[str] | None = None):
+        """Refuse, before anything is brought up, a runtime or options this detector cannot take."""
+        if runtime not in self.runtimes:
+            why = "it needs real packets" if "sim" not in self.runtimes else "it has no port detector for it"
+            raise InputError(f"{self.flag} runs in the {' and '.join(self.runtimes)} runtime only ({why}); use "
+                             f"--runtime {self.runtimes[-1]}")
+        self.check_options(options)
+
+    def check_options(self, options):
+        if options:
+            raise InputError(f"options after '--' for {self.flag}: it takes none (got: "
+                             f"{' '.join(options)})")
+
+    def flow_given(self, options) -> int | None:
+        """The Paris flow its options ask for (uTNT's --flow), which a seed does not override."""
+        return None
+
+    def probe(self, where: Where, vp: str, targets: list[str], options=None, flow=None) -> tuple[str | None, list]:
+        """(its raw output or None, traces) from vp to targets; flow: the Paris flow to probe
+        with (flows detectors, from the run's seed), None: its own choice."""
+        raise NotImplementedError
+
+    def tap_argv(self, att: dict, targets: list[str], options, flow) -> tuple[list[str], str | None]:
+        """(argv run in att["namespace"], stdin) of one instance on tap att["tap"] with its own
+        address (on_tap detectors)."""
+        raise NotImplementedError
+
+    def parse(self, out: str, what: str) -> list[dict]:
+        """Its output in the result format (docs/result-format.md); a trace that names no
+        detector is this one's."""
+        from testbed.detectors.utnt_json import parse_doc
+        from testbed.inputs import loads_json
+        return parse_doc(_named(loads_json(out, what, "detector output"), self.name), what)
+
+    def seen_as(self, traces: list[dict]) -> str:
+        """The name what it saw is judged as (visibility): its own."""
+        return self.name
+
+    def describe(self, traces: list[dict] | None = None) -> dict:
+        return {"name": self.name, "command": self.command, "format": self.format, "version": self.version}
+
+
+def _named(doc, name: str):
+    for t in (doc.get("traces") if isinstance(doc, dict) else doc if isinstance(doc, list) else None) or []:
+        if isinstance(t, dict):
+            t.setdefault("detector", name)
+    return doc
+
+
+# ---------------------------------------------------------------- running on a tap (netns)
+def run_on_tap(det: Detector, lab_name: str, vp: str, targets: list[str], options, flow) -> tuple[str, list]:
+    """One instance of an on_tap detector on the tap attachment point of vp's LAN (its own
+    address), recorded with the lab's supervisor (`testbed down` stops it; it dies with us)."""
+    from testbed.runtimes.netns import api
+    from testbed.runtimes.netns.state import supervisor
+    att = api.attachment(lab_name, vp)
+    argv, stdin = det.tap_argv(att, targets, options, flow)
+    full = ["ip", "netns", "exec", att["namespace"], *argv]
+    r = supervisor(lab_name).run("detector", full, input=stdin, what=det.name, vantage_point=vp,
+                                 namespace=att["namespace"])
+    if r.returncode != 0:
+        last = (r.stderr or r.stdout or "").strip().splitlines()
+        raise TestbedError(f"{det.label or det.name} failed in {att['namespace']} ({shlex.join(full)}): "
+                           f"{last[-1] if last else r.returncode}")
+    return r.stdout, det.parse(r.stdout, f"output of {det.name} in {att['namespace']}")
+
+
+def sim_port(where: Where, vp: str):
+    """(sim, port) of vantage point vp on a fresh Sim of the lab (a host's port, or a router's own stack)."""
+    from testbed.controlplane import build
+    from testbed.runtimes.sim import Sim
+    sim = Sim(where.lab, where.cp or build(where.lab))
+    sp = sim.attach_router(vp) if where.lab.nodes[vp].is_router else sim.attach(vp)
+    return sim, sp
+
+
+# ---------------------------------------------------------------- a user's Python detector
+class PortDetector(Detector):
+    """A function on uTNT's port interface (send/recv whole Ethernet frames, clock):
+    `fn(port, targets, options, *, ip, gw, mac=None, flow=None) -> {"traces": [...]}`. On the sim
+    it gets a port of the vantage point's host in this process; on namespaces it runs as its
+    own process (testbed.detectors.portrun) on a tap of its own."""
+    runtimes = ("sim", "netns")
+    flows = True
+    on_tap = True
+
+    def __init__(self, name: str, fn, label: str | None = None, module: str | None = None):
+        self.name, self.fn, self.label = name, fn, label or name
+        self.module = module or getattr(fn, "__module__", None)
+
+    @property
+    def version(self):
+        from importlib import metadata
+        top = (self.module or "").split(".")[0]
+        for dist in metadata.packages_distributions().get(top, []):
+            try:
+                return metadata.version(dist)
+            except metadata.PackageNotFoundError:
+                pass
+        return None
+
+    def check_options(self, options):
+        pass                    # the function reads its own options (a bad one: its run fails, said)
+
+    def probe(self, where, vp, targets, options=None, flow=None):
+        if where.runtime == "sim":
+            from utnt.net import SimPortAdapter
+            _, sp = sim_port(where, vp)
+            doc = self.fn(SimPortAdapter(sp), list(targets), list(options or []), ip=f"{sp.ip}/{sp.prefixlen}",
+                          gw=str(sp.gateway), mac=sp.mac, flow=flow)
+            from testbed.detectors.utnt_json import parse_doc
+            return None, parse_doc(_named(json.loads(json.dumps(doc, default=str)), self.name), f"{self.name} on the sim")
+        return run_on_tap(self, where.name or where.lab.name, vp, targets, options, flow)
+
+    def tap_argv(self, att, targets, options, flow):
+        argv = [sys.executable, "-m", "testbed.detectors.portrun", self.name, "--tap", att["tap"],
+                "--ip", f"{att['address']}/{att['prefixlen']}", "--gw", att["gateway"]]
+        if att.get("mac"):
+            argv += ["--mac", att["mac"]]
+        if flow is not None:
+            argv += ["--flow", str(flow)]
+        return argv + ["--", *(options or [])], "\n".join(targets) + "\n"
+
+
+# ---------------------------------------------------------------- a user's command template
+class CommandDetector(Detector):
+    """A command run once per destination: `{dst}` is replaced by the destination. Without
+    `{tap}` it runs in the vantage point's namespace (a kernel-stack tool: `{src}` is the vantage
+    point's address); with `{tap}` it runs on a tap of its own in the lab's switch namespace,
+    like uTNT (`{ip}` address/prefix, `{gw}` gateway, `{mac}`, `{flow}` the Paris flow). Its
+    stdout is read as `fmt` (detected when None)."""
+    runtimes = ("netns",)
+
+    def __init__(self, template: str, fmt: str | None = None, name: str | None = None, label: str | None = None):
+        if "{dst}" not in template:
+            raise InputError(f"--detector-cmd '{template}' has no {{dst}}; write where the destination goes, "
+                             "e.g. --detector-cmd 'mytool --json {dst}'")
+        if fmt is not None:
+            from testbed.detectors import format_name
+            fmt = format_name(fmt)
+        self.command, self.format = template, fmt
+        self.on_tap = "{tap}" in template
+        self.flows = self.on_tap and "{flow}" in template
+        self.name = name or "cmd"
+        self.label = label or name or "detector"
+
+    @property
+    def flag(self):
+        return "--detector-cmd" if self.name == "cmd" else f"--detector {self.name}"
+
+    def probe(self, where, vp, targets, options=None, flow=None):
+        if self.on_tap:
+            raws, traces = [], []
+            for dst in targets:
+                raw, trs = run_on_tap(self, where.name or where.lab.name, vp, [dst], options, flow)
+                raws.append(raw)
+                traces += trs
+            return "".join(raws), traces
+        from testbed.detectors.runners import _ns, _vp_address, run_command
+        return run_command(_ns(where.name or where.lab.name, vp), targets, self.command, self.format,
+                           _vp_address(where.lab, where.name or where.lab.name, vp))
+
+    def _argv(self, values: dict) -> list[str]:
+        text = self.command
+        for k, v in values.items():
+            text = text.replace("{" + k + "}", str(v))
+        try:
+            return shlex.split(text)
+        except ValueError as e:
+            raise InputError(f"--detector-cmd '{self.command}': {e}") from None
+
+    def tap_argv(self, att, targets, options, flow):
+        return self._argv({"dst": targets[0], "tap": att["tap"], "ip": f"{att['address']}/{att['prefixlen']}",
+                           "gw": att["gateway"], "mac": att.get("mac") or "", "flow": flow or "",
+                           "src": att["address"]}), None
+
+    def parse(self, out, what):
+        from testbed.detectors import parse_text
+        from testbed.detectors.base import ResultError, trace
+        try:
+            return parse_text(out, what, self.format)
+        except ResultError as e:      # one unreadable output loses its trace, scored as a miss
+            return [trace(None, None, None, [], [], detector="cmd", fmt=self.format or "unreadable",
+                          stop_reason="UNREADABLE", unreadable=str(e.problems[0]))]
+
+    def seen_as(self, traces):
+        parsed = {t.get("detector") for t in traces}
+        return parsed.pop() if len(parsed) == 1 else self.name
+
+    def describe(self, traces=None):
+        name = self.name
+        if name == "cmd" and traces is not None:       # (the registry's own placeholder name)
+            from testbed.experiments.run import cmd_detector_name
+            name = cmd_detector_name(self.command, traces)
+        return {"name": name, "command": self.command, "format": self.format, "version": None}
+
+
+# ---------------------------------------------------------------- the registry
+_BUILTIN: dict | None = None
+_PLUGINS: dict | None = None
+
+
+def builtins() -> dict:
+    """{name: Detector} of testbed/detectors/builtin/*.py (each module's DETECTOR)."""
+    global _BUILTIN
+    if _BUILTIN is None:
+        from testbed.detectors import builtin
+        found = {}
+        for m in sorted(pkgutil.iter_modules(builtin.__path__), key=lambda m: m.name):
+            det = getattr(importlib.import_module(f"{builtin.__name__}.{m.name}"), "DETECTOR", None)
+            if isinstance(det, Detector):
+                found[det.name] = det
+        _BUILTIN = dict(sorted(found.items(), key=lambda kv: (kv[0] != DEFAULT, kv[0])))
+    return _BUILTIN
+
+
+def _entry_points() -> list:
+    from importlib import metadata
+    try:
+        return list(metadata.entry_points(group=GROUP))
+    except Exception:               # noqa: BLE001 - a broken distribution elsewhere on the path
+        return []
+
+
+def plugins() -> dict:
+    """{name: Detector} of the installed packages' entry points (group utnt_lab.detectors); a
+    name a built-in has stays the built-in's. Loaded when first used by name (get)."""
+    global _PLUGINS
+    if _PLUGINS is None:
+        _PLUGINS = {ep.name: ep for ep in _entry_points() if ep.name not in builtins()}
+    return _PLUGINS
+
+
+def names() -> list[str]:
+    """Every registered detector's name: the built-ins, then the installed packages'."""
+    return list(builtins()) + sorted(plugins())
+
+
+def _load(ep) -> Detector:
+    try:
+        obj = ep.load()
+    except Exception as e:          # noqa: BLE001 - a user's package that does not import: one line
+        raise TestbedError(f"detector '{ep.name}' (entry point {ep.value} in group {GROUP}) does not load: "
+                           f"{type(e).__name__}: {e}; fix or uninstall the package that declares it") from None
+    if isinstance(obj, Detector):
+        obj.name = ep.name
+        obj.label = obj.label or ep.name
+        return obj
+    if callable(obj):
+        return PortDetector(ep.name, obj, module=ep.value.split(":")[0])
+    raise TestbedError(f"detector '{ep.name}' (entry point {ep.value} in group {GROUP}) is neither a function "
+                       "detect(port, targets, options, *, ip, gw, mac=None, flow=None) nor a Detector")
+
+
+def get(name: str | None = DEFAULT, cmd: str | None = None, fmt: str | None = None) -> Detector:
+    """The detector of --detector NAME (or --detector-cmd TEMPLATE [--format FMT])."""
+    if isinstance(name, Detector):
+        return name
+    if cmd:
+        return CommandDetector(cmd, fmt)
+    name = name or DEFAULT
+    if name in builtins():
+        return builtins()[name]
+    ep = plugins().get(name)
+    if ep is None:
+        raise InputError(f"unknown detector '{name}'; choose one of {', '.join(names())} (a package of yours "
+                         f"registers more through the entry-point group {GROUP}), or give --detector-cmd")
+    det = _load(ep)
+    _PLUGINS[name] = det
+    return det
+
+
+def label(name) -> str:
+    """A detector's label for a report, from its name (a name no longer registered: itself)."""
+    if isinstance(name, Detector):
+        return name.label
+    b = builtins().get(name)
+    return b.label if b is not None else str(name)
+
+
+def is_baseline(name) -> bool:
+    if isinstance(name, Detector):
+        return name.baseline
+    b = builtins().get(name)
+    return bool(b is not None and b.baseline)
+
+
+def reset():
+    """Forget what was found (a package installed while this process runs: tests)."""
+    global _BUILTIN, _PLUGINS
+    _BUILTIN = _PLUGINS = None
+    from importlib import metadata
+    if hasattr(metadata, "_cache_clear"):
+        metadata._cache_clear()
+    importlib.invalidate_caches()
+
