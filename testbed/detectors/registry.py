@@ -91,6 +91,12 @@ class Detector:
         with (flows detectors, from the run's seed), None: its own choice."""
         raise NotImplementedError
 
+    def calibrate(self, where: Where, vp: str, targets: list[str], frpla: int, rtla: int, brute: bool,
+                  flow=None) -> list[dict]:
+        """Traces at FRPLA/RTLA thresholds (0 allowed) and with or without brute force, on the
+        sim (thresholds detectors: `sweep`)."""
+        raise NotImplementedError
+
     def tap_argv(self, att: dict, targets: list[str], options, flow) -> tuple[list[str], str | None]:
         """(argv run in att["namespace"], stdin) of one instance on tap att["tap"] with its own
         address (on_tap detectors)."""

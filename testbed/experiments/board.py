@@ -1,4 +1,4 @@
-"""`testbed scoreboard`: uTNT's (or another detector's, netns) score over the whole library, one row per lab."""
+"""`testbed scoreboard`: a registered detector's score (uTNT's by default) over the whole library, one row per lab."""
 from __future__ import annotations
 
 import secrets
@@ -13,9 +13,10 @@ COLUMNS = ("present", "detected", "class_correct", "ingress_correct", "egress_co
 
 def _row(item: tuple) -> dict:
     """One lab's scoreboard row (module level: a cell the executor can send anywhere)."""
-    name, runtime, extra, detector, seed, instance = item
-    doc = run_lab(load_lab(name), runtime=runtime, extra=extra, detector=detector, seed=seed, name=instance)
-    return {"lab": name, "runtime": runtime, "detector": detector, "perfect": doc["score"]["perfect"],
+    name, runtime, extra, (detector, cmd, fmt), seed, instance = item
+    doc = run_lab(load_lab(name), runtime=runtime, extra=extra, detector=detector, detector_cmd=cmd, fmt=fmt,
+                  seed=seed, name=instance)
+    return {"lab": name, "runtime": runtime, "detector": doc["detector"]["name"], "perfect": doc["score"]["perfect"],
             **{k: doc["score"]["totals"][k] for k in COLUMNS},
             "attempts_without_tunnel": sum(len(h.get("attempts", [])) for t in doc["traces"] for h in t["hops"]),
             "probes": sum(t.get("total_probes") or 0 for t in doc["traces"]),
@@ -24,15 +25,20 @@ def _row(item: tuple) -> dict:
 
 
 def scoreboard(runtime: str = "sim", labs: list[str] | None = None, progress=None, extra=None,
-               detector: str = "utnt", seed=None, workers: int | None = 1, scheduler=None) -> list[dict]:
-    """One row per lab, in the library's order. On the sim the labs run through the executor
-    (testbed.experiments.pool: this process, local processes or Dask; the same rows wherever
-    they ran); on namespaces one at a time. progress(lab) is called as each lab finishes."""
+               detector: str | None = None, seed=None, workers: int | None = 1, scheduler=None,
+               detector_cmd: str | None = None, fmt: str | None = None) -> list[dict]:
+    """One row per lab, in the library's order, of a registered detector (a name, or a user's
+    command template detector_cmd; checked before any lab runs). On the sim the labs run through
+    the executor (testbed.experiments.pool: this process, local processes or Dask; the same rows
+    wherever they ran); on namespaces one at a time. progress(lab) is called as each lab finishes."""
     from testbed.experiments.pool import Executor, check_args
+    from testbed.experiments.run import check_detector
     check_args(workers, scheduler, runtime)
+    check_detector(runtime, detector, extra, detector_cmd, fmt)
     tag = secrets.token_hex(2)          # netns: instance names unique to this run, beside anyone's labs
     names = list(labs or lab_names())
-    items = [(name, runtime, extra, detector, seed, f"sb{tag}-{name}"[:24] if runtime == "netns" else None)
+    items = [(name, runtime, extra, (detector, detector_cmd, fmt), seed,
+              f"sb{tag}-{name}"[:24] if runtime == "netns" else None)
              for name in names]
     if runtime != "sim" or (len(items) <= 1 and scheduler is None):
         workers, scheduler = 1, None

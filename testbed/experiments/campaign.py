@@ -1,8 +1,8 @@
 """`testbed campaign LAB`: many vantage points x many destinations as one measurement campaign.
 
-Every (vantage point, destinations) job of the lab runs uTNT (sim: in-process, or over a
-pool of processes / a Dask cluster, pool.py; netns: on the running lab's tap attachment
-points, one vantage point at a time). Each vantage point's traces are scored with the
+Every (vantage point, destinations) job of the lab runs a registered detector (uTNT by
+default; testbed.detectors.registry) (sim: in-process, or over a pool of processes / a Dask
+cluster, pool.py; netns: on the running lab, one vantage point at a time). Each vantage point's traces are scored with the
 project's scorer (testbed.scoring.score_run) against the truth probes of that vantage
 point, and the campaign sums them up:
 
@@ -19,7 +19,7 @@ import time
 from collections import Counter
 
 from testbed.errors import TestbedError
-from testbed.experiments.run import probe_netns, probe_sim, probes_of, utnt_args
+from testbed.experiments.run import probes_of
 from testbed.scoring import score_run
 from testbed.scoring.score import CLASS_MAP
 
@@ -50,34 +50,38 @@ def _lab_and_cp(source: str, params: dict, name: str | None):
 
 
 def sim_cell(job: dict) -> dict:
-    """uTNT from one vantage point on the sim: {'source', 'traces', 'seconds'} (module level: picklable)."""
+    """The detector from one vantage point on the sim: {'source', 'traces', 'seconds'} (module
+    level: picklable; job["detector"] is (name, command template, format) for the registry)."""
+    from testbed.detectors.registry import Where, get
+    from testbed.experiments.run import probe_vp
     lab, cp = _lab_and_cp(job["lab"], job["params"], job["name"])
+    det = get(*job["detector"])
     t0 = time.perf_counter()
-    doc = probe_sim(lab, cp, job["source"], job["targets"], utnt_args(job["extra"]))
-    return {"source": job["source"], "traces": doc["traces"], "seconds": time.perf_counter() - t0}
+    _, traces = probe_vp(det, Where(lab, "sim", cp=cp), job["source"], job["targets"], job["extra"], job["seed"])
+    return {"source": job["source"], "traces": traces, "seconds": time.perf_counter() - t0}
 
 
 # ------------------------------------------------------------- the campaign
 def campaign(lab, runtime: str = "sim", extra: list[str] | None = None, name: str | None = None,
              progress=None, up_progress=None, workers: int | None = 1, scheduler=None, cp=None,
-             truth=None, keep_up: bool = False, seed=None) -> dict:
+             truth=None, keep_up: bool = False, seed=None, detector: str | None = None,
+             detector_cmd: str | None = None, fmt: str | None = None) -> dict:
     """seed: each vantage point probes with the Paris flow flow_for(seed, vp) (uTNT --flow,
     unless given in `extra`): the same probes, hence the same equal-cost paths and the same
-    reply hashes (return paths), run after run; None: uTNT draws a random flow."""
+    reply hashes (return paths), run after run; None: uTNT draws a random flow.
+    detector: a registered detector's name (or a user's command template detector_cmd, its
+    output read as fmt); checked before anything runs."""
     from testbed.controlplane import build
-    from testbed.experiments.run import _given_flow, flow_for
+    from testbed.detectors.registry import Where
+    from testbed.experiments.run import check_detector, flow_of, probe_vp
     from testbed.truth import ground_truth
-    utnt_args(extra)
+    det = check_detector(runtime, detector, extra, detector_cmd, fmt)
+    spec = (detector, detector_cmd, fmt)
     jobs = probes_of(lab)
-
-    def extra_of(src):
-        if seed is None or _given_flow(extra) is not None:
-            return list(extra or [])
-        return list(extra or []) + ["--flow", str(flow_for(seed, src))]
     t0 = time.perf_counter()
     if cp is None:
         cp = build(lab)
-    seeded = seed is not None and _given_flow(extra) is None
+    seeded = seed is not None and det.flows and det.flow_given(extra) is None
     if truth is None and not seeded:
         if progress:
             progress(f"ground truth for {sum(len(t) for _, t in jobs)} probes")
@@ -96,7 +100,7 @@ def campaign(lab, runtime: str = "sim", extra: list[str] | None = None, name: st
         import json
         _CACHE[(lab.source, json.dumps(lab.params, sort_keys=True), lab.name)] = (lab, cp)
         items = [{"lab": lab.source, "params": lab.params, "name": lab.name, "source": s, "targets": t,
-                  "extra": extra_of(s)} for s, t in jobs]
+                  "extra": list(extra or []), "seed": seed, "detector": spec} for s, t in jobs]
         with Executor(workers=workers, scheduler=scheduler) as ex:
             def step(done, total):
                 if progress:
@@ -116,11 +120,11 @@ def campaign(lab, runtime: str = "sim", extra: list[str] | None = None, name: st
             from testbed.experiments.run import lab_problem
             for k, (src, targets) in enumerate(jobs, 1):
                 if progress:
-                    progress(f"uTNT from {src} ({k}/{len(jobs)}) to {len(targets)} destinations (tap)")
+                    progress(f"{det.label} from {src} ({k}/{len(jobs)}) to {len(targets)} destinations")
                 tc = time.perf_counter()
                 try:
-                    doc = probe_netns(lab_name, src, targets, extra_of(src))
-                except TestbedError as e:          # this vantage point's uTNT failed (killed): listed
+                    doc = {"traces": probe_vp(det, Where(lab, "netns", lab_name), src, targets, extra, seed)[1]}
+                except TestbedError as e:          # this vantage point's detector failed (killed): listed
                     unvouched += [{"vantage_point": src, "dst": d, "why": str(e)} for d in targets]
                     doc = {"traces": []}
                 problem = lab_problem(lab_name)    # the health check after each vantage point
@@ -143,7 +147,7 @@ def campaign(lab, runtime: str = "sim", extra: list[str] | None = None, name: st
         if progress:
             progress(f"ground truth for {sum(len(t) for _, t in jobs)} probes (their flows)")
         t2 = time.perf_counter()
-        flows = {(c["source"], tr["dst"]): (tr["src"], tr["method"], flow_for(seed, c["source"]))
+        flows = {(c["source"], tr["dst"]): (tr["src"], tr["method"], flow_of(det, extra, seed, c["source"]))
                  for c in cells for tr in c["traces"]}
         truth = ground_truth(cp, flows)
         t_truth += time.perf_counter() - t2
@@ -152,6 +156,7 @@ def campaign(lab, runtime: str = "sim", extra: list[str] | None = None, name: st
         "probing": round(probe_seconds, 3)}, executor=None if runtime != "sim" else
         ("dask" if scheduler is not None else "inline" if workers == 1 else f"{workers} processes"))
     doc["_truth"] = truth               # for the pictures; not written to campaign.json
+    doc["detector"] = det.describe([t for c in cells for t in c["traces"]])
     doc["unvouched"] = unvouched
     doc["ok"] = not unvouched
     return doc

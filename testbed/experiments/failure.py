@@ -22,7 +22,7 @@ import subprocess
 import time
 
 from testbed.errors import InputError, TestbedError
-from testbed.experiments.run import probe_lab, probes_of, split_unvouched, utnt_args
+from testbed.experiments.run import check_detector, probe_with, probes_of, split_unvouched
 from testbed.inputs import record_json
 
 
@@ -77,19 +77,23 @@ def _changed(lab, phases) -> list[dict]:
 
 def run_with_failure(lab, link: str | None = None, router: str | None = None, extra=None, progress=None,
                      runtime: str = "sim", name: str | None = None, control_plane: str | None = None,
-                     seed=None, up_progress=None) -> dict:
+                     seed=None, up_progress=None, detector=None, detector_cmd: str | None = None,
+                     fmt: str | None = None) -> dict:
+    """detector: a registered detector's name or a Detector (uTNT by default), or a user's
+    command template detector_cmd; checked before anything runs."""
     from testbed.controlplane import build
     from testbed.scoring import score_run
     from testbed.truth import ground_truth
     if not link and not router:
         raise InputError("give --fail-link A,B or --fail-router R")
+    if runtime in ("sim", "netns"):
+        detector = check_detector(runtime, detector, extra, detector_cmd, fmt)
     if runtime == "netns":
-        return _netns(lab, link, router, extra, progress, name, control_plane, seed, up_progress)
+        return _netns(lab, link, router, extra, progress, name, control_plane, seed, up_progress, detector)
     if runtime != "sim":
         raise TestbedError(f"unknown runtime '{runtime}'; choose sim or netns")
     if control_plane == "frr":
         raise TestbedError("the FRR control plane runs in the netns runtime only (use --runtime netns)")
-    utnt_args(extra)
     jobs = probes_of(lab)
     phases = []
     try:
@@ -101,14 +105,15 @@ def run_with_failure(lab, link: str | None = None, router: str | None = None, ex
             cp = build(lab)
             truth = ground_truth(cp)
             if progress:
-                progress(f"{phase}: uTNT from {len(jobs)} vantage point(s)")
-            traces = probe_lab(lab, "sim", jobs, extra, cp=cp, seed=seed)
+                progress(f"{phase}: {detector.label} from {len(jobs)} vantage point(s)")
+            traces = probe_with(lab, "sim", detector, jobs, extra, cp=cp, seed=seed)[0]
             phases.append({"phase": phase, "truth": truth["probes"], "traces": traces,
                            "score": score_run(lab, truth, traces)})
     finally:
         for ln in lab.links:                               # the lab object is the caller's: restore it
             ln.down = False
     return {"lab": lab.name, "runtime": "sim", "control_plane": "computed", "seed": seed,
+            "detector": detector.describe([t for ph in phases for t in ph["traces"]]),
             "failed": {"link": link, "router": router},
             "phases": phases, "changed": _changed(lab, phases)}
 
@@ -196,7 +201,7 @@ first generation without the failed interface appeared (monotonic clock)."""
         time.sleep(0.2)
 
 
-def _netns(lab, link, router, extra, progress, name, control_plane, seed, up_progress):
+def _netns(lab, link, router, extra, progress, name, control_plane, seed, up_progress, detector):
     from testbed.controlplane import build
     from testbed.experiments.run import flows_of, frr_control_plane_now
     from testbed.runtimes.netns import api
@@ -204,7 +209,6 @@ def _netns(lab, link, router, extra, progress, name, control_plane, seed, up_pro
     from testbed.scoring import score_run
     from testbed.truth import ground_truth
     cp_mode = control_plane or getattr(lab, "control_plane", None) or "computed"
-    utnt_args(extra)
     jobs = probes_of(lab)
     lab_name = name or lab.name
     # the failure's targets are checked before anything is brought up
@@ -245,10 +249,10 @@ def _netns(lab, link, router, extra, progress, name, control_plane, seed, up_pro
                 info["reconverged_seconds"] = round(time.monotonic() - t0, 3)
                 info["generation"] = generation
             if progress:
-                progress(f"{phase}: uTNT from {len(jobs)} vantage point(s) (tap)")
+                progress(f"{phase}: {detector.label} from {len(jobs)} vantage point(s)")
             skipped: list = []
-            traces, bad = split_unvouched(probe_lab(lab, "netns", jobs, extra, name=lab_name, seed=seed,
-                                                    skipped=skipped))
+            traces, bad = split_unvouched(probe_with(lab, "netns", detector, jobs, extra, name=lab_name, seed=seed,
+                                                     skipped=skipped)[0])
             # traces the lab's health check (or a failed detector) cannot vouch for are listed, not scored
             unvouched += [{**u, "phase": phase} for u in bad + skipped]
             truth_cp, gen = (frr_control_plane_now(lab, lab_name, cp) if cp_mode == "frr" else (cp, generation))
@@ -264,5 +268,6 @@ def _netns(lab, link, router, extra, progress, name, control_plane, seed, up_pro
             progress(f"tearing {lab_name} down")
         api.down(lab_name)
     return {"ok": not unvouched, "unvouched": unvouched, "lab": lab.name, "runtime": "netns", "control_plane": cp_mode,
+            "detector": detector.describe([t for ph in phases for t in ph["traces"]]),
             "failed": {"link": link, "router": router}, "phases": phases,
             "changed": _changed(lab, phases) if len(phases) == 2 else [], "failure": info}

@@ -303,7 +303,7 @@ def _parts_limit(lab, v: dict, t: dict | None, u: dict | None, vp: str,
     return "+".join(dict.fromkeys(names))
 
 
-def _attribute(params: dict, keys: list, runtime: str, seed: int) -> dict:
+def _attribute(params: dict, keys: list, runtime: str, seed: int, detector=(None, None, None)) -> dict:
     """key -> the catalogue knob(s) whose removal makes that verdict right (re-running the same
     cell without it): {key: "knob:K" | "knobs"}. A key is (vp, dst, truth ingress, truth egress)
     or (vp, dst, None, reported class) for a false tunnel."""
@@ -319,7 +319,8 @@ def _attribute(params: dict, keys: list, runtime: str, seed: int) -> dict:
         p = {**params, **{k: BEHAVIOUR_AXES[k] for k in ks}}
         try:
             lab = lab_for(p)
-            doc = run_lab(lab, runtime=runtime, seed=seed, name=lab.name if runtime == "netns" else None)
+            doc = run_lab(lab, runtime=runtime, seed=seed, name=lab.name if runtime == "netns" else None,
+                          detector=detector[0], detector_cmd=detector[1], fmt=detector[2])
         except Exception:
             continue
         fixed = _fixed_keys(lab, doc, todo)
@@ -570,7 +571,9 @@ def generate(grid: dict | None = None, seed: int = 0, limit: int | None = None) 
 
 
 # ---------------------------------------------------------------- running and scoring one cell
-def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0) -> dict:
+def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0, detector=(None, None, None)) -> dict:
+    """One cell's lab probed by a registered detector (detector: (name, command template, format)
+    as testbed.detectors.registry.get takes them; (None, None, None): uTNT) and scored."""
     cid, params = item
     from testbed.experiments.run import run_lab
     t0 = time.process_time()
@@ -579,7 +582,8 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0) -> dic
         name = None
         if runtime == "netns":
             name = lab.name
-        doc = run_lab(lab, runtime=runtime, seed=seed, name=name)
+        doc = run_lab(lab, runtime=runtime, seed=seed, name=name, detector=detector[0], detector_cmd=detector[1],
+                      fmt=detector[2])
     except Exception as e:                                   # a cell that cannot run is a finding
         return {"cell": cid, "params": params, "error": f"{type(e).__name__}: {e}"}
     sc = doc["score"]
@@ -621,7 +625,7 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0) -> dic
     if unexplained:
         # a miss in a cell with catalogue knobs: re-run the cell without them, one at a time
         # (then all together); the knob whose removal makes the verdict right is its cause
-        why = _attribute(params, [k for k, _ in unexplained], runtime, seed)
+        why = _attribute(params, [k for k, _ in unexplained], runtime, seed, detector)
         for key, what in unexplained:
             if key in why:
                 knobs = "" if why[key] != "knobs" else " (" + ", ".join(
@@ -640,23 +644,29 @@ def _run_cell_star(args):
 
 # ---------------------------------------------------------------- the matrix
 def run_matrix(grid: dict | None = None, seed: int = 0, limit: int | None = 1000, runtime: str = "sim",
-               workers: int | None = 2, progress=None, scheduler=None) -> dict:
+               workers: int | None = 2, progress=None, scheduler=None, detector: str | None = None,
+               detector_cmd: str | None = None, fmt: str | None = None) -> dict:
     """Every cell through the executor (testbed.experiments.pool): in this process
     (workers=1), over local processes, or on a Dask cluster (scheduler); the cells are
     independent and seeded, so the result is the same wherever they ran. Namespace labs run
-    one at a time here (each is a lab brought up on this machine)."""
+    one at a time here (each is a lab brought up on this machine). Each cell is probed by the
+    registered detector `detector` (uTNT by default) or a user's command template detector_cmd
+    (namespaces only: it needs real packets); it is checked before any cell runs."""
     from testbed.experiments.pool import Executor, check_args
+    from testbed.experiments.run import check_detector
     check_args(workers, scheduler, runtime)
+    det = check_detector(runtime, detector, None, detector_cmd, fmt)
     items = cells(grid, seed, limit)
     t0 = time.monotonic()
-    jobs = [(it, runtime, seed) for it in items]
+    jobs = [(it, runtime, seed, (detector, detector_cmd, fmt)) for it in items]
     if runtime != "sim" or (len(jobs) <= 1 and scheduler is None):
         workers, scheduler = 1, None
     with Executor(workers=workers, scheduler=scheduler) as ex:
         results = ex.map(_run_cell_star, jobs, on_result=progress)
         kind, used = ex.kind, ex.workers
     return {"grid": grid or GRID, "grid_size": size(grid or GRID), "seed": seed, "runtime": runtime,
-            "cells": results, "seconds": round(time.monotonic() - t0, 1), "workers": used, "executor": kind,
+            "detector": det.describe([]), "cells": results, "seconds": round(time.monotonic() - t0, 1),
+            "workers": used, "executor": kind,
             "summary": summarize(results)}
 
 
@@ -703,7 +713,7 @@ def summarize(results: list[dict]) -> dict:
 
 def to_markdown(summary: dict) -> str:
     out = ["| truth class | cells | tunnels | undetectable | detected | class ok | LSRs found | flagged, not revealed "
-           "| recall | uTNT tag | tags true/reported | precision |", "|" + "---|" * 12]
+           "| recall | tag | tags true/reported | precision |", "|" + "---|" * 12]
     for r in summary["per_class"]:
         out.append(f"| {r['class']} | {r['cells']} | {r['present']} | {r['undetectable']} | {r['detected']} | "
                    f"{r['class_correct']} | {r['lsrs_found']}/{r['lsrs_present']} | {r['flagged_not_revealed']} | "

@@ -151,7 +151,11 @@ def summarize(name, label, res: dict, score: dict, events: int) -> dict:
 
 def ondemand(lab, name: str | None = None, events: int = 59, interval: float = 1.0, nodes: int = 5,
              runtimes: list[str] | None = None, dest: str | None = None, extra=None, progress=None,
-             up_progress=None) -> dict:
+             up_progress=None, detector: str | None = None, detector_cmd: str | None = None,
+             fmt: str | None = None) -> dict:
+    """detector (a registered detector's name) or detector_cmd (a user's command template):
+    that detector alone, as one process per event (ondemand_runtimes.DetectorProcess), instead
+    of the runtimes list."""
     from testbed.controlplane import build
     from testbed.experiments.ondemand_runtimes import Ctx, by_name
     from testbed.experiments.parallel import Instances
@@ -160,10 +164,18 @@ def ondemand(lab, name: str | None = None, events: int = 59, interval: float = 1
     from testbed.truth import ground_truth
     if events < 1 or nodes < 1 or interval <= 0:
         raise TestbedError("--events and --nodes must be >= 1 and --interval > 0")
-    utnt_args(extra)
     node_list = nodes_of(lab, nodes, dest)
+    if detector is not None or detector_cmd is not None:
+        from testbed.experiments.ondemand_runtimes import DetectorProcess
+        from testbed.experiments.run import check_detector
+        if runtimes:
+            raise TestbedError("give --runtimes or --detector/--detector-cmd, not both")
+        det = check_detector("netns", detector, extra, detector_cmd, fmt)
+        chosen = [DetectorProcess(det)]
+    else:
+        utnt_args(extra)
+        chosen = by_name(runtimes)
     truth = ground_truth(build(lab))
-    chosen = by_name(runtimes)
     skipped = []
     todo = []
     for rt in chosen:

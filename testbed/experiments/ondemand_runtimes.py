@@ -2,7 +2,8 @@
 
 Each runtime answers `missing()` (None when it can run here, else one line saying why not)
 and `run(ctx, vp, dst)` -> {"traces": [uTNT-format traces], "error": str | None, ...}. Add a
-runtime by appending to RUNTIMES; nothing else needs to change.
+runtime by appending to RUNTIMES; nothing else needs to change. `--detector NAME` runs a
+DetectorProcess of that registered detector instead (any detector, a user's too).
 
   utnt-process  uTNT as a process on a tap of its own on the vantage point's LAN
   tnt-process   the original TNT (scamper + sc_tnt) in the vantage point's namespace, through
@@ -120,6 +121,36 @@ class TntVm(UtntVm):
         if sc_tnt_binary() is None:
             return "no local sc_tnt to read the guest's warts"
         return None
+
+
+class DetectorProcess:
+    """Any registered detector (testbed.detectors.registry) as one process per event: an on_tap
+    detector on a leased tap of its own (its own address, like utnt-process), the others in the
+    vantage point's namespace (kernel-stack tools: concurrent runs share the vantage point)."""
+
+    def __init__(self, det):
+        self.det = det
+        self.name = f"{det.describe([])['name']}-process"
+        self.label = f"{det.label} process" + (" (own tap)" if det.on_tap else " (in the vantage point)")
+
+    def missing(self):
+        try:
+            self.det.check("netns", None)
+        except TestbedError as e:
+            return str(e)
+        return None
+
+    def run(self, ctx, vp, dst):
+        if self.det.on_tap:
+            from testbed.experiments.parallel import Entry
+            r = ctx.instances.run_utnt(Entry(vp, dst), self.det)
+            for t in r.traces:
+                t.setdefault("vantage_point", vp)
+            return {"traces": r.traces, "error": r.error, "pss_kb": r.pss_kb, "first_probe_s": r.first_probe_s}
+        from testbed.detectors.registry import Where
+        from testbed.experiments.run import probe_vp
+        _, traces = probe_vp(self.det, Where(ctx.lab, "netns", ctx.name), vp, [dst], ctx.extra)
+        return {"traces": traces, "error": None}
 
 
 RUNTIMES = [UtntProcess(), TntProcess(), UtntVm(), TntVm()]

@@ -394,7 +394,9 @@ class Instances:
         self._leased: set[str] = set()        # addresses this run's instances took (not reused while others are free)
         self.t0 = time.monotonic()
 
-    def run_utnt(self, e: Entry) -> Result:
+    def run_utnt(self, e: Entry, det=None) -> Result:
+        """One instance on a leased tap of e.vp's LAN: uTNT, or the on_tap detector det
+        (testbed.detectors.registry: its tap_argv, its output read by its parse)."""
         from testbed.runtimes.netns.instances import lease_instance, release_instance
         res = Result(e.vp, e.dst, e.start)
         lease = None
@@ -408,13 +410,19 @@ class Instances:
                 raise TestbedError("interrupted before this instance started")
             res.address, res.mac, res.tap = lease["address"], lease["mac"], lease["tap"]
             self.frames.watch(lease["mac"])
-            cmd = ["ip", "netns", "exec", lease["namespace"], sys.executable, "-m", "utnt.cli",
-                   "--tap", lease["tap"], "--ip", f"{lease['address']}/{lease['prefixlen']}",
-                   "--gw", lease["gateway"], "--mac", lease["mac"], "-i", e.dst, "--json", *self.extra]
+            stdin = None
+            if det is None:
+                cmd = ["ip", "netns", "exec", lease["namespace"], sys.executable, "-m", "utnt.cli",
+                       "--tap", lease["tap"], "--ip", f"{lease['address']}/{lease['prefixlen']}",
+                       "--gw", lease["gateway"], "--mac", lease["mac"], "-i", e.dst, "--json", *self.extra]
+            else:
+                argv, stdin = det.tap_argv(lease, [e.dst], self.extra, None)
+                cmd = ["ip", "netns", "exec", lease["namespace"], *argv]
             t_start = time.monotonic()
             res.started = t_start - self.t0
-            child = self.sup.start("detector", cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, tie=True,
-                                   group=True, cwd=None, what="utnt", vantage_point=e.vp,
+            child = self.sup.start("detector", cmd, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, tie=True,
+                                   group=True, cwd=None, what="utnt" if det is None else det.name, vantage_point=e.vp,
                                    namespace=lease["namespace"])
             p = child.popen
             with self._lock:
@@ -425,7 +433,8 @@ class Instances:
             try:
                 from testbed.runtimes.netns.supervisor import OUTPUT_LIMIT, _communicate
                 try:
-                    out, err = _communicate(p, None, None, OUTPUT_LIMIT, cmd)
+                    out, err = _communicate(p, stdin.encode() if stdin is not None else None, None, OUTPUT_LIMIT,
+                                            cmd)
                 except TestbedError:
                     self.sup.stop([child], wait=1.0)
                     raise
@@ -444,8 +453,10 @@ class Instances:
             res.first_probe_s = round(ff - t_start, 4) if ff is not None else None
             if p.returncode != 0:
                 res.error = (err or out).strip().splitlines()[-1] if (err or out).strip() else f"status {p.returncode}"
-            else:
+            elif det is None:
                 res.traces = json.loads(out)["traces"]
+            else:
+                res.traces = det.parse(out, f"output of {det.name}")
         except (TestbedError, OSError, ValueError, KeyError, TypeError) as ex:
             # a lease that cannot be written (full disk), output that is not uTNT's JSON: this
             # instance failed, and says why (never a thread that dies and a result that vanishes)

@@ -202,6 +202,27 @@ def check_detector(runtime: str, detector=None, extra: list[str] | None = None,
     return det
 
 
+def flow_of(det, extra, seed, src) -> int | None:
+    """The Paris flow a detector probes with from vantage point src: the one its options give
+    (uTNT's --flow), else flow_for(seed, src) with a seed; None for a detector that takes none."""
+    if not det.flows:
+        return None
+    given = det.flow_given(extra)
+    return given if given is not None else (flow_for(seed, src) if seed is not None else None)
+
+
+def probe_vp(det, where, src: str, targets: list[str], extra=None, seed=None) -> tuple[str | None, list[dict]]:
+    """(raw output or None, traces) of detector det from vantage point src: each trace tagged with
+    its vantage point and flow, and given src's address when the detector prints none."""
+    flow = flow_of(det, extra, seed, src)
+    raw, trs = det.probe(where, src, targets, extra, flow)
+    node = where.lab.nodes.get(src)
+    for t in trs:
+        if not t.get("src") and node is not None:
+            t["src"] = str(node.primary_address())
+    return raw, _annotate(trs, src, flow)        # scored by (vantage point, destination)
+
+
 def probe_with(lab, runtime: str, detector, jobs, extra: list[str] | None = None, name: str | None = None,
                cp=None, detector_cmd: str | None = None, fmt: str | None = None, progress=None,
                seed=None, skipped: list | None = None) -> tuple[list[dict], list[str] | None]:
@@ -216,25 +237,17 @@ def probe_with(lab, runtime: str, detector, jobs, extra: list[str] | None = None
         from testbed.controlplane import build
         cp = cp or build(lab)
     where = Where(lab, runtime, None if runtime == "sim" else name or lab.name, cp)
-    given = det.flow_given(extra) if det.flows else None
     raws: list[str] = []
 
     def one(src, targets):
-        flow = None
-        if det.flows:
-            flow = given if given is not None else (flow_for(seed, src) if seed is not None else None)
         if progress:
             place = "sim" if runtime == "sim" else "tap" if det.on_tap else f"in {src}'s namespace"
             progress(f"{det.label if det.command is None else det.command} from {src} to {', '.join(targets)} "
                      f"({place})")
-        raw, trs = det.probe(where, src, targets, extra, flow)
+        raw, trs = probe_vp(det, where, src, targets, extra, seed)
         if raw is not None:
             raws.append(raw)
-        node = lab.nodes.get(src)
-        for t in trs:
-            if not t.get("src") and node is not None:
-                t["src"] = str(node.primary_address())
-        return _annotate(trs, src, flow)        # scored by (vantage point, destination)
+        return trs
     traces = _checked(jobs, where.name, one, skipped)
     return traces, (raws if raws else None)
 

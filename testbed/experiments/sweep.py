@@ -19,7 +19,7 @@ from collections import Counter
 
 from testbed.controlplane import build
 from testbed.errors import TestbedError
-from testbed.experiments.run import _annotate, flow_for, probe_sim, probes_of, utnt_args
+from testbed.experiments.run import _annotate, flow_for, probes_of
 from testbed.lab import load_lab
 from testbed.scoring import score_run
 from testbed.truth import ground_truth
@@ -97,16 +97,16 @@ def _lab_state(name: str, params: dict):
 def sweep_cell(item: dict) -> dict:
     """One cell of the sweep: a lab (and parameters) at one (FRPLA, RTLA) threshold pair
     (module level, picklable: it runs wherever the executor sends it)."""
+    from testbed.detectors.registry import Where, get
     name, params, f, r, seed = item["lab"], item["params"], item["frpla"], item["rtla"], item["seed"]
     lab, cp, truth, jobs = _lab_state(name, params)
+    det = get(item.get("detector"))
 
     def traces_at(brute: bool) -> list[dict]:
-        args = utnt_args(["-b"] if brute else [])
-        args.frpla, args.rtla = f, r          # 0 is allowed here (calibration)
         out = []
         for src, targets in jobs:
-            args.flow = flow_for(seed, src)
-            out += _annotate(probe_sim(lab, cp, src, targets, args, calibration=True)["traces"], src, args.flow)
+            flow = flow_for(seed, src)
+            out += _annotate(det.calibrate(Where(lab, "sim", cp=cp), src, targets, f, r, brute, flow), src, flow)
         return out
 
     c = Counter({k: 0 for k in CELLS})
@@ -122,13 +122,20 @@ def sweep_cell(item: dict) -> dict:
 
 
 def sweep(labs: list[str], frpla: list[int], rtla: list[int], sets: dict[str, list] | None = None,
-          progress=None, seed: int = 0, workers: int | None = 1, scheduler=None) -> dict:
+          progress=None, seed: int = 0, workers: int | None = 1, scheduler=None, detector: str | None = None) -> dict:
     """Every cell probes with the same flows (flow_for(seed, vantage point)), so on the sim
     every cell replays the same base traces and only the thresholds differ. The cells run
     through the executor (testbed.experiments.pool: this process, local processes or a Dask
-    cluster); the result is the same wherever they ran."""
+    cluster); the result is the same wherever they ran. detector: a registered detector that
+    takes TNT's thresholds and brute force (`thresholds`, on the sim: uTNT by default)."""
+    from testbed.errors import InputError
     from testbed.experiments.pool import Executor, check_args
+    from testbed.experiments.run import check_detector
     check_args(workers, scheduler)
+    det = check_detector("sim", detector)
+    if not det.thresholds:
+        raise InputError(f"--detector {det.name} takes no FRPLA/RTLA thresholds: a sweep calibrates TNT's triggers "
+                         "(tnt.md 3.5), so it runs a detector that has them (uTNT)")
     sets = sets or {}
     plan = []
     for name in labs:
@@ -138,7 +145,7 @@ def sweep(labs: list[str], frpla: list[int], rtla: list[int], sets: dict[str, li
     unused = [k for k in sets if not any(k in p[1] for p in plan)]
     if unused:
         raise TestbedError(f"--set {', '.join(unused)}: no lab of the sweep has such a parameter")
-    items = [{"lab": name, "params": dict(zip(keys, combo)), "frpla": f, "rtla": r, "seed": seed}
+    items = [{"lab": name, "params": dict(zip(keys, combo)), "frpla": f, "rtla": r, "seed": seed, "detector": detector}
              for name, keys, combos in plan for combo in combos for f in frpla for r in rtla]
     for it in items[:1]:
         _lab_state(it["lab"], it["params"])     # a bad lab fails here, in this process, with its message
@@ -148,6 +155,7 @@ def sweep(labs: list[str], frpla: list[int], rtla: list[int], sets: dict[str, li
         cells = ex.map(sweep_cell, items, progress=progress)
         kind = ex.kind
     return {"labs": labs, "frpla": frpla, "rtla": rtla, "sets": sets, "seed": seed, "executor": kind,
+            "detector": det.describe([]),
             "cells": cells, "grid": aggregate(cells)}
 
 

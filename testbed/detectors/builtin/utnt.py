@@ -38,6 +38,12 @@ class Utnt(Detector):
             return None, probe_sim(where.lab, where.cp, vp, targets, utnt_args(opts))["traces"]
         return None, probe_netns(where.name or where.lab.name, vp, targets, opts)["traces"]
 
+    def calibrate(self, where, vp, targets, frpla, rtla, brute, flow=None):
+        from testbed.experiments.run import probe_sim, utnt_args
+        args = utnt_args(["-b"] if brute else [])
+        args.frpla, args.rtla, args.flow = frpla, rtla, flow      # 0 is allowed here (calibration)
+        return probe_sim(where.lab, where.cp, vp, targets, args, calibration=True)["traces"]
+
     def tap_argv(self, att, targets, options, flow):
         argv = [sys.executable, "-m", "utnt.cli", "--tap", att["tap"], "--ip", f"{att['address']}/{att['prefixlen']}",
                 "--gw", att["gateway"], "--json", "-a", "/dev/stdin"]
