@@ -1,6 +1,6 @@
 """What every subcommand module shares: loading the lab an argument names, checking --from and
---to against it, the lab-file options, and JSON on stdout. The CLI modules (testbed/cli.py,
-export/cli.py, runtimes/netns_cli.py, ...) import it; it imports none of them."""
+--to against it, the lab-file options, and JSON on stdout. The command modules
+(testbed/cli/*.py) import it; it imports none of them."""
 from __future__ import annotations
 
 import json

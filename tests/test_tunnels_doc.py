@@ -37,7 +37,7 @@ EXAMPLES = _examples()
 
 
 def _truth_lines(gt) -> list[str]:
-    """The lines `testbed truth` prints for the first probe's first path (testbed/cli.py)."""
+    """The lines `testbed truth` prints for the first probe's first path (testbed/cli/truth.py)."""
     path = gt["probes"][0]["paths"][0]
     lines = ["forward: " + " ".join(s["node"] + ("*" if s["labels"] else "") for s in path["forward"])]
     lines += [f"tunnel {t['class']}: {t['ingress']} -> {' '.join(t['lsrs'])} -> {t['egress']}  ({t['ending']})"

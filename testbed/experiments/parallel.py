@@ -17,8 +17,6 @@ A campaign file is vantage points x destinations x start times (seconds after th
 """
 from __future__ import annotations
 
-from testbed.cliargs import int_in
-
 import json
 import os
 import select
@@ -640,34 +638,3 @@ def print_many(doc: dict, out=sys.stdout):
                   + (" ..." if len(doc["unvouched"]) > 20 else "") + "\n")
     if s["failed"]:
         out.write(f"{s['failed']} of {s['instances']} instances failed\n")
-
-
-# ---------------------------------------------------------------- command line
-def add_probe_args(s):
-    s.add_argument("--parallel", type=int_in(1, 256), metavar="N", help="run up to N uTNT instances at once, each on a tap "
-                   "of its own with its own address and MAC (netns: the lab must be up)")
-    s.add_argument("--campaign", metavar="FILE", help="vantage points x destinations x start times (YAML)")
-    s.add_argument("--repeat", type=int_in(1, 1000), default=1, metavar="K", help="K instances per vantage point and target")
-
-
-def cmd_probe_many(args, lab):
-    if args.runtime == "sim":
-        raise TestbedError("--parallel, --campaign and --from all run detector instances on a running lab's "
-                           f"taps: `testbed up {lab.name}` first (netns runtime)")
-    if args.repeat < 1:
-        raise TestbedError("--repeat must be >= 1")
-    name = args.name or lab.name
-    entries = load_campaign(lab, args.campaign) if args.campaign else \
-        entries_for(lab, args.source, args.dest, args.repeat)
-    progress = None
-    if not args.json:
-        def progress(msg):
-            print(f"» {msg}", file=sys.stderr, flush=True)
-    doc = probe_many(lab, name, entries, args.parallel or 1, args.utnt, progress)
-    if args.json:
-        json.dump(doc, sys.stdout, indent=2, default=str)
-        sys.stdout.write("\n")
-    else:
-        print_many(doc)
-    if not doc["ok"]:
-        raise SystemExit(1)      # an instance failed, or traces the lab cannot vouch for: not a success

@@ -1,49 +1,14 @@
-"""CLI of issue 15's parts: `testbed import` (real topologies) and `testbed campaign`."""
+"""`testbed campaign LAB`: every vantage point x destination of a lab as one campaign (and `testbed run`
+of a lab with several vantage points)."""
 from __future__ import annotations
 
-from testbed.cliargs import SEED, float_in, int_in
-
-import json
 import sys
 
-from testbed.errors import TestbedError
+from testbed.cli.console import Reporter, err_console
+from testbed.cliargs import SEED, print_json
 
 
-def _print_json(obj):
-    json.dump(obj, sys.stdout, indent=2, default=str)
-    sys.stdout.write("\n")
-
-
-def cmd_import(args):
-    from testbed.importers import import_lab, write
-    if args.list:
-        from testbed.importers import topohub
-        if args.list not in topohub.GROUPS:
-            raise TestbedError(f"--list: one of {', '.join(topohub.GROUPS)}")
-        names = topohub.names(args.list)
-        return _print_json(names) if args.json else print("\n".join(names))
-    if not args.source or not args.output:
-        raise TestbedError("give SOURCE and -o LAB.yaml (e.g. testbed import topozoo:AttMpls -o attmpls.yaml)")
-    from testbed.inputs import safe_path_text
-    safe_path_text(args.output)          # a lab file named with a newline is refused by every command: never written
-    doc = import_lab(args.source, name=args.name, vendors=args.vendors, share=args.mpls_share, domains=args.domains,
-                     classes=args.classes, vps=args.vps, dsts=args.dsts, probes=args.probes, seed=args.seed,
-                     ldp=args.ldp)
-    cmd = "testbed import " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["import"] else f"testbed import {args.source}"
-    write(doc, args.output, cmd)
-    from testbed.lab import load_lab
-    lab = load_lab(args.output)                       # what we wrote must be a valid lab
-    out = {"file": args.output, "lab": lab.name, "routers": len(lab.routers), "hosts": len(lab.hosts),
-           "links": len(lab.links), "domains": {d: len(m.routers) for d, m in lab.domains.items()},
-           "probes": sum(len(p.targets) for p in lab.probes), "dropped_disconnected": doc["_dropped"]}
-    if args.json:
-        return _print_json(out)
-    print(f"wrote {args.output}: {out['routers']} routers, {len(lab.links)} links, "
-          f"{len(out['domains'])} MPLS domain(s), {out['hosts']} hosts, {out['probes']} probes"
-          + (f" ({doc['_dropped']} routers not connected to the rest left out)" if doc["_dropped"] else ""))
-
-
-def cmd_campaign(args):
+def run(args):
     from testbed.lab import load_lab
     from testbed.lab.loader import parse_sets
     _campaign(args, load_lab(args.lab, parse_sets(args.set)))
@@ -62,10 +27,7 @@ def _failure(args, lab):
     from testbed.experiments.failure import run_with_failure
     up_progress = None
     if not args.json and args.runtime == "netns":
-        from rich.console import Console
-
-        from testbed.runtimes.netns_cli import Reporter
-        up_progress = Reporter(Console(stderr=True, highlight=False))
+        up_progress = Reporter(err_console())
     try:
         doc = run_with_failure(lab, link=args.fail_link, router=args.fail_router, extra=args.utnt,
                                progress=None if args.json else (lambda m: print(f"» {m}", file=sys.stderr)),
@@ -83,7 +45,7 @@ def _failure(args, lab):
         with open(doc["files"]["json"], "w") as f:
             json.dump(doc, f, indent=1, default=str)
     if args.json:
-        _print_json(doc)
+        print_json(doc)
         return _failure_unvouched(doc)
     if doc.get("files"):
         print(f"wrote {doc['files']['json']}", file=sys.stderr)
@@ -132,7 +94,6 @@ def _campaign(args, lab, as_run: bool = False):
     progress = None if args.json else (lambda m: err.print(f"[dim]» {m}[/]"))
     up_progress = None
     if not args.json and args.runtime == "netns":
-        from testbed.runtimes.netns_cli import Reporter
         up_progress = Reporter(err)
     try:
         doc = campaign(lab, runtime=args.runtime, extra=args.utnt, name=args.name, progress=progress,
@@ -149,14 +110,14 @@ def _campaign(args, lab, as_run: bool = False):
         from testbed.scoring import score_run
         summary = {k: v for k, v in doc.items() if k not in ("uTNT", "_truth", "lab", "runtime", "ok", "unvouched",
                                                              "unvouched_traces")}
-        _print_json({"ok": doc.get("ok", True), "unvouched": doc.get("unvouched") or [],
+        print_json({"ok": doc.get("ok", True), "unvouched": doc.get("unvouched") or [],
                      "unvouched_traces": doc.get("unvouched_traces") or [],
                      "lab": lab.name, "lab_digest": lab_digest(lab), "runtime": args.runtime, "params": lab.params,
                      "seed": getattr(args, "seed", None), "traces": doc["uTNT"], "truth": doc["_truth"]["probes"],
                      "truth_source": "computed", "score": score_run(lab, doc["_truth"], doc["uTNT"]),
                      "control_plane": "computed", "campaign": summary})
     elif args.json:
-        _print_json({k: v for k, v in doc.items() if k not in ("uTNT", "_truth")})
+        print_json({k: v for k, v in doc.items() if k not in ("uTNT", "_truth")})
     else:
         report(doc, c)
         if files:
@@ -191,28 +152,7 @@ def add_campaign_args(s):
     add_history_args(s)
 
 
-def add_parsers(sub):
-    s = sub.add_parser("import", help="a real topology (Topology Zoo, SNDlib, CAIDA, GraphML, containerlab) "
-                                      "as a lab file")
-    s.add_argument("source", nargs="?", help="topozoo:NAME | sndlib:NAME | caida:ASN | FILE.graphml | FILE.json "
-                                             "| FILE.clab.yml")
-    s.add_argument("-o", "--output", help="the lab file to write")
-    s.add_argument("--name", help="lab name (default from the source)")
-    s.add_argument("--vendors", default="cisco=1", help="vendor mix, e.g. cisco=0.6,juniper=0.3,linux=0.1")
-    s.add_argument("--mpls-share", type=float_in(0, 1), default=1.0, help="share of each AS's routers in MPLS (default 1)")
-    s.add_argument("--domains", type=int_in(1, 1000), help="cut each AS's MPLS routers into N domains")
-    s.add_argument("--classes", default="invisible-php",
-                   help="tunnel class per domain, cycled: explicit,implicit,opaque,invisible-php,invisible-uhp,vendor")
-    s.add_argument("--ldp", choices=["domain", "all", "loopbacks", "vendor"], default="domain",
-                   help="LDP label policy: one per domain, its most common vendor's (domain, the default), all, "
-                        "loopbacks, or vendor (each router its vendor's default: a mixed domain cuts LSPs)")
-    s.add_argument("--vps", type=int_in(1, 10000), default=10, help="vantage points (hosts at edge routers, default 10)")
-    s.add_argument("--dsts", type=int_in(1, 10000), default=30, help="destinations (hosts at edge routers, default 30)")
-    s.add_argument("--probes", default="all", help="'all' pairs, or N destinations sampled per vantage point")
-    s.add_argument("--seed", type=SEED, default=1)
-    s.add_argument("--list", metavar="GROUP", help="list the topologies of topozoo, sndlib or caida")
-    s.add_argument("--json", action="store_true")
-    s.set_defaults(fn=cmd_import)
+def add_parser(sub):
     s = sub.add_parser("campaign", help="every vantage point x destination of a lab as one campaign: per-class "
                                         "precision/recall, triggers, techniques, probes, per-trace table")
     s.add_argument("lab")
@@ -223,4 +163,4 @@ def add_parsers(sub):
     s.add_argument("--seed", type=SEED, help="seed of the probes' Paris flows: same seed, same traces "
                                             "(equal-cost paths and reply hashes); default: random flows")
     add_campaign_args(s)
-    s.set_defaults(fn=cmd_campaign)
+    s.set_defaults(fn=run)

@@ -1,0 +1,23 @@
+"""Argument groups that several commands declare alike."""
+from __future__ import annotations
+
+from testbed.cliargs import add_lab_file_args, float_in
+
+
+def add_lab_command(sub, name: str, fn, help_: str):
+    """A command on one lab file: LAB, --set, --json and the lab-file options."""
+    s = sub.add_parser(name, help=help_)
+    s.add_argument("lab", help="library lab name or path to a lab .yaml file")
+    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="template parameter (repeatable)")
+    s.add_argument("--json", action="store_true", help="machine-readable output")
+    add_lab_file_args(s)
+    s.set_defaults(fn=fn)
+    return s
+
+
+def add_control_plane_args(s):
+    s.add_argument("--control-plane", choices=["computed", "frr"], default=None,
+                   help="where routers' FIB and LFIB come from: computed, or real FRR (zebra, ospfd, ldpd) in "
+                        "every router namespace (default: the lab's control_plane, else computed)")
+    s.add_argument("--converge-timeout", type=float_in(0.1, 3600), metavar="S", default=None,
+                   help="FRR: seconds to wait for OSPF, LDP and the LFIB to converge (default 90 + routers/2)")

@@ -1,0 +1,130 @@
+"""`testbed probe LAB`: attach uTNT to a lab (the sim, or a lab instance that is up) and print its traces."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from testbed.cli.arguments import add_lab_command
+from testbed.cliargs import SEED, fail_if_unvouched, int_in, load_lab_arg, print_json
+from testbed.errors import TestbedError
+
+
+def run(args):
+    from testbed.experiments.run import probe_lab, probes_of
+    from testbed.experiments.parallel import load_campaign
+    try:
+        lab, args.runtime, args.name = probe_target(args, load_lab_arg)     # the running state decides
+    except TestbedError:
+        if args.campaign:           # a bad campaign file is told first (exit 2), whether or not the lab is up
+            load_campaign(load_lab_arg(args), args.campaign)
+        raise
+    if args.campaign:               # checked against the lab that runs (an instance's name is no lab file)
+        load_campaign(lab, args.campaign)
+    if args.parallel or args.campaign or args.repeat > 1 or (args.source and (args.source == "all"
+                                                                              or "," in args.source)):
+        return probe_instances(args, lab)            # many instances at once (issue 16)
+    jobs = probes_of(lab, args.source, args.dest)
+    skipped: list = []
+    traces = probe_lab(lab, args.runtime, jobs, args.utnt, name=args.name, seed=args.seed, skipped=skipped)
+    bad = skipped + [{"vantage_point": t.get("vantage_point"), "dst": t.get("dst"), "why": t["unvouched"]}
+                     for t in traces if t.get("unvouched")]
+    from testbed.experiments.score_files import lab_digest
+    doc = {"format": "utnt", "version": 1, "lab": lab.name, "lab_digest": lab_digest(lab), "runtime": args.runtime,
+           "traces": traces}
+    if bad:
+        doc["unvouched"] = bad
+    if getattr(args, "scamper_json", False):
+        from utnt.jsonload import trace_from_json
+        from utnt.scamper_json import dump_scamper_json
+        sys.stdout.write(dump_scamper_json(trace_from_json(t) for t in traces))
+    elif args.json:
+        print_json(doc)
+    else:
+        from utnt.jsonload import dump_text_json
+        sys.stdout.write(dump_text_json(traces))
+    fail_if_unvouched(bad)
+
+
+def probe_target(args, load):
+    """What `testbed probe LAB [--name N] [--runtime R]` probes: (lab, runtime, instance).
+
+    The running state decides: `probe NAME` of a lab that is up probes that lab (loaded from
+    its recorded file and parameters, so results carry its real name); `--name N` must run
+    the lab given; a lab asked for on the netns runtime (--runtime netns or --name) that is
+    not up is an error, never a silent fall-back to the sim."""
+    from pathlib import Path
+
+    from testbed.errors import InputError
+    from testbed.lab import load_lab
+    from testbed.lab.loader import find_lab, parse_sets
+    from testbed.runtimes.netns import api, names, state
+    if args.runtime == "sim":
+        return load(args), "sim", None
+    inst = args.name if args.name is not None else args.lab
+    st = None
+    if names.NAME_RE.match(inst or "") and os.geteuid() == 0:
+        st = state.read_state(inst)
+    if st is None:
+        if args.runtime == "netns" or args.name is not None:
+            running = ", ".join(state.instances()) or "none"
+            raise InputError(f"lab '{inst}' is not up (running: {running}); start it with `testbed up "
+                             f"{args.lab}{' --name ' + inst if inst != args.lab else ''}` or probe the sim "
+                             "with --runtime sim")
+        return load(args), "sim", None
+    if st.get("status") == "corrupt":
+        raise InputError(st["problem"])
+    if args.lab != inst or args.set:
+        given = Path(find_lab(args.lab)).resolve()
+        if str(given) != str(Path(st.get("source", "")).resolve()) or \
+                (args.set and parse_sets(args.set) != (st.get("params") or {})):
+            raise InputError(f"lab '{inst}' runs {st.get('lab')} ({st.get('source')}, parameters "
+                             f"{st.get('params') or 'none'}), not {args.lab}"
+                             f"{' with ' + ' '.join(args.set) if args.set else ''}; probe it as "
+                             f"`testbed probe {inst}`, or give another --name")
+    lab = load_lab(st["source"], st.get("params") or {}, name=st.get("lab"), **(st.get("options") or {}))
+    from testbed.cliargs import check_endpoints
+    # `--from all` and `--from vp1,vp2` (many instances) are checked name by name there
+    check_endpoints(lab, getattr(args, "source", None), getattr(args, "dest", None))
+    api.require_healthy(inst)
+    return lab, "netns", inst
+
+
+def probe_instances(args, lab):
+    from testbed.experiments.parallel import entries_for, load_campaign, print_many, probe_many
+    if args.runtime == "sim":
+        raise TestbedError("--parallel, --campaign and --from all run detector instances on a running lab's "
+                           f"taps: `testbed up {lab.name}` first (netns runtime)")
+    if args.repeat < 1:
+        raise TestbedError("--repeat must be >= 1")
+    name = args.name or lab.name
+    entries = load_campaign(lab, args.campaign) if args.campaign else \
+        entries_for(lab, args.source, args.dest, args.repeat)
+    progress = None
+    if not args.json:
+        def progress(msg):
+            print(f"» {msg}", file=sys.stderr, flush=True)
+    doc = probe_many(lab, name, entries, args.parallel or 1, args.utnt, progress)
+    if args.json:
+        json.dump(doc, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        print_many(doc)
+    if not doc["ok"]:
+        raise SystemExit(1)      # an instance failed, or traces the lab cannot vouch for: not a success
+
+
+def add_parser(sub):
+    s = add_lab_command(sub, "probe", run, "attach uTNT to a lab and print its traces")
+    s.add_argument("--runtime", choices=["netns", "sim"], default=None,
+                   help="default: netns for run; for probe, netns if the lab is up, else sim")
+    s.add_argument("--from", dest="source", help="vantage point (host); with probe also 'all' or vp1,vp2 (one "
+                   "instance each)")
+    s.add_argument("--to", dest="dest", help="destination (node or address)")
+    s.add_argument("--name", help="running lab name (netns; default: the lab's name)")
+    s.add_argument("--scamper-json", action="store_true", help="uTNT's traces as scamper JSON, one per line")
+    s.add_argument("--seed", type=SEED, help="seed of the probes' Paris flows: same seed, same traces")
+    s.add_argument("--parallel", type=int_in(1, 256), metavar="N", help="run up to N uTNT instances at once, each on a tap "
+                   "of its own with its own address and MAC (netns: the lab must be up)")
+    s.add_argument("--campaign", metavar="FILE", help="vantage points x destinations x start times (YAML)")
+    s.add_argument("--repeat", type=int_in(1, 1000), default=1, metavar="K", help="K instances per vantage point and target")

@@ -1,0 +1,73 @@
+"""`testbed up LAB`: bring a lab up as network namespaces (or as a Mininet network).
+
+Progress goes to stderr; --json output on stdout is machine-readable."""
+from __future__ import annotations
+
+from testbed.cli.arguments import add_control_plane_args
+from testbed.cli.console import Reporter, err_console, out_console
+from testbed.cliargs import add_lab_file_args, int_in, print_json
+from testbed.errors import TestbedError
+
+
+def run(args):
+    from testbed.lab import load_lab
+    from testbed.lab.loader import parse_sets
+    from testbed.runtimes.netns import api
+    lab = load_lab(args.lab, parse_sets(args.set), no_limits=args.no_limits, local_first=args.local_includes)
+    if getattr(args, "runtime", "netns") == "mininet":          # Mininet's CLI until it ends
+        from testbed.runtimes import mininet
+        rc = mininet.up(lab, name=args.name, batch=args.batch)
+        if rc:
+            raise TestbedError(f"the Mininet driver ended with status {rc}")
+        return
+    rep = Reporter(err_console())
+    name = args.name or lab.name
+    cp = args.control_plane or lab.control_plane
+    rep.c.print(f"bringing [bold]{name}[/] up ({len(lab.routers)} routers, {len(lab.hosts)} hosts, "
+                f"{len(lab.links)} links; {'FRR' if cp == 'frr' else 'computed'} control plane)")
+    try:
+        st = api.up(lab, name=args.name, workers=args.workers, progress=rep, control_plane=args.control_plane,
+                    converge_timeout=args.converge_timeout)
+    finally:
+        rep.close()
+    if args.json:
+        return print_json(api.status(st["name"]))
+    c = out_console()
+    c.print(f"[bold green]{st['name']} is up[/] in {st['up_seconds']:.2f} s: {len(st['namespaces'])} namespaces, "
+            f"{len(st['workers'])} engine workers")
+    if st.get("control_plane") == "frr":
+        f = st["frr"]
+        c.print(f"  FRR: {len(f['daemons'])} daemons, converged in {f['converged_seconds']:.1f} s, "
+                + ("tables equal to the computed control plane" if not f["differences"] else
+                   f"[yellow]{len(f['differences'])} differences from the computed control plane[/]"))
+        for d in (f["differences"] or [])[:10]:
+            c.print(f"    [yellow]{d}[/]")
+        r0 = next(iter(st["routers"]))
+        c.print(f"  vtysh: testbed exec {st['name']} {r0} -- vtysh --vty_socket {f['dir']}/{r0} -c 'show mpls table'")
+    for a in st.get("attach", []):
+        c.print(f"  attach: tap [bold]{a['tap']}[/] in {a['namespace']} on {a['lan']} ({a['network']}): "
+                f"use {a['address']}/{a['prefixlen']} via {a['gateway']}")
+    for a in st.get("router_attach", []) or []:
+        c.print(f"  attach router {a['router']}: tap [bold]{a['tap']}[/] in {a['namespace']} (the router's own stack: "
+                f"use {a['address']}/32 via {a['gateway']}); kernel probers in {a['prober_namespace']}")
+    rvps = {a["router"] for a in st.get("router_attach", []) or []}
+    for p in st.get("probes", []):
+        for t in p["targets"][:1]:
+            node = f"_vp-{p['from']}" if p["from"] in rvps else p["from"]
+            c.print(f"  try: testbed exec {st['name']} {node} -- scamper -O json -c 'trace -P icmp-paris' -i {t}")
+    c.print(f"  stop: testbed down {st['name']}")
+
+
+def add_parser(sub):
+    s = sub.add_parser("up", help="bring a lab up as network namespaces (namespace runtime)")
+    s.add_argument("lab", help="library lab name or path to a lab .yaml file")
+    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="template parameter (repeatable)")
+    s.add_argument("--name", help="instance name (default: the lab's name); two instances need two names")
+    s.add_argument("--workers", type=int_in(1, 64), help="engine worker processes (default: one per core)")
+    add_control_plane_args(s)
+    add_lab_file_args(s)
+    s.add_argument("--json", action="store_true", help="print the lab's state as JSON on stdout")
+    s.add_argument("--runtime", choices=["netns", "mininet"], default="netns",
+                   help="mininet: build the lab as a Mininet network and give the mininet> prompt")
+    s.add_argument("--batch", metavar="FILE", help="mininet: run these CLI commands instead of the prompt")
+    s.set_defaults(fn=run)
