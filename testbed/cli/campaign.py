@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from testbed.cli.console import Reporter, err_console
-from testbed.cliargs import SEED, print_json
+from testbed.cliargs import SEED, add_detector_args, detector_of, print_json
 
 
 def run(args):
@@ -32,7 +32,7 @@ def _failure(args, lab):
         doc = run_with_failure(lab, link=args.fail_link, router=args.fail_router, extra=args.utnt,
                                progress=None if args.json else (lambda m: print(f"» {m}", file=sys.stderr)),
                                runtime=args.runtime, name=args.name, control_plane=getattr(args, "control_plane", None),
-                               up_progress=up_progress, seed=getattr(args, "seed", None))
+                               up_progress=up_progress, seed=getattr(args, "seed", None), **detector_of(args))
     finally:
         if up_progress is not None:
             up_progress.close()
@@ -62,7 +62,7 @@ def _failure(args, lab):
     print(f"{len(doc['changed'])} probe(s) changed path:")
     for c in doc["changed"]:
         print(f"  {c['from']} -> {c['to']}: truth {' '.join(c['before'])}  =>  {' '.join(c['after'])}")
-        print(f"      uTNT saw {' '.join(n or '*' for n in c['trace_before'])}  =>  "
+        print(f"      {doc['detector']['name']} saw {' '.join(n or '*' for n in c['trace_before'])}  =>  "
               f"{' '.join(n or '*' for n in c['trace_after'])}")
         tb, ta = ("; ".join(f"{t['class']} {t['ingress']} -> {' '.join(t['lsrs'])} -> {t['egress']}" for t in ts)
                   for ts in (c["tunnels_before"], c["tunnels_after"]))
@@ -98,7 +98,7 @@ def _campaign(args, lab, as_run: bool = False):
     try:
         doc = campaign(lab, runtime=args.runtime, extra=args.utnt, name=args.name, progress=progress,
                        up_progress=up_progress, workers=args.workers, scheduler=args.scheduler,
-                       seed=getattr(args, "seed", None))
+                       seed=getattr(args, "seed", None), **detector_of(args))
     finally:
         if up_progress is not None:
             up_progress.close()
@@ -115,7 +115,7 @@ def _campaign(args, lab, as_run: bool = False):
                      "lab": lab.name, "lab_digest": lab_digest(lab), "runtime": args.runtime, "params": lab.params,
                      "seed": getattr(args, "seed", None), "traces": doc["uTNT"], "truth": doc["_truth"]["probes"],
                      "truth_source": "computed", "score": score_run(lab, doc["_truth"], doc["uTNT"]),
-                     "control_plane": "computed", "campaign": summary})
+                     "control_plane": "computed", "detector": doc["detector"], "campaign": summary})
     elif args.json:
         print_json({k: v for k, v in doc.items() if k not in ("uTNT", "_truth")})
     else:
@@ -128,7 +128,8 @@ def _campaign(args, lab, as_run: bool = False):
     from testbed.experiments.history import record
     record(args, "run" if as_run else "campaign", {"lab": lab.name, "lab_digest": lab_digest(lab),
                                                    "params": lab.params, "runtime": args.runtime,
-                                                   "seed": getattr(args, "seed", None)},
+                                                   "seed": getattr(args, "seed", None),
+                                                   "detector": doc["detector"]},
            doc["score_totals"], getattr(args, "utnt", None))
     from testbed.experiments.gate import check
     check(args, [(lab.name, doc["score_totals"])])
@@ -163,4 +164,5 @@ def add_parser(sub):
     s.add_argument("--seed", type=SEED, help="seed of the probes' Paris flows: same seed, same traces "
                                             "(equal-cost paths and reply hashes); default: random flows")
     add_campaign_args(s)
+    add_detector_args(s)
     s.set_defaults(fn=run)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from testbed.cli.console import console
-from testbed.cliargs import SEED, int_in, print_json
+from testbed.cliargs import SEED, add_detector_args, detector_of, int_in, print_json
 
 
 def run(args):
@@ -13,7 +13,7 @@ def run(args):
     c = console()
     if args.json:
         doc = run_matrix(grid, seed=args.seed, limit=limit, runtime=args.runtime, workers=args.workers,
-                         scheduler=args.scheduler)
+                         scheduler=args.scheduler, **detector_of(args))
     else:
         from rich.progress import Progress
         n = size(grid) if limit is None else min(limit, size(grid))
@@ -23,13 +23,14 @@ def run(args):
             def step(done, total, r):
                 p.update(task, completed=done, description=f"matrix: {r['cell'][:60]}")
             doc = run_matrix(grid, seed=args.seed, limit=limit, runtime=args.runtime, workers=args.workers,
-                             progress=step, scheduler=args.scheduler)
+                             progress=step, scheduler=args.scheduler, **detector_of(args))
     if args.output:
         write_json(doc, args.output)
     if args.json:
         return print_json(doc)
     s = doc["summary"]
-    c.print(f"{s['cells']} labs of a {doc['grid_size']}-cell grid (seed {doc['seed']}, {doc['runtime']}, "
+    c.print(f"{s['cells']} labs of a {doc['grid_size']}-cell grid ({doc['detector']['name']}, seed {doc['seed']}, "
+            f"{doc['runtime']}, "
             f"{'Dask' if doc['executor'] == 'dask' else str(doc['workers']) + ' workers'}) in {doc['seconds']} s: {s['perfect']} perfect, {len(s['failing'])} failing, "
             f"{len(s['errors'])} errors")
     print(to_markdown(s))
@@ -51,6 +52,7 @@ def add_parser(sub):
     s.add_argument("--seed", type=SEED, default=0, help="sampling seed and probe flows (0)")
     s.add_argument("--set", action="append", metavar="AXIS=V1,V2", help="narrow an axis, e.g. class=opaque,invisible")
     s.add_argument("--runtime", choices=["sim", "netns"], default="sim")
+    add_detector_args(s)
     add_executor_args(s, "labs")
     s.add_argument("--show", type=int_in(0, 100_000), default=20, help="failing cells to print (20)")
     s.add_argument("-o", "--output", help="also write the whole result as JSON here")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import sys
 
-from testbed.cliargs import float_in, int_in
+from testbed.cliargs import add_detector_args, detector_of, float_in, int_in
 
 
 def run(args):
@@ -18,7 +18,7 @@ def run(args):
             print(f"» {msg}", file=sys.stderr, flush=True)
     doc = ondemand(lab, name=args.name, events=args.events, interval=args.interval, nodes=args.nodes,
                    runtimes=args.runtimes.split(",") if args.runtimes else None, dest=args.dest,
-                   extra=args.utnt, progress=progress)
+                   extra=args.utnt, progress=progress, **detector_of(args))
     png = args.plot or f"ondemand-{lab.name}.png"
     if doc["runtimes"]:
         plot(doc, png)
@@ -50,6 +50,7 @@ def add_parser(sub):
     s.add_argument("--interval", type=float_in(0.001, 3600), default=1.0, help="seconds between events (1)")
     s.add_argument("--nodes", type=int_in(1, 256), default=5, help="vantage-point nodes, one instance each at a time (5)")
     s.add_argument("--runtimes", help="comma-separated: utnt-process,tnt-process,utnt-vm,tnt-vm (default: all)")
+    add_detector_args(s)
     s.add_argument("--to", dest="dest", help="destination for every event (default: each node's probe target)")
     s.add_argument("--name", help="lab instance name (default: the lab's; brought up and down if not up)")
     s.add_argument("--plot", help="PNG of completed events over time (default ondemand-LAB.png)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from testbed.cli.arguments import add_control_plane_args, add_lab_command
 from testbed.cli.campaign import run_as_campaign
 from testbed.cli.console import Reporter, console, err_console, stderr
-from testbed.cliargs import SEED, fail_if_unvouched, load_lab_arg, print_json
+from testbed.cliargs import SEED, add_detector_args, fail_if_unvouched, load_lab_arg, print_json
 
 
 def run(args):
@@ -12,8 +12,7 @@ def run(args):
     from testbed.experiments.run import run_lab
     lab = load_lab_arg(args)
     from testbed.experiments.campaign import is_campaign
-    if is_campaign(lab) and args.source is None and args.dest is None and args.control_plane != "frr" \
-            and args.detector == "utnt" and not args.detector_cmd:
+    if is_campaign(lab) and args.source is None and args.dest is None and args.control_plane != "frr":
         return run_as_campaign(args, lab)
     c = console()
     progress = None if args.json else (lambda msg: c.print(f"[dim]» {msg}[/]"))
@@ -51,7 +50,8 @@ def run(args):
 def add_parser(sub):
     from testbed.experiments.gate import add_args as add_gate_args
     from testbed.experiments.history import add_args as add_history_args
-    s = add_lab_command(sub, "run", run, "up, probe every probe with uTNT, score against the truth, down")
+    s = add_lab_command(sub, "run", run, "up, probe every probe with a detector (uTNT by default), score against the truth, "
+                                           "down")
     s.add_argument("--runtime", choices=["netns", "sim"], default="netns",
                    help="default: netns for run; for probe, netns if the lab is up, else sim")
     s.add_argument("--from", dest="source", help="vantage point (host)")
@@ -61,9 +61,4 @@ def add_parser(sub):
     add_control_plane_args(s)
     add_gate_args(s)
     add_history_args(s)
-    s.add_argument("--detector", default="utnt", choices=["utnt", "tnt", "scamper", "traceroute"],
-                   help="who probes (default utnt; the others run in the vantage point's namespace, netns only)")
-    s.add_argument("--detector-cmd", metavar="'CMD ... {dst}'",
-                   help="your own detector, run per destination in the vantage point's namespace")
-    s.add_argument("--format", help="format of --detector-cmd's output (default: detected): "
-                   "utnt-json, tnt-text, scamper-json, traceroute")
+    add_detector_args(s)

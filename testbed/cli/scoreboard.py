@@ -2,19 +2,18 @@
 from __future__ import annotations
 
 from testbed.cli.console import console
-from testbed.cliargs import SEED, fail_if_unvouched, print_json
-from testbed.errors import TestbedError
+from testbed.cliargs import SEED, add_detector_args, detector_of, fail_if_unvouched, print_json
 
 
 def run(args):
     from testbed.experiments.board import scoreboard
     c = console()
     labs = args.labs or None
-    if args.detector != "utnt" and args.runtime != "netns":
-        raise TestbedError(f"--detector {args.detector} runs in the netns runtime only; add --runtime netns")
+    from testbed.experiments.run import check_detector
+    det = check_detector(args.runtime, args.detector, args.utnt, args.detector_cmd, args.format)
     if args.json:
-        rows = scoreboard(args.runtime, labs, extra=args.utnt, detector=args.detector, seed=args.seed,
-                          workers=args.workers, scheduler=args.scheduler)
+        rows = scoreboard(args.runtime, labs, extra=args.utnt, seed=args.seed, workers=args.workers,
+                          scheduler=args.scheduler, **detector_of(args))
         if getattr(args, "plot", None):
             from testbed.experiments.charts import scoreboard_bars
             scoreboard_bars(rows, args.plot, args.runtime)
@@ -28,11 +27,11 @@ def run(args):
         def step(name):
             p.update(task, description=f"scoring {name}")
             p.advance(task)
-        rows = scoreboard(args.runtime, labs, progress=step, extra=args.utnt, detector=args.detector, seed=args.seed,
-                          workers=args.workers, scheduler=args.scheduler)
+        rows = scoreboard(args.runtime, labs, progress=step, extra=args.utnt, seed=args.seed, workers=args.workers,
+                          scheduler=args.scheduler, **detector_of(args))
     from rich.table import Table
-    from testbed.detectors.views import label
-    t = Table(title=f"{label(args.detector)} scoreboard ({args.runtime} runtime)")
+    t = Table(title=f"{det.label if det.command is None else rows[0]['detector'] if rows else det.label} "
+                    f"scoreboard ({args.runtime} runtime)")
     t.add_column("lab")
     for col in ("tunnels", "detected", "class", "ingress", "egress", "LSRs", "hidden revealed", "false tun.",
                 "false LSRs", "undetectable", "probes"):
@@ -63,11 +62,10 @@ def _gate_rows(args, rows):
 def add_parser(sub):
     from testbed.experiments.gate import add_args as add_gate_args
     from testbed.experiments.pool import add_args as add_executor_args
-    s = sub.add_parser("scoreboard", help="uTNT's score over every library lab")
+    s = sub.add_parser("scoreboard", help="a detector's score (uTNT's by default) over every library lab")
     s.add_argument("labs", nargs="*", help="only these labs")
     s.add_argument("--runtime", choices=["netns", "sim"], default="sim")
-    s.add_argument("--detector", default="utnt", choices=["utnt", "tnt", "scamper", "traceroute"],
-                   help="who probes (default utnt; the others need --runtime netns)")
+    add_detector_args(s)
     s.add_argument("--json", action="store_true")
     s.add_argument("--seed", type=SEED, help="seed of the probes' Paris flows: same seed, same traces")
     s.add_argument("--plot", metavar="FILE.png", help="also draw the scoreboard as grouped bars")

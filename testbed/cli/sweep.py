@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from testbed.cli.console import console
-from testbed.cliargs import SEED, print_json
+from testbed.cliargs import SEED, add_detector_args, print_json
 
 
 def run(args):
@@ -17,7 +17,7 @@ def run(args):
         find_lab(lab)
     ex = {"workers": args.workers, "scheduler": args.scheduler}
     if args.json:
-        doc = sweep(args.labs, frpla, rtla, sets, seed=args.seed, **ex)
+        doc = sweep(args.labs, frpla, rtla, sets, seed=args.seed, detector=args.detector, **ex)
     else:
         from rich.progress import Progress
         with Progress(console=console(), transient=True) as p:
@@ -25,7 +25,7 @@ def run(args):
 
             def step(done, total):
                 p.update(task, completed=done, total=total)
-            doc = sweep(args.labs, frpla, rtla, sets, progress=step, seed=args.seed, **ex)
+            doc = sweep(args.labs, frpla, rtla, sets, progress=step, seed=args.seed, detector=args.detector, **ex)
     out = args.output or f"sweep-{'-'.join(args.labs)}.json"
     write_json(doc, out)
     png = args.plot or (out[:-5] + ".png" if out.endswith(".json") else out + ".png")
@@ -59,4 +59,5 @@ def add_parser(sub):
     s.add_argument("--json", action="store_true")
     s.add_argument("--seed", type=SEED, default=0, help="seed of the probes' Paris flows, the same in every cell (0)")
     add_executor_args(s, "sweep's cells")
+    add_detector_args(s)
     s.set_defaults(fn=run)
