@@ -120,6 +120,12 @@ class Runtime:
         """Where a kernel-stack prober of vantage point `node` runs."""
         return self.namespace_of(name, node)
 
+    def supervisor(self, name: str):
+        """The supervisor (testbed/runtimes/netns/supervisor.py) that records the processes run in
+        instance `name` (a detector, a capture): the instance's down stops them."""
+        from testbed.runtimes.netns.supervisor import Supervisor
+        return Supervisor()
+
     def exec_argv(self, name: str, node: str, cmd: list[str]) -> list[str]:
         """The argv that runs cmd inside node `node` of instance `name`."""
         if not cmd:
