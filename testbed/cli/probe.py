@@ -5,8 +5,8 @@ import json
 import os
 import sys
 
-from testbed.cli.arguments import add_lab_command, add_runtime_arg
-from testbed.cliargs import SEED, add_detector_args, fail_if_unvouched, int_in, load_lab_arg, print_json
+from testbed.cli.arguments import add_detector_args, add_lab_command, add_runtime_arg
+from testbed.cliargs import SEED, fail_if_unvouched, int_in, load_lab_arg, print_json
 from testbed.errors import TestbedError
 
 

@@ -1,10 +1,10 @@
 """`testbed run LAB`: up, probe every probe with a detector, score against the truth, down."""
 from __future__ import annotations
 
-from testbed.cli.arguments import add_control_plane_args, add_lab_command, add_runtime_arg
+from testbed.cli.arguments import add_control_plane_args, add_detector_args, add_lab_command, add_runtime_arg
 from testbed.cli.campaign import run_as_campaign
 from testbed.cli.console import Reporter, console, err_console, stderr
-from testbed.cliargs import SEED, add_detector_args, fail_if_unvouched, load_lab_arg, print_json
+from testbed.cliargs import SEED, fail_if_unvouched, load_lab_arg, print_json
 
 
 def run(args):
