@@ -35,6 +35,7 @@ class Runtime:
     in_process = False                  # the lab runs inside this process: no name, nothing outlives the command
     control_planes: tuple = ("computed",)   # where routers' tables may come from
     taps = False                        # tap attachment points: a detector with its own stack joins a LAN
+    namespaces = False                  # a network namespace per node: kernel-stack tools run in a vantage point's
     interactive = False                 # `up` hands the terminal to the runtime's own prompt until it ends
 
     def available(self) -> str | None:

@@ -13,6 +13,7 @@ class Netns(Runtime):
     control_planes = ("computed", "frr")
     label = "network namespaces"
     taps = True
+    namespaces = True
 
     def available(self):
         return None if os.geteuid() == 0 else "the netns runtime needs root (network namespaces)"
