@@ -342,6 +342,8 @@ def get(name: str | None = DEFAULT, cmd: str | None = None, fmt: str | None = No
     if ep is None:
         raise InputError(f"unknown detector '{name}'; choose one of {', '.join(names())} (a package of yours "
                          f"registers more through the entry-point group {GROUP}), or give --detector-cmd")
+    if isinstance(ep, Detector):        # loaded before
+        return ep
     det = _load(ep)
     _PLUGINS[name] = det
     return det
