@@ -130,7 +130,10 @@ def run_on_tap(det: Detector, lab_name: str, vp: str, targets: list[str], option
     address), recorded with the lab's supervisor (`testbed down` stops it; it dies with us)."""
     from testbed.runtimes.netns import api
     from testbed.runtimes.netns.state import supervisor
-    att = api.attachment(lab_name, vp)
+    att = dict(api.attachment(lab_name, vp))
+    if not att.get("mac"):              # a MAC of its own, locally administered (as uTNT draws one)
+        import secrets
+        att["mac"] = ":".join(f"{b:02x}" for b in bytes([0x02]) + secrets.token_bytes(5))
     argv, stdin = det.tap_argv(att, targets, options, flow)
     full = ["ip", "netns", "exec", att["namespace"], *argv]
     r = supervisor(lab_name).run("detector", full, input=stdin, what=det.name, vantage_point=vp,
