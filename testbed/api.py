@@ -27,9 +27,8 @@ from pathlib import Path
 
 from testbed.errors import InputError, TestbedError
 
-__all__ = ["load", "up", "ground_truth", "score", "Net", "Result", "Truth", "Score"]
+__all__ = ["load", "up", "ground_truth", "score", "status", "down", "exec_argv", "Net", "Result", "Truth", "Score"]
 
-RUNTIMES = ("sim", "netns")
 _counter = itertools.count()
 
 
@@ -260,11 +259,12 @@ class Net:
         return self.cp
 
     def status(self) -> dict:
-        """netns: the live run state (`testbed status NAME --json`); sim: {"status": "up"}."""
-        if self.runtime == "sim":
+        """The live state of the lab instance (`testbed status NAME --json`); in process: {"status": "up"}."""
+        from testbed.runtimes import registry
+        rt = registry.get(self.runtime)
+        if rt.in_process:
             return {"name": None, "status": "down" if self.closed else "up"}
-        from testbed.runtimes.netns import api
-        return api.status(self.name)
+        return rt.status(self.name)
 
 
 def default_name(lab) -> str:
@@ -284,17 +284,16 @@ class up:
 
     def __init__(self, lab, runtime: str = "netns", name: str | None = None, control_plane: str | None = None,
                  converge_timeout: float | None = None, progress=None):
-        if runtime not in RUNTIMES:
-            raise InputError(f"unknown runtime '{runtime}'; choose {' or '.join(RUNTIMES)}")
+        from testbed.runtimes import registry
+        rt = registry.get(runtime)
+        if rt.interactive:
+            raise InputError(f"the {rt.name} runtime gives its own prompt (`testbed up LAB --runtime {rt.name}`); "
+                             f"testbed.up takes {' or '.join(registry.names(interactive=False))}")
         self.lab = _lab(lab)
-        cp_mode = control_plane or getattr(self.lab, "control_plane", None) or "computed"
-        if runtime == "sim":
-            if control_plane == "frr":
-                raise TestbedError("the FRR control plane runs in the netns runtime only (runtime='netns')")
-            cp_mode = "computed"
-        self.runtime, self.control_plane = runtime, cp_mode
+        self.rt, self.runtime = rt, rt.name
+        self.control_plane = rt.control_plane(self.lab, control_plane)
         self.name = None
-        if runtime == "netns":
+        if not rt.in_process:
             from testbed.runtimes.netns.names import check_name
             self.name = check_name(name) if name is not None else default_name(self.lab)
         self.converge_timeout, self.progress = converge_timeout, progress
@@ -302,31 +301,26 @@ class up:
         self._old_term = None
 
     def __enter__(self) -> Net:
-        if self.runtime == "sim":
-            from testbed.controlplane import build
-            self.net = Net(self.lab, "sim", None, "computed", cp=build(self.lab))
-            return self.net
-        from testbed.runtimes.netns import api
-        # api.up tears down what it built when it fails or is interrupted
-        st = api.up(self.lab, name=self.name, control_plane=self.control_plane,
-                    converge_timeout=self.converge_timeout, progress=self.progress)
-        if threading.current_thread() is threading.main_thread():
+        # a runtime's up tears down what it built when it fails or is interrupted
+        inst = self.rt.up(self.lab, self.name, control_plane=self.control_plane,
+                          converge_timeout=self.converge_timeout, progress=self.progress)
+        if not self.rt.in_process and threading.current_thread() is threading.main_thread():
             self._old_term = signal.signal(signal.SIGTERM, _term_as_interrupt)
-        self.net = Net(self.lab, "netns", self.name, self.control_plane, state=st)
+        self.net = Net(self.lab, self.runtime, inst.name, self.control_plane, cp=inst.cp,
+                       state=None if self.rt.in_process else inst.state)
         return self.net
 
     def __exit__(self, *exc):
         if self.net is not None:
             self.net.closed = True
-        if self.runtime != "netns":
+        if self.rt.in_process:
             return False
-        from testbed.runtimes.netns import api
         ignored = {}
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):      # the teardown runs to its end
                 ignored[sig] = signal.signal(sig, signal.SIG_IGN)
         try:
-            api.down(self.name)
+            self.rt.down(self.name)
         finally:
             for sig, h in ignored.items():
                 signal.signal(sig, h)
@@ -334,6 +328,42 @@ class up:
                 signal.signal(signal.SIGTERM, self._old_term)
                 self._old_term = None
         return False
+
+
+# ---------------------------------------------------------------- lab instances by name
+def instance_runtime(name: str):
+    """The runtime (testbed.runtimes.base.Runtime) running lab instance `name`, None when none is."""
+    from testbed.runtimes import registry
+    from testbed.runtimes.netns.names import check_name
+    return registry.owner(check_name(name))
+
+
+def status(name: str | None = None):
+    """Lab instance `name`'s state with a live "status" (`testbed status NAME --json`), whichever
+    runtime runs it; without a name, a list of every instance on the machine."""
+    from testbed.runtimes import registry
+    if name is None:
+        return [status(n) for n in registry.instances()]
+    rt = instance_runtime(name)
+    if rt is None:
+        return {"name": name, "status": "down", "namespaces": []}
+    return rt.status(name)
+
+
+def down(name: str) -> dict:
+    """Take lab instance `name` down, whichever runtime runs it (`testbed down NAME`)."""
+    rt = instance_runtime(name)
+    if rt is None:
+        return {"name": name, "was_up": False, "namespaces_removed": 0, "workers_stopped": [], "left": [],
+                "frr_stopped": [], "captures_stopped": [], "detectors_stopped": [], "processes_still_inside": []}
+    return rt.down(name)
+
+
+def exec_argv(name: str, node: str, cmd: list[str]) -> list[str]:
+    """The argv that runs cmd in node `node` of lab instance `name` (`testbed exec`)."""
+    from testbed.runtimes import registry
+    from testbed.runtimes.netns.names import check_name
+    return registry.owner_of_up(check_name(name)).exec_argv(name, node, cmd)
 
 
 def _term_as_interrupt(signum, frame):

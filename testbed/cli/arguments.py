@@ -21,3 +21,14 @@ def add_control_plane_args(s):
                         "every router namespace (default: the lab's control_plane, else computed)")
     s.add_argument("--converge-timeout", type=float_in(0.1, 3600), metavar="S", default=None,
                    help="FRR: seconds to wait for OSPF, LDP and the LFIB to converge (default 90 + routers/2)")
+
+
+def add_runtime_arg(s, default: str | None, note: str = "", *, keeps_instances: bool = False):
+    """--runtime, its choices from the runtime registry (testbed/runtimes/registry.py): the runtimes
+    a command can run a lab on (keeps_instances: those whose lab instances outlive the command,
+    for `up`)."""
+    from testbed.runtimes import registry
+    choices = registry.names(in_process=False) if keeps_instances else registry.names(interactive=False)
+    s.add_argument("--runtime", choices=choices, default=default,
+                   help="; ".join(f"{n}: {registry.get(n).summary}" for n in choices)
+                   + (f" (default {default})" if default else "") + (f"; {note}" if note else ""))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import sys
 
+from testbed.cli.arguments import add_runtime_arg
 from testbed.cli.console import Reporter, err_console
 from testbed.cliargs import SEED, add_detector_args, detector_of, print_json
+from testbed.runtimes import registry
 
 
 def run(args):
@@ -26,7 +28,7 @@ def run_as_campaign(args, lab):
 def _failure(args, lab):
     from testbed.experiments.failure import run_with_failure
     up_progress = None
-    if not args.json and args.runtime == "netns":
+    if not args.json and not registry.get(args.runtime).in_process:      # the steps of bringing it up
         up_progress = Reporter(err_console())
     try:
         doc = run_with_failure(lab, link=args.fail_link, router=args.fail_router, extra=args.utnt,
@@ -93,7 +95,7 @@ def _campaign(args, lab, as_run: bool = False):
     err = Console(stderr=True, highlight=False)
     progress = None if args.json else (lambda m: err.print(f"[dim]» {m}[/]"))
     up_progress = None
-    if not args.json and args.runtime == "netns":
+    if not args.json and not registry.get(args.runtime).in_process:      # the steps of bringing it up
         up_progress = Reporter(err)
     try:
         doc = campaign(lab, runtime=args.runtime, extra=args.utnt, name=args.name, progress=progress,
@@ -157,7 +159,7 @@ def add_parser(sub):
     s = sub.add_parser("campaign", help="every vantage point x destination of a lab as one campaign: per-class "
                                         "precision/recall, triggers, techniques, probes, per-trace table")
     s.add_argument("lab")
-    s.add_argument("--runtime", choices=["sim", "netns"], default="sim")
+    add_runtime_arg(s, "sim")
     s.add_argument("--name", help="lab instance name (netns)")
     s.add_argument("--set", action="append", metavar="KEY=VALUE")
     s.add_argument("--json", action="store_true")

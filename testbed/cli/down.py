@@ -8,7 +8,7 @@ from testbed.errors import InputError, TestbedError
 
 
 def run(args):
-    from testbed.runtimes.netns import api
+    from testbed import api
     if args.all == bool(args.name):
         raise InputError("give a lab name or --all (not both)")
     reps = _down_all(args) if args.all else [api.down(args.name)]

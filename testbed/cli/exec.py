@@ -9,7 +9,7 @@ from testbed.errors import TestbedError
 
 
 def run(args):
-    from testbed.runtimes.netns import api
+    from testbed import api
     cmd = list(args.command or []) or list(getattr(args, "utnt", None) or [])
     if cmd and cmd[0] == "--":
         cmd = cmd[1:]

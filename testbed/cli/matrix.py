@@ -1,6 +1,7 @@
 """`testbed matrix`: labs generated from a grid, run, scored: per-class precision and recall."""
 from __future__ import annotations
 
+from testbed.cli.arguments import add_runtime_arg
 from testbed.cli.console import console
 from testbed.cliargs import SEED, add_detector_args, detector_of, int_in, print_json
 
@@ -51,7 +52,7 @@ def add_parser(sub):
     s.add_argument("--all", action="store_true", help="every cell of the grid (no sampling)")
     s.add_argument("--seed", type=SEED, default=0, help="sampling seed and probe flows (0)")
     s.add_argument("--set", action="append", metavar="AXIS=V1,V2", help="narrow an axis, e.g. class=opaque,invisible")
-    s.add_argument("--runtime", choices=["sim", "netns"], default="sim")
+    add_runtime_arg(s, "sim")
     add_detector_args(s)
     add_executor_args(s, "labs")
     s.add_argument("--show", type=int_in(0, 100_000), default=20, help="failing cells to print (20)")

@@ -5,7 +5,7 @@ import json
 import os
 import sys
 
-from testbed.cli.arguments import add_lab_command
+from testbed.cli.arguments import add_lab_command, add_runtime_arg
 from testbed.cliargs import SEED, fail_if_unvouched, int_in, load_lab_arg, print_json
 from testbed.errors import TestbedError
 
@@ -58,20 +58,24 @@ def probe_target(args, load):
     from testbed.errors import InputError
     from testbed.lab import load_lab
     from testbed.lab.loader import find_lab, parse_sets
-    from testbed.runtimes.netns import api, names, state
-    if args.runtime == "sim":
-        return load(args), "sim", None
+    from testbed.runtimes import registry
+    from testbed.runtimes.netns import names
+    asked = registry.get(args.runtime) if args.runtime is not None else None
+    if asked is not None and asked.in_process:
+        return load(args), asked.name, None
     inst = args.name if args.name is not None else args.lab
-    st = None
-    if names.NAME_RE.match(inst or "") and os.geteuid() == 0:
-        st = state.read_state(inst)
+    rt = registry.owner(inst) if names.NAME_RE.match(inst or "") and os.geteuid() == 0 else None
+    st = rt.record(inst) if rt is not None else None
     if st is None:
-        if args.runtime == "netns" or args.name is not None:
-            running = ", ".join(state.instances()) or "none"
+        if asked is not None or args.name is not None:
+            running = ", ".join(registry.instances()) or "none"
             raise InputError(f"lab '{inst}' is not up (running: {running}); start it with `testbed up "
-                             f"{args.lab}{' --name ' + inst if inst != args.lab else ''}` or probe the sim "
-                             "with --runtime sim")
-        return load(args), "sim", None
+                             f"{args.lab}{' --name ' + inst if inst != args.lab else ''}` or probe the "
+                             f"{registry.DEFAULT} with --runtime {registry.DEFAULT}")
+        return load(args), registry.DEFAULT, None
+    if asked is not None and asked is not rt:
+        raise InputError(f"lab '{inst}' runs on the {rt.name} runtime, not {asked.name}; leave --runtime out or "
+                         f"give --runtime {rt.name}")
     if st.get("status") == "corrupt":
         raise InputError(st["problem"])
     if args.lab != inst or args.set:
@@ -86,15 +90,17 @@ def probe_target(args, load):
     from testbed.cliargs import check_endpoints
     # `--from all` and `--from vp1,vp2` (many instances) are checked name by name there
     check_endpoints(lab, getattr(args, "source", None), getattr(args, "dest", None))
-    api.require_healthy(inst)
-    return lab, "netns", inst
+    rt.require_healthy(inst)
+    return lab, rt.name, inst
 
 
 def probe_instances(args, lab):
     from testbed.experiments.parallel import entries_for, load_campaign, print_many, probe_many
-    if args.runtime == "sim":
+    from testbed.runtimes import registry
+    if not registry.get(args.runtime).taps:
         raise TestbedError("--parallel, --campaign and --from all run detector instances on a running lab's "
-                           f"taps: `testbed up {lab.name}` first (netns runtime)")
+                           f"taps: `testbed up {lab.name}` first (runtime with taps: "
+                           f"{', '.join(registry.names(taps=True))})")
     if args.repeat < 1:
         raise TestbedError("--repeat must be >= 1")
     name = args.name or lab.name
@@ -116,8 +122,7 @@ def probe_instances(args, lab):
 
 def add_parser(sub):
     s = add_lab_command(sub, "probe", run, "attach uTNT to a lab and print its traces")
-    s.add_argument("--runtime", choices=["netns", "sim"], default=None,
-                   help="default: netns for run; for probe, netns if the lab is up, else sim")
+    add_runtime_arg(s, None, "default: the runtime of the lab instance of that name if one is up, else sim")
     s.add_argument("--from", dest="source", help="vantage point (host); with probe also 'all' or vp1,vp2 (one "
                    "instance each)")
     s.add_argument("--to", dest="dest", help="destination (node or address)")

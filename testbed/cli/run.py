@@ -1,7 +1,7 @@
 """`testbed run LAB`: up, probe every probe with a detector, score against the truth, down."""
 from __future__ import annotations
 
-from testbed.cli.arguments import add_control_plane_args, add_lab_command
+from testbed.cli.arguments import add_control_plane_args, add_lab_command, add_runtime_arg
 from testbed.cli.campaign import run_as_campaign
 from testbed.cli.console import Reporter, console, err_console, stderr
 from testbed.cliargs import SEED, add_detector_args, fail_if_unvouched, load_lab_arg, print_json
@@ -17,7 +17,8 @@ def run(args):
     c = console()
     progress = None if args.json else (lambda msg: c.print(f"[dim]» {msg}[/]"))
     up_progress = None
-    if not args.json and args.runtime == "netns":
+    from testbed.runtimes import registry
+    if not args.json and not registry.get(args.runtime).in_process:         # the steps of bringing it up
         up_progress = Reporter(err_console())
     try:
         doc = run_lab(lab, runtime=args.runtime, extra=args.utnt, source=args.source, dest=args.dest,
@@ -52,8 +53,7 @@ def add_parser(sub):
     from testbed.experiments.history import add_args as add_history_args
     s = add_lab_command(sub, "run", run, "up, probe every probe with a detector (uTNT by default), score against the truth, "
                                            "down")
-    s.add_argument("--runtime", choices=["netns", "sim"], default="netns",
-                   help="default: netns for run; for probe, netns if the lab is up, else sim")
+    add_runtime_arg(s, "netns")
     s.add_argument("--from", dest="source", help="vantage point (host)")
     s.add_argument("--to", dest="dest", help="destination (node or address)")
     s.add_argument("--name", help="running lab name (netns; default: the lab's name)")

@@ -1,6 +1,7 @@
 """`testbed scoreboard [LABS]`: a detector's score over every library lab."""
 from __future__ import annotations
 
+from testbed.cli.arguments import add_runtime_arg
 from testbed.cli.console import console
 from testbed.cliargs import SEED, add_detector_args, detector_of, fail_if_unvouched, print_json
 
@@ -64,7 +65,7 @@ def add_parser(sub):
     from testbed.experiments.pool import add_args as add_executor_args
     s = sub.add_parser("scoreboard", help="a detector's score (uTNT's by default) over every library lab")
     s.add_argument("labs", nargs="*", help="only these labs")
-    s.add_argument("--runtime", choices=["netns", "sim"], default="sim")
+    add_runtime_arg(s, "sim")
     add_detector_args(s)
     s.add_argument("--json", action="store_true")
     s.add_argument("--seed", type=SEED, help="seed of the probes' Paris flows: same seed, same traces")

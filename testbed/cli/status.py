@@ -9,7 +9,7 @@ from testbed.cliargs import print_json
 
 
 def run(args):
-    from testbed.runtimes.netns import api
+    from testbed import api
     if args.name:
         st = api.status(args.name)
         if args.json:
@@ -24,7 +24,7 @@ def run(args):
         print("no lab is up")
         return
     from rich.table import Table
-    t = Table(title="labs in network namespaces")
+    t = Table(title="lab instances")
     for col in ("name", "lab", "status", "routers", "hosts", "workers", "up since", "attach"):
         t.add_column(col)
     for r in rows:
@@ -47,8 +47,10 @@ def _print_one(st: dict):
         from rich.markup import escape
         c.print(f"{st['name']}: [red]corrupt[/]: {escape(st['problem'])}", highlight=False, soft_wrap=True)
         return
-    if st["status"] == "elsewhere" or (st.get("runtime") == "mininet" and st["status"] != "orphaned"):
-        c.print(f"{st['name']}: {_color(st['status'])}" + (" under Mininet" if st.get("runtime") == "mininet" else
+    from testbed.runtimes import registry
+    rt = registry.get(st["runtime"]) if st.get("runtime") in registry.names() else None
+    if st["status"] == "elsewhere" or (rt is not None and rt.interactive and st["status"] != "orphaned"):
+        c.print(f"{st['name']}: {_color(st['status'])}" + (f" under {rt.label}" if st["status"] != "elsewhere" else
                 f" from another run folder ({st.get('run_dir')}; `testbed` with UTNT_LAB_RUN set to its parent "
                 "manages it)") + f", engine worker pid {st.get('engine_pid')}", highlight=False)
         return
@@ -83,7 +85,7 @@ def _print_one(st: dict):
 
 
 def add_parser(sub):
-    s = sub.add_parser("status", help="labs up in network namespaces (or one, in detail)")
+    s = sub.add_parser("status", help="the lab instances on this machine, whichever runtime runs them (or one, in detail)")
     s.add_argument("name", nargs="?", help="lab instance name")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=run)

@@ -1,33 +1,32 @@
-"""`testbed up LAB`: bring a lab up as network namespaces (or as a Mininet network).
+"""`testbed up LAB`: bring a lab instance up in a runtime that keeps it (namespaces; a Mininet network).
 
 Progress goes to stderr; --json output on stdout is machine-readable."""
 from __future__ import annotations
 
-from testbed.cli.arguments import add_control_plane_args
+from testbed.cli.arguments import add_control_plane_args, add_runtime_arg
 from testbed.cli.console import Reporter, err_console, out_console
 from testbed.cliargs import add_lab_file_args, int_in, print_json
-from testbed.errors import TestbedError
 
 
 def run(args):
+    from testbed import api
     from testbed.lab import load_lab
     from testbed.lab.loader import parse_sets
-    from testbed.runtimes.netns import api
+    from testbed.runtimes import registry
+    rt = registry.get(args.runtime)
     lab = load_lab(args.lab, parse_sets(args.set), no_limits=args.no_limits, local_first=args.local_includes)
-    if getattr(args, "runtime", "netns") == "mininet":          # Mininet's CLI until it ends
-        from testbed.runtimes import mininet
-        rc = mininet.up(lab, name=args.name, batch=args.batch)
-        if rc:
-            raise TestbedError(f"the Mininet driver ended with status {rc}")
+    if rt.interactive:                  # the runtime's own prompt until it ends (Mininet's)
+        rt.require()
+        rt.up(lab, args.name, control_plane=args.control_plane, batch=args.batch)
         return
     rep = Reporter(err_console())
     name = args.name or lab.name
-    cp = args.control_plane or lab.control_plane
+    cp = rt.control_plane(lab, args.control_plane)
     rep.c.print(f"bringing [bold]{name}[/] up ({len(lab.routers)} routers, {len(lab.hosts)} hosts, "
                 f"{len(lab.links)} links; {'FRR' if cp == 'frr' else 'computed'} control plane)")
     try:
-        st = api.up(lab, name=args.name, workers=args.workers, progress=rep, control_plane=args.control_plane,
-                    converge_timeout=args.converge_timeout)
+        st = rt.up(lab, args.name, workers=args.workers, progress=rep, control_plane=args.control_plane,
+                   converge_timeout=args.converge_timeout).state
     finally:
         rep.close()
     if args.json:
@@ -59,7 +58,7 @@ def run(args):
 
 
 def add_parser(sub):
-    s = sub.add_parser("up", help="bring a lab up as network namespaces (namespace runtime)")
+    s = sub.add_parser("up", help="bring a lab up as a lab instance that stays up (netns: namespaces; mininet)")
     s.add_argument("lab", help="library lab name or path to a lab .yaml file")
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="template parameter (repeatable)")
     s.add_argument("--name", help="instance name (default: the lab's name); two instances need two names")
@@ -67,7 +66,6 @@ def add_parser(sub):
     add_control_plane_args(s)
     add_lab_file_args(s)
     s.add_argument("--json", action="store_true", help="print the lab's state as JSON on stdout")
-    s.add_argument("--runtime", choices=["netns", "mininet"], default="netns",
-                   help="mininet: build the lab as a Mininet network and give the mininet> prompt")
+    add_runtime_arg(s, "netns", keeps_instances=True)
     s.add_argument("--batch", metavar="FILE", help="mininet: run these CLI commands instead of the prompt")
     s.set_defaults(fn=run)

@@ -183,7 +183,8 @@ class PortDetector(Detector):
         pass                    # the function reads its own options (a bad one: its run fails, said)
 
     def probe(self, where, vp, targets, options=None, flow=None):
-        if where.runtime == "sim":
+        from testbed.runtimes import registry as runtimes
+        if runtimes.get(where.runtime).in_process:
             from utnt.net import SimPortAdapter
             _, sp = sim_port(where, vp)
             doc = self.fn(SimPortAdapter(sp), list(targets), list(options or []), ip=f"{sp.ip}/{sp.prefixlen}",

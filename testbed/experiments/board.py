@@ -35,12 +35,14 @@ def scoreboard(runtime: str = "sim", labs: list[str] | None = None, progress=Non
     from testbed.experiments.run import check_detector
     check_args(workers, scheduler, runtime)
     check_detector(runtime, detector, extra, detector_cmd, fmt)
-    tag = secrets.token_hex(2)          # netns: instance names unique to this run, beside anyone's labs
+    from testbed.runtimes import registry
+    in_process = registry.get(runtime).in_process
+    tag = secrets.token_hex(2)          # lab instances: names unique to this run, beside anyone's labs
     names = list(labs or lab_names())
     items = [(name, runtime, extra, (detector, detector_cmd, fmt), seed,
-              f"sb{tag}-{name}"[:24] if runtime == "netns" else None)
+              None if in_process else f"sb{tag}-{name}"[:24])
              for name in names]
-    if runtime != "sim" or (len(items) <= 1 and scheduler is None):
+    if not in_process or (len(items) <= 1 and scheduler is None):
         workers, scheduler = 1, None
     with Executor(workers=workers, scheduler=scheduler) as ex:
         return ex.map(_row, items, on_result=(lambda done, total, row: progress(row["lab"])) if progress else None)

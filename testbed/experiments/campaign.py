@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 
-from testbed.errors import TestbedError
+from testbed.errors import InputError, TestbedError
 from testbed.experiments.run import probes_of
 from testbed.scoring import score_run
 from testbed.scoring.score import CLASS_MAP
@@ -94,7 +94,12 @@ def campaign(lab, runtime: str = "sim", extra: list[str] | None = None, name: st
     from testbed.experiments.pool import check_args, default_workers
     check_args(workers, scheduler, runtime)
     workers = default_workers() if workers is None else workers
-    if runtime == "sim":
+    from testbed.runtimes import registry
+    rt = registry.get(runtime)
+    if rt.interactive:
+        raise InputError(f"the {rt.name} runtime gives its own prompt; a campaign runs on "
+                         f"{' or '.join(registry.names(interactive=False))}")
+    if rt.in_process:
         from testbed.experiments.pool import Executor
         _CACHE.clear()
         import json
@@ -106,14 +111,13 @@ def campaign(lab, runtime: str = "sim", extra: list[str] | None = None, name: st
                 if progress:
                     progress(f"vantage points done: {done}/{total} ({ex.kind})")
             cells = ex.map(sim_cell, items, progress=step)
-    elif runtime == "netns":
-        from testbed.runtimes.netns import api
+    else:
         lab_name = name or lab.name
         if progress:
-            progress(f"bringing {lab_name} up in network namespaces ({len(lab.routers)} routers, "
+            progress(f"bringing {lab_name} up in {rt.label} ({len(lab.routers)} routers, "
                      f"{len(lab.hosts)} hosts)")
         tu = time.perf_counter()
-        api.up(lab, name=lab_name, progress=up_progress)
+        rt.up(lab, lab_name, progress=up_progress)
         up_seconds = time.perf_counter() - tu
         t1 = time.perf_counter()
         try:
@@ -123,11 +127,11 @@ def campaign(lab, runtime: str = "sim", extra: list[str] | None = None, name: st
                     progress(f"{det.label} from {src} ({k}/{len(jobs)}) to {len(targets)} destinations")
                 tc = time.perf_counter()
                 try:
-                    doc = {"traces": probe_vp(det, Where(lab, "netns", lab_name), src, targets, extra, seed)[1]}
+                    doc = {"traces": probe_vp(det, Where(lab, rt.name, lab_name), src, targets, extra, seed)[1]}
                 except TestbedError as e:          # this vantage point's detector failed (killed): listed
                     unvouched += [{"vantage_point": src, "dst": d, "why": str(e)} for d in targets]
                     doc = {"traces": []}
-                problem = lab_problem(lab_name)    # the health check after each vantage point
+                problem = lab_problem(lab_name, rt)    # the health check after each vantage point
                 if problem is not None:
                     unvouched += [{"vantage_point": src, "dst": t["dst"], "why": problem} for t in doc["traces"]]
                     unvouched += [{"vantage_point": s, "dst": d, "why": problem} for s, ts in jobs[k:] for d in ts]
@@ -137,9 +141,7 @@ def campaign(lab, runtime: str = "sim", extra: list[str] | None = None, name: st
             if not keep_up:
                 if progress:
                     progress(f"tearing {lab_name} down")
-                api.down(lab_name)
-    else:
-        raise TestbedError(f"unknown runtime '{runtime}'; a campaign runs on sim or netns")
+                rt.down(lab_name)
     probe_seconds = time.perf_counter() - t1
     if truth is None:
         # seeded: the truth knows each probe's flow, hence which equal-cost path it took
@@ -153,7 +155,7 @@ def campaign(lab, runtime: str = "sim", extra: list[str] | None = None, name: st
         t_truth += time.perf_counter() - t2
     doc = summarise(lab, truth, jobs, cells, runtime=runtime, seconds={
         "truth": round(t_truth, 3), "up": None if up_seconds is None else round(up_seconds, 3),
-        "probing": round(probe_seconds, 3)}, executor=None if runtime != "sim" else
+        "probing": round(probe_seconds, 3)}, executor=None if not rt.in_process else
         ("dask" if scheduler is not None else "inline" if workers == 1 else f"{workers} processes"))
     doc["_truth"] = truth               # for the pictures; not written to campaign.json
     doc["detector"] = det.describe([t for c in cells for t in c["traces"]])

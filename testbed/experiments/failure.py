@@ -86,14 +86,15 @@ def run_with_failure(lab, link: str | None = None, router: str | None = None, ex
     from testbed.truth import ground_truth
     if not link and not router:
         raise InputError("give --fail-link A,B or --fail-router R")
-    if runtime in ("sim", "netns"):
-        detector = check_detector(runtime, detector, extra, detector_cmd, fmt)
-    if runtime == "netns":
+    from testbed.runtimes import registry
+    rt = registry.get(runtime)
+    if rt.interactive or (not rt.in_process and not rt.taps):
+        raise InputError(f"a failure run takes links down in a lab it brings up: --runtime "
+                         f"{' or '.join(registry.names(interactive=False))}")
+    detector = check_detector(rt.name, detector, extra, detector_cmd, fmt)
+    if not rt.in_process:
         return _netns(lab, link, router, extra, progress, name, control_plane, seed, up_progress, detector)
-    if runtime != "sim":
-        raise TestbedError(f"unknown runtime '{runtime}'; choose sim or netns")
-    if control_plane == "frr":
-        raise TestbedError("the FRR control plane runs in the netns runtime only (use --runtime netns)")
+    rt.control_plane(lab, control_plane)          # FRR asked for where it cannot run: one line
     jobs = probes_of(lab)
     phases = []
     try:

@@ -319,7 +319,7 @@ def _attribute(params: dict, keys: list, runtime: str, seed: int, detector=(None
         p = {**params, **{k: BEHAVIOUR_AXES[k] for k in ks}}
         try:
             lab = lab_for(p)
-            doc = run_lab(lab, runtime=runtime, seed=seed, name=lab.name if runtime == "netns" else None,
+            doc = run_lab(lab, runtime=runtime, seed=seed, name=lab.name,
                           detector=detector[0], detector_cmd=detector[1], fmt=detector[2])
         except Exception:
             continue
@@ -579,10 +579,7 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0, detect
     t0 = time.process_time()
     try:
         lab = lab_for(params)
-        name = None
-        if runtime == "netns":
-            name = lab.name
-        doc = run_lab(lab, runtime=runtime, seed=seed, name=name, detector=detector[0], detector_cmd=detector[1],
+        doc = run_lab(lab, runtime=runtime, seed=seed, name=lab.name, detector=detector[0], detector_cmd=detector[1],
                       fmt=detector[2])
     except Exception as e:                                   # a cell that cannot run is a finding
         return {"cell": cid, "params": params, "error": f"{type(e).__name__}: {e}"}
@@ -659,7 +656,8 @@ def run_matrix(grid: dict | None = None, seed: int = 0, limit: int | None = 1000
     items = cells(grid, seed, limit)
     t0 = time.monotonic()
     jobs = [(it, runtime, seed, (detector, detector_cmd, fmt)) for it in items]
-    if runtime != "sim" or (len(jobs) <= 1 and scheduler is None):
+    from testbed.runtimes import registry
+    if not registry.get(runtime).in_process or (len(jobs) <= 1 and scheduler is None):
         workers, scheduler = 1, None
     with Executor(workers=workers, scheduler=scheduler) as ex:
         results = ex.map(_run_cell_star, jobs, on_result=progress)

@@ -134,5 +134,7 @@ def check_args(workers, scheduler, runtime: str = "sim"):
     """One clear line for what the executor cannot do."""
     if workers is not None and workers < 1:
         raise InputError(f"--workers {workers}: give 1 or more (1 runs in this process)")
-    if scheduler is not None and runtime != "sim":
-        raise InputError(f"--scheduler: cells run on a Dask cluster on the sim runtime only, not {runtime}")
+    from testbed.runtimes import registry
+    if scheduler is not None and not registry.get(runtime).in_process:
+        raise InputError(f"--scheduler: cells run on a Dask cluster on an in-process runtime only "
+                         f"({', '.join(registry.names(in_process=True))}), not {runtime}")

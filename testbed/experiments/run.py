@@ -41,8 +41,8 @@ def probe_sim(lab, cp, source: str, targets: list[str], args, sim=None, calibrat
 
 def probe_netns(lab_name: str, source: str, targets: list[str], extra: list[str] | None) -> dict:
     """Run uTNT in the lab's switch namespace on the tap of `source`'s LAN."""
-    from testbed.runtimes.netns import api
-    att = api.attachment(lab_name, source)
+    from testbed.runtimes import registry
+    att = registry.owner_of_up(lab_name).attachment(lab_name, source)
     cmd = ["ip", "netns", "exec", att["namespace"], sys.executable, "-m", "utnt.cli", "--tap", att["tap"],
            "--ip", f"{att['address']}/{att['prefixlen']}", "--gw", att["gateway"], "--json"]
     # targets on stdin (no temporary file to leave behind); recorded with the lab's supervisor
@@ -103,18 +103,22 @@ def probes_of(lab, source=None, dest=None):
     return list(out.items())
 
 
-def lab_problem(name: str) -> str | None:
-    """The health check after probing: None when lab instance `name` is up with every engine
-    worker, namespace and FRR sync alive, else one line naming what is dead."""
-    from testbed.runtimes.netns import api
+def lab_problem(name: str, runtime=None) -> str | None:
+    """The health check after probing: None when lab instance `name` is up and whole (every
+    engine worker, namespace and FRR sync alive), else one line naming what is dead.
+    runtime: the one running it (a name or a Runtime; default: whichever owns `name`)."""
+    from testbed.runtimes import registry
+    rt = registry.get(runtime) if runtime is not None else registry.owner(name)
+    if rt is None:
+        return f"lab '{name}' is not up"
     try:
-        api.require_healthy(name)
+        rt.require_healthy(name)
     except TestbedError as e:
         return str(e)
     return None
 
 
-def _checked(jobs, name: str | None, probe_one, skipped: list | None) -> list[dict]:
+def _checked(jobs, name: str | None, probe_one, skipped: list | None, runtime=None) -> list[dict]:
     """probe_one(src, targets) -> traces for each job, with the lab's health checked after
     each (name: a running lab; None: the sim, nothing to check). Once a check fails, that
     job's traces are marked "unvouched" (the check's line: silent hops of a dead engine worker
@@ -135,7 +139,7 @@ def _checked(jobs, name: str | None, probe_one, skipped: list | None) -> list[di
                 raise                   # every vantage point failed alike (a tool missing...): one line
             if skipped is not None:
                 skipped += [{"vantage_point": src, "dst": d, "why": str(e)} for d in targets]
-        problem = lab_problem(name) if name is not None else None
+        problem = lab_problem(name, runtime) if name is not None else None
         if problem is not None:
             for t in trs:
                 t["unvouched"] = problem
@@ -232,23 +236,25 @@ def probe_with(lab, runtime: str, detector, jobs, extra: list[str] | None = None
     that takes a Paris flow probes from each vantage point with flow_for(seed, vp) (unless its
     options give one); its traces carry the flow (the truth follows the equal-cost path it takes)."""
     from testbed.detectors.registry import Where, get
+    from testbed.runtimes import registry
     det = get(detector, detector_cmd, fmt)
-    if runtime == "sim":
+    rt = registry.get(runtime)
+    if rt.in_process:
         from testbed.controlplane import build
         cp = cp or build(lab)
-    where = Where(lab, runtime, None if runtime == "sim" else name or lab.name, cp)
+    where = Where(lab, rt.name, None if rt.in_process else name or lab.name, cp)
     raws: list[str] = []
 
     def one(src, targets):
         if progress:
-            place = "sim" if runtime == "sim" else "tap" if det.on_tap else f"in {src}'s namespace"
+            place = rt.name if rt.in_process else "tap" if det.on_tap else f"in {src}'s namespace"
             progress(f"{det.label if det.command is None else det.command} from {src} to {', '.join(targets)} "
                      f"({place})")
         raw, trs = probe_vp(det, where, src, targets, extra, seed)
         if raw is not None:
             raws.append(raw)
         return trs
-    traces = _checked(jobs, where.name, one, skipped)
+    traces = _checked(jobs, where.name, one, skipped, rt)
     return traces, (raws if raws else None)
 
 
@@ -297,52 +303,49 @@ def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=No
     (`up` also reports FRR's differences from the computed control plane in "frr").
     seed: every vantage point probes with a flow drawn from it (reproducible ECMP paths)."""
     from testbed.controlplane import build
-    if control_plane == "frr" and runtime != "netns":
-        raise TestbedError("the FRR control plane runs in the netns runtime only (use --runtime netns)")
-    # a lab file's `control_plane: frr` applies where FRR can run (netns); sim computes
-    cp_mode = (control_plane or getattr(lab, "control_plane", None) or "computed") if runtime == "netns" \
-        else "computed"
-    detector = check_detector(runtime, detector, extra, detector_cmd, fmt)
+    from testbed.runtimes import registry
+    rt = registry.get(runtime)
+    if rt.interactive:
+        raise InputError(f"the {rt.name} runtime gives its own prompt (`testbed up LAB --runtime {rt.name}`); "
+                         f"run and probe on {' or '.join(registry.names(interactive=False))}")
+    # a lab file's `control_plane: frr` applies where FRR can run; elsewhere the tables are computed
+    cp_mode = rt.control_plane(lab, control_plane)
+    detector = check_detector(rt.name, detector, extra, detector_cmd, fmt)
     raws = None
     skipped: list[dict] = []
     cp = build(lab)
     truth_cp = cp
     frr_info = None
     jobs = probes_of(lab, source, dest)
-    if runtime == "sim":
-        traces, raws = probe_with(lab, "sim", detector, jobs, extra, cp=cp, progress=progress, seed=seed)
-    elif runtime == "netns":
-        from testbed.runtimes.netns import api
-        lab_name = name or lab.name
-        if progress:
-            progress(f"bringing {lab_name} up in network namespaces"
-                     + (" with FRR as the control plane" if cp_mode == "frr" else ""))
-        st = api.up(lab, name=lab_name, control_plane=cp_mode, converge_timeout=converge_timeout,
-                    progress=up_progress)
+    lab_name = None if rt.in_process else name or lab.name
+    if progress and lab_name:
+        progress(f"bringing {lab_name} up ({rt.name} runtime)" + (" with FRR as the control plane" if cp_mode == "frr"
+                                                                  else ""))
+    inst = rt.up(lab, lab_name, control_plane=cp_mode, converge_timeout=converge_timeout, progress=up_progress, cp=cp)
+    if cp_mode == "frr":
+        st = inst.state
+        frr_info = {"converged_seconds": st["frr"]["converged_seconds"],
+                    "differences": st["frr"]["differences"], "daemons": len(st["frr"]["daemons"])}
+    try:
+        traces, raws = probe_with(lab, rt, detector, jobs, extra, name=inst.name, cp=cp, progress=progress,
+                                  seed=seed, skipped=skipped)
         if cp_mode == "frr":
-            frr_info = {"converged_seconds": st["frr"]["converged_seconds"],
-                        "differences": st["frr"]["differences"], "daemons": len(st["frr"]["daemons"])}
-        try:
-            traces, raws = probe_with(lab, "netns", detector, jobs, extra, name=lab_name, progress=progress,
-                                      seed=seed, skipped=skipped)
-            if cp_mode == "frr":
-                truth_cp, generation = frr_control_plane_now(lab, lab_name, cp)
-                frr_info["tables_generation"] = generation
-        finally:
+            truth_cp, generation = frr_control_plane_now(lab, inst.name, cp)
+            frr_info["tables_generation"] = generation
+    finally:
+        if inst.name is not None:
             if progress:
-                progress(f"tearing {lab_name} down")
-            api.down(lab_name)
-    else:
-        raise TestbedError(f"unknown runtime '{runtime}'; choose sim or netns")
+                progress(f"tearing {inst.name} down")
+            rt.down(inst.name)
     all_traces = traces
     traces, unvouched = split_unvouched(traces)
     truth, score, vis = score_probed(lab, truth_cp, traces, detector)
     from testbed.experiments.score_files import lab_digest
     out = {"ok": not unvouched and not skipped, "unvouched": unvouched + skipped,
            "unvouched_traces": [t for t in all_traces if t.get("unvouched")], "lab": lab.name,
-           "lab_digest": lab_digest(lab), "runtime": runtime, "params": lab.params, "seed": seed, "traces": traces,
+           "lab_digest": lab_digest(lab), "runtime": rt.name, "params": lab.params, "seed": seed, "traces": traces,
            "truth": truth["probes"], "truth_source": "frr" if truth_cp is not cp else "computed", "score": score,
-           "control_plane": cp_mode if runtime == "netns" else "computed"}
+           "control_plane": cp_mode}
     out["detector"] = detector.describe(traces)
     if raws is not None:
         out["raw"] = raws

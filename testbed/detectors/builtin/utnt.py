@@ -34,7 +34,8 @@ class Utnt(Detector):
     def probe(self, where, vp, targets, options=None, flow=None):
         from testbed.experiments.run import probe_netns, probe_sim, utnt_args
         opts = self._opts(options, flow)
-        if where.runtime == "sim":
+        from testbed.runtimes import registry
+        if registry.get(where.runtime).in_process:
             return None, probe_sim(where.lab, where.cp, vp, targets, utnt_args(opts))["traces"]
         return None, probe_netns(where.name or where.lab.name, vp, targets, opts)["traces"]
 

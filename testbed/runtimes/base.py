@@ -1,0 +1,127 @@
+"""The runtime interface: what every way of bringing a lab to life does, and the lab instance
+it hands out.
+
+A runtime brings a lab instance up and down, reports its status, attaches a vantage point
+(a tap on its LAN, or a port in this process) and runs commands in its nodes. The built-ins
+are one module each in testbed/runtimes/builtin/ (sim, netns, mininet), each with a `RUNTIME`;
+testbed/runtimes/registry.py finds them by name. Nothing else asks which runtime it has: it
+asks the runtime what it can do (`in_process`, `control_planes`, `taps`, `interactive`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from testbed.errors import InputError, TestbedError
+
+
+@dataclass
+class Instance:
+    """A lab brought up by a runtime: `name` names it on the machine (runtimes whose instances
+    outlive the command; None in process), `cp` the computed control plane (what an in-process
+    runtime forwards with), `state` what the runtime recorded when it brought it up."""
+    lab: object
+    runtime: str
+    name: str | None = None
+    cp: object = None
+    state: dict | None = None
+
+    @property
+    def kind(self) -> "Runtime":
+        """The runtime that runs it."""
+        from testbed.runtimes.registry import get
+        return get(self.runtime)
+
+    @property
+    def in_process(self) -> bool:
+        return self.kind.in_process
+
+    def attachment(self, vp: str) -> dict:
+        return self.kind.attachment(self.name or self.lab.name, vp)
+
+    def prober_namespace(self, vp: str) -> str:
+        return self.kind.prober_namespace(self.name or self.lab.name, vp)
+
+
+class Runtime:
+    """The interface. A runtime sets the attributes and implements what it can do; what it
+    cannot do raises one line saying so (never a silent fall-back)."""
+    name = ""
+    summary = ""                        # one line for --help and docs
+    label = ""                          # how a report names it ("under <label>")
+    in_process = False                  # the lab runs inside this process: no name, nothing outlives the command
+    control_planes: tuple = ("computed",)   # where routers' tables may come from
+    taps = False                        # tap attachment points: a detector with its own stack joins a LAN
+    interactive = False                 # `up` hands the terminal to the runtime's own prompt until it ends
+
+    def available(self) -> str | None:
+        """None when it can run here, else the one-line reason with the fix."""
+        return None
+
+    def require(self):
+        why = self.available()
+        if why:
+            raise TestbedError(why)
+
+    # ------------------------------------------------------------ life cycle
+    def up(self, lab, name: str | None = None, *, control_plane: str | None = None,
+           converge_timeout: float | None = None, progress=None, workers: int | None = None, cp=None,
+           **options) -> Instance:
+        raise NotImplementedError
+
+    def down(self, name: str) -> dict:
+        """Take instance `name` down: every process, namespace and file it made. Idempotent."""
+        raise TestbedError(f"the {self.name} runtime has no instance to take down")
+
+    def owns(self, name: str) -> bool:
+        """Is (or was, leaving leftovers) lab instance `name` this runtime's?"""
+        return False
+
+    def status(self, name: str) -> dict:
+        """Instance `name`'s state with a live "status" (up, down, orphaned, degraded, ...)."""
+        return {"name": name, "status": "down", "runtime": self.name}
+
+    def instances(self) -> list[str]:
+        """The names of this runtime's instances on the machine (up or left over)."""
+        return []
+
+    def require_healthy(self, name: str) -> dict:
+        """The state of instance `name` when it is up and whole; else one line naming what is not."""
+        raise TestbedError(f"the {self.name} runtime keeps no lab instance up")
+
+    def record(self, name: str) -> dict | None:
+        """What the runtime recorded of instance `name` (at least "source", "params", "lab",
+        "options" of the lab file it runs, or "status": "corrupt" and the "problem"); None when
+        nothing is recorded (never up, or only leftovers)."""
+        return None
+
+    # ------------------------------------------------------------ vantage points and commands
+    def control_plane(self, lab, asked: str | None) -> str:
+        """The control plane an instance of `lab` runs: `asked`, else the lab's where this
+        runtime can run it, else computed. Asking for one it cannot run is an error."""
+        if asked is not None and asked not in self.control_planes:
+            from testbed.runtimes.registry import names
+            where = names(control_plane=asked)
+            raise TestbedError(f"the {asked.upper() if asked == 'frr' else asked} control plane runs in the "
+                               f"{' and '.join(where)} runtime only (use --runtime {where[0]})")
+        mode = asked or getattr(lab, "control_plane", None) or "computed"
+        return mode if mode in self.control_planes else "computed"
+
+    def attachment(self, name: str, vp: str) -> dict:
+        """The tap attachment point on vp's LAN (keys: namespace, tap, address, prefixlen, gateway, ...)."""
+        raise InputError(f"the {self.name} runtime has no tap attachment point: a detector with its own stack "
+                         "(uTNT) cannot join its LANs; use a kernel-stack detector (--detector scamper, traceroute "
+                         "or tnt) or --runtime netns")
+
+    def namespace_of(self, name: str, node: str) -> str:
+        """The network namespace of node `node` of instance `name`."""
+        raise InputError(f"the {self.name} runtime runs no node in a namespace of its own")
+
+    def prober_namespace(self, name: str, node: str) -> str:
+        """Where a kernel-stack prober of vantage point `node` runs."""
+        return self.namespace_of(name, node)
+
+    def exec_argv(self, name: str, node: str, cmd: list[str]) -> list[str]:
+        """The argv that runs cmd inside node `node` of instance `name`."""
+        if not cmd:
+            raise TestbedError("no command given; usage: testbed exec LAB NODE -- CMD [ARGS...]")
+        return ["ip", "netns", "exec", self.namespace_of(name, node)] + list(cmd)

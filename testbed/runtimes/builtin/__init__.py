@@ -1,0 +1,1 @@
+"""The built-in runtimes, one module each with a `RUNTIME` (testbed/runtimes/registry.py finds them)."""
