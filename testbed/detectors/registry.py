@@ -128,9 +128,9 @@ def _named(doc, name: str):
 def run_on_tap(det: Detector, lab_name: str, vp: str, targets: list[str], options, flow) -> tuple[str, list]:
     """One instance of an on_tap detector on the tap attachment point of vp's LAN (its own
     address), recorded with the lab's supervisor (`testbed down` stops it; it dies with us)."""
-    from testbed.runtimes.netns import api
+    from testbed.runtimes import registry as runtimes
     from testbed.runtimes.netns.state import supervisor
-    att = dict(api.attachment(lab_name, vp))
+    att = dict(runtimes.owner_of_up(lab_name).attachment(lab_name, vp))
     if not att.get("mac"):              # a MAC of its own, locally administered (as uTNT draws one)
         import secrets
         att["mac"] = ":".join(f"{b:02x}" for b in bytes([0x02]) + secrets.token_bytes(5))
