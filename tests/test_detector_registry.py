@@ -66,7 +66,9 @@ def test_the_example_is_a_30_line_detector():
 
 def test_the_registry_has_the_built_ins_then_the_installed_packages(site, tmp_path):
     out = cli(site, "scoreboard", "--help").stdout
-    assert re.search(r"who probes: utnt, scamper, tnt, traceroute, labelseer", " ".join(out.split()))
+    listed = re.search(r"who probes: ([a-z, -]+?) \(default utnt", " ".join(out.split())).group(1).split(", ")
+    assert listed[0] == "utnt" and listed[-1] == "labelseer"            # the built-ins, then the packages'
+    assert {"tnt", "scamper", "traceroute"} <= set(listed)
     r = cli(site, "scoreboard", "explicit", "--detector", "nosuch", code=2)
     assert "invalid choice: 'nosuch'" in r.stderr and "labelseer" in r.stderr
     # a package whose entry point does not import: one line naming it and the fix
