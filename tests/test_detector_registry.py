@@ -201,3 +201,21 @@ def test_matrix_cells_and_ondemand_on_namespaces(site, tmp_path):
         (rt,) = doc["runtimes"]
         assert rt["completed"] + rt["dropped"] == 3 and rt["completed"] >= 2 and rt["failed"] == 0, rt
         assert rt["traces_correct"] == rt["traces_scored"] == rt["completed"], rt
+
+
+@pytest.mark.netns
+def test_a_campaign_on_an_imported_isp_as_a_command_on_namespaces(site, tmp_path):
+    """The command template on real packets finds on the imported ISP what the package found
+    on the sim (the same truth, the same per-class counts)."""
+    lab = tmp_path / "att.yaml"
+    cli(site, "import", "topozoo:AttMpls", "-o", str(lab), "--vps", "2", "--dsts", "4", "--domains", "2",
+        "--classes", "invisible-php,explicit", "--seed", "2")
+    docs = {}
+    for runtime, how in (("sim", ["--detector", "labelseer"]), ("netns", ["--detector-cmd", template(site)])):
+        docs[runtime] = json.loads(cli(site, "campaign", str(lab), "--runtime", runtime, "--name", N("pt-ls-att"),
+                                       "--seed", "1", *how, "--json", "--no-pictures", "-o",
+                                       str(tmp_path / runtime)).stdout)
+    sim, real = docs["sim"], docs["netns"]
+    assert real["ok"] and real["detector"]["name"] == "labelseer" and real["traces"] == sim["traces"] == 8
+    assert {k: (v["present"], v["tp"], v["reported"]) for k, v in real["classes"].items()} == \
+        {k: (v["present"], v["tp"], v["reported"]) for k, v in sim["classes"].items()}
