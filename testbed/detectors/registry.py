@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 import pkgutil
 import shlex
 import sys
