@@ -30,7 +30,8 @@ from testbed.controlplane.frr import VtyClient, VtyError, tables_from_frr
 from testbed.controlplane.tables import (EXPLICIT_NULL, IMPLICIT_NULL, LabelHop, LfibEntry, NextHop, Route,
                                          RouterTables)
 from testbed.lab import lab_names, load_lab
-from testbed.runtimes.netns import api, nsutil, scamper, state, teardown
+from testbed.runtimes.netns import api, nsutil, state, teardown
+from testbed.tools import scamper
 from testbed.runtimes.netns import frr as frrrt
 from labnames import N
 

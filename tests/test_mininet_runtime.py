@@ -218,3 +218,53 @@ def test_sigterm_to_up_is_passed_to_the_driver_which_tears_everything_down(tmp_p
             p.kill()
             p.wait()
         subprocess.run([TESTBED, "down", name], capture_output=True, timeout=120)
+
+
+def test_a_live_mininet_lab_is_a_lab_instance_like_any_other(tmp_path):
+    """While Mininet's prompt runs, the lab is found by name: `status` lists it (up, its routers
+    and hosts), `exec` runs in its nodes, `probe --detector traceroute` traces through it from a
+    host's own namespace (real packets, the engine forwarding), uTNT (which needs a tap) is
+    refused in one line naming what to use, and `down` stops the driver."""
+    import json
+    name = N("mn-inst")
+    batch = tmp_path / "batch.txt"
+    batch.write_text("py __import__('time').sleep(600)\n")
+    p = subprocess.Popen([TESTBED, "up", "invisible-php", "--runtime", "mininet", "--name", name, "--batch",
+                          str(batch)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         text=True)
+    d = mininet.RUN_ROOT / name
+    try:
+        end = time.monotonic() + 180
+        while time.monotonic() < end and not (d / "driver.json").exists():
+            assert p.poll() is None, p.stderr.read()
+            time.sleep(0.2)
+        rows = json.loads(subprocess.run([TESTBED, "status", "--json"], capture_output=True, text=True).stdout)
+        mine = [r for r in rows if r["name"] == name]
+        assert len(mine) == 1 and mine[0]["status"] == "up" and mine[0]["runtime"] == "mininet", rows
+        from testbed.lab import load_lab
+        lab = load_lab("invisible-php")
+        assert set(mine[0]["routers"]) == {x.name for x in lab.routers}
+        assert set(mine[0]["hosts"]) == {x.name for x in lab.hosts}
+        r = subprocess.run([TESTBED, "exec", name, "vp", "--", "ip", "-4", "-br", "addr", "show", "eth0"],
+                           capture_output=True, text=True)
+        assert r.returncode == 0 and "12.0.0.2/24" in r.stdout, r
+        r = subprocess.run([TESTBED, "probe", name, "--detector", "traceroute", "--json"], capture_output=True,
+                           text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        doc = json.loads(r.stdout)
+        assert doc["runtime"] == "mininet" and doc["detector"]["name"] == "traceroute"
+        hops = [h["address"] for h in doc["traces"][0]["hops"]]
+        assert hops[0] == "12.0.0.1" and hops[-1] == "12.0.1.2" and len(hops) >= 3, hops
+        r = subprocess.run([TESTBED, "probe", name], capture_output=True, text=True)
+        assert r.returncode == 2 and "--runtime netns" in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr
+        r = subprocess.run([TESTBED, "down", name], capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        p.wait(60)
+        assert not d.exists()
+        assert not [n for n in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
+                    if n.startswith(f"tb-{name}.")]
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        subprocess.run([TESTBED, "down", name], capture_output=True, timeout=120)

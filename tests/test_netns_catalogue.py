@@ -18,7 +18,8 @@ from test_catalogue_knobs import expected_quote_sizes, no_decrement_lab, quote_l
 from test_netns_signatures import assert_gone, row
 from testbed.controlplane import build
 from testbed.lab import load_lab
-from testbed.runtimes.netns import api, scamper
+from testbed.runtimes.netns import api
+from testbed.tools import scamper
 from testbed.runtimes.sim import Sim
 from testbed.tools.scripted import ScriptedProber
 

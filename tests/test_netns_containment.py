@@ -21,7 +21,8 @@ from ipaddress import IPv4Address, IPv4Network
 import pytest
 
 from testbed.lab import load_lab
-from testbed.runtimes.netns import api, nsutil, scamper, teardown
+from testbed.runtimes.netns import api, nsutil, teardown
+from testbed.tools import scamper
 from testbed.wire import inet_checksum
 from labnames import N
 

@@ -16,7 +16,8 @@ import pytest
 
 from testbed import errors
 from testbed.lab import load_lab
-from testbed.runtimes.netns import api, build as nsbuild, nsutil, scamper, teardown
+from testbed.runtimes.netns import api, build as nsbuild, nsutil, teardown
+from testbed.tools import scamper
 from labnames import N
 
 pytestmark = pytest.mark.netns

@@ -18,7 +18,8 @@ import pytest
 from checks import CHECKS, check_juniper, in_addr, traceroute_e
 from testbed.controlplane import build
 from testbed.lab import lab_names, load_lab
-from testbed.runtimes.netns import api, scamper, teardown
+from testbed.runtimes.netns import api, teardown
+from testbed.tools import scamper
 from testbed.runtimes.sim import Sim
 from testbed.tools.scripted import ScriptedProber
 from labnames import N

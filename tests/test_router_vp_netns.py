@@ -21,7 +21,8 @@ from testbed.controlplane import build
 from testbed.detectors import traceroute_text
 from testbed.experiments.run import probe_lab, probe_sim, utnt_args
 from testbed.lab import load_lab
-from testbed.runtimes.netns import api, scamper, teardown
+from testbed.runtimes.netns import api, teardown
+from testbed.tools import scamper
 from testbed.runtimes.sim import Sim
 from testbed.scoring import score_run
 from testbed.tools.scripted import ScriptedProber

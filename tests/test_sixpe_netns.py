@@ -16,7 +16,8 @@ from checks import sixpe_expected
 from labnames import N
 from testbed.controlplane import build
 from testbed.lab import load_lab
-from testbed.runtimes.netns import api, scamper, teardown
+from testbed.runtimes.netns import api, teardown
+from testbed.tools import scamper
 from testbed.runtimes.sim import Sim
 from testbed.tools.scripted import ScriptedProber
 

@@ -54,7 +54,9 @@ def test_tiny_guest_traceroute_on_the_tap_matches_the_truth(lab_up):
 def test_utnt_guest_on_the_tap_is_scored_against_the_truth(lab_up):
     lab, inst = lab_up
     truth = ground_truth(build(lab))["probes"][0]
-    d = boot_on_lab(lab, inst, "vp", ["utnt", "-i", truth["to"]], image=Image.ours("utnt"), timeout=400)
+    from testbed.experiments.vm import read_guest_result
+    d = boot_on_lab(lab, inst, "vp", ["utnt", "-i", truth["to"]], image=Image.ours("utnt"), timeout=400,
+                    read_result=read_guest_result)
     run = d["run"]
     assert run["ok"], (run["error"], run["console"][-800:])
     (tr,) = d["traces"]

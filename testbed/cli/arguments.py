@@ -23,12 +23,13 @@ def add_control_plane_args(s):
                    help="FRR: seconds to wait for OSPF, LDP and the LFIB to converge (default 90 + routers/2)")
 
 
-def add_runtime_arg(s, default: str | None, note: str = "", *, keeps_instances: bool = False):
+def add_runtime_arg(s, default: str | None, note: str = "", *, keeps_instances: bool = False, any_: bool = False):
     """--runtime, its choices from the runtime registry (testbed/runtimes/registry.py): the runtimes
-    a command can run a lab on (keeps_instances: those whose lab instances outlive the command,
-    for `up`)."""
+    a command can bring a lab up on (keeps_instances: those whose lab instances outlive the
+    command, for `up`; any_: every runtime, for a command on an instance that is up)."""
     from testbed.runtimes import registry
-    choices = registry.names(in_process=False) if keeps_instances else registry.names(interactive=False)
+    choices = registry.names() if any_ else registry.names(in_process=False) if keeps_instances else \
+        registry.names(interactive=False)
     s.add_argument("--runtime", choices=choices, default=default,
                    help="; ".join(f"{n}: {registry.get(n).summary}" for n in choices)
                    + (f" (default {default})" if default else "") + (f"; {note}" if note else ""))

@@ -6,13 +6,13 @@ import os
 import sys
 
 from testbed.cli.arguments import add_lab_command, add_runtime_arg
-from testbed.cliargs import SEED, fail_if_unvouched, int_in, load_lab_arg, print_json
+from testbed.cliargs import SEED, add_detector_args, fail_if_unvouched, int_in, load_lab_arg, print_json
 from testbed.errors import TestbedError
 
 
 def run(args):
-    from testbed.experiments.run import probe_lab, probes_of
     from testbed.experiments.parallel import load_campaign
+    from testbed.experiments.run import check_detector, probe_with, probes_of
     try:
         lab, args.runtime, args.name = probe_target(args, load_lab_arg)     # the running state decides
     except TestbedError:
@@ -24,14 +24,18 @@ def run(args):
     if args.parallel or args.campaign or args.repeat > 1 or (args.source and (args.source == "all"
                                                                               or "," in args.source)):
         return probe_instances(args, lab)            # many instances at once (issue 16)
+    det = check_detector(args.runtime, args.detector, args.utnt, args.detector_cmd, args.format)
     jobs = probes_of(lab, args.source, args.dest)
     skipped: list = []
-    traces = probe_lab(lab, args.runtime, jobs, args.utnt, name=args.name, seed=args.seed, skipped=skipped)
+    traces, _raws = probe_with(lab, args.runtime, det, jobs, args.utnt, name=args.name, seed=args.seed,
+                               skipped=skipped)
     bad = skipped + [{"vantage_point": t.get("vantage_point"), "dst": t.get("dst"), "why": t["unvouched"]}
                      for t in traces if t.get("unvouched")]
     from testbed.experiments.score_files import lab_digest
     doc = {"format": "utnt", "version": 1, "lab": lab.name, "lab_digest": lab_digest(lab), "runtime": args.runtime,
            "traces": traces}
+    if args.detector or args.detector_cmd:
+        doc["detector"] = det.describe(traces)
     if bad:
         doc["unvouched"] = bad
     if getattr(args, "scamper_json", False):
@@ -40,9 +44,12 @@ def run(args):
         sys.stdout.write(dump_scamper_json(trace_from_json(t) for t in traces))
     elif args.json:
         print_json(doc)
-    else:
+    elif all("index" in h for t in traces for h in t.get("hops") or []):      # whole uTNT records: its own dump
         from utnt.jsonload import dump_text_json
         sys.stdout.write(dump_text_json(traces))
+    else:
+        from testbed.detectors.views import trace_text
+        sys.stdout.write("".join(trace_text(t) + "\n" for t in traces))
     fail_if_unvouched(bad)
 
 
@@ -121,15 +128,17 @@ def probe_instances(args, lab):
 
 
 def add_parser(sub):
-    s = add_lab_command(sub, "probe", run, "attach uTNT to a lab and print its traces")
-    add_runtime_arg(s, None, "default: the runtime of the lab instance of that name if one is up, else sim")
+    s = add_lab_command(sub, "probe", run, "attach a detector (uTNT by default) to a lab and print its traces")
+    add_runtime_arg(s, None, "default: the runtime of the lab instance of that name if one is up, else sim",
+                    any_=True)
     s.add_argument("--from", dest="source", help="vantage point (host); with probe also 'all' or vp1,vp2 (one "
                    "instance each)")
     s.add_argument("--to", dest="dest", help="destination (node or address)")
     s.add_argument("--name", help="running lab name (netns; default: the lab's name)")
-    s.add_argument("--scamper-json", action="store_true", help="uTNT's traces as scamper JSON, one per line")
+    s.add_argument("--scamper-json", action="store_true", help="the traces as scamper JSON, one per line")
     s.add_argument("--seed", type=SEED, help="seed of the probes' Paris flows: same seed, same traces")
     s.add_argument("--parallel", type=int_in(1, 256), metavar="N", help="run up to N uTNT instances at once, each on a tap "
                    "of its own with its own address and MAC (netns: the lab must be up)")
     s.add_argument("--campaign", metavar="FILE", help="vantage points x destinations x start times (YAML)")
     s.add_argument("--repeat", type=int_in(1, 1000), default=1, metavar="K", help="K instances per vantage point and target")
+    add_detector_args(s)

@@ -53,7 +53,7 @@ class Detector:
     name = ""
     label = ""
     baseline = False            # a labels-only view (a plain traceroute): hidden classes are missed by design
-    runtimes: tuple = ("netns",)
+    runtimes: tuple = ("mininet", "netns")      # kernel-stack tools: any runtime with a namespace per node
     thresholds = False          # takes TNT's FRPLA/RTLA thresholds and brute force (-f -r -b): `sweep`
     flows = False               # probes with the Paris flow it is given (seeded ECMP paths)
     on_tap = False              # runs with its own stack on a tap of its own (tap_argv)

@@ -25,8 +25,8 @@ TRACEROUTE = ["traceroute", "-e", "-n", "-q", "1", "-w", "1", "-N", "1"]
 
 
 def _ns(lab_name: str, vp: str) -> str:
-    from testbed.runtimes.netns import api
-    return api.prober_namespace(lab_name, vp)
+    from testbed.runtimes import registry
+    return registry.owner_of_up(lab_name).prober_namespace(lab_name, vp)
 
 
 def _vp_address(lab, lab_name: str, vp: str) -> str | None:
@@ -45,10 +45,14 @@ def _exec(ns: str, argv: list[str], what: str, timeout: float) -> str:
     """argv in namespace ns, recorded with the supervisor of the lab ns belongs to, in a
     process group of its own: `testbed down` stops it with everything it forked, it dies with
     us, and output beyond the supervisor's OUTPUT_LIMIT stops it (one line, not gigabytes)."""
-    from testbed.runtimes.netns.state import supervisor_of_ns
+    from testbed.runtimes import registry
+    from testbed.runtimes.netns.names import lab_of_ns
     full = ["ip", "netns", "exec", ns] + argv
+    lab_name = lab_of_ns(ns)
+    rt = registry.owner(lab_name) if lab_name else None
+    sup = rt.supervisor(lab_name) if rt is not None else registry.get(registry.DEFAULT).supervisor(None)
     try:
-        r = supervisor_of_ns(ns).run("detector", full, timeout=timeout, what=what, namespace=ns)
+        r = sup.run("detector", full, timeout=timeout, what=what, namespace=ns)
     except subprocess.TimeoutExpired:
         raise TestbedError(f"{what} did not finish in {timeout:.0f} s in {ns} ({shlex.join(argv)})") from None
     except FileNotFoundError as e:

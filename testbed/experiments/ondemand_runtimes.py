@@ -95,11 +95,12 @@ class UtntVm:
     image, program = "utnt", "utnt"
 
     def run(self, ctx, vp, dst):
+        from testbed.experiments.vm import read_guest_result
         from testbed.runtimes.qemu import Image, boot_on_lab
         extra = ctx.extra if self.program == "utnt" else []
         d = boot_on_lab(ctx.lab, ctx.name, vp, [self.program, "-i", dst, *extra], image=Image.ours(self.image),
                         timeout=self.timeout, frames=ctx.instances.frames if ctx.instances else None,
-                        procs=ctx.instances._procs if ctx.instances else None)
+                        procs=ctx.instances._procs if ctx.instances else None, read_result=read_guest_result)
         r = d["run"]
         return {"traces": d["traces"], "error": None if r["ok"] else r["error"], "boot_s": r["boot_s"],
                 "guest_pss_kb": r["guest_pss_kb"], "host_pss_kb": r["host_pss_kb"],

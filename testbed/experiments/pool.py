@@ -136,5 +136,5 @@ def check_args(workers, scheduler, runtime: str = "sim"):
         raise InputError(f"--workers {workers}: give 1 or more (1 runs in this process)")
     from testbed.runtimes import registry
     if scheduler is not None and not registry.get(runtime).in_process:
-        raise InputError(f"--scheduler: cells run on a Dask cluster on an in-process runtime only "
-                         f"({', '.join(registry.names(in_process=True))}), not {runtime}")
+        raise InputError(f"--scheduler: cells run on a Dask cluster on the {' or '.join(registry.names(in_process=True))} "
+                         f"runtime only, not {runtime}")

@@ -3,6 +3,39 @@
 from __future__ import annotations
 
 
+def read_guest_result(doc: dict, run) -> None:
+    """What a detector guest wrote, into doc["traces"] (boot_on_lab's read_result): uTNT's
+    result.json, read like any result file (testbed.inputs: bounded, strict JSON, IPv4
+    addresses), or TNT's warts through `sc_tnt -d 1`; a bad one fails the run in one line."""
+    from testbed.runtimes.qemu import warts_dump
+    if "result.json" in run.files and run.ok:
+        from testbed.errors import LabError
+        from testbed.inputs import LIMITS, decode, loads_json
+        try:
+            data = run.files["result.json"]
+            if len(data) > LIMITS["vm"]:
+                raise ValueError(f"larger than {LIMITS['vm'] >> 20} MiB")
+            from testbed.detectors.utnt_json import parse_doc
+            doc_ = loads_json(decode(data, "result.json", "result file"), "result.json", "result file")
+            parse_doc(doc_, "result.json")              # checked; the traces are kept as the guest wrote them
+            doc["traces"] = doc_["traces"] if isinstance(doc_, dict) and "traces" in doc_ else []
+        except (ValueError, LabError) as e:
+            doc["run"]["error"] = f"result.json from the guest is not uTNT JSON: {e}"
+            doc["run"]["ok"] = False
+    warts = sorted(f for f in run.files if f.endswith(".warts"))
+    if warts and not doc["traces"] and run.ok:
+        doc["dump"] = warts_dump(run.files[warts[0]])
+        if doc["dump"]:
+            from testbed.detectors.tnt_text import parse as parse_tnt_dump
+            from testbed.errors import LabError
+            try:
+                doc["traces"] = parse_tnt_dump(doc["dump"], "the guest's sc_tnt -d 1")
+            except LabError as e:
+                doc["run"]["error"] = f"the guest's TNT dump is not readable: {e}"
+                doc["run"]["ok"] = False
+        doc["traces_from"] = warts[0]
+
+
 def vm_probe(lab, name, source, dest, image, extra, timeout, progress=None) -> dict:
     from testbed.controlplane import build
     from testbed.experiments.parallel import truth_for
@@ -37,7 +70,7 @@ def vm_probe(lab, name, source, dest, image, extra, timeout, progress=None) -> d
     try:
         if progress:
             progress(f"booting the {image.name} guest ({accel()[1]}) on {vp}'s LAN: {' '.join(args)}")
-        doc = boot_on_lab(lab, name, vp, args, image=image, timeout=timeout)
+        doc = boot_on_lab(lab, name, vp, args, image=image, timeout=timeout, read_result=read_guest_result)
     finally:
         if brought_up:
             if progress:

@@ -25,22 +25,6 @@ class Instance:
     cp: object = None
     state: dict | None = None
 
-    @property
-    def kind(self) -> "Runtime":
-        """The runtime that runs it."""
-        from testbed.runtimes.registry import get
-        return get(self.runtime)
-
-    @property
-    def in_process(self) -> bool:
-        return self.kind.in_process
-
-    def attachment(self, vp: str) -> dict:
-        return self.kind.attachment(self.name or self.lab.name, vp)
-
-    def prober_namespace(self, vp: str) -> str:
-        return self.kind.prober_namespace(self.name or self.lab.name, vp)
-
 
 class Runtime:
     """The interface. A runtime sets the attributes and implements what it can do; what it
@@ -99,8 +83,7 @@ class Runtime:
         """The control plane an instance of `lab` runs: `asked`, else the lab's where this
         runtime can run it, else computed. Asking for one it cannot run is an error."""
         if asked is not None and asked not in self.control_planes:
-            from testbed.runtimes.registry import names
-            where = names(control_plane=asked)
+            where = sorted({c.name for c in _kinds(Runtime) if c.name and asked in c.control_planes})
             raise TestbedError(f"the {asked.upper() if asked == 'frr' else asked} control plane runs in the "
                                f"{' and '.join(where)} runtime only (use --runtime {where[0]})")
         mode = asked or getattr(lab, "control_plane", None) or "computed"
@@ -120,8 +103,22 @@ class Runtime:
         """Where a kernel-stack prober of vantage point `node` runs."""
         return self.namespace_of(name, node)
 
+    def supervisor(self, name: str):
+        """The supervisor (testbed/runtimes/netns/supervisor.py) that records the processes run in
+        instance `name` (a detector, a capture): the instance's down stops them."""
+        from testbed.runtimes.netns.supervisor import Supervisor
+        return Supervisor()
+
     def exec_argv(self, name: str, node: str, cmd: list[str]) -> list[str]:
         """The argv that runs cmd inside node `node` of instance `name`."""
         if not cmd:
             raise TestbedError("no command given; usage: testbed exec LAB NODE -- CMD [ARGS...]")
         return ["ip", "netns", "exec", self.namespace_of(name, node)] + list(cmd)
+
+
+def _kinds(cls) -> list:
+    """Every subclass of cls defined so far (the registry has imported every runtime)."""
+    out = []
+    for c in cls.__subclasses__():
+        out += [c] + _kinds(c)
+    return out

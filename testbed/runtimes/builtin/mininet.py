@@ -58,7 +58,8 @@ class Mininet(Runtime):
         from testbed.runtimes.netns import api
         st = api.status(name)           # the namespace runtime tells a live Mininet lab by its processes
         spec = self._spec(name)
-        st.update({k: spec[k] for k in ("lab", "source", "params") if k in spec and k not in st})
+        st.update({k: spec[k] for k in ("lab", "source", "params", "routers") if k in spec and k not in st})
+        st.setdefault("hosts", {h["name"]: h["ns"] for h in self._plan(name).get("hosts", [])})
         st["runtime"] = self.name
         return st
 
@@ -89,6 +90,12 @@ class Mininet(Runtime):
         if ns not in nsutil.list_netns():
             raise TestbedError(f"Mininet lab '{name}' ({st.get('lab')}): node {node} has no namespace {ns}")
         return ns
+
+    def supervisor(self, name):
+        from testbed.runtimes import mininet
+        from testbed.runtimes.netns.supervisor import Supervisor
+        d = mininet.RUN_ROOT / name
+        return Supervisor(d) if d.is_dir() else Supervisor()
 
     def _plan(self, name) -> dict:
         from testbed.runtimes import mininet

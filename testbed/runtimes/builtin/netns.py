@@ -59,6 +59,10 @@ class Netns(Runtime):
         from testbed.runtimes.netns import api
         return api.namespace_of(name, node)
 
+    def supervisor(self, name):
+        from testbed.runtimes.netns import state
+        return state.supervisor(name)
+
     def prober_namespace(self, name, node):
         from testbed.runtimes.netns import api
         return api.prober_namespace(name, node)

@@ -378,8 +378,10 @@ def traceroute_hops(text: str) -> list[str | None]:
 
 
 def boot_on_lab(lab, name: str, host: str, args: list[str], image: Image | None = None, timeout: float = 120.0,
-                frames=None, procs=None) -> dict:
-    """Lease a tap on host's LAN, boot the VM there, release; the run and what it reported."""
+                frames=None, procs=None, read_result=None) -> dict:
+    """Lease a tap on host's LAN, boot the VM there, release; the run and what it reported.
+    read_result(doc, run): fills doc["traces"] from the files the guest wrote (run.files), e.g.
+    testbed.experiments.vm.read_guest_result; a traceroute guest's hops are read here."""
     from testbed.runtimes.netns.instances import lease_instance, release_instance
     image = image or Image.ours("utnt")
     lease = lease_instance(lab, name, host)
@@ -390,34 +392,8 @@ def boot_on_lab(lab, name: str, host: str, args: list[str], image: Image | None 
     doc = {"vp": host, "address": lease["address"], "mac": lease["mac"], "tap": lease["tap"],
            "image": image.name, "image_bytes": image.size_bytes(), "machine": image.machine,
            "mem_mb": image.mem_mb, "run": run.to_json(), "traces": [], "hops": None}
-    if "result.json" in run.files and run.ok:
-        # what the guest wrote is read like any result file (testbed.inputs: bounded, strict
-        # JSON, IPv4 addresses); a bad one fails the run, one line, never a traceback
-        from testbed.errors import LabError
-        from testbed.inputs import LIMITS, decode, loads_json
-        try:
-            data = run.files["result.json"]
-            if len(data) > LIMITS["vm"]:
-                raise ValueError(f"larger than {LIMITS['vm'] >> 20} MiB")
-            from testbed.detectors.utnt_json import parse_doc
-            doc_ = loads_json(decode(data, "result.json", "result file"), "result.json", "result file")
-            parse_doc(doc_, "result.json")              # checked; the traces are kept as the guest wrote them
-            doc["traces"] = doc_["traces"] if isinstance(doc_, dict) and "traces" in doc_ else []
-        except (ValueError, LabError) as e:
-            doc["run"]["error"] = f"result.json from the guest is not uTNT JSON: {e}"
-            doc["run"]["ok"] = False
-    warts = sorted(f for f in run.files if f.endswith(".warts"))
-    if warts and not doc["traces"] and run.ok:
-        doc["dump"] = warts_dump(run.files[warts[0]])
-        if doc["dump"]:
-            from testbed.detectors.tnt_text import parse as parse_tnt_dump
-            from testbed.errors import LabError
-            try:
-                doc["traces"] = parse_tnt_dump(doc["dump"], "the guest's sc_tnt -d 1")
-            except LabError as e:
-                doc["run"]["error"] = f"the guest's TNT dump is not readable: {e}"
-                doc["run"]["ok"] = False
-        doc["traces_from"] = warts[0]
+    if read_result is not None:          # the detector's output the guest wrote, read by its reader
+        read_result(doc, run)
     if "result.txt" in run.files and args[:1] == ["traceroute"]:
         doc["hops"] = traceroute_hops(run.files["result.txt"].decode(errors="replace"))
     return doc

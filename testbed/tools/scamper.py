@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import json
 
+from testbed.runtimes.netns.state import supervisor_of_ns
 from testbed.tools.scripted import HopReply
-
-from .state import supervisor_of_ns
 
 
 def _run(nsname: str, args: list[str], timeout: float) -> list[dict]:
