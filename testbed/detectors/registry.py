@@ -220,6 +220,8 @@ class CommandDetector(Detector):
             fmt = format_name(fmt)
         self.command, self.format = template, fmt
         self.on_tap = "{tap}" in template
+        # a kernel-stack command runs wherever nodes have namespaces; one on a tap where labs have taps
+        self.runtimes = ("netns",) if self.on_tap else ("mininet", "netns")
         self.flows = self.on_tap and "{flow}" in template
         self.name = name or "cmd"
         self.label = label or name or "detector"
