@@ -186,8 +186,12 @@ class PortDetector(Detector):
         if runtimes.get(where.runtime).in_process:
             from utnt.net import SimPortAdapter
             _, sp = sim_port(where, vp)
-            doc = self.fn(SimPortAdapter(sp), list(targets), list(options or []), ip=f"{sp.ip}/{sp.prefixlen}",
-                          gw=str(sp.gateway), mac=sp.mac, flow=flow)
+            try:
+                doc = self.fn(SimPortAdapter(sp), list(targets), list(options or []), ip=f"{sp.ip}/{sp.prefixlen}",
+                              gw=str(sp.gateway), mac=sp.mac, flow=flow)
+            except Exception as e:      # noqa: BLE001 - the user's code failed: one line, as a process would say
+                raise TestbedError(f"detector '{self.name}' failed from {vp}: {type(e).__name__}: "
+                                   f"{' '.join(str(e).split())[:200]}") from None
             from testbed.detectors.utnt_json import parse_doc
             return None, parse_doc(_named(json.loads(json.dumps(doc, default=str)), self.name), f"{self.name} on the sim")
         return run_on_tap(self, where.name or where.lab.name, vp, targets, options, flow)
@@ -224,7 +228,7 @@ class CommandDetector(Detector):
         self.runtimes = ("netns",) if self.on_tap else ("mininet", "netns")
         self.flows = self.on_tap and "{flow}" in template
         self.name = name or "cmd"
-        self.label = label or name or "detector"
+        self.label = label or name or ""
 
     @property
     def flag(self):
