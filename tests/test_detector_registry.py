@@ -77,6 +77,13 @@ def test_the_registry_has_the_built_ins_then_the_installed_packages(site, tmp_pa
     r = cli(broken, "scoreboard", "explicit", "--detector", "broken", code=1)
     assert r.stderr.count("\n") == 1 and "detector 'broken' (entry point no_such_module:detect" in r.stderr \
         and "does not load" in r.stderr
+    # a package whose detector raises: one line naming it and the vantage point, exit 1
+    boom = tmp_path / "boom"
+    boom.mkdir()
+    (boom / "boomdet.py").write_text("def detect(port, targets, options, **kw):\n    raise RuntimeError('my bug')\n")
+    install_on_path(boom, {"utnt_lab.detectors": {"boom": "boomdet:detect"}}, module=None, name="boomdet")
+    r = cli(boom, "run", "explicit", "--runtime", "sim", "--detector", "boom", code=1)
+    assert r.stderr == "error: detector 'boom' failed from vp: RuntimeError: my bug\n"
     # a command template needs real packets: refused on the sim before anything runs
     r = cli(site, "scoreboard", "explicit", "--detector-cmd", "mytool {dst}", code=2)
     assert re.search(r"--detector-cmd runs in the (mininet and )?netns runtime only \(it needs real packets\)", r.stderr)
