@@ -3,7 +3,7 @@
     import testbed
     lab = testbed.load("invisible-php", lsrs=4)          # a library name or a lab file; parameters
     with testbed.up(lab, runtime="sim") as net:          # or runtime="netns" (root): namespaces
-        result = net.probe(detector="utnt")              # netns also: scamper, traceroute, tnt
+        result = net.probe(detector="utnt")              # any registered detector (docs/tutorial.md)
     score = testbed.score(lab, result)
     print(score.summary())
 
@@ -226,9 +226,10 @@ class Net:
     def probe(self, detector: str = "utnt", options: list[str] | None = None, source: str | None = None,
               dest: str | None = None, seed: int | None = None, cmd: str | None = None, fmt: str | None = None,
               progress=None) -> Result:
-        """Probe the lab's probes (or `source` -> `dest`) with a detector: "utnt" (options: uTNT's,
-        as after `testbed run --`), or on netns "scamper", "traceroute", "tnt" (the original, if
-        built), or `cmd` ('CMD ... {dst}', its output read as `fmt`). seed: every vantage point
+        """Probe the lab's probes (or `source` -> `dest`) with a registered detector
+        (testbed.detectors.registry): "utnt" (options: uTNT's, as after `testbed run --`), "labels",
+        on netns "scamper", "traceroute", "tnt" (the original, if built), an installed package's
+        (entry-point group utnt_lab.detectors), or `cmd` ('CMD ... {dst}', its output read as `fmt`). seed: every vantage point
         probes with a Paris flow drawn from it."""
         from testbed.cliargs import check_endpoints
         from testbed.experiments.run import check_detector, frr_control_plane_now, probe_with, probes_of

@@ -28,7 +28,8 @@ def detect(port, targets, options, *, ip, gw, mac=None, flow=None):
                                 "egress": hops[j]["address"] if j < len(hops) else None})
             i = j + 1
         traces.append({"src": ip.split("/")[0], "dst": dst, "method": t.method, "detector": "labelseer",
-                       "flow": flow, "stop_reason": t.stop_reason, "hops": hops, "tunnels": tunnels})
+                       "flow": flow, "stop_reason": t.stop_reason, "total_probes": t.probe_count, "hops": hops,
+                       "tunnels": tunnels})
     return {"traces": traces}
 
 

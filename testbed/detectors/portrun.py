@@ -22,8 +22,9 @@ def main(argv=None) -> int:
     p.add_argument("--gw", required=True)
     p.add_argument("--mac")
     p.add_argument("--flow", type=int)
-    p.add_argument("options", nargs="*")
-    a = p.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    options = argv[argv.index("--") + 1:] if "--" in argv else []
+    a = p.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
     from testbed.detectors.registry import PortDetector, get
     from utnt.net import TapPort
     det = get(a.name)
@@ -34,7 +35,7 @@ def main(argv=None) -> int:
     mac = bytes.fromhex(a.mac.replace(":", "")) if a.mac else None
     port = TapPort(a.tap)
     try:
-        doc = det.fn(port, targets, list(a.options), ip=a.ip, gw=a.gw, mac=mac, flow=a.flow)
+        doc = det.fn(port, targets, options, ip=a.ip, gw=a.gw, mac=mac, flow=a.flow)
     finally:
         port.close()
     json.dump(doc, sys.stdout, default=str)

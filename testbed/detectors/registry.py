@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 import pkgutil
 import shlex
 import sys
@@ -148,9 +147,12 @@ def _named(doc, name: str):
 def run_on_tap(det: Detector, lab_name: str, vp: str, targets: list[str], options, flow) -> tuple[str, list]:
     """One instance of an on_tap detector on the tap attachment point of vp's LAN (its own
     address), recorded with the lab's supervisor (`testbed down` stops it; it dies with us)."""
-    from testbed.runtimes.netns import api
+    from testbed.runtimes import registry as runtimes
     from testbed.runtimes.netns.state import supervisor
-    att = api.attachment(lab_name, vp)
+    att = dict(runtimes.owner_of_up(lab_name).attachment(lab_name, vp))
+    if not att.get("mac"):              # a MAC of its own, locally administered (as uTNT draws one)
+        import secrets
+        att["mac"] = ":".join(f"{b:02x}" for b in bytes([0x02]) + secrets.token_bytes(5))
     argv, stdin = det.tap_argv(att, targets, options, flow)
     full = ["ip", "netns", "exec", att["namespace"], *argv]
     r = supervisor(lab_name).run("detector", full, input=stdin, what=det.name, vantage_point=vp,
@@ -204,8 +206,12 @@ class PortDetector(Detector):
         if runtimes.get(where.runtime).in_process:
             from utnt.net import SimPortAdapter
             _, sp = sim_port(where, vp)
-            doc = self.fn(SimPortAdapter(sp), list(targets), list(options or []), ip=f"{sp.ip}/{sp.prefixlen}",
-                          gw=str(sp.gateway), mac=sp.mac, flow=flow)
+            try:
+                doc = self.fn(SimPortAdapter(sp), list(targets), list(options or []), ip=f"{sp.ip}/{sp.prefixlen}",
+                              gw=str(sp.gateway), mac=sp.mac, flow=flow)
+            except Exception as e:      # noqa: BLE001 - the user's code failed: one line, as a process would say
+                raise TestbedError(f"detector '{self.name}' failed from {vp}: {type(e).__name__}: "
+                                   f"{' '.join(str(e).split())[:200]}") from None
             from testbed.detectors.utnt_json import parse_doc
             return None, parse_doc(_named(json.loads(json.dumps(doc, default=str)), self.name), f"{self.name} on the sim")
         return run_on_tap(self, where.name or where.lab.name, vp, targets, options, flow)
@@ -240,9 +246,11 @@ class CommandDetector(Detector):
             fmt = format_name(fmt)
         self.command, self.format = template, fmt
         self.on_tap = "{tap}" in template
+        # a kernel-stack command runs wherever nodes have namespaces; one on a tap where labs have taps
+        self.runtimes = ("netns",) if self.on_tap else ("mininet", "netns")
         self.flows = self.on_tap and "{flow}" in template
         self.name = name or "cmd"
-        self.label = label or name or "detector"
+        self.label = label or name or ""
 
     @property
     def flag(self):
@@ -365,6 +373,8 @@ def get(name: str | None = DEFAULT, cmd: str | None = None, fmt: str | None = No
     if ep is None:
         raise InputError(f"unknown detector '{name}'; choose one of {', '.join(names())} (a package of yours "
                          f"registers more through the entry-point group {GROUP}), or give --detector-cmd")
+    if isinstance(ep, Detector):        # loaded before
+        return ep
     det = _load(ep)
     _PLUGINS[name] = det
     return det

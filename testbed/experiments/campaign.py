@@ -264,7 +264,8 @@ def _pct(v):
 def report(doc: dict, console, max_rows: int = 15):
     from rich.table import Table
     s = doc["seconds"]
-    console.print(f"[bold]campaign {doc['lab']}[/] on {doc['runtime']}"
+    who = (doc.get("detector") or {}).get("name") or "uTNT"
+    console.print(f"[bold]campaign {doc['lab']}[/] ({who}) on {doc['runtime']}"
                   + (f" ({doc['executor']})" if doc.get("executor") else "")
                   + f": {doc['routers']} routers, {len(doc['domains'])} MPLS domain(s), "
                   f"{doc['vantage_points']} vantage points x {doc['destinations']} destinations = "
@@ -272,7 +273,7 @@ def report(doc: dict, console, max_rows: int = 15):
                   f"({doc['probes']['per_trace']} per trace)")
     console.print(f"truth {s['truth']} s" + (f", up {s['up']} s" if s.get("up") is not None else "")
                   + f", probing {s['probing']} s ({doc['traces_per_second']} traces/s)")
-    t = Table(title="per class (uTNT's classes; truth tunnels with silent LSRs are undetectable)")
+    t = Table(title="per class (TNT's classes; truth tunnels with silent LSRs are undetectable)")
     for col in ("class", "present", "undetectable", "detected", "class right", "reported", "precision", "recall"):
         t.add_column(col, justify="right")
     for c, k in doc["classes"].items():
@@ -300,7 +301,7 @@ def report(doc: dict, console, max_rows: int = 15):
     bad = [r for r in rows if r["verdict"] not in ("correct", "no tunnel")]
     shown = (bad + [r for r in rows if r not in bad])[:max_rows]
     pt = Table(title=f"per trace ({len(shown)} of {len(rows)}, problems first; all in the JSON)")
-    for col in ("vp", "destination", "hops", "truth", "uTNT", "verdict", "probes"):
+    for col in ("vp", "destination", "hops", "truth", who, "verdict", "probes"):
         pt.add_column(col)
     for r in shown:
         pt.add_row(r["vantage_point"], f"{r['dst_name'] or ''} {r['dst']}", str(r["hops"]), ", ".join(r["truth"]) or "-",

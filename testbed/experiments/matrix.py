@@ -318,9 +318,9 @@ def _attribute(params: dict, keys: list, runtime: str, seed: int, detector=(None
             break
         p = {**params, **{k: BEHAVIOUR_AXES[k] for k in ks}}
         try:
-            lab = lab_for(p)
-            doc = run_lab(lab, runtime=runtime, seed=seed, name=lab.name,
-                          detector=detector[0], detector_cmd=detector[1], fmt=detector[2])
+            with _cell_lab(p, runtime) as lab:
+                doc = run_lab(lab, runtime=runtime, seed=seed, name=lab.name,
+                              detector=detector[0], detector_cmd=detector[1], fmt=detector[2])
         except Exception:
             continue
         fixed = _fixed_keys(lab, doc, todo)
@@ -578,9 +578,9 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0, detect
     from testbed.experiments.run import run_lab
     t0 = time.process_time()
     try:
-        lab = lab_for(params)
-        doc = run_lab(lab, runtime=runtime, seed=seed, name=lab.name, detector=detector[0], detector_cmd=detector[1],
-                      fmt=detector[2])
+        with _cell_lab(params, runtime) as lab:
+            doc = run_lab(lab, runtime=runtime, seed=seed, name=lab.name, detector=detector[0],
+                          detector_cmd=detector[1], fmt=detector[2])
     except Exception as e:                                   # a cell that cannot run is a finding
         return {"cell": cid, "params": params, "error": f"{type(e).__name__}: {e}"}
     sc = doc["score"]
@@ -630,9 +630,36 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0, detect
                 limits.append(f"[{why[key]}] {what}{knobs}")
             else:
                 problems.append(what)
-    return {"cell": cid, "params": params, "totals": sc["totals"], "per_class": sc["per_class"],
+    return {"cell": cid, "params": params, "detector": doc["detector"]["name"], "totals": sc["totals"], "per_class": sc["per_class"],
             "tags": {k: dict(v) for k, v in tags.items()}, "perfect": sc["perfect"], "problems": problems,
             "limits": limits, "cpu_seconds": round(time.process_time() - t0, 3)}
+
+
+class _cell_lab:
+    """The Lab of one cell; for a runtime that runs the lab in processes of its own (namespaces:
+    the engine workers load the lab from its file) written to a lab file in a folder of its
+    own, removed afterwards."""
+
+    def __init__(self, params: dict, runtime: str):
+        self.params, self.runtime, self.tmp = params, runtime, None
+
+    def __enter__(self):
+        from testbed.runtimes import registry
+        lab = lab_for(self.params)
+        if registry.get(self.runtime).in_process:
+            return lab
+        import tempfile
+        from pathlib import Path
+
+        from testbed.lab import load_lab
+        self.tmp = tempfile.TemporaryDirectory(prefix="matrix-cell-")
+        f = Path(self.tmp.name) / f"{lab.name}.yaml"
+        f.write_text(lab_text(self.params))
+        return load_lab(str(f))
+
+    def __exit__(self, *exc):
+        if self.tmp is not None:
+            self.tmp.cleanup()
 
 
 def _run_cell_star(args):
@@ -663,9 +690,15 @@ def run_matrix(grid: dict | None = None, seed: int = 0, limit: int | None = 1000
         results = ex.map(_run_cell_star, jobs, on_result=progress)
         kind, used = ex.kind, ex.workers
     return {"grid": grid or GRID, "grid_size": size(grid or GRID), "seed": seed, "runtime": runtime,
-            "detector": det.describe([]), "cells": results, "seconds": round(time.monotonic() - t0, 1),
+            "detector": _named(det.describe([]), results), "cells": results, "seconds": round(time.monotonic() - t0, 1),
             "workers": used, "executor": kind,
             "summary": summarize(results)}
+
+
+def _named(desc: dict, results: list[dict]) -> dict:
+    """The detector's description, named as its runs named it (a command's own output)."""
+    names = {r["detector"] for r in results if r.get("detector")}
+    return {**desc, "name": names.pop()} if len(names) == 1 else desc
 
 
 def summarize(results: list[dict]) -> dict:
