@@ -233,8 +233,10 @@ class CommandDetector(Detector):
     point's address); with `{tap}` it runs on a tap of its own in the lab's switch namespace,
     like uTNT (`{ip}` address/prefix, `{gw}` gateway, `{mac}`, `{flow}` the Paris flow). Its
     stdout is read as `fmt` (detected when None)."""
+
     @property
     def runtimes(self):
+        """A kernel-stack command runs wherever nodes have namespaces; one on a tap where labs have taps."""
         return runtimes_that(tap=True) if self.on_tap else runtimes_that(namespace=True)
 
     def __init__(self, template: str, fmt: str | None = None, name: str | None = None, label: str | None = None):
@@ -246,8 +248,6 @@ class CommandDetector(Detector):
             fmt = format_name(fmt)
         self.command, self.format = template, fmt
         self.on_tap = "{tap}" in template
-        # a kernel-stack command runs wherever nodes have namespaces; one on a tap where labs have taps
-        self.runtimes = ("netns",) if self.on_tap else ("mininet", "netns")
         self.flows = self.on_tap and "{flow}" in template
         self.name = name or "cmd"
         self.label = label or name or ""
