@@ -117,6 +117,14 @@ class Runtime:
         from testbed.runtimes.netns.supervisor import Supervisor
         return Supervisor()
 
+    def capture(self, name: str, node: str, iface: str, file: str, count: int | None = None,
+                timeout: float | None = None) -> dict:
+        """tcpdump on a node's interface into a pcap file (`testbed capture`), recorded with the
+        instance's supervisor."""
+        from testbed.runtimes.netns import api
+        return api.capture(name, node, iface, file, count=count, timeout=timeout,
+                           namespace=self.namespace_of(name, node), sup=self.supervisor(name))
+
     def exec_argv(self, name: str, node: str, cmd: list[str]) -> list[str]:
         """The argv that runs cmd inside node `node` of instance `name`."""
         if not cmd:

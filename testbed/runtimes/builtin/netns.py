@@ -64,6 +64,10 @@ class Netns(Runtime):
         from testbed.runtimes.netns import state
         return state.supervisor(name)
 
+    def capture(self, name, node, iface, file, count=None, timeout=None):
+        from testbed.runtimes.netns import api
+        return api.capture(name, node, iface, file, count=count, timeout=timeout)
+
     def prober_namespace(self, name, node):
         from testbed.runtimes.netns import api
         return api.prober_namespace(name, node)
