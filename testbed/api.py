@@ -25,7 +25,7 @@ from pathlib import Path
 
 from testbed.errors import InputError, TestbedError
 
-__all__ = ["load", "up", "ground_truth", "score", "status", "down", "exec_argv", "Net", "Result", "Truth", "Score"]
+__all__ = ["load", "up", "run", "ground_truth", "score", "status", "down", "exec_argv", "Net", "Result", "Truth", "Score"]
 
 _counter = itertools.count()
 
@@ -311,6 +311,15 @@ class up:
         if self.net is not None:
             self.net.closed = True
         return self._running.__exit__(*exc) if self._running is not None else False
+
+
+def run(lab, runtime: str = "sim", **options) -> dict:
+    """`testbed run`: bring the lab up on `runtime`, probe every probe with a detector, score it
+    against the truth, take it down; the run document `testbed run --json` prints. options:
+    run_lab's (detector, detector_cmd, fmt, extra, source, dest, name, seed, control_plane,
+    converge_timeout, progress, up_progress): the same code path as up() and Net.probe()."""
+    from testbed.experiments.run import run_lab
+    return run_lab(_lab(lab), runtime=runtime, **options)
 
 
 # ---------------------------------------------------------------- lab instances by name
