@@ -180,6 +180,7 @@ def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) ->
             if kind == "router" and nspec and nspec.icmp_source:
                 n.icmp_source.update({k: v for k, v in nspec.icmp_source.model_dump().items() if v})
             n.pos = tuple(nspec.pos) if kind == "router" and nspec and nspec.pos else None
+            n.label = nspec.label if kind == "router" and nspec and nspec.label else None
             nodes[nname] = n
 
     # ---- links (resolve endpoints)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Network
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict as _Strict, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict as _Strict, field_validator, model_validator
 
 from testbed.inputs import NAME  # the one name rule (lab, node, domain, instance names)
 
@@ -55,6 +55,21 @@ class Addressing(Strict):
 SourceMode = Literal["outgoing", "probed", "incoming"]
 
 
+def _label(v: str) -> str:
+    """A display name: the data's own spelling (Unicode, NFC), one line, no control characters."""
+    import unicodedata
+    v = unicodedata.normalize("NFC", v)
+    bad = [c for c in v if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")]
+    if bad:
+        raise ValueError(f"a label is one line of printable text; {bad[0]!r} is not (remove it)")
+    if not v.strip():
+        raise ValueError("a label is not empty; remove the field to use the router's name")
+    return v
+
+
+Label = Annotated[str, Field(max_length=64), AfterValidator(_label)]
+
+
 class IcmpSourceSpec(Strict):
     """Per-router override of the vendor's ICMP source-address rule (testbed/vendors/*.yaml)."""
     time_exceeded: SourceMode | None = None
@@ -69,6 +84,7 @@ class RouterSpec(Strict):
     icmp_source: IcmpSourceSpec | None = None
     behaviour: dict | None = None      # vendor behaviour knobs for this router (testbed/vendors)
     pos: tuple[Float, Float] | None = None       # drawing position (longitude, latitude when imported)
+    label: Label | None = None         # display name in pictures (the data's own name, Unicode kept)
 
 
 class HostSpec(Strict):
