@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from testbed import knobs as knob_decls
 from testbed.controlplane import build
 from testbed.lab import lab_names, load_lab
 from testbed.runtimes.sim import Sim
@@ -139,6 +140,7 @@ KNOB_ROWS = [
     ("ip_id: per-interface (a counter per interface; one interface faces the prober): 4 pings to p2, IP-IDs",
      "explicit", "cisco", {"ip_id": "per-interface"}, ("p2",), "pings", "p2"),
 ]
+KNOB_ROWS += knob_decls.signature_rows()          # the rows declared with their knob (testbed/knobs/<knob>.yaml)
 
 
 def knobs_of(row) -> set[str]:
