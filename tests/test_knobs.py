@@ -104,6 +104,19 @@ def test_a_seq_taken_twice_names_the_fix(tmp_path, monkeypatch):
     assert knobs.names()[0] == "ttl_time_exceeded"
 
 
+def test_the_matrix_axes_are_the_declared_ones():
+    from testbed.experiments.matrix import BEHAVIOUR_AXES, GRID, KNOB_AXES, lab_for
+    assert KNOB_AXES and all(GRID[k] == v and BEHAVIOUR_AXES[k] == v[0] for k, v in KNOB_AXES.items())
+    for k, v in KNOB_AXES.items():
+        after = knobs.by_name()[k].axis["after"]
+        assert list(GRID).index(k) == list(GRID).index(after) + 1, (k, after)
+    base = {a: vals[0] for a, vals in GRID.items()}
+    for k, vals in KNOB_AXES.items():
+        lab = lab_for({**base, "lsrs": 2, k: vals[-1]})
+        assert getattr(lab.nodes["p1"].personality, k) == knobs.by_name()[k].convert(vals[-1]), k
+        assert getattr(lab.nodes["ce1"].personality, k) == getattr(vendors.load("cisco"), k)   # outside the domain
+
+
 def test_the_truth_records_every_knob():
     from testbed.controlplane import build
     from testbed.lab import load_lab
