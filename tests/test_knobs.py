@@ -131,3 +131,34 @@ def test_the_module_checks_the_readme():
     r = subprocess.run([sys.executable, "-m", "testbed.knobs", "--check"], capture_output=True, text=True,
                        cwd=Path(__file__).resolve().parents[1])
     assert r.returncode == 0 and r.stdout.strip() == "up to date", r.stdout + r.stderr
+
+
+def test_declared_signature_rows(tmp_path, monkeypatch):
+    """A declaration's `signatures:` rows are `testbed signatures` rows (knob values checked
+    and converted); a row setting no knob is one line naming the fix."""
+    from testbed.tools.signatures import KNOB_ROWS, knob_row
+    assert all(r in KNOB_ROWS for r in knobs.signature_rows())
+    decl = ("seq: 1\nsection: behaviour\ntype: bool\nmeaning: x\ndefault: true\nsignatures:\n"
+            "  - {setting: 'slow echo on p2', lab: explicit, vendor: cisco, routers: [p2], method: pings, target: p2,\n"
+            "     set: {limit_echo_reply: {rate: 1, burst: 2}}}\n")
+    (tmp_path / "ttl_time_exceeded.yaml").write_text(decl)
+    monkeypatch.setattr(knobs, "HERE", tmp_path)
+    knobs._all.cache_clear()
+    knobs.by_name.cache_clear()
+    try:
+        with pytest.raises(LabError) as e:
+            knobs.signature_rows()
+        assert "signatures[0].set: 'limit_echo_reply' is no knob; known: ttl_time_exceeded" in str(e.value)
+        (tmp_path / "limit_echo_reply.yaml").write_text("seq: 2\nsection: behaviour\ntype: limit\nmeaning: x\n"
+                                                        "default: null\n")
+        knobs._all.cache_clear()
+        knobs.by_name.cache_clear()
+        (row,) = knobs.signature_rows()
+    finally:
+        monkeypatch.undo()
+        knobs._all.cache_clear()
+        knobs.by_name.cache_clear()
+    assert row == ("slow echo on p2", "explicit", "cisco", {"limit_echo_reply": (1.0, 2.0, "router")}, ("p2",),
+                   "pings", "p2")
+    ids = knob_row(*row)["trace"].split(": ")[1].split()
+    assert ids[2:] == ["*", "*"] and "*" not in ids[:2]          # the bucket of 2 is empty after two pings

@@ -68,7 +68,7 @@ class _Signature(_Decl):
     lab: str
     vendor: str | None = None
     set: dict = {}
-    on: list[str] | None = None
+    routers: list[str] | None = None        # the routers the knobs are set on (default: the MPLS domains')
     method: str | None = None
     target: str | None = None
     source: str | None = None
@@ -273,7 +273,8 @@ def signature_rows() -> list[tuple]:
                                f"'{unknown[0]}' is no knob; known: {', '.join(names())}")
             values = {n: by_name()[n].check(v) for n, v in row["set"].items()}
             out.append((row["setting"], row["lab"], row["vendor"], values,
-                        tuple(row["on"]) if row["on"] is not None else None, row["method"], row["target"],
+                        tuple(row["routers"]) if row["routers"] is not None else None,
+                        row["method"], row["target"],
                         *([row["source"]] if row["source"] else [])))
     return out
 
