@@ -80,6 +80,7 @@ class _KnobFile(_Decl):
     type: Literal[TYPES]
     values: list[Any] | None = None
     range: tuple[_Int, _Int] | None = None
+    unit: str | None = Field(None, max_length=100)   # what a value counts, quoted by the errors
     meaning: str = Field(min_length=1, max_length=1000)
     default: Any = NOT_SET
     axis: _Axis | None = None
@@ -95,6 +96,7 @@ class Knob:
     type: str
     values: tuple | None      # choice
     range: tuple | None       # int: (lo, hi)
+    unit: str | None          # what a value counts (the errors quote it after the allowed values)
     meaning: str
     default: Any              # NOT_SET: required (every vendor table or its base gives it)
     vendors: dict             # vendor -> its default (as written: a limit is a mapping)
@@ -128,6 +130,10 @@ class Knob:
     @property
     def allowed(self) -> str:
         """What a value may be, as the one-line errors quote it."""
+        return f"{self._allowed} ({self.unit})" if self.unit else self._allowed
+
+    @property
+    def _allowed(self) -> str:
         if self.type == "bool":
             return "true or false"
         if self.type == "bool-or-null":
@@ -190,7 +196,7 @@ def _read(path: Path) -> Knob:
         spec = _KnobFile.model_validate(data)
     except ValidationError as e:
         from testbed.errors import LabError
-        from testbed.lab.schema import problems_of
+        from testbed.yamlpos import problems_of
         raise LabError(problems_of(str(path), e, lines)) from None
     name = path.stem
     if spec.type == "choice" and not spec.values:
@@ -199,6 +205,7 @@ def _read(path: Path) -> Knob:
         raise _problem(path, "range", "an int knob gives its range: range: [lowest, highest]", lines.get(("type",)))
     k = Knob(name=name, seq=spec.seq, section=spec.section, type=spec.type,
              values=tuple(spec.values) if spec.values else None, range=tuple(spec.range) if spec.range else None,
+             unit=spec.unit,
              meaning=" ".join(spec.meaning.split()), default=spec.default,
              vendors={v: d.value for v, d in spec.vendors.items()},
              sources={v: " ".join(d.source.split()) for v, d in spec.vendors.items() if d.source},

@@ -75,8 +75,7 @@ def _read(name: str, dirs: tuple, seen: tuple = ()) -> list:
     a bad table is a LabError naming file, line, field and fix."""
     from pydantic import ValidationError
 
-    from testbed.lab.schema import problems_of
-    from testbed.yamlpos import YamlProblem, load_with_lines
+    from testbed.yamlpos import YamlProblem, load_with_lines, problems_of
 
     from .schema import RANGES, VendorFile
     path = table_path(name, dirs)
