@@ -2,7 +2,12 @@
 with `request` a router's echo replies carry the IP-ID of the request they answer (the `echo`
 IP-ID class of router fingerprints), its errors keep its own counter; with `counter` (every
 vendor's default) the replies count as ip_id says. Set in a lab file, per domain or router, or
-in a vendor table of one's own; recorded in the truth; a bad value is one line."""
+in a vendor table of one's own; recorded in the truth; a bad value is one line. In namespaces,
+Debian's scamper pings and tcpdump records the replies."""
+import shutil
+import subprocess
+import time
+
 import pytest
 from scapy.all import ICMP, IP, UDP, Ether, raw
 
@@ -84,3 +89,49 @@ def test_a_bad_value_is_one_line(tmp_path):
     msg = str(e.value).strip()
     assert "\n" not in msg and ":4: routers.r2.behaviour.echo_reply_ip_id: got 'echo'; allowed: counter or " \
         "request" in msg, msg
+
+
+@pytest.mark.netns
+@pytest.mark.skipif(not (shutil.which("tcpdump") and shutil.which("scamper")), reason="tcpdump and scamper are needed")
+def test_real_ping_in_namespaces(tmp_path):
+    """Debian's scamper pings from the vp namespace, tcpdump records vp's interface and scamper
+    reports each reply's IP-ID: r2 (request) echoes every request's IP-ID, r1 (counter)
+    answers from its counter."""
+    from scapy.all import rdpcap
+
+    from labnames import N
+    from test_netns_signatures import assert_gone
+    from testbed.runtimes.netns import api, scamper
+    f = tmp_path / "echo.yaml"
+    f.write_text(LAB % {"vendor": "cisco", "r2": ", behaviour: {echo_reply_ip_id: request}"})
+    lab = load_lab(str(f))
+    to = {n: str(lab.nodes[n].interfaces[0].ip) for n in ("r1", "r2")}
+    name = N("pt-echoid")
+    pcap = tmp_path / "vp.pcap"
+    st = api.up(lab, name=name)
+    try:
+        cap = subprocess.Popen(api.capture_argv(name, "vp", "eth0", str(pcap)), stderr=subprocess.PIPE,
+                               stdout=subprocess.DEVNULL)
+        assert b"listening" in cap.stderr.readline()
+        docs = scamper._run(st["hosts"]["vp"], ["-c", "ping -c 3 -i 1", "-i", to["r1"], to["r2"]], 60)
+        time.sleep(1.5)                           # tcpdump hands packets over per ring block (1 s timeout)
+        cap.terminate()
+        cap.wait()
+    finally:
+        api.down(name)
+    assert_gone(name)
+    sent, got = {}, {}
+    for p in rdpcap(str(pcap)):
+        if IP in p and ICMP in p and p[ICMP].type in (0, 8):
+            peer = p[IP].dst if p[ICMP].type == 8 else p[IP].src
+            (sent if p[ICMP].type == 8 else got).setdefault(peer, {})[p[ICMP].seq] = p[IP].id
+    for n in ("r1", "r2"):
+        assert len(sent[to[n]]) == len(got[to[n]]) == 3, (sent, got)
+    req2, rep2 = sent[to["r2"]], got[to["r2"]]
+    assert rep2 == req2 and len(set(req2.values())) == 3          # each reply carries its request's IP-ID
+    rep1 = [got[to["r1"]][s] for s in sorted(got[to["r1"]])]
+    assert rep1 == list(range(rep1[0], rep1[0] + 3)) and rep1 != [sent[to["r1"]][s] for s in sorted(sent[to["r1"]])]
+    seen = {d["dst"]: [(r["probe_ipid"], r["reply_ipid"]) for r in d["responses"]] for d in docs
+            if d.get("type") == "ping"}                             # scamper's own reading of the same pings
+    assert [p for p, r in seen[to["r2"]] if p == r] == [p for p, _ in seen[to["r2"]]] and len(seen[to["r2"]]) == 3
+    assert [r for _, r in seen[to["r1"]]] == rep1
