@@ -77,6 +77,8 @@ def test_a_vendor_takes_its_own_default_then_its_bases_then_the_knobs(tmp_path):
     ("seq: 1\nsection: mpls\ntype: bool\nmeaning: x\naxis: {values: [vendor, perhaps], after: lsrs}\n",
      ":5: axis.values[1]", "got 'perhaps'; allowed: true or false"),
     ("seq: 1\nsection: mpls\ntype: bool\nmeaning: x\ncolour: red\n", ":5: colour", "unknown field"),
+    ("seq: 1\nsection: mpls\ntype: bool\nmeaning: x\nvendors:\n  cisko: {value: true}\n", ":6: vendors.cisko",
+     "no built-in vendor table 'cisko'; known: brocade, cisco,"),
 ])
 def test_a_bad_declaration_is_one_line(tmp_path, text, where, fix):
     f = tmp_path / "my_knob.yaml"

@@ -211,6 +211,11 @@ def _read(path: Path) -> Knob:
              sources={v: " ".join(d.source.split()) for v, d in spec.vendors.items() if d.source},
              axis=spec.axis.model_dump() if spec.axis else None,
              signatures=tuple(s.model_dump() for s in spec.signatures), path=str(path))
+    tables = sorted(p.stem for p in (HERE.parent / "vendors").glob("*.yaml"))
+    for v in k.vendors:
+        if v not in tables:          # a knob's vendor defaults are those of the built-in tables
+            raise _problem(path, f"vendors.{v}", f"no built-in vendor table '{v}'; known: {', '.join(tables)}",
+                           lines.get(("vendors", v)))
     checks = ([("default",)] if not k.required else []) + [("vendors", v, "value") for v in k.vendors]
     for loc in checks:
         value = k.default if loc == ("default",) else k.vendors[loc[1]]
