@@ -127,12 +127,21 @@ def test_the_truth_records_every_knob():
     assert all(list(n["behaviour"]) == knobs.names() for n in nodes.values())
 
 
-def test_the_module_checks_the_readme():
+def test_the_module_checks_the_readme_and_reports_json():
+    import json
     import subprocess
     import sys
-    r = subprocess.run([sys.executable, "-m", "testbed.knobs", "--check"], capture_output=True, text=True,
-                       cwd=Path(__file__).resolve().parents[1])
+    run = lambda *a: subprocess.run([sys.executable, "-m", "testbed.knobs", *a], capture_output=True,  # noqa: E731
+                                    text=True, cwd=Path(__file__).resolve().parents[1])
+    r = run("--check")
     assert r.returncode == 0 and r.stdout.strip() == "up to date", r.stdout + r.stderr
+    r = run("--json")
+    doc = json.loads(r.stdout)["knobs"]
+    assert [d["name"] for d in doc] == knobs.names()
+    scope = next(d for d in doc if d["name"] == "tunnel_scope")
+    assert scope["values"] == ["all", "multi-label", "udp"] and scope["vendors"]["nokia"]["value"] == "udp"
+    assert "7750" in scope["vendors"]["nokia"]["source"] and scope["axis"]["after"] == "router_vp"
+    assert run("--frobnicate").returncode == 2
 
 
 def test_declared_signature_rows(tmp_path, monkeypatch):

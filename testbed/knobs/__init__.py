@@ -352,8 +352,29 @@ def readme_with_table(text: str) -> str:
     return f"{head}{BEGIN}\n{markdown()}\n{END}{tail}"
 
 
+def to_json() -> list[dict]:
+    """Every declaration as data (`python -m testbed.knobs --json`)."""
+    out = []
+    for k in _all():
+        d = {"name": k.name, "seq": k.seq, "section": k.section, "key": k.key, "type": k.type, "allowed": k.allowed,
+             "meaning": k.meaning, "required": k.required, "default": None if k.required else k.default,
+             "vendors": {v: {"value": x, **({"source": k.sources[v]} if v in k.sources else {})}
+                         for v, x in sorted(k.vendors.items())},
+             "axis": k.axis, "signatures": list(k.signatures)}
+        if k.values:
+            d["values"] = list(k.values)
+        if k.range:
+            d["range"] = list(k.range)
+        out.append(d)
+    return out
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv == ["--json"]:
+        import json
+        print(json.dumps({"knobs": to_json()}, indent=1))
+        return 0
     if argv == ["--write"]:
         README.write_text(readme_with_table(README.read_text()))
         return 0
@@ -364,7 +385,7 @@ def main(argv=None) -> int:
     if argv in ([], ["--markdown"]):
         print(markdown())
         return 0
-    print("usage: python -m testbed.knobs [--markdown | --write | --check]", file=sys.stderr)
+    print("usage: python -m testbed.knobs [--markdown | --json | --write | --check]", file=sys.stderr)
     return 2
 
 

@@ -1,4 +1,4 @@
-"""`python -m testbed.knobs [--markdown | --write | --check]`: the README's knob table."""
+"""`python -m testbed.knobs [--markdown | --json | --write | --check]`: the README's knob table."""
 import sys
 
 from testbed.knobs import main
