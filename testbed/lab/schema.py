@@ -25,7 +25,6 @@ Float = Annotated[float, _Strict(), Field(allow_inf_nan=False)]
 _KNOB = {k.name: k for k in knobs.all_knobs()}
 LdpPolicy, Popping = _KNOB["ldp"].annotation, _KNOB["popping"].annotation
 IcmpRateLimit = _KNOB["icmp_rate_limit"].annotation
-SourceMode = _KNOB["source_time_exceeded"].annotation
 RANGES = {
     "cost": "an integer in 1..65535 (IGP cost)",
     "delay_ms": "a number in 0..10000 (milliseconds)",
@@ -58,6 +57,9 @@ class Addressing(Strict):
     # 6PE (a domain with sixpe: true): every customer-side link (one end outside the 6PE domain)
     # gets the /64 number k of this prefix (k: the link's position in links:), its ends ::1, ::2, ...
     ipv6: IPv6Network = IPv6Network("2001:db8:600::/48")
+
+
+SourceMode = _KNOB["source_time_exceeded"].annotation
 
 
 class IcmpSourceSpec(Strict):
