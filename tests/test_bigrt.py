@@ -1,0 +1,149 @@
+"""The big-lab runtime (issue 23): routers in engine processes, links between them in memory,
+only hosts and vantage points as namespaces. Real tools on real packets, each compared hop for
+hop with the sim (the same engine and control plane):
+
+- split-pipe on two engine workers (its links between workers cross a socket pair): Debian's
+  scamper from the host vp and from pe1's prober namespace (a router vantage point), and
+  uTNT on vp's tap and on pe1's tap, as on the sim; no namespace per router; `down` leaves
+  nothing, the root namespace gains no interface;
+- five-vp: uTNT from the five vantage points' taps, as on the sim;
+- a generated ring-with-chords lab of 600 routers on two workers: uTNT from vp, scamper from
+  the router vantage point r0, as on the sim; the engine's capture of a link between routers.
+"""
+from __future__ import annotations
+
+import shutil
+import struct
+import subprocess
+import time
+
+import pytest
+
+from labnames import N
+from testbed.controlplane import build
+from testbed.experiments.run import probe_lab
+from testbed.lab import load_lab
+from testbed.runtimes import bigrt
+from testbed.runtimes.bigrt.api import pcap_files
+from testbed.runtimes.bigrt.shapes import ring_chord
+from testbed.runtimes.netns import api, check, nsutil, scamper, teardown
+from testbed.runtimes.sim import Sim
+from testbed.tools.scripted import ScriptedProber
+
+pytestmark = [pytest.mark.netns,
+              pytest.mark.skipif(not shutil.which("scamper"), reason="Debian's scamper is not installed")]
+
+
+def row(h):
+    return (h.ttl, h.address, h.icmp_type, h.icmp_code, h.reply_ttl, h.quoted_ttl, tuple(h.labels), h.er_ttl)
+
+
+def utnt_row(h):
+    return (h["address"], h["probe_ttl"], h["icmp_type"], h["reply_ttl"], h["quoted_ttl"], h["er_ttl"],
+            [(x["label"], x["ttl"]) for x in h["labels"]], h["frpla"], h["rtla"], h["uturn"],
+            (h["mpls"] or {}).get("class"), (h["mpls"] or {}).get("role"), h["revealed"])
+
+
+def root_links() -> list[str]:
+    out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True, check=True).stdout
+    return sorted(line.split(":")[1].strip().split("@")[0] for line in out.splitlines())
+
+
+def _same_utnt(lab, name, jobs, seed=0):
+    net = probe_lab(lab, "netns", jobs, [], name=name, seed=seed)
+    sim = probe_lab(lab, "sim", jobs, [], cp=build(lab), seed=seed)
+    assert len(net) == len(sim) == sum(len(t) for _, t in jobs)
+    for a, b in zip(net, sim):
+        assert a["hops"] and [utnt_row(h) for h in a["hops"]] == [utnt_row(h) for h in b["hops"]]
+    return net
+
+
+@pytest.fixture(scope="module")
+def split_pipe():
+    lab = load_lab("split-pipe")
+    name = N("pt-bigsp")
+    before = root_links()
+    st = bigrt.up(lab, name=name, workers=2)
+    try:
+        yield lab, name, st
+    finally:
+        bigrt.down(name)
+        assert teardown.leftovers(name) == {"namespaces": [], "processes": [], "run_dir": []}
+        assert root_links() == before
+
+
+def test_only_hosts_and_vantage_points_are_namespaces(split_pipe):
+    lab, name, st = split_pipe
+    assert st["runtime"] == "bigrt" and len(st["workers"]) == 2
+    pre = st["prefix"]
+    have = sorted(n for n in nsutil.list_netns() if n.startswith(pre))
+    assert have == sorted([st["switch"], api.prober_namespace(name, "pe1")] + list(st["hosts"].values()))
+    assert not any(n == f"{pre}{r.name}" for n in have for r in lab.routers)
+    assert api.status(name)["status"] == "up"
+    # the routers' ports the kernel sees: only those on a link with a host (ce1's and ce2's LANs)
+    links = subprocess.run(["ip", "-n", st["switch"], "-o", "link", "show"], capture_output=True, text=True,
+                           check=True).stdout
+    assert sum(1 for ln in links.splitlines() if ln.split(":")[1].strip().startswith("e")) == st["kernel_ports"] == 2
+
+
+def test_scamper_from_a_host_and_from_a_router_match_the_sim(split_pipe):
+    lab, name, st = split_pipe
+    cp = build(lab)
+    dst = str(lab.probes[0].targets[0])
+    from_vp = scamper.trace_with_pings(st["hosts"]["vp"], dst)
+    from_pe = scamper.trace_with_pings(api.prober_namespace(name, "pe1"), dst)
+    assert [row(h) for h in from_vp] == [row(h) for h in ScriptedProber(Sim(lab, cp), "vp").trace(dst)]
+    assert [row(h) for h in from_pe] == [row(h) for h in ScriptedProber(Sim(lab, cp), "pe1").trace(dst)]
+    assert [lab.owner_of(h.address) for h in from_vp] == ["ce1", "pe1", "pe2", "ce2", "dst"]
+
+
+def test_utnt_on_taps_matches_the_sim(split_pipe):
+    lab, name, st = split_pipe
+    dst = str(lab.probes[0].targets[0])
+    net = _same_utnt(lab, name, [("pe1", [dst]), ("vp", [dst])])
+    assert net[0]["tunnels"][0]["class"] == "EXP" and net[1]["tunnels"][0]["class"] == "INV"
+
+
+def test_five_vantage_points_match_the_sim():
+    lab = load_lab("five-vp")
+    name = N("pt-bigfv")
+    try:
+        bigrt.up(lab, name=name)
+        jobs = [(p.source, [str(t) for t in p.targets]) for p in lab.probes]
+        net = _same_utnt(lab, name, jobs, seed=1)
+        assert all(t["tunnels"] and t["tunnels"][0]["class"] == "INV" for t in net)
+    finally:
+        bigrt.down(name)
+    assert teardown.leftovers(name) == {"namespaces": [], "processes": [], "run_dir": []}
+
+
+def test_generated_ring_on_two_workers_matches_the_sim(tmp_path):
+    f = tmp_path / "ring600.yaml"
+    f.write_text(ring_chord(600))
+    lab = load_lab(str(f), no_limits=True)
+    name = N("pt-bigring")
+    cap = "r1-r2"
+    assert cap in {ln.name for ln in lab.links}
+    try:
+        st = bigrt.up(lab, name=name, workers=2, pcap=[cap])
+        assert {p["from"] for p in st["check"]["pings"]} == {"vp", "r0"}
+        dst = str(lab.nodes["dst"].primary_address())
+        _same_utnt(lab, name, [("vp", [dst])])
+        cp = build(lab)
+        got = scamper.trace_with_pings(api.prober_namespace(name, "r0"), dst)
+        want = ScriptedProber(Sim(lab, cp), "r0").trace(dst)
+        assert len(got) >= 3 and [row(h) for h in got] == [row(h) for h in want]
+        # the engine's capture of r1-r2: an echo request from vp to r2's address on that link
+        # reaches r1 (the nearer owner of the prefix), which resolves r2 and hands it over there
+        link = next(ln for ln in lab.links if ln.name == cap)
+        r2 = next(i for i in link.interfaces if i.node == "r2")
+        assert check.ping_from(st["hosts"]["vp"], [str(r2.ip)], time.monotonic() + 10)
+        files = pcap_files(name)
+        assert len(files) == 1 and files[0].endswith(f"/{cap}.w0.pcap")
+        assert struct.unpack_from("<IHH", open(files[0], "rb").read()) == (0xA1B2C3D4, 2, 4)
+        r = subprocess.run(["tcpdump", "-n", "-r", files[0]], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        assert f"Request who-has {r2.ip}" in r.stdout and f"> {r2.ip}: ICMP echo request" in r.stdout
+    finally:
+        bigrt.down(name)
+    assert teardown.leftovers(name) == {"namespaces": [], "processes": [], "run_dir": []}
