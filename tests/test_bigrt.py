@@ -12,6 +12,7 @@ hop with the sim (the same engine and control plane):
 """
 from __future__ import annotations
 
+import os
 import shutil
 import struct
 import subprocess
@@ -147,3 +148,30 @@ def test_generated_ring_on_two_workers_matches_the_sim(tmp_path):
     finally:
         bigrt.down(name)
     assert teardown.leftovers(name) == {"namespaces": [], "processes": [], "run_dir": []}
+
+
+@pytest.mark.skipif(not os.environ.get("UTNT_BIG"), reason="heavy (a minute): UTNT_BIG=1 runs it (make test-big)")
+def test_ten_thousand_routers_traced_hop_for_hop_as_on_the_sim(tmp_path):
+    """Issue 23's done-when: a 10,000-router lab up, traced by uTNT on a tap and by scamper
+    from a router vantage point as on the sim, and down; the times are printed (the
+    benchmark, benchmarks/bench_bigrt.py, measures them against the other runtimes)."""
+    f = tmp_path / "ring10k.yaml"
+    f.write_text(ring_chord(10000))
+    lab = load_lab(str(f), no_limits=True)
+    name = N("pt-big10k")
+    t0 = time.monotonic()
+    try:
+        st = bigrt.up(lab, name=name)
+        t_up = time.monotonic() - t0
+        dst = str(lab.nodes["dst"].primary_address())
+        net = _same_utnt(lab, name, [("vp", [dst])])
+        assert len(net[0]["hops"]) >= 5
+        got = scamper.trace_with_pings(api.prober_namespace(name, "r0"), dst)
+        want = ScriptedProber(Sim(lab, build(lab)), "r0").trace(dst)
+        assert len(got) >= 5 and [row(h) for h in got] == [row(h) for h in want]
+    finally:
+        t1 = time.monotonic()
+        bigrt.down(name)
+        t_down = time.monotonic() - t1
+    assert teardown.leftovers(name) == {"namespaces": [], "processes": [], "run_dir": []}
+    print(f"10,000 routers: up {t_up:.1f} s, down {t_down:.2f} s")
