@@ -175,3 +175,29 @@ def test_ten_thousand_routers_traced_hop_for_hop_as_on_the_sim(tmp_path):
         t_down = time.monotonic() - t1
     assert teardown.leftovers(name) == {"namespaces": [], "processes": [], "run_dir": []}
     print(f"10,000 routers: up {t_up:.1f} s, down {t_down:.2f} s")
+
+
+def _library():
+    from testbed.lab import lab_names
+    return lab_names()
+
+
+@pytest.mark.skipif(not os.environ.get("UTNT_BIG"), reason="heavy (two minutes): UTNT_BIG=1 runs it (make test-big)")
+@pytest.mark.parametrize("lab_name", _library())
+def test_every_library_lab_traces_as_on_the_sim(lab_name):
+    """Every library lab the big-lab runtime runs (not FRR's): uTNT from every probe's vantage
+    point, seeded flows, hop for hop as on the sim (whose traces tests/test_traces_golden.py
+    pins to the recorded digests); the truth is the same computed control plane's."""
+    lab = load_lab(lab_name)
+    if lab.control_plane != "computed":
+        pytest.skip(f"{lab_name}: control plane {lab.control_plane} (namespace runtime only)")
+    name = N(f"pt-bl-{lab_name}")
+    try:
+        bigrt.up(lab, name=name)
+        jobs = {}
+        for p in lab.probes:
+            jobs.setdefault(p.source, []).extend(str(t) for t in p.targets)
+        _same_utnt(lab, name, list(jobs.items()), seed=1)
+    finally:
+        bigrt.down(name)
+    assert teardown.leftovers(name) == {"namespaces": [], "processes": [], "run_dir": []}

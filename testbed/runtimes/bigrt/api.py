@@ -49,19 +49,23 @@ def _load(lab, params):
 
 def up(lab, params: dict | None = None, name: str | None = None, workers: int | None = None,
        progress=None, check_timeout: float | None = None, pcap: list[str] | None = None,
-       seed: int | None = None) -> dict:
+       seed: int | None = None, control_plane: str | None = None, converge_timeout: float | None = None) -> dict:
     """Bring a lab up on the big-lab runtime; return its state (the namespace runtime's keys).
+    The namespace runtime's `up` arguments are taken (so either can be called alike);
+    control_plane may only be "computed" (converge_timeout is FRR's: unused).
 
     lab: a Lab, a library lab name or a lab file path (then params apply; no size limits).
     workers: engine processes (default: default_workers). pcap: names of links between
-    routers whose frames the engine writes to <run folder>/pcap/<link>.w<worker>.pcap."""
+    routers whose frames the engine writes to <run folder>/pcap/<link>.w<worker>.pcap.
+    seed: the impairment streams' seed (default: the lab's)."""
     nsapi._require_root()
     progress = progress or nsapi._Quiet()
     t_start = time.monotonic()
     lab = _load(lab, params)
-    if getattr(lab, "control_plane", "computed") not in (None, "computed"):
-        raise TestbedError(f"lab '{lab.name}' asks for control_plane {lab.control_plane}: the big-lab runtime "
-                           "computes its control plane (FRR runs in the netns runtime: --runtime netns)")
+    cp_mode = control_plane or getattr(lab, "control_plane", None) or "computed"
+    if cp_mode != "computed":
+        raise TestbedError(f"lab '{lab.name}': control plane '{cp_mode}' does not run on the big-lab runtime, which "
+                           "computes its control plane (FRR needs a namespace per router: use the netns runtime)")
     name = names.check_name(name if name is not None else lab.name)
     links = {link.name for link in lab.links}
     for ln in pcap or ():
