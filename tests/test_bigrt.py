@@ -22,6 +22,7 @@ import pytest
 
 from labnames import N
 from testbed.controlplane import build
+from testbed import errors
 from testbed.experiments.run import probe_lab
 from testbed.lab import load_lab
 from testbed.runtimes import bigrt
@@ -109,7 +110,7 @@ def test_five_vantage_points_match_the_sim():
     lab = load_lab("five-vp")
     name = N("pt-bigfv")
     try:
-        bigrt.up(lab, name=name)
+        bigrt.up("five-vp", name=name)          # by name: the engine loads it while `up` does
         jobs = [(p.source, [str(t) for t in p.targets]) for p in lab.probes]
         net = _same_utnt(lab, name, jobs, seed=1)
         assert all(t["tunnels"] and t["tunnels"][0]["class"] == "INV" for t in net)
@@ -147,6 +148,14 @@ def test_generated_ring_on_two_workers_matches_the_sim(tmp_path):
         assert f"Request who-has {r2.ip}" in r.stdout and f"> {r2.ip}: ICMP echo request" in r.stdout
     finally:
         bigrt.down(name)
+    assert teardown.leftovers(name) == {"namespaces": [], "processes": [], "run_dir": []}
+
+
+def test_a_bad_capture_request_is_one_line_and_leaves_nothing():
+    name = N("pt-bigbad")
+    with pytest.raises(errors.TestbedError) as e:
+        bigrt.up("five-vp", name=name, pcap=["no-such-link"])
+    assert "has no link 'no-such-link' to capture" in str(e.value) and "\n" not in str(e.value)
     assert teardown.leftovers(name) == {"namespaces": [], "processes": [], "run_dir": []}
 
 

@@ -61,37 +61,33 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
     nsapi._require_root()
     progress = progress or nsapi._Quiet()
     t_start = time.monotonic()
-    lab = _load(lab, params)
-    cp_mode = control_plane or getattr(lab, "control_plane", None) or "computed"
-    if cp_mode != "computed":
-        raise TestbedError(f"lab '{lab.name}': control plane '{cp_mode}' does not run on the big-lab runtime, which "
-                           "computes its control plane (FRR needs a namespace per router: use the netns runtime)")
-    name = names.check_name(name if name is not None else lab.name)
-    links = {link.name for link in lab.links}
-    for ln in pcap or ():
-        if ln not in links:
-            raise TestbedError(f"lab '{lab.name}' has no link '{ln}' to capture; links: "
-                               f"{', '.join(sorted(links)[:8])}{' ...' if len(links) > 8 else ''}")
-    plan, kports = make_plan(lab, name)
-    routers = [r.name for r in lab.routers]
-    n_workers = max(1, min(workers or default_workers(len(routers)), max(1, len(routers))))
-    parts = partition(routers, n_workers)
-    core = plan.switch
+    if control_plane not in (None, "computed"):
+        raise TestbedError(f"control plane '{control_plane}' does not run on the big-lab runtime, which computes "
+                           "its control plane (FRR needs a namespace per router: use the netns runtime)")
+    # a lab file named with an instance name: the engine starts loading it at once, while this
+    # process loads it too (for the plan); otherwise the lab is loaded here first
+    if isinstance(lab, (str, Path)) and name is not None:
+        from testbed.lab.loader import find_lab
+        name = names.check_name(name)
+        source, lab_params, options = str(find_lab(str(lab)).resolve()), dict(params or {}), {"no_limits": True}
+        pending = (str(lab), params)
+        lab = None
+    else:
+        lab = _load(lab, params)
+        _check_lab(lab, pcap)
+        name = names.check_name(name if name is not None else lab.name)
+        source, lab_params = str(Path(lab.source).resolve()), lab.params
+        options = {"no_limits": True, **(getattr(lab, "options", None) or {})}
+        pending = None
+    core = names.switch_ns(name)
     me = os.getpid()
-    st = {"schema": state.SCHEMA, "name": name, "lab": lab.name, "runtime": RUNTIME,
-          "source": str(Path(lab.source).resolve()), "params": lab.params,
-          "options": getattr(lab, "options", None) or {}, "status": "building",
+    st = {"schema": state.SCHEMA, "name": name, "lab": None, "runtime": RUNTIME, "source": source,
+          "params": lab_params, "options": options, "status": "building",
           "owner": {"pid": me, "start_time": nsutil.proc_start_time(me)},
-          "created": state.now(), "prefix": names.prefix(name), "namespaces": plan.namespaces,
-          "routers": {r: core for r in routers}, "hosts": plan.hosts, "switch": core,
-          "bridges": [{"name": l.bridge, "namespace": core, "lan": l.name} for l in plan.lans],
-          "taps": [{"name": l.tap, "namespace": core, "lan": l.name} for l in plan.lans if l.tap],
-          "attach": plan.attach, "router_attach": plan.router_vps, "workers": [], "timings": {},
-          "probes": [{"from": p.source, "namespace": plan.hosts.get(p.source, core),
-                      "targets": [str(t) for t in p.targets]} for p in lab.probes],
-          "check": None, "control_plane": "computed", "frr": None,
-          "kernel_ports": sum(len(v) for v in kports.values())}
-    nsapi._claim(name, plan, lab, st, progress)
+          "created": state.now(), "prefix": names.prefix(name), "namespaces": [], "routers": {}, "hosts": {},
+          "switch": core, "bridges": [], "taps": [], "attach": [], "router_attach": [], "workers": [],
+          "timings": {}, "probes": [], "check": None, "control_plane": "computed", "frr": None}
+    nsapi._claim(name, None, None, st, progress)
     old_term = None
     try:
         old_term = signal.signal(signal.SIGTERM, nsapi._sigterm)
@@ -103,13 +99,9 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
         t = time.monotonic()
         progress.step("engine workers")
         d = state.run_dir(name)
-        spec = {"runtime": RUNTIME, "name": name, "lab": lab.name, "source": st["source"], "params": lab.params,
-                "options": st["options"], "partitions": parts, "routers_order": routers,
-                "fingerprint": fingerprint(lab, routers), "core": core,
-                "kernel_ports": {r: {str(p): ifn for p, ifn in v.items()} for r, v in kports.items()},
-                "router_vps": {v["router"]: {"ifs": [v["veth"], v["tap"]], "mac": v["gateway_mac"]}
-                               for v in plan.router_vps},
-                "pcap": {ln: True for ln in pcap or ()}, "pcap_dir": str(d / "pcap"), "seed": seed}
+        spec = {"runtime": RUNTIME, "name": name, "source": source, "params": lab_params, "options": options,
+                "workers": workers, "core": core, "pcap": {ln: True for ln in pcap or ()},
+                "pcap_dir": str(d / "pcap"), "seed": seed}
         if pcap:
             os.mkdir(d / "pcap", 0o700)
         state.write_json(d / "spec.json", spec)
@@ -118,9 +110,29 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
                           env=nsapi._child_env(), marker=str(d), index=0)
         engine = child.popen
         st["workers"] = [{"index": 0, "pid": engine.pid, "start_time": nsutil.proc_start_time(engine.pid),
-                          "routers": parts[0], "log": str(d / "workers.log")}]
+                          "routers": [], "log": str(d / "workers.log")}]
         state.write_state(name, st)
-        progress.done("engine workers", time.monotonic() - t, f"{len(parts)} to start")
+        progress.done("engine workers", time.monotonic() - t, "started")
+        if pending is not None:
+            t = time.monotonic()
+            progress.step("lab")
+            lab = _load(*pending)
+            _check_lab(lab, pcap)
+            st["timings"]["lab"] = round(time.monotonic() - t, 4)
+            progress.done("lab", st["timings"]["lab"], f"{len(lab.routers)} routers")
+        plan, kports = make_plan(lab, name)
+        routers = [r.name for r in lab.routers]
+        parts = partition(routers, engine_workers(workers, len(routers)))
+        st.update({"lab": lab.name, "namespaces": plan.namespaces, "routers": {r: core for r in routers},
+                   "hosts": plan.hosts,
+                   "bridges": [{"name": l.bridge, "namespace": core, "lan": l.name} for l in plan.lans],
+                   "taps": [{"name": l.tap, "namespace": core, "lan": l.name} for l in plan.lans if l.tap],
+                   "attach": plan.attach, "router_attach": plan.router_vps,
+                   "probes": [{"from": p.source, "namespace": plan.hosts.get(p.source, core),
+                               "targets": [str(t) for t in p.targets]} for p in lab.probes],
+                   "kernel_ports": sum(len(v) for v in kports.values())})
+        st["workers"][0]["routers"] = parts[0]
+        state.write_state(name, st)
         for label, fn in nsbuild.STEPS:
             t = time.monotonic()
             progress.step(label)
@@ -130,6 +142,10 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
         t = time.monotonic()
         progress.step("engines")
         nsapi._engines_ready(name, engine, parts, progress, st)
+        got = _read_engine(d)
+        if got.get("fingerprint") != fingerprint(lab, routers) or got.get("workers") != len(parts):
+            raise TestbedError(f"{source} changed while the lab was coming up (the engine loaded other routers, "
+                               "addresses or MACs); bring it up again")
         st["timings"]["engines_wait"] = round(time.monotonic() - t, 4)
         progress.done("engines", st["timings"]["engines_wait"], f"{len(routers)} routers on {len(parts)} workers")
         t = time.monotonic()
@@ -190,6 +206,31 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
                 signal.signal(signal.SIGTERM, old_term)
             except ValueError:
                 pass
+
+
+def engine_workers(workers: int | None, routers: int) -> int:
+    """How many engine processes a lab of `routers` runs on (`up` and the engine agree on it)."""
+    return max(1, min(workers or default_workers(routers), max(1, routers)))
+
+
+def _check_lab(lab, pcap):
+    links = {link.name for link in lab.links}
+    for ln in pcap or ():
+        if ln not in links:
+            raise TestbedError(f"lab '{lab.name}' has no link '{ln}' to capture; links: "
+                               f"{', '.join(sorted(links)[:8])}{' ...' if len(links) > 8 else ''}")
+    if getattr(lab, "control_plane", None) not in (None, "computed"):
+        raise TestbedError(f"lab '{lab.name}': control plane '{lab.control_plane}' does not run on the big-lab "
+                           "runtime, which computes its control plane (FRR needs a namespace per router: use the "
+                           "netns runtime)")
+
+
+def _read_engine(d: Path) -> dict:
+    import json
+    try:
+        return json.loads((d / "engine.json").read_text())
+    except (OSError, ValueError):
+        return {}
 
 
 def down(name: str) -> dict:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import errno
 import gc
+import json
 import os
 import select
 import signal
@@ -111,7 +112,7 @@ class BigWorker(Worker):
                         self.link_pcap[a] = link.name
         self.caps = caps
         self.impair_cache: dict[str, tuple] = {}
-        self.kernel_ports = {r: {int(p): ifn for p, ifn in d.items()} for r, d in kports.items() if r in mine}
+        self.kernel_ports = {r: dict(d) for r, d in kports.items() if r in mine}
         t2 = time.monotonic()
         self.say(f"compiled {len(self.mine)} {cp_seconds:.3f} {t2 - t1:.3f}")
 
@@ -377,14 +378,28 @@ def _mine(pairs: dict, index: int) -> dict:
     return mine
 
 
-def _control_plane(spec: dict):
+def _control_plane(run_dir: Path, spec: dict):
+    """Load the lab, derive what `up` derives from it (the same functions: routers' order,
+    partitions, the plan's kernel ports and vantage points), record its fingerprint for `up`
+    to compare with its own, compute the control plane."""
     from testbed.controlplane import build as build_cp
     from testbed.lab import load_lab
+    from testbed.runtimes.netns.plan import partition
+    from testbed.runtimes.netns.state import write_record
+
+    from .api import engine_workers
+    from .plan import make_plan
     say("0 stage lab")
-    opts = {"no_limits": True, **(spec.get("options") or {})}
-    lab = load_lab(spec["source"], spec["params"], name=spec["lab"], **opts)
-    if fingerprint(lab, spec["routers_order"]) != spec["fingerprint"]:
-        raise RuntimeError(f"{spec['source']} changed while the lab was coming up (addresses or MACs differ)")
+    lab = load_lab(spec["source"], spec["params"], **(spec.get("options") or {"no_limits": True}))
+    routers = [r.name for r in lab.routers]
+    spec["routers_order"] = routers
+    spec["partitions"] = partition(routers, engine_workers(spec.get("workers"), len(routers)))
+    plan, kports = make_plan(lab, spec["name"])
+    spec["kernel_ports"] = kports
+    spec["router_vps"] = {v["router"]: {"ifs": [v["veth"], v["tap"]], "mac": v["gateway_mac"]}
+                          for v in plan.router_vps}
+    write_record(run_dir / "engine.json", json.dumps({"fingerprint": fingerprint(lab, routers),
+                                                      "workers": len(spec["partitions"])}))
     say(f"0 stage control-plane {len(lab.routers)} routers")
     t0 = time.monotonic()
     cp = build_cp(lab)
@@ -398,11 +413,13 @@ def main(run_dir: Path, spec: dict):
     w = None
     gc.disable()
     try:
-        n = len(spec["partitions"])
-        pairs = _pairs(n)
+        spec["partitions"] = [[]]
         w = BigWorker(run_dir, 0, spec, {})
         w.register()
-        lab, cp, cp_seconds = _control_plane(spec)
+        lab, cp, cp_seconds = _control_plane(run_dir, spec)
+        w.mine = spec["partitions"][0]
+        n = len(spec["partitions"])
+        pairs = _pairs(n)
         for i in range(1, n):
             sys.stdout.flush()
             sys.stderr.flush()
