@@ -7,7 +7,7 @@ hop with the sim (the same engine and control plane):
   uTNT on vp's tap and on pe1's tap, as on the sim; no namespace per router; `down` leaves
   nothing, the root namespace gains no interface;
 - five-vp: uTNT from the five vantage points' taps, as on the sim;
-- a generated ring-with-chords lab of 600 routers on two workers: uTNT from vp, scamper from
+- a generated ring-with-chords lab of 200 routers on two workers: uTNT from vp, scamper from
   the router vantage point r0, as on the sim; the engine's capture of a link between routers.
 """
 from __future__ import annotations
@@ -120,8 +120,8 @@ def test_five_vantage_points_match_the_sim():
 
 
 def test_generated_ring_on_two_workers_matches_the_sim(tmp_path):
-    f = tmp_path / "ring600.yaml"
-    f.write_text(ring_chord(600))
+    f = tmp_path / "ring200.yaml"
+    f.write_text(ring_chord(200))
     lab = load_lab(str(f), no_limits=True)
     name = N("pt-bigring")
     cap = "r1-r2"

@@ -40,8 +40,8 @@ from pathlib import Path
 
 from testbed.inputs import record_json
 from testbed.runtimes.netns.plan import fingerprint
-from testbed.runtimes.netns.workers import (BURST, CHECK_EVERY, FRAME_MAX, LocalEnd, Worker, _sink, _wait_go,
-                                            say)
+from testbed.runtimes.netns.workers import (BURST, CHECK_EVERY, FRAME_MAX, PACKET_OUTGOING, LocalEnd, Worker, _sink,
+                                            _wait_go, say)
 
 XHDR = struct.Struct("!IH")          # router index, port index: the header of a frame between workers
 XBUF = 8 << 20
@@ -215,9 +215,15 @@ class BigWorker(Worker):
     def _kernel_frames(self, r: str, pidx: int, sock, now: float):
         ingress = self._impair(r)[1]
         ing = ingress[pidx] if ingress else None
+        filt = self.filter_outgoing
         for _ in range(BURST):
             try:
-                frame = sock.recv(FRAME_MAX)
+                if filt:                     # no PACKET_IGNORE_OUTGOING: skip our own sends
+                    frame, addr = sock.recvfrom(FRAME_MAX)
+                    if addr[2] == PACKET_OUTGOING:
+                        continue
+                else:
+                    frame = sock.recv(FRAME_MAX)
             except BlockingIOError:
                 break
             except OSError as e:
@@ -296,7 +302,6 @@ class BigWorker(Worker):
     def _local_frames(self, router, end, sends, egress, now: float):
         """Frames from a router vantage point's prober: the router's own packets (as the
         namespace runtime's worker handles them)."""
-        from testbed.runtimes.netns.workers import PACKET_OUTGOING
         from testbed.wire import ARP_REQUEST, WireError, arp_reply, parse_arp
         for _ in range(BURST):
             try:
