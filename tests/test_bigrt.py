@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import struct
 import subprocess
+import sys
 import time
 
 import pytest
+from pathlib import Path
 
 from labnames import N
 from testbed.controlplane import build
@@ -32,6 +35,7 @@ from testbed.runtimes.netns import api, check, nsutil, scamper, teardown
 from testbed.runtimes.sim import Sim
 from testbed.tools.scripted import ScriptedProber
 
+ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.netns,
               pytest.mark.skipif(not shutil.which("scamper"), reason="Debian's scamper is not installed")]
 
@@ -197,6 +201,40 @@ def test_a_bad_capture_request_is_one_line_and_leaves_nothing():
         bigrt.up("five-vp", name=name, pcap=["no-such-link"])
     assert "has no link 'no-such-link' to capture" in str(e.value) and "\n" not in str(e.value)
     assert teardown.leftovers(name) == {"namespaces": [], "processes": [], "run_dir": []}
+
+
+@pytest.mark.parametrize("when,sig", [("lab", signal.SIGTERM), ("engines", signal.SIGINT)])
+def test_interrupted_up_leaves_nothing(tmp_path, when, sig):
+    """Ctrl-C (to the whole foreground group, as a terminal sends it) or SIGTERM while the
+    engine computes: `up` tears down what it built, the engine included; exit 130."""
+    f = tmp_path / "ring.yaml"
+    f.write_text(ring_chord(400))
+    name = N(f"pt-bigint-{when}")
+    before = root_links()
+    p = subprocess.Popen([sys.executable, "-m", "testbed.runtimes.bigrt", "up", str(f), "--name", name],
+                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    seen = []
+    try:
+        for line in p.stderr:
+            seen.append(line)
+            if line.startswith(f"» {when}"):
+                time.sleep(0.3)
+                if sig == signal.SIGINT:
+                    os.killpg(p.pid, sig)
+                else:
+                    p.send_signal(sig)
+                break
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+        bigrt.down(name)          # only reached with something left by a failed test
+    # (`up` turns SIGTERM into an interruption of its own, as the namespace runtime's does: 130)
+    assert p.returncode in (130, 128 + sig), "".join(seen) + err
+    assert "interrupted" in err or "terminated" in err
+    assert teardown.leftovers(name) == {"namespaces": [], "processes": [], "run_dir": []}
+    assert root_links() == before
 
 
 @pytest.mark.skipif(not os.environ.get("UTNT_BIG"), reason="heavy (a minute): UTNT_BIG=1 runs it (make test-big)")
