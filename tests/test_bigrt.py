@@ -274,6 +274,12 @@ def test_ten_thousand_routers_traced_hop_for_hop_as_on_the_sim(tmp_path):
     try:
         st = bigrt.up(lab, name=name)
         t_up = time.monotonic() - t0
+        # the engine's memory, every worker's proportional share (issue 23: the whole lab under 4 GB)
+        pss = 0
+        for w in st["workers"]:
+            with open(f"/proc/{w['pid']}/smaps_rollup") as fh:
+                pss += next(int(ln.split()[1]) for ln in fh if ln.startswith("Pss:"))
+        assert pss < 2 << 20, f"engine PSS {pss >> 10} MB"
         dst = str(lab.nodes["dst"].primary_address())
         net = _same_utnt(lab, name, [("vp", [dst])])
         assert len(net[0]["hops"]) >= 5
@@ -284,7 +290,7 @@ def test_ten_thousand_routers_traced_hop_for_hop_as_on_the_sim(tmp_path):
         bigrt.down(name)
         t_down = time.monotonic() - t1
     assert teardown.leftovers(name) == {"namespaces": [], "processes": [], "run_dir": []}
-    print(f"10,000 routers: up {t_up:.1f} s, down {t_down:.2f} s")
+    print(f"10,000 routers: up {t_up:.1f} s, down {t_down:.2f} s, engine PSS {pss >> 10} MB")
 
 
 def _library():
