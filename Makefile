@@ -7,7 +7,7 @@ ARGS   ?=
 # test processes (pytest-xdist): most namespace tests wait on real processes, so three share two cores well
 JOBS   ?= 3
 
-.PHONY: all bootstrap test testbed labs bench clean conformance oracle vm vm-image mininet
+.PHONY: all bootstrap test test-big testbed labs bench clean conformance oracle vm vm-image mininet
 
 all: test
 
@@ -26,6 +26,10 @@ test: $(STAMP)
 	@if command -v qemu-system-x86_64 >/dev/null && [ -x /bin/busybox ] && ls /boot/vmlinuz-*-amd64 >/dev/null 2>&1; \
 	then $(MAKE) --no-print-directory build/vm/image.json; fi
 	$(PY) -m pytest -q -ra -n $(JOBS) tests $(ARGS)
+
+## make test-big : the heavy big-lab tests (10,000 routers, every library lab on the big-lab runtime; root; minutes)
+test-big: $(STAMP)
+	UTNT_BIG=1 $(PY) -m pytest -q -ra -s -n 0 tests/test_bigrt.py tests/test_bigrt_cp.py -k "ten_thousand or library" $(ARGS)
 
 ## make conformance : uTNT vs the original TNT over the lab variants (needs TNT built, see README)
 conformance: $(STAMP)

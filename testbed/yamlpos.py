@@ -120,3 +120,38 @@ def line_of(lines: dict[tuple, int], path: tuple) -> int | None:
             return lines[path]
         path = path[:-1]
     return lines.get(())
+
+
+def problems_of(path: str, err, lines: dict | None = None, ranges: dict | None = None) -> list:
+    """A pydantic ValidationError of any document checked with these models (a lab file's
+    parts, a vendor table, a run-state record) as Problems: one per field, with the line the
+    field is on when the document's lines are known (yamlpos.load_with_lines) and the fix
+    (`ranges`: field name -> what is allowed)."""
+    from testbed.errors import Problem
+    out, seen = [], set()
+    for e in err.errors():
+        loc = tuple(x for x in e["loc"] if isinstance(x, int) or not _union_tag(x))
+        if (loc, e["msg"]) in seen:
+            continue
+        seen.add((loc, e["msg"]))
+        last = next((x for x in reversed(loc) if isinstance(x, str)), None)
+        msg = e["msg"].replace("Value error, ", "")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown field; check the spelling or remove it"
+        elif e["type"] == "missing":
+            msg = "required field is missing; add it"
+        elif ranges and last in ranges and not isinstance(loc[-1], int):
+            msg = f"got {e.get('input')!r}; allowed: {ranges[last]}"
+        elif e["type"] == "literal_error":
+            msg = f"{msg}, got {e.get('input')!r}"
+        elif "input" in e and not isinstance(e["input"], (dict, list)):
+            msg = f"{msg}, got {e['input']!r}"
+        field = ".".join(str(x) if not isinstance(x, int) else f"[{x}]" for x in loc).replace(".[", "[")
+        out.append(Problem(path, field, msg, line_of(lines, loc) if lines else None))
+    return out
+
+
+def _union_tag(x: str) -> bool:
+    """pydantic names union members and constrained types in error locations
+    (`int`, `list[str]`, `function-after[...]`); they are not fields."""
+    return x[:1].isupper() or x in ("int", "str", "float", "bool", "dict", "list", "none") or "[" in x

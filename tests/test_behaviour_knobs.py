@@ -57,9 +57,11 @@ def test_router_knob_over_domain_over_vendor_and_recorded_in_truth(tmp_path):
 
 
 @pytest.mark.parametrize("knob,fix", [("answer_ping: false", "unknown behaviour 'answer_ping'"),
-                                      ("ip_id: counter", "'counter' is not one of shared, per-interface"),
-                                      ("label_base: -4", "non-negative integer"),
-                                      ("limit_echo_reply: {rate: 0}", "rate must be > 0")])
+                                      ("ip_id: counter",
+                                       "got 'counter'; allowed: one of shared, per-interface, zero, random"),
+                                      ("label_base: -4", "got -4; allowed: an integer in 16..1048575"),
+                                      ("limit_echo_reply: {rate: 0}", "rate: got 0; allowed: a number > 0"),
+                                      ("tunnel_scope: true", "got True; allowed: one of all, multi-label, udp")])
 def test_bad_knob_is_one_line_with_file_line_and_field(tmp_path, knob, fix):
     with pytest.raises(LabError) as e:
         _lab(tmp_path, knob)

@@ -19,7 +19,9 @@ from testbed.runtimes.netns import state, teardown
 
 TESTBED = str(Path(sys.executable).with_name("testbed"))
 NOTHING = {"namespaces": [], "processes": [], "run_dir": []}
-JUNIPER = (Path(vendors.HERE) / "juniper.yaml").read_text()
+# a table of one's own that sets some knobs over its base (lines 5, 6 and 9 are the ones spoiled below)
+MINE = ("name: mine\ndescription: x\nbase: juniper\ninitial_ttl:\n  time_exceeded: 255\n  echo_reply: 64\n"
+        "mpls:\n  ldp: loopbacks\n  ttl_propagate: true\n")
 
 
 def tb(*args, env=None):
@@ -31,19 +33,15 @@ def errors(r) -> list[str]:
 
 
 # ---------------------------------------------------------------- vendor tables
-def _mine(text: str) -> str:
-    return text.replace("name: juniper", "name: mine", 1)
-
-
 CASES = [
-    ("bad-bool", _mine(JUNIPER.replace("  ttl_propagate: true", "  ttl_propagate: maybe", 1)),
-     [":11: mpls.ttl_propagate: got 'maybe'; allowed: true or false"]),
+    ("bad-bool", MINE.replace("  ttl_propagate: true", "  ttl_propagate: maybe", 1),
+     [":9: mpls.ttl_propagate: got 'maybe'; allowed: true or false"]),
     ("three-problems", "name: mine\ndescription: x\nbase: cisco\nmpls:\n  popping: pph\nbehaviour:\n"
      "  limit_unreachable: {rate: 0}\n  lable_base: 3\n",
-     [":5: mpls.popping: Input should be 'php' or 'uhp', got 'pph'",
+     [":5: mpls.popping: got 'pph'; allowed: php or uhp",
       ":7: behaviour.limit_unreachable.rate: got 0; allowed: a number > 0 (messages per second)",
       ":8: behaviour.lable_base: unknown field; check the spelling or remove it"]),
-    ("ttl-range", _mine(JUNIPER.replace("  echo_reply: 64", "  echo_reply: 300", 1)),
+    ("ttl-range", MINE.replace("  echo_reply: 64", "  echo_reply: 300", 1),
      [":6: initial_ttl.echo_reply: got 300; allowed: an integer in 1..255"]),
     ("missing", "name: mine\ndescription: x\ninitial_ttl: {time_exceeded: 255}\n",
      [": initial_ttl.echo_reply: required field is missing (in this table and its base: tables, if any); "
@@ -83,13 +81,15 @@ def test_bad_vendor_table_in_json_names_file_line_and_field(tmp_path):
     r = tb("validate", "explicit", "--json", env={vendors.ENV: str(tmp_path)})
     assert r.returncode == 2
     (p,) = json.loads(r.stdout)["problems"]
-    assert p == {"file": str(tmp_path / "mine.yaml"), "line": 11, "field": "mpls.ttl_propagate",
+    assert p == {"file": str(tmp_path / "mine.yaml"), "line": 9, "field": "mpls.ttl_propagate",
                  "message": "got 'maybe'; allowed: true or false"}
 
 
 def test_a_table_in_the_search_path_replaces_the_builtin_one(tmp_path, monkeypatch):
     """A cisco.yaml of one's own (initial TTL 200) is the one the engine runs: the sim's
-    time-exceeded come with TTLs counted down from 200."""
+    time-exceeded come with TTLs counted down from 200. Its base juniper.yaml is looked up on
+    the path too and replaces the built-in Juniper: the knobs' Juniper defaults no longer
+    apply, the values come from its own base (linux)."""
     from testbed.controlplane import build
     from testbed.lab import load_lab
     from testbed.runtimes.sim import Sim
@@ -102,10 +102,13 @@ def test_a_table_in_the_search_path_replaces_the_builtin_one(tmp_path, monkeypat
     (tmp_path / "cisco.yaml").write_text("name: cisco\ndescription: mine\nbase: juniper\n"
                                          "initial_ttl: {time_exceeded: 200, echo_reply: 200, unreachable: 200, "
                                          "other: 200}\n")
-    (tmp_path / "juniper.yaml").write_text(JUNIPER)           # the base is looked up on the path too
+    (tmp_path / "juniper.yaml").write_text("name: juniper\ndescription: mine too\nbase: linux\n")
     monkeypatch.setenv(vendors.ENV, str(tmp_path))
     assert vendors.table_path("cisco") == tmp_path / "cisco.yaml"
     assert reply_ttls() == [200, 199, 198]
+    mine = vendors.load("cisco")
+    assert (mine.label_base, mine.stacked_push_ttl, mine.rfc4950) == (16, "copy", False)   # linux's, not Junos'
+    assert vendors.load("juniper").ttl_time_exceeded == 64
 
 
 def test_vendor_schema_names_every_personality_field():

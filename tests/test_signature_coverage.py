@@ -1,15 +1,14 @@
-"""`testbed signatures` covers the whole behaviour catalogue: every knob of the vendor schema
-(testbed/vendors Personality, from label_base on) is in testbed/vendors/README.md's knob
-table, and every knob of that table (and the domain knobs vpn and sr) has a KNOB_ROWS row
-showing the hop-by-hop signature it produces."""
+"""`testbed signatures` covers the whole behaviour catalogue: every knob a vendor table writes
+under `behaviour:` (testbed/knobs/*.yaml, section behaviour) is in testbed/vendors/README.md's
+generated knob table, and each of them (and quote_bytes, the domain knobs vpn and sr) has a
+KNOB_ROWS row showing the hop-by-hop signature it produces."""
 from __future__ import annotations
 
 import re
-from dataclasses import fields
 from pathlib import Path
 
+from testbed import knobs
 from testbed.tools.signatures import KNOB_ROWS, knob_row, knobs_of
-from testbed.vendors import Personality
 
 README = Path(__file__).resolve().parents[1] / "testbed" / "vendors" / "README.md"
 
@@ -17,7 +16,7 @@ README = Path(__file__).resolve().parents[1] / "testbed" / "vendors" / "README.m
 def readme_knobs() -> list[str]:
     """Knob names in the first column of the README's knob table (`a`, `b` and `c` rows too)."""
     text = README.read_text()
-    table = text[text.index("| knob | values | effect |"):]
+    table = text[text.index("| knob | written under |"):]
     out = []
     for line in table.splitlines()[2:]:
         if not line.startswith("|"):
@@ -27,8 +26,7 @@ def readme_knobs() -> list[str]:
 
 
 def catalogue_knobs() -> list[str]:
-    names = [f.name for f in fields(Personality)]
-    return names[names.index("label_base"):]
+    return [k.name for k in knobs.all_knobs() if k.section == "behaviour"]
 
 
 def test_every_schema_knob_is_in_the_readme_table():
@@ -36,13 +34,13 @@ def test_every_schema_knob_is_in_the_readme_table():
     assert documented, "the knob table was not found in testbed/vendors/README.md"
     missing = [k for k in catalogue_knobs() if k not in documented]
     assert not missing, f"knobs of the vendor schema missing from testbed/vendors/README.md: {missing}"
-    unknown = documented - {f.name for f in fields(Personality)}      # quote_bytes: an icmp field, also a knob
-    assert not unknown, f"README knobs that are no Personality field: {unknown}"
+    unknown = documented - set(knobs.names())
+    assert not unknown, f"README knobs that are no declared knob: {unknown}"
 
 
 def test_every_knob_has_a_signature_row():
     covered = set().union(*(knobs_of(r) for r in KNOB_ROWS))
-    missing = [k for k in [*readme_knobs(), *catalogue_knobs(), "vpn", "sr"] if k not in covered]
+    missing = [k for k in [*catalogue_knobs(), "quote_bytes", "vpn", "sr"] if k not in covered]
     assert not missing, f"knobs without a row in testbed/tools/signatures.py KNOB_ROWS: {sorted(set(missing))}"
 
 

@@ -324,6 +324,145 @@ class _Row:
 MASK_BITS = 62
 
 
+# labs with more routers than this keep no all-pairs matrices (a 10,000-router lab's would
+# take 2.4 GB for the first-hop masks alone and a minute to fill): distances to a router and
+# the first-hop masks toward a prefix are computed when first asked (one Dijkstra on the
+# reversed graph each) and kept; the values are the same numbers as the matrices' (_LazyIgp)
+LAZY_ROUTERS = 1500
+
+
+def _graph(lab, nbrs, ix):
+    from scipy.sparse import csr_matrix
+    n = len(ix)
+    best_edge: dict[tuple[int, int], int] = {}
+    for r, lst in nbrs.items():
+        for ifn, nb, ip, c in lst:
+            k = (ix[r], ix[nb])
+            best_edge[k] = min(c, best_edge.get(k, c))
+    if not best_edge:
+        return None
+    rows, cols = zip(*best_edge)
+    return csr_matrix((list(best_edge.values()), (rows, cols)), shape=(n, n))
+
+
+class _LazyIgp:
+    """What _igp's D (all-pairs distances) and the per-prefix first-hop masks hold, one
+    column or prefix at a time: D[i, j] (a row of distances from i, cached), column(j)
+    (distances from every router to j: Dijkstra from j on the reversed graph, cached),
+    first_hops(j) (C[:, j]: per router, the bits of its neighbours on a shortest path to j)."""
+
+    def __init__(self, lab, nbrs, ix):
+        import numpy as np
+        self.n = len(ix)
+        g = _graph(lab, nbrs, ix)
+        self.g = g
+        self.gt = g.T.tocsr() if g is not None else None
+        self.words = max(1, -(-max((len(lst) for lst in nbrs.values()), default=0) // MASK_BITS))
+        src, nb, cost, word, bit = [], [], [], [], []
+        for r, lst in nbrs.items():
+            for k, (ifn, nbr, ip, c) in enumerate(lst):
+                src.append(ix[r])
+                nb.append(ix[nbr])
+                cost.append(c)
+                word.append(k // MASK_BITS)
+                bit.append(1 << (k % MASK_BITS))
+        self.src = np.array(src, dtype=np.int64)
+        self.nb = np.array(nb, dtype=np.int64)
+        self.cost = np.array(cost, dtype=float)
+        self.word = np.array(word, dtype=np.int64)
+        self.bit = np.array(bit, dtype=np.int64)
+        self.rows: dict[int, object] = {}
+        self.cols: dict[int, object] = {}
+        self.hops: dict[int, object] = {}
+
+    def _sssp(self, g, i):
+        import numpy as np
+        if g is None:
+            d = np.full(self.n, np.inf)
+            d[i] = 0
+            return d
+        from scipy.sparse.csgraph import dijkstra
+        return dijkstra(g, directed=True, indices=i)
+
+    def row(self, i: int):
+        got = self.rows.get(i)
+        if got is None:
+            got = self.rows[i] = self._sssp(self.g, i)
+        return got
+
+    def column(self, j: int):
+        got = self.cols.get(j)
+        if got is None:
+            got = self.cols[j] = self._sssp(self.gt, j)
+        return got
+
+    def __getitem__(self, ij):
+        i, j = ij
+        return self.row(i)[j]
+
+    def first_hops(self, j: int):
+        """(routers, words) int64: C[:, j] of _igp."""
+        import numpy as np
+        got = self.hops.get(j)
+        if got is None:
+            d = self.column(j)
+            ok = (self.cost + d[self.nb] == d[self.src]) & np.isfinite(d[self.src])
+            got = np.zeros((self.n, self.words), dtype=np.int64)
+            np.bitwise_or.at(got, (self.src[ok], self.word[ok]), self.bit[ok])
+            self.hops[j] = got
+        return got
+
+
+class _LazyMasks:
+    """_build's masks[prefix, router] (first-hop bits toward a prefix's best owners), one
+    prefix at a time (_LazyIgp); the whole array only when asked for with [:, i] or full()."""
+
+    def __init__(self, igp: _LazyIgp, prefixes, owners, ix):
+        self.igp, self.prefixes, self.owners, self.ix = igp, prefixes, owners, ix
+        self.shape = (len(prefixes), igp.n, igp.words)
+        self.done: dict[int, object] = {}
+        self._full = None
+
+    def prefix(self, pi: int):
+        got = self.done.get(pi)
+        if got is None:
+            got = self.done[pi] = _prefix_mask(self.owners[self.prefixes[pi]], self.ix,
+                                               self.igp.column, self.igp.first_hops, self.shape[1:])
+        return got
+
+    def full(self):
+        import numpy as np
+        if self._full is None:
+            out = np.zeros(self.shape, dtype=np.int64)
+            for pi in range(self.shape[0]):
+                out[pi] = self.prefix(pi)
+            self._full = out
+        return self._full
+
+    def __getitem__(self, key):
+        pi, i = key[0], key[1]
+        if isinstance(pi, int):
+            return self.prefix(pi)[key[1:]] if len(key) > 1 else self.prefix(pi)
+        return self.full()[key]
+
+    def any(self, axis):
+        return self.full().any(axis=axis)
+
+
+def _prefix_mask(own, ix, column, first_hops, shape):
+    """masks[pi]: (routers, words), OR of the first hops toward the prefix's best owners."""
+    import numpy as np
+    cols = [ix[o] for o, _ in own]
+    M = np.array([column(col) + c for col, (_, c) in zip(cols, own)])     # (owners, routers)
+    best = M.min(axis=0)
+    row = np.zeros(shape, dtype=np.int64)
+    for k, col in enumerate(cols):
+        row |= np.where((M[k] == best)[:, None], first_hops(col), 0)
+    for col in cols:
+        row[col] = 0                               # the owner itself: connected, not IGP
+    return row
+
+
 def _igp(lab, owners, nbrs):
     """Shortest paths and equal-cost first hops, vectorised: all-pairs distances in C
     (scipy), first-hop sets as bit masks over each router's neighbour list (numpy)."""
@@ -516,7 +655,12 @@ def _build(lab) -> ControlPlane:
     import numpy as np
     owners = _owners(lab)
     nbrs = _neighbors(lab)
-    names, ix, D, C = _igp(lab, owners, nbrs)
+    if len(lab.routers) > LAZY_ROUTERS:
+        names = [r.name for r in lab.routers]
+        ix = {n: i for i, n in enumerate(names)}
+        D = _LazyIgp(lab, nbrs, ix)
+    else:
+        names, ix, D, C = _igp(lab, owners, nbrs)
     dist = Distances(names, D)
     routers = names
     members = {dn: set(dm.routers) for dn, dm in lab.domains.items()}
@@ -533,18 +677,13 @@ def _build(lab) -> ControlPlane:
         node = lab.nodes[r]
         own_sets[r].add(canon[IPv4Network(f"{node.loopback}/32")])
         own_sets[r].update(canon[itf.network] for itf in node.interfaces)
-    masks = np.zeros((len(prefixes), len(routers), C.shape[2]), dtype=np.int64)
-    for pi, pfx in enumerate(prefixes):
-        own = owners[pfx]
-        cols = [ix[o] for o, _ in own]
-        stubs = np.array([c for _, c in own], dtype=float)[:, None]
-        M = D[:, cols].T + stubs                       # (owners, routers)
-        best = M.min(axis=0)
-        row = masks[pi]
-        for k, col in enumerate(cols):
-            row |= np.where((M[k] == best)[:, None], C[:, col], 0)
-        for col in cols:
-            row[col] = 0                               # the owner itself: connected, not IGP
+    if isinstance(D, _LazyIgp):
+        masks = _LazyMasks(D, prefixes, owners, ix)
+    else:
+        masks = np.zeros((len(prefixes), len(routers), C.shape[2]), dtype=np.int64)
+        for pi, pfx in enumerate(prefixes):
+            masks[pi] = _prefix_mask(owners[pfx], ix, lambda col: D[:, col], lambda col: C[:, col],
+                                     masks.shape[1:])
 
     def router_hops(i: int, r: str):
         """Router i's IGP next hops per prefix: (hop lists, the index of each prefix's list in
@@ -644,7 +783,7 @@ def _build(lab) -> ControlPlane:
 
     # the IGP routes apply_bgp may rewrite (no LDP binding, not internal), in FIB order: found
     # with numpy, so routers without any keep their FIB unbuilt
-    reach = masks.any(axis=2)                  # (prefixes, routers): an IGP route exists
+    reach = masks.any(axis=2) if lab.domains else None   # (prefixes, routers): an IGP route exists
     bgp_candidates: dict[str, list] = {}
     for dn in lab.domains:
         internal = np.array([pclass[dn][p] == "internal" for p in prefixes], dtype=bool)

@@ -407,7 +407,8 @@ class Router(Ipv6Path):
                 reply = echo(0, req.ident, req.seq, bytes(ip[ihl + 8:]))
                 via = self._reply_route(src, ip)
                 me = self._source("echo_reply", port, via, me)
-                self._send_reply(ip_packet(me, src, 1, self.ttl_er, reply, self._next_ident()), src, via, out)
+                ident = ip[4] << 8 | ip[5] if self.personality.echo_reply_ip_id == "request" else self._next_ident()
+                self._send_reply(ip_packet(me, src, 1, self.ttl_er, reply, ident), src, via, out)
             elif self.local_sink is not None:
                 self.local_sink(bytes(ip))      # a reply to the router's own probe (router vantage point)
         elif proto == 17:

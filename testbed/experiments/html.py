@@ -2,13 +2,13 @@
 
 Wheel to zoom at the pointer, drag to pan, type a router name to find it, tick layers on and
 off (truth tunnels per class, uTNT's tunnels, hosts); hover a node for its vendor, domain and
-addresses. Same layout and colours as the PNG (graph.py)."""
+addresses. Same layout as the PNG (graph.py) and one colour meaning (`colour`) as there."""
 from __future__ import annotations
 
 import html
 import json
 
-from testbed.experiments.layout import CLASS_COLOURS, VENDOR_COLOURS, _graph, _layout, tunnel_segments
+from testbed.experiments.layout import _graph, _layout, node_colours, tunnel_colour, tunnel_segments
 
 W, H = 1200.0, 800.0
 
@@ -30,14 +30,14 @@ document.getElementById('q').addEventListener('input',e=>{const q=e.target.value
   document.querySelectorAll('g.n').forEach(n=>{const hit=q&&n.dataset.name.includes(q);
     n.querySelector('circle,rect').setAttribute('stroke',hit?'#ff00aa':'#333');
     n.querySelector('circle,rect').setAttribute('stroke-width',hit?4:0.6);});
-  const m=[...document.querySelectorAll('g.n')].find(n=>q&&n.dataset.name===q);
+  const m=[...document.querySelectorAll('g.n')].find(n=>q&&n.dataset.name.split('|').includes(q));
   if(m){s=3;tx=W/2-m.dataset.x*s;ty=H/2-m.dataset.y*s;apply();}});
 document.getElementById('reset').addEventListener('click',()=>{s=1;tx=0;ty=0;apply();});
 apply();
 """
 
 
-def write_html(lab, truth: dict, out: str, result: dict | None = None) -> str:
+def write_html(lab, truth: dict, out: str, result: dict | None = None, colour: str = "class") -> str:
     g = _graph(lab)
     pos = _layout(lab, g, truth)
     xs, ys = [p[0] for p in pos.values()], [p[1] for p in pos.values()]
@@ -48,6 +48,7 @@ def write_html(lab, truth: dict, out: str, result: dict | None = None) -> str:
         x, y = pos[n]
         return round(40 + (x - x0) * sc, 1), round(H - 40 - (y - y0) * sc, 1)   # y up, as on a map
     n_routers = len(lab.routers)
+    fill, legend = node_colours(lab, colour)
     r = max(2.5, min(9.0, 250.0 / max(n_routers, 1) ** 0.75))
     parts = ['<g class="edges" stroke="#c8c8c8" stroke-width="0.8">']
     for a, b in g.edges:
@@ -57,48 +58,50 @@ def write_html(lab, truth: dict, out: str, result: dict | None = None) -> str:
     truth_edges, _lsrs, seen_edges, revealed = tunnel_segments(lab, truth, result)
     for cls, edges in sorted(truth_edges.items()):
         top = max(edges.values())
-        parts.append(f'<g class="t-{cls}" stroke="{CLASS_COLOURS[cls]}" stroke-opacity="0.55" stroke-linecap="round">')
+        parts.append(f'<g class="t-{cls}" stroke="{tunnel_colour(cls, colour)}" stroke-opacity="0.55" '
+                     'stroke-linecap="round">')
         for (a, b), c in edges.items():
             if a in pos and b in pos:
                 (ax, ay), (bx, by) = xy(a), xy(b)
+                tip = html.escape(f"truth {cls}: {lab.nodes[a].display} - {lab.nodes[b].display}, {c} probe(s)")
                 parts.append(f'<line x1="{ax}" y1="{ay}" x2="{bx}" y2="{by}" stroke-width="{1.5 + 4.5 * c / top:.1f}">'
-                             f'<title>truth {cls}: {a} - {b}, {c} probe(s)</title></line>')
+                             f'<title>{tip}</title></line>')
         parts.append("</g>")
     if seen_edges:
         parts.append('<g class="utnt" stroke="black" stroke-width="1.2" stroke-dasharray="4 3">')
         for (a, b), c in seen_edges.items():
             if a in pos and b in pos:
                 (ax, ay), (bx, by) = xy(a), xy(b)
-                parts.append(f'<line x1="{ax}" y1="{ay}" x2="{bx}" y2="{by}"><title>uTNT tunnel: {a} - {b}, '
-                             f'{c} trace(s)</title></line>')
+                tip = html.escape(f"uTNT tunnel: {lab.nodes[a].display} - {lab.nodes[b].display}, {c} trace(s)")
+                parts.append(f'<line x1="{ax}" y1="{ay}" x2="{bx}" y2="{by}"><title>{tip}</title></line>')
         parts.append("</g>")
     parts.append('<g class="nodes">')
     for node in lab.nodes.values():
         if node.name not in pos:
             continue
         x, y = xy(node.name)
-        tip = html.escape(f"{node.name} ({node.kind}, {node.vendor}"
+        tip = html.escape(f"{node.display} ({node.name}, {node.kind}, {node.vendor}"
                           + (f", domain {node.domain}" if node.domain else "") + ")\n"
                           + " ".join(str(a) for a in node.addresses()[:6]))
-        colour = VENDOR_COLOURS.get(node.vendor, "#ccc")
+        paint = fill[node.name]
         cls = "n" if node.is_router else "n hosts"
-        parts.append(f'<g class="{cls}" data-name="{node.name}" data-x="{x}" data-y="{y}"><title>{tip}</title>')
+        key = html.escape("|".join(dict.fromkeys([node.name, node.display.lower()])), quote=True)
+        parts.append(f'<g class="{cls}" data-name="{key}" data-x="{x}" data-y="{y}"><title>{tip}</title>')
         if node.is_router:
             ring = ' stroke="black" stroke-width="2"' if node.name in revealed else ' stroke="#333" stroke-width="0.6"'
-            parts.append(f'<circle cx="{x}" cy="{y}" r="{r:.1f}" fill="{colour}"{ring}/>')
+            parts.append(f'<circle cx="{x}" cy="{y}" r="{r:.1f}" fill="{paint}"{ring}/>')
         else:
             parts.append(f'<rect x="{x - r * 0.6:.1f}" y="{y - r * 0.6:.1f}" width="{r * 1.2:.1f}" '
-                         f'height="{r * 1.2:.1f}" fill="{colour}" stroke="#333" stroke-width="0.6"/>')
-        parts.append(f'<text class="l" x="{x + r + 1:.1f}" y="{y + 3:.1f}">{node.name}</text></g>')
+                         f'height="{r * 1.2:.1f}" fill="{paint}" stroke="#333" stroke-width="0.6"/>')
+        parts.append(f'<text class="l" x="{x + r + 1:.1f}" y="{y + 3:.1f}">{html.escape(node.display)}</text></g>')
     parts.append("</g>")
-    layers = [(f"t-{c}", f"truth: {c}", CLASS_COLOURS[c]) for c in sorted(truth_edges)]
+    layers = [(f"t-{c}", f"truth: {c}", tunnel_colour(c, colour)) for c in sorted(truth_edges)]
     if seen_edges:
         layers.append(("utnt", "uTNT: reported tunnels", "black"))
     layers.append(("hosts", "hosts", "#999"))
     boxes = " ".join(f'<label style="color:{c}"><input type="checkbox" data-layer="{k}" checked> {html.escape(t)}</label>'
                      for k, t, c in layers)
-    vend = " ".join(f'<span style="background:{VENDOR_COLOURS[v]};padding:0 6px">{v}</span>'
-                    for v in ("cisco", "juniper", "linux") if any(n.vendor == v for n in lab.routers))
+    vend = " ".join(f'<span style="background:{c};padding:0 6px">{html.escape(t)}</span>' for t, c in legend)
     title = html.escape(f"{lab.name}: {n_routers} routers, {len(lab.links)} links, {len(lab.domains)} MPLS domain(s)")
     doc = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>{title}</title>

@@ -8,7 +8,92 @@ import networkx as nx
 
 CLASS_COLOURS = {"explicit": "#1f77b4", "implicit": "#2ca02c", "opaque": "#9467bd", "invisible-php": "#d62728",
                  "invisible-uhp": "#ff7f0e", "silent": "#7f7f7f"}
-VENDOR_COLOURS = {"cisco": "#4c9be8", "juniper": "#7fc97f", "linux": "#fdc086", "host": "#dddddd"}
+# One colour meaning per picture (`testbed graph --colour`): in the default `class` picture only
+# tunnels have a hue (routers are greys: darker inside an MPLS domain); in a `vendor` or `domain`
+# picture only routers do, and tunnels are drawn in one dark grey. uTNT's overlay is black in all.
+COLOUR_MODES = ("class", "vendor", "domain")
+NEUTRAL = {"mpls": "#b8b8b8", "ip": "#f0f0f0", "host": "#ffffff", "tunnel": "#505050"}
+PALETTE = ["#4c9be8", "#7fc97f", "#fdc086", "#beaed4", "#f0027f", "#bf5b17", "#386cb0", "#ffff99",
+           "#66c2a5", "#e78ac3", "#a6d854", "#e5c494", "#8da0cb", "#fc8d62"]
+AGGREGATE = 300     # above this many routers `--aggregate auto` draws PoPs (or communities), not routers
+
+
+def node_colours(lab, mode: str) -> tuple[dict, list]:
+    """Fill colour of every node for one colour meaning, and the legend as (label, colour)."""
+    routers = lab.routers
+    if mode == "vendor":
+        vendors = sorted({r.vendor for r in routers}, key=lambda v: (-sum(1 for r in routers if r.vendor == v), v))
+        col = {v: PALETTE[i % len(PALETTE)] for i, v in enumerate(vendors)}
+        fill = {r.name: col[r.vendor] for r in routers}
+        legend = [(f"{v} ({sum(1 for r in routers if r.vendor == v)})", col[v]) for v in vendors]
+    elif mode == "domain":
+        doms = sorted(lab.domains)
+        col = {d: PALETTE[i % len(PALETTE)] for i, d in enumerate(doms)}
+        fill = {r.name: col[r.domain] if r.domain in col else NEUTRAL["ip"] for r in routers}
+        legend = [(f"domain {d} ({len(lab.domains[d].routers)})", col[d]) for d in doms]
+        if any(r.domain not in col for r in routers):
+            legend.append((f"no MPLS ({sum(1 for r in routers if r.domain not in col)})", NEUTRAL["ip"]))
+    else:
+        fill = {r.name: NEUTRAL["mpls"] if r.domain else NEUTRAL["ip"] for r in routers}
+        legend = []
+    for h in lab.hosts:
+        fill[h.name] = NEUTRAL["host"]
+    return fill, legend
+
+
+def tunnel_colour(cls: str, mode: str) -> str:
+    return CLASS_COLOURS[cls] if mode == "class" else NEUTRAL["tunnel"]
+
+
+def groups(lab, g, by: str) -> dict:
+    """Routers gathered for a picture of a big lab: `pop` = routers at one place (coordinates
+    from the data: a city, or a region for hundreds of cities), or, without coordinates, communities of the
+    router graph (seeded, so the same picture every time); `domain` = MPLS domain (routers
+    outside every domain: one group per connected stretch). Returns {group name: [routers]},
+    a group named after its best connected router's display name."""
+    routers = [r.name for r in lab.routers]
+    rg = g.subgraph(routers)
+    parts: list[list[str]]
+    if by == "domain":
+        parts = [sorted(d.routers) for _n, d in sorted(lab.domains.items())]
+        rest = [r for r in routers if not lab.nodes[r].domain]
+        parts += [sorted(c) for c in nx.connected_components(rg.subgraph(rest))]
+    elif routers and all(lab.nodes[r].pos is not None for r in routers):
+        parts = _places(lab, routers)
+    else:
+        parts = [sorted(c) for c in nx.community.louvain_communities(rg, seed=1, resolution=1.0)]
+    out: dict = {}
+    for members in sorted(parts, key=lambda m: (-len(m), m[0])):
+        if not members:
+            continue
+        head = max(members, key=lambda r: (rg.degree(r), -members.index(r)))
+        name, k = lab.nodes[head].display, 2
+        while name in out:
+            name, k = f"{lab.nodes[head].display} ({k})", k + 1
+        out[name] = members
+    return out
+
+
+def _places(lab, routers: list) -> list[list[str]]:
+    """Routers by place: a square grid over the coordinates, its cell doubled from about a
+    kilometre until at most `target` cells are occupied (a city's routers, then a region's)."""
+    pos = {r: lab.nodes[r].pos for r in routers}
+    xs, ys = [p[0] for p in pos.values()], [p[1] for p in pos.values()]
+    span = max(max(xs) - min(xs), max(ys) - min(ys), 1e-6)
+    target = max(12, min(80, len(routers) // 6))
+    cell = 0.01
+    while True:
+        at: dict = {}
+        for r in routers:
+            at.setdefault((int((pos[r][0] - min(xs)) // cell), int((pos[r][1] - min(ys)) // cell)), []).append(r)
+        if len(at) <= target or cell > span:
+            return [sorted(v) for _k, v in sorted(at.items())]
+        cell *= 1.5
+
+
+def text_safe(s: str) -> str:
+    """A name as matplotlib text: `$` would start mathtext (a lab's label is untrusted)."""
+    return s.replace("$", r"\$")
 UTNT_CLASS = {"EXP": "explicit", "IMP": "implicit", "OPA": "opaque", "INV": "invisible-php"}
 
 

@@ -34,11 +34,14 @@ from collections import Counter
 
 import yaml
 
+from testbed import knobs
 from testbed.scoring.score import CLASS_MAP, COUNTS, PARTS, TRACE_COUNTS
 
 VENDORS = ["cisco", "juniper", "linux", "iosxr", "huawei", "h3c", "ericsson", "junose", "nokia", "mikrotik",
            "brocade"]
-GRID: dict[str, list] = {
+# the behaviour knobs the matrix varies are declared with their knob (testbed/knobs/<knob>.yaml
+# `axis:`, spliced in after the axis it names): the axes below are the matrix's own
+GRID: dict[str, list] = knobs.splice_axes({
     "class": ["explicit", "implicit", "opaque", "invisible"],
     "popping": ["php", "uhp"],
     "ler_vendor": VENDORS,
@@ -52,24 +55,15 @@ GRID: dict[str, list] = {
     "asymmetry": [0, 2],
     # ---- the behaviour catalogue (issue 13; testbed/vendors/README.md): the first value of
     # each axis is "as the vendor has it", so a cell with only first values is the cell of the
-    # grid before these axes (same id, same lab)
-    "label_order": ["vendor", "sequential", "router"],
+    # grid before these axes (same id, same lab); the knobs' own axes come from their declarations
     "vpn": [False, True],                       # L3VPN: a VPN label under the transport label
     "sr": [False, True],                        # SR-MPLS node SIDs instead of LDP labels
-    "entropy_label": [False, True],             # ELI 7 + EL under the transport label
-    "ttl_propagate_local": ["vendor", True, False],   # split pipe (seen from the router VP)
     "router_vp": [False, True],                 # pe1 probes too, with its own stack
-    "tunnel_scope": ["vendor", "all", "multi-label", "udp"],
-    "php_ttl_writeback": ["vendor", True, False],
     "silent": ["none", "lsr", "ingress", "echo"],   # answer_time_exceeded off on p1 / on pe1; answer_echo off on p1
     "rate_limit": ["none", "core"],             # LSRs answer time-exceeded from a token bucket
-    "no_decrement_ttl": ["vendor", True],       # Junos no-decrement-ttl: the LSP costs no TTL (255 pushed, no write-back)
-    "quote_bytes": ["vendor", 28],              # errors quote 28 bytes (RFC 792's minimum) instead of the vendor's
-    "source_time_exceeded": ["vendor", "incoming"],   # time-exceeded from the incoming interface (not RFC 1812's)
     "sixpe": [False, True],                     # 6PE: IPv6 customers too, label 2 under the transport label
     "rsvp": [False, True],                      # LDP over RSVP p1 -> pN: a stacked push (stacked_push_ttl)
     "bgp_free": [False, True],                  # P routers know no customer prefix (no route back)
-    "ip_id": ["vendor", "random"],              # IP-ID of the router's own packets
     # ---- real networks (issue 20): MPLS domains in series after the first (core), each with its
     # own class (TTL mode and RFC 4950), popping and vendor; joined LER to LER ("direct": the
     # egress of one LSP hands the packet to the ingress of the next) or through a plain IP router;
@@ -86,13 +80,13 @@ GRID: dict[str, list] = {
     "d3_vendor": VENDORS,
     "d3_lsrs": [1, 2, 3],
     "return_ecmp": [False, True],               # the egress pe2 has two equal-cost paths back (one via e1)
-}
-# the catalogue axes with the value that leaves a cell as it was without them
-BEHAVIOUR_AXES = {"label_order": "vendor", "vpn": False, "sr": False, "entropy_label": False,
-                  "ttl_propagate_local": "vendor", "router_vp": False, "tunnel_scope": "vendor",
-                  "php_ttl_writeback": "vendor", "silent": "none", "rate_limit": "none",
-                  "no_decrement_ttl": "vendor", "quote_bytes": "vendor", "source_time_exceeded": "vendor",
-                  "sixpe": False, "rsvp": False, "bgp_free": False, "ip_id": "vendor"}
+})
+# the knob axes (testbed/knobs): a cell sets the knob on the core domain unless it has the first value
+KNOB_AXES = knobs.axes()
+# the catalogue axes with the value that leaves a cell as it was without them (in grid order)
+_OWN_AXES = {"vpn": False, "sr": False, "router_vp": False, "silent": "none", "rate_limit": "none", "sixpe": False,
+             "rsvp": False, "bgp_free": False}
+BEHAVIOUR_AXES = {k: _OWN_AXES[k] if k in _OWN_AXES else GRID[k][0] for k in GRID if k in _OWN_AXES or k in KNOB_AXES}
 # the real-network axes with the value that leaves a cell as it was without them; a domain's
 # axes mean nothing without that domain (domains < k): such a draw is the cell with their first
 # values (_cell)
@@ -527,13 +521,7 @@ def lab_doc(params: dict) -> dict:
         dom["rsvp"] = [["p1", f"p{n}"]]
     if p.get("bgp_free"):
         dom["bgp_free"] = True
-    beh = {}
-    for k in ("label_order", "ttl_propagate_local", "tunnel_scope", "php_ttl_writeback", "no_decrement_ttl",
-              "quote_bytes", "source_time_exceeded", "ip_id"):
-        if p.get(k, "vendor") != "vendor":
-            beh[k] = p[k]
-    if p.get("entropy_label"):
-        beh["entropy_label"] = True
+    beh = {k: p[k] for k in KNOB_AXES if p.get(k, BEHAVIOUR_AXES[k]) != BEHAVIOUR_AXES[k]}
     if p.get("rate_limit", "none") == "core":
         for c in chains:
             for r in c:

@@ -75,7 +75,7 @@ _JINJA_OPEN = re.compile(r"\{[{%#]")
 
 
 def _dump(obj) -> str:
-    return yaml.dump(obj, Dumper=_Dumper, sort_keys=False, allow_unicode=False, width=1 << 20,
+    return yaml.dump(obj, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1 << 20,
                      default_flow_style=False)
 
 

@@ -105,6 +105,16 @@ def slug(text: str, limit: int = 20) -> str:
     return s[:limit].rstrip("-_") or "r"
 
 
+def display_label(text) -> str | None:
+    """The data's name as a picture shows it: NFC, control characters dropped, spaces folded,
+    at most 64 characters (the lab schema's `label` rule); None when nothing printable is left."""
+    import unicodedata
+    s = unicodedata.normalize("NFC", str(text))
+    s = "".join(c if unicodedata.category(c)[0] not in "CZ" or c == " " else " " for c in s)
+    s = " ".join(s.split())[:64].strip()
+    return s or None
+
+
 def _names(g: nx.Graph) -> dict:
     out, used = {}, set()
     for n in sorted(g.nodes, key=str):
@@ -274,6 +284,9 @@ def lab_from_graph(g: nx.Graph, name: str, *, source: str, vendors: str | None =
         pos = g.nodes[n].get("pos")
         if pos is not None:                     # finite numbers (graph.finish)
             spec["pos"] = [round(float(pos[0]), 4), round(float(pos[1]), 4)]
+        label = display_label(g.nodes[n].get("label") or n)
+        if label and label != names[n]:          # the data's own spelling, for pictures (Jaén, not ja-n)
+            spec["label"] = label
         rdoc[names[n]] = spec
     mpls = {}
     for i, (dn, members) in enumerate(doms):

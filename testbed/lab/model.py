@@ -89,6 +89,12 @@ class Node:
     gateway: IPv4Address | None = None   # hosts only
     behaviour: dict = field(default_factory=dict)   # knobs set in the lab file (domain, then router)
     pos: tuple[float, float] | None = None   # drawing position from the lab file (routers)
+    label: str | None = None                 # display name from the lab file (Unicode), else the name
+
+    @property
+    def display(self) -> str:
+        """The name pictures show: the lab file's `label` (the data's own spelling) or the node name."""
+        return self.label or self.name
 
     @property
     def is_router(self) -> bool:

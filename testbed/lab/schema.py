@@ -8,25 +8,32 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Network
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict as _Strict, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict as _Strict, field_validator, model_validator
 
+from testbed import knobs
 from testbed.inputs import NAME  # the one name rule (lab, node, domain, instance names)
+from testbed.yamlpos import problems_of  # noqa: F401 (pydantic errors as Problems; imported from here too)
 
 # numbers are strict (true is not 1, 1.5 is not 1) and finite; every range is in RANGES,
 # which the loader quotes in its messages
 Int = Annotated[int, _Strict()]
 Bool = Annotated[bool, _Strict()]
 Float = Annotated[float, _Strict(), Field(allow_inf_nan=False)]
+# the vendor knobs a lab file sets outside `behaviour:` (a domain's ldp, ttl_propagate, rfc4950,
+# popping, icmp_tunneling; a router's icmp_rate_limit and icmp_source) take their types and
+# allowed values from the knob declarations (testbed/knobs/<knob>.yaml)
+_KNOB = {k.name: k for k in knobs.all_knobs()}
+LdpPolicy, Popping = _KNOB["ldp"].annotation, _KNOB["popping"].annotation
+IcmpRateLimit = _KNOB["icmp_rate_limit"].annotation
 RANGES = {
     "cost": "an integer in 1..65535 (IGP cost)",
     "delay_ms": "a number in 0..10000 (milliseconds)",
     "jitter_ms": "a number in 0..10000 (milliseconds; each frame's delay is delay_ms +/- up to jitter_ms)",
     "loss": "a number in 0..1 (the share of frames lost on each crossing, e.g. 0.3)",
     "seed": "an integer in 0..4294967295 (seeds the links' loss and jitter)",
-    "icmp_rate_limit": "an integer in 0..1000000 (ICMP messages per second; 0: no limit)",
     "prefix": "an integer: 30 or 31 for a point-to-point link, 8..29 for a LAN",
     "p2p_prefix": "30 or 31",
-    "ttl_propagate": "true or false", "rfc4950": "true or false", "icmp_tunneling": "true or false",
+    **{k: _KNOB[k].allowed for k in ("ttl_propagate", "rfc4950", "icmp_tunneling", "icmp_rate_limit")},
 }
 
 
@@ -52,7 +59,22 @@ class Addressing(Strict):
     ipv6: IPv6Network = IPv6Network("2001:db8:600::/48")
 
 
-SourceMode = Literal["outgoing", "probed", "incoming"]
+SourceMode = _KNOB["source_time_exceeded"].annotation
+
+
+def _label(v: str) -> str:
+    """A display name: the data's own spelling (Unicode, NFC), one line, no control characters."""
+    import unicodedata
+    v = unicodedata.normalize("NFC", v)
+    bad = [c for c in v if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")]
+    if bad:
+        raise ValueError(f"a label is one line of printable text; {bad[0]!r} is not (remove it)")
+    if not v.strip():
+        raise ValueError("a label is not empty; remove the field to use the router's name")
+    return v
+
+
+Label = Annotated[str, Field(max_length=64), AfterValidator(_label)]
 
 
 class IcmpSourceSpec(Strict):
@@ -65,10 +87,11 @@ class IcmpSourceSpec(Strict):
 class RouterSpec(Strict):
     vendor: str | None = None
     loopback: IPv4Address | None = None
-    icmp_rate_limit: Int | None = Field(None, ge=0, le=1_000_000)
+    icmp_rate_limit: IcmpRateLimit | None = None
     icmp_source: IcmpSourceSpec | None = None
     behaviour: dict | None = None      # vendor behaviour knobs for this router (testbed/vendors)
     pos: tuple[Float, Float] | None = None       # drawing position (longitude, latitude when imported)
+    label: Label | None = None         # display name in pictures (the data's own name, Unicode kept)
 
 
 class HostSpec(Strict):
@@ -108,10 +131,10 @@ class LinkSpec(Strict):
 
 class DomainSpec(Strict):
     routers: list[str] = Field(min_length=2)
-    ldp: Literal["all", "loopbacks"] | None = None
+    ldp: LdpPolicy | None = None
     ttl_propagate: Bool | None = None
     rfc4950: Bool | None = None
-    popping: Literal["php", "uhp"] | None = None
+    popping: Popping | None = None
     icmp_tunneling: Bool | None = None
     external: Literal["bgp", "igp"] = "bgp"
     vpn: Bool = False                  # L3VPN: BGP routes carry a VPN label under the transport label
@@ -147,40 +170,3 @@ class LabSpec(Strict):
     probes: list[ProbeSpec] = []
     control_plane: Literal["computed", "frr"] = "computed"
     seed: Int = Field(1, ge=0, le=4294967295)   # impairments (loss, jitter) draw from it
-
-
-def problems_of(path: str, err, lines: dict | None = None, ranges: dict | None = None) -> list:
-    """A pydantic ValidationError of any document checked with these models (a lab file's
-    parts, a vendor table, a run-state record) as Problems: one per field, with the line the
-    field is on when the document's lines are known (yamlpos.load_with_lines) and the fix
-    (`ranges`: field name -> what is allowed)."""
-    from testbed.errors import Problem
-
-    from testbed.yamlpos import line_of
-    out, seen = [], set()
-    for e in err.errors():
-        loc = tuple(x for x in e["loc"] if isinstance(x, int) or not _union_tag(x))
-        if (loc, e["msg"]) in seen:
-            continue
-        seen.add((loc, e["msg"]))
-        last = next((x for x in reversed(loc) if isinstance(x, str)), None)
-        msg = e["msg"].replace("Value error, ", "")
-        if e["type"] == "extra_forbidden":
-            msg = "unknown field; check the spelling or remove it"
-        elif e["type"] == "missing":
-            msg = "required field is missing; add it"
-        elif ranges and last in ranges and not isinstance(loc[-1], int):
-            msg = f"got {e.get('input')!r}; allowed: {ranges[last]}"
-        elif e["type"] == "literal_error":
-            msg = f"{msg}, got {e.get('input')!r}"
-        elif "input" in e and not isinstance(e["input"], (dict, list)):
-            msg = f"{msg}, got {e['input']!r}"
-        field = ".".join(str(x) if not isinstance(x, int) else f"[{x}]" for x in loc).replace(".[", "[")
-        out.append(Problem(path, field, msg, line_of(lines, loc) if lines else None))
-    return out
-
-
-def _union_tag(x: str) -> bool:
-    """pydantic names union members and constrained types in error locations
-    (`int`, `list[str]`, `function-after[...]`); they are not fields."""
-    return x[:1].isupper() or x in ("int", "str", "float", "bool", "dict", "list", "none") or "[" in x

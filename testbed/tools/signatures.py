@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from testbed import knobs as knob_decls
 from testbed.controlplane import build
 from testbed.lab import lab_names, load_lab
 from testbed.runtimes.sim import Sim
@@ -73,72 +74,21 @@ def signature_row(lab_name: str, vendor: str | None, knobs: dict | None = None, 
             "signatures": sorted(set(sig.values())), "labels": labels}
 
 
-# Every behaviour knob of the catalogue (testbed/vendors/README.md) with the lab it shows on
-# and the hop-by-hop signature it produces; rows of the same lab without the knob are the
-# library rows above. (knob setting, lab, vendor, knobs, routers or None, method, target)
+# The domain knobs of the catalogue (topologies/README.md) with the lab each shows on and the
+# hop-by-hop signature it produces; rows of the same lab without the knob are the library rows
+# above. (knob setting, lab, vendor, knobs, routers or None, method, target[, source]). Every
+# behaviour knob's rows are declared with it (testbed/knobs/<knob>.yaml `signatures:`).
 KNOB_ROWS = [
-    ("label_order: sequential (FECs by address)", "explicit", "cisco", {"label_order": "sequential"}, None, None, None),
-    ("label_order: router (the cisco default)", "explicit", "cisco", {}, None, None, None),
-    ("label_base: 299776 (juniper)", "explicit", "cisco", {"label_base": 299776}, None, None, None),
     ("vpn: true (domain; two-label stack)", "l3vpn", None, {}, None, None, None),
     ("sr: true (domain; SRGB node SIDs)", "sr-mpls", None, {}, None, None, None),
     ("sixpe: true (domain; 6PE, an IPv6 trace: ::ffff: mapped LSRs quote the transport label over label 2)", "6pe",
      "cisco", {}, None, "icmp6-paris", None),
     ("sixpe: true, Junos P routers (no icmp-tunneling, no IPv6 route back: `*`)", "6pe", "juniper", {}, None,
      "icmp6-paris", None),
-    ("entropy_label: true (ELI 7 + EL under the transport label)", "entropy", None, {}, None, None, None),
-    ("tunnel_scope: multi-label, one label", "explicit", "cisco", {"tunnel_scope": "multi-label"}, None, None, None),
-    ("tunnel_scope: multi-label, two labels", "l3vpn", None, {"tunnel_scope": "multi-label"}, None, None, None),
-    ("tunnel_scope: udp, ICMP probes", "explicit", "cisco", {"tunnel_scope": "udp"}, None, None, None),
-    ("tunnel_scope: udp, UDP probes", "explicit", "cisco", {"tunnel_scope": "udp"}, None, "udp-paris", None),
-    ("php_quote_popped: false", "explicit", "cisco", {"php_quote_popped": False}, None, None, None),
-    ("php_ttl_writeback: true (min at the PHP pop; RTLA counts the return tunnel)", "invisible-php-juniper",
-     "juniper", {}, None, None, None),
-    ("php_ttl_writeback: false (Junos no-propagate-ttl: RTLA gone)", "invisible-php-juniper", "juniper",
-     {"php_ttl_writeback": False}, None, None, None),
-    ("rfc4950_unreachable: true, UDP to a UHP egress", "invisible-uhp", "cisco", {}, None, "udp-paris", "pe2"),
-    ("rfc4950_unreachable: false, UDP to a UHP egress", "invisible-uhp", "cisco", {"rfc4950_unreachable": False},
-     None, "udp-paris", "pe2"),
-    ("answer_time_exceeded: false on p2", "explicit", "cisco", {"answer_time_exceeded": False}, ("p2",), None, None),
-    ("answer_echo: false on p2", "explicit", "cisco", {"answer_echo": False}, ("p2",), None, None),
-    ("answer_time_exceeded: false on pe1 (silent ingress)", "silent-ingress", None, {}, None, None, None),
-    ("limit_time_exceeded: 0.1/s, burst 1 (a paced trace)", "rate-limited", None, {}, None, None, None),
-    ("limit_time_exceeded: 1/s, burst 1, a trace without pauses", "explicit", "cisco",
-     {"limit_time_exceeded": (1.0, 1.0, "router")}, ("p1", "p2"), "fast", None),
-    ("ttl_propagate false + ttl_propagate_local true (split pipe), from vp", "split-pipe", None, {}, None, None, None),
-    ("ttl_propagate false + ttl_propagate_local true (split pipe), from pe1", "split-pipe", None, {}, None, None, None,
-     "pe1"),
-    ("ttl_propagate_local: false, from pe1 (pipe for both)", "split-pipe", None, {"ttl_propagate_local": False},
-     None, None, None, "pe1"),
-    ("no_decrement_ttl: true on the LERs of a uniform Junos LSP (2 hops, no FRPLA/RTLA)", "explicit", "juniper",
-     {"no_decrement_ttl": True}, ("pe1", "pe2"), None, None),
-    ("no_decrement_ttl: true, from pe1 (the egress answers first)", "explicit", "juniper",
-     {"no_decrement_ttl": True}, ("pe1", "pe2"), None, None, "pe1"),
-    ("stacked_push_ttl: 255 (Junos, LDP over RSVP: p2, p3 hidden)", "ldp-over-rsvp", None, {}, None, None, None),
-    ("stacked_push_ttl: copy (Cisco: two-label quotes inside)", "ldp-over-rsvp", "cisco", {}, None, None, None),
-    ("stacked_push_ttl: copy on the Junos head p1", "ldp-over-rsvp", None, {"stacked_push_ttl": "copy"}, ("p1",),
-     None, None),
-    ("quote_bytes: vendor defaults (reply IP length per hop, 328-byte probes)", "explicit", "cisco", {}, None,
-     "sizes", None),
-    ("quote_bytes: 548 on the domain routers (labelled replies still padded to 128)", "explicit", "cisco", {"quote_bytes": 548},
-     None, "sizes", None),
-    ("quote_bytes: juniper defaults", "explicit", "juniper", {}, None, "sizes", None),
     ("bgp_free: true (domain), Huawei ttl expiration pop", "huawei-bgp-free", None, {}, None, None, None),
     ("bgp_free: true (domain), Cisco tunnelling", "huawei-bgp-free", "cisco", {}, None, None, None),
-    ("srgb_base: 24000 (node SIDs from another SRGB)", "sr-mpls", None, {"srgb_base": 24000}, None, None, None),
-    ("answer_unreachable: false on pe2, UDP to pe2", "explicit", "cisco", {"answer_unreachable": False}, ("pe2",),
-     "udp-paris", "pe2"),
-    ("limit_unreachable: 2/s, burst 1 (the cisco default), UDP to pe2 twice without pauses", "explicit", "cisco",
-     {}, (), "fast-udp-paris", "pe2"),
-    ("limit_echo_reply: 1/s, burst 2 on p2: 4 pings 5 ms apart (IP-IDs or *)", "explicit", "cisco",
-     {"limit_echo_reply": (1.0, 2.0, "router")}, ("p2",), "pings", "p2"),
-    ("ip_id: shared (one counter): 4 pings to p2, IP-IDs", "explicit", "cisco", {"ip_id": "shared"}, ("p2",),
-     "pings", "p2"),
-    ("ip_id: zero: 4 pings to p2, IP-IDs", "explicit", "cisco", {"ip_id": "zero"}, ("p2",), "pings", "p2"),
-    ("ip_id: random: 4 pings to p2, IP-IDs", "explicit", "cisco", {"ip_id": "random"}, ("p2",), "pings", "p2"),
-    ("ip_id: per-interface (a counter per interface; one interface faces the prober): 4 pings to p2, IP-IDs",
-     "explicit", "cisco", {"ip_id": "per-interface"}, ("p2",), "pings", "p2"),
 ]
+KNOB_ROWS += knob_decls.signature_rows()          # the rows declared with their knob (testbed/knobs/<knob>.yaml)
 
 
 def knobs_of(row) -> set[str]:

@@ -1,0 +1,251 @@
+"""The big-lab runtime's `up` (everything after `up` is the namespace runtime's).
+
+    from testbed.runtimes import bigrt
+    st = bigrt.up("five-vp", name="f1")          # or a Lab; workers=2; pcap=["p1-p2"]
+    ... the namespace runtime's attachment / prober_namespace / exec_in / status work on it
+    bigrt.down("f1")
+
+The state `up` writes is the namespace runtime's (netns/state.py; "runtime": "bigrt"):
+hosts and vantage-point prober namespaces as there, every router mapped to the core
+namespace (it has none of its own), the attachment points in the core namespace. So uTNT on
+a tap, scamper or traceroute in a host's or a router vantage point's prober namespace, the
+health checks and `down` (processes by recorded PID, then the lab's namespaces and run
+folder) are the namespace runtime's, unchanged. An `up` that fails or is interrupted
+(Ctrl-C, SIGTERM) tears down what it built before the exception propagates.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from testbed.errors import TestbedError
+from testbed.runtimes.netns import api as nsapi
+from testbed.runtimes.netns import build as nsbuild
+from testbed.runtimes.netns import check, names, nsutil, state, teardown
+from testbed.runtimes.netns.plan import fingerprint, partition
+from testbed.runtimes.netns.supervisor import LOG, Supervisor
+
+from .plan import make_plan
+
+# everything after `up` is the namespace runtime's (the same state): re-exported so that the
+# runtime is one module with the netns runtime's entry points
+from testbed.runtimes.netns.api import (attachment, exec_in, namespace_of, prober_namespace,  # noqa: E402,F401
+                                        require_healthy, status)
+
+RUNTIME = "bigrt"
+
+
+def default_workers(routers: int) -> int:
+    """One engine process per core, at most one per 2,000 routers (a frame crossing between
+    workers costs a socket write and read; within one it is a function call)."""
+    return max(1, min(nsapi.default_workers(), -(-routers // 2000)))
+
+
+def _load(lab, params):
+    if isinstance(lab, (str, Path)):
+        from testbed.lab import load_lab
+        return load_lab(str(lab), params or {}, no_limits=True)
+    return lab
+
+
+def up(lab, params: dict | None = None, name: str | None = None, workers: int | None = None,
+       progress=None, check_timeout: float | None = None, pcap: list[str] | None = None,
+       seed: int | None = None, control_plane: str | None = None, converge_timeout: float | None = None) -> dict:
+    """Bring a lab up on the big-lab runtime; return its state (the namespace runtime's keys).
+    The namespace runtime's `up` arguments are taken (so either can be called alike);
+    control_plane may only be "computed" (converge_timeout is FRR's: unused).
+
+    lab: a Lab, a library lab name or a lab file path (then params apply; no size limits).
+    workers: engine processes (default: default_workers). pcap: names of links between
+    routers whose frames the engine writes to <run folder>/pcap/<link>.w<worker>.pcap.
+    seed: the impairment streams' seed (default: the lab's)."""
+    nsapi._require_root()
+    progress = progress or nsapi._Quiet()
+    t_start = time.monotonic()
+    if control_plane not in (None, "computed"):
+        raise TestbedError(f"control plane '{control_plane}' does not run on the big-lab runtime, which computes "
+                           "its control plane (FRR needs a namespace per router: use the netns runtime)")
+    # a lab file named with an instance name: the engine starts loading it at once, while this
+    # process loads it too (for the plan); otherwise the lab is loaded here first
+    if isinstance(lab, (str, Path)) and name is not None:
+        from testbed.lab.loader import find_lab
+        name = names.check_name(name)
+        source, lab_params, options = str(find_lab(str(lab)).resolve()), dict(params or {}), {"no_limits": True}
+        pending = (str(lab), params)
+        lab = None
+    else:
+        lab = _load(lab, params)
+        _check_lab(lab, pcap)
+        name = names.check_name(name if name is not None else lab.name)
+        source, lab_params = str(Path(lab.source).resolve()), lab.params
+        options = {"no_limits": True, **(getattr(lab, "options", None) or {})}
+        pending = None
+    core = names.switch_ns(name)
+    me = os.getpid()
+    st = {"schema": state.SCHEMA, "name": name, "lab": None, "runtime": RUNTIME, "source": source,
+          "params": lab_params, "options": options, "status": "building",
+          "owner": {"pid": me, "start_time": nsutil.proc_start_time(me)},
+          "created": state.now(), "prefix": names.prefix(name), "namespaces": [], "routers": {}, "hosts": {},
+          "switch": core, "bridges": [], "taps": [], "attach": [], "router_attach": [], "workers": [],
+          "timings": {}, "probes": [], "check": None, "control_plane": "computed", "frr": None}
+    nsapi._claim(name, None, None, st, progress)
+    old_term = None
+    try:
+        old_term = signal.signal(signal.SIGTERM, nsapi._sigterm)
+    except ValueError:
+        pass
+    engine: subprocess.Popen | None = None
+    sup = Supervisor(state.run_dir(name))
+    try:
+        t = time.monotonic()
+        progress.step("engine workers")
+        d = state.run_dir(name)
+        spec = {"runtime": RUNTIME, "name": name, "source": source, "params": lab_params, "options": options,
+                "workers": workers, "core": core, "pcap": {ln: True for ln in pcap or ()},
+                "pcap_dir": str(d / "pcap"), "seed": seed}
+        if pcap:
+            os.mkdir(d / "pcap", 0o700)
+        state.write_json(d / "spec.json", spec)
+        child = sup.start("worker", [sys.executable, "-m", state.WORKER_MARKER, str(d)], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, stderr=LOG, log=d / "workers.log", log_mode="wb",
+                          env=nsapi._child_env(), marker=str(d), index=0)
+        engine = child.popen
+        st["workers"] = [{"index": 0, "pid": engine.pid, "start_time": nsutil.proc_start_time(engine.pid),
+                          "routers": [], "log": str(d / "workers.log")}]
+        state.write_state(name, st)
+        progress.done("engine workers", time.monotonic() - t, "started")
+        if pending is not None:
+            t = time.monotonic()
+            progress.step("lab")
+            lab = _load(*pending)
+            _check_lab(lab, pcap)
+            st["timings"]["lab"] = round(time.monotonic() - t, 4)
+            progress.done("lab", st["timings"]["lab"], f"{len(lab.routers)} routers")
+        plan, kports = make_plan(lab, name)
+        routers = [r.name for r in lab.routers]
+        parts = partition(routers, engine_workers(workers, len(routers)))
+        st.update({"lab": lab.name, "namespaces": plan.namespaces, "routers": {r: core for r in routers},
+                   "hosts": plan.hosts,
+                   "bridges": [{"name": l.bridge, "namespace": core, "lan": l.name} for l in plan.lans],
+                   "taps": [{"name": l.tap, "namespace": core, "lan": l.name} for l in plan.lans if l.tap],
+                   "attach": plan.attach, "router_attach": plan.router_vps,
+                   "probes": [{"from": p.source, "namespace": plan.hosts.get(p.source, core),
+                               "targets": [str(t) for t in p.targets]} for p in lab.probes],
+                   "kernel_ports": sum(len(v) for v in kports.values())})
+        st["workers"][0]["routers"] = parts[0]
+        state.write_state(name, st)
+        for label, fn in nsbuild.STEPS:
+            t = time.monotonic()
+            progress.step(label)
+            fn(plan)
+            st["timings"][label] = round(time.monotonic() - t, 4)
+            progress.done(label, st["timings"][label], nsapi._detail(label, plan))
+        t = time.monotonic()
+        progress.step("engines")
+        nsapi._engines_ready(name, engine, parts, progress, st)
+        got = _read_engine(d)
+        if got.get("fingerprint") != fingerprint(lab, routers) or got.get("workers") != len(parts):
+            raise TestbedError(f"{source} changed while the lab was coming up (the engine loaded other routers, "
+                               "addresses or MACs); bring it up again")
+        st["timings"]["engines_wait"] = round(time.monotonic() - t, 4)
+        progress.done("engines", st["timings"]["engines_wait"], f"{len(routers)} routers on {len(parts)} workers")
+        t = time.monotonic()
+        progress.step("forwarding")
+        timeout = check_timeout if check_timeout is not None else 15.0 + len(routers) / 500.0
+        res = check.check_forwarding(lab, {**plan.hosts, **{v["router"]: v["prober_namespace"]
+                                                            for v in plan.router_vps}}, timeout)
+        st["check"] = res
+        st["timings"]["forwarding"] = round(time.monotonic() - t, 4)
+        if res["checked"] and not res["ok"]:
+            miss = ", ".join(f"{m['from']} -> {m['to']}" for m in res["missing"][:3])
+            raise TestbedError(f"lab '{name}' came up but does not forward: no echo reply for {miss} within "
+                               f"{timeout:.0f} s (engine log: {d}/workers.log)")
+        progress.done("forwarding", st["timings"]["forwarding"],
+                      f"{len(res['pings'])} echo replies" if res["checked"] else "no hosts: not checked")
+        st["status"] = "up"
+        st.pop("owner", None)
+        st["up_seconds"] = round(time.monotonic() - t_start, 4)
+        state.write_state(name, st)
+        return st
+    except BaseException as e:
+        prev = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):     # teardown runs to its end
+            try:
+                prev[sig] = signal.signal(sig, signal.SIG_IGN)
+            except ValueError:
+                pass
+        try:
+            why = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
+            progress.note(f"tearing down what was built ({why})")
+            if engine is not None:
+                try:
+                    engine.stdin.close()
+                except Exception:
+                    pass
+            teardown.down(name, sup)
+            if engine is not None:
+                try:
+                    engine.wait(timeout=1)
+                except Exception:
+                    pass
+        finally:
+            for sig, h in prev.items():
+                signal.signal(sig, h)
+        if isinstance(e, (TestbedError, KeyboardInterrupt, SystemExit)):
+            raise
+        raise TestbedError(f"bringing '{name}' up on the big-lab runtime failed: {type(e).__name__}: {e}") from e
+    finally:
+        if engine is not None:
+            for f in (engine.stdin, engine.stdout):
+                try:
+                    if f:
+                        f.close()
+                except Exception:
+                    pass
+        if old_term is not None:
+            try:
+                signal.signal(signal.SIGTERM, old_term)
+            except ValueError:
+                pass
+
+
+def engine_workers(workers: int | None, routers: int) -> int:
+    """How many engine processes a lab of `routers` runs on (`up` and the engine agree on it)."""
+    return max(1, min(workers or default_workers(routers), max(1, routers)))
+
+
+def _check_lab(lab, pcap):
+    links = {link.name for link in lab.links}
+    for ln in pcap or ():
+        if ln not in links:
+            raise TestbedError(f"lab '{lab.name}' has no link '{ln}' to capture; links: "
+                               f"{', '.join(sorted(links)[:8])}{' ...' if len(links) > 8 else ''}")
+    if getattr(lab, "control_plane", None) not in (None, "computed"):
+        raise TestbedError(f"lab '{lab.name}': control plane '{lab.control_plane}' does not run on the big-lab "
+                           "runtime, which computes its control plane (FRR needs a namespace per router: use the "
+                           "netns runtime)")
+
+
+def _read_engine(d: Path) -> dict:
+    import json
+    try:
+        return json.loads((d / "engine.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def down(name: str) -> dict:
+    """The namespace runtime's `down`: recorded processes, the lab's namespaces, its run folder."""
+    return nsapi.down(name)
+
+
+def pcap_files(name: str) -> list[str]:
+    d = state.run_dir(name) / "pcap"
+    try:
+        return sorted(str(p) for p in d.iterdir() if p.suffix == ".pcap")
+    except OSError:
+        return []
