@@ -19,6 +19,7 @@ app, zpath, dyn = sys.argv[1:4]
 PROBE = r"""
 import os, sys
 before = set(sys.modules)
+import runpy            # the guest starts uTNT with -m: runpy and what it imports
 app = sys.argv[1]
 sys.path[:0] = [app]
 names = []

@@ -72,12 +72,25 @@ class Image:
     append: str = "console=ttyS0 quiet panic=-1"
     name: str = "utnt"
     ok_status: tuple = OK_STATUS
+    acpi: bool = True                   # microvm's ACPI tables (Debian's kernel powers off by ACPI)
+    kernel_kind: str = "generic"        # generic (Debian's), micro (make guest-kernel) or user
 
     @classmethod
     def ours(cls, which: str = "utnt", mem_mb: int | None = None) -> "Image":
+        """Our guests (build/vm): tiny, utnt, tnt on Debian's kernel; utnt-micro on our own
+        (make guest-kernel), and "utnt-auto": utnt-micro where it is built, else utnt."""
         why = missing()
         if why:
             raise TestbedError(why)
+        if which == "utnt-auto":
+            which = "utnt-micro" if micro_missing() is None else "utnt"
+        if which == "utnt-micro":
+            why = micro_missing()
+            if why:
+                raise TestbedError(why)
+            initrd = IMAGE_DIR / micro_doc()["initramfs"]
+            return cls(kernel=str(IMAGE_DIR / "micro" / "vmlinux"), initrd=str(initrd), name=which,
+                       mem_mb=mem_mb or MICRO_MEM_MB, append=MICRO_APPEND, acpi=False, kernel_kind="micro")
         initrd = IMAGE_DIR / f"initramfs-{which}.cpio.gz"
         if not initrd.exists():
             raise TestbedError(f"no {initrd} (make vm-image builds it)")
@@ -93,15 +106,52 @@ class Image:
             if f and not os.path.exists(f):
                 raise TestbedError(f"--vm-kernel/--vm-initrd: {f}: no such file")
         return cls(kernel=kernel, initrd=initrd, machine=machine, mem_mb=mem_mb, append="", name="user",
-                   ok_status=tuple(ok_status))
+                   ok_status=tuple(ok_status), kernel_kind="user")
 
     def size_bytes(self) -> int:
-        """Kernel + initramfs as shipped: for our guests the compressed vmlinuz, even when the
-        runtime boots its uncompressed copy."""
+        """Kernel + initramfs as shipped: for Debian's kernel the compressed vmlinuz, even when
+        the runtime boots its uncompressed copy; for the micro guest what it boots."""
         k = Path(self.kernel)
-        if self.name != "user" and k.name == "vmlinux" and (k.parent / "vmlinuz").exists():
+        if self.kernel_kind == "generic" and k.name == "vmlinux" and (k.parent / "vmlinuz").exists():
             k = k.parent / "vmlinuz"
         return os.path.getsize(k) + (os.path.getsize(self.initrd) if self.initrd else 0)
+
+    def booted_bytes(self) -> int:
+        """Kernel + initramfs as QEMU loads them (the uncompressed vmlinux when that is booted)."""
+        return os.path.getsize(self.kernel) + (os.path.getsize(self.initrd) if self.initrd else 0)
+
+
+# the micro guest (scripts/build-guest-kernel.sh): no ACPI, so QEMU's microvm declares the
+# virtio-mmio devices on the command line (acpi=off) and the guest ends by rebooting, which
+# -no-reboot turns into QEMU's exit (reboot=t: a triple fault, nothing to probe first);
+# tsc=reliable: no TSC watchdog under TCG
+MICRO_APPEND = "console=ttyS0 quiet panic=-1 reboot=t tsc=reliable"
+MICRO_MEM_MB = 64
+
+
+def micro_doc() -> dict:
+    """build/vm/image.json's entry for the micro guest ({} when it has none)."""
+    import json
+    try:
+        return json.loads((IMAGE_DIR / "image.json").read_text())["images"].get("utnt-micro") or {}
+    except (OSError, ValueError, KeyError):
+        return {}
+
+
+def micro_missing() -> str | None:
+    """None when the micro guest (our kernel + the C /init) is built, else one line."""
+    d = micro_doc()
+    if not d or not (IMAGE_DIR / "micro" / "vmlinux").exists() or not (IMAGE_DIR / d["initramfs"]).exists():
+        return (f"no micro guest in {IMAGE_DIR} (make guest-kernel builds its kernel, ~10 min once, "
+                "then make vm-image packs it)")
+    return None
+
+
+def guest_line() -> str:
+    """One line: which uTNT guest `utnt-auto` boots here, and why."""
+    why = micro_missing()
+    return ("uTNT guest: micro (our kernel, build/vm/micro)" if why is None
+            else f"uTNT guest: generic (Debian's kernel): {why}")
 
 
 def cmdline(image: Image, lease: dict, args: list[str]) -> str:
@@ -118,7 +168,9 @@ def cmdline(image: Image, lease: dict, args: list[str]) -> str:
 def qemu_argv(image: Image, lease: dict, args: list[str], share: str, console: str) -> list[str]:
     acc, _ = accel()
     dev = "device" if image.machine == "microvm" else "pci"
-    machine = "microvm,pit=on,rtc=on" if image.machine == "microvm" else image.machine
+    machine = image.machine
+    if image.machine == "microvm":
+        machine = "microvm,pit=on,rtc=on" + ("" if image.acpi else ",acpi=off")
     argv = [QEMU, "-accel", acc, "-M", machine, "-m", str(image.mem_mb), "-smp", "1",
             "-display", "none", "-monitor", "none", "-serial", f"file:{console}", "-no-reboot",
             "-kernel", image.kernel]
@@ -159,6 +211,17 @@ def guest_ram_pss_kb(pid: int, mem_mb: int) -> tuple[int, int] | None:
     return guest, total
 
 
+def peak_rss_kb(pid: int) -> int:
+    """VmHWM of a process (its peak resident set) in kB, 0 once it is gone."""
+    try:
+        for ln in open(f"/proc/{pid}/status"):
+            if ln.startswith("VmHWM:"):
+                return int(ln.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 @dataclass
 class VmRun:
     status: int | None = None
@@ -171,6 +234,7 @@ class VmRun:
     first_probe_s: float | None = None
     guest_pss_kb: int = 0
     host_pss_kb: int = 0
+    host_rss_kb: int = 0                  # QEMU's peak RSS (VmHWM), the paper's host figure
     accel: str = ""
     files: dict = field(default_factory=dict)
     console: str = ""
@@ -320,6 +384,7 @@ def _run_vm(image, lease, args, timeout, frames, procs, run, home, share, consol
             m = guest_ram_pss_kb(p.pid, image.mem_mb)
             if m:
                 run.guest_pss_kb, run.host_pss_kb = max(run.guest_pss_kb, m[0]), max(run.host_pss_kb, m[1])
+                run.host_rss_kb = max(run.host_rss_kb, peak_rss_kb(p.pid))
             if not (seen_init and seen_result):
                 con = (_read_private(hfd, "console", CONSOLE_LIMIT) or b"").decode(errors="replace")
                 now = time.monotonic() - t0
@@ -388,7 +453,8 @@ def boot_on_lab(lab, name: str, host: str, args: list[str], image: Image | None 
     finally:
         release_instance(name, lease)
     doc = {"vp": host, "address": lease["address"], "mac": lease["mac"], "tap": lease["tap"],
-           "image": image.name, "image_bytes": image.size_bytes(), "machine": image.machine,
+           "image": image.name, "image_bytes": image.size_bytes(), "booted_bytes": image.booted_bytes(),
+           "kernel": image.kernel_kind, "machine": image.machine,
            "mem_mb": image.mem_mb, "run": run.to_json(), "traces": [], "hops": None}
     if "result.json" in run.files and run.ok:
         # what the guest wrote is read like any result file (testbed.inputs: bounded, strict
