@@ -5,8 +5,7 @@ scripts/build-vm-image.sh: `vm_stdlib.py APP_DIR ZIP DYNLOAD_DIR`. ZIP is python
 path ending in `/`: a folder of sourceless .pyc files (the micro guest: its initramfs is
 compressed as a whole, and the path finder reads a folder with less code than zipimport runs
 under TCG). The set is what a fresh interpreter (`-S`, like the guest's) has loaded once every
-uTNT module is imported, its command line parsed, the trace's own imports done and JSON
-printed; found in a child process so that nothing this script imports counts.
+uTNT module is imported, its command line parsed and its help formatted, JSON printed; found in a child process so that nothing this script imports counts.
 modulefinder's static closure drags in ~300 modules (asyncio, email, http...) that uTNT never
 loads. Prints the modules and extensions.
 """
@@ -35,6 +34,7 @@ from utnt.cli import build_parser, options_from, params_from
 a = build_parser().parse_args(["-i", "12.0.1.2", "--iface", "eth0", "--ip", "12.0.0.9/24", "--gw", "12.0.0.1",
                                "--mac", "02:00:00:00:00:09", "--json"])
 options_from(a), params_from(a)
+build_parser().format_help()          # -h, and a bad option's usage line
 import json
 json.dumps({"x": [1.5, None]}, indent=2)
 import encodings.ascii, encodings.latin_1, encodings.utf_8

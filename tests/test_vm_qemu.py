@@ -110,9 +110,13 @@ def test_micro_guest_command_line_and_machine(tmp_path):
     img = Image(kernel=str(tmp_path / "vmlinux"), initrd=str(tmp_path / "i"), name="utnt-micro", mem_mb=64,
                 append="console=ttyS0 quiet panic=-1 reboot=t tsc=reliable", acpi=False, kernel_kind="micro")
     argv = qemu_argv(img, lease, ["utnt", "-i", "12.0.1.2"], str(tmp_path), str(tmp_path / "console"))
-    assert argv[argv.index("-M") + 1] == "microvm,pit=on,rtc=on,acpi=off" and "-no-reboot" in argv
+    assert argv[argv.index("-M") + 1] == "microvm,pit=on,rtc=on,acpi=off,ioapic2=off,auto-kernel-cmdline=off"
+    assert "-no-reboot" in argv
+    # the virtio-mmio devices go before the paper's `--` (after it they would be /init's arguments)
     line = argv[argv.index("-append") + 1]
-    assert "reboot=t" in line and line.endswith("-- utnt -i 12.0.1.2")
+    kernel, _, init = line.partition(" -- ")
+    assert "reboot=t" in kernel and init == "utnt -i 12.0.1.2"
+    assert "virtio_mmio.device=512@0xfeb00e00:12 virtio_mmio.device=512@0xfeb00c00:11" in kernel
     assert "virtio-net-device" in " ".join(argv) and "virtio-9p-device" in " ".join(argv)
     generic = Image(kernel="k")
     argv = qemu_argv(generic, lease, ["utnt"], str(tmp_path), str(tmp_path / "console"))

@@ -74,6 +74,7 @@ class Image:
     ok_status: tuple = OK_STATUS
     acpi: bool = True                   # microvm's ACPI tables (Debian's kernel powers off by ACPI)
     kernel_kind: str = "generic"        # generic (Debian's), micro (make guest-kernel) or user
+    tb_mb: int | None = None            # TCG's translation cache (MB): QEMU's default grows its RSS
 
     @classmethod
     def ours(cls, which: str = "utnt", mem_mb: int | None = None) -> "Image":
@@ -90,7 +91,8 @@ class Image:
                 raise TestbedError(why)
             initrd = IMAGE_DIR / micro_doc()["initramfs"]
             return cls(kernel=str(IMAGE_DIR / "micro" / "vmlinux"), initrd=str(initrd), name=which,
-                       mem_mb=mem_mb or MICRO_MEM_MB, append=MICRO_APPEND, acpi=False, kernel_kind="micro")
+                       mem_mb=mem_mb or MICRO_MEM_MB, append=MICRO_APPEND, acpi=False, kernel_kind="micro",
+                       tb_mb=MICRO_TB_MB)
         initrd = IMAGE_DIR / f"initramfs-{which}.cpio.gz"
         if not initrd.exists():
             raise TestbedError(f"no {initrd} (make vm-image builds it)")
@@ -109,11 +111,11 @@ class Image:
                    ok_status=tuple(ok_status), kernel_kind="user")
 
     def size_bytes(self) -> int:
-        """Kernel + initramfs as shipped: for Debian's kernel the compressed vmlinuz, even when
-        the runtime boots its uncompressed copy; for the micro guest what it boots."""
+        """Kernel + initramfs as shipped: the compressed kernel (Debian's vmlinuz, our bzImage),
+        even when the runtime boots its uncompressed copy (booted_bytes)."""
         k = Path(self.kernel)
-        if self.kernel_kind == "generic" and k.name == "vmlinux" and (k.parent / "vmlinuz").exists():
-            k = k.parent / "vmlinuz"
+        if self.kernel_kind != "user" and k.name == "vmlinux":
+            k = next((k.parent / n for n in ("vmlinuz", "bzImage") if (k.parent / n).exists()), k)
         return os.path.getsize(k) + (os.path.getsize(self.initrd) if self.initrd else 0)
 
     def booted_bytes(self) -> int:
@@ -127,6 +129,9 @@ class Image:
 # tsc=reliable: no TSC watchdog under TCG
 MICRO_APPEND = "console=ttyS0 quiet panic=-1 reboot=t tsc=reliable"
 MICRO_MEM_MB = 64
+# TCG's translation cache for the micro guest: 32 MB holds what a uTNT run executes (16 MB
+# retranslated, +50% CPU; 8 MB thrashed, 3x) and keeps QEMU ~20 MB under its default's RSS
+MICRO_TB_MB = 32
 
 
 def micro_doc() -> dict:
@@ -154,6 +159,9 @@ def guest_line() -> str:
             else f"uTNT guest: generic (Debian's kernel): {why}")
 
 
+MMIO_DEVICES = " ".join(f"virtio_mmio.device=512@{0xfeb00000 + 512 * slot:#x}:{5 + slot}" for slot in (7, 6))
+
+
 def cmdline(image: Image, lease: dict, args: list[str]) -> str:
     from ipaddress import IPv4Network
     mask = str(IPv4Network(lease["network"]).netmask)
@@ -169,8 +177,20 @@ def qemu_argv(image: Image, lease: dict, args: list[str], share: str, console: s
     acc, _ = accel()
     dev = "device" if image.machine == "microvm" else "pci"
     machine = image.machine
+    append = cmdline(image, lease, args)
     if image.machine == "microvm":
-        machine = "microvm,pit=on,rtc=on" + ("" if image.acpi else ",acpi=off")
+        machine = "microvm,pit=on,rtc=on"
+        if not image.acpi:
+            # Without ACPI the guest finds virtio-mmio devices on its command line. QEMU would
+            # append them after the paper's `--`, where the kernel hands them to /init as
+            # arguments; so they are written here, before it: microvm fills its 8 transports
+            # (512 bytes each from 0xfeb00000, IRQ 5 + slot without the second IOAPIC) from the
+            # last one, in -device order: the network (slot 7), then the 9p share (slot 6).
+            machine += ",acpi=off,ioapic2=off,auto-kernel-cmdline=off"
+            head, sep, tail = append.partition(" -- ")
+            append = f"{head} {MMIO_DEVICES}{sep}{tail}"
+    if acc == "tcg" and image.tb_mb:
+        acc += f",tb-size={image.tb_mb}"
     argv = [QEMU, "-accel", acc, "-M", machine, "-m", str(image.mem_mb), "-smp", "1",
             "-display", "none", "-monitor", "none", "-serial", f"file:{console}", "-no-reboot",
             "-kernel", image.kernel]
@@ -178,7 +198,7 @@ def qemu_argv(image: Image, lease: dict, args: list[str], share: str, console: s
         argv += ["-cpu", "host"]
     if image.initrd:
         argv += ["-initrd", image.initrd]
-    argv += ["-append", cmdline(image, lease, args),
+    argv += ["-append", append,
              "-netdev", f"tap,id=n0,ifname={lease['tap']},script=no,downscript=no",
              # no checksum offload: the guest finishes its own checksums (a partial one would
              # reach the engine's packet sockets unfinished, and the destination would drop it)
@@ -257,7 +277,7 @@ def check_cmdline(image: "Image", args: list[str]):
     """Refuse, before anything is brought up, a detector argument list the guest's kernel
     command line cannot hold (it would be cut short and the guest hang until the timeout)."""
     worst = {"network": "255.255.255.0/24", "address": "255.255.255.255", "gateway": "255.255.255.255"}
-    n = len(cmdline(image, worst, args).encode())
+    n = len(cmdline(image, worst, args).encode()) + (0 if image.acpi else len(MMIO_DEVICES) + 1)
     if n > CMDLINE_MAX:
         raise InputError(f"the guest's kernel command line would be {n} bytes (the detector's arguments: "
                          f"{len(' '.join(args).encode())} bytes); Linux's limit is {CMDLINE_MAX} bytes (2048 with its final "
@@ -425,6 +445,9 @@ def _run_vm(image, lease, args, timeout, frames, procs, run, home, share, consol
         run.error = (f"qemu exit status {run.status}" if run.status is not None and run.status >= 0 else
                      f"qemu was killed (signal {-run.status})") + (f": {tail[-1]}" if tail else "")
     gs = run.files.get("status")
+    if run.ok and gs is None and image.kernel_kind == "micro":
+        run.ok = False
+        run.error = "the guest wrote no status to its 9p share (see its console)"
     if run.ok and gs is not None and gs.strip() not in (b"0",):
         run.ok = False
         run.error = (f"the guest's detector exited with status {gs.strip().decode(errors='replace')[:40]}: "
