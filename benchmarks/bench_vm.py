@@ -94,7 +94,8 @@ def main():
                     "result_s": med([r["result_s"] for r in runs]), "wall_s": med([r["wall_s"] for r in runs]),
                     "guest_pss_mb": med([r["guest_pss_kb"] / 1024 for r in runs]),
                     "qemu_pss_mb": med([r["host_pss_kb"] / 1024 for r in runs]),
-                    "qemu_rss_mb": med([r["host_rss_kb"] / 1024 for r in runs])}
+                    "qemu_rss_mb": med([r["host_rss_kb"] / 1024 for r in runs]),
+                    "qemu_cpu_s": med([r["cpu_s"] for r in runs])}
                 if which != "tiny":
                     out["guests"][which].update({
                         "traces_equal_process": f"{sum(same)}/{len(same)}",
@@ -129,6 +130,7 @@ def main():
     row("guest RAM PSS (MB)", "guest_pss_mb", "{:.1f}", f"{p['pss_mb']:.1f}", f"{PAPER['guest_pss_mb']:.1f}")
     row("QEMU peak RSS (MB)", "qemu_rss_mb", "{:.1f}", "-", PAPER["qemu_rss_mb"])
     row("QEMU PSS (MB)", "qemu_pss_mb", "{:.1f}", "-", "-")
+    row("QEMU CPU time (s)", "qemu_cpu_s", "{:.2f}", "-", "-")
     row("traces = process's", "traces_equal_process", "{}", "-", "-")
     for c in cols:
         if g[c].get("verdicts"):

@@ -242,6 +242,15 @@ def peak_rss_kb(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process, None once it is gone."""
+    try:
+        f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return round((int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK"), 2)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 @dataclass
 class VmRun:
     status: int | None = None
@@ -255,6 +264,8 @@ class VmRun:
     guest_pss_kb: int = 0
     host_pss_kb: int = 0
     host_rss_kb: int = 0                  # QEMU's peak RSS (VmHWM), the paper's host figure
+    cpu_s: float | None = None            # QEMU's CPU time (user + system), last seen while it ran:
+                                          # what a boot costs whatever else shares the machine
     accel: str = ""
     files: dict = field(default_factory=dict)
     console: str = ""
@@ -405,6 +416,7 @@ def _run_vm(image, lease, args, timeout, frames, procs, run, home, share, consol
             if m:
                 run.guest_pss_kb, run.host_pss_kb = max(run.guest_pss_kb, m[0]), max(run.host_pss_kb, m[1])
                 run.host_rss_kb = max(run.host_rss_kb, peak_rss_kb(p.pid))
+                run.cpu_s = cpu_seconds(p.pid) or run.cpu_s
             if not (seen_init and seen_result):
                 con = (_read_private(hfd, "console", CONSOLE_LIMIT) or b"").decode(errors="replace")
                 now = time.monotonic() - t0
