@@ -108,7 +108,11 @@ def main():
     if "--json" in sys.argv:
         print(json.dumps(out, indent=2))
         return
-    g, p = out["guests"], out["peer_utnt_process"]
+    print_table(out)
+
+
+def print_table(out):
+    g, p, mode, RUNS = out["guests"], out["peer_utnt_process"], out["accel"], out["runs"]
     cols = [c for c in ("tiny", "utnt", "utnt-micro") if c in g]
     head = {"tiny": "tiny guest", "utnt": "uTNT generic", "utnt-micro": "uTNT micro"}
 
@@ -135,6 +139,16 @@ def main():
     for c in cols:
         if g[c].get("verdicts"):
             print(f"{head[c]} verdicts: {', '.join(g[c]['verdicts'])} (process: {', '.join(p['verdicts'])})")
+    m = g.get("utnt-micro")
+    if m:
+        t = out["targets"]
+        checks = [("image", m["image_mb"], t["image_mb"], "MB"), ("guest RAM", m["ram_mb"], t["ram_mb"], "MB"),
+                  ("guest PSS", m["guest_pss_mb"], t["guest_pss_mb"], "MB"),
+                  ("QEMU RSS", m["qemu_rss_mb"], t["qemu_rss_mb"], "MB"),
+                  ("first probe", m["first_probe_s"], t["first_probe_s"], "s"),
+                  ("result", m["result_s"], t["result_s"], "s")]
+        print(f"issue 24's targets for the micro guest ({mode.split(' ')[0]}): " + "; ".join(
+            f"{k} {v} {u} {'<=' if v is not None and v <= lim else 'OVER'} {lim}" for k, v, lim, u in checks))
     for c, why in out["skipped"].items():
         print(f"{c}: skipped: {why}")
     print("paper: KVM, 8 MB guest, KSM on, one TNT trace to 1.1.1.1 whose own time is ~16 s (gap limit); "
