@@ -42,8 +42,12 @@ $M tinyconfig >/dev/null
 "$SRC/scripts/kconfig/merge_config.sh" -m -O "$BUILD" "$BUILD/.config" "$FRAG" >/dev/null
 $M olddefconfig >/dev/null
 # every line of the fragment must have survived olddefconfig (a dependency missing drops it silently)
+# (an option switched off may also vanish: its own dependencies are off)
 bad=$(grep -E '^(CONFIG_[A-Z0-9_]+=.*|# CONFIG_[A-Z0-9_]+ is not set)$' "$FRAG" | while read -r l; do
-        grep -qxF "$l" "$BUILD/.config" || echo "$l"; done)
+        case "$l" in
+            "# "*) o=${l#\# }; o=${o%% *}; ! grep -q "^$o=" "$BUILD/.config" || echo "$l" ;;
+            *) grep -qxF "$l" "$BUILD/.config" || echo "$l" ;;
+        esac; done)
 [ -z "$bad" ] || die "the configuration dropped: $(echo $bad) (scripts/guest-kernel.config: a dependency is missing)"
 echo "build-guest-kernel: building in $BUILD with $JOBS jobs (about 10 minutes on 2 cores)" >&2
 nice -n 10 $M -j"$JOBS" vmlinux bzImage
