@@ -7,7 +7,7 @@ ARGS   ?=
 # test processes (pytest-xdist): most namespace tests wait on real processes, so three share two cores well
 JOBS   ?= 3
 
-.PHONY: all bootstrap test test-big testbed labs bench clean conformance oracle vm vm-image mininet
+.PHONY: all bootstrap test test-big testbed labs bench clean conformance oracle vm vm-image mininet guest-kernel
 
 all: test
 
@@ -64,11 +64,25 @@ vm: $(STAMP)
 	@$(MAKE) --no-print-directory vm-image
 
 ## make vm-image : build/vm/{vmlinuz,initramfs-tiny.cpio.gz,initramfs-utnt.cpio.gz,image.json}
+##   (and the micro guest, build/vm/micro + initramfs-utnt-micro.cpio.*, when make guest-kernel has run)
 vm-image:
 	@bash scripts/build-vm-image.sh build/vm
 
+## make guest-kernel : the micro guest's own kernel from Debian's linux-source-6.1 (apt, ~140 MB;
+##   ~10 min on 2 cores once, cached in $(GUEST_KERNEL_CACHE)), then the guests (make vm first)
+UTNT_CACHE ?= $(HOME)/.cache/utnt-lab
+GUEST_KERNEL_CACHE := $(UTNT_CACHE)/guest-kernel
+guest-kernel:
+	@missing=""; for p in linux-source-6.1 gcc make flex bison bc libelf-dev zstd cpio; do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "guest-kernel: installing$$missing"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; fi
+	@UTNT_CACHE=$(UTNT_CACHE) bash scripts/build-guest-kernel.sh >/dev/null
+	@bash scripts/build-vm-image.sh build/vm
+
 VM_SOURCES := $(shell find utnt testbed/wire -name '*.py' 2>/dev/null) testbed/runtimes/qemu/guest-init.sh scripts/vm_kernel.py \
-	scripts/build-vm-image.sh scripts/vm_stdlib.py
+	scripts/build-vm-image.sh scripts/vm_stdlib.py testbed/runtimes/qemu/guest-init.c \
+	$(wildcard $(GUEST_KERNEL_CACHE)/current/vmlinux)
 build/vm/image.json: $(VM_SOURCES)
 	@bash scripts/build-vm-image.sh build/vm
 

@@ -12,6 +12,11 @@
 #   build/vm/initramfs-tnt.cpio.gz  the tiny guest plus the original TNT's scamper + sc_tnt, only
 #                                   when /opt/tnt-peer/bin has them (a local build packed at build
 #                                   time, never committed)
+#   build/vm/micro/vmlinux, bzImage the micro guest's kernel (scripts/build-guest-kernel.sh, make
+#                                   guest-kernel), copied from its cache, only when it is built
+#   build/vm/initramfs-utnt-micro.cpio  with it: /init (testbed/runtimes/qemu/guest-init.c, no
+#                                   shell), the same Python and uTNT; the standard library as
+#                                   sourceless .pyc files; compressed as $MICRO_COMPRESS says
 #   build/vm/image.json             sizes, kernel version, modules, what each image holds
 #
 # Usage: scripts/build-vm-image.sh [OUT_DIR]     (make vm-image; needs `make vm` first)
@@ -20,6 +25,10 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${1:-$ROOT/build/vm}
 PY=/usr/bin/python3.11
 TNT_BIN=${TNT_PEER_BIN:-/opt/tnt-peer/bin}
+# the micro guest's kernel (build-guest-kernel.sh's cache) and its initramfs compression:
+# none (the kernel unpacks it fastest under TCG) | gzip | zstd | xz (smallest, slowest to unpack)
+MICRO_KERNEL=${UTNT_GUEST_KERNEL:-${UTNT_CACHE:-$HOME/.cache/utnt-lab}/guest-kernel/current}
+MICRO_COMPRESS=${MICRO_COMPRESS:-zstd}
 
 die() { echo "build-vm-image: $*" >&2; exit 1; }
 KERNEL=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -1 || true)
@@ -54,8 +63,10 @@ base() {   # $1: root folder
     cp "$ROOT/testbed/runtimes/qemu/guest-init.sh" $R/init
     chmod 755 $R/init
 }
-pack() {   # $1: root folder, $2: output file
-    (cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -9 > "$2"
+pack() {   # $1: root folder, $2: output file, $3: compressor (gzip by default)
+    (cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | case ${3:-gzip} in
+        gzip) gzip -9 ;; zstd) zstd -q -19 -T1 ;; xz) xz -q -9 --check=crc32 ;; none) cat ;;
+        *) die "MICRO_COMPRESS=$3: choose none, gzip, zstd or xz" ;; esac > "$2"
 }
 
 echo "build-vm-image: kernel $KERNEL" >&2
@@ -86,9 +97,47 @@ find $U/app -name __pycache__ -prune -exec rm -rf {} +
 # the standard library modules uTNT needs (scripts/vm_stdlib.py), compiled into one zip
 $PY -S "$ROOT/scripts/vm_stdlib.py" "$U/app" "$U/usr/lib/python311.zip" "$U/usr/lib/python3.11/lib-dynload" \
     > $WORK/stdlib.txt
-# uTNT itself as compiled bytecode as well (sources stay: tracebacks name lines)
-$PY -S -m compileall -q -o 2 $U/app >/dev/null
+# uTNT itself as compiled bytecode as well (sources stay: tracebacks name lines), at the
+# optimization level the guest runs it (0): an -O2 .pyc would be ignored and every boot would
+# compile uTNT again
+$PY -S -m compileall -q $U/app >/dev/null
 pack $U "$OUT/initramfs-utnt.cpio.gz"
+
+# ------------------------------------------------------------------ the micro uTNT guest
+# Our own kernel (no modules: virtio, 9p and packet sockets built in) and an /init in C: no
+# busybox, no shell; the same Python and uTNT as the uTNT guest, its stdlib as plain .pyc files.
+rm -rf "$OUT/micro" "$OUT"/initramfs-utnt-micro.cpio*
+MICRO=no
+if [ -s "$MICRO_KERNEL/vmlinux" ] && [ -s "$MICRO_KERNEL/bzImage" ]; then
+    command -v gcc >/dev/null || die "gcc missing: the micro guest's /init is C (apt-get install gcc)"
+    [ "$MICRO_COMPRESS" = none ] || command -v "${MICRO_COMPRESS}" >/dev/null \
+        || die "$MICRO_COMPRESS missing (apt-get install $MICRO_COMPRESS, or MICRO_COMPRESS=gzip)"
+    mkdir -p "$OUT/micro"
+    cp "$MICRO_KERNEL/vmlinux" "$MICRO_KERNEL/bzImage" "$OUT/micro/"
+    cp "$MICRO_KERNEL/config" "$OUT/micro/config" 2>/dev/null || true
+    M=$WORK/micro
+    mkdir -p $M/proc $M/sys $M/dev $M/out $M/tmp $M/usr/bin $M/usr/lib/python3.11/lib-dynload $M/lib64 \
+        $M/lib/x86_64-linux-gnu
+    gcc -Os -Wall -Wextra -Werror -o $M/init "$ROOT/testbed/runtimes/qemu/guest-init.c"
+    strip $M/init
+    # everything /init and Python link must be in the image
+    for lib in $(ldd $M/init | awk '/=>/ {print $3}'); do
+        [ -e "$U$lib" ] || die "the micro /init links $lib, which the guest's Python does not carry"
+    done
+    cp -a $U/usr/bin $M/usr/
+    cp -a $U/lib64 $U/lib $M/
+    rm -rf $M/lib/modules
+    cp -a $U/app $M/app
+    cp -a $U/usr/lib/python3.11/lib-dynload/. $M/usr/lib/python3.11/lib-dynload/
+    $PY -S "$ROOT/scripts/vm_stdlib.py" "$M/app" "$M/usr/lib/python3.11/" "$M/usr/lib/python3.11/lib-dynload" \
+        > $WORK/stdlib-micro.txt
+    EXT=$(case $MICRO_COMPRESS in gzip) echo .gz ;; zstd) echo .zst ;; xz) echo .xz ;; *) echo ;; esac)
+    pack $M "$OUT/initramfs-utnt-micro.cpio$EXT" "$MICRO_COMPRESS"
+    MICRO=initramfs-utnt-micro.cpio$EXT
+    echo "build-vm-image: micro guest: kernel $(readlink -f "$MICRO_KERNEL"), initramfs $MICRO_COMPRESS" >&2
+else
+    echo "build-vm-image: no micro guest kernel in $MICRO_KERNEL (make guest-kernel builds it): no micro guest" >&2
+fi
 
 # ------------------------------------------------------------------ the TNT guest (optional)
 WITH_TNT=no
@@ -111,9 +160,9 @@ else
     echo "build-vm-image: no original TNT in $TNT_BIN: no TNT guest" >&2
 fi
 
-$PY -S - "$OUT" "$KVER" "$WITH_TNT" "$WORK/mods" "$WORK/stdlib.txt" <<'EOF'
+$PY -S - "$OUT" "$KVER" "$WITH_TNT" "$WORK/mods" "$WORK/stdlib.txt" "$MICRO" "$WORK/stdlib-micro.txt" <<'EOF'
 import json, os, sys
-out, kver, tnt, mods, std = sys.argv[1:6]
+out, kver, tnt, mods, std, micro, std_micro = sys.argv[1:8]
 size = lambda f: os.path.getsize(os.path.join(out, f))
 stdlib, _, ext = open(std).read().strip().partition(" | ")
 doc = {"kernel": kver, "kernel_file": "vmlinuz", "kernel_bytes": size("vmlinuz"),
@@ -129,9 +178,23 @@ doc = {"kernel": kver, "kernel_file": "vmlinuz", "kernel_bytes": size("vmlinuz")
 if tnt == "yes":
     doc["images"]["tnt"] = {"initramfs": "initramfs-tnt.cpio.gz", "initramfs_bytes": size("initramfs-tnt.cpio.gz"),
                             "holds": "the tiny guest + the original TNT (scamper, sc_tnt) and their libraries"}
+if micro != "no":
+    cfg = os.path.join(out, "micro", "config")
+    ver = None
+    if os.path.exists(cfg):
+        for ln in open(cfg):
+            if ln.startswith("# Linux/x86"):
+                ver = ln.split()[2]
+    mstd = open(std_micro).read().strip().partition(" | ")[0].split()
+    doc["images"]["utnt-micro"] = {
+        "initramfs": micro, "initramfs_bytes": size(micro), "kernel": ver, "kernel_file": "micro/vmlinux",
+        "kernel_bytes": size("micro/bzImage"), "vmlinux_bytes": size("micro/vmlinux"),
+        "holds": "our kernel (tinyconfig + virtio-mmio, virtio-net, 9p, packet sockets; no modules), /init in C, "
+                 "Debian python3.11 with %d stdlib modules as .pyc, uTNT" % len(mstd), "stdlib": mstd}
 json.dump(doc, open(os.path.join(out, "image.json"), "w"), indent=2)
 for k, v in doc["images"].items():
-    print(f"build-vm-image: {k}: kernel {doc['kernel_bytes']/1e6:.2f} MB + initramfs {v['initramfs_bytes']/1e6:.2f} MB"
-          f" = {(doc['kernel_bytes'] + v['initramfs_bytes'])/1e6:.2f} MB ({v['holds']})", file=sys.stderr)
+    kb = v.get("kernel_bytes", doc["kernel_bytes"])
+    print(f"build-vm-image: {k}: kernel {kb/1e6:.2f} MB + initramfs {v['initramfs_bytes']/1e6:.2f} MB"
+          f" = {(kb + v['initramfs_bytes'])/1e6:.2f} MB ({v['holds']})", file=sys.stderr)
 EOF
 echo "$OUT"

@@ -47,6 +47,16 @@ def running(request):
     assert not [s for s in api.status() if s["name"] in started]
 
 
+def pytest_report_header(config):
+    """One line: which uTNT guest the micro-VM tests boot (our kernel when built, else Debian's)."""
+    try:
+        from testbed.runtimes.qemu import guest_line, missing
+    except ImportError:
+        return None
+    why = missing()
+    return f"micro-VM runtime not here: {why}" if why else guest_line()
+
+
 def pytest_collection_modifyitems(config, items):
     root = os.geteuid() == 0
     for it in items:

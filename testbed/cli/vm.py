@@ -1,6 +1,7 @@
 """`testbed vm LAB`: boot one detector micro-VM on a lab's tap, collect and score its result.
 
     testbed vm invisible-php                              # uTNT guest, the lab's first probe
+    testbed vm invisible-php --image utnt                 # uTNT guest on Debian's kernel
     testbed vm invisible-php --image tiny                 # busybox traceroute, hops vs the truth
     testbed vm invisible-php --kernel app-utnt_qemu-x86_64 --machine pc --mem 8 -- -i 12.0.1.2 ...
                                                           # your own image, the paper's convention
@@ -26,7 +27,7 @@ def run(args):
     # the longest argument list this run can give the guest, refused before anything else
     probe = Image(kernel="", machine=args.machine or "pc", append="") if args.kernel else Image(kernel="")
     check_cmdline(probe, list(args.utnt or []) + ["utnt", "-i", "255.255.255.255"])
-    if not args.kernel and args.image == "utnt":
+    if not args.kernel and args.image in ("auto", "utnt", "utnt-micro"):
         # uTNT's options as `probe` takes them: the guest's address, gateway and MAC are the
         # lease's (an `--ip` here would give the VM an address another instance may hold)
         from testbed.experiments.run import utnt_args
@@ -35,9 +36,12 @@ def run(args):
         image = Image.user(args.kernel, args.initrd, machine=args.machine or "pc", mem_mb=args.mem or 16,
                            ok_status=ok)
     else:
-        image = Image.ours(args.image, args.mem)
+        image = Image.ours("utnt-auto" if args.image == "auto" else args.image, args.mem)
         image.ok_status = ok
     progress = None if args.json else (lambda m: print(f"» {m}", file=sys.stderr, flush=True))
+    if progress and not args.kernel and args.image == "auto":
+        from testbed.runtimes.qemu import guest_line
+        progress(guest_line())
     from testbed.experiments.vm import vm_probe
     doc = vm_probe(lab, args.name or lab.name, args.source, args.dest, image, args.utnt, args.timeout, progress)
     r = doc["run"]
@@ -56,7 +60,8 @@ def run(args):
         for i, a in enumerate(doc["hops"], 1):
             print(f"{i:3d}  {a or '*'}")
     fmt = lambda v, u="s": f"{v:.2f} {u}" if isinstance(v, (int, float)) else "-"   # noqa: E731
-    print(f"{doc['image']} guest ({doc['image_bytes'] / 1e6:.2f} MB, {doc['mem_mb']} MB RAM, {r['accel']}) at "
+    print(f"{doc['image']} guest ({doc['kernel']} kernel, {doc['image_bytes'] / 1e6:.2f} MB, {doc['mem_mb']} MB RAM, "
+          f"{r['accel']}) at "
           f"{doc['address']} on {doc['vp']}'s LAN: exit {r['status']}, {'ok' if r['ok'] else 'FAILED: ' + str(r['error'])}")
     print(f"  boot (start to /init) {fmt(r['boot_s'])}, start to result {fmt(r['result_s'])}, wall {fmt(r['wall_s'])}; "
           f"guest RAM PSS {r['guest_pss_kb'] / 1024:.1f} MB, QEMU PSS {r['host_pss_kb'] / 1024:.1f} MB")
@@ -80,12 +85,15 @@ def add_parser(sub):
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="template parameter (repeatable)")
     s.add_argument("--from", dest="source", help="vantage point whose LAN the VM joins (default: first probe's)")
     s.add_argument("--to", dest="dest", help="destination (default: the vantage point's first probe target)")
-    s.add_argument("--image", default="utnt", choices=["utnt", "tiny", "tnt"],
-                   help="our guest (build/vm, make vm-image): utnt, tiny (busybox traceroute) or tnt")
+    s.add_argument("--image", default="auto", choices=["auto", "utnt-micro", "utnt", "tiny", "tnt"],
+                   help="our guest (build/vm, make vm-image): utnt-micro (our kernel, make guest-kernel), utnt "
+                   "(Debian's kernel), tiny (busybox traceroute) or tnt; auto (default): utnt-micro where built, "
+                   "else utnt")
     s.add_argument("--kernel", help="your own image instead (e.g. Unikraft's app-utnt_qemu-x86_64)")
     s.add_argument("--initrd", help="its initramfs, if any")
     s.add_argument("--machine", default=None, choices=["microvm", "pc"], help="QEMU machine for --kernel (pc)")
-    s.add_argument("--mem", type=int_in(16, 65536), help="guest RAM in MB (ours: 96 tiny, 160 utnt; --kernel: 16)")
+    s.add_argument("--mem", type=int_in(16, 65536), help="guest RAM in MB (ours: 64 utnt-micro, 96 tiny, 160 utnt; "
+                   "--kernel: 16)")
     s.add_argument("--ok-status", default="0,83", help="QEMU exit statuses that mean success (0 power off, "
                    "83 Unikraft's isa-debug-exit)")
     s.add_argument("--timeout", type=float_in(1, 86400), default=300.0, help="seconds before the VM is stopped (300)")

@@ -1,6 +1,6 @@
 """The uTNT paper's use case in a lab: on-demand probing from a controller (tnt.md 7.4).
 
-    testbed ondemand five-vp --events 59 --interval 1 --nodes 5 [--runtimes utnt-process,utnt-vm]
+    testbed ondemand five-vp --events 59 --interval 1 --nodes 5 [--runtimes utnt-process,utnt-vm,utnt-vm-micro]
 
 Events fire at fixed times (event k at k x interval). There are `nodes` vantage points (the
 lab's, in order; more nodes than vantage points share LANs round-robin, each instance still on
@@ -141,6 +141,10 @@ def summarize(name, label, res: dict, score: dict, events: int) -> dict:
     accel = next((r["accel"] for r in done if r.get("accel")), None)
     if accel:
         out["accel"] = accel
+    for key in ("kernel", "image_bytes", "mem_mb"):           # the micro-VM's guest, as booted
+        v = next((r[key] for r in rows if r.get(key) is not None), None)
+        if v is not None:
+            out[key] = v
     errs = [r["error"] for r in rows if r["status"] == "failed"]
     if errs:
         out["first_error"] = errs[0]
@@ -254,6 +258,8 @@ def print_table(doc: dict, console):
         if "median_guest_pss_kb" in r:
             mem = f"guest {r['median_guest_pss_kb'] / 1024:.0f} MB, qemu {r['median_host_pss_kb'] / 1024:.0f} MB"
         note = r.get("accel", "") or ""
+        if r.get("kernel"):
+            note += (f"; {r['kernel']} kernel, image {r['image_bytes'] / 1e6:.2f} MB, RAM {r['mem_mb']} MB")
         if r.get("first_error"):
             note = (note + "; " if note else "") + "first error: " + r["first_error"][:60]
         t.add_row(r["runtime"], f"{r['completed']}/{r['events']}", str(r["dropped"]), str(r["failed"]),

@@ -9,7 +9,8 @@ DetectorProcess of that registered detector instead (any detector, a user's too)
   tnt-process   the original TNT (scamper + sc_tnt) in the vantage point's namespace, through
                 the TNT peer runner (testbed.peers.tnt) when it and a TNT build are present;
                 its text dump is turned into traces with tunnels for scoring
-  utnt-vm       uTNT in a micro-VM (QEMU microvm, build/vm) on a tap of its own
+  utnt-vm       uTNT in a micro-VM (QEMU microvm, build/vm) on Debian's kernel, on a tap of its own
+  utnt-vm-micro the same uTNT in the micro guest: our own kernel (make guest-kernel), /init in C
   tnt-vm        the original TNT in a micro-VM, when make vm-image found a local TNT build
 """
 from __future__ import annotations
@@ -104,7 +105,18 @@ class UtntVm:
         r = d["run"]
         return {"traces": d["traces"], "error": None if r["ok"] else r["error"], "boot_s": r["boot_s"],
                 "guest_pss_kb": r["guest_pss_kb"], "host_pss_kb": r["host_pss_kb"],
-                "first_probe_s": r["first_probe_s"], "accel": r["accel"]}
+                "first_probe_s": r["first_probe_s"], "accel": r["accel"], "kernel": d["kernel"],
+                "image_bytes": d["image_bytes"], "mem_mb": d["mem_mb"]}
+
+
+class UtntVmMicro(UtntVm):
+    name = "utnt-vm-micro"
+    label = "uTNT in the micro guest (our kernel, /init in C, QEMU microvm)"
+    image, program = "utnt-micro", "utnt"
+
+    def missing(self):
+        from testbed.runtimes.qemu import micro_missing, missing
+        return missing() or micro_missing()
 
 
 class TntVm(UtntVm):
@@ -154,7 +166,7 @@ class DetectorProcess:
         return {"traces": traces, "error": None}
 
 
-RUNTIMES = [UtntProcess(), TntProcess(), UtntVm(), TntVm()]
+RUNTIMES = [UtntProcess(), TntProcess(), UtntVm(), UtntVmMicro(), TntVm()]
 
 
 def by_name(names: list[str] | None):

@@ -72,12 +72,27 @@ class Image:
     append: str = "console=ttyS0 quiet panic=-1"
     name: str = "utnt"
     ok_status: tuple = OK_STATUS
+    acpi: bool = True                   # microvm's ACPI tables (Debian's kernel powers off by ACPI)
+    kernel_kind: str = "generic"        # generic (Debian's), micro (make guest-kernel) or user
+    tb_mb: int | None = None            # TCG's translation cache (MB): QEMU's default grows its RSS
 
     @classmethod
     def ours(cls, which: str = "utnt", mem_mb: int | None = None) -> "Image":
+        """Our guests (build/vm): tiny, utnt, tnt on Debian's kernel; utnt-micro on our own
+        (make guest-kernel), and "utnt-auto": utnt-micro where it is built, else utnt."""
         why = missing()
         if why:
             raise TestbedError(why)
+        if which == "utnt-auto":
+            which = "utnt-micro" if micro_missing() is None else "utnt"
+        if which == "utnt-micro":
+            why = micro_missing()
+            if why:
+                raise TestbedError(why)
+            initrd = IMAGE_DIR / micro_doc()["initramfs"]
+            return cls(kernel=str(IMAGE_DIR / "micro" / MICRO_KERNEL_FILE), initrd=str(initrd), name=which,
+                       mem_mb=mem_mb or MICRO_MEM_MB, append=MICRO_APPEND, acpi=False, kernel_kind="micro",
+                       tb_mb=MICRO_TB_MB)
         initrd = IMAGE_DIR / f"initramfs-{which}.cpio.gz"
         if not initrd.exists():
             raise TestbedError(f"no {initrd} (make vm-image builds it)")
@@ -93,15 +108,62 @@ class Image:
             if f and not os.path.exists(f):
                 raise TestbedError(f"--vm-kernel/--vm-initrd: {f}: no such file")
         return cls(kernel=kernel, initrd=initrd, machine=machine, mem_mb=mem_mb, append="", name="user",
-                   ok_status=tuple(ok_status))
+                   ok_status=tuple(ok_status), kernel_kind="user")
 
     def size_bytes(self) -> int:
-        """Kernel + initramfs as shipped: for our guests the compressed vmlinuz, even when the
-        runtime boots its uncompressed copy."""
+        """Kernel + initramfs as shipped: the compressed kernel (Debian's vmlinuz, our bzImage),
+        even when the runtime boots its uncompressed copy (booted_bytes)."""
         k = Path(self.kernel)
-        if self.name != "user" and k.name == "vmlinux" and (k.parent / "vmlinuz").exists():
-            k = k.parent / "vmlinuz"
+        if self.kernel_kind != "user" and k.name == "vmlinux":
+            k = next((k.parent / n for n in ("vmlinuz", "bzImage") if (k.parent / n).exists()), k)
         return os.path.getsize(k) + (os.path.getsize(self.initrd) if self.initrd else 0)
+
+    def booted_bytes(self) -> int:
+        """Kernel + initramfs as QEMU loads them (the uncompressed vmlinux when that is booted)."""
+        return os.path.getsize(self.kernel) + (os.path.getsize(self.initrd) if self.initrd else 0)
+
+
+# the micro guest (scripts/build-guest-kernel.sh): no ACPI, so QEMU's microvm declares the
+# virtio-mmio devices on the command line (acpi=off) and the guest ends by rebooting, which
+# -no-reboot turns into QEMU's exit (reboot=t: a triple fault, nothing to probe first);
+# tsc=reliable: no TSC watchdog under TCG
+MICRO_APPEND = "console=ttyS0 quiet panic=-1 reboot=t tsc=reliable"
+MICRO_MEM_MB = 64
+# the micro guest boots its bzImage, the file it ships: +0.1 s of CPU for the guest to unpack
+# it (gzip, under TCG) against the PVH vmlinux, but QEMU no longer maps a 15 MB kernel file
+# (-10 MB of RSS) and what is measured as the image is what is booted
+MICRO_KERNEL_FILE = "bzImage"
+# TCG's translation cache for the micro guest: 32 MB holds what a uTNT run executes (16 MB
+# retranslated, +50% CPU; 8 MB thrashed, 3x) and keeps QEMU ~20 MB under its default's RSS
+MICRO_TB_MB = 32
+
+
+def micro_doc() -> dict:
+    """build/vm/image.json's entry for the micro guest ({} when it has none)."""
+    import json
+    try:
+        return json.loads((IMAGE_DIR / "image.json").read_text())["images"].get("utnt-micro") or {}
+    except (OSError, ValueError, KeyError):
+        return {}
+
+
+def micro_missing() -> str | None:
+    """None when the micro guest (our kernel + the C /init) is built, else one line."""
+    d = micro_doc()
+    if not d or not (IMAGE_DIR / "micro" / MICRO_KERNEL_FILE).exists() or not (IMAGE_DIR / d["initramfs"]).exists():
+        return (f"no micro guest in {IMAGE_DIR} (make guest-kernel builds its kernel, ~10 min once, "
+                "then make vm-image packs it)")
+    return None
+
+
+def guest_line() -> str:
+    """One line: which uTNT guest `utnt-auto` boots here, and why."""
+    why = micro_missing()
+    return ("uTNT guest: micro (our kernel, build/vm/micro)" if why is None
+            else f"uTNT guest: generic (Debian's kernel): {why}")
+
+
+MMIO_DEVICES = " ".join(f"virtio_mmio.device=512@{0xfeb00000 + 512 * slot:#x}:{5 + slot}" for slot in (7, 6))
 
 
 def cmdline(image: Image, lease: dict, args: list[str]) -> str:
@@ -118,7 +180,21 @@ def cmdline(image: Image, lease: dict, args: list[str]) -> str:
 def qemu_argv(image: Image, lease: dict, args: list[str], share: str, console: str) -> list[str]:
     acc, _ = accel()
     dev = "device" if image.machine == "microvm" else "pci"
-    machine = "microvm,pit=on,rtc=on" if image.machine == "microvm" else image.machine
+    machine = image.machine
+    append = cmdline(image, lease, args)
+    if image.machine == "microvm":
+        machine = "microvm,pit=on,rtc=on"
+        if not image.acpi:
+            # Without ACPI the guest finds virtio-mmio devices on its command line. QEMU would
+            # append them after the paper's `--`, where the kernel hands them to /init as
+            # arguments; so they are written here, before it: microvm fills its 8 transports
+            # (512 bytes each from 0xfeb00000, IRQ 5 + slot without the second IOAPIC) from the
+            # last one, in -device order: the network (slot 7), then the 9p share (slot 6).
+            machine += ",acpi=off,ioapic2=off,auto-kernel-cmdline=off"
+            head, sep, tail = append.partition(" -- ")
+            append = f"{head} {MMIO_DEVICES}{sep}{tail}"
+    if acc == "tcg" and image.tb_mb:
+        acc += f",tb-size={image.tb_mb}"
     argv = [QEMU, "-accel", acc, "-M", machine, "-m", str(image.mem_mb), "-smp", "1",
             "-display", "none", "-monitor", "none", "-serial", f"file:{console}", "-no-reboot",
             "-kernel", image.kernel]
@@ -126,7 +202,7 @@ def qemu_argv(image: Image, lease: dict, args: list[str], share: str, console: s
         argv += ["-cpu", "host"]
     if image.initrd:
         argv += ["-initrd", image.initrd]
-    argv += ["-append", cmdline(image, lease, args),
+    argv += ["-append", append,
              "-netdev", f"tap,id=n0,ifname={lease['tap']},script=no,downscript=no",
              # no checksum offload: the guest finishes its own checksums (a partial one would
              # reach the engine's packet sockets unfinished, and the destination would drop it)
@@ -159,6 +235,26 @@ def guest_ram_pss_kb(pid: int, mem_mb: int) -> tuple[int, int] | None:
     return guest, total
 
 
+def peak_rss_kb(pid: int) -> int:
+    """VmHWM of a process (its peak resident set) in kB, 0 once it is gone."""
+    try:
+        for ln in open(f"/proc/{pid}/status"):
+            if ln.startswith("VmHWM:"):
+                return int(ln.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process, None once it is gone."""
+    try:
+        f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return round((int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK"), 2)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 @dataclass
 class VmRun:
     status: int | None = None
@@ -171,6 +267,9 @@ class VmRun:
     first_probe_s: float | None = None
     guest_pss_kb: int = 0
     host_pss_kb: int = 0
+    host_rss_kb: int = 0                  # QEMU's peak RSS (VmHWM), the paper's host figure
+    cpu_s: float | None = None            # QEMU's CPU time (user + system), last seen while it ran:
+                                          # what a boot costs whatever else shares the machine
     accel: str = ""
     files: dict = field(default_factory=dict)
     console: str = ""
@@ -193,7 +292,7 @@ def check_cmdline(image: "Image", args: list[str]):
     """Refuse, before anything is brought up, a detector argument list the guest's kernel
     command line cannot hold (it would be cut short and the guest hang until the timeout)."""
     worst = {"network": "255.255.255.0/24", "address": "255.255.255.255", "gateway": "255.255.255.255"}
-    n = len(cmdline(image, worst, args).encode())
+    n = len(cmdline(image, worst, args).encode()) + (0 if image.acpi else len(MMIO_DEVICES) + 1)
     if n > CMDLINE_MAX:
         raise InputError(f"the guest's kernel command line would be {n} bytes (the detector's arguments: "
                          f"{len(' '.join(args).encode())} bytes); Linux's limit is {CMDLINE_MAX} bytes (2048 with its final "
@@ -320,6 +419,8 @@ def _run_vm(image, lease, args, timeout, frames, procs, run, home, share, consol
             m = guest_ram_pss_kb(p.pid, image.mem_mb)
             if m:
                 run.guest_pss_kb, run.host_pss_kb = max(run.guest_pss_kb, m[0]), max(run.host_pss_kb, m[1])
+                run.host_rss_kb = max(run.host_rss_kb, peak_rss_kb(p.pid))
+                run.cpu_s = cpu_seconds(p.pid) or run.cpu_s
             if not (seen_init and seen_result):
                 con = (_read_private(hfd, "console", CONSOLE_LIMIT) or b"").decode(errors="replace")
                 now = time.monotonic() - t0
@@ -329,11 +430,18 @@ def _run_vm(image, lease, args, timeout, frames, procs, run, home, share, consol
                     seen_result, run.result_s = True, round(now, 3)
             time.sleep(0.05)
         p.wait()
+        t_exit = round(time.monotonic() - t0, 3)
         try:
             err = (err + (p.stderr.read() or b""))[-65536:]
         except (BlockingIOError, OSError):
             pass
         run.console = (_read_private(hfd, "console", CONSOLE_LIMIT, tail=True) or b"").decode(errors="replace")
+        # a guest that wrote its result line and powered off between two looks: timed at its exit
+        # (at most one look late), not left out of the medians
+        if not seen_init and "utnt-guest: init" in run.console:
+            run.boot_s = t_exit
+        if not seen_result and "utnt-guest: result" in run.console:
+            run.result_s = t_exit
     except BaseException:
         sup.stop([child], wait=2.0)
         raise
@@ -360,6 +468,9 @@ def _run_vm(image, lease, args, timeout, frames, procs, run, home, share, consol
         run.error = (f"qemu exit status {run.status}" if run.status is not None and run.status >= 0 else
                      f"qemu was killed (signal {-run.status})") + (f": {tail[-1]}" if tail else "")
     gs = run.files.get("status")
+    if run.ok and gs is None and image.kernel_kind == "micro":
+        run.ok = False
+        run.error = "the guest wrote no status to its 9p share (see its console)"
     if run.ok and gs is not None and gs.strip() not in (b"0",):
         run.ok = False
         run.error = (f"the guest's detector exited with status {gs.strip().decode(errors='replace')[:40]}: "
@@ -390,7 +501,8 @@ def boot_on_lab(lab, name: str, host: str, args: list[str], image: Image | None 
     finally:
         release_instance(name, lease)
     doc = {"vp": host, "address": lease["address"], "mac": lease["mac"], "tap": lease["tap"],
-           "image": image.name, "image_bytes": image.size_bytes(), "machine": image.machine,
+           "image": image.name, "image_bytes": image.size_bytes(), "booted_bytes": image.booted_bytes(),
+           "kernel": image.kernel_kind, "machine": image.machine,
            "mem_mb": image.mem_mb, "run": run.to_json(), "traces": [], "hops": None}
     if read_result is not None:          # the detector's output the guest wrote, read by its reader
         read_result(doc, run)
