@@ -82,3 +82,33 @@ def test_multi_domain_cells_run_and_score():
         assert r["totals"]["present"] + r["totals"]["undetectable"] >= 1
         # one tunnel per domain on vp1's way (each domain's LSP ends at its egress)
         assert all(len(path) == c[1]["domains"] for path in _tunnels(lab_for(c[1])))
+
+
+def test_shared_join_puts_two_lsps_back_to_back_through_one_router():
+    """join shared (opt-in: --set join=shared): pe2 is the egress of the core and the ingress of
+    d2 (a router in both domains), pe4 of d2 and d3; the truth has one tunnel per domain, each
+    ending where the next one starts."""
+    p = {**BASE, "lsrs": 2, "domains": 3, "join": "shared", "d2_lsrs": 2, "d3_lsrs": 1}
+    doc = lab_doc(p)
+    assert doc["mpls"]["d2"]["routers"] == ["pe2", "s1", "s2", "pe4"]
+    assert doc["mpls"]["d3"]["routers"] == ["pe4", "t1", "pe6"]
+    assert "pe3" not in doc["routers"] and "pe5" not in doc["routers"]
+    lab = lab_for(p)
+    assert lab.shared_routers() == {"pe2": ["core", "d2"], "pe4": ["d2", "d3"]}
+    assert [(i, ls, e) for _, i, ls, e in _tunnels(lab)[0]] == [("pe1", ["p1", "p2"], "pe2"),
+                                                                 ("pe2", ["s1", "s2"], "pe4"), ("pe4", ["t1"], "pe6")]
+
+
+def test_shared_join_is_opt_in_and_keeps_one_ttl_mode_per_shared_router():
+    from testbed.errors import TestbedError
+    from testbed.experiments.matrix import OPT_IN, parse_grid
+    assert "shared" not in GRID["join"] and "shared" in OPT_IN["join"]       # the default draw stays as it was
+    assert parse_grid({"join": "shared"})["join"] == ["shared"]
+    with pytest.raises(TestbedError, match="choose from direct, ip, shared"):
+        parse_grid({"join": "nope"})
+    grid = {**{k: [v] for k, v in BASE.items()}, "domains": [2], "join": ["shared"], "class": ["invisible"],
+            "d2_class": ["explicit"], "sr": [True], "rsvp": [True], "bgp_free": [True]}
+    p = _cell(grid, 0)
+    # the shared router has one ttl-propagate: d2 takes the core's pipe mode; no SR, RSVP or BGP-free
+    assert p["d2_class"] == "invisible" and not (p["sr"] or p["rsvp"] or p["bgp_free"])
+    assert {c for c, _, _, _ in _tunnels(lab_for(p))[0]} == {"invisible-php"}

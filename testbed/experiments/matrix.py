@@ -8,7 +8,8 @@ A cell is one point of the grid (GRID below: axis -> values). Each cell becomes 
           ce1 - d1 .. dK - pe1   (asymmetry K: the return path from pe1 takes K more hops)
     vp2 behind ce2 probes back toward vp1 (2+ vantage points); vp3 sits behind x3 - pe1
     domains 2-3: pe2 [- j1] - pe3 - s1..sM - pe4 [- j2] - pe5 - t1..tM - pe6 - ce2, each domain
-    with its own class, popping and vendor (join ip: through the plain IP routers j1, j2)
+    with its own class, popping and vendor (join ip: through the plain IP routers j1, j2; join
+    shared: back-to-back LSPs, pe2 is also domain 2's ingress, pe4 domain 3's, no pe3/pe5)
     return_ecmp: e1 beside pN (pe2 -> e1 -> pN-1 costs what pe2 -> pN -> pN-1 does; e1 -> pe2 100)
 
 MPLS knobs follow the cell's class: explicit (uniform, RFC 4950 as the vendor has it),
@@ -76,7 +77,7 @@ GRID: dict[str, list] = {
     # and equal-cost return paths at the first domain's egress. The first value of each is the
     # cell as it was without them
     "domains": [1, 2, 3],
-    "join": ["direct", "ip"],
+    "join": ["direct", "ip"],           # and "shared" when asked (OPT_IN)
     "d2_class": ["explicit", "implicit", "opaque", "invisible"],
     "d2_popping": ["php", "uhp"],
     "d2_vendor": VENDORS,
@@ -102,6 +103,15 @@ DOMAIN_AXES = {"domains": 1, "join": "direct", "d2_class": "explicit", "d2_poppi
 # 6PE (IPv6 across the core only) and L3VPN (VRFs on every link out of the core) are modelled for
 # one domain: with more, a draw of them is the same cell without them
 MULTI_DOMAIN_OFF = ("sixpe", "vpn")
+# values an axis takes only when asked (`--set join=shared`, the conformance variants): out of the
+# default draw, so the cells a seed gives (recorded oracle, golden digests, reports) stay the same.
+# join shared: back-to-back LSPs, the egress of one domain is the ingress of the next (a router in
+# both, docs/tunnels.md); not every failing cell it gives has its TNT limit named yet
+OPT_IN = {"join": ["shared"]}
+# back-to-back LSPs (join shared: the egress of one domain is the ingress of the next, a router
+# in both) are modelled for plain LDP domains (testbed/lab/build.py): a cell drawn with one of
+# these is the same cell without it
+SHARED_OFF = ("sr", "rsvp", "bgp_free")
 # the LSR names of domains 2 and 3 (domain 1's are p1..pN, q1..qN)
 DOMAIN_LSR = {2: "s", 3: "t"}
 # 6PE is modelled for PHP LSPs over LDP with BGP at the edge (testbed/lab/build.py _sixpe), LDP
@@ -348,6 +358,12 @@ def _fixed_keys(lab, doc, keys) -> set:
     return got
 
 
+def _popping(eg, t: dict) -> str:
+    """How the egress of truth tunnel `t` ends it: its popping in the tunnel's domain (a router in
+    two domains, back to back, has one per domain)."""
+    return eg.domain_knobs.get(t.get("domain"), {}).get("popping", eg.popping)
+
+
 def _limit_of(lab, v: dict, t: dict | None, u: dict | None, rest: list[str]) -> str | None:
     """The named TNT limitation behind a verdict that is not `correct` (its wrong parts `rest`
     still to explain), or None (a failure)."""
@@ -368,7 +384,7 @@ def _limit_of(lab, v: dict, t: dict | None, u: dict | None, rest: list[str]) -> 
         return cause
     eg = lab.nodes.get(t["egress"]) if t is not None else None
     if t is not None and cause == "stop-nothing-revealed" and outcome == "missed" and (
-            t["class"] == "invisible-uhp" or (t.get("hidden") and eg is not None and eg.popping == "uhp")):
+            t["class"] == "invisible-uhp" or (t.get("hidden") and eg is not None and _popping(eg, t) == "uhp")):
         return "uhp-lsrs"               # the revelation traces ran (NTH-RV) and no UHP LSR answered
     if t is None:
         return None
@@ -380,7 +396,7 @@ def _limit_of(lab, v: dict, t: dict | None, u: dict | None, rest: list[str]) -> 
             outcome == "partly" and rest == ["egress", "lsrs"] and v.get("lsrs_missing") == 1:
         return "implicit-uturn-end"
     eg = lab.nodes.get(t["egress"])
-    uhp = eg is not None and eg.popping == "uhp"
+    uhp = eg is not None and _popping(eg, t) == "uhp"
     if uhp and eg.vendor == "linux" and outcome == "missed" and t["class"] == "invisible-uhp":
         return "buddy-linux"            # the buddy's port-unreachable comes from the probed address: REV_EMPTY
     if uhp and eg.vendor == "linux" and eg.personality.lse_expiry == "drop" and outcome == "partly" \
@@ -426,6 +442,19 @@ def _cell(grid: dict, index: int) -> dict:
         for k in MULTI_DOMAIN_OFF:
             if out.get(k):
                 out[k] = False
+    if doms > 1 and out.get("join") == "shared":
+        for k in SHARED_OFF:
+            if out.get(k):
+                out[k] = False
+        # a router has one TTL mode (ttl-propagate is router-wide): the shared router pushes into
+        # the next domain as it does into the previous one, so a domain's class keeps the TTL mode
+        # of the one before it (uniform: explicit, implicit; pipe: opaque, invisible)
+        prev = out.get("class")
+        for d in range(2, doms + 1):
+            k = f"d{d}_class"
+            if k in out and KNOBS[out[k]]["ttl_propagate"] != KNOBS[prev]["ttl_propagate"]:
+                out[k] = prev
+            prev = out.get(k, prev)
     if out.get("rsvp") and any(out.get(k) in vs for k, vs in RSVP_OFF.items()):
         out["rsvp"] = False
     if out.get("sixpe") and any(out.get(k) in vs for k, vs in SIXPE_OFF.items()):
@@ -478,16 +507,20 @@ def lab_doc(params: dict) -> dict:
     last = "pe2"
     for d in range(2, p.get("domains", 1) + 1):
         # domain d: pe(2d-1) - s1..sM (t1..tM) - pe(2d), after the previous egress (directly, or
-        # through the plain IP router j(d-1))
+        # through the plain IP router j(d-1)); join shared: the previous egress is the ingress
+        # (a router in both domains, back-to-back LSPs), keeping its vendor
         ing, egr = f"pe{2 * d - 1}", f"pe{2 * d}"
         lsrs = [f"{DOMAIN_LSR[d]}{i}" for i in range(1, p[f"d{d}_lsrs"] + 1)]
-        if p.get("join") == "ip":
+        if p.get("join") == "shared":
+            ing = last
+        elif p.get("join") == "ip":
             routers[f"j{d - 1}"] = {}
             links += [[last, f"j{d - 1}"], [f"j{d - 1}", ing]]
         else:
             links.append([last, ing])
         for r in (ing, *lsrs, egr):
-            routers[r] = {"vendor": p[f"d{d}_vendor"]}
+            if r != last:
+                routers[r] = {"vendor": p[f"d{d}_vendor"]}
         seq = [ing, *lsrs, egr]
         links += [[a, b] for a, b in zip(seq, seq[1:])]
         domains[f"d{d}"] = {"routers": seq, "popping": p[f"d{d}_popping"], "ldp": p["ldp"],
@@ -726,11 +759,12 @@ def parse_grid(sets: dict | None) -> dict:
             raise TestbedError(f"--set {k}: no such matrix axis; choose one of {', '.join(GRID)}")
         raw = [x.strip() for x in str(v).split(",") if x.strip()]
         vals = []
+        allowed = GRID[k] + OPT_IN.get(k, [])
         for x in raw:
-            m = next((g for g in GRID[k] if str(g).lower() == x.lower()), None)
+            m = next((g for g in allowed if str(g).lower() == x.lower()), None)
             if m is None:
                 raise TestbedError(f"--set {k}={x}: not a value of this axis; choose from "
-                                   f"{', '.join(str(g) for g in GRID[k])}")
+                                   f"{', '.join(str(g) for g in allowed)}")
             vals.append(m)
         grid[k] = vals
     return grid
