@@ -112,3 +112,22 @@ def test_shared_join_is_opt_in_and_keeps_one_ttl_mode_per_shared_router():
     # the shared router has one ttl-propagate: d2 takes the core's pipe mode; no SR, RSVP or BGP-free
     assert p["d2_class"] == "invisible" and not (p["sr"] or p["rsvp"] or p["bgp_free"])
     assert {c for c, _, _, _ in _tunnels(lab_for(p))[0]} == {"invisible-php"}
+
+
+def test_a_tunnel_reported_through_the_shared_router_is_the_back_to_back_limit():
+    """Juniper-like back-to-back LSPs: TNT (and uTNT) infer the shared router pe2 an LSR and
+    report one tunnel over both; the verdicts that merge causes are named back-to-back-merged,
+    and only where the reported tunnel runs through a router in two domains."""
+    from testbed.experiments.matrix import LIMITS, _parts_limit
+    from testbed.experiments.run import run_lab
+    from testbed.lab import load_lab
+    assert "back-to-back-merged" in LIMITS
+    for lab_name, named in (("back-to-back", True), ("two-lsps", False)):
+        lab = load_lab(lab_name, {"vendor": "juniper"})
+        doc = run_lab(lab, runtime="sim", seed=1)
+        (s,) = doc["score"]["traces"]
+        reported = [x["reported"] for x in s["verdicts"] if x["reported"]]
+        wrong = [v for v in s["verdicts"] if v["outcome"] != "correct"]
+        assert wrong, lab_name
+        got = {_parts_limit(lab, v, v["truth"], v["reported"], s["vantage_point"], reported=reported) for v in wrong}
+        assert (got == {"back-to-back-merged"}) == named, (lab_name, got)

@@ -141,6 +141,11 @@ LIMITS = {
     "merged-tunnel": "TNT's tags run two tunnels in series together (a UHP egress quoting qTTL > 1 is one more "
                      "implicit LSR; a <255,64> egress before labelled hops is taken for an implicit LSR, sc_tnt "
                      "identify_juniper_implicit_hop): the trace reports one tunnel, matched with the first (tnt.md 3.3)",
+    "back-to-back-merged": "two LSPs back to back through one router (the egress of one and the ingress of the "
+                           "next, in two domains): TNT's tags or revelation run through that router (a quoted "
+                           "explicit null, a <255,64> reply inferred an LSR, a revelation that goes on into the "
+                           "next hidden tunnel) and report one tunnel over both, matched with one of them "
+                           "(docs/tunnels.md)",
     "candidate-tagged": "the trigger's hop (or the ingress hop before it) is already in another reported tunnel: "
                         "TNT queues no revelation for an LSR or egress hop, nor from an ingress inside an explicit or "
                         "implicit tunnel (tnt.md 3.3)",
@@ -241,12 +246,24 @@ def _parts(v: dict) -> list[str]:
     return list(v.get("wrong") or [])
 
 
+def _through_shared(lab, t: dict, reported: list) -> bool:
+    """Back-to-back LSPs: truth tunnel t starts or ends at a router in two domains, and one of
+    the trace's reported tunnels runs through that router (it is among the tunnel's LSRs)."""
+    ends = {t["ingress"], t["egress"]} & set(lab.shared_routers())
+    return bool(ends) and any(ends & {lab.owner_of(a) for a in r.get("lsrs", []) if a} for r in reported)
+
+
 def _parts_limit(lab, v: dict, t: dict | None, u: dict | None, vp: str,
-                 truths: list | None = None, falses: list | None = None) -> str | None:
+                 truths: list | None = None, falses: list | None = None, reported: list | None = None) -> str | None:
     """The named limits behind a verdict (the scorer's codes: outcome, wrong, cause), part by
     part: the catalogue's precise rules take the parts they explain (router VP ingress, silent
-    ingress, inner-label egress), the rest goes to _limit_of. None when a part stays unexplained."""
+    ingress, inner-label egress), the rest goes to _limit_of. None when a part stays unexplained.
+    `reported`: every tunnel reported on the trace (the back-to-back rule)."""
     outcome = v["outcome"]
+    if t is not None and reported and outcome in ("missed", "partly") and \
+            _through_shared(lab, t, reported if outcome == "missed" else [u] if u else []) and \
+            all(x in PARTS for x in _parts(v)):
+        return "back-to-back-merged"
     if t is None and u is not None and truths:
         # a false tunnel made of a UHP egress alone (it answers labelled, or with qTTL > 1,
         # after the explicit-null pop while its LSRs show nothing of the kind)
@@ -629,7 +646,8 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0) -> dic
             lim = _parts_limit(lab, v, t, u, s["vantage_point"],
                                [x["truth"] for x in s["verdicts"] if x["truth"] is not None],
                                [{lab.owner_of(a) for a in x["reported"].get("lsrs", []) if a} for x in s["verdicts"]
-                                if x["truth"] is None and x["reported"]])
+                                if x["truth"] is None and x["reported"]],
+                               [x["reported"] for x in s["verdicts"] if x["reported"]])
             what = (f"{s['vantage_point']}->{s['dst']}: {v['verdict']}" + (f" [{v['cause']}]" if v.get("cause") else "")
                     + (f" [truth {t['class']} {t['ingress']}->{' '.join(t['lsrs'])}->{t['egress']}]" if t else "")
                     + (f" [uTNT {u['class']} {u.get('trigger')}]" if u else ""))
