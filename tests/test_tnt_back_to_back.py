@@ -85,3 +85,42 @@ def test_live_tnt_and_utnt_on_namespaces_agree(v):
     t_score, u_score = recorded.scores(live, [x["utnt"] for x in r["runs"]])
     assert t_score == u_score
     assert recorded.compare_record(v, [x["tnt"] for x in r["runs"]]) == []
+
+
+# three LSPs back to back, two of them ending UHP: the egress of the second never decrements and
+# the third is opaque, so one router answers three probe TTLs in a row (matrix join=shared)
+LOOP_CELL = {"class": "invisible", "popping": "uhp", "ler_vendor": "h3c", "lsr_vendor": "huawei", "lsrs": 1,
+             "domains": 3, "join": "shared", "d2_class": "invisible", "d2_popping": "uhp", "d2_vendor": "mikrotik",
+             "d2_lsrs": 3, "d3_class": "opaque", "d3_popping": "php", "d3_vendor": "juniper", "d3_lsrs": 1}
+
+
+def _loop_lab():
+    from testbed.experiments.matrix import GRID, lab_for
+    return lab_for({**{k: v[0] for k, v in GRID.items()}, **LOOP_CELL})
+
+
+def test_one_address_at_three_ttls_in_a_row_is_scampers_loop():
+    """scamper's trace_isloop: an address that answered before at a hop other than the one
+    just before stops the trace (LOOP); the original TNT's trace on this lab stops at the third
+    reply from the same router (seen on namespaces), and so must uTNT's."""
+    from testbed.experiments.run import run_lab
+    doc = run_lab(_loop_lab(), runtime="sim", seed=1)
+    t = doc["traces"][0]
+    addrs = [h["address"] for h in t["hops"]]
+    assert t["stop_reason"] == "LOOP"
+    assert addrs[-1] == addrs[-2] == addrs[-3] != addrs[-4]
+
+
+@pytest.mark.netns
+def test_live_tnt_and_utnt_agree_where_one_router_answers_three_ttls(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("needs root (network namespaces)")
+    if tnt.find_prefix() is None:
+        pytest.skip(tnt.missing_reason())
+    from testbed.experiments.matrix import GRID, lab_text
+    f = tmp_path / f"{_loop_lab().name}.yaml"
+    f.write_text(lab_text({**{k: v[0] for k, v in GRID.items()}, **LOOP_CELL}))
+    r = run_pair(str(f), {}, [], N("b2bloop"))
+    assert differences(r) == []
+    (tr,) = [x for x in parse_dump(r["runs"][0]["tnt"]) if x["dst"] == str(_loop_lab().nodes["dst"].primary_address())]
+    assert len({h["address"] for h in tr["hops"][-3:]}) == 1       # TNT stopped at the third reply too
