@@ -131,3 +131,17 @@ def test_a_tunnel_reported_through_the_shared_router_is_the_back_to_back_limit()
         assert wrong, lab_name
         got = {_parts_limit(lab, v, v["truth"], v["reported"], s["vantage_point"], reported=reported) for v in wrong}
         assert (got == {"back-to-back-merged"}) == named, (lab_name, got)
+
+
+def test_a_trace_ended_by_scampers_loop_at_a_shared_router_is_the_loop_limit():
+    """Three LSPs back to back, two ending UHP: one router answers three TTLs in a row, TNT's
+    (and uTNT's) trace stops on scamper's loop rule; the incomplete trace and the hidden tunnels
+    at the shared routers are named loop-stop, and nothing of the cell is left unexplained."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from test_tnt_back_to_back import LOOP_CELL
+    p = {**BASE, **LOOP_CELL}
+    r = run_cell((cell_id(p), p), seed=3)
+    assert r["problems"] == []
+    assert any(x.startswith("[loop-stop]") and "incomplete trace (LOOP)" in x for x in r["limits"])

@@ -146,6 +146,10 @@ LIMITS = {
                            "explicit null, a <255,64> reply inferred an LSR, a revelation that goes on into the "
                            "next hidden tunnel) and report one tunnel over both, matched with one of them "
                            "(docs/tunnels.md)",
+    "loop-stop": "the trace stopped on a loop (scamper's trace_isloop: an address answering again at a hop "
+                 "other than the one just before): two UHP egresses back to back, or a UHP egress before a hidden "
+                 "LSP, make one router answer three probe TTLs in a row, so TNT's trace ends there and the "
+                 "tunnels after it are never probed (tnt.md 4.6)",
     "candidate-tagged": "the trigger's hop (or the ingress hop before it) is already in another reported tunnel: "
                         "TNT queues no revelation for an LSR or egress hop, nor from an ingress inside an explicit or "
                         "implicit tunnel (tnt.md 3.3)",
@@ -244,6 +248,14 @@ ATTRIBUTABLE = ("vpn", "entropy_label", "silent", "rate_limit", "tunnel_scope", 
 def _parts(v: dict) -> list[str]:
     """The wrong parts of a partly-detected verdict (the scorer's `wrong` codes)."""
     return list(v.get("wrong") or [])
+
+
+def _repeats_at_end(doc: dict, s: dict) -> bool:
+    """The trace of score trace `s` ends on one address at three TTLs in a row (scamper's loop)."""
+    tr = next((t for t in doc["traces"] if t.get("vantage_point") == s["vantage_point"] and t.get("dst") == s["dst"]),
+              None)
+    addrs = [h.get("address") for h in (tr or {}).get("hops", [])]
+    return len(addrs) >= 3 and addrs[-1] is not None and addrs[-1] == addrs[-2] == addrs[-3]
 
 
 def _through_shared(lab, t: dict, reported: list) -> bool:
@@ -635,7 +647,11 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0) -> dic
     sc = doc["score"]
     tags = {t: Counter() for t in TAGS}
     problems, limits, unexplained = [], [], []
+    shared = set(lab.shared_routers())
     for s in sc["traces"]:
+        # a trace that ended on scamper's loop through routers two domains share (back to back):
+        # the hidden tunnels at that router are seen as one, or not at all
+        looped = shared and not s["complete"] and s["stop_reason"] == "LOOP" and _repeats_at_end(doc, s)
         for v in s["verdicts"]:
             u, t = v["reported"], v["truth"]
             if u is not None and u.get("class") in tags:
@@ -648,6 +664,8 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0) -> dic
                                [{lab.owner_of(a) for a in x["reported"].get("lsrs", []) if a} for x in s["verdicts"]
                                 if x["truth"] is None and x["reported"]],
                                [x["reported"] for x in s["verdicts"] if x["reported"]])
+            if lim is None and looped and t is not None and t.get("hidden") and {t["ingress"], t["egress"]} & shared:
+                lim = "loop-stop"
             what = (f"{s['vantage_point']}->{s['dst']}: {v['verdict']}" + (f" [{v['cause']}]" if v.get("cause") else "")
                     + (f" [truth {t['class']} {t['ingress']}->{' '.join(t['lsrs'])}->{t['egress']}]" if t else "")
                     + (f" [uTNT {u['class']} {u.get('trigger')}]" if u else ""))
@@ -663,6 +681,8 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0) -> dic
             what = f"{s['vantage_point']}->{s['dst']}: incomplete trace ({s['stop_reason']})"
             if silent_run and s["stop_reason"] == "GAPLIMIT":
                 limits.append(f"[gap-limit] {what}")
+            elif s["stop_reason"] == "LOOP" and _repeats_at_end(doc, s):
+                limits.append(f"[loop-stop] {what}")
             else:
                 problems.append(what)
         if s["off_path_hops"]:
