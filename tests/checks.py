@@ -204,6 +204,18 @@ def check_two_lsps(lab, hops):
     assert hops[5].labels == [] and hops[5].quoted_ttl == 1 and hops[5].icmp_type == 11
 
 
+def check_back_to_back(lab, hops):
+    """Two explicit LSPs back to back sharing pe2 (west PHP): p1 p2 quote west's labels, pe2
+    (the egress of one, the ingress of the next) answers unlabelled, p3 p4 quote east's."""
+    path = ["ce1", "pe1", "p1", "p2", "pe2", "p3", "p4", "pe3", "ce2"]
+    addrs = chain_addrs(lab, ["vp"] + path)
+    assert [h.address for h in hops[:-1]] == [addrs[n] for n in path]
+    labelled = [lab.owner_of(h.address) for h in hops if h.labels]
+    assert labelled == ["p1", "p2", "p3", "p4"]
+    assert all(h.labels[0][1] == 1 for h in hops if h.labels), "uniform LSRs quote LSE-TTL 1"
+    assert hops[4].labels == [] and hops[4].quoted_ttl == 1 and hops[4].icmp_type == 11
+
+
 def check_two_vp(lab, hops):
     """From vp: the pe1 -> pe3 invisible tunnel, pe1 and pe3 adjacent, FRPLA 3 at pe3."""
     addrs = [h.address for h in hops]
@@ -278,7 +290,7 @@ CHECKS = {
     "rate-limited": check_rate_limited, "sr-mpls": check_sr, "split-pipe": check_invisible_php,
     "two-domains-php": check_two_domains_php, "two-vp": check_two_vp, "ecmp-explicit": check_ecmp_explicit,
     "entropy": check_entropy, "ldp-over-rsvp": check_ldp_over_rsvp, "huawei-bgp-free": check_bgp_free,
-    "five-vp": check_five_vp, "two-lsps": check_two_lsps,
+    "five-vp": check_five_vp, "two-lsps": check_two_lsps, "back-to-back": check_back_to_back,
     "6pe": check_explicit,         # its IPv4 trace (the IPv6 one: sixpe_expected, tests/test_sixpe*.py)
 }
 

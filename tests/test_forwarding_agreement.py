@@ -36,7 +36,9 @@ def variants():
         out.append((name, {}))
         if _takes_vendor(name):
             out += [(name, {"vendor": "juniper"}), (name, {"vendor": "linux"})]
-    return out + [("entropy", {})]
+    # back-to-back LSPs: the shared router pops west's explicit null (UHP) and pushes east's
+    return out + [("entropy", {}), ("back-to-back", {"popping": "uhp"}),
+                  ("back-to-back", {"popping": "uhp", "mode": "abrupt", "vendor": "juniper"})]
 
 
 def _record(sim):
@@ -147,7 +149,7 @@ def _stacks(cp, router, label, entry):
 
 @pytest.mark.parametrize("name,params", [p for p in _labs() if p.values[0] in
                                          ("explicit", "opaque", "invisible-uhp", "mixed", "invisible-php-juniper",
-                                          "l3vpn", "sr-mpls", "huawei-lsp")])
+                                          "l3vpn", "sr-mpls", "huawei-lsp", "back-to-back")])
 def test_label_stacks_injected_at_every_lsr(name, params):
     lab = load_lab(name, params)
     cp = build(lab)

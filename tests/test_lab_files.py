@@ -144,6 +144,16 @@ BAD = {
     "disconnected": (BASE.replace("  - [r2, r3]\n", "") .replace("to: r3", "to: r2"), None, "links",
                      "disconnected"),
     "three-endpoints": (BASE.replace("[r2, r3]", "{endpoints: [r1, r2, r3]}"), 10, "links[2]", "exactly two"),
+    # back-to-back LSPs: a router may be in two domains (docs/tunnels.md), not three; two domains share one
+    "router-in-three-domains": (BASE.replace("  core: {routers: [r1, r2, r3]}", "  a: {routers: [r1, r2]}\n"
+                                             "  b: {routers: [r2, r3]}\n  c: {routers: [r2, r3]}"),
+                                14, "mpls.c.routers", "'r2' is already in domains 'a' and 'b'"),
+    "domains-share-two-routers": (BASE.replace("  core: {routers: [r1, r2, r3]}", "  a: {routers: [r1, r2, r3]}\n"
+                                               "  b: {routers: [r2, r3]}"),
+                                  13, "mpls.b.routers", "domains 'a' and 'b' share 2 routers (r2, r3)"),
+    "shared-router-frr": ("control_plane: frr\n" + BASE.replace("  core: {routers: [r1, r2, r3]}",
+                                                               "  a: {routers: [r1, r2]}\n  b: {routers: [r2, r3]}"),
+                          14, "mpls.b.routers", "not with control_plane: frr"),
 }
 
 
@@ -324,3 +334,35 @@ def test_address_plan_checks_every_address(tmp_path):
     lab = load_lab(str(f))
     addrs = [a for n in lab.nodes.values() for a in n.addresses()]
     assert len(addrs) == len(set(addrs))
+
+
+@pytest.mark.parametrize("popping", ["php", "uhp"])
+def test_a_router_in_two_domains_ends_one_lsp_and_starts_the_next(popping):
+    """Back-to-back LSPs (lab back-to-back): pe2 is in west and east; each domain's LDP hears only
+    its own bindings (pe2's own loopback: west's null label, east's implicit null), pe2 pops
+    west's label, looks the destination up and pushes east's, and the truth reports two tunnels
+    with pe2 the egress of the first and the ingress of the second."""
+    from ipaddress import IPv4Network
+
+    from testbed.controlplane.tables import EXPLICIT_NULL, IMPLICIT_NULL
+    lab = load_lab("back-to-back", {"popping": popping})
+    assert lab.shared_routers() == {"pe2": ["west", "east"]}
+    cp = build(lab)
+    lo = IPv4Network(f"{lab.nodes['pe2'].loopback}/32")
+    # west's penultimate hop gets pe2's west null label; east's p3 gets implicit null (no push)
+    (p2_hop,) = cp.tables["p2"].fib[lo].nexthops
+    assert p2_hop.push == ((EXPLICIT_NULL,) if popping == "uhp" else ())
+    assert cp.tables["p3"].fib[lo].nexthops[0].push == ()
+    assert cp.tables["pe2"].bindings[lo] == (EXPLICIT_NULL if popping == "uhp" else IMPLICIT_NULL)
+    # pe2's route to the destination: BGP next-hop-self at east's exit, east's label pushed
+    dst = lab.nodes["dst"].addresses()[0]
+    route = cp.tables["pe2"].lookup(dst)
+    assert route.kind == "bgp" and "pe3" in route.via and route.nexthops[0].push
+    assert route.nexthops[0].push[0] == cp.tables["p3"].bindings[IPv4Network(f"{lab.nodes['pe3'].loopback}/32")]
+    gt = ground_truth(cp)
+    (path,) = gt["probes"][0]["paths"]
+    steps = {s["node"]: s for s in path["forward"]}
+    assert steps["pe2"]["action"] == ("pop-explicit-null" if popping == "uhp" else "push")
+    assert steps["p3"]["labels"] == list(route.nexthops[0].push)
+    assert [(t["ingress"], t["egress"], t["lsrs"], t["domain"], t["ending"]) for t in path["tunnels"]] == \
+        [("pe1", "pe2", ["p1", "p2"], "west", popping), ("pe2", "pe3", ["p3", "p4"], "east", "php")]

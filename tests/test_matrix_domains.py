@@ -82,3 +82,66 @@ def test_multi_domain_cells_run_and_score():
         assert r["totals"]["present"] + r["totals"]["undetectable"] >= 1
         # one tunnel per domain on vp1's way (each domain's LSP ends at its egress)
         assert all(len(path) == c[1]["domains"] for path in _tunnels(lab_for(c[1])))
+
+
+def test_shared_join_puts_two_lsps_back_to_back_through_one_router():
+    """join shared (opt-in: --set join=shared): pe2 is the egress of the core and the ingress of
+    d2 (a router in both domains), pe4 of d2 and d3; the truth has one tunnel per domain, each
+    ending where the next one starts."""
+    p = {**BASE, "lsrs": 2, "domains": 3, "join": "shared", "d2_lsrs": 2, "d3_lsrs": 1}
+    doc = lab_doc(p)
+    assert doc["mpls"]["d2"]["routers"] == ["pe2", "s1", "s2", "pe4"]
+    assert doc["mpls"]["d3"]["routers"] == ["pe4", "t1", "pe6"]
+    assert "pe3" not in doc["routers"] and "pe5" not in doc["routers"]
+    lab = lab_for(p)
+    assert lab.shared_routers() == {"pe2": ["core", "d2"], "pe4": ["d2", "d3"]}
+    assert [(i, ls, e) for _, i, ls, e in _tunnels(lab)[0]] == [("pe1", ["p1", "p2"], "pe2"),
+                                                                 ("pe2", ["s1", "s2"], "pe4"), ("pe4", ["t1"], "pe6")]
+
+
+def test_shared_join_is_opt_in_and_keeps_one_ttl_mode_per_shared_router():
+    from testbed.errors import TestbedError
+    from testbed.experiments.matrix import OPT_IN, parse_grid
+    assert "shared" not in GRID["join"] and "shared" in OPT_IN["join"]       # the default draw stays as it was
+    assert parse_grid({"join": "shared"})["join"] == ["shared"]
+    with pytest.raises(TestbedError, match="choose from direct, ip, shared"):
+        parse_grid({"join": "nope"})
+    grid = {**{k: [v] for k, v in BASE.items()}, "domains": [2], "join": ["shared"], "class": ["invisible"],
+            "d2_class": ["explicit"], "sr": [True], "rsvp": [True], "bgp_free": [True]}
+    p = _cell(grid, 0)
+    # the shared router has one ttl-propagate: d2 takes the core's pipe mode; no SR, RSVP or BGP-free
+    assert p["d2_class"] == "invisible" and not (p["sr"] or p["rsvp"] or p["bgp_free"])
+    assert {c for c, _, _, _ in _tunnels(lab_for(p))[0]} == {"invisible-php"}
+
+
+def test_a_tunnel_reported_through_the_shared_router_is_the_back_to_back_limit():
+    """Juniper-like back-to-back LSPs: TNT (and uTNT) infer the shared router pe2 an LSR and
+    report one tunnel over both; the verdicts that merge causes are named back-to-back-merged,
+    and only where the reported tunnel runs through a router in two domains."""
+    from testbed.experiments.matrix import LIMITS, _parts_limit
+    from testbed.experiments.run import run_lab
+    from testbed.lab import load_lab
+    assert "back-to-back-merged" in LIMITS
+    for lab_name, named in (("back-to-back", True), ("two-lsps", False)):
+        lab = load_lab(lab_name, {"vendor": "juniper"})
+        doc = run_lab(lab, runtime="sim", seed=1)
+        (s,) = doc["score"]["traces"]
+        reported = [x["reported"] for x in s["verdicts"] if x["reported"]]
+        wrong = [v for v in s["verdicts"] if v["outcome"] != "correct"]
+        assert wrong, lab_name
+        got = {_parts_limit(lab, v, v["truth"], v["reported"], s["vantage_point"], reported=reported) for v in wrong}
+        assert (got == {"back-to-back-merged"}) == named, (lab_name, got)
+
+
+def test_a_trace_ended_by_scampers_loop_at_a_shared_router_is_the_loop_limit():
+    """Three LSPs back to back, two ending UHP: one router answers three TTLs in a row, TNT's
+    (and uTNT's) trace stops on scamper's loop rule; the incomplete trace and the hidden tunnels
+    at the shared routers are named loop-stop, and nothing of the cell is left unexplained."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from test_tnt_back_to_back import LOOP_CELL
+    p = {**BASE, **LOOP_CELL}
+    r = run_cell((cell_id(p), p), seed=3)
+    assert r["problems"] == []
+    assert any(x.startswith("[loop-stop]") and "incomplete trace (LOOP)" in x for x in r["limits"])

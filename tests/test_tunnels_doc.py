@@ -57,7 +57,7 @@ def _load(tmp_path, name):
 
 
 def test_the_page_has_every_kind_of_example():
-    assert set(EXAMPLES) == {"ldp-cut", "ldp-one-policy", "zero-lsr-abrupt", "zero-lsr-uhp"}
+    assert set(EXAMPLES) == {"ldp-cut", "ldp-one-policy", "zero-lsr-abrupt", "zero-lsr-uhp", "b2b-php", "b2b-uhp"}
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
@@ -82,6 +82,15 @@ def test_a_cut_is_noted_with_both_policies_and_its_router_is_back_to_back(tmp_pa
     assert any("mixed LDP policies" in n and "ldp all" in n and "ldp loopbacks" in n for n in first["notes"])
     assert first["egress"] == second["ingress"] == "c"
     assert not second["notes"]
+
+
+@pytest.mark.parametrize("name", ["b2b-php", "b2b-uhp"])
+def test_a_router_in_two_domains_is_the_egress_of_one_tunnel_and_the_ingress_of_the_next(tmp_path, name):
+    lab, cp = _load(tmp_path, name)
+    assert lab.shared_routers() == {"c": ["west", "east"]}
+    first, second = ground_truth(cp)["probes"][0]["paths"][0]["tunnels"]
+    assert first["egress"] == second["ingress"] == "c"
+    assert (first["domain"], second["domain"]) == ("west", "east")
 
 
 @pytest.mark.parametrize("name", ["zero-lsr-abrupt", "zero-lsr-uhp"])

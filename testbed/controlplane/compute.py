@@ -507,9 +507,9 @@ class OnDemand:
 
     NONE = -1
 
-    def __init__(self, lab, prefixes, masks, nbrs, ix, blab, bound, members, dom_of, canon, fec_via):
+    def __init__(self, lab, prefixes, masks, nbrs, ix, blab, bound, peer_rows, dom_of, canon, fec_via):
         self.lab, self.prefixes, self.masks, self.nbrs, self.ix = lab, prefixes, masks, nbrs, ix
-        self.blab, self.bound, self.members, self.dom_of = blab, bound, members, dom_of
+        self.blab, self.bound, self.peer_rows, self.dom_of = blab, bound, peer_rows, dom_of
         self.canon, self.fec_via = canon, fec_via
         self.pindex = {p: k for k, p in enumerate(prefixes)}
         by_len: dict[int, dict[int, int]] = {}
@@ -580,11 +580,12 @@ class _RouterView:
             if mine is None or mine[pi] == OnDemand.NONE:
                 rt = Route(pfx, "igp", hops)
             else:
-                mem = od.members[dn]
+                peers = od.peer_rows[r]
                 new, pushed = [], False
                 for nh in hops:
                     n = nh.neighbor
-                    lbl = od.blab[n][pi] if n in mem else OnDemand.NONE
+                    row = peers.get(n)
+                    lbl = row[pi] if row is not None else OnDemand.NONE
                     if lbl == OnDemand.NONE or lbl == IMPLICIT_NULL:
                         new.append(nh)
                     else:
@@ -637,10 +638,11 @@ class _RouterView:
         if pi is not None:
             hops = self.hops(pi)
             if hops is not None:
-                mem = od.members[od.dom_of[r]]
+                peers = od.peer_rows[r]
                 e = LfibEntry(label, od.prefixes[pi], [
-                    LabelHop(None if (out := (od.blab[nh.neighbor][pi] if nh.neighbor in mem else OnDemand.NONE))
-                             == OnDemand.NONE else out, nh.ifname, nh.gateway, nh.neighbor) for nh in hops])
+                    LabelHop(None if (out := (row[pi] if (row := peers.get(nh.neighbor)) is not None
+                                              else OnDemand.NONE)) == OnDemand.NONE else out,
+                             nh.ifname, nh.gateway, nh.neighbor) for nh in hops])
         self.entries[label] = e
         return e
 
@@ -713,6 +715,8 @@ def _build(lab) -> ControlPlane:
     suffixes = [f"/{p}".encode() for p in by_addr]
     by_addr_pi_arr = np.array(by_addr_pi, dtype=np.int64)
     bound: dict[str, list[tuple[int, int]]] = {}
+    shared = lab.shared_routers()              # back-to-back LSPs: routers in two domains
+    shared_wanted: dict[str, list] = {}        # such a router -> [(domain, wanted mask, null label)]
     for dn, dm in lab.domains.items():
         cls = pclass[dn]
         cls_list = [cls[p] for p in by_addr]
@@ -730,6 +734,12 @@ def _build(lab) -> ControlPlane:
             own = own_sets[r]
             pers = node.personality
             null = IMPLICIT_NULL if node.popping == "php" else EXPLICIT_NULL
+            if r in shared:                    # its labels once both domains are known (below)
+                knobs = node.domain_knobs[dn]
+                shared_wanted.setdefault(r, []).append(
+                    (dn, wanted["loopbacks" if knobs["ldp"] == "loopbacks" else "all"],
+                     IMPLICIT_NULL if knobs["popping"] == "php" else EXPLICIT_NULL))
+                continue
             if dm.sr:
                 _sr_bindings(lab, dm, node, t, own, null)
                 bound[r] = [(pindex[p], lbl) for p, lbl in t.bindings.items()]
@@ -746,6 +756,33 @@ def _build(lab) -> ControlPlane:
             t.bindings.update(zip([by_addr[k] for k in kept_l], labels))
             bound[r] = list(zip(by_addr_pi_arr[kept].tolist(), labels))
 
+    # a router in two domains has one label space: one label per FEC it binds in either domain,
+    # in its allocation order, and per domain the FECs it binds there (its own prefixes with that
+    # domain's null label); each domain's LDP hears only that domain's bindings (adv)
+    adv: dict[tuple[str, str], list[int]] = {}
+    for r, per in shared_wanted.items():
+        node, t = lab.nodes[r], tables[r]
+        t.ldp_neighbors = sorted({n for _, n, _, _ in nbrs[r] for dn, _, _ in per if n in members[dn]})
+        order = np.array(_allocation_order(suffixes, r, node.personality.label_order), dtype=np.int64)
+        union = np.zeros(len(by_addr), dtype=bool)
+        for _, w, _ in per:
+            union |= w
+        kept = order[union[order]]
+        own_pos = np.zeros(len(by_addr), dtype=bool)
+        own_pos[[pos[pindex[p]] for p in own_sets[r]]] = True
+        is_own = own_pos[kept]
+        labels = np.where(is_own, per[0][2], node.personality.label_base + np.cumsum(~is_own) - 1).tolist()
+        if labels:
+            _label_room(lab, r, max(labels))
+        kept_l = kept.tolist()
+        t.bindings.update(zip([by_addr[k] for k in kept_l], labels))
+        bound[r] = list(zip(by_addr_pi_arr[kept].tolist(), labels))
+        for dn, w, null in per:
+            row = adv[(dn, r)] = [-1] * len(prefixes)
+            for k, lbl, own in zip(kept_l, labels, is_own.tolist()):
+                if w[k]:
+                    row[by_addr_pi[k]] = null if own else lbl
+
     # ---- LFIB and ingress pushes: per router, the label of each prefix (NONE: no binding).
     # Both are built per router on first use (RouterTables.lfib / .fib): a 400-router ISP has a
     # million (router, FEC) entries, and a walk or an engine worker reads a few routers' tables
@@ -757,6 +794,22 @@ def _build(lab) -> ControlPlane:
             row[pi] = lbl
     fec_via: dict[int, str] = {}               # one string per FEC, shared by every router's route
     dom_of = {r: dn for dn in lab.domains for r in members[dn]}
+    # per router, its LDP peers' rows: the label each next hop advertises to it per FEC (NONE:
+    # none, or the router binds no label for that FEC in their common domain)
+    peer_rows: dict[str, dict[str, list[int]]] = {}
+    for r in dom_of:
+        mine_doms = lab.nodes[r].domains
+        got = peer_rows[r] = {}
+        for _, n, _, _ in nbrs[r]:
+            common = [d for d in mine_doms if d in lab.nodes[n].domains]
+            if not common or n not in blab:
+                continue
+            d = common[0]
+            row = adv.get((d, n), blab[n])
+            if r in shared:
+                mine = adv[(d, r)]
+                row = [x if m != NONE else NONE for x, m in zip(row, mine)]
+            got[n] = row
     hops_ready: dict[str, tuple] = {}
 
     def hops_for(r: str):
@@ -768,7 +821,7 @@ def _build(lab) -> ControlPlane:
     def lfib_loader(r: str):
         """Swap / PHP pop / untagged toward the IGP next hops of each FEC r binds a label to."""
         def load(lfib: dict):
-            mem = members[dom_of[r]]
+            peers = peer_rows[r]
             lists, ids = hops_for(r)
             for pi, local_label in bound[r]:
                 if local_label == IMPLICIT_NULL or local_label == EXPLICIT_NULL:
@@ -777,8 +830,8 @@ def _build(lab) -> ControlPlane:
                 if hops is None:
                     continue               # no IGP route there (the router's own prefix, or unreachable)
                 lfib[local_label] = LfibEntry(local_label, prefixes[pi], [
-                    LabelHop(None if (out := (blab[nh.neighbor][pi] if nh.neighbor in mem else NONE)) == NONE
-                             else out, nh.ifname, nh.gateway, nh.neighbor) for nh in hops])
+                    LabelHop(None if (out := (row[pi] if (row := peers.get(nh.neighbor)) is not None else NONE))
+                             == NONE else out, nh.ifname, nh.gateway, nh.neighbor) for nh in hops])
         return load
 
     # the IGP routes apply_bgp may rewrite (no LDP binding, not internal), in FIB order: found
@@ -789,7 +842,11 @@ def _build(lab) -> ControlPlane:
         internal = np.array([pclass[dn][p] == "internal" for p in prefixes], dtype=bool)
         for r in members[dn]:
             free = reach[:, ix[r]] & ~internal & (np.array(blab[r]) == NONE)
-            bgp_candidates[r] = [prefixes[pi] for pi in np.flatnonzero(free).tolist()]
+            got = [prefixes[pi] for pi in np.flatnonzero(free).tolist()]
+            if r in shared and r in bgp_candidates:        # in two domains: either's, in FIB order
+                have = set(bgp_candidates[r]) | set(got)
+                got = [p for p in prefixes if p in have]
+            bgp_candidates[r] = got
 
     def fib_loader(i: int, r: str):
         """The FIB of router r, built on first use: local and connected routes, IGP routes,
@@ -803,7 +860,7 @@ def _build(lab) -> ControlPlane:
                 fib[net] = Route(net, "connected", [NextHop(itf.name, None, None)])
             dn = dom_of.get(r)
             mine = blab.get(r) if dn is not None else None
-            mem = members[dn] if dn is not None else ()
+            peers = peer_rows.get(r, {})
             lists, ids = hops_for(r)
             for pi, u in enumerate(ids):
                 hops = lists[u]
@@ -815,12 +872,12 @@ def _build(lab) -> ControlPlane:
                     continue
                 new, pushed = [], False
                 for nh in hops:
-                    n = nh.neighbor
-                    lbl = blab[n][pi] if n in mem else NONE
+                    row = peers.get(nh.neighbor)
+                    lbl = row[pi] if row is not None else NONE
                     if lbl == NONE or lbl == IMPLICIT_NULL:
                         new.append(nh)
                     else:
-                        new.append(NextHop(nh.ifname, nh.gateway, n, (lbl,)))
+                        new.append(NextHop(nh.ifname, nh.gateway, nh.neighbor, (lbl,)))
                         pushed = True
                 via = fec_via.get(pi)
                 if via is None:
@@ -828,7 +885,7 @@ def _build(lab) -> ControlPlane:
                 fib[pfx] = Route(pfx, "ldp" if pushed else "igp", new, via=via)
         return load
 
-    on_demand = OnDemand(lab, prefixes, masks, nbrs, ix, blab, bound, members, dom_of, canon, fec_via)
+    on_demand = OnDemand(lab, prefixes, masks, nbrs, ix, blab, bound, peer_rows, dom_of, canon, fec_via)
     for i, r in enumerate(routers):
         tables[r]._loader = fib_loader(i, r)
         tables[r]._lazy = on_demand.view(r)

@@ -8,7 +8,8 @@ A cell is one point of the grid (GRID below: axis -> values). Each cell becomes 
           ce1 - d1 .. dK - pe1   (asymmetry K: the return path from pe1 takes K more hops)
     vp2 behind ce2 probes back toward vp1 (2+ vantage points); vp3 sits behind x3 - pe1
     domains 2-3: pe2 [- j1] - pe3 - s1..sM - pe4 [- j2] - pe5 - t1..tM - pe6 - ce2, each domain
-    with its own class, popping and vendor (join ip: through the plain IP routers j1, j2)
+    with its own class, popping and vendor (join ip: through the plain IP routers j1, j2; join
+    shared: back-to-back LSPs, pe2 is also domain 2's ingress, pe4 domain 3's, no pe3/pe5)
     return_ecmp: e1 beside pN (pe2 -> e1 -> pN-1 costs what pe2 -> pN -> pN-1 does; e1 -> pe2 100)
 
 MPLS knobs follow the cell's class: explicit (uniform, RFC 4950 as the vendor has it),
@@ -70,7 +71,7 @@ GRID: dict[str, list] = knobs.splice_axes({
     # and equal-cost return paths at the first domain's egress. The first value of each is the
     # cell as it was without them
     "domains": [1, 2, 3],
-    "join": ["direct", "ip"],
+    "join": ["direct", "ip"],           # and "shared" when asked (OPT_IN)
     "d2_class": ["explicit", "implicit", "opaque", "invisible"],
     "d2_popping": ["php", "uhp"],
     "d2_vendor": VENDORS,
@@ -96,6 +97,15 @@ DOMAIN_AXES = {"domains": 1, "join": "direct", "d2_class": "explicit", "d2_poppi
 # 6PE (IPv6 across the core only) and L3VPN (VRFs on every link out of the core) are modelled for
 # one domain: with more, a draw of them is the same cell without them
 MULTI_DOMAIN_OFF = ("sixpe", "vpn")
+# values an axis takes only when asked (`--set join=shared`, the conformance variants): out of the
+# default draw, so the cells a seed gives (recorded oracle, golden digests, reports) stay the same.
+# join shared: back-to-back LSPs, the egress of one domain is the ingress of the next (a router in
+# both, docs/tunnels.md); not every failing cell it gives has its TNT limit named yet
+OPT_IN = {"join": ["shared"]}
+# back-to-back LSPs (join shared: the egress of one domain is the ingress of the next, a router
+# in both) are modelled for plain LDP domains (testbed/lab/build.py): a cell drawn with one of
+# these is the same cell without it
+SHARED_OFF = ("sr", "rsvp", "bgp_free")
 # the LSR names of domains 2 and 3 (domain 1's are p1..pN, q1..qN)
 DOMAIN_LSR = {2: "s", 3: "t"}
 # 6PE is modelled for PHP LSPs over LDP with BGP at the edge (testbed/lab/build.py _sixpe), LDP
@@ -125,6 +135,15 @@ LIMITS = {
     "merged-tunnel": "TNT's tags run two tunnels in series together (a UHP egress quoting qTTL > 1 is one more "
                      "implicit LSR; a <255,64> egress before labelled hops is taken for an implicit LSR, sc_tnt "
                      "identify_juniper_implicit_hop): the trace reports one tunnel, matched with the first (tnt.md 3.3)",
+    "back-to-back-merged": "two LSPs back to back through one router (the egress of one and the ingress of the "
+                           "next, in two domains): TNT's tags or revelation run through that router (a quoted "
+                           "explicit null, a <255,64> reply inferred an LSR, a revelation that goes on into the "
+                           "next hidden tunnel) and report one tunnel over both, matched with one of them "
+                           "(docs/tunnels.md)",
+    "loop-stop": "the trace stopped on a loop (scamper's trace_isloop: an address answering again at a hop "
+                 "other than the one just before): two UHP egresses back to back, or a UHP egress before a hidden "
+                 "LSP, make one router answer three probe TTLs in a row, so TNT's trace ends there and the "
+                 "tunnels after it are never probed (tnt.md 4.6)",
     "candidate-tagged": "the trigger's hop (or the ingress hop before it) is already in another reported tunnel: "
                         "TNT queues no revelation for an LSR or egress hop, nor from an ingress inside an explicit or "
                         "implicit tunnel (tnt.md 3.3)",
@@ -225,12 +244,32 @@ def _parts(v: dict) -> list[str]:
     return list(v.get("wrong") or [])
 
 
+def _repeats_at_end(doc: dict, s: dict) -> bool:
+    """The trace of score trace `s` ends on one address at three TTLs in a row (scamper's loop)."""
+    tr = next((t for t in doc["traces"] if t.get("vantage_point") == s["vantage_point"] and t.get("dst") == s["dst"]),
+              None)
+    addrs = [h.get("address") for h in (tr or {}).get("hops", [])]
+    return len(addrs) >= 3 and addrs[-1] is not None and addrs[-1] == addrs[-2] == addrs[-3]
+
+
+def _through_shared(lab, t: dict, reported: list) -> bool:
+    """Back-to-back LSPs: truth tunnel t starts or ends at a router in two domains, and one of
+    the trace's reported tunnels runs through that router (it is among the tunnel's LSRs)."""
+    ends = {t["ingress"], t["egress"]} & set(lab.shared_routers())
+    return bool(ends) and any(ends & {lab.owner_of(a) for a in r.get("lsrs", []) if a} for r in reported)
+
+
 def _parts_limit(lab, v: dict, t: dict | None, u: dict | None, vp: str,
-                 truths: list | None = None, falses: list | None = None) -> str | None:
+                 truths: list | None = None, falses: list | None = None, reported: list | None = None) -> str | None:
     """The named limits behind a verdict (the scorer's codes: outcome, wrong, cause), part by
     part: the catalogue's precise rules take the parts they explain (router VP ingress, silent
-    ingress, inner-label egress), the rest goes to _limit_of. None when a part stays unexplained."""
+    ingress, inner-label egress), the rest goes to _limit_of. None when a part stays unexplained.
+    `reported`: every tunnel reported on the trace (the back-to-back rule)."""
     outcome = v["outcome"]
+    if t is not None and reported and outcome in ("missed", "partly") and \
+            _through_shared(lab, t, reported if outcome == "missed" else [u] if u else []) and \
+            all(x in PARTS for x in _parts(v)):
+        return "back-to-back-merged"
     if t is None and u is not None and truths:
         # a false tunnel made of a UHP egress alone (it answers labelled, or with qTTL > 1,
         # after the explicit-null pop while its LSRs show nothing of the kind)
@@ -343,6 +382,12 @@ def _fixed_keys(lab, doc, keys) -> set:
     return got
 
 
+def _popping(eg, t: dict) -> str:
+    """How the egress of truth tunnel `t` ends it: its popping in the tunnel's domain (a router in
+    two domains, back to back, has one per domain)."""
+    return eg.domain_knobs.get(t.get("domain"), {}).get("popping", eg.popping)
+
+
 def _limit_of(lab, v: dict, t: dict | None, u: dict | None, rest: list[str]) -> str | None:
     """The named TNT limitation behind a verdict that is not `correct` (its wrong parts `rest`
     still to explain), or None (a failure)."""
@@ -363,7 +408,7 @@ def _limit_of(lab, v: dict, t: dict | None, u: dict | None, rest: list[str]) -> 
         return cause
     eg = lab.nodes.get(t["egress"]) if t is not None else None
     if t is not None and cause == "stop-nothing-revealed" and outcome == "missed" and (
-            t["class"] == "invisible-uhp" or (t.get("hidden") and eg is not None and eg.popping == "uhp")):
+            t["class"] == "invisible-uhp" or (t.get("hidden") and eg is not None and _popping(eg, t) == "uhp")):
         return "uhp-lsrs"               # the revelation traces ran (NTH-RV) and no UHP LSR answered
     if t is None:
         return None
@@ -375,7 +420,7 @@ def _limit_of(lab, v: dict, t: dict | None, u: dict | None, rest: list[str]) -> 
             outcome == "partly" and rest == ["egress", "lsrs"] and v.get("lsrs_missing") == 1:
         return "implicit-uturn-end"
     eg = lab.nodes.get(t["egress"])
-    uhp = eg is not None and eg.popping == "uhp"
+    uhp = eg is not None and _popping(eg, t) == "uhp"
     if uhp and eg.vendor == "linux" and outcome == "missed" and t["class"] == "invisible-uhp":
         return "buddy-linux"            # the buddy's port-unreachable comes from the probed address: REV_EMPTY
     if uhp and eg.vendor == "linux" and eg.personality.lse_expiry == "drop" and outcome == "partly" \
@@ -421,6 +466,19 @@ def _cell(grid: dict, index: int) -> dict:
         for k in MULTI_DOMAIN_OFF:
             if out.get(k):
                 out[k] = False
+    if doms > 1 and out.get("join") == "shared":
+        for k in SHARED_OFF:
+            if out.get(k):
+                out[k] = False
+        # a router has one TTL mode (ttl-propagate is router-wide): the shared router pushes into
+        # the next domain as it does into the previous one, so a domain's class keeps the TTL mode
+        # of the one before it (uniform: explicit, implicit; pipe: opaque, invisible)
+        prev = out.get("class")
+        for d in range(2, doms + 1):
+            k = f"d{d}_class"
+            if k in out and KNOBS[out[k]]["ttl_propagate"] != KNOBS[prev]["ttl_propagate"]:
+                out[k] = prev
+            prev = out.get(k, prev)
     if out.get("rsvp") and any(out.get(k) in vs for k, vs in RSVP_OFF.items()):
         out["rsvp"] = False
     if out.get("sixpe") and any(out.get(k) in vs for k, vs in SIXPE_OFF.items()):
@@ -473,16 +531,20 @@ def lab_doc(params: dict) -> dict:
     last = "pe2"
     for d in range(2, p.get("domains", 1) + 1):
         # domain d: pe(2d-1) - s1..sM (t1..tM) - pe(2d), after the previous egress (directly, or
-        # through the plain IP router j(d-1))
+        # through the plain IP router j(d-1)); join shared: the previous egress is the ingress
+        # (a router in both domains, back-to-back LSPs), keeping its vendor
         ing, egr = f"pe{2 * d - 1}", f"pe{2 * d}"
         lsrs = [f"{DOMAIN_LSR[d]}{i}" for i in range(1, p[f"d{d}_lsrs"] + 1)]
-        if p.get("join") == "ip":
+        if p.get("join") == "shared":
+            ing = last
+        elif p.get("join") == "ip":
             routers[f"j{d - 1}"] = {}
             links += [[last, f"j{d - 1}"], [f"j{d - 1}", ing]]
         else:
             links.append([last, ing])
         for r in (ing, *lsrs, egr):
-            routers[r] = {"vendor": p[f"d{d}_vendor"]}
+            if r != last:
+                routers[r] = {"vendor": p[f"d{d}_vendor"]}
         seq = [ing, *lsrs, egr]
         links += [[a, b] for a, b in zip(seq, seq[1:])]
         domains[f"d{d}"] = {"routers": seq, "popping": p[f"d{d}_popping"], "ldp": p["ldp"],
@@ -574,7 +636,11 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0, detect
     sc = doc["score"]
     tags = {t: Counter() for t in TAGS}
     problems, limits, unexplained = [], [], []
+    shared = set(lab.shared_routers())
     for s in sc["traces"]:
+        # a trace that ended on scamper's loop through routers two domains share (back to back):
+        # the hidden tunnels at that router are seen as one, or not at all
+        looped = shared and not s["complete"] and s["stop_reason"] == "LOOP" and _repeats_at_end(doc, s)
         for v in s["verdicts"]:
             u, t = v["reported"], v["truth"]
             if u is not None and u.get("class") in tags:
@@ -585,7 +651,10 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0, detect
             lim = _parts_limit(lab, v, t, u, s["vantage_point"],
                                [x["truth"] for x in s["verdicts"] if x["truth"] is not None],
                                [{lab.owner_of(a) for a in x["reported"].get("lsrs", []) if a} for x in s["verdicts"]
-                                if x["truth"] is None and x["reported"]])
+                                if x["truth"] is None and x["reported"]],
+                               [x["reported"] for x in s["verdicts"] if x["reported"]])
+            if lim is None and looped and t is not None and t.get("hidden") and {t["ingress"], t["egress"]} & shared:
+                lim = "loop-stop"
             what = (f"{s['vantage_point']}->{s['dst']}: {v['verdict']}" + (f" [{v['cause']}]" if v.get("cause") else "")
                     + (f" [truth {t['class']} {t['ingress']}->{' '.join(t['lsrs'])}->{t['egress']}]" if t else "")
                     + (f" [uTNT {u['class']} {u.get('trigger')}]" if u else ""))
@@ -601,6 +670,8 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0, detect
             what = f"{s['vantage_point']}->{s['dst']}: incomplete trace ({s['stop_reason']})"
             if silent_run and s["stop_reason"] == "GAPLIMIT":
                 limits.append(f"[gap-limit] {what}")
+            elif s["stop_reason"] == "LOOP" and _repeats_at_end(doc, s):
+                limits.append(f"[loop-stop] {what}")
             else:
                 problems.append(what)
         if s["off_path_hops"]:
@@ -755,11 +826,12 @@ def parse_grid(sets: dict | None) -> dict:
             raise TestbedError(f"--set {k}: no such matrix axis; choose one of {', '.join(GRID)}")
         raw = [x.strip() for x in str(v).split(",") if x.strip()]
         vals = []
+        allowed = GRID[k] + OPT_IN.get(k, [])
         for x in raw:
-            m = next((g for g in GRID[k] if str(g).lower() == x.lower()), None)
+            m = next((g for g in allowed if str(g).lower() == x.lower()), None)
             if m is None:
                 raise TestbedError(f"--set {k}={x}: not a value of this axis; choose from "
-                                   f"{', '.join(str(g) for g in GRID[k])}")
+                                   f"{', '.join(str(g) for g in allowed)}")
             vals.append(m)
         grid[k] = vals
     return grid

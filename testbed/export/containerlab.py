@@ -197,7 +197,7 @@ def _mpls_ifaces(lab: Lab, node: Node) -> list[Interface]:
         return []
     out = []
     for itf in node.interfaces:
-        if any(lab.nodes[p.node].is_router and lab.nodes[p.node].domain == node.domain for p in itf.peers()):
+        if any(lab.nodes[p.node].is_router and set(lab.nodes[p.node].domains) & set(node.domains) for p in itf.peers()):
             out.append(itf)
     return out
 

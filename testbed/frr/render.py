@@ -94,7 +94,7 @@ def _iface_view(lab: Lab, node: Node, itf: Interface) -> IfaceView:
     peers = itf.peers()
     peer_nodes = [lab.nodes[p.node] for p in peers]
     routers = [n for n in peer_nodes if n.is_router]
-    same_domain = node.domain is not None and any(n.domain == node.domain for n in routers)
+    same_domain = any(set(n.domains) & set(node.domains) for n in routers)   # an LDP session (back to back: either domain)
     link = itf.link
     if link.kind == "p2p":
         p = peers[0]

@@ -369,9 +369,11 @@ def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) ->
             gw = next((p for p in itf.link.interfaces if nodes[p.node].is_router), None)
             n.gateway = gw.ip if gw else None
 
-    # ---- MPLS domains
+    # ---- MPLS domains. A router may be in two domains (back-to-back LSPs, docs/tunnels.md): the
+    # egress of one domain's LSPs and the ingress of the next one's; each domain runs its own LDP
+    member: dict[str, list[str]] = {}
     domains: dict[str, MplsDomain] = {}
-    member: dict[str, str] = {}
+    own_beh = {n.name: dict(n.behaviour) for n in nodes.values()}
     for dname, d in spec.mpls.items():
         loc = ("mpls", dname)
         if not re.match(NAME, dname):
@@ -384,12 +386,15 @@ def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) ->
             elif not nodes[r].is_router:
                 P.add(loc + ("routers", j), f"mpls.{dname}.routers", f"'{r}' is a host; only routers run MPLS")
                 bad = True
-            elif r in member:
+            elif dname in member.get(r, ()):
+                pass                        # listed twice: said once below
+            elif len(member.get(r, ())) >= 2:
                 P.add(loc + ("routers", j), f"mpls.{dname}.routers",
-                      f"'{r}' is already in domain '{member[r]}'; a router belongs to one domain")
+                      f"'{r}' is already in domains '{member[r][0]}' and '{member[r][1]}'; a router belongs to at "
+                      "most two domains (the router between two LSPs back to back)")
                 bad = True
             else:
-                member[r] = dname
+                member.setdefault(r, []).append(dname)
         if len(set(d.routers)) != len(d.routers):
             P.add(loc + ("routers",), f"mpls.{dname}.routers", "a router is listed twice")
             bad = True
@@ -409,11 +414,33 @@ def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) ->
         domains[dname] = dom
         for r in d.routers:
             n = nodes[r]
+            # a router in two domains: the later domain's router-wide knobs (ttl_propagate, rfc4950,
+            # icmp_tunneling) and behaviour win; ldp and popping are kept per domain (the labels it
+            # advertises there)
             n.domain = dname
+            n.domains.append(dname)
             for k in KNOBS:
                 if explicit[k]:
                     setattr(n, k, getattr(d, k))
-            n.behaviour = {**dbeh, **n.behaviour}
+            n.domain_knobs[dname] = {k: (getattr(d, k) if explicit[k] else getattr(n.personality, k))
+                                     for k in ("ldp", "popping")}
+            n.behaviour = {**{k: v for k, v in n.behaviour.items() if k not in own_beh[r]}, **dbeh, **own_beh[r]}
+    shared = {r: ds for r, ds in member.items() if len(ds) == 2 and all(x in domains for x in ds)}
+    pairs: dict[tuple, list[str]] = {}
+    for r, ds in shared.items():
+        pairs.setdefault(tuple(ds), []).append(r)
+    for (a, b), rs in pairs.items():
+        if len(rs) > 1:
+            P.add(("mpls", b, "routers"), f"mpls.{b}.routers",
+                  f"domains '{a}' and '{b}' share {len(rs)} routers ({', '.join(rs)}); two domains in series share "
+                  "one router (the egress of one LSP and the ingress of the next): list the others in one domain")
+    for r, ds in shared.items():
+        why = [k for k in ("vpn", "sr", "sixpe", "rsvp", "bgp_free") if any(getattr(domains[x], k) for x in ds)]
+        if why or spec.control_plane == "frr":
+            what = f"{', '.join(why)}" if why else "control_plane: frr (FRR's ldpd is one LDP instance per router)"
+            P.add(("mpls", ds[1], "routers"), f"mpls.{ds[1]}.routers",
+                  f"'{r}' is in domains '{ds[0]}' and '{ds[1]}' (back-to-back LSPs), which is modelled for plain LDP "
+                  f"domains only, not with {what}; list '{r}' in one domain or drop that option")
     _sixpe(P, spec, domains, nodes, links, raw_links)
     # ---- behaviour knobs over the vendor personality: domain, then router (recorded in the truth)
     for n in nodes.values():

@@ -75,7 +75,9 @@ class Node:
     personality: Personality
     loopback: IPv4Address | None
     interfaces: list[Interface] = field(default_factory=list)
-    domain: str | None = None
+    domain: str | None = None            # its MPLS domain (the later one for a router in two)
+    domains: list = field(default_factory=list)       # every domain it is in, in file order (two: back to back)
+    domain_knobs: dict = field(default_factory=dict)  # domain -> {ldp, popping} in force in that domain
     # per-router MPLS behaviour actually in force (domain knobs over vendor defaults)
     ldp: str = "loopbacks"
     popping: str = "php"
@@ -170,6 +172,10 @@ class Lab:
                     m[a] = n.name
             self._addr_map = m
         return self._addr_map
+
+    def shared_routers(self) -> dict[str, list[str]]:
+        """Routers in two MPLS domains (back-to-back LSPs) -> their domains, in file order."""
+        return {n.name: list(n.domains) for n in self.routers if len(n.domains) > 1}
 
     def domain_of(self, node: str) -> MplsDomain | None:
         d = self.nodes[node].domain

@@ -9,6 +9,7 @@ code is here.
 
     # re-record (needs root and the original TNT built, see testbed/peers/tnt.py)
     .venv/bin/python -m testbed.peers.recorded two-lsps tests/golden/tnt/two-lsps.json
+    .venv/bin/python -m testbed.peers.recorded back-to-back tests/golden/tnt/back-to-back.json
 
 :func:`utnt_sim_dump` runs uTNT on the sim runtime with the same options and destinations;
 :func:`compare_record` gives the per-hop differences (testbed/peers/dump.py), and
@@ -106,6 +107,9 @@ VARIANTS = {
                  for v in ("cisco", "juniper", "linux") for m in ("explicit", "abrupt")
                  for opts in ([],)] + [({"vendor": "cisco", "mode": "abrupt"}, ["-b"]),
                                        ({"vendor": "juniper", "mode": "explicit"}, ["-m", "udp-paris"])],
+    # one router the egress of the west LSP and the ingress of the east one (a router in two domains)
+    "back-to-back": [({"vendor": v, "mode": m, "popping": p}, [])
+                     for v in ("cisco", "juniper") for m in ("explicit", "abrupt") for p in ("php", "uhp")],
 }
 
 

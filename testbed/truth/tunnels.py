@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from testbed.controlplane.labelop import IPV6_EXPLICIT_NULL
+from testbed.controlplane.labelop import strip_explicit_null
 from testbed.controlplane.tables import EXPLICIT_NULL
 
 from .walk import addr_str
@@ -62,6 +63,9 @@ def tunnels_on(lab, path, cp=None) -> list[Tunnel]:
         j = i
         while j < len(path) and path[j].labels_in:
             j += 1
+            if j < len(path) and path[j - 1].action == "pop-explicit-null" and \
+                    strip_explicit_null(path[j - 1].labels_in) == len(path[j - 1].labels_in):
+                break          # a UHP egress that pushes again (back-to-back LSPs): the next LSP starts here
         labelled = path[i:j]            # routers that received the packet labelled
         ingress = path[i - 1]
         last = labelled[-1]
@@ -129,12 +133,20 @@ def tunnels_on(lab, path, cp=None) -> list[Tunnel]:
                           lsrs=[s.node for s in lsrs],
                           ingress_addr=addr_str(ingress.in_addr) if ingress.in_addr else None,
                           egress_addr=addr_str(egress.in_addr) if egress and egress.in_addr else None,
-                          lsr_addrs=[addr_str(s.in_addr) for s in lsrs], domain=ing.domain, silent=silent,
+                          lsr_addrs=[addr_str(s.in_addr) for s in lsrs], domain=_domain(lab, ing, labelled[0]),
+                          silent=silent,
                           ending=ending, notes=notes, stack_depth=max(len(s.labels_in) for s in labelled),
                           inner=inner, no_decrement=bool(ing.personality.no_decrement_ttl),
                           family="6pe" if any(IPV6_EXPLICIT_NULL in s.labels_in for s in labelled) else "ipv4"))
         i = j
     return out
+
+
+def _domain(lab, ing, first) -> str | None:
+    """The tunnel's domain: the one its ingress shares with the first router that got the packet
+    labelled (a router in two domains, back to back, is the ingress of the later LSP)."""
+    common = [d for d in ing.domains if d in lab.nodes[first.node].domains]
+    return common[0] if common else ing.domain
 
 
 def _fec_owners(lab, cp, step) -> tuple[str | None, list[str]]:
@@ -161,13 +173,13 @@ def _cut(lab, cp, last, after: str | None) -> bool:
     router of the same domain (it advertised no label: mixed LDP policies), or the FEC belongs to
     another router of the domain and the IGP path to it leaves the domain here. Not a cut: an
     LSP that ends at the domain's edge toward a FEC outside it (opaque, an L3VPN's VPN label)."""
-    d = lab.nodes[last.node].domain
-    if d is None:
+    ds = set(lab.nodes[last.node].domains)
+    if not ds:
         return False
-    if after is not None and after in lab.nodes and lab.nodes[after].is_router and lab.nodes[after].domain == d:
+    if after is not None and after in lab.nodes and lab.nodes[after].is_router and ds & set(lab.nodes[after].domains):
         return True
     _, owners = _fec_owners(lab, cp, last)
-    return any(o != last.node and lab.nodes[o].domain == d for o in owners)
+    return any(o != last.node and ds & set(lab.nodes[o].domains) for o in owners)
 
 
 def _cut_note(lab, cp, last, after: str | None) -> str:

@@ -58,8 +58,10 @@ def conformance_grid() -> dict:
 
 def multi_domain_grid() -> dict:
     """The conformance grid with 2 or 3 MPLS domains in series (issue 20: different vendors,
-    classes, popping per domain, joined LER to LER or through an IP router)."""
-    return {**conformance_grid(), "domains": [2, 3]}
+    classes, popping per domain, joined LER to LER, through an IP router, or back to back
+    through one router in both domains: the matrix's opt-in join value "shared")."""
+    from testbed.experiments.matrix import GRID, OPT_IN
+    return {**conformance_grid(), "domains": [2, 3], "join": GRID["join"] + OPT_IN["join"]}
 
 
 def matrix_variants(n: int, seed: int = 11, grid: dict | None = None, folder: str | None = None) -> list[dict]:

@@ -235,11 +235,13 @@ class NetProber:
             if src == d or itype in (0, 3):
                 stop = "COMPLETED" if src == d else "UNREACH"
                 break
-            prev = replies[-2].address if len(replies) >= 2 and replies[-2] is not None else None
-            if addr in seen and addr != prev:
+            # a loop, as scamper's trace_isloop: the address answered before at a hop that is
+            # not the one just before (the earliest one it answered at decides: one address at
+            # three TTLs in a row, two UHP egresses back to back, is a loop; at two, not)
+            first = seen.setdefault(addr, ttl)
+            if ttl - first >= 2:
                 stop = "LOOP"
                 break
-            seen[addr] = ttl
             ttl += 1
         else:
             stop = "HOPLIMIT"
