@@ -1,0 +1,207 @@
+"""One lab across machines (issue 23): a lab split onto two stand-in machines (namespaces
+joined by a veth underlay), each running the big-lab engine for its routers, the cut links
+carried by real kernel VXLAN devices between the machines' underlay addresses. Real tools on
+real packets, compared hop for hop with the sim:
+
+- a ring-with-chords lab of 40 routers cut across two hosts: uTNT on vp's tap, Debian's
+  scamper from the router vantage point r0, the same as the sim; the cut links' frames seen
+  as UDP 4789 on the underlay; teardown leaves no namespace, device or process;
+- five-vp cut across two hosts: uTNT from the five vantage points' taps, as on the sim;
+- the partition (balanced, seeded, fewer cut links than a naive split) and the plan's
+  validation (one line per problem, nothing built).
+"""
+from __future__ import annotations
+
+import copy
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from labnames import N
+from testbed import errors
+from testbed.controlplane import build
+from testbed.experiments.run import probe_lab
+from testbed.lab import load_lab
+from testbed.runtimes import bigrt
+from testbed.runtimes.bigrt import split as sp
+from testbed.runtimes.bigrt import vxlan
+from testbed.runtimes.bigrt.shapes import ring_chord
+from testbed.runtimes.netns import api, nsutil, teardown
+
+from test_bigrt import _same_scamper, _sim_as_on_the_tap, root_links, utnt_row
+
+HOSTS = {"h1": "10.231.0.1", "h2": "10.231.0.2"}
+
+
+def ring(tmp_path, n=40):
+    f = tmp_path / f"ring{n}.yaml"
+    f.write_text(ring_chord(n))
+    return load_lab(str(f), no_limits=True)
+
+
+# ------------------------------------------------------------------ pure: partition and plan
+def test_partition_is_balanced_seeded_and_cuts_few_links(tmp_path):
+    lab = ring(tmp_path, 400)
+    a = sp.split_lab(lab, HOSTS, seed=1)
+    assert a == sp.split_lab(lab, HOSTS, seed=1)
+    sizes = [len(h["routers"]) for h in a["hosts"]]
+    assert sum(sizes) == 400 and max(sizes) - min(sizes) <= 8
+    # a naive split (the first half of the routers on h1) cuts the chords across the halves
+    naive = sp.cut_links(lab, {**{f"r{i}": "h1" if i < 200 else "h2" for i in range(400)},
+                               "vp": "h1", "dst": "h2"})
+    assert 0 < a["summary"]["cut_links"] < len(naive)
+    assert [c["vni"] for c in a["cut"]] == list(range(sp.VNI_BASE, sp.VNI_BASE + len(a["cut"])))
+    assert sp.check_plan(a, lab, "p.json") == []
+    # a LAN or a link with a host is never cut: r0 goes with vp, r200 with dst
+    where = {r: h["name"] for h in a["hosts"] for r in h["routers"]}
+    assert "vp" in next(h for h in a["hosts"] if h["name"] == where["r0"])["lab_hosts"]
+    four = sp.split_lab(lab, {f"h{i}": f"10.231.0.{i}" for i in range(1, 5)}, seed=3)
+    assert sorted(len(h["routers"]) for h in four["hosts"])[0] >= 90 and sp.check_plan(four, lab) == []
+
+
+def test_a_bad_plan_is_one_line_per_problem(tmp_path):
+    lab = ring(tmp_path)
+    doc = sp.split_lab(lab, HOSTS, seed=1)
+    bad = copy.deepcopy(doc)
+    bad["hosts"][1]["underlay"] = "not-an-ip"
+    bad["cut"][0]["vni"] = 0
+    bad["hosts"][0]["routers"].append(bad["hosts"][1]["routers"][0])
+    probs = sp.check_plan(bad, lab, "plan.json")
+    assert any("hosts[1].underlay: 'not-an-ip' is not an IP address" in p for p in probs)
+    assert any(p.startswith("plan.json: hosts[1].routers: router ") and "each router on one host" in p
+               for p in probs)
+    assert all("\n" not in p and p.startswith("plan.json: ") for p in probs)
+    bad = copy.deepcopy(doc)
+    bad["cut"][0]["vni"] = 0
+    bad["cut"].pop()
+    probs = sp.check_plan(bad, lab, "plan.json")
+    assert any(p.startswith("plan.json: cut[0].vni: 0 is not a VXLAN id") for p in probs)
+    assert any("has no VXLAN; split the lab again" in p for p in probs)
+    other = ring(tmp_path, 41)
+    assert any("fingerprint" in p for p in sp.check_plan(doc, other, "plan.json"))
+    with pytest.raises(errors.InputError):
+        sp.parse_hosts("h1=10.0.0.1,h1=10.0.0.2")
+    with pytest.raises(errors.InputError):
+        sp.parse_hosts("h1=999.0.0.1,h2=10.0.0.2")
+
+
+# ------------------------------------------------------------------ on two stand-in machines
+def _up_split(lab, doc, tag, nss):
+    names = {}
+    try:
+        for h in HOSTS:
+            names[h] = N(f"{tag}-{h}")
+            bigrt.up(lab, name=names[h], workers=1, split=(doc, h, nss[h]))
+        return names
+    except BaseException:
+        for n in names.values():
+            bigrt.down(n)
+        raise
+
+
+def _down_all(names, nss):
+    for n in names.values():
+        bigrt.down(n)
+        assert teardown.leftovers(n) == {"namespaces": [], "processes": [], "run_dir": []}
+    for ns in nss.values():          # the VXLAN devices went with the lab's core namespaces
+        out = subprocess.run(["ip", "-n", ns, "-o", "link", "show", "type", "vxlan"], capture_output=True,
+                             text=True, check=True).stdout
+        assert out == ""
+
+
+def _instance_of(doc, names, node):
+    for h in doc["hosts"]:
+        if node in h["routers"] or node in h["lab_hosts"]:
+            return names[h["name"]]
+    raise AssertionError(node)
+
+
+def _same_utnt_split(lab, doc, names, jobs, seed=0):
+    cp = build(lab)
+    out = []
+    for src, targets in jobs:
+        name = _instance_of(doc, names, src)
+        net = probe_lab(lab, "netns", [(src, targets)], [], name=name, seed=seed)
+        sim = _sim_as_on_the_tap(lab, cp, name, src, targets, seed)
+        assert len(net) == len(sim) == len(targets)
+        for a, b in zip(net, sim):
+            assert a["hops"] and [utnt_row(h) for h in a["hops"]] == [utnt_row(h) for h in b["hops"]]
+        out += net
+    return out
+
+
+needs_tools = pytest.mark.skipif(not shutil.which("scamper") or not shutil.which("tcpdump"),
+                                 reason="Debian's scamper and tcpdump are needed")
+
+
+@pytest.mark.netns
+@needs_tools
+def test_ring_across_two_hosts_over_vxlan_matches_the_sim(tmp_path):
+    lab = ring(tmp_path, 40)
+    doc = sp.split_lab(lab, HOSTS, seed=1)
+    where = {r: h["name"] for h in doc["hosts"] for r in h["routers"]}
+    dst = str(lab.nodes["dst"].primary_address())
+    before = root_links()
+    tag = N("pt-spr")
+    with vxlan.underlay(tag, HOSTS) as nss:
+        names = _up_split(lab, doc, "pt-spr", nss)
+        try:
+            assert where["r0"] != where["r20"] or doc["summary"]["cut_links"] > 0
+            for h in doc["hosts"]:
+                st = api.status(names[h["name"]])
+                assert st["status"] == "up"
+                links = subprocess.run(["ip", "-n", st["switch"], "-o", "link", "show", "type", "vxlan"],
+                                       capture_output=True, text=True, check=True).stdout
+                assert len(links.splitlines()) == h["cut_links"] > 0
+                assert not any(n.endswith("." + r) for n in nsutil.list_netns() for r in h["routers"])
+            # the underlay carries the cut links: UDP to port 4789 between the hosts' addresses
+            cap = subprocess.Popen(["ip", "netns", "exec", nss["h1"], "tcpdump", "-l", "-n", "-c", "4", "-i", "ul0",
+                                    "udp", "port", "4789"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                   text=True)
+            try:
+                import time
+                time.sleep(0.5)
+                _same_utnt_split(lab, doc, names, [("vp", [dst])])
+                out, _ = cap.communicate(timeout=20)
+            finally:
+                if cap.poll() is None:
+                    cap.kill()
+                    cap.wait()
+            got = re.findall(r"IP 10\.231\.0\.([12])\.\d+ > 10\.231\.0\.([12])\.4789: VXLAN.* vni (\d+)", out)
+            assert len(got) == 4 and all(a != b for a, b, _ in got), out
+            assert {int(v) for _, _, v in got} <= {c["vni"] for c in doc["cut"]}
+            assert f"> {dst}: ICMP echo request" in out
+            _same_scamper(lab, build(lab), api.prober_namespace(_instance_of(doc, names, "r0"), "r0"), "r0", dst)
+        finally:
+            _down_all(names, nss)
+    assert root_links() == before
+    assert not [n for n in nsutil.list_netns() if n.startswith(f"tbu-{tag}")]
+
+
+@pytest.mark.netns
+@needs_tools
+def test_five_vp_across_two_hosts_matches_the_sim():
+    lab = load_lab("five-vp")
+    doc = sp.split_lab(lab, HOSTS, seed=2)
+    assert doc["summary"]["cut_links"] > 0 and all(h["routers"] for h in doc["hosts"])
+    with vxlan.underlay(N("pt-spf"), HOSTS) as nss:
+        names = _up_split(lab, doc, "pt-spf", nss)
+        try:
+            jobs = [(p.source, [str(t) for t in p.targets]) for p in lab.probes]
+            net = _same_utnt_split(lab, doc, names, jobs, seed=1)
+            assert all(t["tunnels"] and t["tunnels"][0]["class"] == "INV" for t in net)
+        finally:
+            _down_all(names, nss)
+
+
+@pytest.mark.netns
+def test_a_plan_for_another_lab_builds_nothing(tmp_path):
+    lab = ring(tmp_path, 40)
+    doc = sp.split_lab(ring(tmp_path, 41), HOSTS, seed=1)
+    name = N("pt-spbad")
+    with pytest.raises(errors.InputError) as e:
+        bigrt.up(lab, name=name, split=(doc, "h1", None))
+    assert "plan: lab: the plan is for lab 'ring41'" in str(e.value)
+    assert teardown.leftovers(name) == {"namespaces": [], "processes": [], "run_dir": []}
