@@ -618,6 +618,8 @@ def build_parser():
     s.set_defaults(fn=cmd_signatures)
     from testbed.runtimes.netns_cli import add_parsers as add_netns_parsers   # up status exec capture down
     add_netns_parsers(sub)
+    from testbed.runtimes.bigrt.cli import add_split_parser                  # split (a lab across machines)
+    add_split_parser(sub)
     from testbed.export.cli import add_parsers as add_export_parsers          # export deploy (containerlab)
     add_export_parsers(sub)
     from testbed.experiments.ondemand import add_parser as add_ondemand_parser  # ondemand (issue 16)

@@ -68,7 +68,7 @@ def test_a_bad_plan_is_one_line_per_problem(tmp_path):
     bad["hosts"][1]["underlay"] = "not-an-ip"
     bad["cut"][0]["vni"] = 0
     bad["hosts"][0]["routers"].append(bad["hosts"][1]["routers"][0])
-    probs = sp.check_plan(bad, lab, "plan.json")
+    probs = [str(p) for p in sp.check_plan(bad, lab, "plan.json")]
     assert any("hosts[1].underlay: 'not-an-ip' is not an IP address" in p for p in probs)
     assert any(p.startswith("plan.json: hosts[1].routers: router ") and "each router on one host" in p
                for p in probs)
@@ -76,11 +76,11 @@ def test_a_bad_plan_is_one_line_per_problem(tmp_path):
     bad = copy.deepcopy(doc)
     bad["cut"][0]["vni"] = 0
     bad["cut"].pop()
-    probs = sp.check_plan(bad, lab, "plan.json")
+    probs = [str(p) for p in sp.check_plan(bad, lab, "plan.json")]
     assert any(p.startswith("plan.json: cut[0].vni: 0 is not a VXLAN id") for p in probs)
     assert any("has no VXLAN; split the lab again" in p for p in probs)
     other = ring(tmp_path, 41)
-    assert any("fingerprint" in p for p in sp.check_plan(doc, other, "plan.json"))
+    assert any("fingerprint" in str(p) for p in sp.check_plan(doc, other, "plan.json"))
     with pytest.raises(errors.InputError):
         sp.parse_hosts("h1=10.0.0.1,h1=10.0.0.2")
     with pytest.raises(errors.InputError):
@@ -158,11 +158,10 @@ def test_ring_across_two_hosts_over_vxlan_matches_the_sim(tmp_path):
                 assert not any(n.endswith("." + r) for n in nsutil.list_netns() for r in h["routers"])
             # the underlay carries the cut links: UDP to port 4789 between the hosts' addresses
             cap = subprocess.Popen(["ip", "netns", "exec", nss["h1"], "tcpdump", "-l", "-n", "-c", "4", "-i", "ul0",
-                                    "udp", "port", "4789"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                    "udp", "port", "4789"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    text=True)
             try:
-                import time
-                time.sleep(0.5)
+                assert "listening on ul0" in cap.stderr.readline()     # capturing before the probes
                 _same_utnt_split(lab, doc, names, [("vp", [dst])])
                 out, _ = cap.communicate(timeout=20)
             finally:
@@ -201,7 +200,7 @@ def test_a_plan_for_another_lab_builds_nothing(tmp_path):
     lab = ring(tmp_path, 40)
     doc = sp.split_lab(ring(tmp_path, 41), HOSTS, seed=1)
     name = N("pt-spbad")
-    with pytest.raises(errors.InputError) as e:
+    with pytest.raises(errors.LabError) as e:
         bigrt.up(lab, name=name, split=(doc, "h1", None))
     assert "plan: lab: the plan is for lab 'ring41'" in str(e.value)
     assert teardown.leftovers(name) == {"namespaces": [], "processes": [], "run_dir": []}

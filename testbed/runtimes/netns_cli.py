@@ -80,6 +80,8 @@ def cmd_up(args):
     from testbed.lab.loader import parse_sets
     from testbed.runtimes.netns import api
     lab = load_lab(args.lab, parse_sets(args.set), no_limits=args.no_limits, local_first=args.local_includes)
+    if getattr(args, "plan", None) and getattr(args, "runtime", "netns") == "mininet":
+        raise InputError("up: --plan is a big-lab runtime plan: use --runtime bigrt")
     if getattr(args, "runtime", "netns") == "mininet":          # Mininet's CLI until it ends
         from testbed.runtimes import mininet
         rc = mininet.up(lab, name=args.name, batch=args.batch)
@@ -87,13 +89,17 @@ def cmd_up(args):
             raise TestbedError(f"the Mininet driver ended with status {rc}")
         return
     rep = Reporter(_err_console())
-    name = args.name or lab.name
+    name = args.name or (f"{lab.name}-{args.host}" if getattr(args, "plan", None) and args.host else lab.name)
     cp = args.control_plane or lab.control_plane
     rep.c.print(f"bringing [bold]{name}[/] up ({len(lab.routers)} routers, {len(lab.hosts)} hosts, "
                 f"{len(lab.links)} links; {'FRR' if cp == 'frr' else 'computed'} control plane)")
     try:
-        st = api.up(lab, name=args.name, workers=args.workers, progress=rep, control_plane=args.control_plane,
-                    converge_timeout=args.converge_timeout)
+        if getattr(args, "runtime", "netns") == "bigrt" or getattr(args, "plan", None):    # big labs, split labs
+            from testbed.runtimes.bigrt.cli import up_bigrt
+            st = up_bigrt(args, lab, rep)
+        else:
+            st = api.up(lab, name=args.name, workers=args.workers, progress=rep, control_plane=args.control_plane,
+                        converge_timeout=args.converge_timeout)
     finally:
         rep.close()
     if args.json:
@@ -338,8 +344,11 @@ def add_parsers(sub):
     from testbed.cliargs import add_lab_file_args
     add_lab_file_args(s)
     s.add_argument("--json", action="store_true", help="print the lab's state as JSON on stdout")
-    s.add_argument("--runtime", choices=["netns", "mininet"], default="netns",
-                   help="mininet: build the lab as a Mininet network and give the mininet> prompt")
+    s.add_argument("--runtime", choices=["netns", "mininet", "bigrt"], default="netns",
+                   help="mininet: build the lab as a Mininet network and give the mininet> prompt; "
+                        "bigrt: the big-lab runtime (routers inside engine processes)")
+    from testbed.runtimes.bigrt.cli import add_up_args
+    add_up_args(s)
     s.add_argument("--batch", metavar="FILE", help="mininet: run these CLI commands instead of the prompt")
     s.set_defaults(fn=cmd_up)
 

@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from testbed.errors import InputError, TestbedError
+from testbed.errors import InputError, LabError, TestbedError
 from testbed.runtimes.netns import api as nsapi
 from testbed.runtimes.netns import build as nsbuild
 from testbed.runtimes.netns import check, names, nsutil, state, teardown
@@ -91,7 +91,7 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
         doc, host, underlay_ns = split
         problems = sp.check_plan(doc, lab, "plan")
         if problems:
-            raise InputError("\n".join(problems))
+            raise LabError(problems)
         sp.host_of(doc, host)
         if underlay_ns is not None and underlay_ns not in nsutil.list_netns():
             raise TestbedError(f"underlay namespace '{underlay_ns}' does not exist")

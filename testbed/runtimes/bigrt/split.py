@@ -25,7 +25,7 @@ import json
 import random
 import re
 
-from testbed.errors import InputError
+from testbed.errors import InputError, Problem
 from testbed.runtimes.netns.plan import fingerprint
 
 FORMAT = "utnt-split"
@@ -296,15 +296,16 @@ def load_plan(path: str) -> dict:
     return doc
 
 
-def check_plan(doc, lab, path: str = "plan") -> list[str]:
-    """Every problem of a plan for this lab, one line each (file, field, what is wrong, fix)."""
-    out: list[str] = []
+def check_plan(doc, lab, path: str = "plan") -> list[Problem]:
+    """Every problem of a plan for this lab, one line each (file, field, what is wrong, fix);
+    `raise LabError(problems)` reports them one per line, exit 2."""
+    out: list[Problem] = []
 
     def bad(field, msg):
-        out.append(f"{path}: {field}: {msg}")
+        out.append(Problem(file=path, field=field, message=msg))
 
     if not isinstance(doc, dict):
-        return [f"{path}: a plan is a JSON object; write it with `testbed split -o`"]
+        return [Problem(file=path, field="", message="a plan is a JSON object; write it with `testbed split -o`")]
     if doc.get("format") != FORMAT or doc.get("version") != VERSION:
         bad("format", f"not a {FORMAT} version {VERSION} plan; write it with `testbed split -o`")
         return out
@@ -358,8 +359,8 @@ def check_plan(doc, lab, path: str = "plan") -> list[str]:
     if missing:
         bad("hosts", f"{len(missing)} routers on no host ({', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''})"
                      "; split the lab again")
-    if out:
-        return out
+    if any(p.field == "hosts" or p.field.endswith(".routers") for p in out):
+        return out                     # no assignment of routers to check the links against
     for link in lab.links:
         rs = {where[i.node] for i in link.interfaces if lab.nodes[i.node].is_router}
         if len(rs) > 1 and (link.kind != "p2p" or any(not lab.nodes[i.node].is_router for i in link.interfaces)):

@@ -1,10 +1,11 @@
 """The kernel's VXLAN devices that carry a split lab's cut links between hosts.
 
-For each cut link with an end on this host: `ip link add vx<k> type vxlan id VNI local MY_IP
-remote PEER_IP dstport 4789 nolearning` in the underlay namespace (a real machine's own
-namespace; in tests a namespace standing in for a machine), then the device is moved into the
-lab's core namespace, where the engine opens its packet socket on it. A VXLAN device keeps
-its UDP socket in the namespace it was created in, so frames the engine writes leave
+For each cut link with an end on this host: `ip link add vx<k> netns CORE type vxlan id VNI
+local MY_IP remote PEER_IP dstport 4789 nolearning`, run in the underlay namespace (a real
+machine's own namespace; in tests a namespace standing in for a machine): the device is made
+in the lab's core namespace, where the engine opens its packet socket on it (made there at
+once: moving a device between namespaces costs ~20 ms each). A VXLAN device keeps its UDP
+socket in the namespace the request came from (its link-netns), so frames the engine writes leave
 encapsulated between the hosts' underlay addresses, and nothing else of the lab's core
 namespace touches the underlay. The device's MTU is the routers' (ROUTER_MTU); an underlay
 with less than ROUTER_MTU + 50 bytes fragments the encapsulated packets (VXLAN's outer
@@ -49,16 +50,15 @@ def devices(doc: dict, host: str) -> list[dict]:
 
 
 def create(doc: dict, host: str, core: str, underlay_netns: str | None, record: list) -> int:
-    """Create this host's VXLAN devices in the underlay namespace and move them into the core
-    namespace, up. Each name goes into `record` before it is made (teardown finds it)."""
+    """Create this host's VXLAN devices in the core namespace, their sockets in the underlay
+    namespace; set them up. Each name goes into `record` before it is made (teardown finds it)."""
     port = doc["vxlan"]["dstport"]
     devs = devices(doc, host)
     adds = []
     for d in devs:
         record.append(d["device"])
-        adds.append(f"link add {d['device']} mtu {ROUTER_MTU} type vxlan id {d['vni']} local {d['local']} "
-                    f"remote {d['remote']} dstport {port} nolearning")
-        adds.append(f"link set {d['device']} netns {core}")
+        adds.append(f"link add {d['device']} netns {core} mtu {ROUTER_MTU} type vxlan id {d['vni']} "
+                    f"local {d['local']} remote {d['remote']} dstport {port} nolearning")
     _ip(underlay_netns, adds, "creating the VXLAN devices of the cut links")
     ups = []
     for d in devs:
@@ -69,8 +69,8 @@ def create(doc: dict, host: str, core: str, underlay_netns: str | None, record: 
 
 
 def remove(names: list[str], underlay_netns: str | None):
-    """Delete any of these devices still in the underlay namespace (an `up` that failed
-    between creating and moving them); those in the core namespace go with it."""
+    """Delete any of these devices found in the underlay namespace (none are made there: a
+    safety net); those in the core namespace go with it."""
     if not names or (underlay_netns and underlay_netns not in nsutil.list_netns()):
         return
     cmd = ["ip"] + (["-n", underlay_netns] if underlay_netns else []) + ["-o", "link", "show", "type", "vxlan"]
