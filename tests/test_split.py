@@ -205,3 +205,97 @@ def test_a_plan_for_another_lab_builds_nothing(tmp_path):
         bigrt.up(lab, name=name, split=(doc, "h1", None))
     assert "plan: lab: the plan is for lab 'ring41'" in str(e.value)
     assert teardown.leftovers(name) == {"namespaces": [], "processes": [], "run_dir": []}
+
+
+@pytest.mark.netns
+def test_a_failed_vxlan_step_tears_everything_down(tmp_path):
+    """h2's underlay address of another family than h1's: the kernel refuses the VXLAN devices
+    after the namespaces and the engine exist; `up` removes all of it."""
+    lab = ring(tmp_path, 40)
+    doc = sp.split_lab(lab, {"h1": "10.231.0.1", "h2": "fd00:231::2"}, seed=1)
+    name = N("pt-spfail")
+    tag = N("pt-spfu")
+    with vxlan.underlay(tag, {"h1": "10.231.0.1", "h2": "10.231.0.2"}) as nss:
+        with pytest.raises(errors.TestbedError) as e:
+            bigrt.up(lab, name=name, split=(doc, "h1", nss["h1"]))
+        assert "VXLAN" in str(e.value)
+        assert teardown.leftovers(name) == {"namespaces": [], "processes": [], "run_dir": []}
+        assert subprocess.run(["ip", "-n", nss["h1"], "-o", "link", "show", "type", "vxlan"], capture_output=True,
+                              text=True, check=True).stdout == ""
+
+
+def test_cli_split_and_a_bad_plan_on_up(tmp_path):
+    """`testbed split` writes the plan (and prints it with --json); `testbed up --plan` with a
+    broken plan says one line per problem, exit 2, before anything is built."""
+    import json
+    import sys
+    f = tmp_path / "ring40.yaml"
+    f.write_text(ring_chord(40))
+    plan = tmp_path / "plan.json"
+    tb = [sys.executable, "-m", "testbed.cli"]
+    r = subprocess.run(tb + ["split", str(f), "--hosts", "h1=10.231.0.1,h2=10.231.0.2", "-o", str(plan), "--json"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc == json.loads(plan.read_text()) and doc["format"] == "utnt-split"
+    assert sorted(sum((h["routers"] for h in doc["hosts"]), [])) == sorted(f"r{i}" for i in range(40))
+    doc["hosts"][1]["underlay"] = "10.231.0.1"
+    doc["cut"][0]["vni"] = 1 << 24
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc))
+    name = N("pt-spcli")
+    r = subprocess.run(tb + ["up", str(f), "--runtime", "bigrt", "--plan", str(bad), "--host", "h1",
+                             "--name", name], capture_output=True, text=True)
+    errs = [ln for ln in r.stderr.splitlines() if ln.startswith("error: ")]
+    assert r.returncode == 2 and len(errs) == 2, r.stderr
+    assert errs[0].startswith(f"error: {bad}: hosts[1].underlay: 10.231.0.1 is given to two hosts")
+    assert errs[1].startswith(f"error: {bad}: cut[0].vni: 16777216 is not a VXLAN id")
+    assert teardown.leftovers(name) == {"namespaces": [], "processes": [], "run_dir": []}
+    r = subprocess.run(tb + ["split", str(f), "--hosts", "h1=10.231.0.1"], capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.count("error: ") == 1 and "at least two hosts" in r.stderr
+
+
+@pytest.mark.netns
+def test_ctrl_c_during_a_split_up_leaves_nothing(tmp_path):
+    """SIGINT to `testbed up --plan` once its VXLAN devices exist (the engine is still coming
+    up): exit 130, no namespace, process, run folder or VXLAN device left."""
+    import json
+    import signal
+    import sys
+    import time
+    from testbed.runtimes.netns import state
+    f = tmp_path / "ring40.yaml"
+    f.write_text(ring_chord(40))
+    lab = load_lab(str(f), no_limits=True)
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(sp.split_lab(lab, HOSTS, seed=1)))
+    name = N("pt-spint")
+    with vxlan.underlay(N("pt-spiu"), HOSTS) as nss:
+        p = subprocess.Popen([sys.executable, "-m", "testbed.cli", "up", str(f), "--runtime", "bigrt", "--plan",
+                              str(plan), "--host", "h1", "--underlay-netns", nss["h1"], "--name", name],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and p.poll() is None:
+                st = state.read_state(name) or {}
+                if "vxlan" in (st.get("timings") or {}) and st.get("status") == "building":
+                    break
+                time.sleep(0.02)
+            assert p.poll() is None, "up ended before its VXLAN step could be interrupted"
+            devs = subprocess.run(["ip", "-n", st["switch"], "-o", "link", "show", "type", "vxlan"],
+                                  capture_output=True, text=True).stdout.splitlines()
+            assert len(devs) == json.loads(plan.read_text())["hosts"][0]["cut_links"] > 0
+            p.send_signal(signal.SIGINT)
+            _, err = p.communicate(timeout=60)
+            left = teardown.leftovers(name)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            if teardown.leftovers(name) != {"namespaces": [], "processes": [], "run_dir": []}:
+                teardown.down(name)          # only after the checks below have what `up` left
+        assert p.returncode == 130, err
+        assert left == {"namespaces": [], "processes": [], "run_dir": []}
+        for ns in nss.values():
+            assert subprocess.run(["ip", "-n", ns, "-o", "link", "show", "type", "vxlan"], capture_output=True,
+                                  text=True, check=True).stdout == ""
