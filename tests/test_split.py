@@ -163,7 +163,7 @@ def test_ring_across_two_hosts_over_vxlan_matches_the_sim(tmp_path):
             try:
                 first = [cap.stderr.readline() for _ in range(2)]      # capturing before the probes
                 assert any("listening on ul0" in ln for ln in first), first
-                _same_utnt_split(lab, doc, names, [("vp", [dst])])
+                split_traces = _same_utnt_split(lab, doc, names, [("vp", [dst])])
                 out, _ = cap.communicate(timeout=20)
             finally:
                 if cap.poll() is None:
@@ -176,6 +176,15 @@ def test_ring_across_two_hosts_over_vxlan_matches_the_sim(tmp_path):
             _same_scamper(lab, build(lab), api.prober_namespace(_instance_of(doc, names, "r0"), "r0"), "r0", dst)
         finally:
             _down_all(names, nss)
+    # and the same as the single-host big-lab runtime on the same lab
+    one = N("pt-spr1")
+    try:
+        bigrt.up(lab, name=one, workers=2)
+        single = probe_lab(lab, "netns", [("vp", [dst])], [], name=one, seed=0)
+    finally:
+        bigrt.down(one)
+    assert [[utnt_row(h) for h in t["hops"]] for t in single] == \
+        [[utnt_row(h) for h in t["hops"]] for t in split_traces]
     assert root_links() == before
     assert not [n for n in nsutil.list_netns() if n.startswith(f"tbu-{tag}")]
 
