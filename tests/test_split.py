@@ -214,6 +214,13 @@ def test_a_plan_for_another_lab_builds_nothing(tmp_path):
         bigrt.up(lab, name=name, split=(doc, "h1", None))
     assert "plan: lab: the plan is for lab 'ring41'" in str(e.value)
     assert teardown.leftovers(name) == {"namespaces": [], "processes": [], "run_dir": []}
+    # a lab file by name: the engine starts loading it while `up` does; the plan is checked once
+    # `up` has the lab, and what was started is torn down
+    with vxlan.underlay(N("pt-spbu"), HOSTS) as nss:
+        with pytest.raises(errors.LabError) as e:
+            bigrt.up(lab.source, name=name, split=(doc, "h1", nss["h1"]))
+        assert "the plan is for lab 'ring41'" in str(e.value)
+        assert teardown.leftovers(name) == {"namespaces": [], "processes": [], "run_dir": []}
 
 
 @pytest.mark.netns

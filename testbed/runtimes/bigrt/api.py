@@ -70,7 +70,7 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
                            "its control plane (FRR needs a namespace per router: use the netns runtime)")
     # a lab file named with an instance name: the engine starts loading it at once, while this
     # process loads it too (for the plan); otherwise the lab is loaded here first
-    if isinstance(lab, (str, Path)) and name is not None and split is None:
+    if isinstance(lab, (str, Path)) and name is not None:
         from testbed.lab.loader import find_lab
         name = names.check_name(name)
         source, lab_params, options = str(find_lab(str(lab)).resolve()), dict(params or {}), {"no_limits": True}
@@ -88,14 +88,13 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
     vx_made: list[str] = []
     if split is not None:
         from . import split as sp
-        doc, host, underlay_ns = split
-        problems = sp.check_plan(doc, lab, "plan")
-        if problems:
-            raise LabError(problems)
-        sp.host_of(doc, host)
-        if underlay_ns is not None and underlay_ns not in nsutil.list_netns():
-            raise TestbedError(f"underlay namespace '{underlay_ns}' does not exist")
-        local = sp.local_nodes(lab, doc, host)
+        if not isinstance(split[0], dict) or not isinstance(split[1], str):
+            raise InputError("split: (plan document, host name, underlay namespace or None)")
+        if split[2] is not None and split[2] not in nsutil.list_netns():
+            raise InputError(f"underlay namespace '{split[2]}' does not exist; make it, or leave "
+                             "--underlay-netns out to use this machine's own")
+        if lab is not None:                  # checked before anything is built (else once loaded)
+            local = _split_local(lab, split)
     core = names.switch_ns(name)
     me = os.getpid()
     st = {"schema": state.SCHEMA, "name": name, "lab": None, "runtime": RUNTIME, "source": source,
@@ -139,6 +138,8 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
             progress.step("lab")
             lab = _load(*pending)
             _check_lab(lab, pcap)
+            if split is not None:
+                local = _split_local(lab, split)
             st["timings"]["lab"] = round(time.monotonic() - t, 4)
             progress.done("lab", st["timings"]["lab"], f"{len(lab.routers)} routers")
         plan, kports = make_plan(lab, name, local)
@@ -267,6 +268,16 @@ def _read_engine(d: Path) -> dict:
         return json.loads((d / "engine.json").read_text())
     except (OSError, ValueError):
         return {}
+
+
+def _split_local(lab, split) -> set:
+    """Check a split plan against the lab (every problem, one line each); this host's nodes."""
+    from . import split as sp
+    problems = sp.check_plan(split[0], lab, "plan")
+    if problems:
+        raise LabError(problems)
+    sp.host_of(split[0], split[1])
+    return sp.local_nodes(lab, split[0], split[1])
 
 
 def _check_local(lab, plan, local: set, timeout: float) -> dict:
