@@ -85,6 +85,11 @@ def test_a_bad_plan_is_one_line_per_problem(tmp_path):
         sp.parse_hosts("h1=10.0.0.1,h1=10.0.0.2")
     with pytest.raises(errors.InputError):
         sp.parse_hosts("h1=999.0.0.1,h2=10.0.0.2")
+    with pytest.raises(errors.InputError):
+        sp.parse_hosts("h1=10.0.0.1,h2=fd00::2")
+    mixed = copy.deepcopy(doc)
+    mixed["hosts"][1]["underlay"] = "fd00::2"
+    assert [p.field for p in sp.check_plan(mixed, lab)] == ["hosts"]
 
 
 # ------------------------------------------------------------------ on two stand-in machines
@@ -225,19 +230,23 @@ def test_a_plan_for_another_lab_builds_nothing(tmp_path):
 
 @pytest.mark.netns
 def test_a_failed_vxlan_step_tears_everything_down(tmp_path):
-    """h2's underlay address of another family than h1's: the kernel refuses the VXLAN devices
-    after the namespaces and the engine exist; `up` removes all of it."""
+    """Another VXLAN on the machine already uses the plan's last VXLAN id (another split lab
+    with the same --vni-base): the kernel refuses that device after the namespaces, the engine
+    and the other devices exist; `up` removes all of it and says so in one line."""
     lab = ring(tmp_path, 40)
-    doc = sp.split_lab(lab, {"h1": "10.231.0.1", "h2": "fd00:231::2"}, seed=1)
+    doc = sp.split_lab(lab, HOSTS, seed=1)
+    last = doc["cut"][-1]["vni"]
     name = N("pt-spfail")
-    tag = N("pt-spfu")
-    with vxlan.underlay(tag, {"h1": "10.231.0.1", "h2": "10.231.0.2"}) as nss:
+    with vxlan.underlay(N("pt-spfu"), HOSTS) as nss:
+        subprocess.run(["ip", "-n", nss["h1"], "link", "add", "other", "type", "vxlan", "id", str(last), "local",
+                        HOSTS["h1"], "remote", HOSTS["h2"], "dstport", "4789"], check=True)
         with pytest.raises(errors.TestbedError) as e:
             bigrt.up(lab, name=name, split=(doc, "h1", nss["h1"]))
-        assert "VXLAN" in str(e.value)
+        assert "VXLAN" in str(e.value) and "already exists" in str(e.value) and "\n" not in str(e.value)
         assert teardown.leftovers(name) == {"namespaces": [], "processes": [], "run_dir": []}
-        assert subprocess.run(["ip", "-n", nss["h1"], "-o", "link", "show", "type", "vxlan"], capture_output=True,
-                              text=True, check=True).stdout == ""
+        out = subprocess.run(["ip", "-n", nss["h1"], "-o", "link", "show", "type", "vxlan"], capture_output=True,
+                             text=True, check=True).stdout
+        assert [ln.split(":")[1].strip() for ln in out.splitlines()] == ["other"]
 
 
 def test_cli_split_and_a_bad_plan_on_up(tmp_path):

@@ -55,6 +55,8 @@ def parse_hosts(text: str) -> dict[str, str]:
         if ip in out.values():
             raise InputError(f"--hosts: address {ip} is given to two hosts; each host needs its own")
         out[host] = ip
+    if len({ipaddress.ip_address(ip).version for ip in out.values()}) > 1:
+        raise InputError("--hosts: the addresses mix IPv4 and IPv6; a VXLAN joins two addresses of one family")
     if len(out) < 2:
         raise InputError("--hosts: a split needs at least two hosts, e.g. --hosts h1=192.0.2.1,h2=192.0.2.2")
     return out
@@ -355,6 +357,11 @@ def check_plan(doc, lab, path: str = "plan") -> list[Problem]:
                 bad(f"{f}.routers", f"router {r} is on hosts {where[r]} and {n}; each router on one host")
             else:
                 where[r] = n
+    fams = {ipaddress.ip_address(h["underlay"]).version for h in hosts
+            if isinstance(h, dict) and isinstance(h.get("underlay"), str) and _is_ip(h["underlay"])}
+    if len(fams) > 1:
+        bad("hosts", "the underlay addresses mix IPv4 and IPv6; a VXLAN joins two addresses of one family: give "
+                     "every host an address of the same family")
     missing = [r for r in routers if r not in where]
     if missing:
         bad("hosts", f"{len(missing)} routers on no host ({', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''})"
@@ -404,6 +411,14 @@ def check_plan(doc, lab, path: str = "plan") -> list[Problem]:
     for k in sorted(set(want) - seen):
         bad("cut", f"link '{want[k].name}' joins routers on two hosts but has no VXLAN; split the lab again")
     return out
+
+
+def _is_ip(s: str) -> bool:
+    try:
+        ipaddress.ip_address(s)
+        return True
+    except ValueError:
+        return False
 
 
 def host_of(doc: dict, host: str, path: str = "plan") -> dict:

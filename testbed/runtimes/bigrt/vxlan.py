@@ -27,13 +27,21 @@ from testbed.runtimes.netns.plan import ROUTER_MTU
 UNDERLAY_MTU = 9000
 
 
-def _ip(netns: str | None, lines: list[str], what: str):
+def _ip(netns: str | None, lines: list[str], what: str, hint: str = ""):
+    """Run `ip -batch`; a failure is one line: what, the failing command's device, the
+    kernel's word (and the hint when a device or id already exists)."""
     if not lines:
         return
     cmd = ["ip"] + (["-n", netns] if netns else []) + ["-batch", "-"]
     r = subprocess.run(cmd, input="\n".join(lines) + "\n", capture_output=True, text=True)
     if r.returncode != 0:
-        raise TestbedError(f"{what}: {(r.stderr or r.stdout).strip().splitlines()[0] if (r.stderr or r.stdout) else r.returncode}")
+        said = [ln.strip() for ln in (r.stderr or r.stdout).splitlines() if ln.strip()]
+        line = next((ln for ln in said if ln.startswith("Command failed")), "")
+        where = ""
+        if line.rsplit(":", 1)[-1].isdigit():
+            where = f" ({lines[int(line.rsplit(':', 1)[-1]) - 1].split(' type ')[0]})"
+        first = said[0] if said else str(r.returncode)
+        raise TestbedError(f"{what}{where}: {first}{hint if 'already exists' in first else ''}")
 
 
 def devices(doc: dict, host: str) -> list[dict]:
@@ -59,7 +67,8 @@ def create(doc: dict, host: str, core: str, underlay_netns: str | None, record: 
         record.append(d["device"])
         adds.append(f"link add {d['device']} netns {core} mtu {ROUTER_MTU} type vxlan id {d['vni']} "
                     f"local {d['local']} remote {d['remote']} dstport {port} nolearning")
-    _ip(underlay_netns, adds, "creating the VXLAN devices of the cut links")
+    _ip(underlay_netns, adds, "creating the VXLAN devices of the cut links",
+        " (a VXLAN id in use: another split lab on this machine? split with another --vni-base)")
     ups = []
     for d in devs:
         ups.append(f"link set {d['device']} addrgenmode none")
