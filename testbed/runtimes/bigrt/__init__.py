@@ -11,9 +11,13 @@ the sim and the netns runtime. Parts:
     engine.py  the engine processes: in-memory links, socket pairs between workers, packet
                sockets on the kernel-facing ports, per-link pcap
 
-Entry points: `up(lab, name=..., workers=..., pcap=[...])` and `down(name)`.
+Entry points: `up(lab, name=..., workers=..., pcap=[...])` (it also takes the netns `up`'s
+arguments) and `down(name)`; `status`, `attachment`, `prober_namespace`, `namespace_of`,
+`exec_in`, `require_healthy` are the namespace runtime's (the same state). Command line:
+`python -m testbed.runtimes.bigrt up|down`.
 """
-__all__ = ["up", "down", "RUNTIME"]
+__all__ = ["up", "down", "RUNTIME", "status", "attachment", "prober_namespace", "namespace_of", "exec_in",
+           "require_healthy", "pcap_files"]
 
 
 def __getattr__(name):

@@ -31,6 +31,11 @@ from testbed.runtimes.netns.supervisor import LOG, Supervisor
 
 from .plan import make_plan
 
+# everything after `up` is the namespace runtime's (the same state): re-exported so that the
+# runtime is one module with the netns runtime's entry points
+from testbed.runtimes.netns.api import (attachment, exec_in, namespace_of, prober_namespace,  # noqa: E402,F401
+                                        require_healthy, status)
+
 RUNTIME = "bigrt"
 
 

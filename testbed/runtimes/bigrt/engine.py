@@ -69,6 +69,7 @@ class BigWorker(Worker):
         self.tables_file = None               # no FRR, no table reloads: routers compile on demand
         self.xsocks = xsocks                  # peer worker index -> socket
         self.kernel = {}                      # (router, port) -> socket.send
+        self.kports_socks = []                # [(router, port, socket)] facing the kernel
         self.queue = deque()
         self.pcaps = {}
 
@@ -144,7 +145,7 @@ class BigWorker(Worker):
                     self.kernel[(r, pidx)] = s.send
                     ports.append((pidx, s))
                 self.socks.append((router, [s for _, s in ports]))
-                self.kports_socks = getattr(self, "kports_socks", []) + [(r, pidx, s) for pidx, s in ports]
+                self.kports_socks += [(r, pidx, s) for pidx, s in ports]
             for r, vp in (self.spec.get("router_vps") or {}).items():
                 if r not in self.mine_set:
                     continue
@@ -259,7 +260,7 @@ class BigWorker(Worker):
         ep = select.epoll()
         held = self._held = TimerQueue()
         kernel = {}
-        for r, pidx, s in getattr(self, "kports_socks", []):
+        for r, pidx, s in self.kports_socks:
             ep.register(s.fileno(), select.EPOLLIN)
             kernel[s.fileno()] = (r, pidx, s)
         local = {}

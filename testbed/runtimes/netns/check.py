@@ -43,7 +43,8 @@ def ping_from(nsname: str, targets: list[str], deadline: float, interval: float 
     {target: rtt in ms} for those that answered."""
     with nsutil.netns(nsname):
         s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-    # TTL 255: a large lab's diameter can be over the default 64 (a 2,000-router grid's is 88)
+    # TTL 255: a target more than 64 hops away is reached (a 2,000-router grid's corners are 88
+    # apart); a router target answers from 255 too, a host only from its kernel's 64
     s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 255)
     ident = (os.getpid() ^ int(time.monotonic() * 1000)) & 0xFFFF
     got: dict[str, float] = {}
