@@ -219,6 +219,12 @@ def test_a_plan_for_another_lab_builds_nothing(tmp_path):
         bigrt.up(lab, name=name, split=(doc, "h1", None))
     assert "plan: lab: the plan is for lab 'ring41'" in str(e.value)
     assert teardown.leftovers(name) == {"namespaces": [], "processes": [], "run_dir": []}
+    # the right lab, the wrong host for this machine: its underlay address is not here
+    with vxlan.underlay(N("pt-spwu"), HOSTS) as nss:
+        with pytest.raises(errors.InputError) as e:
+            bigrt.up(lab, name=name, split=(sp.split_lab(lab, HOSTS, seed=1), "h2", nss["h1"]))
+        assert "host h2's underlay address 10.231.0.2 is not an address of namespace" in str(e.value)
+        assert teardown.leftovers(name) == {"namespaces": [], "processes": [], "run_dir": []}
     # a lab file by name: the engine starts loading it while `up` does; the plan is checked once
     # `up` has the lab, and what was started is torn down
     with vxlan.underlay(N("pt-spbu"), HOSTS) as nss:

@@ -281,7 +281,12 @@ def _split_local(lab, split) -> set:
     problems = sp.check_plan(split[0], lab, "plan")
     if problems:
         raise LabError(problems)
-    sp.host_of(split[0], split[1])
+    me = sp.host_of(split[0], split[1])
+    from . import vxlan
+    if not vxlan.has_address(split[2], me["underlay"]):
+        where = f"namespace {split[2]}" if split[2] else "this machine"
+        raise InputError(f"plan: host {split[1]}'s underlay address {me['underlay']} is not an address of {where}; "
+                         "run with the --host this machine is in the plan, or split again with its address")
     return sp.local_nodes(lab, split[0], split[1])
 
 

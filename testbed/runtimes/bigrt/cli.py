@@ -91,5 +91,14 @@ def up_bigrt(args, lab, rep):
         split = (doc, args.host, args.underlay_netns)
     elif args.underlay_netns:
         raise InputError("up: --underlay-netns is for one machine of a split lab: add --plan and --host")
-    return api.up(lab, name=args.name, workers=args.workers, progress=rep, control_plane=args.control_plane,
-                  split=split)
+    st = api.up(lab, name=args.name, workers=args.workers, progress=rep, control_plane=args.control_plane,
+                split=split)
+    if split is not None:
+        from . import vxlan
+        devs = vxlan.devices(split[0], args.host)
+        peers = sorted({d["remote"] for d in devs})
+        rep.c.print(f"host {args.host} of a lab split across {len(split[0]['hosts'])} machines: "
+                    f"{len(st['routers'])} routers here, {len(devs)} cut links as VXLAN devices (UDP "
+                    f"{split[0]['vxlan']['dstport']} to {', '.join(peers) or 'no other host'}); bring the other "
+                    f"hosts up with the same plan, then probe across them")
+    return st

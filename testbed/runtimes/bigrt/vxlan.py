@@ -44,6 +44,24 @@ def _ip(netns: str | None, lines: list[str], what: str, hint: str = ""):
         raise TestbedError(f"{what}{where}: {first}{hint if 'already exists' in first else ''}")
 
 
+def has_address(underlay_netns: str | None, ip: str) -> bool:
+    """Whether this machine (or the stand-in namespace) has the underlay address `ip`."""
+    import ipaddress as _ip_mod
+    cmd = ["ip"] + (["-n", underlay_netns] if underlay_netns else []) + ["-o", "addr", "show"]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    want = _ip_mod.ip_address(ip)
+    for ln in r.stdout.splitlines():
+        f = ln.split()
+        for i, w in enumerate(f[:-1]):
+            if w in ("inet", "inet6"):
+                try:
+                    if _ip_mod.ip_interface(f[i + 1]).ip == want:
+                        return True
+                except ValueError:
+                    pass
+    return False
+
+
 def devices(doc: dict, host: str) -> list[dict]:
     """This host's VXLAN devices: name, vni, local and remote underlay address."""
     ip = {h["name"]: h["underlay"] for h in doc["hosts"]}
