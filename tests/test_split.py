@@ -52,6 +52,14 @@ def test_partition_is_balanced_seeded_and_cuts_few_links(tmp_path):
     naive = sp.cut_links(lab, {**{f"r{i}": "h1" if i < 200 else "h2" for i in range(400)},
                                "vp": "h1", "dst": "h2"})
     assert 0 < a["summary"]["cut_links"] < len(naive)
+    # and no worse than networkx's Kernighan-Lin bisection of the same routers (best of 3 seeds)
+    import networkx as nx
+    g = nx.Graph()
+    g.add_edges_from(tuple(i.node for i in ln.interfaces) for ln in lab.links
+                     if ln.kind == "p2p" and all(lab.nodes[i.node].is_router for i in ln.interfaces))
+    kl = min(sum(1 for u, v in g.edges if (u in side) != (v in side))
+             for side in (nx.algorithms.community.kernighan_lin_bisection(g, seed=s)[0] for s in range(3)))
+    assert a["summary"]["cut_links"] <= kl
     assert [c["vni"] for c in a["cut"]] == list(range(sp.VNI_BASE, sp.VNI_BASE + len(a["cut"])))
     assert sp.check_plan(a, lab, "p.json") == []
     # a LAN or a link with a host is never cut: r0 goes with vp, r200 with dst
