@@ -6,7 +6,7 @@ real packets, compared hop for hop with the sim:
 - a ring-with-chords lab of 40 routers cut across two hosts: uTNT on vp's tap, Debian's
   scamper from the router vantage point r0, the same as the sim; the cut links' frames seen
   as UDP 4789 on the underlay; teardown leaves no namespace, device or process;
-- five-vp cut across two hosts: uTNT from the five vantage points' taps, as on the sim;
+- five-vp cut across three hosts: uTNT from the five vantage points' taps, as on the sim;
 - the partition (balanced, seeded, fewer cut links than a naive split) and the plan's
   validation (one line per problem, nothing built).
 """
@@ -104,7 +104,7 @@ def test_a_bad_plan_is_one_line_per_problem(tmp_path):
 def _up_split(lab, doc, tag, nss):
     names = {}
     try:
-        for h in HOSTS:
+        for h in nss:
             names[h] = N(f"{tag}-{h}")
             bigrt.up(lab, name=names[h], workers=1, split=(doc, h, nss[h]))
         return names
@@ -204,11 +204,13 @@ def test_ring_across_two_hosts_over_vxlan_matches_the_sim(tmp_path):
 
 @pytest.mark.netns
 @needs_tools
-def test_five_vp_across_two_hosts_matches_the_sim():
+def test_five_vp_across_three_hosts_matches_the_sim():
+    """N machines: five-vp on three, the vantage points' traces crossing two cut links."""
     lab = load_lab("five-vp")
-    doc = sp.split_lab(lab, HOSTS, seed=2)
-    assert doc["summary"]["cut_links"] > 0 and all(h["routers"] for h in doc["hosts"])
-    with vxlan.underlay(N("pt-spf"), HOSTS) as nss:
+    three = {**HOSTS, "h3": "10.231.0.3"}
+    doc = sp.split_lab(lab, three, seed=2)
+    assert doc["summary"]["cut_links"] >= 2 and all(h["routers"] for h in doc["hosts"])
+    with vxlan.underlay(N("pt-spf"), three) as nss:
         names = _up_split(lab, doc, "pt-spf", nss)
         try:
             jobs = [(p.source, [str(t) for t in p.targets]) for p in lab.probes]
