@@ -244,6 +244,9 @@ def split_lab(lab, hosts: dict[str, str], seed: int = 1, vni_base: int = VNI_BAS
               params: dict | None = None) -> dict:
     if not 1 <= vni_base <= VNI_MAX:
         raise InputError(f"--vni-base {vni_base}: a VXLAN id is 1..{VNI_MAX}")
+    if len(hosts) > len(lab.routers):
+        raise InputError(f"--hosts: {len(hosts)} hosts for {len(lab.routers)} routers of lab '{lab.name}'; give at "
+                         "most one host per router")
     where = partition_units(lab, list(hosts), seed)
     routers = [r.name for r in lab.routers]
     cut = cut_links(lab, where)

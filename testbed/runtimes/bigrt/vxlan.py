@@ -131,7 +131,7 @@ def underlay(tag: str, hosts: dict[str, str], prefixlen: int = 24):
         _ip(sw, lines, "making the underlay")
         for h, n in nss.items():
             addr = ipaddress.ip_address(hosts[h])
-            _ip(n, [f"link set lo up", f"link set ul0 mtu {UNDERLAY_MTU}", f"addr add {addr}/{prefixlen} dev ul0",
+            _ip(n, ["link set lo up", f"link set ul0 mtu {UNDERLAY_MTU}", f"addr add {addr}/{prefixlen} dev ul0",
                     "link set ul0 up"], "addressing the underlay")
         yield nss
     finally:
