@@ -100,6 +100,52 @@ def test_a_bad_plan_is_one_line_per_problem(tmp_path):
     assert [p.field for p in sp.check_plan(mixed, lab)] == ["hosts"]
 
 
+def test_mangled_plans_are_problems_never_crashes(tmp_path):
+    """Seeded random damage to a plan (values swapped for other types, keys dropped, lists
+    emptied): check_plan answers with one-line problems, never an exception; load_plan turns
+    files that are not JSON into one line."""
+    import json
+    import random
+    lab = ring(tmp_path)
+    doc = sp.split_lab(lab, HOSTS, seed=1)
+    rnd = random.Random(23)
+    junk = [None, 0, -1, 1 << 40, "", "x", [], {}, [None], {"a": 1}, True, 1.5]
+
+    def paths(x, pre=()):
+        yield pre
+        if isinstance(x, dict):
+            for k, v in x.items():
+                yield from paths(v, pre + (k,))
+        elif isinstance(x, list):
+            for i, v in enumerate(x[:3]):
+                yield from paths(v, pre + (i,))
+    every = [p for p in paths(doc) if p]
+    flagged = 0
+    for _ in range(300):
+        bad = copy.deepcopy(doc)
+        for p in rnd.sample(every, rnd.randint(1, 3)):
+            try:
+                parent = bad
+                for k in p[:-1]:
+                    parent = parent[k]
+                if rnd.random() < 0.2 and isinstance(parent, dict):
+                    parent.pop(p[-1], None)
+                else:
+                    parent[p[-1]] = rnd.choice(junk)
+            except (KeyError, IndexError, TypeError):
+                pass
+        probs = sp.check_plan(bad, lab, "p.json")
+        assert all("\n" not in str(x) and str(x).startswith("p.json:") for x in probs)
+        flagged += bool(probs)
+    assert flagged > 200
+    for text in (b"[" * 100000, b"\xff\xfe", b"{", b"3"):
+        f = tmp_path / "p.json"
+        f.write_bytes(text)
+        with pytest.raises(errors.InputError) as e:
+            sp.load_plan(str(f))
+        assert "\n" not in str(e.value) and str(e.value).startswith(str(f))
+
+
 # ------------------------------------------------------------------ on two stand-in machines
 def _up_split(lab, doc, tag, nss):
     names = {}

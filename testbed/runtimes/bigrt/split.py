@@ -286,13 +286,23 @@ def plan_digest(doc: dict) -> str:
     return hashlib.sha1(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:12]
 
 
+PLAN_MAX = 256 << 20           # bytes: a 10,000-router plan is about 1 MB
+
+
 def load_plan(path: str) -> dict:
     try:
-        text = open(path, encoding="utf-8").read()
+        with open(path, "rb") as f:
+            raw = f.read(PLAN_MAX + 1)
     except OSError as e:
         raise InputError(f"{path}: cannot read the plan: {e.strerror}; give the file `testbed split` wrote") from None
+    if len(raw) > PLAN_MAX:
+        raise InputError(f"{path}: over {PLAN_MAX >> 20} MB, not a plan `testbed split` writes; split the lab again")
     try:
-        doc = json.loads(text)
+        doc = json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise InputError(f"{path}: nested too deeply to be a plan; give the file `testbed split -o` wrote") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text; give the file `testbed split -o` wrote") from None
     except ValueError as e:
         raise InputError(f"{path}:{getattr(e, 'lineno', '?')}: not JSON ({getattr(e, 'msg', e)}); give the file "
                          "`testbed split -o` wrote") from None
@@ -340,7 +350,10 @@ def check_plan(doc, lab, path: str = "plan") -> list[Problem]:
             bad(f"{f}.name", f"{n!r} is not a host name (a lowercase letter, then up to 11 letters, digits, - or _)")
         elif n in names:
             bad(f"{f}.name", f"host '{n}' appears twice; each host once")
-        names.add(n)
+        else:
+            names.add(n)
+        if not isinstance(n, str):
+            n = f"hosts[{i}]"              # reported above; a key for the checks below
         ip = h.get("underlay")
         try:
             ipaddress.ip_address(ip)
@@ -396,7 +409,8 @@ def check_plan(doc, lab, path: str = "plan") -> list[Problem]:
             bad(f"{f}.vni", f"{vni!r} is not a VXLAN id (1..{VNI_MAX})")
         elif vni in vnis:
             bad(f"{f}.vni", f"VXLAN id {vni} is used twice; each cut link its own")
-        vnis.add(vni)
+        else:
+            vnis.add(vni)
         if k in seen:
             bad(f, f"link {want[k].name} is listed twice")
         seen.add(k)
