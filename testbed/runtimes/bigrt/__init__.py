@@ -10,6 +10,9 @@ the sim and the netns runtime. Parts:
     plan.py    which kernel objects a lab needs (hosts, LANs with hosts, vantage points)
     engine.py  the engine processes: in-memory links, socket pairs between workers, packet
                sockets on the kernel-facing ports, per-link pcap
+    split.py   one lab across machines: the partition onto hosts and its plan (checked)
+    vxlan.py   the kernel VXLAN devices carrying the cut links; stand-in machines for tests
+    cli.py     `testbed split` and `testbed up --runtime bigrt [--plan P --host H]`
 
 Entry points: `up(lab, name=..., workers=..., pcap=[...])` (it also takes the netns `up`'s
 arguments) and `down(name)`; `status`, `attachment`, `prober_namespace`, `namespace_of`,
