@@ -235,7 +235,7 @@ def test_interrupted_up_leaves_nothing(tmp_path, when, sig):
     f.write_text(ring_chord(400))
     name = N(f"pt-bigint-{when}")
     before = root_links()
-    p = subprocess.Popen([sys.executable, "-m", "testbed.runtimes.bigrt", "up", str(f), "--name", name],
+    p = subprocess.Popen([sys.executable, "-m", "testbed.cli", "up", str(f), "--runtime", "bigrt", "--name", name],
                          cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     seen = []
     try:

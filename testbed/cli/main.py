@@ -9,7 +9,8 @@ import sys
 
 
 from testbed.cli import (campaign, capture, deploy, diff, down, export, graph, import_, matrix, ondemand, probe, render,
-                         run, runs, score, scoreboard, show, signatures, status, sweep, trace, truth, up, validate, vm)
+                         run, runs, score, scoreboard, show, signatures, split, status, sweep, trace, truth, up, validate,
+                         vm)
 from testbed.cli import exec as exec_
 from testbed.cli import list as list_
 from testbed.cli.guard import guard
@@ -17,7 +18,7 @@ from testbed.errors import InputError
 
 # one module per command, in the order `testbed --help` lists them; each has add_parser(sub) and run(args)
 COMMANDS = (list_, validate, show, truth, render, trace, probe, run, score, diff, runs, scoreboard, sweep, matrix,
-            graph, signatures, up, status, exec_, capture, down, export, deploy, ondemand, vm, import_, campaign)
+            graph, signatures, up, split, status, exec_, capture, down, export, deploy, ondemand, vm, import_, campaign)
 
 
 def build_parser():

@@ -6,6 +6,7 @@ from __future__ import annotations
 from testbed.cli.arguments import add_control_plane_args, add_runtime_arg
 from testbed.cli.console import Reporter, err_console, out_console
 from testbed.cliargs import add_lab_file_args, int_in, print_json
+from testbed.errors import InputError
 
 
 def run(args):
@@ -15,18 +16,22 @@ def run(args):
     from testbed.runtimes import registry
     rt = registry.get(args.runtime)
     lab = load_lab(args.lab, parse_sets(args.set), no_limits=args.no_limits, local_first=args.local_includes)
+    options = {k: getattr(args, k) for k in ("plan", "host", "underlay_netns", "pcap") if getattr(args, k, None)}
+    if options and not set(options) <= set(getattr(rt, "up_options", ())):
+        raise InputError(f"up: --{next(iter(options)).replace('_', '-')} is the big-lab runtime's (a lab split "
+                         "across machines, `testbed split`; a capture in the engine): use --runtime bigrt")
     if rt.interactive:                  # the runtime's own prompt until it ends (Mininet's)
         rt.require()
         rt.up(lab, args.name, control_plane=args.control_plane, batch=args.batch)
         return
     rep = Reporter(err_console())
-    name = args.name or lab.name
+    name = args.name or (f"{lab.name}-{args.host}" if options.get("plan") and options.get("host") else lab.name)
     cp = rt.control_plane(lab, args.control_plane)
     rep.c.print(f"bringing [bold]{name}[/] up ({len(lab.routers)} routers, {len(lab.hosts)} hosts, "
                 f"{len(lab.links)} links; {'FRR' if cp == 'frr' else 'computed'} control plane)")
     try:
         st = rt.up(lab, args.name, workers=args.workers, progress=rep, control_plane=args.control_plane,
-                   converge_timeout=args.converge_timeout).state
+                   converge_timeout=args.converge_timeout, **options).state
     finally:
         rep.close()
     if args.json:
@@ -68,4 +73,11 @@ def add_parser(sub):
     s.add_argument("--json", action="store_true", help="print the lab's state as JSON on stdout")
     add_runtime_arg(s, "netns", keeps_instances=True)
     s.add_argument("--batch", metavar="FILE", help="mininet: run these CLI commands instead of the prompt")
+    s.add_argument("--pcap", action="append", metavar="LINK",
+                   help="bigrt: the engine writes every frame crossing this link between routers to a pcap (repeatable)")
+    s.add_argument("--plan", metavar="PLAN.json", help="bigrt: run one machine's part of a `testbed split` plan")
+    s.add_argument("--host", help="bigrt: which host of the plan this machine is")
+    s.add_argument("--underlay-netns", metavar="NS",
+                   help="bigrt --plan: the namespace whose address is the host's underlay (default: this "
+                        "machine's own); for stand-in machines made of namespaces")
     s.set_defaults(fn=run)

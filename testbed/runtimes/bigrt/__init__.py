@@ -10,11 +10,14 @@ the sim and the netns runtime. Parts:
     plan.py    which kernel objects a lab needs (hosts, LANs with hosts, vantage points)
     engine.py  the engine processes: in-memory links, socket pairs between workers, packet
                sockets on the kernel-facing ports, per-link pcap
+    split.py   one lab across machines: the partition onto hosts and its plan (checked)
+    vxlan.py   the kernel VXLAN devices carrying the cut links; stand-in machines for tests
 
 Entry points: `up(lab, name=..., workers=..., pcap=[...])` (it also takes the netns `up`'s
 arguments) and `down(name)`; `status`, `attachment`, `prober_namespace`, `namespace_of`,
-`exec_in`, `require_healthy` are the namespace runtime's (the same state). Command line:
-`python -m testbed.runtimes.bigrt up|down`.
+`exec_in`, `require_healthy` are the namespace runtime's (the same state). It is registered as
+the runtime `bigrt` (testbed/runtimes/builtin/bigrt.py): `testbed up LAB --runtime bigrt`,
+`testbed run LAB --runtime bigrt`; `testbed split` (testbed/cli/split.py) plans a lab across machines.
 """
 __all__ = ["up", "down", "RUNTIME", "status", "attachment", "prober_namespace", "namespace_of", "exec_in",
            "require_healthy", "pcap_files"]

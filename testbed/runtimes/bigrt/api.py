@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from testbed.errors import TestbedError
+from testbed.errors import InputError, LabError, TestbedError
 from testbed.runtimes.netns import api as nsapi
 from testbed.runtimes.netns import build as nsbuild
 from testbed.runtimes.netns import check, names, nsutil, state, teardown
@@ -54,7 +54,8 @@ def _load(lab, params):
 
 def up(lab, params: dict | None = None, name: str | None = None, workers: int | None = None,
        progress=None, check_timeout: float | None = None, pcap: list[str] | None = None,
-       seed: int | None = None, control_plane: str | None = None, converge_timeout: float | None = None) -> dict:
+       seed: int | None = None, control_plane: str | None = None, converge_timeout: float | None = None,
+       split: tuple | None = None) -> dict:
     """Bring a lab up on the big-lab runtime; return its state (the namespace runtime's keys).
     The namespace runtime's `up` arguments are taken (so either can be called alike);
     control_plane may only be "computed" (converge_timeout is FRR's: unused).
@@ -62,7 +63,10 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
     lab: a Lab, a library lab name or a lab file path (then params apply; no size limits).
     workers: engine processes (default: default_workers). pcap: names of links between
     routers whose frames the engine writes to <run folder>/pcap/<link>.w<worker>.pcap.
-    seed: the impairment streams' seed (default: the lab's)."""
+    seed: the impairment streams' seed (default: the lab's).
+    split: (plan document, host, underlay namespace or None) for one host's part of a lab split
+    across hosts (split.py): only this host's routers, lab hosts and vantage points, and a
+    VXLAN device per cut link (vxlan.py); the plan is checked against the lab first."""
     nsapi._require_root()
     progress = progress or nsapi._Quiet()
     t_start = time.monotonic()
@@ -80,10 +84,22 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
     else:
         lab = _load(lab, params)
         _check_lab(lab, pcap)
-        name = names.check_name(name if name is not None else lab.name)
+        name = names.check_name(name if name is not None else
+                                lab.name if split is None else f"{lab.name}-{split[1]}")
         source, lab_params = str(Path(lab.source).resolve()), lab.params
         options = {"no_limits": True, **(getattr(lab, "options", None) or {})}
         pending = None
+    local = None
+    vx_made: list[str] = []
+    if split is not None:
+        from . import split as sp
+        if not isinstance(split[0], dict) or not isinstance(split[1], str):
+            raise InputError("split: (plan document, host name, underlay namespace or None)")
+        if split[2] is not None and split[2] not in nsutil.list_netns():
+            raise InputError(f"underlay namespace '{split[2]}' does not exist; make it, or leave "
+                             "--underlay-netns out to use this machine's own")
+        if lab is not None:                  # checked before anything is built (else once loaded)
+            local = _split_local(lab, split)
     core = names.switch_ns(name)
     me = os.getpid()
     st = {"schema": state.SCHEMA, "name": name, "lab": None, "runtime": RUNTIME, "source": source,
@@ -107,6 +123,10 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
         spec = {"runtime": RUNTIME, "name": name, "source": source, "params": lab_params, "options": options,
                 "workers": workers, "core": core, "pcap": {ln: True for ln in pcap or ()},
                 "pcap_dir": str(d / "pcap"), "seed": seed}
+        if split is not None:
+            spec["split"] = {"host": split[1], "plan": split[0]}
+            st["split"] = {"host": split[1], "underlay_netns": split[2], "vxlan": vx_made,
+                           "plan_digest": sp.plan_digest(split[0])}
         if pcap:
             os.mkdir(d / "pcap", 0o700)
         state.write_json(d / "spec.json", spec)
@@ -123,18 +143,22 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
             progress.step("lab")
             lab = _load(*pending)
             _check_lab(lab, pcap)
+            if split is not None:
+                local = _split_local(lab, split)
             st["timings"]["lab"] = round(time.monotonic() - t, 4)
             progress.done("lab", st["timings"]["lab"], f"{len(lab.routers)} routers")
-        plan, kports = make_plan(lab, name)
+        plan, kports = make_plan(lab, name, local)
         routers = [r.name for r in lab.routers]
-        parts = partition(routers, engine_workers(workers, len(routers)))
-        st.update({"lab": lab.name, "namespaces": plan.namespaces, "routers": {r: core for r in routers},
+        mine = routers if local is None else [r for r in routers if r in local]
+        parts = partition(mine, engine_workers(workers, len(mine)))
+        st.update({"lab": lab.name, "namespaces": plan.namespaces, "routers": {r: core for r in mine},
                    "hosts": plan.hosts,
                    "bridges": [{"name": l.bridge, "namespace": core, "lan": l.name} for l in plan.lans],
                    "taps": [{"name": l.tap, "namespace": core, "lan": l.name} for l in plan.lans if l.tap],
                    "attach": plan.attach, "router_attach": plan.router_vps,
                    "probes": [{"from": p.source, "namespace": plan.hosts.get(p.source, core),
-                               "targets": [str(t) for t in p.targets]} for p in lab.probes],
+                               "targets": [str(t) for t in p.targets]} for p in lab.probes
+                              if local is None or p.source in local],
                    "kernel_ports": sum(len(v) for v in kports.values())})
         st["workers"][0]["routers"] = parts[0]
         state.write_state(name, st)
@@ -144,6 +168,15 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
             fn(plan)
             st["timings"][label] = round(time.monotonic() - t, 4)
             progress.done(label, st["timings"][label], nsapi._detail(label, plan))
+        if split is not None:
+            from . import vxlan
+            t = time.monotonic()
+            progress.step("vxlan")
+            state.write_state(name, st)              # the devices' names are recorded as they are made
+            nvx = vxlan.create(split[0], split[1], core, split[2], vx_made)
+            st["timings"]["vxlan"] = round(time.monotonic() - t, 4)
+            state.write_state(name, st)
+            progress.done("vxlan", st["timings"]["vxlan"], f"{nvx} cut links")
         t = time.monotonic()
         progress.step("engines")
         nsapi._engines_ready(name, engine, parts, progress, st)
@@ -152,12 +185,13 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
             raise TestbedError(f"{source} changed while the lab was coming up (the engine loaded other routers, "
                                "addresses or MACs); bring it up again")
         st["timings"]["engines_wait"] = round(time.monotonic() - t, 4)
-        progress.done("engines", st["timings"]["engines_wait"], f"{len(routers)} routers on {len(parts)} workers")
+        progress.done("engines", st["timings"]["engines_wait"], f"{len(mine)} routers on {len(parts)} workers")
         t = time.monotonic()
         progress.step("forwarding")
         timeout = check_timeout if check_timeout is not None else 15.0 + len(routers) / 500.0
         res = check.check_forwarding(lab, {**plan.hosts, **{v["router"]: v["prober_namespace"]
-                                                            for v in plan.router_vps}}, timeout)
+                                                            for v in plan.router_vps}}, timeout) \
+            if local is None else _check_local(lab, plan, local, timeout)
         st["check"] = res
         st["timings"]["forwarding"] = round(time.monotonic() - t, 4)
         if res["checked"] and not res["ok"]:
@@ -187,6 +221,9 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
                 except Exception:
                     pass
             teardown.down(name, sup)
+            if split is not None:
+                from . import vxlan
+                vxlan.remove(vx_made, split[2])
             if engine is not None:
                 try:
                     engine.wait(timeout=1)
@@ -238,9 +275,49 @@ def _read_engine(d: Path) -> dict:
         return {}
 
 
+def _split_local(lab, split) -> set:
+    """Check a split plan against the lab (every problem, one line each); this host's nodes."""
+    from . import split as sp
+    problems = sp.check_plan(split[0], lab, "plan")
+    if problems:
+        raise LabError(problems)
+    me = sp.host_of(split[0], split[1])
+    from . import vxlan
+    if not vxlan.has_address(split[2], me["underlay"]):
+        where = f"namespace {split[2]}" if split[2] else "this machine"
+        raise InputError(f"plan: host {split[1]}'s underlay address {me['underlay']} is not an address of {where}; "
+                         "run with the --host this machine is in the plan, or split again with its address")
+    return sp.local_nodes(lab, split[0], split[1])
+
+
+def _check_local(lab, plan, local: set, timeout: float) -> dict:
+    """A split host's forwarding check: the lab's probes whose source and target are both on
+    this host (the others need the other hosts up)."""
+    nss = {**plan.hosts, **{v["router"]: v["prober_namespace"] for v in plan.router_vps}}
+    deadline = time.monotonic() + timeout
+    pings, missing = [], []
+    for src, targets in check.targets_of(lab):
+        mine = [t for t in targets if src in nss and lab.owner_of(t) in local]
+        got = check.ping_from(nss[src], mine, deadline) if mine else {}
+        for t in mine:
+            (pings if t in got else missing).append({"from": src, "to": t, **({"rtt_ms": got[t]} if t in got else {})})
+    checked = bool(pings or missing)
+    return {"ok": checked and not missing, "checked": checked, "pings": pings, "missing": missing}
+
+
 def down(name: str) -> dict:
-    """The namespace runtime's `down`: recorded processes, the lab's namespaces, its run folder."""
-    return nsapi.down(name)
+    """The namespace runtime's `down`: recorded processes, the lab's namespaces, its run folder;
+    for one host of a split lab also its VXLAN devices (those in the core namespace go with it;
+    any left in the underlay namespace by a broken `up` are deleted by name)."""
+    try:
+        sp = (state.read_state(name) or {}).get("split")
+    except Exception:
+        sp = None
+    out = nsapi.down(name)
+    if isinstance(sp, dict) and sp.get("vxlan"):
+        from . import vxlan
+        vxlan.remove(list(sp["vxlan"]), sp.get("underlay_netns"))
+    return out
 
 
 def pcap_files(name: str) -> list[str]:

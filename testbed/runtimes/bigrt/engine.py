@@ -399,8 +399,18 @@ def _control_plane(run_dir: Path, spec: dict):
     lab = load_lab(spec["source"], spec["params"], **(spec.get("options") or {"no_limits": True}))
     routers = [r.name for r in lab.routers]
     spec["routers_order"] = routers
-    spec["partitions"] = partition(routers, engine_workers(spec.get("workers"), len(routers)))
-    plan, kports = make_plan(lab, spec["name"])
+    local = None
+    mine = routers
+    if spec.get("split"):                      # one host's part of a lab split across hosts
+        from .split import cut_ports, local_nodes
+        doc, host = spec["split"]["plan"], spec["split"]["host"]
+        local = local_nodes(lab, doc, host)
+        mine = [r for r in routers if r in local]
+    spec["partitions"] = partition(mine, engine_workers(spec.get("workers"), len(mine)))
+    plan, kports = make_plan(lab, spec["name"], local)
+    if local is not None:                      # cut links: a packet socket on the VXLAN device
+        for r, by_port in cut_ports(doc, host).items():
+            kports.setdefault(r, {}).update(by_port)
     spec["kernel_ports"] = kports
     spec["router_vps"] = {v["router"]: {"ifs": [v["veth"], v["tap"]], "mac": v["gateway_mac"]}
                           for v in plan.router_vps}

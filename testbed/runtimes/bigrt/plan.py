@@ -23,15 +23,18 @@ def engine_port(link_index: int, member: int) -> str:
     return f"e{link_index}p{member}"
 
 
-def kernel_links(lab) -> list[int]:
-    """Indices (in lab.links) of the links with a host on them: the only ones the kernel sees."""
-    return [k for k, link in enumerate(lab.links) if any(not lab.nodes[i.node].is_router for i in link.interfaces)]
+def kernel_links(lab, only: set | None = None) -> list[int]:
+    """Indices (in lab.links) of the links with a host on them: the only ones the kernel sees
+    (with `only`, a set of node names: those with a member among them)."""
+    return [k for k, link in enumerate(lab.links) if any(not lab.nodes[i.node].is_router for i in link.interfaces)
+            and (only is None or any(i.node in only for i in link.interfaces))]
 
 
-def make_plan(lab, name: str) -> tuple[Plan, dict]:
-    """(the Plan, {router: {port index: interface name in the core namespace}})."""
+def make_plan(lab, name: str, only: set | None = None) -> tuple[Plan, dict]:
+    """(the Plan, {router: {port index: interface name in the core namespace}}). `only`: the
+    nodes on this host of a lab split across hosts (split.local_nodes); None: all."""
     core = names.switch_ns(name)
-    hosts = {n.name: names.ns(name, n.name) for n in lab.hosts}
+    hosts = {n.name: names.ns(name, n.name) for n in lab.hosts if only is None or n.name in only}
     p2p, lans, ports = [], [], {}
     used: set[str] = set()
 
@@ -50,7 +53,7 @@ def make_plan(lab, name: str) -> tuple[Plan, dict]:
         ports.setdefault(itf.node, {})[pidx] = ifn
         return core, ifn, ROUTER_MTU
 
-    for k in kernel_links(lab):
+    for k in kernel_links(lab, only):
         link = lab.links[k]
         if link.kind == "p2p":
             a, b = link.interfaces
@@ -75,14 +78,17 @@ def make_plan(lab, name: str) -> tuple[Plan, dict]:
                              "gateway_mac": _mac(gw.mac), "hosts": [i.node for i in host_on_it]}
         lans.append(lp)
     host_cfg = [(h.name, hosts[h.name], h.interfaces[0].name, h.interfaces[0].address, h.gateway)
-                for h in lab.hosts if h.interfaces]
+                for h in lab.hosts if h.interfaces and h.name in hosts]
     host_cfg6 = []
     for h in lab.hosts:
+        if h.name not in hosts:
+            continue
         itf = h.interfaces[0] if h.interfaces else None
         if itf is not None and itf.address6 is not None:
             gw6 = next((p.address6.ip for p in itf.peers() if lab.nodes[p.node].is_router and p.address6), None)
             host_cfg6.append((h.name, hosts[h.name], itf.name, str(itf.address6), str(gw6) if gw6 else None))
-    vps = list(dict.fromkeys(p.source for p in lab.probes if lab.nodes[p.source].is_router))
+    vps = list(dict.fromkeys(p.source for p in lab.probes if lab.nodes[p.source].is_router
+                             and (only is None or p.source in only)))
     router_vps = []
     for i, r in enumerate(vps):
         v = router_vp_plan(lab, name, r, core)
