@@ -30,7 +30,7 @@ ROUTER_CONFIGS = _data_dir("router-configs")
 
 # the public Python API (testbed/api.py), imported on first use so that `import testbed` (and
 # the CLI's start-up) stays fast: testbed.load, testbed.up, testbed.ground_truth, testbed.score
-_API = ("load", "up", "ground_truth", "score", "Net", "Result", "Truth", "Score")
+_API = ("load", "up", "run", "ground_truth", "score", "Net", "Result", "Truth", "Score")
 
 
 def __getattr__(name):

@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import itertools
 import os
-import signal
-import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from testbed.errors import InputError, TestbedError
 
-__all__ = ["load", "up", "ground_truth", "score", "status", "down", "exec_argv", "Net", "Result", "Truth", "Score"]
+__all__ = ["load", "up", "run", "ground_truth", "score", "status", "down", "exec_argv", "Net", "Result", "Truth", "Score"]
 
 _counter = itertools.count()
 
@@ -299,14 +297,12 @@ class up:
             self.name = check_name(name) if name is not None else default_name(self.lab)
         self.converge_timeout, self.progress = converge_timeout, progress
         self.net: Net | None = None
-        self._old_term = None
+        self._running = None
 
     def __enter__(self) -> Net:
-        # a runtime's up tears down what it built when it fails or is interrupted
-        inst = self.rt.up(self.lab, self.name, control_plane=self.control_plane,
-                          converge_timeout=self.converge_timeout, progress=self.progress)
-        if not self.rt.in_process and threading.current_thread() is threading.main_thread():
-            self._old_term = signal.signal(signal.SIGTERM, _term_as_interrupt)
+        self._running = self.rt.running(self.lab, self.name, control_plane=self.control_plane,
+                                        converge_timeout=self.converge_timeout, progress=self.progress)
+        inst = self._running.__enter__()
         self.net = Net(self.lab, self.runtime, inst.name, self.control_plane, cp=inst.cp,
                        state=None if self.rt.in_process else inst.state)
         return self.net
@@ -314,21 +310,16 @@ class up:
     def __exit__(self, *exc):
         if self.net is not None:
             self.net.closed = True
-        if self.rt.in_process:
-            return False
-        ignored = {}
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):      # the teardown runs to its end
-                ignored[sig] = signal.signal(sig, signal.SIG_IGN)
-        try:
-            self.rt.down(self.name)
-        finally:
-            for sig, h in ignored.items():
-                signal.signal(sig, h)
-            if self._old_term is not None:
-                signal.signal(signal.SIGTERM, self._old_term)
-                self._old_term = None
-        return False
+        return self._running.__exit__(*exc) if self._running is not None else False
+
+
+def run(lab, runtime: str = "sim", **options) -> dict:
+    """`testbed run`: bring the lab up on `runtime`, probe every probe with a detector, score it
+    against the truth, take it down; the run document `testbed run --json` prints. options:
+    run_lab's (detector, detector_cmd, fmt, extra, source, dest, name, seed, control_plane,
+    converge_timeout, progress, up_progress): the same code path as up() and Net.probe()."""
+    from testbed.experiments.run import run_lab
+    return run_lab(_lab(lab), runtime=runtime, **options)
 
 
 # ---------------------------------------------------------------- lab instances by name
@@ -365,7 +356,3 @@ def exec_argv(name: str, node: str, cmd: list[str]) -> list[str]:
     from testbed.runtimes import registry
     from testbed.runtimes.netns.names import check_name
     return registry.owner_of_up(check_name(name)).exec_argv(name, node, cmd)
-
-
-def _term_as_interrupt(signum, frame):
-    raise KeyboardInterrupt("SIGTERM")

@@ -1,4 +1,4 @@
-"""Issue 22: a detector of one's own through every experiment, as uTNT goes.
+"""A detector of one's own through every experiment, as uTNT goes.
 
 examples/labelseer/labelseer.py is a 30-line detector (a Paris traceroute with uTNT's stack;
 labelled or qTTL > 1 hops are a tunnel). Its package is installed the way pip leaves one (a

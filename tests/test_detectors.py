@@ -1,4 +1,4 @@
-"""Issue 11 item 4: detector outputs read into the scorer's traces (testbed/detectors).
+"""Detector outputs read into the scorer's traces (testbed/detectors).
 
 The inputs are outputs generated here, not written by hand: uTNT run on the sim prints
 TNT's text dump (with and without -v) and scamper-style JSON; the parsers must rebuild from

@@ -1,4 +1,4 @@
-"""Issue 11 item 4 on real namespace labs: Debian's scamper and traceroute, uTNT and (when
+"""On real namespace labs: Debian's scamper and traceroute, uTNT and (when
 built) the original TNT probe the same running lab; their real outputs are parsed and
 scored by `testbed score`, and `testbed run --detector ...` runs and scores them.
 

@@ -1,4 +1,4 @@
-"""Issue 15 (AS3356's unexplained misses): an egress whose equal-cost return paths differ in
+"""AS3356's unexplained misses: an egress whose equal-cost return paths differ in
 length. p2 hashes every reply it forwards on its own ICMP header, so the egress's time-exceeded
 comes back over either path and TNT's FRPLA reads that path's length: the truth lists the
 value of every return path (`frpla_return_paths`), and a miss is named `ecmp-return` only

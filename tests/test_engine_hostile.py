@@ -1,4 +1,4 @@
-"""Issue 3: malformed and hostile frames never crash a router and never produce a
+"""Malformed and hostile frames never crash a router and never produce a
 malformed reply (property-based, hypothesis)."""
 import struct
 

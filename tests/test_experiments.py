@@ -1,4 +1,4 @@
-"""Issue 6: scoring rules, testbed run's contract, sweeps and pictures."""
+"""Scoring rules, testbed run's contract, sweeps and pictures."""
 import json
 import subprocess
 import sys

@@ -1,4 +1,4 @@
-"""Issue 2: lab files, the topology library, ground truth and clear errors on bad input."""
+"""Lab files, the topology library, ground truth and clear errors on bad input."""
 import ipaddress
 import json
 import os

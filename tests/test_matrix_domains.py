@@ -1,4 +1,4 @@
-"""Issue 20: the matrix's real-network axes (testbed/experiments/matrix.py DOMAIN_AXES): MPLS
+"""The matrix's real-network axes (testbed/experiments/matrix.py DOMAIN_AXES): MPLS
 domains in series with their own class, popping and vendor, joined LER to LER or through an IP
 router, and equal-cost return paths at the first domain's egress; checked on the labs they
 build, their computed control plane and their ground truth."""

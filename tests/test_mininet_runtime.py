@@ -222,7 +222,7 @@ def test_sigterm_to_up_is_passed_to_the_driver_which_tears_everything_down(tmp_p
 
 def test_a_live_mininet_lab_is_a_lab_instance_like_any_other(tmp_path):
     """While Mininet's prompt runs, the lab is found by name: `status` lists it (up, its routers
-    and hosts), `exec` runs in its nodes, `probe --detector traceroute` traces through it from a
+    and hosts), `exec` runs in its nodes, `capture` records its frames, `probe --detector traceroute` traces through it from a
     host's own namespace (real packets, the engine forwarding), uTNT (which needs a tap) is
     refused in one line naming what to use, and `down` stops the driver."""
     import json
@@ -248,9 +248,15 @@ def test_a_live_mininet_lab_is_a_lab_instance_like_any_other(tmp_path):
         r = subprocess.run([TESTBED, "exec", name, "vp", "--", "ip", "-4", "-br", "addr", "show", "eth0"],
                            capture_output=True, text=True)
         assert r.returncode == 0 and "12.0.0.2/24" in r.stdout, r
+        pcap = tmp_path / "vp.pcap"
+        cap = subprocess.Popen([TESTBED, "capture", name, "vp", "eth0", "-w", str(pcap), "-c", "2", "--timeout", "60",
+                                "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)
         r = subprocess.run([TESTBED, "probe", name, "--detector", "traceroute", "--json"], capture_output=True,
                            text=True, timeout=120)
         assert r.returncode == 0, r.stderr
+        out, err = cap.communicate(timeout=90)
+        assert cap.returncode == 0 and json.loads(out)["packets"] == 2 and pcap.stat().st_size > 24, err
         doc = json.loads(r.stdout)
         assert doc["runtime"] == "mininet" and doc["detector"]["name"] == "traceroute"
         hops = [h["address"] for h in doc["traces"][0]["hops"]]

@@ -1,4 +1,4 @@
-"""Issue 16: many uTNT instances at once on a running lab, and the on-demand experiment.
+"""Many uTNT instances at once on a running lab, and the on-demand experiment.
 
 20 concurrent instances (each on its own tap, address and MAC) must give the same per-trace
 results as one instance at a time, on invisible-php (20 on one LAN) and on five-vp (4 on

@@ -1,4 +1,4 @@
-"""Issue 20: a reply's source address and its path are one decision (testbed/engine/reply.py).
+"""A reply's source address and its path are one decision (testbed/engine/reply.py).
 
 A router with equal-cost next hops back to the prober picks the next hop of its reply first
 (the hash of the packet it answers) and takes its source from it (RFC 1812 4.3.2.4, rule

@@ -1,4 +1,4 @@
-"""Issue 20, the small ones: `expect:` is checked (validate, run), `testbed score` refuses a
+"""Small contracts: `expect:` is checked (validate, run), `testbed score` refuses a
 result of another lab or of an edited lab file unless --force, and `campaign --fail-link`
 honours --seed and -o. Real CLI runs on the sim (in-process `testbed.cli.main`)."""
 from __future__ import annotations

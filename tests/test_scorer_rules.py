@@ -1,4 +1,4 @@
-"""Issue 20: every rule of the scorer (testbed/scoring/score.py) and of the truth's tunnel
+"""Every rule of the scorer (testbed/scoring/score.py) and of the truth's tunnel
 classes pinned by a test, so that a one-line mutant of the rule fails here
 (scripts/mutants.py measures it; docs/scoring-mutants.md).
 

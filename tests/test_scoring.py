@@ -1,4 +1,4 @@
-"""Issue 12: every scoring rule (testbed/scoring/score.py, rules 1-6) pinned on real sim runs.
+"""Every scoring rule (testbed/scoring/score.py, rules 1-6) pinned on real sim runs.
 
 Traces come from uTNT on the sim runtime (real packets through the engine); where a rule is
 about a report no correct detector makes (a false tunnel, an on-path router tagged as an

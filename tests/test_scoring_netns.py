@@ -1,4 +1,4 @@
-"""Issue 12 on real namespaces: the same seed gives the same hops, and in FRR mode the
+"""On real namespaces: the same seed gives the same hops, and in FRR mode the
 truth is walked through the tables the engine received from FRR (marks netns, frr)."""
 import pytest
 

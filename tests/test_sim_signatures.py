@@ -1,4 +1,4 @@
-"""Issue 3: every library lab, traced in the sim by a scripted Paris traceroute (scapy),
+"""Every library lab, traced in the sim by a scripted Paris traceroute (scapy),
 shows hop by hop the signatures the reference (tnt.md 1-3) predicts."""
 import pytest
 

@@ -1,4 +1,4 @@
-"""Issue 5: uTNT end to end in the sim for every library lab: the tags it prints for each
+"""UTNT end to end in the sim for every library lab: the tags it prints for each
 hop against the lab's ground truth; hostile replies counted and ignored."""
 import struct
 

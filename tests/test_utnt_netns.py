@@ -1,4 +1,4 @@
-"""Issue 5 on real namespaces: uTNT's tags per hop against the truth (tap attachment), and
+"""On real namespaces: uTNT's tags per hop against the truth (tap attachment), and
 the packet-socket port (uTNT beside the vantage point, with its own address and MAC)."""
 import json
 import subprocess

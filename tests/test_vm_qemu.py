@@ -1,4 +1,4 @@
-"""Issue 16: detectors as real VMs on a lab's tap (QEMU microvm; TCG here, ~10-60 s a boot).
+"""Detectors as real VMs on a lab's tap (QEMU microvm; TCG here, ~10-60 s a boot).
 
 Two boots only: the smallest guest (busybox traceroute, the guest kernel's own stack) checked
 hop by hop against the truth, and the uTNT guest (uTNT's own stack on a packet socket in the

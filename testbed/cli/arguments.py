@@ -33,3 +33,24 @@ def add_runtime_arg(s, default: str | None, note: str = "", *, keeps_instances: 
     s.add_argument("--runtime", choices=choices, default=default,
                    help="; ".join(f"{n}: {registry.get(n).summary}" for n in choices)
                    + (f" (default {default})" if default else "") + (f"; {note}" if note else ""))
+
+
+def add_detector_args(s):
+    """--detector NAME (any registered detector: testbed.detectors.registry, the built-ins and
+    the installed packages' entry points), --detector-cmd TEMPLATE and --format: declared here
+    once, for every experiment that probes."""
+    from testbed.detectors.registry import DEFAULT, names
+    s.add_argument("--detector", choices=names(), default=None, metavar="NAME",
+                   help=f"who probes: {', '.join(names())} (default {DEFAULT}; a package of yours adds its own "
+                        "through the entry-point group utnt_lab.detectors, docs/tutorial.md)")
+    s.add_argument("--detector-cmd", metavar="'CMD ... {dst}'",
+                   help="your own detector as a command, run per destination with real packets (netns): in the "
+                        "vantage point's namespace, or with {tap} {ip} {gw} {mac} on a tap of its own")
+    s.add_argument("--format", help="format of --detector-cmd's output (default: detected): "
+                   "utnt-json, tnt-text, scamper-json, traceroute")
+
+
+def detector_of(args) -> dict:
+    """The detector keywords of the experiments (detector, detector_cmd, fmt) from the arguments."""
+    return {"detector": getattr(args, "detector", None), "detector_cmd": getattr(args, "detector_cmd", None),
+            "fmt": getattr(args, "format", None)}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from testbed.cli.arguments import add_runtime_arg
+from testbed.cli.arguments import add_detector_args, add_runtime_arg, detector_of
 from testbed.cli.console import Reporter, err_console
-from testbed.cliargs import SEED, add_detector_args, detector_of, print_json
+from testbed.cliargs import SEED, print_json
 from testbed.runtimes import registry
 
 

@@ -6,13 +6,15 @@ from testbed.cliargs import float_in, int_in, print_json
 
 
 def run(args):
-    from testbed.runtimes.netns import api
+    from testbed.runtimes import registry
+    from testbed.runtimes.netns.names import check_name
+    rt = registry.owner_of_up(check_name(args.name))
     err = err_console()
-    nsn = api.namespace_of(args.name, args.node)
+    nsn = rt.namespace_of(args.name, args.node)
     err.print(f"capturing on {args.node} {args.iface} ({nsn}) into {args.write}"
               + (f", {args.count} frames" if args.count else "") + (f", {args.timeout} s" if args.timeout else "")
               + "; Ctrl-C stops")
-    res = api.capture(args.name, args.node, args.iface, args.write, count=args.count, timeout=args.timeout)
+    res = rt.capture(args.name, args.node, args.iface, args.write, count=args.count, timeout=args.timeout)
     if args.json:
         return print_json(res)
     err.print(f"{res['packets'] if res['packets'] is not None else '?'} frames captured into {res['file']}")

@@ -1,9 +1,9 @@
 """`testbed matrix`: labs generated from a grid, run, scored: per-class precision and recall."""
 from __future__ import annotations
 
-from testbed.cli.arguments import add_runtime_arg
+from testbed.cli.arguments import add_detector_args, add_runtime_arg, detector_of
 from testbed.cli.console import console
-from testbed.cliargs import SEED, add_detector_args, detector_of, int_in, print_json
+from testbed.cliargs import SEED, int_in, print_json
 
 
 def run(args):

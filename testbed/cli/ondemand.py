@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 import sys
 
-from testbed.cliargs import add_detector_args, detector_of, float_in, int_in
+from testbed.cli.arguments import add_detector_args, detector_of
+from testbed.cliargs import float_in, int_in
 
 
 def run(args):

@@ -5,8 +5,8 @@ import json
 import os
 import sys
 
-from testbed.cli.arguments import add_lab_command, add_runtime_arg
-from testbed.cliargs import SEED, add_detector_args, fail_if_unvouched, int_in, load_lab_arg, print_json
+from testbed.cli.arguments import add_detector_args, add_lab_command, add_runtime_arg
+from testbed.cliargs import SEED, fail_if_unvouched, int_in, load_lab_arg, print_json
 from testbed.errors import TestbedError
 
 
@@ -23,7 +23,7 @@ def run(args):
         load_campaign(lab, args.campaign)
     if args.parallel or args.campaign or args.repeat > 1 or (args.source and (args.source == "all"
                                                                               or "," in args.source)):
-        return probe_instances(args, lab)            # many instances at once (issue 16)
+        return probe_instances(args, lab)            # many instances at once
     det = check_detector(args.runtime, args.detector, args.utnt, args.detector_cmd, args.format)
     jobs = probes_of(lab, args.source, args.dest)
     skipped: list = []

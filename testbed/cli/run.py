@@ -1,15 +1,15 @@
 """`testbed run LAB`: up, probe every probe with a detector, score against the truth, down."""
 from __future__ import annotations
 
-from testbed.cli.arguments import add_control_plane_args, add_lab_command, add_runtime_arg
+from testbed.cli.arguments import add_control_plane_args, add_detector_args, add_lab_command, add_runtime_arg
 from testbed.cli.campaign import run_as_campaign
 from testbed.cli.console import Reporter, console, err_console, stderr
-from testbed.cliargs import SEED, add_detector_args, fail_if_unvouched, load_lab_arg, print_json
+from testbed.cliargs import SEED, fail_if_unvouched, load_lab_arg, print_json
 
 
 def run(args):
+    from testbed import api
     from testbed.experiments.report import print_run
-    from testbed.experiments.run import run_lab
     lab = load_lab_arg(args)
     from testbed.experiments.campaign import is_campaign
     if is_campaign(lab) and args.source is None and args.dest is None and args.control_plane != "frr":
@@ -21,7 +21,7 @@ def run(args):
     if not args.json and not registry.get(args.runtime).in_process:         # the steps of bringing it up
         up_progress = Reporter(err_console())
     try:
-        doc = run_lab(lab, runtime=args.runtime, extra=args.utnt, source=args.source, dest=args.dest,
+        doc = api.run(lab, runtime=args.runtime, extra=args.utnt, source=args.source, dest=args.dest,
                       name=args.name, progress=progress, control_plane=args.control_plane,
                       converge_timeout=args.converge_timeout, up_progress=up_progress,
                       detector=args.detector, detector_cmd=args.detector_cmd, fmt=args.format,

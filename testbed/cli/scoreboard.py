@@ -1,9 +1,9 @@
 """`testbed scoreboard [LABS]`: a detector's score over every library lab."""
 from __future__ import annotations
 
-from testbed.cli.arguments import add_runtime_arg
+from testbed.cli.arguments import add_detector_args, add_runtime_arg, detector_of
 from testbed.cli.console import console
-from testbed.cliargs import SEED, add_detector_args, detector_of, fail_if_unvouched, print_json
+from testbed.cliargs import SEED, fail_if_unvouched, print_json
 
 
 def run(args):

@@ -1,8 +1,9 @@
 """`testbed sweep LABS`: TNT's threshold calibration (TP/FP/FN/TN per cell), JSON and a PNG."""
 from __future__ import annotations
 
+from testbed.cli.arguments import add_detector_args
 from testbed.cli.console import console
-from testbed.cliargs import SEED, add_detector_args, print_json
+from testbed.cliargs import SEED, print_json
 
 
 def run(args):

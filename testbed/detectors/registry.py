@@ -38,6 +38,25 @@ GROUP = "utnt_lab.detectors"          # the entry-point group of a user's detect
 DEFAULT = "utnt"
 
 
+def runtimes_that(*, port: bool = False, tap: bool = False, namespace: bool = False) -> tuple:
+    """The registered runtimes (testbed.runtimes.registry) a detector can probe on, by what it
+    needs: a port in this process (in-process runtimes), a tap of its own on a LAN (taps), or
+    a vantage point's own namespace (a kernel-stack tool: namespaces)."""
+    from testbed.runtimes import registry as rr
+    return tuple(n for n in rr.names() if (port and rr.get(n).in_process) or (tap and rr.get(n).taps)
+                 or (namespace and rr.get(n).namespaces))
+
+
+class RuntimesThat:
+    """A detector's `runtimes`, asked of the runtime registry when read (a runtime added later counts)."""
+
+    def __init__(self, **needs):
+        self.needs = needs
+
+    def __get__(self, obj, cls=None) -> tuple:
+        return runtimes_that(**self.needs)
+
+
 @dataclass
 class Where:
     """A lab instance a detector probes: the sim (lab, its computed control plane) or a running
@@ -53,7 +72,7 @@ class Detector:
     name = ""
     label = ""
     baseline = False            # a labels-only view (a plain traceroute): hidden classes are missed by design
-    runtimes: tuple = ("mininet", "netns")      # kernel-stack tools: any runtime with a namespace per node
+    runtimes = RuntimesThat(namespace=True)      # kernel-stack tools: a namespace per node
     thresholds = False          # takes TNT's FRPLA/RTLA thresholds and brute force (-f -r -b): `sweep`
     flows = False               # probes with the Paris flow it is given (seeded ECMP paths)
     on_tap = False              # runs with its own stack on a tap of its own (tap_argv)
@@ -71,7 +90,8 @@ class Detector:
     def check(self, runtime: str, options: list[str] | None = None):
         """Refuse, before anything is brought up, a runtime or options this detector cannot take."""
         if runtime not in self.runtimes:
-            why = "it needs real packets" if "sim" not in self.runtimes else "it has no port detector for it"
+            why = "it has no port detector for it" if set(self.runtimes) & set(runtimes_that(port=True)) else \
+                "it needs real packets"
             raise InputError(f"{self.flag} runs in the {' and '.join(self.runtimes)} runtime only ({why}); use "
                              f"--runtime {self.runtimes[-1]}")
         self.check_options(options)
@@ -159,7 +179,7 @@ class PortDetector(Detector):
     `fn(port, targets, options, *, ip, gw, mac=None, flow=None) -> {"traces": [...]}`. On the sim
     it gets a port of the vantage point's host in this process; on namespaces it runs as its
     own process (testbed.detectors.portrun) on a tap of its own."""
-    runtimes = ("sim", "netns")
+    runtimes = RuntimesThat(port=True, tap=True)
     flows = True
     on_tap = True
 
@@ -213,7 +233,11 @@ class CommandDetector(Detector):
     point's address); with `{tap}` it runs on a tap of its own in the lab's switch namespace,
     like uTNT (`{ip}` address/prefix, `{gw}` gateway, `{mac}`, `{flow}` the Paris flow). Its
     stdout is read as `fmt` (detected when None)."""
-    runtimes = ("netns",)
+
+    @property
+    def runtimes(self):
+        """A kernel-stack command runs wherever nodes have namespaces; one on a tap where labs have taps."""
+        return runtimes_that(tap=True) if self.on_tap else runtimes_that(namespace=True)
 
     def __init__(self, template: str, fmt: str | None = None, name: str | None = None, label: str | None = None):
         if "{dst}" not in template:
@@ -224,8 +248,6 @@ class CommandDetector(Detector):
             fmt = format_name(fmt)
         self.command, self.format = template, fmt
         self.on_tap = "{tap}" in template
-        # a kernel-stack command runs wherever nodes have namespaces; one on a tap where labs have taps
-        self.runtimes = ("netns",) if self.on_tap else ("mininet", "netns")
         self.flows = self.on_tap and "{flow}" in template
         self.name = name or "cmd"
         self.label = label or name or ""

@@ -116,8 +116,13 @@ def campaign(lab, runtime: str = "sim", extra: list[str] | None = None, name: st
         if progress:
             progress(f"bringing {lab_name} up in {rt.label} ({len(lab.routers)} routers, "
                      f"{len(lab.hosts)} hosts)")
+
+        def going_down(n):
+            if progress:
+                progress(f"tearing {n} down")
         tu = time.perf_counter()
-        rt.up(lab, lab_name, progress=up_progress)
+        running = rt.running(lab, lab_name, on_down=going_down, progress=up_progress)    # as run and testbed.up
+        running.__enter__()
         up_seconds = time.perf_counter() - tu
         t1 = time.perf_counter()
         try:
@@ -139,9 +144,7 @@ def campaign(lab, runtime: str = "sim", extra: list[str] | None = None, name: st
                 cells.append({"source": src, "traces": doc["traces"], "seconds": time.perf_counter() - tc})
         finally:
             if not keep_up:
-                if progress:
-                    progress(f"tearing {lab_name} down")
-                rt.down(lab_name)
+                running.__exit__(None, None, None)
     probe_seconds = time.perf_counter() - t1
     if truth is None:
         # seeded: the truth knows each probe's flow, hence which equal-cost path it took

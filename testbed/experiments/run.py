@@ -321,22 +321,21 @@ def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=No
     if progress and lab_name:
         progress(f"bringing {lab_name} up ({rt.name} runtime)" + (" with FRR as the control plane" if cp_mode == "frr"
                                                                   else ""))
-    inst = rt.up(lab, lab_name, control_plane=cp_mode, converge_timeout=converge_timeout, progress=up_progress, cp=cp)
-    if cp_mode == "frr":
-        st = inst.state
-        frr_info = {"converged_seconds": st["frr"]["converged_seconds"],
-                    "differences": st["frr"]["differences"], "daemons": len(st["frr"]["daemons"])}
-    try:
+
+    def going_down(n):
+        if progress:
+            progress(f"tearing {n} down")
+    with rt.running(lab, lab_name, on_down=going_down, control_plane=cp_mode, converge_timeout=converge_timeout,
+                    progress=up_progress, cp=cp) as inst:
+        if cp_mode == "frr":
+            st = inst.state
+            frr_info = {"converged_seconds": st["frr"]["converged_seconds"],
+                        "differences": st["frr"]["differences"], "daemons": len(st["frr"]["daemons"])}
         traces, raws = probe_with(lab, rt, detector, jobs, extra, name=inst.name, cp=cp, progress=progress,
                                   seed=seed, skipped=skipped)
         if cp_mode == "frr":
             truth_cp, generation = frr_control_plane_now(lab, inst.name, cp)
             frr_info["tables_generation"] = generation
-    finally:
-        if inst.name is not None:
-            if progress:
-                progress(f"tearing {inst.name} down")
-            rt.down(inst.name)
     all_traces = traces
     traces, unvouched = split_unvouched(traces)
     truth, score, vis = score_probed(lab, truth_cp, traces, detector)

@@ -9,6 +9,8 @@ asks the runtime what it can do (`in_process`, `control_planes`, `taps`, `intera
 """
 from __future__ import annotations
 
+import signal
+import threading
 from dataclasses import dataclass
 
 from testbed.errors import InputError, TestbedError
@@ -35,6 +37,7 @@ class Runtime:
     in_process = False                  # the lab runs inside this process: no name, nothing outlives the command
     control_planes: tuple = ("computed",)   # where routers' tables may come from
     taps = False                        # tap attachment points: a detector with its own stack joins a LAN
+    namespaces = False                  # a network namespace per node: kernel-stack tools run in a vantage point's
     interactive = False                 # `up` hands the terminal to the runtime's own prompt until it ends
 
     def available(self) -> str | None:
@@ -51,6 +54,11 @@ class Runtime:
            converge_timeout: float | None = None, progress=None, workers: int | None = None, cp=None,
            **options) -> Instance:
         raise NotImplementedError
+
+    def running(self, lab, name: str | None = None, on_down=None, **up_options) -> "Running":
+        """`with rt.running(lab, name) as inst:` up, and down again when the block ends (the one
+        way a lab is brought up and down for a run: testbed.up and run_lab)."""
+        return Running(self, lab, name, on_down, up_options)
 
     def down(self, name: str) -> dict:
         """Take instance `name` down: every process, namespace and file it made. Idempotent."""
@@ -109,11 +117,63 @@ class Runtime:
         from testbed.runtimes.netns.supervisor import Supervisor
         return Supervisor()
 
+    def capture(self, name: str, node: str, iface: str, file: str, count: int | None = None,
+                timeout: float | None = None) -> dict:
+        """tcpdump on a node's interface into a pcap file (`testbed capture`), recorded with the
+        instance's supervisor."""
+        from testbed.runtimes.netns import api
+        return api.capture(name, node, iface, file, count=count, timeout=timeout,
+                           namespace=self.namespace_of(name, node), sup=self.supervisor(name))
+
     def exec_argv(self, name: str, node: str, cmd: list[str]) -> list[str]:
         """The argv that runs cmd inside node `node` of instance `name`."""
         if not cmd:
             raise TestbedError("no command given; usage: testbed exec LAB NODE -- CMD [ARGS...]")
         return ["ip", "netns", "exec", self.namespace_of(name, node)] + list(cmd)
+
+
+class Running:
+    """A lab instance for the length of a `with` block: up on entry, down on leaving, also on
+    an exception, Ctrl-C or SIGTERM. In the main thread, while the instance is up, SIGTERM is
+    turned into KeyboardInterrupt (unless someone, the CLI's guard, already handles it), and the
+    teardown itself is not interruptible. on_down(name): called before the instance goes down."""
+
+    def __init__(self, rt: Runtime, lab, name, on_down, up_options: dict):
+        self.rt, self.lab, self.name, self.on_down, self.up_options = rt, lab, name, on_down, up_options
+        self.instance: Instance | None = None
+        self._old_term = None
+
+    def __enter__(self) -> Instance:
+        # a runtime's up tears down what it built when it fails or is interrupted
+        self.instance = self.rt.up(self.lab, self.name, **self.up_options)
+        if not self.rt.in_process and threading.current_thread() is threading.main_thread() \
+                and signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+            self._old_term = signal.signal(signal.SIGTERM, _term_as_interrupt)
+        return self.instance
+
+    def __exit__(self, *exc):
+        if self.rt.in_process or self.instance is None:
+            return False
+        name = self.instance.name
+        if self.on_down:
+            self.on_down(name)
+        ignored = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):      # the teardown runs to its end
+                ignored[sig] = signal.signal(sig, signal.SIG_IGN)
+        try:
+            self.rt.down(name)
+        finally:
+            for sig, h in ignored.items():
+                signal.signal(sig, h)
+            if self._old_term is not None:
+                signal.signal(signal.SIGTERM, self._old_term)
+                self._old_term = None
+        return False
+
+
+def _term_as_interrupt(signum, frame):
+    raise KeyboardInterrupt("SIGTERM")
 
 
 def _kinds(cls) -> list:

@@ -80,3 +80,10 @@ def owner_of_up(name: str) -> Runtime:
         raise InputError(f"lab '{name}' is not up (running: {', '.join(instances()) or 'none'}); start it with "
                          f"`testbed up {name}`")
     return rt
+
+
+def reset():
+    """Forget what was found (a runtime module added while this process runs: tests)."""
+    global _FOUND
+    _FOUND = None
+    importlib.invalidate_caches()

@@ -76,7 +76,7 @@ class SimPort:
 
 
 class RouterPort:
-    """A router's own stack handed to a prober (a vantage point on a router, issue 13): the
+    """A router's own stack handed to a prober (a vantage point on a router): the
     prober's frames are sent as the router's locally generated packets (routed and labelled
     by its tables, TTL not decremented, pushed LSE-TTLs from ttl_propagate_local), and the
     ICMP the router receives for itself comes back as frames. Source: the router's loopback.

@@ -1,4 +1,4 @@
-"""Issue 6: accuracy regression. uTNT's score per library lab must equal the reviewed
+"""Accuracy regression. uTNT's score per library lab must equal the reviewed
 expectations: a drop fails, and an improvement fails too until expectations.yaml is updated."""
 from pathlib import Path
 

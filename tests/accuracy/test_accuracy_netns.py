@@ -1,4 +1,4 @@
-"""Issue 6 (and 5): on real namespaces, for a representative subset of the library, uTNT
+"""On real namespaces, for a representative subset of the library, uTNT
 attached by tap scores exactly what the reviewed expectations say (the same as the sim)."""
 from pathlib import Path
 

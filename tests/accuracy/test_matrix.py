@@ -1,4 +1,4 @@
-"""Issue 12: a seeded sample of the evaluation matrix (testbed.experiments.matrix).
+"""A seeded sample of the evaluation matrix (testbed.experiments.matrix).
 
 On the part of the grid whose routers behave as TNT was built against (Cisco- and
 Juniper-like LERs and LSRs, PHP), every verdict that is not `correct` must be one of the

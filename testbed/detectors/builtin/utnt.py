@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import sys
 
-from testbed.detectors.registry import Detector
+from testbed.detectors.registry import Detector, RuntimesThat
 
 
 class Utnt(Detector):
     name = "utnt"
     label = "uTNT"
-    runtimes = ("sim", "netns")
+    runtimes = RuntimesThat(port=True, tap=True)
     thresholds = True
     flows = True
     on_tap = True

@@ -14,6 +14,7 @@ class Mininet(Runtime):
     summary = "a Mininet network with Mininet's prompt (hosts, routers and LinuxBridge switches as Mininet nodes)"
     label = "Mininet"
     interactive = True
+    namespaces = True
 
     def available(self):
         from testbed.runtimes import mininet

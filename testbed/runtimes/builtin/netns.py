@@ -13,6 +13,7 @@ class Netns(Runtime):
     control_planes = ("computed", "frr")
     label = "network namespaces"
     taps = True
+    namespaces = True
 
     def available(self):
         return None if os.geteuid() == 0 else "the netns runtime needs root (network namespaces)"
@@ -62,6 +63,10 @@ class Netns(Runtime):
     def supervisor(self, name):
         from testbed.runtimes.netns import state
         return state.supervisor(name)
+
+    def capture(self, name, node, iface, file, count=None, timeout=None):
+        from testbed.runtimes.netns import api
+        return api.capture(name, node, iface, file, count=count, timeout=timeout)
 
     def prober_namespace(self, name, node):
         from testbed.runtimes.netns import api

@@ -565,10 +565,11 @@ def exec_in(name: str, node: str, cmd: list[str], **kw) -> subprocess.CompletedP
 
 
 def capture_argv(name: str, node: str, iface: str, file: str, count: int | None = None,
-                 snaplen: int = 0) -> list[str]:
-    st = _state_or_fail(name)
-    nsn = namespace_of(name, node)
-    if iface != "any" and nsn != st.get("switch"):
+                 snaplen: int = 0, namespace: str | None = None) -> list[str]:
+    """namespace: the node's, when another runtime (Mininet) runs the lab (else read from its state)."""
+    st = _state_or_fail(name) if namespace is None else {}
+    nsn = namespace or namespace_of(name, node)
+    if iface != "any" and nsn != st.get("switch") and st:
         from testbed.lab import load_lab
         try:
             lab = load_lab(st["source"], st.get("params") or {}, name=st.get("lab"))
@@ -586,14 +587,16 @@ def capture_argv(name: str, node: str, iface: str, file: str, count: int | None 
 
 
 def capture(name: str, node: str, iface: str, file: str, count: int | None = None,
-            timeout: float | None = None, ready=None) -> dict:
+            timeout: float | None = None, ready=None, namespace: str | None = None, sup=None) -> dict:
     """tcpdump in a node's namespace, writing pcap to file ('-' for stdout). Ends after count
-    frames, after timeout seconds, or on Ctrl-C. ready(): called once tcpdump listens."""
-    argv = capture_argv(name, node, iface, file, count)
+    frames, after timeout seconds, or on Ctrl-C. ready(): called once tcpdump listens.
+    namespace, sup: the node's namespace and the supervisor recording tcpdump, when another
+    runtime (Mininet) runs the lab."""
+    argv = capture_argv(name, node, iface, file, count, namespace=namespace)
     # recorded in the lab's run folder (`down` stops it before the namespaces go); tied to us
     # (a `testbed capture` killed by SIGKILL leaves no tcpdump running); in our session, so
     # Ctrl-C at the terminal reaches it too
-    sup = Supervisor(state.run_dir(name))
+    sup = sup or Supervisor(state.run_dir(name))
     child = sup.start("capture", argv, stdout=None if file == "-" else subprocess.DEVNULL, stderr=subprocess.PIPE,
                       tie=True, session=False, cwd=None, node=node, interface=iface, file=file)
     p = child.popen
