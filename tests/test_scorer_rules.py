@@ -8,6 +8,9 @@ ATTEMPT annotation), a real trace is altered in exactly that one respect."""
 from __future__ import annotations
 
 import copy
+import gzip
+import json
+from pathlib import Path
 
 import pytest
 
@@ -629,3 +632,63 @@ def test_an_lsr_of_a_bgp_free_core_reads_no_u_turn_its_echo_reply_has_no_route_b
     assert e1["er_ttl"] is None
     quiet = {st["node"] for p in doc["truth"] for pa in p["paths"] for st in pa["forward"] if st.get("silent")}
     assert visibility(lab, {**t, "echo_unrouted": []}, None, quiet) is None
+
+
+# ---- rule 4: a revelation toward an egress address whose LSP is as hidden as the tunnel
+EGRESS_HIDDEN = Path(__file__).resolve().parent / "golden" / "tnt" / "egress-address-hidden.json.gz"
+
+
+def _tnt_record(path):
+    with gzip.open(path, "rt") as f:
+        return json.load(f)
+
+
+def test_an_egress_answering_from_a_link_it_shares_with_no_lsr_is_named_egress_address_hidden():
+    """An opaque tunnel pe1 -> p1 p2 p3 -> pe2 (LDP labels for every prefix, pipe TTL) whose
+    egress has a second, equal-cost way back through e1 (matrix return_ecmp): pe2 (Huawei-like,
+    source = the interface of the route back) answers the probe from 11.0.0.9 (its link with p3)
+    or from 11.0.0.10 (its link with e1), by the reply's hash. The original TNT, recorded on
+    namespaces (tests/golden/tnt/egress-address-hidden.json.gz, one run of each), reveals
+    p1..p3 through the first address and nothing through the second: the LSP toward the e1
+    link ends at pe2 itself and is as hidden as the tunnel (NTH-RV). uTNT on the sim with TNT's
+    flow prints the same, and the scorer names the second with the truth's `reveal_from`."""
+    from testbed.detectors import tnt_text
+    from testbed.peers import oracle
+    from testbed.tools.scripted import ScriptedProber
+    from testbed.runtimes.sim import Sim
+    rec = _tnt_record(EGRESS_HIDDEN)
+    diffs, traces, hops = oracle.compare_record(rec)
+    assert (diffs, traces) == ([], 2)
+    lab = lab_for(rec["params"])
+    cp = build(lab)
+    truth = ground_truth(cp)
+    (t,) = truth["probes"][0]["paths"][0]["tunnels"]
+    assert (t["class"], t["ingress"], t["lsrs"], t["egress"]) == ("opaque", "pe1", ["p1", "p2", "p3"], "pe2")
+    shared, other = (str(i.ip) for n in ("p3", "e1") for i in lab.nodes["pe2"].interfaces
+                     if n in {x.node for x in i.link.interfaces})
+    assert t["reveal_from"] == {shared: ["p3"], other: []}
+    # the data plane agrees: a trace toward the shared link's address shows p3, the other none
+    pr = ScriptedProber(Sim(lab, cp), "vp1")
+    shown = {a: [lab.owner_of(h.address) for h in pr.trace(a) if h.address] for a in (shared, other)}
+    assert "p3" in shown[shared] and not {"p1", "p2", "p3"} & set(shown[other])
+    by_addr = {}
+    for run in rec["runs"]:
+        (tr,) = tnt_text.parse(run["verbose"], "tnt.txt")
+        tr["vantage_point"] = run["from"]
+        eg = next(h["address"] for h in tr["hops"] if lab.owner_of(h.get("address")) == "pe2")
+        by_addr[eg] = _only(score_run(lab, truth, [tr]))
+    assert by_addr[shared]["outcome"] == "correct"
+    v = by_addr[other]
+    assert (v["outcome"], v["wrong"], v["cause"]) == ("partly", ["lsrs"], "egress-address-hidden")
+    assert other in v["reason"] and "NTH-RV" in v["reason"] and f"toward {shared} shows" in v["reason"]
+    # without TNT's own NTH-RV on the egress hop, or with a revealed LSR, it is not this cause
+    (tr,) = tnt_text.parse(next(r["verbose"] for r in rec["runs"] if f" {other} " in r["verbose"]), "x")
+    tr["vantage_point"] = "vp1"
+    for h in tr["hops"]:
+        h["attempts"] = []
+    assert "cause" not in _only(score_run(lab, truth, [tr]))
+    # missed (no tunnel reported) with the same stop: the same cause, not a bare NTH-RV
+    (tr,) = tnt_text.parse(next(r["verbose"] for r in rec["runs"] if f" {other} " in r["verbose"]), "x")
+    tr["vantage_point"], tr["tunnels"] = "vp1", []
+    v = _only(score_run(lab, truth, [tr]))
+    assert (v["outcome"], v["cause"]) == ("missed", "egress-address-hidden")
