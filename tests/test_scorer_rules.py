@@ -692,3 +692,36 @@ def test_an_egress_answering_from_a_link_it_shares_with_no_lsr_is_named_egress_a
     tr["vantage_point"], tr["tunnels"] = "vp1", []
     v = _only(score_run(lab, truth, [tr]))
     assert (v["outcome"], v["cause"]) == ("missed", "egress-address-hidden")
+
+
+# ---- rule 4: the egress that quotes a label under the transport label (docs/tunnels.md)
+@pytest.mark.parametrize("name,under", [("l3vpn", 1), ("entropy", 2)])
+def test_an_egress_quoting_an_inner_label_is_tnts_lsr_and_named_inner_label_egress(name, under):
+    """The truth's egress is where the transport LSP ends and the packet is routed by IP again
+    (pe2: it pops the VPN label, or ELI + entropy label, and looks up the VRF / the FIB); TNT
+    reads the label pe2 quotes as one more LSR and takes ce2 for the egress. The scorer keeps
+    the truth and names TNT's view."""
+    lab, doc = _run(name)
+    (s,) = doc["score"]["traces"]
+    (v,) = s["verdicts"]
+    t = v["truth"]
+    assert (t["egress"], t["stack_depth"], t["after_egress"]) == ("pe2", under + 1, "ce2")
+    assert (v["outcome"], v["wrong"], v["cause"]) == ("partly", ["egress"], "inner-label-egress")
+    assert f"with {under} label(s) under" in v["reason"] and "next hop, ce2, the egress" in v["reason"]
+    tr = copy.deepcopy(doc["traces"][0])
+    (u,) = tr["tunnels"]
+    # a report that does not tag pe2 an LSR, or names another egress, is not this
+    for change in ("lsrs", "egress"):
+        bad = copy.deepcopy(tr)
+        if change == "lsrs":
+            bad["tunnels"][0]["lsrs"] = [a for a in u["lsrs"] if lab.owner_of(a) != "pe2"]
+        else:
+            bad["tunnels"][0]["egress"] = _addr(lab, "ce1")
+        assert "cause" not in _only(_score(lab, doc, [bad]))
+    # a one-label LSP ending the same way is not it either
+    one = copy.deepcopy(ground_truth(build(lab)))
+    for p in one["probes"]:
+        for path in p["paths"]:
+            for x in path["tunnels"]:
+                x["stack_depth"] = 1
+    assert "cause" not in _only(score_run(lab, one, [tr]))

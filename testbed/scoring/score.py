@@ -29,7 +29,9 @@ Routers are compared by identity (any interface address maps to its router). Per
       silent-ingress (the truth's ingress is silent and no ingress was reported),
       one-tunnel-per-trace-lsrs (only LSRs wrong, none found, and a tunnel before it in the
       same trace was revealed: TNT reveals the first tunnel that yields hops, tnt.md 4.6),
-      egress-address-hidden (only LSRs wrong, none found, the detector's NTH-RV on the egress
+      inner-label-egress (only the egress wrong: the truth's egress received the packet with
+      labels under the transport label, quoted them and was reported as an LSR, and the hop
+      after it as the egress, docs/tunnels.md), egress-address-hidden (only LSRs wrong, none found, the detector's NTH-RV on the egress
       hop, and the truth's `reveal_from` shows nothing toward the address it answered from:
       the LSP toward that address ends at the egress itself, as hidden as the tunnel,
       _hidden_target);
@@ -119,6 +121,10 @@ CAUSES = {
                              "tunnel (pipe TTL), so the revelation trace toward it shows nothing between ingress "
                              "and egress (NTH-RV, tnt.md 4.3)",
     # partly
+    "inner-label-egress": "the egress pops the transport LSP's last label and routes the packet, but it received "
+                          "it with a label under that one (an L3VPN's VPN label, ELI 7 + entropy label): under "
+                          "uniform TTL its time-exceeded quotes that label, so TNT tags it an LSR and names the "
+                          "next hop the egress (tnt.md 3; docs/tunnels.md)",
     "ecmp-revelation": "the revelation traces took another equal-cost path than the probe (tnt.md 4.3)",
     "router-vp-ingress": "the vantage point is the ingress itself, and no hop of its trace comes before the "
                          "first LSR",
@@ -642,6 +648,12 @@ def score_trace(lab, truth_probe: dict, trace: dict, thresholds: dict | None = N
             _with_cause(v, "one-tunnel-per-trace-lsrs", f"{best.get('trigger') or 'a trigger'} detected it, and a "
                                                         "tunnel before it in the same trace was revealed: TNT reveals "
                                                         "the first tunnel that yields hops (tnt.md 4.6)")
+        elif wrong == ["egress"] and t.get("stack_depth", 1) > 1 and t["egress"] in found and \
+                _node(lab, best.get("egress")) == t.get("after_egress"):
+            _with_cause(v, "inner-label-egress", f"{t['egress']} received the packet with {t['stack_depth'] - 1} "
+                                                 f"label(s) under the transport label and quoted them: TNT tags it "
+                                                 f"an LSR and names the next hop, {t['after_egress']}, the egress "
+                                                 "(tnt.md 3)")
         elif wrong == ["ingress"] and t["ingress"] == truth_probe["from"] and not best.get("ingress"):
             # a router vantage point that is the tunnel's ingress: its trace starts at the first
             # LSR, so no hop can name the ingress and TNT reports none (tnt.md 3)
