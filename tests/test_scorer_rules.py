@@ -725,3 +725,30 @@ def test_an_egress_quoting_an_inner_label_is_tnts_lsr_and_named_inner_label_egre
             for x in path["tunnels"]:
                 x["stack_depth"] = 1
     assert "cause" not in _only(score_run(lab, one, [tr]))
+
+
+def test_a_walk_that_ends_inside_an_lsp_has_a_tunnel_with_no_egress():
+    """tunnels_on on a walked path that stops on a labelled step (a packet dropped inside the
+    LSP: the real walk of lab explicit cut after p2, exactly that one change): the labelled
+    routers are the LSRs of a tunnel whose egress is unknown ("?", no address), and a pipe
+    one is invisible; a walk cut at the egress's explicit-null pop (a UHP LSP's last step)
+    ends the tunnel there."""
+    from testbed.truth.tunnels import tunnels_on
+    from testbed.truth.walk import walk
+    for knobs, cls in (({}, "explicit"), ({"class": "invisible"}, "invisible-php")):
+        lab = lab_for({**CELL, **knobs})
+        cp = build(lab)
+        (full,) = walk(cp, "vp1", lab.nodes["dst"].primary_address())
+        assert [s.node for s in full] == ["vp1", "ce1", "pe1", "p1", "p2", "p3", "pe2", "ce2", "dst"]
+        cut = full[:5]
+        assert cut[-1].labels_in and cut[-1].action == "swap"
+        (t,) = tunnels_on(lab, cut, cp)
+        assert (t.cls, t.ingress, t.lsrs, t.egress, t.egress_addr) == (cls, "pe1", ["p1", "p2"], "?", None)
+        assert t.lsr_addrs == [str(s.in_addr) for s in cut[3:5]]
+    lab = lab_for({**CELL, "class": "invisible", "popping": "uhp"})
+    cp = build(lab)
+    (full,) = walk(cp, "vp1", lab.nodes["dst"].primary_address())
+    k = next(i for i, s in enumerate(full) if s.action == "pop-explicit-null")
+    (t,) = tunnels_on(lab, full[:k + 1], cp)
+    assert (t.cls, t.lsrs, t.egress, t.ending) == ("invisible-uhp", ["p1", "p2", "p3"], "pe2", "uhp")
+    assert t.egress_addr == str(full[k].in_addr)
