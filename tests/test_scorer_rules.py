@@ -752,3 +752,15 @@ def test_a_walk_that_ends_inside_an_lsp_has_a_tunnel_with_no_egress():
     (t,) = tunnels_on(lab, full[:k + 1], cp)
     assert (t.cls, t.lsrs, t.egress, t.ending) == ("invisible-uhp", ["p1", "p2", "p3"], "pe2", "uhp")
     assert t.egress_addr == str(full[k].in_addr)
+
+
+def test_the_score_schema_lists_every_cause_code():
+    schema = json.loads((Path(__file__).resolve().parents[1] / "docs" / "score.schema.json").read_text())
+
+    def enum(o):
+        if isinstance(o, dict):
+            if isinstance(o.get("cause"), dict) and "enum" in o["cause"]:
+                return o["cause"]["enum"]
+            return next((e for e in map(enum, o.values()) if e), None)
+        return None
+    assert sorted(enum(schema)) == sorted(CAUSES)
