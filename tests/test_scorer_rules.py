@@ -20,6 +20,8 @@ from testbed.experiments.run import run_lab
 from testbed.lab import load_lab
 from testbed.scoring import score_run
 from testbed.scoring.score import CAUSES, OUTCOMES, choose_path, is_perfect, score_trace, visibility
+from testbed.runtimes.sim import Sim
+from testbed.tools.scripted import ScriptedProber
 from testbed.truth import ground_truth
 
 CELL = {"class": "explicit", "popping": "php", "ler_vendor": "cisco", "lsr_vendor": "cisco", "lsrs": 3,
@@ -491,6 +493,15 @@ def test_truth_silent_steps_follow_the_engines_reply_routing():
     lab = load_lab("huawei-bgp-free")
     (t,) = ground_truth(build(lab))["probes"][0]["paths"][0]["tunnels"]
     assert t["silent"] and "(a one-label error under ttl expiration pop)" in t["silent_reason"]
+    # Juniper-like LSRs tunnel no error (icmp_tunneling off): each IP-routes it and has no
+    # route back; the sim's trace shows the three of them silent, as the truth says
+    lab = lab_for({**CELL, "class": "implicit", "lsr_vendor": "juniper", "bgp_free": True})
+    cp = build(lab)
+    steps = {s["node"]: s for s in ground_truth(cp)["probes"][0]["paths"][0]["forward"]}
+    assert all(steps[n]["silent"].endswith("IP-routed (not tunnelled) and dropped (BGP-free core)")
+               for n in ("p1", "p2", "p3")) and not steps["pe2"].get("silent")
+    hops = ScriptedProber(Sim(lab, cp), "vp1").trace(str(lab.nodes["dst"].primary_address()))
+    assert [lab.owner_of(h.address) if h.address else None for h in hops][2:5] == [None, None, None]
 
 
 def test_a_router_vantage_points_own_packets_take_its_split_pipe_setting():
@@ -654,8 +665,6 @@ def test_an_egress_answering_from_a_link_it_shares_with_no_lsr_is_named_egress_a
     flow prints the same, and the scorer names the second with the truth's `reveal_from`."""
     from testbed.detectors import tnt_text
     from testbed.peers import oracle
-    from testbed.tools.scripted import ScriptedProber
-    from testbed.runtimes.sim import Sim
     rec = _tnt_record(EGRESS_HIDDEN)
     diffs, traces, hops = oracle.compare_record(rec)
     assert (diffs, traces) == ([], 2)
