@@ -773,3 +773,15 @@ def test_the_score_schema_lists_every_cause_code():
             return next((e for e in map(enum, o.values()) if e), None)
         return None
     assert sorted(enum(schema)) == sorted(CAUSES)
+    # and the pattern every `reason` must match starts with one of them
+
+    def reason(o):
+        if isinstance(o, dict):
+            if isinstance(o.get("reason"), dict) and "pattern" in o["reason"]:
+                return o["reason"]["pattern"]
+            return next((e for e in map(reason, o.values()) if e), None)
+        return None
+    pat = reason(schema)
+    assert pat.startswith("^(") and pat.endswith("): .+$")
+    pat = pat[2:-len("): .+$")]
+    assert sorted(pat.split("|")) == sorted(CAUSES)
