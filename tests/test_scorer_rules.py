@@ -785,3 +785,53 @@ def test_the_score_schema_lists_every_cause_code():
     assert pat.startswith("^(") and pat.endswith("): .+$")
     pat = pat[2:-len("): .+$")]
     assert sorted(pat.split("|")) == sorted(CAUSES)
+
+
+CUT_LAB = """name: cut
+description: one domain, two LDP policies (docs/tunnels.md ldp-cut)
+routers:
+  a: {vendor: cisco}
+  b: {vendor: cisco}
+  c: {vendor: juniper}
+  d: {vendor: juniper}
+  e: {vendor: cisco}
+hosts:
+  vp: {}
+  dst: {}
+links:
+  - {lan: [a, vp], name: vp-lan}
+  - [a, b]
+  - [b, c]
+  - [c, d]
+  - [d, e]
+  - [e, dst]
+mpls:
+  core: {routers: [a, b, c, d, e], ttl_propagate: TP, rfc4950: true}
+probes:
+  - {from: vp, to: dst}
+"""
+
+
+@pytest.mark.parametrize("uniform", [True, False])
+def test_an_lsp_cut_inside_its_domain_ends_after_the_popper_only_under_uniform_ttl(tmp_path, uniform):
+    """b (ldp all) pops untagged toward c (ldp loopbacks): under uniform TTL b decrements the
+    label like any LSR and c, the next router of the domain, is the egress (a -> b -> c);
+    under pipe TTL the popper is the egress, a -> b has no LSR and is a zero-LSR segment. The
+    sim's trace agrees: b quotes its label (LSE-TTL 1) only under uniform TTL."""
+    f = tmp_path / "cut.yaml"
+    f.write_text(CUT_LAB.replace("TP", "true" if uniform else "false"))
+    lab = load_lab(f)
+    cp = build(lab)
+    path = ground_truth(cp)["probes"][0]["paths"][0]
+    got = [(t["class"], t["ingress"], t["lsrs"], t["egress"], t["ending"]) for t in path["tunnels"]]
+    segs = [(s["ingress"], s["egress"], s["ending"]) for s in path.get("segments", [])]
+    hops = ScriptedProber(Sim(lab, cp), "vp").trace(str(lab.nodes["dst"].primary_address()))
+    seen = [(lab.owner_of(h.address), [t for _, t in h.labels]) for h in hops if h.address]
+    if uniform:
+        assert got == [("explicit", "a", ["b"], "c", "abrupt"), ("explicit", "c", ["d"], "e", "php")] and segs == []
+        assert any("mixed LDP policies" in n for n in path["tunnels"][0]["notes"])
+        assert seen == [("a", []), ("b", [1]), ("c", []), ("d", [1]), ("e", []), ("dst", [])]
+    else:
+        assert got == [("invisible-php", "c", ["d"], "e", "php")] and segs == [("a", "b", "abrupt")]
+        # b quotes the label a pushed, LSE-TTL 255: no LSR spent any; d stays hidden
+        assert seen == [("a", []), ("b", [255]), ("c", []), ("e", []), ("dst", [])]
