@@ -35,10 +35,10 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {
     "testbed/scoring/score.py": ("visibility", "choose_path", "_expected_ttl", "_flagged", "_trigger_index",
                                  "_revealed_before", "_attempts", "_stop_reason", "_egress_hop", "_miss_reason",
-                                 "_revelation_reason", "_alt_lsrs", "_unseeable", "score_trace", "is_perfect",
+                                 "_revelation_reason", "_hidden_target", "_alt_lsrs", "_unseeable", "score_trace", "is_perfect",
                                  "score_run", "_vantage_point"),
     "testbed/truth/tunnels.py": ("_answers", "tunnels_on"),
-    "testbed/truth/report.py": ("silent_reason",),
+    "testbed/truth/report.py": ("silent_reason", "_first_revealed"),
 }
 TESTS = ["tests/test_scoring.py", "tests/test_scorer_rules.py", "tests/test_ecmp_return.py",
          "tests/test_lab_files.py::test_library_lab_truth_matches_its_comment",

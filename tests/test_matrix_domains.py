@@ -145,3 +145,22 @@ def test_a_trace_ended_by_scampers_loop_at_a_shared_router_is_the_loop_limit():
     r = run_cell((cell_id(p), p), seed=3)
     assert r["problems"] == []
     assert any(x.startswith("[loop-stop]") and "incomplete trace (LOOP)" in x for x in r["limits"])
+
+
+def test_the_matrix_names_an_egress_answering_from_its_e1_link_and_five_silent_hops_in_a_row():
+    """The two kinds of failing cell found at 1,000 cells (seeds 0 and 1), each checked against
+    the original TNT on namespaces (same NTH-RV; same five stars and GAPLIMIT): an opaque
+    tunnel whose egress answers from its link to e1 (return_ecmp) reveals nothing, and a trace
+    through a silent ingress, three P routers of a BGP-free core with no route back and a
+    Linux UHP egress stops at the gap limit. Both are named limits, not failures."""
+    p = {**BASE, "class": "opaque", "ler_vendor": "huawei", "lsrs": 3, "return_ecmp": True}
+    r = run_cell((cell_id(p), p), seed=1)
+    assert r["problems"] == [] and any(x.startswith("[egress-address-hidden] vp1->") for x in r["limits"])
+    q = {**BASE, "popping": "uhp", "ler_vendor": "linux", "lsr_vendor": "junose", "lsrs": 3,
+         "tunnel_scope": "multi-label", "silent": "ingress", "bgp_free": True}
+    r = run_cell((cell_id(q), q), seed=1)
+    assert r["problems"] == [] and any(x.startswith("[gap-limit] vp1->") and "GAPLIMIT" in x for x in r["limits"])
+    # four silent hops (the egress answers): no gap limit, the trace completes
+    q["ler_vendor"] = "cisco"
+    r = run_cell((cell_id(q), q), seed=1)
+    assert not any("GAPLIMIT" in x for x in r["problems"] + r["limits"])

@@ -8,6 +8,9 @@ ATTEMPT annotation), a real trace is altered in exactly that one respect."""
 from __future__ import annotations
 
 import copy
+import gzip
+import json
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +20,8 @@ from testbed.experiments.run import run_lab
 from testbed.lab import load_lab
 from testbed.scoring import score_run
 from testbed.scoring.score import CAUSES, OUTCOMES, choose_path, is_perfect, score_trace, visibility
+from testbed.runtimes.sim import Sim
+from testbed.tools.scripted import ScriptedProber
 from testbed.truth import ground_truth
 
 CELL = {"class": "explicit", "popping": "php", "ler_vendor": "cisco", "lsr_vendor": "cisco", "lsrs": 3,
@@ -488,6 +493,15 @@ def test_truth_silent_steps_follow_the_engines_reply_routing():
     lab = load_lab("huawei-bgp-free")
     (t,) = ground_truth(build(lab))["probes"][0]["paths"][0]["tunnels"]
     assert t["silent"] and "(a one-label error under ttl expiration pop)" in t["silent_reason"]
+    # Juniper-like LSRs tunnel no error (icmp_tunneling off): each IP-routes it and has no
+    # route back; the sim's trace shows the three of them silent, as the truth says
+    lab = lab_for({**CELL, "class": "implicit", "lsr_vendor": "juniper", "bgp_free": True})
+    cp = build(lab)
+    steps = {s["node"]: s for s in ground_truth(cp)["probes"][0]["paths"][0]["forward"]}
+    assert all(steps[n]["silent"].endswith("IP-routed (not tunnelled) and dropped (BGP-free core)")
+               for n in ("p1", "p2", "p3")) and not steps["pe2"].get("silent")
+    hops = ScriptedProber(Sim(lab, cp), "vp1").trace(str(lab.nodes["dst"].primary_address()))
+    assert [lab.owner_of(h.address) if h.address else None for h in hops][2:5] == [None, None, None]
 
 
 def test_a_router_vantage_points_own_packets_take_its_split_pipe_setting():
@@ -629,3 +643,195 @@ def test_an_lsr_of_a_bgp_free_core_reads_no_u_turn_its_echo_reply_has_no_route_b
     assert e1["er_ttl"] is None
     quiet = {st["node"] for p in doc["truth"] for pa in p["paths"] for st in pa["forward"] if st.get("silent")}
     assert visibility(lab, {**t, "echo_unrouted": []}, None, quiet) is None
+
+
+# ---- rule 4: a revelation toward an egress address whose LSP is as hidden as the tunnel
+EGRESS_HIDDEN = Path(__file__).resolve().parent / "golden" / "tnt" / "egress-address-hidden.json.gz"
+
+
+def _tnt_record(path):
+    with gzip.open(path, "rt") as f:
+        return json.load(f)
+
+
+def test_an_egress_answering_from_a_link_it_shares_with_no_lsr_is_named_egress_address_hidden():
+    """An opaque tunnel pe1 -> p1 p2 p3 -> pe2 (LDP labels for every prefix, pipe TTL) whose
+    egress has a second, equal-cost way back through e1 (matrix return_ecmp): pe2 (Huawei-like,
+    source = the interface of the route back) answers the probe from 11.0.0.9 (its link with p3)
+    or from 11.0.0.10 (its link with e1), by the reply's hash. The original TNT, recorded on
+    namespaces (tests/golden/tnt/egress-address-hidden.json.gz, one run of each), reveals
+    p1..p3 through the first address and nothing through the second: the LSP toward the e1
+    link ends at pe2 itself and is as hidden as the tunnel (NTH-RV). uTNT on the sim with TNT's
+    flow prints the same, and the scorer names the second with the truth's `reveal_from`."""
+    from testbed.detectors import tnt_text
+    from testbed.peers import oracle
+    rec = _tnt_record(EGRESS_HIDDEN)
+    diffs, traces, hops = oracle.compare_record(rec)
+    assert (diffs, traces) == ([], 2)
+    lab = lab_for(rec["params"])
+    cp = build(lab)
+    truth = ground_truth(cp)
+    (t,) = truth["probes"][0]["paths"][0]["tunnels"]
+    assert (t["class"], t["ingress"], t["lsrs"], t["egress"]) == ("opaque", "pe1", ["p1", "p2", "p3"], "pe2")
+    shared, other = (str(i.ip) for n in ("p3", "e1") for i in lab.nodes["pe2"].interfaces
+                     if n in {x.node for x in i.link.interfaces})
+    assert t["reveal_from"] == {shared: ["p3"], other: []}
+    # the data plane agrees: a trace toward the shared link's address shows p3, the other none
+    pr = ScriptedProber(Sim(lab, cp), "vp1")
+    shown = {a: [lab.owner_of(h.address) for h in pr.trace(a) if h.address] for a in (shared, other)}
+    assert "p3" in shown[shared] and not {"p1", "p2", "p3"} & set(shown[other])
+    by_addr = {}
+    for run in rec["runs"]:
+        (tr,) = tnt_text.parse(run["verbose"], "tnt.txt")
+        tr["vantage_point"] = run["from"]
+        eg = next(h["address"] for h in tr["hops"] if lab.owner_of(h.get("address")) == "pe2")
+        by_addr[eg] = _only(score_run(lab, truth, [tr]))
+    assert by_addr[shared]["outcome"] == "correct"
+    v = by_addr[other]
+    assert (v["outcome"], v["wrong"], v["cause"]) == ("partly", ["lsrs"], "egress-address-hidden")
+    assert other in v["reason"] and "NTH-RV" in v["reason"] and f"toward {shared} shows" in v["reason"]
+    # without TNT's own NTH-RV on the egress hop, or with a revealed LSR, it is not this cause
+    (tr,) = tnt_text.parse(next(r["verbose"] for r in rec["runs"] if f" {other} " in r["verbose"]), "x")
+    tr["vantage_point"] = "vp1"
+    for h in tr["hops"]:
+        h["attempts"] = []
+    assert "cause" not in _only(score_run(lab, truth, [tr]))
+    # missed (no tunnel reported) with the same stop: the same cause, not a bare NTH-RV
+    (tr,) = tnt_text.parse(next(r["verbose"] for r in rec["runs"] if f" {other} " in r["verbose"]), "x")
+    tr["vantage_point"], tr["tunnels"] = "vp1", []
+    v = _only(score_run(lab, truth, [tr]))
+    assert (v["outcome"], v["cause"]) == ("missed", "egress-address-hidden")
+
+
+# ---- rule 4: the egress that quotes a label under the transport label (docs/tunnels.md)
+@pytest.mark.parametrize("name,under", [("l3vpn", 1), ("entropy", 2)])
+def test_an_egress_quoting_an_inner_label_is_tnts_lsr_and_named_inner_label_egress(name, under):
+    """The truth's egress is where the transport LSP ends and the packet is routed by IP again
+    (pe2: it pops the VPN label, or ELI + entropy label, and looks up the VRF / the FIB); TNT
+    reads the label pe2 quotes as one more LSR and takes ce2 for the egress. The scorer keeps
+    the truth and names TNT's view."""
+    lab, doc = _run(name)
+    (s,) = doc["score"]["traces"]
+    (v,) = s["verdicts"]
+    t = v["truth"]
+    assert (t["egress"], t["stack_depth"], t["after_egress"]) == ("pe2", under + 1, "ce2")
+    assert (v["outcome"], v["wrong"], v["cause"]) == ("partly", ["egress"], "inner-label-egress")
+    assert f"with {under} label(s) under" in v["reason"] and "next hop, ce2, the egress" in v["reason"]
+    tr = copy.deepcopy(doc["traces"][0])
+    (u,) = tr["tunnels"]
+    # a report that does not tag pe2 an LSR, or names another egress, is not this
+    for change in ("lsrs", "egress"):
+        bad = copy.deepcopy(tr)
+        if change == "lsrs":
+            bad["tunnels"][0]["lsrs"] = [a for a in u["lsrs"] if lab.owner_of(a) != "pe2"]
+        else:
+            bad["tunnels"][0]["egress"] = _addr(lab, "ce1")
+        assert "cause" not in _only(_score(lab, doc, [bad]))
+    # a one-label LSP ending the same way is not it either
+    one = copy.deepcopy(ground_truth(build(lab)))
+    for p in one["probes"]:
+        for path in p["paths"]:
+            for x in path["tunnels"]:
+                x["stack_depth"] = 1
+    assert "cause" not in _only(score_run(lab, one, [tr]))
+
+
+def test_a_walk_that_ends_inside_an_lsp_has_a_tunnel_with_no_egress():
+    """tunnels_on on a walked path that stops on a labelled step (a packet dropped inside the
+    LSP: the real walk of lab explicit cut after p2, exactly that one change): the labelled
+    routers are the LSRs of a tunnel whose egress is unknown ("?", no address), and a pipe
+    one is invisible; a walk cut at the egress's explicit-null pop (a UHP LSP's last step)
+    ends the tunnel there."""
+    from testbed.truth.tunnels import tunnels_on
+    from testbed.truth.walk import walk
+    for knobs, cls in (({}, "explicit"), ({"class": "invisible"}, "invisible-php")):
+        lab = lab_for({**CELL, **knobs})
+        cp = build(lab)
+        (full,) = walk(cp, "vp1", lab.nodes["dst"].primary_address())
+        assert [s.node for s in full] == ["vp1", "ce1", "pe1", "p1", "p2", "p3", "pe2", "ce2", "dst"]
+        cut = full[:5]
+        assert cut[-1].labels_in and cut[-1].action == "swap"
+        (t,) = tunnels_on(lab, cut, cp)
+        assert (t.cls, t.ingress, t.lsrs, t.egress, t.egress_addr) == (cls, "pe1", ["p1", "p2"], "?", None)
+        assert t.lsr_addrs == [str(s.in_addr) for s in cut[3:5]]
+    lab = lab_for({**CELL, "class": "invisible", "popping": "uhp"})
+    cp = build(lab)
+    (full,) = walk(cp, "vp1", lab.nodes["dst"].primary_address())
+    k = next(i for i, s in enumerate(full) if s.action == "pop-explicit-null")
+    (t,) = tunnels_on(lab, full[:k + 1], cp)
+    assert (t.cls, t.lsrs, t.egress, t.ending) == ("invisible-uhp", ["p1", "p2", "p3"], "pe2", "uhp")
+    assert t.egress_addr == str(full[k].in_addr)
+
+
+def test_the_score_schema_lists_every_cause_code():
+    schema = json.loads((Path(__file__).resolve().parents[1] / "docs" / "score.schema.json").read_text())
+
+    def enum(o):
+        if isinstance(o, dict):
+            if isinstance(o.get("cause"), dict) and "enum" in o["cause"]:
+                return o["cause"]["enum"]
+            return next((e for e in map(enum, o.values()) if e), None)
+        return None
+    assert sorted(enum(schema)) == sorted(CAUSES)
+    # and the pattern every `reason` must match starts with one of them
+
+    def reason(o):
+        if isinstance(o, dict):
+            if isinstance(o.get("reason"), dict) and "pattern" in o["reason"]:
+                return o["reason"]["pattern"]
+            return next((e for e in map(reason, o.values()) if e), None)
+        return None
+    pat = reason(schema)
+    assert pat.startswith("^(") and pat.endswith("): .+$")
+    pat = pat[2:-len("): .+$")]
+    assert sorted(pat.split("|")) == sorted(CAUSES)
+
+
+CUT_LAB = """name: cut
+description: one domain, two LDP policies (docs/tunnels.md ldp-cut)
+routers:
+  a: {vendor: cisco}
+  b: {vendor: cisco}
+  c: {vendor: juniper}
+  d: {vendor: juniper}
+  e: {vendor: cisco}
+hosts:
+  vp: {}
+  dst: {}
+links:
+  - {lan: [a, vp], name: vp-lan}
+  - [a, b]
+  - [b, c]
+  - [c, d]
+  - [d, e]
+  - [e, dst]
+mpls:
+  core: {routers: [a, b, c, d, e], ttl_propagate: TP, rfc4950: true}
+probes:
+  - {from: vp, to: dst}
+"""
+
+
+@pytest.mark.parametrize("uniform", [True, False])
+def test_an_lsp_cut_inside_its_domain_ends_after_the_popper_only_under_uniform_ttl(tmp_path, uniform):
+    """b (ldp all) pops untagged toward c (ldp loopbacks): under uniform TTL b decrements the
+    label like any LSR and c, the next router of the domain, is the egress (a -> b -> c);
+    under pipe TTL the popper is the egress, a -> b has no LSR and is a zero-LSR segment. The
+    sim's trace agrees: b quotes its label (LSE-TTL 1) only under uniform TTL."""
+    f = tmp_path / "cut.yaml"
+    f.write_text(CUT_LAB.replace("TP", "true" if uniform else "false"))
+    lab = load_lab(f)
+    cp = build(lab)
+    path = ground_truth(cp)["probes"][0]["paths"][0]
+    got = [(t["class"], t["ingress"], t["lsrs"], t["egress"], t["ending"]) for t in path["tunnels"]]
+    segs = [(s["ingress"], s["egress"], s["ending"]) for s in path.get("segments", [])]
+    hops = ScriptedProber(Sim(lab, cp), "vp").trace(str(lab.nodes["dst"].primary_address()))
+    seen = [(lab.owner_of(h.address), [t for _, t in h.labels]) for h in hops if h.address]
+    if uniform:
+        assert got == [("explicit", "a", ["b"], "c", "abrupt"), ("explicit", "c", ["d"], "e", "php")] and segs == []
+        assert any("mixed LDP policies" in n for n in path["tunnels"][0]["notes"])
+        assert seen == [("a", []), ("b", [1]), ("c", []), ("d", [1]), ("e", []), ("dst", [])]
+    else:
+        assert got == [("invisible-php", "c", ["d"], "e", "php")] and segs == [("a", "b", "abrupt")]
+        # b quotes the label a pushed, LSE-TTL 255: no LSR spent any; d stays hidden
+        assert seen == [("a", []), ("b", [255]), ("c", []), ("e", []), ("dst", [])]

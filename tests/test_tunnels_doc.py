@@ -57,7 +57,8 @@ def _load(tmp_path, name):
 
 
 def test_the_page_has_every_kind_of_example():
-    assert set(EXAMPLES) == {"ldp-cut", "ldp-one-policy", "zero-lsr-abrupt", "zero-lsr-uhp", "b2b-php", "b2b-uhp"}
+    assert set(EXAMPLES) == {"ldp-cut", "ldp-one-policy", "zero-lsr-abrupt", "zero-lsr-uhp", "b2b-php", "b2b-uhp",
+                             "l3vpn-egress"}
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
@@ -114,3 +115,17 @@ def test_truth_with_cuts_and_segments_follows_the_schema(tmp_path, name):
     lab, cp = _load(tmp_path, name)
     errors = list(jsonschema.Draft202012Validator(schema).iter_errors(json.loads(json.dumps(ground_truth(cp)))))
     assert not errors, [e.message[:160] for e in errors[:3]]
+
+
+def test_an_egress_with_an_inner_label_stays_the_egress_and_tnts_view_is_named(tmp_path):
+    """The truth's egress is c, where the transport LSP ends (it pops the VPN label and routes
+    the packet); uTNT on the sim tags c an LSR and names e the egress, and the scorer names it."""
+    from testbed.experiments.run import run_lab
+    lab, cp = _load(tmp_path, "l3vpn-egress")
+    (t,) = ground_truth(cp)["probes"][0]["paths"][0]["tunnels"]
+    assert (t["egress"], t["stack_depth"]) == ("c", 2)
+    doc = run_lab(lab, runtime="sim", seed=0)
+    (u,) = doc["traces"][0]["tunnels"]
+    assert [lab.owner_of(a) for a in u["lsrs"]] == ["b", "c"] and lab.owner_of(u["egress"]) == "e"
+    (v,) = doc["score"]["traces"][0]["verdicts"]
+    assert (v["outcome"], v["wrong"], v["cause"]) == ("partly", ["egress"], "inner-label-egress")

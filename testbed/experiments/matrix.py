@@ -157,10 +157,16 @@ LIMITS = {
                          "alone reads as a tunnel of its own and the first one ends a hop early (tnt.md 3)",
     "buddy-linux": "a Linux UHP egress answers the buddy's UDP probe from the probed address, so TNT counts "
                    "the buddy trace as empty and keeps the duplicated hop's router for the egress (tnt.md 4.4)",
-    "gap-limit": "silent Linux LSRs (with a silent UHP egress, five hops or more) end the trace at TNT's "
-                 "gap limit (-g 5, tnt.md 4.6)",
+    "gap-limit": "five silent hops in a row on the truth path (Linux LSRs and a Linux UHP egress that drop an "
+                 "expiring label, routers that send no time-exceeded, P routers of a BGP-free core with no route "
+                 "back) end the trace at TNT's gap limit (-g 5, tnt.md 4.6)",
     "ecmp-revelation": "revelation traces go to the egress's address, another destination, hence another Paris "
                        "flow: TNT reveals the LSRs of another equal-cost path (tnt.md 4.3; counted as lsrs_other_path)",
+    "egress-address-hidden": "the egress answers from the address of a link it shares with no router of the "
+                             "tunnel (its route back leaves by another link, here toward the equal-cost e1): the "
+                             "LSP toward that address ends at the egress itself, as hidden as the tunnel, so "
+                             "TNT's revelation trace toward it shows nothing between ingress and egress (NTH-RV, "
+                             "tnt.md 4.3; BRPR works through the link shared with the last LSR)",
     "implicit-uturn-end": "the penultimate LSR pops before answering (qTTL 1, no u-turn): TNT's u-turn rule "
                           "ends the tunnel at the last hop of the u-turn run and takes the penultimate LSR for "
                           "the egress (tnt.md 3.2)",
@@ -237,6 +243,23 @@ LIMITS = {
 # traffic: no TNT rule reads them, so a miss they cause would be a bug, never a limit)
 ATTRIBUTABLE = ("vpn", "entropy_label", "silent", "rate_limit", "tunnel_scope", "php_ttl_writeback",
                 "ttl_propagate_local", "no_decrement_ttl", "source_time_exceeded", "rsvp", "bgp_free")
+
+
+GAP_LIMIT = 5          # TNT's (and uTNT's) -g default: that many silent hops in a row end a trace
+
+
+def _silent_run(path: dict) -> int:
+    """The most consecutive hops of a truth path that answer no probe (the truth's `silent`
+    steps: Linux LSRs and UHP egresses, routers that send no time-exceeded, no route back in a
+    BGP-free core); LSRs of a hidden tunnel take no probe TTL and are not hops."""
+    hidden = {n for t in path["tunnels"] if t.get("hidden") for n in t["lsrs"]}
+    best = run = 0
+    for st in path["forward"][1:]:
+        if st["node"] in hidden:
+            continue
+        run = run + 1 if st.get("silent") else 0
+        best = max(best, run)
+    return best
 
 
 def _parts(v: dict) -> list[str]:
@@ -396,6 +419,8 @@ def _limit_of(lab, v: dict, t: dict | None, u: dict | None, rest: list[str]) -> 
         return "ecmp-revelation"
     if cause == "ecmp-revelation" and rest == ["lsrs"]:
         return "ecmp-revelation"
+    if cause == "egress-address-hidden" and (outcome == "missed" or rest == ["lsrs"]):
+        return cause
     if outcome == "undetectable":
         return "undetectable"
     if outcome == "flagged-not-revealed":
@@ -666,7 +691,7 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0, detect
                 unexplained.append((key, what))
         if not s["complete"]:
             path = next(p for p in doc["truth"] if p["from"] == s["vantage_point"] and p["to"] == s["dst"])
-            silent_run = any(t["silent"] and len(t["lsrs"]) >= 4 for t in path["paths"][s["path_index"] or 0]["tunnels"])
+            silent_run = _silent_run(path["paths"][s["path_index"] or 0]) >= GAP_LIMIT
             what = f"{s['vantage_point']}->{s['dst']}: incomplete trace ({s['stop_reason']})"
             if silent_run and s["stop_reason"] == "GAPLIMIT":
                 limits.append(f"[gap-limit] {what}")

@@ -28,7 +28,13 @@ Routers are compared by identity (any interface address maps to its router). Per
       _revelation_reason), router-vp-ingress (a router vantage point's own tunnel),
       silent-ingress (the truth's ingress is silent and no ingress was reported),
       one-tunnel-per-trace-lsrs (only LSRs wrong, none found, and a tunnel before it in the
-      same trace was revealed: TNT reveals the first tunnel that yields hops, tnt.md 4.6);
+      same trace was revealed: TNT reveals the first tunnel that yields hops, tnt.md 4.6),
+      inner-label-egress (only the egress wrong: the truth's egress received the packet with
+      labels under the transport label, quoted them and was reported as an LSR, and the hop
+      after it as the egress, docs/tunnels.md), egress-address-hidden (only LSRs wrong, none found, the detector's NTH-RV on the egress
+      hop, and the truth's `reveal_from` shows nothing toward the address it answered from:
+      the LSP toward that address ends at the egress itself, as hidden as the tunnel,
+      _hidden_target);
     - undetectable: no TNT signal can see it, decided from the truth and the routers' vendor
       behaviour as the engine runs them, never from the detector (`visibility`): silent LSRs,
       an implicit tunnel with neither qTTL > 1 nor a u-turn run >= 3 (a u-turn needs an LSR
@@ -42,7 +48,8 @@ Routers are compared by identity (any interface address maps to its router). Per
     - missed: not detected, with the cause the trace or the truth shows, never a guess:
       trace-ended-before (the incomplete base trace stopped before the tunnel's ingress,
       _ended_before), else the detector's own stop reason on the trigger hop (uTNT's `attempts`, TNT's verbose
-      `(ATTEMPT,<trigger>,NTH-RV|ING-NF|TGT-NR[,BUD])`: stop-nothing-revealed,
+      `(ATTEMPT,<trigger>,NTH-RV|ING-NF|TGT-NR[,BUD])`: egress-address-hidden when the truth
+      explains an NTH-RV as above, else stop-nothing-revealed,
       stop-ingress-not-found, stop-target-not-reached), else ecmp-return (the egress's
       time-exceeded read a shorter equal-cost return path, under the threshold, _miss_reason),
       else router-vp-no-revelation (a hidden tunnel whose ingress is the router vantage point
@@ -109,7 +116,15 @@ CAUSES = {
     "candidate-tagged": "the hop its trigger fired on (or the ingress hop before it) is already part of another "
                         "reported tunnel: TNT queues no revelation for a hop that is an LSR or egress already, nor "
                         "from an ingress inside an explicit or implicit tunnel (tnt.md 3.3)",
+    "egress-address-hidden": "the egress answered from the address of a link it shares with no router of the "
+                             "tunnel: the LSP toward that address ends at the egress itself, as hidden as the "
+                             "tunnel (pipe TTL), so the revelation trace toward it shows nothing between ingress "
+                             "and egress (NTH-RV, tnt.md 4.3)",
     # partly
+    "inner-label-egress": "the egress pops the transport LSP's last label and routes the packet, but it received "
+                          "it with a label under that one (an L3VPN's VPN label, ELI 7 + entropy label): under "
+                          "uniform TTL its time-exceeded quotes that label, so TNT tags it an LSR and names the "
+                          "next hop the egress (tnt.md 3; docs/tunnels.md)",
     "ecmp-revelation": "the revelation traces took another equal-cost path than the probe (tnt.md 4.3)",
     "router-vp-ingress": "the vantage point is the ingress itself, and no hop of its trace comes before the "
                          "first LSR",
@@ -441,6 +456,29 @@ def _revelation_reason(lab, trace: dict, t: dict) -> str | None:
     return None
 
 
+def _hidden_target(lab, trace: dict, t: dict) -> str | None:
+    """Why the revelation of hidden truth tunnel t revealed nothing, when the truth shows it:
+    the detector stopped on the egress hop with NTH-RV, and no trace toward the address that
+    hop answered from can show a router between ingress and egress (truth `reveal_from`: the
+    LSP toward that address ends at the egress itself and is as hidden as the tunnel; BRPR
+    works through the address of the link the egress shares with the last LSR, tnt.md 4.3)."""
+    k = _trigger_index(lab, trace, t)
+    if k is None:
+        return None
+    h = trace["hops"][k]
+    addr = h.get("address")
+    if _node(lab, addr) != t["egress"] or (t.get("reveal_from") or {}).get(addr) != []:
+        return None
+    stop = next(((trig, r) for trig, r, _ in _attempts(h) if r == "NTH-RV"), None)
+    if stop is None:
+        return None
+    shared = sorted(a for a, shown in t["reveal_from"].items() if shown)
+    return (f"the egress {t['egress']} answered from {addr}, and the LSP toward that address ends at the egress "
+            f"itself, as hidden as the tunnel: the revelation ({stop[0] or 'brute force'}) toward it stopped with "
+            "NTH-RV" + (f" (a trace toward {', '.join(shared)} shows its last LSR)" if shared else "")
+            + " (tnt.md 4.3)")
+
+
 def _alt_lsrs(other_paths: list[dict], t: dict) -> set:
     """LSRs of the same (ingress, egress) tunnel on the other listed equal-cost paths."""
     alt = set()
@@ -543,6 +581,8 @@ def score_trace(lab, truth_probe: dict, trace: dict, thresholds: dict | None = N
                 _with_cause(v, "trace-ended-before", f"the base trace stopped ({ended}) at probe TTL "
                                                      f"{max(h['probe_ttl'] for h in trace['hops'] if not h.get('revealed') and h.get('probe_ttl') is not None)}, "
                                                      f"before the ingress {t['ingress']}: no hop of it reached the tunnel")
+            elif stop and _hidden_target(lab, trace, t):
+                _with_cause(v, "egress-address-hidden", _hidden_target(lab, trace, t))
             elif stop:
                 code = STOP_REASONS[stop[1]]
                 _with_cause(v, code, f"the detector's attempt ({stop[0] or 'brute force'}{', buddy' if stop[2] else ''}) "
@@ -595,8 +635,12 @@ def score_trace(lab, truth_probe: dict, trace: dict, thresholds: dict | None = N
             v["lsrs_unseeable"] = unseen
         why = _revelation_reason(lab, trace, t) if missing else None
         ing = next((s for s in path["forward"] if s["node"] == t["ingress"]), None)
+        hidden_target = _hidden_target(lab, trace, t) if wrong == ["lsrs"] and not found and \
+            missing == len(to_find) else None
         if why:
             _with_cause(v, "ecmp-revelation", why)
+        elif hidden_target:
+            _with_cause(v, "egress-address-hidden", hidden_target)
         elif wrong == ["lsrs"] and t.get("hidden") and not found and missing == len(to_find) \
                 and _revealed_before(lab, trace, t):
             # TNT reveals the first tunnel that yields hops (tnt.md 4.6): this one was detected,
@@ -604,6 +648,12 @@ def score_trace(lab, truth_probe: dict, trace: dict, thresholds: dict | None = N
             _with_cause(v, "one-tunnel-per-trace-lsrs", f"{best.get('trigger') or 'a trigger'} detected it, and a "
                                                         "tunnel before it in the same trace was revealed: TNT reveals "
                                                         "the first tunnel that yields hops (tnt.md 4.6)")
+        elif wrong == ["egress"] and t.get("stack_depth", 1) > 1 and t["egress"] in found and \
+                _node(lab, best.get("egress")) == t.get("after_egress"):
+            _with_cause(v, "inner-label-egress", f"{t['egress']} received the packet with {t['stack_depth'] - 1} "
+                                                 f"label(s) under the transport label and quoted them: TNT tags it "
+                                                 f"an LSR and names the next hop, {t['after_egress']}, the egress "
+                                                 "(tnt.md 3)")
         elif wrong == ["ingress"] and t["ingress"] == truth_probe["from"] and not best.get("ingress"):
             # a router vantage point that is the tunnel's ingress: its trace starts at the first
             # LSR, so no hop can name the ingress and TNT reports none (tnt.md 3)

@@ -124,6 +124,31 @@ def _reveal_lsrs(cp, t, cache: dict) -> list[list[str]]:
     return cache[key]
 
 
+def _first_revealed(cp, source: str, t, addr: str, cache: dict) -> list[str]:
+    """The routers between hidden tunnel t's ingress and egress that the first revelation trace
+    from `source` toward `addr` (an address the egress answers from; TNT traces toward the
+    egress hop's address, tnt.md 4.3) can show, over every equal-cost path: those that answer
+    as plain hops, not hidden inside a tunnel of that trace. BRPR reveals the last LSR because
+    the LSP toward the address of the link the egress shares with it ends at that LSR; the LSP
+    toward the address of another link of the egress ends at the egress itself, as hidden as
+    the tunnel (pipe TTL): the trace shows nothing between them (TNT's NTH-RV)."""
+    key = ("first", source, t.ingress, t.egress, addr)
+    if key not in cache:
+        out = []
+        for b in walk(cp, source, addr):
+            nodes = [s.node for s in b]
+            if t.ingress not in nodes:
+                continue
+            inside = {n for o in tunnels_on(cp.lab, b, cp) if o.hidden for n in o.lsrs}
+            for n in nodes[nodes.index(t.ingress) + 1:]:
+                if n == t.egress:
+                    break
+                if n not in inside and n not in out:
+                    out.append(n)
+        cache[key] = out
+    return cache[key]
+
+
 def _uncounted(cp, ret, ret_tunnels, ittl: int) -> int:
     """LSRs of the return path's tunnels that a reply sent with initial TTL `ittl` by ret's
     first router does not count. A pipe tunnel's LSRs count only through min(IP-TTL, LSE-TTL)
@@ -360,6 +385,14 @@ def _probe(cp, pr, src_addr, dst, dname, flows, reveal_cache: dict) -> dict:
             d["rtla_expected"] = max(rtla) if rtla else None
             d["frpla_return_paths"], d["rtla_return_paths"] = frpla, rtla
             d["reveal_lsrs"] = _reveal_lsrs(cp, t, reveal_cache) if t.hidden else []
+            if t.hidden and not v6:
+                # per address the egress may answer the probe from (one per equal-cost next hop
+                # back), the LSRs the first revelation trace toward it can show
+                eg = next((s for s in p if s.node == t.egress and s.in_addr is not None), None)
+                if eg is not None:
+                    d["reveal_from"] = {a: _first_revealed(cp, pr.source, t, a, reveal_cache)
+                                        for a in dict.fromkeys(a for a, _ in reply_sources(
+                                            cp, t.egress, eg.in_addr, src_addr)) if a}
             # LSRs whose echo reply to the prober has no IP route back (a BGP-free core): a ping
             # to them goes unanswered, so no u-turn (R_TE - R_ER) can be read there
             unrouted = [n for n in d["lsrs"] if not v6 and _lookup(cp, n, src_addr) is None]
