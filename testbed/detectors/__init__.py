@@ -10,7 +10,6 @@ the field and the fix.
 """
 from __future__ import annotations
 
-from testbed.documents import DocumentError, check_traces
 from testbed.inputs import LIMITS, InputProblem, loads_json, read_stdin, read_text, safe_path_text
 
 from . import scamper_json, tnt_text, traceroute_text, utnt_json
@@ -95,6 +94,7 @@ def parse_text(text: str, path: str = "<input>", fmt: str | None = None) -> list
 def checked(traces: list[dict], path: str) -> list[dict]:
     """A parser's traces, each validated as a Trace (testbed/documents): a misfit is one line
     naming the file, the trace and hop, and the field."""
+    from testbed.documents import DocumentError, check_traces
     try:
         return check_traces(traces)
     except DocumentError as e:

@@ -57,12 +57,12 @@ REASON_TEXT = "^(" + "|".join(CAUSES) + "): .+$"
 
 class _Open(BaseModel):
     """A detector's document: other keys are kept (detectors add their own)."""
-    model_config = ConfigDict(extra="allow", strict=True, populate_by_name=True)
+    model_config = ConfigDict(extra="allow", strict=True, populate_by_name=True, defer_build=True)
 
 
 class _Closed(BaseModel):
     """A document the project writes: no other key."""
-    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True, defer_build=True)
 
 
 # ---------------------------------------------------------------- a detector's traces
@@ -130,7 +130,7 @@ class Trace(_Open):
 
 
 class TraceList(RootModel[list[Trace]]):
-    pass
+    model_config = ConfigDict(defer_build=True)
 
 
 class Result(_Open):
@@ -147,6 +147,7 @@ class Result(_Open):
 class ResultFile(RootModel[Union[Result, list[Trace], Trace]]):
     """What `testbed score` reads: {"traces": [...]} (other top-level keys kept), a list of
     traces, or one trace."""
+    model_config = ConfigDict(defer_build=True)
 
 
 # ---------------------------------------------------------------- the ground truth
@@ -398,11 +399,8 @@ def _where(loc: tuple, prefix: str) -> str:
     for p in loc:
         if isinstance(p, int):
             out += f"[{p}]"
-        elif p in ("function-after", "function-before") or (isinstance(p, str) and p.startswith(("list[", "dict[",
-                                                                                                     "union["))):
-            continue
-        elif p in ("str", "int", "float", "bool", "none", "literal", "constrained-str", "constrained-int"):
-            continue
+        elif "[" in str(p) or p in ("str", "int", "float", "bool", "none", "constrained-str", "constrained-int"):
+            continue                      # a union's alternative (literal[...], function-after[...]), not a field
         else:
             out += ("." if out else "") + str(p)
     return out or "document"
