@@ -75,6 +75,11 @@ class Result:
         if not isinstance(doc, dict) or not isinstance(doc.get("traces"), list) or "lab" not in doc:
             raise InputError("a result document is a JSON object with 'lab' and 'traces' (testbed probe --json, "
                              "testbed run --json or Result.to_json())")
+        from testbed.documents import DocumentError, check_traces
+        try:
+            check_traces(doc["traces"])               # each a Trace (testbed/documents)
+        except DocumentError as e:
+            raise InputError(f"result document: {e}") from None
         det = doc.get("detector") or "utnt"
         if isinstance(det, dict):
             det = det.get("name") or "utnt"
@@ -336,10 +341,11 @@ def status(name: str | None = None):
     from testbed.runtimes import registry
     if name is None:
         return [status(n) for n in registry.instances()]
+    from testbed.documents import check
     rt = instance_runtime(name)
     if rt is None:
         return {"name": name, "status": "down", "namespaces": []}
-    return rt.status(name)
+    return check("lab-instance", rt.status(name))      # a LabInstance document (testbed/documents)
 
 
 def down(name: str) -> dict:
