@@ -83,23 +83,12 @@ def detect_format(text: str, path: str = "<input>") -> str:
 def parse_text(text: str, path: str = "<input>", fmt: str | None = None) -> list[dict]:
     try:
         f = format_name(fmt) if fmt else detect_format(text, path)
-        return checked(PARSERS[f](text, path), path)
+        return PARSERS[f](text, path)           # each parser checks its traces (base.checked)
     except InputProblem as e:
         if isinstance(e, ResultError):
             raise
         p = e.problems[0]
         raise ResultError(p.file, p.line, p.field, p.message) from None
-
-
-def checked(traces: list[dict], path: str) -> list[dict]:
-    """A parser's traces, each validated as a Trace (testbed/documents): a misfit is one line
-    naming the file, the trace and hop, and the field."""
-    from testbed.documents import DocumentError, check_traces
-    try:
-        return check_traces(traces)
-    except DocumentError as e:
-        raise ResultError(path, None, e.where, f"{e.message} (the detector's output read into the result "
-                          "format does not fit it: docs/result-format.md)") from None
 
 
 def read_results(paths, fmt: str | None = None) -> list[dict]:

@@ -93,7 +93,9 @@ class MplsTag(_Open):
 
 class Hop(_Open):
     address: IPv4 | None = Field(description="null for a silent hop")
-    probe_ttl: TTL | None = None
+    probe_ttl: Annotated[int, Field(ge=0, le=65535)] | None = Field(
+        default=None, description="the probe's TTL; a text dump's hop index (as the parsers read it: a small whole "
+                                  "number)")
     revealed: bool | Absent = Field(default=None, description="a hidden hop the detector revealed (TNT's H lines)")
     rtt_ms: float | None = None
     icmp_type: int | None = None
