@@ -68,6 +68,14 @@ class Result:
             doc["truth_document"] = self.truth.to_json()
         return doc
 
+    def typed(self):
+        """The traces as a typed document (testbed.documents.Result)."""
+        from testbed.documents import Result as ResultDoc
+        from testbed.documents import load
+        doc = load("result", self.to_json()).root
+        assert isinstance(doc, ResultDoc)
+        return doc
+
     @classmethod
     def from_json(cls, doc: dict) -> "Result":
         """From to_json(), `testbed probe --json` or `testbed run --json` (whose `detector` is
@@ -75,6 +83,11 @@ class Result:
         if not isinstance(doc, dict) or not isinstance(doc.get("traces"), list) or "lab" not in doc:
             raise InputError("a result document is a JSON object with 'lab' and 'traces' (testbed probe --json, "
                              "testbed run --json or Result.to_json())")
+        from testbed.documents import DocumentError, check_traces
+        try:
+            check_traces(doc["traces"])               # each a Trace (testbed/documents)
+        except DocumentError as e:
+            raise InputError(f"result document: {e}") from None
         det = doc.get("detector") or "utnt"
         if isinstance(det, dict):
             det = det.get("name") or "utnt"
@@ -94,6 +107,11 @@ class Truth:
     probes: list[dict]
     nodes: dict[str, dict]
     probes6: list[dict] = field(default_factory=list)   # 6PE labs: the same probes over IPv6
+
+    def typed(self):
+        """The truth as a typed document (testbed.documents.Truth)."""
+        from testbed.documents import load
+        return load("truth", self.to_json())
 
     def tunnels(self) -> list[dict]:
         """Every tunnel on a first listed path of a probe (one per probe and tunnel)."""
@@ -127,6 +145,11 @@ class Score:
     visibility: dict | None = None       # plain tracers: true tunnels they could not see, or misread
     not_probed: list = field(default_factory=list)   # 6PE: IPv6 probes no trace went to (rule 7)
 
+    def typed(self):
+        """The score as a typed document (testbed.documents.Score): fields, not keys."""
+        from testbed.documents import load
+        return load("score", self.to_json())
+
     def summary(self) -> str:
         """A few lines of plain text: the counts, then a verdict per true tunnel."""
         t = self.totals
@@ -138,17 +161,18 @@ class Score:
                 f"false LSRs {t['false_lsrs']}, undetectable {t['undetectable']}; {t['traces']} traces "
                 f"({t['incomplete_traces']} incomplete, {t['unmatched_traces']} unmatched)")
         lines = [head]
-        for s in self.traces:
-            for v in s["verdicts"]:
-                tr = v["truth"]
-                what = (f"{tr['class']} {tr['ingress']} -> {' '.join(tr['lsrs'])} -> {tr['egress']}" if tr
-                        else f"reported {v['reported'].get('class')} tunnel")
-                lines.append(f"  {s['vantage_point']} -> {s['dst']}: {what}: {v['verdict']}")
-        for s in self.not_probed:
-            for v in s["verdicts"]:
-                tr = v["truth"]
-                lines.append(f"  {s['from']} -> {s['to']}: {tr['class']} {tr['ingress']} -> {' '.join(tr['lsrs'])} -> "
-                             f"{tr['egress']}: {v['verdict']}")
+        doc = self.typed()
+        for s in doc.traces:
+            for v in s.verdicts:
+                tr = v.truth
+                what = (f"{tr.class_} {tr.ingress} -> {' '.join(tr.lsrs)} -> {tr.egress}" if tr
+                        else f"reported {v.reported.class_ if v.reported else None} tunnel")
+                lines.append(f"  {s.vantage_point} -> {s.dst}: {what}: {v.verdict}")
+        for n in doc.not_probed or []:
+            for v in n.verdicts:
+                tr = v.truth
+                lines.append(f"  {n.from_} -> {n.to}: {tr.class_} {tr.ingress} -> {' '.join(tr.lsrs)} -> "
+                             f"{tr.egress}: {v.verdict}")
         return "\n".join(lines)
 
     def to_json(self) -> dict:
@@ -336,10 +360,11 @@ def status(name: str | None = None):
     from testbed.runtimes import registry
     if name is None:
         return [status(n) for n in registry.instances()]
+    from testbed.documents import check
     rt = instance_runtime(name)
     if rt is None:
         return {"name": name, "status": "down", "namespaces": []}
-    return rt.status(name)
+    return check("lab-instance", rt.status(name))      # a LabInstance document (testbed/documents)
 
 
 def down(name: str) -> dict:

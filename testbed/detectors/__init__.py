@@ -83,7 +83,7 @@ def detect_format(text: str, path: str = "<input>") -> str:
 def parse_text(text: str, path: str = "<input>", fmt: str | None = None) -> list[dict]:
     try:
         f = format_name(fmt) if fmt else detect_format(text, path)
-        return PARSERS[f](text, path)
+        return PARSERS[f](text, path)           # each parser checks its traces (base.checked)
     except InputProblem as e:
         if isinstance(e, ResultError):
             raise

@@ -96,6 +96,17 @@ class ResultError(LabError):
         super().__init__([Problem(file=file, line=line, field=field, message=message)])
 
 
+def checked(traces: list[dict], path: str) -> list[dict]:
+    """A parser's traces, each validated as a Trace (testbed/documents), returned unchanged: a
+    misfit is one line naming the file, the trace and hop, and the field."""
+    from testbed.documents import DocumentError, check_traces
+    try:
+        return check_traces(traces)
+    except DocumentError as e:
+        raise ResultError(path, None, e.where, f"{e.message} (the detector's output read into the result "
+                          "format does not fit it: docs/result-format.md)") from None
+
+
 def is_ipv4(s) -> bool:
     try:
         IPv4Address(str(s))

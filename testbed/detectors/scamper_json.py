@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from testbed.inputs import InputProblem, ipv4, loads_json
 
-from .base import ResultError, hop, mpls_tag, trace, tunnels_from_labels, tunnels_from_tags
+from .base import ResultError, checked, hop, mpls_tag, trace, tunnels_from_labels, tunnels_from_tags
 
 FORMAT = "scamper-json"
 
@@ -169,4 +169,4 @@ def parse(text: str, path: str = "<scamper>") -> list[dict]:
     if not out:
         raise ResultError(path, None, "type", f"no trace objects among {len(objs)} object(s); "
                           "run scamper with -c 'trace ...' and -O json")
-    return out
+    return checked(out, path)

@@ -18,7 +18,7 @@ import re
 
 from testbed.inputs import ipv4
 
-from .base import ResultError, hop, mpls_tag, trace, tunnels_from_tags
+from .base import ResultError, checked, hop, mpls_tag, trace, tunnels_from_tags
 
 FORMAT = "tnt-text"
 
@@ -109,5 +109,5 @@ def parse(text: str, path: str = "<tnt>") -> list[dict]:
     if not traces:
         raise ResultError(path, None, "header", "no 'trace [method] from SRC to DST' line; expected the output of "
                           "`sc_tnt -d 1 FILE.warts`")
-    return [trace(t["src"], t["dst"], t["method"], t["hops"], tunnels_from_tags(t["hops"]), detector="tnt",
-                  fmt=FORMAT) for t in traces]
+    return checked([trace(t["src"], t["dst"], t["method"], t["hops"], tunnels_from_tags(t["hops"]), detector="tnt",
+                          fmt=FORMAT) for t in traces], path)

@@ -19,7 +19,7 @@ import re
 
 from testbed.inputs import ipv4
 
-from .base import ResultError, hop, trace, tunnels_from_labels
+from .base import ResultError, checked, hop, trace, tunnels_from_labels
 
 FORMAT = "traceroute"
 
@@ -128,4 +128,4 @@ def parse(text: str, path: str = "<traceroute>") -> list[dict]:
             hops.pop()
         out.append(trace(None, t["dst"], None, hops, tunnels_from_labels(hops), detector="traceroute",
                          fmt=FORMAT))
-    return out
+    return checked(out, path)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from testbed.inputs import ipv4, loads_json
 
-from .base import CLASSES, ResultError, hop, tunnel
+from .base import CLASSES, ResultError, checked, hop, tunnel
 
 FORMAT = "utnt-json"
 TUNNEL_CLASSES = (*CLASSES, "HET")
@@ -86,7 +86,7 @@ def parse_doc(doc, path: str = "<json>") -> list[dict]:
     else:
         raise ResultError(path, None, "traces", "no 'traces' list and no single trace (dst, hops); see "
                           "docs/result-format.md")
-    return [_check_trace(t, path, f"traces[{i}]") for i, t in enumerate(traces)]
+    return checked([_check_trace(t, path, f"traces[{i}]") for i, t in enumerate(traces)], path)
 
 
 def parse(text: str, path: str = "<json>") -> list[dict]:

@@ -209,7 +209,7 @@ def summarise(lab, truth: dict, jobs, cells: list[dict], runtime: str, seconds: 
                 x = CLASS_MAP.get(t["class"])
                 if x not in per:
                     continue
-                if v["verdict"].startswith("undetectable"):      # the scorer's rule: no TNT signal sees it
+                if v["outcome"] == "undetectable":      # the scorer's rule: no TNT signal sees it
                     per[x]["undetectable"] += 1
                     continue
                 per[x]["present"] += 1
@@ -222,9 +222,9 @@ def summarise(lab, truth: dict, jobs, cells: list[dict], runtime: str, seconds: 
                 if oc == "missed" or (oc in ("partly", "flagged-not-revealed") and v.get("cause")):
                     misses[f"{oc} ({v['cause']})" if v.get("cause") else f"{oc} (no reason named)"] += 1
             verdict = ("no tunnel" if not verdicts else
-                       "correct" if all(v["verdict"] == "correct" for v in verdicts) else
-                       "; ".join(sorted({v["verdict"] + (f" ({v['reason'].split(':')[0]})" if v.get("reason") else "")
-                                         for v in verdicts if v["verdict"] != "correct"})))
+                       "correct" if all(v["outcome"] == "correct" for v in verdicts) else
+                       "; ".join(sorted({v["verdict"] + (f" ({v['cause']})" if v.get("cause") else "")
+                                         for v in verdicts if v["outcome"] != "correct"})))
             rows.append({"vantage_point": src, "dst": tr["dst"], "dst_name": names.get(tr["dst"]),
                          "hops": len(tr.get("hops", [])),
                          "truth": [f"{v['truth']['class']} {v['truth']['ingress']}>{v['truth']['egress']} ({len(v['truth']['lsrs'])} LSRs)"

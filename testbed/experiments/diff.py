@@ -58,7 +58,7 @@ def _tunnels(t: dict) -> list[str]:
 def _verdict(v: dict) -> str:
     """The verdict as its codes (outcome, and the cause when the scorer names one), never its
     English: `missed (trigger-not-revealed)`, `correct`."""
-    outcome = v.get("outcome") or str(v.get("verdict", "")).split(":")[0].strip() or "?"
+    outcome = v.get("outcome") or "?"        # (a document from before the codes: no outcome to compare)
     return f"{outcome} ({v['cause']})" if v.get("cause") else str(outcome)
 
 

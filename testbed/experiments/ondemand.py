@@ -113,7 +113,7 @@ def score_rows(lab, truth, rows: list[dict]) -> dict:
             total.update(s["counts"])
             scored += 1
             c = s["counts"]
-            ok = all(v["verdict"] in ("correct", "undetectable by design (silent LSRs)") for v in s["verdicts"]) \
+            ok = all(v["outcome"] == "correct" or v.get("cause") == "silent-lsrs" for v in s["verdicts"]) \
                 and c["false_tunnels"] == 0 and c["false_lsrs"] == 0
             r["verdicts"] = [v["verdict"] for v in s["verdicts"]]
             correct += ok

@@ -71,7 +71,8 @@ def print_run(doc: dict, lab, console):
         console.print("")
         for v in s["verdicts"]:
             t, u = v["truth"], v["reported"]
-            colour = "green" if v["verdict"] == "correct" else "yellow" if v["verdict"].startswith(("partly", "undet", "flagged")) \
+            colour = "green" if v["outcome"] == "correct" else "yellow" if v["outcome"] in ("partly", "undetectable",
+                                                                                         "flagged-not-revealed") \
                 else "red"
             truth = (f"truth {t['class']}{' (silent)' if t['silent'] else ''}: {t['ingress']} -> "
                      f"{' '.join(t['lsrs'])} -> {t['egress']}") if t else "truth: no tunnel"

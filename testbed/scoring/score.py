@@ -73,6 +73,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+from testbed.documents import check
+
 CLASS_MAP = {"explicit": "EXP", "implicit": "IMP", "opaque": "OPA", "invisible-php": "INV", "invisible-uhp": "INV"}
 COUNTS = ("present", "undetectable", "detected", "class_correct", "ingress_correct", "egress_correct",
           "lsrs_present", "lsrs_found", "hidden_lsrs_present", "hidden_lsrs_revealed", "false_tunnels",
@@ -755,4 +757,4 @@ def score_run(lab, truth: dict, traces: list[dict], thresholds: dict | None = No
            "traces": scored, "unmatched": unmatched, "perfect": is_perfect(total)}
     if not_probed:
         out["not_probed"] = not_probed
-    return out
+    return check("score", out)          # the Score document (testbed/documents); unchanged

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ipaddress import ip_address
 
+from testbed.documents import check
 from testbed.engine.reply import reply_source as choose_source
 from testbed.engine.reply import source_mode
 
@@ -345,7 +346,7 @@ def ground_truth(cp, flows: dict | None = None) -> dict:
     doc = {"lab": lab.name, "probes": probes, "nodes": identity}
     if probes6:
         doc["probes6"] = probes6
-    return doc
+    return check("truth", doc)          # the Truth document (testbed/documents); unchanged
 
 
 def _returns(cp, step, src_addr, cache: dict) -> list[dict] | None:
