@@ -105,7 +105,7 @@ def test_api_errors_are_the_clis_one_line_errors():
     with pytest.raises(InputError, match="unknown runtime 'docker'"):
         testbed.up(lab, runtime="docker")
     with testbed.up(lab, runtime="sim") as net:
-        with pytest.raises(TestbedError, match="runs in the mininet and netns runtime only"):
+        with pytest.raises(TestbedError, match="runs in the bigrt, mininet or netns runtime only"):
             net.probe(detector="scamper")
         with pytest.raises(InputError, match="bad uTNT options"):
             net.probe(options=["--no-such-option"])

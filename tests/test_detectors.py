@@ -278,7 +278,7 @@ def test_run_other_detectors_refuse_sim_and_foreign_options(labs):
     from testbed.errors import TestbedError
     from testbed.experiments.run import detector_method, run_lab
     lab, _ = labs("mixed")
-    with pytest.raises(TestbedError, match="mininet and netns runtime only"):
+    with pytest.raises(TestbedError, match="bigrt, mininet or netns runtime only"):
         run_lab(lab, runtime="sim", detector="scamper")
     with pytest.raises(TestbedError, match="netns runtime only"):
         run_lab(lab, runtime="sim", detector_cmd="mytool {dst}")

@@ -764,27 +764,24 @@ def test_a_walk_that_ends_inside_an_lsp_has_a_tunnel_with_no_egress():
 
 
 def test_the_score_schema_lists_every_cause_code():
+    """The generated score schema (docs/score.schema.json, from testbed/documents) names every
+    cause the scorer gives, as the cause enum and as the start of the reason pattern."""
     schema = json.loads((Path(__file__).resolve().parents[1] / "docs" / "score.schema.json").read_text())
 
-    def enum(o):
+    def find(o, key):
+        """Every value of `key` anywhere in the schema."""
         if isinstance(o, dict):
-            if isinstance(o.get("cause"), dict) and "enum" in o["cause"]:
-                return o["cause"]["enum"]
-            return next((e for e in map(enum, o.values()) if e), None)
-        return None
-    assert sorted(enum(schema)) == sorted(CAUSES)
-    # and the pattern every `reason` must match starts with one of them
-
-    def reason(o):
-        if isinstance(o, dict):
-            if isinstance(o.get("reason"), dict) and "pattern" in o["reason"]:
-                return o["reason"]["pattern"]
-            return next((e for e in map(reason, o.values()) if e), None)
-        return None
-    pat = reason(schema)
-    assert pat.startswith("^(") and pat.endswith("): .+$")
-    pat = pat[2:-len("): .+$")]
-    assert sorted(pat.split("|")) == sorted(CAUSES)
+            return ([o[key]] if key in o else []) + [x for v in o.values() for x in find(v, key)]
+        if isinstance(o, list):
+            return [x for v in o for x in find(v, key)]
+        return []
+    enums = [e for e in find(schema, "enum") if "one-tunnel-per-trace" in e]
+    assert enums and all(sorted(e) == sorted(CAUSES) for e in enums)
+    pats = [p for p in find(schema, "pattern") if "one-tunnel-per-trace" in p]
+    assert pats
+    for pat in pats:
+        assert pat.startswith("^(") and pat.endswith("): .+$")
+        assert sorted(pat[2:-len("): .+$")].split("|")) == sorted(CAUSES)
 
 
 CUT_LAB = """name: cut

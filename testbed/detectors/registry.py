@@ -47,6 +47,12 @@ def runtimes_that(*, port: bool = False, tap: bool = False, namespace: bool = Fa
                  or (namespace and rr.get(n).namespaces))
 
 
+
+def one_of(names) -> str:
+    """'netns', 'mininet or netns', 'bigrt, mininet or netns': the runtimes a thing runs in."""
+    names = list(names)
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
 class RuntimesThat:
     """A detector's `runtimes`, asked of the runtime registry when read (a runtime added later counts)."""
 
@@ -92,7 +98,7 @@ class Detector:
         if runtime not in self.runtimes:
             why = "it has no port detector for it" if set(self.runtimes) & set(runtimes_that(port=True)) else \
                 "it needs real packets"
-            raise InputError(f"{self.flag} runs in the {' and '.join(self.runtimes)} runtime only ({why}); use "
+            raise InputError(f"{self.flag} runs in the {one_of(self.runtimes)} runtime only ({why}); use "
                              f"--runtime {self.runtimes[-1]}")
         self.check_options(options)
 

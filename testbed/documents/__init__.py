@@ -44,7 +44,7 @@ Part = Literal["class", "ingress", "egress", "lsrs"]
 # the causes a verdict may name (testbed/scoring/score.py CAUSES holds the English of each;
 # tests/test_documents.py checks the two lists agree)
 Cause = Literal["candidate-tagged", "destination-after-egress", "ecmp-return", "ecmp-revelation",
-                "implicit-no-signal", "invisible-below-threshold", "merged-tunnel", "not-probed-ipv6",
+                "egress-address-hidden", "implicit-no-signal", "inner-label-egress", "invisible-below-threshold", "merged-tunnel", "not-probed-ipv6",
                 "one-tunnel-per-trace", "one-tunnel-per-trace-lsrs", "router-vp-ingress",
                 "router-vp-no-revelation", "silent-ingress", "silent-lsrs", "stop-ingress-not-found",
                 "stop-nothing-revealed", "stop-target-not-reached", "trace-ended-before", "trigger-not-revealed",
@@ -208,6 +208,11 @@ class TruthTunnel(_Closed):
     reveal_lsrs: list[list[NodeName]] | Absent = Field(
         default=None, description="hidden tunnels: the routers between ingress and egress on every equal-cost path "
                                   "toward the egress's address")
+    reveal_from: dict[str, list[NodeName]] | Absent = Field(
+        default=None, description="hidden tunnels: per address the egress can answer the probe from (one per "
+        "equal-cost next hop back), the routers between ingress and egress that the first revelation trace toward "
+        "it can show (not hidden in a tunnel of that trace; empty: the LSP toward that address ends at the egress "
+        "itself and TNT's revelation stops with NTH-RV, tnt.md 4.3)")
     echo_unrouted: list[NodeName] | Absent = Field(
         default=None, description="LSRs with no IP route back to the prober: their echo reply is dropped")
     after_egress: str | None
@@ -315,7 +320,8 @@ class Verdict(_Closed):
     cause: Cause | Absent = Field(default=None, description="the named cause of a verdict that is not correct (a "
                                                             "stable code; the English is in reason); absent: none "
                                                             "is known")
-    reason: str | Absent = Field(default=None, pattern=REASON_TEXT, description="the cause code, then the English")
+    reason: Annotated[str, Field(pattern=REASON_TEXT)] | Absent = Field(default=None,
+                                                                       description="the cause code, then the English")
 
 
 class TraceScore(_Closed):

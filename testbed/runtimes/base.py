@@ -93,7 +93,8 @@ class Runtime:
         if asked is not None and asked not in self.control_planes:
             where = sorted({c.name for c in _kinds(Runtime) if c.name and asked in c.control_planes})
             raise TestbedError(f"the {asked.upper() if asked == 'frr' else asked} control plane runs in the "
-                               f"{' and '.join(where)} runtime only (use --runtime {where[0]})")
+                               f"{', '.join(where[:-1]) + ' or ' + where[-1] if len(where) > 1 else where[0]} runtime only "
+                               f"(use --runtime {where[0]})")
         mode = asked or getattr(lab, "control_plane", None) or "computed"
         return mode if mode in self.control_planes else "computed"
 
