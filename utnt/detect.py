@@ -401,9 +401,9 @@ def find_candidates(trace: Trace, options: TntOptions) -> list[Candidate]:
             continue
 
         def queue(trigger: str) -> None:
-            out.append(Candidate(trigger=trigger, start=sp, next=h, start_pos=start_pos,
-                                 next_pos=i, insert_pos=i - 1 if dup else i,
-                                 ingress_null=null, start_ttl=start_ttl_for(sp)))
+            out.append(Candidate(trigger=trigger, start=sp, next=h, start_pos=start_pos,  # noqa: B023
+                                 next_pos=i, insert_pos=i - 1 if dup else i,  # noqa: B023
+                                 ingress_null=null, start_ttl=start_ttl_for(sp)))  # noqa: B023
         # 3
         if is_opa_egr(h):
             queue(MTTL)
