@@ -7,7 +7,7 @@ ARGS   ?=
 # test processes (pytest-xdist): most namespace tests wait on real processes, so three share two cores well
 JOBS   ?= 3
 
-.PHONY: all bootstrap lint test test-big testbed labs bench clean conformance oracle vm vm-image mininet guest-kernel
+.PHONY: all bootstrap test test-big testbed labs bench clean conformance oracle vm vm-image mininet guest-kernel
 
 all: test
 
@@ -22,6 +22,7 @@ testbed: $(STAMP)
 	else $(VENV)/bin/testbed run $(TOPO) $(ARGS); fi
 
 ## make lint : ruff (real mistakes, not style) and mypy (strict on uTNT and the pipeline's core; pyproject.toml)
+.PHONY: lint
 lint: $(STAMP)
 	$(VENV)/bin/ruff check --quiet .
 	$(VENV)/bin/mypy --no-error-summary
