@@ -21,8 +21,14 @@ testbed: $(STAMP)
 	@if [ -z "$(TOPO)" ]; then $(VENV)/bin/testbed list; \
 	else $(VENV)/bin/testbed run $(TOPO) $(ARGS); fi
 
-## make test : the whole test suite, JOBS=3 processes (builds the micro-VM guests first where QEMU is installed)
-test: $(STAMP)
+## make lint : ruff (real mistakes, not style) and mypy (strict on uTNT and the pipeline's core; pyproject.toml)
+.PHONY: lint
+lint: $(STAMP)
+	$(VENV)/bin/ruff check --quiet .
+	$(VENV)/bin/mypy --no-error-summary
+
+## make test : lint, then the whole test suite, JOBS=3 processes (builds the micro-VM guests first where QEMU is installed)
+test: lint
 	@if command -v qemu-system-x86_64 >/dev/null && [ -x /bin/busybox ] && ls /boot/vmlinuz-*-amd64 >/dev/null 2>&1; \
 	then $(MAKE) --no-print-directory build/vm/image.json; fi
 	$(PY) -m pytest -q -ra -n $(JOBS) tests $(ARGS)

@@ -33,6 +33,7 @@ fi
 "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 echo "bootstrap: installing the project and its Python dependencies"
 # the extras the tests use: test (pytest, hypothesis), topo (topohub's graphs for `testbed import`),
-# dask (the executor's Dask path: matrix, sweeps and campaigns on a local cluster in the tests)
-"$VENV/bin/python" -m pip install -q -e ".[test,topo,dask]"
+# dask (the executor's Dask path: matrix, sweeps and campaigns on a local cluster in the tests),
+# lint (ruff and mypy, run by `make test` before the tests)
+"$VENV/bin/python" -m pip install -q -e ".[test,topo,dask,lint]"
 touch "$VENV/.installed"

@@ -72,7 +72,7 @@ def test_import_testbed_stays_light_and_the_api_loads_on_first_use():
     assert r.returncode == 0, r.stderr
     assert r.stdout.split("\n")[:2] == ["[]", "True"], r.stdout
     with pytest.raises(AttributeError):
-        testbed.no_such_thing
+        _ = testbed.no_such_thing
 
 
 def test_api_gives_the_documents_the_cli_gives():
@@ -201,7 +201,7 @@ def test_netns_up_tears_down_when_the_block_raises():
     with pytest.raises(ZeroDivisionError):
         with testbed.up(testbed.load("plain-ip", hops=2), name=name) as net:
             assert net.status()["status"] == "up"
-            1 / 0
+            _ = 1 / 0
     assert teardown.leftovers(name) == NOTHING
 
 

@@ -65,7 +65,7 @@ def test_loads_json_any_text(text):
 def test_loads_json_depth_and_numbers(doc, depth):
     text = "[" * depth + json.dumps(doc) + "]" * depth
     try:
-        got = loads_json(text, "f.json")
+        loads_json(text, "f.json")
     except InputProblem as e:
         assert depth > 60 or "digits" in str(e) or "out of range" in str(e), str(e)
         return

@@ -43,7 +43,7 @@ def test_mininet_prompt_traces_through_the_lab_and_tears_down():
     name = N("mn-inv")
     sess = f"utnt-{name}"
     from testbed.lab import load_lab
-    lab = load_lab("invisible-php")
+    load_lab("invisible-php")          # the lab loads before tmux and Mininet are tried
     def root_links():
         out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
         return {line.split(":")[1].strip().split("@")[0] for line in out.splitlines() if ":" in line}

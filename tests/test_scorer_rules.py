@@ -19,7 +19,7 @@ from testbed.experiments.matrix import lab_for
 from testbed.experiments.run import run_lab
 from testbed.lab import load_lab
 from testbed.scoring import score_run
-from testbed.scoring.score import CAUSES, OUTCOMES, choose_path, is_perfect, score_trace, visibility
+from testbed.scoring.score import CAUSES, OUTCOMES, choose_path, is_perfect, visibility
 from testbed.runtimes.sim import Sim
 from testbed.tools.scripted import ScriptedProber
 from testbed.truth import ground_truth

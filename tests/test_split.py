@@ -104,7 +104,6 @@ def test_mangled_plans_are_problems_never_crashes(tmp_path):
     """Seeded random damage to a plan (values swapped for other types, keys dropped, lists
     emptied): check_plan answers with one-line problems, never an exception; load_plan turns
     files that are not JSON into one line."""
-    import json
     import random
     lab = ring(tmp_path)
     doc = sp.split_lab(lab, HOSTS, seed=1)

@@ -16,7 +16,6 @@ import json
 import os
 from pathlib import Path
 
-import pytest
 
 from testbed.controlplane import build
 from testbed.lab import lab_names, load_lab

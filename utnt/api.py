@@ -15,6 +15,14 @@ from __future__ import annotations
 import contextlib
 import io
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:                   # imported when used: `import utnt` stays light (micro-VM guests)
+    import argparse
+
+    from utnt.net import ProbeParams
+    from utnt.net.ports import Port
+    from utnt.options import TntOptions
 
 
 def _flow(s: str) -> int:
@@ -28,7 +36,7 @@ def _flow(s: str) -> int:
     return v
 
 
-def add_options(p):
+def add_options(p: argparse.ArgumentParser) -> None:
     """TNT's and the prober's options on an argparse parser (the `utnt` command line adds the
     destinations and the port; Options.from_argv reads these alone)."""
     p.add_argument("-m", dest="method", default="icmp-paris", choices=["icmp-paris", "udp-paris"])
@@ -69,7 +77,7 @@ class Options:
     allow_private: bool = False
 
     @classmethod
-    def from_args(cls, ns) -> "Options":
+    def from_args(cls, ns: argparse.Namespace) -> "Options":
         """From an argparse namespace of utnt's parser (utnt.cli.build_parser)."""
         return cls(**{f.name: getattr(ns, f.name) for f in fields(cls)})
 
@@ -91,7 +99,7 @@ class Options:
         opts.tnt_options()                          # the sc_tnt rules, checked now
         return opts
 
-    def tnt_options(self, calibration: bool = False):
+    def tnt_options(self, calibration: bool = False) -> TntOptions:
         """sc_tnt's options (utnt.options.TntOptions); calibration runs may use thresholds of 0."""
         from utnt.options import TntOptions
         if not calibration and (self.frpla <= 0 or self.rtla <= 0):
@@ -100,14 +108,14 @@ class Options:
                           frpla_threshold=self.frpla, rtla_threshold=self.rtla, brute_force=self.brute,
                           allow_private=self.allow_private)
 
-    def probe_params(self):
+    def probe_params(self) -> ProbeParams:
         from utnt.net import ProbeParams
         return ProbeParams(attempts=self.attempts, wait=self.wait, gap_limit=self.gap, max_ttl=self.max_ttl,
                            ping_count=self.ping_count, rate=self.rate, flow=self.flow)
 
 
-def trace(port, targets: list[str], options: Options | None = None, *, ip: str, gw: str,
-          mac: bytes | None = None, calibration: bool = False, keep_traces: bool = False):
+def trace(port: Port, targets: list[str], options: Options | None = None, *, ip: str, gw: str,
+          mac: bytes | None = None, calibration: bool = False, keep_traces: bool = False) -> Any:
     """Run TNT toward every target over `port` with our own stack at `ip` (address/prefix)
     behind gateway `gw`. Returns the result document (to_json of the traces, plus counters);
     with keep_traces, (document, traces) so a caller can also print TNT's text dump."""

@@ -11,6 +11,13 @@ import argparse
 import json
 import sys
 from ipaddress import IPv4Address, IPv4Interface
+from typing import IO, TYPE_CHECKING, Any, Sequence
+
+if TYPE_CHECKING:
+    from utnt.api import Options
+    from utnt.net import ProbeParams
+    from utnt.net.ports import Port
+    from utnt.options import TntOptions
 
 from utnt.api import add_options
 from utnt.targets import IPV6_REFUSED, is_ipv6 as _is_ipv6
@@ -56,17 +63,18 @@ class _VersionAction(argparse.Action):
     modules it imports: email, zipfile, csv...) would otherwise load on every start, about
     half of uTNT's import time, which a micro-VM guest under TCG pays in seconds."""
 
-    def __init__(self, option_strings, prog, dest=argparse.SUPPRESS, default=argparse.SUPPRESS,
-                 help="show program's version number and exit"):
+    def __init__(self, option_strings: Sequence[str], prog: str, dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str = "show program's version number and exit") -> None:
         super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
         self.prog = prog
 
-    def __call__(self, parser, namespace, values, option_string=None):
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
         print(f"{self.prog} {_version()}")
         parser.exit()
 
 
-def build_parser(port_required: bool = True, prog: str = "utnt"):
+def build_parser(port_required: bool = True, prog: str = "utnt") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description="uTNT: TNT (Trace the Naughty Tunnels) with its own "
                                 "network stack, attached to an L2 port like a unikernel")
     p.add_argument("--version", action=_VersionAction, prog=prog)
@@ -87,19 +95,19 @@ def build_parser(port_required: bool = True, prog: str = "utnt"):
     return p
 
 
-def options_from(args, calibration: bool = False):
+def options_from(args: argparse.Namespace | Options, calibration: bool = False) -> TntOptions:
     """sc_tnt's options from parsed arguments (argparse's, or a utnt.Options)."""
     from utnt.api import Options
     return (args if isinstance(args, Options) else Options.from_args(args)).tnt_options(calibration)
 
 
-def params_from(args):
+def params_from(args: argparse.Namespace | Options) -> ProbeParams:
     from utnt.api import Options
     return (args if isinstance(args, Options) else Options.from_args(args)).probe_params()
 
 
 def read_targets(path: str) -> list[str]:
-    out = []
+    out: list[str] = []
     with open(path) as f:
         for n, line in enumerate(f, 1):
             line = line.split("#", 1)[0].strip()
@@ -115,7 +123,7 @@ def read_targets(path: str) -> list[str]:
     return out
 
 
-def run(port, args, out=sys.stdout) -> dict:
+def run(port: Port, args: argparse.Namespace, out: IO[str] = sys.stdout) -> dict[str, Any]:
     from utnt.api import Options, trace
     from utnt.output import dump_text
     targets = [args.dst] if args.dst else read_targets(args.addrfile)
@@ -129,10 +137,11 @@ def run(port, args, out=sys.stdout) -> dict:
         out.write("\n")
     else:
         out.write(dump_text(traces, verbose=args.verbose))
-    return doc
+    result: dict[str, Any] = doc
+    return result
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         options_from(args)

@@ -25,6 +25,7 @@ the first pass does not look at them (sc_tnt does not), so a reserved hop can be
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from . import ttl as ttlmod
 from .model import (
@@ -75,7 +76,7 @@ def evidence(hop: Hop) -> str | None:
     if not hop.responsive:
         return None
     if hop.labels and hop.is_time_exceeded:      # TNT reads labels on time-exceeded only
-        top = hop.top_lse_ttl
+        top = hop.labels[0][3]          # the top LSE's TTL
         return EXP if (top <= 1 or top == 255) else OPA
     q = hop.quoted_ttl
     if hop.is_time_exceeded and q is not None and q > 1 and q != 255:
@@ -181,7 +182,7 @@ def classify_trace(trace: Trace) -> list[Tunnel]:
             if hop.labels:
                 m = _flags(hop)
                 m.lsr = True
-                top = hop.top_lse_ttl
+                top = hop.labels[0][3]          # the top LSE's TTL
                 opaque = not (top <= 1 or top == 255)
                 if opaque:
                     m.opa = True
@@ -217,9 +218,9 @@ def classify_trace(trace: Trace) -> list[Tunnel]:
                 continue
         # a reply that may end a tunnel
         if prev is not None:
-            pm = prev.mpls
-            if pm is None or not pm.lsr:
+            if prev.mpls is None or not prev.mpls.lsr:
                 continue
+            pm = prev.mpls
             if pm.exp:
                 m = _flags(hop)
                 m.egr = m.exp = True
@@ -249,10 +250,11 @@ def tunnels_of(trace: Trace, hops: list[Hop] | None = None) -> list[Tunnel]:
     they differ; trigger: the first hop's trigger that is not QTTL/UTURN, else the signature."""
     hops = trace.hops if hops is None else hops
     out: list[Tunnel] = []
-    cur: dict | None = None
+    cur: dict[str, Any] | None = None
 
     def close(egr: Hop | None) -> None:
         nonlocal cur
+        assert cur is not None
         members = cur["members"] + ([egr] if egr is not None else [])
         lsr_cls = {h.mpls.cls for h in cur["lsrs"] if h.mpls.cls}
         if not lsr_cls:
@@ -333,7 +335,9 @@ class Candidate:
     @property
     def key(self) -> tuple[str, str]:
         """The tunnel-cache key (start, next) of tnt.md 4.6."""
-        return (self.start.address, self.next.address)
+        start, nxt = self.start.address, self.next.address
+        assert start is not None and nxt is not None        # both are replies
+        return (start, nxt)
 
 
 def start_ttl_for(start: Hop) -> int:
@@ -401,9 +405,9 @@ def find_candidates(trace: Trace, options: TntOptions) -> list[Candidate]:
             continue
 
         def queue(trigger: str) -> None:
-            out.append(Candidate(trigger=trigger, start=sp, next=h, start_pos=start_pos,
-                                 next_pos=i, insert_pos=i - 1 if dup else i,
-                                 ingress_null=null, start_ttl=start_ttl_for(sp)))
+            out.append(Candidate(trigger=trigger, start=sp, next=h, start_pos=start_pos,  # noqa: B023
+                                 next_pos=i, insert_pos=i - 1 if dup else i,  # noqa: B023
+                                 ingress_null=null, start_ttl=start_ttl_for(sp)))  # noqa: B023
         # 3
         if is_opa_egr(h):
             queue(MTTL)
@@ -502,7 +506,7 @@ def apply_uturn(trace: Trace) -> list[Tunnel]:
                 ends_here = hop is not None and not _inside(hop) and not is_opa_egr(hop)
                 if hop is None or ends_here:
                     next_egress = True
-                if ends_here:
+                if hop is not None and ends_here:
                     m = _flags(hop)
                     if m.ing or m.egr:
                         m.clear_roles()
@@ -525,15 +529,15 @@ def apply_uturn(trace: Trace) -> list[Tunnel]:
                     if mx.ing or mx.egr:
                         mx.clear_roles()
                     mx.lsr = mx.imp_ut = True
-            elif (i == n - 1 and abs(u) >= UTURN_SEQ_THRESHOLD and r != u
-                  and hop.address != trace.dst and not is_lsr(hop)):
-                m = _flags(hop)
+            elif (i == n - 1 and abs(u) >= UTURN_SEQ_THRESHOLD and r != u      # u != 0: a reply, hop is h
+                  and h.address != trace.dst and not is_lsr(h)):
+                m = _flags(h)
                 m.clear_roles()
                 m.lsr = m.imp_ut = True
             usum = 0
             continue
         usum += abs(u)
-    return [t for t in tunnels_of(trace) if any(x.mpls.imp_ut for x in t.members)]
+    return [t for t in tunnels_of(trace) if any(x.mpls is not None and x.mpls.imp_ut for x in t.members)]
 
 
 _META = ("technique", "stop_reason", "start_point", "next_hop", "ingress_null", "buddy",

@@ -1,11 +1,13 @@
 """Rebuild traces from uTNT's JSON (e.g. a run in another namespace) to print the TNT dump."""
 from __future__ import annotations
 
+from typing import Any
+
 from .model import Attempt, Hop, MplsTag, Trace, Tunnel
 from .output import dump_text
 
 
-def hop_from_json(d: dict) -> Hop:
+def hop_from_json(d: dict[str, Any]) -> Hop:
     m = d.get("mpls")
     h = Hop(index=d["index"], address=d.get("address"), probe_ttl=d.get("probe_ttl"), rtt_ms=d.get("rtt_ms"),
             icmp_type=d.get("icmp_type"), icmp_code=d.get("icmp_code"), reply_ttl=d.get("reply_ttl"),
@@ -28,7 +30,7 @@ def hop_from_json(d: dict) -> Hop:
     return h
 
 
-def trace_from_json(d: dict) -> Trace:
+def trace_from_json(d: dict[str, Any]) -> Trace:
     t = Trace(src=d["src"], dst=d["dst"], method=d.get("method", "icmp-paris"),
               hops=[hop_from_json(h) for h in d.get("hops", [])], stop_reason=d.get("stop_reason"),
               probe_count=d.get("probe_count"), start_ttl=d.get("start_ttl", 1))
@@ -42,5 +44,5 @@ def trace_from_json(d: dict) -> Trace:
     return t
 
 
-def dump_text_json(traces: list[dict], verbose: bool = True) -> str:
+def dump_text_json(traces: list[dict[str, Any]], verbose: bool = True) -> str:
     return dump_text([trace_from_json(t) for t in traces], verbose=verbose)

@@ -195,14 +195,14 @@ class MplsTag:
         parts = [p for p in self.trigger_parts if p != "INF"]
         return ",".join(parts) if parts else None
 
-    def _key(self) -> tuple:
+    def _key(self) -> tuple[object, ...]:
         return tuple(getattr(self, k) if k != "triggers" else frozenset(self.triggers)
                      for k in self.__slots__)
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, MplsTag) and self._key() == other._key()
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash(self._key())
 
     def __repr__(self) -> str:
@@ -211,7 +211,7 @@ class MplsTag:
                 f"{',step=' + str(self.step) if self.step is not None else ''}"
                 f"{',INCOMP?' if self.incomplete else ''})")
 
-    def __deepcopy__(self, memo):
+    def __deepcopy__(self, memo: dict[int, object]) -> MplsTag:
         new = MplsTag.__new__(MplsTag)
         for k in self.__slots__:
             v = getattr(self, k)
@@ -276,7 +276,7 @@ class Hop:
             icmp_code=reply.icmp_code,
             reply_ttl=reply.reply_ttl,
             quoted_ttl=reply.quoted_ttl,
-            labels=[tuple(lse) for lse in reply.labels],
+            labels=[(lse[0], lse[1], lse[2], lse[3]) for lse in reply.labels],
         )
 
     @classmethod

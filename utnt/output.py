@@ -65,6 +65,7 @@ def format_hop(hop: Hop, verbose: bool = False) -> str:
         if hop.mpls is not None:
             parts.append(format_mpls(hop.mpls))
         return "  ".join(parts)
+    assert hop.address is not None          # responsive
     parts.append(hop.address)
     if hop.rtt_ms is not None:
         parts.append(f"{hop.rtt_ms:.3f} ms")

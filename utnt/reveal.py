@@ -29,7 +29,7 @@ import copy
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from .detect import Candidate
 from .model import (
@@ -93,7 +93,7 @@ class Session:
         """Run one trace; mark reserved hops; make sure ``probe_count`` is set."""
         tr = copy.deepcopy(self.prober.trace(dst, first_ttl, method))
         for h in tr.hops:
-            h.reserved = h.responsive and self.reserved(h.address)
+            h.reserved = h.address is not None and self.reserved(h.address)     # responsive and reserved
         if tr.probe_count is None:
             tr.probe_count = estimate_trace_probes(tr)
         self.probes += tr.probe_count
@@ -261,9 +261,8 @@ def run_test(c: Candidate, session: Session) -> RevealResult:
     revealed hop nearest the ingress, on a failed one the first copy of H.
     """
     opts = session.options
-    start = c.start.address
-    dup = c.next.address
-    target: str | None = dup
+    start, dup = c.key                      # the start point's and H's addresses
+    target = dup
     res = RevealResult()
     revealed: list[tuple[Hop, str, int]] = []
     step = 1
@@ -276,6 +275,7 @@ def run_test(c: Candidate, session: Session) -> RevealResult:
             break
         method = METHOD_UDP_PARIS if buddy_mode else opts.method
         tr = session.trace(target, c.start_ttl, method)
+        assert tr.probe_count is not None   # Session.trace sets it
         res.probe_count += tr.probe_count
         if buddy_mode:
             res.buddy = True
@@ -298,6 +298,7 @@ def run_test(c: Candidate, session: Session) -> RevealResult:
             if nxt.address in known:
                 res.stop_reason, res.incomplete = STOP_LOOP, True
                 break
+            assert nxt.address is not None  # responsive
             target = nxt.address
             continue
         reason = out if isinstance(out, str) else NTH_RV
@@ -412,6 +413,7 @@ def apply_result(trace: Trace, c: Candidate, res: RevealResult, cached: bool) ->
         new[0].attempts = [res.attempt]     # TNT: stop reason on the LSP's first hop
     if c.trigger == DUPIP:
         egress: Hop | None = new[-1]
+        assert egress is not None and egress.mpls is not None     # revealed: tagged just above
         egress.mpls.lsr = False             # sc_tnt's lsr_mask: the last revealed hop is the egress
         egress.mpls.egr = True
         lsrs = new[:-1]
@@ -437,7 +439,7 @@ def apply_result(trace: Trace, c: Candidate, res: RevealResult, cached: bool) ->
     trace.hops[c.insert_pos:c.insert_pos] = new
     renumber(trace)
 
-    fields = dict(
+    fields: dict[str, Any] = dict(
         lsrs=[h.address for h in lsrs],
         technique=_overall_technique([t for _, t, _ in res.revealed]),
         complete=not res.incomplete, stop_reason=res.stop_reason,

@@ -36,6 +36,7 @@ def _ping_hops(session: Session, trace: Trace, hops: Iterable[Hop]) -> None:
     for h in hops:
         if not h.responsive:
             continue
+        assert h.address is not None        # responsive
         ttl, spent = session.ping(h.address)
         trace.ping_probes += spent
         h.er_ttl = ttl

@@ -4,7 +4,9 @@ A Paris traceroute (uTNT's stack); a run of hops quoting an RFC 4950 label stack
 or an IP-TTL above 1 (implicit: the qTTL signature) is one tunnel between the hops around it.
 It does not look for opaque or invisible tunnels. docs/tutorial.md walks through it.
 """
-import argparse, json, sys
+import argparse
+import json
+import sys
 from utnt.net import NetProber, ProbeParams, Stack, TapPort
 
 

@@ -440,7 +440,7 @@ class _LazyMasks:
         return self._full
 
     def __getitem__(self, key):
-        pi, i = key[0], key[1]
+        pi = key[0]
         if isinstance(pi, int):
             return self.prefix(pi)[key[1:]] if len(key) > 1 else self.prefix(pi)
         return self.full()[key]

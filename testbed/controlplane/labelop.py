@@ -24,7 +24,7 @@ SWAP, PHP, UNTAGGED, SWAP_PUSH = "swap", "php", "untagged", "swap-push"
 ELI = 7         # entropy label indicator (RFC 6790): it and the entropy label under it are popped together
 
 
-def strip_explicit_null(stack: tuple) -> int:
+def strip_explicit_null(stack: tuple[int, ...]) -> int:
     """How many labels on top of `stack` this router pops before a lookup: explicit nulls,
     and an entropy label indicator with its entropy label (RFC 6790: the LSP's egress, which
     sees them once the penultimate hop popped the transport label, removes both)."""
@@ -39,7 +39,7 @@ def strip_explicit_null(stack: tuple) -> int:
     return min(k, len(stack))
 
 
-def after_hop(stack: tuple, out_label, push: tuple = ()) -> tuple[str, tuple]:
+def after_hop(stack: tuple[int, ...], out_label: int | None, push: tuple[int, ...] = ()) -> tuple[str, tuple[int, ...]]:
     """(action, labels sent to the next hop) for the received labels `stack` (explicit null
     already stripped) forwarded through an LFIB next hop whose out-label is `out_label`;
     `push`: labels that hop pushes above the swapped one (LDP over RSVP: "swap-push")."""

@@ -55,7 +55,7 @@ def detect_format(text: str, path: str = "<input>") -> str:
             if isinstance(doc, dict) and ("type" in doc or "addr" in str(doc)):
                 return "scamper-json"
             raise ResultError(path, 2, "json", "several JSON values but not scamper's one-object-per-line output; "
-                              "give --format")
+                              "give --format") from None
         items = doc if isinstance(doc, list) else [doc]
         for o in items:
             if not isinstance(o, dict):
@@ -93,7 +93,6 @@ def parse_text(text: str, path: str = "<input>", fmt: str | None = None) -> list
 
 def read_results(paths, fmt: str | None = None) -> list[dict]:
     """Every trace of every file ('-' reads stdin), each tagged with its file."""
-    import sys
     out = []
     for p in paths:
         try:

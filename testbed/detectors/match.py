@@ -17,7 +17,7 @@ def complete_sources(lab, truth: dict, traces: list[dict]) -> list[dict]:
         seen = {lab.owner_of(h["address"]) for h in t.get("hops", []) if h.get("address")}
 
         def overlap(p):
-            return max((len(seen & {s["node"] for s in path["forward"]}) for path in p["paths"]), default=0)
+            return max((len(seen & {s["node"] for s in path["forward"]}) for path in p["paths"]), default=0)  # noqa: B023 (max calls it now)
         best = max(cands, key=overlap)
         t["src"] = best.get("from_address")
         t["src_inferred"] = True

@@ -24,6 +24,11 @@ equal-cost next hops (they forward it like any packet).
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
+A = TypeVar("A")        # an address: an int in the engine, a string in the ground truth
 
 OUTGOING, INCOMING, PROBED = "outgoing", "incoming", "probed"
 
@@ -33,7 +38,7 @@ def router_seed(name: str) -> int:
     return zlib.crc32(b"reply:" + name.encode())
 
 
-def reply_hop(hops, h: int, seed: int):
+def reply_hop(hops: Sequence[T], h: int, seed: int) -> T:
     """The equal-cost next hop (an element of `hops`) of a reply about a packet whose flow hash
     is `h` (engine/router.py flow_hash, flow_hash6), at a router of seed `seed`. The flow hash
     is a CRC, linear over its bits: a seed XORed in or prefixed would keep every router's
@@ -44,12 +49,12 @@ def reply_hop(hops, h: int, seed: int):
     return hops[(mixed >> 16) % len(hops)]
 
 
-def source_mode(icmp_source: dict, kind: str) -> str:
+def source_mode(icmp_source: dict[str, str], kind: str) -> str:
     """The router's source rule for a reply of `kind` (time_exceeded, unreachable, echo_reply)."""
     return icmp_source.get(kind, OUTGOING)
 
 
-def reply_source(mode: str, outgoing, incoming, probed=None):
+def reply_source(mode: str, outgoing: A | None, incoming: A | None, probed: A | None = None) -> A | None:
     """The source address of a reply: `outgoing` is the address of the interface of the next hop
     `reply_hop` chose (None without a route back), `incoming` the address of the interface the
     answered packet came in on, `probed` the local address it was sent to (None when it was not

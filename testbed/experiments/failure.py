@@ -152,7 +152,6 @@ def _uses(tables: dict, failed_ifs: set) -> list[str]:
 def _workers_on(lab_name: str, generation: int, timeout: float = 15.0):
     """Until every engine worker runs tables of at least `generation` (each records the one it
     loaded in RUN_DIR/worker-I.json)."""
-    import json
     from testbed.runtimes.netns import state
     st = state.read_state(lab_name) or {}
     n = len(st.get("workers", []))

@@ -54,7 +54,7 @@ def _trace_text(tr: dict, det: str) -> str:
 
 
 def print_run(doc: dict, lab, console):
-    from testbed.detectors.views import label, trace_text, visibility_line
+    from testbed.detectors.views import label, visibility_line
     sc = doc["score"]
     det = (doc.get("detector") or {}).get("name", "utnt")
     who = _clean(label(det))

@@ -268,8 +268,8 @@ def _parse_daemon_output(out: str, daemon: str, sentinel_line: int, command: str
                 continue
             quoted = original[line - 1] if 1 <= line <= len(original) else m["text"]
             res.rejected.append(Rejection(line, quoted, m["reason"]))
-        elif _DAEMON_FAIL.search(raw):
-            res.rejected.append(Rejection(0, "", _DAEMON_FAIL.search(raw).group(0)))
+        elif fail := _DAEMON_FAIL.search(raw):
+            res.rejected.append(Rejection(0, "", fail.group(0)))
         kept.append(raw)
     res.output = "\n".join(kept)
     if not seen_sentinel:

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from testbed import TOPOLOGIES
 from testbed.errors import LabError, Problem
-from testbed.inputs import InputProblem, check_name, safe_path_text
+from testbed.inputs import check_name, safe_path_text
 
 from . import params as P
 from .build import build_lab

@@ -6,6 +6,7 @@ import math
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -19,11 +20,12 @@ GENERIC_INT = (-1_000_000, 1_000_000)
 
 
 @lru_cache(maxsize=1)
-def known() -> dict:
-    return yaml.safe_load((Path(__file__).with_name("params.yaml")).read_text())
+def known() -> dict[str, Any]:
+    spec: dict[str, Any] = yaml.safe_load((Path(__file__).with_name("params.yaml")).read_text())
+    return spec
 
 
-def parse_value(text: str):
+def parse_value(text: str) -> bool | int | float | str:
     """A --set value: integer, finite number, true/false, or a short word (no paths)."""
     t = text.strip()
     if t in ("true", "false"):
@@ -41,9 +43,10 @@ def parse_value(text: str):
                      "'_.:,+-' (at most 64 characters; no '/', spaces or quotes)")
 
 
-def parse_sets(pairs: list[str] | None) -> dict:
+def parse_sets(pairs: list[str] | None) -> dict[str, Any]:
     """--set key=value pairs to a dict; every bad pair is reported (one line each)."""
-    out, problems = {}, []
+    out: dict[str, Any] = {}
+    problems: list[Problem] = []
     for p in pairs or []:
         if "=" not in p:
             problems.append(Problem("--set", p, "expected NAME=VALUE, for example --set lsrs=5"))
@@ -69,17 +72,17 @@ def allowed(name: str, no_limits: bool = False) -> str:
         lo, hi = GENERIC_INT
         return f"an integer in {lo}..{hi}, a finite number, true/false or a short word"
     if spec["type"] == "int":
-        hi = "" if no_limits else spec["max"]
-        return f"an integer in {spec['min']}..{hi} ({spec['what']})"
+        top = "" if no_limits else spec["max"]
+        return f"an integer in {spec['min']}..{top} ({spec['what']})"
     if spec["type"] == "vendor":
         from testbed import vendors
         return f"one of {', '.join(vendors.names())} ({spec['what']})"
-    return spec["type"]
+    return str(spec["type"])
 
 
-def check(path: str, params: dict, reads: set[str] | None, no_limits: bool = False):
+def check(path: str, params: dict[str, Any], reads: set[str] | None, no_limits: bool = False) -> None:
     """Every parameter given must be one the lab reads, with an allowed value."""
-    problems = []
+    problems: list[Problem] = []
     for k, v in params.items():
         field = f"--set {k}"
         if not isinstance(k, str) or not KEY.match(k):

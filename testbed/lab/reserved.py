@@ -7,7 +7,7 @@ RESERVED = [IPv4Network(n) for n in (
     "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4")]
 
 
-def is_reserved(addr) -> bool:
+def is_reserved(addr: object) -> bool:
     a = IPv4Address(str(addr))
     return any(a in n for n in RESERVED)
 

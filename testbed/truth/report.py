@@ -297,8 +297,8 @@ def reply_paths(cp, node: str, to, in_addr=None, kind: str = "time_exceeded", pr
         first = []
 
         def pick(hops, nh=nh):          # the router's own decision first, then every branch after it
-            if not first:
-                first.append(nh)
+            if not first:  # noqa: B023 (walk calls it in this iteration)
+                first.append(nh)  # noqa: B023 (walk calls it in this iteration)
                 return [nh]
             return hops
         for ret in walk(cp, node, to, pick=pick):

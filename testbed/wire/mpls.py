@@ -45,7 +45,7 @@ def parse_stack(buf, off: int, end: int | None = None) -> tuple[list[tuple[int, 
         raise WireError(f"MPLS: end {end} beyond buffer of {len(buf)} bytes")
     if off < 0:
         raise WireError("MPLS: negative offset")
-    stack = []
+    stack: list[tuple[int, int, int, int]] = []
     append = stack.append
     for _ in range(MAX_STACK):
         if end - off < 4:

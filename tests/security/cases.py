@@ -18,13 +18,6 @@ Other modules add cases: every tests/security/cases*.py with a cases() function 
 """
 from __future__ import annotations
 
-import contextlib
-import io
-import os
-import signal
-import subprocess
-import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 

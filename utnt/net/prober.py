@@ -14,9 +14,11 @@ import struct
 from collections import Counter
 from dataclasses import dataclass
 from ipaddress import IPv4Address
+from typing import Any
 
 from utnt.model import METHOD_ICMP_PARIS, Reply, Trace
 
+from .stack import Stack
 from .wire import DecodeError, decode_icmp, inet_checksum, ones_sum
 
 UDP_DPORT = 33435
@@ -42,7 +44,7 @@ class ProbeCounters:
     malformed: int = 0       # truncated quotes, bad checksums, bad lengths
     ext_malformed: int = 0   # ICMP extension structures with bad lengths or checksums
 
-    def to_json(self):
+    def to_json(self) -> dict[str, int]:
         return dict(self.__dict__)
 
 
@@ -51,7 +53,7 @@ def _fix16(words_sum: int) -> int:
     return (~words_sum) & 0xFFFF
 
 
-def _ip(a) -> int:
+def _ip(a: object) -> int:
     return int(IPv4Address(str(a)))
 
 
@@ -61,11 +63,11 @@ class _Pending:
     dst: int
     ttl: int
     sent: float
-    reply: tuple | None = None
+    reply: tuple[Any, ...] | None = None
 
 
 class NetProber:
-    def __init__(self, stack, params: ProbeParams | None = None):
+    def __init__(self, stack: Stack, params: ProbeParams | None = None) -> None:
         self.stack = stack
         self.p = params or ProbeParams()
         self.counters = ProbeCounters()
@@ -78,11 +80,11 @@ class NetProber:
             self.udp_sport = 40000 + int.from_bytes(os.urandom(2), "big") % 20000
         self.ping_id = (self.icmp_id + 1) & 0xFFFF or 7
         self.seq = 0
-        self.pending: dict[tuple, _Pending] = {}
-        self._last_send = None
+        self.pending: dict[tuple[Any, ...], _Pending] = {}
+        self._last_send: float | None = None
 
     # ------------------------------------------------------------------ probes
-    def _rate_wait(self):
+    def _rate_wait(self) -> None:
         if not self.p.rate:
             return
         gap = 1.0 / self.p.rate
@@ -105,7 +107,7 @@ class NetProber:
         word = _fix16(ones_sum(pseudo + hdr + b"\x00\x00"))
         return hdr + struct.pack("!H", word)
 
-    def _send(self, dst: int, ttl: int, method: str) -> tuple:
+    def _send(self, dst: int, ttl: int, method: str) -> tuple[Any, ...]:
         self._rate_wait()
         self.seq = (self.seq + 1) & 0xFFFF or 1
         if method == METHOD_ICMP_PARIS:
@@ -121,11 +123,11 @@ class NetProber:
         return key
 
     # ------------------------------------------------------------------ replies
-    def _collect(self, timeout: float):
+    def _collect(self, timeout: float) -> None:
         for ip, t in self.stack.receive(timeout):
             self._match(ip, t)
 
-    def _match(self, ip: bytes, t: float):
+    def _match(self, ip: bytes, t: float) -> None:
         ihl = (ip[0] & 0x0F) * 4
         if ip[9] != 1:
             self.counters.unmatched += 1
@@ -182,7 +184,7 @@ class NetProber:
             return
         self._deliver(key, (src, m.type, m.code, rttl, qttl, labels), t)
 
-    def _deliver(self, key, reply, t):
+    def _deliver(self, key: tuple[Any, ...], reply: tuple[Any, ...], t: float) -> None:
         pend = self.pending.get(key)
         if pend is None or pend.reply is not None:
             self.counters.unmatched += 1
@@ -192,7 +194,7 @@ class NetProber:
         pend.reply = reply + ((t - pend.sent) * 1000.0,)
         self.counters.replies += 1
 
-    def _wait_for(self, key) -> tuple | None:
+    def _wait_for(self, key: tuple[Any, ...]) -> tuple[Any, ...] | None:
         port = self.stack.port
         deadline = self.pending[key].sent + self.p.wait
         while self.pending[key].reply is None:
@@ -251,7 +253,7 @@ class NetProber:
 
     def ping(self, addr: str) -> int | None:
         d = _ip(addr)
-        ttls = []
+        ttls: list[int] = []
         for _ in range(self.p.ping_count):
             self._rate_wait()
             self.seq = (self.seq + 1) & 0xFFFF or 1

@@ -9,6 +9,7 @@ import os
 import struct
 from ipaddress import IPv4Address, IPv4Interface
 
+from .ports import Port
 from .wire import inet_checksum
 
 _ET_IP, _ET_ARP = b"\x08\x00", b"\x08\x06"
@@ -20,7 +21,7 @@ class StackError(Exception):
 
 
 class Stack:
-    def __init__(self, port, address: str, gateway: str, mac: bytes | None = None):
+    def __init__(self, port: Port, address: str, gateway: str, mac: bytes | None = None) -> None:
         itf = IPv4Interface(address if "/" in address else f"{address}/32")
         self.port = port
         self.ip = int(itf.ip)
@@ -34,7 +35,7 @@ class Stack:
         self.counters = {"rx": 0, "tx": 0, "not_for_us": 0, "bad_ip": 0, "arp_answered": 0}
 
     # -------------------------------------------------------------- sending
-    def resolve_gateway(self, timeout: float = 1.0, attempts: int = 3):
+    def resolve_gateway(self, timeout: float = 1.0, attempts: int = 3) -> bytes:
         req = BCAST + self.mac + _ET_ARP + struct.pack("!HHBBH6sI6sI", 1, 0x0800, 6, 4, 1, self.mac, self.ip,
                                                       b"\x00" * 6, self.gateway)
         for _ in range(attempts):
@@ -48,7 +49,7 @@ class Stack:
 
     def send_ip(self, dst: int, proto: int, ttl: int, l4: bytes, ident: int | None = None, tos: int = 0) -> int:
         if self.gw_mac is None:
-            self.resolve_gateway()
+            self.gw_mac = self.resolve_gateway()
         if ident is None:
             self.ident = (self.ident + 1) & 0xFFFF
             ident = self.ident
@@ -97,7 +98,7 @@ class Stack:
                 out.append((ip, t))
         return out
 
-    def _arp(self, f: bytes):
+    def _arp(self, f: bytes) -> None:
         if len(f) < 42:
             return
         htype, ptype, hlen, plen, op = struct.unpack_from("!HHBBH", f, 14)
@@ -113,7 +114,7 @@ class Stack:
             self.port.send(bytes(sha) + self.mac + _ET_ARP +
                            struct.pack("!HHBBH6sI6sI", 1, 0x0800, 6, 4, 2, self.mac, self.ip, bytes(sha), spa))
 
-    def _echo_reply(self, ip: bytes, ihl: int):
+    def _echo_reply(self, ip: bytes, ihl: int) -> None:
         src, = struct.unpack_from("!I", ip, 12)
         icmp = bytearray(ip[ihl:])
         if inet_checksum(bytes(icmp)) != 0:

@@ -32,7 +32,7 @@ def ones_sum(data: bytes) -> int:
     total = sum(struct.unpack(f"!{len(data) // 2}H", data))
     while total > 0xFFFF:
         total = (total & 0xFFFF) + (total >> 16)
-    return total
+    return int(total)
 
 
 def inet_checksum(data: bytes) -> int:

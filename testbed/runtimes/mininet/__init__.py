@@ -52,7 +52,6 @@ def switch_name(name: str, k: int) -> str:
 
 def plan(lab, name: str) -> dict:
     from testbed.runtimes.netns import names
-    from testbed.runtimes.netns.supervisor import child_env as _child_env
     from testbed.runtimes.netns.plan import HOST_MTU, ROUTER_MTU, fingerprint, partition
     names.check_name(name)
     run_dir = RUN_ROOT / name

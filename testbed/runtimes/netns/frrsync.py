@@ -20,7 +20,6 @@ stopped like the workers.
 """
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys

@@ -16,7 +16,6 @@ Names in the switch namespace (at most 15 characters, the kernel's limit):
 """
 from __future__ import annotations
 
-import re
 
 from testbed.errors import InputError
 
