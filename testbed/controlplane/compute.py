@@ -20,7 +20,7 @@ import itertools
 import zlib
 from ipaddress import IPv4Network
 
-from .tables import EXPLICIT_NULL, IMPLICIT_NULL, ControlPlane, Prefix, LabelHop, LfibEntry, NextHop, Route, RouterTables
+from .tables import EXPLICIT_NULL, IMPLICIT_NULL, ControlPlane, LazyDict, Prefix, LabelHop, LfibEntry, NextHop, Route, RouterTables
 from .sixpe import apply_6pe
 
 FIRST_LABEL = 16
@@ -491,7 +491,7 @@ class _RouterView:
             pass
         od, r = self.od, self.r
         if self.labels is None:
-            self.labels = {lbl: pi for pi, lbl in od.bound.get(r, ())
+            self.labels = {lbl: pi for pi, lbl in _pairs(od.bound.get(r))
                            if lbl != IMPLICIT_NULL and lbl != EXPLICIT_NULL}
         pi = self.labels.get(label)
         e = None
@@ -506,7 +506,23 @@ class _RouterView:
         return e
 
 
+def _pairs(b) -> list:
+    """(prefix index, label) pairs of one router's bindings (bound[r]: two numpy arrays)."""
+    return [] if b is None else list(zip(b[0].tolist(), b[1].tolist()))
+
+
+def _bindings_of(prefixes, pis, labels):
+    """What fills a router's LazyDict of bindings: prefix -> label, in allocation order."""
+    return lambda: zip([prefixes[k] for k in pis.tolist()], labels.tolist())
+
+
 def build(lab) -> ControlPlane:
+    """The control plane of `lab`: whole tables (deferred per router) up to SCALE_ROUTERS
+    routers, above that per destination on demand (scale.build_scale: the same routes and
+    labels without all-pairs state)."""
+    from .scale import SCALE_ROUTERS, build_scale
+    if len(lab.routers) > SCALE_ROUTERS:
+        return build_scale(lab)
     from .tables import no_gc
     with no_gc():
         return _build(lab)
@@ -514,9 +530,19 @@ def build(lab) -> ControlPlane:
 
 def _build(lab) -> ControlPlane:
     import numpy as np
+    from . import cache
     owners = _owners(lab)
     nbrs = _neighbors(lab)
-    names, ix, D, C = _igp(lab, owners, nbrs)
+    ckey = cache.key(lab, owners, nbrs)
+    words = max(1, -(-max((len(lst) for lst in nbrs.values()), default=0) // MASK_BITS))
+    cached = cache.load(ckey, len(lab.routers), len(owners), words, [len(nbrs[r.name]) for r in lab.routers],
+                        [r.name for r in lab.routers]) if ckey else None
+    if cached is not None:
+        names = [r.name for r in lab.routers]
+        ix = {n: i for i, n in enumerate(names)}
+        D, masks, cached_bound = cached
+    else:
+        names, ix, D, C = _igp(lab, owners, nbrs)
     dist = Distances(names, D)
     routers = names
     members = {dn: set(dm.routers) for dn, dm in lab.domains.items()}
@@ -533,8 +559,9 @@ def _build(lab) -> ControlPlane:
         node = lab.nodes[r]
         own_sets[r].add(canon[IPv4Network(f"{node.loopback}/32")])
         own_sets[r].update(canon[itf.network] for itf in node.interfaces)
-    masks = np.zeros((len(prefixes), len(routers), C.shape[2]), dtype=np.int64)
-    for pi, pfx in enumerate(prefixes):
+    if cached is None:
+        masks = np.zeros((len(prefixes), len(routers), C.shape[2]), dtype=np.int64)
+    for pi, pfx in (() if cached is not None else enumerate(prefixes)):
         own = owners[pfx]
         cols = [ix[o] for o, _ in own]
         stubs = np.array([c for _, c in own], dtype=float)[:, None]
@@ -573,7 +600,7 @@ def _build(lab) -> ControlPlane:
     pos = {pi: k for k, pi in enumerate(by_addr_pi)}
     suffixes = [f"/{p}".encode() for p in by_addr]
     by_addr_pi_arr = np.array(by_addr_pi, dtype=np.int64)
-    bound: dict[str, list[tuple[int, int]]] = {}
+    bound: dict[str, tuple] = {}               # router -> (prefix indices, labels), numpy
     for dn, dm in lab.domains.items():
         cls = pclass[dn]
         cls_list = [cls[p] for p in by_addr]
@@ -591,31 +618,40 @@ def _build(lab) -> ControlPlane:
             own = own_sets[r]
             pers = node.personality
             null = IMPLICIT_NULL if node.popping == "php" else EXPLICIT_NULL
+            if cached is not None:              # the cache's bindings (checked: cache.load)
+                pis, labels = bound[r] = cached_bound.get(r, (np.zeros(0, np.int64),) * 2)
+                t.bindings = LazyDict(_bindings_of(prefixes, pis, labels))
+                continue
             if dm.sr:
                 _sr_bindings(lab, dm, node, t, own, null)
-                bound[r] = [(pindex[p], lbl) for p, lbl in t.bindings.items()]
+                bound[r] = (np.array([pindex[p] for p in t.bindings], dtype=np.int64),
+                            np.array(list(t.bindings.values()), dtype=np.int64))
                 continue
             order = np.array(_allocation_order(suffixes, r, pers.label_order), dtype=np.int64)
             kept = order[wanted["loopbacks" if node.ldp == "loopbacks" else "all"][order]]
             own_pos = np.zeros(len(by_addr), dtype=bool)
             own_pos[[pos[pindex[p]] for p in own]] = True
             is_own = own_pos[kept]
-            labels = np.where(is_own, null, pers.label_base + np.cumsum(~is_own) - 1).tolist()
-            if labels:
-                _label_room(lab, r, max(labels))
-            kept_l = kept.tolist()
-            t.bindings.update(zip([by_addr[k] for k in kept_l], labels))
-            bound[r] = list(zip(by_addr_pi_arr[kept].tolist(), labels))
+            labels = np.where(is_own, null, pers.label_base + np.cumsum(~is_own) - 1).astype(np.int64)
+            if labels.size:
+                _label_room(lab, r, int(labels.max()))
+            pis = by_addr_pi_arr[kept]
+            bound[r] = (pis, labels)
+            # the dict of prefix -> label is built on first use: a 400-router ISP has a million
+            t.bindings = LazyDict(_bindings_of(prefixes, pis, labels))
+
+    if ckey and cached is None:
+        cache.save(ckey, D, masks, bound, ix)
 
     # ---- LFIB and ingress pushes: per router, the label of each prefix (NONE: no binding).
     # Both are built per router on first use (RouterTables.lfib / .fib): a 400-router ISP has a
     # million (router, FEC) entries, and a walk or an engine worker reads a few routers' tables
     NONE = -1
     blab: dict[str, list[int]] = {}
-    for r, pairs in bound.items():
-        row = blab[r] = [NONE] * len(prefixes)
-        for pi, lbl in pairs:
-            row[pi] = lbl
+    for r, (pis, labels) in bound.items():
+        row = np.full(len(prefixes), NONE, dtype=np.int64)
+        row[pis] = labels
+        blab[r] = row.tolist()
     fec_via: dict[int, str] = {}               # one string per FEC, shared by every router's route
     dom_of = {r: dn for dn in lab.domains for r in members[dn]}
     hops_ready: dict[str, tuple] = {}
@@ -631,7 +667,7 @@ def _build(lab) -> ControlPlane:
         def load(lfib: dict):
             mem = members[dom_of[r]]
             lists, ids = hops_for(r)
-            for pi, local_label in bound[r]:
+            for pi, local_label in _pairs(bound[r]):
                 if local_label == IMPLICIT_NULL or local_label == EXPLICIT_NULL:
                     continue
                 hops = lists[ids[pi]]
