@@ -2,7 +2,7 @@
 
 One module per source format: topohub.py (topozoo:NAME, sndlib:NAME, caida:ASN from the
 topohub package), nodelink.py (FILE.json), graphml.py (FILE.graphml), clab.py
-(FILE.clab.yml / .yml / .yaml). build.py turns the router graph into a lab; write() prints it.
+(FILE.clab.yml / .yml / .yaml), synthetic.py (synthetic:isp?routers=N&seed=S, generated). build.py turns the router graph into a lab; write() prints it.
 """
 from __future__ import annotations
 
@@ -24,6 +24,9 @@ def load_graph(source: str):
     if sep and group in ("topozoo", "sndlib", "caida"):
         from . import topohub
         return topohub.load(group, rest)
+    if sep and group == "synthetic":
+        from . import synthetic
+        return synthetic.load(rest)
     p = Path(source)
     if not p.exists():               # a FIFO or a device is refused by the reader (testbed.inputs)
         raise ImportProblem(f"{source}: neither a file nor topozoo:NAME, sndlib:NAME or caida:ASN")
@@ -40,11 +43,15 @@ def load_graph(source: str):
         from . import clab
         return clab.load_file(p)
     raise ImportProblem(f"{source}: unknown format; give FILE.graphml, FILE.json (node-link), FILE.clab.yml, "
-                        "or topozoo:NAME / sndlib:NAME / caida:ASN")
+                        "or topozoo:NAME / sndlib:NAME / caida:ASN / synthetic:isp?routers=N&seed=S")
 
 
 def default_name(source: str) -> str:
     group, sep, rest = source.partition(":")
+    if sep and group == "synthetic":
+        from . import synthetic
+        kind, p = synthetic.parse(rest)
+        return slug(f"{kind}{p['routers']}-s{p['seed']}", 24)
     base = (("as" + rest) if group == "caida" else rest) if sep and group in ("topozoo", "sndlib", "caida") \
         else Path(source).name.split(".")[0]
     return slug(base, 24)
