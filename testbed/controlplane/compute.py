@@ -29,10 +29,11 @@ FIRST_LABEL = 16
 def _owners(lab):
     """prefix -> [(router, stub cost)] for every advertised prefix."""
     owners: dict[IPv4Network, list[tuple[str, int]]] = {}
-    for r in lab.routers:
-        owners.setdefault(Prefix(f"{r.loopback}/32"), []).append((r.name, 0))
+    for r in lab.routers:       # from (integer, length): parsing text was most of a 100,000-router lab's setup
+        owners.setdefault(Prefix((int(r.loopback), 32)), []).append((r.name, 0))
         for i in r.interfaces:
-            owners.setdefault(Prefix(str(i.network)), []).append((r.name, i.cost))
+            n = i.network
+            owners.setdefault(Prefix((int(n.network_address), n.prefixlen)), []).append((r.name, i.cost))
     return owners
 
 

@@ -175,7 +175,7 @@ class ScaleState:
         got = self.own.get(r)
         if got is None:
             node = self.lab.nodes[r]
-            got = {self.pindex[IPv4Network(f"{node.loopback}/32")]}
+            got = {self.pindex[IPv4Network((int(node.loopback), 32))]}
             got.update(self.pindex[i.network] for i in node.interfaces)
             self.own[r] = got
         return got
