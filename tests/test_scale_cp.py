@@ -19,9 +19,9 @@ from testbed.lab import lab_names, load_lab
 from testbed.truth import ground_truth
 
 
-def _synthetic(tmp_path, routers=120, seed=3, **kw):
+def _synthetic(tmp_path, routers=70, seed=3, **kw):
     f = tmp_path / f"syn{routers}-{seed}.yaml"
-    opts = dict(vendors="cisco=0.5,juniper=0.3,linux=0.2", domains=3, ldp="vendor", vps=3, dsts=6, seed=seed,
+    opts = dict(vendors="cisco=0.5,juniper=0.3,linux=0.2", domains=3, ldp="vendor", vps=2, dsts=5, seed=seed,
                 classes="invisible-php,opaque,invisible-uhp")
     opts.update(kw)
     write(import_lab(f"synthetic:isp?routers={routers}&seed={seed}&pop=12", **opts), str(f))
@@ -69,6 +69,7 @@ def test_per_destination_tables_truth_and_sim_traces_on_a_mixed_synthetic_isp(tm
 
     def run(cp):
         d = campaign(lab, "sim", cp=cp, workers=1, seed=1)
+        assert d["traces"] == 10
         return _digest({k: v for k, v in d.items() if k not in ("seconds", "traces_per_second", "_truth")})
     assert run(build(lab)) == run(build_scale(lab))
 
