@@ -15,7 +15,7 @@ seconds (CPU: the machine may be shared).
              whole-table control plane (compute._build: all-pairs SPF, per-(prefix, router)
              masks) where it fits in memory (it needs n^2 numbers: 2,000 routers at most here).
 
-    .venv/bin/python benchmarks/bench_sim_scale.py [--runs 3] [--max-routers 100000] [--skip campaign,cache,control]
+    .venv/bin/python benchmarks/bench_sim_scale.py [--runs 3] [--max-routers 10000|100000] [--skip campaign,cache,control]
 Not a test.
 """
 from __future__ import annotations
@@ -124,7 +124,8 @@ def lab_file(tmp: Path, source: str, name: str, **opts) -> Path:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--max-routers", type=int, default=100_000)
+    ap.add_argument("--max-routers", type=int, default=10_000,
+                    help="the biggest synthetic ISP to run (100000: the 100k rows, about 15 min per run on a busy machine)")
     ap.add_argument("--skip", default="", help="comma-separated: campaign, cache, control")
     a = ap.parse_args()
     skip = set(filter(None, a.skip.split(",")))
