@@ -26,22 +26,29 @@ def run(args):
     cmd = "testbed import " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["import"] else f"testbed import {args.source}"
     write(doc, args.output, cmd)
     from testbed.lab import load_lab
-    lab = load_lab(args.output)                       # what we wrote must be a valid lab
+    lab = load_lab(args.output, no_limits=True)       # what we wrote must be a valid lab
+    from testbed.lab.loader import limits
+    lim = limits()
+    over = [k for k, n in (("routers", len(lab.routers)), ("links", len(lab.links))) if n > lim[k]]
     out = {"file": args.output, "lab": lab.name, "routers": len(lab.routers), "hosts": len(lab.hosts),
            "links": len(lab.links), "domains": {d: len(m.routers) for d, m in lab.domains.items()},
-           "probes": sum(len(p.targets) for p in lab.probes), "dropped_disconnected": doc["_dropped"]}
+           "probes": sum(len(p.targets) for p in lab.probes), "dropped_disconnected": doc["_dropped"],
+           "over_limits": over}
     if args.json:
         return print_json(out)
     print(f"wrote {args.output}: {out['routers']} routers, {len(lab.links)} links, "
           f"{len(out['domains'])} MPLS domain(s), {out['hosts']} hosts, {out['probes']} probes"
-          + (f" ({doc['_dropped']} routers not connected to the rest left out)" if doc["_dropped"] else ""))
+          + (f" ({doc['_dropped']} routers not connected to the rest left out)" if doc["_dropped"] else "")
+          + (f"; over the lab size limits ({', '.join(over)}): give --no-limits to the commands that load it"
+             if over else ""))
 
 
 def add_parser(sub):
     s = sub.add_parser("import", help="a real topology (Topology Zoo, SNDlib, CAIDA, GraphML, containerlab) "
                                       "as a lab file")
     s.add_argument("source", nargs="?", help="topozoo:NAME | sndlib:NAME | caida:ASN | FILE.graphml | FILE.json "
-                                             "| FILE.clab.yml")
+                                             "| FILE.clab.yml | synthetic:isp?routers=N&seed=S (a generated "
+                                             "hierarchical ISP)")
     s.add_argument("-o", "--output", help="the lab file to write")
     s.add_argument("--name", help="lab name (default from the source)")
     s.add_argument("--vendors", default="cisco=1", help="vendor mix, e.g. cisco=0.6,juniper=0.3,linux=0.1")

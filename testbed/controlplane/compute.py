@@ -20,7 +20,7 @@ import itertools
 import zlib
 from ipaddress import IPv4Network
 
-from .tables import EXPLICIT_NULL, IMPLICIT_NULL, ControlPlane, Prefix, LabelHop, LfibEntry, NextHop, Route, RouterTables
+from .tables import EXPLICIT_NULL, IMPLICIT_NULL, ControlPlane, LazyDict, Prefix, LabelHop, LfibEntry, NextHop, Route, RouterTables
 from .sixpe import apply_6pe
 
 FIRST_LABEL = 16
@@ -29,10 +29,11 @@ FIRST_LABEL = 16
 def _owners(lab):
     """prefix -> [(router, stub cost)] for every advertised prefix."""
     owners: dict[IPv4Network, list[tuple[str, int]]] = {}
-    for r in lab.routers:
-        owners.setdefault(Prefix(f"{r.loopback}/32"), []).append((r.name, 0))
+    for r in lab.routers:       # from (integer, length): parsing text was most of a 100,000-router lab's setup
+        owners.setdefault(Prefix((int(r.loopback), 32)), []).append((r.name, 0))
         for i in r.interfaces:
-            owners.setdefault(Prefix(str(i.network)), []).append((r.name, i.cost))
+            n = i.network
+            owners.setdefault(Prefix((int(n.network_address), n.prefixlen)), []).append((r.name, i.cost))
     return owners
 
 
@@ -631,7 +632,7 @@ class _RouterView:
             pass
         od, r = self.od, self.r
         if self.labels is None:
-            self.labels = {lbl: pi for pi, lbl in od.bound.get(r, ())
+            self.labels = {lbl: pi for pi, lbl in _pairs(od.bound.get(r))
                            if lbl != IMPLICIT_NULL and lbl != EXPLICIT_NULL}
         pi = self.labels.get(label)
         e = None
@@ -647,7 +648,23 @@ class _RouterView:
         return e
 
 
+def _pairs(b) -> list:
+    """(prefix index, label) pairs of one router's bindings (bound[r]: two numpy arrays)."""
+    return [] if b is None else list(zip(b[0].tolist(), b[1].tolist()))
+
+
+def _bindings_of(prefixes, pis, labels):
+    """What fills a router's LazyDict of bindings: prefix -> label, in allocation order."""
+    return lambda: zip([prefixes[k] for k in pis.tolist()], labels.tolist())
+
+
 def build(lab) -> ControlPlane:
+    """The control plane of `lab`: whole tables (deferred per router) up to SCALE_ROUTERS
+    routers, above that per destination on demand (scale.build_scale: the same routes and
+    labels without all-pairs state)."""
+    from .scale import SCALE_ROUTERS, build_scale
+    if len(lab.routers) > SCALE_ROUTERS:
+        return build_scale(lab)
     from .tables import no_gc
     with no_gc():
         return _build(lab)
@@ -655,9 +672,20 @@ def build(lab) -> ControlPlane:
 
 def _build(lab) -> ControlPlane:
     import numpy as np
+    from . import cache
     owners = _owners(lab)
     nbrs = _neighbors(lab)
-    if len(lab.routers) > LAZY_ROUTERS:
+    # the on-disk cache (controlplane/cache.py) holds whole-table labs; not the lazy IGP of big
+    # labs, nor labs with routers in two domains (their label rows are built below)
+    ckey = cache.key(lab, owners, nbrs) if len(lab.routers) <= LAZY_ROUTERS and not lab.shared_routers() else None
+    words = max(1, -(-max((len(lst) for lst in nbrs.values()), default=0) // MASK_BITS))
+    cached = cache.load(ckey, len(lab.routers), len(owners), words, [len(nbrs[r.name]) for r in lab.routers],
+                        [r.name for r in lab.routers]) if ckey else None
+    if cached is not None:
+        names = [r.name for r in lab.routers]
+        ix = {n: i for i, n in enumerate(names)}
+        D, masks, cached_bound = cached
+    elif len(lab.routers) > LAZY_ROUTERS:
         names = [r.name for r in lab.routers]
         ix = {n: i for i, n in enumerate(names)}
         D = _LazyIgp(lab, nbrs, ix)
@@ -679,7 +707,9 @@ def _build(lab) -> ControlPlane:
         node = lab.nodes[r]
         own_sets[r].add(canon[IPv4Network(f"{node.loopback}/32")])
         own_sets[r].update(canon[itf.network] for itf in node.interfaces)
-    if isinstance(D, _LazyIgp):
+    if cached is not None:
+        pass                                           # the cache's masks (checked: cache.load)
+    elif isinstance(D, _LazyIgp):
         masks = _LazyMasks(D, prefixes, owners, ix)
     else:
         masks = np.zeros((len(prefixes), len(routers), C.shape[2]), dtype=np.int64)
@@ -714,7 +744,7 @@ def _build(lab) -> ControlPlane:
     pos = {pi: k for k, pi in enumerate(by_addr_pi)}
     suffixes = [f"/{p}".encode() for p in by_addr]
     by_addr_pi_arr = np.array(by_addr_pi, dtype=np.int64)
-    bound: dict[str, list[tuple[int, int]]] = {}
+    bound: dict[str, tuple] = {}               # router -> (prefix indices, labels), numpy
     shared = lab.shared_routers()              # back-to-back LSPs: routers in two domains
     shared_wanted: dict[str, list] = {}        # such a router -> [(domain, wanted mask, null label)]
     for dn, dm in lab.domains.items():
@@ -740,21 +770,30 @@ def _build(lab) -> ControlPlane:
                     (dn, wanted["loopbacks" if knobs["ldp"] == "loopbacks" else "all"],
                      IMPLICIT_NULL if knobs["popping"] == "php" else EXPLICIT_NULL))
                 continue
+            if cached is not None:              # the cache's bindings (checked: cache.load)
+                pis, labels = bound[r] = cached_bound.get(r, (np.zeros(0, np.int64),) * 2)
+                t.bindings = LazyDict(_bindings_of(prefixes, pis, labels))
+                continue
             if dm.sr:
                 _sr_bindings(lab, dm, node, t, own, null)
-                bound[r] = [(pindex[p], lbl) for p, lbl in t.bindings.items()]
+                bound[r] = (np.array([pindex[p] for p in t.bindings], dtype=np.int64),
+                            np.array(list(t.bindings.values()), dtype=np.int64))
                 continue
             order = np.array(_allocation_order(suffixes, r, pers.label_order), dtype=np.int64)
             kept = order[wanted["loopbacks" if node.ldp == "loopbacks" else "all"][order]]
             own_pos = np.zeros(len(by_addr), dtype=bool)
             own_pos[[pos[pindex[p]] for p in own]] = True
             is_own = own_pos[kept]
-            labels = np.where(is_own, null, pers.label_base + np.cumsum(~is_own) - 1).tolist()
-            if labels:
-                _label_room(lab, r, max(labels))
-            kept_l = kept.tolist()
-            t.bindings.update(zip([by_addr[k] for k in kept_l], labels))
-            bound[r] = list(zip(by_addr_pi_arr[kept].tolist(), labels))
+            labels = np.where(is_own, null, pers.label_base + np.cumsum(~is_own) - 1).astype(np.int64)
+            if labels.size:
+                _label_room(lab, r, int(labels.max()))
+            pis = by_addr_pi_arr[kept]
+            bound[r] = (pis, labels)
+            # the dict of prefix -> label is built on first use: a 400-router ISP has a million
+            t.bindings = LazyDict(_bindings_of(prefixes, pis, labels))
+
+    if ckey and cached is None:
+        cache.save(ckey, D, masks, bound, ix)
 
     # a router in two domains has one label space: one label per FEC it binds in either domain,
     # in its allocation order, and per domain the FECs it binds there (its own prefixes with that
@@ -776,7 +815,7 @@ def _build(lab) -> ControlPlane:
             _label_room(lab, r, max(labels))
         kept_l = kept.tolist()
         t.bindings.update(zip([by_addr[k] for k in kept_l], labels))
-        bound[r] = list(zip(by_addr_pi_arr[kept].tolist(), labels))
+        bound[r] = (by_addr_pi_arr[kept], np.array(labels, dtype=np.int64))
         for dn, w, null in per:
             row = adv[(dn, r)] = [-1] * len(prefixes)
             for k, lbl, own in zip(kept_l, labels, is_own.tolist()):
@@ -788,10 +827,10 @@ def _build(lab) -> ControlPlane:
     # million (router, FEC) entries, and a walk or an engine worker reads a few routers' tables
     NONE = -1
     blab: dict[str, list[int]] = {}
-    for r, pairs in bound.items():
-        row = blab[r] = [NONE] * len(prefixes)
-        for pi, lbl in pairs:
-            row[pi] = lbl
+    for r, (pis, labels) in bound.items():
+        row = np.full(len(prefixes), NONE, dtype=np.int64)
+        row[pis] = labels
+        blab[r] = row.tolist()
     fec_via: dict[int, str] = {}               # one string per FEC, shared by every router's route
     dom_of = {r: dn for dn in lab.domains for r in members[dn]}
     # per router, its LDP peers' rows: the label each next hop advertises to it per FEC (NONE:
@@ -823,7 +862,7 @@ def _build(lab) -> ControlPlane:
         def load(lfib: dict):
             peers = peer_rows[r]
             lists, ids = hops_for(r)
-            for pi, local_label in bound[r]:
+            for pi, local_label in _pairs(bound[r]):
                 if local_label == IMPLICIT_NULL or local_label == EXPLICIT_NULL:
                     continue
                 hops = lists[ids[pi]]

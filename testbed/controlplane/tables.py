@@ -101,6 +101,82 @@ class Fib(dict):
         return None
 
 
+class LazyDict(dict):
+    """A dict filled on first use by `fill()` (an iterable of (key, value)): a router's LDP
+    bindings, which a 400-router ISP has a million of and a run reads a few routers' of. Every
+    read and write fills it first; pickled, it is a plain dict."""
+
+    def __init__(self, fill):
+        super().__init__()
+        self._fill_from = fill
+
+    def _fill(self):
+        f = self._fill_from
+        if f is not None:
+            self._fill_from = None
+            dict.update(self, f())
+
+    def __iter__(self):
+        self._fill()
+        return dict.__iter__(self)
+
+    def __len__(self):
+        self._fill()
+        return dict.__len__(self)
+
+    def __getitem__(self, k):
+        self._fill()
+        return dict.__getitem__(self, k)
+
+    def __setitem__(self, k, v):
+        self._fill()
+        dict.__setitem__(self, k, v)
+
+    def __delitem__(self, k):
+        self._fill()
+        dict.__delitem__(self, k)
+
+    def __contains__(self, k):
+        self._fill()
+        return dict.__contains__(self, k)
+
+    def __eq__(self, other):
+        self._fill()
+        if isinstance(other, LazyDict):
+            other._fill()
+        return dict.__eq__(self, other)
+
+    def __ne__(self, other):
+        return not self == other
+
+    __hash__ = None
+
+    def __repr__(self):
+        self._fill()
+        return dict.__repr__(self)
+
+    def __reduce__(self):
+        self._fill()
+        return (dict, (dict(self),))
+
+    def __or__(self, other):
+        self._fill()
+        return dict(self) | other
+
+
+for _name in ("get", "items", "keys", "values", "pop", "popitem", "setdefault", "update", "copy", "clear"):
+    def _method(name=_name):
+        base = getattr(dict, name)
+
+        def f(self, *a, **kw):
+            self._fill()
+            return base(self, *a, **kw)
+        f.__name__ = name
+        return f
+    setattr(LazyDict, _name, _method())
+del _name, _method
+
+
 IMPLICIT_NULL = 3
 EXPLICIT_NULL = 0
 UNTAGGED = None   # out-label of an LSP that ends abruptly: pop and forward as IP

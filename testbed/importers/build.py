@@ -32,6 +32,7 @@ LDP_POLICIES = ("domain", "all", "loopbacks", "vendor")
 MAX_ASN = 4294967295
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,23}$")
 DESCRIPTION_MAX = 500                   # the lab schema's limit
+BIG_POOLS = {"loopbacks": "28.0.0.0/14", "links": "20.0.0.0/12", "lans": "29.0.0.0/16"}
 MAX_HOSTS = 1200                        # the lab size limit on hosts (testbed/lab/limits.yaml)
 
 
@@ -215,13 +216,14 @@ def lab_from_graph(g: nx.Graph, name: str, *, source: str, vendors: str | None =
         by_as.setdefault(_asn(g.nodes[n].get("asn"), origin, n), []).append(n)
     doms: list[tuple[str, list]] = []
     for asn, members in sorted(by_as.items(), key=lambda kv: (kv[0] is None, kv[0] or 0)):
-        sub = g.subgraph(members)
+        # the graph itself where the view would hold all of it (networkx views filter every step)
+        sub = g if len(members) == g.number_of_nodes() else g.subgraph(members)
         part = max(nx.connected_components(sub), key=len)
         want = round(share * len(part))
         if want < 2:
             continue
         start = max(part, key=lambda x: (sub.degree(x), str(x)))
-        members = _grow(sub.subgraph(part), start, want)
+        members = _grow(sub if len(part) == sub.number_of_nodes() else sub.subgraph(part), start, want)
         base = f"as{asn}" if asn is not None else "core"
         if domains and domains > 1:
             for i, r in enumerate(_regions(g, members, domains, rng)):
@@ -307,7 +309,7 @@ def lab_from_graph(g: nx.Graph, name: str, *, source: str, vendors: str | None =
                           f"{len(dests)} destinations (seed {seed})")
     if len(description) > DESCRIPTION_MAX:
         description = description[:DESCRIPTION_MAX - 3] + "..."
-    return {
+    doc = {
         "name": name,
         "description": description,
         "defaults": {"vendor": default_vendor, "cost": 10},
@@ -318,3 +320,8 @@ def lab_from_graph(g: nx.Graph, name: str, *, source: str, vendors: str | None =
         "probes": plist,
         "_dropped": g.graph.get("dropped", 0),
     }
+    # the default pools hold 32,768 /31 links and 65,535 loopbacks: a bigger graph (a synthetic
+    # ISP) gets pools of its size, in public-looking space outside TNT's reserved ranges
+    if len(links) > 30000 or len(routers) > 60000:
+        doc["addressing"] = dict(BIG_POOLS)
+    return doc

@@ -178,26 +178,53 @@ class Nodes(dict):
         return dict.__len__(self)
 
 
+def _ends(lab, link) -> list[tuple[str, int]]:
+    """(node, port index) of each interface of a link."""
+    out = []
+    for itf in link.interfaces:
+        out.append((itf.node, next(i for i, x in enumerate(lab.nodes[itf.node].interfaces) if x is itf)))
+    return out
+
+
+class Wires(dict):
+    """(node, port) -> [(peer node, peer port, delay seconds)], each found on first use: a sim of
+    a 100,000-router lab (a Sim per vantage point) wires the ports its frames cross, not 150,000
+    links. A failed link carries nothing."""
+
+    def __init__(self, lab):
+        super().__init__()
+        self._lab = lab
+
+    def __missing__(self, key):
+        node, pidx = key
+        n = self._lab.nodes.get(node)
+        if n is None or not 0 <= pidx < len(n.interfaces):
+            raise KeyError(key)
+        link = n.interfaces[pidx].link
+        ends = _ends(self._lab, link)
+        got = self[key] = [] if link.down else [(b[0], b[1], link.delay_ms / 1000.0) for b in ends if b != key]
+        return got
+
+    def get(self, key, default=None):
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+
 class Sim:
     def __init__(self, lab, cp=None, seed: int | None = None):
         self.lab = lab
         self.cp = cp or build_cp(lab)
         self.nodes = Nodes(lab, self.cp)
         # (node, port) -> [(peer node, peer port, delay seconds)]
-        self.wires: dict[tuple[str, int], list[tuple[str, int, float]]] = {}
+        self.wires: dict[tuple[str, int], list[tuple[str, int, float]]] = Wires(lab)
         # (node, port) -> Impairment, for the ends of links with jitter or loss
         self.impair: dict[tuple[str, int], object] = {}
         for link in lab.links:
-            ends = []
-            for itf in link.interfaces:
-                pidx = next(i for i, x in enumerate(lab.nodes[itf.node].interfaces) if x is itf)
-                ends.append((itf.node, pidx))
-            for a in ends:
-                # a failed link carries nothing
-                self.wires[a] = [] if link.down else [(b[0], b[1], link.delay_ms / 1000.0) for b in ends if b != a]
             if not link.down and (link.jitter_ms > 0 or link.loss > 0):
                 from testbed.runtimes.impair import for_interface
-                for itf, a in zip(link.interfaces, ends):
+                for itf, a in zip(link.interfaces, _ends(lab, link)):
                     self.impair[a] = for_interface(lab, itf, "out", seed)
         self.now = 0.0
         self._q: list = []

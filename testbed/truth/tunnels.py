@@ -153,7 +153,7 @@ def _fec_owners(lab, cp, step) -> tuple[str | None, list[str]]:
     """The FEC of the label `step` arrived with at its router, and the routers owning it."""
     if cp is None:
         return None, []
-    e = cp.tables[step.node].lfib.get(step.labels_in[0])
+    e = cp.tables[step.node].label_entry(step.labels_in[0])
     if e is None or e.fec is None:
         return None, []
     owners = getattr(cp, "_fec_owners", None)     # prefix -> routers, built once per control plane

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
 from testbed.controlplane.labelop import ELI, after_hop, strip_explicit_null
@@ -9,8 +10,10 @@ from testbed.controlplane.labelop import ELI, after_hop, strip_explicit_null
 MAX_PATHS = 16
 
 
+@lru_cache(maxsize=1 << 16)
 def addr_str(a) -> str:
-    """An address as the tools print it: IPv4-mapped IPv6 in its dotted form (::ffff:11.0.0.3)."""
+    """An address as the tools print it: IPv4-mapped IPv6 in its dotted form (::ffff:11.0.0.3).
+    Kept per address: a truth of 1,000 probes prints the same few thousand addresses 600,000 times."""
     m = getattr(a, "ipv4_mapped", None)
     return f"::ffff:{m}" if m is not None else str(a)
 ENTROPY = -1        # stands for an entropy label: its value is per flow (the engine hashes the packet)
@@ -57,9 +60,18 @@ def walk(cp, src: str, dst, max_hops: int = 64, stack: tuple = (), pick=None) ->
     dst = ip_address(str(dst))
     v6 = dst.version == 6
     paths: list[list[Step]] = []
+    # per control plane, what every walk asks again and again: a node's addresses, a neighbour's
+    # address behind an interface (the lab does not change under a control plane)
+    memo = cp.__dict__.get("_walk_memo")
+    if memo is None:
+        memo = cp.__dict__["_walk_memo"] = ({}, {}, {}, {})
+    addr_memo, peer_memo = memo[0:2] if not v6 else memo[2:4]
 
     def addrs(node):
-        return lab.nodes[node].addresses6() if v6 else lab.nodes[node].addresses()
+        got = addr_memo.get(node)
+        if got is None:
+            got = addr_memo[node] = frozenset(lab.nodes[node].addresses6() if v6 else lab.nodes[node].addresses())
+        return got
 
     def ip_of(p):
         if not v6:
@@ -68,10 +80,18 @@ def walk(cp, src: str, dst, max_hops: int = 64, stack: tuple = (), pick=None) ->
 
     def peer_addr(node, out_ifname, neighbor):
         """The address of `neighbor` on the link behind node's `out_ifname`."""
+        k = (node, out_ifname, neighbor)
+        try:
+            return peer_memo[k]
+        except KeyError:
+            pass
+        got = None
         for p in lab.nodes[node].iface(out_ifname).peers():
             if p.node == neighbor:
-                return ip_of(p)
-        return None
+                got = ip_of(p)
+                break
+        peer_memo[k] = got
+        return got
 
     def on_link(node, out_ifname):
         for p in lab.nodes[node].iface(out_ifname).peers():
