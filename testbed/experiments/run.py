@@ -7,54 +7,7 @@ tap attachment point of the vantage point's LAN, with its own address: like a un
 """
 from __future__ import annotations
 
-import json
-import os
-import shlex
-import sys
-
 from testbed.errors import InputError, TestbedError
-
-
-def utnt_args(extra: list[str] | None):
-    """uTNT options given after `--` (TNT's -m -s -c -f -r -b, and -q -w -g --rate ...), as
-    uTNT's own API reads them (utnt.Options)."""
-    from utnt import Options
-    try:
-        return Options.from_argv(extra, prog="testbed run -- ")
-    except ValueError as e:
-        raise InputError(f"bad uTNT options after '--': {' '.join(extra or [])} ({e})") from None
-
-
-def probe_sim(lab, cp, source: str, targets: list[str], args, sim=None, calibration: bool = False) -> dict:
-    """uTNT through its Python API (utnt.trace) on a sim port beside `source`."""
-    import utnt
-    from testbed.runtimes.sim import Sim
-    from utnt.net import SimPortAdapter
-    sim = sim or Sim(lab, cp)
-    # a router vantage point probes with the router's own stack (locally generated packets)
-    sp = sim.attach_router(source) if lab.nodes[source].is_router else sim.attach(source)
-    doc = utnt.trace(SimPortAdapter(sp), targets, args, ip=f"{sp.ip}/{sp.prefixlen}", gw=str(sp.gateway),
-                     mac=sp.mac, calibration=calibration)
-    doc["sim"] = {"virtual_seconds": round(sim.now, 6), "frame_hops": sim.frame_hops}
-    return doc
-
-
-def probe_netns(lab_name: str, source: str, targets: list[str], extra: list[str] | None) -> dict:
-    """Run uTNT in the lab's switch namespace on the tap of `source`'s LAN."""
-    from testbed.runtimes import registry
-    att = registry.owner_of_up(lab_name).attachment(lab_name, source)
-    cmd = ["ip", "netns", "exec", att["namespace"], sys.executable, "-m", "utnt.cli", "--tap", att["tap"],
-           "--ip", f"{att['address']}/{att['prefixlen']}", "--gw", att["gateway"], "--json"]
-    # targets on stdin (no temporary file to leave behind); recorded with the lab's supervisor
-    # (`testbed down` stops it) and tied to us (it dies with us: PDEATHSIG)
-    from testbed.runtimes.netns.state import supervisor
-    cmd += ["-a", "/dev/stdin"] + list(extra or [])
-    r = supervisor(lab_name).run("detector", cmd, input="\n".join(targets) + "\n", what="utnt", vantage_point=source,
-                                    namespace=att["namespace"])
-    if r.returncode != 0:
-        raise TestbedError(f"uTNT failed in {att['namespace']} ({shlex.join(cmd)}): "
-                           f"{(r.stderr or r.stdout).strip().splitlines()[-1] if (r.stderr or r.stdout) else r.returncode}")
-    return json.loads(r.stdout)
 
 
 def flow_for(seed, source: str) -> int:
@@ -72,18 +25,6 @@ def _annotate(traces: list[dict], source: str, flow) -> list[dict]:
         if flow is not None:
             tr["flow"] = flow
     return traces
-
-
-def _given_flow(extra) -> int | None:
-    extra = list(extra or [])
-    if "--flow" in extra and extra.index("--flow") + 1 < len(extra):
-        utnt_args(extra)                    # a bad --flow is one line (exit 2), not a ValueError
-        try:
-            return int(extra[extra.index("--flow") + 1], 0)
-        except ValueError:
-            raise InputError(f"bad uTNT options after '--': --flow {extra[extra.index('--flow') + 1]!r} is not a "
-                             "flow identifier from 1 to 65535") from None
-    return None
 
 
 def probes_of(lab, source=None, dest=None):
@@ -164,18 +105,6 @@ def probe_lab(lab, runtime: str, jobs, extra: list[str] | None, name: str | None
     """uTNT's traces for every (vantage point, targets) job (probe_with with the default detector)."""
     return probe_with(lab, runtime, None, jobs, extra, name=name, cp=cp, progress=progress, seed=seed,
                       skipped=skipped)[0]
-
-
-def detector_method(detector: str, extra: list[str] | None) -> str:
-    """The probe method of a plain tracer from the options after `--` (`-m icmp-paris|udp-paris`,
-    the only one scamper and traceroute take)."""
-    extra = list(extra or [])
-    if extra[:1] == ["-m"] and len(extra) == 2 and extra[1] in ("icmp-paris", "udp-paris"):
-        return extra[1]
-    if extra:
-        raise TestbedError(f"options after '--' for --detector {detector}: only '-m icmp-paris' or '-m udp-paris' "
-                           f"apply (got: {' '.join(extra)})")
-    return "icmp-paris"
 
 
 def flows_of(traces: list[dict]) -> dict:
@@ -274,20 +203,6 @@ def score_probed(lab, truth_cp, traces: list[dict], detector="utnt") -> tuple[di
     seen_as = getattr(detector, "seen_as", None)
     vis = visibility(seen_as(traces) if seen_as else detector, score)
     return truth, score, vis
-
-
-def cmd_detector_name(cmd: str, traces: list[dict]) -> str:
-    """The name of a user's --detector-cmd: what its own output calls it (a trace's `detector`,
-    other than the format's default `utnt`), else its program's name."""
-    import shlex
-    named = sorted({str(t["detector"]) for t in traces if t.get("detector") not in (None, "", "utnt")})
-    if named:
-        return ",".join(named)
-    try:
-        words = shlex.split(cmd)
-    except ValueError:
-        words = cmd.split()
-    return os.path.basename(words[0]) if words else "detector"
 
 
 def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=None, dest=None,
