@@ -281,7 +281,7 @@ def test_ctrl_c_during_a_tnt_run_stops_the_daemon_and_tears_the_lab_down(tmp_pat
 def test_built_in_runners_on_the_running_lab(outputs):
     """run_detector's scamper and traceroute runners (what `testbed run --detector` uses) on
     the module's running lab: real runs, the vantage point's address filled in."""
-    from testbed.detectors.runners import run_detector
+    from testbed.detectors.registry import run_detector
     from testbed.errors import TestbedError
     name, _ = outputs
     for det, fmt in (("traceroute", "traceroute"), ("scamper", "scamper-json")):

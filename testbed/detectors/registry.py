@@ -431,3 +431,23 @@ def reset():
         metadata._cache_clear()
     importlib.invalidate_caches()
 
+
+def run_detector(detector: str | None, lab_name: str, vp: str, targets: list[str], cmd: str | None = None,
+                 fmt: str | None = None, extra: list[str] | None = None, lab=None, flow=None) -> tuple[str, list]:
+    """(raw output, traces) of one registered detector (testbed.detectors.registry; or a
+    command template `cmd`) from `vp` to `targets` on a running lab; traces without a source
+    address get the vantage point's.
+
+        raw, traces = run_detector("scamper", "mylab", "vp", ["12.0.1.2"])
+        raw, traces = run_detector(None, "mylab", "vp", ["12.0.1.2"], cmd="mytool --json {dst}", fmt="utnt-json")
+    """
+    from testbed.detectors.runners import _vp_address
+    det = get(detector, cmd, fmt)
+    det.check("netns", extra)
+    raw, traces = det.probe(Where(lab, "netns", lab_name), vp, targets, extra, flow)
+    src = _vp_address(lab, lab_name, vp)
+    for t in traces:
+        if not t.get("src"):
+            t["src"] = src
+        t.setdefault("vantage_point", vp)
+    return raw or "", traces
