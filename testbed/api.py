@@ -343,7 +343,8 @@ def run(lab, runtime: str = "sim", **options) -> dict:
     run_lab's (detector, detector_cmd, fmt, extra, source, dest, name, seed, control_plane,
     converge_timeout, progress, up_progress): the same code path as up() and Net.probe()."""
     from testbed.experiments.run import run_lab
-    return run_lab(_lab(lab), runtime=runtime, **options)
+    lab = _lab(lab)
+    return run_lab(lab, runtime=runtime, **options)
 
 
 # ---------------------------------------------------------------- lab instances by name

@@ -62,7 +62,8 @@ def _sim_as_on_the_tap(lab, cp, name, src, targets, seed):
     on a tap is the attachment's (a host's own on the sim). A router vantage point probes
     from the router's loopback on both."""
     import utnt
-    from testbed.experiments.run import flow_for, utnt_args
+    from testbed.detectors.utnt import utnt_args
+    from testbed.experiments.run import flow_for
     from utnt.net import SimPortAdapter
     sim = Sim(lab, cp)
     args = utnt_args(["--flow", str(flow_for(seed, src))])

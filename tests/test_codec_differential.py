@@ -34,7 +34,7 @@ from scapy.utils import RawPcapWriter
 
 import testbed.engine.router as engine
 from testbed.controlplane.tables import IMPLICIT_NULL
-from testbed.experiments.run import probe_sim, utnt_args
+from testbed.detectors.utnt import probe_sim, utnt_args
 from testbed.runtimes.sim import Sim
 from utnt.net import prober as utnt_prober
 from utnt.net import stack as utnt_stack

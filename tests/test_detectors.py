@@ -16,7 +16,7 @@ import pytest
 
 from testbed.detectors import detect_format, parse_text, read_results
 from testbed.detectors.base import ResultError, tunnels_from_labels
-from testbed.experiments.run import probe_sim, utnt_args
+from testbed.detectors.utnt import probe_sim, utnt_args
 from testbed.lab import lab_names
 from utnt.jsonload import dump_text_json, trace_from_json
 from utnt.scamper_json import dump_scamper_json
@@ -276,7 +276,8 @@ def test_run_other_detectors_refuse_sim_and_foreign_options(labs):
     """Checked before any lab comes up: the sim runs uTNT only; scamper and traceroute take
     only -m after '--'."""
     from testbed.errors import TestbedError
-    from testbed.experiments.run import detector_method, run_lab
+    from testbed.detectors.registry import detector_method
+    from testbed.experiments.run import run_lab
     lab, _ = labs("mixed")
     with pytest.raises(TestbedError, match="bigrt, mininet or netns runtime only"):
         run_lab(lab, runtime="sim", detector="scamper")
@@ -292,7 +293,7 @@ def test_run_other_detectors_refuse_sim_and_foreign_options(labs):
 def test_a_users_detector_keeps_its_own_name():
     """`run --detector-cmd` names the document's detector after the detector's own output (its
     traces' `detector`), else after its program; it used to say "cmd" whatever it was."""
-    from testbed.experiments.run import cmd_detector_name
+    from testbed.detectors.registry import cmd_detector_name
     assert cmd_detector_name("/opt/me/mytool --json {dst}", [{"detector": "mine"}, {"detector": "mine"}]) == "mine"
     assert cmd_detector_name("/opt/me/mytool --json {dst}", [{"detector": "utnt"}, {}]) == "mytool"
     assert cmd_detector_name("'my tool' {dst}", []) == "my tool"

@@ -16,7 +16,7 @@ import pytest
 
 from labnames import N
 from testbed.detectors import parse_text, read_results, tnt
-from testbed.experiments.run import probe_netns
+from testbed.detectors.utnt import probe_netns
 from testbed.experiments.score_files import score_files
 from testbed.runtimes.netns import api
 
@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.netns,
                                  reason="Debian's scamper and traceroute are needed")]
 ROOT = Path(__file__).resolve().parents[1]
 DST = "12.0.1.2"
-needs_tnt = pytest.mark.skipif(tnt.prefix() is None, reason=tnt.missing_reason())
+needs_tnt = pytest.mark.skipif(tnt.find_prefix() is None, reason=tnt.missing_reason())
 
 
 def _cli(*args):
@@ -77,7 +77,7 @@ def outputs(tmp_path_factory):
         assert r.returncode == 0, r.stderr
         f["utnt-scamper"] = d / "utnt-scamper.json"
         f["utnt-scamper"].write_text(r.stdout)
-        if tnt.prefix() is not None:
+        if tnt.find_prefix() is not None:
             work = d / "tnt"
             tnt.run(vp, [DST], workdir=str(work))
             sock = (work / "scamper.socket").read_text().strip()
@@ -281,7 +281,7 @@ def test_ctrl_c_during_a_tnt_run_stops_the_daemon_and_tears_the_lab_down(tmp_pat
 def test_built_in_runners_on_the_running_lab(outputs):
     """run_detector's scamper and traceroute runners (what `testbed run --detector` uses) on
     the module's running lab: real runs, the vantage point's address filled in."""
-    from testbed.detectors.runners import run_detector
+    from testbed.detectors.registry import run_detector
     from testbed.errors import TestbedError
     name, _ = outputs
     for det, fmt in (("traceroute", "traceroute"), ("scamper", "scamper-json")):

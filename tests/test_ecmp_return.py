@@ -128,7 +128,8 @@ def test_on_namespaces_utnt_and_the_original_tnt_miss_by_the_same_rule(tmp_path)
 
     from labnames import N
     from testbed.detectors import tnt_text
-    from testbed.experiments.run import flow_for, probe_netns
+    from testbed.detectors.utnt import probe_netns
+    from testbed.experiments.run import flow_for
     from testbed.peers import tnt
     from testbed.runtimes.netns import api
     if os.geteuid() != 0:

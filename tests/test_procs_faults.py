@@ -161,7 +161,7 @@ def test_down_stops_a_running_detectors_whole_group():
     name = N("pf-detgrp")
     _up(name, workers=1)
     tag = f"{random.randint(100000, 999999)}.25"
-    code = ("import sys\nfrom testbed.detectors.runners import run_detector\n"
+    code = ("import sys\nfrom testbed.detectors.registry import run_detector\n"
             f"run_detector(None, {name!r}, 'vp', ['12.0.1.2'], cmd=\"sh -c 'sleep {tag} & sleep {tag}; echo {{dst}}'\")\n")
     p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

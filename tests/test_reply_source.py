@@ -94,7 +94,7 @@ def test_scripted_paris_probes_on_the_sim(params):
 @pytest.mark.parametrize("params", VENDORS, ids=["cisco", "juniper"])
 def test_utnt_over_100_flows_on_the_sim(params):
     """Every hop of uTNT's traces and revelations (time-exceeded, no quoted label)."""
-    from testbed.experiments.run import probe_sim, utnt_args
+    from testbed.detectors.utnt import probe_sim, utnt_args
     lab = load_lab(LAB, params)
     cp = build(lab)
     replies = []
@@ -123,7 +123,7 @@ def test_on_namespaces_kernel_probes_and_utnt(params):
     """The lab as namespaces: 100 Paris flows from vp's kernel (reply_probe.py) and uTNT from
     the tap: every reply consistent with the return path its source names."""
     from labnames import N
-    from testbed.experiments.run import probe_netns
+    from testbed.detectors.utnt import probe_netns
     from testbed.runtimes.netns import api
     if os.geteuid() != 0:
         pytest.skip("needs root (network namespaces)")

@@ -19,7 +19,8 @@ from checks import in_addr
 from labnames import N
 from testbed.controlplane import build
 from testbed.detectors import traceroute_text
-from testbed.experiments.run import probe_lab, probe_sim, utnt_args
+from testbed.detectors.utnt import probe_sim, utnt_args
+from testbed.experiments.run import probe_lab
 from testbed.lab import load_lab
 from testbed.runtimes.netns import api, teardown
 from testbed.tools import scamper

@@ -75,7 +75,7 @@ def test_the_testbed_drives_utnt_through_its_api_not_its_parser():
     """A sim run from the testbed leaves uTNT's command-line module unloaded."""
     code = ("import sys\n"
             "from testbed.lab import load_lab\nfrom testbed.controlplane import build\n"
-            "from testbed.experiments.run import probe_sim, utnt_args\n"
+            "from testbed.detectors.utnt import probe_sim, utnt_args\n"
             "lab = load_lab('invisible-php', {})\n"
             "doc = probe_sim(lab, build(lab), lab.probes[0].source, [str(lab.probes[0].targets[0])], utnt_args(['-q', '1']))\n"
             "assert doc['traces'][0]['tunnels'], doc\n"

@@ -4,7 +4,7 @@ import struct
 
 import pytest
 
-from testbed.experiments.run import probe_sim, utnt_args
+from testbed.detectors.utnt import probe_sim, utnt_args
 from testbed.lab import lab_names
 from testbed.runtimes.sim import Sim
 from checks import check_tags_against_truth

@@ -8,7 +8,7 @@ import pytest
 
 from checks import check_tags_against_truth
 from testbed.controlplane import build
-from testbed.experiments.run import probe_netns
+from testbed.detectors.utnt import probe_netns
 from testbed.lab import load_lab
 from testbed.runtimes.netns import api
 

@@ -30,7 +30,7 @@ def run(args):
     if not args.kernel and args.image in ("auto", "utnt", "utnt-micro"):
         # uTNT's options as `probe` takes them: the guest's address, gateway and MAC are the
         # lease's (an `--ip` here would give the VM an address another instance may hold)
-        from testbed.experiments.run import utnt_args
+        from testbed.detectors.utnt import utnt_args
         utnt_args(args.utnt)
     if args.kernel:
         image = Image.user(args.kernel, args.initrd, machine=args.machine or "pc", mem_mb=args.mem or 16,

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import pkgutil
 import shlex
 import sys
@@ -304,9 +305,35 @@ class CommandDetector(Detector):
     def describe(self, traces=None):
         name = self.name
         if name == "cmd" and traces is not None:       # (the registry's own placeholder name)
-            from testbed.experiments.run import cmd_detector_name
             name = cmd_detector_name(self.command, traces)
         return {"name": name, "command": self.command, "format": self.format, "version": None}
+
+
+def detector_method(detector: str, extra: list[str] | None) -> str:
+    """The probe method of a plain tracer from the options after `--` (`-m icmp-paris|udp-paris`,
+    the only one scamper and traceroute take)."""
+    extra = list(extra or [])
+    if extra[:1] == ["-m"] and len(extra) == 2 and extra[1] in ("icmp-paris", "udp-paris"):
+        return extra[1]
+    if extra:
+        raise TestbedError(f"options after '--' for --detector {detector}: only '-m icmp-paris' or '-m udp-paris' "
+                           f"apply (got: {' '.join(extra)})")
+    return "icmp-paris"
+
+
+
+
+def cmd_detector_name(cmd: str, traces: list[dict]) -> str:
+    """The name of a user's --detector-cmd: what its own output calls it (a trace's `detector`,
+    other than the format's default `utnt`), else its program's name."""
+    named = sorted({str(t["detector"]) for t in traces if t.get("detector") not in (None, "", "utnt")})
+    if named:
+        return ",".join(named)
+    try:
+        words = shlex.split(cmd)
+    except ValueError:
+        words = cmd.split()
+    return os.path.basename(words[0]) if words else "detector"
 
 
 # ---------------------------------------------------------------- the registry
@@ -410,3 +437,23 @@ def reset():
         metadata._cache_clear()
     importlib.invalidate_caches()
 
+
+def run_detector(detector: str | None, lab_name: str, vp: str, targets: list[str], cmd: str | None = None,
+                 fmt: str | None = None, extra: list[str] | None = None, lab=None, flow=None) -> tuple[str, list]:
+    """(raw output, traces) of one registered detector (testbed.detectors.registry; or a
+    command template `cmd`) from `vp` to `targets` on a running lab; traces without a source
+    address get the vantage point's.
+
+        raw, traces = run_detector("scamper", "mylab", "vp", ["12.0.1.2"])
+        raw, traces = run_detector(None, "mylab", "vp", ["12.0.1.2"], cmd="mytool --json {dst}", fmt="utnt-json")
+    """
+    from testbed.detectors.runners import _vp_address
+    det = get(detector, cmd, fmt)
+    det.check("netns", extra)
+    raw, traces = det.probe(Where(lab, "netns", lab_name), vp, targets, extra, flow)
+    src = _vp_address(lab, lab_name, vp)
+    for t in traces:
+        if not t.get("src"):
+            t["src"] = src
+        t.setdefault("vantage_point", vp)
+    return raw or "", traces

@@ -1,13 +1,10 @@
-"""Run a detector inside a running lab's vantage-point namespace and read its output.
-
-    traces = run_detector("scamper", "mylab", "vp", ["12.0.1.2"])
-    traces = run_detector(None, "mylab", "vp", ["12.0.1.2"], cmd="mytool --json {dst}", fmt="utnt-json")
+"""Run a tracer inside a running lab's vantage-point namespace and read its output.
 
 The runners the built-in detectors (testbed/detectors/builtin/) call: scamper and traceroute
 are Debian's; their probes leave the vantage point's kernel like a user's would. A user
 command runs once per destination (`{dst}` replaced, `{src}` too), inside the vantage point's
-namespace; its stdout is parsed with `fmt` (detected when None). `run_detector` runs any
-registered detector (testbed.detectors.registry) on a running lab.
+namespace; its stdout is parsed with `fmt` (detected when None). testbed.detectors.registry.run_detector
+runs any registered detector on a running lab.
 """
 from __future__ import annotations
 
@@ -106,20 +103,3 @@ def run_command(ns: str, targets: list[str], cmd: str, fmt: str | None, src: str
             traces.append(trace(src, dst, None, [], [], detector="cmd", fmt=fmt or "unreadable",
                                 stop_reason="UNREADABLE", unreadable=str(e.problems[0])))
     return "".join(texts), traces
-
-
-def run_detector(detector: str | None, lab_name: str, vp: str, targets: list[str], cmd: str | None = None,
-                 fmt: str | None = None, extra: list[str] | None = None, lab=None, flow=None) -> tuple[str, list]:
-    """(raw output, traces) of one registered detector (testbed.detectors.registry; or a
-    command template `cmd`) from `vp` to `targets` on a running lab; traces without a source
-    address get the vantage point's."""
-    from .registry import Where, get
-    det = get(detector, cmd, fmt)
-    det.check("netns", extra)
-    raw, traces = det.probe(Where(lab, "netns", lab_name), vp, targets, extra, flow)
-    src = _vp_address(lab, lab_name, vp)
-    for t in traces:
-        if not t.get("src"):
-            t["src"] = src
-        t.setdefault("vantage_point", vp)
-    return raw or "", traces

@@ -71,14 +71,6 @@ def _open(path: Path, create: bool) -> sqlite3.Connection | None:
     return con
 
 
-def _utnt_version() -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-    try:
-        return version("utnt-lab")
-    except PackageNotFoundError:
-        return None
-
-
 def row_of(command: str, doc: dict, totals: dict, options: list[str] | None = None) -> dict:
     """The row a scored result adds (doc: a run, score or campaign document)."""
     from testbed.experiments.gate import figures

@@ -159,9 +159,9 @@ def ondemand(lab, name: str | None = None, events: int = 59, interval: float = 1
     that detector alone, as one process per event (ondemand_runtimes.DetectorProcess), instead
     of the runtimes list."""
     from testbed.controlplane import build
+    from testbed.detectors.utnt import utnt_args
     from testbed.experiments.ondemand_runtimes import Ctx, by_name
     from testbed.experiments.parallel import Instances
-    from testbed.experiments.run import utnt_args
     from testbed.runtimes.netns import api
     from testbed.truth import ground_truth
     if events < 1 or nodes < 1 or interval <= 0:

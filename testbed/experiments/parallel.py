@@ -496,7 +496,7 @@ def run_campaign(lab, name: str, entries: list[Entry], parallel: int = 1, extra=
     "unvouched" in their extra, and `health` (a dict given) gets the problem, or None."""
     if parallel < 1:
         raise TestbedError("--parallel must be >= 1")
-    from testbed.experiments.run import utnt_args
+    from testbed.detectors.utnt import utnt_args
     utnt_args(extra)
     inst = Instances(lab, name, extra)
     health_out, health = health, LabHealth(name)

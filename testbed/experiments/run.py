@@ -7,54 +7,10 @@ tap attachment point of the vantage point's LAN, with its own address: like a un
 """
 from __future__ import annotations
 
-import json
-import os
-import shlex
-import sys
+from dataclasses import dataclass, field
 
 from testbed.errors import InputError, TestbedError
-
-
-def utnt_args(extra: list[str] | None):
-    """uTNT options given after `--` (TNT's -m -s -c -f -r -b, and -q -w -g --rate ...), as
-    uTNT's own API reads them (utnt.Options)."""
-    from utnt import Options
-    try:
-        return Options.from_argv(extra, prog="testbed run -- ")
-    except ValueError as e:
-        raise InputError(f"bad uTNT options after '--': {' '.join(extra or [])} ({e})") from None
-
-
-def probe_sim(lab, cp, source: str, targets: list[str], args, sim=None, calibration: bool = False) -> dict:
-    """uTNT through its Python API (utnt.trace) on a sim port beside `source`."""
-    import utnt
-    from testbed.runtimes.sim import Sim
-    from utnt.net import SimPortAdapter
-    sim = sim or Sim(lab, cp)
-    # a router vantage point probes with the router's own stack (locally generated packets)
-    sp = sim.attach_router(source) if lab.nodes[source].is_router else sim.attach(source)
-    doc = utnt.trace(SimPortAdapter(sp), targets, args, ip=f"{sp.ip}/{sp.prefixlen}", gw=str(sp.gateway),
-                     mac=sp.mac, calibration=calibration)
-    doc["sim"] = {"virtual_seconds": round(sim.now, 6), "frame_hops": sim.frame_hops}
-    return doc
-
-
-def probe_netns(lab_name: str, source: str, targets: list[str], extra: list[str] | None) -> dict:
-    """Run uTNT in the lab's switch namespace on the tap of `source`'s LAN."""
-    from testbed.runtimes import registry
-    att = registry.owner_of_up(lab_name).attachment(lab_name, source)
-    cmd = ["ip", "netns", "exec", att["namespace"], sys.executable, "-m", "utnt.cli", "--tap", att["tap"],
-           "--ip", f"{att['address']}/{att['prefixlen']}", "--gw", att["gateway"], "--json"]
-    # targets on stdin (no temporary file to leave behind); recorded with the lab's supervisor
-    # (`testbed down` stops it) and tied to us (it dies with us: PDEATHSIG)
-    from testbed.runtimes.netns.state import supervisor
-    cmd += ["-a", "/dev/stdin"] + list(extra or [])
-    r = supervisor(lab_name).run("detector", cmd, input="\n".join(targets) + "\n", what="utnt", vantage_point=source,
-                                    namespace=att["namespace"])
-    if r.returncode != 0:
-        raise TestbedError(f"uTNT failed in {att['namespace']} ({shlex.join(cmd)}): "
-                           f"{(r.stderr or r.stdout).strip().splitlines()[-1] if (r.stderr or r.stdout) else r.returncode}")
-    return json.loads(r.stdout)
+from testbed.experiments.targets import probes_of
 
 
 def flow_for(seed, source: str) -> int:
@@ -72,35 +28,6 @@ def _annotate(traces: list[dict], source: str, flow) -> list[dict]:
         if flow is not None:
             tr["flow"] = flow
     return traces
-
-
-def _given_flow(extra) -> int | None:
-    extra = list(extra or [])
-    if "--flow" in extra and extra.index("--flow") + 1 < len(extra):
-        utnt_args(extra)                    # a bad --flow is one line (exit 2), not a ValueError
-        try:
-            return int(extra[extra.index("--flow") + 1], 0)
-        except ValueError:
-            raise InputError(f"bad uTNT options after '--': --flow {extra[extra.index('--flow') + 1]!r} is not a "
-                             "flow identifier from 1 to 65535") from None
-    return None
-
-
-def probes_of(lab, source=None, dest=None):
-    """[(source host, [target addresses])] from the lab's probes or --from/--to."""
-    if dest is not None:
-        from testbed.experiments.targets import probe_source
-        dst = str(lab.nodes[dest].primary_address()) if dest in lab.nodes else dest
-        return [(probe_source(lab, source), [dst])]
-    out = {}
-    for p in lab.probes:
-        if source and p.source != source:
-            continue
-        out.setdefault(p.source, []).extend(str(t) for t in p.targets)
-    if not out:
-        raise TestbedError(f"{lab.source}: no probes{' from ' + source if source else ''}; add a 'probes:' "
-                           "section or give --to")
-    return list(out.items())
 
 
 def lab_problem(name: str, runtime=None) -> str | None:
@@ -166,18 +93,6 @@ def probe_lab(lab, runtime: str, jobs, extra: list[str] | None, name: str | None
                       skipped=skipped)[0]
 
 
-def detector_method(detector: str, extra: list[str] | None) -> str:
-    """The probe method of a plain tracer from the options after `--` (`-m icmp-paris|udp-paris`,
-    the only one scamper and traceroute take)."""
-    extra = list(extra or [])
-    if extra[:1] == ["-m"] and len(extra) == 2 and extra[1] in ("icmp-paris", "udp-paris"):
-        return extra[1]
-    if extra:
-        raise TestbedError(f"options after '--' for --detector {detector}: only '-m icmp-paris' or '-m udp-paris' "
-                           f"apply (got: {' '.join(extra)})")
-    return "icmp-paris"
-
-
 def flows_of(traces: list[dict]) -> dict:
     """{(vantage point, destination): (source address, method, flow)} of seeded traces."""
     return {(t["vantage_point"], t["dst"]): (t["src"], t["method"], t["flow"]) for t in traces
@@ -235,26 +150,39 @@ def probe_with(lab, runtime: str, detector, jobs, extra: list[str] | None = None
     (in this process), or on the running lab instance `name` (netns). With `seed`, a detector
     that takes a Paris flow probes from each vantage point with flow_for(seed, vp) (unless its
     options give one); its traces carry the flow (the truth follows the equal-cost path it takes)."""
-    from testbed.detectors.registry import Where, get
+    from testbed.detectors.registry import get
     from testbed.runtimes import registry
-    det = get(detector, detector_cmd, fmt)
     rt = registry.get(runtime)
-    if rt.in_process:
+    ctx = RunContext(lab, rt, get(detector, detector_cmd, fmt), list(extra or []), jobs, seed=seed,
+                     instance=None if rt.in_process else name or lab.name, cp=cp, progress=progress)
+    traces, raws = probe_all(ctx)
+    if skipped is not None:
+        skipped += ctx.skipped
+    return traces, raws
+
+
+def probe_all(ctx: RunContext) -> tuple[list[dict], list[str] | None]:
+    """(traces, raw outputs or None) of the context's detector for every job of the run, the
+    lab's health checked after each vantage point (_checked; what was not probed or not vouched
+    for goes to ctx.skipped)."""
+    from testbed.detectors.registry import Where
+    rt, det = ctx.runtime, ctx.detector
+    if rt.in_process and ctx.cp is None:
         from testbed.controlplane import build
-        cp = cp or build(lab)
-    where = Where(lab, rt.name, None if rt.in_process else name or lab.name, cp)
+        ctx.cp = build(ctx.lab)
+    where = Where(ctx.lab, rt.name, None if rt.in_process else ctx.instance, ctx.cp)
     raws: list[str] = []
 
     def one(src, targets):
-        if progress:
+        if ctx.progress:
             place = rt.name if rt.in_process else "tap" if det.on_tap else f"in {src}'s namespace"
-            progress(f"{det.label if det.command is None else det.command} from {src} to {', '.join(targets)} "
-                     f"({place})")
-        raw, trs = probe_vp(det, where, src, targets, extra, seed)
+            ctx.progress(f"{det.label if det.command is None else det.command} from {src} to {', '.join(targets)} "
+                         f"({place})")
+        raw, trs = probe_vp(det, where, src, targets, ctx.options, ctx.seed)
         if raw is not None:
             raws.append(raw)
         return trs
-    traces = _checked(jobs, where.name, one, skipped, rt)
+    traces = _checked(ctx.jobs, where.name, one, ctx.skipped, rt)
     return traces, (raws if raws else None)
 
 
@@ -276,76 +204,104 @@ def score_probed(lab, truth_cp, traces: list[dict], detector="utnt") -> tuple[di
     return truth, score, vis
 
 
-def cmd_detector_name(cmd: str, traces: list[dict]) -> str:
-    """The name of a user's --detector-cmd: what its own output calls it (a trace's `detector`,
-    other than the format's default `utnt`), else its program's name."""
-    import shlex
-    named = sorted({str(t["detector"]) for t in traces if t.get("detector") not in (None, "", "utnt")})
-    if named:
-        return ",".join(named)
-    try:
-        words = shlex.split(cmd)
-    except ValueError:
-        words = cmd.split()
-    return os.path.basename(words[0]) if words else "detector"
+@dataclass
+class RunContext:
+    """One run of a lab, from bringing it up to its score: what every step reads, resolved
+    once (the registered runtime and detector, checked; the probe jobs; the instance name)
+    instead of being handed down as a long list of arguments."""
+    lab: object                         # testbed.lab.Lab
+    runtime: object                     # the registered Runtime (testbed.runtimes.registry)
+    detector: object                    # the registered Detector, checked (check_detector)
+    options: list[str]                  # the detector's options after `--`
+    jobs: list                          # [(vantage point, [targets])] (probes_of)
+    seed: int | None = None             # every vantage point's Paris flow is drawn from it
+    instance: str | None = None         # the running lab instance (None: in this process)
+    cp: object = None                   # the computed control plane
+    control_plane: str = "computed"     # what the data plane runs on: "computed" or "frr"
+    converge_timeout: float | None = None
+    progress: object = None             # one line per step (or None)
+    up_progress: object = None          # the steps of bringing the lab up (or None)
+    skipped: list = field(default_factory=list)     # [{"vantage_point", "dst", "why"}] not probed
+
+    @classmethod
+    def of(cls, lab, runtime: str = "sim", extra: list[str] | None = None, source=None, dest=None,
+           name: str | None = None, progress=None, control_plane: str | None = None,
+           converge_timeout: float | None = None, up_progress=None, detector="utnt",
+           detector_cmd: str | None = None, fmt: str | None = None, seed=None) -> RunContext:
+        """The context of `testbed run` (run_lab's options), checked before anything is brought
+        up: the runtime runs labs unattended, the detector runs there with those options."""
+        from testbed.controlplane import build
+        from testbed.runtimes import registry
+        rt = registry.get(runtime)
+        if rt.interactive:
+            raise InputError(f"the {rt.name} runtime gives its own prompt (`testbed up LAB --runtime {rt.name}`); "
+                             f"run and probe on {' or '.join(registry.names(interactive=False))}")
+        # a lab file's `control_plane: frr` applies where FRR can run; elsewhere the tables are computed
+        cp_mode = rt.control_plane(lab, control_plane)
+        det = check_detector(rt.name, detector, extra, detector_cmd, fmt)
+        return cls(lab, rt, det, list(extra or []), [], seed=seed, cp=build(lab), control_plane=cp_mode,
+                   instance=None if rt.in_process else name or lab.name, converge_timeout=converge_timeout,
+                   progress=progress, up_progress=up_progress)._with_jobs(source, dest)
+
+    def _with_jobs(self, source, dest) -> RunContext:
+        self.jobs = probes_of(self.lab, source, dest)
+        return self
+
+    def say(self, line: str) -> None:
+        if self.progress:
+            self.progress(line)
 
 
-def run_lab(lab, runtime: str = "sim", extra: list[str] | None = None, source=None, dest=None,
-            name: str | None = None, progress=None, control_plane: str | None = None,
-            converge_timeout: float | None = None, up_progress=None, detector: str = "utnt",
-            detector_cmd: str | None = None, fmt: str | None = None, seed=None) -> dict:
+def run_lab(lab, runtime: str = "sim", **options) -> dict:
     """Probe every probe of a lab with a registered detector (uTNT by default; `detector` a name
     of testbed.detectors.registry or a Detector, or a user's `detector_cmd` whose output is read
-    as `fmt`) and score it against the truth.
+    as `fmt`) and score it against the truth. options: RunContext.of's (extra, source, dest,
+    name, progress, control_plane, converge_timeout, up_progress, detector, detector_cmd, fmt,
+    seed).
 
     control_plane (netns only): "computed" or "frr" (default: the lab's). With FRR the truth
     is walked through the tables the engine received from FRR, read right after probing
     (`up` also reports FRR's differences from the computed control plane in "frr").
     seed: every vantage point probes with a flow drawn from it (reproducible ECMP paths)."""
-    from testbed.controlplane import build
-    from testbed.runtimes import registry
-    rt = registry.get(runtime)
-    if rt.interactive:
-        raise InputError(f"the {rt.name} runtime gives its own prompt (`testbed up LAB --runtime {rt.name}`); "
-                         f"run and probe on {' or '.join(registry.names(interactive=False))}")
-    # a lab file's `control_plane: frr` applies where FRR can run; elsewhere the tables are computed
-    cp_mode = rt.control_plane(lab, control_plane)
-    detector = check_detector(rt.name, detector, extra, detector_cmd, fmt)
-    raws = None
-    skipped: list[dict] = []
-    cp = build(lab)
-    truth_cp = cp
-    frr_info = None
-    jobs = probes_of(lab, source, dest)
-    lab_name = None if rt.in_process else name or lab.name
-    if progress and lab_name:
-        progress(f"bringing {lab_name} up ({rt.name} runtime)" + (" with FRR as the control plane" if cp_mode == "frr"
-                                                                  else ""))
+    return run(RunContext.of(lab, runtime, **options))
 
-    def going_down(n):
-        if progress:
-            progress(f"tearing {n} down")
-    with rt.running(lab, lab_name, on_down=going_down, control_plane=cp_mode, converge_timeout=converge_timeout,
-                    progress=up_progress, cp=cp) as inst:
-        if cp_mode == "frr":
+
+def run(ctx: RunContext) -> dict:
+    """The run document of a run context: up, probe every job, read FRR's tables (FRR mode),
+    down, score against the truth."""
+    rt = ctx.runtime
+    if ctx.instance:
+        ctx.say(f"bringing {ctx.instance} up ({rt.name} runtime)" + (" with FRR as the control plane"
+                                                                    if ctx.control_plane == "frr" else ""))
+    truth_cp, frr_info = ctx.cp, None
+    with rt.running(ctx.lab, ctx.instance, on_down=lambda n: ctx.say(f"tearing {n} down"),
+                    control_plane=ctx.control_plane, converge_timeout=ctx.converge_timeout,
+                    progress=ctx.up_progress, cp=ctx.cp) as inst:
+        if not rt.in_process:
+            ctx.instance = inst.name
+        if ctx.control_plane == "frr":
             st = inst.state
             frr_info = {"converged_seconds": st["frr"]["converged_seconds"],
                         "differences": st["frr"]["differences"], "daemons": len(st["frr"]["daemons"])}
-        traces, raws = probe_with(lab, rt, detector, jobs, extra, name=inst.name, cp=cp, progress=progress,
-                                  seed=seed, skipped=skipped)
-        if cp_mode == "frr":
-            truth_cp, generation = frr_control_plane_now(lab, inst.name, cp)
+        all_traces, raws = probe_all(ctx)
+        if ctx.control_plane == "frr":
+            truth_cp, generation = frr_control_plane_now(ctx.lab, inst.name, ctx.cp)
             frr_info["tables_generation"] = generation
-    all_traces = traces
-    traces, unvouched = split_unvouched(traces)
-    truth, score, vis = score_probed(lab, truth_cp, traces, detector)
+    return scored(ctx, all_traces, raws, truth_cp, frr_info)
+
+
+def scored(ctx: RunContext, all_traces: list[dict], raws, truth_cp, frr_info) -> dict:
+    """The run document: the traces scored against the truth walked through truth_cp."""
     from testbed.experiments.score_files import lab_digest
+    lab, skipped = ctx.lab, ctx.skipped
+    traces, unvouched = split_unvouched(all_traces)
+    truth, score, vis = score_probed(lab, truth_cp, traces, ctx.detector)
     out = {"ok": not unvouched and not skipped, "unvouched": unvouched + skipped,
            "unvouched_traces": [t for t in all_traces if t.get("unvouched")], "lab": lab.name,
-           "lab_digest": lab_digest(lab), "runtime": rt.name, "params": lab.params, "seed": seed, "traces": traces,
-           "truth": truth["probes"], "truth_source": "frr" if truth_cp is not cp else "computed", "score": score,
-           "control_plane": cp_mode}
-    out["detector"] = detector.describe(traces)
+           "lab_digest": lab_digest(lab), "runtime": ctx.runtime.name, "params": lab.params, "seed": ctx.seed,
+           "traces": traces, "truth": truth["probes"], "truth_source": "frr" if truth_cp is not ctx.cp else "computed",
+           "score": score, "control_plane": ctx.control_plane}
+    out["detector"] = ctx.detector.describe(traces)
     if raws is not None:
         out["raw"] = raws
     if vis:

@@ -36,3 +36,19 @@ def probe_target(lab, vp: str, dest: str | None = None) -> str:
     """The destination a single run from `vp` probes: `dest` (a node or an address), else the
     first target of vp's probes."""
     return destination(lab, dest) if dest else probe_targets(lab, vp)[0]
+
+
+def probes_of(lab, source=None, dest=None):
+    """[(source host, [target addresses])] from the lab's probes or --from/--to."""
+    if dest is not None:
+        dst = str(lab.nodes[dest].primary_address()) if dest in lab.nodes else dest
+        return [(probe_source(lab, source), [dst])]
+    out = {}
+    for p in lab.probes:
+        if source and p.source != source:
+            continue
+        out.setdefault(p.source, []).extend(str(t) for t in p.targets)
+    if not out:
+        raise TestbedError(f"{lab.source}: no probes{' from ' + source if source else ''}; add a 'probes:' "
+                           "section or give --to")
+    return list(out.items())

@@ -52,7 +52,7 @@ def vm_probe(lab, name, source, dest, image, extra, timeout, progress=None) -> d
     elif image.name in ("utnt", "utnt-micro"):
         # uTNT's options only: the guest's address, gateway and interface are the lease's
         # (an --ip here would override the leased address)
-        from testbed.experiments.run import utnt_args
+        from testbed.detectors.utnt import utnt_args
         utnt_args(extra)
         args = ["utnt", "-i", dst, *extra]
     elif image.name == "tnt":

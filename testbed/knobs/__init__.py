@@ -22,7 +22,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict as _Strict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from testbed.strict import Bool as _Bool, Float as _Float, Int as _Int
 
 HERE = Path(__file__).resolve().parent
 README = HERE.parent / "vendors" / "README.md"
@@ -32,9 +34,6 @@ SECTIONS = ("initial_ttl", "mpls", "icmp", "behaviour")   # where a vendor table
 TYPES = ("bool", "int", "choice", "limit", "bool-or-null")
 NOT_SET = object()        # a knob without `default:` must be given for every vendor (its table or its base)
 
-_Int = Annotated[int, _Strict()]
-_Bool = Annotated[bool, _Strict()]
-_Float = Annotated[float, _Strict(), Field(allow_inf_nan=False)]
 LIMIT_RANGES = {"rate": "a number > 0 (messages per second)", "burst": "a number >= 1 (tokens)",
                 "per": "router or interface (one bucket for the router, or one per interface)"}
 
@@ -122,7 +121,7 @@ class Knob:
         if self.type == "bool-or-null":
             return _Bool | None
         if self.type == "int":
-            return Annotated[int, _Strict(), Field(ge=self.range[0], le=self.range[1])]
+            return Annotated[_Int, Field(ge=self.range[0], le=self.range[1])]
         if self.type == "choice":
             return Literal[tuple(self.values)]
         return Limit | None

@@ -130,9 +130,29 @@ def _rsvp_pairs(P, d, loc, dname, adj, frr: bool = False) -> list:
     return out
 
 def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) -> Lab:
+    """The lab model of a validated lab file, built in phases: the address pools, the nodes,
+    the links' endpoints, the addresses, the routers' graph and the hosts' gateways, the MPLS
+    domains, the behaviour knobs, the probes. Each phase adds what is wrong to P (one line per
+    problem, with its file position) and stops the build where later phases would only repeat it."""
     P = _Problems(path, lines)
-    allowed_vendors = vendors.names()
+    _check_pools(P, spec)
+    nodes = _nodes(P, spec)
+    raw_links = _endpoints(P, spec, nodes)
+    links = _addresses(P, spec, name, nodes, raw_links)
+    adj = _router_graph(P, nodes, links)
+    _gateways(nodes)
+    domains = _domains(P, spec, nodes, adj)
+    _sixpe(P, spec, domains, nodes, links, raw_links)
+    _apply_behaviour(spec, nodes)
+    _check_label_room(P, nodes, links)
+    probes = _probes(P, spec, nodes)
+    return Lab(name=name, description=spec.description, source=path, params=params, nodes=nodes, links=links,
+               domains=domains, probes=probes, p2p_prefix=spec.defaults.p2p_prefix, control_plane=spec.control_plane,
+               expect=spec.expect, seed=spec.seed)
 
+
+def _check_pools(P, spec) -> None:
+    """The address pools: clear of TNT's reserved ranges and of each other."""
     # ---- pools must avoid TNT's reserved ranges (otherwise TNT behaves unlike on the Internet)
     for pool in ("loopbacks", "links", "lans"):
         net = getattr(spec.addressing, pool)
@@ -150,7 +170,12 @@ def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) ->
                       f"{pools[b][1]} overlaps the {pools[a][0]} pool {pools[a][1]}; give each pool its own range "
                       "(the defaults: loopbacks 11.255.0.0/16, links 11.0.0.0/16, lans 12.0.0.0/16)")
 
+
+
+def _nodes(P, spec) -> dict[str, Node]:
+    """The routers and hosts, each with its vendor's personality and its own knobs."""
     # ---- nodes
+    allowed_vendors = vendors.names()
     nodes: dict[str, Node] = {}
     if spec.defaults.vendor not in allowed_vendors:
         P.add(("defaults", "vendor"), "defaults.vendor",
@@ -191,7 +216,11 @@ def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) ->
             n.pos = tuple(nspec.pos) if kind == "router" and nspec and nspec.pos else None
             n.label = nspec.label if kind == "router" and nspec and nspec.label else None
             nodes[nname] = n
+    return nodes
 
+
+def _endpoints(P, spec, nodes) -> list[tuple[int, LinkSpec, list[Endpoint]]]:
+    """Each link's endpoints resolved to nodes: (index, link, endpoints); every host on one link."""
     # ---- links (resolve endpoints)
     raw_links: list[tuple[int, LinkSpec, list[Endpoint]]] = []
     for i, l in enumerate(spec.links):
@@ -230,7 +259,12 @@ def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) ->
             P.add(("hosts", h), f"hosts.{h}", f"a host has exactly one link, found {len(ls)}; "
                   "multi-homed hosts are not supported (use a router)")
     P.raise_if_any()
+    return raw_links
 
+
+def _addresses(P, spec, name: str, nodes, raw_links) -> list[Link]:
+    """The links with their subnets and interfaces (given or drawn from the pools), the routers'
+    loopbacks; no address twice in the lab."""
     # ---- addressing
     taken: list[tuple[IPv4Network, tuple, str]] = []
     explicit_nets: dict[int, IPv4Network] = {}
@@ -353,7 +387,11 @@ def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) ->
                       f"{ip} ({what}) is also {owner[ip][0]} {owner[ip][1]}; every address in a lab is unique")
             owner.setdefault(ip, (n.name, what))
     P.raise_if_any()
+    return links
 
+
+def _router_graph(P, nodes, links) -> dict[str, set[str]]:
+    """{router: its neighbours}; every router reachable from every other (one IGP area)."""
     # ---- every router reachable: one IGP area
     adj: dict[str, set[str]] = {n.name: set() for n in nodes.values() if n.is_router}
     for link in links:
@@ -367,7 +405,11 @@ def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) ->
         parts = sorted((sorted(c) for c in groups), key=len)
         P.add(("links",), "links", f"the routers form {len(parts)} disconnected groups (smallest: "
               f"{', '.join(parts[0])}); add links so that every router can reach every other")
+    return adj
 
+
+def _gateways(nodes) -> None:
+    """Each host's gateway: the first router on its link."""
     # ---- hosts' gateways
     for n in nodes.values():
         if not n.is_router and n.interfaces:
@@ -375,6 +417,10 @@ def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) ->
             gw = next((p for p in itf.link.interfaces if nodes[p.node].is_router), None)
             n.gateway = gw.ip if gw else None
 
+
+
+def _domains(P, spec, nodes, adj) -> dict[str, MplsDomain]:
+    """The MPLS domains, their knobs set on their routers."""
     # ---- MPLS domains. A router may be in two domains (back-to-back LSPs, docs/tunnels.md): the
     # egress of one domain's LSPs and the ingress of the next one's; each domain runs its own LDP
     member: dict[str, list[str]] = {}
@@ -447,7 +493,11 @@ def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) ->
             P.add(("mpls", ds[1], "routers"), f"mpls.{ds[1]}.routers",
                   f"'{r}' is in domains '{ds[0]}' and '{ds[1]}' (back-to-back LSPs), which is modelled for plain LDP "
                   f"domains only, not with {what}; list '{r}' in one domain or drop that option")
-    _sixpe(P, spec, domains, nodes, links, raw_links)
+    return domains
+
+
+def _apply_behaviour(spec, nodes) -> None:
+    """Each router's behaviour knobs over its vendor personality."""
     # ---- behaviour knobs over the vendor personality: domain, then router (recorded in the truth)
     for n in nodes.values():
         if n.behaviour:
@@ -459,6 +509,11 @@ def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) ->
             for k in vendors.SOURCE_KINDS:
                 if f"source_{k}" in n.behaviour and k not in own:
                     n.icmp_source[k] = getattr(n.personality, f"source_{k}")
+
+
+
+def _check_label_room(P, nodes, links) -> None:
+    """Room for every label a router may bind."""
     # ---- a router binds at most one label per prefix of the lab (links, LANs, loopbacks)
     # and one per VPN prefix: label_base must leave that many 20-bit labels (1048575 handed
     # out labels beyond 20 bits, every hop '*'); the control plane checks the exact count
@@ -468,6 +523,11 @@ def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) ->
             P.add(("routers", n.name), f"routers.{n.name}.label_base",
                   f"label_base {n.personality.label_base} leaves fewer than the {room} labels this lab may bind "
                   f"(labels are 20 bits); give a label_base of at most {(1 << 20) - room}")
+
+
+
+def _probes(P, spec, nodes) -> list[Probe]:
+    """The lab's probes, their targets resolved to addresses."""
     # ---- probes
     probes = []
     addr_map = {a: n.name for n in nodes.values() for a in n.addresses()}
@@ -496,10 +556,7 @@ def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) ->
         t6 = [(nodes[t].addresses6()[0], t) for t in tnames if src6 and nodes[t].addresses6()]
         probes.append(Probe(source=pr.from_, targets=targets, target_names=tnames, targets6=t6))
     P.raise_if_any()
-
-    return Lab(name=name, description=spec.description, source=path, params=params, nodes=nodes, links=links,
-               domains=domains, probes=probes, p2p_prefix=p2p_default, control_plane=spec.control_plane,
-               expect=spec.expect, seed=spec.seed)
+    return probes
 
 
 # what a 6PE domain cannot be combined with here, and why (one line each in the lab's errors)

@@ -8,17 +8,15 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Network
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict as _Strict, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from testbed import knobs
 from testbed.inputs import NAME  # the one name rule (lab, node, domain, instance names)
+from testbed.strict import Bool, Float, Int
 from testbed.yamlpos import problems_of  # noqa: F401 (pydantic errors as Problems; imported from here too)
 
-# numbers are strict (true is not 1, 1.5 is not 1) and finite; every range is in RANGES,
-# which the loader quotes in its messages
-Int = Annotated[int, _Strict()]
-Bool = Annotated[bool, _Strict()]
-Float = Annotated[float, _Strict(), Field(allow_inf_nan=False)]
+# numbers are strict (true is not 1, 1.5 is not 1) and finite (testbed.strict); every range
+# is in RANGES, which the loader quotes in its messages
 # the vendor knobs a lab file sets outside `behaviour:` (a domain's ldp, ttl_propagate, rfc4950,
 # popping, icmp_tunneling; a router's icmp_rate_limit and icmp_source) take their types and
 # allowed values from the knob declarations (testbed/knobs/<knob>.yaml)

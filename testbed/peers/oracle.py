@@ -153,8 +153,8 @@ def load(folder: Path) -> list[dict]:
 def replay(rec: dict, lab=None, cp=None) -> list[dict]:
     """uTNT on the sim runtime, per recorded run: [{"from", "tnt", "utnt"}] verbose dumps."""
     from testbed.controlplane import build
+    from testbed.detectors.utnt import probe_sim, utnt_args
     from testbed.experiments.matrix import lab_for
-    from testbed.experiments.run import probe_sim, utnt_args
     from utnt.jsonload import dump_text_json
     lab = lab or lab_for(rec["params"])
     cp = cp or build(lab)
@@ -208,9 +208,9 @@ def main(argv=None) -> int:
     """python -m testbed.peers.oracle [--labs N] [--seed S] [--jobs J] [--folder DIR]: record
     (resumable: labs already recorded are skipped)."""
     import argparse
+    import multiprocessing
     import sys
     from concurrent.futures import ProcessPoolExecutor, as_completed
-    import multiprocessing
     ap = argparse.ArgumentParser(prog="oracle")
     ap.add_argument("--labs", type=int, default=LABS)
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED)

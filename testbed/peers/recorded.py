@@ -62,7 +62,7 @@ def load(path: str | Path) -> list[dict]:
 def utnt_sim_dumps(variant: dict) -> list[str]:
     """uTNT's verbose dump per recorded vantage point, on the sim runtime, same options."""
     from testbed.controlplane import build
-    from testbed.experiments.run import probe_sim, utnt_args
+    from testbed.detectors.utnt import probe_sim, utnt_args
     from testbed.lab import load_lab
     from utnt.jsonload import dump_text_json
     model = load_lab(variant["lab"], variant["params"])

@@ -12,7 +12,8 @@ import shutil
 import time
 from pathlib import Path
 
-from testbed.experiments.run import probe_netns, probes_of
+from testbed.detectors.utnt import probe_netns
+from testbed.experiments.run import probes_of
 from testbed.lab import load_lab
 from testbed.runtimes.netns import api
 from utnt.jsonload import dump_text_json

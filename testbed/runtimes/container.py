@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from testbed.runtimes.netns.workers import ETH_P_ALL, PACKET_IGNORE_OUTGOING, RCVBUF, SOL_PACKET, Worker
+from testbed.runtimes.netns.worker import ETH_P_ALL, PACKET_IGNORE_OUTGOING, RCVBUF, SOL_PACKET, Worker
 
 
 class OneRouter(Worker):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from testbed import knobs
-from testbed.lab.schema import Bool
+from testbed.strict import Bool
 
 Limit = knobs.Limit
 

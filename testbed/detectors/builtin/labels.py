@@ -5,11 +5,10 @@ the sim included (scamper and traceroute need a kernel: namespaces only). Option
 from __future__ import annotations
 
 from testbed.detectors.base import tunnels_from_labels
-from testbed.detectors.registry import PortDetector
+from testbed.detectors.registry import PortDetector, detector_method
 
 
 def trace_labels(port, targets, options, *, ip, gw, mac=None, flow=None):
-    from testbed.experiments.run import detector_method
     from utnt.net import NetProber, ProbeParams, Stack
     prober = NetProber(Stack(port, ip, gw, mac=mac), ProbeParams(attempts=1, wait=1.0, flow=flow))
     traces = []
@@ -28,7 +27,6 @@ class Labels(PortDetector):
     baseline = True
 
     def check_options(self, options):
-        from testbed.experiments.run import detector_method
         detector_method(self.name, options)
 
 

@@ -2,7 +2,7 @@
 labels-only baseline (explicit tunnels from RFC 4950 quotes)."""
 from __future__ import annotations
 
-from testbed.detectors.registry import Detector
+from testbed.detectors.registry import Detector, detector_method
 
 
 class Scamper(Detector):
@@ -11,12 +11,10 @@ class Scamper(Detector):
     baseline = True
 
     def check_options(self, options):
-        from testbed.experiments.run import detector_method
         detector_method(self.name, options)
 
     def probe(self, where, vp, targets, options=None, flow=None):
         from testbed.detectors.runners import _ns, run_scamper
-        from testbed.experiments.run import detector_method
         return run_scamper(_ns(where.name or where.lab.name, vp), targets, detector_method(self.name, options))
 
 

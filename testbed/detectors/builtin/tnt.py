@@ -13,7 +13,7 @@ class Tnt(Detector):
     def check(self, runtime, options=None):
         super().check(runtime, options)
         from testbed.detectors import tnt
-        if tnt.prefix() is None:
+        if tnt.find_prefix() is None:
             from testbed.errors import TestbedError
             raise TestbedError(tnt.missing_reason())
 

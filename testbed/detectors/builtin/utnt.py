@@ -4,6 +4,13 @@ from __future__ import annotations
 import sys
 
 from testbed.detectors.registry import Detector, RuntimesThat
+from testbed.detectors.utnt import (
+    given_flow,
+    probe_netns,
+    probe_sim,
+    utnt_args,
+    utnt_version,
+)
 
 
 class Utnt(Detector):
@@ -16,23 +23,19 @@ class Utnt(Detector):
 
     @property
     def version(self):
-        from testbed.experiments.history import _utnt_version
-        return _utnt_version()
+        return utnt_version()
 
     def check_options(self, options):
-        from testbed.experiments.run import utnt_args
         utnt_args(options)              # bad uTNT options fail before anything is brought up
 
     def flow_given(self, options):
-        from testbed.experiments.run import _given_flow
-        return _given_flow(options)
+        return given_flow(options)
 
     def _opts(self, options, flow):
         opts = list(options or [])
         return opts + (["--flow", str(flow)] if flow is not None and self.flow_given(opts) is None else [])
 
     def probe(self, where, vp, targets, options=None, flow=None):
-        from testbed.experiments.run import probe_netns, probe_sim, utnt_args
         opts = self._opts(options, flow)
         from testbed.runtimes import registry
         if registry.get(where.runtime).in_process:
@@ -40,7 +43,6 @@ class Utnt(Detector):
         return None, probe_netns(where.name or where.lab.name, vp, targets, opts)["traces"]
 
     def calibrate(self, where, vp, targets, frpla, rtla, brute, flow=None):
-        from testbed.experiments.run import probe_sim, utnt_args
         args = utnt_args(["-b"] if brute else [])
         args.frpla, args.rtla, args.flow = frpla, rtla, flow      # 0 is allowed here (calibration)
         return probe_sim(where.lab, where.cp, vp, targets, args, calibration=True)["traces"]

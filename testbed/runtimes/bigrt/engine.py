@@ -40,8 +40,8 @@ from pathlib import Path
 
 from testbed.inputs import record_json
 from testbed.runtimes.netns.plan import fingerprint
-from testbed.runtimes.netns.workers import (BURST, CHECK_EVERY, FRAME_MAX, PACKET_OUTGOING, LocalEnd, Worker, _sink,
-                                            _wait_go, say)
+from testbed.runtimes.netns.worker import (BURST, CHECK_EVERY, FRAME_MAX, PACKET_OUTGOING, LocalEnd, Worker, _sink,
+                                           _wait_go, say)
 
 XHDR = struct.Struct("!IH")          # router index, port index: the header of a frame between workers
 XBUF = 8 << 20

@@ -9,7 +9,8 @@ sockets. Parts, each importing only those below it:
     api.py         up / down / status / exec_in / capture / attachment (the entry points)
     teardown.py    down: stop the recorded processes, remove the namespaces and the run folder
     frr.py         the FRR control plane (daemons, convergence, tables); frrsync.py its sync process
-    workers.py     the engine workers (the routers' data plane on packet sockets)
+    workers.py     the engine's entry point: starts and forks the workers (both runtimes' engines)
+    worker.py      an engine worker: its routers' data plane on packet sockets
     check.py       forwarding check: echo from every probe source through the lab
     supervisor.py  every child process: start, record in the run folder, health, stop by PID
     build.py       the netlink side: creates a plan's namespaces, links and addresses

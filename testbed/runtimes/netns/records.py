@@ -15,7 +15,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from testbed.errors import Problem
-from testbed.lab.schema import Float, Int, problems_of
+from testbed.lab.schema import problems_of
+from testbed.strict import Float, Int
 
 PID_MAX = 4_194_304                      # the kernel's pid_max limit
 NS = r"^tb-[a-z][a-z0-9_-]{0,23}\.(_sw|[a-z][a-z0-9_-]{0,23})$"
