@@ -31,7 +31,8 @@ from testbed.lab import load_lab
 from testbed.runtimes import bigrt
 from testbed.runtimes.bigrt.api import pcap_files
 from testbed.runtimes.bigrt.shapes import ring_chord
-from testbed.runtimes.netns import api, check, nsutil, scamper, teardown
+from testbed.runtimes.netns import api, check, nsutil, teardown
+from testbed.tools import scamper
 from testbed.runtimes.sim import Sim
 from testbed.tools.scripted import ScriptedProber
 
@@ -227,7 +228,7 @@ def test_in_memory_links_carry_delay_and_loss(tmp_path):
     assert teardown.leftovers(name) == {"namespaces": [], "processes": [], "run_dir": []}
 
 
-@pytest.mark.parametrize("when,sig", [("lab", signal.SIGTERM), ("engines", signal.SIGINT)])
+@pytest.mark.parametrize("when,sig", [("namespaces", signal.SIGTERM), ("engines", signal.SIGINT)])
 def test_interrupted_up_leaves_nothing(tmp_path, when, sig):
     """Ctrl-C (to the whole foreground group, as a terminal sends it) or SIGTERM while the
     engine computes: `up` tears down what it built, the engine included; exit 130."""

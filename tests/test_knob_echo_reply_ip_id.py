@@ -101,7 +101,8 @@ def test_real_ping_in_namespaces(tmp_path):
 
     from labnames import N
     from test_netns_signatures import assert_gone
-    from testbed.runtimes.netns import api, scamper
+    from testbed.runtimes.netns import api
+    from testbed.tools import scamper
     f = tmp_path / "echo.yaml"
     f.write_text(LAB % {"vendor": "cisco", "r2": ", behaviour: {echo_reply_ip_id: request}"})
     lab = load_lab(str(f))

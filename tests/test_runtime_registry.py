@@ -18,12 +18,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_the_builtins_and_what_each_can_do():
-    assert registry.names() == ["sim", "mininet", "netns"]
-    assert registry.names(interactive=False) == ["sim", "netns"]          # run, probe, campaign, ...
-    assert registry.names(in_process=False) == ["mininet", "netns"]       # up
+    assert registry.names() == ["sim", "bigrt", "mininet", "netns"]
+    assert registry.names(interactive=False) == ["sim", "bigrt", "netns"]          # run, probe, campaign, ...
+    assert registry.names(in_process=False) == ["bigrt", "mininet", "netns"]       # up
     assert registry.names(control_plane="frr") == ["netns"]
-    assert registry.names(taps=True) == ["netns"]
-    with pytest.raises(errors.InputError, match="unknown runtime 'docker'; choose one of sim, mininet, netns"):
+    assert registry.names(taps=True) == ["bigrt", "netns"]
+    with pytest.raises(errors.InputError, match="unknown runtime 'docker'; choose one of sim, bigrt, mininet, netns"):
         registry.get("docker")
     lab = testbed.load("invisible-php")
     with pytest.raises(errors.TestbedError, match=r"the FRR control plane runs in the netns runtime only \(use --runtime netns\)"):
@@ -38,7 +38,7 @@ def test_runtime_choices_come_from_the_registry():
     assert p.parse_args(["up", "mixed", "--runtime", "mininet"]).runtime == "mininet"
     r = subprocess.run([sys.executable, "-m", "testbed.cli", "run", "mixed", "--runtime", "mininet"],
                        capture_output=True, text=True)
-    assert r.returncode == 2 and "invalid choice: 'mininet' (choose from 'sim', 'netns')" in r.stderr, r.stderr
+    assert r.returncode == 2 and "invalid choice: 'mininet' (choose from 'sim', 'bigrt', 'netns')" in r.stderr, r.stderr
 
 
 MINE = '''
