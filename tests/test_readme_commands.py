@@ -182,7 +182,18 @@ def test_parser_joins_continuations_and_strips_comments():
     assert not synopsis_marks('make oracle ORACLE_ARGS="--redo"')
 
 
-def _instances(block: Block) -> list[str]:
+def _lab_name(arg: str, tmp: Path | None) -> str:
+    """The instance name a lab argument gets: a library lab's name, or a lab file's `name:`
+    (read once the block has written the file; before, the file's stem)."""
+    f = (tmp / arg) if tmp else None
+    if f and f.is_file():
+        m = re.search(r"^name:\s*['\"]?([\w.-]+)", f.read_text(errors="replace"), re.M)
+        if m:
+            return m.group(1)
+    return Path(arg).name.removesuffix(".yaml").removesuffix(".yml")
+
+
+def _instances(block: Block, tmp: Path | None = None) -> list[str]:
     """Lab instance names the block's commands bring up (namespaces, big-lab, Mininet)."""
     names: list[str] = []
     for _, cmd in block.commands:
@@ -194,11 +205,12 @@ def _instances(block: Block) -> list[str]:
             if w[:1] == ["make"] and any(a.startswith("TOPO=") for a in w):
                 names += [a.split("=", 1)[1] for a in w if a.startswith("TOPO=")]
                 continue
-            if w[:1] != ["testbed"] or len(w) < 3 or w[1] not in ("up", "run") or w[2].startswith("-"):
+            if w[:1] != ["testbed"] or len(w) < 3 or w[1] not in ("up", "run", "campaign") or w[2].startswith("-"):
                 continue
-            if w[1] == "run" and "--runtime" in w and w[w.index("--runtime") + 1] == "sim":
+            runtime = w[w.index("--runtime") + 1] if "--runtime" in w[:-1] else None
+            if runtime == "sim" or (w[1] == "campaign" and runtime is None):
                 continue
-            name = Path(w[2]).name.removesuffix(".yaml").removesuffix(".yml")
+            name = _lab_name(w[2], tmp)
             if "--name" in w:
                 name = w[w.index("--name") + 1]
             elif "--host" in w:
@@ -278,6 +290,7 @@ def test_readme_block(block: Block):
             if p.poll() is None:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
+            names = list(dict.fromkeys(names + _instances(block, tmp)))   # lab files' own names, now written
             left = [n for n in names if _present(n)]
             for name in left:
                 _down(name, env)
