@@ -57,10 +57,14 @@ HEAVY: dict[str, tuple[str, str]] = {
         ("machines", "needs the machine whose underlay address is 192.0.2.1; tests/test_split.py runs it on stand-ins"),
     "testbed down five-vp-h1": ("machines", "tears down the instance of the line before (tests/test_split.py)"),
     "testbed up invisible-php --runtime mininet":
-        ("machines", "interactive (the mininet> prompt) and a second terminal; tests/test_mininet_runtime.py"),
+        ("heavy", "interactive: typed in a terminal (tmux), the block's other lines from a second one, then "
+                  "`exit` at the prompt; needs make mininet"),
     "testbed probe invisible-php --detector traceroute":
-        ("machines", "from a second terminal beside the mininet> prompt; tests/test_mininet_runtime.py"),
+        ("heavy", "from a second terminal beside the mininet> prompt (the line before)"),
 }
+# commands that hold a prompt: run in a terminal (tmux) until the prompt shows; the block's other
+# lines then run from another shell, and the text is typed at the prompt to end it
+PROMPTS = {"testbed up invisible-php --runtime mininet": (r"(?m)^mininet>\s*$", "exit")}
 
 RESULTS: dict[str, str | None] = {}   # command -> exit status as its block ran it
 LIGHT_TIMEOUT = 600          # one block (seconds)
@@ -263,6 +267,39 @@ def _down(name: str, env: dict[str, str]) -> None:
         subprocess.run(["testbed", "down", name], env=env, capture_output=True, timeout=300)
 
 
+def _terminal_block(block: Block, tmp: Path, env: dict[str, str]) -> dict[str, str]:
+    """A block whose first command holds a prompt (PROMPTS): it runs in a tmux terminal; once its
+    prompt shows, the other lines run one by one from another shell; then the prompt is ended."""
+    (n0, first), rest = block.commands[0], block.commands[1:]
+    prompt, end = PROMPTS[first]
+    sess = f"readme-{os.getpid()}-{block.line}"
+    done: dict[str, str] = {}
+    subprocess.run(["tmux", "new-session", "-d", "-x", "200", "-y", "50", "-s", sess, "-c", str(tmp), "-e",
+                    f"PATH={env['PATH']}", "-e", f"UTNT_RUNS_DB={env['UTNT_RUNS_DB']}",
+                    f"{first}; echo \"{n0} $?\" >> .status; sleep 600"], check=True, env=env)
+    try:
+        deadline, text = time.monotonic() + 300, ""
+        while time.monotonic() < deadline and not re.search(prompt, text):
+            time.sleep(1)
+            text = subprocess.run(["tmux", "capture-pane", "-p", "-t", sess], capture_output=True, text=True).stdout
+        assert re.search(prompt, text), f"README.md:{n0} `{first}`: no prompt in 300 s:\n{text[-2000:]}"
+        for n, cmd in rest:
+            r = subprocess.run(["bash", "-c", cmd], cwd=tmp, env=env, capture_output=True, text=True,
+                               stdin=subprocess.DEVNULL, timeout=600)
+            done[str(n)] = str(r.returncode)
+            assert r.returncode == 0, f"README.md:{n} `{cmd}` exited {r.returncode}:\n{(r.stdout + r.stderr)[-3000:]}"
+        subprocess.run(["tmux", "send-keys", "-t", sess, end, "Enter"], check=True)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (tmp / ".status").exists():
+            time.sleep(0.5)
+        rc = (tmp / ".status").read_text().split()[1] if (tmp / ".status").exists() else "none"
+        done[str(n0)] = rc
+        assert rc == "0", f"README.md:{n0} `{first}` exited {rc} after `{end}`"
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", sess], capture_output=True)
+    return done
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="README commands bring labs up as namespaces: root")
 @pytest.mark.parametrize("block", BLOCKS, ids=[b.id for b in BLOCKS])
 def test_readme_block(block: Block):
@@ -273,6 +310,17 @@ def test_readme_block(block: Block):
         tmp = Path(d)
         env = _env(tmp)
         status = tmp / ".status"
+        if block.commands and block.commands[0][1] in PROMPTS:
+            if not HEAVY_ON or any(s in c for s in HEAVY_SKIP for _, c in block.commands):
+                pytest.skip(f"{block.id}: {HEAVY[block.commands[0][1]][1]}; run by `make readme-check`")
+            names = _instances(block)
+            try:
+                done = _terminal_block(block, tmp, env)
+                RESULTS.update({cmd: done.get(str(n)) for n, cmd in block.commands})
+            finally:
+                for name in names:
+                    _down(name, env)
+            return
         script, skipped = _script(block, tmp, status)
         (tmp / ".session.sh").write_text(script)
         names = _instances(block)
