@@ -7,7 +7,7 @@ ARGS   ?=
 # test processes (pytest-xdist): most namespace tests wait on real processes, so three share two cores well
 JOBS   ?= 3
 
-.PHONY: all bootstrap test test-big testbed labs bench clean conformance oracle vm vm-image mininet guest-kernel
+.PHONY: all bootstrap test test-big readme-check testbed labs bench clean conformance oracle vm vm-image mininet guest-kernel
 
 all: test
 
@@ -36,6 +36,11 @@ test: lint
 ## make test-big : the heavy big-lab tests (10,000 routers, every library lab on the big-lab runtime; root; minutes)
 test-big: $(STAMP)
 	UTNT_BIG=1 $(PY) -m pytest -q -ra -s -n 0 tests/test_bigrt.py tests/test_bigrt_cp.py -k "ten_thousand or library" $(ARGS)
+
+## make readme-check : every command the README shows, the heavy ones too (tests/test_readme_commands.py
+##   HEAVY: make test, conformance, oracle, vm, ...; root; up to hours)
+readme-check: $(STAMP)
+	UTNT_README_HEAVY=1 $(PY) -m pytest -q -ra -s -n 0 tests/test_readme_commands.py $(ARGS)
 
 ## make conformance : uTNT vs the original TNT over the lab variants (needs TNT built, see README)
 conformance: $(STAMP)
