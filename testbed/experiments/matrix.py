@@ -532,6 +532,17 @@ def cells(grid: dict | None = None, seed: int = 0, limit: int | None = None) -> 
     return [(cell_id(p), p) for p in (_cell(grid, i) for i in idx)]
 
 
+# the order a cell's domain behaviour is written in: the one lab files had before the knobs were
+# declared in testbed/knobs (the recorded oracle's lab digests are of the lab's text); a knob
+# axis added since comes after them, by name
+_WRITE_ORDER = ("label_order", "ttl_propagate_local", "tunnel_scope", "php_ttl_writeback", "no_decrement_ttl",
+                "quote_bytes", "source_time_exceeded", "ip_id", "entropy_label")
+
+
+def _written_at(knob: str) -> tuple:
+    return (_WRITE_ORDER.index(knob), "") if knob in _WRITE_ORDER else (len(_WRITE_ORDER), knob)
+
+
 def lab_doc(params: dict) -> dict:
     """The lab file (as a dict) of one cell."""
     p = params
@@ -608,7 +619,7 @@ def lab_doc(params: dict) -> dict:
         dom["rsvp"] = [["p1", f"p{n}"]]
     if p.get("bgp_free"):
         dom["bgp_free"] = True
-    beh = {k: p[k] for k in KNOB_AXES if p.get(k, BEHAVIOUR_AXES[k]) != BEHAVIOUR_AXES[k]}
+    beh = {k: p[k] for k in sorted(KNOB_AXES, key=_written_at) if p.get(k, BEHAVIOUR_AXES[k]) != BEHAVIOUR_AXES[k]}
     if p.get("rate_limit", "none") == "core":
         for c in chains:
             for r in c:
