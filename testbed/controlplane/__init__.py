@@ -1,9 +1,20 @@
 """Computed control plane: what OSPF and LDP would converge to, per router.
 
 `build(lab)` returns a ControlPlane with, for every router, its FIB (prefix -> next hops,
-with the labels an ingress pushes) and its LFIB (in-label -> out-label and next hops).
+with the labels an ingress pushes) and its LFIB (in-label -> out-label and next hops):
+whole tables (compute.py, deferred per router) up to scale.SCALE_ROUTERS routers, above that
+per destination on demand (scale.py: the same routes and labels without all-pairs state).
 """
-from .tables import ControlPlane, LfibEntry, LabelHop, NextHop, Route, RouterTables
-from .compute import build
+from .compute import _build
+from .scale import SCALE_ROUTERS, build_scale
+from .tables import ControlPlane, LabelHop, LfibEntry, NextHop, Route, RouterTables, no_gc
 
 __all__ = ["build", "ControlPlane", "RouterTables", "Route", "NextHop", "LfibEntry", "LabelHop"]
+
+
+def build(lab) -> ControlPlane:
+    """The control plane of `lab` (module docstring)."""
+    if len(lab.routers) > SCALE_ROUTERS:
+        return build_scale(lab)
+    with no_gc():
+        return _build(lab)

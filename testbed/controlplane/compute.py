@@ -658,18 +658,6 @@ def _bindings_of(prefixes, pis, labels):
     return lambda: zip([prefixes[k] for k in pis.tolist()], labels.tolist())
 
 
-def build(lab) -> ControlPlane:
-    """The control plane of `lab`: whole tables (deferred per router) up to SCALE_ROUTERS
-    routers, above that per destination on demand (scale.build_scale: the same routes and
-    labels without all-pairs state)."""
-    from .scale import SCALE_ROUTERS, build_scale
-    if len(lab.routers) > SCALE_ROUTERS:
-        return build_scale(lab)
-    from .tables import no_gc
-    with no_gc():
-        return _build(lab)
-
-
 def _build(lab) -> ControlPlane:
     import numpy as np
     from . import cache

@@ -21,7 +21,7 @@ import subprocess
 from ipaddress import IPv4Address, IPv4Network
 
 from .sixpe import apply_6pe
-from .compute import apply_bgp, apply_catalogue, build as build_computed, classify_prefixes
+from .compute import _build as build_computed, apply_bgp, apply_catalogue, classify_prefixes
 from .tables import EXPLICIT_NULL, IMPLICIT_NULL, ControlPlane, LabelHop, LfibEntry, NextHop, Route, RouterTables
 
 NULLS = {"imp-null": IMPLICIT_NULL, "exp-null": EXPLICIT_NULL, "implicit-null": IMPLICIT_NULL,
@@ -223,7 +223,7 @@ def frr_control_plane(lab, read, computed: ControlPlane | None = None) -> Contro
     """read(node) -> (routes, mpls, bindings) JSON for every router; hosts as computed.
     computed: the lab's computed control plane if the caller has it (its distances and
     hosts are reused; building it again on every poll would cost more than reading FRR)."""
-    computed = computed or build_computed(lab)
+    computed = computed or build_computed(lab)     # FRR labs are namespace-sized: whole tables
     tables = {}
     for r in lab.routers:
         tables[r.name] = tables_from_frr(lab, r.name, *read(r.name))

@@ -1,9 +1,9 @@
 """The control plane of labs too big for all-pairs tables (issue 23: 10,000 and 100,000 routers).
 
-compute.build() holds all-pairs distances and per-(prefix, router) first-hop masks: n^2 numbers,
+compute._build() holds all-pairs distances and per-(prefix, router) first-hop masks: n^2 numbers,
 80 GB for 100,000 routers. build_scale() holds only what is linear in the lab (neighbour lists,
 prefix owners, each domain's wanted FECs) and computes the rest per destination when first
-asked, with the same results as compute.build() (tests/test_scale_cp.py compares every route
+asked, with the same results as compute._build() (tests/test_scale_cp.py compares every route
 and LFIB entry on library labs):
 
 - IGP: one shortest-path tree toward each owner router (scipy's Dijkstra on the reversed graph,
@@ -568,7 +568,7 @@ class LazyDistances:
 
 
 def build_scale(lab) -> ControlPlane:
-    """The control plane of compute.build(), per destination on demand (module docstring)."""
+    """The control plane of compute._build(), per destination on demand (module docstring)."""
     bad = unsupported(lab)
     if bad:
         from testbed.errors import LabError, Problem

@@ -113,7 +113,8 @@ class ReportedTunnel(_Open):
                                                                description="HET: hops of different classes")
     ingress: IPv4 | None = None
     egress: IPv4 | None = None
-    lsrs: list[IPv4] | Absent = None
+    lsrs: list[IPv4 | None] | Absent = Field(default=None, description="null: an LSR hop without an address "
+                                                                     "(a silent hop inside the tunnel)")
     trigger: str | None = None
     technique: str | None = None
     complete: bool | Absent = None
@@ -325,7 +326,7 @@ class Verdict(_Closed):
 
 
 class TraceScore(_Closed):
-    src: IPv4 | None
+    src: str | None = Field(description="the scored trace's src as given (an address in a result file)")
     dst: IPv4
     vantage_point: str
     path_index: Count = Field(description="the truth's equal-cost path the trace was scored against")
@@ -340,7 +341,7 @@ class TraceScore(_Closed):
 
 class Unmatched(_Closed):
     trace_index: Count
-    src: IPv4 | None
+    src: str | None
     dst: str | None
     vantage_point: str | None
     verdict: str
