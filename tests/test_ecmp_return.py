@@ -106,7 +106,8 @@ def test_campaign_names_every_miss_and_its_seed_gives_the_runs_traces(run):
     lab, doc = run
     camp = campaign(lab, "sim", seed=SEED)
     strip = [{k: v for k, v in t.items() if k not in ("vantage_point", "flow")} for t in doc["traces"]]
-    assert [{k: v for k, v in t.items() if k != "vantage_point"} for t in camp["uTNT"]] == strip
+    assert [{k: v for k, v in t.items() if k not in ("vantage_point", "flow")} for t in camp["uTNT"]] == strip
+    assert [t.get("flow") for t in camp["uTNT"]] == [t.get("flow") for t in doc["traces"]]   # the same flows
     got = {v["verdict"] for s in doc["score"]["traces"] for v in s["verdicts"]}
     assert camp["misses"] == {k: v for k, v in {
         "missed (ecmp-return)": sum(v["verdict"] == "missed" for s in doc["score"]["traces"] for v in s["verdicts"]),

@@ -81,7 +81,9 @@ def test_micro_guest_traces_hop_for_hop_like_the_process(lab_up):
     truth = ground_truth(build(lab))["probes"][0]
     img = Image.ours("utnt-micro")
     assert img.kernel_kind == "micro" and img.mem_mb <= 64 and img.size_bytes() <= 6_000_000
-    d = boot_on_lab(lab, inst, "vp", ["utnt", "-i", truth["to"]], image=img, timeout=300)
+    from testbed.experiments.vm import read_guest_result
+    d = boot_on_lab(lab, inst, "vp", ["utnt", "-i", truth["to"]], image=img, timeout=300,
+                    read_result=read_guest_result)
     run = d["run"]
     assert run["ok"], (run["error"], run["console"][-800:])
     assert run["status"] == 0 and "utnt-guest: result status=0" in run["console"]
