@@ -5,14 +5,19 @@ with the labels an ingress pushes) and its LFIB (in-label -> out-label and next 
 whole tables (compute.py, deferred per router) up to scale.SCALE_ROUTERS routers, above that
 per destination on demand (scale.py: the same routes and labels without all-pairs state).
 """
+from typing import TYPE_CHECKING
+
 from .compute import _build
 from .scale import SCALE_ROUTERS, build_scale
 from .tables import ControlPlane, LabelHop, LfibEntry, NextHop, Route, RouterTables, no_gc
 
+if TYPE_CHECKING:
+    from testbed.lab.model import Lab
+
 __all__ = ["build", "ControlPlane", "RouterTables", "Route", "NextHop", "LfibEntry", "LabelHop"]
 
 
-def build(lab) -> ControlPlane:
+def build(lab: "Lab") -> ControlPlane:
     """The control plane of `lab` (module docstring)."""
     if len(lab.routers) > SCALE_ROUTERS:
         return build_scale(lab)
