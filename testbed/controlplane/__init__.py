@@ -8,7 +8,7 @@ per destination on demand (scale.py: the same routes and labels without all-pair
 from typing import TYPE_CHECKING
 
 from .compute import _build
-from .scale import SCALE_ROUTERS, build_scale
+from . import scale
 from .tables import ControlPlane, LabelHop, LfibEntry, NextHop, Route, RouterTables, no_gc
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ __all__ = ["build", "ControlPlane", "RouterTables", "Route", "NextHop", "LfibEnt
 
 def build(lab: "Lab") -> ControlPlane:
     """The control plane of `lab` (module docstring)."""
-    if len(lab.routers) > SCALE_ROUTERS:
-        return build_scale(lab)
+    if len(lab.routers) > scale.SCALE_ROUTERS:
+        return scale.build_scale(lab)
     with no_gc():
         return _build(lab)
