@@ -113,7 +113,7 @@ class ReportedTunnel(_Open):
                                                                description="HET: hops of different classes")
     ingress: IPv4 | None = None
     egress: IPv4 | None = None
-    lsrs: list[IPv4] | Absent = None
+    lsrs: list[IPv4 | None] | Absent = Field(default=None, description="null items: a silent revealed hop")
     trigger: str | None = None
     technique: str | None = None
     complete: bool | Absent = None
