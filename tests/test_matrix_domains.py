@@ -164,3 +164,32 @@ def test_the_matrix_names_an_egress_answering_from_its_e1_link_and_five_silent_h
     q["ler_vendor"] = "cisco"
     r = run_cell((cell_id(q), q), seed=1)
     assert not any("GAPLIMIT" in x for x in r["problems"] + r["limits"])
+
+
+def test_a_shared_router_that_answers_at_no_hop_is_the_unseen_limit():
+    """Back-to-back LSPs, the first ending UHP at a Cisco-like shared router pe2: it leaves an
+    IP-TTL of 1 as 1 and pushes into the next (pipe) LSP, so no probe expires at pe2 and the
+    trace goes from pe1 to pe4 (twice): uTNT reports one opaque tunnel over both. The verdicts
+    of both tunnels ending or starting at pe2 are named shared-router-unseen. A Juniper-like pe2
+    expires the probe on the explicit null and answers: the rule does not fire there."""
+    from testbed.experiments.matrix import LIMITS, _cell_lab, _unseen_shared
+    from testbed.experiments.run import run_lab
+    assert "shared-router-unseen" in LIMITS
+    p = {**BASE, "class": "invisible", "popping": "uhp", "lsrs": 2, "domains": 2, "join": "shared",
+         "d2_class": "opaque"}
+    for vendor, unseen in (("cisco", True), ("juniper", False)):
+        q = {**p, "ler_vendor": vendor}
+        with _cell_lab(q, "sim") as lab:
+            doc = run_lab(lab, runtime="sim", seed=3, name=lab.name)
+        tr = next(t for t in doc["traces"] if t.get("vantage_point") == "vp1")
+        assert ("pe2" not in {lab.owner_of(h["address"]) for h in tr["hops"] if h.get("address")}) == unseen
+        s = next(x for x in doc["score"]["traces"] if x["vantage_point"] == "vp1")
+        ends = [_unseen_shared(lab, doc, s, v["truth"]) for v in s["verdicts"] if v["truth"]]
+        assert ends == ([{"pe2"}, {"pe2"}] if unseen else [set(), set()]), ends
+        r = run_cell((cell_id(q), q), seed=3)
+        named = [x for x in r["limits"] if x.startswith("[shared-router-unseen]")]
+        assert r["problems"] == [], (vendor, r["problems"])
+        if unseen:
+            assert len(named) == 2 and all("pe1->p1 p2->pe2" in x or "pe2->s1->pe4" in x for x in named), named
+        else:
+            assert named == [], named

@@ -144,6 +144,11 @@ LIMITS = {
                  "other than the one just before): two UHP egresses back to back, or a UHP egress before a hidden "
                  "LSP, make one router answer three probe TTLs in a row, so TNT's trace ends there and the "
                  "tunnels after it are never probed (tnt.md 4.6)",
+    "shared-router-unseen": "back-to-back LSPs through a router in two domains that answers at no hop of the "
+                            "trace (a Cisco-like UHP egress leaves an IP-TTL of 1 as 1 and pushes into a pipe "
+                            "LSP, so no probe expires there): the tunnel ending or starting there has no hop to "
+                            "end or start at, TNT's egress rules and triggers (tnt.md 3) read the hops before and "
+                            "after that router as one tunnel, or as none (docs/tunnels.md)",
     "candidate-tagged": "the trigger's hop (or the ingress hop before it) is already in another reported tunnel: "
                         "TNT queues no revelation for an LSR or egress hop, nor from an ingress inside an explicit or "
                         "implicit tunnel (tnt.md 3.3)",
@@ -273,6 +278,20 @@ def _repeats_at_end(doc: dict, s: dict) -> bool:
               None)
     addrs = [h.get("address") for h in (tr or {}).get("hops", [])]
     return len(addrs) >= 3 and addrs[-1] is not None and addrs[-1] == addrs[-2] == addrs[-3]
+
+
+def _unseen_shared(lab, doc: dict, s: dict, t: dict) -> set:
+    """The ends of truth tunnel t that are routers in two domains (back to back) and answer at no
+    hop of the trace of score trace `s` (its revelation traces included)."""
+    ends = {t["ingress"], t["egress"]} & set(lab.shared_routers())
+    if not ends:
+        return set()
+    tr = next((x for x in doc["traces"] if x.get("vantage_point") == s["vantage_point"] and x.get("dst") == s["dst"]),
+              None)
+    if tr is None:
+        return set()
+    seen = {lab.owner_of(h["address"]) for h in tr.get("hops", []) if h.get("address")}
+    return ends - seen - {s["vantage_point"]}
 
 
 def _through_shared(lab, t: dict, reported: list) -> bool:
@@ -691,6 +710,9 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0, detect
                                [x["reported"] for x in s["verdicts"] if x["reported"]])
             if lim is None and looped and t is not None and t.get("hidden") and {t["ingress"], t["egress"]} & shared:
                 lim = "loop-stop"
+            if lim is None and t is not None and v["outcome"] in ("missed", "partly") and \
+                    all(x in PARTS for x in _parts(v)) and _unseen_shared(lab, doc, s, t):
+                lim = "shared-router-unseen"
             what = (f"{s['vantage_point']}->{s['dst']}: {v['verdict']}" + (f" [{v['cause']}]" if v.get("cause") else "")
                     + (f" [truth {t['class']} {t['ingress']}->{' '.join(t['lsrs'])}->{t['egress']}]" if t else "")
                     + (f" [uTNT {u['class']} {u.get('trigger')}]" if u else ""))
