@@ -193,3 +193,31 @@ def test_a_shared_router_that_answers_at_no_hop_is_the_unseen_limit():
             assert len(named) == 2 and all("pe1->p1 p2->pe2" in x or "pe2->s1->pe4" in x for x in named), named
         else:
             assert named == [], named
+
+
+def test_an_ingress_no_revelation_trace_shows_is_the_ing_nf_limit():
+    """Three domains back to back with asymmetric link costs: the probe toward dst crosses pe2
+    unlabelled and s1 pushes (truth invisible-php s1 -> s2 -> pe4), but toward pe4's address
+    pe2 pushes d2's LSP itself and s1 is one of its hidden LSRs: the revelation trace shows no
+    hop of s1 and uTNT (as TNT) stops with ING-NF. That miss is named ingress-hidden-on-revelation;
+    the core tunnel's ingress pe1 is on the trace toward its egress, so the rule does not hold
+    there, and without the asymmetry nothing is named."""
+    from testbed.experiments.matrix import LIMITS, _cell_lab, _ingress_hidden_toward
+    from testbed.experiments.run import run_lab
+    assert "ingress-hidden-on-revelation" in LIMITS
+    p = {**BASE, "class": "opaque", "ler_vendor": "mikrotik", "lsrs": 3, "domains": 3, "join": "shared",
+         "d2_class": "invisible", "d2_vendor": "iosxr", "d2_lsrs": 2, "d3_class": "invisible",
+         "d3_vendor": "junose", "d3_lsrs": 2, "asymmetry": 2}
+    r = run_cell((cell_id(p), p), seed=3)
+    named = [x for x in r["limits"] if x.startswith("[ingress-hidden-on-revelation]")]
+    assert r["problems"] == [] and named and all("s1->s2->pe4" in x and "stop-ingress-not-found" in x
+                                                 for x in named), (r["problems"], named)
+    with _cell_lab(p, "sim") as lab:
+        doc = run_lab(lab, runtime="sim", seed=3, name=lab.name)
+    s = next(x for x in doc["score"]["traces"] if x["vantage_point"] == "vp1")
+    got = {(v["truth"]["ingress"], v["truth"]["egress"]): _ingress_hidden_toward(lab, "vp1", v["truth"])
+           for v in s["verdicts"] if v["truth"] and v["truth"]["hidden"]}
+    assert got[("s1", "pe4")] is True and got[("pe1", "pe2")] is False, got
+    q = {**p, "asymmetry": BASE["asymmetry"]}
+    r = run_cell((cell_id(q), q), seed=3)
+    assert not any(x.startswith("[ingress-hidden-on-revelation]") for x in r["limits"])

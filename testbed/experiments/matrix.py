@@ -149,6 +149,11 @@ LIMITS = {
                             "LSP, so no probe expires there): the tunnel ending or starting there has no hop to "
                             "end or start at, TNT's egress rules and triggers (tnt.md 3) read the hops before and "
                             "after that router as one tunnel, or as none (docs/tunnels.md)",
+    "ingress-hidden-on-revelation": "the revelation trace toward the egress's address (tnt.md 4.3) does not show "
+                                    "the tunnel's ingress: on every path toward that address the ingress is an LSR "
+                                    "of another hidden LSP (back to back, the shared router pushes the FEC of that "
+                                    "address itself) or is not crossed at all, so TNT finds no ingress hop in it "
+                                    "and stops (ING-NF, tnt.md 3.3)",
     "candidate-tagged": "the trigger's hop (or the ingress hop before it) is already in another reported tunnel: "
                         "TNT queues no revelation for an LSR or egress hop, nor from an ingress inside an explicit or "
                         "implicit tunnel (tnt.md 3.3)",
@@ -292,6 +297,26 @@ def _unseen_shared(lab, doc: dict, s: dict, t: dict) -> set:
         return set()
     seen = {lab.owner_of(h["address"]) for h in tr.get("hops", []) if h.get("address")}
     return ends - seen - {s["vantage_point"]}
+
+
+def _ingress_hidden_toward(lab, vp: str, t: dict) -> bool:
+    """No path from `vp` toward the addresses the egress of hidden truth tunnel t answers from
+    (truth `reveal_from`, else its egress address) shows t's ingress as a hop: it is an LSR of a
+    hidden tunnel on that path, or not on it."""
+    from testbed.controlplane import build
+    from testbed.truth.tunnels import tunnels_on
+    from testbed.truth.walk import walk
+    addrs = list(t.get("reveal_from") or {}) or [t.get("egress_address")]
+    if not all(addrs) or vp not in lab.nodes:
+        return False
+    cp = build(lab)
+    for a in addrs:
+        for b in walk(cp, vp, a):
+            nodes = [x.node for x in b]
+            inside = {n for o in tunnels_on(lab, b, cp) if o.hidden for n in o.lsrs}
+            if t["ingress"] in nodes and t["ingress"] not in inside:
+                return False
+    return True
 
 
 def _through_shared(lab, t: dict, reported: list) -> bool:
@@ -713,6 +738,10 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0, detect
             if lim is None and t is not None and v["outcome"] in ("missed", "partly") and \
                     all(x in PARTS for x in _parts(v)) and _unseen_shared(lab, doc, s, t):
                 lim = "shared-router-unseen"
+            if lim is None and t is not None and t.get("hidden") and v["outcome"] == "missed" and \
+                    v.get("cause") == "stop-ingress-not-found" and t["ingress"] != s["vantage_point"] and \
+                    shared and _ingress_hidden_toward(lab, s["vantage_point"], t):
+                lim = "ingress-hidden-on-revelation"
             what = (f"{s['vantage_point']}->{s['dst']}: {v['verdict']}" + (f" [{v['cause']}]" if v.get("cause") else "")
                     + (f" [truth {t['class']} {t['ingress']}->{' '.join(t['lsrs'])}->{t['egress']}]" if t else "")
                     + (f" [uTNT {u['class']} {u.get('trigger')}]" if u else ""))
