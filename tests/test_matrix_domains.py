@@ -221,3 +221,37 @@ def test_an_ingress_no_revelation_trace_shows_is_the_ing_nf_limit():
     q = {**p, "asymmetry": BASE["asymmetry"]}
     r = run_cell((cell_id(q), q), seed=3)
     assert not any(x.startswith("[ingress-hidden-on-revelation]") for x in r["limits"])
+
+
+def test_an_ingress_answering_from_another_address_is_the_address_ecmp_limit():
+    """With equal-cost routes back (return_ecmp) and its reply's source taken from the outgoing
+    link, the shared router pe2 answers the trace toward dst and the trace toward the next
+    egress's address (TNT's revelation target) from two different addresses: TNT, which looks
+    for the ingress hop's address, stops with ING-NF. The rule's condition holds there and not
+    without the equal-cost return; a cell where uTNT stops so is named ingress-address-ecmp."""
+    from testbed.controlplane import build
+    from testbed.experiments.matrix import LIMITS, _cell_lab, _ingress_answers_apart
+    from testbed.experiments.run import run_lab
+    from testbed.runtimes.sim import Sim
+    from testbed.tools.scripted import ScriptedProber
+    assert "ingress-address-ecmp" in LIMITS
+    p = {**BASE, "class": "invisible", "lsrs": 6, "domains": 3, "join": "shared", "d2_class": "invisible",
+         "d2_vendor": "huawei", "d2_lsrs": 3, "d3_class": "invisible", "d3_popping": "uhp", "d3_vendor": "linux",
+         "return_ecmp": True}
+    for ecmp in (True, False):
+        with _cell_lab({**p, "return_ecmp": ecmp}, "sim") as lab:
+            doc = run_lab(lab, runtime="sim", seed=3, name=lab.name)
+            s = next(x for x in doc["score"]["traces"] if x["vantage_point"] == "vp1")
+            t = next(v["truth"] for v in s["verdicts"] if v["truth"] and v["truth"]["ingress"] == "pe2")
+            assert _ingress_answers_apart(lab, doc, s, t) == ecmp
+            if ecmp:
+                pr = ScriptedProber(Sim(lab, build(lab)), "vp1")
+                at = [{h.address for h in pr.trace(d) if h.address and lab.owner_of(h.address) == "pe2"}
+                      for d in (s["dst"], t["egress_address"])]
+                assert len(at[0]) == 1 and len(at[1]) == 1 and at[0] != at[1], at
+    q = {**BASE, "class": "invisible", "lsr_vendor": "h3c", "lsrs": 8, "ldp": "loopbacks", "dests": 2,
+         "label_order": "sequential", "entropy_label": True, "router_vp": True, "php_ttl_writeback": True,
+         "silent": "lsr", "no_decrement_ttl": True, "ip_id": "random", "domains": 2, "join": "shared",
+         "d2_class": "invisible", "d2_popping": "uhp", "d2_vendor": "iosxr", "d2_lsrs": 3, "return_ecmp": True}
+    r = run_cell((cell_id(q), q), seed=3)
+    assert r["problems"] == [] and any(x.startswith("[ingress-address-ecmp] pe1->") for x in r["limits"]), r

@@ -154,6 +154,11 @@ LIMITS = {
                                     "of another hidden LSP (back to back, the shared router pushes the FEC of that "
                                     "address itself) or is not crossed at all, so TNT finds no ingress hop in it "
                                     "and stops (ING-NF, tnt.md 3.3)",
+    "ingress-address-ecmp": "the ingress answers the prober from the address of the link its reply leaves by "
+                            "(source outgoing), and its route back has equal-cost next hops picked per packet: "
+                            "the revelation trace (another destination, another hash) gets its reply from another "
+                            "address than the trace did, and TNT, which looks for the ingress hop's address in it, "
+                            "stops with ING-NF (tnt.md 3.3, 4.3)",
     "candidate-tagged": "the trigger's hop (or the ingress hop before it) is already in another reported tunnel: "
                         "TNT queues no revelation for an LSR or egress hop, nor from an ingress inside an explicit or "
                         "implicit tunnel (tnt.md 3.3)",
@@ -317,6 +322,25 @@ def _ingress_hidden_toward(lab, vp: str, t: dict) -> bool:
             if t["ingress"] in nodes and t["ingress"] not in inside:
                 return False
     return True
+
+
+def _ingress_answers_apart(lab, doc: dict, s: dict, t: dict) -> bool:
+    """The ingress of truth tunnel t answered the trace of score trace `s` from one of several
+    addresses its reply to the vantage point can leave from (equal-cost routes back, a source
+    taken from the outgoing link): a revelation trace may see it at another address."""
+    from testbed.controlplane import build
+    from testbed.truth.report import reply_sources
+    tr = next((x for x in doc["traces"] if x.get("vantage_point") == s["vantage_point"] and x.get("dst") == s["dst"]),
+              None)
+    vp = lab.nodes.get(s["vantage_point"])
+    if tr is None or vp is None:
+        return False
+    seen = [h["address"] for h in tr.get("hops", []) if h.get("address") and not h.get("revealed")
+            and lab.owner_of(h["address"]) == t["ingress"]]
+    if not seen:
+        return False
+    srcs = {a for a, _ in reply_sources(build(lab), t["ingress"], None, vp.primary_address()) if a}
+    return len(srcs) > 1 and seen[0] in srcs
 
 
 def _through_shared(lab, t: dict, reported: list) -> bool:
@@ -738,10 +762,13 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0, detect
             if lim is None and t is not None and v["outcome"] in ("missed", "partly") and \
                     all(x in PARTS for x in _parts(v)) and _unseen_shared(lab, doc, s, t):
                 lim = "shared-router-unseen"
+            ingnf = None          # an ING-NF the truth explains, when no catalogue knob does (below)
             if lim is None and t is not None and t.get("hidden") and v["outcome"] == "missed" and \
-                    v.get("cause") == "stop-ingress-not-found" and t["ingress"] != s["vantage_point"] and \
-                    shared and _ingress_hidden_toward(lab, s["vantage_point"], t):
-                lim = "ingress-hidden-on-revelation"
+                    v.get("cause") == "stop-ingress-not-found" and shared:
+                if t["ingress"] != s["vantage_point"] and _ingress_hidden_toward(lab, s["vantage_point"], t):
+                    ingnf = "ingress-hidden-on-revelation"
+                elif _ingress_answers_apart(lab, doc, s, t):
+                    ingnf = "ingress-address-ecmp"
             what = (f"{s['vantage_point']}->{s['dst']}: {v['verdict']}" + (f" [{v['cause']}]" if v.get("cause") else "")
                     + (f" [truth {t['class']} {t['ingress']}->{' '.join(t['lsrs'])}->{t['egress']}]" if t else "")
                     + (f" [uTNT {u['class']} {u.get('trigger')}]" if u else ""))
@@ -750,7 +777,7 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0, detect
             else:
                 key = (s["vantage_point"], s["dst"], *((t["ingress"], t["egress"]) if t else
                                                       (None, (u or {}).get("class"))))
-                unexplained.append((key, what))
+                unexplained.append((key, what, ingnf))
         if not s["complete"]:
             path = next(p for p in doc["truth"] if p["from"] == s["vantage_point"] and p["to"] == s["dst"])
             silent_run = _silent_run(path["paths"][s["path_index"] or 0]) >= GAP_LIMIT
@@ -768,9 +795,11 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0, detect
     if unexplained:
         # a miss in a cell with catalogue knobs: re-run the cell without them, one at a time
         # (then all together); the knob whose removal makes the verdict right is its cause
-        why = _attribute(params, [k for k, _ in unexplained], runtime, seed, detector)
-        for key, what in unexplained:
-            if key in why:
+        why = _attribute(params, [k for k, _, _ in unexplained], runtime, seed, detector)
+        for key, what, ingnf in unexplained:
+            if key not in why and ingnf:
+                limits.append(f"[{ingnf}] {what}")
+            elif key in why:
                 knobs = "" if why[key] != "knobs" else " (" + ", ".join(
                     k for k in ATTRIBUTABLE if params.get(k, BEHAVIOUR_AXES[k]) != BEHAVIOUR_AXES[k]) + ")"
                 limits.append(f"[{why[key]}] {what}{knobs}")
