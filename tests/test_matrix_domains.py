@@ -255,3 +255,27 @@ def test_an_ingress_answering_from_another_address_is_the_address_ecmp_limit():
          "d2_class": "invisible", "d2_popping": "uhp", "d2_vendor": "iosxr", "d2_lsrs": 3, "return_ecmp": True}
     r = run_cell((cell_id(q), q), seed=3)
     assert r["problems"] == [] and any(x.startswith("[ingress-address-ecmp] pe1->") for x in r["limits"]), r
+
+
+def test_lsrs_hidden_on_the_last_revelation_target_are_the_target_hides_limit():
+    """One FEC swapped through both domains (truth opaque pe1 -> p1 pe2 s1 -> pe4, p1 silent):
+    the revelation reveals s1 toward pe4's address, then traces toward s1's address, where pe2
+    is again inside the LSP: nothing new, NTH-RV, pe2 not found. A scripted trace toward s1's
+    address shows no pe2 (named revelation-target-hides); toward pe4's address it shows s1, so
+    the rule does not hold for a report that had revealed nothing."""
+    from testbed.experiments.matrix import LIMITS, _cell_lab, _target_hides
+    from testbed.experiments.run import run_lab
+    assert "revelation-target-hides" in LIMITS
+    p = {**BASE, "class": "opaque", "popping": "uhp", "ler_vendor": "iosxr", "lsr_vendor": "iosxr", "lsrs": 1,
+         "silent": "lsr", "domains": 2, "join": "shared", "d2_class": "opaque"}
+    r = run_cell((cell_id(p), p), seed=3)
+    named = [x for x in r["limits"] if x.startswith("[revelation-target-hides]")]
+    assert r["problems"] == [] and named and all("pe1->p1 pe2 s1->pe4" in x for x in named), (r["problems"], named)
+    with _cell_lab(p, "sim") as lab:
+        doc = run_lab(lab, runtime="sim", seed=3, name=lab.name)
+    s = next(x for x in doc["score"]["traces"] if x["vantage_point"] == "vp1")
+    v = next(x for x in s["verdicts"] if x["truth"] and "pe2" in x["truth"]["lsrs"])
+    u = v["reported"]
+    assert [lab.owner_of(a) for a in u["lsrs"]] == ["s1"] and u["stop_reason"] == "NTH-RV"
+    assert _target_hides(lab, "vp1", v, v["truth"], u)
+    assert not _target_hides(lab, "vp1", v, v["truth"], {**u, "lsrs": []})     # toward pe4: s1 answers

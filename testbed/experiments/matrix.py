@@ -159,6 +159,11 @@ LIMITS = {
                             "the revelation trace (another destination, another hash) gets its reply from another "
                             "address than the trace did, and TNT, which looks for the ingress hop's address in it, "
                             "stops with ING-NF (tnt.md 3.3, 4.3)",
+    "revelation-target-hides": "the revelation stopped with nothing new (NTH-RV) and the LSRs not found are hidden "
+                               "on its last target too: a trace toward the address of the last revealed LSR (or the "
+                               "egress) crosses them inside another pipe LSP (back to back, one FEC swapped through "
+                               "both domains), checked with a scripted trace on the sim, so no revelation step can "
+                               "show them (tnt.md 4.3)",
     "candidate-tagged": "the trigger's hop (or the ingress hop before it) is already in another reported tunnel: "
                         "TNT queues no revelation for an LSR or egress hop, nor from an ingress inside an explicit or "
                         "implicit tunnel (tnt.md 3.3)",
@@ -341,6 +346,24 @@ def _ingress_answers_apart(lab, doc: dict, s: dict, t: dict) -> bool:
         return False
     srcs = {a for a, _ in reply_sources(build(lab), t["ingress"], None, vp.primary_address()) if a}
     return len(srcs) > 1 and seen[0] in srcs
+
+
+def _target_hides(lab, vp: str, v: dict, t: dict, u: dict | None) -> bool:
+    """The revelation of reported tunnel u stopped with NTH-RV, and a scripted trace (sim) from
+    `vp` toward its last target (the first revealed LSR's address, else the egress's) shows
+    none of truth tunnel t's LSRs not found: they are hidden on that trace too."""
+    from testbed.controlplane import build
+    from testbed.runtimes.sim import Sim
+    from testbed.tools.scripted import ScriptedProber
+    if u is None or u.get("stop_reason") != "NTH-RV" or _parts(v) != ["lsrs"]:
+        return False
+    found = {lab.owner_of(a) for a in u.get("lsrs", []) if a}
+    missing = {n for n in t["lsrs"] if n not in found and n not in (v.get("lsrs_unseeable") or {})}
+    target = next((a for a in u.get("lsrs", []) if a), None) or u.get("egress")
+    if not missing or not target:
+        return False
+    hops = ScriptedProber(Sim(lab, build(lab)), vp).trace(target)
+    return not any(h.address and lab.owner_of(h.address) in missing for h in hops)
 
 
 def _through_shared(lab, t: dict, reported: list) -> bool:
@@ -762,7 +785,10 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0, detect
             if lim is None and t is not None and v["outcome"] in ("missed", "partly") and \
                     all(x in PARTS for x in _parts(v)) and _unseen_shared(lab, doc, s, t):
                 lim = "shared-router-unseen"
-            ingnf = None          # an ING-NF the truth explains, when no catalogue knob does (below)
+            ingnf = None          # a shared-router limit the truth or a scripted trace explains, when no knob does (below)
+            if lim is None and t is not None and shared and runtime == "sim" and v["outcome"] == "partly" and \
+                    set(t["lsrs"]) & shared and _target_hides(lab, s["vantage_point"], v, t, u):
+                ingnf = "revelation-target-hides"
             if lim is None and t is not None and t.get("hidden") and v["outcome"] == "missed" and \
                     v.get("cause") == "stop-ingress-not-found" and shared:
                 if t["ingress"] != s["vantage_point"] and _ingress_hidden_toward(lab, s["vantage_point"], t):
