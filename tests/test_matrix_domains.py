@@ -249,6 +249,10 @@ def test_an_ingress_answering_from_another_address_is_the_address_ecmp_limit():
                 at = [{h.address for h in pr.trace(d) if h.address and lab.owner_of(h.address) == "pe2"}
                       for d in (s["dst"], t["egress_address"])]
                 assert len(at[0]) == 1 and len(at[1]) == 1 and at[0] != at[1], at
+    # a router VP too: the tunnel reported from its tags, its revelation cut short by ING-NF
+    r = run_cell((cell_id({**p, "router_vp": True}), {**p, "router_vp": True}), seed=3)
+    assert r["problems"] == [] and any(x.startswith("[ingress-address-ecmp] vp1->") and "partly" in x
+                                       for x in r["limits"]), r
     q = {**BASE, "class": "invisible", "lsr_vendor": "h3c", "lsrs": 8, "ldp": "loopbacks", "dests": 2,
          "label_order": "sequential", "entropy_label": True, "router_vp": True, "php_ttl_writeback": True,
          "silent": "lsr", "no_decrement_ttl": True, "ip_id": "random", "domains": 2, "join": "shared",

@@ -789,8 +789,9 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0, detect
             if lim is None and t is not None and shared and runtime == "sim" and v["outcome"] == "partly" and \
                     set(t["lsrs"]) & shared and _target_hides(lab, s["vantage_point"], v, t, u):
                 ingnf = "revelation-target-hides"
-            if lim is None and t is not None and t.get("hidden") and v["outcome"] == "missed" and \
-                    v.get("cause") == "stop-ingress-not-found" and shared:
+            ing_nf = (v["outcome"] == "missed" and v.get("cause") == "stop-ingress-not-found") or \
+                (v["outcome"] == "partly" and _parts(v) == ["lsrs"] and (u or {}).get("stop_reason") == "ING-NF")
+            if lim is None and t is not None and t.get("hidden") and ing_nf and shared:
                 if t["ingress"] != s["vantage_point"] and _ingress_hidden_toward(lab, s["vantage_point"], t):
                     ingnf = "ingress-hidden-on-revelation"
                 elif _ingress_answers_apart(lab, doc, s, t):
