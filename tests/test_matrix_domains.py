@@ -283,3 +283,22 @@ def test_lsrs_hidden_on_the_last_revelation_target_are_the_target_hides_limit():
     assert [lab.owner_of(a) for a in u["lsrs"]] == ["s1"] and u["stop_reason"] == "NTH-RV"
     assert _target_hides(lab, "vp1", v, v["truth"], u)
     assert not _target_hides(lab, "vp1", v, v["truth"], {**u, "lsrs": []})     # toward pe4: s1 answers
+
+
+def test_a_tunnel_behind_five_silent_linux_lsrs_is_the_gap_limit():
+    """Router VP pe1 with uniform TTL for its own probes (ttl_propagate_local) into an LSP
+    swapped through the shared router pe2: its five Linux LSRs drop every expiring label, the
+    trace stops at TNT's gap limit before any router of the tunnel answers, and the missed
+    explicit tunnel is named gap-limit with the incomplete trace."""
+    from testbed.experiments.matrix import _answered, _cell_lab
+    from testbed.experiments.run import run_lab
+    p = {**BASE, "class": "opaque", "ler_vendor": "iosxr", "lsr_vendor": "linux", "lsrs": 5,
+         "ttl_propagate_local": True, "router_vp": True, "domains": 2, "join": "shared", "d2_class": "opaque",
+         "d2_vendor": "h3c", "d2_lsrs": 3}
+    r = run_cell((cell_id(p), p), seed=3)
+    assert r["problems"] == [], r["problems"]
+    assert any(x.startswith("[gap-limit] pe1->") and "missed [truth explicit pe1->" in x for x in r["limits"])
+    with _cell_lab(p, "sim") as lab:
+        doc = run_lab(lab, runtime="sim", seed=3, name=lab.name)
+    s = next(x for x in doc["score"]["traces"] if x["vantage_point"] == "pe1")
+    assert s["stop_reason"] == "GAPLIMIT" and _answered(lab, doc, s) == set()

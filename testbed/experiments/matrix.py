@@ -366,6 +366,13 @@ def _target_hides(lab, vp: str, v: dict, t: dict, u: dict | None) -> bool:
     return not any(h.address and lab.owner_of(h.address) in missing for h in hops)
 
 
+def _answered(lab, doc: dict, s: dict) -> set:
+    """The routers that answered at some hop of the trace of score trace `s`."""
+    tr = next((x for x in doc["traces"] if x.get("vantage_point") == s["vantage_point"] and x.get("dst") == s["dst"]),
+              None)
+    return {lab.owner_of(h["address"]) for h in (tr or {}).get("hops", []) if h.get("address")}
+
+
 def _through_shared(lab, t: dict, reported: list) -> bool:
     """Back-to-back LSPs: truth tunnel t starts or ends at a router in two domains, and one of
     the trace's reported tunnels runs through that router (it is among the tunnel's LSRs)."""
@@ -768,6 +775,9 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0, detect
         # a trace that ended on scamper's loop through routers two domains share (back to back):
         # the hidden tunnels at that router are seen as one, or not at all
         looped = shared and not s["complete"] and s["stop_reason"] == "LOOP" and _repeats_at_end(doc, s)
+        gapped = shared and not s["complete"] and s["stop_reason"] == "GAPLIMIT" and _silent_run(next(
+            p for p in doc["truth"] if p["from"] == s["vantage_point"] and p["to"] == s["dst"])["paths"][
+                s["path_index"] or 0]) >= GAP_LIMIT
         for v in s["verdicts"]:
             u, t = v["reported"], v["truth"]
             if u is not None and u.get("class") in tags:
@@ -785,17 +795,23 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0, detect
             if lim is None and t is not None and v["outcome"] in ("missed", "partly") and \
                     all(x in PARTS for x in _parts(v)) and _unseen_shared(lab, doc, s, t):
                 lim = "shared-router-unseen"
-            ingnf = None          # a shared-router limit the truth or a scripted trace explains, when no knob does (below)
-            if lim is None and t is not None and shared and runtime == "sim" and v["outcome"] == "partly" and \
-                    set(t["lsrs"]) & shared and _target_hides(lab, s["vantage_point"], v, t, u):
-                ingnf = "revelation-target-hides"
+            # a limit the truth or a scripted trace explains, taken when no catalogue knob does (below)
+            fallback = None
             ing_nf = (v["outcome"] == "missed" and v.get("cause") == "stop-ingress-not-found") or \
                 (v["outcome"] == "partly" and _parts(v) == ["lsrs"] and (u or {}).get("stop_reason") == "ING-NF")
-            if lim is None and t is not None and t.get("hidden") and ing_nf and shared:
+            if lim is not None or t is None:
+                pass
+            elif v["outcome"] == "missed" and gapped and \
+                    not ({t["ingress"], *t["lsrs"], t["egress"]} - {s["vantage_point"]}) & _answered(lab, doc, s):
+                fallback = "gap-limit"    # the trace's five silent hops came before any router of the tunnel answered
+            elif shared and runtime == "sim" and v["outcome"] == "partly" and set(t["lsrs"]) & shared and \
+                    _target_hides(lab, s["vantage_point"], v, t, u):
+                fallback = "revelation-target-hides"
+            elif t.get("hidden") and ing_nf and shared:
                 if t["ingress"] != s["vantage_point"] and _ingress_hidden_toward(lab, s["vantage_point"], t):
-                    ingnf = "ingress-hidden-on-revelation"
+                    fallback = "ingress-hidden-on-revelation"
                 elif _ingress_answers_apart(lab, doc, s, t):
-                    ingnf = "ingress-address-ecmp"
+                    fallback = "ingress-address-ecmp"
             what = (f"{s['vantage_point']}->{s['dst']}: {v['verdict']}" + (f" [{v['cause']}]" if v.get("cause") else "")
                     + (f" [truth {t['class']} {t['ingress']}->{' '.join(t['lsrs'])}->{t['egress']}]" if t else "")
                     + (f" [uTNT {u['class']} {u.get('trigger')}]" if u else ""))
@@ -804,7 +820,7 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0, detect
             else:
                 key = (s["vantage_point"], s["dst"], *((t["ingress"], t["egress"]) if t else
                                                       (None, (u or {}).get("class"))))
-                unexplained.append((key, what, ingnf))
+                unexplained.append((key, what, fallback))
         if not s["complete"]:
             path = next(p for p in doc["truth"] if p["from"] == s["vantage_point"] and p["to"] == s["dst"])
             silent_run = _silent_run(path["paths"][s["path_index"] or 0]) >= GAP_LIMIT
@@ -823,9 +839,9 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0, detect
         # a miss in a cell with catalogue knobs: re-run the cell without them, one at a time
         # (then all together); the knob whose removal makes the verdict right is its cause
         why = _attribute(params, [k for k, _, _ in unexplained], runtime, seed, detector)
-        for key, what, ingnf in unexplained:
-            if key not in why and ingnf:
-                limits.append(f"[{ingnf}] {what}")
+        for key, what, fallback in unexplained:
+            if key not in why and fallback:
+                limits.append(f"[{fallback}] {what}")
             elif key in why:
                 knobs = "" if why[key] != "knobs" else " (" + ", ".join(
                     k for k in ATTRIBUTABLE if params.get(k, BEHAVIOUR_AXES[k]) != BEHAVIOUR_AXES[k]) + ")"
