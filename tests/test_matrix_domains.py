@@ -164,3 +164,141 @@ def test_the_matrix_names_an_egress_answering_from_its_e1_link_and_five_silent_h
     q["ler_vendor"] = "cisco"
     r = run_cell((cell_id(q), q), seed=1)
     assert not any("GAPLIMIT" in x for x in r["problems"] + r["limits"])
+
+
+def test_a_shared_router_that_answers_at_no_hop_is_the_unseen_limit():
+    """Back-to-back LSPs, the first ending UHP at a Cisco-like shared router pe2: it leaves an
+    IP-TTL of 1 as 1 and pushes into the next (pipe) LSP, so no probe expires at pe2 and the
+    trace goes from pe1 to pe4 (twice): uTNT reports one opaque tunnel over both. The verdicts
+    of both tunnels ending or starting at pe2 are named shared-router-unseen. A Juniper-like pe2
+    expires the probe on the explicit null and answers: the rule does not fire there."""
+    from testbed.experiments.matrix import LIMITS, _cell_lab, _unseen_shared
+    from testbed.experiments.run import run_lab
+    assert "shared-router-unseen" in LIMITS
+    p = {**BASE, "class": "invisible", "popping": "uhp", "lsrs": 2, "domains": 2, "join": "shared",
+         "d2_class": "opaque"}
+    for vendor, unseen in (("cisco", True), ("juniper", False)):
+        q = {**p, "ler_vendor": vendor}
+        with _cell_lab(q, "sim") as lab:
+            doc = run_lab(lab, runtime="sim", seed=3, name=lab.name)
+        tr = next(t for t in doc["traces"] if t.get("vantage_point") == "vp1")
+        assert ("pe2" not in {lab.owner_of(h["address"]) for h in tr["hops"] if h.get("address")}) == unseen
+        s = next(x for x in doc["score"]["traces"] if x["vantage_point"] == "vp1")
+        ends = [_unseen_shared(lab, doc, s, v["truth"]) for v in s["verdicts"] if v["truth"]]
+        assert ends == ([{"pe2"}, {"pe2"}] if unseen else [set(), set()]), ends
+        r = run_cell((cell_id(q), q), seed=3)
+        named = [x for x in r["limits"] if x.startswith("[shared-router-unseen]")]
+        assert r["problems"] == [], (vendor, r["problems"])
+        if unseen:
+            assert len(named) == 2 and all("pe1->p1 p2->pe2" in x or "pe2->s1->pe4" in x for x in named), named
+        else:
+            assert named == [], named
+
+
+def test_an_ingress_no_revelation_trace_shows_is_the_ing_nf_limit():
+    """Three domains back to back with asymmetric link costs: the probe toward dst crosses pe2
+    unlabelled and s1 pushes (truth invisible-php s1 -> s2 -> pe4), but toward pe4's address
+    pe2 pushes d2's LSP itself and s1 is one of its hidden LSRs: the revelation trace shows no
+    hop of s1 and uTNT (as TNT) stops with ING-NF. That miss is named ingress-hidden-on-revelation;
+    the core tunnel's ingress pe1 is on the trace toward its egress, so the rule does not hold
+    there, and without the asymmetry nothing is named."""
+    from testbed.experiments.matrix import LIMITS, _cell_lab, _ingress_hidden_toward
+    from testbed.experiments.run import run_lab
+    assert "ingress-hidden-on-revelation" in LIMITS
+    p = {**BASE, "class": "opaque", "ler_vendor": "mikrotik", "lsrs": 3, "domains": 3, "join": "shared",
+         "d2_class": "invisible", "d2_vendor": "iosxr", "d2_lsrs": 2, "d3_class": "invisible",
+         "d3_vendor": "junose", "d3_lsrs": 2, "asymmetry": 2}
+    r = run_cell((cell_id(p), p), seed=3)
+    named = [x for x in r["limits"] if x.startswith("[ingress-hidden-on-revelation]")]
+    assert r["problems"] == [] and named and all("s1->s2->pe4" in x and "stop-ingress-not-found" in x
+                                                 for x in named), (r["problems"], named)
+    with _cell_lab(p, "sim") as lab:
+        doc = run_lab(lab, runtime="sim", seed=3, name=lab.name)
+    s = next(x for x in doc["score"]["traces"] if x["vantage_point"] == "vp1")
+    got = {(v["truth"]["ingress"], v["truth"]["egress"]): _ingress_hidden_toward(lab, "vp1", v["truth"])
+           for v in s["verdicts"] if v["truth"] and v["truth"]["hidden"]}
+    assert got[("s1", "pe4")] is True and got[("pe1", "pe2")] is False, got
+    q = {**p, "asymmetry": BASE["asymmetry"]}
+    r = run_cell((cell_id(q), q), seed=3)
+    assert not any(x.startswith("[ingress-hidden-on-revelation]") for x in r["limits"])
+
+
+def test_an_ingress_answering_from_another_address_is_the_address_ecmp_limit():
+    """With equal-cost routes back (return_ecmp) and its reply's source taken from the outgoing
+    link, the shared router pe2 answers the trace toward dst and the trace toward the next
+    egress's address (TNT's revelation target) from two different addresses: TNT, which looks
+    for the ingress hop's address, stops with ING-NF. The rule's condition holds there and not
+    without the equal-cost return; a cell where uTNT stops so is named ingress-address-ecmp."""
+    from testbed.controlplane import build
+    from testbed.experiments.matrix import LIMITS, _cell_lab, _ingress_answers_apart
+    from testbed.experiments.run import run_lab
+    from testbed.runtimes.sim import Sim
+    from testbed.tools.scripted import ScriptedProber
+    assert "ingress-address-ecmp" in LIMITS
+    p = {**BASE, "class": "invisible", "lsrs": 6, "domains": 3, "join": "shared", "d2_class": "invisible",
+         "d2_vendor": "huawei", "d2_lsrs": 3, "d3_class": "invisible", "d3_popping": "uhp", "d3_vendor": "linux",
+         "return_ecmp": True}
+    for ecmp in (True, False):
+        with _cell_lab({**p, "return_ecmp": ecmp}, "sim") as lab:
+            doc = run_lab(lab, runtime="sim", seed=3, name=lab.name)
+            s = next(x for x in doc["score"]["traces"] if x["vantage_point"] == "vp1")
+            t = next(v["truth"] for v in s["verdicts"] if v["truth"] and v["truth"]["ingress"] == "pe2")
+            assert _ingress_answers_apart(lab, doc, s, t) == ecmp
+            if ecmp:
+                pr = ScriptedProber(Sim(lab, build(lab)), "vp1")
+                at = [{h.address for h in pr.trace(d) if h.address and lab.owner_of(h.address) == "pe2"}
+                      for d in (s["dst"], t["egress_address"])]
+                assert len(at[0]) == 1 and len(at[1]) == 1 and at[0] != at[1], at
+    # a router VP too: the tunnel reported from its tags, its revelation cut short by ING-NF
+    r = run_cell((cell_id({**p, "router_vp": True}), {**p, "router_vp": True}), seed=3)
+    assert r["problems"] == [] and any(x.startswith("[ingress-address-ecmp] vp1->") and "partly" in x
+                                       for x in r["limits"]), r
+    q = {**BASE, "class": "invisible", "lsr_vendor": "h3c", "lsrs": 8, "ldp": "loopbacks", "dests": 2,
+         "label_order": "sequential", "entropy_label": True, "router_vp": True, "php_ttl_writeback": True,
+         "silent": "lsr", "no_decrement_ttl": True, "ip_id": "random", "domains": 2, "join": "shared",
+         "d2_class": "invisible", "d2_popping": "uhp", "d2_vendor": "iosxr", "d2_lsrs": 3, "return_ecmp": True}
+    r = run_cell((cell_id(q), q), seed=3)
+    assert r["problems"] == [] and any(x.startswith("[ingress-address-ecmp] pe1->") for x in r["limits"]), r
+
+
+def test_lsrs_hidden_on_the_last_revelation_target_are_the_target_hides_limit():
+    """One FEC swapped through both domains (truth opaque pe1 -> p1 pe2 s1 -> pe4, p1 silent):
+    the revelation reveals s1 toward pe4's address, then traces toward s1's address, where pe2
+    is again inside the LSP: nothing new, NTH-RV, pe2 not found. A scripted trace toward s1's
+    address shows no pe2 (named revelation-target-hides); toward pe4's address it shows s1, so
+    the rule does not hold for a report that had revealed nothing."""
+    from testbed.experiments.matrix import LIMITS, _cell_lab, _target_hides
+    from testbed.experiments.run import run_lab
+    assert "revelation-target-hides" in LIMITS
+    p = {**BASE, "class": "opaque", "popping": "uhp", "ler_vendor": "iosxr", "lsr_vendor": "iosxr", "lsrs": 1,
+         "silent": "lsr", "domains": 2, "join": "shared", "d2_class": "opaque"}
+    r = run_cell((cell_id(p), p), seed=3)
+    named = [x for x in r["limits"] if x.startswith("[revelation-target-hides]")]
+    assert r["problems"] == [] and named and all("pe1->p1 pe2 s1->pe4" in x for x in named), (r["problems"], named)
+    with _cell_lab(p, "sim") as lab:
+        doc = run_lab(lab, runtime="sim", seed=3, name=lab.name)
+    s = next(x for x in doc["score"]["traces"] if x["vantage_point"] == "vp1")
+    v = next(x for x in s["verdicts"] if x["truth"] and "pe2" in x["truth"]["lsrs"])
+    u = v["reported"]
+    assert [lab.owner_of(a) for a in u["lsrs"]] == ["s1"] and u["stop_reason"] == "NTH-RV"
+    assert _target_hides(lab, "vp1", v, v["truth"], u)
+    assert not _target_hides(lab, "vp1", v, v["truth"], {**u, "lsrs": []})     # toward pe4: s1 answers
+
+
+def test_a_tunnel_behind_five_silent_linux_lsrs_is_the_gap_limit():
+    """Router VP pe1 with uniform TTL for its own probes (ttl_propagate_local) into an LSP
+    swapped through the shared router pe2: its five Linux LSRs drop every expiring label, the
+    trace stops at TNT's gap limit before any router of the tunnel answers, and the missed
+    explicit tunnel is named gap-limit with the incomplete trace."""
+    from testbed.experiments.matrix import _answered, _cell_lab
+    from testbed.experiments.run import run_lab
+    p = {**BASE, "class": "opaque", "ler_vendor": "iosxr", "lsr_vendor": "linux", "lsrs": 5,
+         "ttl_propagate_local": True, "router_vp": True, "domains": 2, "join": "shared", "d2_class": "opaque",
+         "d2_vendor": "h3c", "d2_lsrs": 3}
+    r = run_cell((cell_id(p), p), seed=3)
+    assert r["problems"] == [], r["problems"]
+    assert any(x.startswith("[gap-limit] pe1->") and "missed [truth explicit pe1->" in x for x in r["limits"])
+    with _cell_lab(p, "sim") as lab:
+        doc = run_lab(lab, runtime="sim", seed=3, name=lab.name)
+    s = next(x for x in doc["score"]["traces"] if x["vantage_point"] == "pe1")
+    assert s["stop_reason"] == "GAPLIMIT" and _answered(lab, doc, s) == set()

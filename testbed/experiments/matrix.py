@@ -144,6 +144,26 @@ LIMITS = {
                  "other than the one just before): two UHP egresses back to back, or a UHP egress before a hidden "
                  "LSP, make one router answer three probe TTLs in a row, so TNT's trace ends there and the "
                  "tunnels after it are never probed (tnt.md 4.6)",
+    "shared-router-unseen": "back-to-back LSPs through a router in two domains that answers at no hop of the "
+                            "trace (a Cisco-like UHP egress leaves an IP-TTL of 1 as 1 and pushes into a pipe "
+                            "LSP, so no probe expires there): the tunnel ending or starting there has no hop to "
+                            "end or start at, TNT's egress rules and triggers (tnt.md 3) read the hops before and "
+                            "after that router as one tunnel, or as none (docs/tunnels.md)",
+    "ingress-hidden-on-revelation": "the revelation trace toward the egress's address (tnt.md 4.3) does not show "
+                                    "the tunnel's ingress: on every path toward that address the ingress is an LSR "
+                                    "of another hidden LSP (back to back, the shared router pushes the FEC of that "
+                                    "address itself) or is not crossed at all, so TNT finds no ingress hop in it "
+                                    "and stops (ING-NF, tnt.md 3.3)",
+    "ingress-address-ecmp": "the ingress answers the prober from the address of the link its reply leaves by "
+                            "(source outgoing), and its route back has equal-cost next hops picked per packet: "
+                            "the revelation trace (another destination, another hash) gets its reply from another "
+                            "address than the trace did, and TNT, which looks for the ingress hop's address in it, "
+                            "stops with ING-NF (tnt.md 3.3, 4.3)",
+    "revelation-target-hides": "the revelation stopped with nothing new (NTH-RV) and the LSRs not found are hidden "
+                               "on its last target too: a trace toward the address of the last revealed LSR (or the "
+                               "egress) crosses them inside another pipe LSP (back to back, one FEC swapped through "
+                               "both domains), checked with a scripted trace on the sim, so no revelation step can "
+                               "show them (tnt.md 4.3)",
     "candidate-tagged": "the trigger's hop (or the ingress hop before it) is already in another reported tunnel: "
                         "TNT queues no revelation for an LSR or egress hop, nor from an ingress inside an explicit or "
                         "implicit tunnel (tnt.md 3.3)",
@@ -273,6 +293,84 @@ def _repeats_at_end(doc: dict, s: dict) -> bool:
               None)
     addrs = [h.get("address") for h in (tr or {}).get("hops", [])]
     return len(addrs) >= 3 and addrs[-1] is not None and addrs[-1] == addrs[-2] == addrs[-3]
+
+
+def _unseen_shared(lab, doc: dict, s: dict, t: dict) -> set:
+    """The ends of truth tunnel t that are routers in two domains (back to back) and answer at no
+    hop of the trace of score trace `s` (its revelation traces included)."""
+    ends = {t["ingress"], t["egress"]} & set(lab.shared_routers())
+    if not ends:
+        return set()
+    tr = next((x for x in doc["traces"] if x.get("vantage_point") == s["vantage_point"] and x.get("dst") == s["dst"]),
+              None)
+    if tr is None:
+        return set()
+    seen = {lab.owner_of(h["address"]) for h in tr.get("hops", []) if h.get("address")}
+    return ends - seen - {s["vantage_point"]}
+
+
+def _ingress_hidden_toward(lab, vp: str, t: dict) -> bool:
+    """No path from `vp` toward the addresses the egress of hidden truth tunnel t answers from
+    (truth `reveal_from`, else its egress address) shows t's ingress as a hop: it is an LSR of a
+    hidden tunnel on that path, or not on it."""
+    from testbed.controlplane import build
+    from testbed.truth.tunnels import tunnels_on
+    from testbed.truth.walk import walk
+    addrs = list(t.get("reveal_from") or {}) or [t.get("egress_address")]
+    if not all(addrs) or vp not in lab.nodes:
+        return False
+    cp = build(lab)
+    for a in addrs:
+        for b in walk(cp, vp, a):
+            nodes = [x.node for x in b]
+            inside = {n for o in tunnels_on(lab, b, cp) if o.hidden for n in o.lsrs}
+            if t["ingress"] in nodes and t["ingress"] not in inside:
+                return False
+    return True
+
+
+def _ingress_answers_apart(lab, doc: dict, s: dict, t: dict) -> bool:
+    """The ingress of truth tunnel t answered the trace of score trace `s` from one of several
+    addresses its reply to the vantage point can leave from (equal-cost routes back, a source
+    taken from the outgoing link): a revelation trace may see it at another address."""
+    from testbed.controlplane import build
+    from testbed.truth.report import reply_sources
+    tr = next((x for x in doc["traces"] if x.get("vantage_point") == s["vantage_point"] and x.get("dst") == s["dst"]),
+              None)
+    vp = lab.nodes.get(s["vantage_point"])
+    if tr is None or vp is None:
+        return False
+    seen = [h["address"] for h in tr.get("hops", []) if h.get("address") and not h.get("revealed")
+            and lab.owner_of(h["address"]) == t["ingress"]]
+    if not seen:
+        return False
+    srcs = {a for a, _ in reply_sources(build(lab), t["ingress"], None, vp.primary_address()) if a}
+    return len(srcs) > 1 and seen[0] in srcs
+
+
+def _target_hides(lab, vp: str, v: dict, t: dict, u: dict | None) -> bool:
+    """The revelation of reported tunnel u stopped with NTH-RV, and a scripted trace (sim) from
+    `vp` toward its last target (the first revealed LSR's address, else the egress's) shows
+    none of truth tunnel t's LSRs not found: they are hidden on that trace too."""
+    from testbed.controlplane import build
+    from testbed.runtimes.sim import Sim
+    from testbed.tools.scripted import ScriptedProber
+    if u is None or u.get("stop_reason") != "NTH-RV" or _parts(v) != ["lsrs"]:
+        return False
+    found = {lab.owner_of(a) for a in u.get("lsrs", []) if a}
+    missing = {n for n in t["lsrs"] if n not in found and n not in (v.get("lsrs_unseeable") or {})}
+    target = next((a for a in u.get("lsrs", []) if a), None) or u.get("egress")
+    if not missing or not target:
+        return False
+    hops = ScriptedProber(Sim(lab, build(lab)), vp).trace(target)
+    return not any(h.address and lab.owner_of(h.address) in missing for h in hops)
+
+
+def _answered(lab, doc: dict, s: dict) -> set:
+    """The routers that answered at some hop of the trace of score trace `s`."""
+    tr = next((x for x in doc["traces"] if x.get("vantage_point") == s["vantage_point"] and x.get("dst") == s["dst"]),
+              None)
+    return {lab.owner_of(h["address"]) for h in (tr or {}).get("hops", []) if h.get("address")}
 
 
 def _through_shared(lab, t: dict, reported: list) -> bool:
@@ -677,6 +775,9 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0, detect
         # a trace that ended on scamper's loop through routers two domains share (back to back):
         # the hidden tunnels at that router are seen as one, or not at all
         looped = shared and not s["complete"] and s["stop_reason"] == "LOOP" and _repeats_at_end(doc, s)
+        gapped = shared and not s["complete"] and s["stop_reason"] == "GAPLIMIT" and _silent_run(next(
+            p for p in doc["truth"] if p["from"] == s["vantage_point"] and p["to"] == s["dst"])["paths"][
+                s["path_index"] or 0]) >= GAP_LIMIT
         for v in s["verdicts"]:
             u, t = v["reported"], v["truth"]
             if u is not None and u.get("class") in tags:
@@ -691,6 +792,26 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0, detect
                                [x["reported"] for x in s["verdicts"] if x["reported"]])
             if lim is None and looped and t is not None and t.get("hidden") and {t["ingress"], t["egress"]} & shared:
                 lim = "loop-stop"
+            if lim is None and t is not None and v["outcome"] in ("missed", "partly") and \
+                    all(x in PARTS for x in _parts(v)) and _unseen_shared(lab, doc, s, t):
+                lim = "shared-router-unseen"
+            # a limit the truth or a scripted trace explains, taken when no catalogue knob does (below)
+            fallback = None
+            ing_nf = (v["outcome"] == "missed" and v.get("cause") == "stop-ingress-not-found") or \
+                (v["outcome"] == "partly" and _parts(v) == ["lsrs"] and (u or {}).get("stop_reason") == "ING-NF")
+            if lim is not None or t is None:
+                pass
+            elif v["outcome"] == "missed" and gapped and \
+                    not ({t["ingress"], *t["lsrs"], t["egress"]} - {s["vantage_point"]}) & _answered(lab, doc, s):
+                fallback = "gap-limit"    # the trace's five silent hops came before any router of the tunnel answered
+            elif shared and runtime == "sim" and v["outcome"] == "partly" and set(t["lsrs"]) & shared and \
+                    _target_hides(lab, s["vantage_point"], v, t, u):
+                fallback = "revelation-target-hides"
+            elif t.get("hidden") and ing_nf and shared:
+                if t["ingress"] != s["vantage_point"] and _ingress_hidden_toward(lab, s["vantage_point"], t):
+                    fallback = "ingress-hidden-on-revelation"
+                elif _ingress_answers_apart(lab, doc, s, t):
+                    fallback = "ingress-address-ecmp"
             what = (f"{s['vantage_point']}->{s['dst']}: {v['verdict']}" + (f" [{v['cause']}]" if v.get("cause") else "")
                     + (f" [truth {t['class']} {t['ingress']}->{' '.join(t['lsrs'])}->{t['egress']}]" if t else "")
                     + (f" [uTNT {u['class']} {u.get('trigger')}]" if u else ""))
@@ -699,7 +820,7 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0, detect
             else:
                 key = (s["vantage_point"], s["dst"], *((t["ingress"], t["egress"]) if t else
                                                       (None, (u or {}).get("class"))))
-                unexplained.append((key, what))
+                unexplained.append((key, what, fallback))
         if not s["complete"]:
             path = next(p for p in doc["truth"] if p["from"] == s["vantage_point"] and p["to"] == s["dst"])
             silent_run = _silent_run(path["paths"][s["path_index"] or 0]) >= GAP_LIMIT
@@ -717,9 +838,11 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0, detect
     if unexplained:
         # a miss in a cell with catalogue knobs: re-run the cell without them, one at a time
         # (then all together); the knob whose removal makes the verdict right is its cause
-        why = _attribute(params, [k for k, _ in unexplained], runtime, seed, detector)
-        for key, what in unexplained:
-            if key in why:
+        why = _attribute(params, [k for k, _, _ in unexplained], runtime, seed, detector)
+        for key, what, fallback in unexplained:
+            if key not in why and fallback:
+                limits.append(f"[{fallback}] {what}")
+            elif key in why:
                 knobs = "" if why[key] != "knobs" else " (" + ", ".join(
                     k for k in ATTRIBUTABLE if params.get(k, BEHAVIOUR_AXES[k]) != BEHAVIOUR_AXES[k]) + ")"
                 limits.append(f"[{why[key]}] {what}{knobs}")
