@@ -29,6 +29,7 @@ from testbed.runtimes.bigrt import split as sp
 from testbed.runtimes.bigrt import vxlan
 from testbed.runtimes.bigrt.shapes import ring_chord
 from testbed.runtimes.netns import api, nsutil, teardown
+from testbed.runtimes.netns.names import prefix
 
 from test_bigrt import _same_scamper, _sim_as_on_the_tap, root_links, utnt_row
 
@@ -212,7 +213,8 @@ def test_ring_across_two_hosts_over_vxlan_matches_the_sim(tmp_path):
                 links = subprocess.run(["ip", "-n", st["switch"], "-o", "link", "show", "type", "vxlan"],
                                        capture_output=True, text=True, check=True).stdout
                 assert len(links.splitlines()) == h["cut_links"] > 0
-                assert not any(n.endswith("." + r) for n in nsutil.list_netns() for r in h["routers"])
+                mine = [n for n in nsutil.list_netns() if n.startswith(prefix(names[h["name"]]))]   # this lab's only
+                assert mine and not any(n.endswith("." + r) for n in mine for r in h["routers"])
             # the underlay carries the cut links: UDP to port 4789 between the hosts' addresses
             cap = subprocess.Popen(["ip", "netns", "exec", nss["h1"], "tcpdump", "-l", "-n", "-c", "4", "-i", "ul0",
                                     "udp", "port", "4789"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,

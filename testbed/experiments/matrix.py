@@ -37,6 +37,7 @@ import yaml
 
 from testbed import knobs
 from testbed.scoring.score import CLASS_MAP, COUNTS, PARTS, TRACE_COUNTS
+from testbed.runtimes import registry
 
 VENDORS = ["cisco", "juniper", "linux", "iosxr", "huawei", "h3c", "ericsson", "junose", "nokia", "mikrotik",
            "brocade"]
@@ -804,7 +805,8 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0, detect
             elif v["outcome"] == "missed" and gapped and \
                     not ({t["ingress"], *t["lsrs"], t["egress"]} - {s["vantage_point"]}) & _answered(lab, doc, s):
                 fallback = "gap-limit"    # the trace's five silent hops came before any router of the tunnel answered
-            elif shared and runtime == "sim" and v["outcome"] == "partly" and set(t["lsrs"]) & shared and \
+            elif shared and registry.get(runtime).in_process and v["outcome"] == "partly" and \
+                    set(t["lsrs"]) & shared and \
                     _target_hides(lab, s["vantage_point"], v, t, u):
                 fallback = "revelation-target-hides"
             elif t.get("hidden") and ing_nf and shared:
