@@ -25,7 +25,7 @@ from pathlib import Path
 from testbed.errors import InputError, LabError, TestbedError
 from testbed.runtimes.netns import api as nsapi
 from testbed.runtimes.netns import build as nsbuild
-from testbed.runtimes.netns import check, names, nsutil, state, teardown
+from testbed.runtimes.netns import check, names, nsutil, state
 from testbed.runtimes.netns.plan import fingerprint, partition
 from testbed.runtimes.netns.supervisor import LOG, Supervisor
 
@@ -192,62 +192,18 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
         res = check.check_forwarding(lab, {**plan.hosts, **{v["router"]: v["prober_namespace"]
                                                             for v in plan.router_vps}}, timeout) \
             if local is None else _check_local(lab, plan, local, timeout)
-        st["check"] = res
-        st["timings"]["forwarding"] = round(time.monotonic() - t, 4)
-        if res["checked"] and not res["ok"]:
-            miss = ", ".join(f"{m['from']} -> {m['to']}" for m in res["missing"][:3])
-            raise TestbedError(f"lab '{name}' came up but does not forward: no echo reply for {miss} within "
-                               f"{timeout:.0f} s (engine log: {d}/workers.log)")
-        progress.done("forwarding", st["timings"]["forwarding"],
-                      f"{len(res['pings'])} echo replies" if res["checked"] else "no hosts: not checked")
-        st["status"] = "up"
-        st.pop("owner", None)
-        st["up_seconds"] = round(time.monotonic() - t_start, 4)
-        state.write_state(name, st)
-        return st
+        return nsapi.forwarding_checked(name, st, res, timeout, t, t_start, progress, d)
     except BaseException as e:
-        prev = {}
-        for sig in (signal.SIGINT, signal.SIGTERM):     # teardown runs to its end
-            try:
-                prev[sig] = signal.signal(sig, signal.SIG_IGN)
-            except ValueError:
-                pass
-        try:
-            why = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
-            progress.note(f"tearing down what was built ({why})")
-            if engine is not None:
-                try:
-                    engine.stdin.close()
-                except Exception:
-                    pass
-            teardown.down(name, sup)
+        def drop_vxlan():
             if split is not None:
                 from . import vxlan
                 vxlan.remove(vx_made, split[2])
-            if engine is not None:
-                try:
-                    engine.wait(timeout=1)
-                except Exception:
-                    pass
-        finally:
-            for sig, h in prev.items():
-                signal.signal(sig, h)
+        nsapi.undo_up(name, sup, engine, progress, e, also=drop_vxlan)
         if isinstance(e, (TestbedError, KeyboardInterrupt, SystemExit)):
             raise
         raise TestbedError(f"bringing '{name}' up on the big-lab runtime failed: {type(e).__name__}: {e}") from e
     finally:
-        if engine is not None:
-            for f in (engine.stdin, engine.stdout):
-                try:
-                    if f:
-                        f.close()
-                except Exception:
-                    pass
-        if old_term is not None:
-            try:
-                signal.signal(signal.SIGTERM, old_term)
-            except ValueError:
-                pass
+        nsapi.close_engine(engine, old_term)
 
 
 def engine_workers(workers: int | None, routers: int) -> int:

@@ -280,59 +280,81 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
         # router vantage points are checked from their prober namespaces (the attachment works)
         res = check.check_forwarding(lab, {**plan.hosts, **{v["router"]: v["prober_namespace"] for v in plan.router_vps}},
                                      timeout)
-        st["check"] = res
-        st["timings"]["forwarding"] = round(time.monotonic() - t, 4)
-        if res["checked"] and not res["ok"]:
-            miss = ", ".join(f"{m['from']} -> {m['to']}" for m in res["missing"][:3])
-            raise TestbedError(f"lab '{name}' came up but does not forward: no echo reply for {miss} within "
-                               f"{timeout:.0f} s (engine log: {state.run_dir(name)}/workers.log)")
-        progress.done("forwarding", st["timings"]["forwarding"],
-                      f"{len(res['pings'])} echo replies" if res["checked"] else "no hosts: not checked")
-        st["status"] = "up"
-        st.pop("owner", None)
-        st["up_seconds"] = round(time.monotonic() - t_start, 4)
-        state.write_state(name, st)
-        return st
+        return forwarding_checked(name, st, res, timeout, t, t_start, progress, state.run_dir(name))
     except BaseException as e:
-        prev = {}
-        for sig in (signal.SIGINT, signal.SIGTERM):     # teardown runs to its end
-            try:
-                prev[sig] = signal.signal(sig, signal.SIG_IGN)
-            except ValueError:
-                pass
-        try:
-            why = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
-            progress.note(f"tearing down what was built ({why})")
-            if engine is not None:
-                try:
-                    engine.stdin.close()
-                except Exception:
-                    pass
-            teardown.down(name, sup)
-            if engine is not None:
-                try:
-                    engine.wait(timeout=1)
-                except Exception:
-                    pass
-        finally:
-            for sig, h in prev.items():
-                signal.signal(sig, h)
+        undo_up(name, sup, engine, progress, e)
         if isinstance(e, (TestbedError, KeyboardInterrupt, SystemExit)):
             raise
         raise TestbedError(f"bringing '{name}' up failed: {type(e).__name__}: {e}") from e
     finally:
+        close_engine(engine, old_term)
+
+
+def forwarding_checked(name: str, st: dict, res: dict, timeout: float, t: float, t_start: float, progress,
+                       log_dir) -> dict:
+    """An `up`'s last step (this runtime's and the big-lab runtime's): the forwarding check's
+    result recorded, one line when the lab does not forward, else the lab marked up and its
+    state written."""
+    st["check"] = res
+    st["timings"]["forwarding"] = round(time.monotonic() - t, 4)
+    if res["checked"] and not res["ok"]:
+        miss = ", ".join(f"{m['from']} -> {m['to']}" for m in res["missing"][:3])
+        raise TestbedError(f"lab '{name}' came up but does not forward: no echo reply for {miss} within "
+                           f"{timeout:.0f} s (engine log: {log_dir}/workers.log)")
+    progress.done("forwarding", st["timings"]["forwarding"],
+                  f"{len(res['pings'])} echo replies" if res["checked"] else "no hosts: not checked")
+    st["status"] = "up"
+    st.pop("owner", None)
+    st["up_seconds"] = round(time.monotonic() - t_start, 4)
+    state.write_state(name, st)
+    return st
+
+
+def undo_up(name: str, sup, engine, progress, e: BaseException, also=None):
+    """What a failed or interrupted `up` built, torn down to its end (SIGINT and SIGTERM ignored
+    meanwhile): the engine told to stop, every recorded process and namespace, then also() (the
+    caller's own objects: the big-lab runtime's VXLAN devices), then the engine waited for."""
+    prev = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):     # teardown runs to its end
+        try:
+            prev[sig] = signal.signal(sig, signal.SIG_IGN)
+        except ValueError:
+            pass
+    try:
+        why = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
+        progress.note(f"tearing down what was built ({why})")
         if engine is not None:
-            for f in (engine.stdin, engine.stdout):
-                try:
-                    if f:
-                        f.close()
-                except Exception:
-                    pass
-        if old_term is not None:
             try:
-                signal.signal(signal.SIGTERM, old_term)
-            except ValueError:
+                engine.stdin.close()
+            except Exception:
                 pass
+        teardown.down(name, sup)
+        if also is not None:
+            also()
+        if engine is not None:
+            try:
+                engine.wait(timeout=1)
+            except Exception:
+                pass
+    finally:
+        for sig, h in prev.items():
+            signal.signal(sig, h)
+
+
+def close_engine(engine, old_term):
+    """An `up`'s end, whatever happened: the engine's pipes closed, the SIGTERM handler it replaced put back."""
+    if engine is not None:
+        for f in (engine.stdin, engine.stdout):
+            try:
+                if f:
+                    f.close()
+            except Exception:
+                pass
+    if old_term is not None:
+        try:
+            signal.signal(signal.SIGTERM, old_term)
+        except ValueError:
+            pass
 
 
 def _sigterm(signum, frame):
