@@ -300,42 +300,10 @@ class BigWorker(Worker):
                     fn(item)
                 self._drain(now)
 
-    def _local_frames(self, router, end, sends, egress, now: float):
-        """Frames from a router vantage point's prober: the router's own packets (as the
-        namespace runtime's worker handles them)."""
-        from testbed.wire import ARP_REQUEST, WireError, arp_reply, parse_arp
-        for _ in range(BURST):
-            try:
-                frame, addr = end.sock.recvfrom(FRAME_MAX)
-            except BlockingIOError:
-                return
-            except OSError as e:
-                if e.errno in (errno.ENETDOWN, errno.ENXIO, errno.ENODEV):
-                    return
-                raise
-            if addr[2] == PACKET_OUTGOING or len(frame) < 34:
-                continue
-            et = frame[12:14]
-            if et == b"\x08\x06":
-                try:
-                    op, sha, spa, _, tpa = parse_arp(frame, 14)
-                except WireError:
-                    continue
-                if op == ARP_REQUEST:
-                    end.send(arp_reply(end.gw, tpa, sha, spa))
-                continue
-            if et != b"\x08\x00" or frame[14] >> 4 != 4:
-                continue
-            end.peer = frame[6:12]
-            tot = (frame[16] << 8) | frame[17]
-            try:
-                out = router.send_local(frame[14:14 + tot], now)
-            except Exception as e:
-                self.errors += 1
-                if self.errors <= 20:
-                    print(f"worker {self.index}: engine error on a local frame: {e!r}", file=sys.stderr, flush=True)
-                continue
-            self._out(router.name, out, now)
+    def _emit_local(self, router, out, sends, egress, now: float):
+        """A router's own packets (the namespace runtime's worker reads its vantage point's frames,
+        _local_frames): through the in-memory links, like every other frame here."""
+        self._out(router.name, out, now)
 
     def close_all(self):
         super().close_all()

@@ -338,7 +338,11 @@ class Worker:
                 if self.errors <= 20:
                     print(f"worker {self.index}: engine error on a local frame: {e!r}", file=sys.stderr, flush=True)
                 continue
-            self._send_out(out, sends, egress, now, self._held)
+            self._emit_local(router, out, sends, egress, now)
+
+    def _emit_local(self, router, out, sends, egress, now: float):
+        """Where a router's own packets (answers to its vantage point's prober) go: out of its ports."""
+        self._send_out(out, sends, egress, now, self._held)
 
 
 class LocalEnd:
