@@ -41,7 +41,7 @@ from pathlib import Path
 from testbed.inputs import record_json
 from testbed.runtimes.netns.plan import fingerprint
 from testbed.runtimes.netns.worker import (BURST, CHECK_EVERY, FRAME_MAX, PACKET_OUTGOING, LocalEnd, Worker, _sink,
-                                           _wait_go, say)
+                                           _wait_go, say, serve)
 
 XHDR = struct.Struct("!IH")          # router index, port index: the header of a frame between workers
 XBUF = 8 << 20
@@ -427,21 +427,7 @@ def main(run_dir: Path, spec: dict):
         say(f"{index} error {type(e).__name__}: {e}")
         print(f"worker {index}: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
         os._exit(1)
-    w.say(f"ready {len(w.kernel)}")
-    devnull = os.open(os.devnull, os.O_RDWR)
-    os.dup2(devnull, 0)
-    os.dup2(devnull, 1)
-    os.close(devnull)
-    try:
-        w.loop()
-    except (KeyboardInterrupt, SystemExit):
-        pass
-    except Exception as e:
-        print(f"worker {index}: stopped by {type(e).__name__}: {e}", file=sys.stderr, flush=True)
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        w.close_all()
-    os._exit(0)
+    serve(w, index, f"ready {len(w.kernel)}")
 
 
 def spec_of(run_dir: Path) -> dict:

@@ -9,6 +9,7 @@ import json
 import os
 import resource
 import select
+import signal
 import socket
 import sys
 import time
@@ -399,3 +400,24 @@ def _wait_go() -> bool:
             return False
         data += chunk
     return data == b"go\n"
+
+
+def serve(w: "Worker", index: int, ready: str):
+    """A worker's life once its sockets are open (the namespace runtime's and the big-lab
+    runtime's): `ready` said to `up`, stdin and stdout handed to nobody, the loop until SIGTERM
+    or a bug (logged), every socket closed, and the process gone."""
+    w.say(ready)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+    try:
+        w.loop()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    except Exception as e:
+        print(f"worker {index}: stopped by {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        w.close_all()
+    os._exit(0)

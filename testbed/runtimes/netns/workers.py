@@ -52,7 +52,7 @@ from pathlib import Path
 
 from testbed.inputs import record_json
 from testbed.runtimes.bigrt.engine import main as big_main
-from testbed.runtimes.netns.worker import Worker, _control_plane, _wait_go, say
+from testbed.runtimes.netns.worker import Worker, _control_plane, _wait_go, say, serve
 
 
 def main(argv=None):
@@ -96,22 +96,7 @@ def main(argv=None):
         say(f"{index} error {type(e).__name__}: {e}")
         print(f"worker {index}: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
         os._exit(1)
-    w.say(f"ready {sum(len(p) for _, p in w.socks)}")
-    # from now on, stdout and stdin belong to nobody
-    devnull = os.open(os.devnull, os.O_RDWR)
-    os.dup2(devnull, 0)
-    os.dup2(devnull, 1)
-    os.close(devnull)
-    try:
-        w.loop()
-    except (KeyboardInterrupt, SystemExit):
-        pass
-    except Exception as e:
-        print(f"worker {index}: stopped by {type(e).__name__}: {e}", file=sys.stderr, flush=True)
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        w.close_all()
-    os._exit(0)
+    serve(w, index, f"ready {sum(len(p) for _, p in w.socks)}")
 
 
 if __name__ == "__main__":
