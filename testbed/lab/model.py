@@ -62,7 +62,7 @@ class MplsDomain:
     explicit: dict[str, bool]   # knob -> set in the lab file (vs vendor default)
     vpn: bool = False
     sr: bool = False
-    behaviour: dict[str, object] = field(default_factory=dict)
+    behaviour: dict[str, Any] = field(default_factory=dict)   # knob -> value (its type: the knob's declaration)
     rsvp: list[tuple[str, str]] = field(default_factory=list)     # [(head, tail)]: LDP over RSVP segments
     bgp_free: bool = False
     sixpe: bool = False       # 6PE: IPv6 customer routes cross the domain with label 2 under the transport label
@@ -96,7 +96,9 @@ class Node:
     icmp_source: dict[str, str] = field(default_factory=lambda: {"time_exceeded": "outgoing",
                                                        "unreachable": "outgoing", "echo_reply": "probed"})
     gateway: IPv4Address | None = None   # hosts only
-    behaviour: dict[str, object] = field(default_factory=dict)   # knobs set in the lab file (domain, then router)
+    # knobs set in the lab file (domain, then router): knob -> value, of the type the knob's declaration gives
+    # (testbed/knobs/static.py), so Any: dataclasses.replace(personality, **behaviour) is checked at run time
+    behaviour: dict[str, Any] = field(default_factory=dict)
     pos: tuple[float, float] | None = None   # drawing position from the lab file (routers)
     label: str | None = None                 # display name from the lab file (Unicode), else the name
 

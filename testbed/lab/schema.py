@@ -102,18 +102,18 @@ class HostSpec(Strict):
 class Endpoint(Strict):
     node: str
     address: IPv4Interface | None = None
-    cost: Int | None = Field(None, ge=1, le=65535)   # this end's outgoing IGP cost (asymmetric links)
+    cost: Int | None = Field(default=None, ge=1, le=65535)   # this end's outgoing IGP cost (asymmetric links)
 
 
 class LinkSpec(Strict):
     endpoints: list[str | Endpoint] | None = None
     lan: list[str | Endpoint] | None = None
-    cost: Int | None = Field(None, ge=1, le=65535)
-    prefix: Int | None = Field(None, ge=8, le=31)
-    delay_ms: Float | None = Field(None, ge=0, le=10000)
-    jitter_ms: Float | None = Field(None, ge=0, le=10000)
-    loss: Float | None = Field(None, ge=0, le=1)
-    name: str | None = Field(None, pattern=NAME)
+    cost: Int | None = Field(default=None, ge=1, le=65535)
+    prefix: Int | None = Field(default=None, ge=8, le=31)
+    delay_ms: Float | None = Field(default=None, ge=0, le=10000)
+    jitter_ms: Float | None = Field(default=None, ge=0, le=10000)
+    loss: Float | None = Field(default=None, ge=0, le=1)
+    name: str | None = Field(default=None, pattern=NAME)
 
     @model_validator(mode="after")
     def one_kind(self) -> LinkSpec:
@@ -159,8 +159,8 @@ class ProbeSpec(Strict):
 
 
 class LabSpec(Strict):
-    name: str | None = Field(None, pattern=NAME)
-    description: str = Field("", max_length=500)
+    name: str | None = Field(default=None, pattern=NAME)
+    description: str = Field(default="", max_length=500)
     expect: dict[str, object] | None = None          # what the library promises (checked in tests)
     defaults: Defaults = Defaults()
     addressing: Addressing = Addressing()
@@ -170,4 +170,4 @@ class LabSpec(Strict):
     mpls: dict[str, DomainSpec] = {}
     probes: list[ProbeSpec] = []
     control_plane: Literal["computed", "frr"] = "computed"
-    seed: Int = Field(1, ge=0, le=4294967295)   # impairments (loss, jitter) draw from it
+    seed: Int = Field(default=1, ge=0, le=4294967295)   # impairments (loss, jitter) draw from it
