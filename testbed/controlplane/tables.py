@@ -10,6 +10,10 @@ import gc
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, ip_address, ip_network
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from testbed.lab.model import Lab
 
 class Prefix(IPv4Network):
     """An IPv4Network whose hash is computed once: FIBs of big labs hash prefixes millions
@@ -394,7 +398,7 @@ class RouterTables:
 
 @dataclass
 class ControlPlane:
-    lab: object
+    lab: Lab
     tables: dict[str, RouterTables]
     distance: dict[str, dict[str, float]]
 
