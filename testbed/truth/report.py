@@ -477,16 +477,24 @@ def check_expect(lab: Lab, probes: list[Doc], probes6: list[Doc] | None = None,
     be the truth's. `score` (checked when a run's score `totals` are given) names counts of the
     scorer's totals the run must give."""
     from testbed.errors import Problem
-    exp = lab.expect or {}
+    exp: dict[str, object] = lab.expect or {}
     out = []
     line = _expect_line(lab.source)
     for key, got_probes in (("tunnels", probes), ("tunnels6", probes6)):
         if key not in exp or got_probes is None:      # tunnels6: only where the IPv6 probes were walked
             continue
         want = exp[key] or []
+        if not isinstance(want, list):
+            out.append(Problem(lab.source, f"expect.{key}", f"expected a list of tunnels, got {want!r}; write one "
+                               "entry per tunnel: - {class: ..., ingress: ..., egress: ..., lsrs: [...]}", line))
+            continue
         got = [t for p in got_probes for path in p["paths"] for t in path["tunnels"]]
         for i, w in enumerate(want):
             field = f"expect.{key}[{i}]"
+            if not isinstance(w, dict):
+                out.append(Problem(lab.source, field, f"expected a tunnel's fields to check, got {w!r}; write "
+                                   "{class: ..., ingress: ..., egress: ..., lsrs: [...]}", line))
+                continue
             if i >= len(got):
                 out.append(Problem(lab.source, field, f"the truth has {len(got)} tunnel(s), none for "
                                    f"{_brief(w)}; fix the lab or drop this entry", line))
@@ -499,8 +507,12 @@ def check_expect(lab: Lab, probes: list[Doc], probes6: list[Doc] | None = None,
         if len(got) > len(want):
             out.append(Problem(lab.source, f"expect.{key}", f"the truth shows {len(got)} tunnel(s), the block lists "
                                f"{len(want)}; the first not listed: {_brief(got[len(want)])}; add it", line))
-    if totals is not None:
-        for k, v in (exp.get("score") or {}).items():
+    score = exp.get("score") or {}
+    if not isinstance(score, dict):
+        out.append(Problem(lab.source, "expect.score", f"expected the score's totals to check, got {score!r}; "
+                           "write {detected: N, ...} (names of the scorer's totals)", line))
+    elif totals is not None:
+        for k, v in score.items():
             if totals.get(k) != v:
                 out.append(Problem(lab.source, f"expect.score.{k}", f"expected {v!r}, the run's score gives "
                                    f"{totals.get(k)!r}; fix the lab, the detector or the expect block", line))
