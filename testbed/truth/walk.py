@@ -155,6 +155,9 @@ def walk(cp: ControlPlane, src: str, dst: AddressLike, max_hops: int = 64, stack
             action, new = after_hop(stack, h.out_label, h.push)
             here = [Step(node, in_addr, stack, action)] if in_addr is not None or not path or \
                 path[-1].node != node else []
+            if h.neighbor is None:             # a label hop's gateway no lab node owns (FRR's tables), as in route
+                paths.append(path + here + [Step(node, in_addr, stack, "drop")])
+                continue
             arrive(h.neighbor, peer_addr(node, h.ifname, h.neighbor), new, path + here)
 
     def route(node: str, in_addr: Address | None, stack: tuple[int, ...], path: list[Step], here: Step) -> None:
