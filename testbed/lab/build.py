@@ -7,7 +7,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from ipaddress import IPv6Interface, IPv6Network, IPv4Address, IPv4Interface, IPv4Network
 from typing import Any
 
@@ -26,7 +26,7 @@ RawLink = tuple[int, LinkSpec, list[Endpoint]]     # (index in links:, the link,
 
 
 class _Problems:
-    def __init__(self, path: str, lines: dict[Loc, int]):
+    def __init__(self, path: str, lines: Mapping[Loc, int]):
         self.path, self.lines = path, lines
         self.items: list[Problem] = []
 
@@ -137,7 +137,7 @@ def _rsvp_pairs(P: _Problems, d: DomainSpec, loc: Loc, dname: str, adj: dict[str
         out.append((pair[0], pair[1]))
     return out
 
-def build_lab(spec: LabSpec, path: str, lines: dict[Loc, int], params: dict[str, Any], name: str) -> Lab:
+def build_lab(spec: LabSpec, path: str, lines: Mapping[Loc, int], params: dict[str, Any], name: str) -> Lab:
     """The lab model of a validated lab file, built in phases: the address pools, the nodes,
     the links' endpoints, the addresses, the routers' graph and the hosts' gateways, the MPLS
     domains, the behaviour knobs, the probes. Each phase adds what is wrong to P (one line per

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ from .schema import RANGES, LabSpec
 from .template import TemplateProblem, _read_limited, render_template, variables_of
 from .model import Lab
 from testbed.yamlpos import YamlProblem, line_of, load_with_lines
+
+Lines = Mapping[tuple[Any, ...], int]     # {path in the document: its line} (testbed.yamlpos)
 
 # control characters (but tab and newlines) and bidirectional overrides ("Trojan Source")
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069\ufeff]")
@@ -153,7 +156,7 @@ def _remap(problems: list[Problem], where: list[tuple[str, int]], path: str | No
     return out
 
 
-def _size_problems(path: str, data: dict[str, object], lines: dict[tuple[Any, ...], int]) -> list[Problem]:
+def _size_problems(path: str, data: dict[str, object], lines: Lines) -> list[Problem]:
     lim = limits()
     out = []
     for key, what in (("routers", "routers"), ("hosts", "hosts"), ("links", "links"),
@@ -208,7 +211,7 @@ def load_lab(name_or_path: str | Path, params: dict[str, Any] | None = None, nam
     return lab
 
 
-def _reference_problems(path: str, data: dict[str, Any], lines: dict[tuple[Any, ...], int],
+def _reference_problems(path: str, data: dict[str, Any], lines: Lines,
                         found: list[Problem]) -> list[Problem]:
     """With schema errors the lab is not built, but references that do not depend on them
     are still checked (unknown vendors, links to undeclared nodes), so one run reports them
@@ -240,7 +243,7 @@ def _reference_problems(path: str, data: dict[str, Any], lines: dict[tuple[Any, 
     return out
 
 
-def _schema_problems(path: str, e: ValidationError, lines: dict[tuple[Any, ...], int]) -> list[Problem]:
+def _schema_problems(path: str, e: ValidationError, lines: Lines) -> list[Problem]:
     problems = []
     seen = set()
     for err in e.errors():
