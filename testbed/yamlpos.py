@@ -8,6 +8,7 @@ document up (an alias bomb stops after a bounded number of values, in millisecon
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import yaml
 
@@ -112,7 +113,7 @@ def load_with_lines(text: str) -> tuple[object, dict[tuple, int]]:
     return walk(root, ()), lines
 
 
-def line_of(lines: dict[tuple, int], path: tuple) -> int | None:
+def line_of(lines: Mapping[tuple, int], path: tuple) -> int | None:
     """Line of the deepest known prefix of path."""
     path = tuple(path)
     while path:

@@ -61,6 +61,24 @@ def test_the_check_fails_on_a_stale_schema(tmp_path):
     assert r.returncode == 1 and "score.schema.json: differs" in r.stderr and "truth.schema" not in r.stderr
 
 
+def test_the_records_are_the_classes():
+    """testbed/documents/records.py types the same dicts for mypy: each TypedDict has its class's keys
+    (aliases: class, from, return), the class's required ones required (the scorer adds a trace's
+    trace_index once placed), plus the keys of a detector's own the scorer reads (open classes);
+    the scorer's Score is without the keys its callers add."""
+    from testbed.documents import records
+    later = {"TraceScore": {"trace_index"}}
+    for name, rec in records.RECORDS.items():
+        model = getattr(documents, name)
+        fields = {f.alias or k: f for k, f in model.model_fields.items()}
+        own = records.DETECTORS_OWN.get(name, set())
+        assert set(rec.__annotations__) == set(fields) - records.CALLERS_ADD.get(name, set()) | own, name
+        assert own <= rec.__optional_keys__, name
+        required = {k for k, f in fields.items() if f.is_required()} - later.get(name, set()) \
+            - records.CALLERS_ADD.get(name, set())
+        assert rec.__required_keys__ == required, name
+
+
 def test_verdict_codes_are_the_scorers():
     assert set(documents.CAUSES) == set(scorer.CAUSES)
     assert documents.OUTCOMES == scorer.OUTCOMES

@@ -89,6 +89,16 @@ def test_lfib_completion_untagged_where_no_downstream_label(labs):
     assert [(h.out_label, h.neighbor) for h in t.lfib[21].hops] == [(30, "p2")]
 
 
+def test_a_next_hop_on_no_subnet_of_the_router_is_an_error_naming_it(labs):
+    """FRR's mpls table gives a next hop address, not an interface: one on none of the router's
+    subnets used to become a LabelHop without an interface (found by mypy: the interface is a
+    str), which the engine could not send on; now it is an error naming the router and hop."""
+    lab, _ = labs("invisible-php")
+    mpls = {"21": {"inLabel": 21, "nexthops": [{"type": "LDP", "outLabel": 30, "nexthop": "203.0.113.9"}]}}
+    with pytest.raises(RuntimeError, match="p1: FRR's next hop 203.0.113.9 is on none of the router's subnets"):
+        tables_from_frr(lab, "p1", {}, mpls, {})
+
+
 def test_vty_client_speaks_the_vtysh_protocol(tmp_path):
     """The command and a NUL out; output, three NULs and the status byte back; several
     commands on one connection; a missing daemon and a rejected command are VtyErrors."""

@@ -24,6 +24,25 @@ def test_the_readme_table_is_the_declarations():
     assert [ln.split("`")[1] for ln in table.splitlines()[3:]] == knobs.names()
 
 
+def test_the_static_personality_is_the_runtime_one():
+    """mypy reads testbed/knobs/static.py where the runtime builds Personality with make_dataclass:
+    the file is the declarations' (up to date) and has the runtime record's fields, in order, with
+    every vendor's values inside the static types (a choice knob's Literal)."""
+    import typing
+
+    from testbed.knobs import static
+    assert knobs.STATIC.read_text() == knobs.static_module(), "run: python -m testbed.knobs --write"
+    assert static.Personality is not vendors.Personality
+    runtime = [(f.name, f.default) for f in dataclasses.fields(vendors.Personality)]
+    assert [(f.name, f.default) for f in dataclasses.fields(static.Personality)] == runtime
+    hints = typing.get_type_hints(static.Personality, vars(static))
+    for v in vendors.names(routers_only=False):
+        p = vendors.load(v)
+        for k in knobs.all_knobs():
+            if k.type == "choice":
+                assert getattr(p, k.name) in typing.get_args(hints[k.name]), (v, k.name)
+
+
 def test_the_builtin_vendor_tables_declare_no_knob():
     """A vendor's defaults live in the knob files (declared once), not in its table."""
     for p in sorted(vendors.HERE.glob("*.yaml")):

@@ -68,6 +68,23 @@ def test_run_checks_the_expected_score(tmp_path, capsys):
     assert _run(capsys, "run", str(good), "--runtime", "sim", "--json")[0] == 0
 
 
+def test_a_malformed_expect_block_is_one_line_naming_the_field(tmp_path, capsys):
+    """An expect: block of the wrong shape (tunnels not a list, an entry not a mapping, score not
+    a mapping) is a bad-input error naming file, line, field and fix (it was an internal error:
+    TypeError or AttributeError from check_expect)."""
+    for edit, field, got in (
+            (lambda t: t.replace("expect:\n  tunnels:\n", "expect:\n  tunnels: 5\n  old:\n"), "expect.tunnels", "got 5"),
+            (lambda t: t.replace("expect:\n  tunnels:\n", "expect:\n  tunnels:\n    - explicit\n  old:\n"),
+             "expect.tunnels[0]", "got 'explicit'"),
+            (lambda t: t.replace("expect:\n", "expect:\n  score: [detected]\n"), "expect.score", "got ['detected']")):
+        bad = _copy(tmp_path, "explicit", edit)
+        code, out, err = _run(capsys, "validate", str(bad))
+        line = next(n for n, ln in enumerate(bad.read_text().splitlines(), 1) if ln.startswith("expect:"))
+        assert (code, out) == (2, "")
+        (msg,) = err.strip().splitlines()
+        assert msg.startswith(f"error: {bad}:{line}: {field}: expected ") and f"{got}; write " in msg
+
+
 # ---- score: the lab a result was recorded on
 def test_score_refuses_another_lab_and_an_edited_lab_unless_forced(tmp_path, capsys):
     lab = _copy(tmp_path, "explicit")

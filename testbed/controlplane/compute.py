@@ -18,18 +18,46 @@ from __future__ import annotations
 
 import itertools
 import zlib
-from ipaddress import IPv4Network
+from collections.abc import Callable, Iterator
+from ipaddress import IPv4Address, IPv4Network, IPv6Network
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
-from .tables import EXPLICIT_NULL, IMPLICIT_NULL, ControlPlane, LazyDict, Prefix, LabelHop, LfibEntry, NextHop, Route, RouterTables
+from .tables import (EXPLICIT_NULL, IMPLICIT_NULL, ControlPlane, DistanceRow, DistanceTable, LazyDict, Prefix,
+                     LabelHop, LfibEntry, NextHop, Route, RouterTables)
 from .sixpe import apply_6pe
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    from scipy.sparse import csr_matrix
+
+    from testbed.lab.model import Lab, MplsDomain, Node
+
+    FloatArray = npt.NDArray[np.float64]
+    IntArray = npt.NDArray[np.int64]
+    BoolArray = npt.NDArray[np.bool_]
+    Bound = tuple[IntArray, IntArray]          # a router's LDP bindings: (prefix indices, labels), numpy
+    Masks: TypeAlias = "IntArray | _LazyMasks"    # masks[prefix, router, word]: first-hop bits (_build)
+
+Owners = dict[IPv4Network, list[tuple[str, int]]]          # prefix -> [(router, stub cost)]
+Nbr = tuple[str, str, IPv4Address, int]                    # (ifname, neighbour router, its address, link cost)
+Nbrs = dict[str, list[Nbr]]
+PClass = dict[str, dict[IPv4Network, str]]                 # domain -> prefix -> internal | edge | external
+Tables = dict[str, RouterTables]
 
 FIRST_LABEL = 16
 
 
-def _owners(lab):
+def _by_interface(h: NextHop) -> tuple[str, int]:
+    """IGP next hops in (interface, address) order (an IGP next hop always has an address)."""
+    return h.ifname, int(h.gateway) if h.gateway is not None else -1
+
+
+def _owners(lab: Lab) -> Owners:
     """prefix -> [(router, stub cost)] for every advertised prefix."""
     owners: dict[IPv4Network, list[tuple[str, int]]] = {}
     for r in lab.routers:       # from (integer, length): parsing text was most of a 100,000-router lab's setup
+        assert r.loopback is not None          # (every router has one once the lab is built)
         owners.setdefault(Prefix((int(r.loopback), 32)), []).append((r.name, 0))
         for i in r.interfaces:
             n = i.network
@@ -37,11 +65,11 @@ def _owners(lab):
     return owners
 
 
-def _neighbors(lab):
+def _neighbors(lab: Lab) -> Nbrs:
     """router -> [(ifname, neighbor router, neighbor's address on the link, link cost)]"""
-    out = {}
+    out: Nbrs = {}
     for r in lab.routers:
-        lst = []
+        lst: list[Nbr] = []
         for i in r.interfaces:
             if i.link.down:                # a failed link: no adjacency (its prefix stays advertised)
                 continue
@@ -52,14 +80,14 @@ def _neighbors(lab):
     return out
 
 
-def classify_prefixes(lab, owners=None) -> dict[str, dict[IPv4Network, str]]:
+def classify_prefixes(lab: Lab, owners: Owners | None = None) -> PClass:
     """Per domain: every advertised prefix is internal, edge or external (module docstring)."""
     owners = owners or _owners(lab)
     members = {dn: set(dm.routers) for dn, dm in lab.domains.items()}
     link_nodes = {link.network: link.nodes for link in lab.links}
     pclass: dict[str, dict[IPv4Network, str]] = {}
     for dn in lab.domains:
-        cls = {}
+        cls: dict[IPv4Network, str] = {}
         for pfx, own in owners.items():
             owned_in = [o for o, _ in own if o in members[dn]]
             if pfx.prefixlen == 32 and owned_in and len(own) == 1 and \
@@ -75,7 +103,8 @@ def classify_prefixes(lab, owners=None) -> dict[str, dict[IPv4Network, str]]:
     return pclass
 
 
-def apply_bgp(lab, tables, dist, pclass=None, owners=None, candidates=None):
+def apply_bgp(lab: Lab, tables: Tables, dist: DistanceTable, pclass: PClass | None = None,
+              owners: Owners | None = None, candidates: dict[str, list[IPv4Network]] | None = None) -> None:
     """BGP with next-hop-self at the exit LER, over whatever IGP and LDP state `tables` hold.
 
     For a router r of domain D and a prefix that is not internal to D and not label-switched
@@ -89,10 +118,11 @@ def apply_bgp(lab, tables, dist, pclass=None, owners=None, candidates=None):
     owners = owners or _owners(lab)
     pclass = pclass or classify_prefixes(lab, owners)
     inf = float("inf")
-    vpn_labels: dict = {}
+    vpn_labels: dict[tuple[str, IPv4Network], int | None] = {}
+    nowhere: dict[str, float] = {}
 
-    def d(a, b):
-        return dist.get(a, {}).get(b, inf)
+    def d(a: str, b: str) -> float:
+        return dist.get(a, nowhere).get(b, inf)
 
     for dn, dm in lab.domains.items():
         members = set(dm.routers)
@@ -114,7 +144,7 @@ def apply_bgp(lab, tables, dist, pclass=None, owners=None, candidates=None):
                 if not cands:
                     continue
                 best = min(x[0] for x in cands)
-                exits = []
+                exits: list[str] = []
                 for cost, o in cands:
                     if cost != best:
                         continue
@@ -152,7 +182,7 @@ def _allocation_order(suffixes: list[bytes], router: str, order: str) -> list[in
     return sorted(range(len(suffixes)), key=keys.__getitem__)
 
 
-def _sr_bindings(lab, dm, node, t, own, null):
+def _sr_bindings(lab: Lab, dm: MplsDomain, node: Node, t: RouterTables, own: set[IPv4Network], null: int) -> None:
     """SR-MPLS (domain knob sr): a node SID per domain router, index = its place in the
     domain's router list; every router binds srgb_base + index to that loopback, so the
     label is the same at every hop; the owner advertises the null label (PHP or UHP)."""
@@ -161,7 +191,8 @@ def _sr_bindings(lab, dm, node, t, own, null):
         t.bindings[pfx] = null if pfx in own else node.personality.srgb_base + index
 
 
-def _vpn_label(lab, tables, egress: str, pfx, memo: dict) -> int | None:
+def _vpn_label(lab: Lab, tables: Tables, egress: str, pfx: IPv4Network,
+               memo: dict[tuple[str, IPv4Network], int | None]) -> int | None:
     """The VPN label the egress PE advertises for a customer prefix (per-prefix allocation,
     above the labels it already uses) and its LFIB entry: pop and send the IP packet to the
     CE-side next hop (an untagged entry, like Cisco's VRF label). None: no route there."""
@@ -170,7 +201,8 @@ def _vpn_label(lab, tables, egress: str, pfx, memo: dict) -> int | None:
         return memo[key]
     t = tables[egress]
     r = t.fib.get(pfx)
-    hops = [LabelHop(None, h.ifname, h.gateway, h.neighbor) for h in (r.nexthops if r else []) if h.gateway]
+    hops = [LabelHop(None, h.ifname, h.gateway, h.neighbor) for h in (r.nexthops if r else [])
+            if isinstance(h.gateway, IPv4Address)]       # (an IPv4 route's gateway, when it has one)
     if not hops:
         memo[key] = None
         return None
@@ -181,7 +213,8 @@ def _vpn_label(lab, tables, egress: str, pfx, memo: dict) -> int | None:
     return label
 
 
-def apply_catalogue(lab, tables, dist, pclass=None, owners=None):
+def apply_catalogue(lab: Lab, tables: Tables, dist: DistanceTable, pclass: PClass | None = None,
+                    owners: Owners | None = None) -> None:
     """The domain options and knobs that change forwarding state beyond IGP, LDP and BGP (issue
     13): LDP over RSVP (rsvp), the no-decrement-ttl signal to PHP hops, a BGP-free core. The FRR
     control plane mode applies the same layer after apply_bgp (rsvp excepted: lab check)."""
@@ -197,7 +230,7 @@ def apply_catalogue(lab, tables, dist, pclass=None, owners=None):
             _bgp_free_core(lab, tables, members, pclass[dn])
 
 
-def edge_routers(lab, members) -> set:
+def edge_routers(lab: Lab, members: set[str]) -> set[str]:
     """The domain's LERs: routers with a link to a node outside the domain."""
     return {r for r in members for i in lab.nodes[r].interfaces for p in i.peers() if p.node not in members}
 
@@ -205,7 +238,7 @@ def edge_routers(lab, members) -> set:
 MAX_LABEL = (1 << 20) - 1        # an MPLS label is 20 bits
 
 
-def _label_room(lab, router: str, label: int) -> int:
+def _label_room(lab: Lab, router: str, label: int) -> int:
     """A label the router allocates, or a LabError when its label_base leaves no room for it
     (label_base: 1048575 handed out labels beyond 20 bits: every hop '*')."""
     if label > MAX_LABEL:
@@ -217,12 +250,13 @@ def _label_room(lab, router: str, label: int) -> int:
     return label
 
 
-def _free_label(lab, t, router: str) -> int:
+def _free_label(lab: Lab, t: RouterTables, router: str) -> int:
     used = [lbl for lbl in list(t.lfib) + list(t.bindings.values()) if lbl > 15]
     return _label_room(lab, router, max(used + [lab.nodes[router].personality.label_base - 1]) + 1)
 
 
-def _ldp_over_rsvp(lab, tables, dist, owners, members, head: str, tail: str):
+def _ldp_over_rsvp(lab: Lab, tables: Tables, dist: DistanceTable, owners: Owners, members: set[str], head: str,
+                   tail: str) -> None:
     """LDP over RSVP (domain knob rsvp: [[head, tail]]): an RSVP-TE LSP from head to tail along
     the IGP's first shortest path, a label per router after head, PHP (or explicit null) at
     the router before tail. Head's LDP LFIB entries for FECs whose shortest path crosses tail
@@ -230,22 +264,25 @@ def _ldp_over_rsvp(lab, tables, dist, owners, members, head: str, tail: str):
     top (LabelHop.push); the new top label's TTL is head's stacked_push_ttl (copy or 255).
     Head's own FIB routes stay LDP-only (the tunnel carries label-switched traffic)."""
     lo = Prefix(f"{lab.nodes[tail].loopback}/32")
-    path, hops = [head], []
+    path = [head]
+    hops: list[tuple[str, IPv4Address]] = []     # (interface, next hop address) out of each router of the path
     while path[-1] != tail:
         r = tables[path[-1]].fib.get(lo)
         if r is None or not r.nexthops or len(path) > len(lab.nodes):
             return
         nh = r.nexthops[0]
-        hops.append(nh)
+        if nh.neighbor is None or not isinstance(nh.gateway, IPv4Address):
+            return                                  # (an IGP next hop names its router and address: never)
+        hops.append((nh.ifname, nh.gateway))
         path.append(nh.neighbor)
     labels = {x: _free_label(lab, tables[x], x) for x in path[1:-1]}
     tail_null = IMPLICIT_NULL if lab.nodes[tail].popping == "php" else EXPLICIT_NULL
     for k, x in enumerate(path[1:-1], start=1):
         nxt = path[k + 1]
         out = labels[nxt] if nxt != tail else tail_null
-        nh = hops[k]
-        tables[x].lfib[labels[x]] = LfibEntry(labels[x], lo, [LabelHop(out, nh.ifname, nh.gateway, nxt)])
-    first = hops[0]
+        ifname, gw = hops[k]
+        tables[x].lfib[labels[x]] = LfibEntry(labels[x], lo, [LabelHop(out, ifname, gw, nxt)])
+    first_if, first_gw = hops[0]
     inf = float("inf")
     t = tables[head]
     for in_label, e in list(t.lfib.items()):
@@ -259,12 +296,12 @@ def _ldp_over_rsvp(lab, tables, dist, owners, members, head: str, tail: str):
         if tb is None:
             continue
         top = labels[path[1]]
-        hop = LabelHop(top, first.ifname, first.gateway, path[1]) if tb == IMPLICIT_NULL else \
-            LabelHop(tb, first.ifname, first.gateway, path[1], push=(top,))
+        hop = LabelHop(top, first_if, first_gw, path[1]) if tb == IMPLICIT_NULL else \
+            LabelHop(tb, first_if, first_gw, path[1], push=(top,))
         t.lfib[in_label] = LfibEntry(in_label, e.fec, [hop])
 
 
-def _no_decrement_signal(lab, tables, members):
+def _no_decrement_signal(lab: Lab, tables: Tables, members: set[str]) -> None:
     """Junos no-decrement-ttl is signalled along the LSP (a proprietary RSVP object): the
     penultimate hop pops without writing the LSE-TTL back. LDP merges every ingress's LSP to a
     FEC into one label, so the PHP hops of a FEC drop the write-back when every LER of the
@@ -282,7 +319,7 @@ def _no_decrement_signal(lab, tables, members):
                           if h.out_label == IMPLICIT_NULL else h for h in e.hops]
 
 
-def _bgp_free_core(lab, tables, members, cls):
+def _bgp_free_core(lab: Lab, tables: Tables, members: set[str], cls: dict[IPv4Network, str]) -> None:
     """A BGP-free core (domain knob bgp_free): the routers with no link out of the domain run
     only the IGP and LDP, so external (customer) prefixes, which only the PEs learn by BGP, are
     not in their FIB. What they answer by IP route to such a source is dropped (no route)."""
@@ -295,18 +332,18 @@ def _bgp_free_core(lab, tables, members, cls):
 class Distances:
     """All-pairs IGP distances (a matrix from scipy) with dict-like access by router name."""
 
-    def __init__(self, names: list[str], matrix):
+    def __init__(self, names: list[str], matrix: FloatArray | _LazyIgp):
         self.names = names
         self.index = {n: i for i, n in enumerate(names)}
         self.m = matrix
 
-    def get(self, a, default=None):
+    def get(self, a: str, default: DistanceRow | None = None) -> DistanceRow:
         i = self.index.get(a)
         if i is None:
             return default if default is not None else {}
         return _Row(self, i)
 
-    def __getitem__(self, a):
+    def __getitem__(self, a: str) -> _Row:
         return _Row(self, self.index[a])
 
 
@@ -314,11 +351,11 @@ class _Row:
     def __init__(self, d: Distances, i: int):
         self.d, self.i = d, i
 
-    def get(self, b, default=float("inf")):
+    def get(self, b: str, default: float = float("inf")) -> float:
         j = self.d.index.get(b)
         return default if j is None else float(self.d.m[self.i, j])
 
-    def __getitem__(self, b):
+    def __getitem__(self, b: str) -> float:
         return float(self.d.m[self.i, self.d.index[b]])
 
 
@@ -332,7 +369,7 @@ MASK_BITS = 62
 LAZY_ROUTERS = 1500
 
 
-def _graph(lab, nbrs, ix):
+def _graph(lab: Lab, nbrs: Nbrs, ix: dict[str, int]) -> csr_matrix | None:
     from scipy.sparse import csr_matrix
     n = len(ix)
     best_edge: dict[tuple[int, int], int] = {}
@@ -352,14 +389,18 @@ class _LazyIgp:
     (distances from every router to j: Dijkstra from j on the reversed graph, cached),
     first_hops(j) (C[:, j]: per router, the bits of its neighbours on a shortest path to j)."""
 
-    def __init__(self, lab, nbrs, ix):
+    def __init__(self, lab: Lab, nbrs: Nbrs, ix: dict[str, int]) -> None:
         import numpy as np
         self.n = len(ix)
         g = _graph(lab, nbrs, ix)
         self.g = g
         self.gt = g.T.tocsr() if g is not None else None
         self.words = max(1, -(-max((len(lst) for lst in nbrs.values()), default=0) // MASK_BITS))
-        src, nb, cost, word, bit = [], [], [], [], []
+        src: list[int] = []
+        nb: list[int] = []
+        cost: list[int] = []
+        word: list[int] = []
+        bit: list[int] = []
         for r, lst in nbrs.items():
             for k, (ifn, nbr, ip, c) in enumerate(lst):
                 src.append(ix[r])
@@ -372,36 +413,37 @@ class _LazyIgp:
         self.cost = np.array(cost, dtype=float)
         self.word = np.array(word, dtype=np.int64)
         self.bit = np.array(bit, dtype=np.int64)
-        self.rows: dict[int, object] = {}
-        self.cols: dict[int, object] = {}
-        self.hops: dict[int, object] = {}
+        self.rows: dict[int, FloatArray] = {}
+        self.cols: dict[int, FloatArray] = {}
+        self.hops: dict[int, IntArray] = {}
 
-    def _sssp(self, g, i):
+    def _sssp(self, g: csr_matrix | None, i: int) -> FloatArray:
         import numpy as np
         if g is None:
             d = np.full(self.n, np.inf)
             d[i] = 0
             return d
         from scipy.sparse.csgraph import dijkstra
-        return dijkstra(g, directed=True, indices=i)
+        out: FloatArray = dijkstra(g, directed=True, indices=i)
+        return out
 
-    def row(self, i: int):
+    def row(self, i: int) -> FloatArray:
         got = self.rows.get(i)
         if got is None:
             got = self.rows[i] = self._sssp(self.g, i)
         return got
 
-    def column(self, j: int):
+    def column(self, j: int) -> FloatArray:
         got = self.cols.get(j)
         if got is None:
             got = self.cols[j] = self._sssp(self.gt, j)
         return got
 
-    def __getitem__(self, ij):
+    def __getitem__(self, ij: tuple[int, int]) -> float:
         i, j = ij
-        return self.row(i)[j]
+        return float(self.row(i)[j])
 
-    def first_hops(self, j: int):
+    def first_hops(self, j: int) -> IntArray:
         """(routers, words) int64: C[:, j] of _igp."""
         import numpy as np
         got = self.hops.get(j)
@@ -418,20 +460,20 @@ class _LazyMasks:
     """_build's masks[prefix, router] (first-hop bits toward a prefix's best owners), one
     prefix at a time (_LazyIgp); the whole array only when asked for with [:, i] or full()."""
 
-    def __init__(self, igp: _LazyIgp, prefixes, owners, ix):
+    def __init__(self, igp: _LazyIgp, prefixes: list[IPv4Network], owners: Owners, ix: dict[str, int]):
         self.igp, self.prefixes, self.owners, self.ix = igp, prefixes, owners, ix
         self.shape = (len(prefixes), igp.n, igp.words)
-        self.done: dict[int, object] = {}
-        self._full = None
+        self.done: dict[int, IntArray] = {}
+        self._full: IntArray | None = None
 
-    def prefix(self, pi: int):
+    def prefix(self, pi: int) -> IntArray:
         got = self.done.get(pi)
         if got is None:
             got = self.done[pi] = _prefix_mask(self.owners[self.prefixes[pi]], self.ix,
                                                self.igp.column, self.igp.first_hops, self.shape[1:])
         return got
 
-    def full(self):
+    def full(self) -> IntArray:
         import numpy as np
         if self._full is None:
             out = np.zeros(self.shape, dtype=np.int64)
@@ -440,17 +482,18 @@ class _LazyMasks:
             self._full = out
         return self._full
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: tuple[Any, ...]) -> Any:     # (numpy's own indexing: an array or a number)
         pi = key[0]
         if isinstance(pi, int):
             return self.prefix(pi)[key[1:]] if len(key) > 1 else self.prefix(pi)
         return self.full()[key]
 
-    def any(self, axis):
-        return self.full().any(axis=axis)
+    def any(self, axis: int) -> BoolArray:
+        return cast("BoolArray", self.full().any(axis=axis))      # (with an axis: an array, never one bool)
 
 
-def _prefix_mask(own, ix, column, first_hops, shape):
+def _prefix_mask(own: list[tuple[str, int]], ix: dict[str, int], column: Callable[[int], FloatArray],
+                 first_hops: Callable[[int], IntArray], shape: tuple[int, ...]) -> IntArray:
     """masks[pi]: (routers, words), OR of the first hops toward the prefix's best owners."""
     import numpy as np
     cols = [ix[o] for o, _ in own]
@@ -464,7 +507,7 @@ def _prefix_mask(own, ix, column, first_hops, shape):
     return row
 
 
-def _igp(lab, owners, nbrs):
+def _igp(lab: Lab, owners: Owners, nbrs: Nbrs) -> tuple[list[str], dict[str, int], FloatArray, IntArray]:
     """Shortest paths and equal-cost first hops, vectorised: all-pairs distances in C
     (scipy), first-hop sets as bit masks over each router's neighbour list (numpy)."""
     import numpy as np
@@ -477,8 +520,8 @@ def _igp(lab, owners, nbrs):
     best_edge: dict[tuple[int, int], int] = {}
     for r, lst in nbrs.items():
         for ifn, nb, ip, c in lst:
-            k = (ix[r], ix[nb])
-            best_edge[k] = min(c, best_edge.get(k, c))
+            edge = (ix[r], ix[nb])
+            best_edge[edge] = min(c, best_edge.get(edge, c))
     if best_edge:
         rows, cols = zip(*best_edge)
         g = csr_matrix((list(best_edge.values()), (rows, cols)), shape=(n, n))
@@ -508,7 +551,9 @@ class OnDemand:
 
     NONE = -1
 
-    def __init__(self, lab, prefixes, masks, nbrs, ix, blab, bound, peer_rows, dom_of, canon, fec_via):
+    def __init__(self, lab: Lab, prefixes: list[IPv4Network], masks: Masks, nbrs: Nbrs, ix: dict[str, int],
+                 blab: dict[str, list[int]], bound: dict[str, Bound], peer_rows: dict[str, dict[str, list[int]]],
+                 dom_of: dict[str, str], canon: dict[IPv4Network, IPv4Network], fec_via: dict[int, str]):
         self.lab, self.prefixes, self.masks, self.nbrs, self.ix = lab, prefixes, masks, nbrs, ix
         self.blab, self.bound, self.peer_rows, self.dom_of = blab, bound, peer_rows, dom_of
         self.canon, self.fec_via = canon, fec_via
@@ -530,12 +575,12 @@ class _RouterView:
     def __init__(self, od: OnDemand, r: str):
         self.od, self.r, self.i = od, r, od.ix[r]
         self.routes: dict[int, Route | None] = {}
-        self.hop_lists: dict = {}
-        self.own = None
-        self.labels = None
+        self.hop_lists: dict[int | tuple[int, ...], list[NextHop] | None] = {}
+        self.own: dict[int, Route] | None = None
+        self.labels: dict[int, int] | None = None
         self.entries: dict[int, LfibEntry | None] = {}
 
-    def _own(self) -> dict:
+    def _own(self) -> dict[int, Route]:
         """prefix index -> the local or connected route (later interfaces win, as in fib_loader)."""
         od, node = self.od, self.od.lab.nodes[self.r]
         own: dict[int, Route] = {}
@@ -547,21 +592,20 @@ class _RouterView:
         self.own = own
         return own
 
-    def hops(self, pi: int):
+    def hops(self, pi: int) -> list[NextHop] | None:
         """The router's IGP next hops toward prefix pi (None: no IGP route), one list per
         distinct equal-cost set (as router_hops decodes them)."""
         row = self.od.masks[pi, self.i]
         words = int(row[0]) if row.shape[0] == 1 else tuple(int(w) for w in row)
-        got = self.hop_lists.get(words, False)
-        if got is not False:
-            return got
+        if words in self.hop_lists:
+            return self.hop_lists[words]
         m = 0
         for j, w in enumerate(words if isinstance(words, tuple) else (words,)):
             m |= w << (MASK_BITS * j)
         lst = self.od.nbrs[self.r]
         got = self.hop_lists[words] = sorted(
             (NextHop(lst[k][0], lst[k][2], lst[k][1]) for k in range(len(lst)) if m >> k & 1),
-            key=lambda h: (h.ifname, int(h.gateway))) or None
+            key=_by_interface) or None
         return got
 
     def route(self, pi: int) -> Route | None:
@@ -582,10 +626,11 @@ class _RouterView:
                 rt = Route(pfx, "igp", hops)
             else:
                 peers = od.peer_rows[r]
-                new, pushed = [], False
+                new: list[NextHop] = []
+                pushed = False
                 for nh in hops:
                     n = nh.neighbor
-                    row = peers.get(n)
+                    row = peers.get(n) if n is not None else None
                     lbl = row[pi] if row is not None else OnDemand.NONE
                     if lbl == OnDemand.NONE or lbl == IMPLICIT_NULL:
                         new.append(nh)
@@ -613,13 +658,13 @@ class _RouterView:
             return rt
         return None
 
-    def adopt_routes(self, fib: dict):
+    def adopt_routes(self, fib: dict[IPv4Network | IPv6Network, Route]) -> None:
         """The whole FIB was just built: it keeps the Route objects already handed out (equal)."""
         for rt in self.routes.values():
             if rt is not None and fib.get(rt.prefix) == rt:
                 fib[rt.prefix] = rt
 
-    def adopt_entries(self, lfib: dict):
+    def adopt_entries(self, lfib: dict[int, LfibEntry]) -> None:
         for lbl, e in self.entries.items():
             if e is not None and lfib.get(lbl) == e:
                 lfib[lbl] = e
@@ -641,24 +686,25 @@ class _RouterView:
             if hops is not None:
                 peers = od.peer_rows[r]
                 e = LfibEntry(label, od.prefixes[pi], [
-                    LabelHop(None if (out := (row[pi] if (row := peers.get(nh.neighbor)) is not None
+                    LabelHop(None if (out := (row[pi] if (row := peers.get(nh.neighbor or "")) is not None
                                               else OnDemand.NONE)) == OnDemand.NONE else out,
-                             nh.ifname, nh.gateway, nh.neighbor) for nh in hops])
+                             nh.ifname, cast(IPv4Address, nh.gateway), nh.neighbor) for nh in hops])   # (IGP hops)
         self.entries[label] = e
         return e
 
 
-def _pairs(b) -> list:
+def _pairs(b: Bound | None) -> list[tuple[int, int]]:
     """(prefix index, label) pairs of one router's bindings (bound[r]: two numpy arrays)."""
     return [] if b is None else list(zip(b[0].tolist(), b[1].tolist()))
 
 
-def _bindings_of(prefixes, pis, labels):
+def _bindings_of(prefixes: list[IPv4Network], pis: IntArray,
+                 labels: IntArray) -> Callable[[], Iterator[tuple[IPv4Network, int]]]:
     """What fills a router's LazyDict of bindings: prefix -> label, in allocation order."""
     return lambda: zip([prefixes[k] for k in pis.tolist()], labels.tolist())
 
 
-def _build(lab) -> ControlPlane:
+def _build(lab: Lab) -> ControlPlane:
     import numpy as np
     from . import cache
     owners = _owners(lab)
@@ -669,6 +715,8 @@ def _build(lab) -> ControlPlane:
     words = max(1, -(-max((len(lst) for lst in nbrs.values()), default=0) // MASK_BITS))
     cached = cache.load(ckey, len(lab.routers), len(owners), words, [len(nbrs[r.name]) for r in lab.routers],
                         [r.name for r in lab.routers]) if ckey else None
+    D: FloatArray | _LazyIgp
+    masks: Masks
     if cached is not None:
         names = [r.name for r in lab.routers]
         ix = {n: i for i, n in enumerate(names)}
@@ -690,7 +738,7 @@ def _build(lab) -> ControlPlane:
     prefixes = list(owners)
     pindex = {p: k for k, p in enumerate(prefixes)}
     canon = {p: p for p in prefixes}           # Prefix objects (cached hash) for every key
-    own_sets = {r: set() for r in routers}
+    own_sets: dict[str, set[IPv4Network]] = {r: set() for r in routers}
     for r in routers:
         node = lab.nodes[r]
         own_sets[r].add(canon[IPv4Network(f"{node.loopback}/32")])
@@ -700,26 +748,27 @@ def _build(lab) -> ControlPlane:
     elif isinstance(D, _LazyIgp):
         masks = _LazyMasks(D, prefixes, owners, ix)
     else:
-        masks = np.zeros((len(prefixes), len(routers), C.shape[2]), dtype=np.int64)
+        full_d = D
+        masks = full = np.zeros((len(prefixes), len(routers), C.shape[2]), dtype=np.int64)
         for pi, pfx in enumerate(prefixes):
-            masks[pi] = _prefix_mask(owners[pfx], ix, lambda col: D[:, col], lambda col: C[:, col],
-                                     masks.shape[1:])
+            full[pi] = _prefix_mask(owners[pfx], ix, lambda col: full_d[:, col], lambda col: C[:, col],
+                                    full.shape[1:])
 
-    def router_hops(i: int, r: str):
+    def router_hops(i: int, r: str) -> tuple[list[list[NextHop] | None], list[int]]:
         """Router i's IGP next hops per prefix: (hop lists, the index of each prefix's list in
         them, None where the prefix has no IGP route). A router has few distinct first-hop
         sets, so the masks are grouped and each distinct one is decoded once."""
         rows = masks[:, i, 0].tolist() if masks.shape[2] == 1 else map(tuple, masks[:, i, :].tolist())
-        group: dict = {}
+        group: dict[int | tuple[int, ...], int] = {}
         ids = [group.setdefault(row, len(group)) for row in rows]
         lst = nbrs[r]
-        lists = []
+        lists: list[list[NextHop] | None] = []
         for words in group:                    # in order of first use: index = position
             m = 0
             for j, w in enumerate(words if isinstance(words, tuple) else (words,)):
                 m |= w << (MASK_BITS * j)
             lists.append(sorted((NextHop(lst[k][0], lst[k][2], lst[k][1]) for k in range(len(lst)) if m >> k & 1),
-                                key=lambda h: (h.ifname, int(h.gateway))) or None)
+                                key=_by_interface) or None)
         return lists, ids
 
     # ---- LDP bindings (labels handed out in each router's allocation order, _allocation_order);
@@ -732,9 +781,9 @@ def _build(lab) -> ControlPlane:
     pos = {pi: k for k, pi in enumerate(by_addr_pi)}
     suffixes = [f"/{p}".encode() for p in by_addr]
     by_addr_pi_arr = np.array(by_addr_pi, dtype=np.int64)
-    bound: dict[str, tuple] = {}               # router -> (prefix indices, labels), numpy
+    bound: dict[str, Bound] = {}               # router -> (prefix indices, labels), numpy
     shared = lab.shared_routers()              # back-to-back LSPs: routers in two domains
-    shared_wanted: dict[str, list] = {}        # such a router -> [(domain, wanted mask, null label)]
+    shared_wanted: dict[str, list[tuple[str, BoolArray, int]]] = {}   # such a router -> [(domain, wanted, null)]
     for dn, dm in lab.domains.items():
         cls = pclass[dn]
         cls_list = [cls[p] for p in by_addr]
@@ -798,17 +847,17 @@ def _build(lab) -> ControlPlane:
         own_pos = np.zeros(len(by_addr), dtype=bool)
         own_pos[[pos[pindex[p]] for p in own_sets[r]]] = True
         is_own = own_pos[kept]
-        labels = np.where(is_own, per[0][2], node.personality.label_base + np.cumsum(~is_own) - 1).tolist()
-        if labels:
-            _label_room(lab, r, max(labels))
+        lbls: list[int] = np.where(is_own, per[0][2], node.personality.label_base + np.cumsum(~is_own) - 1).tolist()
+        if lbls:
+            _label_room(lab, r, max(lbls))
         kept_l = kept.tolist()
-        t.bindings.update(zip([by_addr[k] for k in kept_l], labels))
-        bound[r] = (by_addr_pi_arr[kept], np.array(labels, dtype=np.int64))
+        t.bindings.update(zip([by_addr[k] for k in kept_l], lbls))
+        bound[r] = (by_addr_pi_arr[kept], np.array(lbls, dtype=np.int64))
         for dn, w, null in per:
-            row = adv[(dn, r)] = [-1] * len(prefixes)
-            for k, lbl, own in zip(kept_l, labels, is_own.tolist()):
+            arow = adv[(dn, r)] = [-1] * len(prefixes)
+            for k, lbl, own in zip(kept_l, lbls, is_own.tolist()):
                 if w[k]:
-                    row[by_addr_pi[k]] = null if own else lbl
+                    arow[by_addr_pi[k]] = null if own else lbl
 
     # ---- LFIB and ingress pushes: per router, the label of each prefix (NONE: no binding).
     # Both are built per router on first use (RouterTables.lfib / .fib): a 400-router ISP has a
@@ -826,28 +875,29 @@ def _build(lab) -> ControlPlane:
     peer_rows: dict[str, dict[str, list[int]]] = {}
     for r in dom_of:
         mine_doms = lab.nodes[r].domains
-        got = peer_rows[r] = {}
+        prows: dict[str, list[int]] = {}
+        peer_rows[r] = prows
         for _, n, _, _ in nbrs[r]:
             common = [d for d in mine_doms if d in lab.nodes[n].domains]
             if not common or n not in blab:
                 continue
             d = common[0]
-            row = adv.get((d, n), blab[n])
+            prow = adv.get((d, n), blab[n])
             if r in shared:
                 mine = adv[(d, r)]
-                row = [x if m != NONE else NONE for x, m in zip(row, mine)]
-            got[n] = row
-    hops_ready: dict[str, tuple] = {}
+                prow = [x if m != NONE else NONE for x, m in zip(prow, mine)]
+            prows[n] = prow
+    hops_ready: dict[str, tuple[list[list[NextHop] | None], list[int]]] = {}
 
-    def hops_for(r: str):
+    def hops_for(r: str) -> tuple[list[list[NextHop] | None], list[int]]:
         got = hops_ready.get(r)
         if got is None:
             got = hops_ready[r] = router_hops(ix[r], r)
         return got
 
-    def lfib_loader(r: str):
+    def lfib_loader(r: str) -> Callable[[dict[int, LfibEntry]], None]:
         """Swap / PHP pop / untagged toward the IGP next hops of each FEC r binds a label to."""
-        def load(lfib: dict):
+        def load(lfib: dict[int, LfibEntry]) -> None:
             peers = peer_rows[r]
             lists, ids = hops_for(r)
             for pi, local_label in _pairs(bound[r]):
@@ -857,28 +907,30 @@ def _build(lab) -> ControlPlane:
                 if hops is None:
                     continue               # no IGP route there (the router's own prefix, or unreachable)
                 lfib[local_label] = LfibEntry(local_label, prefixes[pi], [
-                    LabelHop(None if (out := (row[pi] if (row := peers.get(nh.neighbor)) is not None else NONE))
-                             == NONE else out, nh.ifname, nh.gateway, nh.neighbor) for nh in hops])
+                    LabelHop(None if (out := (row[pi] if (row := peers.get(nh.neighbor or "")) is not None else NONE))
+                             == NONE else out, nh.ifname, cast(IPv4Address, nh.gateway), nh.neighbor)   # (IGP hops)
+                    for nh in hops])
         return load
 
     # the IGP routes apply_bgp may rewrite (no LDP binding, not internal), in FIB order: found
     # with numpy, so routers without any keep their FIB unbuilt
-    reach = masks.any(axis=2) if lab.domains else None   # (prefixes, routers): an IGP route exists
-    bgp_candidates: dict[str, list] = {}
+    bgp_candidates: dict[str, list[IPv4Network]] = {}
+    if lab.domains:
+        reach = cast("BoolArray", masks.any(axis=2))     # (prefixes, routers): an IGP route exists
     for dn in lab.domains:
         internal = np.array([pclass[dn][p] == "internal" for p in prefixes], dtype=bool)
         for r in members[dn]:
             free = reach[:, ix[r]] & ~internal & (np.array(blab[r]) == NONE)
-            got = [prefixes[pi] for pi in np.flatnonzero(free).tolist()]
+            cands = [prefixes[pi] for pi in np.flatnonzero(free).tolist()]
             if r in shared and r in bgp_candidates:        # in two domains: either's, in FIB order
-                have = set(bgp_candidates[r]) | set(got)
-                got = [p for p in prefixes if p in have]
-            bgp_candidates[r] = got
+                have = set(bgp_candidates[r]) | set(cands)
+                cands = [p for p in prefixes if p in have]
+            bgp_candidates[r] = cands
 
-    def fib_loader(i: int, r: str):
+    def fib_loader(i: int, r: str) -> Callable[[dict[IPv4Network, Route]], None]:
         """The FIB of router r, built on first use: local and connected routes, IGP routes,
         and where r has an LDP binding for the prefix, the labels its next hops advertise."""
-        def load(fib: dict):
+        def load(fib: dict[IPv4Network, Route]) -> None:
             node = lab.nodes[r]
             lo = canon[IPv4Network(f"{node.loopback}/32")]
             fib[lo] = Route(lo, "local", [])
@@ -897,9 +949,10 @@ def _build(lab) -> ControlPlane:
                 if mine is None or mine[pi] == NONE:
                     fib[pfx] = Route(pfx, "igp", hops)
                     continue
-                new, pushed = [], False
+                new: list[NextHop] = []
+                pushed = False
                 for nh in hops:
-                    row = peers.get(nh.neighbor)
+                    row = peers.get(nh.neighbor) if nh.neighbor is not None else None
                     lbl = row[pi] if row is not None else NONE
                     if lbl == NONE or lbl == IMPLICIT_NULL:
                         new.append(nh)

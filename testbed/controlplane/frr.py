@@ -18,22 +18,32 @@ import json
 import os
 import socket
 import subprocess
+from collections.abc import Callable
 from ipaddress import IPv4Address, IPv4Network
+from typing import TYPE_CHECKING, Any
 
 from .sixpe import apply_6pe
 from .compute import _build as build_computed, apply_bgp, apply_catalogue, classify_prefixes
 from .tables import EXPLICIT_NULL, IMPLICIT_NULL, ControlPlane, LabelHop, LfibEntry, NextHop, Route, RouterTables
 
+if TYPE_CHECKING:
+    from testbed.lab.model import Lab, Node
+
+# FRR's JSON (vtysh `... json`): whatever the daemons print, read key by key
+FrrJson = dict[str, Any]
+FrrState = tuple[FrrJson, FrrJson, FrrJson]      # (routes, mpls, bindings) of one router
+
 NULLS = {"imp-null": IMPLICIT_NULL, "exp-null": EXPLICIT_NULL, "implicit-null": IMPLICIT_NULL,
          "explicit-null": EXPLICIT_NULL}
 
 
-def vtysh(namespace: str, sockdir: str, command: str, timeout: float = 10.0) -> dict:
+def vtysh(namespace: str, sockdir: str, command: str, timeout: float = 10.0) -> FrrJson:
     r = subprocess.run(["ip", "netns", "exec", namespace, "vtysh", "--vty_socket", sockdir, "-c", command],
                        capture_output=True, text=True, timeout=timeout)
     if r.returncode != 0 or not r.stdout.strip():
         raise RuntimeError(f"vtysh '{command}' in {namespace}: {(r.stderr or r.stdout).strip()[-200:]}")
-    return json.loads(r.stdout)
+    out: FrrJson = json.loads(r.stdout)
+    return out
 
 
 class VtyError(RuntimeError):
@@ -48,12 +58,12 @@ class VtyClient:
     One connection per daemon, kept for the client's lifetime.
     """
 
-    def __init__(self, sockdir: str | os.PathLike, timeout: float = 5.0):
+    def __init__(self, sockdir: str | os.PathLike[str], timeout: float = 5.0):
         self.sockdir = str(sockdir)
         self.timeout = timeout
         self.socks: dict[str, socket.socket] = {}
 
-    def close(self):
+    def close(self) -> None:
         for s in self.socks.values():
             try:
                 s.close()
@@ -61,10 +71,10 @@ class VtyClient:
                 pass
         self.socks.clear()
 
-    def __enter__(self):
+    def __enter__(self) -> VtyClient:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def _sock(self, daemon: str) -> socket.socket:
@@ -104,12 +114,13 @@ class VtyClient:
             raise VtyError(f"{daemon} rejected '{command}' (status {status}): {text.strip()[-200:]}")
         return text
 
-    def json(self, daemon: str, command: str) -> dict:
+    def json(self, daemon: str, command: str) -> FrrJson:
         text = self.command(daemon, command)
-        return json.loads(text) if text.strip() else {}
+        out: FrrJson = json.loads(text) if text.strip() else {}
+        return out
 
 
-def read_router(sockdir: str | os.PathLike, ldp: bool, client: VtyClient | None = None) -> tuple:
+def read_router(sockdir: str | os.PathLike[str], ldp: bool, client: VtyClient | None = None) -> FrrState:
     """(routes, mpls, bindings): tables_from_frr's input for one router, over its vty sockets.
     A router without ldpd (ldp False, or ldpd not running) has no bindings."""
     own = client is None
@@ -117,7 +128,7 @@ def read_router(sockdir: str | os.PathLike, ldp: bool, client: VtyClient | None 
     try:
         routes = v.json("zebra", "show ip route json")
         mpls = v.json("zebra", "show mpls table json")
-        bindings = {}
+        bindings: FrrJson = {}
         if ldp:
             try:
                 bindings = v.json("ldpd", "show mpls ldp binding json")
@@ -129,7 +140,7 @@ def read_router(sockdir: str | os.PathLike, ldp: bool, client: VtyClient | None 
             v.close()
 
 
-def _label(v) -> int | None:
+def _label(v: Any) -> int | None:          # (a value of FRR's JSON)
     if v is None:
         return None
     if isinstance(v, str):
@@ -141,14 +152,15 @@ def _label(v) -> int | None:
     return int(v)
 
 
-def _iface_for(node, gw: IPv4Address) -> str | None:
+def _iface_for(node: Node, gw: IPv4Address) -> str:
+    """The router's interface on the subnet of next hop `gw` (FRR's mpls table names none)."""
     for i in node.interfaces:
         if gw in i.network:
             return i.name
-    return None
+    raise RuntimeError(f"{node.name}: FRR's next hop {gw} is on none of the router's subnets")
 
 
-def tables_from_frr(lab, node_name: str, routes: dict, mpls: dict, bindings: dict) -> RouterTables:
+def tables_from_frr(lab: Lab, node_name: str, routes: FrrJson, mpls: FrrJson, bindings: FrrJson) -> RouterTables:
     """One router's tables from FRR's JSON (show ip route / show mpls table / ldp binding).
 
     LFIB completion: a FEC this router binds a label to (independent control: it advertises
@@ -171,7 +183,7 @@ def tables_from_frr(lab, node_name: str, routes: dict, mpls: dict, bindings: dic
         if sel is None:
             continue
         proto = sel.get("protocol")
-        hops = []
+        hops: list[NextHop] = []
         for nh in sel.get("nexthops", []):
             if nh.get("active") is False:
                 continue
@@ -194,17 +206,17 @@ def tables_from_frr(lab, node_name: str, routes: dict, mpls: dict, bindings: dic
     fec_of = {lbl: pfx for pfx, lbl in t.bindings.items() if lbl not in (IMPLICIT_NULL, EXPLICIT_NULL)}
     for in_s, e in mpls.items():
         in_label = int(e.get("inLabel", in_s))
-        hops = []
+        lhops: list[LabelHop] = []
         for nh in e.get("nexthops", []):
-            gw = IPv4Address(nh["nexthop"]) if nh.get("nexthop") else None
-            if gw is None:
+            if not nh.get("nexthop"):
                 continue
+            lgw = IPv4Address(nh["nexthop"])
             out = nh.get("outLabel")
             out = None if out is None else int(out)
-            hops.append(LabelHop(out, _iface_for(node, gw), gw, lab.owner_of(gw)))
-        if hops:
+            lhops.append(LabelHop(out, _iface_for(node, lgw), lgw, lab.owner_of(lgw)))
+        if lhops:
             fec = fec_of.get(in_label, IPv4Network("0.0.0.0/32"))
-            t.lfib[in_label] = LfibEntry(in_label, fec, sorted(hops, key=lambda h: (h.ifname, str(h.gateway))))
+            t.lfib[in_label] = LfibEntry(in_label, fec, sorted(lhops, key=lambda h: (h.ifname, str(h.gateway))))
     for in_label, fec in fec_of.items():
         route = t.fib.get(fec)
         if route is None or route.kind not in ("igp", "ldp"):
@@ -212,19 +224,19 @@ def tables_from_frr(lab, node_name: str, routes: dict, mpls: dict, bindings: dic
         e = t.lfib.get(in_label)
         have = {h.gateway for h in e.hops} if e else set()
         extra = [LabelHop(None, nh.ifname, nh.gateway, nh.neighbor) for nh in route.nexthops
-                 if nh.gateway is not None and nh.gateway not in have]
+                 if isinstance(nh.gateway, IPv4Address) and nh.gateway not in have]     # (IPv4 FIB: never IPv6)
         if extra:
-            hops = (list(e.hops) if e else []) + extra
-            t.lfib[in_label] = LfibEntry(in_label, fec, sorted(hops, key=lambda h: (h.ifname, str(h.gateway))))
+            lhops = (list(e.hops) if e else []) + extra
+            t.lfib[in_label] = LfibEntry(in_label, fec, sorted(lhops, key=lambda h: (h.ifname, str(h.gateway))))
     return t
 
 
-def frr_control_plane(lab, read, computed: ControlPlane | None = None) -> ControlPlane:
+def frr_control_plane(lab: Lab, read: Callable[[str], FrrState], computed: ControlPlane | None = None) -> ControlPlane:
     """read(node) -> (routes, mpls, bindings) JSON for every router; hosts as computed.
     computed: the lab's computed control plane if the caller has it (its distances and
     hosts are reused; building it again on every poll would cost more than reading FRR)."""
     computed = computed or build_computed(lab)     # FRR labs are namespace-sized: whole tables
-    tables = {}
+    tables: dict[str, RouterTables] = {}
     for r in lab.routers:
         tables[r.name] = tables_from_frr(lab, r.name, *read(r.name))
     for h in lab.hosts:
@@ -235,7 +247,7 @@ def frr_control_plane(lab, read, computed: ControlPlane | None = None) -> Contro
     return ControlPlane(lab=lab, tables=tables, distance=computed.distance)
 
 
-def _out_kind(label) -> str:
+def _out_kind(label: int | None) -> str:
     if label is None:
         return "untagged"
     return {IMPLICIT_NULL: "pop", EXPLICIT_NULL: "explicit-null"}.get(label, "swap")
@@ -271,8 +283,8 @@ def compare(computed: ControlPlane, frr: ControlPlane) -> list[str]:
             if f is None:
                 out.append(f"{r}: no LFIB entry for {e.fec} in FRR")
                 continue
-            ha = sorted((h.neighbor or "", _out_kind(h.out_label)) for h in e.hops)
-            hb = sorted((h.neighbor or "", _out_kind(h.out_label)) for h in f.hops)
-            if ha != hb:
-                out.append(f"{r}: LFIB for {e.fec} is {hb} in FRR, {ha} computed")
+            ka = sorted((h.neighbor or "", _out_kind(h.out_label)) for h in e.hops)
+            kb = sorted((h.neighbor or "", _out_kind(h.out_label)) for h in f.hops)
+            if ka != kb:
+                out.append(f"{r}: LFIB for {e.fec} is {kb} in FRR, {ka} computed")
     return out

@@ -14,19 +14,23 @@ gateway's IPv6 address.
 """
 from __future__ import annotations
 
-from ipaddress import IPv4Network, IPv6Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from typing import TYPE_CHECKING
 
-from .tables import NextHop, Route
+from .tables import NextHop, Route, RouterTables
+
+if TYPE_CHECKING:
+    from testbed.lab.model import Lab, MplsDomain
 
 IPV6_EXPLICIT_NULL = 2
 DEFAULT6 = IPv6Network("::/0")
 
 
-def sixpe_domains(lab) -> list:
+def sixpe_domains(lab: Lab) -> list[MplsDomain]:
     return [d for d in lab.domains.values() if d.sixpe]
 
 
-def _egress(lab, tables, start: str, net4, core: set) -> str | None:
+def _egress(lab: Lab, tables: dict[str, RouterTables], start: str, net4: IPv4Network, core: set[str]) -> str | None:
     """The core router where the IPv4 path from `start` to `net4` leaves the core (first hop
     of each router taken: a 6PE route has one BGP next hop)."""
     cur, seen = start, set()
@@ -41,30 +45,31 @@ def _egress(lab, tables, start: str, net4, core: set) -> str | None:
         nh = r.nexthops[0]
         if cur != start and node.iface(nh.ifname).address6 is not None:
             return cur
-        if nh.neighbor not in core:
+        if nh.neighbor is None or nh.neighbor not in core:
             return cur
         cur = nh.neighbor
     return None
 
 
-def apply_6pe(lab, tables) -> None:
+def apply_6pe(lab: Lab, tables: dict[str, RouterTables]) -> None:
     """Fill `fib6` (IPv6 prefix -> Route) of every dual-stack node's tables."""
     six = sixpe_domains(lab)
     if not six:
         return
     core = {r for d in six for r in d.routers}
-    v6_of = {}                                   # IPv4 interface address -> its IPv6 address
-    links6 = []
+    v6_of: dict[IPv4Address, IPv6Address] = {}   # IPv4 interface address -> its IPv6 address
+    links6: list[tuple[IPv4Network, IPv6Network]] = []
     for link in lab.links:
         if link.interfaces and link.interfaces[0].address6 is not None:
             links6.append((link.network, link.interfaces[0].address6.network))
             for itf in link.interfaces:
-                v6_of[itf.ip] = itf.address6.ip
+                if itf.address6 is not None:         # (every end of a numbered link has one)
+                    v6_of[itf.ip] = itf.address6.ip
     for n in lab.nodes.values():
         if not n.addresses6():
             continue
         t = tables[n.name]
-        fib6 = {}
+        fib6: dict[IPv6Network, Route] = {}
         for itf in n.interfaces:
             if itf.address6 is not None:
                 fib6[itf.address6.network] = Route(itf.address6.network, "connected", [NextHop(itf.name, None, None)])
@@ -80,10 +85,11 @@ def apply_6pe(lab, tables) -> None:
             r4 = t.fib.get(net4)
             if r4 is None or not r4.nexthops:
                 continue
-            hops, via, kind = [], "", "igp"
+            hops: list[NextHop] = []
+            via, kind = "", "igp"
             for nh in r4.nexthops:
                 if n.iface(nh.ifname).address6 is not None:
-                    gw6 = v6_of.get(nh.gateway) if nh.gateway is not None else None
+                    gw6 = v6_of.get(nh.gateway) if isinstance(nh.gateway, IPv4Address) else None
                     if gw6 is not None:
                         hops.append(NextHop(nh.ifname, gw6, nh.neighbor, ()))
             if not hops and n.name in core:

@@ -9,7 +9,12 @@ from __future__ import annotations
 import gc
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Network, ip_address, ip_network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from testbed.lab.model import Lab
 
 class Prefix(IPv4Network):
     """An IPv4Network whose hash is computed once: FIBs of big labs hash prefixes millions
@@ -106,7 +111,7 @@ class LazyDict(dict):
     bindings, which a 400-router ISP has a million of and a run reads a few routers' of. Every
     read and write fills it first; pickled, it is a plain dict."""
 
-    def __init__(self, fill):
+    def __init__(self, fill: Callable[[], Iterable[tuple[Any, Any]]] | None) -> None:
         super().__init__()
         self._fill_from = fill
 
@@ -185,11 +190,12 @@ UNTAGGED = None   # out-label of an LSP that ends abruptly: pop and forward as I
 @dataclass(frozen=True, init=False)
 class NextHop:
     ifname: str
-    gateway: IPv4Address | None      # None: on-link, deliver to the destination itself
+    gateway: IPv4Address | IPv6Address | None   # None: on-link, deliver to the destination itself (IPv6: fib6)
     neighbor: str | None             # node name on the other side
     push: tuple[int, ...] = ()       # labels pushed by an ingress (outermost first)
 
-    def __init__(self, ifname, gateway, neighbor, push=()):
+    def __init__(self, ifname: str, gateway: IPv4Address | IPv6Address | None, neighbor: str | None,
+                 push: tuple[int, ...] = ()) -> None:
         # frozen, but filled without object.__setattr__ per field (3x faster: a big ISP's
         # control plane makes millions of next hops)
         d = self.__dict__
@@ -207,7 +213,7 @@ class NextHop:
 
 @dataclass
 class Route:
-    prefix: IPv4Network
+    prefix: IPv4Network | IPv6Network    # IPv6: a 6PE lab's fib6
     kind: str                        # connected | local | igp | ldp | bgp | default
     nexthops: list[NextHop]
     via: str = ""                    # e.g. the BGP next hop (exit LER) or FEC
@@ -227,12 +233,13 @@ class LabelHop:
     out_label: int | None            # None = untagged (pop, forward as IP); 3 = PHP pop; else swap
     ifname: str
     gateway: IPv4Address
-    neighbor: str
+    neighbor: str | None             # None: an address of no node of the lab (as FRR reported it)
     push: tuple[int, ...] = ()       # labels pushed above the swapped one (LDP over RSVP), outermost first
     writeback: bool = True           # a PHP pop writes the LSE-TTL into the IP header (False: the LSP
                                      # was signalled no-decrement-ttl, Junos)
 
-    def __init__(self, out_label, ifname, gateway, neighbor, push=(), writeback=True):
+    def __init__(self, out_label: int | None, ifname: str, gateway: IPv4Address, neighbor: str | None,
+                 push: tuple[int, ...] = (), writeback: bool = True) -> None:
         d = self.__dict__                # frozen, filled fast (as NextHop)
         d["out_label"], d["ifname"], d["gateway"], d["neighbor"] = out_label, ifname, gateway, neighbor
         d["push"], d["writeback"] = push, writeback
@@ -278,7 +285,7 @@ class RouterTables:
     _fib: dict | None = field(default=None, repr=False)
     _loader: object = field(default=None, repr=False, compare=False)
     _lfib_loader: object = field(default=None, repr=False, compare=False)
-    fib6: dict = field(default_factory=dict)   # 6PE labs: IPv6 prefix -> Route (controlplane/sixpe.py)
+    fib6: dict[IPv6Network, Route] = field(default_factory=dict)   # 6PE labs: IPv6 prefix -> Route (controlplane/sixpe.py)
     # routes and LFIB entries one destination at a time (compute.OnDemand), used while the FIB
     # or LFIB was never built: what a walk or the sim reads costs what it reaches
     _lazy: object = field(default=None, repr=False, compare=False)
@@ -388,15 +395,28 @@ class RouterTables:
         t.ldp_neighbors = list(d.get("ldp_neighbors", []))
         for r in d.get("fib6", []):
             route = Route.from_json(r)
+            assert isinstance(route.prefix, IPv6Network), route.prefix     # (fib6: IPv6 prefixes only)
             t.fib6[route.prefix] = route
         return t
 
 
+class DistanceRow(Protocol):
+    """One router's IGP distances: to router b, or `default` (unreachable, unknown)."""
+    def get(self, b: str, default: float, /) -> float: ...
+
+
+class DistanceTable(Protocol):
+    """cp.distance: router -> its row of IGP distances (compute.Distances, scale.LazyDistances; a
+    router it does not know: `default`, else an empty row)."""
+    def get(self, a: str, default: DistanceRow | None = None, /) -> DistanceRow: ...
+    def __getitem__(self, a: str) -> DistanceRow: ...
+
+
 @dataclass
 class ControlPlane:
-    lab: object
+    lab: Lab
     tables: dict[str, RouterTables]
-    distance: dict[str, dict[str, float]]
+    distance: DistanceTable
 
     def __getitem__(self, node: str) -> RouterTables:
         return self.tables[node]

@@ -21,30 +21,63 @@ the probed address. Neighbours are solicited at their solicited-node multicast a
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
+from testbed.engine.records import Buf, FibHop, LfibHop, Lse, Neighbour, Out
 from testbed.engine.reply import reply_hop
 from testbed.wire import (ECHO_REPLY6, ECHO_REQUEST6, ERROR_TYPES6, NEIGHBOR_ADVERT, NEIGHBOR_SOLICIT,
                           NH_ICMPV6, NH_UDP, PORT_UNREACH6, TIME_EXCEEDED6, WireError, echo6, icmp6_error,
                           ipv6_packet, mapped, multicast_mac, neighbor_advert, neighbor_solicit, parse_icmp6,
                           parse_ipv6, parse_nd, solicited_node)
 
+if TYPE_CHECKING:
+    from testbed.engine.router import CompiledRoute, Counters, Port
+    from testbed.vendors import Personality
+
+T = TypeVar("T")
+
 ET_IP6 = b"\x86\xdd"
 
 
-def flow_hash6(ip, off: int) -> int:
+def flow_hash6(ip: Buf, off: int) -> int:
     """IPv6 flow hash: addresses, next header and the first four bytes after the header."""
     return zlib.crc32(bytes(ip[off + 6:off + 7]) + bytes(ip[off + 8:off + 44]))
 
 
 class Ipv6Path:
     """Mixin: needs the Router's ports, personality, counters, _send, _labels, _may_answer,
-    _rate_ok, _tunnels; sets fib6/my6 from compile_node."""
+    _rate_ok, _ttl_before_route (declared below for the type checker; engine.router.Router
+    defines them); sets fib6/my6 from compile_node."""
 
-    fib6: dict           # plen -> {net int: CompiledRoute}
-    my6: dict            # IPv6 address int -> port index
+    fib6: dict[int, dict[int, CompiledRoute]]      # plen -> {net int: CompiledRoute}
+    my6: dict[int, int]                           # IPv6 address int -> port index
+    if TYPE_CHECKING:           # the Router's state and methods this path uses
+        plens6: list[int]
+        ports: list[Port]
+        personality: Personality
+        counters: Counters
+        arp: dict[Neighbour, bytes]
+        pending: dict[Neighbour, list[tuple[bytes, bytes]]]
+        is_host: bool
+        rfc4950: bool
+        ttl_propagate: bool
+        ttl_propagate_local: bool
+        ttl_te: int
+        ttl_er: int
+        ttl_unreach: int
+        _reply_seed: int
+        local_sink: Callable[[bytes], object] | None
+
+        def _send(self, pidx: int, nexthop: int, et: bytes, payload: bytes, out: Out) -> None: ...
+        @staticmethod
+        def _labels(push: tuple[int, ...], ttl: int) -> bytes: ...
+        def _may_answer(self, icmp_type: int, port: Port | None) -> bool: ...
+        def _rate_ok(self) -> bool: ...
+        def _ttl_before_route(self, ip_ttl: int, lse_ttl: int) -> int: ...
 
     # ------------------------------------------------------------------ input
-    def _ip6_payload(self, buf, off: int):
+    def _ip6_payload(self, buf: Buf, off: int) -> bytearray | None:
         """The IPv6 packet at `off` as a bytearray, or None (counted malformed)."""
         try:
             h = parse_ipv6(buf, off)
@@ -53,7 +86,7 @@ class Ipv6Path:
             return None
         return bytearray(buf[off:off + 40 + h.payload_len])
 
-    def _ip6_in(self, port, frame: bytes, out: list):
+    def _ip6_in(self, port: Port, frame: bytes, out: Out) -> None:
         ip = self._ip6_payload(frame, 14)
         if ip is None:
             return
@@ -70,7 +103,7 @@ class Ipv6Path:
             return
         self._ip6_forward(port, ip, dst, out, None, decrement=True, check=True)
 
-    def _nd_in(self, port, ip: bytearray, out: list):
+    def _nd_in(self, port: Port, ip: bytearray, out: Out) -> None:
         if ip[7] != 255:                        # RFC 4861 7.1.1: hop limit 255 or it came from off-link
             return
         src = int.from_bytes(ip[8:24], "big")
@@ -90,14 +123,14 @@ class Ipv6Path:
             na = neighbor_advert(target, port.mac, port.ip6, src, router=not self.is_host)
             out.append((port.index, mac + port.mac + ET_IP6 + ipv6_packet(port.ip6, src, NH_ICMPV6, 255, na)))
 
-    def _solicit6(self, port, target: int) -> bytes:
+    def _solicit6(self, port: Port, target: int) -> bytes:
         """The frame asking for `target`'s MAC: a neighbour solicitation to its solicited-node group."""
         grp = solicited_node(target)
         ns = neighbor_solicit(target, port.mac, port.ip6 or 0, grp)
         return multicast_mac(grp) + port.mac + ET_IP6 + ipv6_packet(port.ip6 or 0, grp, NH_ICMPV6, 255, ns)
 
     # ------------------------------------------------------------------ local delivery
-    def _local6(self, port, ip: bytearray, dst: int, out: list, stack):
+    def _local6(self, port: Port, ip: bytearray, dst: int, out: Out, stack: list[Lse] | None) -> None:
         self.counters.local += 1
         src = int.from_bytes(ip[8:24], "big")
         nh = ip[6]
@@ -122,7 +155,7 @@ class Ipv6Path:
             self._error6(port, 1, PORT_UNREACH6, bytes(ip), stack, out, source=dst)
 
     # ------------------------------------------------------------------ forwarding
-    def _lpm6(self, dst: int):
+    def _lpm6(self, dst: int) -> CompiledRoute | None:
         for plen in self.plens6:
             r = self.fib6[plen].get(dst >> (128 - plen) << (128 - plen) if plen else 0)
             if r is not None:
@@ -130,12 +163,13 @@ class Ipv6Path:
         return None
 
     @staticmethod
-    def _pick6(hops, ip, off: int = 0):
+    def _pick6(hops: Sequence[T], ip: Buf, off: int = 0) -> T:
         if len(hops) == 1:
             return hops[0]
         return hops[flow_hash6(ip, off) % len(hops)]
 
-    def _ip6_forward(self, port, ip: bytearray, dst: int, out: list, stack, decrement: bool, check: bool):
+    def _ip6_forward(self, port: Port, ip: bytearray, dst: int, out: Out, stack: list[Lse] | None, decrement: bool,
+                     check: bool) -> None:
         hl = ip[7]
         if check and hl <= 1:
             self._error6(port, TIME_EXCEEDED6, 0, bytes(ip), stack, out)
@@ -161,7 +195,8 @@ class Ipv6Path:
         ip[7] = hl
         self._send(pidx, nh, ET_IP6, bytes(ip), out)
 
-    def _pop_to_ip6(self, port, frame, ipoff, lse_ttl, out, explicit_null: bool, hop=None):
+    def _pop_to_ip6(self, port: Port, frame: bytes, ipoff: int, lse_ttl: int, out: Out, explicit_null: bool,
+                    hop: LfibHop | None = None) -> None:
         """The last label popped over an IPv6 packet (the 6PE egress after label 2, or an
         untagged end): IP-TTL rule as for IPv4, then route by fib6 (or to the label's next hop)."""
         ip = self._ip6_payload(frame, ipoff)
@@ -183,7 +218,7 @@ class Ipv6Path:
                           check=not (explicit_null and not self.personality.explicit_null_expiry))
 
     # ------------------------------------------------------------------ errors
-    def _reply_route6(self, to: int, orig):
+    def _reply_route6(self, to: int, orig: Buf) -> FibHop | None:
         """The next hop of this router's ICMPv6 reply to `to`, decided once from the hash of the
         packet it answers (engine/reply.py); None without an IPv6 route back."""
         route = self._lpm6(to)
@@ -192,7 +227,7 @@ class Ipv6Path:
         hops = route.hops
         return hops[0] if len(hops) == 1 else reply_hop(hops, flow_hash6(orig, 0), self._reply_seed)
 
-    def _source6(self, port, via) -> int:
+    def _source6(self, port: Port, via: FibHop | None) -> int:
         """The IPv6 address of the interface the reply leaves by (`via`), else the router's first
         IPv6 address, else the IPv4-mapped address of the incoming interface (a P router)."""
         if via is not None:
@@ -204,7 +239,8 @@ class Ipv6Path:
                 return p.ip6
         return mapped(port.ip)
 
-    def _build_error6(self, port, icmp_type: int, code: int, orig: bytes, stack, source=None):
+    def _build_error6(self, port: Port, icmp_type: int, code: int, orig: bytes, stack: list[Lse] | None,
+                      source: int | None = None) -> tuple[bytes, FibHop | None] | None:
         """The ICMPv6 error about `orig` and the next hop it leaves by (None: no route back), or
         None when none is sent."""
         if len(orig) < 40:
@@ -225,12 +261,13 @@ class Ipv6Path:
         self.counters.icmp_sent += 1
         return ipv6_packet(src, osrc, NH_ICMPV6, self.ttl_te if kind == 11 else self.ttl_unreach, msg), via
 
-    def _error6(self, port, icmp_type, code, orig: bytes, stack, out, source=None):
+    def _error6(self, port: Port, icmp_type: int, code: int, orig: bytes, stack: list[Lse] | None, out: Out,
+                source: int | None = None) -> None:
         r = self._build_error6(port, icmp_type, code, orig, stack, source)
         if r is not None:
             self._send_reply6(r[0], int.from_bytes(r[0][24:40], "big"), r[1], out)
 
-    def _send_reply6(self, pkt: bytes, dst: int, via, out: list):
+    def _send_reply6(self, pkt: bytes, dst: int, via: FibHop | None, out: Out) -> None:
         """Send a locally generated IPv6 packet by next hop `via`, decided before; None: no route."""
         if via is None:
             self.counters.dropped_no_route += 1     # a P router: no IPv6 route back (not tunnelled)

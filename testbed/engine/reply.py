@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
-from typing import TypeVar
+from ipaddress import IPv4Address, IPv6Address
+from typing import TypeVar, overload
 
 T = TypeVar("T")
-A = TypeVar("A")        # an address: an int in the engine, a string in the ground truth
+A = TypeVar("A", bound="int | IPv4Address | IPv6Address")   # an address: an int in the engine, an object in the truth
 
 OUTGOING, INCOMING, PROBED = "outgoing", "incoming", "probed"
 
@@ -54,11 +55,17 @@ def source_mode(icmp_source: dict[str, str], kind: str) -> str:
     return icmp_source.get(kind, OUTGOING)
 
 
+@overload
+def reply_source(mode: str, outgoing: A | None, incoming: A, probed: A | None = None) -> A: ...
+@overload
+def reply_source(mode: str, outgoing: A | None, incoming: A | None, probed: A | None = None) -> A | None: ...
+
+
 def reply_source(mode: str, outgoing: A | None, incoming: A | None, probed: A | None = None) -> A | None:
     """The source address of a reply: `outgoing` is the address of the interface of the next hop
     `reply_hop` chose (None without a route back), `incoming` the address of the interface the
     answered packet came in on, `probed` the local address it was sent to (None when it was not
-    delivered locally)."""
+    delivered locally). With an incoming interface there always is a source."""
     if mode == INCOMING and incoming is not None:
         return incoming
     if mode == PROBED and probed is not None:

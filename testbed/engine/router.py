@@ -23,14 +23,25 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, TypeVar, overload
 
 from testbed.controlplane.labelop import ELI, PHP, UNTAGGED, after_hop, strip_explicit_null
 from testbed.controlplane.tables import IMPLICIT_NULL
 from testbed.engine.ipv6 import ET_IP6, Ipv6Path, flow_hash6
+from testbed.engine.records import Buf, FibHop, LabelTable, LfibExtra, LfibHop, Lse, Neighbour, Out
 from testbed.engine.reply import reply_hop, reply_source, router_seed, source_mode
 from testbed.wire import (WireError, arp_reply, arp_request, echo, encode_stack, icmp_error, inet_checksum,
                           ip_packet, parse_arp, parse_icmp)
+
+if TYPE_CHECKING:
+    from testbed.controlplane.tables import LfibEntry, Route, RouterTables
+    from testbed.lab.model import Node
+    from testbed.vendors import Personality
+
+T = TypeVar("T")
+R = TypeVar("R", bound="Router")
 
 ETH_IP, ETH_ARP, ETH_MPLS = 0x0800, 0x0806, 0x8847
 BCAST = b"\xff" * 6
@@ -69,11 +80,11 @@ class Counters:
     dropped_other_mac: int = 0
     arp_sent: int = 0
 
-    def to_json(self):
+    def to_json(self) -> dict[str, int]:
         return dict(self.__dict__)
 
 
-def flow_hash(ip: bytes | memoryview, off: int) -> int:
+def flow_hash(ip: Buf, off: int) -> int:
     """Per-flow hash over what load balancers hash: addresses, protocol and the first
     four bytes of the transport header (ports; ICMP type, code and checksum).
     Paris traceroute keeps these constant, so it sees one path."""
@@ -83,7 +94,7 @@ def flow_hash(ip: bytes | memoryview, off: int) -> int:
 
 @dataclass
 class CompiledRoute:
-    hops: list   # [(port_index, gateway_int or None, push tuple)]
+    hops: list[FibHop]
 
 
 @dataclass
@@ -91,23 +102,23 @@ class Router(Ipv6Path):
     name: str
     ports: list[Port]
     loopback: int | None
-    personality: object
+    personality: Personality
     ttl_propagate: bool
     rfc4950: bool
     icmp_tunneling: bool
     icmp_rate_limit: int
     is_host: bool
-    icmp_source: dict = field(default_factory=lambda: {"time_exceeded": "outgoing",
+    icmp_source: dict[str, str] = field(default_factory=lambda: {"time_exceeded": "outgoing",
                                                        "unreachable": "outgoing", "echo_reply": "probed"})
-    fib: dict = field(default_factory=dict)        # plen -> {net_int: CompiledRoute}
-    lfib: dict = field(default_factory=dict)       # label -> [(out_label|None, port, gw_int)]
+    fib: dict[int, dict[int, CompiledRoute]] = field(default_factory=dict)    # plen -> {net: route}
+    lfib: LabelTable = field(default_factory=dict[int, list[LfibHop]])       # label -> [(out_label|None, port, gw_int)]
     # label -> [(labels pushed above the out-label, PHP write-back) per LFIB hop], only for labels
     # whose hops push (LDP over RSVP) or pop without write-back (a no-decrement-ttl LSP)
-    lfib_extra: dict = field(default_factory=dict)
+    lfib_extra: dict[int, list[LfibExtra]] = field(default_factory=dict)
     counters: Counters = field(default_factory=Counters)
-    fib6: dict = field(default_factory=dict)       # plen -> {net_int: CompiledRoute} (engine/ipv6.py)
+    fib6: dict[int, dict[int, CompiledRoute]] = field(default_factory=dict)   # (engine/ipv6.py)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.my = {p.ip: p.index for p in self.ports}
         if self.loopback is not None:
             self.my[self.loopback] = -1
@@ -115,11 +126,11 @@ class Router(Ipv6Path):
         self.plens6 = sorted(self.fib6, reverse=True)
         self.my6 = {p.ip6: p.index for p in self.ports if p.ip6 is not None}
         self.arp: dict[tuple[int, int], bytes] = {}
-        self.pending: dict[tuple[int, int], list] = {}
+        self.pending: dict[Neighbour, list[tuple[bytes, bytes]]] = {}      # frames waiting: (EtherType, payload)
         self.arp_asked: dict[tuple[int, int], float] = {}
         self.now = 0.0
         self.ident = 0
-        self._rcache: dict[int, tuple] = {}     # dst -> (port, next hop, push) for single-path routes
+        self._rcache: dict[int, tuple[int, int, tuple[int, ...]]] = {}  # dst -> (port, next hop, push): single-path
         self._tokens = float(self.icmp_rate_limit)
         self._tok_t = 0.0
         p = self.personality
@@ -127,17 +138,19 @@ class Router(Ipv6Path):
         self.quote = p.quote_bytes
         self.expiry = "drop" if p.lse_expiry == "drop" else ("tunnel" if self.icmp_tunneling else "reply")
         self.ttl_propagate_local = self.ttl_propagate if p.ttl_propagate_local is None else p.ttl_propagate_local
-        self._ip_id, self._id_port, self._idents = p.ip_id, -1, {}
+        self._ip_id: str = p.ip_id
+        self._id_port = -1
+        self._idents: dict[int, int] = {}
         self._rand = zlib.crc32(self.name.encode()) or 1
         self._reply_seed = router_seed(self.name)
-        self._buckets: dict = {}
-        self.local_sink = None      # callable(ip bytes): ICMP for this router, other than echo requests
+        self._buckets: dict[tuple[int, int], tuple[float, float]] = {}   # (type, port) -> (tokens, when)
+        self.local_sink: Callable[[bytes], object] | None = None  # ICMP for this router, other than echo requests
 
     # ------------------------------------------------------------------ entry point
-    def handle(self, pidx: int, frame: bytes, now: float = 0.0) -> list:
+    def handle(self, pidx: int, frame: bytes, now: float = 0.0) -> Out:
         """Process one received frame; return [(port_index, frame), ...] to send."""
         self.now = now
-        out: list = []
+        out: Out = []
         c = self.counters
         c.rx += 1
         if len(frame) < 14:
@@ -166,7 +179,7 @@ class Router(Ipv6Path):
         return out
 
     # ------------------------------------------------------------------ fast paths
-    def _fast_ip(self, port, frame: bytes, out: list) -> bool:
+    def _fast_ip(self, port: Port, frame: bytes, out: Out) -> bool:
         """Transit IPv4 with a plain 20-byte header, TTL > 1, a single-path unlabelled route and
         a resolved next hop: rewrite in place. Anything else takes the general path."""
         n = len(frame)
@@ -207,7 +220,7 @@ class Router(Ipv6Path):
         out.append((pidx, bytes(buf)))
         return True
 
-    def _fast_swap(self, frame: bytes, out: list) -> bool:
+    def _fast_swap(self, frame: bytes, out: Out) -> bool:
         """A one-label swap (not expiring, single next hop, neighbour resolved): rewrite in place."""
         if len(frame) < 38:
             return False
@@ -235,7 +248,7 @@ class Router(Ipv6Path):
         return True
 
     # ------------------------------------------------------------------ ARP
-    def _arp_in(self, port: Port, frame: bytes, out: list):
+    def _arp_in(self, port: Port, frame: bytes, out: Out) -> None:
         if len(frame) < 42:
             self.counters.dropped_malformed += 1
             return
@@ -253,7 +266,7 @@ class Router(Ipv6Path):
         if op == 1 and tpa == port.ip:
             out.append((port.index, arp_reply(port.mac, port.ip, bytes(sha), spa)))
 
-    def _send(self, pidx: int, nexthop: int, et: bytes, payload: bytes, out: list):
+    def _send(self, pidx: int, nexthop: int, et: bytes, payload: bytes, out: Out) -> None:
         key = (pidx, nexthop)
         mac = self.arp.get(key)
         port = self.ports[pidx]
@@ -271,7 +284,7 @@ class Router(Ipv6Path):
                         else self._solicit6(port, nexthop)))
 
     # ------------------------------------------------------------------ lookups
-    def _lpm(self, dst: int):
+    def _lpm(self, dst: int) -> CompiledRoute | None:
         fib = self.fib
         for plen in self.plens:
             mask = (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF if plen else 0
@@ -281,13 +294,13 @@ class Router(Ipv6Path):
         return None
 
     @staticmethod
-    def _pick(hops, ip: bytes, off: int):
+    def _pick(hops: Sequence[T], ip: Buf, off: int) -> T:
         if len(hops) == 1:
             return hops[0]
         return hops[flow_hash(ip, off) % len(hops)]
 
     # ------------------------------------------------------------------ IPv4
-    def _parse_ip(self, buf, off):
+    def _parse_ip(self, buf: Buf, off: int) -> tuple[int, int] | None:
         """Validate an IPv4 header at off; return (ihl, total_len) or None (counted)."""
         if len(buf) - off < 20:
             self.counters.dropped_malformed += 1
@@ -303,7 +316,7 @@ class Router(Ipv6Path):
             return None
         return ihl, tot
 
-    def _ip_in(self, port: Port, frame: bytes, out: list):
+    def _ip_in(self, port: Port, frame: bytes, out: Out) -> None:
         hdr = self._parse_ip(frame, 14)
         if hdr is None:
             return
@@ -317,8 +330,8 @@ class Router(Ipv6Path):
             return
         self._ip_forward(port, ip, ihl, dst, out, stack=None, decrement=True, check=True)
 
-    def _ip_forward(self, port, ip: bytearray, ihl: int, dst: int, out: list, stack, decrement: bool,
-                    check: bool, hops=None):
+    def _ip_forward(self, port: Port, ip: bytearray, ihl: int, dst: int, out: Out, stack: list[Lse] | None,
+                    decrement: bool, check: bool, hops: FibHop | None = None) -> None:
         """Forward an IP packet. stack: label stack as received, for RFC 4950 quoting."""
         ttl = ip[8]
         if check and ttl <= 1:
@@ -354,7 +367,7 @@ class Router(Ipv6Path):
         self._send(pidx, nh, _ET_IP, bytes(ip), out)
 
     @staticmethod
-    def _with_entropy(labels: bytes, ip, ttl: int) -> bytes:
+    def _with_entropy(labels: bytes, ip: Buf, ttl: int) -> bytes:
         """RFC 6790: the entropy label indicator (7) and an entropy label from the flow hash
         under the pushed labels; the EL's TTL is 0 (vendors.md 2.1, unverified), the ELI's
         that of the label above; S moves to the EL."""
@@ -364,13 +377,13 @@ class Router(Ipv6Path):
         return bytes(top) + struct.pack("!II", (ELI << 12) | (ttl & 0xFF), (el << 12) | 0x100)
 
     @staticmethod
-    def _labels(push, ttl: int) -> bytes:
+    def _labels(push: tuple[int, ...], ttl: int) -> bytes:
         n = len(push)
         return b"".join(struct.pack("!I", (lbl << 12) | ((1 if i == n - 1 else 0) << 8) | (ttl & 0xFF))
                         for i, lbl in enumerate(push))
 
     @staticmethod
-    def _set_ttl(ip: bytearray, ttl: int):
+    def _set_ttl(ip: bytearray, ttl: int) -> None:
         if ip[8] == ttl:
             return
         # RFC 1624 incremental update of the header checksum (TTL is the high byte of word 4)
@@ -385,7 +398,7 @@ class Router(Ipv6Path):
         ip[10], ip[11] = c >> 8, c & 0xFF
 
     # ------------------------------------------------------------------ local delivery
-    def _local(self, port, ip: bytearray, ihl: int, dst: int, out: list, stack):
+    def _local(self, port: Port, ip: bytearray, ihl: int, dst: int, out: Out, stack: list[Lse] | None) -> None:
         self.counters.local += 1
         proto = ip[9]
         src, = struct.unpack_from("!I", ip, 12)
@@ -414,7 +427,7 @@ class Router(Ipv6Path):
         elif proto == 17:
             self._error(port, 3, 3, bytes(ip), stack, out, source=me)
 
-    def _reply_route(self, to: int, orig):
+    def _reply_route(self, to: int, orig: Buf) -> FibHop | None:
         """The next hop (port, gateway, push) this router's reply to `to` leaves by, decided once
         from the hash of `orig`, the packet it answers as received (engine/reply.py); None
         without a route back."""
@@ -424,7 +437,7 @@ class Router(Ipv6Path):
         hops = route.hops
         return hops[0] if len(hops) == 1 else reply_hop(hops, flow_hash(orig, 0), self._reply_seed)
 
-    def _source(self, kind: str, port, via, probed: int | None) -> int:
+    def _source(self, kind: str, port: Port, via: FibHop | None, probed: int | None) -> int:
         """Source address of a reply of `kind` that leaves by next hop `via` (_reply_route), by the
         router's rule (engine/reply.py): outgoing = via's interface (RFC 1812 4.3.2.4), probed
         = `probed` when the packet was delivered locally, incoming = the interface it came in on."""
@@ -448,7 +461,7 @@ class Router(Ipv6Path):
         return v
 
     # ------------------------------------------------------------------ ICMP answering (issue 13)
-    def _may_answer(self, icmp_type: int, port) -> bool:
+    def _may_answer(self, icmp_type: int, port: Port | None) -> bool:
         """Whether this router answers with an ICMP message of `icmp_type` now: the per-type
         enable and token bucket of the personality (rate per second, burst, per router or
         per interface). Counted in icmp_suppressed when it does not."""
@@ -489,7 +502,8 @@ class Router(Ipv6Path):
         self.counters.icmp_suppressed += 1
         return False
 
-    def _build_error(self, port, icmp_type: int, code: int, orig: bytes, stack, source=None):
+    def _build_error(self, port: Port, icmp_type: int, code: int, orig: bytes, stack: list[Lse] | None,
+                     source: int | None = None) -> tuple[bytes, FibHop | None] | None:
         """The ICMP error about `orig` and the next hop it leaves by (None: no route back), or None
         when none is sent."""
         if len(orig) < 20:
@@ -513,26 +527,27 @@ class Router(Ipv6Path):
         self.counters.icmp_sent += 1
         return ip_packet(src, osrc, 1, ttl, msg, self._next_ident()), via
 
-    def _error(self, port, icmp_type, code, orig: bytes, stack, out, source=None):
+    def _error(self, port: Port, icmp_type: int, code: int, orig: bytes, stack: list[Lse] | None, out: Out,
+               source: int | None = None) -> None:
         r = self._build_error(port, icmp_type, code, orig, stack, source)
         if r is not None:
             self._send_reply(r[0], struct.unpack_from("!I", r[0], 16)[0], r[1], out)
 
-    def send_local(self, pkt: bytes, now: float = 0.0) -> list:
+    def send_local(self, pkt: bytes, now: float = 0.0) -> Out:
         """Send a packet this router generates itself (its own traceroute or ping: a router
         vantage point); [(port_index, frame), ...] like handle()."""
         self.now = now
-        out: list = []
+        out: Out = []
         self._originate(pkt, struct.unpack_from("!I", pkt, 16)[0], out)
         self.counters.tx += len(out)
         return out
 
-    def _originate(self, pkt: bytes, dst: int, out: list):
+    def _originate(self, pkt: bytes, dst: int, out: Out) -> None:
         """Send a locally generated packet: routed by the FIB, labelled if the route says so."""
         route = self._lpm(dst)
         self._send_reply(pkt, dst, None if route is None else self._pick(route.hops, pkt, 0), out)
 
-    def _send_reply(self, pkt: bytes, dst: int, via, out: list):
+    def _send_reply(self, pkt: bytes, dst: int, via: FibHop | None, out: Out) -> None:
         """Send a locally generated packet to `dst` by next hop `via` (port, gateway, push), decided
         before (_reply_route for a reply, whose source follows from it); None: no route."""
         if via is None:
@@ -548,11 +563,11 @@ class Router(Ipv6Path):
             self._send(pidx, nh, _ET_IP, pkt, out)
 
     # ------------------------------------------------------------------ MPLS
-    def _mpls_in(self, port: Port, frame: bytes, out: list):
+    def _mpls_in(self, port: Port, frame: bytes, out: Out) -> None:
         if self.is_host:
             return
         # parse the whole stack (needed for quoting and for the payload)
-        stack = []
+        stack: list[Lse] = []
         off = 14
         n = len(frame)
         while True:
@@ -576,9 +591,9 @@ class Router(Ipv6Path):
                 return
             # explicit null above other labels (RFC 4182): pop it, handle the next label here,
             # with the popped TTL carried down (one decrement at this router in total)
-            inner = stack[k]
-            ittl = min(inner[3], ttl) if self.personality.min_ttl_at_pop else inner[3]
-            stack = [(inner[0], inner[1], inner[2], ittl)] + stack[k + 1:]
+            below = stack[k]
+            ittl = min(below[3], ttl) if self.personality.min_ttl_at_pop else below[3]
+            stack = [(below[0], below[1], below[2], ittl)] + stack[k + 1:]
             frame = frame[:14] + encode_stack(stack) + frame[ipoff:]
             ipoff = 14 + 4 * len(stack)
         label, tc, s, ttl = stack[0]
@@ -601,7 +616,7 @@ class Router(Ipv6Path):
         out_label, pidx, gw = hop
         push, writeback = self.lfib_extra[label][hi] if label in self.lfib_extra else ((), True)
         action, _ = after_hop((), out_label)
-        if action == UNTAGGED:      # the LSP ends abruptly here (opaque egress): the whole stack goes
+        if action == UNTAGGED or out_label is None:     # the LSP ends abruptly here (opaque egress): all goes
             self._pop_to_ip(port, frame, ipoff, stack, ttl, out, explicit_null=False, hop=hop)
             return
         if action == PHP:
@@ -631,7 +646,7 @@ class Router(Ipv6Path):
             self._send(pidx, gw, _ET_IP, bytes(ip), out)
             return
         # swap
-        payload = bytearray(frame[14:])
+        payload: bytes | bytearray = bytearray(frame[14:])
         struct.pack_into("!I", payload, 0, (out_label << 12) | (tc << 9) | (s << 8) | new_ttl)
         if push:
             # swap, then push a new top label over the stack (LDP over RSVP): its TTL is the
@@ -657,7 +672,8 @@ class Router(Ipv6Path):
         # decrement is the IP step's)
         return lse_ttl if self.ttl_propagate else ip_ttl
 
-    def _pop_to_ip(self, port, frame, ipoff, stack, lse_ttl, out, explicit_null: bool, hop=None):
+    def _pop_to_ip(self, port: Port, frame: bytes, ipoff: int, stack: list[Lse], lse_ttl: int, out: Out,
+                   explicit_null: bool, hop: LfibHop | None = None) -> None:
         if ipoff < len(frame) and frame[ipoff] >> 4 == 6:
             self._pop_to_ip6(port, frame, ipoff, lse_ttl, out, explicit_null, hop)
             return
@@ -676,10 +692,10 @@ class Router(Ipv6Path):
             # as 1, so the next router answers for two probe TTLs (duplicate IP)
             self._ip_forward(port, ip, ihl, dst, out, stack, decrement=True, check=False)
             return
-        fwd = None if hop is None else (hop[1], hop[2], ())
+        fwd: FibHop | None = None if hop is None else (hop[1], hop[2], ())
         self._ip_forward(port, ip, ihl, dst, out, stack, decrement=True, check=True, hops=fwd)
 
-    def _lse_expired(self, port, frame, ipoff, stack, out):
+    def _lse_expired(self, port: Port, frame: bytes, ipoff: int, stack: list[Lse], out: Out) -> None:
         if self.expiry == "drop":
             self.counters.dropped_ttl_silent += 1
             return
@@ -697,7 +713,8 @@ class Router(Ipv6Path):
         label = stack[0][0]
         hops = self.lfib.get(label)
         hop = None
-        push, writeback = (), True
+        push: tuple[int, ...] = ()
+        writeback = True
         if hops:
             hi = (flow_hash6(ip, 0) if v6 else flow_hash(ip, 0)) % len(hops) if len(hops) > 1 else 0
             hop = hops[hi]
@@ -739,7 +756,7 @@ class Router(Ipv6Path):
             return
         self._send_reply(pkt, struct.unpack_from("!I", pkt, 16)[0], via, out)
 
-    def _tunnels(self, stack, ip) -> bool:
+    def _tunnels(self, stack: list[Lse], ip: Buf) -> bool:
         """Whether this expiring packet's time-exceeded goes along the LSP (tunnel_scope):
         every one (Cisco), only with two labels or more (Huawei/H3C `ttl expiration pop`),
         only for UDP probes (Nokia SR OS icmp-tunneling)."""
@@ -751,7 +768,7 @@ class Router(Ipv6Path):
         return ip[9] == 17
 
 
-def _ports(node) -> tuple[list, dict]:
+def _ports(node: Node) -> tuple[list[Port], dict[str, int]]:
     ports = []
     idx = {}
     for i, itf in enumerate(node.interfaces):
@@ -763,29 +780,30 @@ def _ports(node) -> tuple[list, dict]:
     return ports, idx
 
 
-def _compile_route(route, idx) -> CompiledRoute:
+def _compile_route(route: Route, idx: dict[str, int]) -> CompiledRoute:
     return CompiledRoute([(idx[nh.ifname], int(nh.gateway) if nh.gateway else None, tuple(nh.push))
                           for nh in route.nexthops])
 
 
-def _compile_fib6(tables, idx) -> dict:
-    fib6: dict = {}
+def _compile_fib6(tables: RouterTables, idx: dict[str, int]) -> dict[int, dict[int, CompiledRoute]]:
+    fib6: dict[int, dict[int, CompiledRoute]] = {}
     for pfx, route in tables.fib6.items():
         if route.nexthops:
             fib6.setdefault(pfx.prefixlen, {})[int(pfx.network_address)] = _compile_route(route, idx)
     return fib6
 
 
-def _router(node, ports, **kw) -> Router:
+def _router(cls: type[R], node: Node, ports: list[Port], fib: dict[int, dict[int, CompiledRoute]], lfib: LabelTable,
+            lfib_extra: dict[int, list[LfibExtra]], fib6: dict[int, dict[int, CompiledRoute]]) -> R:
     p = node.personality
-    return (kw.pop("cls", Router))(
+    return cls(
         name=node.name, ports=ports, loopback=int(node.loopback) if node.loopback else None,
         personality=p, ttl_propagate=node.ttl_propagate, rfc4950=node.rfc4950,
         icmp_tunneling=node.icmp_tunneling, icmp_rate_limit=node.icmp_rate_limit,
-        is_host=p.is_host, icmp_source=dict(node.icmp_source), **kw)
+        is_host=p.is_host, icmp_source=dict(node.icmp_source), fib=fib, lfib=lfib, lfib_extra=lfib_extra, fib6=fib6)
 
 
-def compile_node(node, tables) -> Router:
+def compile_node(node: Node, tables: RouterTables) -> Router:
     """Build a Router from the lab's Node and the control plane's tables (every route and label)."""
     ports, idx = _ports(node)
     fib: dict[int, dict[int, CompiledRoute]] = {}
@@ -798,21 +816,41 @@ def compile_node(node, tables) -> Router:
         if cr is None:
             cr = shared[key] = _compile_route(route, idx)
         fib.setdefault(pfx.prefixlen, {})[int(pfx.network_address)] = cr
-    lfib = {}
-    extra = {}
+    lfib: dict[int, list[LfibHop]] = {}
+    extra: dict[int, list[LfibExtra]] = {}
     for lbl, e in tables.lfib.items():
         lfib[lbl] = [(h.out_label, idx[h.ifname], int(h.gateway)) for h in e.hops]
         if any(h.push or not h.writeback for h in e.hops):
             extra[lbl] = [(tuple(h.push), h.writeback) for h in e.hops]
-    return _router(node, ports, fib=fib, lfib=lfib, lfib_extra=extra, fib6=_compile_fib6(tables, idx))
+    return _router(Router, node, ports, fib=fib, lfib=lfib, lfib_extra=extra, fib6=_compile_fib6(tables, idx))
 
 
-class _LabelsOnDemand(dict):
+class _RouteView(Protocol):
+    """The control plane's per-destination routes of one router (RouterTables.on_demand)."""
+    def lookup(self, dst: int, forwarding: bool = ...) -> Route | None: ...
+
+
+class _LabelView(Protocol):
+    """The control plane's per-label LFIB of one router (RouterTables.lfib_on_demand)."""
+    def label_entry(self, label: int) -> LfibEntry | None: ...
+
+
+class _LabelsOnDemand(dict[int, list[LfibHop] | None]):
     """label -> [(out_label|None, port, gw_int)], each compiled from the control plane's
-    per-label view on its first lookup (the engine reads an LFIB with .get only)."""
+    per-label view on its first lookup (the engine reads an LFIB with .get only; a label the
+    view does not have is kept as None)."""
     __slots__ = ("_view", "_idx")
+    _view: _LabelView
+    _idx: dict[str, int]
 
-    def get(self, label, default=None):
+    @overload                   # dict.get's three forms, for this dict's values
+    def get(self, label: int, default: None = None, /) -> list[LfibHop] | None: ...
+    @overload
+    def get(self, label: int, default: list[LfibHop] | None, /) -> list[LfibHop] | None: ...
+    @overload
+    def get(self, label: int, default: T, /) -> list[LfibHop] | T: ...
+
+    def get(self, label: int, default: object = None) -> object:
         try:
             hops = self[label]
         except KeyError:
@@ -826,8 +864,12 @@ class OnDemandRouter(Router):
     """A Router whose FIB is compiled one destination at a time from the control plane's
     per-destination view (compute.OnDemand): the same route compile_node would give it for
     that address (the longest prefix with next hops), looked up on first use and kept."""
+    _view: _RouteView
+    _idx: dict[str, int]
+    _routes: dict[int, CompiledRoute | None]      # destination -> its route (None: no route)
+    _shared: dict[int, CompiledRoute]             # id(route.nexthops) -> compiled: routes share next-hop lists
 
-    def _lpm(self, dst: int):
+    def _lpm(self, dst: int) -> CompiledRoute | None:
         try:
             return self._routes[dst]
         except KeyError:
@@ -843,7 +885,7 @@ class OnDemandRouter(Router):
         return cr
 
 
-def compile_on_demand(node, tables) -> Router:
+def compile_on_demand(node: Node, tables: RouterTables) -> Router:
     """compile_node for tables the control plane deferred (RouterTables.on_demand): the same
     Router, its routes and labels compiled when a packet first needs them. Tables built
     whole (hosts, routers a later control-plane step rewrote, FRR's) are compiled whole."""
@@ -853,6 +895,6 @@ def compile_on_demand(node, tables) -> Router:
     ports, idx = _ports(node)
     lfib = _LabelsOnDemand()
     lfib._view, lfib._idx = lview, idx
-    r = _router(node, ports, cls=OnDemandRouter, fib={}, lfib=lfib, lfib_extra={}, fib6=_compile_fib6(tables, idx))
+    r = _router(OnDemandRouter, node, ports, fib={}, lfib=lfib, lfib_extra={}, fib6=_compile_fib6(tables, idx))
     r._view, r._idx, r._routes, r._shared = view, idx, {}, {}
     return r

@@ -30,6 +30,7 @@ HERE = Path(__file__).resolve().parent
 README = HERE.parent / "vendors" / "README.md"
 BEGIN = "<!-- knob table: generated from testbed/knobs/*.yaml by `python -m testbed.knobs --write`; do not edit -->"
 END = "<!-- end of the generated knob table -->"
+STATIC = HERE / "static.py"       # the static types mypy reads (`python -m testbed.knobs --write`; a test checks it)
 SECTIONS = ("initial_ttl", "mpls", "icmp", "behaviour")   # where a vendor table writes a knob
 TYPES = ("bool", "int", "choice", "limit", "bool-or-null")
 NOT_SET = object()        # a knob without `default:` must be given for every vendor (its table or its base)
@@ -351,6 +352,38 @@ def readme_with_table(text: str) -> str:
     return f"{head}{BEGIN}\n{markdown()}\n{END}{tail}"
 
 
+# ---------------------------------------------------------------- the static types (for mypy)
+def _camel(name: str) -> str:
+    return "".join(w.capitalize() for w in name.split("_"))
+
+
+def _lit(v: object) -> str:
+    return f'"{v}"' if isinstance(v, str) else repr(v)
+
+
+def static_module() -> str:
+    """testbed/knobs/static.py: what the runtime builds from the declarations, written out for mypy, which
+    cannot see a class made by make_dataclass or a Literal made from a list: one Literal alias per choice
+    knob and the Personality record (testbed.vendors: one field per knob, in `seq` order)."""
+    py = {"bool": "bool", "int": "int", "limit": "tuple[float, float, str] | None", "bool-or-null": "bool | None"}
+    out = ['"""The knobs\' static types, generated from testbed/knobs/*.yaml by `python -m testbed.knobs --write`;',
+           "do not edit (a test checks it is up to date). mypy reads these where the runtime builds the same",
+           "types from the declarations: testbed.vendors.Personality (make_dataclass) and the choice knobs'",
+           'Literal types (testbed.lab.schema)."""',
+           "from __future__ import annotations", "", "from dataclasses import dataclass",
+           "from typing import Literal", ""]
+    for k in _all():
+        if k.type == "choice":
+            out.append(f"{_camel(k.name)} = Literal[{', '.join(_lit(v) for v in k.values or ())}]")
+    out += ["", "", "@dataclass(frozen=True)", "class Personality:",
+            '    """A vendor\'s behaviour: one field per knob of testbed/knobs (see testbed.knobs)."""',
+            "    name: str", "    description: str"]
+    for k in _all():
+        out.append(f"    {k.name}: {_camel(k.name) if k.type == 'choice' else py[k.type]}")
+    out.append("    is_host: bool = False")
+    return "\n".join(out) + "\n"
+
+
 def to_json() -> list[dict]:
     """Every declaration as data (`python -m testbed.knobs --json`)."""
     out = []
@@ -376,11 +409,13 @@ def main(argv=None) -> int:
         return 0
     if argv == ["--write"]:
         README.write_text(readme_with_table(README.read_text()))
+        STATIC.write_text(static_module())
         return 0
     if argv == ["--check"]:
-        ok = README.read_text() == readme_with_table(README.read_text())
-        print("up to date" if ok else f"{README}: the knob table is stale; run python -m testbed.knobs --write")
-        return 0 if ok else 1
+        stale = [f"{README}: the knob table" for _ in [0] if README.read_text() != readme_with_table(README.read_text())]
+        stale += [f"{STATIC}: the static types" for _ in [0] if STATIC.read_text() != static_module()]
+        print(f"{' and '.join(stale)} stale; run python -m testbed.knobs --write" if stale else "up to date")
+        return 1 if stale else 0
     if argv in ([], ["--markdown"]):
         print(markdown())
         return 0

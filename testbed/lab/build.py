@@ -7,27 +7,33 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import re
+from collections.abc import Iterable, Iterator, Mapping
 from ipaddress import IPv6Interface, IPv6Network, IPv4Address, IPv4Interface, IPv4Network
+from typing import Any
 
 from testbed import vendors
 from testbed.errors import LabError, Problem
 
 from .model import Interface, Lab, Link, MplsDomain, Node, Probe, make_mac
 from .reserved import is_reserved, overlapping_reserved
-from .schema import NAME, Endpoint, LabSpec, LinkSpec
+from .schema import DomainSpec, Endpoint, LabSpec, LinkSpec, RouterSpec
+from testbed.inputs import NAME
 from testbed.yamlpos import line_of
 
 KNOBS = ("ldp", "ttl_propagate", "rfc4950", "popping", "icmp_tunneling")
+Loc = tuple[str | int, ...]          # where in the lab file: ("links", 3, "endpoints", 0)
+RawLink = tuple[int, LinkSpec, list[Endpoint]]     # (index in links:, the link, its endpoints)
 
 
 class _Problems:
-    def __init__(self, path: str, lines: dict):
-        self.path, self.lines, self.items = path, lines, []
+    def __init__(self, path: str, lines: Mapping[Loc, int]):
+        self.path, self.lines = path, lines
+        self.items: list[Problem] = []
 
-    def add(self, loc: tuple, field: str, message: str):
+    def add(self, loc: Loc, field: str, message: str) -> None:
         self.items.append(Problem(self.path, field, message, line_of(self.lines, loc)))
 
-    def raise_if_any(self):
+    def raise_if_any(self) -> None:
         if self.items:
             raise LabError(self.items)
 
@@ -38,14 +44,14 @@ class _Taken:
     hundreds of thousands): a block holding `net` is one of `net`'s supernets (a set lookup per
     prefix length in use), a block inside `net` starts within it (a bisection of the starts)."""
 
-    def __init__(self, nets=()):
+    def __init__(self, nets: Iterable[IPv4Network] = ()):
         self.starts: list[int] = []
         self.blocks: set[tuple[int, int]] = set()
         self.lens: set[int] = set()
         for n in nets:
             self.append(n)
 
-    def append(self, net: IPv4Network):
+    def append(self, net: IPv4Network) -> None:
         a = int(net.network_address)
         starts = self.starts
         if not starts or a >= starts[-1]:
@@ -68,14 +74,15 @@ class _Taken:
         return False
 
 
-def _pool(net: IPv4Network, plen: int, taken: "_Taken"):
+def _pool(net: IPv4Network, plen: int, taken: _Taken) -> Iterator[IPv4Network]:
     for sub in net.subnets(new_prefix=plen):
         if not taken.overlaps(sub):
             yield sub
 
 
-def _knobs(P, raw: dict, loc: tuple, where: str) -> dict:
-    out = {}
+def _knobs(P: _Problems, raw: dict[str, object], loc: Loc, where: str) -> dict[str, Any]:
+    """The behaviour knobs given, each checked and converted (vendors.check_knob); the problems to P."""
+    out: dict[str, Any] = {}
     for k, v in raw.items():
         try:
             out[k] = vendors.check_knob(k, v)
@@ -85,7 +92,7 @@ def _knobs(P, raw: dict, loc: tuple, where: str) -> dict:
 
 
 
-def _components(adj: dict[str, set[str]], members) -> list[set[str]]:
+def _components(adj: dict[str, set[str]], members: Iterable[str]) -> list[set[str]]:
     """The connected groups of `members` over links between members only (a plain BFS: the
     graph library it replaces took half a second to import on every lab load)."""
     inside = set(members)
@@ -106,7 +113,8 @@ def _components(adj: dict[str, set[str]], members) -> list[set[str]]:
     return out
 
 
-def _rsvp_pairs(P, d, loc, dname, adj, frr: bool = False) -> list:
+def _rsvp_pairs(P: _Problems, d: DomainSpec, loc: Loc, dname: str, adj: dict[str, set[str]],
+                frr: bool = False) -> list[tuple[str, str]]:
     """mpls.<d>.rsvp: [[head, tail], ...], two different routers of the domain, not neighbours
     (an RSVP LSP of one link would carry no LSR), over domain routers only."""
     out = []
@@ -126,10 +134,10 @@ def _rsvp_pairs(P, d, loc, dname, adj, frr: bool = False) -> list:
             P.add(loc + ("rsvp", j), where, "LDP over RSVP needs control_plane: computed (FRR runs no RSVP-TE "
                   "in the labs)")
             continue
-        out.append(tuple(pair))
+        out.append((pair[0], pair[1]))
     return out
 
-def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) -> Lab:
+def build_lab(spec: LabSpec, path: str, lines: Mapping[Loc, int], params: dict[str, Any], name: str) -> Lab:
     """The lab model of a validated lab file, built in phases: the address pools, the nodes,
     the links' endpoints, the addresses, the routers' graph and the hosts' gateways, the MPLS
     domains, the behaviour knobs, the probes. Each phase adds what is wrong to P (one line per
@@ -151,7 +159,7 @@ def build_lab(spec: LabSpec, path: str, lines: dict, params: dict, name: str) ->
                expect=spec.expect, seed=spec.seed)
 
 
-def _check_pools(P, spec) -> None:
+def _check_pools(P: _Problems, spec: LabSpec) -> None:
     """The address pools: clear of TNT's reserved ranges and of each other."""
     # ---- pools must avoid TNT's reserved ranges (otherwise TNT behaves unlike on the Internet)
     for pool in ("loopbacks", "links", "lans"):
@@ -172,7 +180,7 @@ def _check_pools(P, spec) -> None:
 
 
 
-def _nodes(P, spec) -> dict[str, Node]:
+def _nodes(P: _Problems, spec: LabSpec) -> dict[str, Node]:
     """The routers and hosts, each with its vendor's personality and its own knobs."""
     # ---- nodes
     allowed_vendors = vendors.names()
@@ -191,10 +199,11 @@ def _nodes(P, spec) -> dict[str, Node]:
                 P.add(loc, f"{kind}s.{nname}", f"duplicate node name '{nname}' (also a {nodes[nname].kind}); "
                       "names must be unique across routers and hosts")
                 continue
+            rs = nspec if isinstance(nspec, RouterSpec) else None       # (a host has no options)
             if kind == "router":
-                v = (nspec.vendor if nspec and nspec.vendor else spec.defaults.vendor)
+                v = (rs.vendor if rs and rs.vendor else spec.defaults.vendor)
                 if v not in allowed_vendors:
-                    if nspec and nspec.vendor:
+                    if rs and rs.vendor:
                         P.add(loc + ("vendor",), f"routers.{nname}.vendor",
                               f"unknown vendor '{v}'; allowed: {', '.join(allowed_vendors)}")
                     continue
@@ -202,27 +211,27 @@ def _nodes(P, spec) -> dict[str, Node]:
                 v = "host"
             pers = vendors.load(v)
             n = Node(name=nname, kind=kind, vendor=v, personality=pers,
-                     loopback=(nspec.loopback if kind == "router" and nspec else None))
+                     loopback=(rs.loopback if rs else None))
             n.ldp, n.popping = pers.ldp, pers.popping
             n.ttl_propagate, n.rfc4950, n.icmp_tunneling = pers.ttl_propagate, pers.rfc4950, pers.icmp_tunneling
-            if kind == "router" and nspec and nspec.behaviour:
-                n.behaviour = _knobs(P, nspec.behaviour, ("routers", nname, "behaviour"),
+            if rs and rs.behaviour:
+                n.behaviour = _knobs(P, rs.behaviour, ("routers", nname, "behaviour"),
                                      f"routers.{nname}.behaviour")
-            n.icmp_rate_limit = (nspec.icmp_rate_limit if kind == "router" and nspec and nspec.icmp_rate_limit
+            n.icmp_rate_limit = (rs.icmp_rate_limit if rs and rs.icmp_rate_limit
                                  is not None else pers.icmp_rate_limit)
             n.icmp_source = {k: getattr(pers, f"source_{k}") for k in vendors.SOURCE_KINDS}
-            if kind == "router" and nspec and nspec.icmp_source:
-                n.icmp_source.update({k: v for k, v in nspec.icmp_source.model_dump().items() if v})
-            n.pos = tuple(nspec.pos) if kind == "router" and nspec and nspec.pos else None
-            n.label = nspec.label if kind == "router" and nspec and nspec.label else None
+            if rs and rs.icmp_source:
+                n.icmp_source.update({k: v for k, v in rs.icmp_source.model_dump().items() if v})
+            n.pos = rs.pos if rs and rs.pos else None
+            n.label = rs.label if rs and rs.label else None
             nodes[nname] = n
     return nodes
 
 
-def _endpoints(P, spec, nodes) -> list[tuple[int, LinkSpec, list[Endpoint]]]:
+def _endpoints(P: _Problems, spec: LabSpec, nodes: dict[str, Node]) -> list[RawLink]:
     """Each link's endpoints resolved to nodes: (index, link, endpoints); every host on one link."""
     # ---- links (resolve endpoints)
-    raw_links: list[tuple[int, LinkSpec, list[Endpoint]]] = []
+    raw_links: list[RawLink] = []
     for i, l in enumerate(spec.links):
         if isinstance(l, list):
             if len(l) != 2:
@@ -230,7 +239,7 @@ def _endpoints(P, spec, nodes) -> list[tuple[int, LinkSpec, list[Endpoint]]]:
                       "use {lan: [...]} for a LAN")
                 continue
             l = LinkSpec(endpoints=l)
-        eps = [Endpoint(node=e) if isinstance(e, str) else e for e in (l.endpoints or l.lan)]
+        eps = [Endpoint(node=e) if isinstance(e, str) else e for e in (l.endpoints or l.lan or [])]
         ok = True
         for j, e in enumerate(eps):
             if e.node not in nodes:
@@ -262,11 +271,11 @@ def _endpoints(P, spec, nodes) -> list[tuple[int, LinkSpec, list[Endpoint]]]:
     return raw_links
 
 
-def _addresses(P, spec, name: str, nodes, raw_links) -> list[Link]:
+def _addresses(P: _Problems, spec: LabSpec, name: str, nodes: dict[str, Node], raw_links: list[RawLink]) -> list[Link]:
     """The links with their subnets and interfaces (given or drawn from the pools), the routers'
     loopbacks; no address twice in the lab."""
     # ---- addressing
-    taken: list[tuple[IPv4Network, tuple, str]] = []
+    taken: list[tuple[IPv4Network, Loc, str]] = []
     explicit_nets: dict[int, IPv4Network] = {}
     for i, l, eps in raw_links:
         nets = {e.address.network for e in eps if e.address is not None}
@@ -305,7 +314,7 @@ def _addresses(P, spec, name: str, nodes, raw_links) -> list[Link]:
     taken_nets = _Taken(t[0] for t in taken)
     p2p_default = spec.defaults.p2p_prefix
     p2p_pools = {plen: _pool(spec.addressing.links, plen, taken_nets) for plen in (30, 31)}
-    lan_pools: dict[int, object] = {}
+    lan_pools: dict[int, Iterator[IPv4Network]] = {}
     lo_pool = (IPv4Address(int(spec.addressing.loopbacks.network_address) + k)
                for k in range(1, spec.addressing.loopbacks.num_addresses))
     used_lo = {n.loopback for n in nodes.values() if n.loopback}
@@ -335,7 +344,7 @@ def _addresses(P, spec, name: str, nodes, raw_links) -> list[Link]:
                 P.add(("addressing",), "addressing", f"the {'links' if kind == 'p2p' else 'lans'} pool is "
                       "exhausted; give a larger range")
                 P.raise_if_any()
-        hosts_iter = iter(net.hosts()) if net.prefixlen < 31 else iter([net.network_address, net.broadcast_address])
+        hosts_iter: Iterator[IPv4Address] = iter(net.hosts()) if net.prefixlen < 31 else iter([net.network_address, net.broadcast_address])
         fixed = {e.address.ip for e in eps if e.address is not None}
         for e in eps:
             if e.address is not None:
@@ -378,7 +387,7 @@ def _addresses(P, spec, name: str, nodes, raw_links) -> list[Link]:
             used_lo.add(ip)
     P.raise_if_any()
     # the safety net: no address twice in the whole lab
-    owner: dict = {}
+    owner: dict[IPv4Address, tuple[str, str]] = {}
     for n in nodes.values():
         for itf_or_lo in ([("loopback", n.loopback)] if n.loopback else []) + [(i.name, i.ip) for i in n.interfaces]:
             what, ip = itf_or_lo
@@ -390,7 +399,7 @@ def _addresses(P, spec, name: str, nodes, raw_links) -> list[Link]:
     return links
 
 
-def _router_graph(P, nodes, links) -> dict[str, set[str]]:
+def _router_graph(P: _Problems, nodes: dict[str, Node], links: list[Link]) -> dict[str, set[str]]:
     """{router: its neighbours}; every router reachable from every other (one IGP area)."""
     # ---- every router reachable: one IGP area
     adj: dict[str, set[str]] = {n.name: set() for n in nodes.values() if n.is_router}
@@ -408,7 +417,7 @@ def _router_graph(P, nodes, links) -> dict[str, set[str]]:
     return adj
 
 
-def _gateways(nodes) -> None:
+def _gateways(nodes: dict[str, Node]) -> None:
     """Each host's gateway: the first router on its link."""
     # ---- hosts' gateways
     for n in nodes.values():
@@ -419,7 +428,7 @@ def _gateways(nodes) -> None:
 
 
 
-def _domains(P, spec, nodes, adj) -> dict[str, MplsDomain]:
+def _domains(P: _Problems, spec: LabSpec, nodes: dict[str, Node], adj: dict[str, set[str]]) -> dict[str, MplsDomain]:
     """The MPLS domains, their knobs set on their routers."""
     # ---- MPLS domains. A router may be in two domains (back-to-back LSPs, docs/tunnels.md): the
     # egress of one domain's LSPs and the ingress of the next one's; each domain runs its own LDP
@@ -474,11 +483,11 @@ def _domains(P, spec, nodes, adj) -> dict[str, MplsDomain]:
             for k in KNOBS:
                 if explicit[k]:
                     setattr(n, k, getattr(d, k))
-            n.domain_knobs[dname] = {k: (getattr(d, k) if explicit[k] else getattr(n.personality, k))
-                                     for k in ("ldp", "popping")}
+            n.domain_knobs[dname] = {"ldp": d.ldp if d.ldp is not None else n.personality.ldp,
+                                     "popping": d.popping if d.popping is not None else n.personality.popping}
             n.behaviour = {**{k: v for k, v in n.behaviour.items() if k not in own_beh[r]}, **dbeh, **own_beh[r]}
     shared = {r: ds for r, ds in member.items() if len(ds) == 2 and all(x in domains for x in ds)}
-    pairs: dict[tuple, list[str]] = {}
+    pairs: dict[tuple[str, ...], list[str]] = {}
     for r, ds in shared.items():
         pairs.setdefault(tuple(ds), []).append(r)
     for (a, b), rs in pairs.items():
@@ -496,7 +505,7 @@ def _domains(P, spec, nodes, adj) -> dict[str, MplsDomain]:
     return domains
 
 
-def _apply_behaviour(spec, nodes) -> None:
+def _apply_behaviour(spec: LabSpec, nodes: dict[str, Node]) -> None:
     """Each router's behaviour knobs over its vendor personality."""
     # ---- behaviour knobs over the vendor personality: domain, then router (recorded in the truth)
     for n in nodes.values():
@@ -512,7 +521,7 @@ def _apply_behaviour(spec, nodes) -> None:
 
 
 
-def _check_label_room(P, nodes, links) -> None:
+def _check_label_room(P: _Problems, nodes: dict[str, Node], links: list[Link]) -> None:
     """Room for every label a router may bind."""
     # ---- a router binds at most one label per prefix of the lab (links, LANs, loopbacks)
     # and one per VPN prefix: label_base must leave that many 20-bit labels (1048575 handed
@@ -526,17 +535,18 @@ def _check_label_room(P, nodes, links) -> None:
 
 
 
-def _probes(P, spec, nodes) -> list[Probe]:
+def _probes(P: _Problems, spec: LabSpec, nodes: dict[str, Node]) -> list[Probe]:
     """The lab's probes, their targets resolved to addresses."""
     # ---- probes
-    probes = []
+    probes: list[Probe] = []
     addr_map = {a: n.name for n in nodes.values() for a in n.addresses()}
     for i, pr in enumerate(spec.probes):
         loc = ("probes", i)
         if pr.from_ not in nodes:
             P.add(loc + ("from",), f"probes[{i}].from", f"unknown node '{pr.from_}'")
             continue
-        targets, tnames = [], []
+        targets: list[IPv4Address] = []
+        tnames: list[str] = []
         for j, t in enumerate(pr.to):
             if t in nodes:
                 targets.append(nodes[t].primary_address())
@@ -568,7 +578,8 @@ _SIXPE_UNSUPPORTED = {
 }
 
 
-def _sixpe(P, spec, domains, nodes, links, raw_links):
+def _sixpe(P: _Problems, spec: LabSpec, domains: dict[str, MplsDomain], nodes: dict[str, Node], links: list[Link],
+           raw_links: list[RawLink]) -> None:
     """6PE (domain knob sixpe): check the domain's other knobs, then give every customer-side
     link (one end outside every 6PE domain) an IPv6 /64 from addressing.ipv6: the link's
     position k in links: is the /64's number, its ends get ::1, ::2, ... in endpoint order."""

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -20,15 +22,21 @@ from . import params as P
 from .build import build_lab
 from .schema import RANGES, LabSpec
 from .template import TemplateProblem, _read_limited, render_template, variables_of
+from .model import Lab
 from testbed.yamlpos import YamlProblem, line_of, load_with_lines
+
+Lines = Mapping[tuple[Any, ...], int]     # {path in the document: its line} (testbed.yamlpos)
 
 # control characters (but tab and newlines) and bidirectional overrides ("Trojan Source")
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
 @lru_cache(maxsize=1)
-def limits() -> dict:
-    return yaml.safe_load(Path(__file__).with_name("limits.yaml").read_text())
+def limits() -> dict[str, int]:
+    """limits.yaml: the size limits of a lab (bytes, characters, seconds, counts), each an integer."""
+    out = yaml.safe_load(Path(__file__).with_name("limits.yaml").read_text())
+    assert isinstance(out, dict) and all(isinstance(v, int) for v in out.values()), "limits.yaml: name: integer"
+    return out
 
 
 def lab_names() -> list[str]:
@@ -59,7 +67,7 @@ def find_lab(name_or_path: str) -> Path:
                             + " (or give a path to a .yaml file)")])
 
 
-def parse_sets(pairs: list[str] | None) -> dict:
+def parse_sets(pairs: list[str] | None) -> dict[str, Any]:
     """--set key=value (integers, finite numbers, true/false or short words)."""
     return P.parse_sets(pairs)
 
@@ -68,7 +76,7 @@ class _ParamError(Exception):
     pass
 
 
-def _strict_int(value, default=None):
+def _strict_int(value: Any, default: object = None) -> int:    # (a jinja filter: any template value)
     """jinja's int filter turns 'x' into 0 and 1.5 into 1 silently; a lab parameter must fail."""
     if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
         raise _ParamError(f"expected an integer, got {value!r}")
@@ -101,7 +109,8 @@ def read_lab_text(path: Path, max_bytes: int | None) -> str:
     return src
 
 
-def render(path: Path, params: dict, local_first: bool = False, no_limits: bool = False, src: str | None = None):
+def render(path: Path, params: dict[str, Any], local_first: bool = False, no_limits: bool = False,
+           src: str | None = None) -> tuple[str, list[tuple[str, int]]]:
     """The lab file's YAML text and, per rendered line, the (file, line) of the template."""
     lim = limits()
     if src is None:
@@ -125,7 +134,7 @@ def render(path: Path, params: dict, local_first: bool = False, no_limits: bool 
         raise LabError([Problem(e.file or str(path), "template", msg, e.line)]) from None
 
 
-def jinja_undefined():
+def jinja_undefined() -> type[Exception]:
     import jinja2
     return jinja2.UndefinedError
 
@@ -147,7 +156,7 @@ def _remap(problems: list[Problem], where: list[tuple[str, int]], path: str | No
     return out
 
 
-def _size_problems(path: str, data: dict, lines: dict) -> list[Problem]:
+def _size_problems(path: str, data: dict[str, object], lines: Lines) -> list[Problem]:
     lim = limits()
     out = []
     for key, what in (("routers", "routers"), ("hosts", "hosts"), ("links", "links"),
@@ -159,8 +168,8 @@ def _size_problems(path: str, data: dict, lines: dict) -> list[Problem]:
     return out
 
 
-def load_lab(name_or_path: str | Path, params: dict | None = None, name: str | None = None, *,
-             no_limits: bool = False, local_first: bool = False):
+def load_lab(name_or_path: str | Path, params: dict[str, Any] | None = None, name: str | None = None, *,
+             no_limits: bool = False, local_first: bool = False) -> Lab:
     """A validated, addressed Lab. no_limits: lift the size limits (limits.yaml) and the
     upper bounds of parameters; local_first: a lab's own snippets win over the library's."""
     path = find_lab(str(name_or_path))
@@ -202,7 +211,8 @@ def load_lab(name_or_path: str | Path, params: dict | None = None, name: str | N
     return lab
 
 
-def _reference_problems(path: str, data: dict, lines: dict, found: list[Problem]) -> list[Problem]:
+def _reference_problems(path: str, data: dict[str, Any], lines: Lines,
+                        found: list[Problem]) -> list[Problem]:
     """With schema errors the lab is not built, but references that do not depend on them
     are still checked (unknown vendors, links to undeclared nodes), so one run reports them
     all, like a compiler."""
@@ -233,7 +243,7 @@ def _reference_problems(path: str, data: dict, lines: dict, found: list[Problem]
     return out
 
 
-def _schema_problems(path: str, e: ValidationError, lines: dict) -> list[Problem]:
+def _schema_problems(path: str, e: ValidationError, lines: Lines) -> list[Problem]:
     problems = []
     seen = set()
     for err in e.errors():

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface, ip_address
+from typing import Any, TypedDict
 
 from testbed.vendors import Personality
 
@@ -61,10 +62,16 @@ class MplsDomain:
     explicit: dict[str, bool]   # knob -> set in the lab file (vs vendor default)
     vpn: bool = False
     sr: bool = False
-    behaviour: dict = field(default_factory=dict)
-    rsvp: list = field(default_factory=list)     # [(head, tail)]: LDP over RSVP segments
+    behaviour: dict[str, Any] = field(default_factory=dict)   # knob -> value (its type: the knob's declaration)
+    rsvp: list[tuple[str, str]] = field(default_factory=list)     # [(head, tail)]: LDP over RSVP segments
     bgp_free: bool = False
     sixpe: bool = False       # 6PE: IPv6 customer routes cross the domain with label 2 under the transport label
+
+
+class DomainKnobs(TypedDict):
+    """The knobs a router in two MPLS domains keeps per domain (the labels it advertises there)."""
+    ldp: str
+    popping: str
 
 
 @dataclass
@@ -76,8 +83,8 @@ class Node:
     loopback: IPv4Address | None
     interfaces: list[Interface] = field(default_factory=list)
     domain: str | None = None            # its MPLS domain (the later one for a router in two)
-    domains: list = field(default_factory=list)       # every domain it is in, in file order (two: back to back)
-    domain_knobs: dict = field(default_factory=dict)  # domain -> {ldp, popping} in force in that domain
+    domains: list[str] = field(default_factory=list)       # every domain it is in, in file order (two: back to back)
+    domain_knobs: dict[str, DomainKnobs] = field(default_factory=dict)  # domain -> {ldp, popping} in force there
     # per-router MPLS behaviour actually in force (domain knobs over vendor defaults)
     ldp: str = "loopbacks"
     popping: str = "php"
@@ -86,10 +93,12 @@ class Node:
     icmp_tunneling: bool = False
     icmp_rate_limit: int = 0
     # ICMP source address rule per message kind (vendor table, per-router override)
-    icmp_source: dict = field(default_factory=lambda: {"time_exceeded": "outgoing",
+    icmp_source: dict[str, str] = field(default_factory=lambda: {"time_exceeded": "outgoing",
                                                        "unreachable": "outgoing", "echo_reply": "probed"})
     gateway: IPv4Address | None = None   # hosts only
-    behaviour: dict = field(default_factory=dict)   # knobs set in the lab file (domain, then router)
+    # knobs set in the lab file (domain, then router): knob -> value, of the type the knob's declaration gives
+    # (testbed/knobs/static.py), so Any: dataclasses.replace(personality, **behaviour) is checked at run time
+    behaviour: dict[str, Any] = field(default_factory=dict)
     pos: tuple[float, float] | None = None   # drawing position from the lab file (routers)
     label: str | None = None                 # display name from the lab file (Unicode), else the name
 
@@ -129,7 +138,7 @@ class Probe:
     source: str
     targets: list[IPv4Address]
     target_names: list[str]
-    targets6: list = field(default_factory=list)   # 6PE labs: [(IPv6 address, node name)] of the targets
+    targets6: list[tuple[IPv6Address, str]] = field(default_factory=list)   # 6PE labs: [(IPv6 address, node name)] of the targets
 
 
 @dataclass
@@ -137,16 +146,16 @@ class Lab:
     name: str
     description: str
     source: str               # file it came from
-    params: dict
+    params: dict[str, Any]    # the template parameters (testbed.lab.params: each a YAML scalar or list)
     nodes: dict[str, Node]
     links: list[Link]
     domains: dict[str, MplsDomain]
     probes: list[Probe]
     p2p_prefix: int
     control_plane: str
-    expect: dict | None = None
+    expect: dict[str, object] | None = None
     seed: int = 1             # the impairments' random draws (loss, jitter)
-    options: dict = field(default_factory=dict)   # how it was loaded (no_limits, local_first): workers reload it so
+    options: dict[str, bool] = field(default_factory=dict)   # how it was loaded (no_limits, local_first): workers reload it so
 
     @property
     def routers(self) -> list[Node]:
@@ -156,7 +165,7 @@ class Lab:
     def hosts(self) -> list[Node]:
         return [n for n in self.nodes.values() if not n.is_router]
 
-    def owner_of(self, address) -> str | None:
+    def owner_of(self, address: object) -> str | None:
         """The node an address belongs to (router identity for scoring)."""
         addr = ip_address(str(address))
         if addr.version == 6:
@@ -164,9 +173,9 @@ class Lab:
             addr = addr.ipv4_mapped or addr
         return self.address_map().get(addr)
 
-    def address_map(self) -> dict[IPv4Address, str]:
+    def address_map(self) -> dict[IPv4Address | IPv6Address, str]:
         if not hasattr(self, "_addr_map"):
-            m = {}
+            m: dict[IPv4Address | IPv6Address, str] = {}
             for n in self.nodes.values():
                 for a in n.addresses() + n.addresses6():
                     m[a] = n.name

@@ -6,7 +6,7 @@ afterwards in build.py, where the whole lab is known.
 from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Network
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -20,9 +20,15 @@ from testbed.yamlpos import problems_of  # noqa: F401 (pydantic errors as Proble
 # the vendor knobs a lab file sets outside `behaviour:` (a domain's ldp, ttl_propagate, rfc4950,
 # popping, icmp_tunneling; a router's icmp_rate_limit and icmp_source) take their types and
 # allowed values from the knob declarations (testbed/knobs/<knob>.yaml)
+# (built at run time from the declarations: mypy reads the same types from testbed/knobs/static.py)
 _KNOB = {k.name: k for k in knobs.all_knobs()}
-LdpPolicy, Popping = _KNOB["ldp"].annotation, _KNOB["popping"].annotation
-IcmpRateLimit = _KNOB["icmp_rate_limit"].annotation
+if TYPE_CHECKING:
+    from testbed.knobs.static import Ldp as LdpPolicy, Popping, SourceTimeExceeded as SourceMode
+    IcmpRateLimit = int
+else:
+    LdpPolicy, Popping = _KNOB["ldp"].annotation, _KNOB["popping"].annotation
+    IcmpRateLimit = _KNOB["icmp_rate_limit"].annotation
+    SourceMode = _KNOB["source_time_exceeded"].annotation
 RANGES = {
     "cost": "an integer in 1..65535 (IGP cost)",
     "delay_ms": "a number in 0..10000 (milliseconds)",
@@ -42,10 +48,10 @@ class Strict(BaseModel):
 class Defaults(Strict):
     vendor: str = "cisco"
     p2p_prefix: Literal[30, 31] = 31
-    cost: Int = Field(10, ge=1, le=65535)
-    delay_ms: Float = Field(0.05, ge=0, le=10000)
-    jitter_ms: Float = Field(0.0, ge=0, le=10000)
-    loss: Float = Field(0.0, ge=0, le=1)
+    cost: Int = Field(default=10, ge=1, le=65535)
+    delay_ms: Float = Field(default=0.05, ge=0, le=10000)
+    jitter_ms: Float = Field(default=0.0, ge=0, le=10000)
+    loss: Float = Field(default=0.0, ge=0, le=1)
 
 
 class Addressing(Strict):
@@ -55,9 +61,6 @@ class Addressing(Strict):
     # 6PE (a domain with sixpe: true): every customer-side link (one end outside the 6PE domain)
     # gets the /64 number k of this prefix (k: the link's position in links:), its ends ::1, ::2, ...
     ipv6: IPv6Network = IPv6Network("2001:db8:600::/48")
-
-
-SourceMode = _KNOB["source_time_exceeded"].annotation
 
 
 def _label(v: str) -> str:
@@ -87,7 +90,7 @@ class RouterSpec(Strict):
     loopback: IPv4Address | None = None
     icmp_rate_limit: IcmpRateLimit | None = None
     icmp_source: IcmpSourceSpec | None = None
-    behaviour: dict | None = None      # vendor behaviour knobs for this router (testbed/vendors)
+    behaviour: dict[str, object] | None = None   # vendor behaviour knobs for this router (testbed/vendors)
     pos: tuple[Float, Float] | None = None       # drawing position (longitude, latitude when imported)
     label: Label | None = None         # display name in pictures (the data's own name, Unicode kept)
 
@@ -99,21 +102,21 @@ class HostSpec(Strict):
 class Endpoint(Strict):
     node: str
     address: IPv4Interface | None = None
-    cost: Int | None = Field(None, ge=1, le=65535)   # this end's outgoing IGP cost (asymmetric links)
+    cost: Int | None = Field(default=None, ge=1, le=65535)   # this end's outgoing IGP cost (asymmetric links)
 
 
 class LinkSpec(Strict):
     endpoints: list[str | Endpoint] | None = None
     lan: list[str | Endpoint] | None = None
-    cost: Int | None = Field(None, ge=1, le=65535)
-    prefix: Int | None = Field(None, ge=8, le=31)
-    delay_ms: Float | None = Field(None, ge=0, le=10000)
-    jitter_ms: Float | None = Field(None, ge=0, le=10000)
-    loss: Float | None = Field(None, ge=0, le=1)
-    name: str | None = Field(None, pattern=NAME)
+    cost: Int | None = Field(default=None, ge=1, le=65535)
+    prefix: Int | None = Field(default=None, ge=8, le=31)
+    delay_ms: Float | None = Field(default=None, ge=0, le=10000)
+    jitter_ms: Float | None = Field(default=None, ge=0, le=10000)
+    loss: Float | None = Field(default=None, ge=0, le=1)
+    name: str | None = Field(default=None, pattern=NAME)
 
     @model_validator(mode="after")
-    def one_kind(self):
+    def one_kind(self) -> LinkSpec:
         if (self.endpoints is None) == (self.lan is None):
             raise ValueError("a link has either 'endpoints' (point-to-point, two nodes) or 'lan' (two or more)")
         if self.endpoints is not None and len(self.endpoints) != 2:
@@ -142,7 +145,7 @@ class DomainSpec(Strict):
                                        # route to external (customer) prefixes
     sixpe: Bool = False                # 6PE (RFC 4798): IPv6 customers over this IPv4-only core, the
                                        # IPv6 explicit-null label 2 under the transport label
-    behaviour: dict | None = None      # vendor behaviour knobs for the domain's routers
+    behaviour: dict[str, object] | None = None   # vendor behaviour knobs for the domain's routers
 
 
 class ProbeSpec(Strict):
@@ -151,14 +154,14 @@ class ProbeSpec(Strict):
 
     @field_validator("to", mode="before")
     @classmethod
-    def one_or_many(cls, v):
+    def one_or_many(cls, v: object) -> object:
         return [v] if isinstance(v, str) else v
 
 
 class LabSpec(Strict):
-    name: str | None = Field(None, pattern=NAME)
-    description: str = Field("", max_length=500)
-    expect: dict | None = None          # what the library promises (checked in tests)
+    name: str | None = Field(default=None, pattern=NAME)
+    description: str = Field(default="", max_length=500)
+    expect: dict[str, object] | None = None          # what the library promises (checked in tests)
     defaults: Defaults = Defaults()
     addressing: Addressing = Addressing()
     routers: dict[str, RouterSpec | None] = Field(min_length=1)
@@ -167,4 +170,4 @@ class LabSpec(Strict):
     mpls: dict[str, DomainSpec] = {}
     probes: list[ProbeSpec] = []
     control_plane: Literal["computed", "frr"] = "computed"
-    seed: Int = Field(1, ge=0, le=4294967295)   # impairments (loss, jitter) draw from it
+    seed: Int = Field(default=1, ge=0, le=4294967295)   # impairments (loss, jitter) draw from it

@@ -29,10 +29,14 @@ import signal
 import threading
 import time
 import traceback
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from types import FrameType
+from typing import Any, NoReturn, TypeVar, cast
 
 import jinja2
 from jinja2 import meta
+from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 MARK_OPEN, MARK_CLOSE = "\x02", "\x03"   # not whitespace to str.strip (\x1c-\x1f are)
@@ -40,6 +44,10 @@ _MARK_RE = re.compile("\x02(\\d+):(\\d+)\x03")
 INCLUDE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 MAX_NUMBER = 1_000_000          # any number handed to a call or filter
 MAX_SEQUENCE = 1_000_000        # characters or items made by *, % and filters
+_RAW_OPEN = r"\{%[-+]?\s*raw\s*[-+]?%\}"
+T = TypeVar("T")
+# a template's values are whatever jinja computes (Any in jinja's own signatures, which these override)
+StrictInt = Callable[..., int]          # the lab's `int` filter (testbed.lab.loader._strict_int)
 
 
 class TemplateProblem(Exception):
@@ -54,7 +62,7 @@ class _Deadline(Exception):
     pass
 
 
-def _check_number(x, what: str):
+def _check_number(x: object, what: str) -> None:
     if isinstance(x, bool):
         return
     if isinstance(x, int) and abs(x) > MAX_NUMBER:
@@ -63,12 +71,12 @@ def _check_number(x, what: str):
         raise SecurityError(f"{what}: {x} is not a finite number")
 
 
-def _check_args(args, kwargs, what):
+def _check_args(args: Iterable[object], kwargs: Mapping[str, object], what: str) -> None:
     for a in list(args) + list(kwargs.values()):
         _check_number(a, what)
 
 
-def _check_size(x, what):
+def _check_size(x: T, what: str) -> T:
     if isinstance(x, (str, list, tuple)) and len(x) > MAX_SEQUENCE:
         raise SecurityError(f"{what} makes {len(x):,} characters or items (at most {MAX_SEQUENCE:,})")
     return x
@@ -79,15 +87,15 @@ class LabSandbox(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset(["*", "**", "%", "+"])
     intercepted_unops = frozenset()
 
-    def __init__(self, *a, deadline: float | None = None, **kw):
+    def __init__(self, *a: Any, deadline: float | None = None, **kw: Any) -> None:
         super().__init__(*a, **kw)
         self.deadline = deadline
 
-    def _tick(self):
+    def _tick(self) -> None:
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise _Deadline()
 
-    def call_binop(self, context, operator, left, right):
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         self._tick()
         _check_number(left, f"'{operator}'")
         _check_number(right, f"'{operator}'")
@@ -102,15 +110,15 @@ class LabSandbox(ImmutableSandboxedEnvironment):
                                         f"(at most {MAX_SEQUENCE:,})")
         return _check_size(super().call_binop(context, operator, left, right), f"'{operator}'")
 
-    def call(__self, __context, __obj, *args, **kwargs):   # noqa: N805 (jinja's signature)
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:   # noqa: N805 (jinja's)
         __self._tick()
         _check_args(args, kwargs, f"calling {getattr(__obj, '__name__', 'a function')}")
         return _check_size(super().call(__context, __obj, *args, **kwargs), "a call")
 
 
-def _guard_filter(name, fn):
+def _guard_filter(name: str, fn: Callable[..., T]) -> Callable[..., T]:
     @functools.wraps(fn)
-    def wrapped(*args, **kwargs):
+    def wrapped(*args: Any, **kwargs: Any) -> T:
         _check_args(args[1:] if args else (), kwargs, f"filter '{name}'")
         return _check_size(fn(*args, **kwargs), f"filter '{name}'")
     return wrapped
@@ -119,14 +127,15 @@ def _guard_filter(name, fn):
 class _Loader(jinja2.BaseLoader):
     """Plain names only, from the library and the lab's folder, never through a link out."""
 
-    def __init__(self, folders: list[Path], marker):
+    def __init__(self, folders: list[Path], marker: Callable[[str, str], str]):
         self.folders = [(f, f.resolve()) for f in folders]
         self.marker = marker
+        self.loads = 0
 
     MAX_LOADS = 64
 
-    def get_source(self, environment, template):
-        self.loads = getattr(self, "loads", 0) + 1
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        self.loads += 1
         if self.loads > self.MAX_LOADS:
             raise TemplateProblem(f"more than {self.MAX_LOADS} includes and imports while rendering (a file "
                                   f"including itself?); the last was '{template}'")
@@ -182,8 +191,9 @@ def _data_line_starts(src: str) -> set[int]:
             m = _OPEN.match(src, i)
             if m:
                 state = m.group(1)
-                if state == "%" and re.match(r"\{%[-+]?\s*raw\s*[-+]?%\}", src[i:i + 40]):
-                    end = re.search(r"\{%[-+]?\s*raw\s*[-+]?%\}", src[i:]).end()
+                raw = re.match(_RAW_OPEN, src[i:i + 40]) if state == "%" else None
+                if raw:
+                    end = raw.end()
                     line += src.count("\n", i, i + end)
                     i += end
                     state = "raw"
@@ -258,8 +268,9 @@ def strip_markers(text: str, files: list[str]) -> tuple[str, list[tuple[str, int
 
 
 # ------------------------------------------------------------------ render
-def _env(folders: list[Path], files: list[str], deadline: float | None, marked: bool, strict_int):
-    def marker(name, text):
+def _env(folders: list[Path], files: list[str], deadline: float | None, marked: bool,
+         strict_int: StrictInt | None) -> LabSandbox:
+    def marker(name: str, text: str) -> str:
         if not marked:
             return text
         if name not in files:
@@ -268,11 +279,14 @@ def _env(folders: list[Path], files: list[str], deadline: float | None, marked: 
     env = LabSandbox(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False,
                      loader=_Loader(folders, marker), deadline=deadline, auto_reload=False, cache_size=0)
     env.globals = {k: env.globals[k] for k in ("range", "dict", "namespace", "cycler", "joiner")}
-    env.filters["int"] = strict_int
+    if strict_int is not None:         # (variables_of only parses: jinja's own int is never called)
+        env.filters["int"] = strict_int
     for k in list(env.filters):
         env.filters[k] = _guard_filter(k, env.filters[k])
-    for k in list(env.tests):
-        env.tests[k] = _guard_filter(k, env.tests[k])
+    # (jinja's DEFAULT_TESTS is inferred as dict[str, function], which mypy cannot call: its values are tests)
+    tests = cast("dict[str, Callable[..., bool]]", env.tests)
+    for k in list(tests):
+        tests[k] = _guard_filter(k, tests[k])
     return env
 
 
@@ -286,8 +300,8 @@ def _where_in_template(exc: BaseException, files: list[str]) -> tuple[str | None
     return file, line
 
 
-def _render_once(path: Path, src: str, params: dict, folders: list[Path], max_output: int, seconds: float,
-                 marked: bool, strict_int):
+def _render_once(path: Path, src: str, params: dict[str, Any], folders: list[Path], max_output: int,
+                 seconds: float, marked: bool, strict_int: StrictInt | None) -> tuple[str, list[str]]:
     files = [str(path)]
     deadline = time.monotonic() + seconds if seconds else None
     env = _env(folders, files, deadline, marked, strict_int)
@@ -295,14 +309,15 @@ def _render_once(path: Path, src: str, params: dict, folders: list[Path], max_ou
     timer = threading.current_thread() is threading.main_thread() and seconds
     old = None
     if timer:
-        def on_alarm(signum, frame):
+        def on_alarm(signum: int, frame: FrameType | None) -> NoReturn:
             raise _Deadline()
         old = signal.signal(signal.SIGALRM, on_alarm)
         signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         tmpl = env.from_string(text)
         tmpl.filename = str(path) if not marked else tmpl.filename
-        chunks, size = [], 0
+        chunks: list[str] = []
+        size = 0
         for chunk in tmpl.generate(**params):
             size += len(chunk)
             if size > max_output:
@@ -317,18 +332,20 @@ def _render_once(path: Path, src: str, params: dict, folders: list[Path], max_ou
     return out, files
 
 
-def render_template(path: Path, src: str, params: dict, *, library: Path, local_first: bool = False,
-                    max_output: int = 4 << 20, seconds: float = 10.0, strict_int=None):
+def render_template(path: Path, src: str, params: dict[str, Any], *, library: Path, local_first: bool = False,
+                    max_output: int = 4 << 20, seconds: float = 10.0,
+                    strict_int: StrictInt | None = None) -> tuple[str, list[tuple[str, int]]]:
     """Render src (the text of lab file path) in the sandbox; return (text, line_map) where
     line_map[k] is the (file, line) of rendered line k + 1. Raises TemplateProblem."""
     folders = [Path(path).parent, library] if local_first else [library, Path(path).parent]
     # one folder given twice (a library lab) is searched once
-    seen, uniq = set(), []
-    for f in folders:
-        r = os.path.realpath(f)
+    seen: set[str] = set()
+    uniq: list[Path] = []
+    for folder in folders:
+        r = os.path.realpath(folder)
         if r not in seen:
             seen.add(r)
-            uniq.append(f)
+            uniq.append(folder)
     try:
         try:
             out, files = _render_once(path, src, params, uniq, max_output, seconds, True, strict_int)
@@ -373,6 +390,8 @@ def variables_of(path: Path, src: str, *, library: Path, local_first: bool = Fal
     """The parameters a template reads (its own and its includes'), None if unknown."""
     folders = [Path(path).parent, library] if local_first else [library, Path(path).parent]
     env = _env(folders, [str(path)], None, False, None)
+    loader = env.loader
+    assert isinstance(loader, _Loader)         # _env's
     out: set[str] = set()
     todo, seen = [(str(path), src)], set()
     try:
@@ -386,7 +405,7 @@ def variables_of(path: Path, src: str, *, library: Path, local_first: bool = Fal
             for ref in meta.find_referenced_templates(ast):
                 if ref is None:
                     return None          # a computed include name: cannot know
-                s, fn, _ = env.loader.get_source(env, ref)
+                s, fn, _ = loader.get_source(env, ref)
                 todo.append((fn, s))
     except Exception:
         return None

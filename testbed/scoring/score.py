@@ -72,8 +72,19 @@ Routers are compared by identity (any interface address maps to its router). Per
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from testbed.documents import check
+from testbed.documents import Cause, Part, check
+from testbed.documents.records import (CountsRecord, FiredTrigger, HopRecord, NotProbedRecord, PathTruthRecord,
+                                       ProbeTruthRecord, RunScoreRecord, TraceRecord, TraceScoreRecord, TruthRecord,
+                                       TruthTunnelRecord, UnmatchedRecord, VerdictRecord)
+
+if TYPE_CHECKING:
+    from testbed.lab.model import Lab, Node
+
+Thresholds = dict[str, int]          # TNT's trigger thresholds by name (THRESHOLDS: frpla, rtla)
+Attempt = tuple[str | None, str | None, bool]      # (trigger, stop reason, buddy) of a failed revelation
 
 CLASS_MAP = {"explicit": "EXP", "implicit": "IMP", "opaque": "OPA", "invisible-php": "INV", "invisible-uhp": "INV"}
 COUNTS = ("present", "undetectable", "detected", "class_correct", "ingress_correct", "egress_correct",
@@ -133,13 +144,13 @@ CAUSES = {
     "one-tunnel-per-trace-lsrs": "detected, none of its LSRs revealed, and a tunnel before it in the same trace "
                                  "was revealed: TNT reveals the first tunnel that yields hops (tnt.md 4.6)",
 }
-STOP_REASONS = {"NTH-RV": "stop-nothing-revealed", "ING-NF": "stop-ingress-not-found",
+STOP_REASONS: dict[str, Cause] = {"NTH-RV": "stop-nothing-revealed", "ING-NF": "stop-ingress-not-found",
                 "TGT-NR": "stop-target-not-reached"}
 OUTCOMES = ("correct", "partly", "undetectable", "flagged-not-revealed", "missed", "false-tunnel")
 PARTS = ("class", "ingress", "egress", "lsrs")
 
 
-def _undetectable_code(why: str) -> str:
+def _undetectable_code(why: str) -> Cause:
     """The cause code of a visibility() text."""
     if why.startswith("silent LSRs"):
         return "silent-lsrs"
@@ -154,16 +165,17 @@ def _undetectable_code(why: str) -> str:
     raise ValueError(f"visibility text without a cause code: {why}")
 
 
-def _node(lab, addr):
+def _node(lab: Lab, addr: str | None) -> str | None:
     return lab.owner_of(addr) if addr else None
 
 
-def _zero(keys=COUNTS) -> Counter:
+def _zero(keys: Iterable[str] = COUNTS) -> Counter[str]:
     return Counter({k: 0 for k in keys})
 
 
 # ---------------------------------------------------------------- visibility (truth + vendor)
-def visibility(lab, t: dict, thresholds: dict | None = None, silent=None) -> str | None:
+def visibility(lab: Lab, t: TruthTunnelRecord, thresholds: Thresholds | None = None,
+               silent: Iterable[str] | None = None) -> str | None:
     """None if some TNT signal can see the truth tunnel `t`, else the reason it cannot.
     Decided from the truth (class, LSRs, ending, return-path lengths) and the routers' vendor
     behaviour, never from a detector's output."""
@@ -179,15 +191,15 @@ def visibility(lab, t: dict, thresholds: dict | None = None, silent=None) -> str
         quiet = set(silent or ())
         pops_first = t.get("ending") == "php"
 
-        def answers(x):
+        def answers(x: Node) -> bool:
             # the engine: lse_expiry drop sends nothing, answer_time_exceeded false neither,
             # and the truth's walker marks a router whose routed reply has no way back
             return x.personality.lse_expiry != "drop" and x.personality.answer_time_exceeded and x.name not in quiet
 
-        def pops_before_answer(i, x):
+        def pops_before_answer(i: int, x: Node) -> bool:
             return i == n and pops_first and x.personality.php_expiry == "pop-first"
 
-        def tunnelled(x):
+        def tunnelled(x: Node) -> bool:
             # engine/router.py _lse_expired: icmp_tunneling sends the error along the LSP when
             # the probe is in its tunnel_scope (TNT probes with ICMP: all, or multi-label with
             # two labels or more; a udp scope never tunnels an ICMP probe's error)
@@ -222,21 +234,22 @@ def visibility(lab, t: dict, thresholds: dict | None = None, silent=None) -> str
 
 
 # ---------------------------------------------------------------- one trace
-def _hop_nodes(lab, trace, revealed: bool) -> list:
+def _hop_nodes(lab: Lab, trace: TraceRecord, revealed: bool) -> list[tuple[int | None, str | None]]:
     """(probe TTL, router) of the base trace's hops (revealed=False) or of the revealed hops;
     None for an unknown address."""
     return [(h.get("probe_ttl"), _node(lab, h["address"])) for h in trace["hops"]
             if bool(h.get("revealed")) == revealed and h.get("address")]
 
 
-def _expected_ttl(path: dict) -> dict:
+def _expected_ttl(path: PathTruthRecord) -> dict[str, int]:
     """node -> the probe TTL at which a probe expires there on this path: its position, less
     the hidden tunnels' LSRs before it (a pipe tunnel costs its ingress and egress only)."""
-    hidden = set()
+    hidden: set[str] = set()
     for t in path["tunnels"]:
         if t.get("hidden"):
             hidden |= set(t["lsrs"])
-    out, k = {}, 0
+    out: dict[str, int] = {}
+    k = 0
     for i, s in enumerate(path["forward"]):
         if i and s["node"] not in hidden:
             k += 1
@@ -244,7 +257,7 @@ def _expected_ttl(path: dict) -> dict:
     return out
 
 
-def choose_path(lab, paths: list[dict], trace: dict):
+def choose_path(lab: Lab, paths: list[PathTruthRecord], trace: TraceRecord) -> tuple[int | None, PathTruthRecord, int]:
     """(index, path, hops off it): the listed path the trace's hops show (rule 2)."""
     if not paths:
         return None, {"forward": [], "tunnels": []}, 0
@@ -253,13 +266,13 @@ def choose_path(lab, paths: list[dict], trace: dict):
     rev = {n for _, n in _hop_nodes(lab, trace, True)}
     src_owner = trace.get("vantage_point")
 
-    def key(ip):
+    def key(ip: tuple[int, PathTruthRecord]) -> tuple[int, int, int, bool, int, int]:
         i, p = ip
         on = {s["node"] for s in p["forward"]}
         hits = len({n for n in seen if n in on})
         off = sum(1 for n in seen if n not in on and n != src_owner)
         ttl = _expected_ttl(p)
-        placed = sum(1 for k, n in base if k is not None and ttl.get(n) == k)
+        placed = sum(1 for k, n in base if k is not None and n is not None and ttl.get(n) == k)
         revealed = len(rev & on)
         return (hits, -off, placed, bool(p.get("flow_path")), revealed, -i)
     i, p = max(enumerate(paths), key=key)
@@ -267,7 +280,7 @@ def choose_path(lab, paths: list[dict], trace: dict):
     return i, p, sum(1 for n in seen if n not in on and n != src_owner)
 
 
-def _flagged(lab, trace: dict, t: dict, thresholds: dict) -> str | None:
+def _flagged(lab: Lab, trace: TraceRecord, t: TruthTunnelRecord, thresholds: Thresholds) -> FiredTrigger | None:
     """The trigger that fired on the hop of truth tunnel t's egress, if any (rule 4)."""
     hops = [h for h in trace["hops"] if not h.get("revealed")]
     for h in hops:
@@ -289,7 +302,7 @@ def _flagged(lab, trace: dict, t: dict, thresholds: dict) -> str | None:
     return None
 
 
-def _trigger_index(lab, trace: dict, t: dict) -> int | None:
+def _trigger_index(lab: Lab, trace: TraceRecord, t: TruthTunnelRecord) -> int | None:
     """Index in the trace's hops of the hop a trigger for truth tunnel t fires on: its egress's,
     or for a UHP tunnel the hop after it (the duplicated address)."""
     want = {t["egress"]} | ({t.get("after_egress")} if t.get("ending") == "uhp" else set())
@@ -299,7 +312,7 @@ def _trigger_index(lab, trace: dict, t: dict) -> int | None:
     return None
 
 
-def _revealed_before(lab, trace: dict, t: dict) -> bool:
+def _revealed_before(lab: Lab, trace: TraceRecord, t: TruthTunnelRecord) -> bool:
     """TNT reveals the first tunnel that yields hops and tries the next ones only while the
     earlier ones reveal nothing (tnt.md 4.6): did a tunnel before t's trigger hop yield hops?"""
     k = _trigger_index(lab, trace, t)
@@ -310,10 +323,10 @@ def _revealed_before(lab, trace: dict, t: dict) -> bool:
                for h in trace["hops"][:k])
 
 
-def _attempts(h: dict) -> list[tuple]:
+def _attempts(h: HopRecord) -> list[Attempt]:
     """A hop's failed revelation attempts as (trigger, stop reason, buddy): uTNT's JSON gives
     {trigger, reason, buddy}, TNT's verbose dump `(ATTEMPT,<trigger>,<reason>[,BUD])`."""
-    out = []
+    out: list[Attempt] = []
     for a in h.get("attempts") or []:
         if isinstance(a, dict):
             out.append((a.get("trigger"), a.get("reason"), bool(a.get("buddy"))))
@@ -325,19 +338,19 @@ def _attempts(h: dict) -> list[tuple]:
     return out
 
 
-def _stop_reason(lab, trace: dict, t: dict) -> tuple | None:
+def _stop_reason(lab: Lab, trace: TraceRecord, t: TruthTunnelRecord) -> tuple[str | None, str, bool] | None:
     """TNT's (or uTNT's) own stop reason for a failed revelation of truth tunnel t: the
     attempt recorded on its trigger hop (verbose dump), if any."""
     k = _trigger_index(lab, trace, t)
     if k is None:
         return None
     for trig, reason, buddy in _attempts(trace["hops"][k]):
-        if reason in STOP_REASONS:
+        if reason is not None and reason in STOP_REASONS:
             return trig, reason, buddy
     return None
 
 
-def _ended_before(lab, trace: dict, path: dict, t: dict) -> str | None:
+def _ended_before(lab: Lab, trace: TraceRecord, path: PathTruthRecord, t: TruthTunnelRecord) -> str | None:
     """The base trace's stop reason when it stopped before truth tunnel t (rule 4): the trace did
     not complete, its highest probe TTL stays under the TTL at which a probe expires at t's
     ingress (_expected_ttl), and none of its hops is the ingress or a router after it on the
@@ -353,26 +366,26 @@ def _ended_before(lab, trace: dict, path: dict, t: dict) -> str | None:
     base = [h for h in trace["hops"] if not h.get("revealed")]
     if any(h.get("address") and _node(lab, h["address"]) in beyond for h in base):
         return None
-    ttls = [h["probe_ttl"] for h in base if h.get("probe_ttl") is not None]
+    ttls = [k for h in base if (k := h.get("probe_ttl")) is not None]
     if not ttls or max(ttls) >= _expected_ttl(path).get(t["ingress"], 0):
         return None
     return stop
 
 
-def _merged(lab, trace: dict, t: dict, used: dict) -> str | None:
+def _merged(lab: Lab, trace: TraceRecord, t: TruthTunnelRecord, used: dict[int, TruthTunnelRecord]) -> str | None:
     """Truth tunnel t's LSRs or egress inside a reported tunnel already matched with another
     truth tunnel (rule 4): the trace shows one tunnel where the truth has two."""
     core = {t["egress"], *t["lsrs"]}
     for i, o in used.items():
         u = trace["tunnels"][i]
-        mine = sorted({_node(lab, a) for a in [u.get("egress"), *u.get("lsrs", [])] if a} & core)
+        mine = sorted(core & {_node(lab, a) for a in [u.get("egress"), *u.get("lsrs", [])] if a})
         if mine and o is not t:
             return (f"{', '.join(mine)} reported inside the {u.get('class')} tunnel matched with the truth tunnel "
                     f"{o['ingress']}->{o['egress']}: TNT's tags ran the two together (tnt.md 3.3)")
     return None
 
 
-def _candidate_tagged(lab, trace: dict, t: dict, trig: str | None) -> str | None:
+def _candidate_tagged(lab: Lab, trace: TraceRecord, t: TruthTunnelRecord, trig: str | None) -> str | None:
     """The hop truth tunnel t's trigger fired on, or the ingress hop before it, already in another
     reported tunnel (rule 4; tnt.md 3.3: sc_tnt queues no test for a hop that is an LSR or an
     egress already, for a DUPIP pair whose first hop is, nor from an ingress inside an explicit
@@ -400,7 +413,7 @@ def _candidate_tagged(lab, trace: dict, t: dict, trig: str | None) -> str | None
     return None
 
 
-def _egress_hop(lab, trace: dict, t: dict) -> dict | None:
+def _egress_hop(lab: Lab, trace: TraceRecord, t: TruthTunnelRecord) -> HopRecord | None:
     """The base trace's time-exceeded from truth tunnel t's egress router, if any."""
     for h in trace["hops"]:
         if not h.get("revealed") and h.get("address") and h.get("icmp_type", 11) == 11 \
@@ -409,7 +422,7 @@ def _egress_hop(lab, trace: dict, t: dict) -> dict | None:
     return None
 
 
-def _miss_reason(lab, trace: dict, t: dict, thresholds: dict) -> str | None:
+def _miss_reason(lab: Lab, trace: TraceRecord, t: TruthTunnelRecord, thresholds: Thresholds) -> str | None:
     """Why a tunnel that some return path makes detectable was missed, when a named router
     behaviour explains it (rule 4), else None.
 
@@ -438,7 +451,7 @@ def _miss_reason(lab, trace: dict, t: dict, thresholds: dict) -> str | None:
             + " (each reply is hashed on its own ICMP header, engine flow_hash; tnt.md 3.2)")
 
 
-def _revelation_reason(lab, trace: dict, t: dict) -> str | None:
+def _revelation_reason(lab: Lab, trace: TraceRecord, t: TruthTunnelRecord) -> str | None:
     """Why LSRs of a detected hidden tunnel were not revealed, when a named TNT rule explains it.
 
     ecmp-revelation: TNT's revelation traces go toward the egress's (and then the revealed
@@ -458,7 +471,7 @@ def _revelation_reason(lab, trace: dict, t: dict) -> str | None:
     return None
 
 
-def _hidden_target(lab, trace: dict, t: dict) -> str | None:
+def _hidden_target(lab: Lab, trace: TraceRecord, t: TruthTunnelRecord) -> str | None:
     """Why the revelation of hidden truth tunnel t revealed nothing, when the truth shows it:
     the detector stopped on the egress hop with NTH-RV, and no trace toward the address that
     hop answered from can show a router between ingress and egress (truth `reveal_from`: the
@@ -469,7 +482,7 @@ def _hidden_target(lab, trace: dict, t: dict) -> str | None:
         return None
     h = trace["hops"][k]
     addr = h.get("address")
-    if _node(lab, addr) != t["egress"] or (t.get("reveal_from") or {}).get(addr) != []:
+    if addr is None or _node(lab, addr) != t["egress"] or (t.get("reveal_from") or {}).get(addr) != []:
         return None
     stop = next(((trig, r) for trig, r, _ in _attempts(h) if r == "NTH-RV"), None)
     if stop is None:
@@ -481,9 +494,9 @@ def _hidden_target(lab, trace: dict, t: dict) -> str | None:
             + " (tnt.md 4.3)")
 
 
-def _alt_lsrs(other_paths: list[dict], t: dict) -> set:
+def _alt_lsrs(other_paths: list[PathTruthRecord], t: TruthTunnelRecord) -> set[str]:
     """LSRs of the same (ingress, egress) tunnel on the other listed equal-cost paths."""
-    alt = set()
+    alt: set[str] = set()
     for p in other_paths:
         for o in p["tunnels"]:
             if o["ingress"] == t["ingress"] and o["egress"] == t["egress"]:
@@ -491,7 +504,7 @@ def _alt_lsrs(other_paths: list[dict], t: dict) -> set:
     return alt
 
 
-def _with_cause(v: dict, code: str | None, text: str | None = None) -> dict:
+def _with_cause(v: VerdictRecord, code: Cause | None, text: str | None = None) -> VerdictRecord:
     """A verdict with its cause: the code (CAUSES) and the English beside it (`reason`)."""
     if code:
         v["cause"] = code
@@ -499,12 +512,12 @@ def _with_cause(v: dict, code: str | None, text: str | None = None) -> dict:
     return v
 
 
-def _unseeable(lab, path: dict, t: dict) -> dict:
+def _unseeable(lab: Lab, path: PathTruthRecord, t: TruthTunnelRecord) -> dict[str, str]:
     """LSRs of truth tunnel t that no probe of this trace can make answer, with why: the truth
     marks their step silent (drops an expiring label, sends no time-exceeded, or has no route
     back for a routed reply), or they sit inside an LSP stacked with TTL 255 (LDP over RSVP
     with a Junos head: the probe's TTL never expires there)."""
-    out = {}
+    out: dict[str, str] = {}
     steps = {s["node"]: s for s in path["forward"]}
     for n in t["lsrs"]:
         st = steps.get(n)
@@ -518,7 +531,8 @@ def _unseeable(lab, path: dict, t: dict) -> dict:
     return out
 
 
-def score_trace(lab, truth_probe: dict, trace: dict, thresholds: dict | None = None) -> dict:
+def score_trace(lab: Lab, truth_probe: ProbeTruthRecord, trace: TraceRecord,
+                thresholds: Thresholds | None = None) -> TraceScoreRecord:
     """truth_probe: one entry of ground_truth()['probes']; trace: one uTNT JSON trace."""
     th = {**THRESHOLDS, **(thresholds or {})}
     pi, path, off = choose_path(lab, truth_probe["paths"], trace)
@@ -527,9 +541,9 @@ def score_trace(lab, truth_probe: dict, trace: dict, thresholds: dict | None = N
     quiet = {s["node"] for s in path["forward"] if s.get("silent")}
     reported = trace.get("tunnels", [])
     c = _zero()
-    per_class: dict[str, Counter] = {}
-    verdicts = []
-    used: dict[int, dict] = {}            # reported index -> truth tunnel it matched
+    per_class: dict[str, Counter[str]] = {}
+    verdicts: list[VerdictRecord] = []
+    used: dict[int, TruthTunnelRecord] = {}            # reported index -> truth tunnel it matched
     for t in truth:
         cls = t["class"]
         pc = per_class.setdefault(cls, _zero())
@@ -570,7 +584,7 @@ def score_trace(lab, truth_probe: dict, trace: dict, thresholds: dict | None = N
                     "one-tunnel-per-trace", f"{trig} fired on its egress, and a tunnel before it in the same trace "
                                             "was revealed: TNT reveals the first tunnel that yields hops (tnt.md 4.6)"))
                 continue
-            v = {"truth": t, "reported": None, "verdict": "missed", "outcome": "missed"}
+            v: VerdictRecord = {"truth": t, "reported": None, "verdict": "missed", "outcome": "missed"}
             if trig:
                 v["trigger"] = trig
             stop = _stop_reason(lab, trace, t)
@@ -580,8 +594,8 @@ def score_trace(lab, truth_probe: dict, trace: dict, thresholds: dict | None = N
             merged = _merged(lab, trace, t, used)
             tagged = _candidate_tagged(lab, trace, t, trig) if not stop else None
             if ended:
-                _with_cause(v, "trace-ended-before", f"the base trace stopped ({ended}) at probe TTL "
-                                                     f"{max(h['probe_ttl'] for h in trace['hops'] if not h.get('revealed') and h.get('probe_ttl') is not None)}, "
+                top = max(k for h in trace["hops"] if not h.get("revealed") and (k := h.get("probe_ttl")) is not None)
+                _with_cause(v, "trace-ended-before", f"the base trace stopped ({ended}) at probe TTL {top}, "
                                                      f"before the ingress {t['ingress']}: no hop of it reached the tunnel")
             elif stop and _hidden_target(lab, trace, t):
                 _with_cause(v, "egress-address-hidden", _hidden_target(lab, trace, t))
@@ -609,7 +623,7 @@ def score_trace(lab, truth_probe: dict, trace: dict, thresholds: dict | None = N
             continue
         best = reported[best_i]
         used[best_i] = t
-        ok = {
+        ok: dict[Part, bool] = {
             "class": CLASS_MAP.get(cls) == best["class"],
             "ingress": _node(lab, best.get("ingress")) == t["ingress"],
             "egress": _node(lab, best.get("egress")) == t["egress"],
@@ -625,7 +639,7 @@ def score_trace(lab, truth_probe: dict, trace: dict, thresholds: dict | None = N
             if t["hidden"]:
                 cc["hidden_lsrs_revealed"] += lsrs_found
         wrong = [k for k, v in ok.items() if not v]
-        text = list(wrong)
+        text: list[str] = list(wrong)
         if missing:
             wrong.append("lsrs")
             text.append(f"{missing} LSR(s) not found")
@@ -670,9 +684,9 @@ def score_trace(lab, truth_probe: dict, trace: dict, thresholds: dict | None = N
             verdicts.append({"truth": None, "reported": u, "verdict": "false tunnel", "outcome": "false-tunnel"})
     # false LSRs (rule 5): any reported LSR that is not an LSR of the truth tunnel it matched
     for i, u in enumerate(reported):
-        t = used.get(i)
-        true_lsrs = set(t["lsrs"]) if t else set()
-        alt = _alt_lsrs(others, t) if t else set()
+        m = used.get(i)
+        true_lsrs = set(m["lsrs"]) if m else set()
+        alt = _alt_lsrs(others, m) if m else set()
         for a in u.get("lsrs", []):
             if not a:
                 continue
@@ -692,7 +706,7 @@ def score_trace(lab, truth_probe: dict, trace: dict, thresholds: dict | None = N
 
 
 # ---------------------------------------------------------------- a run
-def _vantage_point(lab, truth: dict, trace: dict) -> str | None:
+def _vantage_point(lab: Lab, truth: TruthRecord, trace: TraceRecord) -> str | None:
     vp = trace.get("vantage_point")
     if vp:
         return vp
@@ -704,7 +718,7 @@ def _vantage_point(lab, truth: dict, trace: dict) -> str | None:
     return cands.pop() if len(cands) == 1 else None
 
 
-def is_perfect(total: Counter | dict) -> bool:
+def is_perfect(total: Counter[str] | CountsRecord) -> bool:
     """Rule 6."""
     return (total["detected"] == total["present"] == total["class_correct"] == total["ingress_correct"]
             == total["egress_correct"] and total["lsrs_found"] == total["lsrs_present"]
@@ -713,15 +727,16 @@ def is_perfect(total: Counter | dict) -> bool:
             and total["off_path_traces"] == 0)
 
 
-def score_run(lab, truth: dict, traces: list[dict], thresholds: dict | None = None) -> dict:
+def score_run(lab: Lab, truth: TruthRecord, traces: list[TraceRecord], thresholds: Thresholds | None = None) -> RunScoreRecord:
     """Score every trace against the truth probe with the same (vantage point, destination).
 
     Returns {"totals", "per_class", "traces" (one per trace, with its `trace_index`),
     "unmatched" (traces the truth has no probe for), "perfect"}."""
-    by_key = {(p["from"], p["to"]): p for p in truth["probes"]}
-    scored, unmatched = [], []
+    by_key: dict[tuple[str | None, str], ProbeTruthRecord] = {(p["from"], p["to"]): p for p in truth["probes"]}
+    scored: list[TraceScoreRecord] = []
+    unmatched: list[UnmatchedRecord] = []
     total = _zero(COUNTS + TRACE_COUNTS)
-    per_class: dict[str, Counter] = {}
+    per_class: dict[str, Counter[str]] = {}
     for ti, tr in enumerate(traces):
         total["traces"] += 1
         vp = _vantage_point(lab, truth, tr)
@@ -740,21 +755,22 @@ def score_run(lab, truth: dict, traces: list[dict], thresholds: dict | None = No
         for k, v in s["per_class"].items():
             per_class.setdefault(k, _zero()).update(v)
     probed = {tr.get("dst") for tr in traces}
-    not_probed = []
+    not_probed: list[NotProbedRecord] = []
     for p in truth.get("probes6", []):
         if p["to"] in probed:
             continue
-        path = p["paths"][0] if p["paths"] else {"tunnels": []}
-        for t in path["tunnels"]:
+        tunnels = p["paths"][0]["tunnels"] if p["paths"] else []
+        for t in tunnels:
             total["undetectable"] += 1
             per_class.setdefault(t["class"], _zero())["undetectable"] += 1
         not_probed.append({"from": p["from"], "to": p["to"], "to_name": p["to_name"],
                            "verdicts": [{"truth": t, "reported": None, "verdict": f"undetectable: {NOT_PROBED_IPV6}",
                                          "outcome": "undetectable", "cause": "not-probed-ipv6",
                                          "reason": f"not-probed-ipv6: {NOT_PROBED_IPV6}"}
-                                        for t in path["tunnels"]]})
-    out = {"totals": dict(total), "per_class": {k: dict(v) for k, v in per_class.items()},
+                                        for t in tunnels]})
+    out: RunScoreRecord = {"totals": dict(total), "per_class": {k: dict(v) for k, v in per_class.items()},
            "traces": scored, "unmatched": unmatched, "perfect": is_perfect(total)}
     if not_probed:
         out["not_probed"] = not_probed
-    return check("score", out)          # the Score document (testbed/documents); unchanged
+    check("score", out)                 # the Score document (testbed/documents); unchanged
+    return out

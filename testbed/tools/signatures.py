@@ -60,9 +60,9 @@ def signature_row(lab_name: str, vendor: str | None, knobs: dict | None = None, 
         if h.address is None:
             names.append("*")
             continue
-        n = lab.owner_of(h.address) or h.address
-        names.append(("=" if n == prev else "") + n + _annotate(h))
-        prev = n
+        who = lab.owner_of(h.address) or h.address
+        names.append(("=" if who == prev else "") + who + _annotate(h))
+        prev = who
     sig = {}
     for h in hops:
         if h.address and h.reply_ttl:

@@ -8,14 +8,24 @@ Each tunnel also carries what TNT's invisible-tunnel triggers should read at its
 """
 from __future__ import annotations
 
-from ipaddress import ip_address
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, ip_address
+from typing import TYPE_CHECKING, Any, cast
 
 from testbed.documents import check
 from testbed.engine.reply import reply_source as choose_source
 from testbed.engine.reply import source_mode
 
-from .tunnels import tunnels_on
-from .walk import addr_str, flow_picker, walk
+from .tunnels import Tunnel, tunnels_on
+from .walk import Address, AddressLike, H, Step, addr_str, flow_picker, walk
+
+if TYPE_CHECKING:
+    from testbed.controlplane.tables import ControlPlane, NextHop, Route
+    from testbed.errors import Problem
+    from testbed.lab.model import Lab, Node, Probe
+
+Doc = dict[str, Any]         # a part of the truth document (JSON; its schema: testbed/documents, check("truth"))
+Flows = dict[tuple[str, str], tuple[str, str, int]]     # (vantage point, destination) -> (source, method, flow)
 
 SIXPE_NOTE = ("6PE: IPv6 over the IPv4 core with the IPv6 explicit-null label 2 under the transport label; "
               "the LSRs answer from IPv4-mapped addresses (::ffff:a.b.c.d)")
@@ -23,7 +33,17 @@ SIXPE_NOTE = ("6PE: IPv6 over the IPv4 core with the IPv6 explicit-null label 2 
 HIDDEN = ("opaque", "invisible-php", "invisible-uhp")
 
 
-def segment_json(lab, path, t) -> dict:
+@dataclass
+class _Memo:
+    """What one ground truth asks again and again (the same trace from many probes): per tunnel,
+    the LSRs a revelation trace can show (_reveal_lsrs) and those the first one from a vantage point
+    shows (_first_revealed); per router and prober, its equal-cost replies (_returns)."""
+    reveal: dict[tuple[str, str, str], list[list[str]]] = field(default_factory=dict)
+    first: dict[tuple[str, str, str, str], list[str]] = field(default_factory=dict)
+    returns: dict[tuple[str, str, str], list[Doc]] = field(default_factory=dict)
+
+
+def segment_json(lab: Lab, path: list[Step], t: Tunnel) -> Doc:
     """A labelled stretch with no LSR (docs/tunnels.md): the ingress pushes a label that the very
     next router removes. Nothing lies between them to find or reveal, so it is not counted as a
     tunnel; `seen_as` says what a trace can show of it (from the routers' vendor behaviour):
@@ -60,7 +80,7 @@ def segment_json(lab, path, t) -> dict:
             "notes": list(t.notes)}
 
 
-def _delivered(cp, path, dst) -> bool:
+def _delivered(cp: ControlPlane, path: list[Step], dst: AddressLike) -> bool:
     """Does the walked path deliver to dst: a plain delivery, or a UHP tunnel's explicit-null pop
     at the router that owns dst (a router vantage point whose own address is reached through a
     UHP LSP: walk ends the path at the pop, with nothing under the label to forward)."""
@@ -72,7 +92,8 @@ def _delivered(cp, path, dst) -> bool:
     return last.action == "pop-explicit-null" and ip_address(str(dst)) in cp.lab.nodes[last.node].addresses()
 
 
-def _expected_triggers(cp, lab, path, tunnels, t, src_addr):
+def _expected_triggers(cp: ControlPlane, lab: Lab, path: list[Step], tunnels: list[Tunnel], t: Tunnel,
+                       src_addr: Address) -> tuple[list[int] | None, list[int] | None]:
     """FRPLA and RTLA at the egress hop of tunnel t (tnt.md 2.3, 3.2): FRPLA = R_TE - probe
     TTL, with R_TE the return path's length counted through the return tunnels (min() at pop
     keeps their LSE-TTL); RTLA = R_TE - R_ER, for a <255,!=255> egress.
@@ -106,15 +127,16 @@ def _expected_triggers(cp, lab, path, tunnels, t, src_addr):
     return frpla, rtla
 
 
-def _reveal_lsrs(cp, t, cache: dict) -> list[list[str]]:
+def _reveal_lsrs(cp: ControlPlane, t: Tunnel, memo: _Memo) -> list[list[str]]:
     """The LSRs a revelation trace can show (tnt.md 4.3): TNT traces toward the egress's
     incoming address, another destination than the probe's, hence another Paris flow; every
     equal-cost path from the ingress to that address gives the routers between them."""
     if not t.egress_addr:
         return []
     key = (t.ingress, t.egress, t.egress_addr)
+    cache = memo.reveal
     if key not in cache:
-        out = []
+        out: list[list[str]] = []
         for b in walk(cp, t.ingress, t.egress_addr):
             ns = [s.node for s in b]
             if t.egress in ns:
@@ -125,7 +147,7 @@ def _reveal_lsrs(cp, t, cache: dict) -> list[list[str]]:
     return cache[key]
 
 
-def _first_revealed(cp, source: str, t, addr: str, cache: dict) -> list[str]:
+def _first_revealed(cp: ControlPlane, source: str, t: Tunnel, addr: str, memo: _Memo) -> list[str]:
     """The routers between hidden tunnel t's ingress and egress that the first revelation trace
     from `source` toward `addr` (an address the egress answers from; TNT traces toward the
     egress hop's address, tnt.md 4.3) can show, over every equal-cost path: those that answer
@@ -133,9 +155,10 @@ def _first_revealed(cp, source: str, t, addr: str, cache: dict) -> list[str]:
     the LSP toward the address of the link the egress shares with it ends at that LSR; the LSP
     toward the address of another link of the egress ends at the egress itself, as hidden as
     the tunnel (pipe TTL): the trace shows nothing between them (TNT's NTH-RV)."""
-    key = ("first", source, t.ingress, t.egress, addr)
+    key = (source, t.ingress, t.egress, addr)
+    cache = memo.first
     if key not in cache:
-        out = []
+        out: list[str] = []
         for b in walk(cp, source, addr):
             nodes = [s.node for s in b]
             if t.ingress not in nodes:
@@ -150,7 +173,7 @@ def _first_revealed(cp, source: str, t, addr: str, cache: dict) -> list[str]:
     return cache[key]
 
 
-def _uncounted(cp, ret, ret_tunnels, ittl: int) -> int:
+def _uncounted(cp: ControlPlane, ret: list[Step], ret_tunnels: list[Tunnel], ittl: int) -> int:
     """LSRs of the return path's tunnels that a reply sent with initial TTL `ittl` by ret's
     first router does not count. A pipe tunnel's LSRs count only through min(IP-TTL, LSE-TTL)
     at the pop (tnt.md 2.2): not at all when the egress applies no min() or the penultimate
@@ -182,7 +205,7 @@ def _uncounted(cp, ret, ret_tunnels, ittl: int) -> int:
     return out
 
 
-def _php_writes_back(cp, path, node: str) -> bool:
+def _php_writes_back(cp: ControlPlane, path: list[Step], node: str) -> bool:
     """The penultimate hop `node` of a walked path: its vendor write-back and the LFIB hop's
     (a no-decrement-ttl LSP pops without it)."""
     if not cp.lab.nodes[node].personality.php_ttl_writeback:
@@ -194,7 +217,7 @@ def _php_writes_back(cp, path, node: str) -> bool:
     return True
 
 
-def silent_reason(cp, step, src_addr, udp: bool = False) -> str | None:
+def silent_reason(cp: ControlPlane, step: Step, src_addr: Address, udp: bool = False) -> str | None:
     """Why the router of a walked step sends nothing back when a probe expires there (None: it
     answers). Mirrors the engine (engine/router.py _lse_expired, _originate): a router that
     drops expiring labels (Linux) or sends no time-exceeded (answer_time_exceeded false) is
@@ -219,7 +242,7 @@ def silent_reason(cp, step, src_addr, udp: bool = False) -> str | None:
     return None
 
 
-def _ip_routed(cp, step, udp: bool = False) -> bool:
+def _ip_routed(cp: ControlPlane, step: Step, udp: bool = False) -> bool:
     """Whether the time-exceeded of the router of a walked step is IP-routed back (not sent along
     the LSP the probe was on): an unlabelled probe, a penultimate hop that pops first, a router
     without ICMP tunnelling or out of its tunnel_scope (engine/router.py _lse_expired)."""
@@ -235,12 +258,12 @@ def _ip_routed(cp, step, udp: bool = False) -> bool:
     return pops_first or not (n.icmp_tunneling and hop is not None and scope)
 
 
-def _lookup(cp, node: str, addr):
+def _lookup(cp: ControlPlane, node: str, addr: AddressLike) -> Route | None:
     a = ip_address(str(addr))
     return cp.tables[node].lookup6(a) if a.version == 6 else cp.tables[node].lookup(a)
 
 
-def reply_source6(cp, node: str, in_addr, to) -> str | None:
+def reply_source6(cp: ControlPlane, node: str, in_addr: Address | None, to: Address) -> str | None:
     """The source of `node`'s ICMPv6 error to `to` (mirrors engine/ipv6.py _source6): the IPv6
     address of the interface its route back leaves through, else its first IPv6 address, else
     the IPv4-mapped address of the incoming interface (`in_addr` already is that on a P router)."""
@@ -256,7 +279,8 @@ def reply_source6(cp, node: str, in_addr, to) -> str | None:
     return addr_str(in_addr) if in_addr is not None else None
 
 
-def reply_sources(cp, node: str, in_addr, to, kind: str = "time_exceeded", probed=None) -> list:
+def reply_sources(cp: ControlPlane, node: str, in_addr: Address | None, to: IPv4Address,
+                  kind: str = "time_exceeded", probed: Address | None = None) -> list[tuple[str | None, NextHop | None]]:
     """[(source address or None, next hop or None)] of every reply `node` can send to `to` about a
     packet that came in at `in_addr`: one per equal-cost next hop of its route back, which the
     router decides first (by the answered packet's hash), the source following from it by its
@@ -266,21 +290,23 @@ def reply_sources(cp, node: str, in_addr, to, kind: str = "time_exceeded", probe
     n = cp.lab.nodes[node]
     mode = source_mode(n.icmp_source, kind)
     r = cp.tables[node].lookup(to)
-    hops = list(r.nexthops) if r is not None and r.nexthops else [None]
-    out = []
+    hops: list[NextHop | None] = list(r.nexthops) if r is not None and r.nexthops else [None]
+    out: list[tuple[str | None, NextHop | None]] = []
     for nh in hops:
         a = choose_source(mode, n.iface(nh.ifname).ip if nh is not None else None, in_addr, probed)
         out.append((str(a) if a is not None else None, nh))
     return out
 
 
-def reply_source(cp, node: str, in_addr, to, kind: str = "time_exceeded", probed=None):
+def reply_source(cp: ControlPlane, node: str, in_addr: Address | None, to: IPv4Address, kind: str = "time_exceeded",
+                 probed: Address | None = None) -> str | None:
     """The address `node` answers a packet from (reply_sources): with equal-cost next hops back,
     the one of the first (which one a flow takes is listed by reply_paths)."""
     return reply_sources(cp, node, in_addr, to, kind, probed)[0][0]
 
 
-def reply_paths(cp, node: str, to, in_addr=None, kind: str = "time_exceeded", probed=None) -> list[dict]:
+def reply_paths(cp: ControlPlane, node: str, to: IPv4Address, in_addr: Address | None = None,
+                kind: str = "time_exceeded", probed: Address | None = None) -> list[Doc]:
     """Every IP-routed reply `node` can send to `to`: per equal-cost next hop of its route back
     (reply_sources), its source address (`from`), and every path the reply can then take (later
     routers hash it on their own equal-cost next hops) with its length `r` as the reply's TTL
@@ -290,16 +316,16 @@ def reply_paths(cp, node: str, to, in_addr=None, kind: str = "time_exceeded", pr
     p = lab.nodes[node].personality
     ittl = p.ttl_echo_reply if kind == "echo_reply" else (
         p.ttl_time_exceeded if kind == "time_exceeded" else p.ttl_unreachable)
-    out = []
+    out: list[Doc] = []
     for src, nh in reply_sources(cp, node, in_addr, to, kind, probed):
         if nh is None:
             continue
-        first = []
+        first: list[NextHop] = []
 
-        def pick(hops, nh=nh):          # the router's own decision first, then every branch after it
+        def pick(hops: list[H], nh: NextHop = nh) -> list[H]:  # the router's own decision first, then every branch
             if not first:  # noqa: B023 (walk calls it in this iteration)
                 first.append(nh)  # noqa: B023 (walk calls it in this iteration)
-                return [nh]
+                return cast("list[H]", [nh])    # the first pick is at `node`'s route back: among NextHops
             return hops
         for ret in walk(cp, node, to, pick=pick):
             if _delivered(cp, ret, to):
@@ -308,19 +334,20 @@ def reply_paths(cp, node: str, to, in_addr=None, kind: str = "time_exceeded", pr
     return out
 
 
-def _behaviour(node) -> dict:
+def _behaviour(node: Node) -> Doc:
     """The vendor behaviour knobs in force at a node (vendor table, domain, router)."""
     from testbed.vendors import knob_names
     p = node.personality
     return {k: (list(v) if isinstance(v, tuple) else v) for k in knob_names() for v in [getattr(p, k)]}
 
 
-def ground_truth(cp, flows: dict | None = None) -> dict:
+def ground_truth(cp: ControlPlane, flows: Flows | None = None) -> Doc:
     """flows: {(vantage point, destination): (probe source address, method, flow id)} of the
     traces actually sent; the listed path that flow takes is marked `flow_path`."""
     lab = cp.lab
-    probes, probes6 = [], []
-    reveal_cache: dict = {}
+    probes: list[Doc] = []
+    probes6: list[Doc] = []
+    reveal_cache = _Memo()
     for pr in lab.probes:
         src_addr = lab.nodes[pr.source].primary_address()
         for dst, dname in zip(pr.targets, pr.target_names):
@@ -346,10 +373,11 @@ def ground_truth(cp, flows: dict | None = None) -> dict:
     doc = {"lab": lab.name, "probes": probes, "nodes": identity}
     if probes6:
         doc["probes6"] = probes6
-    return check("truth", doc)          # the Truth document (testbed/documents); unchanged
+    check("truth", doc)          # the Truth document (testbed/documents); unchanged
+    return doc
 
 
-def _returns(cp, step, src_addr, cache: dict) -> list[dict] | None:
+def _returns(cp: ControlPlane, step: Step, src_addr: IPv4Address, memo: _Memo) -> list[Doc] | None:
     """For a router with equal-cost next hops back to the prober whose time-exceeded is IP-routed:
     each reply it can send, its source address and return path (reply_paths). None otherwise
     (one next hop back: `time_exceeded_from` says it all)."""
@@ -358,22 +386,24 @@ def _returns(cp, step, src_addr, cache: dict) -> list[dict] | None:
     r = cp.tables[step.node].lookup(src_addr)
     if r is None or len(r.nexthops) < 2:
         return None
-    key = ("returns", step.node, str(step.in_addr), str(src_addr))
+    key = (step.node, str(step.in_addr), str(src_addr))
+    cache = memo.returns
     if key not in cache:
         cache[key] = reply_paths(cp, step.node, src_addr, step.in_addr)
     return cache[key]
 
 
-def _probe(cp, pr, src_addr, dst, dname, flows, reveal_cache: dict) -> dict:
+def _probe(cp: ControlPlane, pr: Probe, src_addr: Address, dst: Address, dname: str, flows: Flows | None,
+           reveal_cache: _Memo) -> Doc:
     """The truth of one (vantage point, destination): forward paths with their tunnels, returns."""
     lab = cp.lab
     v6 = dst.version == 6
     fwd = walk(cp, pr.source, dst)
     back = walk(cp, dname, src_addr) if dname in lab.nodes else []
-    paths = []
+    paths: list[Doc] = []
     for p in fwd:
         tuns = tunnels_on(lab, p, cp)
-        tj = []
+        tj: list[Doc] = []
         segs = [segment_json(lab, p, t) for t in tuns if not t.lsrs]
         for t in tuns:
             if not t.lsrs:
@@ -386,7 +416,7 @@ def _probe(cp, pr, src_addr, dst, dname, flows, reveal_cache: dict) -> dict:
             d["rtla_expected"] = max(rtla) if rtla else None
             d["frpla_return_paths"], d["rtla_return_paths"] = frpla, rtla
             d["reveal_lsrs"] = _reveal_lsrs(cp, t, reveal_cache) if t.hidden else []
-            if t.hidden and not v6:
+            if t.hidden and isinstance(src_addr, IPv4Address):       # (not v6)
                 # per address the egress may answer the probe from (one per equal-cost next hop
                 # back), the LSRs the first revelation trace toward it can show
                 eg = next((s for s in p if s.node == t.egress and s.in_addr is not None), None)
@@ -404,17 +434,17 @@ def _probe(cp, pr, src_addr, dst, dname, flows, reveal_cache: dict) -> dict:
             d["after_egress"] = nodes[k + 1] if k is not None and k + 1 < len(nodes) else None
             d["after_egress_is_destination"] = k is not None and k + 2 == len(nodes)
             tj.append(d)
-        steps = []
-        quiet = {}
+        steps: list[Doc] = []
+        quiet: dict[str, str] = {}
         for s in p:
             j = s.to_json()
             if s.in_addr is not None:       # who answers a probe expiring here, from which address
-                j["time_exceeded_from"] = reply_source6(cp, s.node, s.in_addr, src_addr) if v6 else \
-                    reply_source(cp, s.node, s.in_addr, src_addr)
+                j["time_exceeded_from"] = reply_source(cp, s.node, s.in_addr, src_addr) \
+                    if isinstance(src_addr, IPv4Address) else reply_source6(cp, s.node, s.in_addr, src_addr)
                 why = silent_reason(cp, s, src_addr) if s.action not in ("deliver", "drop") else None
                 if why:
                     j["silent"] = quiet[s.node] = why
-                elif not v6 and s.action not in ("deliver", "drop"):
+                elif isinstance(src_addr, IPv4Address) and s.action not in ("deliver", "drop"):     # (not v6)
                     rets = _returns(cp, s, src_addr, reveal_cache)
                     if rets:
                         j["time_exceeded_returns"] = rets
@@ -437,7 +467,8 @@ def _probe(cp, pr, src_addr, dst, dname, flows, reveal_cache: dict) -> dict:
             "return": [[s.node for s in p] for p in back]}
 
 
-def check_expect(lab, probes: list[dict], probes6: list[dict] | None = None, totals: dict | None = None) -> list:
+def check_expect(lab: Lab, probes: list[Doc], probes6: list[Doc] | None = None,
+                 totals: dict[str, Any] | None = None) -> list[Problem]:
     """The lab file's `expect:` block against its ground truth (probes: ground_truth()['probes'],
     every probe and equal-cost path in order): one Problem per expectation that fails, naming
     the file, the line of the block, the field, what the truth shows and the fix. `tunnels`
@@ -446,16 +477,24 @@ def check_expect(lab, probes: list[dict], probes6: list[dict] | None = None, tot
     be the truth's. `score` (checked when a run's score `totals` are given) names counts of the
     scorer's totals the run must give."""
     from testbed.errors import Problem
-    exp = lab.expect or {}
+    exp: dict[str, object] = lab.expect or {}
     out = []
     line = _expect_line(lab.source)
     for key, got_probes in (("tunnels", probes), ("tunnels6", probes6)):
         if key not in exp or got_probes is None:      # tunnels6: only where the IPv6 probes were walked
             continue
         want = exp[key] or []
+        if not isinstance(want, list):
+            out.append(Problem(lab.source, f"expect.{key}", f"expected a list of tunnels, got {want!r}; write one "
+                               "entry per tunnel: - {class: ..., ingress: ..., egress: ..., lsrs: [...]}", line))
+            continue
         got = [t for p in got_probes for path in p["paths"] for t in path["tunnels"]]
         for i, w in enumerate(want):
             field = f"expect.{key}[{i}]"
+            if not isinstance(w, dict):
+                out.append(Problem(lab.source, field, f"expected a tunnel's fields to check, got {w!r}; write "
+                                   "{class: ..., ingress: ..., egress: ..., lsrs: [...]}", line))
+                continue
             if i >= len(got):
                 out.append(Problem(lab.source, field, f"the truth has {len(got)} tunnel(s), none for "
                                    f"{_brief(w)}; fix the lab or drop this entry", line))
@@ -468,8 +507,12 @@ def check_expect(lab, probes: list[dict], probes6: list[dict] | None = None, tot
         if len(got) > len(want):
             out.append(Problem(lab.source, f"expect.{key}", f"the truth shows {len(got)} tunnel(s), the block lists "
                                f"{len(want)}; the first not listed: {_brief(got[len(want)])}; add it", line))
-    if totals is not None:
-        for k, v in (exp.get("score") or {}).items():
+    score = exp.get("score") or {}
+    if not isinstance(score, dict):
+        out.append(Problem(lab.source, "expect.score", f"expected the score's totals to check, got {score!r}; "
+                           "write {detected: N, ...} (names of the scorer's totals)", line))
+    elif totals is not None:
+        for k, v in score.items():
             if totals.get(k) != v:
                 out.append(Problem(lab.source, f"expect.score.{k}", f"expected {v!r}, the run's score gives "
                                    f"{totals.get(k)!r}; fix the lab, the detector or the expect block", line))
@@ -488,6 +531,6 @@ def _expect_line(source: str) -> int | None:
     return None
 
 
-def _brief(t: dict) -> str:
+def _brief(t: Doc) -> str:
     lsrs = " ".join(t.get("lsrs") or []) or "(none)"
     return f"{t.get('class')} {t.get('ingress')} -> {lsrs} -> {t.get('egress')}"

@@ -2,14 +2,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from testbed.controlplane.labelop import IPV6_EXPLICIT_NULL
 from testbed.controlplane.labelop import strip_explicit_null
 from testbed.controlplane.tables import EXPLICIT_NULL
 
-from .walk import addr_str
+from .walk import Step, addr_str
+
+if TYPE_CHECKING:
+    from testbed.controlplane.tables import ControlPlane
+    from testbed.lab.model import Lab, Node
 
 CLASSES = ("explicit", "implicit", "opaque", "invisible-php", "invisible-uhp")
+
+
+class InnerTunnel(TypedDict):
+    """A tunnel in a tunnel (LDP over RSVP, _inner_tunnels): as the truth document lists it."""
+    head: str
+    tail: str | None
+    lsrs: list[str]
+    push_ttl: str | int          # the head's stacked_push_ttl: "copy" or 255
+    hidden: bool
 
 
 @dataclass
@@ -26,7 +40,7 @@ class Tunnel:
     ending: str = "php"              # php | uhp | abrupt
     notes: list[str] = field(default_factory=list)
     stack_depth: int = 1             # most labels the packet carried in this tunnel (2: L3VPN)
-    inner: list = field(default_factory=list)   # tunnels in this tunnel (LDP over RSVP): head, tail,
+    inner: list[InnerTunnel] = field(default_factory=list)   # tunnels in this tunnel (LDP over RSVP): head, tail,
                                                 # LSRs, the head's stacked_push_ttl, hidden or not
     no_decrement: bool = False       # the ingress has Junos no-decrement-ttl (pipe for its own packets too)
     family: str = "ipv4"             # "6pe": IPv6 over the IPv4 core (label 2 under the transport label)
@@ -35,7 +49,7 @@ class Tunnel:
     def hidden(self) -> bool:
         return self.cls in ("opaque", "invisible-php", "invisible-uhp")
 
-    def to_json(self):
+    def to_json(self) -> dict[str, Any]:
         return {"class": self.cls, "ingress": self.ingress, "egress": self.egress, "lsrs": self.lsrs,
                 "ingress_address": self.ingress_addr, "egress_address": self.egress_addr,
                 "lsr_addresses": self.lsr_addrs, "domain": self.domain, "silent": self.silent,
@@ -44,17 +58,17 @@ class Tunnel:
                 **({"family": self.family} if self.family != "ipv4" else {})}
 
 
-def _answers(node) -> bool:
+def _answers(node: Node) -> bool:
     """Does this LSR send a time-exceeded when a label's TTL expires (vendor knobs)?"""
     p = node.personality
     return p.lse_expiry != "drop" and p.answer_time_exceeded
 
 
-def tunnels_on(lab, path, cp=None) -> list[Tunnel]:
+def tunnels_on(lab: Lab, path: list[Step], cp: ControlPlane | None = None) -> list[Tunnel]:
     """The tunnels of a walked path. With the control plane `cp`, an untagged pop is known to
     cut its LSP short (docs/tunnels.md) also where the path leaves the domain toward a FEC that
     belongs to the domain; without it, only where the next router is in the popper's domain."""
-    out = []
+    out: list[Tunnel] = []
     i = 0
     while i < len(path):
         if not path[i].labels_in:
@@ -70,7 +84,8 @@ def tunnels_on(lab, path, cp=None) -> list[Tunnel]:
         ingress = path[i - 1]
         last = labelled[-1]
         ing = lab.nodes[ingress.node]
-        notes = []
+        notes: list[str] = []
+        egress: Step | None
         propagate = ing.ttl_propagate
         if ingress.action == "source" and ing.personality.ttl_propagate_local is not None:
             # the ingress router sent this packet itself (a router vantage point): the split
@@ -115,6 +130,7 @@ def tunnels_on(lab, path, cp=None) -> list[Tunnel]:
                 cls = "implicit"
         else:
             if ending == "abrupt":
+                assert egress is not None          # an abrupt ending is a pop on the path: its egress is a step
                 eg = lab.nodes[egress.node]
                 cls = "opaque" if eg.rfc4950 else "invisible-php"
             elif ending == "uhp":
@@ -142,21 +158,21 @@ def tunnels_on(lab, path, cp=None) -> list[Tunnel]:
     return out
 
 
-def _domain(lab, ing, first) -> str | None:
+def _domain(lab: Lab, ing: Node, first: Step) -> str | None:
     """The tunnel's domain: the one its ingress shares with the first router that got the packet
     labelled (a router in two domains, back to back, is the ingress of the later LSP)."""
     common = [d for d in ing.domains if d in lab.nodes[first.node].domains]
     return common[0] if common else ing.domain
 
 
-def _fec_owners(lab, cp, step) -> tuple[str | None, list[str]]:
+def _fec_owners(lab: Lab, cp: ControlPlane | None, step: Step) -> tuple[str | None, list[str]]:
     """The FEC of the label `step` arrived with at its router, and the routers owning it."""
     if cp is None:
         return None, []
     e = cp.tables[step.node].label_entry(step.labels_in[0])
     if e is None or e.fec is None:
         return None, []
-    owners = getattr(cp, "_fec_owners", None)     # prefix -> routers, built once per control plane
+    owners: dict[str, list[str]] | None = cp.__dict__.get("_fec_owners")   # prefix -> routers, once per control plane
     if owners is None:
         owners = {}
         for r in lab.routers:
@@ -164,11 +180,11 @@ def _fec_owners(lab, cp, step) -> tuple[str | None, list[str]]:
                 owners.setdefault(f"{r.loopback}/32", []).append(r.name)
             for i in r.interfaces:
                 owners.setdefault(str(i.network), []).append(r.name)
-        cp._fec_owners = owners
+        cp.__dict__["_fec_owners"] = owners
     return str(e.fec), owners.get(str(e.fec), [])
 
 
-def _cut(lab, cp, last, after: str | None) -> bool:
+def _cut(lab: Lab, cp: ControlPlane | None, last: Step, after: str | None) -> bool:
     """An untagged pop that cuts its LSP short inside the popper's domain: the next router is a
     router of the same domain (it advertised no label: mixed LDP policies), or the FEC belongs to
     another router of the domain and the IGP path to it leaves the domain here. Not a cut: an
@@ -182,7 +198,7 @@ def _cut(lab, cp, last, after: str | None) -> bool:
     return any(o != last.node and ds & set(lab.nodes[o].domains) for o in owners)
 
 
-def _cut_note(lab, cp, last, after: str | None) -> str:
+def _cut_note(lab: Lab, cp: ControlPlane | None, last: Step, after: str | None) -> str:
     """Why an LSP is cut at the popper: its next hop gave no label."""
     popper = last.node
     p = lab.nodes[popper]
@@ -200,13 +216,13 @@ def _cut_note(lab, cp, last, after: str | None) -> str:
             "pops it untagged (docs/tunnels.md)")
 
 
-def _inner_tunnels(lab, labelled, propagate: bool) -> list[dict]:
+def _inner_tunnels(lab: Lab, labelled: list[Step], propagate: bool) -> list[InnerTunnel]:
     """Runs of the tunnel where a router pushed a label over the stack (action swap-push):
     head, tail (the first router that gets the outer depth back), the LSRs between. With the
     head's stacked_push_ttl 255 (Junos) the inner LSRs decrement a TTL of 255 and the pop
     before the tail keeps the lower label's (min): they never answer a probe of the outer
     LSP; with copy (RFC 3443 uniform) they do, if the outer LSP propagates the TTL."""
-    out = []
+    out: list[InnerTunnel] = []
     for k, st in enumerate(labelled):
         if st.action != "swap-push":
             continue
