@@ -10,6 +10,8 @@ the field and the fix.
 """
 from __future__ import annotations
 
+from utnt.output import JSON_FORMAT
+
 from testbed.inputs import LIMITS, InputProblem, loads_json, read_stdin, read_text, safe_path_text
 
 from . import scamper_json, tnt_text, traceroute_text, utnt_json
@@ -60,7 +62,7 @@ def detect_format(text: str, path: str = "<input>") -> str:
         for o in items:
             if not isinstance(o, dict):
                 continue
-            if o.get("format") == "utnt" or "traces" in o:
+            if o.get("format") == JSON_FORMAT or "traces" in o:
                 return "utnt-json"
             if o.get("type") in ("trace", "ping", "cycle-start", "cycle-stop", "list", "tracelb"):
                 return "scamper-json"

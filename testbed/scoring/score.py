@@ -139,21 +139,6 @@ OUTCOMES = ("correct", "partly", "undetectable", "flagged-not-revealed", "missed
 PARTS = ("class", "ingress", "egress", "lsrs")
 
 
-def _undetectable_code(why: str) -> str:
-    """The cause code of a visibility() text."""
-    if why.startswith("silent LSRs"):
-        return "silent-lsrs"
-    if why.startswith("implicit"):
-        return "implicit-no-signal"
-    if why.startswith("invisible UHP"):
-        return "uhp-destination-after-egress"
-    if why.startswith("invisible PHP"):
-        return "invisible-below-threshold"
-    if why.startswith("not probed"):
-        return "not-probed-ipv6"
-    raise ValueError(f"visibility text without a cause code: {why}")
-
-
 def _node(lab, addr):
     return lab.owner_of(addr) if addr else None
 
@@ -164,14 +149,21 @@ def _zero(keys=COUNTS) -> Counter:
 
 # ---------------------------------------------------------------- visibility (truth + vendor)
 def visibility(lab, t: dict, thresholds: dict | None = None, silent=None) -> str | None:
-    """None if some TNT signal can see the truth tunnel `t`, else the reason it cannot.
-    Decided from the truth (class, LSRs, ending, return-path lengths) and the routers' vendor
-    behaviour, never from a detector's output."""
+    """None if some TNT signal can see the truth tunnel `t`, else the reason it cannot (the
+    English of undetectable())."""
+    why = undetectable(lab, t, thresholds, silent)
+    return why[1] if why else None
+
+
+def undetectable(lab, t: dict, thresholds: dict | None = None, silent=None) -> tuple[str, str] | None:
+    """None if some TNT signal can see the truth tunnel `t`, else (cause code of CAUSES, the
+    reason in English). Decided from the truth (class, LSRs, ending, return-path lengths) and
+    the routers' vendor behaviour, never from a detector's output."""
     th = {**THRESHOLDS, **(thresholds or {})}
     if t.get("silent"):
         if t.get("silent_reason"):
-            return f"silent LSRs: {t['silent_reason']}"
-        return "silent LSRs: they drop packets whose LSE-TTL expires and never answer (Linux)"
+            return "silent-lsrs", f"silent LSRs: {t['silent_reason']}"
+        return "silent-lsrs", "silent LSRs: they drop packets whose LSE-TTL expires and never answer (Linux)"
     cls, lsrs = t["class"], t["lsrs"]
     nodes = [lab.nodes[n] for n in lsrs]
     if cls == "implicit":
@@ -202,22 +194,25 @@ def visibility(lab, t: dict, thresholds: dict | None = None, silent=None) -> str
                     if tunnelled(x) and x.personality.answer_echo and x.name not in no_echo
                     and not pops_before_answer(i, x))
         if not qttl and uturn < UTURN_RUN:
-            return (f"implicit tunnel of {n} LSR(s) with no TNT signal: qTTL stays 1 (the penultimate LSR "
-                    f"pops before answering) and the u-turn run is {uturn} < {UTURN_RUN} (tnt.md 3.2)")
+            return "implicit-no-signal", (
+                f"implicit tunnel of {n} LSR(s) with no TNT signal: qTTL stays 1 (the penultimate LSR "
+                f"pops before answering) and the u-turn run is {uturn} < {UTURN_RUN} (tnt.md 3.2)")
         return None
     if cls == "invisible-uhp" and t.get("after_egress_is_destination") and \
             not lab.nodes[t["egress"]].personality.explicit_null_expiry:
-        return ("invisible UHP tunnel whose egress is the destination's last hop: the destination answers the "
-                "probe the egress let through with an echo reply, so no address repeats (DUPIP, tnt.md 3.2) "
-                "and no time-exceeded carries a trigger")
+        return "uhp-destination-after-egress", (
+            "invisible UHP tunnel whose egress is the destination's last hop: the destination answers the "
+            "probe the egress let through with an echo reply, so no address repeats (DUPIP, tnt.md 3.2) "
+            "and no time-exceeded carries a trigger")
     if cls == "invisible-php":
         frpla, rtla = t.get("frpla_expected"), t.get("rtla_expected")
         if frpla is None:
             return None
         if frpla < th["frpla"] and (rtla or 0) < th["rtla"]:
             why = "no RTLA (egress signature is not <255,x!=255>)" if rtla is None else f"RTLA {rtla} < {th['rtla']}"
-            return (f"invisible PHP tunnel of {len(lsrs)} LSR(s) below TNT's thresholds: FRPLA {frpla} < "
-                    f"{th['frpla']} at its egress and {why} (tnt.md 3.2)")
+            return "invisible-below-threshold", (
+                f"invisible PHP tunnel of {len(lsrs)} LSR(s) below TNT's thresholds: FRPLA {frpla} < "
+                f"{th['frpla']} at its egress and {why} (tnt.md 3.2)")
     return None
 
 
@@ -542,12 +537,13 @@ def score_trace(lab, truth_probe: dict, trace: dict, thresholds: dict | None = N
             ov = len(mem & core)
             if ov > best_ov:
                 best_i, best_ov = i, ov
-        why_not = visibility(lab, t, th, quiet)
-        if best_i is None and why_not:
+        blind = undetectable(lab, t, th, quiet)
+        if best_i is None and blind:
+            code, why_not = blind
             for cc in (c, pc):
                 cc["undetectable"] += 1
             verdicts.append(_with_cause({"truth": t, "reported": None, "verdict": f"undetectable: {why_not}",
-                                         "outcome": "undetectable"}, _undetectable_code(why_not), why_not))
+                                         "outcome": "undetectable"}, code, why_not))
             continue
         found = {_node(lab, a) for a in (reported[best_i].get("lsrs", []) if best_i is not None else []) if a}
         # LSRs no probe can make answer are not LSRs to find, unless found anyway
