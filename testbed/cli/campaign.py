@@ -107,7 +107,7 @@ def _campaign(args, lab, as_run: bool = False):
     folder = args.output                  # written only where asked: nothing in the working directory
     files = write_outputs(doc, lab, folder, pictures=not args.no_pictures) if folder else {}
     doc["files"] = files
-    from testbed.experiments.score_files import lab_digest
+    from testbed.truth import lab_digest
     if args.json and as_run:
         from testbed.scoring import score_run
         summary = {k: v for k, v in doc.items() if k not in ("uTNT", "_truth", "lab", "runtime", "ok", "unvouched",

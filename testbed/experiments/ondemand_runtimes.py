@@ -163,7 +163,7 @@ class DetectorProcess:
                 t.setdefault("vantage_point", vp)
             return {"traces": r.traces, "error": r.error, "pss_kb": r.pss_kb, "first_probe_s": r.first_probe_s}
         from testbed.detectors.registry import Where
-        from testbed.experiments.run import probe_vp
+        from testbed.probing import probe_vp
         _, traces = probe_vp(self.det, Where(ctx.lab, "netns", ctx.name), vp, [dst], ctx.extra)
         return {"traces": traces, "error": None}
 

@@ -25,29 +25,6 @@ def lab_of(lab_arg: str | None, sets: list[str] | None, running: str | None):
     return load_lab(lab_arg, parse_sets(sets))
 
 
-def lab_digest(lab) -> str:
-    """A digest of everything the truth and the scorer read from a lab: nodes (kind, vendor,
-    domain, addresses, MPLS knobs and every vendor behaviour knob in force), links (ends,
-    costs, state), domains and probes. A result records it (`testbed run --json`,
-    `testbed probe --json`): `testbed score` refuses to score it against an edited lab."""
-    import hashlib
-    import json
-
-    from testbed.truth.report import _behaviour
-    nodes = {n.name: {"kind": n.kind, "vendor": n.vendor, "domain": n.domain,
-                      "addresses": [str(a) for a in n.addresses() + n.addresses6()],
-                      "mpls": [n.ldp, n.popping, n.ttl_propagate, n.rfc4950, n.icmp_tunneling],
-                      "icmp_source": dict(n.icmp_source), "behaviour": _behaviour(n)}
-             for n in lab.nodes.values()}
-    links = [[ln.name, ln.kind, str(ln.network), ln.cost, ln.down,
-              [[i.node, i.name, str(i.address), i.cost] for i in ln.interfaces]] for ln in lab.links]
-    domains = {d.name: [d.routers, d.ldp, d.ttl_propagate, d.rfc4950, d.popping, d.icmp_tunneling, d.external,
-                        d.vpn, d.sr, d.behaviour, d.rsvp, d.bgp_free, d.sixpe] for d in lab.domains.values()}
-    probes = [[p.source, [str(t) for t in p.targets]] for p in lab.probes]
-    doc = {"nodes": nodes, "links": links, "domains": domains, "probes": probes, "cp": lab.control_plane}
-    return "sha256:" + hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
-
-
 def recorded_on(path: str) -> tuple[str | None, str | None]:
     """(lab name, lab digest) a result file records (a `testbed run --json` or `testbed probe
     --json` document), (None, None) for any other file."""
@@ -69,6 +46,7 @@ def check_recorded(lab, results: list[str]) -> None:
     """Refuse (one line, exit 2) a result recorded on another lab, or on this lab's file as it
     was before an edit (`--force` skips this)."""
     from testbed.errors import InputError
+    from testbed.truth import lab_digest
     digest = None
     for f in results:
         name, dig = recorded_on(f)
