@@ -391,7 +391,7 @@ def run(lab, runtime: str = "sim", *, extra: list[str] | None = None, source: st
     if ctx.instance:
         ctx.say(f"bringing {ctx.instance} up ({rt.name} runtime)" + (" with FRR as the control plane"
                                                                     if ctx.control_plane == "frr" else ""))
-    truth_cp, frr_info = ctx.cp, None
+    truth_cp, frr_info = ctx.cp, {}
     with rt.running(ctx.lab, ctx.instance, on_down=lambda n: ctx.say(f"tearing {n} down"),
                     control_plane=ctx.control_plane, converge_timeout=ctx.converge_timeout,
                     progress=ctx.up_progress, cp=ctx.cp) as inst:
@@ -405,7 +405,7 @@ def run(lab, runtime: str = "sim", *, extra: list[str] | None = None, source: st
         if ctx.control_plane == "frr":
             truth_cp, generation = control_plane_now(ctx.lab, inst.name, ctx.cp)
             frr_info["tables_generation"] = generation
-    return document(ctx, all_traces, raws, truth_cp, frr_info)
+    return document(ctx, all_traces, raws, truth_cp, frr_info or None)
 
 
 # ---------------------------------------------------------------- lab instances by name

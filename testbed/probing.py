@@ -10,9 +10,17 @@ its probing step, and what `testbed probe`, the failure runs and the scoreboards
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from testbed.errors import InputError, TestbedError
+
+if TYPE_CHECKING:
+    from testbed.controlplane.tables import ControlPlane
+    from testbed.detectors.registry import Detector
+    from testbed.lab.model import Lab
+    from testbed.runtimes.base import Runtime
 
 
 @dataclass
@@ -20,18 +28,18 @@ class RunContext:
     """One run of a lab, from bringing it up to its score: what every step reads, resolved
     once (the registered runtime and detector, checked; the probe jobs; the instance name)
     instead of being handed down as a long list of arguments (testbed.api.run makes it)."""
-    lab: object                         # testbed.lab.Lab
-    runtime: object                     # the registered Runtime (testbed.runtimes.registry)
-    detector: object                    # the registered Detector, checked (registry.check_detector)
+    lab: Lab
+    runtime: Runtime                    # the registered runtime (testbed.runtimes.registry)
+    detector: Detector                  # the registered detector, checked (registry.check_detector)
     options: list[str]                  # the detector's options after `--`
     jobs: list                          # [(vantage point, [targets])] (testbed.targets.probes_of)
     seed: int | None = None             # every vantage point's Paris flow is drawn from it
     instance: str | None = None         # the running lab instance (None: in this process)
-    cp: object = None                   # the computed control plane
+    cp: ControlPlane | None = None      # the computed control plane
     control_plane: str = "computed"     # what the data plane runs on: "computed" or "frr"
     converge_timeout: float | None = None
-    progress: object = None             # one line per step (or None)
-    up_progress: object = None          # the steps of bringing the lab up (or None)
+    progress: Callable[[str], None] | None = None      # one line per step
+    up_progress: object = None          # the steps of bringing the lab up (a Reporter, or None)
     skipped: list = field(default_factory=list)     # [{"vantage_point", "dst", "why"}] not probed
 
     def say(self, line: str) -> None:
