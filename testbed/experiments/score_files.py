@@ -25,16 +25,14 @@ def lab_of(lab_arg: str | None, sets: list[str] | None, running: str | None):
     return load_lab(lab_arg, parse_sets(sets))
 
 
-def recorded_on(path: str) -> tuple[str | None, str | None]:
-    """(lab name, lab digest) a result file records (a `testbed run --json` or `testbed probe
-    --json` document), (None, None) for any other file."""
+def recorded_on(text: str, name: str) -> tuple[str | None, str | None]:
+    """(lab name, lab digest) a result file's text records (a `testbed run --json` or `testbed
+    probe --json` document), (None, None) for any other file."""
     from testbed.errors import LabError
-    from testbed.inputs import read_json
-    if path == "-":
-        return None, None
-    try:                # through the input boundary: a FIFO or /dev/zero is the parser's to refuse
-        doc = read_json(path, "result", "result file")
-    except (LabError, OSError, ValueError):
+    from testbed.inputs import loads_json
+    try:
+        doc = loads_json(text, name, "result file")
+    except (LabError, ValueError):
         return None, None
     if not isinstance(doc, dict):
         return None, None
@@ -42,14 +40,16 @@ def recorded_on(path: str) -> tuple[str | None, str | None]:
     return (lab if isinstance(lab, str) else None), (dig if isinstance(dig, str) else None)
 
 
-def check_recorded(lab, results: list[str]) -> None:
+def check_recorded(lab, results: list[tuple[str, str, str]]) -> None:
     """Refuse (one line, exit 2) a result recorded on another lab, or on this lab's file as it
-    was before an edit (`--force` skips this)."""
+    was before an edit (`--force` skips this). results: (path, text, name) of each file read."""
     from testbed.errors import InputError
     from testbed.truth import lab_digest
     digest = None
-    for f in results:
-        name, dig = recorded_on(f)
+    for f, text, shown in results:
+        if f == "-":
+            continue                    # what came on stdin names no file to refuse
+        name, dig = recorded_on(text, shown)
         if name is not None and name != lab.name:
             raise InputError(f"{f}: lab: the result was recorded on lab '{name}', not '{lab.name}'; score it against "
                              f"'{name}', or add --force to score it here anyway")
@@ -81,14 +81,15 @@ def score_files(lab_arg, results: list[str], fmt: str | None = None, sets=None, 
     """(documents, lab): one `testbed run --json`-shaped document per detector found in the
     files (files of one detector are scored together, different detectors side by side)."""
     from testbed.controlplane import build
-    from testbed.detectors import read_results
+    from testbed.detectors import read_result, traces_in
     from testbed.truth import ground_truth
     lab = lab_of(lab_arg, sets, running)
+    read = [(f, *read_result(f)) for f in results]          # each file read once
     if not force:
-        check_recorded(lab, results)
+        check_recorded(lab, read)
     groups: dict[str, tuple[list, list]] = {}
-    for f in results:
-        for t in read_results([f], fmt):
+    for f, text, shown in read:
+        for t in traces_in(text, shown, fmt):
             tr, files = groups.setdefault(t.get("detector") or "detector", ([], []))
             tr.append(t)
             if f not in files:
