@@ -3,7 +3,7 @@ against its peer measured in the same run:
 
 - `import testbed` in a fresh interpreter (the API is imported on first use only) against
   a bare interpreter and `import testbed.api` (what the first `testbed.load` imports);
-- a sim run through the API (load, up, probe, score) against testbed.experiments.run.run_lab
+- a sim run through the API (load, up, probe, score) against testbed.api.run
   (what `testbed run --runtime sim` calls): the API adds a layer, not work;
 - reading back a run-state record of a 300-router lab (state.json as `up` writes it) with
   its pydantic check (records.State) against plain json.loads.
@@ -65,7 +65,7 @@ def main():
     print(f"fresh interpreter: bare {bare * 1000:.0f} ms, import testbed {light * 1000:.0f} ms, "
           f"import testbed.api {api * 1000:.0f} ms")
 
-    from testbed.experiments.run import run_lab
+    from testbed.api import run as run_lab
 
     def via_api():
         lab = testbed.load("invisible-php")

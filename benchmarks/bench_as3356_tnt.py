@@ -33,7 +33,9 @@ sys.path.insert(0, str(ROOT))
 
 from testbed.controlplane import build  # noqa: E402
 from testbed.detectors import tnt_text  # noqa: E402
-from testbed.experiments.run import probe_netns, probe_sim, probes_of, score_probed, utnt_args  # noqa: E402
+from testbed.detectors.utnt import probe_netns, probe_sim, utnt_args  # noqa: E402
+from testbed.scored import score_probed  # noqa: E402
+from testbed.targets import probes_of  # noqa: E402
 from testbed.lab import load_lab  # noqa: E402
 from testbed.peers import tnt  # noqa: E402
 from testbed.peers.dump import compare, parse_dump  # noqa: E402

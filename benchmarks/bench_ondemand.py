@@ -3,7 +3,9 @@ nodes (five-vp's vantage points), one instance per node at a time, an event find
 node dropped; for every detector runtime available here. Median and mean time per event,
 completed events, accuracy of the completed traces; the paper's figures beside. Needs root.
 
-    .venv/bin/python benchmarks/bench_ondemand.py [--events 59] [--runtimes utnt-process,utnt-vm] [--json]
+    .venv/bin/python benchmarks/bench_ondemand.py [--events 59] [--runtimes utnt-process,utnt-vm] [--plot PNG] [--json]
+
+It writes nothing but where --plot says (the README's picture: --plot docs/ondemand-five-vp.png).
 """
 import json
 import os
@@ -27,8 +29,8 @@ def main():
     doc = ondemand(lab, name=f"bo-{os.getpid()}", events=events, interval=1.0, nodes=5,
                    runtimes=rts.split(",") if rts else None,
                    progress=lambda m: print(f"» {m}", file=sys.stderr, flush=True))
-    png = arg("--plot", "ondemand-five-vp.png")
-    if doc["runtimes"]:
+    png = arg("--plot", None)             # written only where asked (docs/ondemand-five-vp.png for the README)
+    if png and doc["runtimes"]:
         plot(doc, png)
     doc["load"] = round(os.getloadavg()[0], 1)
     if "--json" in sys.argv:
@@ -36,7 +38,7 @@ def main():
             r.pop("rows", None)
         print(json.dumps(doc, indent=2))
         return
-    print(f"{events} events, 1 s apart, 5 nodes (five-vp), load {doc['load']}; plot: {png}")
+    print(f"{events} events, 1 s apart, 5 nodes (five-vp), load {doc['load']}" + (f"; plot: {png}" if png else ""))
     print(f"{'runtime':16s} {'completed':>10s} {'dropped':>8s} {'failed':>7s} {'median s':>9s} {'mean s':>7s} "
           f"{'accuracy':>9s}")
     for r in doc["runtimes"]:

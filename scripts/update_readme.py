@@ -45,7 +45,7 @@ def main():
     # the picture: the mixed lab with its truth and what uTNT saw
     from testbed.controlplane import build
     from testbed.experiments.graph import draw
-    from testbed.experiments.run import run_lab
+    from testbed.api import run as run_lab
     from testbed.experiments.sweep import plot, sweep
     from testbed.lab import load_lab
     from testbed.truth import ground_truth

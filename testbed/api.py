@@ -7,10 +7,10 @@
     score = testbed.score(lab, result)
     print(score.summary())
 
-It is a thin layer over the code the command line runs (`testbed run` is
-testbed.experiments.run.run_lab; this module calls the same check_detector, probes_of,
-probe_with and score_probed, the same netns api.up/api.down, the same ground truth and
-scorer), so a script and the CLI cannot disagree. Result, Truth and Score are dataclasses
+It is the one code path: `testbed run` is run() below, which takes a lab through its steps in
+order (check the runtime and detector, bring it up, probe: testbed.probing, read FRR's
+tables, score: testbed.scored), and up(), Net.probe() and score() are the same steps one at a
+time, so a script and the CLI cannot disagree. Result, Truth and Score are dataclasses
 whose to_json() documents are the CLI's (`testbed probe/run/truth --json`); their JSON
 schemas are docs/result.schema.json, docs/truth.schema.json and docs/score.schema.json.
 Errors are the CLI's: testbed.errors.LabError (bad lab file: one Problem per line with file,
@@ -202,7 +202,7 @@ def ground_truth(lab, result: Result | None = None) -> Truth:
     equal-cost path its flow took is marked `flow_path` (and a result probed under FRR carries
     the truth of FRR's tables). (Named ground_truth: `testbed.truth` is the truth package.)"""
     from testbed.controlplane import build
-    from testbed.experiments.run import flows_of
+    from testbed.truth import flows_of
     from testbed.truth import ground_truth as walk_truth
     if result is not None and result.truth is not None:
         return result.truth
@@ -214,7 +214,7 @@ def score(lab, result: Result | dict) -> Score:
     """Score a detector's result against the lab's ground truth (what `testbed run` and
     `testbed score` do): a Result, or a result document (Result.from_json)."""
     from testbed.controlplane import build
-    from testbed.experiments.run import score_probed
+    from testbed.scored import score_probed
     from testbed.scoring import score_run
     lab = _lab(lab)
     if not isinstance(result, Result):
@@ -256,7 +256,9 @@ class Net:
         (entry-point group utnt_lab.detectors), or `cmd` ('CMD ... {dst}', its output read as `fmt`). seed: every vantage point
         probes with a Paris flow drawn from it."""
         from testbed.cliargs import check_endpoints
-        from testbed.experiments.run import check_detector, frr_control_plane_now, probe_with, probes_of
+        from testbed.detectors.registry import check_detector
+        from testbed.probing import probe_with
+        from testbed.targets import probes_of
         if self.closed:
             raise TestbedError(f"{self!r} is down; probe inside the `with testbed.up(...)` block")
         options = list(options or [])
@@ -267,9 +269,10 @@ class Net:
                                   progress=progress, seed=seed)
         truth = None
         if self.control_plane == "frr":
-            from testbed.experiments.run import flows_of
+            from testbed.runtimes.netns.frr import control_plane_now
+            from testbed.truth import flows_of
             from testbed.truth import ground_truth as walk_truth
-            ran, _generation = frr_control_plane_now(self.lab, self.name, self.computed())
+            ran, _generation = control_plane_now(self.lab, self.name, self.computed())
             truth = Truth.from_json(walk_truth(ran, flows_of(traces)))
         return Result(lab=self.lab.name, runtime=self.runtime, traces=traces,
                       detector=det.describe(traces)["name"], name=self.name,
@@ -337,14 +340,72 @@ class up:
         return self._running.__exit__(*exc) if self._running is not None else False
 
 
-def run(lab, runtime: str = "sim", **options) -> dict:
-    """`testbed run`: bring the lab up on `runtime`, probe every probe with a detector, score it
-    against the truth, take it down; the run document `testbed run --json` prints. options:
-    run_lab's (detector, detector_cmd, fmt, extra, source, dest, name, seed, control_plane,
-    converge_timeout, progress, up_progress): the same code path as up() and Net.probe()."""
-    from testbed.experiments.run import run_lab
+def _context(lab, runtime: str, extra, source, dest, name, progress, control_plane, converge_timeout,
+             up_progress, detector, detector_cmd, fmt, seed):
+    """The run's context (testbed.probing.RunContext), checked before anything is brought up:
+    the runtime runs labs unattended, the detector runs there with those options, the
+    endpoints are the lab's; the computed control plane and the probe jobs."""
+    from testbed.controlplane import build
+    from testbed.detectors.registry import check_detector
+    from testbed.probing import RunContext
+    from testbed.runtimes import registry
+    from testbed.targets import probes_of
+    rt = registry.get(runtime)
+    if rt.interactive:
+        raise InputError(f"the {rt.name} runtime gives its own prompt (`testbed up LAB --runtime {rt.name}`); "
+                         f"run and probe on {' or '.join(registry.names(interactive=False))}")
+    # a lab file's `control_plane: frr` applies where FRR can run; elsewhere the tables are computed
+    cp_mode = rt.control_plane(lab, control_plane)
+    det = check_detector(rt.name, detector, extra, detector_cmd, fmt)
+    cp = build(lab)
+    return RunContext(lab, rt, det, list(extra or []), probes_of(lab, source, dest), seed=seed, cp=cp,
+                      control_plane=cp_mode, instance=None if rt.in_process else name or lab.name,
+                      converge_timeout=converge_timeout, progress=progress, up_progress=up_progress)
+
+
+def run(lab, runtime: str = "sim", *, extra: list[str] | None = None, source: str | None = None,
+        dest: str | None = None, name: str | None = None, progress=None, control_plane: str | None = None,
+        converge_timeout: float | None = None, up_progress=None, detector="utnt", detector_cmd: str | None = None,
+        fmt: str | None = None, seed: int | None = None) -> dict:
+    """`testbed run`: bring the lab up on `runtime`, probe every probe with a registered
+    detector (uTNT by default; `detector` a name of testbed.detectors.registry or a Detector,
+    or a user's `detector_cmd` whose output is read as `fmt`; `extra`: its options after
+    `--`), score it against the truth, take it down; the run document `testbed run --json`
+    prints. source/dest: one vantage point and destination instead of the lab's probes.
+
+    control_plane (netns only): "computed" or "frr" (default: the lab's). With FRR the truth
+    is walked through the tables the engine received from FRR, read right after probing
+    (`up` also reports FRR's differences from the computed control plane in "frr").
+    seed: every vantage point probes with a flow drawn from it (reproducible ECMP paths).
+
+    The steps, in order, each in its own module: the context, checked before anything is
+    brought up (_context); up (the runtime); probe every job (testbed.probing); FRR's tables
+    (testbed.runtimes.netns.frr); down; score (testbed.scored)."""
+    from testbed.probing import probe_all
+    from testbed.runtimes.netns.frr import control_plane_now
+    from testbed.scored import document
     lab = _lab(lab)
-    return run_lab(lab, runtime=runtime, **options)
+    ctx = _context(lab, runtime, extra, source, dest, name, progress, control_plane, converge_timeout,
+                   up_progress, detector, detector_cmd, fmt, seed)
+    rt = ctx.runtime
+    if ctx.instance:
+        ctx.say(f"bringing {ctx.instance} up ({rt.name} runtime)" + (" with FRR as the control plane"
+                                                                    if ctx.control_plane == "frr" else ""))
+    truth_cp, frr_info = ctx.cp, {}
+    with rt.running(ctx.lab, ctx.instance, on_down=lambda n: ctx.say(f"tearing {n} down"),
+                    control_plane=ctx.control_plane, converge_timeout=ctx.converge_timeout,
+                    progress=ctx.up_progress, cp=ctx.cp) as inst:
+        if not rt.in_process:
+            ctx.instance = inst.name
+        if ctx.control_plane == "frr":
+            st = inst.state
+            frr_info = {"converged_seconds": st["frr"]["converged_seconds"],
+                        "differences": st["frr"]["differences"], "daemons": len(st["frr"]["daemons"])}
+        all_traces, raws = probe_all(ctx)
+        if ctx.control_plane == "frr":
+            truth_cp, generation = control_plane_now(ctx.lab, inst.name, ctx.cp)
+            frr_info["tables_generation"] = generation
+    return document(ctx, all_traces, raws, truth_cp, frr_info or None)
 
 
 # ---------------------------------------------------------------- lab instances by name

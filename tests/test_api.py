@@ -77,7 +77,7 @@ def test_import_testbed_stays_light_and_the_api_loads_on_first_use():
 
 def test_api_gives_the_documents_the_cli_gives():
     """Same lab, parameters and seed: `testbed run --json` and the API agree on traces, truth
-    and score, because both run testbed/experiments/run.py."""
+    and score, because the CLI's `testbed run` is testbed.api.run."""
     r = subprocess.run([TESTBED, "run", "ecmp-explicit", "--runtime", "sim", "--seed", "7", "--json"],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr

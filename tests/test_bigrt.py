@@ -26,7 +26,7 @@ from pathlib import Path
 from labnames import N
 from testbed.controlplane import build
 from testbed import errors
-from testbed.experiments.run import probe_lab
+from testbed.probing import probe_lab
 from testbed.lab import load_lab
 from testbed.runtimes import bigrt
 from testbed.runtimes.bigrt.api import pcap_files
@@ -63,7 +63,7 @@ def _sim_as_on_the_tap(lab, cp, name, src, targets, seed):
     from the router's loopback on both."""
     import utnt
     from testbed.detectors.utnt import utnt_args
-    from testbed.experiments.run import flow_for
+    from testbed.detectors.registry import flow_for
     from utnt.net import SimPortAdapter
     sim = Sim(lab, cp)
     args = utnt_args(["--flow", str(flow_for(seed, src))])

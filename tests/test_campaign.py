@@ -86,12 +86,12 @@ def test_pictures_and_self_contained_html(geant, tmp_path):
 
 def test_testbed_campaign_runs_and_draws_its_classes(geant, tmp_path):
     lab, _, _ = geant
-    r = subprocess.run([sys.executable, "-m", "testbed.cli", "campaign", lab.source, "--runtime", "sim", "--json"],
-                       capture_output=True, text=True, cwd=tmp_path)
+    r = subprocess.run([sys.executable, "-m", "testbed.cli", "campaign", lab.source, "--runtime", "sim", "--json",
+                        "-o", "out"], capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert doc["vantage_points"] == 3 and set(doc["classes"]) == {"EXP", "IMP", "OPA", "INV"}
-    assert (tmp_path / f"campaign-{lab.name}" / "classes.png").exists()
+    assert (tmp_path / "out" / "classes.png").exists()       # where -o says (without it: no file)
 
 
 def test_run_json_has_one_shape_whatever_the_number_of_vantage_points(tmp_path_factory, tmp_path):

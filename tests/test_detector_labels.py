@@ -3,7 +3,7 @@ traceroute's view on the sim, where scamper and traceroute cannot run."""
 import pytest
 
 from testbed import errors
-from testbed.experiments.run import run_lab
+from testbed.api import run as run_lab
 from testbed.lab import load_lab
 
 

@@ -277,7 +277,7 @@ def test_run_other_detectors_refuse_sim_and_foreign_options(labs):
     only -m after '--'."""
     from testbed.errors import TestbedError
     from testbed.detectors.registry import detector_method
-    from testbed.experiments.run import run_lab
+    from testbed.api import run as run_lab
     lab, _ = labs("mixed")
     with pytest.raises(TestbedError, match="bigrt, mininet or netns runtime only"):
         run_lab(lab, runtime="sim", detector="scamper")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from testbed.controlplane import build
-from testbed.experiments.run import run_lab
+from testbed.api import run as run_lab
 from testbed.lab import load_lab
 from testbed.scoring import score_run
 from testbed.truth import ground_truth
@@ -130,7 +130,7 @@ def test_on_namespaces_utnt_and_the_original_tnt_miss_by_the_same_rule(tmp_path)
     from labnames import N
     from testbed.detectors import tnt_text
     from testbed.detectors.utnt import probe_netns
-    from testbed.experiments.run import flow_for
+    from testbed.detectors.registry import flow_for
     from testbed.peers import tnt
     from testbed.runtimes.netns import api
     if os.geteuid() != 0:

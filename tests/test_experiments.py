@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from testbed.experiments.run import run_lab
+from testbed.api import run as run_lab
 from testbed.experiments.sweep import classify, sweep
 from testbed.scoring import score_run
 from testbed.truth import ground_truth
@@ -121,7 +121,7 @@ def test_graph_draws_truth_and_result(tmp_path, fmt):
 def test_single_run_source_and_target_defaults(labs):
     """One rule for where a single run probes from and to (vm, ondemand, run, trace)."""
     from testbed.errors import TestbedError
-    from testbed.experiments.targets import probe_source, probe_target, probe_targets
+    from testbed.targets import probe_source, probe_target, probe_targets
     lab, _ = labs("two-vp")
     first = lab.probes[0]
     assert probe_source(lab) == first.source and probe_source(lab, "vp2") == "vp2"

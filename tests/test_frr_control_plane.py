@@ -155,7 +155,7 @@ def _frr_gone(pids):
 @pytest.mark.frr
 @pytest.mark.parametrize("name", ["invisible-php", "explicit"])
 def test_frr_scores_exactly_like_the_computed_control_plane(name):
-    from testbed.experiments.run import run_lab
+    from testbed.api import run as run_lab
     lab = load_lab(name)
     frr = run_lab(lab, runtime="netns", control_plane="frr", name=N(f"frr-{name}"))
     comp = run_lab(lab, runtime="netns", control_plane="computed", name=N(f"cmp-{name}"))

@@ -119,7 +119,7 @@ def test_a_tunnel_reported_through_the_shared_router_is_the_back_to_back_limit()
     report one tunnel over both; the verdicts that merge causes are named back-to-back-merged,
     and only where the reported tunnel runs through a router in two domains."""
     from testbed.experiments.matrix import LIMITS, _parts_limit
-    from testbed.experiments.run import run_lab
+    from testbed.api import run as run_lab
     from testbed.lab import load_lab
     assert "back-to-back-merged" in LIMITS
     for lab_name, named in (("back-to-back", True), ("two-lsps", False)):
@@ -173,7 +173,7 @@ def test_a_shared_router_that_answers_at_no_hop_is_the_unseen_limit():
     of both tunnels ending or starting at pe2 are named shared-router-unseen. A Juniper-like pe2
     expires the probe on the explicit null and answers: the rule does not fire there."""
     from testbed.experiments.matrix import LIMITS, _cell_lab, _unseen_shared
-    from testbed.experiments.run import run_lab
+    from testbed.api import run as run_lab
     assert "shared-router-unseen" in LIMITS
     p = {**BASE, "class": "invisible", "popping": "uhp", "lsrs": 2, "domains": 2, "join": "shared",
          "d2_class": "opaque"}
@@ -203,7 +203,7 @@ def test_an_ingress_no_revelation_trace_shows_is_the_ing_nf_limit():
     the core tunnel's ingress pe1 is on the trace toward its egress, so the rule does not hold
     there, and without the asymmetry nothing is named."""
     from testbed.experiments.matrix import LIMITS, _cell_lab, _ingress_hidden_toward
-    from testbed.experiments.run import run_lab
+    from testbed.api import run as run_lab
     assert "ingress-hidden-on-revelation" in LIMITS
     p = {**BASE, "class": "opaque", "ler_vendor": "mikrotik", "lsrs": 3, "domains": 3, "join": "shared",
          "d2_class": "invisible", "d2_vendor": "iosxr", "d2_lsrs": 2, "d3_class": "invisible",
@@ -231,7 +231,7 @@ def test_an_ingress_answering_from_another_address_is_the_address_ecmp_limit():
     without the equal-cost return; a cell where uTNT stops so is named ingress-address-ecmp."""
     from testbed.controlplane import build
     from testbed.experiments.matrix import LIMITS, _cell_lab, _ingress_answers_apart
-    from testbed.experiments.run import run_lab
+    from testbed.api import run as run_lab
     from testbed.runtimes.sim import Sim
     from testbed.tools.scripted import ScriptedProber
     assert "ingress-address-ecmp" in LIMITS
@@ -268,7 +268,7 @@ def test_lsrs_hidden_on_the_last_revelation_target_are_the_target_hides_limit():
     address shows no pe2 (named revelation-target-hides); toward pe4's address it shows s1, so
     the rule does not hold for a report that had revealed nothing."""
     from testbed.experiments.matrix import LIMITS, _cell_lab, _target_hides
-    from testbed.experiments.run import run_lab
+    from testbed.api import run as run_lab
     assert "revelation-target-hides" in LIMITS
     p = {**BASE, "class": "opaque", "popping": "uhp", "ler_vendor": "iosxr", "lsr_vendor": "iosxr", "lsrs": 1,
          "silent": "lsr", "domains": 2, "join": "shared", "d2_class": "opaque"}
@@ -291,7 +291,7 @@ def test_a_tunnel_behind_five_silent_linux_lsrs_is_the_gap_limit():
     trace stops at TNT's gap limit before any router of the tunnel answers, and the missed
     explicit tunnel is named gap-limit with the incomplete trace."""
     from testbed.experiments.matrix import _answered, _cell_lab
-    from testbed.experiments.run import run_lab
+    from testbed.api import run as run_lab
     p = {**BASE, "class": "opaque", "ler_vendor": "iosxr", "lsr_vendor": "linux", "lsrs": 5,
          "ttl_propagate_local": True, "router_vp": True, "domains": 2, "join": "shared", "d2_class": "opaque",
          "d2_vendor": "h3c", "d2_lsrs": 3}

@@ -20,7 +20,7 @@ from labnames import N
 from testbed.controlplane import build
 from testbed.detectors import traceroute_text
 from testbed.detectors.utnt import probe_sim, utnt_args
-from testbed.experiments.run import probe_lab
+from testbed.probing import probe_lab
 from testbed.lab import load_lab
 from testbed.runtimes.netns import api, teardown
 from testbed.tools import scamper

@@ -77,7 +77,7 @@ def test_a_runtime_is_one_new_file(tmp_path, monkeypatch):
         with testbed.up(lab, runtime="counted") as net:
             result = net.probe(seed=1)
         assert result.runtime == "counted" and testbed.score(lab, result).perfect
-        from testbed.experiments.run import run_lab
+        from testbed.api import run as run_lab
         doc = run_lab(lab, runtime="counted", seed=1)
         sim = run_lab(lab, runtime="sim", seed=1)
         assert doc["runtime"] == "counted" and doc["score"] == sim["score"]

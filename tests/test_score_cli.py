@@ -113,6 +113,26 @@ def test_score_refuses_another_lab_and_an_edited_lab_unless_forced(tmp_path, cap
     assert _run(capsys, "score", str(lab), str(res), "--set", "lsrs=4")[0] == 2
 
 
+def test_score_reads_each_result_file_once(tmp_path, capsys, monkeypatch):
+    """The lab a result was recorded on and its traces come from one read of the file (the
+    input boundary's read_text, counted): a file is not opened again to be parsed."""
+    import testbed.inputs
+    code, out, _ = _run(capsys, "run", "explicit", "--runtime", "sim", "--json", "--seed", "3")
+    assert code == 0
+    res = tmp_path / "run.json"
+    res.write_text(out)
+    reads = []
+    real = testbed.inputs.read_text
+
+    def counted(path, *a, **kw):
+        reads.append(str(path))
+        return real(path, *a, **kw)
+    monkeypatch.setattr(testbed.inputs, "read_text", counted)
+    monkeypatch.setattr("testbed.detectors.read_text", counted)
+    assert _run(capsys, "score", "explicit", str(res), "--json")[0] == 0
+    assert reads.count(str(res)) == 1, reads
+
+
 # ---- campaign --fail-link
 def test_fail_link_honours_seed_and_output(tmp_path, capsys):
     docs = []

@@ -16,7 +16,7 @@ import pytest
 
 from testbed.controlplane import build
 from testbed.experiments.matrix import lab_for
-from testbed.experiments.run import run_lab
+from testbed.api import run as run_lab
 from testbed.lab import load_lab
 from testbed.scoring import score_run
 from testbed.scoring.score import CAUSES, OUTCOMES, choose_path, is_perfect, visibility

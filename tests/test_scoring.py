@@ -9,7 +9,9 @@ import json
 import pytest
 
 from testbed.controlplane import build
-from testbed.experiments.run import probe_lab, probes_of, run_lab
+from testbed.api import run as run_lab
+from testbed.probing import probe_lab
+from testbed.targets import probes_of
 from testbed.lab import load_lab
 from testbed.scoring import score_run
 from testbed.scoring.score import choose_path, visibility

@@ -3,7 +3,7 @@ truth is walked through the tables the engine received from FRR (marks netns, fr
 import pytest
 
 from labnames import N
-from testbed.experiments.run import run_lab
+from testbed.api import run as run_lab
 from testbed.lab import load_lab
 from testbed.runtimes.netns import teardown
 

@@ -4,7 +4,8 @@ over different paths, so pairing by destination alone compares one vantage point
 another's. The dumps here are uTNT's own on the sim (dump_text_json), one per vantage point,
 the form run_pair keeps for both detectors."""
 from testbed.experiments.matrix import GRID, cells, lab_for
-from testbed.experiments.run import probe_lab, probes_of
+from testbed.probing import probe_lab
+from testbed.targets import probes_of
 from testbed.peers.sidebyside import differences
 from utnt.jsonload import dump_text_json
 

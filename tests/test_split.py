@@ -22,7 +22,7 @@ import pytest
 from labnames import N
 from testbed import errors
 from testbed.controlplane import build
-from testbed.experiments.run import probe_lab
+from testbed.probing import probe_lab
 from testbed.lab import load_lab
 from testbed.runtimes import bigrt
 from testbed.runtimes.bigrt import split as sp

@@ -103,7 +103,7 @@ def test_one_address_at_three_ttls_in_a_row_is_scampers_loop():
     """scamper's trace_isloop: an address that answered before at a hop other than the one
     just before stops the trace (LOOP); the original TNT's trace on this lab stops at the third
     reply from the same router (seen on namespaces), and so must uTNT's."""
-    from testbed.experiments.run import run_lab
+    from testbed.api import run as run_lab
     doc = run_lab(_loop_lab(), runtime="sim", seed=1)
     t = doc["traces"][0]
     addrs = [h["address"] for h in t["hops"]]

@@ -33,7 +33,7 @@ def _digest(obj) -> str:
 
 def digests(tmp: Path) -> dict:
     from testbed.detectors.utnt import probe_sim, utnt_args
-    from testbed.experiments.run import flow_for
+    from testbed.detectors.registry import flow_for
     out = {}
     for case, make in _cases(tmp):
         lab = make()

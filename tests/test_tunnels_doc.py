@@ -120,7 +120,7 @@ def test_truth_with_cuts_and_segments_follows_the_schema(tmp_path, name):
 def test_an_egress_with_an_inner_label_stays_the_egress_and_tnts_view_is_named(tmp_path):
     """The truth's egress is c, where the transport LSP ends (it pops the VPN label and routes
     the packet); uTNT on the sim tags c an LSR and names e the egress, and the scorer names it."""
-    from testbed.experiments.run import run_lab
+    from testbed.api import run as run_lab
     lab, cp = _load(tmp_path, "l3vpn-egress")
     (t,) = ground_truth(cp)["probes"][0]["paths"][0]["tunnels"]
     assert (t["egress"], t["stack_depth"]) == ("c", 2)

@@ -98,7 +98,7 @@ def test_hostile_replies_are_counted_and_ignored(labs):
 def test_implicit_every_length_2_to_8_is_perfect(lsrs):
     """TNT's u-turn run: the hop ending the run is still an LSR and the next one the egress
     (sc_tnt.c identify_uturn_tunnels), so pe1 ING, p1..pN LSR, pe2 EGR for every length."""
-    from testbed.experiments.run import run_lab
+    from testbed.api import run as run_lab
     from testbed.lab import load_lab
     doc = run_lab(load_lab("implicit", {"lsrs": lsrs}), runtime="sim")
     assert doc["score"]["perfect"], doc["score"]["totals"]
@@ -106,7 +106,7 @@ def test_implicit_every_length_2_to_8_is_perfect(lsrs):
 
 @pytest.mark.parametrize("p2p", [31, 30])
 def test_invisible_uhp_buddy_reveals_egress_and_lsrs(p2p):
-    from testbed.experiments.run import run_lab
+    from testbed.api import run as run_lab
     from testbed.lab import load_lab
     doc = run_lab(load_lab("invisible-uhp", {"p2p_prefix": p2p}), runtime="sim")
     assert doc["score"]["perfect"], doc["score"]["totals"]

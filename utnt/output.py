@@ -33,6 +33,7 @@ from typing import Any
 
 from .model import ICMP_CODE_PORT_UNREACH, ICMP_DEST_UNREACH, Hop, MplsTag, Trace, Tunnel
 
+JSON_FORMAT = "utnt"            # the "format" field of a result document
 JSON_FORMAT_VERSION = 1
 
 
@@ -188,5 +189,5 @@ def trace_to_json(trace: Trace) -> dict[str, Any]:
 
 def to_json(traces: Iterable[Trace]) -> dict[str, Any]:
     """JSON-serialisable form of a run: ``{"format": "utnt", "version": 1, "traces": [...]}``."""
-    return {"format": "utnt", "version": JSON_FORMAT_VERSION,
+    return {"format": JSON_FORMAT, "version": JSON_FORMAT_VERSION,
             "traces": [trace_to_json(t) for t in traces]}

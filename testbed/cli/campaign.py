@@ -104,10 +104,10 @@ def _campaign(args, lab, as_run: bool = False):
     finally:
         if up_progress is not None:
             up_progress.close()
-    folder = args.output or (None if as_run else f"campaign-{lab.name}")
+    folder = args.output                  # written only where asked: nothing in the working directory
     files = write_outputs(doc, lab, folder, pictures=not args.no_pictures) if folder else {}
     doc["files"] = files
-    from testbed.experiments.score_files import lab_digest
+    from testbed.truth import lab_digest
     if args.json and as_run:
         from testbed.scoring import score_run
         summary = {k: v for k, v in doc.items() if k not in ("uTNT", "_truth", "lab", "runtime", "ok", "unvouched",
@@ -124,6 +124,8 @@ def _campaign(args, lab, as_run: bool = False):
         report(doc, c)
         if files:
             c.print("wrote " + ", ".join(files.values()))
+        elif not as_run:
+            c.print("[dim]nothing written (-o DIR writes campaign.json and the pictures there)[/]")
     if doc.get("unvouched"):
         from testbed.cliargs import fail_if_unvouched
         fail_if_unvouched(doc["unvouched"])
@@ -138,8 +140,8 @@ def _campaign(args, lab, as_run: bool = False):
 
 
 def add_campaign_args(s):
-    s.add_argument("-o", "--output", help="folder for campaign.json and the pictures (default campaign-LAB); with "
-                                          "--fail-link/--fail-router: failure.json (default: none written)")
+    s.add_argument("-o", "--output", help="write campaign.json and the pictures into this folder (default: none "
+                                          "written); with --fail-link/--fail-router: failure.json")
     from testbed.experiments.pool import add_args as add_executor_args
     add_executor_args(s, "vantage points")
     s.add_argument("--no-pictures", action="store_true", help="skip the PNG and HTML pictures")

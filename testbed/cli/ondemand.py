@@ -20,8 +20,8 @@ def run(args):
     doc = ondemand(lab, name=args.name, events=args.events, interval=args.interval, nodes=args.nodes,
                    runtimes=args.runtimes.split(",") if args.runtimes else None, dest=args.dest,
                    extra=args.utnt, progress=progress, **detector_of(args))
-    png = args.plot or f"ondemand-{lab.name}.png"
-    if doc["runtimes"]:
+    png = args.plot                       # written only where asked: nothing in the working directory
+    if png and doc["runtimes"]:
         plot(doc, png)
         doc["plot"] = png
     bad = [r for r in doc["runtimes"] if r["failed"] or r.get("unvouched") or r.get("health")]
@@ -31,7 +31,7 @@ def run(args):
     else:
         from rich.console import Console
         print_table(doc, Console(width=None if sys.stdout.isatty() else 180))
-        if doc["runtimes"]:
+        if doc.get("plot"):
             print(f"wrote {png}")
         for r in bad:
             print(f"{r['runtime']}: {r['failed']} events failed"
@@ -55,6 +55,6 @@ def add_parser(sub):
     add_detector_args(s)
     s.add_argument("--to", dest="dest", help="destination for every event (default: each node's probe target)")
     s.add_argument("--name", help="lab instance name (default: the lab's; brought up and down if not up)")
-    s.add_argument("--plot", help="PNG of completed events over time (default ondemand-LAB.png)")
+    s.add_argument("--plot", help="write a PNG of completed events over time there (default: none written)")
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.set_defaults(fn=run)

@@ -12,7 +12,9 @@ from testbed.errors import TestbedError
 
 def run(args):
     from testbed.experiments.parallel import load_campaign
-    from testbed.experiments.run import check_detector, probe_with, probes_of
+    from testbed.detectors.registry import check_detector
+    from testbed.probing import probe_with
+    from testbed.targets import probes_of
     try:
         lab, args.runtime, args.name = probe_target(args, load_lab_arg)     # the running state decides
     except TestbedError:
@@ -31,7 +33,7 @@ def run(args):
                                skipped=skipped)
     bad = skipped + [{"vantage_point": t.get("vantage_point"), "dst": t.get("dst"), "why": t["unvouched"]}
                      for t in traces if t.get("unvouched")]
-    from testbed.experiments.score_files import lab_digest
+    from testbed.truth import lab_digest
     doc = {"format": "utnt", "version": 1, "lab": lab.name, "lab_digest": lab_digest(lab), "runtime": args.runtime,
            "traces": traces}
     if args.detector or args.detector_cmd:

@@ -10,7 +10,7 @@ def run(args):
     from testbed.experiments.board import scoreboard
     c = console()
     labs = args.labs or None
-    from testbed.experiments.run import check_detector
+    from testbed.detectors.registry import check_detector
     det = check_detector(args.runtime, args.detector, args.utnt, args.detector_cmd, args.format)
     if args.json:
         rows = scoreboard(args.runtime, labs, extra=args.utnt, seed=args.seed, workers=args.workers,

@@ -11,7 +11,7 @@ def run(args):
     lab = load_lab_arg(args)
     from testbed.runtimes.sim import Sim
     from testbed.tools.scripted import ScriptedProber
-    from testbed.experiments.targets import probe_source
+    from testbed.targets import probe_source
     src = probe_source(lab, args.source)
     dst = args.dest or (str(lab.probes[0].targets[0]) if lab.probes else None)
     if dst in lab.nodes:

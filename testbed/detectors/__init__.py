@@ -10,6 +10,8 @@ the field and the fix.
 """
 from __future__ import annotations
 
+from utnt.output import JSON_FORMAT
+
 from testbed.inputs import LIMITS, InputProblem, loads_json, read_stdin, read_text, safe_path_text
 
 from . import scamper_json, tnt_text, traceroute_text, utnt_json
@@ -25,8 +27,8 @@ FORMATS = tuple(PARSERS)
 # what each detector can see, for the report (a labels-only baseline is not a miss of TNT's)
 BASELINES = {"scamper-json": "scamper", "traceroute": "traceroute"}
 
-__all__ = ["FORMATS", "PARSERS", "ResultError", "detect_format", "parse_text", "read_results",
-           "tunnels_from_labels", "tunnels_from_tags"]
+__all__ = ["FORMATS", "PARSERS", "ResultError", "detect_format", "parse_text", "read_result", "read_results",
+           "traces_in", "tunnels_from_labels", "tunnels_from_tags"]
 
 
 def format_name(fmt: str) -> str:
@@ -60,7 +62,7 @@ def detect_format(text: str, path: str = "<input>") -> str:
         for o in items:
             if not isinstance(o, dict):
                 continue
-            if o.get("format") == "utnt" or "traces" in o:
+            if o.get("format") == JSON_FORMAT or "traces" in o:
                 return "utnt-json"
             if o.get("type") in ("trace", "ping", "cycle-start", "cycle-stop", "list", "tracelb"):
                 return "scamper-json"
@@ -91,19 +93,25 @@ def parse_text(text: str, path: str = "<input>", fmt: str | None = None) -> list
         raise ResultError(p.file, p.line, p.field, p.message) from None
 
 
+def read_result(path) -> tuple[str, str]:
+    """(text, name) of one result file ('-' reads stdin), through the input boundary."""
+    try:
+        if path == "-":
+            return read_stdin(LIMITS["result"], "result file"), "<stdin>"
+        return read_text(path, LIMITS["result"], "result file"), safe_path_text(path)
+    except InputProblem as e:
+        q = e.problems[0]
+        raise ResultError(q.file, q.line, q.field, q.message) from None
+
+
+def traces_in(text: str, name: str, fmt: str | None = None) -> list[dict]:
+    """Every trace of a result file's text (read_result), each tagged with its file."""
+    out = parse_text(text, name, fmt)
+    for t in out:
+        t.setdefault("file", name)
+    return out
+
+
 def read_results(paths, fmt: str | None = None) -> list[dict]:
     """Every trace of every file ('-' reads stdin), each tagged with its file."""
-    out = []
-    for p in paths:
-        try:
-            if p == "-":
-                text, name = read_stdin(LIMITS["result"], "result file"), "<stdin>"
-            else:
-                text, name = read_text(p, LIMITS["result"], "result file"), safe_path_text(p)
-        except InputProblem as e:
-            q = e.problems[0]
-            raise ResultError(q.file, q.line, q.field, q.message) from None
-        for t in parse_text(text, name, fmt):
-            t.setdefault("file", name)
-            out.append(t)
-    return out
+    return [t for p in paths for t in traces_in(*read_result(p), fmt)]

@@ -112,6 +112,14 @@ class Detector:
         """The Paris flow its options ask for (uTNT's --flow), which a seed does not override."""
         return None
 
+    def flow(self, options, seed, vp: str) -> int | None:
+        """The Paris flow it probes with from vantage point vp: the one its options give (uTNT's
+        --flow), else flow_for(seed, vp) with a seed; None for a detector that takes none."""
+        if not self.flows:
+            return None
+        given = self.flow_given(options)
+        return given if given is not None else (flow_for(seed, vp) if seed is not None else None)
+
     def probe(self, where: Where, vp: str, targets: list[str], options=None, flow=None) -> tuple[str | None, list]:
         """(its raw output or None, traces) from vp to targets; flow: the Paris flow to probe
         with (flows detectors, from the run's seed), None: its own choice."""
@@ -411,6 +419,23 @@ def get(name: str | None = DEFAULT, cmd: str | None = None, fmt: str | None = No
     det = _load(ep)
     _PLUGINS[name] = det
     return det
+
+
+def check_detector(runtime: str, detector=None, extra: list[str] | None = None,
+                   detector_cmd: str | None = None, fmt: str | None = None) -> Detector:
+    """The registered detector a run uses (--detector NAME, or a user's --detector-cmd), after the
+    checks that must pass before anything is brought up: the runtimes it runs on, its options
+    after `--`, what it needs installed."""
+    det = get(detector, detector_cmd, fmt)
+    det.check(runtime, extra)
+    return det
+
+
+def flow_for(seed, source: str) -> int:
+    """The Paris flow identifier (uTNT --flow) of vantage point `source` in a run with `seed`:
+    the same seed gives the same probes, hence the same equal-cost paths, on every runtime."""
+    import random
+    return random.Random(f"utnt-lab:{seed}:{source}").randint(1, 0xFFFF)
 
 
 def label(name) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import secrets
 
-from testbed.experiments.run import run_lab
+from testbed.api import run as run_lab
 from testbed.lab import lab_names, load_lab
 
 COLUMNS = ("present", "detected", "class_correct", "ingress_correct", "egress_correct", "lsrs_present",
@@ -32,7 +32,7 @@ def scoreboard(runtime: str = "sim", labs: list[str] | None = None, progress=Non
     the executor (testbed.experiments.pool: this process, local processes or Dask; the same rows
     wherever they ran); on namespaces one at a time. progress(lab) is called as each lab finishes."""
     from testbed.experiments.pool import Executor, check_args
-    from testbed.experiments.run import check_detector
+    from testbed.detectors.registry import check_detector
     check_args(workers, scheduler, runtime)
     check_detector(runtime, detector, extra, detector_cmd, fmt)
     from testbed.runtimes import registry

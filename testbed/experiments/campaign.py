@@ -19,7 +19,7 @@ import time
 from collections import Counter
 
 from testbed.errors import InputError, TestbedError
-from testbed.experiments.run import probes_of
+from testbed.targets import probes_of
 from testbed.scoring import score_run
 from testbed.scoring.score import CLASS_MAP
 
@@ -53,7 +53,7 @@ def sim_cell(job: dict) -> dict:
     """The detector from one vantage point on the sim: {'source', 'traces', 'seconds'} (module
     level: picklable; job["detector"] is (name, command template, format) for the registry)."""
     from testbed.detectors.registry import Where, get
-    from testbed.experiments.run import probe_vp
+    from testbed.probing import probe_vp
     lab, cp = _lab_and_cp(job["lab"], job["params"], job["name"])
     det = get(*job["detector"])
     t0 = time.perf_counter()
@@ -73,7 +73,8 @@ def campaign(lab, runtime: str = "sim", extra: list[str] | None = None, name: st
     output read as fmt); checked before anything runs."""
     from testbed.controlplane import build
     from testbed.detectors.registry import Where
-    from testbed.experiments.run import check_detector, flow_of, probe_vp
+    from testbed.detectors.registry import check_detector
+    from testbed.probing import probe_vp
     from testbed.truth import ground_truth
     det = check_detector(runtime, detector, extra, detector_cmd, fmt)
     spec = (detector, detector_cmd, fmt)
@@ -126,7 +127,7 @@ def campaign(lab, runtime: str = "sim", extra: list[str] | None = None, name: st
         up_seconds = time.perf_counter() - tu
         t1 = time.perf_counter()
         try:
-            from testbed.experiments.run import lab_problem
+            from testbed.probing import lab_problem
             for k, (src, targets) in enumerate(jobs, 1):
                 if progress:
                     progress(f"{det.label} from {src} ({k}/{len(jobs)}) to {len(targets)} destinations")
@@ -152,7 +153,7 @@ def campaign(lab, runtime: str = "sim", extra: list[str] | None = None, name: st
         if progress:
             progress(f"ground truth for {sum(len(t) for _, t in jobs)} probes (their flows)")
         t2 = time.perf_counter()
-        flows = {(c["source"], tr["dst"]): (tr["src"], tr["method"], flow_of(det, extra, seed, c["source"]))
+        flows = {(c["source"], tr["dst"]): (tr["src"], tr["method"], det.flow(extra, seed, c["source"]))
                  for c in cells for tr in c["traces"]}
         truth = ground_truth(cp, flows)
         t_truth += time.perf_counter() - t2

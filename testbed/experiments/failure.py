@@ -22,7 +22,10 @@ import subprocess
 import time
 
 from testbed.errors import InputError, TestbedError
-from testbed.experiments.run import check_detector, probe_with, probes_of, split_unvouched
+from testbed.detectors.registry import check_detector
+from testbed.probing import probe_with
+from testbed.scored import split_unvouched
+from testbed.targets import probes_of
 from testbed.inputs import record_json
 
 
@@ -203,7 +206,8 @@ first generation without the failed interface appeared (monotonic clock)."""
 
 def _netns(lab, link, router, extra, progress, name, control_plane, seed, up_progress, detector):
     from testbed.controlplane import build
-    from testbed.experiments.run import flows_of, frr_control_plane_now
+    from testbed.runtimes.netns.frr import control_plane_now
+    from testbed.truth import flows_of
     from testbed.runtimes.netns import api
     from testbed.runtimes.netns import frr as frrrt
     from testbed.scoring import score_run
@@ -255,7 +259,7 @@ def _netns(lab, link, router, extra, progress, name, control_plane, seed, up_pro
                                                      skipped=skipped)[0])
             # traces the lab's health check (or a failed detector) cannot vouch for are listed, not scored
             unvouched += [{**u, "phase": phase} for u in bad + skipped]
-            truth_cp, gen = (frr_control_plane_now(lab, lab_name, cp) if cp_mode == "frr" else (cp, generation))
+            truth_cp, gen = (control_plane_now(lab, lab_name, cp) if cp_mode == "frr" else (cp, generation))
             truth = ground_truth(truth_cp, flows_of(traces))
             phases.append({"phase": phase, "truth": truth["probes"], "traces": traces, "tables_generation": gen,
                            "score": score_run(lab, truth, traces)})

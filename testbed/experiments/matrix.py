@@ -462,7 +462,7 @@ def _attribute(params: dict, keys: list, runtime: str, seed: int, detector=(None
     """key -> the catalogue knob(s) whose removal makes that verdict right (re-running the same
     cell without it): {key: "knob:K" | "knobs"}. A key is (vp, dst, truth ingress, truth egress)
     or (vp, dst, None, reported class) for a false tunnel."""
-    from testbed.experiments.run import run_lab
+    from testbed.api import run as run_lab
     lifted_sets = [(k,) for k in ATTRIBUTABLE if params.get(k, BEHAVIOUR_AXES[k]) != BEHAVIOUR_AXES[k]]
     if len(lifted_sets) > 1:
         lifted_sets.append(tuple(k for (k,) in lifted_sets))
@@ -760,7 +760,7 @@ def run_cell(item: tuple[str, dict], runtime: str = "sim", seed: int = 0, detect
     """One cell's lab probed by a registered detector (detector: (name, command template, format)
     as testbed.detectors.registry.get takes them; (None, None, None): uTNT) and scored."""
     cid, params = item
-    from testbed.experiments.run import run_lab
+    from testbed.api import run as run_lab
     t0 = time.process_time()
     try:
         with _cell_lab(params, runtime) as lab:
@@ -897,7 +897,7 @@ def run_matrix(grid: dict | None = None, seed: int = 0, limit: int | None = 1000
     registered detector `detector` (uTNT by default) or a user's command template detector_cmd
     (namespaces only: it needs real packets); it is checked before any cell runs."""
     from testbed.experiments.pool import Executor, check_args
-    from testbed.experiments.run import check_detector
+    from testbed.detectors.registry import check_detector
     check_args(workers, scheduler, runtime)
     det = check_detector(runtime, detector, None, detector_cmd, fmt)
     items = cells(grid, seed, limit)

@@ -29,7 +29,7 @@ PAPER = {"events": 59, "interval": 1.0, "nodes": 5,
 def nodes_of(lab, n: int, dest: str | None = None) -> list[tuple[str, str]]:
     """[(vantage point, destination address)] for n nodes."""
     from testbed.experiments.parallel import vantage_points
-    from testbed.experiments.targets import probe_target
+    from testbed.targets import probe_target
     vps = vantage_points(lab, "all")
     return [(vps[i % len(vps)], probe_target(lab, vps[i % len(vps)], dest)) for i in range(n)]
 
@@ -169,7 +169,7 @@ def ondemand(lab, name: str | None = None, events: int = 59, interval: float = 1
     node_list = nodes_of(lab, nodes, dest)
     if detector is not None or detector_cmd is not None:
         from testbed.experiments.ondemand_runtimes import DetectorProcess
-        from testbed.experiments.run import check_detector
+        from testbed.detectors.registry import check_detector
         if runtimes:
             raise TestbedError("give --runtimes or --detector/--detector-cmd, not both")
         det = check_detector("netns", detector, extra, detector_cmd, fmt)

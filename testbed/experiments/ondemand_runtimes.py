@@ -94,11 +94,12 @@ class UtntVm:
         return None
 
     image, program = "utnt", "utnt"
+    takes_options = True                # the guest's program reads the options after `--` (uTNT's)
 
     def run(self, ctx, vp, dst):
         from testbed.experiments.vm import read_guest_result
         from testbed.runtimes.qemu import Image, boot_on_lab
-        extra = ctx.extra if self.program == "utnt" else []
+        extra = ctx.extra if self.takes_options else []
         d = boot_on_lab(ctx.lab, ctx.name, vp, [self.program, "-i", dst, *extra], image=Image.ours(self.image),
                         timeout=self.timeout, frames=ctx.instances.frames if ctx.instances else None,
                         procs=ctx.instances._procs if ctx.instances else None, read_result=read_guest_result)
@@ -123,6 +124,7 @@ class TntVm(UtntVm):
     name = "tnt-vm"
     label = "original TNT in a micro-VM (QEMU microvm, a local TNT build packed in)"
     image, program = "tnt", "tnt"
+    takes_options = False               # the options after `--` are uTNT's
 
     def missing(self):
         from testbed.runtimes.qemu import IMAGE_DIR, missing, sc_tnt_binary
@@ -161,7 +163,7 @@ class DetectorProcess:
                 t.setdefault("vantage_point", vp)
             return {"traces": r.traces, "error": r.error, "pss_kb": r.pss_kb, "first_probe_s": r.first_probe_s}
         from testbed.detectors.registry import Where
-        from testbed.experiments.run import probe_vp
+        from testbed.probing import probe_vp
         _, traces = probe_vp(self.det, Where(ctx.lab, "netns", ctx.name), vp, [dst], ctx.extra)
         return {"traces": traces, "error": None}
 

@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass, field
 
 from testbed.errors import TestbedError
-from testbed.experiments.targets import destination, probe_targets
+from testbed.targets import destination, probe_targets
 
 ETH_P_ALL = 0x0003
 

@@ -25,39 +25,14 @@ def lab_of(lab_arg: str | None, sets: list[str] | None, running: str | None):
     return load_lab(lab_arg, parse_sets(sets))
 
 
-def lab_digest(lab) -> str:
-    """A digest of everything the truth and the scorer read from a lab: nodes (kind, vendor,
-    domain, addresses, MPLS knobs and every vendor behaviour knob in force), links (ends,
-    costs, state), domains and probes. A result records it (`testbed run --json`,
-    `testbed probe --json`): `testbed score` refuses to score it against an edited lab."""
-    import hashlib
-    import json
-
-    from testbed.truth.report import _behaviour
-    nodes = {n.name: {"kind": n.kind, "vendor": n.vendor, "domain": n.domain,
-                      "addresses": [str(a) for a in n.addresses() + n.addresses6()],
-                      "mpls": [n.ldp, n.popping, n.ttl_propagate, n.rfc4950, n.icmp_tunneling],
-                      "icmp_source": dict(n.icmp_source), "behaviour": _behaviour(n)}
-             for n in lab.nodes.values()}
-    links = [[ln.name, ln.kind, str(ln.network), ln.cost, ln.down,
-              [[i.node, i.name, str(i.address), i.cost] for i in ln.interfaces]] for ln in lab.links]
-    domains = {d.name: [d.routers, d.ldp, d.ttl_propagate, d.rfc4950, d.popping, d.icmp_tunneling, d.external,
-                        d.vpn, d.sr, d.behaviour, d.rsvp, d.bgp_free, d.sixpe] for d in lab.domains.values()}
-    probes = [[p.source, [str(t) for t in p.targets]] for p in lab.probes]
-    doc = {"nodes": nodes, "links": links, "domains": domains, "probes": probes, "cp": lab.control_plane}
-    return "sha256:" + hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def recorded_on(path: str) -> tuple[str | None, str | None]:
-    """(lab name, lab digest) a result file records (a `testbed run --json` or `testbed probe
-    --json` document), (None, None) for any other file."""
+def recorded_on(text: str, name: str) -> tuple[str | None, str | None]:
+    """(lab name, lab digest) a result file's text records (a `testbed run --json` or `testbed
+    probe --json` document), (None, None) for any other file."""
     from testbed.errors import LabError
-    from testbed.inputs import read_json
-    if path == "-":
-        return None, None
-    try:                # through the input boundary: a FIFO or /dev/zero is the parser's to refuse
-        doc = read_json(path, "result", "result file")
-    except (LabError, OSError, ValueError):
+    from testbed.inputs import loads_json
+    try:
+        doc = loads_json(text, name, "result file")
+    except (LabError, ValueError):
         return None, None
     if not isinstance(doc, dict):
         return None, None
@@ -65,13 +40,16 @@ def recorded_on(path: str) -> tuple[str | None, str | None]:
     return (lab if isinstance(lab, str) else None), (dig if isinstance(dig, str) else None)
 
 
-def check_recorded(lab, results: list[str]) -> None:
+def check_recorded(lab, results: list[tuple[str, str, str]]) -> None:
     """Refuse (one line, exit 2) a result recorded on another lab, or on this lab's file as it
-    was before an edit (`--force` skips this)."""
+    was before an edit (`--force` skips this). results: (path, text, name) of each file read."""
     from testbed.errors import InputError
+    from testbed.truth import lab_digest
     digest = None
-    for f in results:
-        name, dig = recorded_on(f)
+    for f, text, shown in results:
+        if f == "-":
+            continue                    # what came on stdin names no file to refuse
+        name, dig = recorded_on(text, shown)
         if name is not None and name != lab.name:
             raise InputError(f"{f}: lab: the result was recorded on lab '{name}', not '{lab.name}'; score it against "
                              f"'{name}', or add --force to score it here anyway")
@@ -103,14 +81,15 @@ def score_files(lab_arg, results: list[str], fmt: str | None = None, sets=None, 
     """(documents, lab): one `testbed run --json`-shaped document per detector found in the
     files (files of one detector are scored together, different detectors side by side)."""
     from testbed.controlplane import build
-    from testbed.detectors import read_results
+    from testbed.detectors import read_result, traces_in
     from testbed.truth import ground_truth
     lab = lab_of(lab_arg, sets, running)
+    read = [(f, *read_result(f)) for f in results]          # each file read once
     if not force:
-        check_recorded(lab, results)
+        check_recorded(lab, read)
     groups: dict[str, tuple[list, list]] = {}
-    for f in results:
-        for t in read_results([f], fmt):
+    for f, text, shown in read:
+        for t in traces_in(text, shown, fmt):
             tr, files = groups.setdefault(t.get("detector") or "detector", ([], []))
             tr.append(t)
             if f not in files:

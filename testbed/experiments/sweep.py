@@ -18,10 +18,12 @@ import json
 from collections import Counter
 
 from testbed.controlplane import build
+from testbed.detectors.registry import flow_for
 from testbed.errors import TestbedError
-from testbed.experiments.run import _annotate, flow_for, probes_of
 from testbed.lab import load_lab
+from testbed.probing import annotate
 from testbed.scoring import score_run
+from testbed.targets import probes_of
 from testbed.truth import ground_truth
 
 TRIGGERS = {"FRPLA", "RTLA"}
@@ -106,7 +108,7 @@ def sweep_cell(item: dict) -> dict:
         out = []
         for src, targets in jobs:
             flow = flow_for(seed, src)
-            out += _annotate(det.calibrate(Where(lab, "sim", cp=cp), src, targets, f, r, brute, flow), src, flow)
+            out += annotate(det.calibrate(Where(lab, "sim", cp=cp), src, targets, f, r, brute, flow), src, flow)
         return out
 
     c = Counter({k: 0 for k in CELLS})
@@ -130,7 +132,7 @@ def sweep(labs: list[str], frpla: list[int], rtla: list[int], sets: dict[str, li
     takes TNT's thresholds and brute force (`thresholds`, on the sim: uTNT by default)."""
     from testbed.errors import InputError
     from testbed.experiments.pool import Executor, check_args
-    from testbed.experiments.run import check_detector
+    from testbed.detectors.registry import check_detector
     check_args(workers, scheduler)
     det = check_detector("sim", detector)
     if not det.thresholds:

@@ -39,7 +39,7 @@ def read_guest_result(doc: dict, run) -> None:
 def vm_probe(lab, name, source, dest, image, extra, timeout, progress=None) -> dict:
     from testbed.controlplane import build
     from testbed.experiments.parallel import truth_for
-    from testbed.experiments.targets import probe_source, probe_target
+    from testbed.targets import probe_source, probe_target
     from testbed.runtimes.netns import api
     from testbed.runtimes.qemu import accel, boot_on_lab
     from testbed.scoring.score import score_trace

@@ -92,7 +92,7 @@ def warts_flows(path: str) -> list[dict]:
 def record_one(v: dict, folder: Path, name: str) -> dict:
     """Bring the variant's lab up as namespaces under ``name``, run the original TNT from
     every vantage point, tear it down (every exit path), write the record file."""
-    from testbed.experiments.run import probes_of
+    from testbed.targets import probes_of
     from testbed.lab import load_lab
     from testbed.peers import tnt
     from testbed.runtimes.netns import api

@@ -86,7 +86,7 @@ def scores(variant: dict, utnt_dumps: list[str]) -> tuple[dict, dict]:
     from testbed.controlplane import build
     from testbed.detectors import tnt_text
     from testbed.experiments.board import COLUMNS
-    from testbed.experiments.run import score_probed
+    from testbed.scored import score_probed
     from testbed.lab import load_lab
     model = load_lab(variant["lab"], variant["params"])
     cp = build(model)

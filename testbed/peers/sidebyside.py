@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from testbed.detectors.utnt import probe_netns
-from testbed.experiments.run import probes_of
+from testbed.targets import probes_of
 from testbed.lab import load_lab
 from testbed.runtimes.netns import api
 from utnt.jsonload import dump_text_json

@@ -150,6 +150,7 @@ OUTCOMES = ("correct", "partly", "undetectable", "flagged-not-revealed", "missed
 PARTS = ("class", "ingress", "egress", "lsrs")
 
 
+<<<<<<< HEAD
 def _undetectable_code(why: str) -> Cause:
     """The cause code of a visibility() text."""
     if why.startswith("silent LSRs"):
@@ -166,6 +167,9 @@ def _undetectable_code(why: str) -> Cause:
 
 
 def _node(lab: Lab, addr: str | None) -> str | None:
+=======
+def _node(lab, addr):
+>>>>>>> walk
     return lab.owner_of(addr) if addr else None
 
 
@@ -174,16 +178,30 @@ def _zero(keys: Iterable[str] = COUNTS) -> Counter[str]:
 
 
 # ---------------------------------------------------------------- visibility (truth + vendor)
+<<<<<<< HEAD
 def visibility(lab: Lab, t: TruthTunnelRecord, thresholds: Thresholds | None = None,
                silent: Iterable[str] | None = None) -> str | None:
     """None if some TNT signal can see the truth tunnel `t`, else the reason it cannot.
     Decided from the truth (class, LSRs, ending, return-path lengths) and the routers' vendor
     behaviour, never from a detector's output."""
+=======
+def visibility(lab, t: dict, thresholds: dict | None = None, silent=None) -> str | None:
+    """None if some TNT signal can see the truth tunnel `t`, else the reason it cannot (the
+    English of undetectable())."""
+    why = undetectable(lab, t, thresholds, silent)
+    return why[1] if why else None
+
+
+def undetectable(lab, t: dict, thresholds: dict | None = None, silent=None) -> tuple[str, str] | None:
+    """None if some TNT signal can see the truth tunnel `t`, else (cause code of CAUSES, the
+    reason in English). Decided from the truth (class, LSRs, ending, return-path lengths) and
+    the routers' vendor behaviour, never from a detector's output."""
+>>>>>>> walk
     th = {**THRESHOLDS, **(thresholds or {})}
     if t.get("silent"):
         if t.get("silent_reason"):
-            return f"silent LSRs: {t['silent_reason']}"
-        return "silent LSRs: they drop packets whose LSE-TTL expires and never answer (Linux)"
+            return "silent-lsrs", f"silent LSRs: {t['silent_reason']}"
+        return "silent-lsrs", "silent LSRs: they drop packets whose LSE-TTL expires and never answer (Linux)"
     cls, lsrs = t["class"], t["lsrs"]
     nodes = [lab.nodes[n] for n in lsrs]
     if cls == "implicit":
@@ -214,22 +232,25 @@ def visibility(lab: Lab, t: TruthTunnelRecord, thresholds: Thresholds | None = N
                     if tunnelled(x) and x.personality.answer_echo and x.name not in no_echo
                     and not pops_before_answer(i, x))
         if not qttl and uturn < UTURN_RUN:
-            return (f"implicit tunnel of {n} LSR(s) with no TNT signal: qTTL stays 1 (the penultimate LSR "
-                    f"pops before answering) and the u-turn run is {uturn} < {UTURN_RUN} (tnt.md 3.2)")
+            return "implicit-no-signal", (
+                f"implicit tunnel of {n} LSR(s) with no TNT signal: qTTL stays 1 (the penultimate LSR "
+                f"pops before answering) and the u-turn run is {uturn} < {UTURN_RUN} (tnt.md 3.2)")
         return None
     if cls == "invisible-uhp" and t.get("after_egress_is_destination") and \
             not lab.nodes[t["egress"]].personality.explicit_null_expiry:
-        return ("invisible UHP tunnel whose egress is the destination's last hop: the destination answers the "
-                "probe the egress let through with an echo reply, so no address repeats (DUPIP, tnt.md 3.2) "
-                "and no time-exceeded carries a trigger")
+        return "uhp-destination-after-egress", (
+            "invisible UHP tunnel whose egress is the destination's last hop: the destination answers the "
+            "probe the egress let through with an echo reply, so no address repeats (DUPIP, tnt.md 3.2) "
+            "and no time-exceeded carries a trigger")
     if cls == "invisible-php":
         frpla, rtla = t.get("frpla_expected"), t.get("rtla_expected")
         if frpla is None:
             return None
         if frpla < th["frpla"] and (rtla or 0) < th["rtla"]:
             why = "no RTLA (egress signature is not <255,x!=255>)" if rtla is None else f"RTLA {rtla} < {th['rtla']}"
-            return (f"invisible PHP tunnel of {len(lsrs)} LSR(s) below TNT's thresholds: FRPLA {frpla} < "
-                    f"{th['frpla']} at its egress and {why} (tnt.md 3.2)")
+            return "invisible-below-threshold", (
+                f"invisible PHP tunnel of {len(lsrs)} LSR(s) below TNT's thresholds: FRPLA {frpla} < "
+                f"{th['frpla']} at its egress and {why} (tnt.md 3.2)")
     return None
 
 
@@ -556,12 +577,13 @@ def score_trace(lab: Lab, truth_probe: ProbeTruthRecord, trace: TraceRecord,
             ov = len(mem & core)
             if ov > best_ov:
                 best_i, best_ov = i, ov
-        why_not = visibility(lab, t, th, quiet)
-        if best_i is None and why_not:
+        blind = undetectable(lab, t, th, quiet)
+        if best_i is None and blind:
+            code, why_not = blind
             for cc in (c, pc):
                 cc["undetectable"] += 1
             verdicts.append(_with_cause({"truth": t, "reported": None, "verdict": f"undetectable: {why_not}",
-                                         "outcome": "undetectable"}, _undetectable_code(why_not), why_not))
+                                         "outcome": "undetectable"}, code, why_not))
             continue
         found = {_node(lab, a) for a in (reported[best_i].get("lsrs", []) if best_i is not None else []) if a}
         # LSRs no probe can make answer are not LSRs to find, unless found anyway

@@ -2,7 +2,7 @@
 
 A probe is one (vantage point, destination): with ECMP every equal-cost path is listed (the
 scorer takes the one the trace's hops show). `cp` is the control plane the data plane ran:
-the computed one, or the tables the engine received from FRR (testbed.experiments.run).
+the computed one, or the tables the engine received from FRR (testbed.runtimes.netns.frr.control_plane_now).
 Each tunnel also carries what TNT's invisible-tunnel triggers should read at its egress
 (`frpla_expected`, `rtla_expected`), from the path lengths and the egress's signature.
 """
@@ -339,6 +339,35 @@ def _behaviour(node: Node) -> Doc:
     from testbed.vendors import knob_names
     p = node.personality
     return {k: (list(v) if isinstance(v, tuple) else v) for k in knob_names() for v in [getattr(p, k)]}
+
+
+def lab_digest(lab: Lab) -> str:
+    """A digest of everything the truth and the scorer read from a lab: nodes (kind, vendor,
+    domain, addresses, MPLS knobs and every vendor behaviour knob in force), links (ends,
+    costs, state), domains and probes. A result records it (`testbed run --json`,
+    `testbed probe --json`): `testbed score` refuses to score it against an edited lab."""
+    import hashlib
+    import json
+
+    nodes = {n.name: {"kind": n.kind, "vendor": n.vendor, "domain": n.domain,
+                      "addresses": [str(a) for a in n.addresses() + n.addresses6()],
+                      "mpls": [n.ldp, n.popping, n.ttl_propagate, n.rfc4950, n.icmp_tunneling],
+                      "icmp_source": dict(n.icmp_source), "behaviour": _behaviour(n)}
+             for n in lab.nodes.values()}
+    links = [[ln.name, ln.kind, str(ln.network), ln.cost, ln.down,
+              [[i.node, i.name, str(i.address), i.cost] for i in ln.interfaces]] for ln in lab.links]
+    domains = {d.name: [d.routers, d.ldp, d.ttl_propagate, d.rfc4950, d.popping, d.icmp_tunneling, d.external,
+                        d.vpn, d.sr, d.behaviour, d.rsvp, d.bgp_free, d.sixpe] for d in lab.domains.values()}
+    probes = [[p.source, [str(t) for t in p.targets]] for p in lab.probes]
+    doc = {"nodes": nodes, "links": links, "domains": domains, "probes": probes, "cp": lab.control_plane}
+    return "sha256:" + hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def flows_of(traces: list[Doc]) -> Flows:
+    """{(vantage point, destination): (source address, method, flow)} of seeded traces: the
+    `flows` ground_truth follows (the equal-cost path each probe's flow took)."""
+    return {(t["vantage_point"], t["dst"]): (t["src"], t["method"], t["flow"]) for t in traces
+            if t.get("flow") is not None and t.get("vantage_point")}
 
 
 def ground_truth(cp: ControlPlane, flows: Flows | None = None) -> Doc:

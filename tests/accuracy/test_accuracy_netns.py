@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from testbed.experiments.board import COLUMNS
-from testbed.experiments.run import run_lab
+from testbed.api import run as run_lab
 from testbed.lab import load_lab
 from labnames import N
 

@@ -120,7 +120,7 @@ def up(lab, params: dict | None = None, name: str | None = None, workers: int | 
         t = time.monotonic()
         progress.step("engine workers")
         d = state.run_dir(name)
-        spec = {"runtime": RUNTIME, "name": name, "source": source, "params": lab_params, "options": options,
+        spec = {"runtime": RUNTIME, "big_engine": True, "name": name, "source": source, "params": lab_params, "options": options,
                 "workers": workers, "core": core, "pcap": {ln: True for ln in pcap or ()},
                 "pcap_dir": str(d / "pcap"), "seed": seed}
         if split is not None:

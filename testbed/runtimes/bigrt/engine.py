@@ -1,7 +1,7 @@
 """The big-lab runtime's engine processes: many routers each, links between them in memory.
 
 Started by `up` as the namespace runtime's workers are (the same entry point, `python -m
-testbed.runtimes.netns.workers RUN_DIR`, which hands a spec with "runtime": "bigrt" here;
+testbed.runtimes.netns.workers RUN_DIR`, which hands a spec with "big_engine": true here;
 the same lines on stdout: hello, stage, compiled, ready, error; the same `go`, records and
 stop by PID). The first process loads the lab and computes the control plane (per
 destination on demand for big labs: testbed/controlplane/compute.LAZY_ROUTERS), then forks

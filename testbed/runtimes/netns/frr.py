@@ -397,6 +397,17 @@ def read_tables(path) -> tuple[int, dict]:
     return doc["generation"], {r: RouterTables.from_json(t) for r, t in doc["routers"].items()}
 
 
+def control_plane_now(lab, name: str, computed):
+    """(control plane, generation) the engine workers of lab instance `name` run on in FRR mode
+    (its tables file, read right after probing), with the hosts' tables from the computed
+    control plane: the truth's input."""
+    from testbed.controlplane.tables import ControlPlane
+    generation, tables = read_tables(tables_path(name))
+    merged = dict(computed.tables)
+    merged.update(tables)
+    return ControlPlane(lab, merged, computed.distance), generation
+
+
 # ---------------------------------------------------------------- convergence
 def _expected(lab, computed):
     """Per router: OSPF neighbours {(router id, interface): (node, on a LAN?)} and LDP

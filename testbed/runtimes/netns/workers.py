@@ -68,7 +68,7 @@ def main(argv=None):
     gc.disable()
     try:
         spec = record_json(run_dir / "spec.json", "tables")
-        if spec.get("runtime") == "bigrt":       # the big-lab runtime's engine (one entry point, one marker)
+        if spec.get("big_engine"):       # the big-lab runtime's engine (one entry point, one marker)
             return big_main(run_dir, spec)
         w = Worker(run_dir, 0, spec)
         w.register()
