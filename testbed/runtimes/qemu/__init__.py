@@ -17,6 +17,7 @@ microvm under TCG needs pit=on and tsc_early_khz= to boot reliably (platform.md)
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -160,6 +161,7 @@ SNAP_NETDEV = "hubport,id=n0,hubid=0"
 SNAP_TB_MB = 32
 
 
+@functools.lru_cache(maxsize=None)
 def _qemu_version() -> str:
     try:
         return subprocess.run([QEMU, "--version"], capture_output=True, text=True, timeout=30).stdout.split("\n")[0]
@@ -171,7 +173,15 @@ def snapshot_path(image: "Image") -> Path:
     """Where image's warm snapshot is (build/vm/snap/, beside the image it was made from): named
     by a hash of the kernel, the initramfs, QEMU's version and the devices, so that a rebuilt
     image or another QEMU never restores a stale one."""
+    stats = tuple((f, os.stat(f).st_mtime_ns, os.stat(f).st_size) for f in (image.kernel, image.initrd) if f)
+    return _snapshot_path(tuple(sorted({**image.__dict__, "ok_status": tuple(image.ok_status)}.items())), stats)
+
+
+@functools.lru_cache(maxsize=16)
+def _snapshot_path(fields: tuple, stats: tuple) -> Path:
+    """snapshot_path, hashed once per image and file versions (an event does not re-read them)."""
     import hashlib
+    image = Image(**dict(fields))
     h = hashlib.sha256(f"{SNAP_FORMAT}|{_qemu_version()}|{accel()[0]}".encode())
     base = Image(**{**image.__dict__, "tb_mb": None})
     h.update(" ".join(qemu_argv(base, SNAP_LEASE, SNAP_ARGS, "S", "C", home=Path("H"), netdev=SNAP_NETDEV)).encode())
