@@ -2,11 +2,13 @@
 boot time, first probe, time to result, guest and host memory; medians of RUNS boots per guest
 on invisible-php's tap, in one run: the tiny guest (busybox traceroute) and the uTNT guest on
 Debian's kernel, the micro uTNT guest on our own kernel (make guest-kernel; skipped with one
-line when not built), and uTNT as a process on a tap of its own. Each uTNT trace is checked hop
+line when not built), the same micro guest restored from its warm snapshot (utnt-micro-snap:
+booted once, saved waiting for its event; each run a fresh QEMU started with -incoming; the
+snapshot is made before its runs and not timed), and uTNT as a process on a tap of its own. Each uTNT trace is checked hop
 for hop against the process's and scored. The acceleration (TCG here: /dev/kvm is kvm-pvm; KVM
 in the paper) is named with every figure. Needs root and `make vm`.
 
-    .venv/bin/python benchmarks/bench_vm.py [--runs N] [--guests tiny,utnt,utnt-micro] [--json]
+    .venv/bin/python benchmarks/bench_vm.py [--runs N] [--guests tiny,utnt,utnt-micro,utnt-micro-snap] [--json]
 """
 import json
 import os
@@ -18,15 +20,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from testbed.controlplane import build  # noqa: E402
 from testbed.experiments.parallel import Entry, Instances, truth_for  # noqa: E402
+from testbed.experiments.vm import read_guest_result  # noqa: E402
 from testbed.lab import load_lab  # noqa: E402
 from testbed.runtimes.netns import api  # noqa: E402
-from testbed.runtimes.qemu import Image, accel, boot_on_lab, micro_missing, missing  # noqa: E402
+from testbed.runtimes.qemu import Image, accel, boot_on_lab, micro_missing, missing, warm_snapshot  # noqa: E402
 from testbed.scoring.score import score_trace  # noqa: E402
 from testbed.truth import ground_truth  # noqa: E402
 
 RUNS = int(sys.argv[sys.argv.index("--runs") + 1]) if "--runs" in sys.argv else 5
 GUESTS = (sys.argv[sys.argv.index("--guests") + 1].split(",") if "--guests" in sys.argv
-          else ["tiny", "utnt", "utnt-micro"])
+          else ["tiny", "utnt", "utnt-micro", "utnt-micro-snap"])
 PAPER = {"image_mb": 0.897, "guest_pss_mb": 3.4, "guest_pss_peak_mb": 5.6, "deploy_s": 18.15, "run_s": 18.03,
          "qemu_rss_mb": "58.9-61.6", "guest_ram_mb": 8, "accel": "KVM (-enable-kvm -cpu host)"}
 # issue 24's targets for the micro guest (TCG, medians)
@@ -66,19 +69,26 @@ def main():
                 "result_s": med([p.ended - p.started for p in procs]),
                 "verdicts": [v["verdict"] for v in score_trace(lab, tp, ref)["verdicts"]]}
             for which in GUESTS:
-                if which == "utnt-micro" and micro_missing():
+                if which.startswith("utnt-micro") and micro_missing():
                     out["skipped"][which] = micro_missing()
                     print(f"bench_vm: skipping utnt-micro: {micro_missing()}", file=sys.stderr)
                     continue
                 args = ["traceroute", "-q", "1", "-w", "2", "-m", "8", dst] if which == "tiny" else ["utnt", "-i", dst]
                 img = Image.ours(which)
+                snap_mb = None
+                if img.start == "snapshot":
+                    snap = warm_snapshot(img, progress=lambda m: print(f"» {m}", file=sys.stderr, flush=True))
+                    snap_mb = round(snap.stat().st_size / 1e6, 2)
                 runs, same, verdicts = [], [], []
                 for k in range(RUNS):
-                    d = boot_on_lab(lab, name, "vp", args, image=img, timeout=600, frames=inst.frames)
+                    d = boot_on_lab(lab, name, "vp", args, image=img, timeout=600, frames=inst.frames,
+                                    read_result=read_guest_result)
                     r = d["run"]
                     if not r["ok"]:
                         raise SystemExit(f"bench_vm: {which} boot {k} failed: {r['error']}")
-                    if d["traces"]:
+                    if which != "tiny":
+                        if not d["traces"]:
+                            raise SystemExit(f"bench_vm: {which} boot {k} wrote no trace: {sorted(r['files'])}")
                         tr = d["traces"][0]
                         same.append(hops(tr) == hops(ref))
                         verdicts.append([v["verdict"] for v in score_trace(lab, tp, tr)["verdicts"]])
@@ -86,7 +96,7 @@ def main():
                     print(f"» {which} boot {k + 1}/{RUNS}: first probe {r['first_probe_s']} s, result "
                           f"{r['result_s']} s, wall {r['wall_s']:.1f} s ({mode})", file=sys.stderr, flush=True)
                 out["guests"][which] = {
-                    "kernel": img.kernel_kind, "image_mb": round(img.size_bytes() / 1e6, 3),
+                    "kernel": img.kernel_kind, "start": img.start, "snapshot_mb": snap_mb, "image_mb": round(img.size_bytes() / 1e6, 3),
                     "booted_mb": round(img.booted_bytes() / 1e6, 3), "ram_mb": img.mem_mb,
                     "boot_s": med([r["boot_s"] for r in runs]),
                     "guest_uptime_at_init_s": med([r["guest_init_uptime"] for r in runs]),
@@ -113,8 +123,8 @@ def main():
 
 def print_table(out):
     g, p, mode, RUNS = out["guests"], out["peer_utnt_process"], out["accel"], out["runs"]
-    cols = [c for c in ("tiny", "utnt", "utnt-micro") if c in g]
-    head = {"tiny": "tiny guest", "utnt": "uTNT generic", "utnt-micro": "uTNT micro"}
+    cols = [c for c in ("tiny", "utnt", "utnt-micro", "utnt-micro-snap") if c in g]
+    head = {"tiny": "tiny guest", "utnt": "uTNT generic", "utnt-micro": "uTNT micro", "utnt-micro-snap": "micro restored"}
 
     def row(label, key, fmt, proc="-", paper="-"):
         cells = []
@@ -127,8 +137,10 @@ def print_table(out):
     row("kernel", "kernel", "{}", "-", "Unikraft")
     row("image shipped (MB)", "image_mb", "{:.2f}", "-", f"{PAPER['image_mb']:.3f}")
     row("image booted (MB)", "booted_mb", "{:.2f}", "-", "-")
+    row("snapshot, made once (MB)", "snapshot_mb", "{:.2f}", "-", "-")
     row("guest RAM given (MB)", "ram_mb", "{:d}", "-", f"{PAPER['guest_ram_mb']}")
-    row("start to /init (s)", "boot_s", "{:.2f}", "-", "not logged")
+    row("start", "start", "{}", "-", "boot")
+    row("start to /init|restored (s)", "boot_s", "{:.2f}", "-", "not logged")
     row("start to first probe (s)", "first_probe_s", "{:.2f}", f"{p['first_probe_s']:.2f}", "not logged")
     row("start to result (s)", "result_s", "{:.2f}", f"{p['result_s']:.2f}", f"{PAPER['run_s']:.2f}")
     row("guest RAM PSS (MB)", "guest_pss_mb", "{:.1f}", f"{p['pss_mb']:.1f}", f"{PAPER['guest_pss_mb']:.1f}")
@@ -139,15 +151,17 @@ def print_table(out):
     for c in cols:
         if g[c].get("verdicts"):
             print(f"{head[c]} verdicts: {', '.join(g[c]['verdicts'])} (process: {', '.join(p['verdicts'])})")
-    m = g.get("utnt-micro")
-    if m:
+    for col in ("utnt-micro", "utnt-micro-snap"):
+        m = g.get(col)
+        if not m:
+            continue
         t = out["targets"]
         checks = [("image", m["image_mb"], t["image_mb"], "MB"), ("guest RAM", m["ram_mb"], t["ram_mb"], "MB"),
                   ("guest PSS", m["guest_pss_mb"], t["guest_pss_mb"], "MB"),
                   ("QEMU RSS", m["qemu_rss_mb"], t["qemu_rss_mb"], "MB"),
                   ("first probe", m["first_probe_s"], t["first_probe_s"], "s"),
                   ("result", m["result_s"], t["result_s"], "s")]
-        print(f"issue 24's targets for the micro guest ({mode.split(' ')[0]}): " + "; ".join(
+        print(f"issue 24's targets, {head[col]} ({mode.split(' ')[0]}): " + "; ".join(
             f"{k} {v} {u} {'<=' if v is not None and v <= lim else 'OVER'} {lim}" for k, v, lim, u in checks))
     for c, why in out["skipped"].items():
         print(f"{c}: skipped: {why}")

@@ -106,7 +106,9 @@ pack $U "$OUT/initramfs-utnt.cpio.gz"
 # ------------------------------------------------------------------ the micro uTNT guest
 # Our own kernel (no modules: virtio, 9p and packet sockets built in) and an /init in C: no
 # busybox, no shell; the same Python and uTNT as the uTNT guest, its stdlib as plain .pyc files.
-rm -rf "$OUT/micro" "$OUT"/initramfs-utnt-micro.cpio*
+# build/vm/snap: warm snapshots of the micro guest (testbed/runtimes/qemu), made from the image they
+# were booted from: a new image, new snapshots
+rm -rf "$OUT/micro" "$OUT"/initramfs-utnt-micro.cpio* "$OUT/snap"
 MICRO=no
 if [ -s "$MICRO_KERNEL/vmlinux" ] && [ -s "$MICRO_KERNEL/bzImage" ]; then
     command -v gcc >/dev/null || die "gcc missing: the micro guest's /init is C (apt-get install gcc)"

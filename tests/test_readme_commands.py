@@ -53,6 +53,8 @@ HEAVY: dict[str, tuple[str, str]] = {
     "make vm && testbed vm five-vp --from vp4": ("heavy", "installs QEMU and builds the VM images (apt, minutes)"),
     "make guest-kernel": ("heavy", "builds a Linux kernel (~10 min on 2 cores)"),
     "testbed vm five-vp --image tnt": ("heavy", "the original TNT's VM image: needs TNT built and make vm"),
+    "testbed vm five-vp --image utnt-micro-snap": ("heavy", "the micro guest restored from its snapshot: needs "
+                                                   "make vm and make guest-kernel"),
     "testbed up five-vp --runtime bigrt --plan plan.json --host h1":
         ("machines", "needs the machine whose underlay address is 192.0.2.1; tests/test_split.py runs it on stand-ins"),
     "testbed down five-vp-h1": ("machines", "tears down the instance of the line before (tests/test_split.py)"),

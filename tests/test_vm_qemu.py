@@ -4,16 +4,17 @@ on Debian's kernel, a few seconds on ours).
 Three boots: the smallest guest (busybox traceroute, the guest kernel's own stack) checked hop
 by hop against the truth, the uTNT guest on Debian's kernel (uTNT's own stack on a packet
 socket in the guest) scored against the truth, and the micro uTNT guest (our kernel, /init in
-C) whose trace must equal a uTNT process's on the same lab hop for hop. Skipped with one line
-where QEMU or the image is missing; the micro guest's test where its kernel is not built
-(make guest-kernel)."""
+C) whose trace must equal a uTNT process's on the same lab hop for hop; then that micro guest
+restored twice at once from its warm snapshot (a few seconds once the snapshot is made: one
+more boot of the micro guest). Skipped with one line where QEMU or the image is missing; the
+micro guest's tests where its kernel is not built (make guest-kernel)."""
 import pytest
 
 from labnames import N
 from testbed.controlplane import build
 from testbed.lab import load_lab
 from testbed.runtimes.netns import api
-from testbed.runtimes.qemu import Image, accel, boot_on_lab, cmdline, micro_missing, qemu_argv
+from testbed.runtimes.qemu import Image, accel, boot_on_lab, cmdline, micro_missing, qemu_argv, snapshot_line
 from testbed.scoring.score import score_trace
 from testbed.truth import ground_truth
 
@@ -104,6 +105,77 @@ def test_micro_guest_traces_hop_for_hop_like_the_process(lab_up):
     s, s_ref = score_trace(lab, truth, tr), score_trace(lab, truth, ref)
     assert [v["verdict"] for v in s["verdicts"]] == [v["verdict"] for v in s_ref["verdicts"]] == ["correct"]
     assert s["counts"] == s_ref["counts"]
+
+
+def test_micro_guest_restored_from_its_snapshot_twice_at_once(lab_up):
+    """Two events restore the same warm snapshot at once on the same LAN, each in its own QEMU
+    with its own lease: each guest takes its own address and MAC from its serial line (the
+    snapshot's NIC had another MAC: a frame to the lease's would not reach it), and each trace
+    equals a uTNT process's hop for hop; neither boots (its first console line is `restored`)."""
+    why = micro_missing()
+    if why:
+        pytest.skip(why)
+    import threading
+
+    from testbed.experiments.parallel import Entry, Instances
+    from testbed.experiments.vm import read_guest_result
+    from testbed.runtimes.qemu import warm_snapshot
+    lab, inst = lab_up
+    truth = ground_truth(build(lab))["probes"][0]
+    img = Image.ours("utnt-micro-snap")
+    assert img.start == "snapshot" and img.kernel_kind == "micro"
+    warm_snapshot(img)
+    docs = [None, None]
+
+    def one(k):
+        docs[k] = boot_on_lab(lab, inst, "vp", ["utnt", "-i", truth["to"]], image=img, timeout=120,
+                              read_result=read_guest_result)
+    th = [threading.Thread(target=one, args=(k,)) for k in (0, 1)]
+    for t in th:
+        t.start()
+    for t in th:
+        t.join()
+    ins = Instances(lab, inst)
+    try:
+        p = ins.run_utnt(Entry("vp", truth["to"]))
+    finally:
+        ins.close()
+    assert p.error is None, p.error
+
+    def hops(t):
+        return [{k: v for k, v in h.items() if k != "rtt_ms"} for h in t["hops"]]
+    assert docs[0]["address"] != docs[1]["address"] and docs[0]["mac"] != docs[1]["mac"]
+    for d in docs:
+        run = d["run"]
+        assert run["ok"], (run["error"], run["console"][-800:])
+        assert run["console"].lstrip().startswith("utnt-guest: restored"), run["console"][:300]
+        assert "utnt-guest: init" not in run["console"]
+        (tr,) = d["traces"]
+        assert tr["src"] == d["address"]
+        assert hops(tr) == hops(p.traces[0])
+
+
+def test_snapshot_restore_argv_and_serial_line(tmp_path):
+    """A restore starts QEMU with -incoming on the snapshot, the serial port on a socket (the
+    event's line goes in) logged to the console file, QMP beside it; the line carries the
+    lease's MAC, and an argument the guest would split at a space is refused."""
+    from pathlib import Path
+
+    from testbed.errors import InputError
+    lease = {"address": "12.0.0.250", "gateway": "12.0.0.1", "network": "12.0.0.0/24", "tap": "ui00fa1234",
+             "mac": "02:75:00:00:00:07"}
+    img = Image(kernel="k", initrd="i", name="utnt-micro-snap", mem_mb=64, acpi=False, kernel_kind="micro",
+                start="snapshot")
+    argv = qemu_argv(img, lease, ["utnt-warm"], "S", str(tmp_path / "console"), restore="/x/s.mig", home=Path("/h"))
+    assert argv[argv.index("-incoming") + 1] == "exec:cat /x/s.mig"
+    assert argv[argv.index("-chardev") + 1] == "socket,id=c0,path=/h/serial,server=on,wait=off,logfile=" + \
+        str(tmp_path / "console")
+    assert argv[argv.index("-serial") + 1] == "chardev:c0" and "unix:/h/qmp,server=on,wait=off" in argv
+    assert snapshot_line(lease, ["utnt", "-i", "12.0.1.2"]) == (
+        "netdev.ipv4_addr=12.0.0.250 netdev.ipv4_gw_addr=12.0.0.1 netdev.ipv4_subnet_mask=255.255.255.0 "
+        "netdev.mac=02:75:00:00:00:07 -- utnt -i 12.0.1.2")
+    with pytest.raises(InputError, match="whitespace"):
+        snapshot_line(lease, ["utnt", "-i", "12.0.1.2 x"])
 
 
 def test_micro_guest_command_line_and_machine(tmp_path):

@@ -50,7 +50,7 @@ def add_parser(sub):
     s.add_argument("--events", type=int_in(1, 100_000), default=59, help="events to fire (59, as in the paper)")
     s.add_argument("--interval", type=float_in(0.001, 3600), default=1.0, help="seconds between events (1)")
     s.add_argument("--nodes", type=int_in(1, 256), default=5, help="vantage-point nodes, one instance each at a time (5)")
-    s.add_argument("--runtimes", help="comma-separated: utnt-process,tnt-process,utnt-vm,utnt-vm-micro,tnt-vm "
+    s.add_argument("--runtimes", help="comma-separated: utnt-process,tnt-process,utnt-vm,utnt-vm-micro,utnt-vm-snap,tnt-vm "
                    "(default: all)")
     add_detector_args(s)
     s.add_argument("--to", dest="dest", help="destination for every event (default: each node's probe target)")

@@ -27,7 +27,7 @@ def run(args):
     # the longest argument list this run can give the guest, refused before anything else
     probe = Image(kernel="", machine=args.machine or "pc", append="") if args.kernel else Image(kernel="")
     check_cmdline(probe, list(args.utnt or []) + ["utnt", "-i", "255.255.255.255"])
-    if not args.kernel and args.image in ("auto", "utnt", "utnt-micro"):
+    if not args.kernel and args.image in ("auto", "utnt", "utnt-micro", "utnt-micro-snap"):
         # uTNT's options as `probe` takes them: the guest's address, gateway and MAC are the
         # lease's (an `--ip` here would give the VM an address another instance may hold)
         from testbed.detectors.utnt import utnt_args
@@ -85,10 +85,11 @@ def add_parser(sub):
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="template parameter (repeatable)")
     s.add_argument("--from", dest="source", help="vantage point whose LAN the VM joins (default: first probe's)")
     s.add_argument("--to", dest="dest", help="destination (default: the vantage point's first probe target)")
-    s.add_argument("--image", default="auto", choices=["auto", "utnt-micro", "utnt", "tiny", "tnt"],
-                   help="our guest (build/vm, make vm-image): utnt-micro (our kernel, make guest-kernel), utnt "
-                   "(Debian's kernel), tiny (busybox traceroute) or tnt; auto (default): utnt-micro where built, "
-                   "else utnt")
+    s.add_argument("--image", default="auto", choices=["auto", "utnt-micro", "utnt-micro-snap", "utnt", "tiny", "tnt"],
+                   help="our guest (build/vm, make vm-image): utnt-micro (our kernel, make guest-kernel), "
+                   "utnt-micro-snap (the same, restored from a snapshot taken once after its boot, waiting for "
+                   "its event), utnt (Debian's kernel), tiny (busybox traceroute) or tnt; auto (default): "
+                   "utnt-micro where built, else utnt")
     s.add_argument("--kernel", help="your own image instead (e.g. Unikraft's app-utnt_qemu-x86_64)")
     s.add_argument("--initrd", help="its initramfs, if any")
     s.add_argument("--machine", default=None, choices=["microvm", "pc"], help="QEMU machine for --kernel (pc)")

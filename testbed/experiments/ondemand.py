@@ -1,6 +1,6 @@
 """The uTNT paper's use case in a lab: on-demand probing from a controller (tnt.md 7.4).
 
-    testbed ondemand five-vp --events 59 --interval 1 --nodes 5 [--runtimes utnt-process,utnt-vm,utnt-vm-micro]
+    testbed ondemand five-vp --events 59 --interval 1 --nodes 5 [--runtimes utnt-process,utnt-vm-micro,utnt-vm-snap]
 
 Events fire at fixed times (event k at k x interval). There are `nodes` vantage points (the
 lab's, in order; more nodes than vantage points share LANs round-robin, each instance still on
@@ -134,7 +134,7 @@ def summarize(name, label, res: dict, score: dict, events: int) -> dict:
            "wall_s": res["wall_s"], "accuracy": score["accuracy"], "traces_correct": score["traces_correct"],
            "traces_scored": score["traces_scored"], "score": score["totals"],
            "completions": sorted(r["end"] for r in done)}
-    for key in ("pss_kb", "guest_pss_kb", "host_pss_kb", "boot_s", "first_probe_s"):
+    for key in ("pss_kb", "guest_pss_kb", "host_pss_kb", "host_rss_kb", "boot_s", "first_probe_s", "cpu_s"):
         vals = [r[key] for r in done if r.get(key) is not None]
         if vals:
             out[f"median_{key}"] = round(statistics.median(vals), 3)
@@ -198,6 +198,8 @@ def ondemand(lab, name: str | None = None, events: int = 59, interval: float = 1
     results = []
     try:
         for rt in todo:
+            if hasattr(rt, "prepare"):      # before the events' clock starts (a VM snapshot)
+                rt.prepare(progress)
             inst = Instances(lab, name, extra)
             try:
                 ctx = Ctx(lab, name, extra, inst)

@@ -1,7 +1,7 @@
 """Detector runtimes for `testbed ondemand`: how one event's measurement is run.
 
-Each runtime answers `missing()` (None when it can run here, else one line saying why not)
-and `run(ctx, vp, dst)` -> {"traces": [uTNT-format traces], "error": str | None, ...}. Add a
+Each runtime answers `missing()` (None when it can run here, else one line saying why not),
+optionally `prepare(progress)` (what it needs before the first event), and `run(ctx, vp, dst)` -> {"traces": [uTNT-format traces], "error": str | None, ...}. Add a
 runtime by appending to RUNTIMES; nothing else needs to change. `--detector NAME` runs a
 DetectorProcess of that registered detector instead (any detector, a user's too).
 
@@ -11,6 +11,10 @@ DetectorProcess of that registered detector instead (any detector, a user's too)
                 its text dump is turned into traces with tunnels for scoring
   utnt-vm       uTNT in a micro-VM (QEMU microvm, build/vm) on Debian's kernel, on a tap of its own
   utnt-vm-micro the same uTNT in the micro guest: our own kernel (make guest-kernel), /init in C
+  utnt-vm-snap  the micro guest restored per event from a snapshot taken once after its boot
+                (uTNT imported, waiting for its event on the serial port): one fresh QEMU per
+                event as above, without the boot; the snapshot is made by prepare(), before the
+                first event, like the image itself
   tnt-vm        the original TNT in a micro-VM, when make vm-image found a local TNT build
 """
 from __future__ import annotations
@@ -106,7 +110,8 @@ class UtntVm:
         r = d["run"]
         return {"traces": d["traces"], "error": None if r["ok"] else r["error"], "boot_s": r["boot_s"],
                 "guest_pss_kb": r["guest_pss_kb"], "host_pss_kb": r["host_pss_kb"],
-                "first_probe_s": r["first_probe_s"], "accel": r["accel"], "kernel": d["kernel"],
+                "first_probe_s": r["first_probe_s"], "cpu_s": r["cpu_s"], "host_rss_kb": r["host_rss_kb"],
+                "accel": r["accel"], "kernel": d["kernel"],
                 "image_bytes": d["image_bytes"], "mem_mb": d["mem_mb"]}
 
 
@@ -118,6 +123,16 @@ class UtntVmMicro(UtntVm):
     def missing(self):
         from testbed.runtimes.qemu import micro_missing, missing
         return missing() or micro_missing()
+
+
+class UtntVmSnap(UtntVmMicro):
+    name = "utnt-vm-snap"
+    label = "uTNT in the micro guest restored from its snapshot (QEMU microvm -incoming)"
+    image, program = "utnt-micro-snap", "utnt"
+
+    def prepare(self, progress=None):
+        from testbed.runtimes.qemu import Image, warm_snapshot
+        warm_snapshot(Image.ours(self.image), progress=progress)
 
 
 class TntVm(UtntVm):
@@ -168,7 +183,7 @@ class DetectorProcess:
         return {"traces": traces, "error": None}
 
 
-RUNTIMES = [UtntProcess(), TntProcess(), UtntVm(), UtntVmMicro(), TntVm()]
+RUNTIMES = [UtntProcess(), TntProcess(), UtntVm(), UtntVmMicro(), UtntVmSnap(), TntVm()]
 
 
 def by_name(names: list[str] | None):

@@ -17,6 +17,7 @@ microvm under TCG needs pit=on and tsc_early_khz= to boot reliably (platform.md)
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -75,6 +76,8 @@ class Image:
     acpi: bool = True                   # microvm's ACPI tables (Debian's kernel powers off by ACPI)
     kernel_kind: str = "generic"        # generic (Debian's), micro (make guest-kernel) or user
     tb_mb: int | None = None            # TCG's translation cache (MB): QEMU's default grows its RSS
+    start: str = "boot"                 # boot, or snapshot: restore the guest booted once and saved
+                                        # waiting for its event (the micro guest only; warm_snapshot)
 
     @classmethod
     def ours(cls, which: str = "utnt", mem_mb: int | None = None) -> "Image":
@@ -85,6 +88,11 @@ class Image:
             raise TestbedError(why)
         if which == "utnt-auto":
             which = "utnt-micro" if micro_missing() is None else "utnt"
+        if which == "utnt-micro-snap":
+            img = cls.ours("utnt-micro", mem_mb)
+            img.name, img.start, img.tb_mb = which, "snapshot", SNAP_TB_MB
+            img.append = f"{img.append} {SNAP_APPEND}"
+            return img
         if which == "utnt-micro":
             why = micro_missing()
             if why:
@@ -138,6 +146,216 @@ MICRO_KERNEL_FILE = "bzImage"
 MICRO_TB_MB = 32
 
 
+# The warm start (Image.ours("utnt-micro-snap")): the micro guest booted once with `-- utnt-warm`
+# (guest-init.c: uTNT imported, waiting for a line on its serial port) and saved there through
+# QEMU's migration to a file; an event restores that file in a fresh QEMU (-incoming) on its own
+# tap and writes its line (the lease's address, gateway, mask and MAC, then the arguments) on
+# the serial port. One QEMU per event as before; what it no longer pays is the boot and
+# Python's start. The snapshot is made once per image (warm_snapshot) before any event, like
+# building the image; its boot has no lab link (a hub port that leads nowhere).
+SNAP_ARGS = ["utnt-warm"]
+SNAP_LEASE = {"network": "192.0.2.0/24", "address": "192.0.2.2", "gateway": "192.0.2.1",
+              "mac": "02:75:00:00:00:01", "tap": "none"}
+SNAP_FORMAT = 1                 # what the guest waits for on its serial port; a new one, a new snapshot
+SNAP_NETDEV = "hubport,id=n0,hubid=0"
+# a restored guest runs uTNT's trace only (no boot, no imports): the translation cache it fills
+SNAP_TB_MB = 32
+# the warm boot's kernel: pages freed at boot (the initramfs archive once unpacked) zeroed, so
+# the snapshot stores them as zero pages and a restore never touches them (41.6 -> 32.3 MB of
+# snapshot, guest PSS 44 -> 38 MB, QEMU RSS -5 MB); no_timer_check: the IO-APIC timer check
+# panics a boot that TCG on a loaded machine made too slow (seen once at load 25)
+SNAP_APPEND = "init_on_free=1 no_timer_check"
+
+
+@functools.lru_cache(maxsize=None)
+def _qemu_version() -> str:
+    try:
+        return subprocess.run([QEMU, "--version"], capture_output=True, text=True, timeout=30).stdout.split("\n")[0]
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+
+
+def snapshot_path(image: "Image") -> Path:
+    """Where image's warm snapshot is (build/vm/snap/, beside the image it was made from): named
+    by a hash of the kernel, the initramfs, QEMU's version and the devices, so that a rebuilt
+    image or another QEMU never restores a stale one."""
+    stats = tuple((f, os.stat(f).st_mtime_ns, os.stat(f).st_size) for f in (image.kernel, image.initrd) if f)
+    return _snapshot_path(tuple(sorted({**image.__dict__, "ok_status": tuple(image.ok_status)}.items())), stats)
+
+
+@functools.lru_cache(maxsize=16)
+def _snapshot_path(fields: tuple, stats: tuple) -> Path:
+    """snapshot_path, hashed once per image and file versions (an event does not re-read them)."""
+    import hashlib
+    image = Image(**dict(fields))
+    h = hashlib.sha256(f"{SNAP_FORMAT}|{_qemu_version()}|{accel()[0]}".encode())
+    base = Image(**{**image.__dict__, "tb_mb": None})
+    h.update(" ".join(qemu_argv(base, SNAP_LEASE, SNAP_ARGS, "S", "C", home=Path("H"), netdev=SNAP_NETDEV)).encode())
+    for f in (image.kernel, image.initrd):
+        if f:
+            with open(f, "rb") as fh:
+                h.update(hashlib.file_digest(fh, "sha256").digest())
+    return IMAGE_DIR / "snap" / f"{image.name}-{h.hexdigest()[:16]}.mig"
+
+
+class _Qmp:
+    """A QMP client on a unix socket: commands and their answers, events skipped."""
+
+    def __init__(self, path: Path, deadline: float, alive):
+        import socket
+        while True:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                s.connect(str(path))
+                break
+            except OSError:
+                s.close()
+                if not alive() or time.monotonic() > deadline:
+                    raise TestbedError(f"QEMU's monitor socket {path} did not answer") from None
+                time.sleep(0.01)
+        s.settimeout(max(1.0, deadline - time.monotonic()))
+        self.s, self.f = s, s.makefile("rb")
+        self.f.readline()                               # the greeting
+        self.cmd("qmp_capabilities")
+
+    def cmd(self, name: str, args: dict | None = None):
+        import json
+        self.s.sendall(json.dumps({"execute": name, **({"arguments": args} if args else {})}).encode() + b"\n")
+        while True:
+            ln = self.f.readline()
+            if not ln:
+                raise TestbedError(f"QEMU's monitor closed during {name}")
+            d = json.loads(ln)
+            if "return" in d:
+                return d["return"]
+            if "error" in d:
+                raise TestbedError(f"QEMU's monitor: {name}: {d['error'].get('desc')}")
+
+    def close(self):
+        self.f.close()
+        self.s.close()
+
+
+def warm_snapshot(image: "Image", timeout: float = 300.0, progress=None) -> Path:
+    """The warm snapshot of `image` (made here once when missing: one boot, ~3 s of CPU under
+    TCG, a file of about the guest's touched RAM); concurrent callers wait for one maker."""
+    import fcntl
+    path = snapshot_path(image)
+    if path.exists():
+        return path
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with open(path.parent / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            return path
+        if progress:
+            progress(f"booting the {image.name} guest once to snapshot it ({path.name})")
+        for attempt in (1, 2):          # a TCG boot on a loaded machine can fail; once more
+            try:
+                _make_snapshot(image, path, timeout)
+                break
+            except TestbedError:
+                if attempt == 2:
+                    raise
+                if progress:
+                    progress(f"the {image.name} guest's snapshot boot failed; once more")
+    return path
+
+
+def _make_snapshot(image: "Image", path: Path, timeout: float):
+    """One boot of the warm guest to `ready`, saved to path (warm_snapshot holds the lock)."""
+    import shlex
+    home = Path(tempfile.mkdtemp(prefix="make-", dir=path.parent))
+    p = None
+    try:
+        share = home / "share"
+        os.mkdir(share, 0o700)
+        console = home / "console"
+        console.touch(0o600)
+        argv = qemu_argv(image, SNAP_LEASE, SNAP_ARGS, str(share), str(console), home=home, netdev=SNAP_NETDEV)
+        from testbed.runtimes.netns import nsutil
+        with open(home / "stderr", "wb") as err:
+            p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+                                 close_fds=True, preexec_fn=nsutil.tie_to_parent())
+        t0 = time.monotonic()
+        while "utnt-guest: ready" not in console.read_text(errors="replace"):
+            if p.poll() is not None or time.monotonic() - t0 > timeout:
+                tail = console.read_text(errors="replace")[-600:] + (home / "stderr").read_text(errors="replace")[-300:]
+                raise TestbedError(f"the warm {image.name} guest was not ready "
+                                   f"({'qemu exit status %s' % p.returncode if p.poll() is not None else 'timeout'}): {tail}")
+            time.sleep(0.1)
+        time.sleep(0.5)             # its /init is in its read of ttyS0 a few instructions later
+        q = _Qmp(home / "qmp", time.monotonic() + 60, lambda: p.poll() is None)
+        q.cmd("stop")
+        q.cmd("migrate-set-parameters", {"max-bandwidth": 1 << 40})
+        tmp = home / "snap.mig"
+        # renamed by the shell once cat has written it all (QEMU does not wait for cat)
+        q.cmd("migrate", {"uri": f"exec:cat > {shlex.quote(str(tmp))} && mv {shlex.quote(str(tmp))} "
+                                 f"{shlex.quote(str(home / 'done.mig'))}"})
+        while (st := q.cmd("query-migrate").get("status")) not in ("completed", "failed", "cancelled"):
+            time.sleep(0.05)
+        if st != "completed":
+            raise TestbedError(f"saving the warm {image.name} guest: migration {st}")
+        try:
+            q.cmd("quit")
+        except (TestbedError, OSError):
+            pass
+        q.close()
+        p.wait(30)
+        t1 = time.monotonic()
+        while not (home / "done.mig").exists():
+            if time.monotonic() - t1 > 60:
+                raise TestbedError(f"saving the warm {image.name} guest: {tmp} never completed")
+            time.sleep(0.05)
+        os.replace(home / "done.mig", path)
+    finally:
+        if p is not None and p.poll() is None:
+            p.kill()
+            p.wait()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def snapshot_line(lease: dict, args: list[str]) -> str:
+    """The line a restored guest reads on its serial port: the kernel command line's convention
+    plus the lease's MAC (the restored NIC still has the snapshot's)."""
+    from ipaddress import IPv4Network
+    bad = [a for a in args if not a or any(c.isspace() for c in a)]
+    if bad:
+        raise InputError(f"a warm-started guest reads its arguments as one line split at spaces: "
+                         f"{bad[0]!r} is empty or holds whitespace; give it without, or boot the guest (--image utnt-micro)")
+    return " ".join([f"netdev.ipv4_addr={lease['address']}", f"netdev.ipv4_gw_addr={lease['gateway']}",
+                     f"netdev.ipv4_subnet_mask={IPv4Network(lease['network']).netmask}",
+                     f"netdev.mac={lease['mac']}", "--", *args])
+
+
+def _send_line(home: Path, line: str, deadline: float, alive):
+    """Wait for the restore to end (QMP), write the event's line on the serial port, run the VM."""
+    import socket
+    q = _Qmp(home / "qmp", deadline, alive)
+    try:
+        # the snapshot was saved stopped, so the restored VM waits paused: its line first, then cont
+        while q.cmd("query-status").get("status") == "inmigrate":
+            if not alive() or time.monotonic() > deadline:
+                raise TestbedError("the snapshot was not restored in time")
+            time.sleep(0.01)
+        st = q.cmd("query-migrate").get("status")
+        if st != "completed":
+            raise TestbedError(f"restoring the snapshot: migration {st}")
+        # kept open until QEMU ends: a socket chardev whose client hangs up drops what it had not
+        # yet handed to the serial port (it takes a byte or 16 at a time)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(str(home / "serial"))
+            s.sendall(line.encode() + b"\n")
+            q.cmd("cont")
+        except BaseException:
+            s.close()
+            raise
+        return s
+    finally:
+        q.close()
+
+
 def micro_doc() -> dict:
     """build/vm/image.json's entry for the micro guest ({} when it has none)."""
     import json
@@ -177,7 +395,12 @@ def cmdline(image: Image, lease: dict, args: list[str]) -> str:
     return " ".join(parts)
 
 
-def qemu_argv(image: Image, lease: dict, args: list[str], share: str, console: str) -> list[str]:
+def qemu_argv(image: Image, lease: dict, args: list[str], share: str, console: str, *, restore: str | None = None,
+              home: Path | None = None, netdev: str | None = None) -> list[str]:
+    """QEMU's argv. restore: a snapshot file (warm_snapshot) to start from instead of booting;
+    its serial port is then a socket (home/serial, the event's line goes in) logged to console,
+    with QMP on home/qmp (to see the restore end). netdev: instead of the lease's tap (the
+    snapshot's own boot: a hub port that leads nowhere)."""
     acc, _ = accel()
     dev = "device" if image.machine == "microvm" else "pci"
     machine = image.machine
@@ -195,21 +418,29 @@ def qemu_argv(image: Image, lease: dict, args: list[str], share: str, console: s
             append = f"{head} {MMIO_DEVICES}{sep}{tail}"
     if acc == "tcg" and image.tb_mb:
         acc += f",tb-size={image.tb_mb}"
+    serial = ["-serial", f"file:{console}"]
+    if restore is not None:
+        serial = ["-chardev", f"socket,id=c0,path={home / 'serial'},server=on,wait=off,logfile={console}",
+                  "-serial", "chardev:c0"]
     argv = [QEMU, "-accel", acc, "-M", machine, "-m", str(image.mem_mb), "-smp", "1",
-            "-display", "none", "-monitor", "none", "-serial", f"file:{console}", "-no-reboot",
-            "-kernel", image.kernel]
+            "-display", "none", "-monitor", "none", *serial, "-no-reboot", "-kernel", image.kernel]
     if acc == "kvm":
         argv += ["-cpu", "host"]
     if image.initrd:
         argv += ["-initrd", image.initrd]
     argv += ["-append", append,
-             "-netdev", f"tap,id=n0,ifname={lease['tap']},script=no,downscript=no",
+             "-netdev", netdev or f"tap,id=n0,ifname={lease['tap']},script=no,downscript=no",
              # no checksum offload: the guest finishes its own checksums (a partial one would
              # reach the engine's packet sockets unfinished, and the destination would drop it)
              "-device", f"virtio-net-{dev},netdev=n0,mac={lease['mac']},csum=off,guest_csum=off",
              "-fsdev", f"local,id=f0,path={share},security_model=none",
              "-device", f"virtio-9p-{dev},fsdev=f0,mount_tag=fs0",
              "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+    if home is not None:
+        argv += ["-qmp", f"unix:{home / 'qmp'},server=on,wait=off"]
+    if restore is not None:
+        import shlex
+        argv += ["-incoming", f"exec:cat {shlex.quote(restore)}"]
     return argv
 
 
@@ -390,7 +621,15 @@ def run_vm(image: Image, lease: dict, args: list[str], timeout: float = 120.0, f
 
 
 def _run_vm(image, lease, args, timeout, frames, procs, run, home, share, console) -> VmRun:
-    argv = ["ip", "netns", "exec", lease["namespace"], *qemu_argv(image, lease, args, share, console)]
+    warm = image.start == "snapshot"
+    if warm:
+        line = snapshot_line(lease, args)
+        snap = warm_snapshot(image)
+        qargv = qemu_argv(image, {**SNAP_LEASE, "mac": lease["mac"], "tap": lease["tap"]}, SNAP_ARGS, share,
+                          console, restore=str(snap), home=home)
+    else:
+        qargv = qemu_argv(image, lease, args, share, console)
+    argv = ["ip", "netns", "exec", lease["namespace"], *qargv]
     if frames is not None:
         frames.watch(lease["mac"])
     t0 = time.monotonic()
@@ -403,10 +642,20 @@ def _run_vm(image, lease, args, timeout, frames, procs, run, home, share, consol
     if procs is not None:
         procs[p.pid] = child
     seen_init = seen_result = False
+    serial = None
+    looks = 0
+    init_mark = "utnt-guest: restored" if warm else "utnt-guest: init"
     err = b""
     hfd = os.open(home, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         os.set_blocking(p.stderr.fileno(), False)
+        if warm:
+            try:
+                serial = _send_line(home, line, t0 + timeout, lambda: p.poll() is None)
+                serial.setblocking(False)
+            except (TestbedError, OSError) as e:
+                run.error = f"restoring the snapshot: {e}"
+                sup.stop([child], wait=5.0)
         while p.poll() is None:
             try:
                 err = (err + (p.stderr.read() or b""))[-65536:]
@@ -416,18 +665,27 @@ def _run_vm(image, lease, args, timeout, frames, procs, run, home, share, consol
                 sup.stop([child], wait=5.0)
                 run.error = f"the VM did not power off within {timeout:.0f} s"
                 break
-            m = guest_ram_pss_kb(p.pid, image.mem_mb)
+            looks += 1
+            # PSS every 4th look (0.2 s): parsing smaps of 5 QEMUs 20 times a second is CPU the
+            # on-demand events share; a restored guest's RAM is all there from the start
+            m = guest_ram_pss_kb(p.pid, image.mem_mb) if looks % 4 == 1 else None
             if m:
                 run.guest_pss_kb, run.host_pss_kb = max(run.guest_pss_kb, m[0]), max(run.host_pss_kb, m[1])
-                run.host_rss_kb = max(run.host_rss_kb, peak_rss_kb(p.pid))
-                run.cpu_s = cpu_seconds(p.pid) or run.cpu_s
+            run.host_rss_kb = max(run.host_rss_kb, peak_rss_kb(p.pid))
+            run.cpu_s = cpu_seconds(p.pid) or run.cpu_s
             if not (seen_init and seen_result):
                 con = (_read_private(hfd, "console", CONSOLE_LIMIT) or b"").decode(errors="replace")
                 now = time.monotonic() - t0
-                if not seen_init and "utnt-guest: init" in con:
+                if not seen_init and init_mark in con:
                     seen_init, run.boot_s = True, round(now, 3)
                 if not seen_result and "utnt-guest: result" in con:
                     seen_result, run.result_s = True, round(now, 3)
+            if serial is not None:           # what the guest writes to it is in the console file
+                try:
+                    while serial.recv(65536):
+                        pass
+                except (BlockingIOError, OSError):
+                    pass
             time.sleep(0.05)
         p.wait()
         t_exit = round(time.monotonic() - t0, 3)
@@ -438,7 +696,7 @@ def _run_vm(image, lease, args, timeout, frames, procs, run, home, share, consol
         run.console = (_read_private(hfd, "console", CONSOLE_LIMIT, tail=True) or b"").decode(errors="replace")
         # a guest that wrote its result line and powered off between two looks: timed at its exit
         # (at most one look late), not left out of the medians
-        if not seen_init and "utnt-guest: init" in run.console:
+        if not seen_init and init_mark in run.console:
             run.boot_s = t_exit
         if not seen_result and "utnt-guest: result" in run.console:
             run.result_s = t_exit
@@ -448,13 +706,15 @@ def _run_vm(image, lease, args, timeout, frames, procs, run, home, share, consol
     finally:
         os.close(hfd)
         p.stderr.close()
+        if serial is not None:
+            serial.close()
         if procs is not None:
             procs.pop(p.pid, None)
         if p.poll() is not None:
             sup.forget(child)
     run.wall_s = round(time.monotonic() - t0, 3)
     run.status = p.returncode
-    for key, attr in (("init", "guest_init_uptime"), ("result", "guest_result_uptime")):
+    for key, attr in (("restored" if warm else "init", "guest_init_uptime"), ("result", "guest_result_uptime")):
         m = re.search(rf"utnt-guest: {key}\b.*?uptime=([0-9.]+)", run.console)
         if m:
             setattr(run, attr, float(m.group(1)))
