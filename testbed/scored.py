@@ -3,6 +3,11 @@ through the control plane the data plane ran, and the run document `testbed run 
 prints (testbed.api.run calls it last; `testbed.score` scores a saved result the same way)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from testbed.documents.records import RunScoreRecord, TraceRecord, TruthRecord
+
 
 def split_unvouched(traces: list[dict]) -> tuple[list[dict], list[dict]]:
     """(traces to score, [{"vantage_point", "dst", "why"}] of those marked unvouched)."""
@@ -12,7 +17,8 @@ def split_unvouched(traces: list[dict]) -> tuple[list[dict], list[dict]]:
     return good, bad
 
 
-def score_probed(lab, truth_cp, traces: list[dict], detector="utnt") -> tuple[dict, dict, dict | None]:
+def score_probed(lab: Any, truth_cp: Any, traces: list[dict[str, Any]],
+                 detector: Any = "utnt") -> tuple[dict[str, Any], RunScoreRecord, dict[str, Any] | None]:
     """(truth, score, visibility) of traces probed on a lab whose data plane ran `truth_cp`:
     the truth with the equal-cost path each probe's flow takes, traces without a source
     completed with theirs (traceroute prints none), the scorer's document, and for a labels-only
@@ -24,7 +30,7 @@ def score_probed(lab, truth_cp, traces: list[dict], detector="utnt") -> tuple[di
     from testbed.truth import flows_of, ground_truth
     truth = ground_truth(truth_cp, flows_of(traces))
     complete_sources(lab, truth, traces)
-    score = score_run(lab, truth, traces)
+    score = score_run(lab, cast("TruthRecord", truth), cast("list[TraceRecord]", traces))
     seen_as = getattr(detector, "seen_as", None)
     vis = visibility(seen_as(traces) if seen_as else detector, score)
     return truth, score, vis

@@ -2,6 +2,9 @@
 plain view of its traces for the run report."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 BASELINE_SEES = ("a plain traceroute user's view: explicit tunnels only, from RFC 4950 label quotes "
                  "(consecutive labelled hops are LSRs, the hop before is the ingress, the one after the "
                  "egress); implicit, opaque and invisible tunnels quote no labels and are not looked for")
@@ -13,7 +16,7 @@ def label(detector) -> str:
     return registered(detector)
 
 
-def visibility(detector: str, score: dict) -> dict | None:
+def visibility(detector: str, score: Mapping[str, Any]) -> dict[str, Any] | None:
     """For a labels-only baseline: what it sees, and per truth class the tunnels present and
     found (a hidden class it missed is missed by design, not a detector bug)."""
     from .registry import is_baseline

@@ -150,26 +150,7 @@ OUTCOMES = ("correct", "partly", "undetectable", "flagged-not-revealed", "missed
 PARTS = ("class", "ingress", "egress", "lsrs")
 
 
-<<<<<<< HEAD
-def _undetectable_code(why: str) -> Cause:
-    """The cause code of a visibility() text."""
-    if why.startswith("silent LSRs"):
-        return "silent-lsrs"
-    if why.startswith("implicit"):
-        return "implicit-no-signal"
-    if why.startswith("invisible UHP"):
-        return "uhp-destination-after-egress"
-    if why.startswith("invisible PHP"):
-        return "invisible-below-threshold"
-    if why.startswith("not probed"):
-        return "not-probed-ipv6"
-    raise ValueError(f"visibility text without a cause code: {why}")
-
-
 def _node(lab: Lab, addr: str | None) -> str | None:
-=======
-def _node(lab, addr):
->>>>>>> walk
     return lab.owner_of(addr) if addr else None
 
 
@@ -178,25 +159,19 @@ def _zero(keys: Iterable[str] = COUNTS) -> Counter[str]:
 
 
 # ---------------------------------------------------------------- visibility (truth + vendor)
-<<<<<<< HEAD
 def visibility(lab: Lab, t: TruthTunnelRecord, thresholds: Thresholds | None = None,
                silent: Iterable[str] | None = None) -> str | None:
-    """None if some TNT signal can see the truth tunnel `t`, else the reason it cannot.
-    Decided from the truth (class, LSRs, ending, return-path lengths) and the routers' vendor
-    behaviour, never from a detector's output."""
-=======
-def visibility(lab, t: dict, thresholds: dict | None = None, silent=None) -> str | None:
     """None if some TNT signal can see the truth tunnel `t`, else the reason it cannot (the
     English of undetectable())."""
     why = undetectable(lab, t, thresholds, silent)
     return why[1] if why else None
 
 
-def undetectable(lab, t: dict, thresholds: dict | None = None, silent=None) -> tuple[str, str] | None:
+def undetectable(lab: Lab, t: TruthTunnelRecord, thresholds: Thresholds | None = None,
+                 silent: Iterable[str] | None = None) -> tuple[Cause, str] | None:
     """None if some TNT signal can see the truth tunnel `t`, else (cause code of CAUSES, the
     reason in English). Decided from the truth (class, LSRs, ending, return-path lengths) and
     the routers' vendor behaviour, never from a detector's output."""
->>>>>>> walk
     th = {**THRESHOLDS, **(thresholds or {})}
     if t.get("silent"):
         if t.get("silent_reason"):
