@@ -133,17 +133,22 @@ def _one_mininet(lab_file: str, name: str, out: dict, m0: float, t0: float) -> d
         batch = Path(d) / "batch.txt"
         batch.write_text(f"sh date +%s.%N > {mark}\nsh grep MemAvailable /proc/meminfo >> {mark}\n")
         wall0 = time.time()
+        err = open(Path(d) / "driver.err", "w+")
         try:
-            rc = mininet.up(lab, name=name, batch=str(batch))
+            rc = mininet.up(lab, name=name, batch=str(batch), stderr=err)
         except Capped:
             out["capped"] = True
             out["up"] = time.monotonic() - t0
             return out
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
+            err.seek(0)
+            errors = [ln[len("error: "):] for ln in err.read().splitlines() if ln.startswith("error: ")]
+            err.close()
         end = time.time()
         if rc != 0 or not mark.exists():
-            return {**out, "failed": f"driver status {rc}"}
+            # where it stopped and why, in one line (the driver's own error), and when
+            return {**out, "failed": f"after {end - wall0:.0f} s: " + (errors[-1] if errors else f"driver status {rc}")}
         lines = mark.read_text().split("\n")
         t_up = float(lines[0])
         out["up"] = t_up - wall0
