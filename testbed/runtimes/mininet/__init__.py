@@ -62,6 +62,8 @@ def plan(lab, name: str) -> dict:
     spec = {"name": name, "lab": lab.name, "source": str(Path(lab.source).resolve()), "params": lab.params,
             "routers": nsmap, "partitions": parts, "routers_order": routers,
             "fingerprint": fingerprint(lab, routers), "control_plane": "computed",
+            # how the lab was loaded (no_limits, local_first): the workers load it the same way
+            "options": getattr(lab, "options", None) or {},
             "tables": str(run_dir / "tables.json")}
     links = []
     for k, link in enumerate(lab.links):
