@@ -70,6 +70,21 @@ def pss_mb(pids) -> float:
     return total / 1024.0
 
 
+def rss_mb(pids) -> float:
+    """Resident set size of these processes, added up (VmRSS: shared pages counted in each)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+                        break
+        except OSError:
+            pass
+    return total / 1024.0
+
+
 class Capped(KeyboardInterrupt):
     pass
 
