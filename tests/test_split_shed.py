@@ -89,3 +89,33 @@ def test_a_lab_on_whole_tables_is_left_whole(tmp_path):
     n_links = len(lab.links)
     assert sp.shed(lab, cp, local) == {}
     assert len(lab.links) == n_links and set(cp.tables) == set(lab.nodes)
+
+
+def test_local_forwarding_check_takes_only_paths_that_stay_on_the_host(tmp_path):
+    """A split host checks at `up` only the probes whose every shortest path stays on its
+    routers (a path through another host has no answer until that host is up): the test the
+    check uses (api._LocalPaths) against networkx's shortest paths."""
+    import itertools
+
+    import networkx as nx
+
+    from testbed.runtimes.bigrt.api import _LocalPaths
+    f = tmp_path / "ring40.yaml"
+    f.write_text(ring_chord(40, name="ring40"))
+    lab = load_lab(str(f), no_limits=True)
+    plan = sp.split_lab(lab, {"h1": "192.0.2.1", "h2": "192.0.2.2"}, seed=1)
+    g = nx.Graph()
+    for link in lab.links:
+        rs = [i for i in link.interfaces if lab.nodes[i.node].is_router]
+        if len(rs) == 2:
+            g.add_edge(rs[0].node, rs[1].node, weight=rs[0].cost)
+    seen = set()
+    for host in ("h1", "h2"):
+        local = sp.local_nodes(lab, plan, host)
+        paths = _LocalPaths(lab, local)
+        routers = sorted(r for r in local if lab.nodes[r].is_router)
+        for a, b in itertools.combinations(routers, 2):
+            want = all(set(p) <= local for p in nx.all_shortest_paths(g, a, b, weight="weight"))
+            assert paths(a, b) == want, (host, a, b)
+            seen.add(want)
+    assert seen == {True, False}
