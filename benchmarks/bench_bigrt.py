@@ -19,7 +19,11 @@ Each run is a fresh process (python bench_bigrt.py --one ...):
   pss     proportional set size of the lab's own processes once up (the bench process that
           holds the lab and the engine workers; not Mininet's)
 A run over --cap seconds is stopped (its `up` tears down what it built) and shown as
-"> cap". netns at 10,000 routers is skipped unless --netns-big (issue 23 measured it failing
+"> cap"; a run that fails shows where and why in one line (Mininet: the driver's own error,
+e.g. the node it could not make and the kernel's reason). Mininet is torn down by its own
+net.stop() and then by the recorded PIDs of its driver, shells and engine workers; never by
+`mn -c`, which kills by name (pkill -f 'mininet:', killall of controllers) and deletes every
+'*-eth*' link of the root namespace, other people's labs included. netns at 10,000 routers is skipped unless --netns-big (issue 23 measured it failing
 after 310 s); Mininet is skipped at a size once it was over the cap at a smaller one.
 Medians over --runs (sizes of 3,000 routers or more: --big-runs).
 
@@ -254,6 +258,7 @@ def main():
                    "down": med([x["down"] for x in ok]), "mem_mb": med([x.get("mem") for x in ok]),
                    "pss_mb": med([x.get("pss") for x in ok]), "note": note, "all": res}
             rows.append(row)
+            print(json.dumps({k: v for k, v in row.items() if k != "all"}), file=sys.stderr, flush=True)
             if not a.json:
                 fmt = lambda v, p=2: "-" if v is None else f"{v:.{p}f}"   # noqa: E731
                 print(f"{n:>8} {rt:>8} {len(ok):>4} {fmt(row['up']):>8} {fmt(row['down']):>7} "
