@@ -236,5 +236,5 @@ def up(lab, name: str | None = None, batch: str | None = None, stderr=None) -> i
     finally:
         for sig, h in keep.items():
             signal.signal(sig, h)
-        if not (run_dir / "driver.json").exists():        # the driver tore down: its run folder goes too
-            shutil.rmtree(run_dir, ignore_errors=True)
+        if not (run_dir / "driver.json").exists():        # the driver tore down: its run folder goes too,
+            down(name)            # after any engine worker it recorded there is stopped by its PID

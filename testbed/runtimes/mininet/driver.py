@@ -83,8 +83,16 @@ def start_engine(plan):
     log.close()
     n = e["workers"]
     pids, compiled, ready = {}, set(), set()
+    try:
+        _wait_ready(p, pids, compiled, ready, n, time.monotonic() + e.get("timeout", 600), plan)
+    except BaseException:                      # not ready (error, timeout, SIGTERM): stopped here,
+        stop_engine(p, pids)                   # since the caller never got their PIDs
+        raise
+    return p, pids
+
+
+def _wait_ready(p, pids, compiled, ready, n, deadline, plan):
     went = False
-    deadline = time.monotonic() + e.get("timeout", 600)
     while len(ready) < n:
         if not went and len(compiled) == n:
             p.stdin.write(b"go\n" * n)
@@ -107,7 +115,6 @@ def start_engine(plan):
             raise RuntimeError("engine worker %d: %s" % (i, rest.strip()))
         if time.monotonic() > deadline:
             raise RuntimeError("the engine was not ready in time")
-    return p, pids
 
 
 def stop_engine(p, pids):
