@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 __all__ = ["build", "ControlPlane", "RouterTables", "Route", "NextHop", "LfibEntry", "LabelHop"]
 
 
-def build(lab: "Lab", only: set | None = None) -> ControlPlane:
+def build(lab: "Lab", only: set[str] | None = None) -> ControlPlane:
     """The control plane of `lab` (module docstring). only: on a big lab, the nodes whose tables
     are wanted (one machine's part of a split lab: scale.build_scale); whole tables ignore it."""
     if len(lab.routers) > scale.SCALE_ROUTERS:

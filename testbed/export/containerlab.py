@@ -323,7 +323,7 @@ def build_containerlab(lab: Lab, *, image: str = DEFAULT_IMAGE, host_image: str 
                 n["network-mode"] = "none"
     nodes = {k: _ordered_node(nodes[k]) for k in sorted(nodes)}
 
-    links = []
+    links: list[dict] = []
     lan_of = {ln.link: ln for ln in lans}
     cut = {} if part is None else {(k, r): (vni, remote, port) for k, r, vni, remote, port in part.vxlan}
     for k, link in enumerate(lab.links):
@@ -333,8 +333,8 @@ def build_containerlab(lab: Lab, *, image: str = DEFAULT_IMAGE, host_image: str 
                 links.append({"endpoints": _Flow(f"{i.node}:{clab_ifname(i.name)}" for i in link.interfaces)})
             elif mine:
                 i = mine[0]
-                if (k, i.node) not in cut:
-                    raise TestbedError(f"lab {lab.name}: link {link.name} has one end on {part.host} but the "
+                if part is None or (k, i.node) not in cut:
+                    raise TestbedError(f"lab {lab.name}: link {link.name} has one end on {part and part.host} but the "
                                        "split plan does not list it as cut; split the lab again")
                 vni, remote, port = cut[(k, i.node)]
                 links.append({"type": "vxlan", "endpoint": {"node": i.node, "interface": clab_ifname(i.name)},
