@@ -19,7 +19,11 @@ Each run is a fresh process (python bench_bigrt.py --one ...):
   pss     proportional set size of the lab's own processes once up (the bench process that
           holds the lab and the engine workers; not Mininet's)
 A run over --cap seconds is stopped (its `up` tears down what it built) and shown as
-"> cap". netns at 10,000 routers is skipped unless --netns-big (issue 23 measured it failing
+"> cap"; a run that fails shows where and why in one line (Mininet: the driver's own error,
+e.g. the node it could not make and the kernel's reason). Mininet is torn down by its own
+net.stop() and then by the recorded PIDs of its driver, shells and engine workers; never by
+`mn -c`, which kills by name (pkill -f 'mininet:', killall of controllers) and deletes every
+'*-eth*' link of the root namespace, other people's labs included. netns at 10,000 routers is skipped unless --netns-big (issue 23 measured it failing
 after 310 s); Mininet is skipped at a size once it was over the cap at a smaller one.
 Medians over --runs (sizes of 3,000 routers or more: --big-runs).
 
@@ -63,6 +67,21 @@ def pss_mb(pids) -> float:
             with open(f"/proc/{pid}/smaps_rollup") as f:
                 for line in f:
                     if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
+        except OSError:
+            pass
+    return total / 1024.0
+
+
+def rss_mb(pids) -> float:
+    """Resident set size of these processes, added up (VmRSS: shared pages counted in each)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
                         total += int(line.split()[1])
                         break
         except OSError:
@@ -133,17 +152,22 @@ def _one_mininet(lab_file: str, name: str, out: dict, m0: float, t0: float) -> d
         batch = Path(d) / "batch.txt"
         batch.write_text(f"sh date +%s.%N > {mark}\nsh grep MemAvailable /proc/meminfo >> {mark}\n")
         wall0 = time.time()
+        err = open(Path(d) / "driver.err", "w+")
         try:
-            rc = mininet.up(lab, name=name, batch=str(batch))
+            rc = mininet.up(lab, name=name, batch=str(batch), stderr=err)
         except Capped:
             out["capped"] = True
             out["up"] = time.monotonic() - t0
             return out
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
+            err.seek(0)
+            errors = [ln[len("error: "):] for ln in err.read().splitlines() if ln.startswith("error: ")]
+            err.close()
         end = time.time()
         if rc != 0 or not mark.exists():
-            return {**out, "failed": f"driver status {rc}"}
+            # where it stopped and why, in one line (the driver's own error), and when
+            return {**out, "failed": f"after {end - wall0:.0f} s: " + (errors[-1] if errors else f"driver status {rc}")}
         lines = mark.read_text().split("\n")
         t_up = float(lines[0])
         out["up"] = t_up - wall0
@@ -234,6 +258,7 @@ def main():
                    "down": med([x["down"] for x in ok]), "mem_mb": med([x.get("mem") for x in ok]),
                    "pss_mb": med([x.get("pss") for x in ok]), "note": note, "all": res}
             rows.append(row)
+            print(json.dumps({k: v for k, v in row.items() if k != "all"}), file=sys.stderr, flush=True)
             if not a.json:
                 fmt = lambda v, p=2: "-" if v is None else f"{v:.{p}f}"   # noqa: E731
                 print(f"{n:>8} {rt:>8} {len(ok):>4} {fmt(row['up']):>8} {fmt(row['down']):>7} "

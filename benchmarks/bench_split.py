@@ -3,7 +3,7 @@ machines (namespaces joined by a veth underlay), its cut links on kernel VXLAN d
 the single-host big-lab runtime on the same lab as the peer.
 
 The lab is a ring with one random chord per router (testbed/runtimes/bigrt/shapes.py; hosts
-vp on r0's LAN and dst on r{n/2}'s), at 1,000 and 3,000 routers. Each run is a fresh process
+vp on r0's LAN and dst on r{n/2}'s), at 1,000, 3,000 and 10,000 routers. Each run is a fresh process
 (python bench_split.py --one ...):
   single  bigrt.up of the whole lab, then down
   split   testbed.runtimes.bigrt.split.split_lab onto h1, h2 (seed 1), then per host, one
@@ -11,11 +11,12 @@ vp on r0's LAN and dst on r{n/2}'s), at 1,000 and 3,000 routers. Each run is a f
           from vp to dst across the machines (through the VXLAN devices), then down per host
 Figures per host: routers, cut links, up (from loading the lab file to the host's part
 forwarding what is local to it), its VXLAN step, MemAvailable drop while that host comes up
-(the whole machine), PSS of the host's engine processes, down; for the split, the partition's
+(the whole machine), PSS and RSS of the host's engine processes, the 1-minute load average
+once it is up, down; for the split, the partition's
 time and the first echo reply vp -> dst across the hosts. Medians over --runs (--big-runs
 for 3,000 routers or more).
 
-    sudo .venv/bin/python benchmarks/bench_split.py [--sizes 1000,3000] [--runs 3] [--big-runs 1]
+    sudo .venv/bin/python benchmarks/bench_split.py [--sizes 1000,3000,10000] [--runs 3] [--big-runs 1]
          [--cap 300] [--json]
 Not a test.
 """
@@ -37,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_bigrt import Capped, _alarm, mem_available_mb, pss_mb  # noqa: E402
+from bench_bigrt import Capped, _alarm, mem_available_mb, pss_mb, rss_mb  # noqa: E402
 
 RUN = secrets.token_hex(2)   # lab names unique to this run
 HOSTS = {"h1": "10.233.0.1", "h2": "10.233.0.2"}
@@ -56,7 +57,9 @@ def one_single(lab_file: str, name: str, cap: float) -> dict:
         signal.setitimer(signal.ITIMER_REAL, 0)
         out["mem"] = m0 - mem_available_mb()
         out["pss"] = pss_mb([w["pid"] for w in st["workers"]])
+        out["rss"] = rss_mb([w["pid"] for w in st["workers"]])
         out["routers"] = len(st["routers"])
+        out["load"] = os.getloadavg()[0]
     except Capped:
         out["capped"] = True
     finally:
@@ -93,7 +96,9 @@ def one_split(lab_file: str, name: str, cap: float) -> dict:
                     out["hosts"][hn] = {"routers": len(h["routers"]), "cut_links": h["cut_links"],
                                         "up": time.monotonic() - t0, "vxlan": st["timings"].get("vxlan"),
                                         "mem": m0 - mem_available_mb(),
-                                        "pss": pss_mb([w["pid"] for w in st["workers"]])}
+                                        "pss": pss_mb([w["pid"] for w in st["workers"]]),
+                                        "rss": rss_mb([w["pid"] for w in st["workers"]]),
+                                        "load": os.getloadavg()[0]}
                 src = next(h["name"] for h in doc["hosts"] if "vp" in h["lab_hosts"])
                 dst = str(lab.nodes["dst"].primary_address())
                 t0 = time.monotonic()
@@ -133,7 +138,7 @@ def med(xs):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", default="1000,3000")
+    ap.add_argument("--sizes", default="1000,3000,10000")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--big-runs", type=int, default=1, help="runs for labs of 3,000 routers or more")
     ap.add_argument("--cap", type=float, default=300.0, help="seconds a run's `up`s may take")
@@ -154,7 +159,7 @@ def main():
     if not a.json:
         print(f"ring + chord labs, 2 stand-in hosts, {os.cpu_count()} cores, medians (seconds; MB)")
         print(f"{'routers':>7} {'where':>7} {'runs':>4} {'routers':>7} {'cut':>5} {'up':>7} {'vxlan':>6} "
-              f"{'down':>6} {'mem MB':>7} {'pss MB':>7}  note")
+              f"{'down':>6} {'mem MB':>7} {'pss MB':>7} {'rss MB':>7} {'load':>5}  note")
     for n in (int(x) for x in a.sizes.split(",")):
         f = tmp / f"ring{n}.yaml"
         f.write_text(ring_chord(n, name=f"ring{n}"))
@@ -165,7 +170,8 @@ def main():
         ok2 = [x for x in split if x.get("hosts") and not x.get("capped")]
         row = {"routers": n, "single": {"runs": len(ok1), "up": med([x["up"] for x in ok1]),
                                         "down": med([x["down"] for x in ok1]), "mem_mb": med([x["mem"] for x in ok1]),
-                                        "pss_mb": med([x["pss"] for x in ok1])},
+                                        "pss_mb": med([x["pss"] for x in ok1]), "rss_mb": med([x.get("rss") for x in ok1]),
+                                        "load": med([x.get("load") for x in ok1])},
                "split": {"runs": len(ok2), "partition": med([x["partition"] for x in ok2]),
                          "cut_links": med([x["cut_links"] for x in ok2]),
                          "cross_ping": med([x.get("cross_ping") for x in ok2]), "hosts": {}},
@@ -173,7 +179,7 @@ def main():
         for h in HOSTS:
             xs = [x["hosts"][h] for x in ok2 if h in x["hosts"]]
             row["split"]["hosts"][h] = {k: med([x.get(k) for x in xs]) for k in
-                                        ("routers", "cut_links", "up", "vxlan", "down", "mem", "pss")}
+                                        ("routers", "cut_links", "up", "vxlan", "down", "mem", "pss", "rss", "load")}
         bad = [x.get("failed") or ("capped" if x.get("capped") else None) for x in single + split]
         left = [x["left"] for x in single if any(x.get("left", {}).values())] + \
             [v for x in split for v in (x.get("left") or {}).values() if any(v.values())]
@@ -183,11 +189,11 @@ def main():
         if not a.json:
             s = row["single"]
             print(f"{n:>7} {'single':>7} {s['runs']:>4} {n:>7} {0:>5} {fmt(s['up']):>7} {'-':>6} {fmt(s['down']):>6} "
-                  f"{fmt(s['mem_mb'], 0):>7} {fmt(s['pss_mb'], 0):>7}  {note}")
+                  f"{fmt(s['mem_mb'], 0):>7} {fmt(s['pss_mb'], 0):>7} {fmt(s['rss_mb'], 0):>7} {fmt(s['load'], 1):>5}  {note}")
             for h, x in row["split"]["hosts"].items():
                 print(f"{n:>7} {h:>7} {row['split']['runs']:>4} {fmt(x['routers'], 0):>7} {fmt(x['cut_links'], 0):>5} "
                       f"{fmt(x['up']):>7} {fmt(x['vxlan']):>6} {fmt(x['down']):>6} {fmt(x['mem'], 0):>7} "
-                      f"{fmt(x['pss'], 0):>7}")
+                      f"{fmt(x['pss'], 0):>7} {fmt(x['rss'], 0):>7} {fmt(x['load'], 1):>5}")
             print(f"{'':>7} {'split':>7}  partition {fmt(row['split']['partition'])} s, "
                   f"first echo vp -> dst across hosts {fmt(row['split']['cross_ping'], 3)} s", flush=True)
     if a.json:

@@ -1,12 +1,15 @@
 """`testbed split LAB --hosts h1=IP1,h2=IP2 -o plan.json`: one lab across machines (the big-lab runtime).
 
     testbed split LAB --hosts h1=IP1,h2=IP2[,...] -o plan.json [--seed N] [--vni-base N] [--json]
+          [--containerlab DIR [--lan switch|bridge] [--image IMG] [--host-image IMG] [--no-mgmt]]
     testbed up LAB --runtime bigrt --plan plan.json --host h1 [--underlay-netns NS]  # on each machine
 
 `split` writes the plan (per host: routers, lab hosts, router vantage points, cut links;
 per cut link: its VXLAN id and ends). Copy it to every machine and run `up --plan ... --host`
 there with the same lab file and --set values: the plan is checked against the lab first (one
-line per problem, exit 2, nothing built). Each machine's instance is `<lab>-<host>` unless
+line per problem, exit 2, nothing built). --containerlab DIR also writes the same split as
+containerlab topologies, DIR/<host>/<lab>-<host>.clab.yml (FRR routers; cut links as
+containerlab's VXLAN links between the hosts' underlay addresses), one per machine. Each machine's instance is `<lab>-<host>` unless
 --name is given; `testbed down <lab>-<host>` on that machine removes its part.
 """
 from __future__ import annotations
@@ -33,7 +36,20 @@ def run(args):
             json.dump(doc, f, indent=1)
             f.write("\n")
         os.replace(tmp, args.output)
+    written = {}
+    if args.containerlab:
+        import shlex
+
+        from testbed.export.containerlab import export_split
+        cmd = shlex.join(["testbed", "split", args.lab, "--hosts", args.hosts, "--seed", str(args.seed),
+                          "--containerlab", "DIR"] + [w for kv in (args.set or []) for w in ("--set", kv)]
+                         + (["--vni-base", str(args.vni_base)] if args.vni_base else [])
+                         + (["--lan", args.lan] if args.lan != "switch" else []))
+        written = export_split(lab, doc, args.containerlab, image=args.image, host_image=args.host_image,
+                               mgmt=not args.no_mgmt, lan=args.lan, command=cmd)
     if args.json:
+        if written:
+            return print_json({**doc, "containerlab": {h: str(fs[0]) for h, fs in written.items()}})
         return print_json(doc)
     c = out_console()
     s = doc["summary"]
@@ -42,6 +58,8 @@ def run(args):
     for h in doc["hosts"]:
         c.print(f"  {h['name']:<12} {h['underlay']:<16} {len(h['routers']):>6} routers {len(h['lab_hosts']):>4} "
                 f"hosts {h['cut_links']:>6} cut links")
+    for h, fs in written.items():
+        c.print(f"  {h}: containerlab deploy -t {fs[0]}  (on {h}; cut links as VXLAN links)")
     if args.output:
         c.print(f"plan written to {args.output}; on each machine: testbed up {args.lab} --runtime bigrt "
                 f"--plan {os.path.basename(args.output)} --host <name>")
@@ -58,5 +76,14 @@ def add_parser(sub):
                    help="VXLAN id of the first cut link (the others follow; default 4200)")
     s.add_argument("-o", "--output", help="write the plan here (JSON)")
     s.add_argument("--json", action="store_true", help="print the plan as JSON on stdout")
+    from testbed.export.defaults import DEFAULT_HOST_IMAGE, DEFAULT_IMAGE, LAN_MODES
+    s.add_argument("--containerlab", metavar="DIR",
+                   help="also write one containerlab topology per host, DIR/<host>/ (cut links as VXLAN links)")
+    s.add_argument("--image", default=DEFAULT_IMAGE, help=f"with --containerlab: router (FRR) image (default {DEFAULT_IMAGE})")
+    s.add_argument("--host-image", default=DEFAULT_HOST_IMAGE,
+                   help=f"with --containerlab: image of hosts and LAN switches (default {DEFAULT_HOST_IMAGE})")
+    s.add_argument("--lan", choices=LAN_MODES, default="switch", help="with --containerlab: LANs as switch "
+                   "containers (default) or containerlab host bridges")
+    s.add_argument("--no-mgmt", action="store_true", help="with --containerlab: no management network")
     add_lab_file_args(s)
     s.set_defaults(fn=run)

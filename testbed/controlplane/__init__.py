@@ -17,9 +17,10 @@ if TYPE_CHECKING:
 __all__ = ["build", "ControlPlane", "RouterTables", "Route", "NextHop", "LfibEntry", "LabelHop"]
 
 
-def build(lab: "Lab") -> ControlPlane:
-    """The control plane of `lab` (module docstring)."""
+def build(lab: "Lab", only: set[str] | None = None) -> ControlPlane:
+    """The control plane of `lab` (module docstring). only: on a big lab, the nodes whose tables
+    are wanted (one machine's part of a split lab: scale.build_scale); whole tables ignore it."""
     if len(lab.routers) > scale.SCALE_ROUTERS:
-        return scale.build_scale(lab)
+        return scale.build_scale(lab, only)
     with no_gc():
         return _build(lab)

@@ -54,6 +54,9 @@ class _LRU(OrderedDict):
         super().__init__()
         self.size = size
 
+    def __reduce__(self):                      # pickled with its size (one host's part of a split lab)
+        return (_LRU, (self.size,), None, None, iter(self.items()))
+
     def put(self, k, v):
         self[k] = v
         if len(self) > self.size:
@@ -567,8 +570,10 @@ class LazyDistances:
         return row
 
 
-def build_scale(lab) -> ControlPlane:
-    """The control plane of compute._build(), per destination on demand (module docstring)."""
+def build_scale(lab, only: set | None = None) -> ControlPlane:
+    """The control plane of compute._build(), per destination on demand (module docstring).
+    only: the nodes whose tables are wanted (one machine's part of a lab split across machines);
+    the routes are the same, computed on the whole lab's graph."""
     bad = unsupported(lab)
     if bad:
         from testbed.errors import LabError, Problem
@@ -581,6 +586,8 @@ def build_scale(lab) -> ControlPlane:
         st = ScaleState(lab)
         tables = {}
         for r in st.names:
+            if only is not None and r not in only:
+                continue
             t = RouterTables(name=r)
             v = ScaleView(st, r)
             t._lazy = v
@@ -592,6 +599,8 @@ def build_scale(lab) -> ControlPlane:
                 t.ldp_neighbors = sorted({n for _, n, _, _ in st.nbrs[r] if n in st.members[d]})
             tables[r] = t
         for h in lab.hosts:
+            if only is not None and h.name not in only:
+                continue
             t = RouterTables(name=h.name)
             itf = h.interfaces[0]
             t.fib[itf.network] = Route(itf.network, "connected", [NextHop(itf.name, None, None)])

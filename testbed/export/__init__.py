@@ -4,7 +4,7 @@ The exporters load on first use (`testbed.export.build_containerlab` ...), so th
 command line's parser, which reads only the defaults, starts without the lab model."""
 from .defaults import DEFAULT_HOST_IMAGE, DEFAULT_IMAGE
 
-__all__ = ["DEFAULT_IMAGE", "DEFAULT_HOST_IMAGE", "build_containerlab", "export_containerlab", "deploy_containerlab",
+__all__ = ["DEFAULT_IMAGE", "DEFAULT_HOST_IMAGE", "build_containerlab", "export_containerlab", "export_split", "deploy_containerlab",
            "validate_clab"]
 
 

@@ -272,15 +272,47 @@ def _lan_node(lab: Lab, lan: Lan, image: str, mode: str) -> dict:
     return {"kind": "linux", "image": image, "group": "lan", "labels": labels, "exec": execs}
 
 
+@dataclass(frozen=True)
+class SplitPart:
+    """One machine's part of a lab split across machines (testbed split's plan): its nodes,
+    and per cut link it has an end of, that end and the peer machine's underlay address."""
+    host: str
+    nodes: frozenset                 # routers and lab hosts on this machine
+    vxlan: tuple                     # ((link index, router, vni, remote underlay address, dst port), ...)
+    command: str = ""
+
+
+def split_part(lab: Lab, plan: dict, host: str) -> SplitPart:
+    """The SplitPart of `host` in a plan of testbed.runtimes.bigrt.split (checked by the caller)."""
+    from testbed.runtimes.bigrt import split as sp
+    underlay = {h["name"]: h["underlay"] for h in plan["hosts"]}
+    port = int(plan["vxlan"]["dstport"])
+    vx = []
+    for c in plan["cut"]:
+        ends = c["ends"]
+        for e, other in ((ends[0], ends[1]), (ends[1], ends[0])):
+            if e["host"] == host:
+                vx.append((int(c["index"]), e["router"], int(c["vni"]), underlay[other["host"]], port))
+    return SplitPart(host=host, nodes=frozenset(sp.local_nodes(lab, plan, host)), vxlan=tuple(sorted(vx)))
+
+
 def build_containerlab(lab: Lab, *, image: str = DEFAULT_IMAGE, host_image: str = DEFAULT_HOST_IMAGE,
-                       mgmt: bool = True, lan: str = "switch") -> ClabExport:
-    """The topology document and every file of the export, in memory (nothing written)."""
+                       mgmt: bool = True, lan: str = "switch", part: SplitPart | None = None) -> ClabExport:
+    """The topology document and every file of the export, in memory (nothing written).
+
+    part: one machine's share of a lab split across machines (split_part): only its routers,
+    hosts and LANs (a LAN is never cut), and each cut link as containerlab's VXLAN link
+    (`type: vxlan`: the router's end is a VXLAN interface in its container, toward the peer
+    machine's underlay address, with the plan's VNI and UDP port)."""
     if lan not in LAN_MODES:
         raise ValueError(f"lan must be one of {', '.join(LAN_MODES)}, not '{lan}'")
-    name = clab_name(lab)
-    lans = _lans(lab, lan)
+    name = clab_name(lab) if part is None else clab_name(lab) + "-" + re.sub(r"[^a-zA-Z0-9._-]", "-", part.host)
+    here = (lambda n: True) if part is None else (lambda n: n in part.nodes)
+    lans = [ln for ln in _lans(lab, lan) if any(here(m) for m, _, _ in ln.ports)]
     nodes: dict[str, dict] = {}
     for node in lab.nodes.values():
+        if not here(node.name):
+            continue
         nodes[node.name] = (_router_node(lab, node, image, mgmt) if node.is_router
                             else _host_node(lab, node, host_image, mgmt))
     for ln in lans:
@@ -291,12 +323,23 @@ def build_containerlab(lab: Lab, *, image: str = DEFAULT_IMAGE, host_image: str 
                 n["network-mode"] = "none"
     nodes = {k: _ordered_node(nodes[k]) for k in sorted(nodes)}
 
-    links = []
+    links: list[dict] = []
     lan_of = {ln.link: ln for ln in lans}
-    for link in lab.links:
+    cut = {} if part is None else {(k, r): (vni, remote, port) for k, r, vni, remote, port in part.vxlan}
+    for k, link in enumerate(lab.links):
         if link.kind == "p2p":
-            links.append({"endpoints": _Flow(f"{i.node}:{clab_ifname(i.name)}" for i in link.interfaces)})
-        else:
+            mine = [i for i in link.interfaces if here(i.node)]
+            if len(mine) == 2:
+                links.append({"endpoints": _Flow(f"{i.node}:{clab_ifname(i.name)}" for i in link.interfaces)})
+            elif mine:
+                i = mine[0]
+                if part is None or (k, i.node) not in cut:
+                    raise TestbedError(f"lab {lab.name}: link {link.name} has one end on {part and part.host} but the "
+                                       "split plan does not list it as cut; split the lab again")
+                vni, remote, port = cut[(k, i.node)]
+                links.append({"type": "vxlan", "endpoint": {"node": i.node, "interface": clab_ifname(i.name)},
+                              "remote": remote, "vni": vni, "dst-port": port})
+        elif link.name in lan_of:
             ln = lan_of[link.name]
             for member, ifname, port in ln.ports:
                 links.append({"endpoints": _Flow([f"{member}:{ifname}", f"{ln.node}:{port}"])})
@@ -307,19 +350,38 @@ def build_containerlab(lab: Lab, *, image: str = DEFAULT_IMAGE, host_image: str 
     doc["topology"] = {"nodes": nodes, "links": links}
 
     exp = ClabExport(doc=doc, clab_file=f"{name}.clab.yml",
-                     command=export_command(lab, image=image, host_image=host_image, mgmt=mgmt, lan=lan))
+                     command=part.command if part is not None and part.command else
+                     export_command(lab, image=image, host_image=host_image, mgmt=mgmt, lan=lan))
     rlab = renamed_lab(lab)
-    for node in sorted(lab.routers, key=lambda n: n.name):
+    for node in sorted((r for r in lab.routers if here(r.name)), key=lambda n: n.name):
         for fname, text in render_router(rlab, node.name, log_dir=FRR_DIR).items():
             exp.files[f"{NODES_DIR}/{node.name}/{fname}"] = text
     if lan == "bridge" and lans:
         exp.files["host-bridges.sh"] = _render("host-bridges.sh.j2", lab=lab, name=name, lans=lans, command=exp.command)
-    exp.files["README.md"] = _render("README.md.j2", **_readme_context(lab, exp, image=image, host_image=host_image,
-                                                                       mgmt=mgmt, lan=lan, lans=lans))
-    header = (f"# containerlab topology of uTNT-lab's lab '{lab.name}' ({_source(lab)}).\n"
+    if part is None:
+        exp.files["README.md"] = _render("README.md.j2", **_readme_context(lab, exp, image=image, host_image=host_image,
+                                                                           mgmt=mgmt, lan=lan, lans=lans))
+        what = ""
+    else:
+        exp.files["README.md"] = _render("split-README.md.j2", lab=lab, name=name, part=part, clab_file=exp.clab_file,
+                                         source=_source(lab), command=exp.command, nodes_dir=NODES_DIR,
+                                         routers=sum(1 for r in lab.routers if here(r.name)),
+                                         hosts=sorted(h.name for h in lab.hosts if here(h.name)), lan=lan,
+                                         cuts=[{"link": lab.links[k].name,
+                                                "end": f"{x['endpoint']['node']}:{x['endpoint']['interface']}",
+                                                "vni": x["vni"], "remote": x["remote"]}
+                                               for k, x in _cut_rows(lab, links)])
+        what = f", machine {part.host}'s part ({len(part.vxlan)} cut links as VXLAN)"
+    header = (f"# containerlab topology of uTNT-lab's lab '{lab.name}' ({_source(lab)}){what}.\n"
               f"# Generated by `{exp.command}`; see README.md next to it.\n")
     exp.files[exp.clab_file] = header + dump_yaml(doc)
     return exp
+
+
+def _cut_rows(lab: Lab, links: list) -> list:
+    """(link index, VXLAN link) of each cut link in a split part's links."""
+    index = {(i.node, clab_ifname(i.name)): k for k, link in enumerate(lab.links) for i in link.interfaces}
+    return [(index[(x["endpoint"]["node"], x["endpoint"]["interface"])], x) for x in links if x.get("type") == "vxlan"]
 
 
 _NODE_KEYS = ("kind", "image", "group", "network-mode", "labels", "binds", "sysctls", "exec")
@@ -451,6 +513,17 @@ def lint_clab(doc: dict) -> list[str]:
     nodes = (doc.get("topology") or {}).get("nodes") or {}
     used: set[str] = set()
     for k, link in enumerate((doc.get("topology") or {}).get("links") or []):
+        if isinstance(link, dict) and link.get("type") in ("vxlan", "vxlan-stitch"):
+            ep = link.get("endpoint") or {}
+            full = f"{ep.get('node')}:{ep.get('interface')}"
+            if ep.get("node") not in nodes:
+                out.append(f"links[{k}]: endpoint {full!r} names no node of the topology")
+            if full in used:
+                out.append(f"links[{k}]: interface {full} is used by two links")
+            if ep.get("interface") == "eth0":
+                out.append(f"links[{k}]: {full}: eth0 is containerlab's management interface")
+            used.add(full)
+            continue
         eps = link.get("endpoints") if isinstance(link, dict) else None
         if not isinstance(eps, list) or len(eps) != 2:
             out.append(f"links[{k}]: endpoints must be a list of two 'node:interface' strings")
@@ -480,8 +553,12 @@ def validate_clab(doc: dict) -> list[str]:
         branches: dict = {}
         for c in e.context:
             branches.setdefault(c.relative_schema_path[0] if c.relative_schema_path else 0, []).append(c)
-        best = max(branches.values(), key=lambda cs: (max(len(c.absolute_path) for c in cs),
-                                                       any(c.validator != "type" for c in cs)))
+        # an extended link's own `type` (vxlan, veth, ...) picks its alternative: not one whose
+        # `type: const` it fails
+        best = max(branches.values(), key=lambda cs: (not any(c.validator == "const" and list(c.path)[-1:] == ["type"]
+                                                              for c in cs),
+                                                       max(len(c.absolute_path) for c in cs),
+                                                       any(c.validator != "type" for c in cs), -len(cs)))
         return [x for c in best for x in leaves(c)]
     errs = [x for e in clab_validator().iter_errors(doc) for x in leaves(e)]
     out = sorted({f"{'/'.join(str(p) for p in e.absolute_path) or '(document)'}: {e.message}" for e in errs})
@@ -499,6 +576,26 @@ def export_containerlab(lab: Lab, out_dir: str | os.PathLike, image: str = DEFAU
     has an ldpd.conf, or no longer exists) are removed; nothing else is.
     """
     exp = build_containerlab(lab, image=image, host_image=host_image, mgmt=mgmt, lan=lan)
+    return write_export(exp, lab, out_dir)
+
+
+def export_split(lab: Lab, plan: dict, out_dir: str | os.PathLike, image: str = DEFAULT_IMAGE, *,
+                 host_image: str = DEFAULT_HOST_IMAGE, mgmt: bool = True, lan: str = "switch",
+                 command: str = "") -> dict[str, list[Path]]:
+    """A lab split across machines (a checked plan of testbed.runtimes.bigrt.split), one
+    containerlab topology per machine: out_dir/<host>/ as export_containerlab writes, each with
+    only that machine's nodes and its cut links as VXLAN links. {host: written files}."""
+    out = {}
+    for h in plan["hosts"]:
+        part = split_part(lab, plan, h["name"])
+        part = SplitPart(part.host, part.nodes, part.vxlan, command)
+        exp = build_containerlab(lab, image=image, host_image=host_image, mgmt=mgmt, lan=lan, part=part)
+        out[h["name"]] = write_export(exp, lab, Path(out_dir) / h["name"])
+    return out
+
+
+def write_export(exp: ClabExport, lab: Lab, out_dir: str | os.PathLike) -> list[Path]:
+    """Validate exp against containerlab's schema and write it (export_containerlab's files)."""
     problems = validate_clab(exp.doc)
     if problems:
         raise TestbedError(f"the containerlab export of {lab.name} is invalid (a bug): {'; '.join(problems[:5])}")

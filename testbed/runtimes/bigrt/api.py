@@ -246,14 +246,66 @@ def _split_local(lab, split) -> set:
     return sp.local_nodes(lab, split[0], split[1])
 
 
+def _edge_router(lab, node: str) -> str | None:
+    """The router a node's packets enter the lab by: itself, or a host's first router peer."""
+    n = lab.nodes.get(node)
+    if n is None or n.is_router:
+        return node
+    return next((p.node for itf in n.interfaces for p in itf.peers() if lab.nodes[p.node].is_router), None)
+
+
+class _LocalPaths:
+    """Whether every shortest (IGP) path between two routers stays on this host's routers:
+    a probe whose path crosses another host cannot be answered before that host is up."""
+
+    def __init__(self, lab, local: set):
+        from testbed.controlplane.compute import _neighbors
+        self.nbrs, self.local, self.rev = _neighbors(lab), local, {}
+        for r, lst in self.nbrs.items():
+            for _, nb, _, c in lst:
+                self.rev.setdefault(nb, []).append((r, c))
+
+    def __call__(self, a: str | None, b: str | None) -> bool:
+        import heapq
+        if a is None or b is None:
+            return False
+        dist, heap = {b: 0}, [(0, b)]              # distances to b (Dijkstra on the reversed links)
+        while heap:
+            d, x = heapq.heappop(heap)
+            if d > dist.get(x, d):
+                continue
+            for y, c in self.rev.get(x, ()):
+                if d + c < dist.get(y, 1 << 62):
+                    dist[y] = d + c
+                    heapq.heappush(heap, (d + c, y))
+        if a not in dist:
+            return False
+        seen, stack = {a}, [a]                    # every router on a shortest path a -> b
+        while stack:
+            x = stack.pop()
+            if x not in self.local:
+                return False
+            for _, nb, _, c in self.nbrs.get(x, ()):
+                if nb not in seen and nb in dist and c + dist[nb] == dist[x]:
+                    seen.add(nb)
+                    stack.append(nb)
+        return True
+
+
 def _check_local(lab, plan, local: set, timeout: float) -> dict:
     """A split host's forwarding check: the lab's probes whose source and target are both on
-    this host (the others need the other hosts up)."""
+    this host and whose every shortest path stays on it (the others need the other hosts up);
+    a lab host whose probes all cross another host pings its gateway (this host's engine)."""
     nss = {**plan.hosts, **{v["router"]: v["prober_namespace"] for v in plan.router_vps}}
     deadline = time.monotonic() + timeout
     pings, missing = [], []
+    paths = _LocalPaths(lab, local)
     for src, targets in check.targets_of(lab):
-        mine = [t for t in targets if src in nss and lab.owner_of(t) in local]
+        mine = [t for t in targets if src in nss and lab.owner_of(t) in local
+                and paths(_edge_router(lab, src), _edge_router(lab, lab.owner_of(t)))]
+        gw = lab.nodes[src].gateway if src in lab.nodes else None
+        if not mine and src in plan.hosts and gw is not None:
+            mine = [str(gw)]
         got = check.ping_from(nss[src], mine, deadline) if mine else {}
         for t in mine:
             (pings if t in got else missing).append({"from": src, "to": t, **({"rtt_ms": got[t]} if t in got else {})})

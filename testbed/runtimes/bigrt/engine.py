@@ -97,13 +97,7 @@ class BigWorker(Worker):
         for link in lab.links:
             if link.down:
                 continue
-            ends = []
-            for itf in link.interfaces:
-                node = lab.nodes[itf.node]
-                if not node.is_router:
-                    ends = None
-                    break
-                ends.append((itf.node, next(i for i, x in enumerate(node.interfaces) if x is itf)))
+            ends = wire_ends(lab, link)
             if ends is None:
                 continue                       # a link with a host: the kernel carries it (plan.py)
             for a in ends:
@@ -319,6 +313,22 @@ class BigWorker(Worker):
                 pass
 
 
+def wire_ends(lab, link) -> list | None:
+    """(router, port index) of each end of a link between routers that this host's engine
+    carries; None for a link with a host (the kernel's). A router of another host of a split
+    lab, whose interfaces split.shed dropped, is no end here: this host's end of that cut link
+    is its VXLAN device."""
+    ends = []
+    for itf in link.interfaces:
+        node = lab.nodes[itf.node]
+        if not node.is_router:
+            return None
+        if not node.interfaces:
+            continue
+        ends.append((itf.node, next(i for i, x in enumerate(node.interfaces) if x is itf)))
+    return ends
+
+
 def _pairs(n: int) -> dict:
     """{(i, j): (end of i, end of j)} for every pair of workers i < j."""
     out = {}
@@ -386,7 +396,10 @@ def _control_plane(run_dir: Path, spec: dict):
                                                       "workers": len(spec["partitions"])}))
     say(f"0 stage control-plane {len(lab.routers)} routers")
     t0 = time.monotonic()
-    cp = build_cp(lab)
+    cp = build_cp(lab, only=local)
+    if local is not None:                      # a big lab's engine keeps only its part (split.shed)
+        from .split import shed
+        shed(lab, cp, local)
     return lab, cp, time.monotonic() - t0
 
 

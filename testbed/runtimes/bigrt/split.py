@@ -467,3 +467,44 @@ def cut_ports(doc: dict, host: str) -> dict[str, dict[int, str]]:
             if e["host"] == host:
                 out.setdefault(e["router"], {})[e["port"]] = e["device"]
     return out
+
+
+def shed(lab, cp, local: set) -> dict:
+    """Let one host's engine hold only its part of a big lab (after its control plane is built
+    with build(lab, only=local), which makes tables for its nodes only). What every route still
+    needs stays whole: the routing graph, the prefixes and their owners, each router's name,
+    loopback and label knobs (cp.scale). What goes: the links with no end on this host, the
+    interfaces of every router not here (a neighbour's own prefixes, which decide the labels
+    the routers here push toward it, are kept in cp.scale first), and the per-neighbour
+    interface names and addresses of routers not here (only the graph's costs stay for
+    them). Freed memory is handed back to the system (malloc_trim). A lab on whole tables
+    (up to controlplane.scale.SCALE_ROUTERS routers) is left as it is. What was shed, counted."""
+    import gc
+    st = getattr(cp, "scale", None)
+    if st is None:
+        return {}
+    here = {r for r in local if r in lab.nodes and lab.nodes[r].is_router}
+    keep = set(local)
+    for r in here:                          # a neighbour's own prefixes, kept before its interfaces go
+        for itf in lab.nodes[r].interfaces:
+            for p in itf.peers():
+                if p.node not in local and lab.nodes[p.node].is_router:
+                    st.own_of(p.node)
+    before = len(lab.links)
+    lab.links = [link for link in lab.links if any(i.node in local for i in link.interfaces)]
+    dropped = 0
+    for n in lab.nodes.values():
+        if n.name not in keep and n.interfaces:
+            dropped += len(n.interfaces)
+            n.interfaces = []
+    st.nbrs = {r: st.nbrs[r] for r in here if r in st.nbrs}        # build_scale's ldp_neighbors: done
+    st.nbr_ix = {r: (lst if r in here else [(None, nb, None, c, j) for _, nb, _, c, j in lst])
+                 for r, lst in st.nbr_ix.items()}
+    lab.__dict__.pop("_addr_map", None)
+    gc.collect()
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+    return {"links": before - len(lab.links), "interfaces": dropped, "kept_nodes": len(keep)}

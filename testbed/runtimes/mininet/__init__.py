@@ -62,6 +62,8 @@ def plan(lab, name: str) -> dict:
     spec = {"name": name, "lab": lab.name, "source": str(Path(lab.source).resolve()), "params": lab.params,
             "routers": nsmap, "partitions": parts, "routers_order": routers,
             "fingerprint": fingerprint(lab, routers), "control_plane": "computed",
+            # how the lab was loaded (no_limits, local_first): the workers load it the same way
+            "options": getattr(lab, "options", None) or {},
             "tables": str(run_dir / "tables.json")}
     links = []
     for k, link in enumerate(lab.links):
@@ -180,9 +182,16 @@ def _conflicts(p: dict) -> list[str]:
     return taken
 
 
-def up(lab, name: str | None = None, batch: str | None = None) -> int:
+def teardown_wait(p: dict) -> float:
+    """Seconds the driver is given to tear its network down after SIGTERM before it is killed:
+    Mininet stops its nodes one shell at a time (116 s for 1,000 routers on 2 loaded cores)."""
+    return 60.0 + 0.3 * (len(p["routers"]) + len(p["hosts"]) + len(p["links"]))
+
+
+def up(lab, name: str | None = None, batch: str | None = None, stderr=None) -> int:
     """Build the lab under Mininet and give its CLI (or run `batch`, a file of CLI commands);
-    everything is torn down when the CLI ends. Returns the driver's exit status."""
+    everything is torn down when the CLI ends. Returns the driver's exit status. `stderr`: a
+    file the driver's errors go to (default: ours)."""
     why = available()
     if why:
         raise TestbedError(why)
@@ -213,13 +222,13 @@ def up(lab, name: str | None = None, batch: str | None = None) -> int:
         for sig in keep:
             signal.signal(sig, signal.SIG_DFL)
     drv = subprocess.Popen(argv, env={k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")},
-                           preexec_fn=child_signals)
+                           preexec_fn=child_signals, stderr=stderr)
     try:
         return drv.wait()
     except KeyboardInterrupt:                 # SIGTERM to us: passed on, the driver tears its network down
         drv.send_signal(signal.SIGTERM)
         try:
-            drv.wait(60)
+            drv.wait(teardown_wait(p))
         except subprocess.TimeoutExpired:
             drv.kill()
             drv.wait()
@@ -227,5 +236,5 @@ def up(lab, name: str | None = None, batch: str | None = None) -> int:
     finally:
         for sig, h in keep.items():
             signal.signal(sig, h)
-        if not (run_dir / "driver.json").exists():        # the driver tore down: its run folder goes too
-            shutil.rmtree(run_dir, ignore_errors=True)
+        if not (run_dir / "driver.json").exists():        # the driver tore down: its run folder goes too,
+            down(name)            # after any engine worker it recorded there is stopped by its PID

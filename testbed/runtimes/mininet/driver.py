@@ -83,8 +83,16 @@ def start_engine(plan):
     log.close()
     n = e["workers"]
     pids, compiled, ready = {}, set(), set()
+    try:
+        _wait_ready(p, pids, compiled, ready, n, time.monotonic() + e.get("timeout", 600), plan)
+    except BaseException:                      # not ready (error, timeout, SIGTERM): stopped here,
+        stop_engine(p, pids)                   # since the caller never got their PIDs
+        raise
+    return p, pids
+
+
+def _wait_ready(p, pids, compiled, ready, n, deadline, plan):
     went = False
-    deadline = time.monotonic() + e.get("timeout", 600)
     while len(ready) < n:
         if not went and len(compiled) == n:
             p.stdin.write(b"go\n" * n)
@@ -107,7 +115,6 @@ def start_engine(plan):
             raise RuntimeError("engine worker %d: %s" % (i, rest.strip()))
         if time.monotonic() > deadline:
             raise RuntimeError("the engine was not ready in time")
-    return p, pids
 
 
 def stop_engine(p, pids):
@@ -123,25 +130,49 @@ def stop_engine(p, pids):
             p.kill()
 
 
-def build(plan):
-    net = Mininet(topo=None, controller=None, build=False, autoSetMacs=False, autoStaticArp=False,
-                  waitConnected=False)
+def new_net():
+    return Mininet(topo=None, controller=None, build=False, autoSetMacs=False, autoStaticArp=False,
+                   waitConnected=False)
+
+
+def build(plan, net):
+    """Add the plan's nodes and links to `net`. A node that cannot be made (Mininet needs a pty
+    per node: kernel.pty.max, 4096 by default, which the driver leaves as it is) stops the
+    build with one line naming how many nodes were made; those already made are in net.hosts
+    and net.switches, which net.stop() stops, so a failed build leaves no shell behind."""
     nodes = {}
+    try:
+        _add_nodes(plan, net, nodes)
+    except OSError as e:
+        raise RuntimeError("Mininet node %d of %d could not be made: %s"
+                           % (len(nodes) + 1, len(plan["routers"]) + len(plan["hosts"]) + len(plan_switches(plan)),
+                              e.strerror or e)) from e
+    return nodes, _add_links(plan, net, nodes)
+
+
+def _add_nodes(plan, net, nodes):
     for r in plan["routers"]:
         nodes[r["name"]] = net.addHost(r["name"], cls=Router, ip=None, inNamespace=True)
     for h in plan["hosts"]:
         nodes[h["name"]] = net.addHost(h["name"], cls=LabHost, ip=None)
+    for link in plan["links"]:
+        if link["kind"] == "lan":
+            nodes[link["switch"]] = net.addSwitch(link["switch"], cls=ContainedBridge, inNamespace=True,
+                                                  mtu=link.get("mtu", 1600))
+
+
+def _add_links(plan, net, nodes):
     switches = []
     for link in plan["links"]:
         if link["kind"] == "p2p":
             (a, ia, ma), (b, ib, mb) = link["ends"]
             net.addLink(nodes[a], nodes[b], intfName1=ia, intfName2=ib, addr1=ma, addr2=mb)
         else:
-            sw = net.addSwitch(link["switch"], cls=ContainedBridge, inNamespace=True, mtu=link.get("mtu", 1600))
+            sw = nodes[link["switch"]]
             switches.append(sw.name)
             for k, (n, ifn, mac) in enumerate(link["members"]):
                 net.addLink(nodes[n], sw, intfName1=ifn, intfName2="%s-eth%d" % (sw.name, k + 1), addr1=mac)
-    return net, nodes, switches
+    return switches
 
 
 def configure(plan, net, nodes):
@@ -210,7 +241,8 @@ def main(argv):
     old = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         before = root_links()
-        net, nodes, switches = build(plan)
+        net = new_net()
+        nodes, switches = build(plan, net)
         net.build()
         for sw in net.switches:
             sw.start([])
@@ -220,7 +252,7 @@ def main(argv):
         if added:
             raise RuntimeError("containment: the lab added interfaces to the root namespace: %s" % ", ".join(added))
         engine, pids = start_engine(plan)
-        node_pids = {n: nodes[n].pid for n in nodes}
+        node_pids = {n: nodes[n].pid for n in nodes}       # switches too: a killed driver's shells go by PID
         write_private(state_file, {
             "driver": os.getpid(), "driver_start": start_time(os.getpid()), "engine": pids, "switches": switches,
             "namespaces": names, "nodes": node_pids,
