@@ -223,7 +223,8 @@ class Bench:
         for k in range(RUNS):
             ok, d, r = self.boot(img)
             if not ok:
-                return {"error": f"boot {k + 1} at {given} MB failed: {r['error']}"}
+                return {"error": f"boot {k + 1} at {given} MB failed: {r['error']}",
+                        "console": r["console"][-1500:]}
             tr = d["traces"][0]
             same.append(hops(tr) == hops(self.ref))
             verdicts.append("/".join(v["verdict"] for v in score_trace(self.lab, self.tp, tr)["verdicts"]))
