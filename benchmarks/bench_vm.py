@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from testbed.controlplane import build  # noqa: E402
 from testbed.experiments.parallel import Entry, Instances, truth_for  # noqa: E402
+from testbed.experiments.vm import read_guest_result  # noqa: E402
 from testbed.lab import load_lab  # noqa: E402
 from testbed.runtimes.netns import api  # noqa: E402
 from testbed.runtimes.qemu import Image, accel, boot_on_lab, micro_missing, missing  # noqa: E402
@@ -74,10 +75,13 @@ def main():
                 img = Image.ours(which)
                 runs, same, verdicts = [], [], []
                 for k in range(RUNS):
-                    d = boot_on_lab(lab, name, "vp", args, image=img, timeout=600, frames=inst.frames)
+                    d = boot_on_lab(lab, name, "vp", args, image=img, timeout=600, frames=inst.frames,
+                                    read_result=None if which == "tiny" else read_guest_result)
                     r = d["run"]
                     if not r["ok"]:
                         raise SystemExit(f"bench_vm: {which} boot {k} failed: {r['error']}")
+                    if which != "tiny" and not d["traces"]:
+                        raise SystemExit(f"bench_vm: {which} boot {k} wrote no uTNT trace")
                     if d["traces"]:
                         tr = d["traces"][0]
                         same.append(hops(tr) == hops(ref))
