@@ -66,11 +66,11 @@ PY = "/usr/bin/python3.11"
 PYPY = "/usr/bin/pypy3.9"
 OUT = IMAGE_DIR / "runtimes"
 NOT_MEASURED = {
-    "micropython": "cannot run uTNT unchanged: no dataclasses, typing, ipaddress or full argparse (uTNT's "
+    "micropython": "cannot run uTNT unchanged: no dataclasses, ipaddress or full argparse (uTNT's "
                    "imports), no AF_PACKET raw sockets; nor is it packaged in Debian 12 or on PyPI",
     "static CPython (python-build-standalone)": "not obtainable here: its installers (pbs-installer, "
-                   "portable-python, uv) download it from GitHub releases, which this machine cannot reach; "
-                   "Debian ships no static python3",
+                   "portable-python, uv) download it from its project's release pages, which this machine cannot "
+                   "reach; Debian ships no static python3",
     "compiled uTNT (Nuitka, Cython, CPython's Tools/freeze)": "not measured: each compiles uTNT to C and "
                    "links it per image (Nuitka and Cython install from PyPI; Tools/freeze needs CPython's source, not "
                    "packaged here), and /init starts `python3 -S -m utnt.cli`, which a compiled binary would not "
