@@ -243,18 +243,23 @@ class Bench:
                 "traces_equal_process": f"{sum(same)}/{len(same)}", "verdicts": sorted(set(verdicts))}
 
 
+def bad_input(msg):
+    print(f"bench_guest_runtimes: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
 def main():
     why = micro_missing()
     if why:
         raise SystemExit(f"bench_guest_runtimes: {why}")
     for w in WANT:
         if w not in CANDIDATES:
-            raise SystemExit(f"bench_guest_runtimes: --candidates: unknown {w!r}; choose from {', '.join(CANDIDATES)}")
+            bad_input(f"--candidates: unknown {w!r}; choose from {', '.join(CANDIDATES)}")
     kernels = []
     for k in KERNELS:
         n, _, p = k.partition("=")
         if not p or not os.path.exists(p):
-            raise SystemExit(f"bench_guest_runtimes: --kernel {k}: give NAME=PATH of an existing bzImage")
+            bad_input(f"--kernel {k}: give NAME=PATH of an existing bzImage")
         kernels.append((n, p))
     kernel = str(IMAGE_DIR / "micro" / MICRO_KERNEL_FILE)
     skipped = {}
