@@ -50,8 +50,12 @@ def _addr(s: str) -> str:
 
 def _version() -> str:
     """uTNT ships in the utnt-lab distribution; a copy without its metadata (a VM guest's
-    bare tree) says so instead of guessing a number."""
-    from importlib.metadata import PackageNotFoundError, version
+    bare tree) says so instead of guessing a number; so does one whose trimmed standard library
+    leaves importlib.metadata out (the micro guest's)."""
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+    except ImportError:
+        return "(not installed)"
     try:
         return version("utnt-lab")
     except PackageNotFoundError:
