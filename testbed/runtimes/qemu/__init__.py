@@ -134,8 +134,9 @@ class Image:
 # the micro guest (scripts/build-guest-kernel.sh): no ACPI, so QEMU's microvm declares the
 # virtio-mmio devices on the command line (acpi=off) and the guest ends by rebooting, which
 # -no-reboot turns into QEMU's exit (reboot=t: a triple fault, nothing to probe first);
-# tsc=reliable: no TSC watchdog under TCG
-MICRO_APPEND = "console=ttyS0 quiet panic=-1 reboot=t tsc=reliable"
+# tsc=reliable: no TSC watchdog under TCG; no_timer_check: the IO-APIC timer check panics a
+# boot that TCG on a loaded machine made too slow (seen once at load 25, on a warm-start boot)
+MICRO_APPEND = "console=ttyS0 quiet panic=-1 reboot=t tsc=reliable no_timer_check"
 MICRO_MEM_MB = 64
 # the micro guest boots its bzImage, the file it ships: +0.1 s of CPU for the guest to unpack
 # it (gzip, under TCG) against the PVH vmlinux, but QEMU no longer maps a 15 MB kernel file
@@ -162,9 +163,8 @@ SNAP_NETDEV = "hubport,id=n0,hubid=0"
 SNAP_TB_MB = 32
 # the warm boot's kernel: pages freed at boot (the initramfs archive once unpacked) zeroed, so
 # the snapshot stores them as zero pages and a restore never touches them (41.6 -> 32.3 MB of
-# snapshot, guest PSS 44 -> 38 MB, QEMU RSS -5 MB); no_timer_check: the IO-APIC timer check
-# panics a boot that TCG on a loaded machine made too slow (seen once at load 25)
-SNAP_APPEND = "init_on_free=1 no_timer_check"
+# snapshot, guest PSS 44 -> 38 MB, QEMU RSS -5 MB)
+SNAP_APPEND = "init_on_free=1"
 
 
 @functools.lru_cache(maxsize=None)
