@@ -213,6 +213,8 @@ def test_knobs_reach_the_configs():
     assert jacl and all(a.endswith("/32") for a in jacl)
     assert "explicit-null" not in j1["ldpd.conf"]
     assert "router-id 11.255.0.1" in pe1["ldpd.conf"] and "discovery transport-address 11.255.0.1" in pe1["ldpd.conf"]
+    # no GTSM: an LDP session between loopbacks may cross a third router (TTL 254)
+    assert "ttl-security disable" in _stanza(pe1["ldpd.conf"], " address-family ipv4")
     # pe1: eth0 toward host h1 (passive, no MPLS), eth1 toward p1 (cost 20), eth2 toward pe2 (/30, cost 100)
     assert "ip ospf passive" in _stanza(pe1["ospfd.conf"], "interface eth0")
     assert "mpls enable" not in _stanza(pe1["zebra.conf"], "interface eth0")

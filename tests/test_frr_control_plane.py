@@ -382,3 +382,54 @@ def test_router_vantage_point_on_frr_traces_like_the_computed_control_plane():
     assert verdicts(frr)[("pe1", "explicit")] == "partly: ingress"
     reason = [v.get("reason") for s in frr["score"]["traces"] if s["vantage_point"] == "pe1" for v in s["verdicts"]]
     assert reason[0].startswith("router-vp-ingress: ")
+
+
+TWO_HOP_SESSION_LAB = """\
+name: ldp-two-hops
+description: pe1 and pe2 are LDP neighbours whose session's best route runs through p1
+routers: {pe1: {}, p1: {}, pe2: {}}
+hosts: {vp: {}, dst: {}}
+links:
+  - {lan: [pe1, vp], name: vp-lan}
+  - {endpoints: [pe1, pe2], cost: 30}
+  - [pe1, p1]
+  - [p1, pe2]
+  - {lan: [pe2, dst], name: dst-lan}
+mpls:
+  core: {routers: [pe1, p1, pe2], ldp: all}
+probes:
+  - {from: vp, to: dst}
+"""
+
+
+@pytest.mark.netns
+@pytest.mark.frr
+def test_ldp_session_whose_route_crosses_a_third_router_comes_up(tmp_path):
+    """pe1 and pe2 share a link (their LDP hellos meet on it), but the IGP's route between
+    their loopbacks, the session's transport addresses, goes through p1 (cost 20 < 30), as
+    on the imported AT&T lab's equal-cost pairs. The session's TCP segments then cross p1,
+    which only its engine forwards: it needs FRR's tables while FRR converges, segments with
+    finished checksums (no TX offload on router interfaces), and ldpd without GTSM (it would
+    drop them for their TTL of 254). Any one missing: `up` times out on LDP pe1-pe2."""
+    f = tmp_path / "ldp-two-hops.yaml"
+    f.write_text(TWO_HOP_SESSION_LAB)
+    lab = load_lab(str(f))
+    name = N("frr-2hop")
+    try:
+        api.up(lab, name=name, control_plane="frr", converge_timeout=45)
+        pe1 = state.read_state(name)["routers"]["pe1"]
+        loop2 = str(lab.nodes["pe2"].loopback)
+        route = subprocess.run(["ip", "netns", "exec", pe1, "ip", "route", "get", loop2], capture_output=True,
+                               text=True, check=True).stdout
+        p1_addr = next(str(i.address.ip) for i in lab.nodes["p1"].interfaces
+                       if any(p.node == "pe1" for p in i.peers()))
+        assert f"via {p1_addr} " in route, route           # the session's way is through p1
+        c = VtyClient(frrrt.router_dir(name, "pe1"))
+        try:
+            nbrs = {n["neighborId"]: n["state"] for n in c.json("ldpd", "show mpls ldp neighbor json")["neighbors"]}
+        finally:
+            c.close()
+        assert nbrs.get(loop2) == "OPERATIONAL", nbrs
+    finally:
+        api.down(name)
+    assert teardown.leftovers(name) == {"namespaces": [], "processes": [], "run_dir": []}

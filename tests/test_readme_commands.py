@@ -64,6 +64,16 @@ HEAVY: dict[str, tuple[str, str]] = {
     "testbed probe invisible-php --detector traceroute":
         ("heavy", "from a second terminal beside the mininet> prompt (the line before)"),
 }
+# commands that need the original TNT built on this machine (TNT_PREFIX or /opt/tnt-peer; it is
+# never part of the project): skipped with one line where it is not
+NEEDS_TNT = {"testbed vm five-vp --image tnt"}
+
+
+def _tnt_missing() -> str | None:
+    from testbed.detectors.tnt import find_prefix, missing_reason
+    return None if find_prefix() is not None else missing_reason()
+
+
 # commands that hold a prompt: run in a terminal (tmux) until the prompt shows; the block's other
 # lines then run from another shell, and the text is typed at the prompt to end it
 PROMPTS = {"testbed up invisible-php --runtime mininet": (r"(?m)^mininet>\s*$", "exit")}
@@ -253,6 +263,10 @@ def _script(block: Block, tmp: Path, status: Path) -> tuple[str, list[str]]:
             skipped.append(f"README.md:{n} `{cmd}`: left out by UTNT_README_SKIP")
             lines.append(f"echo '{n} skip' >&3")
             continue
+        if cmd in NEEDS_TNT and (kind != "heavy" or HEAVY_ON) and (why := _tnt_missing()):
+            skipped.append(f"README.md:{n} `{cmd}`: {why}")
+            lines.append(f"echo '{n} skip' >&3")
+            continue
         if kind == "machines" or (kind == "heavy" and not HEAVY_ON):
             skipped.append(f"README.md:{n} `{cmd}`: {HEAVY[cmd][1]}"
                            + ("; run it with `make readme-check`" if kind == "heavy" else ""))
@@ -368,5 +382,20 @@ def test_heavy_command(cmd: str):
     if cmd not in RESULTS:
         pytest.skip(f"`{cmd}`: its block did not run in this test process (deselected, or another worker)")
     if RESULTS[cmd] == "skip":
+        if cmd in NEEDS_TNT and (why := _tnt_missing()):
+            pytest.skip(f"`{cmd}`: {why}")
         pytest.skip(f"`{cmd}`: left out by UTNT_README_SKIP")
     assert RESULTS[cmd] == "0", f"`{cmd}` exited {RESULTS[cmd]} in its block (test_readme_block)"
+
+
+def test_tnt_commands_skip_with_one_line_where_tnt_is_absent(monkeypatch, tmp_path):
+    """Heavy mode on a machine without the original TNT: its VM command is left out with one
+    line saying so (TNT is built by hand, never by the project), the block's others still run."""
+    monkeypatch.setitem(globals(), "HEAVY_ON", True)
+    monkeypatch.setenv("TNT_PREFIX", str(tmp_path / "no-tnt"))
+    (block,) = [b for b in BLOCKS if any(c in NEEDS_TNT for _, c in b.commands)]
+    script, skipped = _script(block, tmp_path, tmp_path / ".status")
+    lines = [s for s in skipped if "--image tnt" in s]
+    assert len(lines) == 1 and "the original TNT is not built" in lines[0] and "\n" not in lines[0], skipped
+    assert "--image tnt" not in script                                # not run
+    assert "testbed up five-vp" in script                             # the rest of the block is

@@ -6,8 +6,9 @@ by hop against the truth, the uTNT guest on Debian's kernel (uTNT's own stack on
 socket in the guest) scored against the truth, and the micro uTNT guest (our kernel, /init in
 C) whose trace must equal a uTNT process's on the same lab hop for hop; then that micro guest
 restored twice at once from its warm snapshot (a few seconds once the snapshot is made: one
-more boot of the micro guest). Skipped with one line where QEMU or the image is missing; the
-micro guest's tests where its kernel is not built (make guest-kernel)."""
+more boot of the micro guest); and the original TNT's guest, scored against the truth. Skipped
+with one line where QEMU or the image is missing; the micro guest's tests where its kernel is
+not built (make guest-kernel), the TNT guest's where TNT is not built here."""
 import pytest
 
 from labnames import N
@@ -66,6 +67,32 @@ def test_utnt_guest_on_the_tap_is_scored_against_the_truth(lab_up):
     assert run["ok"], (run["error"], run["console"][-800:])
     (tr,) = d["traces"]
     assert tr["src"] == d["address"]        # uTNT's own address, leased on the vantage point's LAN
+    s = score_trace(lab, truth, tr)
+    assert [v["verdict"] for v in s["verdicts"]] == ["correct"], s["verdicts"]
+    assert s["counts"]["hidden_lsrs_revealed"] == 3
+
+
+def test_tnt_guest_on_the_tap_is_scored_against_the_truth(lab_up):
+    """The original TNT in a guest (`testbed vm LAB --image tnt`): its scamper daemon comes
+    up (it resolves "localhost" as it starts: without /etc/hosts in the guest it died of a
+    segfault and sc_tnt could not connect), sc_tnt traces through it, the warts come back on
+    the share and the trace is scored correct. Skipped with one line where TNT is not built
+    here (the image packs a local build: make vm-image with /opt/tnt-peer/bin)."""
+    from testbed.detectors.tnt import find_prefix, missing_reason
+    from testbed.experiments.vm import read_guest_result
+    from testbed.runtimes.qemu import IMAGE_DIR
+    if find_prefix() is None:
+        pytest.skip(f"the original TNT is not built here: {missing_reason()}")
+    if not (IMAGE_DIR / "initramfs-tnt.cpio.gz").exists():
+        pytest.skip(f"no TNT guest in {IMAGE_DIR} (make vm-image packs the local TNT build)")
+    lab, inst = lab_up
+    truth = ground_truth(build(lab))["probes"][0]
+    d = boot_on_lab(lab, inst, "vp", ["tnt", "-i", truth["to"]], image=Image.ours("tnt"), timeout=400,
+                    read_result=read_guest_result)
+    run = d["run"]
+    assert run["ok"], (run["error"], run["console"][-800:])
+    assert "utnt-guest: scamper ready" in run["console"], run["console"][-800:]
+    (tr,) = d["traces"]
     s = score_trace(lab, truth, tr)
     assert [v["verdict"] for v in s["verdicts"]] == ["correct"], s["verdicts"]
     assert s["counts"]["hidden_lsrs_revealed"] == 3

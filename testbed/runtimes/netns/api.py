@@ -176,7 +176,7 @@ def _frr_up(sup: Supervisor, lab, name: str, plan, st: dict, computed, n_workers
 
     def start_ldpd(routers):
         frrrt.start_daemons(lab, name, plan, st, progress, daemons=("ldpd",), routers=routers, sup=sup)
-    snap = frrrt.wait_converged(lab, name, st, computed, timeout, progress, start_ldpd=start_ldpd)
+    snap = frrrt.wait_converged(lab, name, st, computed, timeout, progress, start_ldpd=start_ldpd, publish=True)
     st["timings"]["convergence"] = round(time.monotonic() - t, 4)
     st["frr"]["converged_seconds"] = round(snap["seconds"], 3)
     st["frr"]["differences"] = snap["diffs"]
@@ -186,8 +186,9 @@ def _frr_up(sup: Supervisor, lab, name: str, plan, st: dict, computed, n_workers
                       f"{len(snap['diffs'])} places, e.g. {snap['diffs'][0]} (all in state.json frr.differences)")
     t = time.monotonic()
     progress.step("tables")
-    frrrt.write_tables(name, frrrt.tables_doc(snap["cp"], [r.name for r in lab.routers]), 1)
-    _wait_generation(name, st, n_workers, 1)
+    generation = snap["generation"] + 1         # after those handed to the engine while converging
+    frrrt.write_tables(name, frrrt.tables_doc(snap["cp"], [r.name for r in lab.routers]), generation)
+    _wait_generation(name, st, n_workers, generation)
     p = _spawn_sync(sup, name)
     st["frr"]["sync"] = {"pid": p.pid, "start_time": p.start_time, "log": str(state.run_dir(name) / "frrsync.log")}
     state.write_state(name, st)

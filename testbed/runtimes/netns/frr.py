@@ -4,7 +4,8 @@ In every router namespace, Debian's FRR (zebra, ospfd, and ldpd for MPLS routers
 the configs rendered from router-configs/ (testbed.frr.render), and the engine workers take
 their FIB and LFIB from it instead of computing them. What changes in a router namespace:
 
-  kernel   every interface gets its address, the loopback /32 sits on `lo`; forwarding
+  kernel   every interface gets its address, the loopback /32 sits on `lo`; offloads off
+           (finished checksums, no super-frames: the engine forwards the kernel's TCP); forwarding
            stays off (the engine forwards); ARP answers only for the interface's own address
            (arp_ignore 1, arp_announce 2), as the engine does; an nftables table lets the
            kernel send only the control plane (OSPF, LDP on port 646): kernel ICMP (echo
@@ -25,8 +26,10 @@ their FIB and LFIB from it instead of computing them. What changes in a router n
 
 `up` then waits for convergence (wait_converged): OSPF Full on every router adjacency,
 LDP OPERATIONAL with every same-domain neighbour, and the tables read from FRR equal to the
-computed control plane (testbed.controlplane.frr.compare: FIB, LDP bindings, LFIB). The
-tables go to RUN_DIR/tables.json (write_tables); a sync process (frrsync.py) keeps polling
+computed control plane (testbed.controlplane.frr.compare: FIB, LDP bindings, LFIB). While
+it waits, FRR's tables as they are go to the engine every couple of seconds (a kernel's LDP
+session to a neighbour's loopback may lead through a third router, which only its engine
+forwards); the converged tables go to RUN_DIR/tables.json (write_tables); a sync process (frrsync.py) keeps polling
 FRR and rewrites the file when FRR's state changes; the workers reload it (workers.py).
 """
 from __future__ import annotations
@@ -35,6 +38,7 @@ import json
 import os
 import pwd
 import shutil
+import socket
 import subprocess
 import time
 from ipaddress import IPv4Interface
@@ -74,6 +78,8 @@ NFT_RULES = f"""table ip {NFT_TABLE} {{
 # something else: the differences are reported)
 STABLE_SECONDS = 10.0
 POLL_INTERVAL = 0.5
+# while converging, FRR's tables as they are go to the engine at most this often (Convergence.publish_partial)
+PUBLISH_EVERY = 2.0
 
 # tests: called as CONFIG_HOOK(lab, router, directory) after the configs are rendered and
 # before any daemon starts (to break a router's config on purpose)
@@ -117,7 +123,16 @@ def require():
 
 # ---------------------------------------------------------------- kernel side
 def configure_kernel(lab, plan):
-    """Addresses, ARP sysctls and the nftables output filter in every router namespace."""
+    """Addresses, ARP sysctls, offloads off and the nftables output filter in every router
+    namespace.
+
+    Offloads off (nsutil.disable_offloads, as on hosts): an LDP session to a neighbour's
+    loopback may lead through a third router, whose engine forwards the kernel's TCP
+    segments as it got them; with TX checksum offload on, veth hands the engine a partial
+    TCP checksum, the far kernel drops the segment, and the session never opens (measured
+    on the imported AT&T lab, whose cmbr-phla and ny54-wash have an equal-cost two-hop
+    path: `tcpdump -vv` in cmbr showed `cksum ... (incorrect)`); with TSO, a burst of label
+    mappings would reach the engine as one frame larger than the link."""
     with nsutil.NsWalker() as w:
         for r in lab.routers:
             ns = plan.routers[r.name]
@@ -125,6 +140,12 @@ def configure_kernel(lab, plan):
             for k, v in FRR_ROUTER_SYSCTLS:
                 nsutil.write_sysctl(k, v)
             nsutil.set_up(["lo"])
+            try:
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                    for i in r.interfaces:
+                        nsutil.disable_offloads(i.name, s)
+            except OSError as e:
+                raise TestbedError(f"router {r.name} ({ns}): {e.strerror or e}") from None
             with Rtnl() as nl:
                 if r.loopback is not None:
                     nl.add_address("lo", IPv4Interface(f"{r.loopback}/32"))
@@ -438,7 +459,11 @@ class Convergence:
 
     LDP_START_FALLBACK = 30.0
 
-    def __init__(self, lab, name: str, computed, start_ldpd=None):
+    def __init__(self, lab, name: str, computed, start_ldpd=None, publish: bool = False):
+        self.publish = publish
+        self.generation = 0                 # the last tables generation handed to the engine
+        self.published_doc = None
+        self.published_at = None
         self.lab = lab
         self.name = name
         self.computed = computed
@@ -473,8 +498,37 @@ class Convergence:
             self.start_ldpd(ready)
             self.ldp_waiting -= set(ready)
 
+    def publish_partial(self):
+        """Hand the engine FRR's tables as they are while FRR converges (at most every
+        PUBLISH_EVERY seconds, a new generation only when they changed).
+
+        The kernel of a router sends its control plane (LDP's TCP session to a neighbour's
+        loopback) by the routes zebra installed, and those may lead through a third router,
+        whose kernel does not forward: only its engine does, by its tables. With empty tables
+        until convergence, an LDP session whose SYN goes over the direct link and whose
+        SYN-ACK comes back through a third router (equal-cost paths: the kernel hashes each
+        direction on its own addresses) never opens, and `up` times out (the imported AT&T
+        lab: cmbr-phla and ny54-wash). Forwarding by FRR's current FIB is what a router does
+        while its IGP converges."""
+        if not self.publish:
+            return
+        now = time.monotonic()
+        if self.published_at is not None and now - self.published_at < PUBLISH_EVERY:
+            return
+        self.published_at = now
+        try:
+            doc = tables_doc(self.reader.tables(), self.reader.routers)
+        except Exception:            # a half-written answer, a daemon starting: next round
+            return
+        self.published_at = time.monotonic()
+        if doc != self.published_doc:
+            self.generation += 1
+            write_tables(self.name, doc, self.generation)
+            self.published_doc = doc
+
     def poll(self) -> dict:
         self.start_ready_ldpd()
+        self.publish_partial()
         missing: dict[str, dict] = {}
         ok_ospf = ok_ldp = 0
         for r in self.reader.routers:
@@ -546,7 +600,8 @@ def _why(name: str, router: str, what: dict) -> str:
         ("\n".join(f"      {ln}" for ln in tail) if tail else "      (empty)")
 
 
-def wait_converged(lab, name: str, st: dict, computed, timeout: float, progress=None, start_ldpd=None) -> dict:
+def wait_converged(lab, name: str, st: dict, computed, timeout: float, progress=None, start_ldpd=None,
+                   publish: bool = False) -> dict:
     """Poll FRR until it has converged (see the module docstring); return the final snapshot
     with its tables. Raise TestbedError naming every unconverged router (what is missing and
     the last lines of the daemon's log) on timeout, or at once when a daemon dies.
@@ -555,8 +610,11 @@ def wait_converged(lab, name: str, st: dict, computed, timeout: float, progress=
     (see Convergence). Converged means: OSPF and LDP complete and the tables equal to the
     computed ones; or, when FRR settles elsewhere, OSPF and LDP complete, a route to every
     prefix of the lab in every router, and no change for STABLE_SECONDS (the differences
-    are then reported, not fatal: FRR's ldpd is not every vendor's)."""
-    conv = Convergence(lab, name, computed, start_ldpd)
+    are then reported, not fatal: FRR's ldpd is not every vendor's).
+
+    publish: the engine follows FRR while it converges (Convergence.publish_partial); the
+    snapshot's "generation" is the last tables generation written (0: none)."""
+    conv = Convergence(lab, name, computed, start_ldpd, publish)
     t0 = time.monotonic()
     deadline = t0 + timeout
     last_summary = None
@@ -579,6 +637,7 @@ def wait_converged(lab, name: str, st: dict, computed, timeout: float, progress=
             if not snap["missing"]:
                 snap["seconds"] = time.monotonic() - t0
                 snap["summary"] = summ
+                snap["generation"] = conv.generation
                 return snap
             if snap["cp"] is not None and not conv.routes_missing:
                 # OSPF and LDP are complete; the tables differ: converged elsewhere once stable
@@ -588,6 +647,7 @@ def wait_converged(lab, name: str, st: dict, computed, timeout: float, progress=
                 elif time.monotonic() - stable_since >= STABLE_SECONDS:
                     snap["seconds"] = time.monotonic() - t0
                     snap["summary"] = summ
+                    snap["generation"] = conv.generation
                     return snap
             else:
                 stable_doc = None

@@ -2,7 +2,7 @@
 
     python -m testbed.runtimes.netns.frrsync RUN_DIR
 
-`up` starts it once FRR has converged and RUN_DIR/tables.json holds generation 1; its PID
+`up` starts it once FRR has converged and RUN_DIR/tables.json holds the converged tables; its PID
 and start time are in state.json (`frr.sync`) and in the run folder's process records
 (supervisor.py: recorded by `up` when it starts it, and by itself); `down` stops it.
 Every SYNC_INTERVAL it reads each router's routes, MPLS table and LDP bindings over the daemons' vty sockets, builds the tables as `up` did

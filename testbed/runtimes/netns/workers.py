@@ -30,7 +30,8 @@ its namespaces vanishes or is replaced (checked every second).
 
 FRR control plane (spec "control_plane": "frr"): nothing is computed; the routers start with
 empty tables (they answer ARP, forward nothing) and take their FIB and LFIB from the tables
-file (spec "tables", written by `up` once FRR converged, then by the sync process), checked
+file (spec "tables", written by `up` while FRR converges and once it has, then by the sync
+process), checked
 every TABLES_EVERY seconds. A newer generation replaces each router's FIB and LFIB in place
 (ARP cache and pending frames kept, route cache cleared); the worker then records the
 generation it runs in its worker-I.json ("generation"), which `up` waits for. The computed

@@ -57,11 +57,32 @@ case "$PROG" in
             echo 'root:x:0:0:root:/:/bin/sh' > /etc/passwd
             echo 'nobody:x:65534:65534:nobody:/nonexistent:/bin/false' >> /etc/passwd
             printf 'root:x:0:\nnogroup:x:65534:\n' > /etc/group
-            /opt/tnt/bin/scamper -D -U /tmp/scamper.sock -p 1000 2> $OUT/scamper.txt
-            sleep 1
-            /opt/tnt/bin/sc_tnt -U /tmp/scamper.sock -o $OUT/out.warts "$@" > $OUT/result.txt 2> $OUT/stderr.txt
-            echo $? > $OUT/status
-            /opt/tnt/bin/sc_tnt -d 1 $OUT/out.warts >> $OUT/result.txt 2>> $OUT/stderr.txt
+            # and resolves "localhost" as it starts: without /etc/hosts the lookup goes to DNS,
+            # fails, and scamper dies of a segfault (exit 139) before it opens its socket
+            printf '127.0.0.1 localhost\n::1 localhost\n' > /etc/hosts
+            # scamper listens on a control socket on the guest's own /tmp (a unix socket
+            # cannot live on the 9p share), in the foreground as a job of ours rather than
+            # detached by -D (which sends its errors to /dev/null: its death went unseen),
+            # and sc_tnt waits for the socket rather than a fixed `sleep 1`
+            SOCK=/tmp/scamper.sock
+            /opt/tnt/bin/scamper -U $SOCK -p 1000 > $OUT/scamper.txt 2>&1 &
+            SCAMPER=$!
+            n=0
+            while [ ! -S $SOCK ] && kill -0 $SCAMPER 2>/dev/null && [ $n -lt 600 ]; do
+                sleep 0.1; n=$((n + 1))
+            done
+            if [ -S $SOCK ]; then
+                say "scamper ready"
+                /opt/tnt/bin/sc_tnt -U $SOCK -o $OUT/out.warts "$@" > $OUT/result.txt 2> $OUT/stderr.txt
+                echo $? > $OUT/status
+                kill $SCAMPER 2>/dev/null
+                /opt/tnt/bin/sc_tnt -d 1 $OUT/out.warts >> $OUT/result.txt 2>> $OUT/stderr.txt
+            else
+                kill -0 $SCAMPER 2>/dev/null && { kill $SCAMPER; RC=running; } || { wait $SCAMPER; RC=$?; }
+                echo "scamper's control socket $SOCK did not appear within $((n / 10)) s (scamper:" \
+                    "$RC) $(tail -n 3 $OUT/scamper.txt | tr '\n' ' ')" > $OUT/stderr.txt
+                echo 125 > $OUT/status
+            fi
         else
             echo "this image holds no original TNT" > $OUT/stderr.txt; echo 127 > $OUT/status
         fi ;;
