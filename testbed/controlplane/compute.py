@@ -829,7 +829,8 @@ def _build(lab: Lab) -> ControlPlane:
             # the dict of prefix -> label is built on first use: a 400-router ISP has a million
             t.bindings = LazyDict(_bindings_of(prefixes, pis, labels))
 
-    if ckey and cached is None:
+    if ckey and cached is None and not isinstance(D, _LazyIgp) and not isinstance(masks, _LazyMasks):
+        # (a cache key only for labs of at most LAZY_ROUTERS routers: whole arrays, never lazy)
         cache.save(ckey, D, masks, bound, ix)
 
     # a router in two domains has one label space: one label per FEC it binds in either domain,
