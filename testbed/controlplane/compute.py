@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import zlib
 from collections.abc import Callable, Iterator
-from ipaddress import IPv4Address, IPv4Network, IPv6Network
+from ipaddress import IPv4Address, IPv4Network
 from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 from .tables import (EXPLICIT_NULL, IMPLICIT_NULL, ControlPlane, DistanceRow, DistanceTable, LazyDict, Prefix,
@@ -658,10 +658,10 @@ class _RouterView:
             return rt
         return None
 
-    def adopt_routes(self, fib: dict[IPv4Network | IPv6Network, Route]) -> None:
+    def adopt_routes(self, fib: dict[IPv4Network, Route]) -> None:
         """The whole FIB was just built: it keeps the Route objects already handed out (equal)."""
-        for rt in self.routes.values():
-            if rt is not None and fib.get(rt.prefix) == rt:
+        for rt in self.routes.values():         # (IPv4 routes: the FIB's, never fib6's)
+            if rt is not None and isinstance(rt.prefix, IPv4Network) and fib.get(rt.prefix) == rt:
                 fib[rt.prefix] = rt
 
     def adopt_entries(self, lfib: dict[int, LfibEntry]) -> None:
