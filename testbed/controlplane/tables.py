@@ -471,7 +471,7 @@ class RouterTables:
             d["fib6"] = [self.fib6[p].to_json() for p in sorted(self.fib6, key=key)]
         return d
 
-    def lookup6(self, dst: IPv6Address | IPv4Address) -> "Route | None":   # (truth.report passes either)
+    def lookup6(self, dst: IPv6Address | IPv4Address) -> "Route | None":   # (truth.report: an Address, IPv6 in fact)
         """Longest-prefix match of the IPv6 address `dst` in fib6 (small: a 6PE lab's customer side)."""
         d = int(dst)
         best: Route | None = None
