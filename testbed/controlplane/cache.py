@@ -25,6 +25,17 @@ import os
 import stat
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from testbed.lab.model import Lab
+
+    from .compute import Bound, FloatArray, IntArray, Nbrs, Owners
+
+    Entry = tuple[FloatArray, IntArray, dict[str, Bound]]     # (D, masks, bound) as compute._build keeps them
 
 MIN_ROUTERS = 64
 MAX_BYTES = 1 << 30
@@ -49,7 +60,7 @@ def _code_version() -> str:
     return h.hexdigest()
 
 
-def key(lab, owners: dict, nbrs: dict) -> str | None:
+def key(lab: Lab, owners: Owners, nbrs: Nbrs) -> str | None:
     """The entry's name for this lab (None: not cached)."""
     if len(lab.routers) < MIN_ROUTERS or folder() is None:
         return None
@@ -80,7 +91,7 @@ def _safe_dir(create: bool) -> Path | None:
     return d
 
 
-def _digest(arrays: dict) -> str:
+def _digest(arrays: dict[str, npt.NDArray[np.generic]]) -> str:
     h = hashlib.sha256()
     for k in sorted(arrays):
         a = arrays[k]
@@ -89,7 +100,7 @@ def _digest(arrays: dict) -> str:
     return h.hexdigest()
 
 
-def load(k: str, n: int, n_prefixes: int, words: int, nbr_count: list[int], routers: list[str]):
+def load(k: str, n: int, n_prefixes: int, words: int, nbr_count: list[int], routers: list[str]) -> Entry | None:
     """(D, masks, bound) of entry k if it is there and checks out, else None."""
     import numpy as np
     d = _safe_dir(create=False)
@@ -137,7 +148,7 @@ def load(k: str, n: int, n_prefixes: int, words: int, nbr_count: list[int], rout
         stats["ignored"] += 1
         return None
     # router -> (prefix indices, labels): rows are grouped by router, one binding per prefix
-    bound: dict[str, tuple] = {}
+    bound: dict[str, Bound] = {}
     if br.size:
         if (np.diff(br) < 0).any():
             stats["ignored"] += 1
@@ -155,7 +166,7 @@ def load(k: str, n: int, n_prefixes: int, words: int, nbr_count: list[int], rout
     return D, masks, bound
 
 
-def save(k: str, D, masks, bound: dict, ix: dict):
+def save(k: str, D: FloatArray, masks: IntArray, bound: dict[str, Bound], ix: dict[str, int]) -> None:
     import numpy as np
     d = _safe_dir(create=True)
     if d is None:
@@ -174,7 +185,9 @@ def save(k: str, D, masks, bound: dict, ix: dict):
         return
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            # (named one by one: a **dict of arrays could be the allow_pickle flag to mypy)
+            np.savez(f, D=arrays["D"], masks=arrays["masks"], b_router=arrays["b_router"],
+                     b_prefix=arrays["b_prefix"], b_label=arrays["b_label"], meta=arrays["meta"])
         os.replace(tmp, d / f"{k}.npz")
         stats["written"] += 1
     except OSError:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import zlib
 from collections.abc import Callable, Iterator
-from ipaddress import IPv4Address, IPv4Network, IPv6Network
+from ipaddress import IPv4Address, IPv4Network
 from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 from .tables import (EXPLICIT_NULL, IMPLICIT_NULL, ControlPlane, DistanceRow, DistanceTable, LazyDict, Prefix,
@@ -658,10 +658,10 @@ class _RouterView:
             return rt
         return None
 
-    def adopt_routes(self, fib: dict[IPv4Network | IPv6Network, Route]) -> None:
+    def adopt_routes(self, fib: dict[IPv4Network, Route]) -> None:
         """The whole FIB was just built: it keeps the Route objects already handed out (equal)."""
-        for rt in self.routes.values():
-            if rt is not None and fib.get(rt.prefix) == rt:
+        for rt in self.routes.values():         # (IPv4 routes: the FIB's, never fib6's)
+            if rt is not None and isinstance(rt.prefix, IPv4Network) and fib.get(rt.prefix) == rt:
                 fib[rt.prefix] = rt
 
     def adopt_entries(self, lfib: dict[int, LfibEntry]) -> None:
@@ -829,7 +829,8 @@ def _build(lab: Lab) -> ControlPlane:
             # the dict of prefix -> label is built on first use: a 400-router ISP has a million
             t.bindings = LazyDict(_bindings_of(prefixes, pis, labels))
 
-    if ckey and cached is None:
+    if ckey and cached is None and not isinstance(D, _LazyIgp) and not isinstance(masks, _LazyMasks):
+        # (a cache key only for labs of at most LAZY_ROUTERS routers: whole arrays, never lazy)
         cache.save(ckey, D, masks, bound, ix)
 
     # a router in two domains has one label space: one label per FEC it binds in either domain,

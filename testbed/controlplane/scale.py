@@ -23,10 +23,35 @@ from __future__ import annotations
 
 import zlib
 from collections import OrderedDict
-from ipaddress import IPv4Network
+from ipaddress import IPv4Address, IPv4Network
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, cast, overload
 
 from .tables import EXPLICIT_NULL, IMPLICIT_NULL, ControlPlane, LabelHop, LfibEntry, NextHop, Prefix, Route, \
     RouterTables
+
+if TYPE_CHECKING:
+    from _collections_abc import dict_items, dict_keys, dict_values
+    from collections.abc import Iterator
+
+    import numpy as np
+    import numpy.typing as npt
+    from scipy.sparse import csr_matrix
+
+    from testbed.lab.model import Lab, Node
+
+    from .compute import BoolArray, IntArray
+    from .tables import DistanceRow
+
+    Dists = npt.NDArray[np.int32 | np.int64]      # distances to one router or prefix (INF: unreachable)
+    Crcs = npt.NDArray[np.uint32]
+
+# A domain's wanted FECs in one allocation (ScaleState._w): address positions, prefix indices, CRC
+# starts and suffix-length classes of each (in address order), and the per-prefix mask
+Fecs = TypedDict("Fecs", {"pos": "IntArray", "pi": "IntArray", "crc": "Crcs", "lcls": "IntArray", "is": "BoolArray"})
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+_T = TypeVar("_T")
 
 NONE = -1
 INF = (1 << 31) - 1
@@ -35,7 +60,7 @@ SPF_CACHE = 768               # shortest-path trees kept (int32 per router: 400 
 KEYS_CACHE = 64               # routers whose allocation-order keys are kept
 
 
-def unsupported(lab) -> list[str]:
+def unsupported(lab: Lab) -> list[str]:
     """The knobs build_scale() does not model, as 'what (where)'."""
     out = []
     for dn, dm in lab.domains.items():
@@ -49,15 +74,15 @@ def unsupported(lab) -> list[str]:
     return out
 
 
-class _LRU(OrderedDict):
+class _LRU(OrderedDict[_K, _V]):
     def __init__(self, size: int):
         super().__init__()
         self.size = size
 
-    def __reduce__(self):                      # pickled with its size (one host's part of a split lab)
+    def __reduce__(self) -> tuple[Any, ...]:     # pickled with its size (one host's part of a split lab)
         return (_LRU, (self.size,), None, None, iter(self.items()))
 
-    def put(self, k, v):
+    def put(self, k: _K, v: _V) -> _V:
         self[k] = v
         if len(self) > self.size:
             self.popitem(last=False)
@@ -67,7 +92,7 @@ class _LRU(OrderedDict):
 class ScaleState:
     """What every router's view shares: the graph, the prefixes, the domains' wanted FECs."""
 
-    def __init__(self, lab):
+    def __init__(self, lab: Lab) -> None:
         import numpy as np
         from scipy.sparse import csr_matrix
 
@@ -88,7 +113,7 @@ class ScaleState:
                     best[k] = c
         if best:
             rows, cols = zip(*best)
-            self.rgraph = csr_matrix((np.fromiter(best.values(), dtype=float, count=len(best)), (rows, cols)),
+            self.rgraph: csr_matrix = csr_matrix((np.fromiter(best.values(), dtype=float, count=len(best)), (rows, cols)),
                                      shape=(n, n))
         else:
             self.rgraph = csr_matrix((n, n))
@@ -138,19 +163,19 @@ class ScaleState:
                 if d0 is not None and d0 in doms and all(dom_id.get(x) == d0 for x in ns):
                     internal[pi] = d0
         self.internal = internal
-        self.wanted = []                              # per domain: {"all": W, "loopbacks": W}
+        self.wanted: list[dict[str, Fecs]] = []       # per domain: {"all": W, "loopbacks": W}
         for d, dn in enumerate(self.dnames):
             dm = lab.domains[dn]
             w_all = np.ones(P, dtype=bool) if dm.external == "igp" else owned_in[d]
-            los = {int(lab.nodes[m].loopback) for m in dm.routers}
+            los = {int(cast(IPv4Address, lab.nodes[m].loopback)) for m in dm.routers}     # (routers have one)
             w_lo = (internal == d) & (plen == 32) & np.isin(addr, np.fromiter(los, dtype=np.int64, count=len(los)))
             self.wanted.append({"all": self._w(w_all), "loopbacks": self._w(w_lo)})
-        self.sr_index = []                            # SR domains: loopback prefix index -> node index
+        self.sr_index: list[dict[int, int] | None] = []   # SR domains: loopback prefix index -> node index
         for d, dn in enumerate(self.dnames):
             dm = lab.domains[dn]
             self.sr_index.append({self.pindex[Prefix(f"{lab.nodes[m].loopback}/32")]: k
                                   for k, m in enumerate(dm.routers, start=1)} if dm.sr else None)
-        self.own = {}                                 # router -> prefix indices it owns (filled per router)
+        self.own: dict[str, set[int]] = {}            # router -> prefix indices it owns (filled per router)
         # every router's label range holds its labels (compute._label_room), checked up front
         for r, d in dom_id.items():
             if self.sr_index[d] is not None:
@@ -161,31 +186,31 @@ class ScaleState:
             n_own = sum(1 for pi in mine if W["is"][pi])
             if len(W["pi"]) - n_own:
                 _label_room(lab, r, node.personality.label_base + len(W["pi"]) - n_own - 1)
-        self.spf = _LRU(SPF_CACHE)
-        self.dist_cache = _LRU(64)
-        self.keys = _LRU(KEYS_CACHE)
+        self.spf: _LRU[int, Dists] = _LRU(SPF_CACHE)
+        self.dist_cache: _LRU[int, Dists] = _LRU(64)
+        self.keys: _LRU[tuple[str, int], Crcs] = _LRU(KEYS_CACHE)
         self.fec_via: dict[int, str] = {}
         self.labels: dict[tuple[str, int], int] = {}  # (router, prefix index) -> label (NONE: no binding)
         self.rev: dict[str, dict[int, int]] = {}      # router -> label -> prefix index, for labels handed out
         self.spf_runs = 0
 
-    def _w(self, mask):
+    def _w(self, mask: BoolArray) -> Fecs:
         import numpy as np
         w_pos = np.flatnonzero(mask[self.by_addr])     # address positions of the wanted FECs, sorted
         return {"pos": w_pos, "pi": self.by_addr[w_pos], "crc": self.crc0[w_pos], "lcls": self.lcls[w_pos],
                 "is": mask}
 
-    def own_of(self, r: str) -> set:
+    def own_of(self, r: str) -> set[int]:
         got = self.own.get(r)
         if got is None:
             node = self.lab.nodes[r]
-            got = {self.pindex[IPv4Network((int(node.loopback), 32))]}
+            got = {self.pindex[IPv4Network((int(cast(IPv4Address, node.loopback)), 32))]}
             got.update(self.pindex[i.network] for i in node.interfaces)
             self.own[r] = got
         return got
 
     # ---- IGP
-    def tree(self, o: int):
+    def tree(self, o: int) -> Dists:
         """Distances from every router to router index o (int32 unless they need more; INF:
         unreachable), kept in a bounded cache."""
         got = self.spf.get(o)
@@ -202,7 +227,7 @@ class ScaleState:
         out[fin] = d[fin]
         return self.spf.put(o, out)
 
-    def dist(self, pi: int):
+    def dist(self, pi: int) -> Dists:
         """Distances from every router to prefix pi, up to a constant: the next-hop test only
         compares them (one owner: its tree; several: the best owner plus its stub cost)."""
         own = self.owners[pi]
@@ -213,14 +238,15 @@ class ScaleState:
             self.dist_cache.move_to_end(pi)
             return got
         import numpy as np
-        d = None
+        d: Dists | None = None
         for o, c in own:
             t = self.tree(o).astype(np.int64)
             x = np.where(t >= INF, INF, t + c)
             d = x if d is None else np.minimum(d, x)
+        assert d is not None                          # (a prefix has owners)
         return self.dist_cache.put(pi, d)
 
-    def hops(self, r: str, pi: int):
+    def hops(self, r: str, pi: int) -> list[NextHop] | None:
         """Router r's IGP next hops toward prefix pi, sorted as compute's (None: no IGP route)."""
         if r in self.owner_names[pi]:
             return None                               # the owner: connected, not IGP
@@ -231,7 +257,7 @@ class ScaleState:
         got = [NextHop(ifn, ip, nb) for ifn, nb, ip, c, j in self.nbr_ix[r] if dv[j] < INF and c + dv[j] == dr]
         if not got:
             return None
-        got.sort(key=lambda h: (h.ifname, int(h.gateway)))
+        got.sort(key=lambda h: (h.ifname, int(h.gateway or 0)))    # (IGP next hops have a gateway)
         return got
 
     # ---- LDP
@@ -247,7 +273,7 @@ class ScaleState:
             self.rev.setdefault(r, {})[lbl] = pi
         return lbl
 
-    def _null(self, node):
+    def _null(self, node: Node) -> int:
         return IMPLICIT_NULL if node.popping == "php" else EXPLICIT_NULL
 
     def _label(self, r: str, pi: int) -> int:
@@ -283,7 +309,7 @@ class ScaleState:
                     rank -= 1
         return node.personality.label_base + rank
 
-    def _keys(self, r: str, W):
+    def _keys(self, r: str, W: Fecs) -> Crcs:
         """Router r's allocation-order key (compute._allocation_order) of every wanted FEC."""
         import numpy as np
         k = (r, id(W))
@@ -301,8 +327,9 @@ class ScaleState:
         if d is None:
             return []
         node = self.lab.nodes[r]
-        if self.sr_index[d] is not None:
-            return [(pi, self.label(r, pi)) for pi in self.sr_index[d]]
+        sr = self.sr_index[d]
+        if sr is not None:
+            return [(pi, self.label(r, pi)) for pi in sr]
         W = self.wanted[d]["loopbacks" if node.ldp == "loopbacks" else "all"]
         if node.personality.label_order == "sequential":
             order = np.arange(len(W["pi"]))
@@ -330,11 +357,11 @@ class ScaleView:
     def __init__(self, st: ScaleState, r: str):
         self.st, self.r = st, r
         self.routes: dict[int, Route | None] = {}
-        self.own = None
+        self.own: dict[int, Route] | None = None
         self.entries: dict[int, LfibEntry | None] = {}
         self.all_done = False
 
-    def _own(self) -> dict:
+    def _own(self) -> dict[int, Route]:
         st, node = self.st, self.st.lab.nodes[self.r]
         own: dict[int, Route] = {}
         lo = st.prefixes[st.pindex[IPv4Network(f"{node.loopback}/32")]]
@@ -364,8 +391,10 @@ class ScaleView:
                 if rt is None:
                     rt = Route(pfx, "igp", hops)
             else:
+                assert d is not None                  # (a label: r is in a domain)
                 mem = st.members[d]
-                new, pushed = [], False
+                new: list[NextHop] = []
+                pushed = False
                 for nh in hops:
                     n = nh.neighbor
                     lbl = st.label(n, pi) if n in mem else NONE
@@ -381,7 +410,7 @@ class ScaleView:
         self.routes[pi] = rt
         return rt
 
-    def _bgp(self, pi: int, d: int, hops) -> Route | None:
+    def _bgp(self, pi: int, d: int, hops: list[NextHop]) -> Route | None:
         """compute.apply_bgp for one route: next-hop-self at the exit LER (None: stays IGP)."""
         st, r = self.st, self.r
         if st.internal[pi] == d:
@@ -454,33 +483,34 @@ class ScaleView:
                 mem = st.members[st.dom_id[r]]
                 e = LfibEntry(label, st.prefixes[pi], [
                     LabelHop(None if (out := (st.label(nh.neighbor, pi) if nh.neighbor in mem else NONE)) == NONE
-                             else out, nh.ifname, nh.gateway, nh.neighbor) for nh in hops])
+                             else out, nh.ifname, cast(IPv4Address, nh.gateway), nh.neighbor) for nh in hops])  # (IGP hops)
         self.entries[label] = e
         return e
 
-    def adopt_routes(self, fib: dict):
-        for rt in self.routes.values():
-            if rt is not None and fib.get(rt.prefix) == rt:
+    def adopt_routes(self, fib: dict[IPv4Network, Route]) -> None:
+        for rt in self.routes.values():         # (IPv4 routes: the FIB's, never fib6's)
+            if rt is not None and isinstance(rt.prefix, IPv4Network) and fib.get(rt.prefix) == rt:
                 fib[rt.prefix] = rt
 
-    def adopt_entries(self, lfib: dict):
+    def adopt_entries(self, lfib: dict[int, LfibEntry]) -> None:
         for lbl, e in self.entries.items():
             if e is not None and lfib.get(lbl) == e:
                 lfib[lbl] = e
 
     # whole tables (a command that prints a router's FIB): every prefix, slow on a big lab
-    def fib_loader(self, fib: dict):
+    def fib_loader(self, fib: dict[IPv4Network, Route]) -> None:
         own = self.own if self.own is not None else self._own()
+        prefixes = self.st.prefixes                 # (each route's prefix is the very object)
         for pi, rt in own.items():
-            fib[rt.prefix] = rt
+            fib[prefixes[pi]] = rt
         for pi in range(len(self.st.prefixes)):
             if pi in own:
                 continue
-            rt = self.route(pi)
-            if rt is not None:
-                fib[rt.prefix] = rt
+            got = self.route(pi)
+            if got is not None:
+                fib[prefixes[pi]] = got
 
-    def lfib_loader(self, lfib: dict):
+    def lfib_loader(self, lfib: dict[int, LfibEntry]) -> None:
         for pi, lbl in self.st.all_labels(self.r):
             if lbl == IMPLICIT_NULL or lbl == EXPLICIT_NULL:
                 continue
@@ -489,58 +519,66 @@ class ScaleView:
                 lfib[lbl] = e
 
 
-class _Bindings(dict):
+class _Bindings(dict[IPv4Network, int]):
     """A router's LDP bindings (prefix -> label), computed whole on first use (a command that
     prints them; the forwarding path asks ScaleState.label per prefix)."""
+    _st: ScaleState | None
 
     def __init__(self, st: ScaleState, r: str):
         super().__init__()
         self._st, self._r = st, r
 
-    def _fill(self):
+    def _fill(self) -> None:
         st, self._st = self._st, None
         if st is not None:
             dict.update(self, {st.prefixes[pi]: lbl for pi, lbl in st.all_labels(self._r)})
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[IPv4Network]:
         self._fill()
         return dict.__iter__(self)
 
-    def __len__(self):
+    def __len__(self) -> int:
         self._fill()
         return dict.__len__(self)
 
-    def __getitem__(self, k):
+    def __getitem__(self, k: IPv4Network) -> int:
         self._fill()
         return dict.__getitem__(self, k)
 
-    def __contains__(self, k):
+    def __contains__(self, k: object) -> bool:
         self._fill()
         return dict.__contains__(self, k)
 
-    def get(self, k, default=None):
+    @overload                   # dict.get's three forms
+    def get(self, k: IPv4Network, default: None = None, /) -> int | None: ...
+    @overload
+    def get(self, k: IPv4Network, default: int, /) -> int: ...
+    @overload
+    def get(self, k: IPv4Network, default: _T, /) -> int | _T: ...
+
+    def get(self, k: IPv4Network, default: object = None, /) -> object:
         self._fill()
         return dict.get(self, k, default)
 
-    def items(self):
+    def items(self) -> dict_items[IPv4Network, int]:
         self._fill()
         return dict.items(self)
 
-    def keys(self):
+    def keys(self) -> dict_keys[IPv4Network, int]:
         self._fill()
         return dict.keys(self)
 
-    def values(self):
+    def values(self) -> dict_values[IPv4Network, int]:
         self._fill()
         return dict.values(self)
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         self._fill()
         return dict.__eq__(self, other)
 
     __hash__ = None
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[dict[IPv4Network, int]], tuple[dict[IPv4Network, int]]]:
         self._fill()
         return (dict, (dict(self),))
 
@@ -550,16 +588,16 @@ class LazyDistances:
 
     def __init__(self, st: ScaleState):
         self.st = st
-        self.rows = _LRU(64)
-        self.fwd = None
+        self.rows: _LRU[str, dict[str, float]] = _LRU(64)
+        self.fwd: csr_matrix | None = None
 
-    def get(self, a, default=None):
+    def get(self, a: str, default: DistanceRow | None = None) -> DistanceRow:
         i = self.st.ix.get(a)
         if i is None:
             return default if default is not None else {}
         return self[a]
 
-    def __getitem__(self, a):
+    def __getitem__(self, a: str) -> dict[str, float]:
         row = self.rows.get(a)
         if row is None:
             from scipy.sparse.csgraph import dijkstra
@@ -570,7 +608,7 @@ class LazyDistances:
         return row
 
 
-def build_scale(lab, only: set | None = None) -> ControlPlane:
+def build_scale(lab: Lab, only: set[str] | None = None) -> ControlPlane:
     """The control plane of compute._build(), per destination on demand (module docstring).
     only: the nodes whose tables are wanted (one machine's part of a lab split across machines);
     the routes are the same, computed on the whole lab's graph."""
@@ -584,7 +622,7 @@ def build_scale(lab, only: set | None = None) -> ControlPlane:
     from .tables import no_gc
     with no_gc():
         st = ScaleState(lab)
-        tables = {}
+        tables: dict[str, RouterTables] = {}
         for r in st.names:
             if only is not None and r not in only:
                 continue
