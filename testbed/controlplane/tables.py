@@ -38,6 +38,19 @@ def no_gc():
             gc.enable()
 
 
+@contextmanager
+def frozen_heap():
+    """The objects alive now (a lab, its control plane) kept out of cyclic garbage collection
+    until the block ends: a campaign on a 100,000-router lab allocates millions of short-lived
+    objects, and every full collection walked the lab's millions of long-lived ones again.
+    gc.unfreeze() hands them back to the collector after."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 class Fib(dict):
     """prefix -> Route, with a longest-prefix-match index built on the first lookup and
     dropped by every change: a walk over a 400-router ISP looks up thousands of addresses

@@ -162,7 +162,15 @@ def _size_problems(path: str, data: dict, lines: dict) -> list[Problem]:
 def load_lab(name_or_path: str | Path, params: dict | None = None, name: str | None = None, *,
              no_limits: bool = False, local_first: bool = False):
     """A validated, addressed Lab. no_limits: lift the size limits (limits.yaml) and the
-    upper bounds of parameters; local_first: a lab's own snippets win over the library's."""
+    upper bounds of parameters; local_first: a lab's own snippets win over the library's.
+    No cyclic garbage collection meanwhile (the parsed file and the model are millions of
+    long-lived objects that every full collection walked again: half the load of a big lab)."""
+    from testbed.controlplane.tables import no_gc
+    with no_gc():
+        return _load_lab(name_or_path, params, name, no_limits=no_limits, local_first=local_first)
+
+
+def _load_lab(name_or_path, params, name, *, no_limits: bool, local_first: bool):
     path = find_lab(str(name_or_path))
     params = dict(params or {})
     src = read_lab_text(path, None if no_limits else limits()["file_bytes"])

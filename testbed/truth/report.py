@@ -72,7 +72,7 @@ def _delivered(cp, path, dst) -> bool:
     return last.action == "pop-explicit-null" and ip_address(str(dst)) in cp.lab.nodes[last.node].addresses()
 
 
-def _expected_triggers(cp, lab, path, tunnels, t, src_addr):
+def _expected_triggers(cp, lab, path, tunnels, t, src_addr, cache: dict | None = None):
     """FRPLA and RTLA at the egress hop of tunnel t (tnt.md 2.3, 3.2): FRPLA = R_TE - probe
     TTL, with R_TE the return path's length counted through the return tunnels (min() at pop
     keeps their LSE-TTL); RTLA = R_TE - R_ER, for a <255,!=255> egress.
@@ -90,20 +90,33 @@ def _expected_triggers(cp, lab, path, tunnels, t, src_addr):
     k = nodes.index(t.egress)
     hidden = sum(len(o.lsrs) for o in tunnels if o.cls in HIDDEN and o.egress in nodes[:k + 1])
     ttl = k - hidden
-    back = [b for b in walk(cp, t.egress, src_addr) if _delivered(cp, b, src_addr)]
-    if not back:
+    lengths = _return_lengths(cp, lab, t.egress, src_addr, {} if cache is None else cache)
+    if not lengths:
         return None, None
     p = lab.nodes[t.egress].personality
-    lengths = []
-    for ret in back:
-        ret_tunnels = tunnels_on(lab, ret, cp)
-        lengths.append((len(ret) - 1 - _uncounted(cp, ret, ret_tunnels, p.ttl_time_exceeded),
-                        len(ret) - 1 - _uncounted(cp, ret, ret_tunnels, p.ttl_echo_reply)))
     frpla = sorted({r_te - ttl for r_te, _ in lengths})
     rtla = None
     if p.ttl_time_exceeded == 255 and p.ttl_echo_reply != 255:
         rtla = sorted({r_te - r_er for r_te, _ in lengths for _, r_er in lengths})
     return frpla, rtla
+
+
+def _return_lengths(cp, lab, egress: str, src_addr, cache: dict) -> list[tuple[int, int]]:
+    """(R_TE, R_ER) of every equal-cost return path from `egress` to the prober: they depend on
+    the egress and the prober only, so a campaign's probes that share an egress walk them once."""
+    key = ("lengths", egress, src_addr)
+    got = cache.get(key)
+    if got is None:
+        p = lab.nodes[egress].personality
+        got = []
+        for ret in walk(cp, egress, src_addr):
+            if not _delivered(cp, ret, src_addr):
+                continue
+            ret_tunnels = tunnels_on(lab, ret, cp)
+            got.append((len(ret) - 1 - _uncounted(cp, ret, ret_tunnels, p.ttl_time_exceeded),
+                        len(ret) - 1 - _uncounted(cp, ret, ret_tunnels, p.ttl_echo_reply)))
+        cache[key] = got
+    return got
 
 
 def _reveal_lsrs(cp, t, cache: dict) -> list[list[str]]:
@@ -379,7 +392,7 @@ def _probe(cp, pr, src_addr, dst, dname, flows, reveal_cache: dict) -> dict:
             if not t.lsrs:
                 continue                    # a zero-LSR segment: no tunnel to find (docs/tunnels.md)
             d = t.to_json()
-            frpla, rtla = _expected_triggers(cp, lab, p, tuns, t, src_addr)
+            frpla, rtla = _expected_triggers(cp, lab, p, tuns, t, src_addr, reveal_cache)
             # the most the trigger can read (the longest equal-cost return path), and every
             # value the equal-cost return paths give (one without return ECMP)
             d["frpla_expected"] = max(frpla) if frpla else None
