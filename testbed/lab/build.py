@@ -177,6 +177,7 @@ def _nodes(P, spec) -> dict[str, Node]:
     # ---- nodes
     allowed_vendors = vendors.names()
     nodes: dict[str, Node] = {}
+    personas: dict = {}
     if spec.defaults.vendor not in allowed_vendors:
         P.add(("defaults", "vendor"), "defaults.vendor",
               f"unknown vendor '{spec.defaults.vendor}'; allowed: {', '.join(allowed_vendors)}")
@@ -200,7 +201,9 @@ def _nodes(P, spec) -> dict[str, Node]:
                     continue
             else:
                 v = "host"
-            pers = vendors.load(v)
+            pers = personas.get(v)
+            if pers is None:
+                pers = personas[v] = vendors.load(v)     # once per vendor, not per node
             n = Node(name=nname, kind=kind, vendor=v, personality=pers,
                      loopback=(nspec.loopback if kind == "router" and nspec else None))
             n.ldp, n.popping = pers.ldp, pers.popping
@@ -355,7 +358,7 @@ def _addresses(P, spec, name: str, nodes, raw_links) -> list[Link]:
                 if ip is None:
                     P.add(("links", i), f"links[{i}]", f"subnet {net} has too few addresses for {len(eps)} nodes")
                     break
-                addr = IPv4Interface(f"{ip}/{net.prefixlen}")
+                addr = IPv4Interface((int(ip), net.prefixlen))     # (no text to parse: 300,000 at 100k routers)
             ifname = f"eth{ifcount[e.node]}"
             ifcount[e.node] += 1
             itf = Interface(node=e.node, name=ifname, address=addr, link=link,
@@ -369,7 +372,7 @@ def _addresses(P, spec, name: str, nodes, raw_links) -> list[Link]:
     for n in nodes.values():
         if n.is_router and n.loopback is None:
             ip = next((a for a in lo_pool if a not in used_lo and
-                       not taken_nets.overlaps(IPv4Network(f"{a}/32"))), None)
+                       not taken_nets.overlaps(IPv4Network((int(a), 32)))), None)
             if ip is None:
                 P.add(("addressing", "loopbacks"), "addressing.loopbacks",
                       f"the loopbacks pool {spec.addressing.loopbacks} is exhausted; give a larger range")
@@ -530,7 +533,7 @@ def _probes(P, spec, nodes) -> list[Probe]:
     """The lab's probes, their targets resolved to addresses."""
     # ---- probes
     probes = []
-    addr_map = {a: n.name for n in nodes.values() for a in n.addresses()}
+    addr_map = None           # built only for a target given as an address (most name nodes)
     for i, pr in enumerate(spec.probes):
         loc = ("probes", i)
         if pr.from_ not in nodes:
@@ -547,6 +550,8 @@ def _probes(P, spec, nodes) -> list[Probe]:
             except ValueError:
                 P.add(loc + ("to", j), f"probes[{i}].to", f"'{t}' is neither a node nor an IPv4 address")
                 continue
+            if addr_map is None:
+                addr_map = {x: n.name for n in nodes.values() for x in n.addresses()}
             if a not in addr_map:
                 P.add(loc + ("to", j), f"probes[{i}].to", f"{a} belongs to no node of the lab")
                 continue

@@ -20,7 +20,7 @@ from . import params as P
 from .build import build_lab
 from .schema import RANGES, LabSpec
 from .template import TemplateProblem, _read_limited, render_template, variables_of
-from testbed.yamlpos import YamlProblem, line_of, load_with_lines
+from testbed.yamlpos import YamlProblem, line_of, load_lazy
 
 # control characters (but tab and newlines) and bidirectional overrides ("Trojan Source")
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069\ufeff]")
@@ -178,7 +178,7 @@ def _load_lab(name_or_path, params, name, *, no_limits: bool, local_first: bool)
     P.check(str(path), params, reads, no_limits=no_limits)
     text, where = render(path, params, local_first=local_first, no_limits=no_limits, src=src)
     try:
-        data, lines = load_with_lines(text)
+        data, lines = load_lazy(text)         # the lines worked out only to place a problem
     except YamlProblem as e:
         raise LabError(_remap([Problem(str(path), e.field, str(e), e.line)], where)) from None
     if not isinstance(data, dict):
