@@ -233,7 +233,8 @@ def _endpoints(P, spec, nodes) -> list[tuple[int, LinkSpec, list[Endpoint]]]:
                       "use {lan: [...]} for a LAN")
                 continue
             l = LinkSpec(endpoints=l)
-        eps = [Endpoint(node=e) if isinstance(e, str) else e for e in (l.endpoints or l.lan)]
+        # a bare name: its node is checked just below (no model validation per endpoint)
+        eps = [Endpoint.model_construct(node=e) if isinstance(e, str) else e for e in (l.endpoints or l.lan)]
         ok = True
         for j, e in enumerate(eps):
             if e.node not in nodes:

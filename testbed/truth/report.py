@@ -348,10 +348,18 @@ def ground_truth(cp, flows: dict | None = None) -> dict:
                         if t.get("family") == "6pe":
                             t["notes"].append(SIXPE_NOTE)
                 probes6.append(d)
+    beh: dict = {}            # per personality (shared by the routers of a vendor): one knob read
+
+    def behaviour(n):
+        got = beh.get(id(n.personality))
+        if got is None:
+            got = beh[id(n.personality)] = (n.personality, _behaviour(n))
+        return dict(got[1])
+
     identity = {n.name: {"kind": n.kind, "vendor": n.vendor, "domain": n.domain,
                          "addresses": [str(a) for a in n.addresses()],
                          "icmp_source": dict(n.icmp_source),
-                         "behaviour": _behaviour(n), "behaviour_set": sorted(n.behaviour)}
+                         "behaviour": behaviour(n), "behaviour_set": sorted(n.behaviour)}
                 for n in lab.nodes.values()}
     for n in lab.nodes.values():
         if n.addresses6():
