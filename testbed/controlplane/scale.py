@@ -68,7 +68,7 @@ class ScaleState:
         import numpy as np
         from scipy.sparse import csr_matrix
 
-        from .compute import _label_room, _neighbors, _owners
+        from .compute import MAX_LABEL, _label_room, _neighbors, _owners
         self.lab = lab
         owners = _owners(lab)
         self.nbrs = nbrs = _neighbors(lab)
@@ -154,6 +154,8 @@ class ScaleState:
                 continue
             node = lab.nodes[r]
             W = self.wanted[d]["loopbacks" if node.ldp == "loopbacks" else "all"]
+            if node.personality.label_base + len(W["pi"]) - 1 <= MAX_LABEL:
+                continue                              # room even without the ones it owns (no own set)
             mine = self.own_of(r)
             n_own = sum(1 for pi in mine if W["is"][pi])
             if len(W["pi"]) - n_own:
