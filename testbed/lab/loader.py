@@ -101,13 +101,32 @@ def read_lab_text(path: Path, max_bytes: int | None) -> str:
     return src
 
 
+class _SameLines:
+    """The (file, line) of each line of a lab file that is not a template: its own (a list of
+    them was a million tuples for a 100,000-router lab)."""
+
+    def __init__(self, path: str, n: int):
+        self.path, self.n = path, n
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, k: int):
+        if not 0 <= k < self.n:
+            raise IndexError(k)
+        return self.path, k + 1
+
+    def __iter__(self):
+        return ((self.path, k + 1) for k in range(self.n))
+
+
 def render(path: Path, params: dict, local_first: bool = False, no_limits: bool = False, src: str | None = None):
     """The lab file's YAML text and, per rendered line, the (file, line) of the template."""
     lim = limits()
     if src is None:
         src = read_lab_text(path, None if no_limits else lim["file_bytes"])
     if not _is_template(src):
-        return src, [(str(path), k + 1) for k in range(src.count("\n") + 1)]
+        return src, _SameLines(str(path), src.count("\n") + 1)
     try:
         return render_template(path, src, params, library=TOPOLOGIES, local_first=local_first,
                                max_output=(1 << 30) if no_limits else lim["rendered_chars"],
@@ -194,6 +213,7 @@ def _load_lab(name_or_path, params, name, *, no_limits: bool, local_first: bool)
     except ValidationError as e:
         probs = _dedupe_links(_schema_problems(str(path), e, lines))
         raise LabError(_remap(probs + _reference_problems(str(path), data, lines, probs), where)) from None
+    del data                               # the model is built from spec (a big lab's values, freed)
     try:
         lab = build_lab(spec, path=str(path), lines=lines, params=params,
                         name=name if name is not None else (spec.name or path.stem))
