@@ -24,6 +24,9 @@ class Prefix(IPv4Network):
             return h
 
 
+_frozen = [0]                # frozen_heap blocks open (no_gc then leaves what it built frozen)
+
+
 @contextmanager
 def no_gc():
     """No cyclic garbage collection while tables are built: they are millions of acyclic
@@ -34,6 +37,12 @@ def no_gc():
     try:
         yield
     finally:
+        # what was built is handed to the oldest generation as it is (a list splice), not walked
+        # by the first young collection after (a second of a 100,000-router lab's load); full
+        # collections still see it
+        gc.freeze()
+        if not _frozen[0]:               # inside frozen_heap: it stays frozen with the rest
+            gc.unfreeze()
         if was:
             gc.enable()
 
@@ -45,10 +54,13 @@ def frozen_heap():
     objects, and every full collection walked the lab's millions of long-lived ones again.
     gc.unfreeze() hands them back to the collector after."""
     gc.freeze()
+    _frozen[0] += 1
     try:
         yield
     finally:
-        gc.unfreeze()
+        _frozen[0] -= 1
+        if not _frozen[0]:
+            gc.unfreeze()
 
 
 class Fib(dict):
