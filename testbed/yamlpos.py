@@ -133,6 +133,15 @@ def load_lazy(text: str) -> tuple[object, "LazyLines"]:
         return walk(root, 0), LazyLines(text)
     except (_Slow, RecursionError):
         return load_with_lines(text)
+    finally:
+        _let_go(constructor)
+
+
+def _let_go(constructor):
+    """The constructor keeps every node it built a value from, and it is itself in a reference
+    cycle: without this, a big lab file's nodes and marks lived until a full collection."""
+    constructor.constructed_objects.clear()
+    constructor.recursive_objects.clear()
 
 
 _STR = "tag:yaml.org,2002:str"
@@ -202,7 +211,10 @@ def load_with_lines(text: str) -> tuple[object, dict[tuple, int]]:
             return [walk(v, path + (i,)) for i, v in enumerate(node.value)]
         return construct(node)
 
-    return walk(root, ()), lines
+    try:
+        return walk(root, ()), lines
+    finally:
+        _let_go(constructor)
 
 
 def line_of(lines: dict[tuple, int], path: tuple) -> int | None:
