@@ -350,11 +350,13 @@ def ground_truth(cp, flows: dict | None = None) -> dict:
                 probes6.append(d)
     beh: dict = {}            # per personality (shared by the routers of a vendor): one knob read
 
+    share = len(lab.nodes) > CHECK_EVERY_NODE       # a big lab: one dict per personality, not per node
+
     def behaviour(n):
         got = beh.get(id(n.personality))
         if got is None:
             got = beh[id(n.personality)] = (n.personality, _behaviour(n))
-        return dict(got[1])
+        return got[1] if share else dict(got[1])
 
     identity = {n.name: {"kind": n.kind, "vendor": n.vendor, "domain": n.domain,
                          "addresses": [str(a) for a in n.addresses()],
