@@ -46,6 +46,108 @@ def _precheck(text: str) -> int:
     return count
 
 
+class _Slow(Exception):
+    """The quick construction met something only the full walk words well (a duplicate key, a
+    key that is not a plain name, too many values): that walk runs and says it."""
+
+
+class LazyLines:
+    """{path: line} of a document, worked out on first use: a lab file's lines are read only
+    to place a problem, and walking them for a 100,000-router lab (a million paths) cost more
+    than building its values. Answers as the dict load_with_lines returns does."""
+
+    def __init__(self, text: str):
+        self._text, self._lines = text, None
+
+    def _get(self) -> dict:
+        if self._lines is None:
+            self._lines = load_with_lines(self._text)[1]
+            self._text = None
+        return self._lines
+
+    def __contains__(self, path):
+        return path in self._get()
+
+    def __getitem__(self, path):
+        return self._get()[path]
+
+    def get(self, path, default=None):
+        return self._get().get(path, default)
+
+    def __len__(self):
+        return len(self._get())
+
+    def __iter__(self):
+        return iter(self._get())
+
+
+def load_lazy(text: str) -> tuple[object, "LazyLines"]:
+    """load_with_lines' values, the same checks and errors, with the lines (LazyLines) worked out
+    only when asked: plain strings are taken as parsed, not through the constructor, and no
+    path is recorded. Anything the quick walk does not handle goes to load_with_lines."""
+    try:
+        events = _precheck(text)
+        root = yaml.compose(text, Loader=_Loader)
+    except (YamlProblem, yaml.YAMLError, RecursionError):
+        return load_with_lines(text)
+    if root is None:
+        return None, LazyLines(text)
+    constructor = yaml.SafeLoader("")
+    budget = [2 * events + 10_000]
+    STR, MAP, SEQ, SCALAR = _STR, yaml.MappingNode, yaml.SequenceNode, yaml.ScalarNode
+
+    def construct(node):
+        try:
+            v = constructor.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, OverflowError):
+            raise _Slow from None
+        if isinstance(v, float) and not math.isfinite(v):
+            raise _Slow
+        return v
+
+    def walk(node, depth):
+        budget[0] -= 1
+        if budget[0] < 0 or depth > MAX_DEPTH:
+            raise _Slow
+        cls = node.__class__
+        if cls is SCALAR:
+            return node.value if node.tag == STR else construct(node)
+        if cls is MAP:
+            out = {}
+            for k, v in node.value:
+                if k.__class__ is not SCALAR:
+                    raise _Slow
+                key = k.value if k.tag == STR else construct(k)
+                if not isinstance(key, str):
+                    if not isinstance(key, (int, float, bool)):
+                        raise _Slow
+                    key = str(key)
+                if key in out:
+                    raise _Slow
+                out[key] = walk(v, depth + 1)
+            return out
+        if cls is SEQ:
+            return [walk(v, depth + 1) for v in node.value]
+        raise _Slow
+
+    try:
+        return walk(root, 0), LazyLines(text)
+    except (_Slow, RecursionError):
+        return load_with_lines(text)
+    finally:
+        _let_go(constructor)
+
+
+def _let_go(constructor):
+    """The constructor keeps every node it built a value from, and it is itself in a reference
+    cycle: without this, a big lab file's nodes and marks lived until a full collection."""
+    constructor.constructed_objects.clear()
+    constructor.recursive_objects.clear()
+
+
+_STR = "tag:yaml.org,2002:str"
+
+
 def load_with_lines(text: str) -> tuple[object, dict[tuple, int]]:
     """Parse YAML; return (data, {path: line}) where path is a tuple of keys/indices."""
     try:
@@ -110,7 +212,10 @@ def load_with_lines(text: str) -> tuple[object, dict[tuple, int]]:
             return [walk(v, path + (i,)) for i, v in enumerate(node.value)]
         return construct(node)
 
-    return walk(root, ()), lines
+    try:
+        return walk(root, ()), lines
+    finally:
+        _let_go(constructor)
 
 
 def line_of(lines: Mapping[tuple, int], path: tuple) -> int | None:

@@ -60,6 +60,8 @@ class Prober(Protocol):
     """
 
     def trace(self, dst: str, first_ttl: int, method: str) -> Trace: ...
+    # a prober may say `fresh_traces = True`: each trace it returns is a new object nobody else
+    # holds, which the driver then marks up in place instead of copying
 
     def ping(self, addr: str) -> int | None: ...
 
@@ -91,7 +93,9 @@ class Session:
 
     def trace(self, dst: str, first_ttl: int, method: str) -> Trace:
         """Run one trace; mark reserved hops; make sure ``probe_count`` is set."""
-        tr = copy.deepcopy(self.prober.trace(dst, first_ttl, method))
+        tr = self.prober.trace(dst, first_ttl, method)
+        if not getattr(self.prober, "fresh_traces", False):
+            tr = copy.deepcopy(tr)            # a prober's trace may be its own (kept, replayed): copy it
         for h in tr.hops:
             h.reserved = h.address is not None and self.reserved(h.address)     # responsive and reserved
         if tr.probe_count is None:

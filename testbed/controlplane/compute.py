@@ -61,7 +61,10 @@ def _owners(lab: Lab) -> Owners:
         owners.setdefault(Prefix((int(r.loopback), 32)), []).append((r.name, 0))
         for i in r.interfaces:
             n = i.network
-            owners.setdefault(Prefix((int(n.network_address), n.prefixlen)), []).append((r.name, i.cost))
+            got = owners.get(n)         # (a /31's network object is in a reference cycle: made once)
+            if got is None:
+                got = owners[Prefix((int(n.network_address), n.prefixlen))] = []
+            got.append((r.name, i.cost))
     return owners
 
 

@@ -96,7 +96,7 @@ class ScaleState:
         import numpy as np
         from scipy.sparse import csr_matrix
 
-        from .compute import _label_room, _neighbors, _owners
+        from .compute import MAX_LABEL, _label_room, _neighbors, _owners
         self.lab = lab
         owners = _owners(lab)
         self.nbrs = nbrs = _neighbors(lab)
@@ -117,6 +117,7 @@ class ScaleState:
                                      shape=(n, n))
         else:
             self.rgraph = csr_matrix((n, n))
+        self._leaves(best, n)
         self.nbr_ix = {r: [(ifn, nb, ip, c, ix[nb]) for ifn, nb, ip, c in lst] for r, lst in nbrs.items()}
         self.prefixes = prefixes = list(owners)      # Prefix objects (cached hash)
         self.pindex = {p: k for k, p in enumerate(prefixes)}
@@ -182,6 +183,8 @@ class ScaleState:
                 continue
             node = lab.nodes[r]
             W = self.wanted[d]["loopbacks" if node.ldp == "loopbacks" else "all"]
+            if node.personality.label_base + len(W["pi"]) - 1 <= MAX_LABEL:
+                continue                              # room even without the ones it owns (no own set)
             mine = self.own_of(r)
             n_own = sum(1 for pi in mine if W["is"][pi])
             if len(W["pi"]) - n_own:
@@ -193,6 +196,36 @@ class ScaleState:
         self.labels: dict[tuple[str, int], int] = {}  # (router, prefix index) -> label (NONE: no binding)
         self.rev: dict[str, dict[int, int]] = {}      # router -> label -> prefix index, for labels handed out
         self.spf_runs = 0
+
+    def _leaves(self, best: dict[tuple[int, int], float], n: int) -> None:
+        """Routers with one neighbour (a synthetic ISP's single-homed access routers and tails:
+        half of them) lie on no shortest path but their own: Dijkstra runs on the graph without
+        them (rcore) and each leaf's distance is its link's cost plus its neighbour's (tree())."""
+        import numpy as np
+        from scipy.sparse import csr_matrix
+        out: dict[int, set] = {}
+        into: dict[int, set] = {}
+        for a, b in best:                             # edge a <- b: b's link toward a
+            out.setdefault(b, set()).add(a)
+            into.setdefault(a, set()).add(b)
+        leaf = {x: next(iter(s)) for x, s in out.items() if len(s) == 1 and into.get(x) == s}
+        leaf = {x: p for x, p in leaf.items() if p not in leaf}   # a pair of routers alone: keep both
+        self.leaf_of = leaf
+        if not leaf:
+            self.rcore = self.rgraph
+            self.leaf_ix = None
+            return
+        xs = np.fromiter(leaf, dtype=np.int64, count=len(leaf))
+        ps = np.fromiter(leaf.values(), dtype=np.int64, count=len(leaf))
+        self.leaf_ix = (xs, ps, np.array([best[(p, x)] for x, p in leaf.items()], dtype=float))  # x -> p
+        self.leaf_in = {x: best[(x, p)] for x, p in leaf.items()}                            # p -> x
+        keep = [(k, c) for k, c in best.items() if k[0] not in leaf and k[1] not in leaf]
+        if keep:
+            rows, cols = zip(*(k for k, _ in keep))
+            self.rcore = csr_matrix((np.fromiter((c for _, c in keep), dtype=float, count=len(keep)), (rows, cols)),
+                                    shape=(n, n))
+        else:
+            self.rcore = csr_matrix((n, n))
 
     def _w(self, mask: BoolArray) -> Fecs:
         import numpy as np
@@ -219,7 +252,15 @@ class ScaleState:
             return got
         import numpy as np
         from scipy.sparse.csgraph import dijkstra
-        d = dijkstra(self.rgraph, directed=True, indices=o)
+        p = self.leaf_of.get(o)
+        d = dijkstra(self.rcore, directed=True, indices=o if p is None else p)
+        if p is not None:
+            d += self.leaf_in[o]                      # to the leaf o: to its neighbour, then its link
+        if self.leaf_ix is not None:
+            xs, ps, cs = self.leaf_ix
+            d[xs] = d[ps] + cs                        # from a leaf: its link, then its neighbour's
+        if p is not None:
+            d[o] = 0.0
         self.spf_runs += 1
         fin = np.isfinite(d)
         big = fin.any() and d[fin].max() >= INF

@@ -71,6 +71,14 @@ def campaign(lab, runtime: str = "sim", extra: list[str] | None = None, name: st
     reply hashes (return paths), run after run; None: uTNT draws a random flow.
     detector: a registered detector's name (or a user's command template detector_cmd, its
     output read as fmt); checked before anything runs."""
+    from testbed.controlplane.tables import frozen_heap
+    with frozen_heap():
+        return _campaign(lab, runtime, extra, name, progress, up_progress, workers, scheduler, cp, truth, keep_up,
+                         seed, detector, detector_cmd, fmt)
+
+
+def _campaign(lab, runtime, extra, name, progress, up_progress, workers, scheduler, cp, truth, keep_up, seed,
+              detector, detector_cmd, fmt) -> dict:
     from testbed.controlplane import build
     from testbed.detectors.registry import Where
     from testbed.detectors.registry import check_detector
@@ -81,7 +89,9 @@ def campaign(lab, runtime: str = "sim", extra: list[str] | None = None, name: st
     jobs = probes_of(lab)
     t0 = time.perf_counter()
     if cp is None:
+        import gc
         cp = build(lab)
+        gc.freeze()                     # with the lab, out of the collector's walks (frozen_heap)
     seeded = seed is not None and det.flows and det.flow_given(extra) is None
     if truth is None and not seeded:
         if progress:

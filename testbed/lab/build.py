@@ -185,6 +185,7 @@ def _nodes(P: _Problems, spec: LabSpec) -> dict[str, Node]:
     # ---- nodes
     allowed_vendors = vendors.names()
     nodes: dict[str, Node] = {}
+    personas: dict = {}
     if spec.defaults.vendor not in allowed_vendors:
         P.add(("defaults", "vendor"), "defaults.vendor",
               f"unknown vendor '{spec.defaults.vendor}'; allowed: {', '.join(allowed_vendors)}")
@@ -209,7 +210,9 @@ def _nodes(P: _Problems, spec: LabSpec) -> dict[str, Node]:
                     continue
             else:
                 v = "host"
-            pers = vendors.load(v)
+            pers = personas.get(v)
+            if pers is None:
+                pers = personas[v] = vendors.load(v)     # once per vendor, not per node
             n = Node(name=nname, kind=kind, vendor=v, personality=pers,
                      loopback=(rs.loopback if rs else None))
             n.ldp, n.popping = pers.ldp, pers.popping
@@ -239,7 +242,8 @@ def _endpoints(P: _Problems, spec: LabSpec, nodes: dict[str, Node]) -> list[RawL
                       "use {lan: [...]} for a LAN")
                 continue
             l = LinkSpec(endpoints=l)
-        eps = [Endpoint(node=e) if isinstance(e, str) else e for e in (l.endpoints or l.lan or [])]
+        # a bare name: its node is checked just below (no model validation per endpoint)
+        eps = [Endpoint.model_construct(node=e) if isinstance(e, str) else e for e in (l.endpoints or l.lan or [])]
         ok = True
         for j, e in enumerate(eps):
             if e.node not in nodes:
@@ -364,7 +368,7 @@ def _addresses(P: _Problems, spec: LabSpec, name: str, nodes: dict[str, Node], r
                 if ip is None:
                     P.add(("links", i), f"links[{i}]", f"subnet {net} has too few addresses for {len(eps)} nodes")
                     break
-                addr = IPv4Interface(f"{ip}/{net.prefixlen}")
+                addr = IPv4Interface((int(ip), net.prefixlen))     # (no text to parse: 300,000 at 100k routers)
             ifname = f"eth{ifcount[e.node]}"
             ifcount[e.node] += 1
             itf = Interface(node=e.node, name=ifname, address=addr, link=link,
@@ -378,7 +382,7 @@ def _addresses(P: _Problems, spec: LabSpec, name: str, nodes: dict[str, Node], r
     for n in nodes.values():
         if n.is_router and n.loopback is None:
             ip = next((a for a in lo_pool if a not in used_lo and
-                       not taken_nets.overlaps(IPv4Network(f"{a}/32"))), None)
+                       not taken_nets.overlaps(IPv4Network((int(a), 32)))), None)
             if ip is None:
                 P.add(("addressing", "loopbacks"), "addressing.loopbacks",
                       f"the loopbacks pool {spec.addressing.loopbacks} is exhausted; give a larger range")
@@ -539,7 +543,7 @@ def _probes(P: _Problems, spec: LabSpec, nodes: dict[str, Node]) -> list[Probe]:
     """The lab's probes, their targets resolved to addresses."""
     # ---- probes
     probes: list[Probe] = []
-    addr_map = {a: n.name for n in nodes.values() for a in n.addresses()}
+    addr_map: dict[IPv4Address, str] | None = None   # built only for a target given as an address (most name nodes)
     for i, pr in enumerate(spec.probes):
         loc = ("probes", i)
         if pr.from_ not in nodes:
@@ -557,6 +561,8 @@ def _probes(P: _Problems, spec: LabSpec, nodes: dict[str, Node]) -> list[Probe]:
             except ValueError:
                 P.add(loc + ("to", j), f"probes[{i}].to", f"'{t}' is neither a node nor an IPv4 address")
                 continue
+            if addr_map is None:
+                addr_map = {x: n.name for n in nodes.values() for x in n.addresses()}
             if a not in addr_map:
                 P.add(loc + ("to", j), f"probes[{i}].to", f"{a} belongs to no node of the lab")
                 continue

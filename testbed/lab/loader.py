@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from .build import build_lab
 from .schema import RANGES, LabSpec
 from .template import TemplateProblem, _read_limited, render_template, variables_of
 from .model import Lab
-from testbed.yamlpos import YamlProblem, line_of, load_with_lines
+from testbed.yamlpos import YamlProblem, line_of, load_lazy
 
 Lines = Mapping[tuple[Any, ...], int]     # {path in the document: its line} (testbed.yamlpos)
 
@@ -109,14 +109,33 @@ def read_lab_text(path: Path, max_bytes: int | None) -> str:
     return src
 
 
+class _SameLines:
+    """The (file, line) of each line of a lab file that is not a template: its own (a list of
+    them was a million tuples for a 100,000-router lab)."""
+
+    def __init__(self, path: str, n: int) -> None:
+        self.path, self.n = path, n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, k: int) -> tuple[str, int]:
+        if not 0 <= k < self.n:
+            raise IndexError(k)
+        return self.path, k + 1
+
+    def __iter__(self) -> Iterator[tuple[str, int]]:
+        return ((self.path, k + 1) for k in range(self.n))
+
+
 def render(path: Path, params: dict[str, Any], local_first: bool = False, no_limits: bool = False,
-           src: str | None = None) -> tuple[str, list[tuple[str, int]]]:
+           src: str | None = None) -> tuple[str, Sequence[tuple[str, int]]]:
     """The lab file's YAML text and, per rendered line, the (file, line) of the template."""
     lim = limits()
     if src is None:
         src = read_lab_text(path, None if no_limits else lim["file_bytes"])
     if not _is_template(src):
-        return src, [(str(path), k + 1) for k in range(src.count("\n") + 1)]
+        return src, _SameLines(str(path), src.count("\n") + 1)
     try:
         return render_template(path, src, params, library=TOPOLOGIES, local_first=local_first,
                                max_output=(1 << 30) if no_limits else lim["rendered_chars"],
@@ -171,7 +190,15 @@ def _size_problems(path: str, data: dict[str, object], lines: Lines) -> list[Pro
 def load_lab(name_or_path: str | Path, params: dict[str, Any] | None = None, name: str | None = None, *,
              no_limits: bool = False, local_first: bool = False) -> Lab:
     """A validated, addressed Lab. no_limits: lift the size limits (limits.yaml) and the
-    upper bounds of parameters; local_first: a lab's own snippets win over the library's."""
+    upper bounds of parameters; local_first: a lab's own snippets win over the library's.
+    No cyclic garbage collection meanwhile (the parsed file and the model are millions of
+    long-lived objects that every full collection walked again: half the load of a big lab)."""
+    from testbed.controlplane.tables import no_gc
+    with no_gc():
+        return _load_lab(name_or_path, params, name, no_limits=no_limits, local_first=local_first)
+
+
+def _load_lab(name_or_path, params, name, *, no_limits: bool, local_first: bool):
     path = find_lab(str(name_or_path))
     params = dict(params or {})
     src = read_lab_text(path, None if no_limits else limits()["file_bytes"])
@@ -179,7 +206,7 @@ def load_lab(name_or_path: str | Path, params: dict[str, Any] | None = None, nam
     P.check(str(path), params, reads, no_limits=no_limits)
     text, where = render(path, params, local_first=local_first, no_limits=no_limits, src=src)
     try:
-        data, lines = load_with_lines(text)
+        data, lines = load_lazy(text)         # the lines worked out only to place a problem
     except YamlProblem as e:
         raise LabError(_remap([Problem(str(path), e.field, str(e), e.line)], where)) from None
     if not isinstance(data, dict):
@@ -195,6 +222,7 @@ def load_lab(name_or_path: str | Path, params: dict[str, Any] | None = None, nam
     except ValidationError as e:
         probs = _dedupe_links(_schema_problems(str(path), e, lines))
         raise LabError(_remap(probs + _reference_problems(str(path), data, lines, probs), where)) from None
+    del data                               # the model is built from spec (a big lab's values, freed)
     try:
         lab = build_lab(spec, path=str(path), lines=lines, params=params,
                         name=name if name is not None else (spec.name or path.stem))

@@ -182,7 +182,13 @@ def _ends(lab, link) -> list[tuple[str, int]]:
     """(node, port index) of each interface of a link."""
     out = []
     for itf in link.interfaces:
-        out.append((itf.node, next(i for i, x in enumerate(lab.nodes[itf.node].interfaces) if x is itf)))
+        ifs = lab.nodes[itf.node].interfaces
+        k = itf.name[3:]
+        # the lab builder names a node's k-th interface eth<k>: no scan of a core router's hundreds
+        if itf.name.startswith("eth") and k.isdigit() and int(k) < len(ifs) and ifs[int(k)] is itf:
+            out.append((itf.node, int(k)))
+        else:
+            out.append((itf.node, next(i for i, x in enumerate(ifs) if x is itf)))
     return out
 
 

@@ -41,6 +41,8 @@ class _Memo:
     reveal: dict[tuple[str, str, str], list[list[str]]] = field(default_factory=dict)
     first: dict[tuple[str, str, str, str], list[str]] = field(default_factory=dict)
     returns: dict[tuple[str, str, str], list[Doc]] = field(default_factory=dict)
+    # per egress and prober: (R_TE, R_ER) of each equal-cost return path (_return_lengths)
+    lengths: dict[tuple[str, str], list[tuple[int, int]]] = field(default_factory=dict)
 
 
 def segment_json(lab: Lab, path: list[Step], t: Tunnel) -> Doc:
@@ -93,7 +95,7 @@ def _delivered(cp: ControlPlane, path: list[Step], dst: AddressLike) -> bool:
 
 
 def _expected_triggers(cp: ControlPlane, lab: Lab, path: list[Step], tunnels: list[Tunnel], t: Tunnel,
-                       src_addr: Address) -> tuple[list[int] | None, list[int] | None]:
+                       src_addr: Address, memo: _Memo | None = None) -> tuple[list[int] | None, list[int] | None]:
     """FRPLA and RTLA at the egress hop of tunnel t (tnt.md 2.3, 3.2): FRPLA = R_TE - probe
     TTL, with R_TE the return path's length counted through the return tunnels (min() at pop
     keeps their LSE-TTL); RTLA = R_TE - R_ER, for a <255,!=255> egress.
@@ -111,20 +113,34 @@ def _expected_triggers(cp: ControlPlane, lab: Lab, path: list[Step], tunnels: li
     k = nodes.index(t.egress)
     hidden = sum(len(o.lsrs) for o in tunnels if o.cls in HIDDEN and o.egress in nodes[:k + 1])
     ttl = k - hidden
-    back = [b for b in walk(cp, t.egress, src_addr) if _delivered(cp, b, src_addr)]
-    if not back:
+    lengths = _return_lengths(cp, lab, t.egress, src_addr, _Memo() if memo is None else memo)
+    if not lengths:
         return None, None
     p = lab.nodes[t.egress].personality
-    lengths = []
-    for ret in back:
-        ret_tunnels = tunnels_on(lab, ret, cp)
-        lengths.append((len(ret) - 1 - _uncounted(cp, ret, ret_tunnels, p.ttl_time_exceeded),
-                        len(ret) - 1 - _uncounted(cp, ret, ret_tunnels, p.ttl_echo_reply)))
     frpla = sorted({r_te - ttl for r_te, _ in lengths})
     rtla = None
     if p.ttl_time_exceeded == 255 and p.ttl_echo_reply != 255:
         rtla = sorted({r_te - r_er for r_te, _ in lengths for _, r_er in lengths})
     return frpla, rtla
+
+
+def _return_lengths(cp: ControlPlane, lab: Lab, egress: str, src_addr: Address,
+                    memo: _Memo) -> list[tuple[int, int]]:
+    """(R_TE, R_ER) of every equal-cost return path from `egress` to the prober: they depend on
+    the egress and the prober only, so a campaign's probes that share an egress walk them once."""
+    key = (egress, str(src_addr))
+    got = memo.lengths.get(key)
+    if got is None:
+        p = lab.nodes[egress].personality
+        got = []
+        for ret in walk(cp, egress, src_addr):
+            if not _delivered(cp, ret, src_addr):
+                continue
+            ret_tunnels = tunnels_on(lab, ret, cp)
+            got.append((len(ret) - 1 - _uncounted(cp, ret, ret_tunnels, p.ttl_time_exceeded),
+                        len(ret) - 1 - _uncounted(cp, ret, ret_tunnels, p.ttl_echo_reply)))
+        memo.lengths[key] = got
+    return got
 
 
 def _reveal_lsrs(cp: ControlPlane, t: Tunnel, memo: _Memo) -> list[list[str]]:
@@ -391,10 +407,19 @@ def ground_truth(cp: ControlPlane, flows: Flows | None = None) -> Doc:
                         if t.get("family") == "6pe":
                             t["notes"].append(SIXPE_NOTE)
                 probes6.append(d)
+    beh: dict[int, Doc] = {}      # per personality (shared by the routers of a vendor): one knob read
+    share = len(lab.nodes) > CHECK_EVERY_NODE       # a big lab: one dict per personality, not per node
+
+    def behaviour(n: Node) -> Doc:
+        got = beh.get(id(n.personality))
+        if got is None:
+            got = beh[id(n.personality)] = _behaviour(n)
+        return got if share else dict(got)
+
     identity = {n.name: {"kind": n.kind, "vendor": n.vendor, "domain": n.domain,
                          "addresses": [str(a) for a in n.addresses()],
                          "icmp_source": dict(n.icmp_source),
-                         "behaviour": _behaviour(n), "behaviour_set": sorted(n.behaviour)}
+                         "behaviour": behaviour(n), "behaviour_set": sorted(n.behaviour)}
                 for n in lab.nodes.values()}
     for n in lab.nodes.values():
         if n.addresses6():
@@ -402,8 +427,20 @@ def ground_truth(cp: ControlPlane, flows: Flows | None = None) -> Doc:
     doc = {"lab": lab.name, "probes": probes, "nodes": identity}
     if probes6:
         doc["probes6"] = probes6
-    check("truth", doc)          # the Truth document (testbed/documents); unchanged
+    if len(identity) <= CHECK_EVERY_NODE:
+        check("truth", doc)      # the Truth document (testbed/documents); unchanged
+        return doc
+    # a big lab: every probe checked, and of the node identities (built by the code above from
+    # the typed lab model) one per personality and kind: the 100,000 of a synthetic ISP were
+    # most of the truth's check
+    one: dict[tuple[int, str, str | None, bool], str] = {}
+    for n in lab.nodes.values():
+        one.setdefault((id(n.personality), n.kind, n.domain, len(n.interfaces) > 0), n.name)
+    check("truth", {**doc, "nodes": {k: identity[k] for k in one.values()}})
     return doc
+
+
+CHECK_EVERY_NODE = 2000     # above this many nodes the truth's check reads a node per personality
 
 
 def _returns(cp: ControlPlane, step: Step, src_addr: IPv4Address, memo: _Memo) -> list[Doc] | None:
@@ -438,7 +475,7 @@ def _probe(cp: ControlPlane, pr: Probe, src_addr: Address, dst: Address, dname: 
             if not t.lsrs:
                 continue                    # a zero-LSR segment: no tunnel to find (docs/tunnels.md)
             d = t.to_json()
-            frpla, rtla = _expected_triggers(cp, lab, p, tuns, t, src_addr)
+            frpla, rtla = _expected_triggers(cp, lab, p, tuns, t, src_addr, reveal_cache)
             # the most the trigger can read (the longest equal-cost return path), and every
             # value the equal-cost return paths give (one without return ECMP)
             d["frpla_expected"] = max(frpla) if frpla else None

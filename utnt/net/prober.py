@@ -67,6 +67,8 @@ class _Pending:
 
 
 class NetProber:
+    fresh_traces = True            # every trace() builds a new Trace (utnt.reveal.Prober)
+
     def __init__(self, stack: Stack, params: ProbeParams | None = None) -> None:
         self.stack = stack
         self.p = params or ProbeParams()
