@@ -8,7 +8,7 @@ document up (an alias bomb stops after a bounded number of values, in millisecon
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import yaml
 
@@ -51,37 +51,35 @@ class _Slow(Exception):
     key that is not a plain name, too many values): that walk runs and says it."""
 
 
-class LazyLines:
+class LazyLines(Mapping[tuple[str | int, ...], int]):
     """{path: line} of a document, worked out on first use: a lab file's lines are read only
     to place a problem, and walking them for a 100,000-router lab (a million paths) cost more
     than building its values. Answers as the dict load_with_lines returns does."""
 
     def __init__(self, text: str):
-        self._text, self._lines = text, None
+        self._text: str | None = text
+        self._lines: dict[tuple[str | int, ...], int] | None = None
 
-    def _get(self) -> dict:
+    def _get(self) -> dict[tuple[str | int, ...], int]:
         if self._lines is None:
-            self._lines = load_with_lines(self._text)[1]
+            self._lines = load_with_lines(self._text or "")[1]
             self._text = None
         return self._lines
 
-    def __contains__(self, path):
+    def __contains__(self, path: object) -> bool:
         return path in self._get()
 
-    def __getitem__(self, path):
+    def __getitem__(self, path: tuple[str | int, ...]) -> int:
         return self._get()[path]
 
-    def get(self, path, default=None):
-        return self._get().get(path, default)
-
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._get())
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[tuple[str | int, ...]]:
         return iter(self._get())
 
 
-def load_lazy(text: str) -> tuple[object, "LazyLines"]:
+def load_lazy(text: str) -> tuple[object, Mapping[tuple[str | int, ...], int]]:
     """load_with_lines' values, the same checks and errors, with the lines (LazyLines) worked out
     only when asked: plain strings are taken as parsed, not through the constructor, and no
     path is recorded. Anything the quick walk does not handle goes to load_with_lines."""

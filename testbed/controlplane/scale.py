@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import zlib
 from collections import OrderedDict
+from collections.abc import Mapping
 from ipaddress import IPv4Address, IPv4Network
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, cast, overload
 
@@ -197,14 +198,14 @@ class ScaleState:
         self.rev: dict[str, dict[int, int]] = {}      # router -> label -> prefix index, for labels handed out
         self.spf_runs = 0
 
-    def _leaves(self, best: dict[tuple[int, int], float], n: int) -> None:
+    def _leaves(self, best: Mapping[tuple[int, int], float], n: int) -> None:
         """Routers with one neighbour (a synthetic ISP's single-homed access routers and tails:
         half of them) lie on no shortest path but their own: Dijkstra runs on the graph without
         them (rcore) and each leaf's distance is its link's cost plus its neighbour's (tree())."""
         import numpy as np
         from scipy.sparse import csr_matrix
-        out: dict[int, set] = {}
-        into: dict[int, set] = {}
+        out: dict[int, set[int]] = {}
+        into: dict[int, set[int]] = {}
         for a, b in best:                             # edge a <- b: b's link toward a
             out.setdefault(b, set()).add(a)
             into.setdefault(a, set()).add(b)

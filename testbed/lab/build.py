@@ -185,7 +185,7 @@ def _nodes(P: _Problems, spec: LabSpec) -> dict[str, Node]:
     # ---- nodes
     allowed_vendors = vendors.names()
     nodes: dict[str, Node] = {}
-    personas: dict = {}
+    personas: dict[str, vendors.Personality] = {}
     if spec.defaults.vendor not in allowed_vendors:
         P.add(("defaults", "vendor"), "defaults.vendor",
               f"unknown vendor '{spec.defaults.vendor}'; allowed: {', '.join(allowed_vendors)}")

@@ -9,7 +9,7 @@ import re
 from functools import lru_cache
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import yaml
 from pydantic import ValidationError
@@ -109,7 +109,7 @@ def read_lab_text(path: Path, max_bytes: int | None) -> str:
     return src
 
 
-class _SameLines:
+class _SameLines(Sequence[tuple[str, int]]):
     """The (file, line) of each line of a lab file that is not a template: its own (a list of
     them was a million tuples for a 100,000-router lab)."""
 
@@ -119,7 +119,15 @@ class _SameLines:
     def __len__(self) -> int:
         return self.n
 
-    def __getitem__(self, k: int) -> tuple[str, int]:
+    @overload
+    def __getitem__(self, k: int) -> tuple[str, int]: ...
+
+    @overload
+    def __getitem__(self, k: slice) -> Sequence[tuple[str, int]]: ...
+
+    def __getitem__(self, k: int | slice) -> tuple[str, int] | Sequence[tuple[str, int]]:
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(self.n))]
         if not 0 <= k < self.n:
             raise IndexError(k)
         return self.path, k + 1
@@ -162,7 +170,7 @@ def _is_type_tag(x: str) -> bool:
     return x in ("LinkSpec", "str", "Endpoint") or x.startswith(("list[", "function-", "union["))
 
 
-def _remap(problems: list[Problem], where: list[tuple[str, int]], path: str | None = None) -> list[Problem]:
+def _remap(problems: list[Problem], where: Sequence[tuple[str, int]], path: str | None = None) -> list[Problem]:
     """Lines of the rendered lab (file `path`) to the template lines they came from; problems
     of other files (a vendor table) keep theirs."""
     out = []
@@ -198,7 +206,8 @@ def load_lab(name_or_path: str | Path, params: dict[str, Any] | None = None, nam
         return _load_lab(name_or_path, params, name, no_limits=no_limits, local_first=local_first)
 
 
-def _load_lab(name_or_path, params, name, *, no_limits: bool, local_first: bool):
+def _load_lab(name_or_path: str | Path, params: dict[str, Any] | None, name: str | None, *, no_limits: bool,
+              local_first: bool) -> Lab:
     path = find_lab(str(name_or_path))
     params = dict(params or {})
     src = read_lab_text(path, None if no_limits else limits()["file_bytes"])
