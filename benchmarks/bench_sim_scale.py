@@ -61,7 +61,7 @@ r0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 t0, c0 = time.perf_counter(), time.process_time()
 if whole:
     from testbed.controlplane.compute import _build
-    from testbed.controlplane.tables import no_gc
+    from testbed.heap import no_gc
     with no_gc():
         cp = _build(lab)
 else:

@@ -11,22 +11,9 @@ if _sys.argv and _sys.argv[0].rsplit("/", 1)[-1] == "testbed":
         _posix.write(2, b"interrupted\n")
         _posix._exit(130)
     _signal.signal(_signal.SIGINT, _early_interrupt)
-from pathlib import Path
-
 __version__ = "0.1.0"
-_PKG = Path(__file__).resolve().parent
-REPO_ROOT = _PKG.parent
 
-
-def _data_dir(name: str) -> Path:
-    """A source checkout (or editable install) reads the repository's folder; a built wheel
-    carries a copy inside the package (setup.py copies it into testbed/_data/)."""
-    checkout = REPO_ROOT / name
-    return checkout if (REPO_ROOT / "pyproject.toml").is_file() and checkout.is_dir() else _PKG / "_data" / name
-
-
-TOPOLOGIES = _data_dir("topologies")
-ROUTER_CONFIGS = _data_dir("router-configs")
+from testbed.paths import REPO_ROOT, ROUTER_CONFIGS, TOPOLOGIES  # noqa: E402,F401  (testbed.TOPOLOGIES, ...)
 
 # the public Python API (testbed/api.py), imported on first use so that `import testbed` (and
 # the CLI's start-up) stays fast: testbed.load, testbed.up, testbed.ground_truth, testbed.score

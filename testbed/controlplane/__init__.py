@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 
 from .compute import _build
 from . import scale
-from .tables import ControlPlane, LabelHop, LfibEntry, NextHop, Route, RouterTables, no_gc
+from testbed.heap import no_gc
+
+from .tables import ControlPlane, LabelHop, LfibEntry, NextHop, Route, RouterTables
 
 if TYPE_CHECKING:
     from testbed.lab.model import Lab

@@ -661,7 +661,7 @@ def build_scale(lab: Lab, only: set[str] | None = None) -> ControlPlane:
                                 f"{bad[0]}: not modelled for labs over {SCALE_ROUTERS} routers (this one has "
                                 f"{len(lab.routers)}); drop the knob or cut the lab")])
     from .sixpe import apply_6pe
-    from .tables import no_gc
+    from testbed.heap import no_gc
     with no_gc():
         st = ScaleState(lab)
         tables: dict[str, RouterTables] = {}

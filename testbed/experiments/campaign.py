@@ -71,7 +71,7 @@ def campaign(lab, runtime: str = "sim", extra: list[str] | None = None, name: st
     reply hashes (return paths), run after run; None: uTNT draws a random flow.
     detector: a registered detector's name (or a user's command template detector_cmd, its
     output read as fmt); checked before anything runs."""
-    from testbed.controlplane.tables import frozen_heap
+    from testbed.heap import frozen_heap
     with frozen_heap():
         return _campaign(lab, runtime, extra, name, progress, up_progress, workers, scheduler, cp, truth, keep_up,
                          seed, detector, detector_cmd, fmt)

@@ -50,7 +50,7 @@ from pathlib import Path
 
 import yaml
 
-from testbed import REPO_ROOT, TOPOLOGIES
+from testbed.paths import REPO_ROOT, TOPOLOGIES
 from testbed.errors import TestbedError
 from testbed.frr.render import TEMPLATES as FRR_TEMPLATES
 from testbed.frr.render import render_router

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import jinja2
 
-from testbed import ROUTER_CONFIGS
+from testbed.paths import ROUTER_CONFIGS
 from testbed.lab.model import Interface, Lab, Node
 
 # OSPF timers on every OSPF interface (platform.md: point-to-point with hello 1 / dead 4

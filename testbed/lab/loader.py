@@ -14,7 +14,7 @@ from typing import Any, overload
 import yaml
 from pydantic import ValidationError
 
-from testbed import TOPOLOGIES
+from testbed.paths import TOPOLOGIES
 from testbed.errors import LabError, Problem
 from testbed.inputs import check_name, safe_path_text
 
@@ -201,7 +201,7 @@ def load_lab(name_or_path: str | Path, params: dict[str, Any] | None = None, nam
     upper bounds of parameters; local_first: a lab's own snippets win over the library's.
     No cyclic garbage collection meanwhile (the parsed file and the model are millions of
     long-lived objects that every full collection walked again: half the load of a big lab)."""
-    from testbed.controlplane.tables import no_gc
+    from testbed.heap import no_gc
     with no_gc():
         return _load_lab(name_or_path, params, name, no_limits=no_limits, local_first=local_first)
 

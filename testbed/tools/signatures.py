@@ -179,7 +179,7 @@ def _ping_row(lab_name, vendor, knobs, on, target, count=4):
 
 
 def _takes_vendor(name: str) -> bool:
-    from testbed import TOPOLOGIES
+    from testbed.paths import TOPOLOGIES
     return "vendor | default" in (Path(TOPOLOGIES) / f"{name}.yaml").read_text()
 
 

@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from testbed import REPO_ROOT
+from testbed.paths import REPO_ROOT
 from testbed.errors import InputError, TestbedError
 
 QEMU = "qemu-system-x86_64"
