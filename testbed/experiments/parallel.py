@@ -389,6 +389,7 @@ class Instances:
         self._procs: dict = {}                # pid: supervisor Child
         self._lock = threading.Lock()
         self._aborted = threading.Event()     # set by stop_all: no instance starts after it
+        self._lease_lock = threading.Lock()
         self._leased: set[str] = set()        # addresses this run's instances took (not reused while others are free)
         self.t0 = time.monotonic()
 
@@ -399,11 +400,15 @@ class Instances:
         res = Result(e.vp, e.dst, e.start)
         lease = None
         try:
-            with self._lock:
-                taken = frozenset(self._leased)
-            lease = lease_instance(self.lab, self.name, e.vp, avoid=taken)
-            with self._lock:
-                self._leased.add(lease["address"])
+            # one lease at a time: an instance that took its snapshot of the addresses in use
+            # before another's lease was added could be handed that address once the other's
+            # instance had ended (seen at load: 19 addresses for 20 instances)
+            with self._lease_lock:
+                with self._lock:
+                    taken = frozenset(self._leased)
+                lease = lease_instance(self.lab, self.name, e.vp, avoid=taken)
+                with self._lock:
+                    self._leased.add(lease["address"])
             if self._aborted.is_set():
                 raise TestbedError("interrupted before this instance started")
             res.address, res.mac, res.tap = lease["address"], lease["mac"], lease["tap"]
@@ -421,13 +426,12 @@ class Instances:
             child = self.sup.start("detector", cmd, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, tie=True,
                                    group=True, cwd=None, what="utnt" if det is None else det.name, vantage_point=e.vp,
-                                   namespace=lease["namespace"])
+                                   namespace=lease["namespace"], on_spawn=self.mem.add)
             p = child.popen
             with self._lock:
                 self._procs[p.pid] = child
                 if self._aborted.is_set():         # stop_all ran while this one started
                     p.terminate()
-            self.mem.add(p.pid)
             try:
                 from testbed.runtimes.netns.supervisor import OUTPUT_LIMIT, _communicate
                 try:

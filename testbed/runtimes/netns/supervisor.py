@@ -38,6 +38,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -153,13 +154,16 @@ class Supervisor:
     def start(self, role: str, argv: list[str], *, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
               stderr=subprocess.DEVNULL, log: str | Path | None = None, log_mode: str = "ab",
               session: bool = True, tie: bool = False, cwd: str | None = "/", env: dict | None = None,
-              marker: str | None = None, text: bool = False, group: bool = False, **info) -> Child:
+              marker: str | None = None, text: bool = False, group: bool = False,
+              on_spawn: Callable[[int], object] | None = None, **info) -> Child:
         """Start argv and record it. session: a session of its own (Ctrl-C at the terminal does
         not reach it; `down` stops it). tie: it gets SIGTERM from the kernel when this process
         dies, also by SIGKILL (captures and detectors: they never outlive their command).
         stdout/stderr: as Popen's, or LOG for the `log` file. group: a process group and
         session of its own, stopped whole (with everything it forked: detectors); info
-        `namespace` (the one it runs in) then also confines the stop to that namespace."""
+        `namespace` (the one it runs in) then also confines the stop to that namespace.
+        on_spawn(pid): called the moment the process exists, before it is recorded (a memory
+        watch's first sample: a short detector run can end while the record is written)."""
         if group:
             session = True
             info["group"] = True
@@ -174,6 +178,8 @@ class Supervisor:
         finally:
             if f is not None:
                 f.close()
+        if on_spawn is not None:
+            on_spawn(p.pid)
         self._popen[p.pid] = p
         child = Child(role, p.pid, nsutil.proc_start_time(p.pid), marker,
                       {"argv": list(map(str, argv))[:12], "log": str(log) if log is not None else None,
