@@ -280,9 +280,15 @@ def _make_snapshot(image: "Image", path: Path, timeout: float):
         t0 = time.monotonic()
         while "utnt-guest: ready" not in console.read_text(errors="replace"):
             if p.poll() is not None or time.monotonic() - t0 > timeout:
-                tail = console.read_text(errors="replace")[-600:] + (home / "stderr").read_text(errors="replace")[-300:]
+                text = console.read_text(errors="replace")
+                tail = text[-600:] + (home / "stderr").read_text(errors="replace")[-300:]
+                # an image built before the warm start: its /init does not know utnt-warm and
+                # ends at once (status 127) -- the images are build outputs of an older checkout
+                stale = ("; an image built by an older checkout has no warm start: rebuild it with `make vm-image`"
+                         if "utnt-guest: result status=127" in text else "")
                 raise TestbedError(f"the warm {image.name} guest was not ready "
-                                   f"({'qemu exit status %s' % p.returncode if p.poll() is not None else 'timeout'}): {tail}")
+                                   f"({'qemu exit status %s' % p.returncode if p.poll() is not None else 'timeout'})"
+                                   f"{stale}: {tail}")
             time.sleep(0.1)
         time.sleep(0.5)             # its /init is in its read of ttyS0 a few instructions later
         q = _Qmp(home / "qmp", time.monotonic() + 60, lambda: p.poll() is None)
