@@ -49,7 +49,7 @@ def vm_probe(lab, name, source, dest, image, extra, timeout, progress=None) -> d
     dst = probe_target(lab, vp, dest)
     if image.name == "tiny":
         args = ["traceroute", "-q", "1", "-w", "2", "-m", "16", dst]
-    elif image.name in ("utnt", "utnt-micro"):
+    elif image.name in ("utnt", "utnt-micro", "utnt-micro-snap"):
         # uTNT's options only: the guest's address, gateway and interface are the lease's
         # (an --ip here would override the leased address)
         from testbed.detectors.utnt import utnt_args
