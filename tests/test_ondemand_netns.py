@@ -43,8 +43,13 @@ def test_twenty_concurrent_instances_match_sequential_runs(running, name, repeat
         host_net = lab.nodes[r["vp"]].interfaces[0].address.network
         assert r["address"] in {str(a) for a in host_net.hosts()}
         # measured from outside uTNT: memory and the first probe seen in the switch namespace
-        assert r["pss_kb"] > 1000 and r["rss_kb"] >= r["pss_kb"]
+        # (an instance whose whole run fell between two samples of the memory watch, seen twice
+        # in loaded CI runs with 20 threads on 2 cores, has no sample: 0, never a wrong figure)
+        assert r["pss_kb"] == 0 or (r["pss_kb"] > 1000 and r["rss_kb"] >= r["pss_kb"])
         assert r["first_probe_s"] is not None and 0 < r["first_probe_s"] < r["seconds"]
+    sampled = [r for r in par["instances"] if r["pss_kb"]]
+    assert len(sampled) >= 15, [r["pss_kb"] for r in par["instances"]]
+    assert par["summary"]["median_pss_kb"] > 1000
     for r in par["instances"]:
         tr = [t for t in par["traces"] if t["src"] == r["address"]]
         assert len(tr) == 1 and tr[0]["src"] == r["address"]
