@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from ipaddress import IPv4Address, IPv4Network
 from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
-from .tables import (EXPLICIT_NULL, IMPLICIT_NULL, ControlPlane, DistanceRow, DistanceTable, LazyDict, Prefix,
+from .tables import (EXPLICIT_NULL, IMPLICIT_NULL, AdoptingView, ControlPlane, DistanceRow, DistanceTable, LazyDict, Prefix,
                      LabelHop, LfibEntry, NextHop, Route, RouterTables)
 from .sixpe import apply_6pe
 
@@ -571,7 +571,7 @@ class OnDemand:
         return _RouterView(self, r)
 
 
-class _RouterView:
+class _RouterView(AdoptingView):
     """One router's on-demand tables (OnDemand): routes per prefix index, LFIB entries per label."""
     __slots__ = ("od", "r", "i", "routes", "hop_lists", "own", "labels", "entries")
 
@@ -660,17 +660,6 @@ class _RouterView:
                 continue
             return rt
         return None
-
-    def adopt_routes(self, fib: dict[IPv4Network, Route]) -> None:
-        """The whole FIB was just built: it keeps the Route objects already handed out (equal)."""
-        for rt in self.routes.values():         # (IPv4 routes: the FIB's, never fib6's)
-            if rt is not None and isinstance(rt.prefix, IPv4Network) and fib.get(rt.prefix) == rt:
-                fib[rt.prefix] = rt
-
-    def adopt_entries(self, lfib: dict[int, LfibEntry]) -> None:
-        for lbl, e in self.entries.items():
-            if e is not None and lfib.get(lbl) == e:
-                lfib[lbl] = e
 
     def label_entry(self, label: int) -> LfibEntry | None:
         """The LFIB entry of `label` (what lfib_loader builds for it), or None."""

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from ipaddress import IPv4Address, IPv4Network
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, cast, overload
 
-from .tables import EXPLICIT_NULL, IMPLICIT_NULL, ControlPlane, LabelHop, LfibEntry, NextHop, Prefix, Route, \
+from .tables import EXPLICIT_NULL, IMPLICIT_NULL, AdoptingView, ControlPlane, LabelHop, LfibEntry, NextHop, Prefix, Route, \
     RouterTables
 
 if TYPE_CHECKING:
@@ -392,7 +392,7 @@ class ScaleState:
         return out
 
 
-class ScaleView:
+class ScaleView(AdoptingView):
     """One router's tables, per destination (the interface of compute._RouterView)."""
     __slots__ = ("st", "r", "routes", "own", "entries", "all_done")
 
@@ -528,16 +528,6 @@ class ScaleView:
                              else out, nh.ifname, cast(IPv4Address, nh.gateway), nh.neighbor) for nh in hops])  # (IGP hops)
         self.entries[label] = e
         return e
-
-    def adopt_routes(self, fib: dict[IPv4Network, Route]) -> None:
-        for rt in self.routes.values():         # (IPv4 routes: the FIB's, never fib6's)
-            if rt is not None and isinstance(rt.prefix, IPv4Network) and fib.get(rt.prefix) == rt:
-                fib[rt.prefix] = rt
-
-    def adopt_entries(self, lfib: dict[int, LfibEntry]) -> None:
-        for lbl, e in self.entries.items():
-            if e is not None and lfib.get(lbl) == e:
-                lfib[lbl] = e
 
     # whole tables (a command that prints a router's FIB): every prefix, slow on a big lab
     def fib_loader(self, fib: dict[IPv4Network, Route]) -> None:
