@@ -17,7 +17,7 @@ from testbed.paths import REPO_ROOT, ROUTER_CONFIGS, TOPOLOGIES  # noqa: E402,F4
 
 # the public Python API (testbed/api.py), imported on first use so that `import testbed` (and
 # the CLI's start-up) stays fast: testbed.load, testbed.up, testbed.ground_truth, testbed.score
-_API = ("load", "up", "run", "ground_truth", "score", "Net", "Result", "Truth", "Score")
+_API = ("load", "up", "attach", "run", "ground_truth", "score", "Net", "Result", "Truth", "Score")
 
 
 def __getattr__(name):

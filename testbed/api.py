@@ -25,7 +25,7 @@ from pathlib import Path
 
 from testbed.errors import InputError, TestbedError
 
-__all__ = ["load", "up", "run", "ground_truth", "score", "status", "down", "exec_argv", "Net", "Result", "Truth", "Score"]
+__all__ = ["load", "up", "attach", "run", "ground_truth", "score", "status", "down", "exec_argv", "Net", "Result", "Truth", "Score"]
 
 _counter = itertools.count()
 
@@ -57,6 +57,10 @@ class Result:
     control_plane: str = "computed"
     raw: list[str] | None = None         # other detectors' own output, one per vantage point
     truth: "Truth | None" = None         # FRR control plane: the truth walked through FRR's tables
+    # not part of the document: the detector's own description (name, version, command) and the
+    # probes a failed check left out ({"vantage_point", "dst", "why"}), for `testbed probe`
+    described: dict | None = field(default=None, compare=False, repr=False)
+    skipped: list[dict] = field(default_factory=list, compare=False, repr=False)
 
     def to_json(self) -> dict:
         doc = {"format": "utnt", "version": 1, "lab": self.lab, "runtime": self.runtime, "detector": self.detector,
@@ -249,12 +253,13 @@ class Net:
 
     def probe(self, detector: str = "utnt", options: list[str] | None = None, source: str | None = None,
               dest: str | None = None, seed: int | None = None, cmd: str | None = None, fmt: str | None = None,
-              progress=None) -> Result:
+              progress=None, truth: bool = True) -> Result:
         """Probe the lab's probes (or `source` -> `dest`) with a registered detector
         (testbed.detectors.registry): "utnt" (options: uTNT's, as after `testbed run --`), "labels",
         on netns "scamper", "traceroute", "tnt" (the original, if built), an installed package's
         (entry-point group utnt_lab.detectors), or `cmd` ('CMD ... {dst}', its output read as `fmt`). seed: every vantage point
-        probes with a Paris flow drawn from it."""
+        probes with a Paris flow drawn from it. truth: with FRR's control plane, walk the truth
+        through its tables as they are now (Result.truth)."""
         from testbed.cliargs import check_endpoints
         from testbed.detectors.registry import check_detector
         from testbed.probing import probe_with
@@ -265,18 +270,20 @@ class Net:
         det = check_detector(self.runtime, detector, options, cmd, fmt)
         check_endpoints(self.lab, source, dest)
         jobs = probes_of(self.lab, source, dest)
+        skipped: list[dict] = []
         traces, raws = probe_with(self.lab, self.runtime, det, jobs, options, name=self.name, cp=self.cp,
-                                  progress=progress, seed=seed)
-        truth = None
-        if self.control_plane == "frr":
+                                  progress=progress, seed=seed, skipped=skipped)
+        walked = None
+        if truth and self.control_plane == "frr":
             from testbed.runtimes.netns.frr import control_plane_now
             from testbed.truth import flows_of
             from testbed.truth import ground_truth as walk_truth
             ran, _generation = control_plane_now(self.lab, self.name, self.computed())
-            truth = Truth.from_json(walk_truth(ran, flows_of(traces)))
-        return Result(lab=self.lab.name, runtime=self.runtime, traces=traces,
-                      detector=det.describe(traces)["name"], name=self.name,
-                      params=dict(self.lab.params), seed=seed, control_plane=self.control_plane, raw=raws, truth=truth)
+            walked = Truth.from_json(walk_truth(ran, flows_of(traces)))
+        described = det.describe(traces)
+        return Result(lab=self.lab.name, runtime=self.runtime, traces=traces, detector=described["name"],
+                      name=self.name, params=dict(self.lab.params), seed=seed, control_plane=self.control_plane,
+                      raw=raws, truth=walked, described=described, skipped=skipped)
 
     def computed(self):
         if self.cp is None:
@@ -409,6 +416,17 @@ def run(lab, runtime: str = "sim", *, extra: list[str] | None = None, source: st
 
 
 # ---------------------------------------------------------------- lab instances by name
+def attach(lab, runtime: str, name: str | None = None, control_plane: str = "computed") -> Net:
+    """A Net for lab instance `name`, already up on `runtime` (`testbed probe NAME`), or for
+    the lab in this process on an in-process runtime (the sim). Unlike up(), it neither
+    brings the lab up nor takes it down."""
+    from testbed.runtimes import registry
+    rt = registry.get(runtime)
+    if not rt.in_process and (name is None or rt.record(name) is None):
+        raise InputError(f"lab instance '{name}' is not up on the {rt.name} runtime; start it with `testbed up`")
+    return Net(_lab(lab), rt.name, None if rt.in_process else name, control_plane)
+
+
 def instance_runtime(name: str):
     """The runtime (testbed.runtimes.base.Runtime) running lab instance `name`, None when none is."""
     from testbed.runtimes import registry

@@ -96,6 +96,22 @@ def test_api_gives_the_documents_the_cli_gives():
     assert testbed.Score.from_json(cli) == sc
 
 
+def test_cli_probe_is_the_apis_attach_and_probe():
+    """`testbed probe LAB` is testbed.attach(...).probe(): same traces, and the detector's own
+    description in the document when one is named; attach never brings a lab up."""
+    r = subprocess.run([TESTBED, "probe", "ecmp-explicit", "--runtime", "sim", "--seed", "7", "--json",
+                        "--detector", "utnt"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    cli = json.loads(r.stdout)
+    lab = testbed.load("ecmp-explicit")
+    res = testbed.attach(lab, "sim").probe(detector="utnt", seed=7, truth=False)
+    assert res.traces == cli["traces"] and res.described == cli["detector"] and res.skipped == []
+    assert cli["detector"]["name"] == "utnt"
+    from testbed.errors import InputError
+    with pytest.raises(InputError, match="is not up on the netns runtime"):
+        testbed.attach(lab, "netns", N("notup"))
+
+
 def test_api_errors_are_the_clis_one_line_errors():
     from testbed.errors import InputError, LabError, TestbedError
     with pytest.raises(LabError) as e:

@@ -12,9 +12,6 @@ from testbed.errors import TestbedError
 
 def run(args):
     from testbed.experiments.parallel import load_campaign
-    from testbed.detectors.registry import check_detector
-    from testbed.probing import probe_with
-    from testbed.targets import probes_of
     try:
         lab, args.runtime, args.name = probe_target(args, load_lab_arg)     # the running state decides
     except TestbedError:
@@ -26,18 +23,17 @@ def run(args):
     if args.parallel or args.campaign or args.repeat > 1 or (args.source and (args.source == "all"
                                                                               or "," in args.source)):
         return probe_instances(args, lab)            # many instances at once
-    det = check_detector(args.runtime, args.detector, args.utnt, args.detector_cmd, args.format)
-    jobs = probes_of(lab, args.source, args.dest)
-    skipped: list = []
-    traces, _raws = probe_with(lab, args.runtime, det, jobs, args.utnt, name=args.name, seed=args.seed,
-                               skipped=skipped)
+    from testbed.api import attach
+    res = attach(lab, args.runtime, args.name).probe(args.detector, args.utnt, args.source, args.dest, seed=args.seed,
+                                                     cmd=args.detector_cmd, fmt=args.format, truth=False)
+    traces, skipped = res.traces, res.skipped
     bad = skipped + [{"vantage_point": t.get("vantage_point"), "dst": t.get("dst"), "why": t["unvouched"]}
                      for t in traces if t.get("unvouched")]
     from testbed.truth import lab_digest
     doc = {"format": "utnt", "version": 1, "lab": lab.name, "lab_digest": lab_digest(lab), "runtime": args.runtime,
            "traces": traces}
     if args.detector or args.detector_cmd:
-        doc["detector"] = det.describe(traces)
+        doc["detector"] = res.described
     if bad:
         doc["unvouched"] = bad
     if getattr(args, "scamper_json", False):
