@@ -4,7 +4,9 @@
 Every instance is its own uTNT process with its own tap on its vantage point's LAN bridge, its
 own address and MAC (testbed/runtimes/netns/instances.py), like one unikernel each. While it
 runs the testbed measures, from outside the detector:
-  - memory: PSS (and RSS) from /proc/PID/smaps_rollup, sampled every 20 ms, the peak;
+  - memory: peak PSS from /proc/PID/smaps_rollup, sampled every 20 ms from the spawn (0 when
+    the process ended before a sample: a loaded machine), and peak RSS as the kernel counted it
+    (wait4's ru_maxrss when the instance is reaped, never missed);
   - start to first probe: from the moment the process is started to the first IPv4 frame the
     switch namespace sees from the instance's MAC (a packet socket there, not uTNT's word).
 Traces are scored per trace against the truth probe of the same vantage point and target.
@@ -421,6 +423,7 @@ class Instances:
             else:
                 argv, stdin = det.tap_argv(lease, [e.dst], self.extra, None)
                 cmd = ["ip", "netns", "exec", lease["namespace"], *argv]
+            maxrss = None
             t_start = time.monotonic()
             res.started = t_start - self.t0
             child = self.sup.start("detector", cmd, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
@@ -433,17 +436,19 @@ class Instances:
                 if self._aborted.is_set():         # stop_all ran while this one started
                     p.terminate()
             try:
-                from testbed.runtimes.netns.supervisor import OUTPUT_LIMIT, _communicate
+                from testbed.runtimes.netns.supervisor import OUTPUT_LIMIT, _communicate, reap_rusage
                 try:
                     out, err = _communicate(p, stdin.encode() if stdin is not None else None, None, OUTPUT_LIMIT,
-                                            cmd)
+                                            cmd, reap=False)
                 except TestbedError:
                     self.sup.stop([child], wait=1.0)
                     raise
-                p.wait()
+                maxrss = reap_rusage(p)
                 out, err = out.decode(errors="replace"), err.decode(errors="replace")
             finally:
                 res.pss_kb, res.rss_kb = self.mem.remove(p.pid)
+                if maxrss:                 # the kernel's peak, exact; the sampler may have missed the peak
+                    res.rss_kb = maxrss
                 with self._lock:
                     self._procs.pop(p.pid, None)
                 for f in (p.stdout, p.stderr):

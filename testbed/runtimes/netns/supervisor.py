@@ -320,11 +320,37 @@ class OutputLimit(TestbedError):
     """A child run by Supervisor.run wrote more than its limit to stdout (it was stopped)."""
 
 
+def _exited(p: subprocess.Popen, reap: bool) -> bool:
+    """Whether p has exited; reap=False leaves it unreaped (a zombie) for its reaper's wait4."""
+    if reap:
+        return p.poll() is not None
+    if p.returncode is not None:
+        return True
+    try:
+        return os.waitid(os.P_PID, p.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:          # reaped elsewhere
+        return True
+
+
+def reap_rusage(p: subprocess.Popen) -> int | None:
+    """Wait for p and reap it with wait4: its peak RSS in kB as the kernel counted it
+    (ru_maxrss, which no sampler can miss), None when something else reaped it first."""
+    if p.returncode is not None:
+        return None
+    try:
+        _pid, status, ru = os.wait4(p.pid, 0)
+    except ChildProcessError:
+        p.wait()
+        return None
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return int(ru.ru_maxrss)
+
+
 def _communicate(p: subprocess.Popen, data: bytes | None, timeout: float | None, limit: int,
-                 argv) -> tuple[bytes, bytes]:
+                 argv, reap: bool = True) -> tuple[bytes, bytes]:
     """p's stdout (at most `limit` bytes, else OutputLimit) and the tail of its stderr, `data`
     written to its stdin, until both pipes close or DRAIN_S after p exited;
-    subprocess.TimeoutExpired after `timeout`."""
+    subprocess.TimeoutExpired after `timeout`. reap=False: p is left unreaped (reap_rusage)."""
     import selectors
     deadline = None if timeout is None else time.monotonic() + timeout
     sel = selectors.DefaultSelector()
@@ -343,7 +369,7 @@ def _communicate(p: subprocess.Popen, data: bytes | None, timeout: float | None,
     try:
         while sel.get_map():
             now = time.monotonic()
-            if drain is None and p.poll() is not None:
+            if drain is None and _exited(p, reap):
                 drain = now + DRAIN_S
             if drain is not None and now >= drain:
                 break
