@@ -91,6 +91,33 @@ def test_scripted_paris_probes_on_the_sim(params):
     assert sum(seen.values()) >= FLOWS        # every flow's p2 and pe2 replies were checked
 
 
+def test_return_lengths_through_a_uniform_tunnel_without_write_back():
+    """A reply crossing a uniform (ttl_propagate) PHP tunnel whose penultimate hop does not
+    write the LSE-TTL back (php_ttl_writeback false, a matrix axis) leaves the pop with the
+    IP-TTL the ingress wrote: the tunnel's LSRs do not count. Every router's echo reply to a
+    scapy-built ping arrives with the TTL of a return path of the truth, write-back on and
+    off, and the knob moves those of pe2 and ce2 (behind the tunnel) by its two LSRs. (Found
+    by `make conformance`: both detectors saw a router answer with TTL 249 over two
+    equal-cost paths where the truth said 248. Probes cannot expire behind such a tunnel, the
+    IP-TTL it hands on being the one it took in, so pings show the return side.)"""
+    from testbed.runtimes.sim import Sim
+    from testbed.tools.scripted import ScriptedProber
+    lab_file = Path(__file__).resolve().parent / "labs" / "writeback-return.yaml"
+    seen: dict = {}
+    for wb in ("true", "false"):
+        lab = load_lab(lab_file, {"writeback": wb})
+        cp = build(lab)
+        pr = ScriptedProber(Sim(lab, cp), "vp", wait=0.5)
+        to = lab.nodes["vp"].primary_address()
+        for node in ("ce1", "pe1", "p1", "p2", "pe2", "ce2"):
+            got = pr.ping(str(lab.nodes[node].primary_address()))
+            ittl = lab.nodes[node].personality.ttl_echo_reply
+            want = {ittl - p["r"] + 1 for p in reply_paths(cp, node, to, kind="echo_reply")}
+            assert got in want, f"writeback={wb}: {node}'s echo reply arrived with TTL {got}, truth {want}"
+            seen[wb, node] = got
+    assert [seen["false", n] - seen["true", n] for n in ("ce1", "pe1", "pe2", "ce2")] == [0, 0, 2, 2]
+
+
 @pytest.mark.parametrize("params", VENDORS, ids=["cisco", "juniper"])
 def test_utnt_over_100_flows_on_the_sim(params):
     """Every hop of uTNT's traces and revelations (time-exceeded, no quoted label)."""

@@ -191,7 +191,9 @@ def _first_revealed(cp: ControlPlane, source: str, t: Tunnel, addr: str, memo: _
 
 def _uncounted(cp: ControlPlane, ret: list[Step], ret_tunnels: list[Tunnel], ittl: int) -> int:
     """LSRs of the return path's tunnels that a reply sent with initial TTL `ittl` by ret's
-    first router does not count. A pipe tunnel's LSRs count only through min(IP-TTL, LSE-TTL)
+    first router does not count. A uniform (ttl_propagate) tunnel's LSRs count, unless it ends
+    by PHP at a penultimate hop that does not write the LSE-TTL back (php_ttl_writeback false
+    on a propagating domain, a matrix axis): the IP-TTL leaves as its ingress wrote it. A pipe tunnel's LSRs count only through min(IP-TTL, LSE-TTL)
     at the pop (tnt.md 2.2): not at all when the egress applies no min() or the penultimate
     hop does not write the LSE-TTL back (Junos no-propagate-ttl, php_ttl_writeback false, or an
     LSP signalled no-decrement-ttl), and only as far as the LSE-TTL (pipe_lse_ttl, 255 under
@@ -206,6 +208,8 @@ def _uncounted(cp: ControlPlane, ret: list[Step], ret_tunnels: list[Tunnel], itt
         if o.ingress == nodes[0] and ing.personality.ttl_propagate_local is not None:
             propagate = ing.personality.ttl_propagate_local      # the reply is the ingress's own packet
         if propagate and not o.no_decrement:
+            if o.ending == "php" and o.lsrs and not _php_writes_back(cp, ret, o.lsrs[-1]):
+                out += len(o.lsrs)     # uniform, but the PHP pop leaves the IP-TTL the ingress wrote
             continue
         n = len(o.lsrs)
         if o.egress not in lab.nodes or not lab.nodes[o.egress].personality.min_ttl_at_pop:
