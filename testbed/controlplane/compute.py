@@ -22,26 +22,19 @@ from collections.abc import Callable, Iterator
 from ipaddress import IPv4Address, IPv4Network
 from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
+from .aliases import Nbr, Nbrs, Owners
 from .tables import (EXPLICIT_NULL, IMPLICIT_NULL, AdoptingView, ControlPlane, DistanceRow, DistanceTable, LazyDict, Prefix,
                      LabelHop, LfibEntry, NextHop, Route, RouterTables)
 from .sixpe import apply_6pe
 
 if TYPE_CHECKING:
-    import numpy as np
-    import numpy.typing as npt
     from scipy.sparse import csr_matrix
 
     from testbed.lab.model import Lab, MplsDomain, Node
 
-    FloatArray = npt.NDArray[np.float64]
-    IntArray = npt.NDArray[np.int64]
-    BoolArray = npt.NDArray[np.bool_]
-    Bound = tuple[IntArray, IntArray]          # a router's LDP bindings: (prefix indices, labels), numpy
+    from .aliases import BoolArray, Bound, FloatArray, IntArray
     Masks: TypeAlias = "IntArray | _LazyMasks"    # masks[prefix, router, word]: first-hop bits (_build)
 
-Owners = dict[IPv4Network, list[tuple[str, int]]]          # prefix -> [(router, stub cost)]
-Nbr = tuple[str, str, IPv4Address, int]                    # (ifname, neighbour router, its address, link cost)
-Nbrs = dict[str, list[Nbr]]
 PClass = dict[str, dict[IPv4Network, str]]                 # domain -> prefix -> internal | edge | external
 Tables = dict[str, RouterTables]
 

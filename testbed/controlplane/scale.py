@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
     from testbed.lab.model import Lab, Node
 
-    from .compute import BoolArray, IntArray
+    from .aliases import BoolArray, IntArray
     from .tables import DistanceRow
 
     Dists = npt.NDArray[np.int32 | np.int64]      # distances to one router or prefix (INF: unreachable)
