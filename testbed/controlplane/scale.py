@@ -24,6 +24,7 @@ from __future__ import annotations
 import zlib
 from collections import OrderedDict
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, cast, overload
 
@@ -640,7 +641,15 @@ class LazyDistances:
         return row
 
 
-def build_scale(lab: Lab, only: set[str] | None = None) -> ControlPlane:
+@dataclass
+class ScaleControlPlane(ControlPlane):
+    """A big lab's control plane (build_scale): its tables computed per destination from `scale`,
+    the state they all share (the graph, the prefixes, the domains' wanted FECs), which one host
+    of a lab split across machines trims to its part (bigrt.split.shed)."""
+    scale: ScaleState = field(repr=False, compare=False)
+
+
+def build_scale(lab: Lab, only: set[str] | None = None) -> ScaleControlPlane:
     """The control plane of compute._build(), per destination on demand (module docstring).
     only: the nodes whose tables are wanted (one machine's part of a lab split across machines);
     the routes are the same, computed on the whole lab's graph."""
@@ -680,6 +689,4 @@ def build_scale(lab: Lab, only: set[str] | None = None) -> ControlPlane:
                                                         [NextHop(itf.name, h.gateway, gwnode)])
             tables[h.name] = t
         apply_6pe(lab, tables)
-    cp = ControlPlane(lab=lab, tables=tables, distance=LazyDistances(st))
-    cp.scale = st
-    return cp
+    return ScaleControlPlane(lab=lab, tables=tables, distance=LazyDistances(st), scale=st)

@@ -19,8 +19,6 @@ if TYPE_CHECKING:
 
     from testbed.lab.model import Lab
 
-    from .scale import ScaleState
-
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 _T = TypeVar("_T")
@@ -526,7 +524,6 @@ class ControlPlane:
     lab: Lab
     tables: dict[str, RouterTables]
     distance: DistanceTable
-    scale: ScaleState | None = field(default=None, repr=False, compare=False)   # a big lab's (scale.build_scale)
 
     def __getitem__(self, node: str) -> RouterTables:
         return self.tables[node]
