@@ -615,6 +615,19 @@ class _RouterView(DestinationView[OnDemand]):
             row[pi] if (row := peers.get(nh.neighbor or "")) is not None else NONE for nh in hops]))
 
 
+def host_tables(lab: Lab, h: Node) -> RouterTables:
+    """A host's tables (whole tables and scale's alike): its connected subnet and a default route
+    to its gateway."""
+    t = RouterTables(name=h.name)
+    itf = h.interfaces[0]
+    t.fib[itf.network] = Route(itf.network, "connected", [NextHop(itf.name, None, None)])
+    if h.gateway is not None:
+        gwnode = lab.owner_of(h.gateway)
+        t.fib[IPv4Network("0.0.0.0/0")] = Route(IPv4Network("0.0.0.0/0"), "default",
+                                                [NextHop(itf.name, h.gateway, gwnode)])
+    return t
+
+
 def _pairs(b: Bound | None) -> list[tuple[int, int]]:
     """(prefix index, label) pairs of one router's bindings (bound[r]: two numpy arrays)."""
     return [] if b is None else list(zip(b[0].tolist(), b[1].tolist()))
@@ -898,16 +911,8 @@ def _build(lab: Lab) -> ControlPlane:
     apply_bgp(lab, tables, dist, pclass, owners, candidates=bgp_candidates)
     apply_catalogue(lab, tables, dist, pclass, owners)
 
-    # ---- hosts: connected subnet and a default route
     for h in lab.hosts:
-        t = RouterTables(name=h.name)
-        itf = h.interfaces[0]
-        t.fib[itf.network] = Route(itf.network, "connected", [NextHop(itf.name, None, None)])
-        if h.gateway is not None:
-            gwnode = lab.owner_of(h.gateway)
-            t.fib[IPv4Network("0.0.0.0/0")] = Route(IPv4Network("0.0.0.0/0"), "default",
-                                                    [NextHop(itf.name, h.gateway, gwnode)])
-        tables[h.name] = t
+        tables[h.name] = host_tables(lab, h)
     apply_6pe(lab, tables)
 
     return ControlPlane(lab=lab, tables=tables, distance=dist)

@@ -602,6 +602,7 @@ def build_scale(lab: Lab, only: set[str] | None = None) -> ScaleControlPlane:
         raise LabError([Problem(lab.source, bad[0].split(":")[0],
                                 f"{bad[0]}: not modelled for labs over {SCALE_ROUTERS} routers (this one has "
                                 f"{len(lab.routers)}); drop the knob or cut the lab")])
+    from .compute import host_tables
     from .sixpe import apply_6pe
     from testbed.heap import no_gc
     with no_gc():
@@ -623,13 +624,6 @@ def build_scale(lab: Lab, only: set[str] | None = None) -> ScaleControlPlane:
         for h in lab.hosts:
             if only is not None and h.name not in only:
                 continue
-            t = RouterTables(name=h.name)
-            itf = h.interfaces[0]
-            t.fib[itf.network] = Route(itf.network, "connected", [NextHop(itf.name, None, None)])
-            if h.gateway is not None:
-                gwnode = lab.owner_of(h.gateway)
-                t.fib[IPv4Network("0.0.0.0/0")] = Route(IPv4Network("0.0.0.0/0"), "default",
-                                                        [NextHop(itf.name, h.gateway, gwnode)])
-            tables[h.name] = t
+            tables[h.name] = host_tables(lab, h)
         apply_6pe(lab, tables)
     return ScaleControlPlane(lab=lab, tables=tables, distance=LazyDistances(st), scale=st)
