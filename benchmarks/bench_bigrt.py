@@ -60,33 +60,30 @@ def mem_available_mb() -> float:
     raise RuntimeError("no MemAvailable in /proc/meminfo")
 
 
-def pss_mb(pids) -> float:
+def _proc_mb(pids, file: str, field: str) -> float:
+    """The kB figure `field` of /proc/PID/`file`, added up over these processes, in MB (a
+    process gone meanwhile adds nothing)."""
     total = 0
     for pid in pids:
         try:
-            with open(f"/proc/{pid}/smaps_rollup") as f:
+            with open(f"/proc/{pid}/{file}") as f:
                 for line in f:
-                    if line.startswith("Pss:"):
+                    if line.startswith(field):
                         total += int(line.split()[1])
                         break
         except OSError:
             pass
     return total / 1024.0
+
+
+def pss_mb(pids) -> float:
+    """Proportional set size of these processes, added up (shared pages split between them)."""
+    return _proc_mb(pids, "smaps_rollup", "Pss:")
 
 
 def rss_mb(pids) -> float:
     """Resident set size of these processes, added up (VmRSS: shared pages counted in each)."""
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-                        break
-        except OSError:
-            pass
-    return total / 1024.0
+    return _proc_mb(pids, "status", "VmRSS:")
 
 
 class Capped(KeyboardInterrupt):

@@ -28,10 +28,8 @@ build/vm/runtimes/ (rebuilt when today's micro initramfs changes). Needs root, `
         [--kernel NAME=PATH] [--json]
 """
 import hashlib
-import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,12 +38,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from guests import boot_medians, cells, hops, lab_instances, report, utnt_process  # noqa: E402
 
 from testbed.controlplane import build  # noqa: E402
-from testbed.experiments.parallel import Entry, Instances, truth_for  # noqa: E402
+from testbed.experiments.parallel import truth_for  # noqa: E402
 from testbed.experiments.vm import read_guest_result  # noqa: E402
 from testbed.lab import load_lab  # noqa: E402
-from testbed.runtimes.netns import api  # noqa: E402
 from testbed.runtimes.qemu import (IMAGE_DIR, MICRO_APPEND, MICRO_KERNEL_FILE, MICRO_TB_MB, Image, accel,  # noqa: E402
                                    boot_on_lab, micro_doc, micro_missing)
 from testbed.scoring.score import score_trace  # noqa: E402
@@ -77,15 +77,6 @@ NOT_MEASURED = {
                    "take unchanged; Python 3.11 already runs its own start-up modules frozen (-X frozen_modules=on "
                    "is an installed build's default)",
 }
-
-
-def med(xs):
-    xs = [x for x in xs if x is not None]
-    return round(statistics.median(xs), 3) if xs else None
-
-
-def hops(tr):
-    return [{k: v for k, v in h.items() if k != "rtt_ms"} for h in tr.get("hops", [])]
 
 
 def sh(cmd, **kw):
@@ -232,14 +223,7 @@ class Bench:
             print(f"» {label} boot {k + 1}/{RUNS}: /init {r['boot_s']} s, first probe {r['first_probe_s']} s, "
                   f"result {r['result_s']} s, QEMU CPU {r['cpu_s']} s ({mode})", file=sys.stderr, flush=True)
         return {"kernel_mb": round(os.path.getsize(kernel) / 1e6, 3), "initramfs_mb": round(initrd.stat().st_size / 1e6, 3),
-                "initramfs_raw_mb": raw_mb(initrd), "ram_needed_mb": need, "ram_given_mb": given,
-                "boot_s": med([r["boot_s"] for r in runs]),
-                "guest_uptime_at_init_s": med([r["guest_init_uptime"] for r in runs]),
-                "first_probe_s": med([r["first_probe_s"] for r in runs]),
-                "result_s": med([r["result_s"] for r in runs]),
-                "guest_pss_mb": med([r["guest_pss_kb"] / 1024 for r in runs]),
-                "qemu_rss_mb": med([r["host_rss_kb"] / 1024 for r in runs]),
-                "qemu_cpu_s": med([r["cpu_s"] for r in runs]),
+                "initramfs_raw_mb": raw_mb(initrd), "ram_needed_mb": need, "ram_given_mb": given, **boot_medians(runs),
                 "traces_equal_process": f"{sum(same)}/{len(same)}", "verdicts": sorted(set(verdicts))}
 
 
@@ -274,30 +258,15 @@ def main():
     mode = accel()[1]
     out = {"accel": mode, "runs": RUNS, "kernel": kernel, "rows": {}, "not_measured": {**NOT_MEASURED, **skipped}}
     name = f"bgr-{os.getpid()}"
-    api.up(lab, name=name)
-    try:
-        inst = Instances(lab, name)
-        try:
-            procs = [inst.run_utnt(Entry("vp", dst)) for _ in range(RUNS)]
-            ref = procs[0].traces[0]
-            out["process"] = {"pss_mb": med([p.pss_kb / 1024 for p in procs]),
-                              "first_probe_s": med([p.first_probe_s for p in procs]),
-                              "result_s": med([p.ended - p.started for p in procs])}
-            b = Bench(lab, name, inst, dst, ref, tp)
-            for w in images:
-                out["rows"][w] = b.measure(w, kernel, images[w], mode)
-            for n, p in kernels:
-                out["rows"][f"current@{n}"] = b.measure(f"current@{n}", p, images.get("current") or
-                                                        candidate_image("current"), mode)
-        finally:
-            inst.close()
-    finally:
-        api.down(name)
-    out["load"] = round(os.getloadavg()[0], 1)
-    if "--json" in sys.argv:
-        print(json.dumps(out, indent=2))
-    else:
-        print_table(out)
+    with lab_instances(lab, name) as inst:
+        ref, out["process"] = utnt_process(inst, dst, RUNS)
+        b = Bench(lab, name, inst, dst, ref, tp)
+        for w in images:
+            out["rows"][w] = b.measure(w, kernel, images[w], mode)
+        for n, p in kernels:
+            out["rows"][f"current@{n}"] = b.measure(f"current@{n}", p, images.get("current") or
+                                                    candidate_image("current"), mode)
+    report(out, print_table)
 
 
 def ground_truth_of(lab):
@@ -311,11 +280,7 @@ def print_table(out):
     print(f"medians of {out['runs']} boots each, {out['accel']}, load {out['load']}; kernel {out['kernel']}")
 
     def row(label, key, fmt):
-        cells = []
-        for c in cols:
-            v = rows[c].get(key)
-            cells.append(f"{fmt.format(v) if isinstance(v, (int, float)) else (v or '-'):>14s}")
-        print(f"{label:26s} " + " ".join(cells))
+        print(f"{label:26s} " + " ".join(cells(rows, cols, key, fmt)))
     print(f"{'':26s} " + " ".join(f"{c:>14s}" for c in cols))
     row("kernel (MB)", "kernel_mb", "{:.2f}")
     row("initramfs zstd (MB)", "initramfs_mb", "{:.2f}")

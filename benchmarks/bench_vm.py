@@ -10,19 +10,19 @@ in the paper) is named with every figure. Needs root and `make vm`.
 
     .venv/bin/python benchmarks/bench_vm.py [--runs N] [--guests tiny,utnt,utnt-micro,utnt-micro-snap] [--json]
 """
-import json
 import os
-import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from guests import boot_medians, cells, hops, lab_instances, med, report, utnt_process  # noqa: E402
 
 from testbed.controlplane import build  # noqa: E402
-from testbed.experiments.parallel import Entry, Instances, truth_for  # noqa: E402
+from testbed.experiments.parallel import truth_for  # noqa: E402
 from testbed.experiments.vm import read_guest_result  # noqa: E402
 from testbed.lab import load_lab  # noqa: E402
-from testbed.runtimes.netns import api  # noqa: E402
 from testbed.runtimes.qemu import Image, accel, boot_on_lab, micro_missing, missing, warm_snapshot  # noqa: E402
 from testbed.scoring.score import score_trace  # noqa: E402
 from testbed.truth import ground_truth  # noqa: E402
@@ -37,16 +37,6 @@ TARGETS = {"image_mb": 6, "ram_mb": 64, "guest_pss_mb": 48, "qemu_rss_mb": 120, 
            "result_s": 4.5}
 
 
-def med(xs):
-    xs = [x for x in xs if x is not None]
-    return round(statistics.median(xs), 3) if xs else None
-
-
-def hops(tr):
-    """A trace's hops as uTNT wrote them, all but their round-trip times."""
-    return [{k: v for k, v in h.items() if k != "rtt_ms"} for h in tr.get("hops", [])]
-
-
 def main():
     why = missing()
     if why:
@@ -58,67 +48,47 @@ def main():
     tp = truth_for(truth, "vp", dst)
     mode = accel()[1]
     out = {"accel": mode, "runs": RUNS, "paper": PAPER, "targets": TARGETS, "guests": {}, "skipped": {}}
-    api.up(lab, name=name)
-    try:
-        inst = Instances(lab, name)
-        try:
-            procs = [inst.run_utnt(Entry("vp", dst)) for _ in range(RUNS)]
-            ref = procs[0].traces[0]
-            out["peer_utnt_process"] = {
-                "pss_mb": med([p.pss_kb / 1024 for p in procs]), "first_probe_s": med([p.first_probe_s for p in procs]),
-                "result_s": med([p.ended - p.started for p in procs]),
-                "verdicts": [v["verdict"] for v in score_trace(lab, tp, ref)["verdicts"]]}
-            for which in GUESTS:
-                if which.startswith("utnt-micro") and micro_missing():
-                    out["skipped"][which] = micro_missing()
-                    print(f"bench_vm: skipping utnt-micro: {micro_missing()}", file=sys.stderr)
-                    continue
-                args = ["traceroute", "-q", "1", "-w", "2", "-m", "8", dst] if which == "tiny" else ["utnt", "-i", dst]
-                img = Image.ours(which)
-                snap_mb = None
-                if img.start == "snapshot":
-                    snap = warm_snapshot(img, progress=lambda m: print(f"» {m}", file=sys.stderr, flush=True))
-                    snap_mb = round(snap.stat().st_size / 1e6, 2)
-                runs, same, verdicts = [], [], []
-                for k in range(RUNS):
-                    d = boot_on_lab(lab, name, "vp", args, image=img, timeout=600, frames=inst.frames,
-                                    read_result=read_guest_result)
-                    r = d["run"]
-                    if not r["ok"]:
-                        raise SystemExit(f"bench_vm: {which} boot {k} failed: {r['error']}")
-                    if which != "tiny":
-                        if not d["traces"]:
-                            raise SystemExit(f"bench_vm: {which} boot {k} wrote no trace: {sorted(r['files'])}")
-                        tr = d["traces"][0]
-                        same.append(hops(tr) == hops(ref))
-                        verdicts.append([v["verdict"] for v in score_trace(lab, tp, tr)["verdicts"]])
-                    runs.append(r)
-                    print(f"» {which} boot {k + 1}/{RUNS}: first probe {r['first_probe_s']} s, result "
-                          f"{r['result_s']} s, wall {r['wall_s']:.1f} s ({mode})", file=sys.stderr, flush=True)
-                out["guests"][which] = {
-                    "kernel": img.kernel_kind, "start": img.start, "snapshot_mb": snap_mb, "image_mb": round(img.size_bytes() / 1e6, 3),
-                    "booted_mb": round(img.booted_bytes() / 1e6, 3), "ram_mb": img.mem_mb,
-                    "boot_s": med([r["boot_s"] for r in runs]),
-                    "guest_uptime_at_init_s": med([r["guest_init_uptime"] for r in runs]),
-                    "first_probe_s": med([r["first_probe_s"] for r in runs]),
-                    "result_s": med([r["result_s"] for r in runs]), "wall_s": med([r["wall_s"] for r in runs]),
-                    "guest_pss_mb": med([r["guest_pss_kb"] / 1024 for r in runs]),
-                    "qemu_pss_mb": med([r["host_pss_kb"] / 1024 for r in runs]),
-                    "qemu_rss_mb": med([r["host_rss_kb"] / 1024 for r in runs]),
-                    "qemu_cpu_s": med([r["cpu_s"] for r in runs])}
+    with lab_instances(lab, name) as inst:
+        ref, process = utnt_process(inst, dst, RUNS)
+        out["peer_utnt_process"] = {**process,
+                                    "verdicts": [v["verdict"] for v in score_trace(lab, tp, ref)["verdicts"]]}
+        for which in GUESTS:
+            if which.startswith("utnt-micro") and micro_missing():
+                out["skipped"][which] = micro_missing()
+                print(f"bench_vm: skipping utnt-micro: {micro_missing()}", file=sys.stderr)
+                continue
+            args = ["traceroute", "-q", "1", "-w", "2", "-m", "8", dst] if which == "tiny" else ["utnt", "-i", dst]
+            img = Image.ours(which)
+            snap_mb = None
+            if img.start == "snapshot":
+                snap = warm_snapshot(img, progress=lambda m: print(f"» {m}", file=sys.stderr, flush=True))
+                snap_mb = round(snap.stat().st_size / 1e6, 2)
+            runs, same, verdicts = [], [], []
+            for k in range(RUNS):
+                d = boot_on_lab(lab, name, "vp", args, image=img, timeout=600, frames=inst.frames,
+                                read_result=read_guest_result)
+                r = d["run"]
+                if not r["ok"]:
+                    raise SystemExit(f"bench_vm: {which} boot {k} failed: {r['error']}")
                 if which != "tiny":
-                    out["guests"][which].update({
-                        "traces_equal_process": f"{sum(same)}/{len(same)}",
-                        "verdicts": sorted({"/".join(v) for v in verdicts})})
-        finally:
-            inst.close()
-    finally:
-        api.down(name)
-    out["load"] = round(os.getloadavg()[0], 1)
-    if "--json" in sys.argv:
-        print(json.dumps(out, indent=2))
-        return
-    print_table(out)
+                    if not d["traces"]:
+                        raise SystemExit(f"bench_vm: {which} boot {k} wrote no trace: {sorted(r['files'])}")
+                    tr = d["traces"][0]
+                    same.append(hops(tr) == hops(ref))
+                    verdicts.append([v["verdict"] for v in score_trace(lab, tp, tr)["verdicts"]])
+                runs.append(r)
+                print(f"» {which} boot {k + 1}/{RUNS}: first probe {r['first_probe_s']} s, result "
+                      f"{r['result_s']} s, wall {r['wall_s']:.1f} s ({mode})", file=sys.stderr, flush=True)
+            out["guests"][which] = {
+                "kernel": img.kernel_kind, "start": img.start, "snapshot_mb": snap_mb, "image_mb": round(img.size_bytes() / 1e6, 3),
+                "booted_mb": round(img.booted_bytes() / 1e6, 3), "ram_mb": img.mem_mb, **boot_medians(runs),
+                "wall_s": med([r["wall_s"] for r in runs]),
+                "qemu_pss_mb": med([r["host_pss_kb"] / 1024 for r in runs])}
+            if which != "tiny":
+                out["guests"][which].update({
+                    "traces_equal_process": f"{sum(same)}/{len(same)}",
+                    "verdicts": sorted({"/".join(v) for v in verdicts})})
+    report(out, print_table)
 
 
 def print_table(out):
@@ -127,11 +97,7 @@ def print_table(out):
     head = {"tiny": "tiny guest", "utnt": "uTNT generic", "utnt-micro": "uTNT micro", "utnt-micro-snap": "micro restored"}
 
     def row(label, key, fmt, proc="-", paper="-"):
-        cells = []
-        for c in cols:
-            v = g[c].get(key)
-            cells.append(f"{fmt.format(v) if isinstance(v, (int, float)) else (v or '-'):>14s}")
-        print(f"{label:28s} " + " ".join(cells) + f" {proc:>13s} {paper:>12s}")
+        print(f"{label:28s} " + " ".join(cells(g, cols, key, fmt)) + f" {proc:>13s} {paper:>12s}")
     print(f"medians of {RUNS} boots each, every figure {mode} (the paper: {PAPER['accel']}), load {out['load']}")
     print(f"{'':28s} " + " ".join(f"{head[c]:>14s}" for c in cols) + f" {'uTNT process':>13s} {'paper uTNT':>12s}")
     row("kernel", "kernel", "{}", "-", "Unikraft")

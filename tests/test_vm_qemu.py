@@ -41,6 +41,52 @@ def _visible_path(lab):
     return [s["node"] for s in path["forward"][1:] if s["node"] not in hidden], p["to"]
 
 
+def _boot_detector(lab, inst, argv, image, timeout):
+    """A detector's guest booted on the vantage point's tap, its result read from the share: the
+    boot's document, its run asserted to have ended well (else its error and console's tail)."""
+    from testbed.experiments.vm import read_guest_result
+    d = boot_on_lab(lab, inst, "vp", argv, image=image, timeout=timeout, read_result=read_guest_result)
+    run = d["run"]
+    assert run["ok"], (run["error"], run["console"][-800:])
+    return d
+
+
+def _assert_scored_correct(lab, truth, tr):
+    """The trace scores correct against the truth, invisible-php's three hidden LSRs revealed."""
+    s = score_trace(lab, truth, tr)
+    assert [v["verdict"] for v in s["verdicts"]] == ["correct"], s["verdicts"]
+    assert s["counts"]["hidden_lsrs_revealed"] == 3
+
+
+def _micro_guest(lab_up, image):
+    """The lab, its instance, its first probe's truth and the micro guest's image `image`; the
+    test skipped with one line where the micro guest's kernel is not built."""
+    why = micro_missing()
+    if why:
+        pytest.skip(why)
+    lab, inst = lab_up
+    return lab, inst, ground_truth(build(lab))["probes"][0], Image.ours(image)
+
+
+def _process_trace(lab, inst, dst):
+    """A uTNT process's trace to dst from the vantage point of the same lab instance: the trace
+    a guest running uTNT must equal hop for hop."""
+    from testbed.experiments.parallel import Entry, Instances
+    ins = Instances(lab, inst)
+    try:
+        p = ins.run_utnt(Entry("vp", dst))
+    finally:
+        ins.close()
+    assert p.error is None, p.error
+    (tr,) = p.traces
+    return tr
+
+
+def _hops(tr):
+    """A trace's hops as uTNT wrote them, all but their round-trip times."""
+    return [{k: v for k, v in h.items() if k != "rtt_ms"} for h in tr["hops"]]
+
+
 def test_tiny_guest_traceroute_on_the_tap_matches_the_truth(lab_up):
     lab, inst = lab_up
     want, dst = _visible_path(lab)
@@ -60,16 +106,10 @@ def test_tiny_guest_traceroute_on_the_tap_matches_the_truth(lab_up):
 def test_utnt_guest_on_the_tap_is_scored_against_the_truth(lab_up):
     lab, inst = lab_up
     truth = ground_truth(build(lab))["probes"][0]
-    from testbed.experiments.vm import read_guest_result
-    d = boot_on_lab(lab, inst, "vp", ["utnt", "-i", truth["to"]], image=Image.ours("utnt"), timeout=400,
-                    read_result=read_guest_result)
-    run = d["run"]
-    assert run["ok"], (run["error"], run["console"][-800:])
+    d = _boot_detector(lab, inst, ["utnt", "-i", truth["to"]], Image.ours("utnt"), timeout=400)
     (tr,) = d["traces"]
     assert tr["src"] == d["address"]        # uTNT's own address, leased on the vantage point's LAN
-    s = score_trace(lab, truth, tr)
-    assert [v["verdict"] for v in s["verdicts"]] == ["correct"], s["verdicts"]
-    assert s["counts"]["hidden_lsrs_revealed"] == 3
+    _assert_scored_correct(lab, truth, tr)
 
 
 def test_tnt_guest_on_the_tap_is_scored_against_the_truth(lab_up):
@@ -79,7 +119,6 @@ def test_tnt_guest_on_the_tap_is_scored_against_the_truth(lab_up):
     the share and the trace is scored correct. Skipped with one line where TNT is not built
     here (the image packs a local build: make vm-image with /opt/tnt-peer/bin)."""
     from testbed.detectors.tnt import find_prefix, missing_reason
-    from testbed.experiments.vm import read_guest_result
     from testbed.runtimes.qemu import IMAGE_DIR
     if find_prefix() is None:
         pytest.skip(f"the original TNT is not built here: {missing_reason()}")
@@ -87,48 +126,26 @@ def test_tnt_guest_on_the_tap_is_scored_against_the_truth(lab_up):
         pytest.skip(f"no TNT guest in {IMAGE_DIR} (make vm-image packs the local TNT build)")
     lab, inst = lab_up
     truth = ground_truth(build(lab))["probes"][0]
-    d = boot_on_lab(lab, inst, "vp", ["tnt", "-i", truth["to"]], image=Image.ours("tnt"), timeout=400,
-                    read_result=read_guest_result)
+    d = _boot_detector(lab, inst, ["tnt", "-i", truth["to"]], Image.ours("tnt"), timeout=400)
     run = d["run"]
-    assert run["ok"], (run["error"], run["console"][-800:])
     assert "utnt-guest: scamper ready" in run["console"], run["console"][-800:]
     (tr,) = d["traces"]
-    s = score_trace(lab, truth, tr)
-    assert [v["verdict"] for v in s["verdicts"]] == ["correct"], s["verdicts"]
-    assert s["counts"]["hidden_lsrs_revealed"] == 3
+    _assert_scored_correct(lab, truth, tr)
 
 
 def test_micro_guest_traces_hop_for_hop_like_the_process(lab_up):
     """The micro guest runs uTNT's own code: its trace equals a uTNT process's on the same
     lab hop for hop (all but round-trip times) and scores the same; within issue 24's sizes."""
-    why = micro_missing()
-    if why:
-        pytest.skip(why)
-    from testbed.experiments.parallel import Entry, Instances
-    lab, inst = lab_up
-    truth = ground_truth(build(lab))["probes"][0]
-    img = Image.ours("utnt-micro")
+    lab, inst, truth, img = _micro_guest(lab_up, "utnt-micro")
     assert img.kernel_kind == "micro" and img.mem_mb <= 64 and img.size_bytes() <= 6_000_000
-    from testbed.experiments.vm import read_guest_result
-    d = boot_on_lab(lab, inst, "vp", ["utnt", "-i", truth["to"]], image=img, timeout=300,
-                    read_result=read_guest_result)
+    d = _boot_detector(lab, inst, ["utnt", "-i", truth["to"]], img, timeout=300)
     run = d["run"]
-    assert run["ok"], (run["error"], run["console"][-800:])
     assert run["status"] == 0 and "utnt-guest: result status=0" in run["console"]
     assert run["guest_pss_kb"] <= 48 * 1024, run["guest_pss_kb"]
     (tr,) = d["traces"]
     assert tr["src"] == d["address"]
-    ins = Instances(lab, inst)
-    try:
-        p = ins.run_utnt(Entry("vp", truth["to"]))
-    finally:
-        ins.close()
-    assert p.error is None, p.error
-    (ref,) = p.traces
-
-    def hops(t):
-        return [{k: v for k, v in h.items() if k != "rtt_ms"} for h in t["hops"]]
-    assert hops(tr) == hops(ref)
+    ref = _process_trace(lab, inst, truth["to"])
+    assert _hops(tr) == _hops(ref)
     s, s_ref = score_trace(lab, truth, tr), score_trace(lab, truth, ref)
     assert [v["verdict"] for v in s["verdicts"]] == [v["verdict"] for v in s_ref["verdicts"]] == ["correct"]
     assert s["counts"] == s_ref["counts"]
@@ -139,17 +156,11 @@ def test_micro_guest_restored_from_its_snapshot_twice_at_once(lab_up):
     with its own lease: each guest takes its own address and MAC from its serial line (the
     snapshot's NIC had another MAC: a frame to the lease's would not reach it), and each trace
     equals a uTNT process's hop for hop; neither boots (its first console line is `restored`)."""
-    why = micro_missing()
-    if why:
-        pytest.skip(why)
     import threading
 
-    from testbed.experiments.parallel import Entry, Instances
     from testbed.experiments.vm import read_guest_result
     from testbed.runtimes.qemu import warm_snapshot
-    lab, inst = lab_up
-    truth = ground_truth(build(lab))["probes"][0]
-    img = Image.ours("utnt-micro-snap")
+    lab, inst, truth, img = _micro_guest(lab_up, "utnt-micro-snap")
     assert img.start == "snapshot" and img.kernel_kind == "micro"
     warm_snapshot(img)
     docs = [None, None]
@@ -162,15 +173,7 @@ def test_micro_guest_restored_from_its_snapshot_twice_at_once(lab_up):
         t.start()
     for t in th:
         t.join()
-    ins = Instances(lab, inst)
-    try:
-        p = ins.run_utnt(Entry("vp", truth["to"]))
-    finally:
-        ins.close()
-    assert p.error is None, p.error
-
-    def hops(t):
-        return [{k: v for k, v in h.items() if k != "rtt_ms"} for h in t["hops"]]
+    ref = _process_trace(lab, inst, truth["to"])
     assert docs[0]["address"] != docs[1]["address"] and docs[0]["mac"] != docs[1]["mac"]
     for d in docs:
         run = d["run"]
@@ -179,7 +182,7 @@ def test_micro_guest_restored_from_its_snapshot_twice_at_once(lab_up):
         assert "utnt-guest: init" not in run["console"]
         (tr,) = d["traces"]
         assert tr["src"] == d["address"]
-        assert hops(tr) == hops(p.traces[0])
+        assert _hops(tr) == _hops(ref)
 
 
 def test_snapshot_restore_argv_and_serial_line(tmp_path):

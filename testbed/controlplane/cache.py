@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from testbed.lab.model import Lab
 
-    from .compute import Bound, FloatArray, IntArray, Nbrs, Owners
+    from .aliases import Bound, FloatArray, IntArray, Nbrs, Owners
 
     Entry = tuple[FloatArray, IntArray, dict[str, Bound]]     # (D, masks, bound) as compute._build keeps them
 

@@ -22,26 +22,20 @@ from collections.abc import Callable, Iterator
 from ipaddress import IPv4Address, IPv4Network
 from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
-from .tables import (EXPLICIT_NULL, IMPLICIT_NULL, AdoptingView, ControlPlane, DistanceRow, DistanceTable, LazyDict, Prefix,
+from .aliases import Nbr, Nbrs, Owners
+from .tables import (EXPLICIT_NULL, IMPLICIT_NULL, ControlPlane, DistanceRow, DistanceTable, LazyDict, Prefix,
                      LabelHop, LfibEntry, NextHop, Route, RouterTables)
+from .views import NONE, DestinationView, label_hops, labelled_route
 from .sixpe import apply_6pe
 
 if TYPE_CHECKING:
-    import numpy as np
-    import numpy.typing as npt
     from scipy.sparse import csr_matrix
 
     from testbed.lab.model import Lab, MplsDomain, Node
 
-    FloatArray = npt.NDArray[np.float64]
-    IntArray = npt.NDArray[np.int64]
-    BoolArray = npt.NDArray[np.bool_]
-    Bound = tuple[IntArray, IntArray]          # a router's LDP bindings: (prefix indices, labels), numpy
+    from .aliases import BoolArray, Bound, FloatArray, IntArray
     Masks: TypeAlias = "IntArray | _LazyMasks"    # masks[prefix, router, word]: first-hop bits (_build)
 
-Owners = dict[IPv4Network, list[tuple[str, int]]]          # prefix -> [(router, stub cost)]
-Nbr = tuple[str, str, IPv4Address, int]                    # (ifname, neighbour router, its address, link cost)
-Nbrs = dict[str, list[Nbr]]
 PClass = dict[str, dict[IPv4Network, str]]                 # domain -> prefix -> internal | edge | external
 Tables = dict[str, RouterTables]
 
@@ -552,14 +546,12 @@ class OnDemand:
     (RouterTables.lookup, .label_entry, .route_out): a walk or a sim run over a 400-router
     ISP then pays for the prefixes it reaches, not for routers x prefixes."""
 
-    NONE = -1
-
     def __init__(self, lab: Lab, prefixes: list[IPv4Network], masks: Masks, nbrs: Nbrs, ix: dict[str, int],
                  blab: dict[str, list[int]], bound: dict[str, Bound], peer_rows: dict[str, dict[str, list[int]]],
-                 dom_of: dict[str, str], canon: dict[IPv4Network, IPv4Network], fec_via: dict[int, str]):
+                 dom_of: dict[str, str], fec_via: dict[int, str]):
         self.lab, self.prefixes, self.masks, self.nbrs, self.ix = lab, prefixes, masks, nbrs, ix
         self.blab, self.bound, self.peer_rows, self.dom_of = blab, bound, peer_rows, dom_of
-        self.canon, self.fec_via = canon, fec_via
+        self.fec_via = fec_via
         self.pindex = {p: k for k, p in enumerate(prefixes)}
         by_len: dict[int, dict[int, int]] = {}
         for pi, p in enumerate(prefixes):
@@ -571,118 +563,69 @@ class OnDemand:
         return _RouterView(self, r)
 
 
-class _RouterView(AdoptingView):
+class _RouterView(DestinationView[OnDemand]):
     """One router's on-demand tables (OnDemand): routes per prefix index, LFIB entries per label."""
-    __slots__ = ("od", "r", "i", "routes", "hop_lists", "own", "labels", "entries")
+    __slots__ = ("i", "hop_lists", "labels")
 
     def __init__(self, od: OnDemand, r: str):
-        self.od, self.r, self.i = od, r, od.ix[r]
-        self.routes: dict[int, Route | None] = {}
+        super().__init__(od, r)
+        self.i = od.ix[r]
         self.hop_lists: dict[int | tuple[int, ...], list[NextHop] | None] = {}
-        self.own: dict[int, Route] | None = None
         self.labels: dict[int, int] | None = None
-        self.entries: dict[int, LfibEntry | None] = {}
-
-    def _own(self) -> dict[int, Route]:
-        """prefix index -> the local or connected route (later interfaces win, as in fib_loader)."""
-        od, node = self.od, self.od.lab.nodes[self.r]
-        own: dict[int, Route] = {}
-        lo = od.canon[IPv4Network(f"{node.loopback}/32")]
-        own[od.pindex[lo]] = Route(lo, "local", [])
-        for itf in node.interfaces:
-            net = od.canon[itf.network]
-            own[od.pindex[net]] = Route(net, "connected", [NextHop(itf.name, None, None)])
-        self.own = own
-        return own
 
     def hops(self, pi: int) -> list[NextHop] | None:
         """The router's IGP next hops toward prefix pi (None: no IGP route), one list per
         distinct equal-cost set (as router_hops decodes them)."""
-        row = self.od.masks[pi, self.i]
+        row = self.src.masks[pi, self.i]
         words = int(row[0]) if row.shape[0] == 1 else tuple(int(w) for w in row)
         if words in self.hop_lists:
             return self.hop_lists[words]
         m = 0
         for j, w in enumerate(words if isinstance(words, tuple) else (words,)):
             m |= w << (MASK_BITS * j)
-        lst = self.od.nbrs[self.r]
+        lst = self.src.nbrs[self.r]
         got = self.hop_lists[words] = sorted(
             (NextHop(lst[k][0], lst[k][2], lst[k][1]) for k in range(len(lst)) if m >> k & 1),
             key=_by_interface) or None
         return got
 
-    def route(self, pi: int) -> Route | None:
-        try:
-            return self.routes[pi]
-        except KeyError:
-            pass
-        od, r = self.od, self.r
-        hops = self.hops(pi)
-        if hops is None:
-            own = self.own if self.own is not None else self._own()
-            rt = own.get(pi)
-        else:
-            pfx = od.prefixes[pi]
-            dn = od.dom_of.get(r)
-            mine = od.blab.get(r) if dn is not None else None
-            if mine is None or mine[pi] == OnDemand.NONE:
-                rt = Route(pfx, "igp", hops)
-            else:
-                peers = od.peer_rows[r]
-                new: list[NextHop] = []
-                pushed = False
-                for nh in hops:
-                    n = nh.neighbor
-                    row = peers.get(n) if n is not None else None
-                    lbl = row[pi] if row is not None else OnDemand.NONE
-                    if lbl == OnDemand.NONE or lbl == IMPLICIT_NULL:
-                        new.append(nh)
-                    else:
-                        new.append(NextHop(nh.ifname, nh.gateway, n, (lbl,)))
-                        pushed = True
-                via = od.fec_via.get(pi)
-                if via is None:
-                    via = od.fec_via[pi] = f"FEC {pfx}"
-                rt = Route(pfx, "ldp" if pushed else "igp", new, via=via)
-        self.routes[pi] = rt
-        return rt
+    def _routed(self, pi: int, hops: list[NextHop]) -> Route:
+        """As fib_loader: the labels the next hops advertise where the router binds one to pi."""
+        od, r = self.src, self.r
+        mine = od.blab.get(r) if od.dom_of.get(r) is not None else None
+        if mine is None or mine[pi] == NONE:
+            return Route(od.prefixes[pi], "igp", hops)
+        peers = od.peer_rows[r]
+        return labelled_route(od.prefixes[pi], pi, hops, [
+            row[pi] if (row := peers.get(nh.neighbor or "")) is not None else NONE for nh in hops],
+            od.fec_via)
 
-    def lookup(self, d: int, forwarding: bool = False) -> Route | None:
-        """The route of the longest prefix holding address `d` (an int); with `forwarding`,
-        of the longest one whose route has next hops (what the engine's compiled FIB holds:
-        a local route is not in it)."""
-        for mask, nets in self.od.index:
-            pi = nets.get(d & mask)
-            if pi is None:
-                continue
-            rt = self.route(pi)
-            if rt is None or (forwarding and not rt.nexthops):
-                continue
-            return rt
-        return None
-
-    def label_entry(self, label: int) -> LfibEntry | None:
-        """The LFIB entry of `label` (what lfib_loader builds for it), or None."""
-        try:
-            return self.entries[label]
-        except KeyError:
-            pass
-        od, r = self.od, self.r
+    def _entry(self, label: int) -> LfibEntry | None:
+        """What lfib_loader builds for `label`."""
+        od, r = self.src, self.r
         if self.labels is None:
             self.labels = {lbl: pi for pi, lbl in _pairs(od.bound.get(r))
                            if lbl != IMPLICIT_NULL and lbl != EXPLICIT_NULL}
         pi = self.labels.get(label)
-        e = None
-        if pi is not None:
-            hops = self.hops(pi)
-            if hops is not None:
-                peers = od.peer_rows[r]
-                e = LfibEntry(label, od.prefixes[pi], [
-                    LabelHop(None if (out := (row[pi] if (row := peers.get(nh.neighbor or "")) is not None
-                                              else OnDemand.NONE)) == OnDemand.NONE else out,
-                             nh.ifname, cast(IPv4Address, nh.gateway), nh.neighbor) for nh in hops])   # (IGP hops)
-        self.entries[label] = e
-        return e
+        hops = self.hops(pi) if pi is not None else None
+        if pi is None or hops is None:
+            return None
+        peers = od.peer_rows[r]
+        return LfibEntry(label, od.prefixes[pi], label_hops(hops, [
+            row[pi] if (row := peers.get(nh.neighbor or "")) is not None else NONE for nh in hops]))
+
+
+def host_tables(lab: Lab, h: Node) -> RouterTables:
+    """A host's tables (whole tables and scale's alike): its connected subnet and a default route
+    to its gateway."""
+    t = RouterTables(name=h.name)
+    itf = h.interfaces[0]
+    t.fib[itf.network] = Route(itf.network, "connected", [NextHop(itf.name, None, None)])
+    if h.gateway is not None:
+        gwnode = lab.owner_of(h.gateway)
+        t.fib[IPv4Network("0.0.0.0/0")] = Route(IPv4Network("0.0.0.0/0"), "default",
+                                                [NextHop(itf.name, h.gateway, gwnode)])
+    return t
 
 
 def _pairs(b: Bound | None) -> list[tuple[int, int]]:
@@ -855,7 +798,6 @@ def _build(lab: Lab) -> ControlPlane:
     # ---- LFIB and ingress pushes: per router, the label of each prefix (NONE: no binding).
     # Both are built per router on first use (RouterTables.lfib / .fib): a 400-router ISP has a
     # million (router, FEC) entries, and a walk or an engine worker reads a few routers' tables
-    NONE = -1
     blab: dict[str, list[int]] = {}
     for r, (pis, labels) in bound.items():
         row = np.full(len(prefixes), NONE, dtype=np.int64)
@@ -899,6 +841,8 @@ def _build(lab: Lab) -> ControlPlane:
                 hops = lists[ids[pi]]
                 if hops is None:
                     continue               # no IGP route there (the router's own prefix, or unreachable)
+                # (views.label_hops and labelled_route below, written out: this loop builds whole
+                # tables, a million entries on a big ISP, where a call and a list per entry cost 15-30%)
                 lfib[local_label] = LfibEntry(local_label, prefixes[pi], [
                     LabelHop(None if (out := (row[pi] if (row := peers.get(nh.neighbor or "")) is not None else NONE))
                              == NONE else out, nh.ifname, cast(IPv4Address, nh.gateway), nh.neighbor)   # (IGP hops)
@@ -958,7 +902,7 @@ def _build(lab: Lab) -> ControlPlane:
                 fib[pfx] = Route(pfx, "ldp" if pushed else "igp", new, via=via)
         return load
 
-    on_demand = OnDemand(lab, prefixes, masks, nbrs, ix, blab, bound, peer_rows, dom_of, canon, fec_via)
+    on_demand = OnDemand(lab, prefixes, masks, nbrs, ix, blab, bound, peer_rows, dom_of, fec_via)
     for i, r in enumerate(routers):
         tables[r]._loader = fib_loader(i, r)
         tables[r]._lazy = on_demand.view(r)
@@ -967,16 +911,8 @@ def _build(lab: Lab) -> ControlPlane:
     apply_bgp(lab, tables, dist, pclass, owners, candidates=bgp_candidates)
     apply_catalogue(lab, tables, dist, pclass, owners)
 
-    # ---- hosts: connected subnet and a default route
     for h in lab.hosts:
-        t = RouterTables(name=h.name)
-        itf = h.interfaces[0]
-        t.fib[itf.network] = Route(itf.network, "connected", [NextHop(itf.name, None, None)])
-        if h.gateway is not None:
-            gwnode = lab.owner_of(h.gateway)
-            t.fib[IPv4Network("0.0.0.0/0")] = Route(IPv4Network("0.0.0.0/0"), "default",
-                                                    [NextHop(itf.name, h.gateway, gwnode)])
-        tables[h.name] = t
+        tables[h.name] = host_tables(lab, h)
     apply_6pe(lab, tables)
 
     return ControlPlane(lab=lab, tables=tables, distance=dist)

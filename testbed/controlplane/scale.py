@@ -24,11 +24,12 @@ from __future__ import annotations
 import zlib
 from collections import OrderedDict
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, cast, overload
 
-from .tables import EXPLICIT_NULL, IMPLICIT_NULL, AdoptingView, ControlPlane, LabelHop, LfibEntry, NextHop, Prefix, Route, \
-    RouterTables
+from .tables import EXPLICIT_NULL, IMPLICIT_NULL, ControlPlane, LfibEntry, NextHop, Prefix, Route, RouterTables
+from .views import NONE, DestinationView, label_hops, labelled_route
 
 if TYPE_CHECKING:
     from _collections_abc import dict_items, dict_keys, dict_values
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 
     from testbed.lab.model import Lab, Node
 
-    from .compute import BoolArray, IntArray
+    from .aliases import BoolArray, IntArray
     from .tables import DistanceRow
 
     Dists = npt.NDArray[np.int32 | np.int64]      # distances to one router or prefix (INF: unreachable)
@@ -54,7 +55,6 @@ _K = TypeVar("_K")
 _V = TypeVar("_V")
 _T = TypeVar("_T")
 
-NONE = -1
 INF = (1 << 31) - 1
 SCALE_ROUTERS = 2000          # build() switches to build_scale() above this many routers
 SPF_CACHE = 768               # shortest-path trees kept (int32 per router: 400 KB each at 100k routers)
@@ -392,69 +392,32 @@ class ScaleState:
         return out
 
 
-class ScaleView(AdoptingView):
+class ScaleView(DestinationView[ScaleState]):
     """One router's tables, per destination (the interface of compute._RouterView)."""
-    __slots__ = ("st", "r", "routes", "own", "entries", "all_done")
+    __slots__ = ("all_done",)
 
     def __init__(self, st: ScaleState, r: str):
-        self.st, self.r = st, r
-        self.routes: dict[int, Route | None] = {}
-        self.own: dict[int, Route] | None = None
-        self.entries: dict[int, LfibEntry | None] = {}
+        super().__init__(st, r)
         self.all_done = False
 
-    def _own(self) -> dict[int, Route]:
-        st, node = self.st, self.st.lab.nodes[self.r]
-        own: dict[int, Route] = {}
-        lo = st.prefixes[st.pindex[IPv4Network(f"{node.loopback}/32")]]
-        own[st.pindex[lo]] = Route(lo, "local", [])
-        for itf in node.interfaces:
-            pi = st.pindex[itf.network]
-            own[pi] = Route(st.prefixes[pi], "connected", [NextHop(itf.name, None, None)])
-        self.own = own
-        return own
+    def hops(self, pi: int) -> list[NextHop] | None:
+        return self.src.hops(self.r, pi)
 
-    def route(self, pi: int) -> Route | None:
-        try:
-            return self.routes[pi]
-        except KeyError:
-            pass
-        st, r = self.st, self.r
-        hops = st.hops(r, pi)
-        if hops is None:
-            own = self.own if self.own is not None else self._own()
-            rt = own.get(pi)
-        else:
-            pfx = st.prefixes[pi]
-            d = st.dom_id.get(r)
-            mine = st.label(r, pi) if d is not None else NONE
-            if mine == NONE:
-                rt = None if d is None else self._bgp(pi, d, hops)
-                if rt is None:
-                    rt = Route(pfx, "igp", hops)
-            else:
-                assert d is not None                  # (a label: r is in a domain)
-                mem = st.members[d]
-                new: list[NextHop] = []
-                pushed = False
-                for nh in hops:
-                    n = nh.neighbor
-                    lbl = st.label(n, pi) if n in mem else NONE
-                    if lbl == NONE or lbl == IMPLICIT_NULL:
-                        new.append(nh)
-                    else:
-                        new.append(NextHop(nh.ifname, nh.gateway, n, (lbl,)))
-                        pushed = True
-                via = st.fec_via.get(pi)
-                if via is None:
-                    via = st.fec_via[pi] = f"FEC {pfx}"
-                rt = Route(pfx, "ldp" if pushed else "igp", new, via=via)
-        self.routes[pi] = rt
-        return rt
+    def _routed(self, pi: int, hops: list[NextHop]) -> Route:
+        st, r = self.src, self.r
+        d = st.dom_id.get(r)
+        mine = st.label(r, pi) if d is not None else NONE
+        if mine == NONE:
+            rt = None if d is None else self._bgp(pi, d, hops)
+            return rt if rt is not None else Route(st.prefixes[pi], "igp", hops)
+        assert d is not None                          # (a label: r is in a domain)
+        mem = st.members[d]
+        return labelled_route(st.prefixes[pi], pi, hops, [
+            st.label(n, pi) if (n := nh.neighbor) is not None and n in mem else NONE for nh in hops], st.fec_via)
 
     def _bgp(self, pi: int, d: int, hops: list[NextHop]) -> Route | None:
         """compute.apply_bgp for one route: next-hop-self at the exit LER (None: stays IGP)."""
-        st, r = self.st, self.r
+        st, r = self.src, self.r
         if st.internal[pi] == d:
             return None
         mem = st.members[d]
@@ -496,46 +459,27 @@ class ScaleView(AdoptingView):
             return None
         return Route(st.prefixes[pi], "bgp", list(via.nexthops), via=f"next-hop {st.lab.nodes[e].loopback} ({e})")
 
-    def lookup(self, d: int, forwarding: bool = False) -> Route | None:
-        for mask, nets in self.st.index:
-            pi = nets.get(d & mask)
-            if pi is None:
-                continue
-            rt = self.route(pi)
-            if rt is None or (forwarding and not rt.nexthops):
-                continue
-            return rt
-        return None
-
-    def label_entry(self, label: int) -> LfibEntry | None:
-        try:
-            return self.entries[label]
-        except KeyError:
-            pass
-        st, r = self.st, self.r
+    def _entry(self, label: int) -> LfibEntry | None:
+        st, r = self.src, self.r
         pi = st.rev.get(r, {}).get(label)
         if pi is None and not self.all_done and st.dom_id.get(r) is not None:
             st.all_labels(r)                          # a label nobody was handed: the whole allocation
             self.all_done = True
             pi = st.rev.get(r, {}).get(label)
-        e = None
-        if pi is not None:
-            hops = st.hops(r, pi)
-            if hops is not None:
-                mem = st.members[st.dom_id[r]]
-                e = LfibEntry(label, st.prefixes[pi], [
-                    LabelHop(None if (out := (st.label(nh.neighbor, pi) if nh.neighbor in mem else NONE)) == NONE
-                             else out, nh.ifname, cast(IPv4Address, nh.gateway), nh.neighbor) for nh in hops])  # (IGP hops)
-        self.entries[label] = e
-        return e
+        hops = st.hops(r, pi) if pi is not None else None
+        if pi is None or hops is None:
+            return None
+        mem = st.members[st.dom_id[r]]
+        return LfibEntry(label, st.prefixes[pi], label_hops(hops, [
+            st.label(n, pi) if (n := nh.neighbor) is not None and n in mem else NONE for nh in hops]))
 
     # whole tables (a command that prints a router's FIB): every prefix, slow on a big lab
     def fib_loader(self, fib: dict[IPv4Network, Route]) -> None:
         own = self.own if self.own is not None else self._own()
-        prefixes = self.st.prefixes                 # (each route's prefix is the very object)
+        prefixes = self.src.prefixes                 # (each route's prefix is the very object)
         for pi, rt in own.items():
             fib[prefixes[pi]] = rt
-        for pi in range(len(self.st.prefixes)):
+        for pi in range(len(self.src.prefixes)):
             if pi in own:
                 continue
             got = self.route(pi)
@@ -543,7 +487,7 @@ class ScaleView(AdoptingView):
                 fib[prefixes[pi]] = got
 
     def lfib_loader(self, lfib: dict[int, LfibEntry]) -> None:
-        for pi, lbl in self.st.all_labels(self.r):
+        for pi, lbl in self.src.all_labels(self.r):
             if lbl == IMPLICIT_NULL or lbl == EXPLICIT_NULL:
                 continue
             e = self.label_entry(lbl)
@@ -640,7 +584,15 @@ class LazyDistances:
         return row
 
 
-def build_scale(lab: Lab, only: set[str] | None = None) -> ControlPlane:
+@dataclass
+class ScaleControlPlane(ControlPlane):
+    """A big lab's control plane (build_scale): its tables computed per destination from `scale`,
+    the state they all share (the graph, the prefixes, the domains' wanted FECs), which one host
+    of a lab split across machines trims to its part (bigrt.split.shed)."""
+    scale: ScaleState = field(repr=False, compare=False)
+
+
+def build_scale(lab: Lab, only: set[str] | None = None) -> ScaleControlPlane:
     """The control plane of compute._build(), per destination on demand (module docstring).
     only: the nodes whose tables are wanted (one machine's part of a lab split across machines);
     the routes are the same, computed on the whole lab's graph."""
@@ -650,6 +602,7 @@ def build_scale(lab: Lab, only: set[str] | None = None) -> ControlPlane:
         raise LabError([Problem(lab.source, bad[0].split(":")[0],
                                 f"{bad[0]}: not modelled for labs over {SCALE_ROUTERS} routers (this one has "
                                 f"{len(lab.routers)}); drop the knob or cut the lab")])
+    from .compute import host_tables
     from .sixpe import apply_6pe
     from testbed.heap import no_gc
     with no_gc():
@@ -671,15 +624,6 @@ def build_scale(lab: Lab, only: set[str] | None = None) -> ControlPlane:
         for h in lab.hosts:
             if only is not None and h.name not in only:
                 continue
-            t = RouterTables(name=h.name)
-            itf = h.interfaces[0]
-            t.fib[itf.network] = Route(itf.network, "connected", [NextHop(itf.name, None, None)])
-            if h.gateway is not None:
-                gwnode = lab.owner_of(h.gateway)
-                t.fib[IPv4Network("0.0.0.0/0")] = Route(IPv4Network("0.0.0.0/0"), "default",
-                                                        [NextHop(itf.name, h.gateway, gwnode)])
-            tables[h.name] = t
+            tables[h.name] = host_tables(lab, h)
         apply_6pe(lab, tables)
-    cp = ControlPlane(lab=lab, tables=tables, distance=LazyDistances(st))
-    cp.scale = st
-    return cp
+    return ScaleControlPlane(lab=lab, tables=tables, distance=LazyDistances(st), scale=st)

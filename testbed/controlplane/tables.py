@@ -19,8 +19,6 @@ if TYPE_CHECKING:
 
     from testbed.lab.model import Lab
 
-    from .scale import ScaleState
-
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 _T = TypeVar("_T")
@@ -263,30 +261,11 @@ class RouterTablesJson(TypedDict):
 
 class TablesView(Protocol):
     """A router's FIB and LFIB one destination or label at a time, for tables never built whole
-    (RouterTables._lazy: compute's OnDemand view, scale's)."""
+    (RouterTables._lazy: views.DestinationView, compute's and scale's)."""
     def lookup(self, d: int, forwarding: bool = ...) -> Route | None: ...
     def label_entry(self, label: int) -> LfibEntry | None: ...
     def adopt_routes(self, fib: dict[IPv4Network, Route]) -> None: ...
     def adopt_entries(self, lfib: dict[int, LfibEntry]) -> None: ...
-
-
-class AdoptingView:
-    """The part both per-destination views share (compute's _RouterView, scale's ScaleView):
-    when a router's whole FIB or LFIB is built after the view handed some routes or entries
-    out, the whole table keeps the objects already handed out (equal ones)."""
-    __slots__ = ()
-    routes: dict[int, Route | None]
-    entries: dict[int, LfibEntry | None]
-
-    def adopt_routes(self, fib: dict[IPv4Network, Route]) -> None:
-        for rt in self.routes.values():         # (IPv4 routes: the FIB's, never fib6's)
-            if rt is not None and isinstance(rt.prefix, IPv4Network) and fib.get(rt.prefix) == rt:
-                fib[rt.prefix] = rt
-
-    def adopt_entries(self, lfib: dict[int, LfibEntry]) -> None:
-        for lbl, e in self.entries.items():
-            if e is not None and lfib.get(lbl) == e:
-                lfib[lbl] = e
 
 
 @dataclass(frozen=True, init=False)
@@ -526,7 +505,6 @@ class ControlPlane:
     lab: Lab
     tables: dict[str, RouterTables]
     distance: DistanceTable
-    scale: ScaleState | None = field(default=None, repr=False, compare=False)   # a big lab's (scale.build_scale)
 
     def __getitem__(self, node: str) -> RouterTables:
         return self.tables[node]

@@ -24,7 +24,7 @@ import zlib
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
-from testbed.engine.records import Buf, FibHop, LfibHop, Lse, Neighbour, Out
+from testbed.engine.records import Buf, CompiledRoute, Counters, FibHop, LfibHop, Lse, Neighbour, Out, Port
 from testbed.engine.reply import reply_hop
 from testbed.wire import (ECHO_REPLY6, ECHO_REQUEST6, ERROR_TYPES6, NEIGHBOR_ADVERT, NEIGHBOR_SOLICIT,
                           NH_ICMPV6, NH_UDP, PORT_UNREACH6, TIME_EXCEEDED6, WireError, echo6, icmp6_error,
@@ -32,7 +32,6 @@ from testbed.wire import (ECHO_REPLY6, ECHO_REQUEST6, ERROR_TYPES6, NEIGHBOR_ADV
                           parse_ipv6, parse_nd, solicited_node)
 
 if TYPE_CHECKING:
-    from testbed.engine.router import CompiledRoute, Counters, Port
     from testbed.vendors import Personality
 
 T = TypeVar("T")

@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Protocol, TypeVar, overload
 from testbed.controlplane.labelop import ELI, PHP, UNTAGGED, after_hop, strip_explicit_null
 from testbed.controlplane.tables import IMPLICIT_NULL
 from testbed.engine.ipv6 import ET_IP6, Ipv6Path, flow_hash6
-from testbed.engine.records import Buf, FibHop, LabelTable, LfibExtra, LfibHop, Lse, Neighbour, Out
+from testbed.engine.records import (Buf, CompiledRoute, Counters, FibHop, LabelTable, LfibExtra, LfibHop, Lse,
+                                   Neighbour, Out, Port)
 from testbed.engine.reply import reply_hop, reply_source, router_seed, source_mode
 from testbed.wire import (WireError, arp_reply, arp_request, echo, encode_stack, icmp_error, inet_checksum,
                           ip_packet, parse_arp, parse_icmp)
@@ -51,50 +52,12 @@ PENDING_MAX = 256          # frames queued per unresolved neighbour (Linux queue
 ARP_RETRY = 1.0
 
 
-@dataclass
-class Port:
-    index: int
-    name: str
-    mac: bytes
-    ip: int
-    plen: int
-    net: int
-    mask: int
-    ip6: int | None = None     # 6PE labs: the port's IPv6 address (customer side)
-
-
-@dataclass
-class Counters:
-    rx: int = 0
-    tx: int = 0
-    forwarded: int = 0
-    label_switched: int = 0
-    local: int = 0
-    icmp_sent: int = 0
-    icmp_suppressed: int = 0
-    dropped_malformed: int = 0
-    dropped_checksum: int = 0
-    dropped_no_route: int = 0
-    dropped_no_label: int = 0
-    dropped_ttl_silent: int = 0
-    dropped_other_mac: int = 0
-    arp_sent: int = 0
-
-    def to_json(self) -> dict[str, int]:
-        return dict(self.__dict__)
-
-
 def flow_hash(ip: Buf, off: int) -> int:
     """Per-flow hash over what load balancers hash: addresses, protocol and the first
     four bytes of the transport header (ports; ICMP type, code and checksum).
     Paris traceroute keeps these constant, so it sees one path."""
     ihl = (ip[off] & 0x0F) * 4
     return zlib.crc32(bytes(ip[off + 9:off + 10]) + bytes(ip[off + 12:off + 20]) + bytes(ip[off + ihl:off + ihl + 4]))
-
-
-@dataclass
-class CompiledRoute:
-    hops: list[FibHop]
 
 
 @dataclass
