@@ -5,7 +5,9 @@ temporary folder (PATH with the project's .venv/bin first, as an activated virtu
 `make ...` and `.venv/...` lines from the checkout, as the README says to run them), and the
 session stops at the first command that exits non-zero. Lab instances a block brings up are
 torn down at its end, also on failure or timeout; a block whose lab instance name is already
-up on this machine (someone's lab) is skipped with one line, never touched.
+up on this machine (someone's lab) is skipped with one line, never touched. Blocks that bring up
+the same instance name (README.md:9 and the status block both bring invisible-php up) take
+turns through a lock per name, whichever pytest worker or checkout runs them.
 
 Synopses (`[--json]`, `A|B`, `LAB`, `DIR`) belong in ```text blocks: a check fails on any
 ```sh command that is not runnable as written. Commands too heavy for the suite are listed in
@@ -15,6 +17,8 @@ the README fails a check, so the table cannot drift.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import re
 import shlex
@@ -316,9 +320,35 @@ def _terminal_block(block: Block, tmp: Path, env: dict[str, str]) -> dict[str, s
     return done
 
 
+LOCKS = Path("/run/utnt-lab-readme")      # root's (the blocks need root): one lock file per instance name
+
+
+@contextlib.contextmanager
+def _instance_locks(names: list[str]):
+    """Hold an exclusive lock per lab instance name (in sorted order: no two blocks wait on
+    each other) while a block runs, so that two blocks bringing up the same name never run at
+    once (pytest-xdist workers, or a `make readme-check` of another checkout)."""
+    LOCKS.mkdir(mode=0o700, exist_ok=True)
+    fds: list[int] = []
+    try:
+        for n in sorted(set(names)):
+            fd = os.open(LOCKS / f"{n}.lock", os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW, 0o600)
+            fds.append(fd)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="README commands bring labs up as namespaces: root")
 @pytest.mark.parametrize("block", BLOCKS, ids=[b.id for b in BLOCKS])
 def test_readme_block(block: Block):
+    with _instance_locks(_instances(block)):
+        _readme_block(block)
+
+
+def _readme_block(block: Block):
     taken = [n for n in _instances(block) if _present(n)]
     if taken:
         pytest.skip(f"{block.id}: a lab instance named {', '.join(taken)} is already up on this machine; not touched")
