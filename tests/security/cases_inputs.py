@@ -72,10 +72,14 @@ def _sparse(name, size):
 def _run_folder(inst: str, text: str):
     """A state record in a run folder of its own (a lab that is not up): setup and teardown."""
     def make(labdir):
-        d = os.path.join(RUN_ROOT, inst)
-        os.makedirs(d, exist_ok=True)
-        with open(os.path.join(d, "state.json"), "w") as f:
-            f.write(text.replace("SECRET_PATH", str(labdir.parent / "secret.txt")))
+        # under the run folder's lock, as `testbed up` makes its folder: a lab of another test
+        # going down at the same moment removes the root when it finds it empty (state.py)
+        from testbed.runtimes.netns import state
+        with state.locked():
+            d = os.path.join(RUN_ROOT, inst)
+            os.makedirs(d, exist_ok=True)
+            with open(os.path.join(d, "state.json"), "w") as f:
+                f.write(text.replace("SECRET_PATH", str(labdir.parent / "secret.txt")))
 
     def undo(labdir):
         shutil.rmtree(os.path.join(RUN_ROOT, inst), ignore_errors=True)
