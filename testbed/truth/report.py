@@ -191,31 +191,29 @@ def _first_revealed(cp: ControlPlane, source: str, t: Tunnel, addr: str, memo: _
 
 def _uncounted(cp: ControlPlane, ret: list[Step], ret_tunnels: list[Tunnel], ittl: int) -> int:
     """LSRs of the return path's tunnels that a reply sent with initial TTL `ittl` by ret's
-    first router does not count. A uniform (ttl_propagate) tunnel's LSRs count, unless it ends
-    by PHP at a penultimate hop that does not write the LSE-TTL back (php_ttl_writeback false
-    on a propagating domain, a matrix axis): the IP-TTL leaves as its ingress wrote it. A pipe tunnel's LSRs count only through min(IP-TTL, LSE-TTL)
-    at the pop (tnt.md 2.2): not at all when the egress applies no min() or the penultimate
-    hop does not write the LSE-TTL back (Junos no-propagate-ttl, php_ttl_writeback false, or an
-    LSP signalled no-decrement-ttl), and only as far as the LSE-TTL (pipe_lse_ttl, 255 under
-    no-decrement-ttl, less one per LSR) falls below the IP-TTL (a <64,64> router's reply,
-    IP-TTL 64, under a pushed 255: none of them)."""
+    first router does not count. None of them counts when the tunnel ends by PHP at a
+    penultimate hop that does not write the LSE-TTL back (Junos no-propagate-ttl,
+    php_ttl_writeback false, or an LSP signalled no-decrement-ttl): the IP-TTL leaves the pop as
+    the ingress wrote it, uniform (ttl_propagate) tunnel or pipe. Otherwise a uniform tunnel's
+    LSRs count, and a pipe tunnel's only through min(IP-TTL, LSE-TTL) at the pop (tnt.md 2.2):
+    not at all when the egress applies no min(), and only as far as the LSE-TTL (pipe_lse_ttl,
+    255 under no-decrement-ttl, less one per LSR) falls below the IP-TTL (a <64,64> router's
+    reply, IP-TTL 64, under a pushed 255: none of them)."""
     lab = cp.lab
     nodes = [s.node for s in ret]
     out = 0
     for o in ret_tunnels:
+        n = len(o.lsrs)
+        if o.ending == "php" and o.lsrs and not _php_writes_back(cp, ret, o.lsrs[-1]):
+            out += n
+            continue
         ing = lab.nodes[o.ingress]
         propagate = ing.ttl_propagate
         if o.ingress == nodes[0] and ing.personality.ttl_propagate_local is not None:
             propagate = ing.personality.ttl_propagate_local      # the reply is the ingress's own packet
         if propagate and not o.no_decrement:
-            if o.ending == "php" and o.lsrs and not _php_writes_back(cp, ret, o.lsrs[-1]):
-                out += len(o.lsrs)     # uniform, but the PHP pop leaves the IP-TTL the ingress wrote
             continue
-        n = len(o.lsrs)
         if o.egress not in lab.nodes or not lab.nodes[o.egress].personality.min_ttl_at_pop:
-            out += n
-            continue
-        if o.ending == "php" and o.lsrs and not _php_writes_back(cp, ret, o.lsrs[-1]):
             out += n
             continue
         d = nodes.index(o.ingress) if o.ingress in nodes else 0
